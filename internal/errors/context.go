@@ -1,0 +1,8 @@
+package errors
+
+import "context"
+
+var (
+	errContextCanceled = context.Canceled
+	errDeadline        = context.DeadlineExceeded
+)

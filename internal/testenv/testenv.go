@@ -1,0 +1,60 @@
+// Package testenv tells tests which real services (PostgreSQL, S3, Slurm, a
+// browser) this run has, and enforces GENESIS_TEST_REQUIRE: a test that needs
+// an absent service skips loudly, except when the service is required, where
+// absence is a failure. CI sets GENESIS_TEST_REQUIRE=all.
+//
+// The test set-up script (scripts/test.sh) starts the services and exports:
+//
+//	GENESIS_TEST_POSTGRES   a PostgreSQL DSN for a database the tests may fill
+//	GENESIS_TEST_S3         http://ACCESS:SECRET@HOST:PORT/BUCKET (path-style)
+//	GENESIS_TEST_SLURM      slurmrestd URL
+//	GENESIS_TEST_CHROMIUM   path to a Chromium binary
+package testenv
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// Required reports whether service must be present in this run:
+// GENESIS_TEST_REQUIRE is "all" or a comma-separated list naming it.
+func Required(service string) bool {
+	req := os.Getenv("GENESIS_TEST_REQUIRE")
+	for _, s := range strings.Split(req, ",") {
+		s = strings.TrimSpace(s)
+		if s == "all" || strings.EqualFold(s, service) {
+			return true
+		}
+	}
+	return false
+}
+
+// Need returns the value of env var name for service, or skips the test
+// with a loud reason when it is unset — or fails it when the service is
+// required.
+func Need(t testing.TB, service, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v != "" {
+		return v
+	}
+	msg := "SERVICE MISSING: " + service + " tests need " + name + " (run scripts/test.sh, which starts it)"
+	if Required(service) {
+		t.Fatalf("%s; GENESIS_TEST_REQUIRE=%s makes this a failure", msg, os.Getenv("GENESIS_TEST_REQUIRE"))
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Postgres returns the test PostgreSQL DSN, or skips/fails.
+func Postgres(t testing.TB) string { return Need(t, "postgres", "GENESIS_TEST_POSTGRES") }
+
+// S3 returns the test S3 URL, or skips/fails.
+func S3(t testing.TB) string { return Need(t, "s3", "GENESIS_TEST_S3") }
+
+// Slurm returns the slurmrestd URL, or skips/fails.
+func Slurm(t testing.TB) string { return Need(t, "slurm", "GENESIS_TEST_SLURM") }
+
+// Short reports whether this is a quick local run (go test -short).
+func Short() bool { return testing.Short() }
