@@ -1,0 +1,250 @@
+// Package blob defines Genesis's content-addressed chunk storage: the ID type
+// (the BLAKE3-256 hash of a chunk's plaintext) and a handful of one-method
+// interfaces that backends implement and callers compose.
+//
+// Guarantees every Store implementation makes (checked by blobtest.Run):
+//
+//   - Put refuses bytes whose hash is not the given ID (errors.Invalid) and
+//     is idempotent: putting an existing chunk again succeeds.
+//   - A chunk is either completely stored or not visible at all; readers
+//     never see a half-written chunk.
+//   - Every Get re-hashes the whole chunk and fails with errors.Internal
+//     (wrapping ErrCorrupt) if the stored bytes no longer match the ID.
+//   - A missing chunk is errors.NotExist.
+//   - Enumerate lists IDs in ascending order of their hex form.
+//
+// Why BLAKE3 rather than SHA-256: BLAKE3 (zeebo/blake3, with AVX2/AVX-512
+// code) hashes several GB/s on one core without depending on SHA
+// extensions, which leaves room for chunking within the ≥1 GB/s budget;
+// it is a modern, well-analysed 256-bit cryptographic hash.
+package blob
+
+import (
+	"context"
+	"encoding/hex"
+	"sync"
+
+	"github.com/zeebo/blake3"
+
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// MaxSize is the largest chunk (plaintext) a Store accepts. The chunker's
+// maximum is well below it; the rest is headroom for manifest index blobs.
+const MaxSize = 16 << 20
+
+// ID names a chunk: the BLAKE3-256 hash of its plaintext.
+type ID [32]byte
+
+// Sum returns the ID of p.
+func Sum(p []byte) ID { return ID(blake3.Sum256(p)) }
+
+// String returns the lower-case hex form of id.
+func (id ID) String() string { return hex.EncodeToString(id[:]) }
+
+// IsZero reports whether id is the zero value (no chunk has it in practice).
+func (id ID) IsZero() bool { return id == ID{} }
+
+// MarshalText implements encoding.TextMarshaler (lower-case hex).
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
+
+// ParseID parses the canonical form: exactly 64 lower-case hex digits.
+func ParseID(s string) (ID, error) {
+	const op errors.Op = "blob.ParseID"
+	var id ID
+	if len(s) != 2*len(id) {
+		return ID{}, errors.E(op, errors.Invalid, errors.Msg("chunk id must be 64 lower-case hex digits"))
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return ID{}, errors.E(op, errors.Invalid, errors.Msg("chunk id must be 64 lower-case hex digits"))
+		}
+	}
+	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
+		return ID{}, errors.E(op, errors.Invalid, errors.Msg("chunk id must be 64 lower-case hex digits"), err)
+	}
+	return id, nil
+}
+
+// Info describes a stored chunk.
+type Info struct {
+	ID         ID
+	Size       int64 // plaintext bytes
+	StoredSize int64 // bytes on the backend (after optional compression and framing)
+}
+
+// Putter stores chunks.
+type Putter interface {
+	// Put stores data under id. It fails with errors.Invalid if Sum(data)
+	// != id and errors.TooLarge if len(data) > MaxSize. Putting a chunk that
+	// is already stored succeeds. The chunk becomes visible atomically.
+	// Put does not retain data.
+	Put(ctx context.Context, id ID, data []byte) error
+}
+
+// Getter reads chunks.
+type Getter interface {
+	// Get returns length bytes of the chunk's plaintext starting at off;
+	// length < 0 means "to the end". A range past the end is truncated
+	// (off > size is errors.Invalid). The whole chunk is read and verified
+	// against id on every call: a mismatch is errors.Internal wrapping
+	// ErrCorrupt. A missing chunk is errors.NotExist.
+	Get(ctx context.Context, id ID, off, length int64) ([]byte, error)
+}
+
+// Stater reports whether chunks exist, without verifying their content.
+type Stater interface {
+	// Stat returns the chunk's Info, or errors.NotExist.
+	Stat(ctx context.Context, id ID) (Info, error)
+}
+
+// Enumerator lists stored chunks.
+type Enumerator interface {
+	// Enumerate returns up to limit stored IDs whose hex form sorts after
+	// the string after ("" starts at the beginning), in ascending order.
+	// A short (or empty) result means the end was reached. limit <= 0
+	// means a backend-chosen page size (at least 1).
+	Enumerate(ctx context.Context, after string, limit int) ([]ID, error)
+}
+
+// Remover deletes chunks.
+type Remover interface {
+	// Remove deletes the chunks; removing a missing chunk is not an error.
+	Remove(ctx context.Context, ids ...ID) error
+}
+
+// Store is a complete blob store.
+type Store interface {
+	Putter
+	Getter
+	Stater
+	Enumerator
+	Remover
+}
+
+// ErrCorrupt is wrapped (with kind errors.Internal) by every error that
+// reports stored bytes not matching their ID.
+var ErrCorrupt = errors.New("blob: stored chunk does not match its id")
+
+// Corrupt returns the error a backend reports for a chunk whose stored bytes
+// fail verification.
+func Corrupt(op errors.Op, id ID, cause error) error {
+	if cause == nil {
+		cause = ErrCorrupt
+	} else {
+		cause = errors.Join(ErrCorrupt, cause)
+	}
+	return errors.E(op, errors.Internal, errors.Msg("stored chunk "+id.String()+" is corrupt"), cause)
+}
+
+// NotFound returns the error a backend reports for a missing chunk.
+func NotFound(op errors.Op, id ID) error {
+	return errors.E(op, errors.NotExist, errors.Msg("chunk "+id.String()+" does not exist"))
+}
+
+// CheckPut validates Put arguments; backends call it first.
+func CheckPut(op errors.Op, id ID, data []byte) error {
+	if len(data) > MaxSize {
+		return errors.E(op, errors.TooLarge, errors.Msg("chunk larger than 16 MiB"))
+	}
+	if Sum(data) != id {
+		return errors.E(op, errors.Invalid, errors.Msg("chunk bytes do not match id "+id.String()))
+	}
+	return nil
+}
+
+// Slice applies Get's range rules to a verified plaintext.
+func Slice(op errors.Op, data []byte, off, length int64) ([]byte, error) {
+	if off < 0 || off > int64(len(data)) {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("range offset outside the chunk"))
+	}
+	data = data[off:]
+	if length >= 0 && length < int64(len(data)) {
+		data = data[:length]
+	}
+	return data, nil
+}
+
+// ReadAll returns the whole, verified plaintext of the chunk.
+func ReadAll(ctx context.Context, g Getter, id ID) ([]byte, error) {
+	return g.Get(ctx, id, 0, -1)
+}
+
+// Missing returns, in input order and without duplicates, the ids that s
+// does not hold. It asks the backend with limited parallelism. This is the
+// question a transfer protocol asks before uploading ("which do you lack?").
+func Missing(ctx context.Context, s Stater, ids []ID) ([]ID, error) {
+	const op errors.Op = "blob.Missing"
+	const parallel = 8
+	seen := make(map[ID]bool, len(ids))
+	uniq := make([]ID, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	missing := make([]bool, len(uniq))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     = make(chan int)
+	)
+	for w := 0; w < parallel && w < len(uniq); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				_, err := s.Stat(ctx, uniq[i])
+				switch {
+				case err == nil:
+				case errors.Is(errors.NotExist, err):
+					missing[i] = true
+				default:
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for i := range uniq {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, errors.E(op, firstErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, errors.E(op, errors.Canceled, err)
+	}
+	var out []ID
+	for i, m := range missing {
+		if m {
+			out = append(out, uniq[i])
+		}
+	}
+	return out, nil
+}
