@@ -1,0 +1,9 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) { storetest.Run(t, storetest.Postgres) }

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Starts the real services Genesis's tests use, on loopback, installing them
+# from Debian packages or the Go module proxy when missing, and prints the
+# environment the tests read (see internal/testenv). Installing needs root
+# (apt-get); a service already reachable at the configured address is reused.
+#
+#   eval "$(scripts/services.sh)"        # start all, export the variables
+#   scripts/services.sh stop             # stop what this script started
+#
+# State lives in $GENESIS_SERVICES_DIR (default /tmp/genesis-services).
+set -euo pipefail
+
+S=${GENESIS_SERVICES_DIR:-/tmp/genesis-services}
+PG_PORT=${GENESIS_PG_PORT:-55432}
+S3_PORT=${GENESIS_S3_PORT:-17070}
+GOBIN_DIR=${GENESIS_GOBIN:-$S/bin}
+mkdir -p "$S" "$GOBIN_DIR"
+
+log() { echo "services: $*" >&2; }
+
+apt_updated=
+apt_install() {
+	if [ "$(id -u)" != 0 ]; then
+		log "need root to apt-get install $*; install them or run as root"
+		return 1
+	fi
+	if [ -z "$apt_updated" ]; then
+		log "apt-get update"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+		apt_updated=1
+	fi
+	log "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+start_postgres() {
+	local pgbin
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+	if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
+		apt_install postgresql >&2
+		pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	fi
+	local d=$S/pg
+	if ! "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
+		mkdir -p "$d"
+		local run=()
+		if [ "$(id -u)" = 0 ]; then
+			chown postgres:postgres "$d"
+			run=(runuser -u postgres --)
+		fi
+		if [ ! -f "$d/data/PG_VERSION" ]; then
+			"${run[@]}" "$pgbin/initdb" -D "$d/data" -U postgres --auth=trust -E UTF8 >/dev/null
+		fi
+		# fsync=off: a throwaway test cluster; durability is tested on SQLite
+		# and by PostgreSQL itself.
+		"${run[@]}" "$pgbin/pg_ctl" -D "$d/data" -l "$d/pg.log" -w \
+			-o "-p $PG_PORT -k $d -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+		log "PostgreSQL started on 127.0.0.1:$PG_PORT"
+	else
+		log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+	fi
+	psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atqc "select 1 from pg_database where datname='genesis'" | grep -q 1 ||
+		psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "create database genesis" >/dev/null
+	echo "export GENESIS_TEST_POSTGRES=postgres://postgres@127.0.0.1:$PG_PORT/genesis?sslmode=disable"
+}
+
+start_s3() {
+	local bin=$GOBIN_DIR/versitygw
+	if [ ! -x "$bin" ]; then
+		log "go install versitygw (about 2 minutes the first time)"
+		GOBIN=$GOBIN_DIR go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 >&2
+	fi
+	local d=$S/s3
+	if ! curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"; then
+		mkdir -p "$d/root"
+		ROOT_ACCESS_KEY_ID=genesis ROOT_SECRET_ACCESS_KEY=genesis-secret \
+			setsid "$bin" --port "127.0.0.1:$S3_PORT" posix "$d/root" >"$d/vgw.log" 2>&1 &
+		echo $! >"$d/vgw.pid"
+		for _ in $(seq 200); do
+			curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break
+			sleep 0.05
+		done
+		curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" || { log "versitygw did not start:"; cat "$d/vgw.log" >&2; return 1; }
+		log "versitygw (S3) started on 127.0.0.1:$S3_PORT"
+	else
+		log "S3 already answering on 127.0.0.1:$S3_PORT"
+	fi
+	echo "export GENESIS_TEST_S3=http://genesis:genesis-secret@127.0.0.1:$S3_PORT/genesis-test"
+}
+
+stop_all() {
+	local pgbin
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+	if [ -n "$pgbin" ] && [ -f "$S/pg/data/postmaster.pid" ]; then
+		if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$pgbin/pg_ctl" -D "$S/pg/data" stop -m fast >&2 || true
+		else "$pgbin/pg_ctl" -D "$S/pg/data" stop -m fast >&2 || true; fi
+	fi
+	[ -f "$S/s3/vgw.pid" ] && kill "$(cat "$S/s3/vgw.pid")" 2>/dev/null || true
+}
+
+case "${1:-start}" in
+start)
+	for svc in ${GENESIS_SERVICES:-postgres s3}; do
+		"start_$svc"
+	done
+	;;
+stop) stop_all ;;
+*) echo "usage: $0 [start|stop]" >&2; exit 2 ;;
+esac
