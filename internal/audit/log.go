@@ -1,0 +1,744 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Appender is what the rest of Genesis calls to put a record on the log.
+type Appender interface {
+	// Append sequences r and returns its index. The entry becomes durable
+	// within the implementation's flush interval and certainly before
+	// Close returns.
+	Append(ctx context.Context, r Record) (uint64, error)
+	// AppendSync returns only once r is durable and covered by a durable
+	// signed checkpoint. An error means the action being recorded must
+	// fail (AU-5).
+	AppendSync(ctx context.Context, r Record) (uint64, error)
+}
+
+// Reader reads the log. Only durable, integrated entries are visible.
+type Reader interface {
+	Size(ctx context.Context) (uint64, error)
+	// Get returns entry index, or a NotExist error beyond Size.
+	Get(ctx context.Context, index uint64) (Record, error)
+	// Tail returns the last n entries, oldest first.
+	Tail(ctx context.Context, n int) ([]Entry, error)
+}
+
+// Interface is a log that can be appended to and read.
+type Interface interface {
+	Appender
+	Reader
+}
+
+var (
+	_ Interface = (*Log)(nil)
+	_ Interface = (*Memory)(nil)
+)
+
+// File names inside a log directory.
+const (
+	entriesFile   = "entries"
+	checkpointF   = "checkpoint"
+	prevCheckptF  = "checkpoint.prev"
+	lockFile      = "lock"
+	tmpCheckpoint = "checkpoint.tmp"
+	tmpPrev       = "checkpoint.prev.tmp"
+	tmpTile       = "tile.tmp"
+)
+
+// Options configure Open.
+type Options struct {
+	// Signer signs checkpoints; its key name is the log's origin.
+	// Verifier must be its public half (see NewSigner, LoadSigner).
+	Signer   note.Signer
+	Verifier note.Verifier
+	// FlushInterval bounds how long an Append waits to be fsynced
+	// (default 50 ms).
+	FlushInterval time.Duration
+	// CheckpointInterval bounds how long an Append waits to be in a signed
+	// checkpoint (default 1 s, at most 5 s).
+	CheckpointInterval time.Duration
+	// MaxPending is the number of sequenced but unwritten entries at which
+	// Append blocks until the writer catches up (default 65536).
+	MaxPending int
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger     // default slog.Default()
+}
+
+// Log is the audit log in one local directory. It is safe for concurrent
+// use; one process at a time may open a directory.
+type Log struct {
+	dir      string
+	opts     Options
+	origin   string
+	lock     *os.File
+	entriesW *os.File // written only by the writer goroutine
+	entriesR *os.File
+
+	mu         sync.Mutex
+	next       uint64 // entries sequenced
+	pending    []byte // framed entries not yet written
+	pendingN   int
+	spare      []byte
+	syncWanted bool
+	durable    uint64
+	cp         Checkpoint
+	cpNote     []byte
+	err        error // sticky: once set, every append fails
+	closed     bool
+	changed    chan struct{} // closed and replaced when durable, cp or err change
+	kick       chan struct{}
+	quit       chan struct{}
+	done       chan struct{}
+
+	tmu       sync.RWMutex // guards tree, bundleOff, endOff
+	tree      tree
+	bundleOff []int64 // offset in entries of entry 256·k
+	endOff    int64
+
+	// owned by the writer goroutine
+	dirtyDirs map[string]bool
+	lastCP    time.Time
+}
+
+// Open opens (creating if needed) the log in dir, repairing the effects of
+// a crash. It refuses a log whose checkpoint does not verify or whose
+// entries do not match it: run Verify to see why.
+func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
+	const op errors.Op = "audit.Open"
+	if opts.Signer == nil || opts.Verifier == nil {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("audit log needs a signing key"))
+	}
+	if opts.Signer.Name() != opts.Verifier.Name() || opts.Signer.KeyHash() != opts.Verifier.KeyHash() {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("audit signer and verifier keys differ"))
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 50 * time.Millisecond
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Second
+	}
+	if opts.CheckpointInterval > 5*time.Second {
+		opts.CheckpointInterval = 5 * time.Second
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 1 << 16
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	l := &Log{
+		dir: dir, opts: opts, origin: opts.Signer.Name(),
+		changed: make(chan struct{}), kick: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}),
+		dirtyDirs: map[string]bool{},
+	}
+	l.tree.readTile = l.readTile
+	if err := l.open(); err != nil {
+		l.closeFiles()
+		return nil, errors.E(op, err)
+	}
+	go l.run()
+	return l, nil
+}
+
+func (l *Log) open() error {
+	var err error
+	l.lock, err = os.OpenFile(filepath.Join(l.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	if err := syscall.Flock(int(l.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return errors.E(errors.Conflict, errors.Msg("audit log is in use by another process"), err)
+	}
+	for _, f := range []string{tmpCheckpoint, tmpPrev, tmpTile} {
+		if err := os.Remove(filepath.Join(l.dir, f)); err != nil && !os.IsNotExist(err) {
+			return errors.E(errors.Internal, err)
+		}
+	}
+
+	// The latest checkpoint, if any.
+	haveCP := false
+	if msg, err := os.ReadFile(filepath.Join(l.dir, checkpointF)); err == nil {
+		cp, err := OpenCheckpoint(msg, l.opts.Verifier)
+		if err != nil {
+			return errors.E(errors.Internal, errors.Msg("audit checkpoint does not verify; run audit verify"), err)
+		}
+		l.cp, l.cpNote, haveCP = cp, msg, true
+	} else if !os.IsNotExist(err) {
+		return errors.E(errors.Internal, err)
+	}
+
+	// Scan the entries, cutting off a torn trailing entry.
+	path := filepath.Join(l.dir, entriesFile)
+	_, statErr := os.Stat(path)
+	l.entriesW, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	if os.IsNotExist(statErr) {
+		if err := syncDir(l.dir); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+	}
+	l.entriesR, err = os.Open(path)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	n, offs, end, fileSize, err := scanEntries(l.entriesR)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	if n < l.cp.Size {
+		return errors.E(errors.Internal, errors.Msg("audit log is missing entries its checkpoint covers; run audit verify"))
+	}
+	if fileSize > end {
+		l.opts.Logger.Warn("audit: cutting off a torn trailing entry", "dir", l.dir, "bytes", fileSize-end)
+		if err := l.entriesW.Truncate(end); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := l.entriesW.Sync(); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+	}
+	l.bundleOff = offs
+
+	// Rebuild the tree: trust the tiles the checkpoint covers, recompute
+	// the rest from the entries.
+	m0 := l.cp.Size / tileWidth * tileWidth
+	if err := l.tree.rebuild(m0); err != nil {
+		return errors.E(errors.Internal, errors.Msg("audit tiles are missing or damaged; run audit verify"), err)
+	}
+	if err := l.replay(m0, n, offs, end); err != nil {
+		return err
+	}
+	l.endOff = end
+	if haveCP {
+		root, err := l.tree.root(l.cp.Size)
+		if err != nil || root != l.cp.Hash {
+			return errors.E(errors.Internal, errors.Msg("audit entries do not match the signed checkpoint; run audit verify"), err)
+		}
+	}
+	l.next, l.durable = n, n
+	if !haveCP || n > l.cp.Size {
+		if err := l.checkpoint(); err != nil {
+			return err
+		}
+	}
+	l.lastCP = l.opts.Now()
+	return nil
+}
+
+// replay hashes entries [from, to) (from a multiple of 256) into the tree,
+// rewriting the tiles they complete.
+func (l *Log) replay(from, to uint64, offs []int64, end int64) error {
+	if from >= to {
+		return nil
+	}
+	start := offs[from/tileWidth]
+	r := bufio.NewReaderSize(io.NewSectionReader(l.entriesR, start, end-start), 1<<20)
+	var tiles []fullTile
+	var lenb [2]byte
+	buf := make([]byte, MaxEntrySize)
+	for i := from; i < to; i++ {
+		if _, err := io.ReadFull(r, lenb[:]); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		e := buf[:binary.BigEndian.Uint16(lenb[:])]
+		if _, err := io.ReadFull(r, e); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		tiles = l.tree.appendLeaf(tlog.RecordHash(e), tiles[:0])
+		if err := l.writeTiles(tiles); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanEntries reads the framing of the entries file: the number of complete
+// entries, the offsets of every 256th, the end of the last complete one,
+// and the file size.
+func scanEntries(f *os.File) (n uint64, offs []int64, end, size int64, err error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, nil, 0, 0, err
+	}
+	size = fi.Size()
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 1<<20)
+	var lenb [2]byte
+	for {
+		if _, err := io.ReadFull(r, lenb[:]); err != nil {
+			break
+		}
+		k := int64(binary.BigEndian.Uint16(lenb[:]))
+		if end+2+k > size {
+			break
+		}
+		if _, err := r.Discard(int(k)); err != nil {
+			return 0, nil, 0, 0, err
+		}
+		if n%tileWidth == 0 {
+			offs = append(offs, end)
+		}
+		end += 2 + k
+		n++
+	}
+	return n, offs, end, size, nil
+}
+
+func (l *Log) readTile(level int, n uint64) ([]byte, error) {
+	return os.ReadFile(filepath.Join(l.dir, filepath.FromSlash(tilePath(level, n))))
+}
+
+// writeTiles writes full tiles durably (fsync of the file; the directory is
+// synced before the next checkpoint).
+func (l *Log) writeTiles(tiles []fullTile) error {
+	for _, t := range tiles {
+		p := filepath.Join(l.dir, filepath.FromSlash(tilePath(t.level, t.n)))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := writeFileSync(filepath.Join(l.dir, tmpTile), t.data); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := os.Rename(filepath.Join(l.dir, tmpTile), p); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		for d := filepath.Dir(p); d != l.dir && len(d) > len(l.dir); d = filepath.Dir(d) {
+			l.dirtyDirs[d] = true
+		}
+		l.dirtyDirs[l.dir] = true
+	}
+	return nil
+}
+
+// checkpoint signs and durably writes a checkpoint for the whole tree,
+// keeping the previous one as checkpoint.prev.
+func (l *Log) checkpoint() error {
+	for d := range l.dirtyDirs {
+		if err := syncDir(d); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		delete(l.dirtyDirs, d)
+	}
+	l.tmu.RLock()
+	size := l.tree.size
+	root, err := l.tree.root(size)
+	l.tmu.RUnlock()
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	cp := Checkpoint{Origin: l.origin, Size: size, Hash: root}
+	msg, err := SignCheckpoint(cp, l.opts.Signer)
+	if err != nil {
+		return err
+	}
+	cur := filepath.Join(l.dir, checkpointF)
+	if err := writeFileSync(filepath.Join(l.dir, tmpCheckpoint), msg); err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	// At every instant "checkpoint" exists and is complete: the old one is
+	// hard-linked to checkpoint.prev before the new one replaces it.
+	if _, err := os.Stat(cur); err == nil {
+		tp := filepath.Join(l.dir, tmpPrev)
+		if err := os.Link(cur, tp); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := os.Rename(tp, filepath.Join(l.dir, prevCheckptF)); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+	}
+	if err := os.Rename(filepath.Join(l.dir, tmpCheckpoint), cur); err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	if err := syncDir(l.dir); err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	l.mu.Lock()
+	l.cp, l.cpNote = cp, msg
+	l.mu.Unlock()
+	l.lastCP = l.opts.Now()
+	return nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Append implements Appender.
+func (l *Log) Append(ctx context.Context, r Record) (uint64, error) {
+	return l.append(ctx, r, false)
+}
+
+// AppendSync implements Appender.
+func (l *Log) AppendSync(ctx context.Context, r Record) (uint64, error) {
+	return l.append(ctx, r, true)
+}
+
+func (l *Log) append(ctx context.Context, r Record, sync bool) (uint64, error) {
+	const op errors.Op = "audit.Append"
+	if err := ctx.Err(); err != nil {
+		return 0, errors.E(op, err)
+	}
+	if r.Time.IsZero() {
+		r.Time = l.opts.Now()
+	}
+	e, err := EncodeRecord(r)
+	if err != nil {
+		return 0, errors.E(op, err)
+	}
+	l.mu.Lock()
+	for {
+		if l.err != nil {
+			err := l.err
+			l.mu.Unlock()
+			return 0, errors.E(op, err)
+		}
+		if l.closed {
+			l.mu.Unlock()
+			return 0, errors.E(op, errors.Unavailable, errors.Msg("audit log is closed"))
+		}
+		if l.pendingN < l.opts.MaxPending {
+			break
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0, errors.E(op, ctx.Err())
+		}
+		l.mu.Lock()
+	}
+	idx := l.next
+	l.next++
+	l.pending = binary.BigEndian.AppendUint16(l.pending, uint16(len(e)))
+	l.pending = append(l.pending, e...)
+	l.pendingN++
+	if sync {
+		l.syncWanted = true
+	}
+	wake := sync || l.pendingN >= l.opts.MaxPending/4
+	l.mu.Unlock()
+	if wake {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+	if !sync {
+		return idx, nil
+	}
+	for {
+		l.mu.Lock()
+		err, covered, ch := l.err, l.cp.Size > idx, l.changed
+		l.mu.Unlock()
+		switch {
+		case covered:
+			return idx, nil
+		case err != nil:
+			return 0, errors.E(op, err)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			// The entry may still be written; the caller must treat the
+			// action as failed.
+			return 0, errors.E(op, ctx.Err())
+		}
+	}
+}
+
+// notify wakes everyone waiting for a change. l.mu must be held.
+func (l *Log) notify() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// run is the writer goroutine: group commit of pending entries.
+func (l *Log) run() {
+	defer close(l.done)
+	tick := time.NewTicker(l.opts.FlushInterval)
+	defer tick.Stop()
+	for {
+		quitting := false
+		select {
+		case <-l.kick:
+		case <-tick.C:
+		case <-l.quit:
+			quitting = true
+		}
+		l.mu.Lock()
+		buf, n, syncWanted, broken := l.pending, l.pendingN, l.syncWanted, l.err != nil
+		l.pending, l.pendingN, l.syncWanted = l.spare[:0], 0, false
+		l.mu.Unlock()
+		if !broken {
+			err := l.commit(buf, n)
+			if err == nil {
+				l.mu.Lock()
+				stale := l.cp.Size < l.durable
+				l.mu.Unlock()
+				if stale && (syncWanted || quitting || l.opts.Now().Sub(l.lastCP) >= l.opts.CheckpointInterval) {
+					err = l.checkpoint()
+				}
+			}
+			l.mu.Lock()
+			if err != nil {
+				l.opts.Logger.Error("audit: log write failed; refusing further appends", "dir", l.dir, "err", err)
+				l.err = errors.E(errors.Unavailable, errors.Msg("audit log cannot be written"), err)
+			}
+			l.notify()
+			l.mu.Unlock()
+		}
+		l.spare = buf[:0]
+		if quitting {
+			return
+		}
+	}
+}
+
+// commit writes framed entries, fsyncs them and integrates them into the
+// tree.
+func (l *Log) commit(buf []byte, n int) error {
+	if n == 0 {
+		return nil
+	}
+	if _, err := l.entriesW.WriteAt(buf, l.endOff); err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	if err := l.entriesW.Sync(); err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	l.tmu.Lock()
+	defer l.tmu.Unlock()
+	var tiles []fullTile
+	off := l.endOff
+	for p := 0; p < len(buf); {
+		k := int(binary.BigEndian.Uint16(buf[p:]))
+		e := buf[p+2 : p+2+k]
+		if l.tree.size%tileWidth == 0 {
+			l.bundleOff = append(l.bundleOff, off+int64(p))
+		}
+		tiles = l.tree.appendLeaf(tlog.RecordHash(e), tiles)
+		p += 2 + k
+	}
+	if err := l.writeTiles(tiles); err != nil {
+		return err
+	}
+	l.endOff += int64(len(buf))
+	l.mu.Lock()
+	l.durable = l.tree.size
+	l.mu.Unlock()
+	return nil
+}
+
+// Close flushes every sequenced entry, writes a final checkpoint and
+// releases the directory. It returns the error that made the log fail, if
+// any.
+func (l *Log) Close() error {
+	const op errors.Op = "audit.Close"
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.quit)
+	<-l.done
+	l.closeFiles()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return errors.E(op, l.err)
+	}
+	return nil
+}
+
+func (l *Log) closeFiles() {
+	for _, f := range []*os.File{l.entriesW, l.entriesR, l.lock} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// Origin returns the log's origin (its key name).
+func (l *Log) Origin() string { return l.origin }
+
+// Checkpoint returns the latest durable checkpoint and its signed note.
+func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, []byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cp, append([]byte(nil), l.cpNote...), nil
+}
+
+// Size implements Reader: the number of durable, integrated entries.
+func (l *Log) Size(ctx context.Context) (uint64, error) {
+	l.tmu.RLock()
+	defer l.tmu.RUnlock()
+	return l.tree.size, nil
+}
+
+// Entry returns the raw bytes of entry index.
+func (l *Log) Entry(ctx context.Context, index uint64) ([]byte, error) {
+	es, err := l.entries(ctx, index, index+1)
+	if err != nil {
+		return nil, err
+	}
+	return es[0], nil
+}
+
+// entries returns the raw entries [lo, hi).
+func (l *Log) entries(ctx context.Context, lo, hi uint64) ([][]byte, error) {
+	const op errors.Op = "audit.Get"
+	if err := ctx.Err(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	l.tmu.RLock()
+	if hi > l.tree.size || lo > hi {
+		l.tmu.RUnlock()
+		return nil, errors.E(op, errors.NotExist, errors.Msg("no such audit entry"))
+	}
+	start, end := l.bundleOff[lo/tileWidth], l.endOff
+	if b := (hi + tileWidth - 1) / tileWidth; b < uint64(len(l.bundleOff)) {
+		end = l.bundleOff[b]
+	}
+	l.tmu.RUnlock()
+	data := make([]byte, end-start)
+	if _, err := l.entriesR.ReadAt(data, start); err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	out := make([][]byte, 0, hi-lo)
+	i := lo / tileWidth * tileWidth
+	for p := 0; i < hi; i++ {
+		if p+2 > len(data) {
+			return nil, errors.E(op, errors.Internal, errors.Msg("audit entries file is damaged"))
+		}
+		k := int(binary.BigEndian.Uint16(data[p:]))
+		if p+2+k > len(data) {
+			return nil, errors.E(op, errors.Internal, errors.Msg("audit entries file is damaged"))
+		}
+		if i >= lo {
+			out = append(out, data[p+2:p+2+k])
+		}
+		p += 2 + k
+	}
+	return out, nil
+}
+
+// Get implements Reader.
+func (l *Log) Get(ctx context.Context, index uint64) (Record, error) {
+	e, err := l.Entry(ctx, index)
+	if err != nil {
+		return Record{}, err
+	}
+	return DecodeRecord(e)
+}
+
+// Tail implements Reader.
+func (l *Log) Tail(ctx context.Context, n int) ([]Entry, error) {
+	size, _ := l.Size(ctx)
+	if n <= 0 {
+		return nil, nil
+	}
+	lo := uint64(0)
+	if uint64(n) < size {
+		lo = size - uint64(n)
+	}
+	raw, err := l.entries(ctx, lo, size)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, len(raw))
+	for i, e := range raw {
+		r, err := DecodeRecord(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Entry{Index: lo + uint64(i), Record: r}
+	}
+	return out, nil
+}
+
+// ProveInclusion returns the RFC 6962 inclusion proof of entry index in the
+// tree of the given size (size ≤ Size), for VerifyInclusion.
+func (l *Log) ProveInclusion(ctx context.Context, index, size uint64) ([]tlog.Hash, error) {
+	const op errors.Op = "audit.ProveInclusion"
+	l.tmu.RLock()
+	defer l.tmu.RUnlock()
+	if index >= size || size > l.tree.size {
+		return nil, errors.E(op, errors.NotExist, errors.Msg("no such audit entry in that tree"))
+	}
+	p, err := tlog.ProveRecord(int64(index), int64(size), &l.tree)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	return p, nil
+}
+
+// ProveConsistency returns the RFC 6962 consistency proof between the trees
+// of sizes oldSize ≤ newSize ≤ Size, for VerifyConsistency.
+func (l *Log) ProveConsistency(ctx context.Context, oldSize, newSize uint64) ([]tlog.Hash, error) {
+	const op errors.Op = "audit.ProveConsistency"
+	l.tmu.RLock()
+	defer l.tmu.RUnlock()
+	if oldSize > newSize || newSize > l.tree.size {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("bad tree sizes"))
+	}
+	if oldSize == 0 || oldSize == newSize {
+		return nil, nil
+	}
+	p, err := tlog.ProveTree(int64(newSize), int64(oldSize), &l.tree)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	return p, nil
+}

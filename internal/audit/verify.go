@@ -1,0 +1,314 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Report is the outcome of Verify.
+type Report struct {
+	Origin     string
+	Entries    uint64      // complete entries in the entries file
+	Checkpoint Checkpoint  // the latest signed checkpoint
+	Previous   *Checkpoint // checkpoint.prev, if present
+	Root       tlog.Hash   // recomputed root of the first Checkpoint.Size entries
+	Tiles      int         // tile files checked byte for byte
+	// Pending counts complete entries after the checkpoint, and TornBytes
+	// an incomplete trailing entry: both are what a crash leaves behind
+	// (Open integrates or cuts them off); they are reported, not problems.
+	Pending   uint64
+	TornBytes int64
+	Problems  []string // empty if and only if the log is intact
+}
+
+// Intact reports whether verification found no problem.
+func (r *Report) Intact() bool { return len(r.Problems) == 0 }
+
+const maxProblems = 50
+
+func (r *Report) problem(format string, args ...any) {
+	switch {
+	case len(r.Problems) < maxProblems:
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	case len(r.Problems) == maxProblems:
+		r.Problems = append(r.Problems, "… further problems not listed")
+	}
+}
+
+// VerifyOptions tune VerifyFS.
+type VerifyOptions struct {
+	// Trusted are checkpoints seen before (by this verifier, a witness, the
+	// metadata store). Each must be a prefix of the current log: this is
+	// what detects a rollback of the whole directory.
+	Trusted []Checkpoint
+}
+
+// Verify checks the log in dir offline: the signatures of the checkpoints,
+// every entry (canonical encoding), every stored tile, and that the Merkle
+// root recomputed from all the entries equals each checkpoint's root. The
+// error is non-nil (kind Internal) if and only if the report lists problems.
+func Verify(ctx context.Context, dir string, v note.Verifier) (Report, error) {
+	return VerifyFS(ctx, os.DirFS(dir), v, VerifyOptions{})
+}
+
+// VerifyFS is Verify on any file system.
+func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptions) (Report, error) {
+	const op errors.Op = "audit.Verify"
+	rep := Report{Origin: v.Name()}
+	fail := func() (Report, error) {
+		return rep, errors.E(op, errors.Internal, errors.Msg("audit log failed verification: "+rep.Problems[0]))
+	}
+
+	// Checkpoints. expect maps tree sizes to the roots they must have.
+	expect := map[uint64][]tlog.Hash{}
+	latestOK := false
+	if msg, err := fs.ReadFile(fsys, checkpointF); err != nil {
+		rep.problem("checkpoint: %v", err)
+	} else if cp, err := OpenCheckpoint(msg, v); err != nil {
+		rep.problem("checkpoint: %v", err)
+	} else {
+		rep.Checkpoint, latestOK = cp, true
+		expect[cp.Size] = append(expect[cp.Size], cp.Hash)
+	}
+	if msg, err := fs.ReadFile(fsys, prevCheckptF); err == nil {
+		if cp, err := OpenCheckpoint(msg, v); err != nil {
+			rep.problem("checkpoint.prev: %v", err)
+		} else {
+			rep.Previous = &cp
+			if latestOK && cp.Size > rep.Checkpoint.Size {
+				rep.problem("checkpoint.prev is larger (%d) than checkpoint (%d)", cp.Size, rep.Checkpoint.Size)
+			}
+			expect[cp.Size] = append(expect[cp.Size], cp.Hash)
+		}
+	} else if !errors.IsErr(err, fs.ErrNotExist) {
+		rep.problem("checkpoint.prev: %v", err)
+	}
+	for _, t := range opts.Trusted {
+		if t.Origin != v.Name() {
+			rep.problem("trusted checkpoint is for another log (%q)", t.Origin)
+			continue
+		}
+		if latestOK && t.Size > rep.Checkpoint.Size {
+			rep.problem("log rolled back: trusted checkpoint has size %d, log checkpoint %d", t.Size, rep.Checkpoint.Size)
+		}
+		expect[t.Size] = append(expect[t.Size], t.Hash)
+	}
+
+	// Entries, re-hashed with an implementation independent of the writer's.
+	hasher := rfc6962.DefaultHasher
+	rf := compact.RangeFactory{Hash: hasher.HashChildren}
+	cr := rf.NewEmptyRange(0)
+	rows := [][]byte{nil}  // per tile level: concatenated hashes of the current tile
+	fullTiles := []uint64{0} // per tile level: tiles completed so far
+	checked := map[string]bool{}
+	checkTile := func(level int, n uint64, data []byte) {
+		p := tilePath(level, n)
+		got, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			// Tiles after the checkpoint may be missing after a crash.
+			if !latestOK || (n+1)<<(tileHeight*(level+1)) <= rep.Checkpoint.Size {
+				rep.problem("%s: %v", p, err)
+			}
+			return
+		}
+		checked[p] = true
+		rep.Tiles++
+		if !bytes.Equal(got, data) {
+			rep.problem("%s: does not match the entries", p)
+		}
+	}
+	visit := func(id compact.NodeID, hash []byte) {
+		if id.Level%tileHeight != 0 {
+			return
+		}
+		L := int(id.Level / tileHeight)
+		for len(rows) <= L {
+			rows = append(rows, nil)
+			fullTiles = append(fullTiles, 0)
+		}
+		rows[L] = append(rows[L], hash...)
+		if len(rows[L]) == tileBytes {
+			checkTile(L, fullTiles[L], rows[L])
+			fullTiles[L]++
+			rows[L] = rows[L][:0]
+		}
+	}
+	checkRoot := func(size uint64) {
+		want, ok := expect[size]
+		if !ok {
+			return
+		}
+		var root tlog.Hash
+		if size == 0 {
+			root = sha256.Sum256(nil)
+		} else {
+			h, err := cr.GetRootHash(nil)
+			if err != nil {
+				rep.problem("root at %d: %v", size, err)
+				return
+			}
+			copy(root[:], h)
+		}
+		if latestOK && size == rep.Checkpoint.Size {
+			rep.Root = root
+		}
+		for _, w := range want {
+			if w != root {
+				rep.problem("entries do not match the signed checkpoint of size %d", size)
+			}
+		}
+	}
+	checkRoot(0)
+
+	f, err := fsys.Open(entriesFile)
+	if err != nil {
+		rep.problem("entries: %v", err)
+		return fail()
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	var lenb [2]byte
+	buf := make([]byte, MaxEntrySize)
+	badEntries := 0
+	for {
+		if rep.Entries%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return rep, errors.E(op, err)
+			}
+		}
+		k, err := io.ReadFull(r, lenb[:])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rep.TornBytes = int64(k)
+			break
+		}
+		e := buf[:binary.BigEndian.Uint16(lenb[:])]
+		if k, err := io.ReadFull(r, e); err != nil {
+			if err != io.ErrUnexpectedEOF && err != io.EOF {
+				rep.problem("entries: %v", err)
+			}
+			rep.TornBytes = int64(2 + k)
+			break
+		}
+		if _, err := DecodeRecord(e); err != nil {
+			if badEntries++; badEntries <= 10 {
+				rep.problem("entry %d: %v", rep.Entries, err)
+			}
+		}
+		if err := cr.Append(hasher.HashLeaf(e), visit); err != nil {
+			rep.problem("entry %d: %v", rep.Entries, err)
+			return fail()
+		}
+		rep.Entries++
+		checkRoot(rep.Entries)
+	}
+	if badEntries > 10 {
+		rep.problem("%d malformed entries in all", badEntries)
+	}
+	for size := range expect {
+		if size > rep.Entries {
+			rep.problem("entries file holds %d entries but a checkpoint covers %d (truncated?)", rep.Entries, size)
+		}
+	}
+	if latestOK && rep.Entries > rep.Checkpoint.Size {
+		rep.Pending = rep.Entries - rep.Checkpoint.Size
+	}
+
+	// Every file under tile/ must be a tile just checked.
+	err = fs.WalkDir(fsys, "tile", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.IsErr(err, fs.ErrNotExist) && p == "tile" {
+				return nil
+			}
+			rep.problem("%s: %v", p, err)
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !checked[p] {
+			rep.problem("%s: unexpected file", p)
+		}
+		return nil
+	})
+	if err != nil {
+		rep.problem("tile: %v", err)
+	}
+	// And nothing unknown at the top.
+	if des, err := fs.ReadDir(fsys, "."); err == nil {
+		for _, d := range des {
+			switch d.Name() {
+			case entriesFile, checkpointF, prevCheckptF, lockFile, "tile", tmpCheckpoint, tmpPrev, tmpTile:
+			default:
+				rep.problem("%s: unexpected file", d.Name())
+			}
+		}
+	}
+	if !rep.Intact() {
+		return fail()
+	}
+	return rep, nil
+}
+
+// VerifyInclusion checks that entry is at index in the tree of checkpoint
+// cp, given the proof from ProveInclusion.
+func VerifyInclusion(cp Checkpoint, index uint64, entry []byte, p []tlog.Hash) error {
+	const op errors.Op = "audit.VerifyInclusion"
+	h := rfc6962.DefaultHasher
+	if err := proof.VerifyInclusion(h, index, cp.Size, h.HashLeaf(entry), hashesToBytes(p), cp.Hash[:]); err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg("inclusion proof does not verify"), err)
+	}
+	return nil
+}
+
+// VerifyConsistency checks that the tree of checkpoint older is a prefix of
+// the tree of checkpoint newer, given the proof from ProveConsistency.
+func VerifyConsistency(older, newer Checkpoint, p []tlog.Hash) error {
+	const op errors.Op = "audit.VerifyConsistency"
+	if older.Origin != newer.Origin {
+		return errors.E(op, errors.Invalid, errors.Msg("checkpoints are of different logs"))
+	}
+	if older.Size == 0 {
+		return nil
+	}
+	err := proof.VerifyConsistency(rfc6962.DefaultHasher, older.Size, newer.Size, hashesToBytes(p), older.Hash[:], newer.Hash[:])
+	if err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg("consistency proof does not verify: the log was rewritten"), err)
+	}
+	return nil
+}
+
+func hashesToBytes(p []tlog.Hash) [][]byte {
+	out := make([][]byte, len(p))
+	for i := range p {
+		out[i] = p[i][:]
+	}
+	return out
+}
+
+// FormatProof renders proof hashes one base64 hash per line, for the CLI.
+func FormatProof(p []tlog.Hash) string {
+	var b strings.Builder
+	for _, h := range p {
+		b.WriteString(h.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
