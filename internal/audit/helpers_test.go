@@ -58,3 +58,5 @@ func testRecord(i int) Record {
 func randomRecord(rng *rand.Rand) Record {
 	return testRecord(rng.IntN(1 << 20))
 }
+
+func formatInt(i int) string { return fmt.Sprint(i) }

@@ -100,7 +100,7 @@ func NewSigner(skey string) (note.Signer, note.Verifier, error) {
 		return nil, nil, bad
 	}
 	// PRIVATE+KEY+name+hash+base64(alg || seed)
-	f := strings.Split(skey, "+")
+	f := strings.SplitN(skey, "+", 5)
 	if len(f) != 5 {
 		return nil, nil, bad
 	}

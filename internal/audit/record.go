@@ -54,21 +54,6 @@ type Entry struct {
 	Record Record
 }
 
-// wireRecord is the canonical JSON form; the field order here is the
-// encoding's field order, which EncodeRecord writes by hand.
-type wireRecord struct {
-	V          int    `json:"v"`
-	Time       string `json:"time"`
-	Principal  string `json:"principal"`
-	Action     string `json:"action"`
-	ObjectType string `json:"object_type"`
-	ObjectID   string `json:"object_id"`
-	Decision   string `json:"decision"`
-	LabelHash  string `json:"label_hash"`
-	RequestID  string `json:"request_id"`
-	Detail     string `json:"detail"`
-}
-
 // Validate reports whether r can be encoded.
 func (r Record) Validate() error {
 	const op errors.Op = "audit.Record.Validate"
@@ -141,12 +126,21 @@ func appendField(b []byte, name, v string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
+	if isPlain(v) {
+		b = append(b, '"')
+		b = append(b, v...)
+		return append(b, '"')
+	}
 	q, _ := json.Marshal(v) // a string always marshals
 	return append(b, q...)
 }
 
+// recordFields are the string fields of the canonical encoding, in order.
+var recordFields = [...]string{"time", "principal", "action", "object_type", "object_id", "decision", "label_hash", "request_id", "detail"}
+
 // DecodeRecord parses entry bytes written by EncodeRecord. It accepts only
-// the canonical form: decoding and re-encoding must give the same bytes.
+// the canonical form: any other bytes, even ones that would decode to the
+// same record, are rejected, so one record has exactly one entry.
 func DecodeRecord(entry []byte) (Record, error) {
 	const op errors.Op = "audit.DecodeRecord"
 	bad := func(msg string) error {
@@ -155,40 +149,92 @@ func DecodeRecord(entry []byte) (Record, error) {
 	if len(entry) > MaxEntrySize {
 		return Record{}, bad("too large")
 	}
-	var w wireRecord
-	d := json.NewDecoder(bytes.NewReader(entry))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&w); err != nil {
-		return Record{}, errors.E(op, errors.Invalid, errors.Msg("malformed audit entry"), err)
+	const head = `{"v":1`
+	if !bytes.HasPrefix(entry, []byte(head)) {
+		return Record{}, bad("unknown version or not a record")
 	}
-	if d.More() {
+	p := entry[len(head):]
+	var f [len(recordFields)]string
+	for i, name := range recordFields {
+		if len(p) < len(name)+4 || p[0] != ',' || p[1] != '"' || string(p[2:2+len(name)]) != name || p[2+len(name)] != '"' || p[3+len(name)] != ':' {
+			return Record{}, bad("want field " + name)
+		}
+		s, rest, ok := parseCanonicalString(p[4+len(name):])
+		if !ok {
+			return Record{}, bad("bad string in field " + name)
+		}
+		f[i], p = s, rest
+	}
+	if len(p) != 1 || p[0] != '}' {
 		return Record{}, bad("trailing data")
 	}
-	if w.V != RecordVersion {
-		return Record{}, bad("unknown version")
-	}
-	t, err := time.Parse(time.RFC3339Nano, w.Time)
-	if err != nil {
+	t, err := time.Parse(time.RFC3339Nano, f[0])
+	if err != nil || t.UTC().Format(time.RFC3339Nano) != f[0] {
 		return Record{}, bad("bad time")
 	}
-	lh, err := hex.DecodeString(w.LabelHash)
-	if err != nil {
+	lh, err := hex.DecodeString(f[6])
+	if err != nil || hex.EncodeToString(lh) != f[6] {
 		return Record{}, bad("bad label hash")
 	}
 	if len(lh) == 0 {
 		lh = nil
 	}
 	r := Record{
-		Time: t.UTC(), Principal: w.Principal, Action: w.Action,
-		ObjectType: w.ObjectType, ObjectID: w.ObjectID, Decision: Decision(w.Decision),
-		LabelHash: lh, RequestID: w.RequestID, Detail: w.Detail,
+		Time: t.UTC(), Principal: f[1], Action: f[2], ObjectType: f[3], ObjectID: f[4],
+		Decision: Decision(f[5]), LabelHash: lh, RequestID: f[7], Detail: f[8],
 	}
-	again, err := EncodeRecord(r)
-	if err != nil {
+	if err := r.Validate(); err != nil {
 		return Record{}, errors.E(op, errors.Invalid, errors.Msg("malformed audit entry"), err)
 	}
-	if !bytes.Equal(again, entry) {
-		return Record{}, bad("not in canonical form")
-	}
 	return r, nil
+}
+
+// parseCanonicalString parses the JSON string at the start of b, which must
+// be exactly as json.Marshal writes it.
+func parseCanonicalString(b []byte) (s string, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return "", nil, false
+	}
+	slow := false
+	i := 1
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			break
+		}
+		switch {
+		case c == '\\':
+			slow = true
+			i++
+		case c < 0x20:
+			return "", nil, false
+		case c >= 0x80 || c == '<' || c == '>' || c == '&':
+			slow = true
+		}
+	}
+	if i >= len(b) {
+		return "", nil, false
+	}
+	lit := b[:i+1]
+	if !slow {
+		return string(lit[1:i]), b[i+1:], true
+	}
+	if err := json.Unmarshal(lit, &s); err != nil {
+		return "", nil, false
+	}
+	if q, _ := json.Marshal(s); !bytes.Equal(q, lit) {
+		return "", nil, false
+	}
+	return s, b[i+1:], true
+}
+
+// isPlain reports whether json.Marshal writes s unchanged between quotes.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

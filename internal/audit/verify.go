@@ -113,7 +113,7 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 	hasher := rfc6962.DefaultHasher
 	rf := compact.RangeFactory{Hash: hasher.HashChildren}
 	cr := rf.NewEmptyRange(0)
-	rows := [][]byte{nil}  // per tile level: concatenated hashes of the current tile
+	rows := [][]byte{nil}    // per tile level: concatenated hashes of the current tile
 	fullTiles := []uint64{0} // per tile level: tiles completed so far
 	checked := map[string]bool{}
 	checkTile := func(level int, n uint64, data []byte) {
@@ -181,7 +181,7 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 		return fail()
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
+	r := bufio.NewReaderSize(f, 256<<10)
 	var lenb [2]byte
 	buf := make([]byte, MaxEntrySize)
 	badEntries := 0
