@@ -11,11 +11,14 @@
 //	f "data/a.csv" 0644 1700000000000000000 2097152 <file-blake3-hex>
 //	c <chunk-id-hex> 1048576
 //	c <chunk-id-hex> 1048576
+//	f "data/b.txt" 0644 1700000000000000000 12 <file-blake3-hex>
+//	c <chunk-id-hex> 12 40960
 //	l "data/latest" 1700000000000000000 "a.csv"
 //
 // Lines: d = directory (path, mode, mtime in Unix nanoseconds), f = regular
 // file (path, mode, mtime, size, BLAKE3 of the whole content) followed by its
-// chunks in order (c id size), l = symbolic link (path, mtime, target).
+// pieces in order (c id size [offset-in-chunk, omitted when 0]),
+// l = symbolic link (path, mtime, target).
 // Paths and targets are Go-quoted strings (strconv.Quote).
 //
 // Guarantees of Decode/Unmarshal (strict; the input may come from anyone):
@@ -61,10 +64,13 @@ const (
 	Symlink Type = 'l'
 )
 
-// Chunk is one piece of a file, in order; offsets are the running sum.
+// Chunk is one piece of a file, in order: Size bytes of chunk ID starting
+// at Offset within the chunk. Large files use whole chunks (Offset 0, Size
+// the chunk's size); small files are packed several to a chunk.
 type Chunk struct {
-	ID   blob.ID
-	Size int64
+	ID     blob.ID
+	Offset int64
+	Size   int64
 }
 
 // Entry is one path in the tree.
@@ -256,6 +262,9 @@ func validate(entries []Entry, where func(int) string) string {
 				if c.Size <= 0 || c.Size > blob.MaxSize {
 					return bad("chunk %d has size %d, outside 1..%d", j+1, c.Size, blob.MaxSize)
 				}
+				if c.Offset < 0 || c.Offset > blob.MaxSize-c.Size {
+					return bad("chunk %d has offset %d, beyond the largest chunk", j+1, c.Offset)
+				}
 				sum += c.Size
 			}
 			if sum != e.Size {
@@ -299,7 +308,11 @@ func (m *Manifest) Encode(w io.Writer) error {
 		case File:
 			buf = fmt.Appendf(buf, " %04o %d %d %s\n", e.Mode, e.MTime, e.Size, e.Hash)
 			for _, c := range e.Chunks {
-				buf = fmt.Appendf(buf, "c %s %d\n", c.ID, c.Size)
+				if c.Offset == 0 {
+					buf = fmt.Appendf(buf, "c %s %d\n", c.ID, c.Size)
+				} else {
+					buf = fmt.Appendf(buf, "c %s %d %d\n", c.ID, c.Size, c.Offset)
+				}
 			}
 		case Symlink:
 			buf = fmt.Appendf(buf, " %d ", e.MTime)
@@ -367,8 +380,8 @@ func Decode(r io.Reader) (*Manifest, error) {
 				return fail("chunk line not after a file")
 			}
 			f := strings.Split(rest, " ")
-			if len(f) != 2 {
-				return fail("chunk line needs an id and a size")
+			if len(f) != 2 && len(f) != 3 {
+				return fail("chunk line needs an id, a size and an optional offset")
 			}
 			id, err := blob.ParseID(f[0])
 			if err != nil {
@@ -378,8 +391,14 @@ func Decode(r io.Reader) (*Manifest, error) {
 			if !ok {
 				return fail("bad chunk size %q", f[1])
 			}
+			var off int64
+			if len(f) == 3 {
+				if off, ok = parseInt(f[2]); !ok || off == 0 {
+					return fail("bad chunk offset %q (omit it when 0)", f[2])
+				}
+			}
 			e := &m.Entries[len(m.Entries)-1]
-			e.Chunks = append(e.Chunks, Chunk{ID: id, Size: size})
+			e.Chunks = append(e.Chunks, Chunk{ID: id, Offset: off, Size: size})
 			continue
 		}
 		p, rest, ok := cutQuoted(rest)

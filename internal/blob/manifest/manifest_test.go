@@ -25,7 +25,7 @@ const good = `genesis-manifest 1
 d "data" 0755 1700000000000000000
 f "data/a b.csv" 0644 1700000000000000001 30 ` + "HASH1" + `
 c ` + "HASH1" + ` 10
-c ` + "HASH2" + ` 20
+c ` + "HASH2" + ` 20 5
 f "data/empty" 0600 -5 0 ` + "HASH2" + `
 l "data/link" 1700000000000000000 "a b.csv"
 d "data/sub" 0700 0
@@ -46,12 +46,12 @@ func TestDecodeGood(t *testing.T) {
 	}
 	want := []Entry{
 		{Path: "data", Type: Dir, Mode: 0o755, MTime: 1700000000000000000},
-		{Path: "data/a b.csv", Type: File, Mode: 0o644, MTime: 1700000000000000001, Size: 30, Hash: h1, Chunks: []Chunk{{h1, 10}, {h2, 20}}},
+		{Path: "data/a b.csv", Type: File, Mode: 0o644, MTime: 1700000000000000001, Size: 30, Hash: h1, Chunks: []Chunk{{h1, 0, 10}, {h2, 5, 20}}},
 		{Path: "data/empty", Type: File, Mode: 0o600, MTime: -5, Size: 0, Hash: h2},
 		{Path: "data/link", Type: Symlink, MTime: 1700000000000000000, Target: "a b.csv"},
 		{Path: "data/sub", Type: Dir, Mode: 0o700},
 		{Path: "data/sub/up", Type: Symlink, Target: "../empty"},
-		{Path: "zé世", Type: File, Mode: 0o4755, MTime: 1, Size: 1, Hash: h1, Chunks: []Chunk{{h1, 1}}},
+		{Path: "zé世", Type: File, Mode: 0o4755, MTime: 1, Size: 1, Hash: h1, Chunks: []Chunk{{h1, 0, 1}}},
 	}
 	if diff := cmp.Diff(want, m.Entries); diff != "" {
 		t.Fatalf("decoded entries (-want +got):\n%s", diff)
@@ -113,6 +113,9 @@ func TestDecodeBad(t *testing.T) {
 		{"plus size", hdr + "f \"a\" 0644 0 +1 HASH1\nc HASH1 1\n", "bad size"},
 		{"leading zero size", hdr + "f \"a\" 0644 0 01 HASH1\nc HASH1 1\n", "bad size"},
 		{"size overflow", hdr + "f \"a\" 0644 0 99999999999999999999 HASH1\n", "bad size"},
+		{"zero offset", hdr + "f \"a\" 0644 0 1 HASH1\nc HASH1 1 0\n", "bad chunk offset"},
+		{"offset too far", hdr + "f \"a\" 0644 0 2 HASH1\nc HASH1 2 16777215\n", "beyond the largest chunk"},
+		{"chunk 4 fields", hdr + "f \"a\" 0644 0 1 HASH1\nc HASH1 1 2 3\n", "optional offset"},
 		{"chunk first", hdr + "c HASH1 1\n", "not after a file"},
 		{"chunk after dir", hdr + "d \"a\" 0755 0\nc HASH1 1\n", "not after a file"},
 		{"bad chunk id", hdr + "f \"a\" 0644 0 1 HASH1\nc XYZ 1\n", "bad chunk id"},
@@ -175,7 +178,11 @@ func randomManifest(r *rand.Rand, n int) *Manifest {
 			e := Entry{Path: p, Type: File, Mode: 0o644, MTime: r.Int64(), Hash: blob.Sum([]byte(p))}
 			for c := r.IntN(4); c > 0; c-- {
 				sz := 1 + r.Int64N(blob.MaxSize)
-				e.Chunks = append(e.Chunks, Chunk{ID: blob.Sum([]byte(fmt.Sprint(sz))), Size: sz})
+				off := r.Int64N(blob.MaxSize - sz + 1)
+				if r.IntN(2) == 0 {
+					off = 0
+				}
+				e.Chunks = append(e.Chunks, Chunk{ID: blob.Sum([]byte(fmt.Sprint(sz))), Offset: off, Size: sz})
 				e.Size += sz
 			}
 			m.Entries = append(m.Entries, e)
@@ -249,7 +256,7 @@ func TestPutGet(t *testing.T) {
 			// Unique long paths so that the encoding is large.
 			m = &Manifest{}
 			for i := 0; i < n; i++ {
-				m.Entries = append(m.Entries, Entry{Path: fmt.Sprintf("dir/file-%08d-padding-padding-padding", i), Type: File, Mode: 0o644, Hash: h1, Size: 5, Chunks: []Chunk{{h2, 5}}})
+				m.Entries = append(m.Entries, Entry{Path: fmt.Sprintf("dir/file-%08d-padding-padding-padding", i), Type: File, Mode: 0o644, Hash: h1, Size: 5, Chunks: []Chunk{{h2, 0, 5}}})
 			}
 		}
 		id, err := Put(ctx, s, m)
