@@ -120,7 +120,7 @@ func (d *decoder) count() int {
 	if d.err != nil {
 		return 0
 	}
-	n, k := binary.Uvarint(d.b)
+	n, k := uvarint(d.b)
 	if k <= 0 || n > MaxSetSize {
 		d.fail("bad count")
 		return 0
@@ -149,7 +149,7 @@ func (d *decoder) set() []string {
 	}
 	out := make([]string, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
-		ln, k := binary.Uvarint(d.b)
+		ln, k := uvarint(d.b)
 		if k <= 0 || ln == 0 || ln > MaxTokenLen {
 			d.fail("bad token length")
 			return nil
@@ -166,6 +166,16 @@ func (d *decoder) set() []string {
 		d.fail("set not in canonical order")
 	}
 	return out
+}
+
+// uvarint is binary.Uvarint that also rejects non-minimal encodings, so
+// that every label has exactly one encoding.
+func uvarint(b []byte) (uint64, int) {
+	n, k := binary.Uvarint(b)
+	if k > 1 && b[k-1] == 0 {
+		return 0, -1
+	}
+	return n, k
 }
 
 func hasDup(s []string) bool {
