@@ -1,0 +1,445 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+var ctx = context.Background()
+
+// harness is a server on a fresh database, a bootstrap admin, and an
+// OpenAPI validator that checks every request and response the test makes.
+type harness struct {
+	t      *testing.T
+	srv    *httpapi.Server
+	ts     *httptest.Server
+	admin  string
+	router routers.Router
+	doc    *openapi3.T
+	seen   map[string]bool // operations exercised
+}
+
+func newHarness(t *testing.T, db store.DB) *harness {
+	t.Helper()
+	id := identity.New(db)
+	secret, err := id.Bootstrap(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Logger: slog.New(slog.DiscardHandler)})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	doc := loadDoc(t)
+	doc.Servers = openapi3.Servers{{URL: ts.URL}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}}
+}
+
+func loadDoc(t *testing.T) *openapi3.T {
+	t.Helper()
+	b, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(b)
+	if err != nil {
+		t.Fatalf("load OpenAPI document: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Fatalf("openapi = %q, want 3.1.x", doc.OpenAPI)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("OpenAPI document invalid: %v", err)
+	}
+	return doc
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (r resp) problem(t *testing.T) httpapi.Problem {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("error response Content-Type = %q, body %s", ct, r.body)
+	}
+	var p httpapi.Problem
+	r.decode(t, &p)
+	if p.Status != r.status {
+		t.Errorf("problem status %d != HTTP status %d", p.Status, r.status)
+	}
+	return p
+}
+
+// do sends a request and validates request and response against the
+// OpenAPI document.
+func (h *harness) do(method, path, token string, body any, hdr ...string) resp {
+	h.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		raw, _ = json.Marshal(b)
+	}
+	req, _ := http.NewRequest(method, h.ts.URL+path, bytes.NewReader(raw))
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := h.ts.Client().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	h.validate(req, raw, res, out)
+	return resp{res.StatusCode, res.Header, out}
+}
+
+func (h *harness) validate(req *http.Request, reqBody []byte, res *http.Response, resBody []byte) {
+	h.t.Helper()
+	route, params, err := h.router.FindRoute(req)
+	if err != nil {
+		if res.StatusCode == 404 || res.StatusCode == 405 || res.StatusCode == 401 {
+			return // unknown paths are not in the document, by design
+		}
+		h.t.Errorf("%s %s: not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
+		return
+	}
+	h.seen[route.Method+" "+route.Path] = true
+	req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	in := &openapi3filter.RequestValidationInput{
+		Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+	}
+	reqOK := openapi3filter.ValidateRequest(ctx, in) == nil
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
+		Body:    io.NopCloser(bytes.NewReader(resBody)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		h.t.Errorf("%s %s → %d: response does not match the OpenAPI document: %v\nbody: %s", req.Method, req.URL.Path, res.StatusCode, err, resBody)
+	}
+	// A request the document accepts must not be refused as malformed.
+	if reqOK && res.StatusCode == 400 && !strings.Contains(string(resBody), `"field"`) {
+		h.t.Errorf("%s %s: valid request refused: %s", req.Method, req.URL.Path, resBody)
+	}
+}
+
+func TestOpenAPICoversRoutes(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	h := newHarness(t, db)
+	var documented []string
+	for path, item := range h.doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	var routed []string
+	for _, r := range h.srv.Routes() {
+		routed = append(routed, r)
+	}
+	slices.Sort(documented)
+	slices.Sort(routed)
+	if !slices.Equal(documented, routed) {
+		t.Errorf("routes.go and openapi.yaml disagree:\nrouted:     %v\ndocumented: %v", routed, documented)
+	}
+}
+
+// TestAPI walks every endpoint on both backends, with each request and
+// response checked against the OpenAPI document, and checks the 401/404
+// rules.
+func TestAPI(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		h := newHarness(t, db)
+		admin := h.admin
+
+		if r := h.do("GET", "/healthz", "", nil); r.status != 200 {
+			t.Fatalf("healthz = %d", r.status)
+		}
+		if r := h.do("GET", "/readyz", "", nil); r.status != 200 {
+			t.Fatalf("readyz = %d", r.status)
+		}
+		if r := h.do("GET", "/api/v1/openapi.json", "", nil); r.status != 200 {
+			t.Fatalf("openapi.json = %d", r.status)
+		}
+
+		// 401: no detail, same for every way of being unauthenticated.
+		for _, tok := range []string{"", "gnt_bogus", "not-a-token"} {
+			r := h.do("GET", "/api/v1/whoami", tok, nil)
+			p := r.problem(t)
+			if r.status != 401 || p.Detail != "" || p.Field != "" || p.Kind != "" {
+				t.Errorf("token %q: %d %+v; want a bare 401", tok, r.status, p)
+			}
+			if r.header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+		}
+		if r := h.do("GET", "/api/v1/no-such-thing", "", nil); r.status != 401 {
+			t.Errorf("unknown path without token = %d, want 401", r.status)
+		}
+
+		var who struct{ ID, Name string }
+		h.do("GET", "/api/v1/whoami", admin, nil).decode(t, &who)
+		if who.Name != "admin" {
+			t.Fatalf("whoami = %+v", who)
+		}
+
+		r := h.do("POST", "/api/v1/organizations", admin, map[string]any{"name": "ornl", "country": "USA", "kind": "laboratory", "display_name": "Oak Ridge National Laboratory"})
+		if r.status != 201 {
+			t.Fatalf("create org: %d %s", r.status, r.body)
+		}
+		if r := h.do("POST", "/api/v1/organizations", admin, map[string]any{"name": "ornl", "country": "USA"}); r.status != 409 {
+			t.Errorf("duplicate org = %d", r.status)
+		}
+		h.do("GET", "/api/v1/organizations", admin, nil)
+		if r := h.do("GET", "/api/v1/organizations/ornl", admin, nil); r.status != 200 {
+			t.Errorf("get org = %d", r.status)
+		}
+
+		r = h.do("POST", "/api/v1/principals", admin, map[string]any{"name": "alice", "org": "ornl", "nationality": "USA", "roles": []string{"contributor"}})
+		if r.status != 201 {
+			t.Fatalf("create alice: %d %s", r.status, r.body)
+		}
+		var alice struct{ ID string }
+		r.decode(t, &alice)
+		h.do("POST", "/api/v1/principals", admin, map[string]any{"name": "bob", "nationality": "GBR"})
+
+		var nt httpapi.CreateTokenResponse
+		r = h.do("POST", "/api/v1/principals/alice/tokens", admin, map[string]any{"name": "laptop", "expires_in_seconds": 3600})
+		if r.status != 201 {
+			t.Fatalf("token for alice: %d %s", r.status, r.body)
+		}
+		r.decode(t, &nt)
+		aliceTok := nt.Secret
+		h.do("POST", "/api/v1/principals/bob/tokens", admin, map[string]any{}).decode(t, &nt)
+		bobTok := nt.Secret
+
+		// A non-admin: creating principals is forbidden (the route is public
+		// knowledge); other principals are invisible (404, same as missing).
+		if r := h.do("POST", "/api/v1/principals", aliceTok, map[string]any{"name": "mallory"}); r.status != 403 {
+			t.Errorf("alice creates principal = %d", r.status)
+		}
+		hidden := h.do("GET", "/api/v1/principals/bob", aliceTok, nil)
+		missing := h.do("GET", "/api/v1/principals/nobody", aliceTok, nil)
+		if hidden.status != 404 || missing.status != 404 {
+			t.Errorf("hidden = %d, missing = %d; want 404 both", hidden.status, missing.status)
+		}
+		if ph, pm := hidden.problem(t), missing.problem(t); ph.Detail != pm.Detail || ph.Kind != pm.Kind || ph.Title != pm.Title {
+			t.Errorf("hidden and missing principals differ: %+v vs %+v", ph, pm)
+		}
+		if r := h.do("POST", "/api/v1/principals/bob/disable", aliceTok, nil); r.status != 404 {
+			t.Errorf("alice disables bob = %d, want 404", r.status)
+		}
+		if r := h.do("POST", "/api/v1/principals/bob/tokens", aliceTok, map[string]any{}); r.status != 404 {
+			t.Errorf("alice mints bob a token = %d, want 404", r.status)
+		}
+		if r := h.do("GET", "/api/v1/principals", aliceTok, nil); r.status != 200 || strings.Contains(string(r.body), "bob") {
+			t.Errorf("alice lists principals: %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/principals/alice", aliceTok, nil); r.status != 200 {
+			t.Errorf("alice reads herself = %d", r.status)
+		}
+
+		// Projects.
+		r = h.do("POST", "/api/v1/projects", aliceTok, map[string]any{"name": "fusion-ml", "title": "Fusion surrogate models"})
+		if r.status != 201 {
+			t.Fatalf("create project: %d %s", r.status, r.body)
+		}
+		hidden = h.do("GET", "/api/v1/projects/fusion-ml", bobTok, nil)
+		missing = h.do("GET", "/api/v1/projects/no-such", bobTok, nil)
+		if hidden.status != 404 || missing.status != 404 || string(stripID(hidden.body)) != string(stripID(missing.body)) {
+			t.Errorf("hidden project %d %s vs missing %d %s", hidden.status, hidden.body, missing.status, missing.body)
+		}
+		if r := h.do("GET", "/api/v1/projects/fusion-ml/members", bobTok, nil); r.status != 404 {
+			t.Errorf("non-member lists members = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/projects/fusion-ml/members", aliceTok, map[string]any{"principal": "bob", "role": "viewer"}); r.status != 201 {
+			t.Fatalf("add member: %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/projects/fusion-ml", bobTok, nil); r.status != 200 {
+			t.Errorf("member reads project = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/projects/fusion-ml/members", bobTok, map[string]any{"principal": "bob", "role": "admin"}); r.status != 403 {
+			t.Errorf("viewer promotes himself = %d", r.status)
+		}
+		h.do("GET", "/api/v1/projects/fusion-ml/members", aliceTok, nil)
+		h.do("GET", "/api/v1/projects", bobTok, nil)
+
+		// Tokens.
+		r = h.do("POST", "/api/v1/tokens", aliceTok, map[string]any{"name": "second"})
+		r.decode(t, &nt)
+		var toks httpapi.List[struct{ ID string }]
+		h.do("GET", "/api/v1/tokens", aliceTok, nil).decode(t, &toks)
+		if len(toks.Items) != 2 {
+			t.Errorf("alice has %d tokens", len(toks.Items))
+		}
+		if r := h.do("DELETE", "/api/v1/tokens/"+string(nt.Token.ID), bobTok, nil); r.status != 404 {
+			t.Errorf("bob revokes alice's token = %d", r.status)
+		}
+		if r := h.do("DELETE", "/api/v1/tokens/"+string(nt.Token.ID), aliceTok, nil); r.status != 204 {
+			t.Errorf("revoke = %d", r.status)
+		}
+		if r := h.do("GET", "/api/v1/whoami", nt.Secret, nil); r.status != 401 {
+			t.Errorf("revoked token = %d", r.status)
+		}
+
+		// Disabling.
+		if r := h.do("POST", "/api/v1/principals/bob/disable", admin, nil); r.status != 200 {
+			t.Errorf("disable bob = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/whoami", bobTok, nil); r.status != 401 {
+			t.Errorf("disabled bob = %d", r.status)
+		}
+
+		// Every documented operation was exercised.
+		for path, item := range h.doc.Paths.Map() {
+			for method := range item.Operations() {
+				if !h.seen[method+" "+path] {
+					t.Errorf("operation %s %s not exercised", method, path)
+				}
+			}
+		}
+	})
+}
+
+func stripID(b []byte) []byte {
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	delete(m, "request_id")
+	out, _ := json.Marshal(m)
+	return out
+}
+
+func TestBadInput(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	h := newHarness(t, db)
+	cases := []struct {
+		name   string
+		body   string
+		status int
+		field  string
+	}{
+		{"malformed", `{"name": "x",`, 400, "body"},
+		{"not json", `hello`, 400, "body"},
+		{"empty", ``, 400, "body"},
+		{"unknown field", `{"name":"x","country":"USA","colour":"red"}`, 400, "colour"},
+		{"wrong type", `{"name": 42, "country": "USA"}`, 400, "name"},
+		{"array", `[1,2]`, 400, "body"},
+		{"trailing", `{"name":"x","country":"USA"} {}`, 400, "body"},
+		{"bad value", `{"name":"x","country":"United States"}`, 400, "country"},
+		{"oversize", `{"name":"` + strings.Repeat("a", httpapi.MaxJSONBody) + `","country":"USA"}`, 413, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := h.do("POST", "/api/v1/organizations", h.admin, c.body)
+			if r.status != c.status {
+				t.Fatalf("status = %d, want %d: %s", r.status, c.status, r.body)
+			}
+			p := r.problem(t)
+			if p.Field != c.field {
+				t.Errorf("field = %q, want %q (%+v)", p.Field, c.field, p)
+			}
+			if p.Detail == "" {
+				t.Error("no detail")
+			}
+		})
+	}
+	if r := h.do("POST", "/api/v1/organizations", h.admin, `{"name":"x","country":"USA"}`, "Content-Type", "text/plain"); r.status != 400 {
+		t.Errorf("text/plain body = %d", r.status)
+	}
+	if r := h.do("PUT", "/api/v1/organizations", h.admin, nil); r.status != 405 || r.header.Get("Allow") == "" {
+		t.Errorf("wrong method = %d, Allow %q", r.status, r.header.Get("Allow"))
+	} else {
+		r.problem(t)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		h := newHarness(t, db)
+		body := map[string]any{"name": "fusion"}
+		first := h.do("POST", "/api/v1/projects", h.admin, body, "Idempotency-Key", "k-1")
+		if first.status != 201 {
+			t.Fatalf("first = %d %s", first.status, first.body)
+		}
+		again := h.do("POST", "/api/v1/projects", h.admin, body, "Idempotency-Key", "k-1")
+		if again.status != 201 || !bytes.Equal(again.body, first.body) || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replay = %d %s (replayed %q), want the first response", again.status, again.body, again.header.Get("Idempotent-Replayed"))
+		}
+		if r := h.do("POST", "/api/v1/projects", h.admin, map[string]any{"name": "other"}, "Idempotency-Key", "k-1"); r.status != 400 || r.problem(t).Field != "Idempotency-Key" {
+			t.Errorf("key reused with another body = %d %s", r.status, r.body)
+		}
+		// Without a key, the same request is a new request (and conflicts).
+		if r := h.do("POST", "/api/v1/projects", h.admin, body); r.status != 409 {
+			t.Errorf("no key = %d", r.status)
+		}
+		// Errors are replayed too (they are answers), except 5xx.
+		e1 := h.do("POST", "/api/v1/projects", h.admin, map[string]any{"name": "Bad Name"}, "Idempotency-Key", "k-2")
+		e2 := h.do("POST", "/api/v1/projects", h.admin, map[string]any{"name": "Bad Name"}, "Idempotency-Key", "k-2")
+		if e1.status != 400 || e2.status != 400 {
+			t.Errorf("replayed error = %d, %d", e1.status, e2.status)
+		}
+		var projects httpapi.List[struct{ Name string }]
+		h.do("GET", "/api/v1/projects", h.admin, nil).decode(t, &projects)
+		if len(projects.Items) != 1 {
+			t.Errorf("projects = %v, want exactly one", projects.Items)
+		}
+	})
+}
+
+// FuzzDecodeStrict checks that no body makes the decoder panic and that
+// every failure is an Invalid error naming a field.
+func FuzzDecodeStrict(f *testing.F) {
+	for _, s := range []string{`{"name":"alice","roles":["viewer"]}`, `{"name":1}`, `{"x":`, `[]`, `null`, `{"name":"a"}{}`, "\xff", `{"roles":{"a":1}}`, `{"expires_in_seconds": 1e400}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, v := range []any{&httpapi.CreatePrincipalRequest{}, &httpapi.CreateTokenRequest{}, &httpapi.AddMemberRequest{}, &httpapi.CreateOrgRequest{}} {
+			err := httpapi.DecodeStrict(b, v)
+			if err != nil && httpapi.StatusOf(err) != 400 {
+				t.Fatalf("decode %q: status %d (%v), want 400", b, httpapi.StatusOf(err), err)
+			}
+		}
+	})
+}

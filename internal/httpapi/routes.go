@@ -1,0 +1,46 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+)
+
+// routes lists every endpoint. openapi.yaml describes the same set, and
+// TestOpenAPICoversRoutes keeps them equal.
+func (s *Server) routes() {
+	m := s
+	m.Handle("GET /healthz", s.public(s.healthz))
+	m.Handle("GET /readyz", s.public(s.readyz))
+	m.Handle("GET /api/v1/openapi.json", s.public(s.openapi))
+
+	m.Handle("GET /api/v1/whoami", s.authed(s.whoami))
+
+	m.Handle("GET /api/v1/principals", s.authed(s.listPrincipals))
+	m.Handle("POST /api/v1/principals", s.authed(s.createPrincipal))
+	m.Handle("GET /api/v1/principals/{id}", s.authed(s.getPrincipal))
+	m.Handle("POST /api/v1/principals/{id}/disable", s.authed(s.disablePrincipal))
+	m.Handle("POST /api/v1/principals/{id}/tokens", s.authed(s.createTokenFor))
+
+	m.Handle("GET /api/v1/organizations", s.authed(s.listOrgs))
+	m.Handle("POST /api/v1/organizations", s.authed(s.createOrg))
+	m.Handle("GET /api/v1/organizations/{id}", s.authed(s.getOrg))
+
+	m.Handle("GET /api/v1/projects", s.authed(s.listProjects))
+	m.Handle("POST /api/v1/projects", s.authed(s.createProject))
+	m.Handle("GET /api/v1/projects/{id}", s.authed(s.getProject))
+	m.Handle("GET /api/v1/projects/{id}/members", s.authed(s.listMembers))
+	m.Handle("POST /api/v1/projects/{id}/members", s.authed(s.addMember))
+
+	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
+	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
+	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))
+}
+
+// Handle registers an endpoint and remembers its pattern for Routes.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Routes lists the registered endpoint patterns ("METHOD /path").
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }

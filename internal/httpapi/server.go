@@ -1,0 +1,217 @@
+// Package httpapi is Genesis's HTTP API under /api/v1: JSON in and out,
+// RFC 9457 problem documents for errors (kind → status in one table, in
+// problem.go), bearer authentication on everything but health checks and
+// the OpenAPI document, and Idempotency-Key on POST. routes.go lists every
+// endpoint; openapi.yaml describes them and a test holds the two together.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// Server serves the API. Build it with New; it is an http.Handler.
+type Server struct {
+	db       store.DB
+	id       *identity.Service
+	log      *slog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
+	handler  http.Handler
+	ready    func(ctx context.Context) error
+	patterns []string
+}
+
+// Config is what the server needs.
+type Config struct {
+	DB       store.DB
+	Identity *identity.Service
+	Logger   *slog.Logger
+	// Ready reports extra readiness conditions beyond the store answering.
+	Ready func(ctx context.Context) error
+}
+
+// New returns the API server.
+func New(cfg Config) *Server {
+	s := &Server{db: cfg.DB, id: cfg.Identity, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.mux = http.NewServeMux()
+	s.routes()
+	s.handler = s.recoverer(s.requestIDs(s.logRequests(s.notFoundAsProblem(s.mux))))
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// handlerFunc is an endpoint that returns an error instead of writing one.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// public wraps an endpoint that needs no authentication.
+func (s *Server) public(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authed wraps an endpoint that needs an authenticated principal, and
+// honours Idempotency-Key on POST.
+func (s *Server) authed(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(genesis.NewContext(r.Context(), p))
+		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
+			s.idempotent(w, r, p, h)
+			return
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (*genesis.Principal, error) {
+	const op errors.Op = "httpapi.authenticate"
+	h := r.Header.Get("Authorization")
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, errors.E(op, errors.Unauthenticated)
+	}
+	p, err := s.id.Authenticate(r.Context(), strings.TrimSpace(cred))
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func (s *Server) requestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"bytes", sw.bytes, "ms", float64(time.Since(start).Microseconds())/1000, "request_id", requestID(r.Context()))
+	})
+}
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.writeError(w, r, errors.E(errors.Op("httpapi"), errors.Internal, fmt.Errorf("panic: %v", v)))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// notFoundAsProblem answers unknown paths and wrong methods with problem
+// documents instead of ServeMux's plain text.
+func (s *Server) notFoundAsProblem(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r) // (sets the path values; h alone would not)
+			return
+		}
+		rec := &headerRecorder{h: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if allow := rec.h.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		status := rec.status
+		if status == 0 {
+			status = http.StatusNotFound
+		}
+		if status == http.StatusNotFound {
+			// Unknown paths under the API need a token like everything else,
+			// so that the route table is not probed anonymously.
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				if _, err := s.authenticate(r); err != nil {
+					s.writeError(w, r, err)
+					return
+				}
+			}
+			s.writeError(w, r, errors.E(errors.Op("httpapi"), errors.NotExist))
+			return
+		}
+		writeProblem(w, Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, RequestID: requestID(r.Context())})
+	})
+}
+
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.h }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(code int)        { r.status = code }
