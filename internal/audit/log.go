@@ -717,7 +717,7 @@ func (l *Log) ProveInclusion(ctx context.Context, index, size uint64) ([]tlog.Ha
 	if index >= size || size > l.tree.size {
 		return nil, errors.E(op, errors.NotExist, errors.Msg("no such audit entry in that tree"))
 	}
-	p, err := tlog.ProveRecord(int64(index), int64(size), &l.tree)
+	p, err := tlog.ProveRecord(int64(size), int64(index), &l.tree)
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}

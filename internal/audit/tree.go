@@ -3,7 +3,6 @@ package audit
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -23,40 +22,6 @@ func tilePath(level int, n uint64) string {
 		s = fmt.Sprintf("x%03d/%s", n%1000, s)
 	}
 	return "tile/" + strconv.Itoa(level) + "/" + s
-}
-
-// parseTilePath is the inverse of tilePath; it accepts only full-tile paths
-// in canonical form.
-func parseTilePath(p string) (level int, n uint64, ok bool) {
-	f := strings.Split(p, "/")
-	if len(f) < 3 || f[0] != "tile" {
-		return 0, 0, false
-	}
-	l, err := strconv.Atoi(f[1])
-	if err != nil || l < 0 || l > 7 || strconv.Itoa(l) != f[1] {
-		return 0, 0, false
-	}
-	for i, e := range f[2:] {
-		last := i == len(f)-3
-		if !last {
-			if len(e) != 4 || e[0] != 'x' {
-				return 0, 0, false
-			}
-			e = e[1:]
-		}
-		if len(e) != 3 {
-			return 0, 0, false
-		}
-		d, err := strconv.Atoi(e)
-		if err != nil || d < 0 {
-			return 0, 0, false
-		}
-		n = n*1000 + uint64(d)
-	}
-	if tilePath(l, n) != p {
-		return 0, 0, false
-	}
-	return l, n, true
 }
 
 // tree is the writer's Merkle state: the full tiles are on disk (read
