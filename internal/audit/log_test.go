@@ -2,6 +2,11 @@ package audit
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -72,4 +77,158 @@ func TestAppendReopenVerify(t *testing.T) {
 	if cp.Size != n+1 {
 		t.Fatalf("checkpoint size %d", cp.Size)
 	}
+}
+
+// TestWriteFailureIsSticky: once the log cannot be written, AppendSync
+// fails (so the caller fails the action, AU-5), and so does every later
+// append, and Close reports it.
+func TestWriteFailureIsSticky(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, v := testKeys(t)
+	l := openTest(t, dir, s, v)
+	if _, err := l.AppendSync(ctx, testRecord(0)); err != nil {
+		t.Fatal(err)
+	}
+	var fail atomic.Bool
+	l.mu.Lock()
+	l.failHook = func() error {
+		if fail.Load() {
+			return fmt.Errorf("disk on fire")
+		}
+		return nil
+	}
+	l.mu.Unlock()
+	fail.Store(true)
+	if _, err := l.AppendSync(ctx, testRecord(1)); !errors.Is(errors.Unavailable, err) {
+		t.Fatalf("AppendSync on a failing disk: %v", err)
+	}
+	if _, err := l.Append(ctx, testRecord(2)); !errors.Is(errors.Unavailable, err) {
+		t.Fatalf("Append after failure: %v", err)
+	}
+	fail.Store(false)
+	if _, err := l.AppendSync(ctx, testRecord(3)); !errors.Is(errors.Unavailable, err) {
+		t.Fatalf("failure is not sticky: %v", err)
+	}
+	if err := l.Close(); err == nil {
+		t.Fatal("Close hid the failure")
+	}
+	// The acknowledged entry survives and the log still verifies.
+	if rep, err := Verify(ctx, dir, v); err != nil || rep.Checkpoint.Size != 1 {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}
+
+// TestOpenRepairs: leftovers of a crash (a torn trailing entry, temporary
+// files, entries after the checkpoint) are repaired by Open.
+func TestOpenRepairs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, v := testKeys(t)
+	l := openTest(t, dir, s, v)
+	for i := 0; i < 300; i++ {
+		if _, err := l.Append(ctx, testRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Entries after the checkpoint, one of them torn, and temp files.
+	var extra []byte
+	for i := 300; i < 310; i++ {
+		e, _ := EncodeRecord(testRecord(i))
+		extra = binary.BigEndian.AppendUint16(extra, uint16(len(e)))
+		extra = append(extra, e...)
+	}
+	extra = append(extra, 0, 50, '{')
+	f, err := os.OpenFile(filepath.Join(dir, entriesFile), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(extra)
+	f.Close()
+	for _, name := range []string{tmpCheckpoint, tmpTile} {
+		os.WriteFile(filepath.Join(dir, name), []byte("junk"), 0o600)
+	}
+	rep, err := Verify(ctx, dir, v)
+	if err != nil || rep.Pending != 10 || rep.TornBytes != 3 {
+		t.Fatalf("before repair: %v %+v", err, rep)
+	}
+	l = openTest(t, dir, s, v)
+	if sz, _ := l.Size(ctx); sz != 310 {
+		t.Fatalf("size after repair %d", sz)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Verify(ctx, dir, v)
+	if err != nil || rep.Pending != 0 || rep.TornBytes != 0 || rep.Checkpoint.Size != 310 {
+		t.Fatalf("after repair: %v %+v", err, rep)
+	}
+}
+
+// TestOpenRefusesTampered: Open fails closed on a log that does not match
+// its checkpoint.
+func TestOpenRefusesTampered(t *testing.T) {
+	ctx := context.Background()
+	s, v := testKeys(t)
+	for _, c := range []struct {
+		name   string
+		damage func(dir string)
+	}{
+		// Open re-hashes only the entries after the last full tile; an
+		// entry inside a full tile is caught by Verify (TestTamper).
+		{"recent entry changed", func(dir string) { flipByteFromEnd(t, filepath.Join(dir, entriesFile), 100) }},
+		{"entries truncated", func(dir string) { os.Truncate(filepath.Join(dir, entriesFile), 50) }},
+		{"checkpoint changed", func(dir string) { flipByte(t, filepath.Join(dir, checkpointF), 30) }},
+		{"tile changed", func(dir string) { flipByte(t, filepath.Join(dir, "tile", "0", "000"), 5) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := openTest(t, dir, s, v)
+			for i := 0; i < 300; i++ {
+				l.Append(ctx, testRecord(i))
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			c.damage(dir)
+			if l, err := Open(ctx, dir, Options{Signer: s, Verifier: v}); err == nil {
+				l.Close()
+				t.Fatal("opened a damaged log")
+			}
+		})
+	}
+	// And a second process cannot open a log in use.
+	dir := t.TempDir()
+	l := openTest(t, dir, s, v)
+	defer l.Close()
+	if l2, err := Open(ctx, dir, Options{Signer: s, Verifier: v}); !errors.Is(errors.Conflict, err) {
+		if l2 != nil {
+			l2.Close()
+		}
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+func flipByte(t *testing.T, path string, off int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[off] ^= 0x20
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func flipByteFromEnd(t *testing.T, path string, off int) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipByte(t, path, int(fi.Size())-off)
 }
