@@ -196,6 +196,11 @@ func NewChunker(r io.Reader, p Params) *Chunker {
 	return &Chunker{r: r, p: p, buf: make([]byte, 4*p.Max)}
 }
 
+// Reset starts over on a new stream, keeping the buffer.
+func (c *Chunker) Reset(r io.Reader) {
+	*c = Chunker{r: r, p: c.p, buf: c.buf}
+}
+
 // Next returns the next chunk, or io.EOF after the last one.
 func (c *Chunker) Next() (Chunk, error) {
 	for {

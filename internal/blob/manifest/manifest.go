@@ -188,6 +188,16 @@ func checkPath(p string) string {
 	return ""
 }
 
+// CheckTarget reports whether target is an acceptable target for a symlink
+// at linkPath: relative, and resolving lexically inside the tree.
+func CheckTarget(linkPath, target string) error {
+	const op errors.Op = "manifest.CheckTarget"
+	if err := checkTarget(linkPath, target); err != "" {
+		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("symlink %q -> %q: %s", linkPath, target, err)))
+	}
+	return nil
+}
+
 // checkTarget validates a symlink target relative to the link's path.
 func checkTarget(linkPath, target string) string {
 	switch {

@@ -1,0 +1,528 @@
+// Package pack turns file trees into chunks and a manifest, and back.
+//
+// Pack reads files, directories and streams, splits them into
+// content-defined chunks, uploads the chunks the store lacks (in parallel,
+// with bounded memory: about (2·Parallel+5) × the maximum chunk size,
+// ~60 MB by default, whatever the input size) and stores the manifest last.
+// Restore writes a manifest's tree under a destination directory,
+// byte-for-byte, verifying every chunk and every file hash, and cannot write
+// outside the destination. Verify checks that a manifest's chunks are all
+// present and intact.
+//
+// Decisions:
+//   - Files smaller than Options.SmallFile (default 256 KiB, the minimum
+//     chunk) are concatenated in path order and chunked as one stream, so
+//     100,000 small files make ~100 chunks rather than 100,000 objects;
+//     their manifest entries point into shared chunks with offsets. Larger
+//     files are chunked on their own, so identical large files and their
+//     unchanged regions deduplicate exactly.
+//   - Symbolic links are recorded as links, never followed. A link whose
+//     target is absolute or leads outside the packed directory is refused
+//     (errors.Invalid): storing it would hand a restorer a path out of its
+//     destination. Devices, sockets and FIFOs are refused too.
+//   - A file whose size changes while it is read fails the pack
+//     (errors.Conflict) rather than storing a torn version.
+package pack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/blob/chunk"
+	"github.com/genesis-science/genesis/internal/blob/manifest"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// Store is what Pack needs from a blob store.
+type Store interface {
+	blob.Putter
+	blob.Stater
+}
+
+// Source is one thing to pack.
+type Source struct {
+	// Name is the path the source gets in the manifest. For a directory,
+	// "" puts its contents at the top of the tree.
+	Name string
+	// Path is the file or directory to read (not followed if a symlink).
+	Path string
+	// Reader, if set, is packed as one file Name (e.g. standard input);
+	// Path is then ignored.
+	Reader io.Reader
+}
+
+// Sources maps command-line arguments to sources: a single directory
+// argument contributes its contents at the top; otherwise every argument
+// is stored under its base name; "-" is standard input, stored as "stdin".
+func Sources(args []string, stdin io.Reader) ([]Source, error) {
+	const op errors.Op = "pack.Sources"
+	if len(args) == 0 {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("nothing to pack"))
+	}
+	var out []Source
+	for _, a := range args {
+		if a == "-" {
+			out = append(out, Source{Name: "stdin", Reader: stdin})
+			continue
+		}
+		fi, err := os.Lstat(a)
+		if err != nil {
+			return nil, errors.E(op, errors.NotExist, errors.Msg(fmt.Sprintf("cannot read %s", a)), err)
+		}
+		name := filepath.Base(filepath.Clean(a))
+		if len(args) == 1 && fi.IsDir() {
+			name = ""
+		}
+		out = append(out, Source{Name: name, Path: a})
+	}
+	return out, nil
+}
+
+// Options tune Pack.
+type Options struct {
+	Parallel  int          // concurrent chunk uploads; default 4
+	Params    chunk.Params // default chunk.DefaultParams
+	SmallFile int64        // files below this size share chunks; default Params.Min
+	// Progress, if set, is called after each chunk is read, from the
+	// goroutine that called Pack.
+	Progress func(Progress)
+	Now      func() time.Time // mtime of streams; default time.Now
+}
+
+// Progress reports how far a Pack is.
+type Progress struct {
+	Files    int   // files completely read
+	Bytes    int64 // plaintext bytes read
+	NewBytes int64 // plaintext bytes uploaded so far
+}
+
+// Result describes a finished Pack.
+type Result struct {
+	ID       blob.ID // the manifest's blob
+	Manifest *manifest.Manifest
+	Stats    manifest.Stats
+	Chunks   int       // distinct data chunks referenced
+	New      []blob.ID // data chunks the store lacked and Pack uploaded, sorted
+	NewBytes int64     // their plaintext bytes: the real cost of this version
+}
+
+func (o *Options) defaults() error {
+	if o.Parallel <= 0 {
+		o.Parallel = 4
+	}
+	if o.Params == (chunk.Params{}) {
+		o.Params = chunk.DefaultParams
+	}
+	if o.SmallFile <= 0 {
+		o.SmallFile = int64(o.Params.Min)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o.Params.Validate()
+}
+
+// item is an entry to be, with where its bytes come from.
+type item struct {
+	e      manifest.Entry
+	fsPath string
+	r      io.Reader
+	// filled while reading:
+	refs  []*ref // large files and streams: their own chunks
+	start int64  // small files: offset in the small-file stream
+}
+
+// ref is a chunk being uploaded; the worker fills id.
+type ref struct {
+	id   blob.ID
+	off  int64 // offset in its stream
+	size int64
+}
+
+func modeBits(m fs.FileMode) uint32 {
+	b := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		b |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		b |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		b |= 0o1000
+	}
+	return b
+}
+
+// scan lists the entries of all sources, sorted by path.
+func scan(srcs []Source, now time.Time) ([]*item, error) {
+	const op errors.Op = "pack.scan"
+	var items []*item
+	add := func(name, fsPath, rel, root string, fi fs.FileInfo) error {
+		if err := manifest.CheckPath(name); err != nil {
+			return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot pack %s: %s", fsPath, errors.SafeMessage(err))))
+		}
+		it := &item{fsPath: fsPath, e: manifest.Entry{Path: name, MTime: fi.ModTime().UnixNano()}}
+		switch t := fi.Mode().Type(); {
+		case t == 0:
+			it.e.Type, it.e.Mode, it.e.Size = manifest.File, modeBits(fi.Mode()), fi.Size()
+		case t == fs.ModeDir:
+			it.e.Type, it.e.Mode = manifest.Dir, modeBits(fi.Mode())
+		case t == fs.ModeSymlink:
+			target, err := os.Readlink(fsPath)
+			if err != nil {
+				return errors.E(op, errors.Internal, err)
+			}
+			// The target must stay inside the packed source (rel is the
+			// link's path within it), not merely inside the manifest.
+			if rel == "" || manifest.CheckTarget(rel, target) != nil {
+				return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf(
+					"symlink %s points outside %s (to %q); refusing to pack it", fsPath, root, target)))
+			}
+			it.e.Type, it.e.Target = manifest.Symlink, target
+		default:
+			return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("%s is not a regular file, directory or symlink", fsPath)))
+		}
+		items = append(items, it)
+		return nil
+	}
+	for _, src := range srcs {
+		if src.Reader != nil {
+			if err := manifest.CheckPath(src.Name); err != nil {
+				return nil, errors.E(op, err)
+			}
+			items = append(items, &item{r: src.Reader, e: manifest.Entry{
+				Path: src.Name, Type: manifest.File, Mode: 0o644, MTime: now.UnixNano(), Size: -1}})
+			continue
+		}
+		fi, err := os.Lstat(src.Path)
+		if err != nil {
+			return nil, errors.E(op, errors.NotExist, errors.Msg(fmt.Sprintf("cannot read %s", src.Path)), err)
+		}
+		if !fi.IsDir() {
+			name := src.Name
+			if name == "" {
+				name = filepath.Base(src.Path)
+			}
+			if err := add(name, src.Path, "", filepath.Dir(src.Path), fi); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		err = filepath.WalkDir(src.Path, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot read %s", p)), err)
+			}
+			rel, err := filepath.Rel(src.Path, p)
+			if err != nil {
+				return errors.E(op, errors.Internal, err)
+			}
+			rel = filepath.ToSlash(rel)
+			name := path.Join(src.Name, rel)
+			if rel == "." {
+				if src.Name == "" {
+					return nil
+				}
+				name = src.Name
+			}
+			fi, err := d.Info()
+			if err != nil {
+				return errors.E(op, errors.Internal, err)
+			}
+			return add(name, p, rel, src.Path, fi)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].e.Path < items[j].e.Path })
+	for i := 1; i < len(items); i++ {
+		if items[i].e.Path == items[i-1].e.Path {
+			return nil, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("two sources give the same path %q", items[i].e.Path)))
+		}
+	}
+	return items, nil
+}
+
+// Pack stores the sources in st and returns the stored manifest. Nothing
+// refers to the chunks until the caller records Result.ID, so a failed
+// Pack leaves only unreferenced chunks behind (for gc).
+func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, error) {
+	const op errors.Op = "pack.Pack"
+	if err := opts.defaults(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	items, err := scan(srcs, opts.Now())
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	jobs := make(chan job, opts.Parallel)
+	up := &uploader{st: st, seen: map[blob.ID]bool{}}
+	pool := &sync.Pool{New: func() any { return make([]byte, 0, opts.Params.Max) }}
+	for w := 0; w < opts.Parallel; w++ {
+		g.Go(func() error { return up.work(gctx, jobs, pool) })
+	}
+	rd := &reader{ctx: gctx, jobs: jobs, pool: pool, opts: &opts, up: up,
+		ch: chunk.NewChunker(nil, opts.Params)}
+	g.Go(func() error {
+		defer close(jobs)
+		return rd.readAll(items)
+	})
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, errors.E(op, errors.Canceled, ctx.Err())
+		}
+		return nil, errors.E(op, err)
+	}
+
+	m := &manifest.Manifest{Entries: make([]manifest.Entry, len(items))}
+	small := rd.smallRefs
+	k := 0
+	ids := map[blob.ID]bool{}
+	for i, it := range items {
+		e := it.e
+		switch {
+		case e.Type != manifest.File || e.Size == 0:
+		case it.refs != nil:
+			for _, r := range it.refs {
+				e.Chunks = append(e.Chunks, manifest.Chunk{ID: r.id, Size: r.size})
+				ids[r.id] = true
+			}
+		default: // a small file: pieces of the shared stream
+			for pos, end := it.start, it.start+e.Size; pos < end; {
+				for small[k].off+small[k].size <= pos {
+					k++
+				}
+				c := small[k]
+				n := min(end, c.off+c.size) - pos
+				e.Chunks = append(e.Chunks, manifest.Chunk{ID: c.id, Offset: pos - c.off, Size: n})
+				ids[c.id] = true
+				pos += n
+			}
+		}
+		m.Entries[i] = e
+	}
+	id, err := manifest.Put(ctx, st, m)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	res := &Result{ID: id, Manifest: m, Stats: m.Stats(), Chunks: len(ids), New: up.new, NewBytes: up.newBytes.Load()}
+	slices.SortFunc(res.New, func(a, b blob.ID) int { return strings.Compare(a.String(), b.String()) })
+	return res, nil
+}
+
+type job struct {
+	data []byte
+	r    *ref
+}
+
+type uploader struct {
+	st       Store
+	mu       sync.Mutex
+	seen     map[blob.ID]bool
+	new      []blob.ID
+	newBytes atomic.Int64
+}
+
+func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) error {
+	for j := range jobs {
+		id := blob.Sum(j.data)
+		j.r.id = id
+		u.mu.Lock()
+		first := !u.seen[id]
+		u.seen[id] = true
+		u.mu.Unlock()
+		if first {
+			_, err := u.st.Stat(ctx, id)
+			switch {
+			case errors.Is(errors.NotExist, err):
+				if err := u.st.Put(ctx, id, j.data); err != nil {
+					return err
+				}
+				u.mu.Lock()
+				u.new = append(u.new, id)
+				u.mu.Unlock()
+				u.newBytes.Add(int64(len(j.data)))
+			case err != nil:
+				return err
+			}
+		}
+		pool.Put(j.data[:0]) //nolint:staticcheck // slices are fine in a Pool here
+	}
+	return nil
+}
+
+// reader runs in one goroutine for one Pack call, which is why it may
+// hold that call's ctx.
+type reader struct {
+	ctx       context.Context
+	jobs      chan<- job
+	pool      *sync.Pool
+	opts      *Options
+	up        *uploader
+	ch        *chunk.Chunker
+	prog      Progress
+	smallRefs []*ref
+}
+
+// chunkStream chunks r and queues the chunks, returning their refs.
+func (rd *reader) chunkStream(r io.Reader) ([]*ref, int64, error) {
+	rd.ch.Reset(r)
+	var refs []*ref
+	var n int64
+	for {
+		c, err := rd.ch.Next()
+		if err == io.EOF {
+			return refs, n, nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		buf := append(rd.pool.Get().([]byte)[:0], c.Data...)
+		r := &ref{off: c.Offset, size: int64(len(c.Data))}
+		refs = append(refs, r)
+		n += int64(len(c.Data))
+		select {
+		case rd.jobs <- job{data: buf, r: r}:
+		case <-rd.ctx.Done():
+			return nil, 0, rd.ctx.Err()
+		}
+		rd.prog.Bytes += int64(len(c.Data))
+		if rd.opts.Progress != nil {
+			rd.prog.NewBytes = rd.up.newBytes.Load()
+			rd.opts.Progress(rd.prog)
+		}
+	}
+}
+
+func (rd *reader) readAll(items []*item) error {
+	const op errors.Op = "pack.read"
+	var small []*item
+	for _, it := range items {
+		if it.e.Type != manifest.File {
+			continue
+		}
+		if it.r == nil && it.e.Size < rd.opts.SmallFile {
+			small = append(small, it)
+			continue
+		}
+		h := blake3.New()
+		src := it.r
+		var f *os.File
+		if src == nil {
+			var err error
+			if f, err = os.Open(it.fsPath); err != nil {
+				return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot read %s", it.fsPath)), err)
+			}
+			src = f
+		}
+		refs, n, err := rd.chunkStream(io.TeeReader(src, h))
+		if f != nil {
+			f.Close()
+		}
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if it.e.Size >= 0 && n != it.e.Size {
+			return changed(it)
+		}
+		it.e.Size = n
+		if refs == nil {
+			refs = []*ref{}
+		}
+		it.refs = refs
+		it.e.Hash = blob.ID(h.Sum(nil))
+		rd.prog.Files++
+	}
+	ms := &multiStream{items: small, prog: &rd.prog}
+	refs, _, err := rd.chunkStream(ms)
+	if ms.f != nil {
+		ms.f.Close()
+	}
+	if err != nil {
+		return errors.E(op, err)
+	}
+	rd.smallRefs = refs
+	return nil
+}
+
+func changed(it *item) error {
+	return errors.E("pack.read", errors.Conflict, errors.Msg(fmt.Sprintf("%s changed size while it was being packed", it.fsPath)))
+}
+
+// multiStream concatenates small files, hashing each and checking sizes.
+type multiStream struct {
+	items []*item
+	i     int
+	off   int64
+	f     *os.File
+	h     *blake3.Hasher
+	n     int64
+	prog  *Progress
+}
+
+func (m *multiStream) Read(buf []byte) (int, error) {
+	for {
+		if m.i == len(m.items) {
+			return 0, io.EOF
+		}
+		it := m.items[m.i]
+		if m.f == nil {
+			f, err := os.Open(it.fsPath)
+			if err != nil {
+				return 0, errors.E("pack.read", errors.Invalid, errors.Msg(fmt.Sprintf("cannot read %s", it.fsPath)), err)
+			}
+			m.f, m.h, m.n = f, blake3.New(), 0
+			it.start = m.off
+		}
+		// Never read past the size seen by the scan: the stream layout
+		// depends on it.
+		if want := it.e.Size - m.n; want > 0 {
+			p := buf[:min(int64(len(buf)), want)]
+			n, err := m.f.Read(p)
+			m.h.Write(p[:n])
+			m.n += int64(n)
+			m.off += int64(n)
+			if err != nil && err != io.EOF {
+				return n, err
+			}
+			if err == io.EOF && m.n < it.e.Size {
+				return 0, changed(it)
+			}
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		// At the scanned size: the file must end here.
+		var one [1]byte
+		if n, _ := m.f.Read(one[:]); n > 0 {
+			return 0, changed(it)
+		}
+		m.f.Close()
+		it.e.Hash = blob.ID(m.h.Sum(nil))
+		m.f = nil
+		m.i++
+		m.prog.Files++
+	}
+}
+
+func sortIDs(ids []blob.ID) {
+	slices.SortFunc(ids, func(a, b blob.ID) int { return strings.Compare(a.String(), b.String()) })
+}

@@ -1,0 +1,395 @@
+package pack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/blob/manifest"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// RestoreOptions tune Restore.
+type RestoreOptions struct {
+	Parallel int  // concurrent chunk fetches; default 4
+	Sync     bool // fsync every restored file before renaming it into place
+}
+
+// RestoreResult describes a finished Restore.
+type RestoreResult struct {
+	Files int
+	Bytes int64
+}
+
+// fetcher fetches a plan of chunks in order, a bounded window ahead of the
+// consumer, and hands them over in order. It lives for one call, which is
+// why it holds that call's ctx.
+type fetcher struct {
+	ctx   context.Context
+	g     blob.Getter
+	plan  []blob.ID
+	slots []chan []byte
+	sem   chan struct{}
+}
+
+func newFetcher(ctx context.Context, g blob.Getter, plan []blob.ID, parallel int) (*fetcher, *errgroup.Group) {
+	eg, ctx := errgroup.WithContext(ctx)
+	f := &fetcher{ctx: ctx, g: g, plan: plan, slots: make([]chan []byte, len(plan)), sem: make(chan struct{}, 2*parallel)}
+	for i := range f.slots {
+		f.slots[i] = make(chan []byte, 1)
+	}
+	next := make(chan int)
+	eg.Go(func() error {
+		defer close(next)
+		for i := range plan {
+			select {
+			case f.sem <- struct{}{}: // released by the consumer
+			case <-ctx.Done():
+				return nil
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	for w := 0; w < parallel; w++ {
+		eg.Go(func() error {
+			for i := range next {
+				b, err := blob.ReadAll(ctx, g, plan[i])
+				if err != nil {
+					return err
+				}
+				f.slots[i] <- b
+			}
+			return nil
+		})
+	}
+	return f, eg
+}
+
+// get returns chunk i of the plan; release(i) must follow when done.
+func (f *fetcher) get(i int) ([]byte, error) {
+	select {
+	case b := <-f.slots[i]:
+		f.slots[i] <- b // keep it for further pieces of the same chunk
+		return b, nil
+	case <-f.ctx.Done():
+		return nil, f.ctx.Err()
+	}
+}
+
+func (f *fetcher) release(i int) {
+	<-f.slots[i]
+	f.slots[i] = nil
+	<-f.sem
+}
+
+// plan lists the chunks files need, in order, merging consecutive uses of
+// the same chunk (small files share chunks), and each piece's plan index.
+func plan(m *manifest.Manifest) (ids []blob.ID, idx [][]int) {
+	idx = make([][]int, len(m.Entries))
+	for i, e := range m.Entries {
+		for _, c := range e.Chunks {
+			if len(ids) == 0 || ids[len(ids)-1] != c.ID {
+				ids = append(ids, c.ID)
+			}
+			idx[i] = append(idx[i], len(ids)-1)
+		}
+	}
+	return ids, idx
+}
+
+func tmpName(p string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return path.Join(path.Dir(p), ".genesis-restore-"+hex.EncodeToString(b[:]))
+}
+
+// Restore writes m's tree under dest (created if missing), byte for byte.
+// Every chunk is verified by the store and every file against its hash; a
+// file appears under its name only once complete (temp file + rename).
+// Nothing is ever written outside dest: paths are validated and all file
+// operations go through an os.Root, which also refuses to follow symlinks
+// (pre-existing or restored) out of dest. Existing files at manifest paths
+// are replaced. On error, files already restored stay.
+func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest string, opts RestoreOptions) (*RestoreResult, error) {
+	const op errors.Op = "pack.Restore"
+	if err := m.Validate(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
+	}
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot create the destination directory"), err)
+	}
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot open the destination directory"), err)
+	}
+	defer root.Close()
+
+	ids, idx := plan(m)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f, eg := newFetcher(fctx, g, ids, opts.Parallel)
+	res := &RestoreResult{}
+	made := map[string]bool{".": true}
+	werr := func() error {
+		released := 0 // plan entries below this have been released
+		for i, e := range m.Entries {
+			if dir := path.Dir(e.Path); !made[dir] {
+				if err := root.MkdirAll(dir, 0o700); err != nil {
+					return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create the directory of %q", e.Path)), err)
+				}
+				made[dir] = true
+			}
+			switch e.Type {
+			case manifest.Dir:
+				if err := root.MkdirAll(e.Path, 0o700); err != nil {
+					return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create directory %q", e.Path)), err)
+				}
+			case manifest.Symlink:
+				if fi, err := root.Lstat(e.Path); err == nil && !fi.IsDir() {
+					root.Remove(e.Path)
+				}
+				if err := root.Symlink(e.Target, e.Path); err != nil {
+					return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create symlink %q", e.Path)), err)
+				}
+			case manifest.File:
+				if err := writeFile(root, f, e, idx[i], &released, opts.Sync); err != nil {
+					return errors.E(op, err)
+				}
+				res.Files++
+				res.Bytes += e.Size
+			}
+		}
+		return nil
+	}()
+	if werr != nil {
+		cancel() // stop the fetchers
+	}
+	ferr := eg.Wait()
+	if werr != nil {
+		if ctx.Err() != nil {
+			return nil, errors.E(op, errors.Canceled, ctx.Err())
+		}
+		if ferr != nil && errors.IsErr(werr, context.Canceled) {
+			return nil, errors.E(op, ferr)
+		}
+		return nil, werr
+	}
+	if ferr != nil {
+		return nil, errors.E(op, ferr)
+	}
+	// Directory modes and times last (deepest first): writing into a
+	// directory changes its mtime, and a read-only directory would refuse
+	// its own files.
+	for i := len(m.Entries) - 1; i >= 0; i-- {
+		e := m.Entries[i]
+		if e.Type != manifest.Dir {
+			continue
+		}
+		t := time.Unix(0, e.MTime)
+		if err := root.Chmod(e.Path, os.FileMode(e.Mode&0o777)|modeFlags(e.Mode)); err != nil {
+			return nil, errors.E(op, errors.Internal, err)
+		}
+		root.Chtimes(e.Path, t, t)
+	}
+	return res, nil
+}
+
+func modeFlags(b uint32) os.FileMode {
+	var m os.FileMode
+	if b&0o4000 != 0 {
+		m |= os.ModeSetuid
+	}
+	if b&0o2000 != 0 {
+		m |= os.ModeSetgid
+	}
+	if b&0o1000 != 0 {
+		m |= os.ModeSticky
+	}
+	return m
+}
+
+func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released *int, sync bool) error {
+	const op errors.Op = "pack.writeFile"
+	tmp := tmpName(e.Path)
+	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create %q", e.Path)), err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			out.Close()
+			root.Remove(tmp)
+		}
+	}()
+	h := blake3.New()
+	for j, c := range e.Chunks {
+		pi := idx[j]
+		for *released < pi {
+			f.release(*released)
+			*released++
+		}
+		data, err := f.get(pi)
+		if err != nil {
+			return err
+		}
+		if c.Offset+c.Size > int64(len(data)) {
+			return blob.Corrupt(op, c.ID, errors.New("manifest piece lies beyond the end of its chunk"))
+		}
+		piece := data[c.Offset : c.Offset+c.Size]
+		if _, err := out.Write(piece); err != nil {
+			return errors.E(op, errors.Internal, err)
+		}
+		h.Write(piece)
+	}
+	if blob.ID(h.Sum(nil)) != e.Hash {
+		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("restored %q does not match its file hash", e.Path)))
+	}
+	if err := out.Chmod(os.FileMode(e.Mode&0o777) | modeFlags(e.Mode)); err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	if sync {
+		if err := out.Sync(); err != nil {
+			return errors.E(op, errors.Internal, err)
+		}
+	}
+	if err := out.Close(); err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	if fi, err := root.Lstat(e.Path); err == nil && fi.Mode().Type() == os.ModeSymlink {
+		root.Remove(e.Path) // replace a link, never write through it
+	}
+	if err := root.Rename(tmp, e.Path); err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create %q", e.Path)), err)
+	}
+	ok = true
+	t := time.Unix(0, e.MTime)
+	root.Chtimes(e.Path, t, t)
+	return nil
+}
+
+// WriteTo streams the content of file entry e to w, verifying every chunk
+// and, at the end, the file hash (an error then means w received bytes
+// that must be discarded). It is what `dataset cat` needs.
+func WriteTo(ctx context.Context, g blob.Getter, e manifest.Entry, w io.Writer) error {
+	const op errors.Op = "pack.WriteTo"
+	if e.Type != manifest.File {
+		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("%q is not a file", e.Path)))
+	}
+	h := blake3.New()
+	var cache blob.ID
+	var data []byte
+	for _, c := range e.Chunks {
+		if data == nil || cache != c.ID {
+			b, err := blob.ReadAll(ctx, g, c.ID)
+			if err != nil {
+				return errors.E(op, err)
+			}
+			data, cache = b, c.ID
+		}
+		if c.Offset+c.Size > int64(len(data)) {
+			return blob.Corrupt(op, c.ID, errors.New("manifest piece lies beyond the end of its chunk"))
+		}
+		piece := data[c.Offset : c.Offset+c.Size]
+		if _, err := w.Write(piece); err != nil {
+			return errors.E(op, err)
+		}
+		h.Write(piece)
+	}
+	if blob.ID(h.Sum(nil)) != e.Hash {
+		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("%q does not match its file hash", e.Path)))
+	}
+	return nil
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Chunks  int       // distinct chunks checked
+	Missing []blob.ID // referenced but not stored
+	Corrupt []blob.ID // stored but failing verification or too short for a piece
+}
+
+// OK reports whether nothing is missing or corrupt.
+func (r *Report) OK() bool { return len(r.Missing) == 0 && len(r.Corrupt) == 0 }
+
+// Verify reads every chunk m references (each verified by the store) and
+// checks that every piece lies within its chunk. Missing and corrupt chunks
+// are reported, not returned as errors; the error is for everything else
+// (store unavailable, canceled).
+func Verify(ctx context.Context, g blob.Getter, m *manifest.Manifest, parallel int) (*Report, error) {
+	const op errors.Op = "pack.Verify"
+	if parallel <= 0 {
+		parallel = 4
+	}
+	need := map[blob.ID]int64{} // the largest offset+size used
+	var order []blob.ID
+	for _, e := range m.Entries {
+		for _, c := range e.Chunks {
+			if _, ok := need[c.ID]; !ok {
+				order = append(order, c.ID)
+			}
+			need[c.ID] = max(need[c.ID], c.Offset+c.Size)
+		}
+	}
+	rep := &Report{Chunks: len(order)}
+	var mu sync.Mutex
+	eg, ctx := errgroup.WithContext(ctx)
+	next := make(chan blob.ID)
+	eg.Go(func() error {
+		defer close(next)
+		for _, id := range order {
+			select {
+			case next <- id:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	for w := 0; w < parallel; w++ {
+		eg.Go(func() error {
+			for id := range next {
+				b, err := blob.ReadAll(ctx, g, id)
+				mu.Lock()
+				switch {
+				case err == nil && int64(len(b)) < need[id]:
+					rep.Corrupt = append(rep.Corrupt, id)
+				case err == nil:
+				case errors.Is(errors.NotExist, err):
+					rep.Missing = append(rep.Missing, id)
+				case errors.IsErr(err, blob.ErrCorrupt):
+					rep.Corrupt = append(rep.Corrupt, id)
+				default:
+					mu.Unlock()
+					return err
+				}
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	sortIDs(rep.Missing)
+	sortIDs(rep.Corrupt)
+	return rep, nil
+}
