@@ -290,3 +290,20 @@ func TestAcquisitionGradient(t *testing.T) {
 		}
 	}
 }
+
+func TestReduceDescriptors(t *testing.T) {
+	// Rows that differ along one direction only (plus a constant column)
+	// reduce to one informative component whose distances match the data's.
+	desc := [][]float64{{1, 2, 7}, {2, 4, 7}, {4, 8, 7}}
+	r := ReduceDescriptors(desc, 5)
+	if len(r) != 3 || len(r[0]) != 2 {
+		t.Fatalf("got shape %dx%d, want 3x2", len(r), len(r[0]))
+	}
+	if math.Abs(r[0][1]) > 1e-9 || math.Abs(r[2][1]) > 1e-9 {
+		t.Errorf("second component should be zero: %v", r)
+	}
+	d01, d12 := math.Abs(r[0][0]-r[1][0]), math.Abs(r[1][0]-r[2][0])
+	if math.Abs(d12/d01-2) > 1e-9 {
+		t.Errorf("distance ratio %v, want 2", d12/d01)
+	}
+}
