@@ -20,18 +20,18 @@ import (
 type Kind uint8
 
 const (
-	Other      Kind = iota // unclassified; treated as Internal at the API
-	Invalid                // bad input: malformed, out of range, unknown field
-	NotExist               // no such object, or one the caller may not see
-	Exist                  // an object with that identity already exists
-	Conflict               // state changed underneath: retry or reconcile
-	Permission             // authenticated, but not allowed; only for objects whose existence is public
-	Unauthenticated        // no or bad credentials
-	Transient              // try again later: a dependency is unavailable
-	Internal               // a bug or a broken invariant
-	Unavailable            // the service is shutting down or not ready
-	TooLarge               // the request body or object exceeds a limit
-	Canceled               // the caller's context ended
+	Other           Kind = iota // unclassified; treated as Internal at the API
+	Invalid                     // bad input: malformed, out of range, unknown field
+	NotExist                    // no such object, or one the caller may not see
+	Exist                       // an object with that identity already exists
+	Conflict                    // state changed underneath: retry or reconcile
+	Permission                  // authenticated, but not allowed; only for objects whose existence is public
+	Unauthenticated             // no or bad credentials
+	Transient                   // try again later: a dependency is unavailable
+	Internal                    // a bug or a broken invariant
+	Unavailable                 // the service is shutting down or not ready
+	TooLarge                    // the request body or object exceeds a limit
+	Canceled                    // the caller's context ended
 )
 
 var kindNames = [...]string{
@@ -119,7 +119,7 @@ func E(args ...any) error {
 	}
 	if e.Kind == Other && e.Err != nil {
 		switch {
-		case stderrors.Is(e.Err, errContextCanceled):
+		case stderrors.Is(e.Err, errContextCanceled), stderrors.Is(e.Err, errDeadline):
 			e.Kind = Canceled
 		}
 	}

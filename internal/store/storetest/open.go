@@ -33,10 +33,10 @@ func SQLite(t testing.TB) store.DB {
 	return db
 }
 
-// Postgres creates a fresh database on the test server named by
-// GENESIS_TEST_POSTGRES (skipping or failing per testenv when unset) and
-// drops it at cleanup.
-func Postgres(t testing.TB) store.DB {
+// PostgresDSN creates a fresh database on the test server named by
+// GENESIS_TEST_POSTGRES (skipping or failing per testenv when unset), drops
+// it at cleanup, and returns its DSN.
+func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	dsn := testenv.Postgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -58,12 +58,7 @@ func Postgres(t testing.TB) store.DB {
 		t.Fatalf("GENESIS_TEST_POSTGRES must be a postgres:// URL: %v", err)
 	}
 	u.Path = "/" + name
-	db, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if c, err := pgx.Connect(ctx, dsn); err == nil {
@@ -71,6 +66,18 @@ func Postgres(t testing.TB) store.DB {
 			c.Close(ctx)
 		}
 	})
+	return u.String()
+}
+
+// Postgres opens a fresh database from PostgresDSN.
+func Postgres(t testing.TB) store.DB {
+	t.Helper()
+	dsn := PostgresDSN(t)
+	db, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	return db
 }
 

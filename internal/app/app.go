@@ -1,0 +1,231 @@
+// Package app is the one place that wires Genesis together by hand: config
+// → metadata store (migrated) → services → HTTP API. cmd/genesis and the
+// end-to-end tests both build the system through it, so what the tests boot
+// is what users run.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/store/postgres"
+	"github.com/genesis-science/genesis/internal/store/sqlite"
+)
+
+// Version is the Genesis version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// App is a running Genesis server's parts.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       store.DB
+	Identity *identity.Service
+	API      *httpapi.Server
+
+	lock *os.File
+}
+
+// Open builds the system from cfg: it takes the data-dir lock, opens and
+// migrates the metadata store and constructs the services. Close releases
+// everything.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
+	const op errors.Op = "app.Open"
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field("data_dir"), errors.Msg("cannot create data dir: "+err.Error()))
+	}
+	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"audit", "keys"} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, sub), 0o750); err != nil {
+			return nil, errors.E(op, errors.Internal, err)
+		}
+	}
+	if u, _ := config.BlobURL(cfg.Blob.URL); u != nil && u.Scheme == "file" {
+		if err := os.MkdirAll(u.Path, 0o750); err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("blob.url"), errors.Msg("cannot create blob dir: "+err.Error()))
+		}
+	}
+
+	kind, dsn, _ := config.StoreDSN(cfg.Store.DSN)
+	switch kind {
+	case "sqlite":
+		a.DB, err = sqlite.Open(ctx, dsn)
+	case "postgres":
+		a.DB, err = postgres.Open(ctx, dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n, err := store.Migrate(ctx, a.DB)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("migrated the metadata store", "steps", n, "backend", kind)
+	}
+
+	var idOpts []identity.Option
+	if cfg.OIDC.Issuer != "" {
+		v, err := identity.NewOIDC(ctx, cfg.OIDC.Issuer, cfg.OIDC.Audience)
+		if err != nil {
+			return nil, err
+		}
+		idOpts = append(idOpts, identity.WithOIDC(v))
+	}
+	a.Identity = identity.New(a.DB, idOpts...)
+	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Logger: log})
+	return a, nil
+}
+
+// Close releases the store and the data-dir lock.
+func (a *App) Close() error {
+	var err error
+	if a.DB != nil {
+		err = a.DB.Close()
+	}
+	if a.lock != nil {
+		a.lock.Close() // releases the flock
+		a.lock = nil
+	}
+	return err
+}
+
+// Serve serves the API on ln until ctx ends, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish (up to drain), and
+// returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	srv := &http.Server{
+		Handler:           a.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if a.Config.Listen.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(a.Config.Listen.TLSCert, a.Config.Listen.TLSKey)
+		if err != nil {
+			return errors.E(errors.Op("app.Serve"), errors.Invalid, errors.Field("listen.tls_cert"), errors.Msg("cannot load the TLS key pair: "+err.Error()))
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}
+
+// lockDataDir takes an exclusive, non-blocking flock on DIR/genesis.lock.
+// The kernel releases it when the process dies, even by kill -9, so a
+// stale lock file never blocks a restart.
+func lockDataDir(dir string) (*os.File, error) {
+	const op errors.Op = "app.lock"
+	path := filepath.Join(dir, "genesis.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b, _ := io.ReadAll(io.LimitReader(f, 32))
+		f.Close()
+		holder := strings.TrimSpace(string(b))
+		msg := "data dir " + dir + " is in use by another genesis process"
+		if _, err := strconv.Atoi(holder); err == nil {
+			msg += " (pid " + holder + ")"
+		}
+		return nil, errors.E(op, errors.Conflict, errors.Msg(msg+"; stop it first or choose another --data-dir"))
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	f.Sync()
+	return f, nil
+}
+
+// WriteSecretFile writes data to path with mode 0600, atomically (temp
+// file, fsync, rename), so a crash never leaves half a token.
+func WriteSecretFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// NewLogger builds the server logger from the config.
+func NewLogger(w io.Writer, c config.Log) *slog.Logger {
+	var lvl slog.Level
+	switch c.Level {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "warn":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// AdminTokenFile is where `genesis up` writes the first administrator's
+// token, mode 0600.
+const AdminTokenFile = "admin.token"
+
+// Up runs the main job on embedded defaults: it opens the system in the
+// data dir, creates the first administrator on first start, listens, prints
+// where, and serves until ctx ends.
+func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
+	const op errors.Op = "app.Up"
+	log := NewLogger(logw, cfg.Log)
+	a, err := Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	tokenPath := filepath.Join(cfg.DataDir, AdminTokenFile)
+	secret, err := a.Identity.Bootstrap(ctx, "admin")
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		if err := WriteSecretFile(tokenPath, []byte(secret+"\n")); err != nil {
+			return errors.E(op, errors.Internal, errors.Msg("cannot write the admin token file"), err)
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen.Addr)
+	if err != nil {
+		return errors.E(op, errors.Invalid, errors.Field("listen.addr"), errors.Msg("cannot listen on "+cfg.Listen.Addr+": "+err.Error()))
+	}
+	scheme := "http"
+	if cfg.Listen.TLSCert != "" {
+		scheme = "https"
+	}
+	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	abs, _ := filepath.Abs(cfg.DataDir)
+	fmt.Fprintf(stdout, "Genesis %s is up.\n", Version)
+	fmt.Fprintf(stdout, "  API:          %s/api/v1  (OpenAPI document at %s/api/v1/openapi.json)\n", base, base)
+	fmt.Fprintf(stdout, "  health:       %s/healthz\n", base)
+	fmt.Fprintf(stdout, "  data dir:     %s\n", abs)
+	if _, err := os.Stat(tokenPath); err == nil {
+		fmt.Fprintf(stdout, "  admin token:  %s  (export GENESIS_URL=%s GENESIS_TOKEN=$(cat %s))\n", tokenPath, base, tokenPath)
+	}
+	fmt.Fprintf(stdout, "WARNING: embedded defaults (SQLite metadata store, local blob directory, local audit log, no TLS) are for trying Genesis on one machine, not for production; use `genesis serve --config FILE`.\n")
+	fmt.Fprintf(stdout, "Listening on %s — press Ctrl-C to stop.\n", ln.Addr())
+	if f, ok := stdout.(interface{ Sync() error }); ok {
+		f.Sync()
+	}
+	err = a.Serve(ctx, ln, 30*time.Second)
+	if err == nil {
+		fmt.Fprintln(stdout, "Genesis stopped cleanly.")
+	}
+	return err
+}
+
+// Serve runs a production server from a config file.
+func Serve(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
+	log := NewLogger(logw, cfg.Log)
+	a, err := Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Listen.Addr)
+	if err != nil {
+		return errors.E(errors.Op("app.Serve"), errors.Invalid, errors.Field("listen.addr"), errors.Msg("cannot listen on "+cfg.Listen.Addr+": "+err.Error()))
+	}
+	scheme := "http"
+	if cfg.Listen.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("serving", "url", fmt.Sprintf("%s://%s/api/v1", scheme, ln.Addr()), "store", storeKind(cfg), "version", Version)
+	fmt.Fprintf(stdout, "Genesis %s serving on %s://%s/api/v1\n", Version, scheme, ln.Addr())
+	return a.Serve(ctx, ln, 30*time.Second)
+}
+
+func storeKind(cfg config.Config) string {
+	k, _, _ := config.StoreDSN(cfg.Store.DSN)
+	return k
+}

@@ -1,0 +1,143 @@
+// Package cli is the genesis command line: every subcommand, built on cobra.
+// Run is the whole program behind main, with its environment passed in, so
+// tests drive it in-process.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/genesis-science/genesis/internal/client"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/spf13/cobra"
+)
+
+// Env is the world a command runs in.
+type Env struct {
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Run runs the genesis command with args (without the program name) and
+// returns the exit code. Errors print as one line on stderr.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := &Env{Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := newRoot(env)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "genesis: "+Message(err))
+		return 1
+	}
+	return 0
+}
+
+// Message renders err as one user-facing line.
+func Message(err error) string {
+	msg := errors.SafeMessage(err)
+	if msg == "" {
+		msg = err.Error()
+	}
+	if f := errors.FieldOf(err); f != "" && !strings.Contains(msg, f) {
+		msg += " (field " + f + ")"
+	}
+	return strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+}
+
+func newRoot(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "genesis",
+		Short: "Genesis: federated data, compute, models and autonomous labs under one security model",
+		Long: `Genesis unifies federated scientific data, compute, models, AI agents and
+robotic labs under one security model: every artifact carries a
+classification label that follows it through lineage, and every action lands
+in a tamper-evident audit log.
+
+Start a local system with 'genesis up'; point the CLI at a server with
+GENESIS_URL and GENESIS_TOKEN or 'genesis login'.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(
+		upCmd(env), serveCmd(env), versionCmd(env),
+		loginCmd(env), whoamiCmd(env),
+		adminCmd(env), projectCmd(env), tokenCmd(env),
+	)
+	root.AddCommand(extraCommands(env)...)
+	return root
+}
+
+// extraCommands is where later parts add their top-level commands.
+var extraCommands = func(env *Env) []*cobra.Command { return nil }
+
+// credentials are what `genesis login` stores.
+type credentials struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+func (env *Env) configDir() string {
+	if d := env.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "genesis")
+	}
+	if h := env.Getenv("HOME"); h != "" {
+		return filepath.Join(h, ".config", "genesis")
+	}
+	return ""
+}
+
+func (env *Env) credentialsPath() string {
+	d := env.configDir()
+	if d == "" {
+		return ""
+	}
+	return filepath.Join(d, "credentials.json")
+}
+
+// client returns an API client from GENESIS_URL/GENESIS_TOKEN, falling back
+// to the stored login.
+func (env *Env) client() (*client.Client, error) {
+	url, token := env.Getenv("GENESIS_URL"), env.Getenv("GENESIS_TOKEN")
+	if url == "" || token == "" {
+		if p := env.credentialsPath(); p != "" {
+			if b, err := os.ReadFile(p); err == nil {
+				var c credentials
+				if json.Unmarshal(b, &c) == nil {
+					if url == "" {
+						url = c.URL
+					}
+					if token == "" {
+						token = c.Token
+					}
+				}
+			}
+		}
+	}
+	if url == "" {
+		return nil, errors.E(errors.Invalid, errors.Msg("no server: set GENESIS_URL or run `genesis login URL`"))
+	}
+	return client.New(url, token), nil
+}
+
+// output renders v as JSON (with --json) or through the table function.
+func (env *Env) output(asJSON bool, v any, table func(w *tabwriter.Writer)) error {
+	if asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}

@@ -1,0 +1,160 @@
+// Package client is the Go client of Genesis's HTTP API, used by the CLI and
+// the end-to-end tests. Errors from the server come back as *errors.Error
+// with the kind, field and message of the problem document.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// Client talks to one Genesis server as one principal.
+type Client struct {
+	BaseURL string // e.g. http://127.0.0.1:8080
+	Token   string
+	HTTP    *http.Client
+}
+
+// New returns a client for baseURL with token.
+func New(baseURL, token string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 2 * time.Minute}}
+}
+
+var kindByName = map[string]errors.Kind{}
+
+func init() {
+	for k := errors.Other; k <= errors.Canceled; k++ {
+		kindByName[k.String()] = k
+	}
+}
+
+// Do sends a JSON request (body may be nil) and decodes a JSON response
+// into out (may be nil). POSTs carry a fresh Idempotency-Key, so the
+// client's own retries never apply a mutation twice.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	op := errors.Op("client " + method + " " + path)
+	var rd io.Reader
+	var raw []byte
+	if body != nil {
+		var err error
+		raw, err = json.Marshal(body)
+		if err != nil {
+			return errors.E(op, errors.Invalid, err)
+		}
+	}
+	key := ""
+	if method == http.MethodPost {
+		var b [16]byte
+		rand.Read(b[:])
+		key = hex.EncodeToString(b[:])
+	}
+	var res *http.Response
+	for attempt := 0; ; attempt++ {
+		if raw != nil {
+			rd = bytes.NewReader(raw)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+		if err != nil {
+			return errors.E(op, errors.Invalid, errors.Msg("bad server URL "+c.BaseURL), err)
+		}
+		if raw != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Accept", "application/json")
+		if c.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.Token)
+		}
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		res, err = c.HTTP.Do(req)
+		if err == nil && res.StatusCode != http.StatusServiceUnavailable {
+			break
+		}
+		if ctx.Err() != nil {
+			return errors.E(op, errors.Canceled, ctx.Err())
+		}
+		if attempt >= 3 {
+			if err != nil {
+				return errors.E(op, errors.Transient, errors.Msg("cannot reach "+c.BaseURL+": "+rootCause(err)))
+			}
+			break
+		}
+		if res != nil {
+			res.Body.Close()
+		}
+		time.Sleep(time.Duration(200*(attempt+1)) * time.Millisecond)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return errors.E(op, errors.Transient, err)
+	}
+	if res.StatusCode >= 400 {
+		return problemError(op, res.StatusCode, b)
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			return errors.E(op, errors.Internal, errors.Msg("unexpected response from the server"), err)
+		}
+	}
+	return nil
+}
+
+func rootCause(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}
+
+// problem mirrors httpapi.Problem (the client does not import the server).
+type problem struct {
+	Title, Detail, Kind, Field string
+	Status                     int
+	RequestID                  string `json:"request_id"`
+}
+
+func problemError(op errors.Op, status int, body []byte) error {
+	var p problem
+	json.Unmarshal(body, &p)
+	k, ok := kindByName[p.Kind]
+	if !ok {
+		switch status {
+		case 401:
+			k = errors.Unauthenticated
+		case 404:
+			k = errors.NotExist
+		case 403:
+			k = errors.Permission
+		default:
+			k = errors.Other
+		}
+	}
+	msg := p.Detail
+	switch {
+	case status == 401:
+		msg = "not authenticated: set GENESIS_TOKEN or run `genesis login`"
+	case status == 404:
+		msg = "not found"
+	case msg == "":
+		msg = fmt.Sprintf("%d %s", status, p.Title)
+	}
+	if p.RequestID != "" && status >= 500 {
+		msg += " (request " + p.RequestID + ")"
+	}
+	return errors.E(op, k, errors.Field(p.Field), errors.Msg(msg))
+}

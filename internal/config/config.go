@@ -1,0 +1,243 @@
+// Package config is Genesis's one configuration struct: defaults, then a
+// YAML or TOML file, then environment and flags, then Validate, whose errors
+// name the offending field.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/goccy/go-yaml"
+)
+
+// Config configures a Genesis server.
+type Config struct {
+	// DataDir holds the embedded defaults' state: the SQLite file, the
+	// blob directory, the audit log, keys, the admin token and the lock.
+	DataDir string `yaml:"data_dir" toml:"data_dir"`
+	Listen  Listen `yaml:"listen" toml:"listen"`
+	Store   Store  `yaml:"store" toml:"store"`
+	Blob    Blob   `yaml:"blob" toml:"blob"`
+	OIDC    OIDC   `yaml:"oidc" toml:"oidc"`
+	Log     Log    `yaml:"log" toml:"log"`
+}
+
+// Listen is where the API serves.
+type Listen struct {
+	Addr    string `yaml:"addr" toml:"addr"`
+	TLSCert string `yaml:"tls_cert" toml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key" toml:"tls_key"`
+}
+
+// Store selects the metadata store: "sqlite:PATH" or "postgres://…".
+type Store struct {
+	DSN string `yaml:"dsn" toml:"dsn"`
+}
+
+// Blob selects the blob store: "file:///path" (or a plain path) or
+// "s3://ACCESS:SECRET@host:port/bucket" (add "?secure=true" for TLS).
+type Blob struct {
+	URL string `yaml:"url" toml:"url"`
+}
+
+// OIDC optionally accepts ID tokens from one issuer.
+type OIDC struct {
+	Issuer   string `yaml:"issuer" toml:"issuer"`
+	Audience string `yaml:"audience" toml:"audience"`
+}
+
+// Log configures the server log.
+type Log struct {
+	Level  string `yaml:"level" toml:"level"`   // debug, info, warn, error
+	Format string `yaml:"format" toml:"format"` // text, json
+}
+
+// Default returns the embedded defaults rooted at dataDir.
+func Default(dataDir string) Config {
+	if dataDir == "" {
+		dataDir = "./genesis-data"
+	}
+	return Config{
+		DataDir: dataDir,
+		Listen:  Listen{Addr: "127.0.0.1:8080"},
+		Store:   Store{DSN: "sqlite:" + filepath.Join(dataDir, "genesis.db")},
+		Blob:    Blob{URL: "file://" + filepath.Join(dataDir, "blobs")},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads a YAML (.yaml, .yml) or TOML (.toml) file over the defaults.
+// Unknown keys are errors.
+func Load(path string) (Config, error) {
+	const op errors.Op = "config.Load"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, errors.E(op, errors.Invalid, errors.Msg("cannot read config file: "+err.Error()))
+	}
+	return Parse(path, b)
+}
+
+// Parse decodes config file contents; name's extension picks the format.
+func Parse(name string, b []byte) (Config, error) {
+	const op errors.Op = "config.Parse"
+	c := Config{Log: Log{Level: "info", Format: "text"}, Listen: Listen{Addr: "127.0.0.1:8080"}}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml":
+		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
+			return Config{}, errors.E(op, errors.Invalid, errors.Msg(name+": "+firstLine(yaml.FormatError(err, false, true))))
+		}
+	case ".toml":
+		md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&c)
+		if err != nil {
+			return Config{}, errors.E(op, errors.Invalid, errors.Msg(name+": "+firstLine(err.Error())))
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return Config{}, errors.E(op, errors.Invalid, errors.Field(un[0].String()), errors.Msg(fmt.Sprintf("%s: unknown field %q", name, un[0].String())))
+		}
+	default:
+		return Config{}, errors.E(op, errors.Invalid, errors.Msg(name+": config files must end in .yaml, .yml or .toml"))
+	}
+	if c.DataDir != "" {
+		d := Default(c.DataDir)
+		if c.Store.DSN == "" {
+			c.Store.DSN = d.Store.DSN
+		}
+		if c.Blob.URL == "" {
+			c.Blob.URL = d.Blob.URL
+		}
+	}
+	return c, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// ApplyEnv overrides fields from GENESIS_* variables.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	set := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Listen.Addr, "GENESIS_ADDR")
+	set(&c.Store.DSN, "GENESIS_STORE_DSN")
+	set(&c.Blob.URL, "GENESIS_BLOB_URL")
+	set(&c.Log.Level, "GENESIS_LOG_LEVEL")
+}
+
+func bad(field, msg string) error {
+	return errors.E(errors.Op("config.Validate"), errors.Invalid, errors.Field(field), errors.Msg(field+": "+msg))
+}
+
+// Validate checks the configuration; errors name the bad field.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return bad("data_dir", "is required (it holds the audit log, keys and the lock file)")
+	}
+	if _, port, err := net.SplitHostPort(c.Listen.Addr); err != nil || port == "" {
+		return bad("listen.addr", fmt.Sprintf("%q is not host:port", c.Listen.Addr))
+	}
+	if (c.Listen.TLSCert == "") != (c.Listen.TLSKey == "") {
+		return bad("listen.tls_key", "tls_cert and tls_key go together")
+	}
+	for field, p := range map[string]string{"listen.tls_cert": c.Listen.TLSCert, "listen.tls_key": c.Listen.TLSKey} {
+		if p != "" {
+			if _, err := os.Stat(p); err != nil {
+				return bad(field, "cannot read "+p)
+			}
+		}
+	}
+	if _, _, err := StoreDSN(c.Store.DSN); err != nil {
+		return err
+	}
+	if _, err := BlobURL(c.Blob.URL); err != nil {
+		return err
+	}
+	if c.OIDC.Issuer != "" || c.OIDC.Audience != "" {
+		u, err := url.Parse(c.OIDC.Issuer)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return bad("oidc.issuer", "must be the issuer's https:// URL")
+		}
+		if c.OIDC.Audience == "" {
+			return bad("oidc.audience", "is required with oidc.issuer (the client ID tokens are issued for)")
+		}
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return bad("log.format", "must be text or json")
+	}
+	return nil
+}
+
+// StoreDSN splits a metadata-store DSN into its kind ("sqlite" or
+// "postgres") and the backend's own DSN.
+func StoreDSN(dsn string) (kind, rest string, err error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		p := strings.TrimPrefix(dsn, "sqlite:")
+		p = strings.TrimPrefix(p, "//")
+		if p == "" {
+			return "", "", bad("store.dsn", "sqlite: needs a file path, e.g. sqlite:/var/lib/genesis/genesis.db")
+		}
+		return "sqlite", p, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if _, err := url.Parse(dsn); err != nil {
+			return "", "", bad("store.dsn", "is not a valid postgres:// URL")
+		}
+		return "postgres", dsn, nil
+	case dsn == "":
+		return "", "", bad("store.dsn", "is required (sqlite:PATH or postgres://…)")
+	}
+	scheme, _, _ := strings.Cut(dsn, ":")
+	return "", "", bad("store.dsn", fmt.Sprintf("unsupported scheme %q (want sqlite: or postgres://)", scheme))
+}
+
+// BlobURL checks a blob-store URL and returns it parsed. A plain path means
+// a local directory.
+func BlobURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, bad("blob.url", "is required (file:///path or s3://…)")
+	}
+	if !strings.Contains(s, "://") {
+		return &url.URL{Scheme: "file", Path: s}, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, bad("blob.url", "is not a valid URL")
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Path == "" && u.Host == "" {
+			return nil, bad("blob.url", "file:// needs a directory path")
+		}
+		if u.Host != "" { // file://relative/dir
+			u.Path = u.Host + u.Path
+			u.Host = ""
+		}
+	case "s3":
+		if u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return nil, bad("blob.url", "s3:// needs host and bucket: s3://ACCESS:SECRET@host:port/bucket")
+		}
+	default:
+		return nil, bad("blob.url", fmt.Sprintf("unsupported scheme %q (want file:// or s3://)", u.Scheme))
+	}
+	return u, nil
+}

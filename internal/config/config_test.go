@@ -1,0 +1,86 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+func TestParseAndValidate(t *testing.T) {
+	dir := t.TempDir()
+	cert := filepath.Join(dir, "c.pem")
+	os.WriteFile(cert, []byte("x"), 0o600)
+	cases := []struct {
+		name, file, body string
+		field            string // "" = valid
+	}{
+		{"yaml ok", "g.yaml", "data_dir: /var/lib/genesis\nstore:\n  dsn: postgres://genesis@db:5432/genesis\nlisten:\n  addr: 0.0.0.0:8443\n", ""},
+		{"toml ok", "g.toml", "data_dir = \"/srv/g\"\n[store]\ndsn = \"sqlite:/srv/g/g.db\"\n[blob]\nurl = \"s3://k:s@127.0.0.1:9000/genesis\"\n", ""},
+		{"yaml unknown", "g.yaml", "data_dir: /x\nstroe:\n  dsn: sqlite:/x\n", "parse"},
+		{"toml unknown", "g.toml", "data_dir = \"/x\"\n[store]\ndns = \"x\"\n", "store.dns"},
+		{"bad scheme", "g.yaml", "data_dir: /x\nstore:\n  dsn: mysql://x\n", "store.dsn"},
+		{"bad addr", "g.yaml", "data_dir: /x\nlisten:\n  addr: eighty\n", "listen.addr"},
+		{"half tls", "g.yaml", "data_dir: /x\nlisten:\n  tls_cert: " + cert + "\n", "listen.tls_key"},
+		{"missing cert", "g.yaml", "data_dir: /x\nlisten:\n  tls_cert: /nope\n  tls_key: /nope\n", "listen.tls_"},
+		{"bad blob", "g.yaml", "data_dir: /x\nblob:\n  url: ftp://x/y\n", "blob.url"},
+		{"s3 no bucket", "g.yaml", "data_dir: /x\nblob:\n  url: s3://host:9000\n", "blob.url"},
+		{"oidc no audience", "g.yaml", "data_dir: /x\noidc:\n  issuer: https://login.example.org\n", "oidc.audience"},
+		{"no data dir", "g.yaml", "store:\n  dsn: sqlite:/x.db\nblob:\n  url: /b\n", "data_dir"},
+		{"dup key", "g.yaml", "data_dir: /x\ndata_dir: /y\n", "parse"},
+		{"wrong ext", "g.json", "{}", "parse"},
+		{"bad log", "g.toml", "data_dir = \"/x\"\n[log]\nlevel = \"loud\"\n", "log.level"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := config.Parse(c.file, []byte(c.body))
+			if err == nil {
+				err = cfg.Validate()
+			}
+			switch {
+			case c.field == "" && err != nil:
+				t.Fatalf("valid config refused: %v", err)
+			case c.field == "":
+			case err == nil:
+				t.Fatalf("invalid config accepted: %+v", cfg)
+			case !errors.Is(errors.Invalid, err):
+				t.Errorf("kind = %v", errors.KindOf(err))
+			case c.field != "parse" && !strings.HasPrefix(errors.FieldOf(err), c.field):
+				t.Errorf("error %q names field %q, want %q", err, errors.FieldOf(err), c.field)
+			}
+		})
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	c := config.Default("/d")
+	env := map[string]string{"GENESIS_ADDR": "127.0.0.1:0", "GENESIS_STORE_DSN": "postgres://x/y"}
+	c.ApplyEnv(func(k string) string { return env[k] })
+	if c.Listen.Addr != "127.0.0.1:0" || c.Store.DSN != "postgres://x/y" || c.Blob.URL != "file:///d/blobs" {
+		t.Errorf("%+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("g.yaml", "data_dir: /x\nstore:\n  dsn: sqlite:/x.db\n")
+	f.Add("g.toml", "data_dir = \"/x\"\n[listen]\naddr = \"127.0.0.1:1\"\n")
+	f.Add("g.yaml", "listen: [1, 2]\n")
+	f.Fuzz(func(t *testing.T, name, body string) {
+		c, err := config.Parse(name, []byte(body))
+		if err != nil {
+			if !errors.Is(errors.Invalid, err) {
+				t.Fatalf("parse error of kind %v: %v", errors.KindOf(err), err)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil && !errors.Is(errors.Invalid, err) {
+			t.Fatalf("validate error of kind %v: %v", errors.KindOf(err), err)
+		}
+	})
+}
