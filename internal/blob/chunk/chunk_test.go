@@ -322,3 +322,17 @@ func TestRollMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteFrameMatchesFrame(t *testing.T) {
+	for _, data := range [][]byte{nil, []byte("x"), randBytes(5, 10000), bytes.Repeat([]byte("ab"), 5000)} {
+		for _, compress := range []bool{false, true} {
+			var b bytes.Buffer
+			if err := WriteFrame(&b, data, compress); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b.Bytes(), Frame(data, compress)) {
+				t.Fatalf("WriteFrame(%d bytes, %v) differs from Frame", len(data), compress)
+			}
+		}
+	}
+}

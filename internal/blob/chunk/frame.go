@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"encoding/binary"
+	"io"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -118,4 +119,20 @@ func Unframe(op errors.Op, id blob.ID, stored []byte) ([]byte, error) {
 		return nil, blob.Corrupt(op, id, nil)
 	}
 	return plain, nil
+}
+
+// WriteFrame writes the stored form of data to w, as Frame would return it,
+// without copying data when it is stored raw.
+func WriteFrame(w io.Writer, data []byte, compress bool) error {
+	if compress && len(data) >= 512 {
+		_, err := w.Write(Frame(data, true))
+		return err
+	}
+	var hdr [HeaderSize]byte
+	putHeader(hdr[:], codecRaw, len(data))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(data)
+	return err
 }

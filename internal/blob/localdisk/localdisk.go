@@ -95,7 +95,7 @@ func (s *Store) Put(ctx context.Context, id blob.ID, data []byte) error {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err := f.Write(chunk.Frame(data, s.opts.Compress)); err != nil {
+	if err := chunk.WriteFrame(f, data, s.opts.Compress); err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
 	if !s.opts.NoSync {

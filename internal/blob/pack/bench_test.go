@@ -1,0 +1,254 @@
+package pack
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/blob/localdisk"
+)
+
+// Sizes for the benchmarks; the issue's figures use
+// -pack.mib=2048 -pack.files=100000.
+var (
+	benchMiB   = flag.Int("pack.mib", 256, "size in MiB of the large file in pack benchmarks")
+	benchFiles = flag.Int("pack.files", 10000, "number of 1 KiB files in BenchmarkSmallFiles")
+	benchDir   = flag.String("pack.dir", "", "directory for benchmark files (default: a temp dir)")
+)
+
+func benchTemp(b *testing.B) string {
+	if *benchDir != "" {
+		d, err := os.MkdirTemp(*benchDir, "packbench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(d) })
+		return d
+	}
+	return b.TempDir()
+}
+
+func bigFile(b *testing.B, dir string, mib int) string {
+	p := filepath.Join(dir, "big.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(f, &prng{r: rand.NewChaCha8([32]byte{7}), n: int64(mib) << 20}); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+func timeIt(f func()) time.Duration {
+	t := time.Now()
+	f()
+	return time.Since(t)
+}
+
+func run(b *testing.B, name string, args ...string) time.Duration {
+	return timeIt(func() {
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			b.Fatalf("%s: %v\n%s", name, err, out)
+		}
+	})
+}
+
+// BenchmarkPackLargeFile: Pack of one large file into localdisk (fsync on,
+// as in production) against `cp` of the same file to the same disk, in the
+// same run. Metric pack/cp is the ratio of times (target ≤ 2).
+func BenchmarkPackLargeFile(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		opts     localdisk.Options
+		parallel int
+	}{
+		{"fsync/par=4", localdisk.Options{}, 4},
+		{"fsync/par=8", localdisk.Options{}, 8},
+		{"nosync/par=4", localdisk.Options{NoSync: true}, 4},
+		{"zstd-fsync/par=4", localdisk.Options{Compress: true}, 4},
+	} {
+		b.Run(tc.name, func(b *testing.B) { benchPackLarge(b, tc.opts, tc.parallel) })
+	}
+}
+
+func benchPackLarge(b *testing.B, opts localdisk.Options, parallel int) {
+	dir := benchTemp(b)
+	src := bigFile(b, dir, *benchMiB)
+	size := int64(*benchMiB) << 20
+	var tPack, tCp, tCpSync time.Duration
+	var peak uint64
+	for i := 0; b.Loop(); i++ {
+		store := filepath.Join(dir, fmt.Sprintf("store%d", i))
+		st, err := localdisk.Open(store, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var d time.Duration
+		peak = max(peak, peakHeap(func() {
+			d = timeIt(func() {
+				if _, err := Pack(context.Background(), st, []Source{{Name: "big.bin", Path: src}}, Options{Parallel: parallel}); err != nil {
+					b.Fatal(err)
+				}
+			})
+		}))
+		tPack += d
+		cp := filepath.Join(dir, fmt.Sprintf("copy%d", i))
+		tCp += run(b, "cp", src, cp)
+		os.Remove(cp)
+		tCpSync += run(b, "sh", "-c", "cp "+src+" "+cp+" && sync "+cp)
+		b.StopTimer()
+		os.RemoveAll(store)
+		os.Remove(cp)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(size)/tPack.Seconds()*float64(b.N)/1e6, "pack-MB/s")
+	b.ReportMetric(float64(size)/tCp.Seconds()*float64(b.N)/1e6, "cp-MB/s")
+	b.ReportMetric(tPack.Seconds()/tCp.Seconds(), "pack/cp")
+	b.ReportMetric(tPack.Seconds()/tCpSync.Seconds(), "pack/cp+sync")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkRepack: pack a large file, change 1% of its bytes in k random
+// places (k runs of size/100/k bytes), pack again; new-% is the new bytes
+// stored over the file size (target ≤ 5%).
+func BenchmarkRepack(b *testing.B) {
+	for _, k := range []int{10, 30, 100, 1000} {
+		b.Run(fmt.Sprintf("spots=%d", k), func(b *testing.B) {
+			dir := benchTemp(b)
+			src := bigFile(b, dir, *benchMiB)
+			size := int64(*benchMiB) << 20
+			st, err := localdisk.Open(filepath.Join(dir, "store"), localdisk.Options{NoSync: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := Pack(ctx, st, []Source{{Name: "big.bin", Path: src}}, Options{}); err != nil {
+				b.Fatal(err)
+			}
+			r := rand.New(rand.NewPCG(uint64(k), 1))
+			var newBytes int64
+			for b.Loop() {
+				b.StopTimer()
+				f, err := os.OpenFile(src, os.O_RDWR, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				run := size / 100 / int64(k)
+				for j := 0; j < k; j++ {
+					buf := make([]byte, run)
+					for x := range buf {
+						buf[x] = byte(r.Uint32())
+					}
+					f.WriteAt(buf, r.Int64N(size-run))
+				}
+				f.Close()
+				b.StartTimer()
+				res, err := Pack(ctx, st, []Source{{Name: "big.bin", Path: src}}, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				newBytes += res.NewBytes
+			}
+			b.ReportMetric(100*float64(newBytes)/float64(size)/float64(b.N), "new-%")
+		})
+	}
+}
+
+// BenchmarkSmallFiles: pack and restore -pack.files files of 1 KiB (in 100
+// directories) with localdisk; reports seconds for each (target ≤ 60 s for
+// 100,000).
+func BenchmarkSmallFiles(b *testing.B) {
+	dir := benchTemp(b)
+	src := filepath.Join(dir, "src")
+	r := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 1024)
+	for i := 0; i < *benchFiles; i++ {
+		d := filepath.Join(src, fmt.Sprintf("d%02d", i%100))
+		if i < 100 {
+			os.MkdirAll(d, 0o755)
+		}
+		for x := range buf {
+			buf[x] = byte(r.Uint32())
+		}
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%06d", i)), buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var tPack, tRestore time.Duration
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		st, err := localdisk.Open(filepath.Join(dir, fmt.Sprintf("store%d", i)), localdisk.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var res *Result
+		tPack += timeIt(func() {
+			if res, err = Pack(ctx, st, []Source{{Path: src}}, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		dst := filepath.Join(dir, fmt.Sprintf("dst%d", i))
+		tRestore += timeIt(func() {
+			if _, err := Restore(ctx, st, res.Manifest, dst, RestoreOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		b.StopTimer()
+		os.RemoveAll(dst)
+		os.RemoveAll(filepath.Join(dir, fmt.Sprintf("store%d", i)))
+		b.StartTimer()
+	}
+	b.ReportMetric(tPack.Seconds()/float64(b.N), "pack-s")
+	b.ReportMetric(tRestore.Seconds()/float64(b.N), "restore-s")
+}
+
+// BenchmarkRestore: restore of a large file from localdisk (to a file, and
+// to io.Discard as `dataset cat` would) against `cat FILE > /dev/null` of
+// the same file in the same run; restore/cat is the ratio of rates
+// (target ≥ 0.8).
+func BenchmarkRestore(b *testing.B) {
+	dir := benchTemp(b)
+	src := bigFile(b, dir, *benchMiB)
+	size := int64(*benchMiB) << 20
+	st, err := localdisk.Open(filepath.Join(dir, "store"), localdisk.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := Pack(ctx, st, []Source{{Name: "big.bin", Path: src}}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tRestore, tDiscard, tCat time.Duration
+	for i := 0; b.Loop(); i++ {
+		dst := filepath.Join(dir, fmt.Sprintf("dst%d", i))
+		tRestore += timeIt(func() {
+			if _, err := Restore(ctx, st, res.Manifest, dst, RestoreOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		tDiscard += timeIt(func() {
+			if err := WriteTo(ctx, st, res.Manifest.Entries[0], io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		})
+		tCat += run(b, "sh", "-c", "cat "+src+" > /dev/null")
+		b.StopTimer()
+		os.RemoveAll(dst)
+		b.StartTimer()
+	}
+	mbs := func(d time.Duration) float64 { return float64(size) / d.Seconds() * float64(b.N) / 1e6 }
+	b.ReportMetric(mbs(tRestore), "restore-MB/s")
+	b.ReportMetric(mbs(tDiscard), "cat-from-store-MB/s")
+	b.ReportMetric(mbs(tCat), "cat-file-MB/s")
+	b.ReportMetric(tCat.Seconds()/tRestore.Seconds(), "restore/cat")
+}
