@@ -109,7 +109,7 @@ func roles(rs []genesis.Role) string {
 func adminCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{Use: "admin", Short: "Administer principals and organisations"}
 	principal := &cobra.Command{Use: "principal", Short: "Manage users and service accounts"}
-	principal.AddCommand(principalCreateCmd(env), principalListCmd(env), principalRevokeCmd(env))
+	principal.AddCommand(principalCreateCmd(env), principalListCmd(env), principalRevokeCmd(env), clearanceCmd(env))
 	org := &cobra.Command{Use: "org", Short: "Manage organisations"}
 	org.AddCommand(orgCreateCmd(env), orgListCmd(env))
 	c.AddCommand(principal, org)

@@ -324,6 +324,37 @@ func TestAPI(t *testing.T) {
 			t.Errorf("revoked token = %d", r.status)
 		}
 
+		// Clearances and agreements.
+		if r := h.do("POST", "/api/v1/principals/alice/clearance", aliceTok, map[string]any{"clearance": "NATIONAL-SECURITY"}); r.status != 403 {
+			t.Errorf("alice raises her own clearance = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/principals/alice/clearance", admin, map[string]any{"clearance": "PROPRIETARY//FUSION"}); r.status != 200 || !strings.Contains(string(r.body), `"clearance":"PROPRIETARY//FUSION"`) {
+			t.Errorf("set clearance = %d %s", r.status, r.body)
+		}
+		if r := h.do("POST", "/api/v1/principals/alice/clearance", admin, map[string]any{"clearance": "SECRETISH"}); r.status != 400 || r.problem(t).Field != "clearance" {
+			t.Errorf("bad clearance = %d %s", r.status, r.body)
+		}
+		agr := map[string]any{"id": "CRADA-0042", "type": "CRADA", "title": "Fusion materials", "parties": []string{"ornl"},
+			"not_before": "2026-01-01T00:00:00Z", "not_after": "2036-01-01T00:00:00Z", "compartments": []string{"FUSION"}, "ip_terms": "joint ownership"}
+		if r := h.do("POST", "/api/v1/agreements", aliceTok, agr); r.status != 403 {
+			t.Errorf("alice records an agreement = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/agreements", admin, agr); r.status != 201 {
+			t.Fatalf("create agreement = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/agreements", aliceTok, nil); !strings.Contains(string(r.body), "CRADA-0042") {
+			t.Errorf("party member does not see the agreement: %s", r.body)
+		}
+		if r := h.do("GET", "/api/v1/agreements/CRADA-0042", bobTok, nil); r.status != 404 {
+			t.Errorf("outsider reads agreement = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/agreements/CRADA-0042/end", aliceTok, nil); r.status != 403 {
+			t.Errorf("party ends agreement = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/agreements/CRADA-0042/end", admin, nil); r.status != 200 || !strings.Contains(string(r.body), `"in_force":false`) {
+			t.Errorf("end agreement = %d %s", r.status, r.body)
+		}
+
 		// Disabling.
 		if r := h.do("POST", "/api/v1/principals/bob/disable", admin, nil); r.status != 200 {
 			t.Errorf("disable bob = %d %s", r.status, r.body)

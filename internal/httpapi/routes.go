@@ -20,6 +20,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/principals/{id}", s.authed(s.getPrincipal))
 	m.Handle("POST /api/v1/principals/{id}/disable", s.authed(s.disablePrincipal))
 	m.Handle("POST /api/v1/principals/{id}/tokens", s.authed(s.createTokenFor))
+	m.Handle("POST /api/v1/principals/{id}/clearance", s.authed(s.setClearance))
 
 	m.Handle("GET /api/v1/organizations", s.authed(s.listOrgs))
 	m.Handle("POST /api/v1/organizations", s.authed(s.createOrg))
@@ -30,6 +31,11 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/projects/{id}", s.authed(s.getProject))
 	m.Handle("GET /api/v1/projects/{id}/members", s.authed(s.listMembers))
 	m.Handle("POST /api/v1/projects/{id}/members", s.authed(s.addMember))
+
+	m.Handle("GET /api/v1/agreements", s.authed(s.listAgreements))
+	m.Handle("POST /api/v1/agreements", s.authed(s.createAgreement))
+	m.Handle("GET /api/v1/agreements/{id}", s.authed(s.getAgreement))
+	m.Handle("POST /api/v1/agreements/{id}/end", s.authed(s.endAgreement))
 
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))

@@ -195,9 +195,11 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 		}
 	}
 	p.Roles = normRoles(p.Roles)
-	if p.Clearance == "" {
-		p.Clearance = "OPEN"
+	c, err := ParseClearance(p.Clearance, p.Nationality)
+	if err != nil {
+		return nil, errors.E(op, err)
 	}
+	p.Clearance = clearanceMarking(c)
 	if len(p.Clearance) > 1024 || len(p.DisplayName) > 256 || len(p.Email) > 256 {
 		return nil, invalid(op, "clearance", "field too long")
 	}
@@ -207,7 +209,7 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 	p.ID = genesis.PrincipalID(NewID("pr"))
 	p.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	p.Disabled = false
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		var org any
 		if p.Org != "" {
 			o, err := scanOrg(tx.QueryRow(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = ? OR name = ?`, p.Org, p.Org))

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	stderrors "errors"
+	"flag"
+
+	"github.com/genesis-science/genesis/internal/bench"
+	"github.com/spf13/cobra"
+)
+
+func benchCmd(env *Env) *cobra.Command {
+	c := &cobra.Command{Use: "bench", Short: "Run Genesis's benchmarks"}
+	c.AddCommand(&cobra.Command{
+		Use:   "optimizer [flags]",
+		Short: "Benchmark the Bayesian optimiser against random search and published anchors",
+		Long: `Runs the optimiser benchmark suite (synthetic functions and real experiment
+tables) or any experiment table you bring (--table PATH), and prints per
+problem our median and mean best-so-far next to random search and the
+published anchor. Run 'genesis bench optimizer -h' for its flags.`,
+		DisableFlagParsing: true, // the bench package parses its own flags
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := bench.RunOptimizer(cmd.Context(), args, env.Stdout, env.Stderr)
+			if stderrors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		},
+	})
+	return c
+}
