@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/authz/policystore"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
@@ -37,6 +39,7 @@ type App struct {
 	Log      *slog.Logger
 	DB       store.DB
 	Identity *identity.Service
+	Authz    *authz.Authorizer
 	API      *httpapi.Server
 
 	lock *os.File
@@ -100,7 +103,22 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		idOpts = append(idOpts, identity.WithOIDC(v))
 	}
 	a.Identity = identity.New(a.DB, idOpts...)
-	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Logger: log})
+	if a.Authz, err = authz.New(a.Identity, time.Now); err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	pv, err := policystore.Active(ctx, a.DB)
+	if err != nil {
+		return nil, err
+	}
+	if pv.Version > 0 {
+		// A stored policy that no longer loads stops the start: running on
+		// a different policy than the one on record would not fail closed.
+		if err := a.Authz.SetPolicySource([]byte(pv.Source)); err != nil {
+			return nil, errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("stored policy version %d does not load: %v", pv.Version, err)))
+		}
+		log.Info("authorization policy", "version", pv.Version)
+	}
+	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, Logger: log})
 	return a, nil
 }
 

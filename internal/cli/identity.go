@@ -112,7 +112,7 @@ func adminCmd(env *Env) *cobra.Command {
 	principal.AddCommand(principalCreateCmd(env), principalListCmd(env), principalRevokeCmd(env), clearanceCmd(env))
 	org := &cobra.Command{Use: "org", Short: "Manage organisations"}
 	org.AddCommand(orgCreateCmd(env), orgListCmd(env))
-	c.AddCommand(principal, org)
+	c.AddCommand(principal, org, policyCmd(env))
 	return c
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -353,6 +354,46 @@ func TestAPI(t *testing.T) {
 		}
 		if r := h.do("POST", "/api/v1/agreements/CRADA-0042/end", admin, nil); r.status != 200 || !strings.Contains(string(r.body), `"in_force":false`) {
 			t.Errorf("end agreement = %d %s", r.status, r.body)
+		}
+
+		// The policy: read, tested, replaced only when valid.
+		var pv struct {
+			Version int64
+			Source  string
+		}
+		if r := h.do("GET", "/api/v1/policy", aliceTok, nil); r.status != 403 {
+			t.Errorf("contributor reads policy = %d", r.status)
+		}
+		h.do("GET", "/api/v1/policy", admin, nil).decode(t, &pv)
+		if pv.Version != 0 || !strings.Contains(pv.Source, "permit") {
+			t.Fatalf("default policy = %d %q", pv.Version, pv.Source[:min(len(pv.Source), 80)])
+		}
+		cases, err := os.ReadFile("../authz/testdata/cases.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr httpapi.TestPolicyResponse
+		h.do("POST", "/api/v1/policy/test", admin, map[string]any{"cases": string(cases)}).decode(t, &tr)
+		if tr.Failed != 0 || tr.Passed < 10 {
+			t.Errorf("policy cases on the active policy: %d passed, %d failed", tr.Passed, tr.Failed)
+		}
+		// A candidate that permits nothing fails the cases that expect allow.
+		h.do("POST", "/api/v1/policy/test", admin, map[string]any{"cases": string(cases), "source": "@id(\"admins\") permit (principal, action, resource) when { principal.roles.contains(\"admin\") };"}).decode(t, &tr)
+		if tr.Failed == 0 {
+			t.Error("a policy that permits only admins passed every case")
+		}
+		if r := h.do("PUT", "/api/v1/policy", admin, map[string]any{"source": "permit (principal, action, resource) when { principal.nope };"}); r.status != 400 || r.problem(t).Field != "source" {
+			t.Errorf("invalid policy = %d %s", r.status, r.body)
+		}
+		if r := h.do("PUT", "/api/v1/policy", aliceTok, map[string]any{"source": pv.Source}); r.status != 403 {
+			t.Errorf("contributor replaces policy = %d", r.status)
+		}
+		if r := h.do("PUT", "/api/v1/policy", admin, map[string]any{"source": pv.Source}); r.status != 200 {
+			t.Errorf("replace policy = %d %s", r.status, r.body)
+		}
+		h.do("GET", "/api/v1/policy", admin, nil).decode(t, &pv)
+		if pv.Version != 1 {
+			t.Errorf("policy version after replace = %d", pv.Version)
 		}
 
 		// Disabling.

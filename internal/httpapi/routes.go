@@ -37,6 +37,10 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/agreements/{id}", s.authed(s.getAgreement))
 	m.Handle("POST /api/v1/agreements/{id}/end", s.authed(s.endAgreement))
 
+	m.Handle("GET /api/v1/policy", s.authed(s.getPolicy))
+	m.Handle("PUT /api/v1/policy", s.authed(s.setPolicy))
+	m.Handle("POST /api/v1/policy/test", s.authed(s.testPolicy))
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))

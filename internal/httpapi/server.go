@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
@@ -25,6 +26,7 @@ import (
 type Server struct {
 	db       store.DB
 	id       *identity.Service
+	authz    *authz.Authorizer
 	log      *slog.Logger
 	now      func() time.Time
 	mux      *http.ServeMux
@@ -37,14 +39,23 @@ type Server struct {
 type Config struct {
 	DB       store.DB
 	Identity *identity.Service
-	Logger   *slog.Logger
+	// Authz decides every access; New builds one over Identity if nil.
+	Authz  *authz.Authorizer
+	Logger *slog.Logger
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 }
 
 // New returns the API server.
 func New(cfg Config) *Server {
-	s := &Server{db: cfg.DB, id: cfg.Identity, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	if s.authz == nil {
+		az, err := authz.New(cfg.Identity, time.Now)
+		if err != nil {
+			panic("httpapi: the built-in policy does not load: " + err.Error())
+		}
+		s.authz = az
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
