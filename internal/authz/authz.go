@@ -42,9 +42,11 @@ import (
 // Authorizer makes decisions against the active policy. It is safe for
 // concurrent use.
 type Authorizer struct {
-	facts  Facts
-	now    func() time.Time
-	policy atomic.Pointer[Policy]
+	facts      Facts
+	now        func() time.Time
+	policy     atomic.Pointer[Policy]
+	principals entityCache
+	resources  entityCache
 }
 
 // New returns an Authorizer using the default policy. facts supplies
@@ -128,8 +130,10 @@ func (a *Authorizer) Readable(ctx context.Context, p Principal, rs []Resource) (
 
 // subject is a principal prepared for decisions at one instant.
 type subject struct {
-	p         Principal
-	clearance label.Clearance // with agreements held now
+	p          Principal
+	clearance  label.Clearance // with agreements held now
+	principals *entityCache    // nil: no caching
+	resources  *entityCache
 	// principal entity for the last project seen (Readable batches).
 	project string
 	entity  cedar.Entity
@@ -156,23 +160,29 @@ func (a *Authorizer) prepare(ctx context.Context, p Principal) (*subject, error)
 		}
 		var held, granted []string
 		for _, ag := range ags {
-			if !ag.HeldBy(p.Org, now) {
-				continue
+			if ag.HeldBy(p.Org, now) {
+				held = append(held, ag.ID)
+				granted = append(granted, ag.Compartments...)
 			}
-			// A malformed agreement grants nothing (it could match no
-			// label anyway); the rest still count.
-			if _, err := c.WithAgreements([]string{ag.ID}, ag.Compartments); err != nil {
-				continue
-			}
-			held = append(held, canonAgreementID(ag.ID))
-			granted = append(granted, ag.Compartments...)
 		}
-		var err2 error
-		if c, err2 = c.WithAgreements(held, granted); err2 != nil {
-			return nil, errors.E(errors.Internal, err2)
+		if len(held) > 0 {
+			withAll, err := c.WithAgreements(held, granted)
+			if err != nil {
+				// Some agreement is malformed: it grants nothing (it could
+				// match no label anyway); the well-formed ones still count.
+				withAll = c
+				for _, ag := range ags {
+					if ag.HeldBy(p.Org, now) {
+						if w, err := withAll.WithAgreements([]string{ag.ID}, ag.Compartments); err == nil {
+							withAll = w
+						}
+					}
+				}
+			}
+			c = withAll
 		}
 	}
-	return &subject{p: p, clearance: c}, nil
+	return &subject{p: p, clearance: c, principals: &a.principals, resources: &a.resources}, nil
 }
 
 func checkPrincipal(p Principal) error {
@@ -210,7 +220,7 @@ func (pol *Policy) decide(s *subject, act Action, r Resource) error {
 	if !s.clearance.MayRead(r.Label) {
 		return errInvisible
 	}
-	ents := requestEntities{p: s.principalEntity(r.Project), r: resourceEntity(ti, r)}
+	ents := requestEntities{p: s.principalEntity(r.Project), r: s.resourceEntity(ti, r)}
 	if !pol.allows(ents, Read, ti) {
 		return errInvisible
 	}
@@ -255,30 +265,93 @@ func (s *subject) principalEntity(project string) cedar.Entity {
 	if s.built && s.project == project {
 		return s.entity
 	}
-	var roles []cedar.Value
-	for _, r := range s.p.Roles {
-		roles = append(roles, cedar.String(r))
-	}
+	var projRoles []Role
 	if project != "" {
-		for _, r := range s.p.ProjectRoles[project] {
+		projRoles = s.p.ProjectRoles[project]
+	}
+	var buf [256]byte
+	key := append(buf[:0], s.p.Kind[0])
+	key = appendField(key, s.p.ID)
+	key = appendField(key, s.p.Org)
+	key = appendField(key, s.clearance.Nationality())
+	for _, r := range s.p.Roles {
+		key = appendField(key, string(r))
+	}
+	for _, r := range projRoles {
+		key = appendField(key, string(r))
+	}
+	e, ok := s.principals.get(key)
+	if !ok {
+		roles := make([]cedar.Value, 0, len(s.p.Roles)+len(projRoles))
+		for _, r := range s.p.Roles {
 			roles = append(roles, cedar.String(r))
 		}
+		for _, r := range projRoles {
+			roles = append(roles, cedar.String(r))
+		}
+		typ := cedar.EntityType("User")
+		if s.p.Kind == Service {
+			typ = "Service"
+		}
+		e = cedar.Entity{
+			UID: cedar.NewEntityUID(typ, cedar.String(s.p.ID)),
+			Attributes: cedar.NewRecord(cedar.RecordMap{
+				"id":          cedar.String(s.p.ID),
+				"org":         cedar.String(s.p.Org),
+				"nationality": cedar.String(s.clearance.Nationality()),
+				"roles":       cedar.NewSet(roles...),
+			}),
+		}
+		s.principals.put(key, e)
 	}
-	typ := cedar.EntityType("User")
-	if s.p.Kind == Service {
-		typ = "Service"
+	s.entity, s.project, s.built = e, project, true
+	return e
+}
+
+func (s *subject) resourceEntity(ti int, r Resource) cedar.Entity {
+	var buf [512]byte
+	key := append(buf[:0], byte(ti))
+	key = appendField(key, r.ID)
+	key = appendField(key, r.Project)
+	key = appendField(key, r.Owner)
+	key, _ = r.Label.AppendBinary(key)
+	if e, ok := s.resources.get(key); ok {
+		return e
 	}
-	s.entity = cedar.Entity{
-		UID: cedar.NewEntityUID(typ, cedar.String(s.p.ID)),
+	// Many objects share a label: reuse its compartment and agreement sets.
+	var lbuf [256]byte
+	lkey, _ := r.Label.AppendBinary(lbuf[:0])
+	sets, ok := s.resources.get(append(lkey, 0xff))
+	if !ok {
+		sets = labelSets(r.Label)
+		s.resources.put(append(lkey, 0xff), sets)
+	}
+	comps, _ := sets.Attributes.Get("compartments")
+	agrs, _ := sets.Attributes.Get("agreements")
+	e := cedar.Entity{
+		UID: cedar.NewEntityUID(cedar.EntityType(resourceTypes[ti].cedar), cedar.String(r.ID)),
 		Attributes: cedar.NewRecord(cedar.RecordMap{
-			"id":          cedar.String(s.p.ID),
-			"org":         cedar.String(s.p.Org),
-			"nationality": cedar.String(s.clearance.Nationality()),
-			"roles":       cedar.NewSet(roles...),
+			"id":           cedar.String(r.ID),
+			"level":        cedar.String(r.Label.Level().String()),
+			"compartments": comps,
+			"agreements":   agrs,
+			"project":      cedar.String(r.Project),
+			"owner":        cedar.String(r.Owner),
 		}),
 	}
-	s.project, s.built = project, true
-	return s.entity
+	s.resources.put(key, e)
+	return e
+}
+
+// labelSets carries a label's sets in a pseudo-entity, so that one cache
+// holds both. Its key ends in 0xff, which no resource key does (a resource
+// key ends with a label encoding, whose last byte is a flag, count or
+// nation letter).
+func labelSets(l label.Label) cedar.Entity {
+	return cedar.Entity{Attributes: cedar.NewRecord(cedar.RecordMap{
+		"compartments": stringSet(l.Compartments()),
+		"agreements":   stringSet(l.Agreements()),
+	})}
 }
 
 func resourceEntity(ti int, r Resource) cedar.Entity {

@@ -317,3 +317,47 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+func TestLongIdentifiers(t *testing.T) {
+	a, _ := New(StaticFacts{}, time.Now)
+	long := strings.Repeat("x", 5000)
+	p := Principal{ID: long, Kind: User, Org: long, Roles: []Role{Viewer}, ProjectRoles: map[string][]Role{long: {Steward}}}
+	r := Resource{Type: Dataset, ID: long, Project: long, Owner: long,
+		Label: label.MustParse("OPEN//" + strings.Repeat("A", 64) + "/" + strings.Repeat("B", 64))}
+	ctx := context.Background()
+	for range 2 { // second time from the entity memo
+		if err := a.Can(ctx, p, Read, r); !errors.Is(errors.NotExist, err) {
+			t.Fatalf("read: %v (compartments not held)", err)
+		}
+	}
+	r.Label = label.Label{}
+	for range 2 {
+		if err := a.Can(ctx, p, Delete, r); err != nil {
+			t.Fatalf("steward delete: %v", err)
+		}
+	}
+}
+
+// The entity memo must not let one request's attributes leak into another's.
+func TestEntityMemoKeys(t *testing.T) {
+	a, _ := New(StaticFacts{}, time.Now)
+	ctx := context.Background()
+	p := Principal{ID: "ab", Kind: User, Roles: []Role{Viewer}}
+	q := Principal{ID: "a", Kind: User, Org: "b", Roles: []Role{Viewer}}
+	own := Resource{Type: Dataset, ID: "d", Owner: "ab"}
+	if err := a.Can(ctx, p, Write, own); err != nil {
+		t.Fatalf("owner write: %v", err)
+	}
+	if err := a.Can(ctx, q, Write, own); !errors.Is(errors.Permission, err) {
+		t.Fatalf("non-owner write after owner: %v", err)
+	}
+	r1 := Resource{Type: Dataset, ID: "x", Project: "p", Label: label.MustParse("OPEN//ITAR")}
+	r2 := Resource{Type: Dataset, ID: "x", Project: "p", Label: label.MustParse("OPEN")}
+	gb := Principal{ID: "g", Kind: User, Roles: []Role{Viewer}, Clearance: mustClearance(t, label.Open, []string{"ITAR"}, "GBR")}
+	if err := a.Can(ctx, gb, Read, r2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Can(ctx, gb, Read, r1); !errors.Is(errors.NotExist, err) {
+		t.Fatalf("same id, ITAR label, after cached OPEN: %v", err)
+	}
+}

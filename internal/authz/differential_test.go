@@ -31,16 +31,40 @@ func (f orgFacts) AgreementsOf(_ context.Context, org string) ([]Agreement, erro
 	return out, nil
 }
 
-// engine decides c with the real Authorizer (default policy).
-func engine(pol *Policy, c diffCase) (string, error) {
+// caseWorld is the mutable state (agreements, clock) an engine sees; one
+// Authorizer per worker decides case after case, so the test also proves
+// that nothing from one decision (entity memo) leaks into the next.
+type caseWorld struct{ c *diffCase }
+
+func (w *caseWorld) AgreementsOf(ctx context.Context, org string) ([]Agreement, error) {
+	return orgFacts(w.c.Agreements).AgreementsOf(ctx, org)
+}
+
+func (w *caseWorld) now() time.Time { return w.c.Now }
+
+type engineRunner struct {
+	w *caseWorld
+	a *Authorizer
+}
+
+func newEngine(pol *Policy) *engineRunner {
+	w := &caseWorld{}
+	a := &Authorizer{facts: w, now: w.now}
+	a.policy.Store(pol)
+	return &engineRunner{w, a}
+}
+
+// decide decides c with the real Authorizer (default policy).
+func (e *engineRunner) decide(c diffCase) (string, error) {
 	p, r, err := c.engineInputs()
 	if err != nil {
 		return "", err
 	}
-	a := &Authorizer{facts: orgFacts(c.Agreements), now: func() time.Time { return c.Now }}
-	a.policy.Store(pol)
-	return outcome(a.Can(context.Background(), p, Action(c.Action), r)), nil
+	e.w.c = &c
+	return outcome(e.a.Can(context.Background(), p, Action(c.Action), r)), nil
 }
+
+func engine(pol *Policy, c diffCase) (string, error) { return newEngine(pol).decide(c) }
 
 // differentialCases is how many random cases TestDifferential runs:
 // GENESIS_AUTHZ_CASES if set, else 10⁶ (10⁵ under -race, 10⁴ under -short).
@@ -87,6 +111,7 @@ func TestDifferential(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			e := newEngine(pol)
 			for {
 				i := next.Add(1) - 1
 				if i >= int64(n) || failures.Load() >= 10 {
@@ -94,7 +119,7 @@ func TestDifferential(t *testing.T) {
 				}
 				c := genCase(base + uint64(i))
 				want := reference(c)
-				got, err := engine(pol, c)
+				got, err := e.decide(c)
 				switch want {
 				case "allow":
 					outcomes[0].Add(1)

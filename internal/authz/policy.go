@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	cedar "github.com/cedar-policy/cedar-go"
+	"github.com/cedar-policy/cedar-go/ast"
 	xast "github.com/cedar-policy/cedar-go/x/exp/ast"
 	"github.com/cedar-policy/cedar-go/x/exp/schema"
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
@@ -135,17 +136,50 @@ func (p *Policy) index() {
 		a := (*xast.Policy)(e.p.AST())
 		acts := actionsInScope(a.Action)
 		types := typesInScope(a.Resource)
+		fast := entry{e.id, prescoped(a)}
 		for ai := range Actions {
 			if !acts[ai] {
 				continue
 			}
 			for ti := range resourceTypes {
 				if types[ti] {
-					p.slices[ai][ti] = append(p.slices[ai][ti], e)
+					p.slices[ai][ti] = append(p.slices[ai][ti], fast)
 				}
 			}
 		}
 	}
+}
+
+// prescoped returns the statement with the scope parts that slicing has
+// already decided replaced by "all": an action == / in [...] scope (the
+// statement sits only in slices of its actions; Genesis has no action
+// groups, so "in" is membership) and a resource "is T" scope (it sits only
+// in T's slices). Cedar then skips re-checking them; "action in [...]" is
+// the costly one.
+func prescoped(a *xast.Policy) *cedar.Policy {
+	cp := *a
+	switch s := a.Action.(type) {
+	case xast.ScopeTypeEq:
+		if Action(s.Entity.ID).index() >= 0 && s.Entity.Type == "Action" {
+			cp.Action = xast.ScopeTypeAll{}
+		}
+	case xast.ScopeTypeInSet:
+		ok := true
+		for _, e := range s.Entities {
+			ok = ok && e.Type == "Action" && Action(e.ID).index() >= 0
+		}
+		if ok {
+			cp.Action = xast.ScopeTypeAll{}
+		}
+	}
+	if s, ok := a.Resource.(xast.ScopeTypeIs); ok {
+		for _, r := range resourceTypes {
+			if cedar.EntityType(r.cedar) == s.Type {
+				cp.Resource = xast.ScopeTypeAll{}
+			}
+		}
+	}
+	return cedar.NewPolicyFromAST((*ast.Policy)(&cp))
 }
 
 func actionsInScope(s xast.IsActionScopeNode) []bool {
