@@ -289,6 +289,11 @@ func (l *Log) replay(from, to uint64, offs []int64, end int64) error {
 // entries, the offsets of every 256th, the end of the last complete one,
 // and the file size.
 func scanEntries(f *os.File) (n uint64, offs []int64, end, size int64, err error) {
+	return scanEntriesUpTo(f, 1<<63-1)
+}
+
+// scanEntriesUpTo is scanEntries stopping after limit entries.
+func scanEntriesUpTo(f *os.File, limit uint64) (n uint64, offs []int64, end, size int64, err error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, nil, 0, 0, err
@@ -296,7 +301,7 @@ func scanEntries(f *os.File) (n uint64, offs []int64, end, size int64, err error
 	size = fi.Size()
 	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 1<<20)
 	var lenb [2]byte
-	for {
+	for n < limit {
 		if _, err := io.ReadFull(r, lenb[:]); err != nil {
 			break
 		}
@@ -662,24 +667,35 @@ func (l *Log) entries(ctx context.Context, lo, hi uint64) ([][]byte, error) {
 		l.tmu.RUnlock()
 		return nil, nil
 	}
-	start, end := l.bundleOff[lo/tileWidth], l.endOff
-	if b := (hi + tileWidth - 1) / tileWidth; b < uint64(len(l.bundleOff)) {
-		end = l.bundleOff[b]
-	}
+	offs, endOff := l.bundleOff, l.endOff
 	l.tmu.RUnlock()
+	out, err := readEntries(l.entriesR, offs, endOff, lo, hi)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return out, nil
+}
+
+// readEntries reads entries [lo, hi) (lo < hi, both within the entries
+// that offs and endOff describe) from the entries file f.
+func readEntries(f *os.File, offs []int64, endOff int64, lo, hi uint64) ([][]byte, error) {
+	start, end := offs[lo/tileWidth], endOff
+	if b := (hi + tileWidth - 1) / tileWidth; b < uint64(len(offs)) {
+		end = offs[b]
+	}
 	data := make([]byte, end-start)
-	if _, err := l.entriesR.ReadAt(data, start); err != nil {
-		return nil, errors.E(op, errors.Internal, err)
+	if _, err := f.ReadAt(data, start); err != nil {
+		return nil, errors.E(errors.Internal, err)
 	}
 	out := make([][]byte, 0, hi-lo)
 	i := lo / tileWidth * tileWidth
 	for p := 0; i < hi; i++ {
 		if p+2 > len(data) {
-			return nil, errors.E(op, errors.Internal, errors.Msg("audit entries file is damaged"))
+			return nil, errors.E(errors.Internal, errors.Msg("audit entries file is damaged"))
 		}
 		k := int(binary.BigEndian.Uint16(data[p:]))
 		if p+2+k > len(data) {
-			return nil, errors.E(op, errors.Internal, errors.Msg("audit entries file is damaged"))
+			return nil, errors.E(errors.Internal, errors.Msg("audit entries file is damaged"))
 		}
 		if i >= lo {
 			out = append(out, data[p+2:p+2+k])
