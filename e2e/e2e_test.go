@@ -159,7 +159,15 @@ func TestCLI(t *testing.T) {
 			e.Setenv("ADMIN_TOKEN", sys.AdminToken)
 			e.Setenv("GENESIS_TOKEN", sys.AdminToken)
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, ".config"))
+			e.Setenv("DATA_DIR", sys.App.Config.DataDir)
 			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
 		},
 	})
 }

@@ -6,7 +6,9 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/authz/policystore"
 	"github.com/genesis-science/genesis/internal/config"
@@ -40,6 +43,9 @@ type App struct {
 	DB       store.DB
 	Identity *identity.Service
 	Authz    *authz.Authorizer
+	Audit    *audit.Log
+	// AuditKey is the verifier key of the audit log's checkpoints.
+	AuditKey string
 	API      *httpapi.Server
 
 	lock *os.File
@@ -118,15 +124,65 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		}
 		log.Info("authorization policy", "version", pv.Version)
 	}
-	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, Logger: log})
+	if err := a.openAudit(ctx); err != nil {
+		return nil, err
+	}
+	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey, Logger: log})
 	return a, nil
 }
 
-// Close releases the store and the data-dir lock.
+// openAudit opens the audit log in DATA_DIR/audit, creating on first start
+// the deployment ID and the Ed25519 checkpoint key (DATA_DIR/keys/audit.key,
+// mode 0600; the verifier key beside it as audit.key.pub).
+func (a *App) openAudit(ctx context.Context) error {
+	const op errors.Op = "app.openAudit"
+	idPath := filepath.Join(a.Config.DataDir, "deployment-id")
+	id, err := os.ReadFile(idPath)
+	if os.IsNotExist(err) {
+		var b [8]byte
+		rand.Read(b[:])
+		id = []byte(hex.EncodeToString(b[:]))
+		if err := WriteSecretFile(idPath, append(id, '\n')); err != nil {
+			return errors.E(op, errors.Internal, err)
+		}
+	} else if err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	keyPath := filepath.Join(a.Config.DataDir, "keys", "audit.key")
+	if _, err := os.Stat(keyPath); os.IsNotExist(err) {
+		if _, err := audit.WriteKeyFiles(keyPath, audit.Origin(strings.TrimSpace(string(id)))); err != nil {
+			return errors.E(op, errors.Internal, err)
+		}
+	}
+	signer, verifier, err := audit.LoadSigner(keyPath)
+	if err != nil {
+		return errors.E(op, errors.Internal, errors.Msg("cannot load the audit key "+keyPath), err)
+	}
+	pub, err := os.ReadFile(keyPath + ".pub")
+	if err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	a.AuditKey = strings.TrimSpace(string(pub))
+	a.Audit, err = audit.Open(ctx, filepath.Join(a.Config.DataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, Logger: a.Log})
+	if err != nil {
+		return errors.E(op, errors.Internal, errors.Msg("cannot open the audit log"), err)
+	}
+	return nil
+}
+
+// Close releases the store, the audit log (flushing it) and the data-dir
+// lock.
 func (a *App) Close() error {
 	var err error
+	if a.Audit != nil {
+		err = a.Audit.Close()
+		a.Audit = nil
+	}
 	if a.DB != nil {
-		err = a.DB.Close()
+		if e := a.DB.Close(); err == nil {
+			err = e
+		}
+		a.DB = nil
 	}
 	if a.lock != nil {
 		a.lock.Close() // releases the flock

@@ -12,7 +12,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
@@ -44,7 +46,20 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Logger: slog.New(slog.DiscardHandler)})
+	skey, vkey, err := audit.GenerateKey(audit.Origin("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, verifier, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.Open(ctx, t.TempDir(), audit.Options{Signer: signer, Verifier: verifier, FlushInterval: 5 * time.Millisecond, CheckpointInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, AuditLog: log, AuditKey: vkey, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	doc := loadDoc(t)
@@ -394,6 +409,54 @@ func TestAPI(t *testing.T) {
 		h.do("GET", "/api/v1/policy", admin, nil).decode(t, &pv)
 		if pv.Version != 1 {
 			t.Errorf("policy version after replace = %d", pv.Version)
+		}
+
+		// The audit log: every mutation so far is on it; alice reads only
+		// her own records; proofs verify against the signed checkpoint.
+		var cp httpapi.AuditCheckpoint
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			h.do("GET", "/api/v1/audit/checkpoint", aliceTok, nil).decode(t, &cp)
+			if cp.Size >= 20 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if cp.Size < 20 || !strings.Contains(cp.Signed, cp.Origin) {
+			t.Fatalf("checkpoint = %+v", cp)
+		}
+		var all, mine httpapi.AuditEntries
+		h.do("GET", "/api/v1/audit/entries?from=0&limit=1000", admin, nil).decode(t, &all)
+		h.do("GET", "/api/v1/audit/entries?from=0&limit=1000", aliceTok, nil).decode(t, &mine)
+		if len(all.Items) < 20 || len(mine.Items) == 0 || len(mine.Items) >= len(all.Items) {
+			t.Errorf("admin sees %d entries, alice %d", len(all.Items), len(mine.Items))
+		}
+		var sawDeny, sawCreate bool
+		for _, e := range all.Items {
+			sawDeny = sawDeny || (e.Decision == "deny" && e.Principal != "")
+			sawCreate = sawCreate || e.Action == "POST /api/v1/agreements" && e.ObjectID == "CRADA-0042" && e.Decision == "allow"
+		}
+		if !sawDeny || !sawCreate {
+			t.Errorf("missing records: deny %v, agreement create %v", sawDeny, sawCreate)
+		}
+		for _, e := range mine.Items {
+			if e.Principal != alice.ID {
+				t.Errorf("alice reads someone else's record %+v", e)
+			}
+		}
+		var pr httpapi.AuditProof
+		if r := h.do("GET", "/api/v1/audit/entries/0/proof", admin, nil); r.status != 200 {
+			t.Errorf("proof = %d %s", r.status, r.body)
+		} else {
+			r.decode(t, &pr)
+			if len(pr.Proof) == 0 || pr.Entry.Index != 0 {
+				t.Errorf("proof = %+v", pr)
+			}
+		}
+		if r := h.do("GET", "/api/v1/audit/entries/999999/proof", admin, nil); r.status != 404 {
+			t.Errorf("proof beyond the log = %d", r.status)
+		}
+		if r := h.do("GET", "/api/v1/audit/entries?limit=0", admin, nil); r.status != 400 {
+			t.Errorf("limit=0 = %d", r.status)
 		}
 
 		// Disabling.

@@ -41,6 +41,10 @@ func (s *Server) routes() {
 	m.Handle("PUT /api/v1/policy", s.authed(s.setPolicy))
 	m.Handle("POST /api/v1/policy/test", s.authed(s.testPolicy))
 
+	m.Handle("GET /api/v1/audit/checkpoint", s.authed(s.auditCheckpoint))
+	m.Handle("GET /api/v1/audit/entries", s.authed(s.listAudit))
+	m.Handle("GET /api/v1/audit/entries/{index}/proof", s.authed(s.auditProof))
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Server serves the API. Build it with New; it is an http.Handler.
@@ -27,6 +29,9 @@ type Server struct {
 	db       store.DB
 	id       *identity.Service
 	authz    *authz.Authorizer
+	audit    audit.Appender
+	auditLog AuditLog
+	auditKey string
 	log      *slog.Logger
 	now      func() time.Time
 	mux      *http.ServeMux
@@ -42,6 +47,10 @@ type Config struct {
 	// Authz decides every access; New builds one over Identity if nil.
 	Authz  *authz.Authorizer
 	Logger *slog.Logger
+	// AuditLog receives a record of every mutation and serves the audit
+	// endpoints; AuditKey is its checkpoint verifier key. Optional.
+	AuditLog AuditLog
+	AuditKey string
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 }
@@ -49,6 +58,9 @@ type Config struct {
 // New returns the API server.
 func New(cfg Config) *Server {
 	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	if cfg.AuditLog != nil {
+		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
+	}
 	if s.authz == nil {
 		az, err := authz.New(cfg.Identity, time.Now)
 		if err != nil {
@@ -89,14 +101,33 @@ func (s *Server) authed(h handlerFunc) http.Handler {
 			return
 		}
 		r = r.WithContext(genesis.NewContext(r.Context(), p))
-		if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
-			s.idempotent(w, r, p, h)
+		serve := func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != "" {
+				s.idempotent(w, r, p, h)
+				return
+			}
+			if err := h(w, r); err != nil {
+				s.writeError(w, r, err)
+			}
+		}
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || s.audit == nil {
+			serve(w, r)
 			return
 		}
-		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
-		}
+		// Mutations are on the record before they are acknowledged.
+		rec := &recorder{ResponseWriter: w, header: http.Header{}}
+		serve(rec, r)
+		s.recordMutation(r, p, rec.status, rec.body.Bytes())
+		rec.flushTo(w)
 	})
+}
+
+// AuditLog is what the API needs of the audit log.
+type AuditLog interface {
+	audit.Interface
+	Checkpoint(ctx context.Context) (audit.Checkpoint, []byte, error)
+	Entry(ctx context.Context, index uint64) ([]byte, error)
+	ProveInclusion(ctx context.Context, index, size uint64) ([]tlog.Hash, error)
 }
 
 func (s *Server) authenticate(r *http.Request) (*genesis.Principal, error) {
