@@ -73,7 +73,8 @@ type Options struct {
 	// checkpoint (default 1 s, at most 5 s).
 	CheckpointInterval time.Duration
 	// MaxPending is the number of sequenced but unwritten entries at which
-	// Append blocks until the writer catches up (default 65536).
+	// Append blocks until the writer catches up (default 8192). It bounds
+	// how far appends can run ahead of the disk, and so the checkpoint lag.
 	MaxPending int
 	Now        func() time.Time // default time.Now
 	Logger     *slog.Logger     // default slog.Default()
@@ -142,7 +143,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		opts.CheckpointInterval = 5 * time.Second
 	}
 	if opts.MaxPending <= 0 {
-		opts.MaxPending = 1 << 16
+		opts.MaxPending = 8192
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
