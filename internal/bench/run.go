@@ -89,7 +89,11 @@ func RunOnce(ctx context.Context, p *Problem, m Method, seed uint64, batch, budg
 		}
 		return tr, nil
 	}
-	o, err := bo.New(bo.Config{Space: p.Space, Objectives: p.Objectives, Constraints: p.Constraints, Seed: seed, Budget: budget})
+	cfg := bo.Config{Space: p.Space, Objectives: p.Objectives, Constraints: p.Constraints, Seed: seed, Budget: budget}
+	if p.Tune != nil {
+		p.Tune(&cfg)
+	}
+	o, err := bo.New(cfg)
 	if err != nil {
 		return tr, errors.E(op, err)
 	}

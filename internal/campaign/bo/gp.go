@@ -31,6 +31,9 @@ var (
 // noiseless problems can be interpolated closely.
 const noiseFloor = 1e-6
 
+// outputScalePriorSD is the sd of the N(0, sd²) prior on log outputscale.
+const outputScalePriorSD = 1.0
+
 // gpData is the training data of a GP in feature space.
 type gpData struct {
 	X   [][]float64 // n × nFeat, unit-scaled numeric features
@@ -61,21 +64,22 @@ type gp struct {
 	jit   float64
 }
 
-// priorMode returns BoTorch-style prior centres: length-scales LogNormal(√2 +
-// log(d)/2, √3), outputscale LogNormal(0, 1), noise LogNormal(-4, 1), mean 0.
+// priorMode returns the centres of the priors on the log-parameters (see
+// lsPrior): length-scales from BoTorch's LogNormal(√2 + ½log d, √3), noise
+// from LogNormal(−4, 1), log outputscale N(0, 1), mean 0.
 func priorMode(dim, nc int) hyper {
 	h := make(hyper, nHyper(dim, nc))
 	d := float64(dim + nc)
 	if d < 1 {
 		d = 1
 	}
-	mu := sqrt2 + 0.5*math.Log(d)
+	mu, _ := lsPrior(d)
 	for i := 0; i < dim+nc; i++ {
 		// The mode of the log-normal is exp(mu - sigma²); start at the median.
 		h[i] = mu
 	}
 	h[dim+nc] = 0
-	h[dim+nc+1] = -4
+	h[dim+nc+1] = -5
 	h[dim+nc+2] = 0
 	return h
 }
@@ -83,7 +87,8 @@ func priorMode(dim, nc int) hyper {
 func priorSample(dim, nc int, rng *rand.Rand) hyper {
 	h := priorMode(dim, nc)
 	for i := 0; i < dim+nc; i++ {
-		h[i] = clamp(h[i]+sqrt3*rng.NormFloat64()*0.5, logLsMin, logLsMax)
+		_, lsd := lsPrior(1)
+		h[i] = clamp(h[i]+lsd*rng.NormFloat64()*0.5, logLsMin, logLsMax)
 	}
 	h[dim+nc] += 0.5 * rng.NormFloat64()
 	h[dim+nc+1] += rng.NormFloat64()
@@ -96,19 +101,20 @@ func logPrior(h hyper, dim, nc int, g []float64) float64 {
 	if d < 1 {
 		d = 1
 	}
-	mu := sqrt2 + 0.5*math.Log(d)
+	mu, lsd := lsPrior(d)
 	var lp float64
 	for i := 0; i < dim+nc; i++ {
-		z := (h[i] - mu) / sqrt3
+		z := (h[i] - mu) / lsd
 		lp -= 0.5 * z * z
-		g[i] -= z / sqrt3
+		g[i] -= z / lsd
 	}
 	// outputscale: log s ~ N(0, 1)
 	s := h[dim+nc]
-	lp -= 0.5 * s * s
-	g[dim+nc] -= s
-	// noise: log σ² ~ N(-4, 1), applied to the free part.
-	z := h[dim+nc+1] + 4
+	lp -= 0.5 * s * s / (outputScalePriorSD * outputScalePriorSD)
+	g[dim+nc] -= s / (outputScalePriorSD * outputScalePriorSD)
+	// noise: LogNormal(−4, 1) on σ², i.e. N(−5, 1) on log σ² after the
+	// Jacobian (see lsPrior), applied to the part above the floor.
+	z := h[dim+nc+1] + 5
 	lp -= 0.5 * z * z
 	g[dim+nc+1] -= z
 	// mean: weak N(0, 2²) so that it cannot drift on tiny data sets.
@@ -564,4 +570,13 @@ func equalSlices(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+// lsPrior is BoTorch's dimension-scaled length-scale prior, LogNormal(√2 +
+// ½log d, √3), expressed as the density of log ℓ that MAP fitting in GPyTorch
+// effectively uses: the prior is evaluated on ℓ itself, so the Jacobian term
+// −log ℓ shifts the Gaussian on log ℓ to centre μ − σ² (the log-normal mode,
+// about 0.5·√(d/6)·... e.g. ℓ ≈ 0.5 for d = 6).
+func lsPrior(d float64) (mu, sd float64) {
+	return sqrt2 + 0.5*math.Log(d) - 3, sqrt3
 }

@@ -307,3 +307,39 @@ func TestReduceDescriptors(t *testing.T) {
 		t.Errorf("distance ratio %v, want 2", d12/d01)
 	}
 }
+
+func TestWarp(t *testing.T) {
+	// Skewed data (many near zero, a few large) becomes more symmetric, and
+	// the transform keeps the order.
+	rng := rand.New(rand.NewPCG(9, 9))
+	var y []float64
+	for i := 0; i < 60; i++ {
+		y = append(y, math.Exp(2*rng.NormFloat64()))
+	}
+	w := warp(y)
+	skew := func(v []float64) float64 {
+		m, sd := meanSD(v)
+		var s float64
+		for _, x := range v {
+			s += math.Pow((x-m)/sd, 3)
+		}
+		return s / float64(len(v))
+	}
+	if math.Abs(skew(w)) > math.Abs(skew(y))/3 {
+		t.Errorf("skew %v -> %v", skew(y), skew(w))
+	}
+	for i := range y {
+		for j := range y {
+			if (y[i] < y[j]) != (w[i] < w[j]) {
+				t.Fatalf("order changed at %d,%d", i, j)
+			}
+		}
+	}
+	for _, lambda := range []float64{-1, 0, 0.5, 2, 3} {
+		for _, v := range []float64{-3, -0.5, 0, 0.5, 3} {
+			if got := yeoJohnson(v, lambda); !finite(got) {
+				t.Errorf("yeoJohnson(%v, %v) = %v", v, lambda, got)
+			}
+		}
+	}
+}

@@ -53,6 +53,9 @@ type Config struct {
 	MaxEnumerate  int `json:"max_enumerate,omitempty"`  // pool/discrete enumeration limit; default 100000
 	// ThompsonCandidates caps the candidate set of one Thompson draw; default 1000.
 	ThompsonCandidates int `json:"thompson_candidates,omitempty"`
+	// Warp applies a Yeo-Johnson transform (fitted by maximum likelihood) to
+	// the objective before modelling: useful for skewed outcomes such as yields.
+	Warp bool `json:"warp,omitempty"`
 }
 
 func (c *Config) defaults() {
@@ -431,9 +434,11 @@ func standardise(y []float64) []float64 {
 
 func (o *Optimizer) fit(key string, X [][]float64, C [][]int, y []float64, rng *rand.Rand) *gp {
 	data := gpData{X: X, C: C, Y: standardise(y), dim: o.enc.nFeat, nc: o.enc.nCat}
+	// With many observations the posterior over hyperparameters is narrow
+	// and moves little between calls: the warm start and the prior mode suffice.
 	restarts := o.cfg.Restarts
-	if len(y) > 100 && restarts > 1 {
-		restarts = 1
+	if len(y) > 100 && o.warm[key] != nil {
+		restarts = 0
 	}
 	g := fitGP(o.cfg.Kernel, data, o.warm[key], restarts, rng)
 	o.warm[key] = append([]float64(nil), g.h...)
@@ -564,7 +569,11 @@ func (o *Optimizer) modelBatch(ctx context.Context, rng *rand.Rand, k int, batch
 	}
 	var objG *gp
 	if nObj == 1 {
-		objG = o.fit("obj", X, C, o.signed(0), rng)
+		y := o.signed(0)
+		if o.cfg.Warp {
+			y = warp(y)
+		}
+		objG = o.fit("obj", X, C, y, rng)
 	}
 	var out []Point
 	for len(out) < k {
@@ -573,7 +582,11 @@ func (o *Optimizer) modelBatch(ctx context.Context, rng *rand.Rand, k int, batch
 		}
 		g := objG
 		if nObj > 1 {
-			g = o.fit("parego", X, C, o.scalarise(rng), rng)
+			y := o.scalarise(rng)
+			if o.cfg.Warp {
+				y = warp(y)
+			}
+			g = o.fit("parego", X, C, y, rng)
 		}
 		// Best feasible posterior mean at observed points.
 		a := &acqModel{kind: o.cfg.Acquisition, beta: o.cfg.Beta, nRef: o.enc.nRefine, best: math.Inf(-1)}

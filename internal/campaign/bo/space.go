@@ -247,6 +247,8 @@ func newEncoding(s *Space) *encoding {
 		if p.Descriptors == nil {
 			e.catOf[i] = e.nCat
 			e.nCat++
+		}
+		if p.Descriptors == nil {
 			continue
 		}
 		e.featOf[i] = e.nFeat
@@ -293,8 +295,10 @@ func (e *encoding) encode(p Point, feat []float64, cat []int) {
 			feat[e.featOf[i]] = toUnit(prm, p[i])
 		case Categorical:
 			c := int(p[i])
-			if prm.Descriptors == nil {
+			if e.catOf[i] >= 0 {
 				cat[e.catOf[i]] = c
+			}
+			if prm.Descriptors == nil {
 				continue
 			}
 			for j, v := range prm.Descriptors[c] {
