@@ -222,6 +222,15 @@ func (l *Log) open() error {
 	if n < l.cp.Size {
 		return errors.E(errors.Internal, errors.Msg("audit log is missing entries its checkpoint covers; run audit verify"))
 	}
+	if !haveCP && (n > 0 || fileSize > 0) {
+		// Open signs the empty tree before the first append, so entries
+		// without a checkpoint mean the checkpoint was removed: signing
+		// whatever the entries now say would launder a tampered log.
+		return errors.E(errors.Internal, errors.Msg("audit log has entries but no checkpoint; run audit verify"))
+	}
+	if haveCP && n > l.cp.Size {
+		l.opts.Logger.Warn("audit: integrating entries written after the last checkpoint (crash recovery)", "dir", l.dir, "entries", n-l.cp.Size)
+	}
 	if fileSize > end {
 		l.opts.Logger.Warn("audit: cutting off a torn trailing entry", "dir", l.dir, "bytes", fileSize-end)
 		if err := l.entriesW.Truncate(end); err != nil {

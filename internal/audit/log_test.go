@@ -183,6 +183,10 @@ func TestOpenRefusesTampered(t *testing.T) {
 		{"entries truncated", func(dir string) { os.Truncate(filepath.Join(dir, entriesFile), 50) }},
 		{"checkpoint changed", func(dir string) { flipByte(t, filepath.Join(dir, checkpointF), 30) }},
 		{"tile changed", func(dir string) { flipByte(t, filepath.Join(dir, "tile", "0", "000"), 5) }},
+		{"checkpoint removed", func(dir string) {
+			os.Remove(filepath.Join(dir, checkpointF))
+			os.Remove(filepath.Join(dir, prevCheckptF))
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
