@@ -274,9 +274,7 @@ func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released 
 	if err := out.Close(); err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
-	if fi, err := root.Lstat(e.Path); err == nil && fi.Mode().Type() == os.ModeSymlink {
-		root.Remove(e.Path) // replace a link, never write through it
-	}
+	// rename(2) replaces an existing symlink itself, never its target.
 	if err := root.Rename(tmp, e.Path); err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create %q", e.Path)), err)
 	}
