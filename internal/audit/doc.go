@@ -43,6 +43,10 @@
 //	checkpoint.prev  the one before it; Verify checks it is consistent.
 //	lock             flock(2) so that only one process appends.
 //
+// Log.ReadTile and Snapshot.ReadTile serve the whole log in the C2SP
+// tlog-tiles layout (checkpoint, tile/L/N[.p/W], tile/entries/N[.p/W]),
+// so standard tlog clients and witnesses can follow it over HTTP.
+//
 // # Why golang.org/x/mod/sumdb/tlog + note rather than tessera
 //
 // Tessera's POSIX driver sequences entries into bundles and integrates them

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"golang.org/x/mod/sumdb/note"
@@ -19,6 +21,9 @@ func Origin(deploymentID string) string { return "genesis.local/audit/" + deploy
 // the note package's text forms ("PRIVATE+KEY+origin+…" and "origin+…").
 func GenerateKey(origin string) (skey, vkey string, err error) {
 	const op errors.Op = "audit.GenerateKey"
+	if !validOrigin(origin) {
+		return "", "", errors.E(op, errors.Invalid, errors.Msg("bad log origin: it must be non-empty UTF-8 without spaces or '+'"))
+	}
 	skey, vkey, err = note.GenerateKey(rand.Reader, origin)
 	if err != nil {
 		return "", "", errors.E(op, errors.Invalid, errors.Msg("bad log origin"), err)
@@ -121,4 +126,10 @@ func NewSigner(skey string) (note.Signer, note.Verifier, error) {
 		return nil, nil, bad
 	}
 	return s, v, nil
+}
+
+// validOrigin reports whether s can be both a checkpoint origin and a note
+// key name.
+func validOrigin(s string) bool {
+	return s != "" && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsSpace) && !strings.Contains(s, "+")
 }
