@@ -1,0 +1,509 @@
+package catalog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"strconv"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/blob/manifest"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+var idEnc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func newID(prefix string) string {
+	var b [10]byte
+	rand.Read(b[:])
+	return prefix + "_" + idEnc.EncodeToString(b[:])
+}
+
+// CreateSpec describes a new asset.
+type CreateSpec struct {
+	Kind        Kind
+	Name        string
+	Title       string
+	Description string
+	Label       string
+	Project     string // ID or name; "" for none
+}
+
+// Create records a new, empty asset. The creator must be allowed to write an
+// asset of that label (so nobody creates what they could not read).
+func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateSpec) (*Asset, error) {
+	const op errors.Op = "catalog.Create"
+	if spec.Kind == "" {
+		spec.Kind = KindDataset
+	}
+	if spec.Kind != KindDataset && spec.Kind != KindModel {
+		return nil, invalid(op, "kind", "kind must be dataset or model")
+	}
+	if !genesis.ValidName(spec.Name) {
+		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
+	}
+	if len(spec.Title) > 512 || len(spec.Description) > 65536 {
+		return nil, invalid(op, "description", "title or description too long")
+	}
+	l, err := normLabel(op, spec.Label)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	a := &Asset{ID: newID("ds"), Kind: spec.Kind, Name: spec.Name, Title: spec.Title, Description: spec.Description,
+		Label: l.Format(), Owner: p.ID, CreatedAt: now, UpdatedAt: now}
+	if spec.Kind == KindModel {
+		a.ID = newID("mdl")
+	}
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		var project any
+		if spec.Project != "" {
+			var id string
+			err := tx.QueryRow(ctx, `SELECT p.id FROM projects p JOIN project_members m ON m.project_id = p.id AND m.principal_id = ? WHERE p.id = ? OR p.name = ?`,
+				p.ID, spec.Project, spec.Project).Scan(&id)
+			if errors.Is(errors.NotExist, err) && p.IsAdmin() {
+				err = tx.QueryRow(ctx, `SELECT id FROM projects WHERE id = ? OR name = ?`, spec.Project, spec.Project).Scan(&id)
+			}
+			if errors.Is(errors.NotExist, err) {
+				return invalid(op, "project", "no such project (or you are not a member)")
+			}
+			if err != nil {
+				return err
+			}
+			a.Project = genesis.ProjectID(id)
+			project = id
+		}
+		// Creating needs a writer's role (globally or in the project) and a
+		// clearance that dominates the label: decided as a write by a
+		// non-owner, so that owning the new asset does not count.
+		probe := *a
+		probe.Owner = ""
+		if err := s.decide(ctx, p, authz.Write, &probe); err != nil {
+			if errors.Is(errors.NotExist, err) || errors.Is(errors.Permission, err) {
+				return errors.E(op, errors.Permission, errors.Msg("you may not create an asset with label "+a.Label+" here"))
+			}
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, a.ID, a.Kind, a.Name, a.Title, a.Description, a.Label, project, a.Owner, store.T(now), store.T(now))
+		return err
+	})
+	if errors.Is(errors.Exist, err) {
+		return nil, errors.E(op, errors.Exist, errors.Field("name"), errors.Msg("an asset with that name exists"))
+	}
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return a, nil
+}
+
+func (s *Service) load(ctx context.Context, tx store.Tx, idOrName string) (*Asset, error) {
+	return scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ? OR name = ?`, idOrName, idOrName))
+}
+
+// Get returns the asset if p may read it; otherwise NotExist.
+func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	const op errors.Op = "catalog.Get"
+	var a *Asset
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = s.load(ctx, tx, idOrName)
+		return err
+	})
+	if err == nil {
+		err = s.decide(ctx, p, authz.Read, a)
+	}
+	if errors.Is(errors.NotExist, err) {
+		return nil, errors.E(op, errors.NotExist) // hidden and missing alike
+	}
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return a, nil
+}
+
+// List returns the assets of kind that p may read, by name. Filtering
+// happens before anything is counted or returned.
+func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind) ([]Asset, error) {
+	const op errors.Op = "catalog.List"
+	var all []Asset
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ? ORDER BY name`, kind)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			a, err := scanAsset(rows)
+			if err == nil {
+				all = append(all, *a)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	res := make([]authz.Resource, 0, len(all))
+	keep := make([]bool, len(all))
+	idx := make([]int, 0, len(all))
+	for i := range all {
+		r, err := all[i].resource()
+		if err != nil {
+			continue // fail closed: unparseable label, invisible
+		}
+		res = append(res, r)
+		idx = append(idx, i)
+	}
+	ok, err := s.authz.Readable(ctx, ap, res)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	for j, i := range idx {
+		keep[i] = ok[j]
+	}
+	out := []Asset{}
+	for i := range all {
+		if keep[i] {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// Versions lists a readable asset's versions, newest first.
+func (s *Service) Versions(ctx context.Context, p *genesis.Principal, idOrName string) ([]Version, error) {
+	const op errors.Op = "catalog.Versions"
+	a, err := s.Get(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	out := []Version{}
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+versionCols+` FROM asset_versions WHERE asset_id = ? ORDER BY version DESC`, a.ID)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			v, err := scanVersion(rows)
+			if err == nil {
+				out = append(out, *v)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return out, nil
+}
+
+// Version returns version v (0: the latest) of a readable asset. A version
+// whose own label the principal may not read (an older, higher-labelled
+// version after a release) is NotExist.
+func (s *Service) Version(ctx context.Context, p *genesis.Principal, idOrName string, v int64) (*Asset, *Version, error) {
+	const op errors.Op = "catalog.Version"
+	a, err := s.Get(ctx, p, idOrName)
+	if err != nil {
+		return nil, nil, errors.E(op, err)
+	}
+	if v == 0 {
+		v = a.LatestVersion
+		if v == 0 {
+			return nil, nil, errors.E(op, errors.NotExist, errors.Msg("the asset has no versions yet"))
+		}
+	}
+	var ver *Version
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		ver, err = scanVersion(tx.QueryRow(ctx, `SELECT `+versionCols+` FROM asset_versions WHERE asset_id = ? AND version = ?`, a.ID, v))
+		return err
+	})
+	if err != nil {
+		return nil, nil, errors.E(op, err)
+	}
+	if ver.Label != a.Label {
+		va := *a
+		va.Label = ver.Label
+		if err := s.decide(ctx, p, authz.Read, &va); err != nil {
+			return nil, nil, errors.E(op, err)
+		}
+	}
+	return a, ver, nil
+}
+
+// Manifest returns the manifest of a readable version.
+func (s *Service) Manifest(ctx context.Context, p *genesis.Principal, idOrName string, v int64) (*Asset, *Version, *manifest.Manifest, error) {
+	const op errors.Op = "catalog.Manifest"
+	a, ver, err := s.Version(ctx, p, idOrName, v)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, err := blob.ParseID(ver.Manifest)
+	if err != nil {
+		return nil, nil, nil, errors.E(op, errors.Internal, err)
+	}
+	m, err := manifest.Get(ctx, s.blobs, id)
+	if err != nil {
+		return nil, nil, nil, errors.E(op, err)
+	}
+	return a, ver, m, nil
+}
+
+// HasChunks reports, of ids, those this asset already holds (sent to it
+// before, or part of its versions) and that are present in the store. The
+// caller must be allowed to write the asset.
+func (s *Service) HasChunks(ctx context.Context, p *genesis.Principal, idOrName string, ids []blob.ID) ([]bool, error) {
+	const op errors.Op = "catalog.HasChunks"
+	a, err := s.writable(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	out := make([]bool, len(ids))
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		for i, id := range ids {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM asset_chunks WHERE asset_id = ? AND chunk = ?`, a.ID, id.String()).Scan(&n); err != nil {
+				return err
+			}
+			out[i] = n > 0
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	for i, id := range ids {
+		if out[i] {
+			if _, err := s.blobs.Stat(ctx, id); err != nil {
+				if !errors.Is(errors.NotExist, err) {
+					return nil, errors.E(op, err)
+				}
+				out[i] = false
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) writable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	a, err := s.Get(ctx, p, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.decide(ctx, p, authz.Write, a); err != nil {
+		if errors.Is(errors.NotExist, err) {
+			return nil, errors.E(errors.Permission, errors.Msg("you may read this asset but not change it"))
+		}
+		return nil, err
+	}
+	return a, nil
+}
+
+// PutChunk stores a chunk sent to an asset (verified against its ID) and
+// remembers that the asset holds it.
+func (s *Service) PutChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, data []byte) error {
+	const op errors.Op = "catalog.PutChunk"
+	a, err := s.writable(ctx, p, idOrName)
+	if err != nil {
+		return errors.E(op, err)
+	}
+	if err := s.blobs.Put(ctx, id, data); err != nil {
+		return errors.E(op, err)
+	}
+	now := store.T(s.now())
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		r, err := tx.Exec(ctx, `UPDATE asset_chunks SET uploaded_at = ? WHERE asset_id = ? AND chunk = ?`, now, a.ID, id.String())
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)`,
+			a.ID, id.String(), p.ID, now, false)
+		return err
+	})
+	if err != nil {
+		return errors.E(op, err)
+	}
+	return nil
+}
+
+// GetChunk reads part of a chunk of a readable asset's versions.
+func (s *Service) GetChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, off, length int64) ([]byte, error) {
+	const op errors.Op = "catalog.GetChunk"
+	a, err := s.Get(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	var n int
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM asset_chunks WHERE asset_id = ? AND chunk = ?`, a.ID, id.String()).Scan(&n)
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if n == 0 {
+		return nil, errors.E(op, errors.NotExist)
+	}
+	b, err := s.blobs.Get(ctx, id, off, length)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return b, nil
+}
+
+// CommitSpec describes a new version.
+type CommitSpec struct {
+	Manifest blob.ID
+	Message  string
+	// Parent, if set, must be the asset's latest version (optimistic
+	// concurrency: a put based on a stale version is a Conflict).
+	Parent *int64
+}
+
+// Commit records a new immutable version whose manifest (already sent as a
+// chunk) names only chunks this asset holds. The version takes the asset's
+// label. Nothing is written unless all of it checks.
+func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName string, spec CommitSpec) (*Version, error) {
+	const op errors.Op = "catalog.Commit"
+	a, err := s.writable(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if len(spec.Message) > 4096 {
+		return nil, invalid(op, "message", "message is longer than 4096 characters")
+	}
+	held, err := s.HasChunks(ctx, p, a.ID, []blob.ID{spec.Manifest})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if !held[0] {
+		return nil, invalid(op, "manifest", "the manifest was not sent to this asset")
+	}
+	m, err := manifest.Get(ctx, s.blobs, spec.Manifest)
+	if err != nil {
+		if errors.Is(errors.NotExist, err) || errors.Is(errors.Invalid, err) {
+			return nil, invalid(op, "manifest", "the manifest is unreadable: "+errors.SafeMessage(err))
+		}
+		return nil, errors.E(op, err)
+	}
+	ids := m.ChunkIDs()
+	have, err := s.HasChunks(ctx, p, a.ID, ids)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	for i, ok := range have {
+		if !ok {
+			return nil, invalid(op, "manifest", "the manifest references chunk "+ids[i].String()[:16]+"… that was not sent")
+		}
+	}
+	st := m.Stats()
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var v *Version
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		cur, err := s.load(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
+		if spec.Parent != nil && *spec.Parent != cur.LatestVersion {
+			return errors.E(errors.Conflict, errors.Field("parent"), errors.Msg("the asset has moved on: its latest version is newer than the parent you started from"))
+		}
+		v = &Version{Asset: cur.ID, Version: cur.LatestVersion + 1, Manifest: spec.Manifest.String(), Message: spec.Message,
+			TotalBytes: st.Bytes, FileCount: int64(st.Files), Label: cur.Label, CreatedBy: p.ID, CreatedAt: now}
+		if cur.LatestVersion > 0 {
+			parent := cur.LatestVersion
+			v.Parent = &parent
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, manifest, parent, message, total_bytes, file_count, label, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.Asset, v.Version, v.Manifest, v.Parent, v.Message, v.TotalBytes, v.FileCount, v.Label, v.CreatedBy, store.T(now)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE assets SET latest_version = ?, updated_at = ? WHERE id = ?`, v.Version, store.T(now), cur.ID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND committed = ?`, true, cur.ID, false)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	l, _ := label.Parse(v.Label)
+	if err := s.record(ctx, p, "commit", a, l, audit.Allow, "version "+itoa(v.Version)); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return v, nil
+}
+
+// Relabel raises an asset's label to marking, and every version's label to
+// the join of its label and marking. Lowering is refused: only a release
+// (declassification) lowers a label.
+func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, marking string) (*Asset, error) {
+	const op errors.Op = "catalog.Relabel"
+	nl, err := normLabel(op, marking)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.writable(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	old, err := label.Parse(a.Label)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	if !label.Dominates(nl, old) {
+		return nil, invalid(op, "label", "a label only goes up ("+nl.Format()+" does not dominate "+old.Format()+"); lowering it takes a declassification")
+	}
+	now := s.now().UTC()
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT version, label FROM asset_versions WHERE asset_id = ?`, a.ID)
+		if err != nil {
+			return err
+		}
+		type vl struct {
+			v int64
+			l string
+		}
+		var vs []vl
+		if err := rows.Each(func() error {
+			var x vl
+			err := rows.Scan(&x.v, &x.l)
+			vs = append(vs, x)
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, x := range vs {
+			cur, err := label.Parse(x.l)
+			if err != nil {
+				return errors.E(errors.Internal, err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE asset_versions SET label = ? WHERE asset_id = ? AND version = ?`, label.Join(cur, nl).Format(), a.ID, x.v); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE assets SET label = ?, updated_at = ? WHERE id = ?`, nl.Format(), store.T(now), a.ID)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := s.record(ctx, p, "relabel", a, nl, audit.Allow, old.Format()+" -> "+nl.Format()); err != nil {
+		return nil, errors.E(op, err)
+	}
+	a.Label = nl.Format()
+	return a, nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
