@@ -95,4 +95,3 @@ func (c tileClient) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 }
 
 func (c tileClient) SaveTiles(tiles []tlog.Tile, data [][]byte) {}
-
