@@ -37,6 +37,10 @@ func TestSnapshotWhileAppending(t *testing.T) {
 				l.Append(ctx, testRecord(100000+k))
 			}
 		}()
+		// Verify works on a live log too.
+		if rep, err := Verify(ctx, dir, v); err != nil {
+			t.Fatalf("verify while appending: %v %v", err, rep.Problems)
+		}
 		snap, err := OpenSnapshot(ctx, dir, v)
 		if err != nil {
 			t.Fatal(err)

@@ -76,6 +76,9 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 
 	// Checkpoints. expect maps tree sizes to the roots they must have.
 	expect := map[uint64][]tlog.Hash{}
+	// checkpoint.prev is read before checkpoint: a writer replaces them in
+	// the other order, so a live log never shows prev newer than latest.
+	prevMsg, prevErr := fs.ReadFile(fsys, prevCheckptF)
 	latestOK := false
 	if msg, err := fs.ReadFile(fsys, checkpointF); err != nil {
 		rep.problem("checkpoint: %v", err)
@@ -85,7 +88,7 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 		rep.Checkpoint, latestOK = cp, true
 		expect[cp.Size] = append(expect[cp.Size], cp.Hash)
 	}
-	if msg, err := fs.ReadFile(fsys, prevCheckptF); err == nil {
+	if msg, err := prevMsg, prevErr; err == nil {
 		if cp, err := OpenCheckpoint(msg, v); err != nil {
 			rep.problem("checkpoint.prev: %v", err)
 		} else {
