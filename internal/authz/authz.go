@@ -47,6 +47,7 @@ type Authorizer struct {
 	policy     atomic.Pointer[Policy]
 	principals entityCache
 	resources  entityCache
+	labelSets  entityCache
 }
 
 // New returns an Authorizer using the default policy. facts supplies
@@ -134,6 +135,7 @@ type subject struct {
 	clearance  label.Clearance // with agreements held now
 	principals *entityCache    // nil: no caching
 	resources  *entityCache
+	labelSets  *entityCache
 	// principal entity for the last project seen (Readable batches).
 	project string
 	entity  cedar.Entity
@@ -182,7 +184,7 @@ func (a *Authorizer) prepare(ctx context.Context, p Principal) (*subject, error)
 			c = withAll
 		}
 	}
-	return &subject{p: p, clearance: c, principals: &a.principals, resources: &a.resources}, nil
+	return &subject{p: p, clearance: c, principals: &a.principals, resources: &a.resources, labelSets: &a.labelSets}, nil
 }
 
 func checkPrincipal(p Principal) error {
@@ -314,17 +316,17 @@ func (s *subject) resourceEntity(ti int, r Resource) cedar.Entity {
 	key = appendField(key, r.ID)
 	key = appendField(key, r.Project)
 	key = appendField(key, r.Owner)
-	key, _ = r.Label.AppendBinary(key)
+	key = r.Label.AppendKey(key)
 	if e, ok := s.resources.get(key); ok {
 		return e
 	}
 	// Many objects share a label: reuse its compartment and agreement sets.
 	var lbuf [256]byte
-	lkey, _ := r.Label.AppendBinary(lbuf[:0])
-	sets, ok := s.resources.get(append(lkey, 0xff))
+	lkey := r.Label.AppendKey(lbuf[:0])
+	sets, ok := s.labelSets.get(lkey)
 	if !ok {
 		sets = labelSets(r.Label)
-		s.resources.put(append(lkey, 0xff), sets)
+		s.labelSets.put(lkey, sets)
 	}
 	comps, _ := sets.Attributes.Get("compartments")
 	agrs, _ := sets.Attributes.Get("agreements")
@@ -343,10 +345,8 @@ func (s *subject) resourceEntity(ti int, r Resource) cedar.Entity {
 	return e
 }
 
-// labelSets carries a label's sets in a pseudo-entity, so that one cache
-// holds both. Its key ends in 0xff, which no resource key does (a resource
-// key ends with a label encoding, whose last byte is a flag, count or
-// nation letter).
+// labelSets carries a label's Cedar sets in a pseudo-entity (its own
+// memo, keyed by the label alone).
 func labelSets(l label.Label) cedar.Entity {
 	return cedar.Entity{Attributes: cedar.NewRecord(cedar.RecordMap{
 		"compartments": stringSet(l.Compartments()),

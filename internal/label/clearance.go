@@ -1,16 +1,15 @@
 package label
 
-import "strings"
-
 // Clearance is what a principal may read: a maximum level, the compartments
 // they are read into, and their nationality. Agreements are not part of a
 // stored clearance: they are held only while in force, so the decision
 // computes them at decision time and adds them with WithAgreements.
 type Clearance struct {
 	level       Level
-	comps       []string // sorted, unique
-	agrs        []string // sorted, unique: held at decision time
-	nationality string   // ISO 3166 alpha-3, "" if unknown
+	comps       bitset
+	agrs        bitset // held at decision time
+	nationality string // ISO 3166 alpha-3, "" if unknown
+	nation      uint32 // interned nationality, if nationality != ""
 }
 
 // NewClearance returns a clearance. Nationality must be an ISO 3166 alpha-3
@@ -19,28 +18,33 @@ func NewClearance(level Level, compartments []string, nationality string) (Clear
 	if !level.Valid() {
 		return Clearance{}, &ParseError{Token: level.String(), Reason: "unknown level"}
 	}
-	c, err := canonTokens(compartments, "compartment")
+	c, err := tokenSet(compTab, compartments, "compartment")
 	if err != nil {
 		return Clearance{}, err
 	}
+	cl := Clearance{level: level, comps: c}
 	if nationality != "" {
 		n, err := canonNations([]string{nationality})
 		if err != nil {
 			return Clearance{}, err
 		}
-		nationality = n[0]
+		id, ok := nationTab.intern(n[0])
+		if !ok {
+			return Clearance{}, &ParseError{Token: nationality, Reason: "too many distinct nations in this process"}
+		}
+		cl.nationality, cl.nation = n[0], id
 	}
-	return Clearance{level: level, comps: c, nationality: nationality}, nil
+	return cl, nil
 }
 
 // Level returns the clearance's maximum level.
 func (c Clearance) Level() Level { return c.level }
 
-// Compartments returns a copy of the compartments, sorted.
-func (c Clearance) Compartments() []string { return append([]string(nil), c.comps...) }
+// Compartments returns the compartments, sorted.
+func (c Clearance) Compartments() []string { return compTab.sorted(c.comps) }
 
-// Agreements returns a copy of the agreements added by WithAgreements.
-func (c Clearance) Agreements() []string { return append([]string(nil), c.agrs...) }
+// Agreements returns the agreements added by WithAgreements, sorted.
+func (c Clearance) Agreements() []string { return agrTab.sorted(c.agrs) }
 
 // Nationality returns the nationality, or "".
 func (c Clearance) Nationality() string { return c.nationality }
@@ -48,16 +52,16 @@ func (c Clearance) Nationality() string { return c.nationality }
 // WithAgreements returns c plus the agreements held now and the compartments
 // those agreements grant. Call it per decision, from agreements in force.
 func (c Clearance) WithAgreements(agreements, grantedCompartments []string) (Clearance, error) {
-	a, err := canonTokens(agreements, "agreement")
+	a, err := tokenSet(agrTab, agreements, "agreement")
 	if err != nil {
 		return Clearance{}, err
 	}
-	g, err := canonTokens(grantedCompartments, "compartment")
+	g, err := tokenSet(compTab, grantedCompartments, "compartment")
 	if err != nil {
 		return Clearance{}, err
 	}
-	c.agrs = union(c.agrs, a, strings.Compare)
-	c.comps = union(c.comps, g, strings.Compare)
+	c.agrs = c.agrs.or(a)
+	c.comps = c.comps.or(g)
 	return c, nil
 }
 
@@ -65,22 +69,8 @@ func (c Clearance) WithAgreements(agreements, grantedCompartments []string) (Cle
 // l: level ≥, compartments ⊇, agreements ⊇, and, when l has a REL TO, c's
 // nationality is in it.
 func (c Clearance) MayRead(l Label) bool {
-	if !l.level.Valid() || c.level < l.level {
+	if !l.level.Valid() || c.level < l.level || !l.comps.subsetOf(c.comps) || !l.agrs.subsetOf(c.agrs) {
 		return false
 	}
-	if !subsetSorted(c.comps, l.comps) || !subsetSorted(c.agrs, l.agrs) {
-		return false
-	}
-	if !l.restricted {
-		return true
-	}
-	if c.nationality == "" {
-		return false
-	}
-	for _, n := range l.rel {
-		if n == c.nationality {
-			return true
-		}
-	}
-	return false
+	return !l.restricted || c.nationality != "" && l.rel.has(c.nation)
 }

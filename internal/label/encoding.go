@@ -23,14 +23,15 @@ const encodingVersion = 1
 // lineage records.
 func (l Label) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, encodingVersion, byte(l.level))
-	b = appendSet(b, l.comps)
-	b = appendSet(b, l.agrs)
-	if !l.restricted {
+	b = appendSet(b, l.Compartments())
+	b = appendSet(b, l.Agreements())
+	rel, ok := l.ReleasableTo()
+	if !ok {
 		return append(b, 0), nil
 	}
 	b = append(b, 1)
-	b = binary.AppendUvarint(b, uint64(len(l.rel)))
-	for _, n := range l.rel {
+	b = binary.AppendUvarint(b, uint64(len(rel)))
+	for _, n := range rel {
 		b = append(b, n...)
 	}
 	return b, nil
@@ -60,22 +61,23 @@ func (l *Label) UnmarshalBinary(b []byte) error {
 	if d.err == nil && !lv.Valid() {
 		return d.fail("unknown level")
 	}
-	out := Label{level: lv}
-	out.comps = d.set()
-	out.agrs = d.set()
+	comps := d.set()
+	agrs := d.set()
+	var rel []string
+	restricted := false
 	switch d.byte() {
 	case 0:
 	case 1:
 		n := d.count()
-		out.restricted, out.rel = true, make([]string, 0, min(n, MaxSetSize))
+		restricted, rel = true, make([]string, 0, min(n, MaxSetSize))
 		for i := 0; i < n && d.err == nil; i++ {
 			s := d.bytes(3)
 			if d.err == nil && !isNation(s) {
 				return d.fail("bad nation")
 			}
-			out.rel = append(out.rel, s)
+			rel = append(rel, s)
 		}
-		if d.err == nil && (!slices.IsSortedFunc(out.rel, compareNation) || hasDup(out.rel)) {
+		if d.err == nil && (!slices.IsSortedFunc(rel, compareNation) || hasDup(rel)) {
 			return d.fail("nations not in canonical order")
 		}
 	default:
@@ -86,6 +88,15 @@ func (l *Label) UnmarshalBinary(b []byte) error {
 	}
 	if len(d.b) != 0 {
 		return d.fail("trailing bytes")
+	}
+	out, err := New(lv, comps, agrs)
+	if err != nil {
+		return err
+	}
+	if restricted {
+		if out, err = out.WithReleasableTo(rel...); err != nil {
+			return err
+		}
 	}
 	*l = out
 	return nil
@@ -192,4 +203,24 @@ func (l Label) Hash() [32]byte {
 	var buf [128]byte
 	b, _ := l.AppendBinary(buf[:0])
 	return sha256.Sum256(b)
+}
+
+// AppendKey appends a compact identity of l to b, for in-memory map keys:
+// equal labels give equal keys and different labels different keys, within
+// this process only (it encodes interned IDs). It neither sorts nor
+// allocates beyond b; use AppendBinary for anything stored or sent.
+func (l Label) AppendKey(b []byte) []byte {
+	flags := byte(l.level) << 1
+	if l.restricted {
+		flags |= 1
+	}
+	b = append(b, flags)
+	for _, s := range [3]*bitset{&l.comps, &l.agrs, &l.rel} {
+		b = binary.LittleEndian.AppendUint64(b, s.w)
+		b = binary.AppendUvarint(b, uint64(len(s.hi)))
+		for _, w := range s.hi {
+			b = binary.LittleEndian.AppendUint64(b, w)
+		}
+	}
+	return b
 }

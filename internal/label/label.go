@@ -100,10 +100,10 @@ const (
 // compartments, no agreements and no release restriction.
 type Label struct {
 	level      Level
-	restricted bool     // REL TO present
-	comps      []string // sorted, unique, valid tokens
-	agrs       []string // sorted, unique, valid tokens
-	rel        []string // nation order (USA first), unique; only if restricted
+	restricted bool // REL TO present
+	comps      bitset
+	agrs       bitset
+	rel        bitset // only if restricted
 }
 
 // New returns a label with the given level, compartments and agreements and
@@ -112,15 +112,40 @@ func New(level Level, compartments, agreements []string) (Label, error) {
 	if !level.Valid() {
 		return Label{}, &ParseError{Token: level.String(), Reason: "unknown level"}
 	}
-	c, err := canonTokens(compartments, "compartment")
+	c, err := tokenSet(compTab, compartments, "compartment")
 	if err != nil {
 		return Label{}, err
 	}
-	a, err := canonTokens(agreements, "agreement")
+	a, err := tokenSet(agrTab, agreements, "agreement")
 	if err != nil {
 		return Label{}, err
 	}
 	return Label{level: level, comps: c, agrs: a}, nil
+}
+
+// tokenSet canonicalises tokens and interns them.
+func tokenSet(t *interner, tokens []string, what string) (bitset, error) {
+	c, err := canonTokens(tokens, what)
+	if err != nil {
+		return bitset{}, err
+	}
+	b, ok := t.set(c)
+	if !ok {
+		return bitset{}, &ParseError{Token: c[0], Reason: "too many distinct " + what + "s in this process"}
+	}
+	return b, nil
+}
+
+func nationSet(nations []string) (bitset, error) {
+	c, err := canonNations(nations)
+	if err != nil {
+		return bitset{}, err
+	}
+	b, ok := nationTab.set(c)
+	if !ok {
+		return bitset{}, &ParseError{Token: c[0], Reason: "too many distinct nations in this process"}
+	}
+	return b, nil
 }
 
 // MustParse is Parse that panics on error, for constants and tests.
@@ -135,7 +160,7 @@ func MustParse(s string) Label {
 // WithReleasableTo returns l restricted to the given nations (REL TO). With
 // no nations the result is releasable to no nation.
 func (l Label) WithReleasableTo(nations ...string) (Label, error) {
-	r, err := canonNations(nations)
+	r, err := nationSet(nations)
 	if err != nil {
 		return Label{}, err
 	}
@@ -145,46 +170,47 @@ func (l Label) WithReleasableTo(nations ...string) (Label, error) {
 
 // Unrestricted returns l without a REL TO restriction.
 func (l Label) Unrestricted() Label {
-	l.restricted, l.rel = false, nil
+	l.restricted, l.rel = false, bitset{}
 	return l
 }
 
 // Level returns the label's level.
 func (l Label) Level() Level { return l.level }
 
-// Compartments returns a copy of the label's compartments, sorted.
-func (l Label) Compartments() []string { return slices.Clone(l.comps) }
+// Compartments returns the label's compartments, sorted.
+func (l Label) Compartments() []string { return compTab.sorted(l.comps) }
 
-// Agreements returns a copy of the label's agreement IDs, sorted.
-func (l Label) Agreements() []string { return slices.Clone(l.agrs) }
+// Agreements returns the label's agreement IDs, sorted.
+func (l Label) Agreements() []string { return agrTab.sorted(l.agrs) }
 
-// ReleasableTo returns a copy of the REL TO nations (USA first, then
-// alphabetical) and whether the restriction is present at all.
+// ReleasableTo returns the REL TO nations (USA first, then alphabetical)
+// and whether the restriction is present at all.
 func (l Label) ReleasableTo() (nations []string, restricted bool) {
-	return slices.Clone(l.rel), l.restricted
+	if !l.restricted {
+		return nil, false
+	}
+	n := nationTab.sorted(l.rel)
+	if n == nil {
+		n = []string{}
+	}
+	return n, true
 }
 
 // HasCompartment reports whether c (canonical, upper case) is one of l's
 // compartments.
 func (l Label) HasCompartment(c string) bool {
-	_, ok := slices.BinarySearch(l.comps, c)
-	return ok
+	id, ok := compTab.lookup(c)
+	return ok && l.comps.has(id)
 }
 
 // Dominates reports whether a ≥ b in the lattice: a's level is at least b's,
 // a's compartments and agreements include b's, and a's REL TO is at least as
 // restrictive as b's (a subset of it; absent is the whole world).
 func Dominates(a, b Label) bool {
-	if a.level < b.level {
+	if a.level < b.level || !b.comps.subsetOf(a.comps) || !b.agrs.subsetOf(a.agrs) {
 		return false
 	}
-	if !subsetSorted(a.comps, b.comps) || !subsetSorted(a.agrs, b.agrs) {
-		return false
-	}
-	if !b.restricted {
-		return true
-	}
-	return a.restricted && subset(b.rel, a.rel, compareNation)
+	return !b.restricted || a.restricted && a.rel.subsetOf(b.rel)
 }
 
 // Dominates reports whether l dominates o; see the function Dominates.
@@ -193,7 +219,7 @@ func (l Label) Dominates(o Label) bool { return Dominates(l, o) }
 // Equal reports whether a and b are the same label.
 func Equal(a, b Label) bool {
 	return a.level == b.level && a.restricted == b.restricted &&
-		slices.Equal(a.comps, b.comps) && slices.Equal(a.agrs, b.agrs) && slices.Equal(a.rel, b.rel)
+		a.comps.equal(b.comps) && a.agrs.equal(b.agrs) && a.rel.equal(b.rel)
 }
 
 // Equal reports whether l and o are the same label.
@@ -202,18 +228,14 @@ func (l Label) Equal(o Label) bool { return Equal(l, o) }
 // Join returns the least upper bound of a and b: max level, union of
 // compartments and agreements, intersection of REL TO (absent is the top).
 func Join(a, b Label) Label {
-	j := Label{
-		level: max(a.level, b.level),
-		comps: union(a.comps, b.comps, strings.Compare),
-		agrs:  union(a.agrs, b.agrs, strings.Compare),
-	}
+	j := Label{level: max(a.level, b.level), comps: a.comps.or(b.comps), agrs: a.agrs.or(b.agrs)}
 	switch {
 	case !a.restricted:
 		j.restricted, j.rel = b.restricted, b.rel
 	case !b.restricted:
 		j.restricted, j.rel = true, a.rel
 	default:
-		j.restricted, j.rel = true, intersect(a.rel, b.rel, compareNation)
+		j.restricted, j.rel = true, a.rel.and(b.rel)
 	}
 	return j
 }
@@ -230,13 +252,9 @@ func JoinAll(labels ...Label) Label {
 // Meet returns the greatest lower bound of a and b: min level, intersection
 // of compartments and agreements, union of REL TO (absent if either is).
 func Meet(a, b Label) Label {
-	m := Label{
-		level: min(a.level, b.level),
-		comps: intersect(a.comps, b.comps, strings.Compare),
-		agrs:  intersect(a.agrs, b.agrs, strings.Compare),
-	}
+	m := Label{level: min(a.level, b.level), comps: a.comps.and(b.comps), agrs: a.agrs.and(b.agrs)}
 	if a.restricted && b.restricted {
-		m.restricted, m.rel = true, union(a.rel, b.rel, compareNation)
+		m.restricted, m.rel = true, a.rel.or(b.rel)
 	}
 	return m
 }
@@ -253,111 +271,6 @@ func compareNation(a, b string) int {
 		return 1
 	}
 	return strings.Compare(a, b)
-}
-
-// subset reports whether sub ⊆ sup, both sorted by cmpf and unique.
-func subset(sup, sub []string, cmpf func(a, b string) int) bool {
-	if len(sub) > len(sup) {
-		return false
-	}
-	i := 0
-	for _, s := range sub {
-		for {
-			if i == len(sup) {
-				return false
-			}
-			c := cmpf(sup[i], s)
-			i++
-			if c == 0 {
-				break
-			}
-			if c > 0 {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// subsetSorted is subset for byte-ordered slices, without the indirect call
-// (Dominates and MayRead are on every decision's path).
-func subsetSorted(sup, sub []string) bool {
-	if len(sub) > len(sup) {
-		return false
-	}
-	i := 0
-	for _, s := range sub {
-		for {
-			if i == len(sup) {
-				return false
-			}
-			t := sup[i]
-			i++
-			if t == s {
-				break
-			}
-			if t > s {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// union merges two sorted unique slices. When one contains the other it is
-// returned as is (labels never modify their slices), so the common case of
-// joining with a dominated label does not allocate.
-func union(a, b []string, cmpf func(a, b string) int) []string {
-	if subset(a, b, cmpf) {
-		return a
-	}
-	if subset(b, a, cmpf) {
-		return b
-	}
-	out := make([]string, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch c := cmpf(a[i], b[j]); {
-		case c < 0:
-			out = append(out, a[i])
-			i++
-		case c > 0:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
-}
-
-// intersect returns the sorted intersection; it reuses an operand when that
-// operand is the answer. The result is never nil for restricted REL TO.
-func intersect(a, b []string, cmpf func(a, b string) int) []string {
-	if subset(b, a, cmpf) {
-		return a
-	}
-	if subset(a, b, cmpf) {
-		return b
-	}
-	out := []string{}
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch c := cmpf(a[i], b[j]); {
-		case c < 0:
-			i++
-		case c > 0:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
 }
 
 // canonTokens upper-cases, validates, sorts and deduplicates tokens.

@@ -3,6 +3,7 @@ package label
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -11,10 +12,42 @@ import (
 
 // Small universes make collisions (equal, overlapping sets) common.
 var (
-	testComps   = []string{"FUSION", "ITAR", "BIO", "QIS", "EXPORT-CONTROLLED"}
-	testAgrs    = []string{"CRADA-0042", "DUA-7", "NDA-1", "UFA-9"}
-	testNations = []string{"USA", "GBR", "CAN", "AUS", "FRA"}
+	testComps   = []string{"FUSION", "ITAR", "BIO", "QIS", "EXPORT-CONTROLLED", "HI-1", "HI-2"}
+	testAgrs    = []string{"CRADA-0042", "DUA-7", "NDA-1", "UFA-9", "HIA-1", "HIA-2"}
+	testNations = []string{"USA", "GBR", "CAN", "AUS", "FRA", "ZZA", "ZZB"}
 )
+
+// init interns part of each universe first (inline bitset words) and the
+// HI tokens after hundreds of fillers, so that the property tests cover
+// sets spread over the inline words and one or two overflow words.
+func init() {
+	filler := func(n, from int) {
+		for i := range n {
+			c := fmt.Sprintf("FILL-%d", from+i)
+			nat := string([]byte{'A' + byte((from+i)/676%26), 'A' + byte((from+i)/26%26), 'A' + byte((from+i)%26)})
+			if _, err := New(Open, []string{c}, []string{c}); err != nil {
+				panic(err)
+			}
+			if _, err := (Label{}).WithReleasableTo(nat); err != nil {
+				panic(err)
+			}
+		}
+	}
+	mark := func(comps, agrs, nats []string) {
+		l, err := New(Open, comps, agrs)
+		if err != nil {
+			panic(err)
+		}
+		if _, err := l.WithReleasableTo(nats...); err != nil {
+			panic(err)
+		}
+	}
+	mark(testComps[:3], testAgrs[:2], testNations[:3])
+	filler(150, 0)
+	mark(testComps[3:6], testAgrs[2:5], testNations[3:6])
+	filler(100, 150)
+	mark(testComps[6:], testAgrs[5:], testNations[6:])
+}
 
 func pick(r *rand.Rand, from []string) []string {
 	var out []string
@@ -335,4 +368,51 @@ func TestParseErrorsNameToken(t *testing.T) {
 			t.Errorf("Parse(%q) token = %q, want %q (%v)", tc.in, pe.Token, tc.token, err)
 		}
 	}
+}
+
+func TestUniverseSpansOverflowWords(t *testing.T) {
+	for _, c := range []struct {
+		t   *interner
+		tok string
+	}{{compTab, "HI-2"}, {agrTab, "HIA-2"}, {nationTab, "ZZB"}} {
+		id, ok := c.t.lookup(c.tok)
+		if !ok || id < 192 {
+			t.Errorf("%s interned as %d, want ≥ 192 (third overflow word)", c.tok, id)
+		}
+	}
+}
+
+// Interning is process-wide; concurrent Parse, Format and lattice use must
+// be race-free (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			defer func() { done <- true }()
+			for i := range 300 {
+				s := fmt.Sprintf("PROPRIETARY//CONC-%d-%d/FUSION//AGR:X-%d//REL TO USA", g, i, i%7)
+				l, err := Parse(s)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if l.Format() != s || !Dominates(Join(l, benchA), l) {
+					t.Errorf("%s -> %s", s, l.Format())
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+}
+
+func TestAppendKeyInjective(t *testing.T) {
+	forTriples(t, func(a, b, _ Label) {
+		ka, kb := a.AppendKey(nil), b.AppendKey(nil)
+		if bytes.Equal(ka, kb) != Equal(a, b) {
+			t.Fatalf("keys of %v and %v: equal=%v", a, b, bytes.Equal(ka, kb))
+		}
+	})
 }

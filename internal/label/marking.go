@@ -22,25 +22,25 @@ func (e *ParseError) Error() string {
 
 // Format returns the canonical marking of l; see the package doc.
 func (l Label) Format() string {
-	if len(l.comps) == 0 && len(l.agrs) == 0 && !l.restricted {
+	if l.comps.empty() && l.agrs.empty() && !l.restricted {
 		return l.level.String()
 	}
 	var b strings.Builder
 	b.WriteString(l.level.String())
-	if len(l.comps) > 0 {
+	if comps := l.Compartments(); len(comps) > 0 {
 		b.WriteString("//")
-		b.WriteString(strings.Join(l.comps, "/"))
+		b.WriteString(strings.Join(comps, "/"))
 	}
-	if len(l.agrs) > 0 {
+	if agrs := l.Agreements(); len(agrs) > 0 {
 		b.WriteString("//AGR:")
-		b.WriteString(strings.Join(l.agrs, "/"))
+		b.WriteString(strings.Join(agrs, "/"))
 	}
-	if l.restricted {
+	if rel, ok := l.ReleasableTo(); ok {
 		b.WriteString("//REL TO ")
-		if len(l.rel) == 0 {
+		if len(rel) == 0 {
 			b.WriteString("NONE")
 		} else {
-			b.WriteString(strings.Join(l.rel, ", "))
+			b.WriteString(strings.Join(rel, ", "))
 		}
 	}
 	return b.String()
@@ -81,9 +81,9 @@ func Parse(s string) (Label, error) {
 				return Label{}, &ParseError{Input: s, Token: sec, Reason: "REL TO needs nations or NONE"}
 			}
 			if strings.ToUpper(rest) == "NONE" {
-				l.restricted, l.rel = true, []string{}
+				l.restricted, l.rel = true, bitset{}
 			} else {
-				if l.rel, err = canonNations(strings.Split(rest, ",")); err != nil {
+				if l.rel, err = nationSet(strings.Split(rest, ",")); err != nil {
 					err.(*ParseError).Input = s
 					return Label{}, err
 				}
@@ -94,7 +94,7 @@ func Parse(s string) (Label, error) {
 			if stage > wantAgrs {
 				return Label{}, &ParseError{Input: s, Token: sec, Reason: "agreements must come before REL TO"}
 			}
-			if l.agrs, err = canonTokens(strings.Split(t[len("AGR:"):], "/"), "agreement"); err != nil {
+			if l.agrs, err = tokenSet(agrTab, strings.Split(t[len("AGR:"):], "/"), "agreement"); err != nil {
 				err.(*ParseError).Input = s
 				return Label{}, err
 			}
@@ -103,7 +103,7 @@ func Parse(s string) (Label, error) {
 			if stage > wantComps {
 				return Label{}, &ParseError{Input: s, Token: sec, Reason: "compartments must come right after the level, once"}
 			}
-			if l.comps, err = canonTokens(strings.Split(t, "/"), "compartment"); err != nil {
+			if l.comps, err = tokenSet(compTab, strings.Split(t, "/"), "compartment"); err != nil {
 				err.(*ParseError).Input = s
 				return Label{}, err
 			}
