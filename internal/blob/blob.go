@@ -180,11 +180,26 @@ func ReadAll(ctx context.Context, g Getter, id ID) ([]byte, error) {
 	return g.Get(ctx, id, 0, -1)
 }
 
+// MissingFinder is an optional interface for stores that can answer "which
+// of these do you lack?" in one round trip (a remote store speaking the
+// transfer protocol). Its answer follows the rules of Missing.
+type MissingFinder interface {
+	Missing(ctx context.Context, ids []ID) ([]ID, error)
+}
+
 // Missing returns, in input order and without duplicates, the ids that s
-// does not hold. It asks the backend with limited parallelism. This is the
-// question a transfer protocol asks before uploading ("which do you lack?").
+// does not hold. It uses s's MissingFinder if it has one, and otherwise
+// Stats with limited parallelism. This is the question a transfer protocol
+// asks before uploading ("which do you lack?").
 func Missing(ctx context.Context, s Stater, ids []ID) ([]ID, error) {
 	const op errors.Op = "blob.Missing"
+	if f, ok := s.(MissingFinder); ok {
+		out, err := f.Missing(ctx, ids)
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		return out, nil
+	}
 	const parallel = 8
 	seen := make(map[ID]bool, len(ids))
 	uniq := make([]ID, 0, len(ids))

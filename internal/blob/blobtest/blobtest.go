@@ -129,6 +129,12 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		if err != nil || !slices.Equal(got, []blob.ID{id}) {
 			t.Fatalf("blob.Missing = %v, %v; want [%v]", got, err, id)
 		}
+		if f, ok := s.(blob.MissingFinder); ok {
+			got, err := f.Missing(ctx, []blob.ID{id, have, id})
+			if err != nil || !slices.Equal(got, []blob.ID{id}) {
+				t.Fatalf("%T.Missing = %v, %v; want [%v]", s, got, err, id)
+			}
+		}
 	})
 
 	t.Run("RangeReads", func(t *testing.T) {

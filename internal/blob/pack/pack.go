@@ -2,8 +2,12 @@
 //
 // Pack reads files, directories and streams, splits them into
 // content-defined chunks, uploads the chunks the store lacks (in parallel,
-// with bounded memory: about (2·Parallel+5) × the maximum chunk size,
-// ~60 MB by default, whatever the input size) and stores the manifest last.
+// with bounded memory whatever the input size: at most (5·Parallel+4)
+// chunks in flight, under 100 MB with the defaults, ~25 MB typically) and
+// stores the manifest last. Which chunks the store lacks is asked in
+// batches through blob.Missing (one round trip per batch for stores that
+// implement blob.MissingFinder), so an interrupted Pack, run again, uploads
+// only what is still missing.
 // Restore writes a manifest's tree under a destination directory,
 // byte-for-byte, verifying every chunk and every file hash, and cannot write
 // outside the destination. Verify checks that a manifest's chunks are all
@@ -274,7 +278,7 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 	g, gctx := errgroup.WithContext(ctx)
 	jobs := make(chan job, opts.Parallel)
 	up := &uploader{st: st, seen: map[blob.ID]bool{}}
-	pool := &sync.Pool{New: func() any { return make([]byte, 0, opts.Params.Max) }}
+	pool := &sync.Pool{New: func() any { return []byte(nil) }}
 	for w := 0; w < opts.Parallel; w++ {
 		g.Go(func() error { return up.work(gctx, jobs, pool) })
 	}
@@ -340,18 +344,55 @@ type uploader struct {
 	newBytes atomic.Int64
 }
 
+// batch is how many chunks a worker checks with one Missing call: one
+// round trip per batch for stores that implement blob.MissingFinder.
+const batch = 4
+
 func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) error {
-	for j := range jobs {
-		id := blob.Sum(j.data)
-		j.r.id = id
-		u.mu.Lock()
-		first := !u.seen[id]
-		u.seen[id] = true
-		u.mu.Unlock()
-		if first {
-			_, err := u.st.Stat(ctx, id)
-			switch {
-			case errors.Is(errors.NotExist, err):
+	var js []job
+	var ids []blob.ID
+	for {
+		j, ok := <-jobs
+		if !ok {
+			return nil
+		}
+		js = append(js[:0], j)
+	fill:
+		for len(js) < batch {
+			select {
+			case j, ok := <-jobs:
+				if !ok {
+					break fill
+				}
+				js = append(js, j)
+			default:
+				break fill
+			}
+		}
+		// Hash, and claim the ids no other worker has claimed.
+		ids = ids[:0]
+		first := map[blob.ID]job{}
+		for _, j := range js {
+			id := blob.Sum(j.data)
+			j.r.id = id
+			u.mu.Lock()
+			if !u.seen[id] {
+				u.seen[id] = true
+				first[id] = j
+				ids = append(ids, id)
+			}
+			u.mu.Unlock()
+		}
+		if len(ids) > 0 {
+			missing, err := blob.Missing(ctx, u.st, ids)
+			if err != nil {
+				return err
+			}
+			for _, id := range missing {
+				j, ok := first[id]
+				if !ok {
+					return errors.E("pack.upload", errors.Internal, errors.Msg("the store reported an id it was not asked about"))
+				}
 				if err := u.st.Put(ctx, id, j.data); err != nil {
 					return err
 				}
@@ -359,13 +400,12 @@ func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) e
 				u.new = append(u.new, id)
 				u.mu.Unlock()
 				u.newBytes.Add(int64(len(j.data)))
-			case err != nil:
-				return err
 			}
 		}
-		pool.Put(j.data[:0]) //nolint:staticcheck // slices are fine in a Pool here
+		for _, j := range js {
+			pool.Put(j.data[:0]) //nolint:staticcheck // slices are fine in a Pool here
+		}
 	}
-	return nil
 }
 
 // reader runs in one goroutine for one Pack call, which is why it may

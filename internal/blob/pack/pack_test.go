@@ -619,3 +619,76 @@ func TestPackIntoLocaldisk(t *testing.T) {
 	got := tree(t, filepath.Join(dst, "data"))
 	sameTree(t, want, got)
 }
+
+// batching counts how a store is asked about missing chunks.
+type batching struct {
+	*memblob.Store
+	missingCalls, stats atomic.Int64
+}
+
+func (b *batching) Missing(ctx context.Context, ids []blob.ID) ([]blob.ID, error) {
+	b.missingCalls.Add(1)
+	var out []blob.ID
+	for _, id := range ids {
+		if _, err := b.Store.Stat(ctx, id); errors.Is(errors.NotExist, err) && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+func (b *batching) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
+	b.stats.Add(1)
+	return b.Store.Stat(ctx, id)
+}
+
+func TestPackAsksInBatches(t *testing.T) {
+	st := &batching{Store: memblob.New(false)}
+	data := randBytes(rand.New(rand.NewPCG(6, 6)), 400000)
+	res, err := Pack(context.Background(), st, []Source{{Name: "f", Reader: bytes.NewReader(data)}}, Options{Params: testParams, Parallel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.stats.Load() != 0 || st.missingCalls.Load() == 0 || st.missingCalls.Load() > int64(res.Chunks) {
+		t.Fatalf("%d chunks: %d Missing calls, %d Stat calls", res.Chunks, st.missingCalls.Load(), st.stats.Load())
+	}
+	if len(res.New) != res.Chunks {
+		t.Fatalf("new %d of %d chunks", len(res.New), res.Chunks)
+	}
+}
+
+// flaky fails every Put after the first n.
+type flaky struct {
+	*memblob.Store
+	n atomic.Int64
+}
+
+func (f *flaky) Put(ctx context.Context, id blob.ID, data []byte) error {
+	if f.n.Add(-1) < 0 {
+		return errors.E("flaky.Put", errors.Transient, errors.Msg("connection reset"))
+	}
+	return f.Store.Put(ctx, id, data)
+}
+
+func TestInterruptedPackResumes(t *testing.T) {
+	ctx := context.Background()
+	mem := memblob.New(false)
+	data := randBytes(rand.New(rand.NewPCG(8, 8)), 300000)
+	src := func() []Source { return []Source{{Name: "f", Reader: bytes.NewReader(data)}} }
+	st := &flaky{Store: mem}
+	st.n.Store(10)
+	if _, err := Pack(ctx, st, src(), Options{Params: testParams}); !errors.Is(errors.Transient, err) {
+		t.Fatalf("interrupted pack: err = %v, want transient", err)
+	}
+	stored, _ := mem.Enumerate(ctx, "", 1<<20)
+	if len(stored) != 10 {
+		t.Fatalf("%d chunks stored before the failure, want 10", len(stored))
+	}
+	res, err := Pack(ctx, mem, src(), Options{Params: testParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.New) != res.Chunks-10 {
+		t.Fatalf("resumed pack uploaded %d of %d chunks; %d were already stored", len(res.New), res.Chunks, 10)
+	}
+}
