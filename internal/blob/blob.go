@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/hex"
 	"sync"
+	"time"
 
 	"github.com/zeebo/blake3"
 
@@ -81,6 +82,9 @@ type Info struct {
 	ID         ID
 	Size       int64 // plaintext bytes
 	StoredSize int64 // bytes on the backend (after optional compression and framing)
+	// Modified is when the chunk was stored (for gc grace periods). A
+	// re-Put of an existing chunk need not change it.
+	Modified time.Time
 }
 
 // Putter stores chunks.

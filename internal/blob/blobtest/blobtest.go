@@ -18,6 +18,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -56,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 
 	t.Run("PutGetStat", func(t *testing.T) {
 		s := open(t)
+		before := time.Now().Add(-time.Minute) // server clocks may differ a little
 		for i, n := range []int{0, 1, 100, 4096, 1 << 20} {
 			data := Data(uint64(i), n)
 			if i == 3 {
@@ -69,6 +71,9 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 			info, err := s.Stat(ctx, id)
 			if err != nil || info.ID != id || info.Size != int64(len(data)) || info.StoredSize <= 0 {
 				t.Fatalf("Stat = %+v, %v; want size %d", info, err, len(data))
+			}
+			if info.Modified.Before(before) || info.Modified.After(time.Now().Add(time.Minute)) {
+				t.Fatalf("Stat.Modified = %v, want about now", info.Modified)
 			}
 		}
 	})

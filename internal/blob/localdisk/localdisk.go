@@ -193,7 +193,7 @@ func (s *Store) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, errors.E(op, errors.Internal, err)
 	}
-	return blob.Info{ID: id, Size: n, StoredSize: fi.Size()}, nil
+	return blob.Info{ID: id, Size: n, StoredSize: fi.Size(), Modified: fi.ModTime()}, nil
 }
 
 func isHex(s string, n int) bool {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/chunk"
@@ -20,14 +21,19 @@ import (
 type Store struct {
 	compress bool
 	mu       sync.RWMutex
-	m        map[blob.ID][]byte // framed
+	m        map[blob.ID]stored
+}
+
+type stored struct {
+	frame []byte
+	at    time.Time
 }
 
 var _ blob.Store = (*Store)(nil)
 
 // New returns an empty store; compress frames chunks with zstd.
 func New(compress bool) *Store {
-	return &Store{compress: compress, m: make(map[blob.ID][]byte)}
+	return &Store{compress: compress, m: make(map[blob.ID]stored)}
 }
 
 func (s *Store) Put(ctx context.Context, id blob.ID, data []byte) error {
@@ -42,7 +48,7 @@ func (s *Store) Put(ctx context.Context, id blob.ID, data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.m[id]; !ok {
-		s.m[id] = fr
+		s.m[id] = stored{fr, time.Now()}
 	}
 	return nil
 }
@@ -53,12 +59,12 @@ func (s *Store) Get(ctx context.Context, id blob.ID, off, length int64) ([]byte,
 		return nil, errors.E(op, errors.Canceled, err)
 	}
 	s.mu.RLock()
-	fr, ok := s.m[id]
+	st, ok := s.m[id]
 	s.mu.RUnlock()
 	if !ok {
 		return nil, blob.NotFound(op, id)
 	}
-	plain, err := chunk.Unframe(op, id, fr)
+	plain, err := chunk.Unframe(op, id, st.frame)
 	if err != nil {
 		return nil, err
 	}
@@ -75,16 +81,16 @@ func (s *Store) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 		return blob.Info{}, errors.E(op, errors.Canceled, err)
 	}
 	s.mu.RLock()
-	fr, ok := s.m[id]
+	st, ok := s.m[id]
 	s.mu.RUnlock()
 	if !ok {
 		return blob.Info{}, blob.NotFound(op, id)
 	}
-	n, err := chunk.PlainSize(fr)
+	n, err := chunk.PlainSize(st.frame)
 	if err != nil {
 		return blob.Info{}, blob.Corrupt(op, id, err)
 	}
-	return blob.Info{ID: id, Size: n, StoredSize: int64(len(fr))}, nil
+	return blob.Info{ID: id, Size: n, StoredSize: int64(len(st.frame)), Modified: st.at}, nil
 }
 
 func (s *Store) Enumerate(ctx context.Context, after string, limit int) ([]blob.ID, error) {
@@ -128,10 +134,10 @@ func (s *Store) Remove(ctx context.Context, ids ...blob.ID) error {
 func (s *Store) CorruptStored(id blob.ID, f func([]byte) []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fr, ok := s.m[id]
+	st, ok := s.m[id]
 	if !ok {
 		return blob.NotFound("memblob.CorruptStored", id)
 	}
-	s.m[id] = f(slices.Clone(fr))
+	s.m[id] = stored{f(slices.Clone(st.frame)), st.at}
 	return nil
 }

@@ -220,7 +220,7 @@ func (s *Store) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 	if err != nil {
 		return blob.Info{}, blob.Corrupt(op, id, err)
 	}
-	return blob.Info{ID: id, Size: n, StoredSize: oi.Size}, nil
+	return blob.Info{ID: id, Size: n, StoredSize: oi.Size, Modified: oi.LastModified}, nil
 }
 
 func (s *Store) Enumerate(ctx context.Context, after string, limit int) ([]blob.ID, error) {
