@@ -191,3 +191,24 @@ func TestRegressions(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written regressions expect definite outcomes, so that the
+// replay cannot pass vacuously (engine and reference both wrong).
+func TestHandRegressionsOutcome(t *testing.T) {
+	for file, want := range map[string]string{
+		"hand-lowercase-agreement-granting.json": "allow",     // lower-case ID matches; grant covers FUSION; 1 ns before expiry
+		"hand-rel-to-none.json":                  "not-exist", // REL TO NONE: nobody reads, not even an admin
+	} {
+		b, err := os.ReadFile(filepath.Join(regressionDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c diffCase
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := engine(mustDefault(t), c); err != nil || got != want {
+			t.Errorf("%s: %s (%v), want %s", file, got, err, want)
+		}
+	}
+}

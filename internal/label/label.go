@@ -44,6 +44,15 @@
 // Label values are immutable: accessors return copies, and operations never
 // modify their operands (results may share storage with them).
 //
+// Sets are bitsets over tokens interned process-wide, so Dominates, Join,
+// Meet and Clearance.MayRead are a few word operations that do not
+// allocate while a process has seen at most 64 distinct tokens of a kind
+// (compartments, agreements, nations), and one more word per 64 beyond.
+// Interning only grows and is bounded by MaxDistinct per kind: Parse and New
+// fail beyond it rather than let hostile input exhaust memory. AppendKey is
+// a cheap process-local identity for map keys; AppendBinary and Hash are the
+// stable, canonical forms for anything stored or compared across processes.
+//
 // The package depends only on the standard library. Parse returns a
 // *ParseError rather than an internal/errors value so that the lattice stays
 // a leaf every other package (including errors-free tools) can import; API
