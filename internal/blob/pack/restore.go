@@ -124,7 +124,8 @@ func tmpName(p string) string {
 // Nothing is ever written outside dest: paths are validated and all file
 // operations go through an os.Root, which also refuses to follow symlinks
 // (pre-existing or restored) out of dest. Existing files at manifest paths
-// are replaced. On error, files already restored stay.
+// are replaced. On error, files already restored stay. Not restored:
+// ownership (not recorded) and symlink mtimes (os.Root has no Lchtimes).
 func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest string, opts RestoreOptions) (*RestoreResult, error) {
 	const op errors.Op = "pack.Restore"
 	if err := m.Validate(); err != nil {
