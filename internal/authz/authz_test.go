@@ -361,3 +361,32 @@ func TestEntityMemoKeys(t *testing.T) {
 		t.Fatalf("same id, ITAR label, after cached OPEN: %v", err)
 	}
 }
+
+func TestMalformedAgreementGrantsNothing(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	win := func(a Agreement) Agreement {
+		a.Parties, a.NotBefore, a.NotAfter = []string{"acme"}, now.Add(-time.Hour), now.Add(time.Hour)
+		return a
+	}
+	facts := StaticFacts{"acme": {
+		win(Agreement{ID: "bad id!", Compartments: []string{"BIO"}}),
+		win(Agreement{ID: "GOOD", Compartments: []string{"bad compartment!", "FUSION"}}),
+		win(Agreement{ID: "CRADA-1", Compartments: []string{"QIS"}}),
+		{ID: "NOWINDOW", Parties: []string{"acme"}}, // no validity window: never in force
+	}}
+	a, _ := New(facts, func() time.Time { return now })
+	p := Principal{ID: "b", Kind: User, Org: "acme", Roles: []Role{Viewer}, Clearance: mustClearance(t, label.Proprietary, nil, "USA")}
+	ctx := context.Background()
+	for marking, want := range map[string]bool{
+		"PROPRIETARY//QIS//AGR:CRADA-1": true,  // well-formed agreement still counts
+		"PROPRIETARY//BIO":              false, // granted only by the malformed one
+		"PROPRIETARY//FUSION":           false, // the agreement with a bad grant is skipped whole
+		"PROPRIETARY//AGR:GOOD":         false,
+		"PROPRIETARY//AGR:NOWINDOW":     false,
+	} {
+		r := Resource{Type: Dataset, ID: "d", Label: label.MustParse(marking)}
+		if got := a.Can(ctx, p, Read, r) == nil; got != want {
+			t.Errorf("%s: readable %v, want %v", marking, got, want)
+		}
+	}
+}
