@@ -70,7 +70,7 @@ type Options struct {
 	// (default 50 ms).
 	FlushInterval time.Duration
 	// CheckpointInterval bounds how long an Append waits to be in a signed
-	// checkpoint (default 1 s, at most 5 s).
+	// checkpoint (default 500 ms, at most 5 s).
 	CheckpointInterval time.Duration
 	// MaxPending is the number of sequenced but unwritten entries at which
 	// Append blocks until the writer catches up (default 8192). It bounds
@@ -137,7 +137,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 		opts.FlushInterval = 50 * time.Millisecond
 	}
 	if opts.CheckpointInterval <= 0 {
-		opts.CheckpointInterval = time.Second
+		opts.CheckpointInterval = 500 * time.Millisecond
 	}
 	if opts.CheckpointInterval > 5*time.Second {
 		opts.CheckpointInterval = 5 * time.Second
