@@ -85,7 +85,9 @@ func expectDetected(t *testing.T, v note.Verifier, muts <-chan mutation) int {
 		go func() {
 			defer wg.Done()
 			for m := range muts {
-				count.Add(1)
+				if c := count.Add(1); c%20000 == 0 {
+					t.Logf("%d mutations checked, %d undetected", c, missed.Load())
+				}
 				rep, err := VerifyFS(context.Background(), m.fsys, v, VerifyOptions{})
 				if err == nil || rep.Intact() {
 					if missed.Add(1) <= 20 {
