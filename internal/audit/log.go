@@ -115,6 +115,9 @@ type Log struct {
 	dirtyDirs map[string]bool
 	lastCP    time.Time
 
+	// replayed holds the tiles Open recomputed until they are written.
+	replayed map[string][]byte
+
 	// failHook, if set (by tests), is called before each fsync of the
 	// entries and its error treated as the fsync's.
 	failHook func() error
@@ -228,18 +231,6 @@ func (l *Log) open() error {
 		// whatever the entries now say would launder a tampered log.
 		return errors.E(errors.Internal, errors.Msg("audit log has entries but no checkpoint; run audit verify"))
 	}
-	if haveCP && n > l.cp.Size {
-		l.opts.Logger.Warn("audit: integrating entries written after the last checkpoint (crash recovery)", "dir", l.dir, "entries", n-l.cp.Size)
-	}
-	if fileSize > end {
-		l.opts.Logger.Warn("audit: cutting off a torn trailing entry", "dir", l.dir, "bytes", fileSize-end)
-		if err := l.entriesW.Truncate(end); err != nil {
-			return errors.E(errors.Internal, err)
-		}
-		if err := l.entriesW.Sync(); err != nil {
-			return errors.E(errors.Internal, err)
-		}
-	}
 	l.bundleOff = offs
 
 	// Rebuild the tree: trust the tiles the checkpoint covers, recompute
@@ -248,7 +239,10 @@ func (l *Log) open() error {
 	if err := l.tree.rebuild(m0); err != nil {
 		return errors.E(errors.Internal, errors.Msg("audit tiles are missing or damaged; run audit verify"), err)
 	}
-	if err := l.replay(m0, n, offs, end); err != nil {
+	// Nothing is changed on disk until the entries match the checkpoint:
+	// replayed tiles wait in memory.
+	replayed, err := l.replay(m0, n, offs, end)
+	if err != nil {
 		return err
 	}
 	l.endOff = end
@@ -256,6 +250,22 @@ func (l *Log) open() error {
 		root, err := l.tree.root(l.cp.Size)
 		if err != nil || root != l.cp.Hash {
 			return errors.E(errors.Internal, errors.Msg("audit entries do not match the signed checkpoint; run audit verify"), err)
+		}
+	}
+	if haveCP && n > l.cp.Size {
+		l.opts.Logger.Warn("audit: integrating entries written after the last checkpoint (crash recovery)", "dir", l.dir, "entries", n-l.cp.Size)
+	}
+	if err := l.writeTiles(replayed); err != nil {
+		return err
+	}
+	l.replayed = nil
+	if fileSize > end {
+		l.opts.Logger.Warn("audit: cutting off a torn trailing entry", "dir", l.dir, "bytes", fileSize-end)
+		if err := l.entriesW.Truncate(end); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := l.entriesW.Sync(); err != nil {
+			return errors.E(errors.Internal, err)
 		}
 	}
 	l.next, l.durable = n, n
@@ -268,12 +278,14 @@ func (l *Log) open() error {
 	return nil
 }
 
-// replay hashes entries [from, to) (from a multiple of 256) into the tree,
-// rewriting the tiles they complete.
-func (l *Log) replay(from, to uint64, offs []int64, end int64) error {
+// replay hashes entries [from, to) (from a multiple of 256) into the tree
+// and returns the tiles they complete, which it keeps in l.replayed (read
+// by readTile) rather than writing.
+func (l *Log) replay(from, to uint64, offs []int64, end int64) ([]fullTile, error) {
 	if from >= to {
-		return nil
+		return nil, nil
 	}
+	l.replayed = map[string][]byte{}
 	start := offs[from/tileWidth]
 	r := bufio.NewReaderSize(io.NewSectionReader(l.entriesR, start, end-start), 1<<20)
 	var tiles []fullTile
@@ -281,18 +293,19 @@ func (l *Log) replay(from, to uint64, offs []int64, end int64) error {
 	buf := make([]byte, MaxEntrySize)
 	for i := from; i < to; i++ {
 		if _, err := io.ReadFull(r, lenb[:]); err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
 		e := buf[:binary.BigEndian.Uint16(lenb[:])]
 		if _, err := io.ReadFull(r, e); err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
-		tiles = l.tree.appendLeaf(tlog.RecordHash(e), tiles[:0])
-		if err := l.writeTiles(tiles); err != nil {
-			return err
+		k := len(tiles)
+		tiles = l.tree.appendLeaf(tlog.RecordHash(e), tiles)
+		for _, t := range tiles[k:] {
+			l.replayed[tilePath(t.level, t.n)] = t.data
 		}
 	}
-	return nil
+	return tiles, nil
 }
 
 // scanEntries reads the framing of the entries file: the number of complete
@@ -332,6 +345,9 @@ func scanEntriesUpTo(f *os.File, limit uint64) (n uint64, offs []int64, end, siz
 }
 
 func (l *Log) readTile(level int, n uint64) ([]byte, error) {
+	if d, ok := l.replayed[tilePath(level, n)]; ok {
+		return d, nil
+	}
 	return os.ReadFile(filepath.Join(l.dir, filepath.FromSlash(tilePath(level, n))))
 }
 

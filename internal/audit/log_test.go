@@ -198,9 +198,14 @@ func TestOpenRefusesTampered(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.damage(dir)
+			before := dirContents(t, dir)
 			if l, err := Open(ctx, dir, Options{Signer: s, Verifier: v}); err == nil {
 				l.Close()
 				t.Fatal("opened a damaged log")
+			}
+			// The evidence is left as it was.
+			if diff := cmp.Diff(before, dirContents(t, dir)); diff != "" {
+				t.Fatalf("a refused Open changed the directory: %s", diff)
 			}
 		})
 	}
@@ -235,4 +240,21 @@ func flipByteFromEnd(t *testing.T, path string, off int) {
 		t.Fatal(err)
 	}
 	flipByte(t, path, int(fi.Size())-off)
+}
+
+func dirContents(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		m[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
