@@ -240,7 +240,7 @@ func (p *Policy) lockoutCheck() error {
 		return err
 	}
 	admin := Principal{ID: "lockout-check", Kind: User, Roles: []Role{Admin}, Clearance: c}
-	res := Resource{Type: PolicyR, ID: "active"}
+	res := Resource{Type: PolicyResource, ID: "active"}
 	for _, act := range []Action{Read, Administer} {
 		s := subject{p: admin, clearance: c}
 		if err := p.decide(&s, act, res); err != nil {

@@ -108,18 +108,18 @@ func (a Agreement) HeldBy(org string, t time.Time) bool {
 type ResourceType string
 
 const (
-	Dataset    ResourceType = "dataset"
-	Model      ResourceType = "model"
-	Job        ResourceType = "job"
-	Site       ResourceType = "site"
-	Instrument ResourceType = "instrument"
-	Campaign   ResourceType = "campaign"
-	Challenge  ResourceType = "challenge"
-	AgreementR ResourceType = "agreement"
-	PrincipalR ResourceType = "principal"
-	Project    ResourceType = "project"
-	PolicyR    ResourceType = "policy"
-	Audit      ResourceType = "audit"
+	Dataset           ResourceType = "dataset"
+	Model             ResourceType = "model"
+	Job               ResourceType = "job"
+	Site              ResourceType = "site"
+	Instrument        ResourceType = "instrument"
+	Campaign          ResourceType = "campaign"
+	Challenge         ResourceType = "challenge"
+	AgreementResource ResourceType = "agreement"
+	PrincipalResource ResourceType = "principal"
+	Project           ResourceType = "project"
+	PolicyResource    ResourceType = "policy"
+	Audit             ResourceType = "audit"
 )
 
 // resourceTypes maps each ResourceType to its Cedar entity type; the index
@@ -130,8 +130,8 @@ var resourceTypes = []struct {
 }{
 	{Dataset, "Dataset"}, {Model, "Model"}, {Job, "Job"}, {Site, "Site"},
 	{Instrument, "Instrument"}, {Campaign, "Campaign"}, {Challenge, "Challenge"},
-	{AgreementR, "Agreement"}, {PrincipalR, "Account"}, {Project, "Project"},
-	{PolicyR, "Policy"}, {Audit, "AuditLog"},
+	{AgreementResource, "Agreement"}, {PrincipalResource, "Account"}, {Project, "Project"},
+	{PolicyResource, "Policy"}, {Audit, "AuditLog"},
 }
 
 // ResourceTypes lists every resource type.
