@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,6 +165,15 @@ func TestCLI(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// token NAME: set NAME_TOKEN from the "Token (shown once)" line of
+			// the last command's stdout.
+			"token": func(ts *testscript.TestScript, neg bool, args []string) {
+				m := regexp.MustCompile(`Token \(shown once\): (gnt_\S+)`).FindStringSubmatch(ts.ReadFile("stdout"))
+				if m == nil {
+					ts.Fatalf("no token in stdout")
+				}
+				ts.Setenv(strings.ToUpper(args[0])+"_TOKEN", m[1])
+			},
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])
 				ts.Check(err)

@@ -24,6 +24,10 @@ import (
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/authz/policystore"
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/blob/localdisk"
+	"github.com/genesis-science/genesis/internal/blob/s3"
+	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
@@ -44,6 +48,8 @@ type App struct {
 	Identity *identity.Service
 	Authz    *authz.Authorizer
 	Audit    *audit.Log
+	Blobs    blob.Store
+	Catalog  *catalog.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
 	API      *httpapi.Server
@@ -127,8 +133,50 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openAudit(ctx); err != nil {
 		return nil, err
 	}
-	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey, Logger: log})
+	if a.Blobs, err = openBlobs(ctx, cfg.Blob.URL); err != nil {
+		return nil, err
+	}
+	a.Catalog = catalog.New(catalog.Config{DB: a.DB, Blobs: a.Blobs, Authz: a.Authz, Principals: a.Identity, Audit: a.Audit})
+	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
+		Catalog: a.Catalog, Logger: log})
 	return a, nil
+}
+
+// openBlobs opens the blob store named by a blob URL: a local directory
+// (file:///path or a plain path) or S3-compatible storage (s3://…).
+func openBlobs(ctx context.Context, raw string) (blob.Store, error) {
+	const op errors.Op = "app.openBlobs"
+	u, err := config.BlobURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch u.Scheme {
+	case "file":
+		st, err := localdisk.Open(u.Path, localdisk.Options{})
+		if err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("blob.url"), errors.Msg("cannot open the blob directory: "+errors.SafeMessage(err)), err)
+		}
+		return st, nil
+	case "s3":
+		// s3://ACCESS:SECRET@host:port/bucket[/prefix][?secure=true]
+		hu := *u
+		hu.Scheme = "http"
+		if hu.Query().Get("secure") == "true" {
+			hu.Scheme = "https"
+		}
+		hu.RawQuery = ""
+		c, err := s3.ParseURL(hu.String())
+		if err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("blob.url"), err)
+		}
+		c.CreateBucket = true
+		st, err := s3.Open(ctx, c)
+		if err != nil {
+			return nil, errors.E(op, errors.Transient, errors.Field("blob.url"), errors.Msg("cannot reach the S3 blob store"), err)
+		}
+		return st, nil
+	}
+	return nil, errors.E(op, errors.Invalid, errors.Field("blob.url"), errors.Msg("unsupported blob store"))
 }
 
 // openAudit opens the audit log in DATA_DIR/audit, creating on first start

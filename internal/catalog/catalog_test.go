@@ -220,7 +220,12 @@ func TestDatasets(t *testing.T) {
 		if _, err := c.Relabel(ctx, w.alice, "shots", "OPEN"); errors.FieldOf(err) != "label" {
 			t.Errorf("lowering: %v", err)
 		}
-		if _, err := c.Relabel(ctx, w.alice, "shots", "PROPRIETARY//FUSION/ITAR"); err != nil {
+		if _, err := c.Relabel(ctx, w.alice, "shots", "PROPRIETARY//FUSION/ITAR"); !errors.Is(errors.Permission, err) {
+			t.Errorf("relabel beyond one's clearance: %v", err)
+		}
+		w.id.SetClearance(ctx, "alice", "PROPRIETARY//FUSION/ITAR")
+		alice, _ := w.id.Principal(ctx, w.admin, "alice")
+		if _, err := c.Relabel(ctx, alice, "shots", "PROPRIETARY//FUSION/ITAR"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Get(ctx, w.carol, "shots"); !errors.Is(errors.NotExist, err) {

@@ -465,6 +465,12 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 	if !label.Dominates(nl, old) {
 		return nil, invalid(op, "label", "a label only goes up ("+nl.Format()+" does not dominate "+old.Format()+"); lowering it takes a declassification")
 	}
+	// Whoever labels must be cleared for the new label too.
+	probe := *a
+	probe.Label = nl.Format()
+	if err := s.decide(ctx, p, authz.Write, &probe); err != nil {
+		return nil, errors.E(op, errors.Permission, errors.Msg("you are not cleared for "+nl.Format()))
+	}
 	now := s.now().UTC()
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT version, label FROM asset_versions WHERE asset_id = ?`, a.ID)

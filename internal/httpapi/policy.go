@@ -9,7 +9,7 @@ import (
 	"github.com/genesis-science/genesis/internal/label"
 )
 
-var policyResource = authz.Resource{Type: authz.PolicyR, ID: "active", Label: label.MustParse("OPEN")}
+var policyResource = authz.Resource{Type: authz.PolicyResource, ID: "active", Label: label.MustParse("OPEN")}
 
 // can decides whether the caller may do act on r, through the one
 // authorizer. A resource whose existence is public turns NotExist into

@@ -1,0 +1,435 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/blob/manifest"
+	"github.com/genesis-science/genesis/internal/blob/pack"
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/client"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+// ref is NAME[@VERSION]; version 0 means latest.
+type ref struct {
+	name    string
+	version int64
+}
+
+func parseRef(s string) (ref, error) {
+	name, v, ok := strings.Cut(s, "@")
+	r := ref{name: name}
+	if name == "" {
+		return r, errors.E(errors.Invalid, errors.Msg("expected NAME[@VERSION], got "+strconv.Quote(s)))
+	}
+	if ok && v != "latest" {
+		n, err := strconv.ParseInt(strings.TrimPrefix(v, "v"), 10, 64)
+		if err != nil || n < 1 {
+			return r, errors.E(errors.Invalid, errors.Msg("bad version in "+strconv.Quote(s)+": want NAME@N or NAME@latest"))
+		}
+		r.version = n
+	}
+	return r, nil
+}
+
+func (r ref) versionPath() string {
+	v := "latest"
+	if r.version > 0 {
+		v = strconv.FormatInt(r.version, 10)
+	}
+	return "/api/v1/datasets/" + url.PathEscape(r.name) + "/versions/" + v
+}
+
+func fetchManifest(cmd *cobra.Command, c *client.Client, r ref) (*manifest.Manifest, error) {
+	b, _, err := c.Get(cmd.Context(), r.versionPath()+"/manifest")
+	if err != nil {
+		return nil, err
+	}
+	return manifest.Unmarshal(b)
+}
+
+// progress returns a byte progress bar on stderr, or nil when stderr is not
+// a terminal or the output is JSON.
+func (env *Env) progress(quiet bool, total int64, what string) *progressbar.ProgressBar {
+	f, ok := env.Stderr.(*os.File)
+	if quiet || !ok || !isatty.IsTerminal(f.Fd()) {
+		return nil
+	}
+	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+}
+
+func datasetCmd(env *Env) *cobra.Command {
+	c := &cobra.Command{Use: "dataset", Short: "Versioned, labelled, deduplicated datasets"}
+
+	var creq httpapi.CreateDatasetRequest
+	create := &cobra.Command{
+		Use:   "create NAME --label MARKING",
+		Short: "Create an empty dataset",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			creq.Name = args[0]
+			var a catalog.Asset
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/datasets", creq, &a); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "Created dataset %s (%s), label %s.\n", a.Name, a.ID, a.Label)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&creq.Label, "label", "", "classification marking, e.g. OPEN or PROPRIETARY//AGR:CRADA-0042 (required)")
+	create.Flags().StringVar(&creq.Title, "title", "", "title")
+	create.Flags().StringVar(&creq.Description, "description", "", "description")
+	create.Flags().StringVar(&creq.Project, "project", "", "project the dataset belongs to")
+
+	var listJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the datasets you may read",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			var l httpapi.List[catalog.Asset]
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/datasets", nil, &l); err != nil {
+				return err
+			}
+			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tLABEL\tLATEST\tTITLE\tUPDATED")
+				for _, a := range l.Items {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", a.Name, a.Label, a.LatestVersion, dash(a.Title), a.UpdatedAt.Format(time.RFC3339))
+				}
+			})
+		},
+	}
+	list.Flags().BoolVar(&listJSON, "json", false, "print JSON")
+
+	var showJSON bool
+	show := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a dataset",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			var a catalog.Asset
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/datasets/"+url.PathEscape(args[0]), nil, &a); err != nil {
+				return err
+			}
+			return env.output(showJSON, a, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "name:\t%s\nid:\t%s\nlabel:\t%s\ntitle:\t%s\nproject:\t%s\nowner:\t%s\nlatest version:\t%d\ncreated:\t%s\n",
+					a.Name, a.ID, a.Label, dash(a.Title), dash(string(a.Project)), a.Owner, a.LatestVersion, a.CreatedAt.Format(time.RFC3339))
+			})
+		},
+	}
+	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
+
+	var message string
+	var putJSON bool
+	var parallel int
+	put := &cobra.Command{
+		Use:   "put NAME PATH…",
+		Short: "Create a new version from files, directories, or - (stdin); only chunks the dataset lacks are sent",
+		Long: `Chunks the inputs locally (content-defined, ~1 MiB), sends only the chunks the
+dataset does not hold yet (in parallel, with retries), then commits the
+manifest as a new immutable version. An interrupted put is resumed by
+running it again: chunks already sent are not sent twice.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var a catalog.Asset
+			if err := c.Do(ctx, http.MethodGet, "/api/v1/datasets/"+url.PathEscape(args[0]), nil, &a); err != nil {
+				return err
+			}
+			srcs, err := pack.Sources(args[1:], env.Stdin)
+			if err != nil {
+				return err
+			}
+			var total int64
+			for _, a := range args[1:] {
+				total += du(a)
+			}
+			bar := env.progress(putJSON, total, "put "+args[0])
+			opts := pack.Options{Parallel: parallel}
+			if bar != nil {
+				opts.Progress = func(p pack.Progress) { bar.Set64(p.Bytes) }
+			}
+			start := time.Now()
+			res, err := pack.Pack(ctx, c.Asset(args[0]), srcs, opts)
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			parent := a.LatestVersion
+			var v catalog.Version
+			if err := c.Do(ctx, http.MethodPost, "/api/v1/datasets/"+url.PathEscape(args[0])+"/versions",
+				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent}, &v); err != nil {
+				return err
+			}
+			if putJSON {
+				return env.output(true, map[string]any{"version": v, "new_chunks": len(res.New), "new_bytes": res.NewBytes,
+					"chunks": res.Chunks, "seconds": time.Since(start).Seconds()}, nil)
+			}
+			fmt.Fprintf(env.Stdout, "%s@%d: %d files, %s; sent %d new chunks (%s) in %s.\n", args[0], v.Version, v.FileCount,
+				humanBytes(v.TotalBytes), len(res.New), humanBytes(res.NewBytes), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	put.Flags().StringVarP(&message, "message", "m", "", "what this version is")
+	put.Flags().BoolVar(&putJSON, "json", false, "print JSON (and no progress bar)")
+	put.Flags().IntVar(&parallel, "parallel", 8, "concurrent chunk uploads")
+
+	var getParallel int
+	get := &cobra.Command{
+		Use:   "get NAME[@VERSION] DEST",
+		Short: "Restore a version into DEST, byte for byte (every chunk verified)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			r, err := parseRef(args[0])
+			if err != nil {
+				return err
+			}
+			m, err := fetchManifest(cmd, c, r)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			res, err := pack.Restore(cmd.Context(), c.Asset(r.name), m, args[1], pack.RestoreOptions{Parallel: getParallel})
+			if err != nil {
+				return err
+			}
+			st := m.Stats()
+			_ = res
+			fmt.Fprintf(env.Stdout, "Restored %d files (%s) into %s in %s.\n", st.Files, humanBytes(st.Bytes), args[1], time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	get.Flags().IntVar(&getParallel, "parallel", 8, "concurrent chunk downloads")
+
+	var versJSON bool
+	versions := &cobra.Command{
+		Use:   "versions NAME",
+		Short: "List a dataset's versions",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			var l httpapi.List[catalog.Version]
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/datasets/"+url.PathEscape(args[0])+"/versions", nil, &l); err != nil {
+				return err
+			}
+			return env.output(versJSON, l.Items, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "VERSION\tFILES\tSIZE\tLABEL\tBY\tWHEN\tMESSAGE")
+				for _, v := range l.Items {
+					fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.FileCount, humanBytes(v.TotalBytes), v.Label, v.CreatedBy, v.CreatedAt.Format(time.RFC3339), dash(v.Message))
+				}
+			})
+		},
+	}
+	versions.Flags().BoolVar(&versJSON, "json", false, "print JSON")
+
+	var lsJSON bool
+	ls := &cobra.Command{
+		Use:   "ls NAME[@VERSION] [PATH]",
+		Short: "List the files of a version (under PATH)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			r, err := parseRef(args[0])
+			if err != nil {
+				return err
+			}
+			m, err := fetchManifest(cmd, c, r)
+			if err != nil {
+				return err
+			}
+			prefix := ""
+			if len(args) == 2 {
+				prefix = strings.Trim(args[1], "/")
+			}
+			type row struct {
+				Path  string `json:"path"`
+				Type  string `json:"type"`
+				Size  int64  `json:"size"`
+				Mode  string `json:"mode"`
+				MTime string `json:"mtime"`
+				Hash  string `json:"hash,omitempty"`
+			}
+			var rows []row
+			for _, e := range m.Entries {
+				if prefix != "" && e.Path != prefix && !strings.HasPrefix(e.Path, prefix+"/") {
+					continue
+				}
+				r := row{Path: e.Path, Type: string(rune(e.Type)), Size: e.Size, Mode: fmt.Sprintf("%04o", e.Mode), MTime: time.Unix(0, e.MTime).UTC().Format(time.RFC3339)}
+				if e.Type == manifest.File {
+					r.Hash = e.Hash.String()
+				}
+				rows = append(rows, r)
+			}
+			if prefix != "" && len(rows) == 0 {
+				return errors.E(errors.NotExist, errors.Msg("no such path in this version: "+prefix))
+			}
+			return env.output(lsJSON, rows, func(w *tabwriter.Writer) {
+				for _, r := range rows {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Type, r.Mode, humanBytes(r.Size), r.MTime, r.Path)
+				}
+			})
+		},
+	}
+	ls.Flags().BoolVar(&lsJSON, "json", false, "print JSON")
+
+	cat := &cobra.Command{
+		Use:   "cat NAME[@VERSION] PATH",
+		Short: "Write one file of a version to standard output",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			r, err := parseRef(args[0])
+			if err != nil {
+				return err
+			}
+			body, err := c.Stream(cmd.Context(), r.versionPath()+"/files/"+escapePath(strings.Trim(args[1], "/")))
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			_, err = io.Copy(env.Stdout, body)
+			return err
+		},
+	}
+
+	var diffJSON bool
+	diff := &cobra.Command{
+		Use:   "diff NAME@A NAME@B",
+		Short: "Show what changed between two versions",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			var ms [2]*manifest.Manifest
+			for i, a := range args {
+				r, err := parseRef(a)
+				if err != nil {
+					return err
+				}
+				if ms[i], err = fetchManifest(cmd, c, r); err != nil {
+					return err
+				}
+			}
+			changes := manifest.Diff(ms[0], ms[1])
+			type row struct {
+				Change string `json:"change"`
+				Path   string `json:"path"`
+			}
+			rows := []row{}
+			for _, ch := range changes {
+				rows = append(rows, row{Change: string(rune(ch.Kind)), Path: ch.Path})
+			}
+			return env.output(diffJSON, rows, func(w *tabwriter.Writer) {
+				for _, r := range rows {
+					fmt.Fprintf(w, "%s %s\n", r.Change, r.Path)
+				}
+			})
+		},
+	}
+	diff.Flags().BoolVar(&diffJSON, "json", false, "print JSON")
+
+	relabel := &cobra.Command{
+		Use:   "relabel NAME MARKING",
+		Short: "Raise a dataset's label (all versions); lowering needs a declassification",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			var a catalog.Asset
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/datasets/"+url.PathEscape(args[0])+"/label", httpapi.RelabelRequest{Label: args[1]}, &a); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s is now %s.\n", a.Name, a.Label)
+			return nil
+		},
+	}
+	c.AddCommand(create, list, show, put, get, versions, ls, cat, diff, relabel)
+	return c
+}
+
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// du is the bytes under path (for the progress bar's total); 0 for stdin.
+func du(path string) int64 {
+	if path == "-" {
+		return 0
+	}
+	var n int64
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if !st.IsDir() {
+		return st.Size()
+	}
+	walkSizes(path, &n)
+	return n
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

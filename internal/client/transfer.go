@@ -1,0 +1,145 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// raw sends a request with a byte body and returns the response body,
+// retrying transport errors and 503s (chunk PUTs and GETs are idempotent).
+func (c *Client) raw(ctx context.Context, method, path string, hdr http.Header, body []byte) (int, http.Header, []byte, error) {
+	op := errors.Op("client " + method + " " + path)
+	var last error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, nil, nil, errors.E(op, errors.Canceled, ctx.Err())
+			case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+			}
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+		if err != nil {
+			return 0, nil, nil, errors.E(op, errors.Invalid, err)
+		}
+		for k, v := range hdr {
+			req.Header[k] = v
+		}
+		if c.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.Token)
+		}
+		res, err := c.HTTP.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, nil, nil, errors.E(op, errors.Canceled, ctx.Err())
+			}
+			last = errors.E(op, errors.Transient, errors.Msg("cannot reach "+c.BaseURL+": "+rootCause(err)))
+			continue
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			last = errors.E(op, errors.Transient, errors.Msg("the response was cut short"))
+			continue
+		}
+		if res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusBadGateway {
+			last = problemError(op, res.StatusCode, b)
+			continue
+		}
+		if res.StatusCode >= 400 {
+			return res.StatusCode, res.Header, b, problemError(op, res.StatusCode, b)
+		}
+		return res.StatusCode, res.Header, b, nil
+	}
+	return 0, nil, nil, last
+}
+
+// Get fetches a path's raw bytes (manifests, files).
+func (c *Client) Get(ctx context.Context, path string) ([]byte, http.Header, error) {
+	_, h, b, err := c.raw(ctx, http.MethodGet, path, nil, nil)
+	return b, h, err
+}
+
+// Stream opens a GET of path for streaming (large files), with an optional
+// byte range [off, off+n).
+func (c *Client) Stream(ctx context.Context, path string) (io.ReadCloser, error) {
+	op := errors.Op("client GET " + path)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, errors.E(op, errors.Transient, errors.Msg("cannot reach "+c.BaseURL+": "+rootCause(err)))
+	}
+	if res.StatusCode >= 400 {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		res.Body.Close()
+		return nil, problemError(op, res.StatusCode, b)
+	}
+	return res.Body, nil
+}
+
+// AssetStore is one asset on a server seen as a blob store: the transfer
+// client packs into it (only chunks the asset lacks are sent) and restores
+// from it (every chunk verified against its ID here, on the client).
+type AssetStore struct {
+	c    *Client
+	base string
+}
+
+// Asset returns the blob-store view of dataset name.
+func (c *Client) Asset(name string) *AssetStore {
+	return &AssetStore{c: c, base: "/api/v1/datasets/" + url.PathEscape(name) + "/chunks/"}
+}
+
+var (
+	_ blob.Putter = (*AssetStore)(nil)
+	_ blob.Stater = (*AssetStore)(nil)
+	_ blob.Getter = (*AssetStore)(nil)
+)
+
+// Stat asks whether the asset holds the chunk.
+func (s *AssetStore) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
+	_, _, _, err := s.c.raw(ctx, http.MethodHead, s.base+id.String(), nil, nil)
+	if err != nil {
+		return blob.Info{}, err
+	}
+	return blob.Info{ID: id}, nil
+}
+
+// Put sends a chunk.
+func (s *AssetStore) Put(ctx context.Context, id blob.ID, data []byte) error {
+	if err := blob.CheckPut("client.Put", id, data); err != nil {
+		return err
+	}
+	h := http.Header{"Content-Type": {"application/octet-stream"}}
+	_, _, _, err := s.c.raw(ctx, http.MethodPut, s.base+id.String(), h, data)
+	return err
+}
+
+// Get fetches a chunk, verifies it, and returns [off, off+length).
+func (s *AssetStore) Get(ctx context.Context, id blob.ID, off, length int64) ([]byte, error) {
+	const op errors.Op = "client.AssetStore.Get"
+	_, _, b, err := s.c.raw(ctx, http.MethodGet, s.base+id.String(), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if blob.Sum(b) != id {
+		return nil, blob.Corrupt(op, id, fmt.Errorf("received %d bytes that do not hash to the chunk ID", len(b)))
+	}
+	return blob.Slice(op, b, off, length)
+}

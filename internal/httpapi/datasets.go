@@ -1,0 +1,269 @@
+package httpapi
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// CreateDatasetRequest is the body of POST /api/v1/datasets.
+type CreateDatasetRequest struct {
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	Label       string `json:"label"`
+	Project     string `json:"project,omitempty"`
+}
+
+func (s *Server) createDataset(w http.ResponseWriter, r *http.Request) error {
+	var req CreateDatasetRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a, err := s.catalog.Create(r.Context(), me(r), catalog.CreateSpec{Kind: catalog.KindDataset, Name: req.Name, Title: req.Title,
+		Description: req.Description, Label: req.Label, Project: req.Project})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/datasets/"+a.Name)
+	writeJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) error {
+	as, err := s.catalog.List(r.Context(), me(r), catalog.KindDataset)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list(as))
+	return nil
+}
+
+func (s *Server) getDataset(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.catalog.Get(r.Context(), me(r), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// RelabelRequest is the body of POST /api/v1/datasets/{name}/label.
+type RelabelRequest struct {
+	Label string `json:"label"`
+}
+
+func (s *Server) relabelDataset(w http.ResponseWriter, r *http.Request) error {
+	var req RelabelRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a, err := s.catalog.Relabel(r.Context(), me(r), r.PathValue("name"), req.Label)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) error {
+	vs, err := s.catalog.Versions(r.Context(), me(r), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list(vs))
+	return nil
+}
+
+func versionParam(r *http.Request) (int64, error) {
+	v := r.PathValue("version")
+	if v == "latest" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, errors.E(errors.Op("httpapi"), errors.Invalid, errors.Field("version"), errors.Msg("version must be a positive number or latest"))
+	}
+	return n, nil
+}
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	_, v, err := s.catalog.Version(r.Context(), me(r), r.PathValue("name"), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) getManifest(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	_, v, m, err := s.catalog.Manifest(r.Context(), me(r), r.PathValue("name"), n)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		return errors.E(errors.Op("httpapi.getManifest"), errors.Internal, err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Genesis-Version", strconv.FormatInt(v.Version, 10))
+	w.Header().Set("X-Genesis-Label", v.Label)
+	w.Write(buf.Bytes())
+	return nil
+}
+
+func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
+	n, err := versionParam(r)
+	if err != nil {
+		return err
+	}
+	f, _, v, e, err := s.catalog.OpenFile(r.Context(), me(r), r.PathValue("name"), n, r.PathValue("path"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Genesis-Label", v.Label)
+	w.Header().Set("ETag", `"`+e.Hash.String()+`"`)
+	// ServeContent answers Range and If-Range requests.
+	http.ServeContent(w, r, "", time.Unix(0, e.MTime), f)
+	return nil
+}
+
+// MissingRequest asks which chunks an asset lacks.
+type MissingRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// MissingResponse lists the chunks to send.
+type MissingResponse struct {
+	Missing []string `json:"missing"`
+}
+
+// MaxMissingIDs bounds one "which chunks do you lack?" request.
+const MaxMissingIDs = 10000
+
+func (s *Server) missingChunks(w http.ResponseWriter, r *http.Request) error {
+	const op errors.Op = "httpapi.missingChunks"
+	var req MissingRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if len(req.IDs) > MaxMissingIDs {
+		return errors.E(op, errors.Invalid, errors.Field("ids"), errors.Msg("at most 10000 ids per request"))
+	}
+	ids := make([]blob.ID, len(req.IDs))
+	for i, s := range req.IDs {
+		id, err := blob.ParseID(s)
+		if err != nil {
+			return errors.E(op, errors.Invalid, errors.Field("ids"), errors.Msg("malformed chunk id at position "+strconv.Itoa(i)))
+		}
+		ids[i] = id
+	}
+	have, err := s.catalog.HasChunks(r.Context(), me(r), r.PathValue("name"), ids)
+	if err != nil {
+		return err
+	}
+	out := MissingResponse{Missing: []string{}}
+	for i, ok := range have {
+		if !ok {
+			out.Missing = append(out.Missing, req.IDs[i])
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func chunkID(r *http.Request) (blob.ID, error) {
+	id, err := blob.ParseID(r.PathValue("id"))
+	if err != nil {
+		return blob.ID{}, errors.E(errors.Op("httpapi"), errors.Invalid, errors.Field("id"), errors.Msg("malformed chunk id"))
+	}
+	return id, nil
+}
+
+func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
+	const op errors.Op = "httpapi.putChunk"
+	id, err := chunkID(r)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, blob.MaxSize+1))
+	if err != nil {
+		// A truncated upload stores nothing.
+		return errors.E(op, errors.Invalid, errors.Msg("the chunk upload was cut short"), err)
+	}
+	if len(data) > blob.MaxSize {
+		return errors.E(op, errors.TooLarge, errors.Msg("a chunk is at most 16 MiB"))
+	}
+	if err := s.catalog.PutChunk(r.Context(), me(r), r.PathValue("name"), id, data); err != nil {
+		if errors.Is(errors.Invalid, err) && errors.FieldOf(err) == "" {
+			return errors.E(op, errors.Field("body"), err)
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getChunk(w http.ResponseWriter, r *http.Request) error {
+	id, err := chunkID(r)
+	if err != nil {
+		return err
+	}
+	if r.Method == http.MethodHead {
+		have, err := s.catalog.HasChunks(r.Context(), me(r), r.PathValue("name"), []blob.ID{id})
+		if err != nil {
+			return err
+		}
+		if !have[0] {
+			return errors.E(errors.Op("httpapi.getChunk"), errors.NotExist)
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	b, err := s.catalog.GetChunk(r.Context(), me(r), r.PathValue("name"), id, 0, -1)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
+	return nil
+}
+
+// CommitRequest is the body of POST /api/v1/datasets/{name}/versions.
+type CommitRequest struct {
+	Manifest string `json:"manifest"`
+	Message  string `json:"message,omitempty"`
+	Parent   *int64 `json:"parent,omitempty"`
+}
+
+func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
+	var req CommitRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	id, err := blob.ParseID(req.Manifest)
+	if err != nil {
+		return errors.E(errors.Op("httpapi.commitVersion"), errors.Invalid, errors.Field("manifest"), errors.Msg("malformed manifest id"))
+	}
+	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
