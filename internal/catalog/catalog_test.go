@@ -82,6 +82,8 @@ func newWorld(t *testing.T, db store.DB) *world {
 	return w
 }
 
+func newRand() *rand.Rand { return rand.New(rand.NewPCG(3, 4)) }
+
 func randomTree(t *testing.T, dir string, r *rand.Rand) {
 	for i := range 5 {
 		b := make([]byte, r.IntN(3<<20))

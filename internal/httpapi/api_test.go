@@ -544,6 +544,38 @@ func TestAPI(t *testing.T) {
 			t.Errorf("alice (no ITAR) raises beyond her clearance = %d %s", r.status, r.body)
 		}
 
+		// Declassification through the API: request by one officer,
+		// approval by another.
+		var co [2]string
+		for i, n := range []string{"co1", "co2"} {
+			h.do("POST", "/api/v1/principals", admin, map[string]any{"name": n, "roles": []string{"classification-officer"}, "clearance": "PROPRIETARY//FUSION"})
+			h.do("POST", "/api/v1/principals/"+n+"/tokens", admin, map[string]any{}).decode(t, &nt)
+			co[i] = nt.Secret
+		}
+		var rel catalog.Release
+		r = h.do("POST", "/api/v1/datasets/shots/releases", co[0], map[string]any{"to_label": "OPEN", "justification": "published with the paper"})
+		if r.status != 201 {
+			t.Fatalf("request release = %d %s", r.status, r.body)
+		}
+		r.decode(t, &rel)
+		if r := h.do("POST", "/api/v1/releases/"+rel.ID+"/approve", co[0], nil); r.status != 403 {
+			t.Errorf("self-approval = %d", r.status)
+		}
+		h.do("GET", "/api/v1/releases", co[1], nil)
+		h.do("GET", "/api/v1/releases/"+rel.ID, co[1], nil)
+		if r := h.do("POST", "/api/v1/releases/"+rel.ID+"/approve", co[1], nil); r.status != 200 {
+			t.Errorf("approve = %d %s", r.status, r.body)
+		}
+		if r := h.do("POST", "/api/v1/releases/"+rel.ID+"/reject", co[1], nil); r.status != 409 {
+			t.Errorf("reject after approve = %d", r.status)
+		}
+		if r := h.do("GET", "/api/v1/datasets/shots/versions/latest/files/a.txt", bobTok, nil); r.status != 200 {
+			t.Errorf("bob reads the released version = %d", r.status)
+		}
+		if r := h.do("GET", "/api/v1/datasets/shots/versions/1/files/a.txt", bobTok, nil); r.status != 404 {
+			t.Errorf("bob reads the original version = %d", r.status)
+		}
+
 		// Disabling.
 		if r := h.do("POST", "/api/v1/principals/bob/disable", admin, nil); r.status != 200 {
 			t.Errorf("disable bob = %d %s", r.status, r.body)

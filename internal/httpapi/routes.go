@@ -58,6 +58,12 @@ func (s *Server) routes() {
 	m.Handle("PUT /api/v1/datasets/{name}/chunks/{id}", s.catalogRoute(s.putChunk))
 	m.Handle("GET /api/v1/datasets/{name}/chunks/{id}", s.catalogRoute(s.getChunk))
 
+	m.Handle("POST /api/v1/datasets/{name}/releases", s.catalogRoute(s.requestRelease))
+	m.Handle("GET /api/v1/releases", s.catalogRoute(s.listReleases))
+	m.Handle("GET /api/v1/releases/{id}", s.catalogRoute(s.getRelease))
+	m.Handle("POST /api/v1/releases/{id}/approve", s.catalogRoute(s.approveRelease))
+	m.Handle("POST /api/v1/releases/{id}/reject", s.catalogRoute(s.rejectRelease))
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))

@@ -1,0 +1,113 @@
+package catalog_test
+
+import (
+	"testing"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/blob/pack"
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+func TestDeclassification(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		c := w.cat
+		mk := func(name string) *genesis.Principal {
+			p, err := w.id.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: "PROPRIETARY//FUSION", Roles: []genesis.Role{genesis.RoleClassificationOfficer}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		co1, co2 := mk("co1"), mk("co2")
+		if _, err := c.Create(ctx, w.alice, catalog.CreateSpec{Name: "results", Label: "PROPRIETARY//FUSION"}); err != nil {
+			t.Fatal(err)
+		}
+		src := t.TempDir()
+		randomTree(t, src, newRand())
+		srcs, _ := pack.Sources([]string{src}, nil)
+		res, err := pack.Pack(ctx, assetStore{c, w.alice, "results"}, srcs, pack.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Commit(ctx, w.alice, "results", catalog.CommitSpec{Manifest: res.ID}); err != nil {
+			t.Fatal(err)
+		}
+
+		// Only a classification officer requests, only to a lower label.
+		if _, err := c.RequestRelease(ctx, w.alice, "results", 0, "OPEN", "publishing the paper's data"); !errors.Is(errors.Permission, err) {
+			t.Errorf("contributor requests release: %v", err)
+		}
+		if _, err := c.RequestRelease(ctx, co1, "results", 0, "NATIONAL-SECURITY//FUSION", "raising is not a release"); errors.FieldOf(err) != "to_label" {
+			t.Errorf("raising via release: %v", err)
+		}
+		if _, err := c.RequestRelease(ctx, co1, "results", 0, "OPEN", "short"); errors.FieldOf(err) != "justification" {
+			t.Errorf("no justification: %v", err)
+		}
+		if _, err := c.RequestRelease(ctx, w.bob, "results", 0, "OPEN", "publishing the paper's data"); !errors.Is(errors.NotExist, err) {
+			t.Errorf("uncleared requester: %v", err)
+		}
+		r, err := c.RequestRelease(ctx, co1, "results", 0, "OPEN", "publishing the paper's data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two-person rule.
+		if _, err := c.DecideRelease(ctx, co1, r.ID, true); !errors.Is(errors.Permission, err) {
+			t.Errorf("self-approval: %v", err)
+		}
+		if _, err := c.DecideRelease(ctx, w.alice, r.ID, true); !errors.Is(errors.Permission, err) {
+			t.Errorf("approval by a contributor: %v", err)
+		}
+		if _, err := c.Get(ctx, w.bob, "results"); !errors.Is(errors.NotExist, err) {
+			t.Errorf("visible before approval: %v", err)
+		}
+		done, err := c.DecideRelease(ctx, co2, r.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.State != catalog.ReleaseApproved || done.NewVersion == nil || *done.NewVersion != 2 {
+			t.Fatalf("release = %+v", done)
+		}
+		if _, err := c.DecideRelease(ctx, co2, r.ID, true); !errors.Is(errors.Conflict, err) {
+			t.Errorf("second approval: %v", err)
+		}
+		// The new version is OPEN and cites the release; the old one keeps
+		// its label and stays invisible to the uncleared.
+		a, v, err := c.Version(ctx, w.bob, "results", 0)
+		if err != nil {
+			t.Fatalf("bob reads released version: %v", err)
+		}
+		if a.Label != "OPEN" || v.Label != "OPEN" || v.ReleaseID != r.ID || v.Manifest != res.ID.String() {
+			t.Errorf("released = %+v %+v", a, v)
+		}
+		if _, _, err := c.Version(ctx, w.bob, "results", 1); !errors.Is(errors.NotExist, err) {
+			t.Errorf("bob reads the original version: %v", err)
+		}
+		// The release record is readable only by those cleared for the
+		// original label.
+		if rs, _ := c.Releases(ctx, w.bob); len(rs) != 0 {
+			t.Errorf("bob sees releases %v", rs)
+		}
+		if rs, _ := c.Releases(ctx, w.carol); len(rs) != 1 {
+			t.Errorf("carol sees %d releases", len(rs))
+		}
+
+		// A rejection changes nothing.
+		c.Create(ctx, w.alice, catalog.CreateSpec{Name: "other", Label: "PROPRIETARY//FUSION"})
+		res2, _ := pack.Pack(ctx, assetStore{c, w.alice, "other"}, srcs, pack.Options{})
+		c.Commit(ctx, w.alice, "other", catalog.CommitSpec{Manifest: res2.ID})
+		r2, err := c.RequestRelease(ctx, co2, "other", 1, "OPEN", "no good reason at all")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rej, err := c.DecideRelease(ctx, co1, r2.ID, false); err != nil || rej.State != catalog.ReleaseRejected || rej.NewVersion != nil {
+			t.Errorf("reject: %+v %v", rej, err)
+		}
+		if _, err := c.Get(ctx, w.bob, "other"); !errors.Is(errors.NotExist, err) {
+			t.Errorf("rejected release lowered the label: %v", err)
+		}
+	})
+}
