@@ -513,3 +513,54 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// MayReadLabelOf reports whether p may read asset id at the label whose
+// hash is labelHash (one of the labels the asset or its versions carry).
+// Audit records about assets are shown through it: a record made under a
+// label is readable only by those cleared for that label. Anything unknown
+// is false (fail closed).
+func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, labelHash []byte) bool {
+	var a *Asset
+	var labels []string
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		if a, err = scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ?`, id)); err != nil {
+			return err
+		}
+		labels = append(labels, a.Label)
+		rows, err := tx.Query(ctx, `SELECT DISTINCT label FROM asset_versions WHERE asset_id = ?`, id)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var l string
+			err := rows.Scan(&l)
+			labels = append(labels, l)
+			return err
+		})
+	})
+	if err != nil {
+		return false
+	}
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return false
+	}
+	for _, m := range labels {
+		l, err := label.Parse(m)
+		if err != nil {
+			continue
+		}
+		if h := l.Hash(); string(h[:]) != string(labelHash) {
+			continue
+		}
+		probe := *a
+		probe.Label = m
+		res, err := probe.resource()
+		if err != nil {
+			return false
+		}
+		return s.authz.Can(ctx, ap, authz.Read, res) == nil
+	}
+	return false
+}

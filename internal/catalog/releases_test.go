@@ -7,6 +7,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
@@ -110,4 +111,34 @@ func TestDeclassification(t *testing.T) {
 			t.Errorf("rejected release lowered the label: %v", err)
 		}
 	})
+}
+
+func TestMayReadLabelOf(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	w := newWorld(t, db)
+	a, err := w.cat.Create(ctx, w.alice, catalog.CreateSpec{Name: "d", Label: "PROPRIETARY//FUSION"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := func(m string) []byte { l := mustLabel(t, m); x := l.Hash(); return x[:] }
+	if !w.cat.MayReadLabelOf(ctx, w.carol, a.ID, h("PROPRIETARY//FUSION")) {
+		t.Error("cleared reader refused")
+	}
+	if w.cat.MayReadLabelOf(ctx, w.bob, a.ID, h("PROPRIETARY//FUSION")) {
+		t.Error("uncleared reader allowed")
+	}
+	if w.cat.MayReadLabelOf(ctx, w.carol, a.ID, h("OPEN")) {
+		t.Error("a label the asset never had was accepted")
+	}
+	if w.cat.MayReadLabelOf(ctx, w.carol, "ds_nope", h("PROPRIETARY//FUSION")) {
+		t.Error("missing asset accepted")
+	}
+}
+
+func mustLabel(t *testing.T, m string) label.Label {
+	l, err := label.Parse(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }

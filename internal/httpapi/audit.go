@@ -79,10 +79,10 @@ func entryOf(i uint64, r audit.Record) AuditEntry {
 
 // mayReadEntry: a principal reads the records of its own actions; stewards,
 // classification officers and administrators (the audit-reading roles of
-// the policy) read records about objects whose label they may read. A
-// record about a non-OPEN object is readable only through a decision on
-// that object's current label, which the catalog supplies when it lands;
-// until then such records are withheld (fail closed).
+// the policy) read records about objects whose label they may read: a
+// record about a non-OPEN asset is readable only by those cleared for the
+// label it was made under. Records about anything else non-OPEN are
+// withheld (fail closed).
 func (s *Server) mayReadEntry(r *http.Request, ap authz.Principal, auditor bool, rec audit.Record) bool {
 	if rec.Principal == ap.ID {
 		return true
@@ -90,7 +90,13 @@ func (s *Server) mayReadEntry(r *http.Request, ap authz.Principal, auditor bool,
 	if !auditor {
 		return false
 	}
-	return bytes.Equal(rec.LabelHash, openHash)
+	if bytes.Equal(rec.LabelHash, openHash) {
+		return true
+	}
+	if s.catalog != nil && (rec.ObjectType == "dataset" || rec.ObjectType == "model") {
+		return s.catalog.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, rec.LabelHash)
+	}
+	return false
 }
 
 func (s *Server) isAuditor(r *http.Request) (authz.Principal, bool, error) {
