@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/genesis-science/genesis/internal/campaign/bo"
 	"github.com/genesis-science/genesis/internal/errors"
 )
 
@@ -64,7 +65,7 @@ func writePlot(base string, p *Problem, traces map[Method][]Trace) error {
 		pl.Add(opt)
 		pl.Legend.Add("optimum", opt)
 	}
-	pl.Legend.Top = p.Goal != "min"
+	pl.Legend.Top = p.Goal == bo.Minimize
 	pl.Legend.Left = false
 	for _, ext := range []string{".png", ".svg"} {
 		if err := pl.Save(6*vg.Inch, 4*vg.Inch, base+ext); err != nil {

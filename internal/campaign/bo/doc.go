@@ -27,4 +27,10 @@
 // floor) fitted by MAP with analytic gradients and multi-start L-BFGS, warm
 // started from the previous fit. Batches (q > 1) and experiments still running
 // are handled by sequential greedy selection with Kriging-believer fantasies.
+// Skewed objectives (yields) can be Yeo-Johnson warped (Config.Warp).
+//
+// Use: New(Config) → loop { Suggest(ctx, q); run the experiments; Observe(points,
+// values) } (Cancel drops experiments that failed). Each values row holds the
+// objectives, then the outcome-constraint measurements. Front returns the
+// Pareto front; Hypervolume scores it.
 package bo

@@ -545,21 +545,6 @@ func (g *gp) predictGrad(x []float64, c []int, dmu, dv []float64) (mu, v float64
 	return mu, v
 }
 
-// predictMany evaluates mean and variance at many points using one triangular
-// solve per point (cheaper than the K^{-1} product for large pools).
-func (g *gp) predictMany(X [][]float64, C [][]int) (mu, v []float64) {
-	mu = make([]float64, len(X))
-	v = make([]float64, len(X))
-	var cc []int
-	for i := range X {
-		if C != nil {
-			cc = C[i]
-		}
-		mu[i], v[i] = g.predict(X[i], cc)
-	}
-	return mu, v
-}
-
 func equalSlices(a, b []float64) bool {
 	if len(a) != len(b) {
 		return false

@@ -118,3 +118,38 @@ func hv2(pts [][]float64, r []float64) float64 {
 	}
 	return vol
 }
+
+// Front returns the observed points on the Pareto front of the objectives
+// (among those satisfying every outcome constraint), with their values.
+func (o *Optimizer) Front() ([]Point, [][]float64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	nObj := len(o.cfg.Objectives)
+	goals := make([]Goal, nObj)
+	for i, ob := range o.cfg.Objectives {
+		goals[i] = ob.Goal
+	}
+	var idx []int
+	var ys [][]float64
+	for i, row := range o.obsY {
+		ok := true
+		for j, c := range o.cfg.Constraints {
+			v := row[nObj+j]
+			if (c.Rel == LessEq && v > c.Bound) || (c.Rel == GreaterEq && v < c.Bound) {
+				ok = false
+			}
+		}
+		if ok {
+			idx = append(idx, i)
+			ys = append(ys, row[:nObj])
+		}
+	}
+	var pts []Point
+	var vals [][]float64
+	for _, k := range ParetoFront(ys, goals) {
+		i := idx[k]
+		pts = append(pts, append(Point(nil), o.obsX[i]...))
+		vals = append(vals, append([]float64(nil), o.obsY[i]...))
+	}
+	return pts, vals
+}

@@ -130,7 +130,6 @@ type Optimizer struct {
 	cfg      Config
 	enc      *encoding
 	pool     []Point // Space.Pool, or the enumerated discrete space
-	poolFt   map[string]int
 	poolFeat [][]float64
 	poolCat  [][]int
 
@@ -158,13 +157,9 @@ func New(cfg Config) (*Optimizer, error) {
 		o.pool = enumerate(&o.cfg.Space, cfg.MaxEnumerate)
 	}
 	if len(o.pool) > 0 {
-		o.poolFt = make(map[string]int, len(o.pool))
 		o.poolFeat = make([][]float64, len(o.pool))
 		o.poolCat = make([][]int, len(o.pool))
 		for i, p := range o.pool {
-			if _, dup := o.poolFt[pointKey(p)]; !dup {
-				o.poolFt[pointKey(p)] = i
-			}
 			o.poolFeat[i] = make([]float64, o.enc.nFeat)
 			o.poolCat[i] = make([]int, o.enc.nCat)
 			o.enc.encode(p, o.poolFeat[i], o.poolCat[i])
