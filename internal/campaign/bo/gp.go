@@ -41,6 +41,18 @@ type gpData struct {
 	Y   []float64   // standardised targets
 	dim int         // nFeat
 	nc  int         // nCat
+	// pdim is the dimension the length-scale prior scales with: the number
+	// of search-space parameters (a categorical parameter with a descriptor
+	// vector is one design dimension, however many features it has). 0 means
+	// dim + nc.
+	pdim int
+}
+
+func (d *gpData) priorDim() float64 {
+	if d.pdim > 0 {
+		return float64(d.pdim)
+	}
+	return math.Max(1, float64(d.dim+d.nc))
 }
 
 // hyper layout: [log ls (dim)] [log catls (nc)] [log outputscale] [log (noise - floor)] [mean]
@@ -67,15 +79,10 @@ type gp struct {
 // priorMode returns the centres of the priors on the log-parameters (see
 // lsPrior): length-scales from BoTorch's LogNormal(√2 + ½log d, √3), noise
 // from LogNormal(−4, 1), log outputscale N(0, 1), mean 0.
-func priorMode(dim, nc int) hyper {
+func priorMode(dim, nc int, d float64) hyper {
 	h := make(hyper, nHyper(dim, nc))
-	d := float64(dim + nc)
-	if d < 1 {
-		d = 1
-	}
 	mu, _ := lsPrior(d)
 	for i := 0; i < dim+nc; i++ {
-		// The mode of the log-normal is exp(mu - sigma²); start at the median.
 		h[i] = mu
 	}
 	h[dim+nc] = 0
@@ -84,11 +91,10 @@ func priorMode(dim, nc int) hyper {
 	return h
 }
 
-func priorSample(dim, nc int, rng *rand.Rand) hyper {
-	h := priorMode(dim, nc)
+func priorSample(dim, nc int, d float64, rng *rand.Rand) hyper {
+	h := priorMode(dim, nc, d)
 	for i := 0; i < dim+nc; i++ {
-		_, lsd := lsPrior(1)
-		h[i] = clamp(h[i]+lsd*rng.NormFloat64()*0.5, logLsMin, logLsMax)
+		h[i] = clamp(h[i]+0.5*sqrt3*rng.NormFloat64(), logLsMin, logLsMax)
 	}
 	h[dim+nc] += 0.5 * rng.NormFloat64()
 	h[dim+nc+1] += rng.NormFloat64()
@@ -96,11 +102,7 @@ func priorSample(dim, nc int, rng *rand.Rand) hyper {
 }
 
 // logPrior returns the log prior density (up to constants) and adds its gradient to g.
-func logPrior(h hyper, dim, nc int, g []float64) float64 {
-	d := float64(dim + nc)
-	if d < 1 {
-		d = 1
-	}
+func logPrior(h hyper, dim, nc int, d float64, g []float64) float64 {
 	mu, lsd := lsPrior(d)
 	var lp float64
 	for i := 0; i < dim+nc; i++ {
@@ -296,7 +298,7 @@ func negLogPost(kern KernelType, data *gpData, pr *pairs, h hyper, grad []float6
 		sa += a[i]
 	}
 	g[dim+nc+2] += sa
-	ll += logPrior(h, dim, nc, g)
+	ll += logPrior(h, dim, nc, data.priorDim(), g)
 	if math.IsNaN(ll) || math.IsInf(ll, 0) {
 		return math.Inf(1)
 	}
@@ -316,9 +318,9 @@ func fitGP(kern KernelType, data gpData, warm hyper, restarts int, rng *rand.Ran
 	if len(warm) == nh {
 		starts = append(starts, append(hyper(nil), warm...))
 	}
-	starts = append(starts, priorMode(data.dim, data.nc))
+	starts = append(starts, priorMode(data.dim, data.nc, data.priorDim()))
 	for i := 0; i < restarts; i++ {
-		starts = append(starts, priorSample(data.dim, data.nc, rng))
+		starts = append(starts, priorSample(data.dim, data.nc, data.priorDim(), rng))
 	}
 	best, bestF := hyper(nil), math.Inf(1)
 	var lastX, lastG []float64
@@ -365,7 +367,7 @@ func fitGP(kern KernelType, data gpData, warm hyper, restarts int, rng *rand.Ran
 		}
 	}
 	if best == nil {
-		best = priorMode(data.dim, data.nc)
+		best = priorMode(data.dim, data.nc, data.priorDim())
 	}
 	return newGP(kern, data, best)
 }
@@ -560,8 +562,8 @@ func equalSlices(a, b []float64) bool {
 // lsPrior is BoTorch's dimension-scaled length-scale prior, LogNormal(√2 +
 // ½log d, √3), expressed as the density of log ℓ that MAP fitting in GPyTorch
 // effectively uses: the prior is evaluated on ℓ itself, so the Jacobian term
-// −log ℓ shifts the Gaussian on log ℓ to centre μ − σ² (the log-normal mode,
-// about 0.5·√(d/6)·... e.g. ℓ ≈ 0.5 for d = 6).
+// −log ℓ shifts the Gaussian on log ℓ to centre μ − σ² (the log-normal's
+// mode: ℓ ≈ 0.2·√d, e.g. 0.5 for d = 6).
 func lsPrior(d float64) (mu, sd float64) {
 	return sqrt2 + 0.5*math.Log(d) - 3, sqrt3
 }

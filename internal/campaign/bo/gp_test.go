@@ -69,7 +69,7 @@ func TestLogMarginalLikelihoodClosedForm(t *testing.T) {
 	got := -negLogPost(Matern52, &data, pr, h, make([]float64, len(h)))
 	v := 2 + 0.05 + noiseFloor
 	want := -0.5*(0.8-0.1)*(0.8-0.1)/v - 0.5*math.Log(v) - 0.5*log2Pi
-	want += logPrior(h, 1, 0, make([]float64, len(h)))
+	want += logPrior(h, 1, 0, 1, make([]float64, len(h)))
 	if math.Abs(got-want) > 1e-10 {
 		t.Fatalf("log posterior %v, want %v", got, want)
 	}
@@ -81,7 +81,7 @@ func TestNegLogPostGradient(t *testing.T) {
 		for trial := 0; trial < 5; trial++ {
 			data := randData(rng, 12, 3, 2)
 			pr := newPairs(&data)
-			h := priorSample(3, 2, rng)
+			h := priorSample(3, 2, 3+2, rng)
 			h[len(h)-2] = math.Log(0.05) // well-conditioned: no jitter
 			g := make([]float64, len(h))
 			f0 := negLogPost(kern, &data, pr, h, g)
@@ -107,7 +107,7 @@ func TestPredictGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, kern := range []KernelType{Matern52, RBF} {
 		data := randData(rng, 15, 3, 1)
-		g := newGP(kern, data, priorSample(3, 1, rng))
+		g := newGP(kern, data, priorSample(3, 1, 3+1, rng))
 		for trial := 0; trial < 10; trial++ {
 			x := []float64{rng.Float64(), rng.Float64(), rng.Float64()}
 			c := []int{rng.IntN(3)}
@@ -266,10 +266,10 @@ func TestLogPhi(t *testing.T) {
 func TestAcquisitionGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	data := randData(rng, 10, 2, 0)
-	obj := newGP(Matern52, data, priorSample(2, 0, rng))
+	obj := newGP(Matern52, data, priorSample(2, 0, 2+0, rng))
 	cdata := randData(rng, 10, 2, 0)
 	cdata.X = data.X
-	con := newGP(Matern52, cdata, priorSample(2, 0, rng))
+	con := newGP(Matern52, cdata, priorSample(2, 0, 2+0, rng))
 	for _, kind := range []Acquisition{LogEI, UCB} {
 		a := &acqModel{kind: kind, beta: 2, obj: obj, best: 0.5, hasBest: true, cons: []*gp{con}, consB: []float64{0.2}, nRef: 2}
 		for trial := 0; trial < 10; trial++ {

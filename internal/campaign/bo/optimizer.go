@@ -428,7 +428,7 @@ func standardise(y []float64) []float64 {
 }
 
 func (o *Optimizer) fit(key string, X [][]float64, C [][]int, y []float64, rng *rand.Rand) *gp {
-	data := gpData{X: X, C: C, Y: standardise(y), dim: o.enc.nFeat, nc: o.enc.nCat}
+	data := gpData{X: X, C: C, Y: standardise(y), dim: o.enc.nFeat, nc: o.enc.nCat, pdim: len(o.cfg.Space.Params)}
 	// With many observations the posterior over hyperparameters is narrow
 	// and moves little between calls: the warm start and the prior mode suffice.
 	restarts := o.cfg.Restarts
