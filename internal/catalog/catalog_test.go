@@ -54,6 +54,8 @@ func (s assetStore) Get(ctx context.Context, id blob.ID, off, n int64) ([]byte, 
 
 type world struct {
 	cat                      *catalog.Service
+	blobs                    *memblob.Store
+	clock                    time.Time
 	id                       *identity.Service
 	admin, alice, bob, carol *genesis.Principal
 	log                      *audit.Memory
@@ -78,7 +80,9 @@ func newWorld(t *testing.T, db store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.cat = catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: id, Audit: w.log})
+	w.blobs = memblob.New(false)
+	w.clock = time.Now()
+	w.cat = catalog.New(catalog.Config{DB: db, Blobs: w.blobs, Authz: az, Principals: id, Audit: w.log, Now: func() time.Time { return w.clock }})
 	return w
 }
 

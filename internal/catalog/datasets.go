@@ -317,11 +317,22 @@ func (s *Service) PutChunk(ctx context.Context, p *genesis.Principal, idOrName s
 	if err != nil {
 		return errors.E(op, err)
 	}
-	if err := s.blobs.Put(ctx, id, data); err != nil {
-		return errors.E(op, err)
+	if err := blob.CheckPut(op, id, data); err != nil {
+		return err
 	}
+	// The asset's claim on the chunk is recorded before the bytes are
+	// written, and never while the garbage collector is deleting that chunk
+	// (its tombstone): so gc cannot remove a chunk an upload relies on.
 	now := store.T(s.now())
 	err = s.db.Update(ctx, func(tx store.Tx) error {
+		var n int
+		// A tombstone older than tombstoneTTL was left by a gc that died.
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM gc_tombstones WHERE chunk = ? AND at >= ?`, id.String(), now-tombstoneTTL.Microseconds()).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return errors.E(errors.Transient, errors.Msg("the chunk is being garbage-collected; retry in a moment"))
+		}
 		r, err := tx.Exec(ctx, `UPDATE asset_chunks SET uploaded_at = ? WHERE asset_id = ? AND chunk = ?`, now, a.ID, id.String())
 		if err != nil {
 			return err
@@ -336,8 +347,15 @@ func (s *Service) PutChunk(ctx context.Context, p *genesis.Principal, idOrName s
 	if err != nil {
 		return errors.E(op, err)
 	}
+	if err := s.blobs.Put(ctx, id, data); err != nil {
+		return errors.E(op, err)
+	}
 	return nil
 }
+
+// tombstoneTTL bounds how long a dead garbage collector's tombstone can
+// hold up uploads of one chunk.
+const tombstoneTTL = 10 * time.Minute
 
 // GetChunk reads part of a chunk of a readable asset's versions.
 func (s *Service) GetChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, off, length int64) ([]byte, error) {

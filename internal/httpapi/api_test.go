@@ -544,6 +544,17 @@ func TestAPI(t *testing.T) {
 			t.Errorf("alice (no ITAR) raises beyond her clearance = %d %s", r.status, r.body)
 		}
 
+		// Maintenance.
+		if r := h.do("POST", "/api/v1/admin/fsck", aliceTok, map[string]any{}); r.status != 403 {
+			t.Errorf("non-admin fsck = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/admin/fsck", admin, map[string]any{"quick": false}); r.status != 200 || !strings.Contains(string(r.body), `"problems":[]`) {
+			t.Errorf("fsck = %d %s", r.status, r.body)
+		}
+		if r := h.do("POST", "/api/v1/admin/gc", admin, map[string]any{"dry_run": true}); r.status != 200 || !strings.Contains(string(r.body), `"deleted":0`) {
+			t.Errorf("gc = %d %s", r.status, r.body)
+		}
+
 		// Declassification through the API: request by one officer,
 		// approval by another.
 		var co [2]string

@@ -64,6 +64,9 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/releases/{id}/approve", s.catalogRoute(s.approveRelease))
 	m.Handle("POST /api/v1/releases/{id}/reject", s.catalogRoute(s.rejectRelease))
 
+	m.Handle("POST /api/v1/admin/fsck", s.catalogRoute(s.fsck))
+	m.Handle("POST /api/v1/admin/gc", s.catalogRoute(s.gc))
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))
