@@ -78,7 +78,7 @@ func TestSuggestProperties(t *testing.T) {
 				pool, space.Pool = false, nil
 			}
 		}
-		cfg := bo.Config{Space: space, Seed: uint64(trial), Budget: 20, RawSamples: 128, Restarts: 1}
+		cfg := bo.Config{Space: space, Seed: uint64(trial), Budget: 20, RawSamples: 128, Restarts: 1, Warp: trial%2 == 0}
 		if trial%4 == 3 {
 			cfg.Acquisition = bo.Thompson
 		}
