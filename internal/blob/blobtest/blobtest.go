@@ -243,6 +243,66 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		}
 	})
 
+	// Random puts, removes and listings checked against a map: the
+	// reference model of a blob store.
+	t.Run("ModelProperty", func(t *testing.T) {
+		s := open(t)
+		r := rand.New(rand.NewPCG(42, 42))
+		model := map[blob.ID][]byte{}
+		var universe [][]byte
+		for i := 0; i < 24; i++ {
+			universe = append(universe, Data(uint64(500+i), r.IntN(3000)))
+		}
+		for step := 0; step < 120; step++ {
+			data := universe[r.IntN(len(universe))]
+			id := blob.Sum(data)
+			switch op := r.IntN(10); {
+			case op < 4:
+				if err := s.Put(ctx, id, data); err != nil {
+					t.Fatalf("step %d: Put: %v", step, err)
+				}
+				model[id] = data
+			case op < 6:
+				if err := s.Remove(ctx, id); err != nil {
+					t.Fatalf("step %d: Remove: %v", step, err)
+				}
+				delete(model, id)
+			case op < 8:
+				got, err := s.Get(ctx, id, 0, -1)
+				want, ok := model[id]
+				if ok != (err == nil) || (ok && !bytes.Equal(got, want)) || (!ok && !errors.Is(errors.NotExist, err)) {
+					t.Fatalf("step %d: Get = %d bytes, %v; model has it: %v", step, len(got), err, ok)
+				}
+			default:
+				after := ""
+				switch r.IntN(3) {
+				case 0: // a prefix of an arbitrary id
+					after = blob.Sum([]byte{byte(step)}).String()[:1+r.IntN(64)]
+				case 1: // a stored id, as when paging
+					after = blob.Sum(universe[r.IntN(len(universe))]).String()
+				}
+				limit := 1 + r.IntN(30)
+				got, err := s.Enumerate(ctx, after, limit)
+				if err != nil {
+					t.Fatalf("step %d: Enumerate: %v", step, err)
+				}
+				var want []string
+				for id := range model {
+					if id.String() > after {
+						want = append(want, id.String())
+					}
+				}
+				sort.Strings(want)
+				if len(want) > limit {
+					want = want[:limit]
+				}
+				if g := idStrings(got); !slices.Equal(g, want) {
+					t.Fatalf("step %d: Enumerate(%q, %d) = %v, model %v", step, after, limit, g, want)
+				}
+			}
+		}
+	})
+
 	t.Run("ConcurrentWriters", func(t *testing.T) {
 		s := open(t)
 		shared := Data(7, 300000)
