@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/store/storetest"
@@ -22,3 +23,7 @@ func stripRequestID(b []byte) []byte {
 func freshPostgres(t *testing.T) string {
 	return storetest.PostgresDSN(t)
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func copyAll(w io.Writer, r io.Reader) (int64, error) { return io.Copy(w, r) }
