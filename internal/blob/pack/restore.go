@@ -241,7 +241,8 @@ func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released 
 			root.Remove(tmp)
 		}
 	}()
-	h := blake3.New()
+	h := newFileHasher(e.Size)
+	defer h.stop()
 	for j, c := range e.Chunks {
 		pi := idx[j]
 		for *released < pi {
@@ -259,9 +260,9 @@ func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released 
 		if _, err := out.Write(piece); err != nil {
 			return errors.E(op, errors.Internal, err)
 		}
-		h.Write(piece)
+		h.write(piece)
 	}
-	if blob.ID(h.Sum(nil)) != e.Hash {
+	if h.sum() != e.Hash {
 		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("restored %q does not match its file hash", e.Path)))
 	}
 	if err := out.Chmod(os.FileMode(e.Mode&0o777) | modeFlags(e.Mode)); err != nil {
@@ -283,6 +284,55 @@ func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released 
 	t := time.Unix(0, e.MTime)
 	root.Chtimes(e.Path, t, t)
 	return nil
+}
+
+// fileHasher hashes a file's pieces; for large files on another goroutine,
+// so hashing overlaps with writing. The pieces are never modified after
+// they are handed over (chunks are read-only once fetched).
+type fileHasher struct {
+	h    *blake3.Hasher
+	c    chan []byte
+	done chan blob.ID
+}
+
+func newFileHasher(size int64) *fileHasher {
+	fh := &fileHasher{h: blake3.New()}
+	if size >= 4<<20 {
+		fh.c, fh.done = make(chan []byte, 8), make(chan blob.ID, 1)
+		go func() {
+			for p := range fh.c {
+				fh.h.Write(p)
+			}
+			fh.done <- blob.ID(fh.h.Sum(nil))
+		}()
+	}
+	return fh
+}
+
+func (fh *fileHasher) write(p []byte) {
+	if fh.c != nil {
+		fh.c <- p
+	} else {
+		fh.h.Write(p)
+	}
+}
+
+func (fh *fileHasher) sum() blob.ID {
+	if fh.c == nil {
+		return blob.ID(fh.h.Sum(nil))
+	}
+	close(fh.c)
+	id := <-fh.done
+	fh.c = nil
+	return id
+}
+
+// stop ends the goroutine if sum was not called (error paths).
+func (fh *fileHasher) stop() {
+	if fh.c != nil {
+		close(fh.c)
+		<-fh.done
+	}
 }
 
 // WriteTo streams the content of file entry e to w, verifying every chunk
