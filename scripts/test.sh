@@ -43,4 +43,9 @@ go test -race -count=1 -timeout 20m $race_list
 step "go test (everything else)"
 go test -count=1 -timeout 20m $rest
 
+# The race run of authz samples 10^5 decisions; this run checks 10^6
+# against the reference model, as the security core's contract asks.
+step "authz differential test, 10^6 cases"
+go test -count=1 -run 'TestDifferential$' -v ./internal/authz/ | grep -E '^(---|ok|FAIL|\s+differential_test)' || exit 1
+
 step "all tests passed"
