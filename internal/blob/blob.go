@@ -127,6 +127,25 @@ type Remover interface {
 	Remove(ctx context.Context, ids ...ID) error
 }
 
+// TrustedPutter is an optional interface for stores that can skip the
+// re-hash in Put. Only code that has itself just computed id = Sum(data)
+// over exactly these bytes, in this process, may call PutTrusted (pack
+// does, to hash each chunk once instead of twice); bytes received from
+// anywhere else go through Put. Reads still verify every chunk, so a misuse
+// is caught as corruption on read, never served.
+type TrustedPutter interface {
+	PutTrusted(ctx context.Context, id ID, data []byte) error
+}
+
+// PutHashed stores data whose id the caller computed itself, through
+// PutTrusted when p has it.
+func PutHashed(ctx context.Context, p Putter, id ID, data []byte) error {
+	if t, ok := p.(TrustedPutter); ok {
+		return t.PutTrusted(ctx, id, data)
+	}
+	return p.Put(ctx, id, data)
+}
+
 // Store is a complete blob store.
 type Store interface {
 	Putter

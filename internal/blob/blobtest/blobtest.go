@@ -93,6 +93,29 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		}
 	})
 
+	t.Run("PutTrusted", func(t *testing.T) {
+		s := open(t)
+		tp, ok := s.(blob.TrustedPutter)
+		if !ok {
+			t.Skipf("%T does not implement blob.TrustedPutter", s)
+		}
+		data := Data(11, 7000)
+		id := blob.Sum(data)
+		if err := tp.PutTrusted(ctx, id, data); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Get(ctx, id, 0, -1); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("Get after PutTrusted: %v", err)
+		}
+		// A misuse is caught on read, not served.
+		wrong := blob.Sum([]byte("not these bytes"))
+		if err := tp.PutTrusted(ctx, wrong, data); err == nil {
+			if _, err := s.Get(ctx, wrong, 0, -1); !errors.Is(errors.Internal, err) {
+				t.Fatalf("Get of a mislabelled chunk: %v, want corrupt", err)
+			}
+		}
+	})
+
 	t.Run("PutTooLarge", func(t *testing.T) {
 		s := open(t)
 		data := make([]byte, blob.MaxSize+1)

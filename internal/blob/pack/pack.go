@@ -2,7 +2,7 @@
 //
 // Pack reads files, directories and streams, splits them into
 // content-defined chunks, uploads the chunks the store lacks (in parallel,
-// with bounded memory whatever the input size: at most (5·Parallel+4)
+// with bounded memory whatever the input size: at most (5·Parallel+12)
 // chunks in flight, under 100 MB with the defaults, ~25 MB typically) and
 // stores the manifest last. Which chunks the store lacks is asked in
 // batches through blob.Missing (one round trip per batch for stores that
@@ -278,7 +278,7 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 	g, gctx := errgroup.WithContext(ctx)
 	jobs := make(chan job, opts.Parallel)
 	up := &uploader{st: st, seen: map[blob.ID]bool{}}
-	pool := &sync.Pool{New: func() any { return []byte(nil) }}
+	pool := &sync.Pool{New: func() any { return new(chunkBuf) }}
 	for w := 0; w < opts.Parallel; w++ {
 		g.Go(func() error { return up.work(gctx, jobs, pool) })
 	}
@@ -332,8 +332,22 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 }
 
 type job struct {
-	data []byte
-	r    *ref
+	b *chunkBuf
+	r *ref
+}
+
+// chunkBuf is a pooled copy of one chunk, shared by its uploader and, for
+// large files, the file hasher; the last user returns it to the pool.
+type chunkBuf struct {
+	data  []byte
+	users atomic.Int32
+}
+
+func release(pool *sync.Pool, b *chunkBuf) {
+	if b.users.Add(-1) == 0 {
+		b.data = b.data[:0]
+		pool.Put(b)
+	}
 }
 
 type uploader struct {
@@ -373,7 +387,7 @@ func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) e
 		ids = ids[:0]
 		first := map[blob.ID]job{}
 		for _, j := range js {
-			id := blob.Sum(j.data)
+			id := blob.Sum(j.b.data)
 			j.r.id = id
 			u.mu.Lock()
 			if !u.seen[id] {
@@ -393,17 +407,17 @@ func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) e
 				if !ok {
 					return errors.E("pack.upload", errors.Internal, errors.Msg("the store reported an id it was not asked about"))
 				}
-				if err := u.st.Put(ctx, id, j.data); err != nil {
+				if err := blob.PutHashed(ctx, u.st, id, j.b.data); err != nil {
 					return err
 				}
 				u.mu.Lock()
 				u.new = append(u.new, id)
 				u.mu.Unlock()
-				u.newBytes.Add(int64(len(j.data)))
+				u.newBytes.Add(int64(len(j.b.data)))
 			}
 		}
 		for _, j := range js {
-			pool.Put(j.data[:0]) //nolint:staticcheck // slices are fine in a Pool here
+			release(pool, j.b)
 		}
 	}
 }
@@ -421,8 +435,9 @@ type reader struct {
 	smallRefs []*ref
 }
 
-// chunkStream chunks r and queues the chunks, returning their refs.
-func (rd *reader) chunkStream(r io.Reader) ([]*ref, int64, error) {
+// chunkStream chunks r and queues the chunks, returning their refs. If
+// hashq is not nil, every chunk is also sent there, in order.
+func (rd *reader) chunkStream(r io.Reader, hashq chan<- *chunkBuf) ([]*ref, int64, error) {
 	rd.ch.Reset(r)
 	var refs []*ref
 	var n int64
@@ -434,14 +449,26 @@ func (rd *reader) chunkStream(r io.Reader) ([]*ref, int64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		buf := append(rd.pool.Get().([]byte)[:0], c.Data...)
+		b := rd.pool.Get().(*chunkBuf)
+		b.data = append(b.data[:0], c.Data...)
+		b.users.Store(1)
+		if hashq != nil {
+			b.users.Store(2)
+		}
 		r := &ref{off: c.Offset, size: int64(len(c.Data))}
 		refs = append(refs, r)
 		n += int64(len(c.Data))
 		select {
-		case rd.jobs <- job{data: buf, r: r}:
+		case rd.jobs <- job{b: b, r: r}:
 		case <-rd.ctx.Done():
 			return nil, 0, rd.ctx.Err()
+		}
+		if hashq != nil {
+			select {
+			case hashq <- b:
+			case <-rd.ctx.Done():
+				return nil, 0, rd.ctx.Err()
+			}
 		}
 		rd.prog.Bytes += int64(len(c.Data))
 		if rd.opts.Progress != nil {
@@ -462,20 +489,33 @@ func (rd *reader) readAll(items []*item) error {
 			small = append(small, it)
 			continue
 		}
-		h := blake3.New()
+		// The whole-file hash runs on its own goroutine, over the chunk
+		// copies, so it overlaps with chunking.
+		hashq, sum := make(chan *chunkBuf, 8), make(chan blob.ID, 1)
+		go func() {
+			h := blake3.New()
+			for b := range hashq {
+				h.Write(b.data)
+				release(rd.pool, b)
+			}
+			sum <- blob.ID(h.Sum(nil))
+		}()
 		src := it.r
 		var f *os.File
 		if src == nil {
 			var err error
 			if f, err = os.Open(it.fsPath); err != nil {
+				close(hashq)
 				return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot read %s", it.fsPath)), err)
 			}
 			src = f
 		}
-		refs, n, err := rd.chunkStream(io.TeeReader(src, h))
+		refs, n, err := rd.chunkStream(src, hashq)
 		if f != nil {
 			f.Close()
 		}
+		close(hashq)
+		fileHash := <-sum
 		if err != nil {
 			return errors.E(op, err)
 		}
@@ -487,11 +527,11 @@ func (rd *reader) readAll(items []*item) error {
 			refs = []*ref{}
 		}
 		it.refs = refs
-		it.e.Hash = blob.ID(h.Sum(nil))
+		it.e.Hash = fileHash
 		rd.prog.Files++
 	}
 	ms := &multiStream{items: small, prog: &rd.prog}
-	refs, _, err := rd.chunkStream(ms)
+	refs, _, err := rd.chunkStream(ms, nil)
 	if ms.f != nil {
 		ms.f.Close()
 	}
