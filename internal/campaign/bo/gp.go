@@ -309,7 +309,8 @@ func negLogPost(kern KernelType, data *gpData, pr *pairs, h hyper, grad []float6
 }
 
 // fitGP fits hyperparameters by MAP with multi-start L-BFGS. warm, if non-nil
-// and of the right length, is tried first. It never fails: if every start
+// and of the right length, is tried first; restarts < 0 means the warm start
+// alone (when there is one), else the prior mode plus restarts random draws. It never fails: if every start
 // fails it falls back to the prior mode with the largest jitter needed.
 func fitGP(kern KernelType, data gpData, warm hyper, restarts int, rng *rand.Rand) *gp {
 	pr := newPairs(&data)
@@ -318,7 +319,9 @@ func fitGP(kern KernelType, data gpData, warm hyper, restarts int, rng *rand.Ran
 	if len(warm) == nh {
 		starts = append(starts, append(hyper(nil), warm...))
 	}
-	starts = append(starts, priorMode(data.dim, data.nc, data.priorDim()))
+	if len(starts) == 0 || restarts >= 0 {
+		starts = append(starts, priorMode(data.dim, data.nc, data.priorDim()))
+	}
 	for i := 0; i < restarts; i++ {
 		starts = append(starts, priorSample(data.dim, data.nc, data.priorDim(), rng))
 	}
@@ -355,7 +358,7 @@ func fitGP(kern KernelType, data gpData, warm hyper, restarts int, rng *rand.Ran
 			GradientThreshold: 1e-5,
 			MajorIterations:   200,
 			FuncEvaluations:   400,
-			Converger:         &optimize.FunctionConverge{Absolute: 1e-7, Relative: 1e-7, Iterations: 20},
+			Converger:         &optimize.FunctionConverge{Absolute: 1e-6, Relative: 1e-8, Iterations: 5},
 		}
 		res, err := optimize.Minimize(problem, x0, settings, &optimize.LBFGS{})
 		if res == nil {

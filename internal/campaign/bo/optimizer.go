@@ -342,10 +342,16 @@ func (o *Optimizer) Suggest(ctx context.Context, n int) ([]Point, error) {
 		nInit = InitialDesignSize(len(o.cfg.Space.Params), o.cfg.Budget)
 	}
 	served := o.served
-	if served < nInit || len(o.obsX) == 0 {
+	// The initial design runs until nInit experiments exist (observed or
+	// pending), so a campaign seeded with earlier data skips it; with no data
+	// at all there is nothing to model and the design continues.
+	needDesign := func() bool {
+		return (served < nInit && len(o.obsX)+len(o.pending)+len(batch) < nInit) || len(o.obsX) == 0
+	}
+	if needDesign() {
 		want := max(nInit, served+n)
 		des := o.design(want)
-		for served < len(des) && len(batch) < n && (served < nInit || len(o.obsX) == 0) {
+		for served < len(des) && len(batch) < n && needDesign() {
 			p := des[served]
 			served++
 			if !used[pointKey(p)] {
@@ -430,10 +436,10 @@ func standardise(y []float64) []float64 {
 func (o *Optimizer) fit(key string, X [][]float64, C [][]int, y []float64, rng *rand.Rand) *gp {
 	data := gpData{X: X, C: C, Y: standardise(y), dim: o.enc.nFeat, nc: o.enc.nCat, pdim: len(o.cfg.Space.Params)}
 	// With many observations the posterior over hyperparameters is narrow
-	// and moves little between calls: the warm start and the prior mode suffice.
+	// and moves little between calls: the warm start alone suffices.
 	restarts := o.cfg.Restarts
 	if len(y) > 100 && o.warm[key] != nil {
-		restarts = 0
+		restarts = -1
 	}
 	g := fitGP(o.cfg.Kernel, data, o.warm[key], restarts, rng)
 	o.warm[key] = append([]float64(nil), g.h...)

@@ -395,3 +395,31 @@ func TestMultiObjectiveWithConstraint(t *testing.T) {
 		t.Errorf("hypervolume %.4f not above random %.4f", hv, rhv)
 	}
 }
+
+// A campaign seeded with enough earlier observations skips the initial
+// design: its first suggestion already comes from the model.
+func TestHistoricalDataSkipsDesign(t *testing.T) {
+	space := testSpace()
+	o, err := bo.New(bo.Config{Space: space, Seed: 1, InitialPoints: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := bo.New(bo.Config{Space: space, Seed: 2, InitialPoints: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, _ := seed.Suggest(context.Background(), 8)
+	var vals [][]float64
+	for _, p := range pts {
+		vals = append(vals, []float64{objective(p)})
+	}
+	if err := o.Observe(pts, vals); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Suggest(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if st := o.State(); len(st.Warm) == 0 || st.DesignServed != 0 {
+		t.Fatalf("design served %d, fitted models %d: want a model-based suggestion", st.DesignServed, len(st.Warm))
+	}
+}
