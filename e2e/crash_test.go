@@ -125,7 +125,7 @@ func checkVersions(t *testing.T, url, token string, acked map[int64][32]byte, se
 	t.Helper()
 	c := client.New(url, token)
 	var l httpapi.List[catalog.Version]
-	if err := c.Do(context.Background(), "GET", "/api/v1/datasets/crash/versions", nil, &l); err != nil {
+	if err := c.Do(context.Background(), "GET", "/api/v1/assets/crash/versions", nil, &l); err != nil {
 		t.Fatal(err)
 	}
 	have := map[int64]bool{}
@@ -146,7 +146,7 @@ func checkVersions(t *testing.T, url, token string, acked map[int64][32]byte, se
 			}
 			continue
 		}
-		body, err := c.Stream(context.Background(), fmt.Sprintf("/api/v1/datasets/crash/versions/%d/files/big.bin", v.Version))
+		body, err := c.Stream(context.Background(), fmt.Sprintf("/api/v1/assets/crash/versions/%d/files/big.bin", v.Version))
 		if err != nil {
 			t.Fatalf("version %d: %v", v.Version, err)
 		}

@@ -388,6 +388,12 @@ type CommitSpec struct {
 	// Parent, if set, must be the asset's latest version (optimistic
 	// concurrency: a put based on a stale version is a Conflict).
 	Parent *int64
+	// Inputs are the versions this one was derived from; the asset's label
+	// must dominate the join of their labels (no write down).
+	Inputs []VersionRef
+	// Activity and ActivityID name what derived it (default: a put).
+	Activity   string
+	ActivityID string
 }
 
 // Commit records a new immutable version whose manifest (already sent as a
@@ -401,6 +407,13 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 	}
 	if len(spec.Message) > 4096 {
 		return nil, invalid(op, "message", "message is longer than 4096 characters")
+	}
+	inputs, join, err := s.resolveInputs(ctx, p, spec.Inputs)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if spec.Activity == "" {
+		spec.Activity = ActivityPut
 	}
 	held, err := s.HasChunks(ctx, p, a.ID, []blob.ID{spec.Manifest})
 	if err != nil {
@@ -437,6 +450,16 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 		if spec.Parent != nil && *spec.Parent != cur.LatestVersion {
 			return errors.E(errors.Conflict, errors.Field("parent"), errors.Msg("the asset has moved on: its latest version is newer than the parent you started from"))
 		}
+		if len(inputs) > 0 {
+			cl, err := label.Parse(cur.Label)
+			if err != nil {
+				return errors.E(errors.Internal, err)
+			}
+			if !label.Dominates(cl, join) {
+				return errors.E(errors.Invalid, errors.Field("inputs"), errors.Msg("no write down: the label "+cl.Format()+
+					" does not dominate the join of the inputs' labels, "+join.Format()+"; raise the asset's label first"))
+			}
+		}
 		v = &Version{Asset: cur.ID, Version: cur.LatestVersion + 1, Manifest: spec.Manifest.String(), Message: spec.Message,
 			TotalBytes: st.Bytes, FileCount: int64(st.Files), Label: cur.Label, CreatedBy: p.ID, CreatedAt: now}
 		if cur.LatestVersion > 0 {
@@ -450,8 +473,10 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 		if _, err := tx.Exec(ctx, `UPDATE assets SET latest_version = ?, updated_at = ? WHERE id = ?`, v.Version, store.T(now), cur.ID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND committed = ?`, true, cur.ID, false)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND committed = ?`, true, cur.ID, false); err != nil {
+			return err
+		}
+		return insertEdges(ctx, tx, VersionRef{Asset: cur.ID, Version: v.Version}, inputs, spec.Activity, spec.ActivityID, p.ID, now)
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -517,8 +542,10 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE assets SET label = ?, updated_at = ? WHERE id = ?`, nl.Format(), store.T(now), a.ID)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE assets SET label = ?, updated_at = ? WHERE id = ?`, nl.Format(), store.T(now), a.ID); err != nil {
+			return err
+		}
+		return raiseDescendants(ctx, tx, a.ID, nl, now)
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -581,4 +608,66 @@ func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id s
 		return s.authz.Can(ctx, ap, authz.Read, res) == nil
 	}
 	return false
+}
+
+// raiseDescendants raises every version derived (transitively, except
+// across a declassification) from any version of asset to dominate l, and
+// their assets with them: what was computed from data now labelled l is at
+// least l (no write down), and becomes unreadable to whoever is not cleared
+// for it — fail closed — until a release says otherwise.
+func raiseDescendants(ctx context.Context, tx store.Tx, asset string, l label.Label, now time.Time) error {
+	rows, err := tx.Query(ctx, `WITH RECURSIVE down(a, v, depth) AS (
+			SELECT asset_id, version, 0 FROM asset_versions WHERE asset_id = ?
+			UNION
+			SELECT e.child_asset, e.child_version, down.depth + 1 FROM lineage_edges e
+			JOIN down ON e.parent_asset = down.a AND e.parent_version = down.v
+			WHERE e.activity <> 'declassification' AND down.depth < 64
+		)
+		SELECT DISTINCT down.a, down.v, v.label FROM down JOIN asset_versions v ON v.asset_id = down.a AND v.version = down.v
+		WHERE down.a <> ?`, asset, asset)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		a string
+		v int64
+		l string
+	}
+	var rs []row
+	if err := rows.Each(func() error {
+		var r row
+		err := rows.Scan(&r.a, &r.v, &r.l)
+		rs = append(rs, r)
+		return err
+	}); err != nil {
+		return err
+	}
+	assets := map[string]bool{}
+	for _, r := range rs {
+		cur, err := label.Parse(r.l)
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if label.Dominates(cur, l) {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `UPDATE asset_versions SET label = ? WHERE asset_id = ? AND version = ?`, label.Join(cur, l).Format(), r.a, r.v); err != nil {
+			return err
+		}
+		assets[r.a] = true
+	}
+	for id := range assets {
+		var m string
+		if err := tx.QueryRow(ctx, `SELECT label FROM assets WHERE id = ?`, id).Scan(&m); err != nil {
+			return err
+		}
+		cur, err := label.Parse(m)
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE assets SET label = ?, updated_at = ? WHERE id = ?`, label.Join(cur, l).Format(), store.T(now), id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -222,6 +222,11 @@ func (s *Service) DecideRelease(ctx context.Context, p *genesis.Principal, id st
 			if _, err := tx.Exec(ctx, `UPDATE assets SET latest_version = ?, label = ?, updated_at = ? WHERE id = ?`, nv, r.ToLabel, store.T(now), r.Asset); err != nil {
 				return err
 			}
+			// The released version's lineage cites the release record.
+			if err := insertEdges(ctx, tx, VersionRef{Asset: r.Asset, Version: nv}, []VersionRef{{Asset: r.Asset, Version: r.Version}},
+				ActivityDeclassification, r.ID, p.ID, now); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE releases SET state = ?, decided_by = ?, decided_at = ?, new_version = ? WHERE id = ?`,
 			state, p.ID, store.T(now), newVersion, r.ID)

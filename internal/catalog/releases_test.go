@@ -87,6 +87,14 @@ func TestDeclassification(t *testing.T) {
 		if _, _, err := c.Version(ctx, w.bob, "results", 1); !errors.Is(errors.NotExist, err) {
 			t.Errorf("bob reads the original version: %v", err)
 		}
+		// Its lineage cites the release — for those who may see the original.
+		g, err := c.Lineage(ctx, w.carol, catalog.VersionRef{Asset: "results", Version: 2}, true, 3)
+		if err != nil || len(g.Edges) != 1 || g.Edges[0].Activity != catalog.ActivityDeclassification || g.Edges[0].ActivityID != r.ID {
+			t.Errorf("released version's lineage = %+v, %v", g, err)
+		}
+		if g, _ := c.Lineage(ctx, w.bob, catalog.VersionRef{Asset: "results", Version: 2}, true, 3); g == nil || len(g.Edges) != 0 || len(g.Nodes) != 1 {
+			t.Errorf("bob's view of the released version's lineage = %+v", g)
+		}
 		// The release record is readable only by those cleared for the
 		// original label.
 		if rs, _ := c.Releases(ctx, w.bob); len(rs) != 0 {

@@ -49,7 +49,7 @@ func (r ref) versionPath() string {
 	if r.version > 0 {
 		v = strconv.FormatInt(r.version, 10)
 	}
-	return "/api/v1/datasets/" + url.PathEscape(r.name) + "/versions/" + v
+	return "/api/v1/assets/" + url.PathEscape(r.name) + "/versions/" + v
 }
 
 func fetchManifest(cmd *cobra.Command, c *client.Client, r ref) (*manifest.Manifest, error) {
@@ -134,7 +134,7 @@ func datasetCmd(env *Env) *cobra.Command {
 				return err
 			}
 			var a catalog.Asset
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/datasets/"+url.PathEscape(args[0]), nil, &a); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/assets/"+url.PathEscape(args[0]), nil, &a); err != nil {
 				return err
 			}
 			return env.output(showJSON, a, func(w *tabwriter.Writer) {
@@ -163,7 +163,7 @@ running it again: chunks already sent are not sent twice.`,
 			}
 			ctx := cmd.Context()
 			var a catalog.Asset
-			if err := c.Do(ctx, http.MethodGet, "/api/v1/datasets/"+url.PathEscape(args[0]), nil, &a); err != nil {
+			if err := c.Do(ctx, http.MethodGet, "/api/v1/assets/"+url.PathEscape(args[0]), nil, &a); err != nil {
 				return err
 			}
 			srcs, err := pack.Sources(args[1:], env.Stdin)
@@ -189,7 +189,7 @@ running it again: chunks already sent are not sent twice.`,
 			}
 			parent := a.LatestVersion
 			var v catalog.Version
-			if err := c.Do(ctx, http.MethodPost, "/api/v1/datasets/"+url.PathEscape(args[0])+"/versions",
+			if err := c.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(args[0])+"/versions",
 				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent}, &v); err != nil {
 				return err
 			}
@@ -248,7 +248,7 @@ running it again: chunks already sent are not sent twice.`,
 				return err
 			}
 			var l httpapi.List[catalog.Version]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/datasets/"+url.PathEscape(args[0])+"/versions", nil, &l); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/assets/"+url.PathEscape(args[0])+"/versions", nil, &l); err != nil {
 				return err
 			}
 			return env.output(versJSON, l.Items, func(w *tabwriter.Writer) {
@@ -385,7 +385,7 @@ running it again: chunks already sent are not sent twice.`,
 				return err
 			}
 			var a catalog.Asset
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/datasets/"+url.PathEscape(args[0])+"/label", httpapi.RelabelRequest{Label: args[1]}, &a); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/assets/"+url.PathEscape(args[0])+"/label", httpapi.RelabelRequest{Label: args[1]}, &a); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "%s is now %s.\n", a.Name, a.Label)

@@ -32,7 +32,7 @@ func declassifyCmd(env *Env) *cobra.Command {
 				return err
 			}
 			var rel catalog.Release
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/datasets/"+url.PathEscape(r.name)+"/releases",
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/assets/"+url.PathEscape(r.name)+"/releases",
 				httpapi.ReleaseRequest{Version: r.version, ToLabel: to, Justification: why}, &rel); err != nil {
 				return err
 			}

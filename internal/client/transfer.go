@@ -103,7 +103,7 @@ type AssetStore struct {
 
 // Asset returns the blob-store view of dataset name.
 func (c *Client) Asset(name string) *AssetStore {
-	return &AssetStore{c: c, base: "/api/v1/datasets/" + url.PathEscape(name) + "/chunks/"}
+	return &AssetStore{c: c, base: "/api/v1/assets/" + url.PathEscape(name) + "/chunks/"}
 }
 
 var (

@@ -169,7 +169,7 @@ func (h *harness) validate(req *http.Request, reqBody []byte, res *http.Response
 			return // unknown paths are not in the document, by design
 		}
 		if strings.Contains(req.URL.Path, "/files/") {
-			h.seen["GET /api/v1/datasets/{name}/versions/{version}/files/{path}"] = true
+			h.seen["GET /api/v1/assets/{name}/versions/{version}/files/{path}"] = true
 			return // a nested {path...} has no OpenAPI template
 		}
 		h.t.Errorf("%s %s: not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
@@ -495,52 +495,52 @@ func TestAPI(t *testing.T) {
 			ids = append(ids, id.String())
 		}
 		var miss httpapi.MissingResponse
-		h.do("POST", "/api/v1/datasets/shots/chunks/missing", aliceTok, map[string]any{"ids": ids}).decode(t, &miss)
+		h.do("POST", "/api/v1/assets/shots/chunks/missing", aliceTok, map[string]any{"ids": ids}).decode(t, &miss)
 		if len(miss.Missing) != len(ids) {
 			t.Errorf("missing = %d of %d", len(miss.Missing), len(ids))
 		}
 		for _, s := range miss.Missing {
 			id, _ := blob.ParseID(s)
 			b, _ := local.Get(ctx, id, 0, -1)
-			if r := h.do("PUT", "/api/v1/datasets/shots/chunks/"+s, aliceTok, b, "Content-Type", "application/octet-stream"); r.status != 204 {
+			if r := h.do("PUT", "/api/v1/assets/shots/chunks/"+s, aliceTok, b, "Content-Type", "application/octet-stream"); r.status != 204 {
 				t.Fatalf("put chunk = %d %s", r.status, r.body)
 			}
 		}
-		h.do("POST", "/api/v1/datasets/shots/chunks/missing", aliceTok, map[string]any{"ids": ids}).decode(t, &miss)
+		h.do("POST", "/api/v1/assets/shots/chunks/missing", aliceTok, map[string]any{"ids": ids}).decode(t, &miss)
 		if len(miss.Missing) != 0 {
 			t.Errorf("still missing %d", len(miss.Missing))
 		}
-		if r := h.do("PUT", "/api/v1/datasets/shots/chunks/"+ids[0], aliceTok, []byte("not it"), "Content-Type", "application/octet-stream"); r.status != 400 {
+		if r := h.do("PUT", "/api/v1/assets/shots/chunks/"+ids[0], aliceTok, []byte("not it"), "Content-Type", "application/octet-stream"); r.status != 400 {
 			t.Errorf("mismatched chunk = %d", r.status)
 		}
-		if r := h.do("POST", "/api/v1/datasets/shots/versions", aliceTok, map[string]any{"manifest": res.ID.String(), "message": "m", "parent": 0}); r.status != 201 {
+		if r := h.do("POST", "/api/v1/assets/shots/versions", aliceTok, map[string]any{"manifest": res.ID.String(), "message": "m", "parent": 0}); r.status != 201 {
 			t.Fatalf("commit = %d %s", r.status, r.body)
 		}
 		h.do("GET", "/api/v1/datasets", aliceTok, nil)
-		h.do("GET", "/api/v1/datasets/shots", aliceTok, nil)
-		h.do("GET", "/api/v1/datasets/shots/versions", aliceTok, nil)
-		if r := h.do("GET", "/api/v1/datasets/shots/versions/latest", aliceTok, nil); r.status != 200 {
+		h.do("GET", "/api/v1/assets/shots", aliceTok, nil)
+		h.do("GET", "/api/v1/assets/shots/versions", aliceTok, nil)
+		if r := h.do("GET", "/api/v1/assets/shots/versions/latest", aliceTok, nil); r.status != 200 {
 			t.Errorf("latest version = %d", r.status)
 		}
-		if r := h.do("GET", "/api/v1/datasets/shots/versions/1/manifest", aliceTok, nil); r.status != 200 || !strings.HasPrefix(string(r.body), "genesis-manifest") {
+		if r := h.do("GET", "/api/v1/assets/shots/versions/1/manifest", aliceTok, nil); r.status != 200 || !strings.HasPrefix(string(r.body), "genesis-manifest") {
 			t.Errorf("manifest = %d %.40s", r.status, r.body)
 		}
-		if r := h.do("GET", "/api/v1/datasets/shots/chunks/"+ids[0], aliceTok, nil); r.status != 200 {
+		if r := h.do("GET", "/api/v1/assets/shots/chunks/"+ids[0], aliceTok, nil); r.status != 200 {
 			t.Errorf("get chunk = %d", r.status)
 		}
-		if r := h.do("GET", "/api/v1/datasets/shots/versions/1/files/big.bin", aliceTok, nil, "Range", "bytes=1000000-1000009"); r.status != 206 || string(r.body) != "0123456789" {
+		if r := h.do("GET", "/api/v1/assets/shots/versions/1/files/big.bin", aliceTok, nil, "Range", "bytes=1000000-1000009"); r.status != 206 || string(r.body) != "0123456789" {
 			t.Errorf("range = %d %q", r.status, r.body)
 		}
-		if r := h.do("GET", "/api/v1/datasets/shots/versions/1/files/a.txt", aliceTok, nil); r.status != 200 || string(r.body) != "alpha\n" {
+		if r := h.do("GET", "/api/v1/assets/shots/versions/1/files/a.txt", aliceTok, nil); r.status != 200 || string(r.body) != "alpha\n" {
 			t.Errorf("file = %d %q", r.status, r.body)
 		}
-		if r := h.do("GET", "/api/v1/datasets/shots/versions/1/files/a.txt", bobTok, nil); r.status != 404 {
+		if r := h.do("GET", "/api/v1/assets/shots/versions/1/files/a.txt", bobTok, nil); r.status != 404 {
 			t.Errorf("uncleared file read = %d", r.status)
 		}
-		if r := h.do("POST", "/api/v1/datasets/shots/label", aliceTok, map[string]any{"label": "OPEN"}); r.status != 400 {
+		if r := h.do("POST", "/api/v1/assets/shots/label", aliceTok, map[string]any{"label": "OPEN"}); r.status != 400 {
 			t.Errorf("lowering = %d", r.status)
 		}
-		if r := h.do("POST", "/api/v1/datasets/shots/label", aliceTok, map[string]any{"label": "PROPRIETARY//FUSION/ITAR"}); r.status != 403 {
+		if r := h.do("POST", "/api/v1/assets/shots/label", aliceTok, map[string]any{"label": "PROPRIETARY//FUSION/ITAR"}); r.status != 403 {
 			t.Errorf("alice (no ITAR) raises beyond her clearance = %d %s", r.status, r.body)
 		}
 
@@ -564,7 +564,7 @@ func TestAPI(t *testing.T) {
 			co[i] = nt.Secret
 		}
 		var rel catalog.Release
-		r = h.do("POST", "/api/v1/datasets/shots/releases", co[0], map[string]any{"to_label": "OPEN", "justification": "published with the paper"})
+		r = h.do("POST", "/api/v1/assets/shots/releases", co[0], map[string]any{"to_label": "OPEN", "justification": "published with the paper"})
 		if r.status != 201 {
 			t.Fatalf("request release = %d %s", r.status, r.body)
 		}
@@ -580,10 +580,10 @@ func TestAPI(t *testing.T) {
 		if r := h.do("POST", "/api/v1/releases/"+rel.ID+"/reject", co[1], nil); r.status != 409 {
 			t.Errorf("reject after approve = %d", r.status)
 		}
-		if r := h.do("GET", "/api/v1/datasets/shots/versions/latest/files/a.txt", bobTok, nil); r.status != 200 {
+		if r := h.do("GET", "/api/v1/assets/shots/versions/latest/files/a.txt", bobTok, nil); r.status != 200 {
 			t.Errorf("bob reads the released version = %d", r.status)
 		}
-		if r := h.do("GET", "/api/v1/datasets/shots/versions/1/files/a.txt", bobTok, nil); r.status != 404 {
+		if r := h.do("GET", "/api/v1/assets/shots/versions/1/files/a.txt", bobTok, nil); r.status != 404 {
 			t.Errorf("bob reads the original version = %d", r.status)
 		}
 

@@ -31,7 +31,7 @@ func (s *Server) createDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/datasets/"+a.Name)
+	w.Header().Set("Location", "/api/v1/assets/"+a.Name)
 	writeJSON(w, http.StatusCreated, a)
 	return nil
 }
@@ -54,7 +54,7 @@ func (s *Server) getDataset(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// RelabelRequest is the body of POST /api/v1/datasets/{name}/label.
+// RelabelRequest is the body of POST /api/v1/assets/{name}/label.
 type RelabelRequest struct {
 	Label string `json:"label"`
 }
@@ -244,7 +244,7 @@ func (s *Server) getChunk(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// CommitRequest is the body of POST /api/v1/datasets/{name}/versions.
+// CommitRequest is the body of POST /api/v1/assets/{name}/versions.
 type CommitRequest struct {
 	Manifest string `json:"manifest"`
 	Message  string `json:"message,omitempty"`

@@ -4,7 +4,7 @@ import (
 	"net/http"
 )
 
-// ReleaseRequest is the body of POST /api/v1/datasets/{name}/releases.
+// ReleaseRequest is the body of POST /api/v1/assets/{name}/releases.
 type ReleaseRequest struct {
 	Version       int64  `json:"version,omitempty"` // 0: latest
 	ToLabel       string `json:"to_label"`

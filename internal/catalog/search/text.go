@@ -1,0 +1,463 @@
+package search
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Text handling shared by the backends. Both engines index and query the
+// same folded tokens: Unicode NFD, combining marks dropped, lower case,
+// split on anything that is not a letter or a number. Documents reach the
+// engines as space-separated folded tokens and queries as quoted tokens, so
+// the engines' own tokenizers, operators and quoting never see user syntax.
+
+// foldToken folds one run of letters, numbers and marks.
+func foldRunes(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
+
+// tokens returns the folded tokens of s.
+func tokens(s string) []string {
+	var out []string
+	for _, t := range rawTokens(s) {
+		out = append(out, splitFolded(foldRunes(s[t.Start:t.End]))...)
+	}
+	return out
+}
+
+// splitFolded splits folded text on non-word runes (folding can turn a
+// mark-joined run into several words).
+func splitFolded(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return !isWordRune(r) })
+}
+
+// rawTokens returns byte spans of runs of letters, numbers and marks in the
+// original text (for highlights).
+func rawTokens(s string) []Span {
+	var out []Span
+	start := -1
+	for i, r := range s {
+		w := isWordRune(r) || unicode.Is(unicode.Mn, r)
+		if w && start < 0 {
+			start = i
+		}
+		if !w && start >= 0 {
+			out = append(out, Span{start, i})
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, Span{start, len(s)})
+	}
+	return out
+}
+
+// folded is the indexed form of a field: its folded tokens joined by spaces.
+func folded(s string) string { return strings.Join(tokens(s), " ") }
+
+// clean makes s storable on every backend: valid UTF-8, no NUL.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// term is one query term: a word, a phrase (several words in a row), and
+// whether its last word is a prefix.
+type term struct {
+	words  []string
+	prefix bool
+}
+
+func (t term) key() string {
+	k := strings.Join(t.words, " ")
+	if t.prefix {
+		k += "*"
+	}
+	return k
+}
+
+// parseQuery splits text into terms. It never fails on content, only on
+// size: every byte sequence is a valid query.
+func parseQuery(op errors.Op, text string) ([]term, error) {
+	if len(text) > MaxQueryBytes {
+		return nil, errors.E(op, errors.TooLarge, errors.Field("q"), errors.Msg("the query is too long"))
+	}
+	text = clean(text)
+	var terms []term
+	seen := map[string]bool{}
+	add := func(chunk string, phrase bool) {
+		ws := tokens(chunk)
+		if len(ws) == 0 {
+			return
+		}
+		t := term{words: ws}
+		// A trailing '*' right after a word makes that word a prefix (two
+		// folded characters at least, so "a*" does not scan the index).
+		if strings.HasSuffix(chunk, "*") && !phrase {
+			trimmed := strings.TrimRight(chunk, "*")
+			if r, _ := utf8.DecodeLastRuneInString(trimmed); isWordRune(r) && utf8.RuneCountInString(ws[len(ws)-1]) >= 2 {
+				t.prefix = true
+			}
+		}
+		if seen[t.key()] {
+			return
+		}
+		seen[t.key()] = true
+		terms = append(terms, t)
+	}
+	for len(text) > 0 {
+		switch {
+		case text[0] == '"':
+			end := strings.IndexByte(text[1:], '"')
+			if end < 0 {
+				add(text[1:], true)
+				text = ""
+			} else {
+				add(text[1:1+end], true)
+				text = text[2+end:]
+			}
+		case text[0] == ' ' || text[0] == '\t' || text[0] == '\n' || text[0] == '\r':
+			text = text[1:]
+		default:
+			end := strings.IndexAny(text, " \t\r\n\"")
+			if end < 0 {
+				end = len(text)
+			}
+			add(text[:end], false)
+			text = text[end:]
+		}
+	}
+	if len(terms) > MaxTerms {
+		return nil, errors.E(op, errors.Invalid, errors.Field("q"), errors.Msg("too many search terms"))
+	}
+	return terms, nil
+}
+
+// ftsMatch renders terms as an FTS5 MATCH expression. Words are letters and
+// numbers only, so double-quoting each is exact.
+func ftsMatch(terms []term) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = ftsTerm(t)
+	}
+	return strings.Join(parts, " AND ")
+}
+
+func ftsTerm(t term) string {
+	s := `"` + strings.Join(t.words, " ") + `"`
+	if t.prefix {
+		s += "*"
+	}
+	return s
+}
+
+// tsQuery renders terms as a PostgreSQL to_tsquery expression.
+func tsQuery(terms []term) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		ws := make([]string, len(t.words))
+		for j, w := range t.words {
+			ws[j] = "'" + w + "'"
+		}
+		if t.prefix {
+			ws[len(ws)-1] += ":*"
+		}
+		p := strings.Join(ws, " <-> ")
+		if len(ws) > 1 {
+			p = "(" + p + ")"
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, " & ")
+}
+
+// matchAt reports whether term t matches the token list at i.
+func (t term) matchAt(toks []string, i int) bool {
+	if i+len(t.words) > len(toks) {
+		return false
+	}
+	for j, w := range t.words {
+		if j == len(t.words)-1 && t.prefix {
+			if !strings.HasPrefix(toks[i+j], w) {
+				return false
+			}
+		} else if toks[i+j] != w {
+			return false
+		}
+	}
+	return true
+}
+
+func (t term) count(toks []string) int {
+	n := 0
+	for i := range toks {
+		if t.matchAt(toks, i) {
+			n++
+		}
+	}
+	return n
+}
+
+// Ranked fields, in index column order, with their BM25F weights.
+const nFields = 6
+
+var fieldWeights = [nFields]float64{3, 3, 2, 1, 1, 1} // name, title, keywords, creators, variables, description
+
+// corpusStats are the readable corpus's size and summed field lengths.
+type corpusStats struct {
+	n    int64
+	lens [nFields]int64
+}
+
+// bm25 scores one document (its folded fields) for terms. df[i] is the number
+// of readable documents matching terms[i]. BM25F: per-field length
+// normalisation, weighted term frequency, Lucene's non-negative IDF.
+func bm25(terms []term, df []int64, st corpusStats, fields *[nFields]string) float64 {
+	const k1, b = 1.2, 0.75
+	var toks [nFields][]string
+	for c := range fields {
+		toks[c] = strings.Fields(fields[c])
+	}
+	score := 0.0
+	for i, t := range terms {
+		tfw := 0.0
+		for c := range toks {
+			tf := t.count(toks[c])
+			if tf == 0 {
+				continue
+			}
+			avg := 1.0
+			if st.n > 0 && st.lens[c] > 0 {
+				avg = float64(st.lens[c]) / float64(st.n)
+			}
+			tfw += fieldWeights[c] * float64(tf) / (1 - b + b*float64(len(toks[c]))/avg)
+		}
+		if tfw == 0 {
+			continue
+		}
+		idf := math.Log(1 + (float64(st.n)-float64(df[i])+0.5)/(float64(df[i])+0.5))
+		score += idf * tfw * (k1 + 1) / (tfw + k1)
+	}
+	return score
+}
+
+func fieldLens(fields *[nFields]string) (out [nFields]int64) {
+	for c, f := range fields {
+		if f != "" {
+			out[c] = int64(strings.Count(f, " ") + 1)
+		}
+	}
+	return out
+}
+
+// snippet picks the first field (description, title, keywords, variables,
+// creators, name) where a term matches and returns a window of it around the
+// first match, with highlight spans. Without a match it returns the start of
+// the description.
+func snippet(terms []term, fields ...string) (string, []Span) {
+	const window = 200
+	for _, f := range fields {
+		if f == "" || len(terms) == 0 {
+			continue
+		}
+		spans := rawTokens(f)
+		toks := make([]string, len(spans))
+		for i, sp := range spans {
+			toks[i] = strings.Join(splitFolded(foldRunes(f[sp.Start:sp.End])), "")
+		}
+		var hl []Span
+		for i := range toks {
+			for _, t := range terms {
+				if t.matchAt(toks, i) {
+					hl = append(hl, Span{spans[i].Start, spans[i+len(t.words)-1].End})
+					break
+				}
+			}
+		}
+		if len(hl) == 0 {
+			continue
+		}
+		start := max(0, hl[0].Start-window/4)
+		for start > 0 && !utf8.RuneStart(f[start]) {
+			start--
+		}
+		end := min(len(f), start+window)
+		for end < len(f) && !utf8.RuneStart(f[end]) {
+			end++
+		}
+		var out []Span
+		for _, h := range hl {
+			if h.Start >= start && h.End <= end {
+				out = append(out, Span{h.Start - start, h.End - start})
+			}
+		}
+		return f[start:end], out
+	}
+	if len(fields) == 0 {
+		return "", nil
+	}
+	f := fields[0]
+	end := min(len(f), window)
+	for end < len(f) && !utf8.RuneStart(f[end]) {
+		end++
+	}
+	return f[:end], nil
+}
+
+// facetCounter counts facet values over matching documents.
+type facetCounter map[string]map[string]int
+
+func (fc facetCounter) add(facet, value string, n int) {
+	if value == "" || n == 0 {
+		return
+	}
+	m := fc[facet]
+	if m == nil {
+		m = map[string]int{}
+		fc[facet] = m
+	}
+	m[value] += n
+}
+
+// result orders each facet by count (then value) and keeps the top values.
+func (fc facetCounter) result() map[string][]Facet {
+	out := map[string][]Facet{}
+	for _, name := range []string{FacetDomain, FacetKind, FacetOrg, FacetKeyword} {
+		var fs []Facet
+		for v, n := range fc[name] {
+			if n > 0 {
+				fs = append(fs, Facet{Value: v, Count: n})
+			}
+		}
+		sort.Slice(fs, func(i, j int) bool {
+			if fs[i].Count != fs[j].Count {
+				return fs[i].Count > fs[j].Count
+			}
+			return fs[i].Value < fs[j].Value
+		})
+		if len(fs) > MaxFacetValues {
+			fs = fs[:MaxFacetValues]
+		}
+		out[name] = fs
+	}
+	return out
+}
+
+// sortSuggestions merges keyword and title completions (a text seen twice
+// keeps its larger count), orders by count then text, and keeps n.
+func sortSuggestions(in []Suggestion, n int) []Suggestion {
+	best := map[string]int{}
+	for _, s := range in {
+		best[s.Text] = max(best[s.Text], s.Count)
+	}
+	out := make([]Suggestion, 0, len(best))
+	for t, c := range best {
+		out = append(out, Suggestion{Text: t, Count: c})
+	}
+	slices.SortFunc(out, func(a, b Suggestion) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Text, b.Text)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+func suggestLimit(n int) int {
+	if n <= 0 {
+		return 10
+	}
+	return min(n, MaxSuggestions)
+}
+
+// prefixRange returns [lo, hi) bounds for byte-wise prefix matching.
+func prefixRange(p string) (string, string) { return p, p + "\U0010FFFF" }
+
+const listSep = "\x1f"
+
+func joinList(xs []string) string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		if x = strings.TrimSpace(clean(strings.ReplaceAll(x, listSep, " "))); x != "" {
+			out = append(out, x)
+		}
+	}
+	return strings.Join(out, listSep)
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, listSep)
+}
+
+func variablesText(vs []Variable) string {
+	parts := make([]string, 0, len(vs))
+	for _, v := range vs {
+		s := strings.TrimSpace(v.Name)
+		if v.Unit != "" {
+			s += " (" + strings.TrimSpace(v.Unit) + ")"
+		}
+		parts = append(parts, s)
+	}
+	return joinList(parts)
+}
+
+// prepared is a document ready for either backend.
+type prepared struct {
+	d                            Doc
+	keywords, creators, varsText string
+	keywordList                  []string
+	f                            [nFields]string
+}
+
+func prepare(op errors.Op, d Doc) (*prepared, error) {
+	for _, s := range []*string{&d.ID, &d.Kind, &d.Name, &d.Title, &d.Description, &d.Domain, &d.Org, &d.Project, &d.Owner, &d.Label} {
+		*s = clean(*s)
+	}
+	if err := validateDoc(op, &d); err != nil {
+		return nil, err
+	}
+	p := &prepared{d: d, keywords: joinList(d.Keywords), creators: joinList(d.Creators), varsText: variablesText(d.Variables)}
+	p.keywordList = dedupe(splitList(p.keywords))
+	p.keywords = strings.Join(p.keywordList, listSep)
+	p.f = [nFields]string{folded(d.Name), folded(d.Title), folded(strings.ReplaceAll(p.keywords, listSep, " ")),
+		folded(strings.ReplaceAll(p.creators, listSep, " ")), folded(strings.ReplaceAll(p.varsText, listSep, " ")), folded(d.Description)}
+	return p, nil
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// display turns a stored list back into text for snippets.
+func display(s string) string { return strings.ReplaceAll(s, listSep, "; ") }
