@@ -148,6 +148,7 @@ func datasetCmd(env *Env) *cobra.Command {
 	var message string
 	var putJSON bool
 	var parallel int
+	var from []string
 	put := &cobra.Command{
 		Use:   "put NAME PATH…",
 		Short: "Create a new version from files, directories, or - (stdin); only chunks the dataset lacks are sent",
@@ -190,7 +191,7 @@ running it again: chunks already sent are not sent twice.`,
 			parent := a.LatestVersion
 			var v catalog.Version
 			if err := c.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(args[0])+"/versions",
-				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent}, &v); err != nil {
+				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent, Inputs: splitList(from)}, &v); err != nil {
 				return err
 			}
 			if putJSON {
@@ -205,6 +206,7 @@ running it again: chunks already sent are not sent twice.`,
 	put.Flags().StringVarP(&message, "message", "m", "", "what this version is")
 	put.Flags().BoolVar(&putJSON, "json", false, "print JSON (and no progress bar)")
 	put.Flags().IntVar(&parallel, "parallel", 8, "concurrent chunk uploads")
+	put.Flags().StringSliceVar(&from, "from", nil, "versions this one was derived from, NAME@VERSION (repeatable; recorded as lineage, and the label must dominate theirs)")
 
 	var getParallel int
 	get := &cobra.Command{

@@ -249,6 +249,8 @@ type CommitRequest struct {
 	Manifest string `json:"manifest"`
 	Message  string `json:"message,omitempty"`
 	Parent   *int64 `json:"parent,omitempty"`
+	// Inputs are the versions this one was derived from ("name@3").
+	Inputs []string `json:"inputs,omitempty"`
 }
 
 func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
@@ -260,7 +262,15 @@ func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errors.E(errors.Op("httpapi.commitVersion"), errors.Invalid, errors.Field("manifest"), errors.Msg("malformed manifest id"))
 	}
-	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent})
+	inputs := make([]catalog.VersionRef, 0, len(req.Inputs))
+	for _, in := range req.Inputs {
+		ref, err := catalog.ParseRef(in)
+		if err != nil {
+			return errors.E(errors.Op("httpapi.commitVersion"), errors.Invalid, errors.Field("inputs"), err)
+		}
+		inputs = append(inputs, ref)
+	}
+	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent, Inputs: inputs})
 	if err != nil {
 		return err
 	}

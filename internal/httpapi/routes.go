@@ -58,6 +58,7 @@ func (s *Server) routes() {
 	m.Handle("PUT /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.putChunk))
 	m.Handle("GET /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.getChunk))
 
+	m.Handle("GET /api/v1/assets/{name}/lineage", s.catalogRoute(s.lineage))
 	m.Handle("POST /api/v1/assets/{name}/releases", s.catalogRoute(s.requestRelease))
 	m.Handle("GET /api/v1/releases", s.catalogRoute(s.listReleases))
 	m.Handle("GET /api/v1/releases/{id}", s.catalogRoute(s.getRelease))
