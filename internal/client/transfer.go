@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/blob"
@@ -142,4 +143,48 @@ func (s *AssetStore) Get(ctx context.Context, id blob.ID, off, length int64) ([]
 		return nil, blob.Corrupt(op, id, fmt.Errorf("received %d bytes that do not hash to the chunk ID", len(b)))
 	}
 	return blob.Slice(op, b, off, length)
+}
+
+var (
+	_ blob.MissingFinder = (*AssetStore)(nil)
+	_ blob.TrustedPutter = (*AssetStore)(nil)
+)
+
+// Missing asks, in batches of up to 10,000, which chunks the asset lacks:
+// one round trip instead of one per chunk.
+func (s *AssetStore) Missing(ctx context.Context, ids []blob.ID) ([]blob.ID, error) {
+	const batch = 10000
+	var out []blob.ID
+	for len(ids) > 0 {
+		n := min(batch, len(ids))
+		req := struct {
+			IDs []string `json:"ids"`
+		}{IDs: make([]string, n)}
+		for i, id := range ids[:n] {
+			req.IDs[i] = id.String()
+		}
+		var res struct {
+			Missing []string `json:"missing"`
+		}
+		if err := s.c.Do(ctx, http.MethodPost, strings.TrimSuffix(s.base, "/")+"/missing", req, &res); err != nil {
+			return nil, err
+		}
+		for _, m := range res.Missing {
+			id, err := blob.ParseID(m)
+			if err != nil {
+				return nil, errors.E(errors.Op("client.Missing"), errors.Internal, errors.Msg("malformed chunk id from the server"))
+			}
+			out = append(out, id)
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// PutTrusted sends a chunk pack has just hashed, without hashing it again
+// here (the server verifies it anyway).
+func (s *AssetStore) PutTrusted(ctx context.Context, id blob.ID, data []byte) error {
+	h := http.Header{"Content-Type": {"application/octet-stream"}}
+	_, _, _, err := s.c.raw(ctx, http.MethodPut, s.base+id.String(), h, data)
+	return err
 }
