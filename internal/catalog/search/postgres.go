@@ -1,0 +1,203 @@
+package search
+
+import (
+	"context"
+	"sort"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// pgIndex is the PostgreSQL full-text backend: a weighted tsvector per
+// document (A name and title, B keywords, C creators and variables,
+// D description) under a GIN index, the 'simple' configuration over the
+// same folded tokens as SQLite (no stemming, so both backends match the
+// same documents), and ts_rank_cd for ranking. ts_rank_cd (cover density)
+// depends only on the document and the query — no corpus statistics — so
+// it needs no readable-corpus bookkeeping; it is not BM25: there is no IDF,
+// and proximity of the query terms counts. One statement computes hits,
+// total and facets from one snapshot over the readable, filtered matches.
+type pgIndex struct{ db store.DB }
+
+var (
+	_ Index         = (*pgIndex)(nil)
+	_ BatchUpserter = (*pgIndex)(nil)
+)
+
+func (ix *pgIndex) Upsert(ctx context.Context, tx store.Tx, d Doc) error {
+	return ix.UpsertBatch(ctx, tx, []Doc{d})
+}
+
+func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) error {
+	const op errors.Op = "search.Upsert"
+	for _, d := range docs {
+		p, err := prepare(op, d)
+		if err != nil {
+			return err
+		}
+		c, err := classID(ctx, tx, &p.d)
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM search_docs WHERE id = ?`, p.d.ID); err != nil {
+			return errors.E(op, err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
+			keywords, creators, variables, updated_at, f_title, tsv)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') ||
+			setweight(to_tsvector('simple', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))`,
+			p.d.ID, c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label, p.d.Name, p.d.Title, p.d.Description,
+			p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1],
+			p.f[0]+" "+p.f[1], p.f[2], p.f[3]+" "+p.f[4], p.f[5])
+		if err != nil {
+			return errors.E(op, err)
+		}
+		for _, kw := range p.keywordList {
+			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc_id, keyword, fold) VALUES (?, ?, ?)`, p.d.ID, kw, folded(kw)); err != nil {
+				return errors.E(op, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (ix *pgIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
+	const op errors.Op = "search.Delete"
+	if _, err := tx.Exec(ctx, `DELETE FROM search_docs WHERE id = ?`, id); err != nil {
+		return errors.E(op, err)
+	}
+	return nil
+}
+
+func (ix *pgIndex) Classes(ctx context.Context) ([]Class, error) { return listClasses(ctx, ix.db) }
+
+func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, error) {
+	const op errors.Op = "search.Search"
+	limit, offset, err := page(op, q)
+	if err != nil {
+		return nil, err
+	}
+	terms, err := parseQuery(op, q.Text)
+	if err != nil {
+		return nil, err
+	}
+	vis := normalize(v)
+	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
+	fSQL, fArgs := filterSQL(q, `EXISTS (SELECT 1 FROM search_keywords k WHERE k.doc_id = d.id AND k.keyword = ?)`)
+	var args []any
+	var from, score, order string
+	if len(terms) > 0 {
+		from = `search_docs d, to_tsquery('simple', ?) q WHERE d.tsv @@ q AND `
+		score = `ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', d.tsv, q)::float8`
+		order = `score DESC, id ASC`
+		args = append(args, tsQuery(terms))
+	} else {
+		from = `search_docs d WHERE `
+		score = `0::float8`
+		order = `updated_at DESC, id DESC`
+	}
+	args = append(append(append(args, visArgs...), fArgs...), limit, offset)
+	const blank = `'', '', '', '', '', '', 0::bigint, '', '', '', '', 0::float8`
+	sqlText := `WITH m AS MATERIALIZED (
+		SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, ` + score + ` AS score
+		FROM ` + from + visSQL + ` AND ` + fSQL + `)
+		(SELECT 'hit', id, kind, name, title, domain, org, label, updated_at, description, keywords, variables, creators, score, 0::bigint FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		UNION ALL SELECT 'total', '', ` + blank + `, COUNT(*) FROM m
+		UNION ALL SELECT 'kind', kind, ` + blank + `, COUNT(*) FROM m GROUP BY kind
+		UNION ALL SELECT 'domain', domain, ` + blank + `, COUNT(*) FROM m GROUP BY domain
+		UNION ALL SELECT 'org', org, ` + blank + `, COUNT(*) FROM m GROUP BY org
+		UNION ALL SELECT 'keyword', k.keyword, ` + blank + `, COUNT(*) FROM m JOIN search_keywords k ON k.doc_id = m.id GROUP BY k.keyword`
+	res := &Result{Hits: []Hit{}}
+	fc := facetCounter{}
+	err = ix.db.View(ctx, func(tx store.Tx) error {
+		res.Hits, res.Total, fc = res.Hits[:0], 0, facetCounter{}
+		rows, err := tx.Query(ctx, sqlText, args...)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var typ, id, kind, name, title, domain, org, lab, desc, kws, vars, creators string
+			var updated, n int64
+			var sc float64
+			if err := rows.Scan(&typ, &id, &kind, &name, &title, &domain, &org, &lab, &updated, &desc, &kws, &vars, &creators, &sc, &n); err != nil {
+				return err
+			}
+			switch typ {
+			case "hit":
+				h := Hit{ID: id, Kind: kind, Name: name, Title: title, Domain: domain, Org: org, Label: lab, Updated: store.FromT(updated), Score: sc}
+				h.Snippet, h.Highlights = snippet(terms, desc, title, display(kws), display(vars), display(creators), name)
+				res.Hits = append(res.Hits, h)
+			case "total":
+				res.Total = int(n)
+			default:
+				fc.add(typ, id, int(n))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if len(terms) > 0 {
+		sort.SliceStable(res.Hits, func(i, j int) bool {
+			a, b := res.Hits[i], res.Hits[j]
+			if a.Score != b.Score {
+				return a.Score > b.Score
+			}
+			return a.ID < b.ID
+		})
+	} else {
+		sort.SliceStable(res.Hits, func(i, j int) bool {
+			a, b := res.Hits[i], res.Hits[j]
+			if !a.Updated.Equal(b.Updated) {
+				return a.Updated.After(b.Updated)
+			}
+			return a.ID > b.ID
+		})
+	}
+	res.Facets = fc.result()
+	if offset+limit < res.Total {
+		res.Next = cursorAt(offset + limit)
+	}
+	return res, nil
+}
+
+func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n int) ([]Suggestion, error) {
+	const op errors.Op = "search.Suggest"
+	if len(prefix) > MaxQueryBytes {
+		return nil, errors.E(op, errors.TooLarge, errors.Field("prefix"), errors.Msg("the prefix is too long"))
+	}
+	p := folded(clean(prefix))
+	if p == "" {
+		return []Suggestion{}, nil
+	}
+	n = suggestLimit(n)
+	vis := normalize(v)
+	lo, hi := prefixRange(p)
+	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
+	var all []Suggestion
+	err := ix.db.View(ctx, func(tx store.Tx) error {
+		all = all[:0]
+		rows, err := tx.Query(ctx, `SELECT k.keyword, COUNT(*) FROM search_keywords k JOIN search_docs d ON d.id = k.doc_id
+			WHERE k.fold >= ? AND k.fold < ? AND `+visSQL+` GROUP BY k.keyword
+			UNION ALL
+			SELECT d.title, COUNT(*) FROM search_docs d WHERE d.f_title >= ? AND d.f_title < ? AND d.title <> '' AND `+visSQL+` GROUP BY d.title`,
+			append(append(append([]any{lo, hi}, visArgs...), lo, hi), visArgs...)...)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var s Suggestion
+			if err := rows.Scan(&s.Text, &s.Count); err != nil {
+				return err
+			}
+			all = append(all, s)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return sortSuggestions(all, n), nil
+}

@@ -1,0 +1,342 @@
+package search
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// sqliteIndex is the FTS5 backend. FTS5 finds the matching rowids; the
+// readability predicate is arithmetic on them (rowid >> 32 is the class), so
+// it runs inside the match before anything is read, counted or ranked.
+// FTS5's own bm25() is not used: its N, average lengths and document
+// frequencies cover the whole table, readable or not. Instead the matching
+// readable rows are scored here, in Go, with BM25F statistics summed over
+// readable classes (search_stats) and per-term readable document counts.
+type sqliteIndex struct{ db store.DB }
+
+var _ Index = (*sqliteIndex)(nil)
+
+// BatchUpserter is implemented by indexes that load many documents faster
+// together than one by one (bulk imports, benchmarks).
+type BatchUpserter interface {
+	UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) error
+}
+
+var _ BatchUpserter = (*sqliteIndex)(nil)
+
+const classShift = 32
+
+func (ix *sqliteIndex) Upsert(ctx context.Context, tx store.Tx, d Doc) error {
+	return ix.upsert(ctx, tx, []Doc{d}, "search.Upsert")
+}
+
+func (ix *sqliteIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) error {
+	return ix.upsert(ctx, tx, docs, "search.UpsertBatch")
+}
+
+// deltas accumulates changes to the per-class aggregates.
+type deltas struct {
+	stats  map[statKey]*corpusStats
+	facets map[facetKey]int64
+}
+
+type statKey struct {
+	class ClassID
+	owner string
+}
+
+type facetKey struct {
+	statKey
+	facet, value string
+}
+
+func newDeltas() *deltas {
+	return &deltas{stats: map[statKey]*corpusStats{}, facets: map[facetKey]int64{}}
+}
+
+func (dl *deltas) add(class ClassID, owner, kind, domain, org string, keywords []string, lens [nFields]int64, sign int64) {
+	k := statKey{class, owner}
+	st := dl.stats[k]
+	if st == nil {
+		st = &corpusStats{}
+		dl.stats[k] = st
+	}
+	st.n += sign
+	for i := range lens {
+		st.lens[i] += sign * lens[i]
+	}
+	for _, f := range [][2]string{{FacetKind, kind}, {FacetDomain, domain}, {FacetOrg, org}} {
+		if f[1] != "" {
+			dl.facets[facetKey{k, f[0], f[1]}] += sign
+		}
+	}
+	for _, kw := range keywords {
+		dl.facets[facetKey{k, FacetKeyword, kw}] += sign
+	}
+}
+
+func classID(ctx context.Context, tx store.Tx, d *Doc) (ClassID, error) {
+	if _, err := tx.Exec(ctx, `INSERT INTO search_classes (kind, label, project) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, d.Kind, d.Label, d.Project); err != nil {
+		return 0, err
+	}
+	var id ClassID
+	err := tx.QueryRow(ctx, `SELECT id FROM search_classes WHERE kind = ? AND label = ? AND project = ?`, d.Kind, d.Label, d.Project).Scan(&id)
+	return id, err
+}
+
+const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description`
+
+func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op errors.Op) error {
+	// Last write of an ID wins within a batch.
+	byID := map[string]int{}
+	var ps []*prepared
+	for _, d := range docs {
+		p, err := prepare(op, d)
+		if err != nil {
+			return err
+		}
+		if i, ok := byID[p.d.ID]; ok {
+			ps[i] = p
+			continue
+		}
+		byID[p.d.ID] = len(ps)
+		ps = append(ps, p)
+	}
+	dl := newDeltas()
+	const chunk = 400
+	for lo := 0; lo < len(ps); lo += chunk {
+		part := ps[lo:min(len(ps), lo+chunk)]
+		ids := make([]any, len(part))
+		for i, p := range part {
+			ids[i] = p.d.ID
+		}
+		if err := ix.deleteWhere(ctx, tx, `id IN (`+placeholders(len(ids))+`)`, ids, dl); err != nil {
+			return errors.E(op, err)
+		}
+	}
+	// Allocate rowids per class.
+	classes := map[[3]string]ClassID{}
+	next := map[ClassID]int64{}
+	rowids := make([]int64, len(ps))
+	for i, p := range ps {
+		key := [3]string{p.d.Kind, p.d.Label, p.d.Project}
+		c, ok := classes[key]
+		if !ok {
+			var err error
+			if c, err = classID(ctx, tx, &p.d); err != nil {
+				return errors.E(op, err)
+			}
+			classes[key] = c
+		}
+		if _, ok := next[c]; !ok {
+			lo := int64(c) << classShift
+			var maxDoc int64
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(doc), ?) FROM search_docs WHERE doc >= ? AND doc < ?`, lo, lo, lo+(1<<classShift)).Scan(&maxDoc); err != nil {
+				return errors.E(op, err)
+			}
+			next[c] = maxDoc + 1
+		}
+		rowids[i] = next[c]
+		next[c]++
+		if rowids[i]>>classShift != int64(c) {
+			return errors.E(op, errors.Internal, errors.Msg("search class is full"))
+		}
+		dl.add(c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.keywordList, fieldLens(&p.f), 1)
+	}
+	const rowsPer = 150 // 21 columns: stay far below SQLite's parameter limit
+	for lo := 0; lo < len(ps); lo += rowsPer {
+		hi := min(len(ps), lo+rowsPer)
+		var docArgs, ftsArgs, kwArgs []any
+		nkw := 0
+		for i := lo; i < hi; i++ {
+			p := ps[i]
+			docArgs = append(docArgs, rowids[i], p.d.ID, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label,
+				p.d.Name, p.d.Title, p.d.Description, p.keywords, p.creators, p.varsText, store.T(p.d.Updated))
+			ftsArgs = append(ftsArgs, rowids[i])
+			for _, f := range p.f {
+				docArgs = append(docArgs, f)
+				ftsArgs = append(ftsArgs, f)
+			}
+			for _, kw := range p.keywordList {
+				kwArgs = append(kwArgs, rowids[i], kw, folded(kw))
+				nkw++
+			}
+		}
+		n := hi - lo
+		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+rowsOf(n, 21), docArgs...); err != nil {
+			return errors.E(op, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_fts (rowid, f_name, f_title, f_keywords, f_creators, f_variables, f_description) VALUES `+rowsOf(n, 7), ftsArgs...); err != nil {
+			return errors.E(op, err)
+		}
+		for k := 0; k < nkw; k += 1000 {
+			m := min(nkw, k+1000) - k
+			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc, keyword, fold) VALUES `+rowsOf(m, 3), kwArgs[3*k:3*(k+m)]...); err != nil {
+				return errors.E(op, err)
+			}
+		}
+	}
+	if err := dl.apply(ctx, tx); err != nil {
+		return errors.E(op, err)
+	}
+	return nil
+}
+
+func (ix *sqliteIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
+	const op errors.Op = "search.Delete"
+	dl := newDeltas()
+	if err := ix.deleteWhere(ctx, tx, `id = ?`, []any{id}, dl); err != nil {
+		return errors.E(op, err)
+	}
+	if err := dl.apply(ctx, tx); err != nil {
+		return errors.E(op, err)
+	}
+	return nil
+}
+
+// deleteWhere removes the documents matching where from every table,
+// recording their aggregates in dl.
+func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where string, args []any, dl *deltas) error {
+	rows, err := tx.Query(ctx, `SELECT doc, owner_id, kind, domain, org, keywords, f_name, f_title, f_keywords, f_creators, f_variables, f_description FROM search_docs WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	var docs []any
+	var ftsArgs []any
+	err = rows.Each(func() error {
+		var doc int64
+		var owner, kind, domain, org, kws string
+		var f [nFields]string
+		if err := rows.Scan(&doc, &owner, &kind, &domain, &org, &kws, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]); err != nil {
+			return err
+		}
+		docs = append(docs, doc)
+		ftsArgs = append(ftsArgs, doc)
+		for _, x := range f {
+			ftsArgs = append(ftsArgs, x)
+		}
+		dl.add(ClassID(doc>>classShift), owner, kind, domain, org, splitList(kws), fieldLens(&f), -1)
+		return nil
+	})
+	if err != nil || len(docs) == 0 {
+		return err
+	}
+	for lo := 0; lo < len(docs); lo += 100 {
+		hi := min(len(docs), lo+100)
+		if _, err := tx.Exec(ctx, `INSERT INTO search_fts (search_fts, rowid, f_name, f_title, f_keywords, f_creators, f_variables, f_description) VALUES `+
+			strings.Repeat(`('delete', ?, ?, ?, ?, ?, ?, ?),`, hi-lo-1)+`('delete', ?, ?, ?, ?, ?, ?, ?)`, ftsArgs[7*lo:7*hi]...); err != nil {
+			return err
+		}
+		in := placeholders(hi - lo)
+		if _, err := tx.Exec(ctx, `DELETE FROM search_keywords WHERE doc IN (`+in+`)`, docs[lo:hi]...); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM search_docs WHERE doc IN (`+in+`)`, docs[lo:hi]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
+	skeys := make([]statKey, 0, len(dl.stats))
+	for k := range dl.stats {
+		skeys = append(skeys, k)
+	}
+	sort.Slice(skeys, func(i, j int) bool {
+		return skeys[i].class < skeys[j].class || skeys[i].class == skeys[j].class && skeys[i].owner < skeys[j].owner
+	})
+	for _, k := range skeys {
+		st := dl.stats[k]
+		if st.n == 0 && st.lens == [nFields]int64{} {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_stats (class_id, owner_id, n, l0, l1, l2, l3, l4, l5) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (class_id, owner_id) DO UPDATE SET n = search_stats.n + excluded.n,
+			l0 = search_stats.l0 + excluded.l0, l1 = search_stats.l1 + excluded.l1, l2 = search_stats.l2 + excluded.l2,
+			l3 = search_stats.l3 + excluded.l3, l4 = search_stats.l4 + excluded.l4, l5 = search_stats.l5 + excluded.l5`,
+			k.class, k.owner, st.n, st.lens[0], st.lens[1], st.lens[2], st.lens[3], st.lens[4], st.lens[5]); err != nil {
+			return err
+		}
+		if st.n < 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM search_stats WHERE class_id = ? AND owner_id = ? AND n = 0`, k.class, k.owner); err != nil {
+				return err
+			}
+		}
+	}
+	var args []any
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO search_facet_counts (class_id, owner_id, facet, value, n) VALUES `+rowsOf(n, 5)+`
+			ON CONFLICT (class_id, owner_id, facet, value) DO UPDATE SET n = search_facet_counts.n + excluded.n`, args...)
+		args, n = args[:0], 0
+		return err
+	}
+	var gone []facetKey
+	for k, c := range dl.facets {
+		if c == 0 {
+			continue
+		}
+		if c < 0 {
+			gone = append(gone, k)
+		}
+		args = append(args, k.class, k.owner, k.facet, k.value, c)
+		if n++; n == 500 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, k := range gone {
+		if _, err := tx.Exec(ctx, `DELETE FROM search_facet_counts WHERE class_id = ? AND owner_id = ? AND facet = ? AND value = ? AND n = 0`, k.class, k.owner, k.facet, k.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func rowsOf(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+}
+
+func (ix *sqliteIndex) Classes(ctx context.Context) ([]Class, error) {
+	return listClasses(ctx, ix.db)
+}
+
+func listClasses(ctx context.Context, db store.DB) ([]Class, error) {
+	const op errors.Op = "search.Classes"
+	var out []Class
+	err := db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, kind, label, project FROM search_classes ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var c Class
+			if err := rows.Scan(&c.ID, &c.Kind, &c.Label, &c.Project); err != nil {
+				return err
+			}
+			out = append(out, c)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return out, nil
+}

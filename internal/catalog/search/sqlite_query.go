@@ -1,0 +1,310 @@
+package search
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// filterSQL renders q's filters over search_docs d. keywordExists renders
+// the keyword test given the placeholder.
+func filterSQL(q Query, keywordExists string) (string, []any) {
+	var parts []string
+	var args []any
+	for _, f := range [][2]string{{"d.kind", q.Kind}, {"d.domain", q.Domain}, {"d.org", q.Org}} {
+		if f[1] != "" {
+			parts = append(parts, f[0]+" = ?")
+			args = append(args, clean(f[1]))
+		}
+	}
+	for _, kw := range dedupe(q.Keywords) {
+		parts = append(parts, keywordExists)
+		args = append(args, clean(kw))
+	}
+	if len(parts) == 0 {
+		return "1 = 1", nil
+	}
+	return strings.Join(parts, " AND "), args
+}
+
+func hasFilters(q Query) bool {
+	return q.Kind != "" || q.Domain != "" || q.Org != "" || len(q.Keywords) > 0
+}
+
+// match is one readable matching document before paging.
+type match struct {
+	doc     int64
+	hit     Hit
+	updated int64
+}
+
+func (ix *sqliteIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, error) {
+	const op errors.Op = "search.Search"
+	limit, offset, err := page(op, q)
+	if err != nil {
+		return nil, err
+	}
+	terms, err := parseQuery(op, q.Text)
+	if err != nil {
+		return nil, err
+	}
+	vis := normalize(v)
+	var res *Result
+	err = ix.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		if len(terms) == 0 {
+			res, err = ix.browse(ctx, tx, q, vis, limit, offset)
+		} else {
+			res, err = ix.text(ctx, tx, q, terms, vis, limit, offset)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return res, nil
+}
+
+const keywordExistsSQLite = `EXISTS (SELECT 1 FROM search_keywords k WHERE k.doc = d.doc AND k.keyword = ?)`
+
+func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
+	visSQL, visArgs := vis.sql("(search_fts.rowid >> 32)", "d.owner_id = ?")
+	fSQL, fArgs := filterSQL(q, keywordExistsSQLite)
+	args := append(append([]any{ftsMatch(terms)}, visArgs...), fArgs...)
+	rows, err := tx.Query(ctx, `SELECT d.doc, d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.keywords,
+		d.f_name, d.f_title, d.f_keywords, d.f_creators, d.f_variables, d.f_description
+		FROM search_fts JOIN search_docs d ON d.doc = search_fts.rowid
+		WHERE search_fts MATCH ? AND `+visSQL+` AND `+fSQL, args...)
+	if err != nil {
+		return nil, err
+	}
+	type cand struct {
+		m match
+		f [nFields]string
+	}
+	var cands []cand
+	fc := facetCounter{}
+	err = rows.Each(func() error {
+		var c cand
+		var kws string
+		if err := rows.Scan(&c.m.doc, &c.m.hit.ID, &c.m.hit.Kind, &c.m.hit.Name, &c.m.hit.Title, &c.m.hit.Domain, &c.m.hit.Org, &c.m.hit.Label, &c.m.updated, &kws,
+			&c.f[0], &c.f[1], &c.f[2], &c.f[3], &c.f[4], &c.f[5]); err != nil {
+			return err
+		}
+		c.m.hit.Updated = store.FromT(c.m.updated)
+		fc.add(FacetKind, c.m.hit.Kind, 1)
+		fc.add(FacetDomain, c.m.hit.Domain, 1)
+		fc.add(FacetOrg, c.m.hit.Org, 1)
+		for _, kw := range splitList(kws) {
+			fc.add(FacetKeyword, kw, 1)
+		}
+		cands = append(cands, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Hits: []Hit{}, Total: len(cands), Facets: fc.result()}
+	if len(cands) == 0 {
+		return res, nil
+	}
+	st, err := ix.stats(ctx, tx, vis)
+	if err != nil {
+		return nil, err
+	}
+	df := make([]int64, len(terms))
+	if len(terms) == 1 && !hasFilters(q) {
+		df[0] = int64(len(cands))
+	} else {
+		ovSQL, ovArgs := vis.sql("(search_fts.rowid >> 32)", "EXISTS (SELECT 1 FROM search_docs o WHERE o.doc = search_fts.rowid AND o.owner_id = ?)")
+		for i, t := range terms {
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH ? AND `+ovSQL,
+				append([]any{ftsTerm(t)}, ovArgs...)...).Scan(&df[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range cands {
+		cands[i].m.hit.Score = bm25(terms, df, st, &cands[i].f)
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := &cands[i].m.hit, &cands[j].m.hit
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		return a.ID < b.ID
+	})
+	var pg []match
+	for i := offset; i < len(cands) && i < offset+limit; i++ {
+		pg = append(pg, cands[i].m)
+	}
+	if offset+limit < len(cands) {
+		res.Next = cursorAt(offset + limit)
+	}
+	if res.Hits, err = ix.snippets(ctx, tx, terms, pg); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// stats sums the readable corpus's size and field lengths.
+func (ix *sqliteIndex) stats(ctx context.Context, tx store.Tx, vis visibility) (corpusStats, error) {
+	var st corpusStats
+	visSQL, visArgs := vis.sql("class_id", "owner_id = ?")
+	err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(SUM(l0), 0), COALESCE(SUM(l1), 0), COALESCE(SUM(l2), 0),
+		COALESCE(SUM(l3), 0), COALESCE(SUM(l4), 0), COALESCE(SUM(l5), 0) FROM search_stats WHERE `+visSQL, visArgs...).
+		Scan(&st.n, &st.lens[0], &st.lens[1], &st.lens[2], &st.lens[3], &st.lens[4], &st.lens[5])
+	return st, err
+}
+
+// snippets completes the page's hits with snippets from their text.
+func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, pg []match) ([]Hit, error) {
+	out := make([]Hit, len(pg))
+	if len(pg) == 0 {
+		return out, nil
+	}
+	pos := map[int64]int{}
+	args := make([]any, len(pg))
+	for i, m := range pg {
+		pos[m.doc] = i
+		args[i] = m.doc
+		out[i] = m.hit
+	}
+	rows, err := tx.Query(ctx, `SELECT doc, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	err = rows.Each(func() error {
+		var doc int64
+		var desc, kws, vars, creators string
+		if err := rows.Scan(&doc, &desc, &kws, &vars, &creators); err != nil {
+			return err
+		}
+		h := &out[pos[doc]]
+		h.Snippet, h.Highlights = snippet(terms, desc, h.Title, display(kws), display(vars), display(creators), h.Name)
+		return nil
+	})
+	return out, err
+}
+
+func (ix *sqliteIndex) browse(ctx context.Context, tx store.Tx, q Query, vis visibility, limit, offset int) (*Result, error) {
+	res := &Result{Hits: []Hit{}}
+	fSQL, fArgs := filterSQL(q, keywordExistsSQLite)
+	visSQL, visArgs := vis.sql("(d.doc >> 32)", "d.owner_id = ?")
+	fc := facetCounter{}
+	if !hasFilters(q) {
+		// Aggregates per class answer an unfiltered browse without a scan.
+		st, err := ix.stats(ctx, tx, vis)
+		if err != nil {
+			return nil, err
+		}
+		res.Total = int(st.n)
+		aSQL, aArgs := vis.sql("class_id", "owner_id = ?")
+		rows, err := tx.Query(ctx, `SELECT facet, value, SUM(n) FROM search_facet_counts WHERE `+aSQL+` GROUP BY facet, value`, aArgs...)
+		if err != nil {
+			return nil, err
+		}
+		err = rows.Each(func() error {
+			var f, v string
+			var n int
+			if err := rows.Scan(&f, &v, &n); err != nil {
+				return err
+			}
+			fc.add(f, v, n)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		rows, err := tx.Query(ctx, `SELECT d.kind, d.domain, d.org, d.keywords FROM search_docs d WHERE `+visSQL+` AND `+fSQL, append(visArgs, fArgs...)...)
+		if err != nil {
+			return nil, err
+		}
+		err = rows.Each(func() error {
+			var k, dom, org, kws string
+			if err := rows.Scan(&k, &dom, &org, &kws); err != nil {
+				return err
+			}
+			res.Total++
+			fc.add(FacetKind, k, 1)
+			fc.add(FacetDomain, dom, 1)
+			fc.add(FacetOrg, org, 1)
+			for _, kw := range splitList(kws) {
+				fc.add(FacetKeyword, kw, 1)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.Facets = fc.result()
+	rows, err := tx.Query(ctx, `SELECT d.doc, d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at
+		FROM search_docs d WHERE `+visSQL+` AND `+fSQL+` ORDER BY d.updated_at DESC, d.id DESC LIMIT ? OFFSET ?`,
+		append(append(visArgs, fArgs...), limit, offset)...)
+	if err != nil {
+		return nil, err
+	}
+	var pg []match
+	err = rows.Each(func() error {
+		var m match
+		if err := rows.Scan(&m.doc, &m.hit.ID, &m.hit.Kind, &m.hit.Name, &m.hit.Title, &m.hit.Domain, &m.hit.Org, &m.hit.Label, &m.updated); err != nil {
+			return err
+		}
+		m.hit.Updated = store.FromT(m.updated)
+		pg = append(pg, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if offset+limit < res.Total {
+		res.Next = cursorAt(offset + limit)
+	}
+	if res.Hits, err = ix.snippets(ctx, tx, nil, pg); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (ix *sqliteIndex) Suggest(ctx context.Context, prefix string, v Visibility, n int) ([]Suggestion, error) {
+	const op errors.Op = "search.Suggest"
+	if len(prefix) > MaxQueryBytes {
+		return nil, errors.E(op, errors.TooLarge, errors.Field("prefix"), errors.Msg("the prefix is too long"))
+	}
+	p := folded(clean(prefix))
+	if p == "" {
+		return []Suggestion{}, nil
+	}
+	n = suggestLimit(n)
+	vis := normalize(v)
+	lo, hi := prefixRange(p)
+	kSQL, kArgs := vis.sql("(k.doc >> 32)", "EXISTS (SELECT 1 FROM search_docs o WHERE o.doc = k.doc AND o.owner_id = ?)")
+	tSQL, tArgs := vis.sql("(d.doc >> 32)", "d.owner_id = ?")
+	var all []Suggestion
+	err := ix.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT k.keyword, COUNT(*) FROM search_keywords k WHERE k.fold >= ? AND k.fold < ? AND `+kSQL+` GROUP BY k.keyword
+			UNION ALL
+			SELECT d.title, COUNT(*) FROM search_docs d WHERE d.f_title >= ? AND d.f_title < ? AND d.title <> '' AND `+tSQL+` GROUP BY d.title`,
+			append(append(append([]any{lo, hi}, kArgs...), lo, hi), tArgs...)...)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var s Suggestion
+			if err := rows.Scan(&s.Text, &s.Count); err != nil {
+				return err
+			}
+			all = append(all, s)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return sortSuggestions(all, n), nil
+}
