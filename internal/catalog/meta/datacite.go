@@ -17,7 +17,10 @@ import (
 
 func splitDataCite(data []byte) ([]item, error) {
 	var top map[string]json.RawMessage
-	if err := decodeJSON(data, &top); err != nil {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '[' {
+		// A bare list of {"id", "type", "attributes"} objects.
+		top = map[string]json.RawMessage{"data": t}
+	} else if err := decodeJSON(data, &top); err != nil {
 		return nil, err
 	}
 	if top == nil {
@@ -95,7 +98,11 @@ func mapDataCite(b *builder, a map[string]any, pre string) error {
 			if pass == 0 && str(m["titleType"]) != "" {
 				continue // prefer the main title over subtitles and translations
 			}
-			if s := b.sget(m, "title", p("titles[%d].title", i)); s != "" {
+			s, err := b.title(m, "title", p("titles[%d].title", i))
+			if err != nil {
+				return err
+			}
+			if s != "" {
 				c.Title = s
 				b.from("title", p("titles[%d].title", i))
 				break

@@ -48,11 +48,12 @@ func splitDCATUS(data []byte) ([]item, error) {
 
 func mapDCATUS(b *builder, m map[string]any) error {
 	c := &b.core
-	if s := b.sget(m, "title", "title"); s != "" {
+	b.sourceID = str(m["identifier"])
+	if s, err := b.title(m, "title", "title"); err != nil {
+		return err
+	} else if s != "" {
 		c.Title = s
 		b.from("title", "title")
-	} else if _, ok := m["title"]; ok {
-		return errors.E(errors.Invalid, errors.Field("title"), errors.Msg("title: expected a non-empty string"))
 	}
 	if s := b.sget(m, "description", "description"); s != "" {
 		c.Description = s

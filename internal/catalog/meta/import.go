@@ -222,8 +222,8 @@ func (it item) build(i int) (Record, *RecordError) {
 
 // builder accumulates one record's core and provenance.
 type builder struct {
-	core        Core
-	prov        Provenance
+	core     Core
+	prov     Provenance
 	sourceID string
 }
 
@@ -376,6 +376,27 @@ func (b *builder) sget(m map[string]any, key, path string) string {
 	return s
 }
 
+// title returns m[key] when it is text (a string or a JSON-LD value object).
+// A title of another type rejects the record: a number or an object where a
+// title belongs means the record is not what it claims to be.
+func (b *builder) title(m map[string]any, key, path string) (string, error) {
+	v, ok := m[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case map[string]any, []any:
+		if s := str(v); s != "" {
+			if _, isNum := v.(json.Number); !isNum {
+				return s, nil
+			}
+		}
+	}
+	return "", errors.E(errors.Invalid, errors.Field("title"), errors.Msg(fmt.Sprintf("title: source field %q is %s, not text", path, jsonType(v))))
+}
+
 func jsonType(v any) string {
 	switch v.(type) {
 	case string:
@@ -413,6 +434,8 @@ func arr(v any) []any {
 
 func num(v any) (float64, bool) {
 	switch v := v.(type) {
+	case float64:
+		return v, !math.IsNaN(v) && !math.IsInf(v, 0)
 	case json.Number:
 		f, err := v.Float64()
 		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
