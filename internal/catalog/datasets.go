@@ -394,6 +394,8 @@ type CommitSpec struct {
 	// Activity and ActivityID name what derived it (default: a put).
 	Activity   string
 	ActivityID string
+	// Model describes a model version (models only).
+	Model *ModelMeta
 }
 
 // Commit records a new immutable version whose manifest (already sent as a
@@ -414,6 +416,17 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 	}
 	if spec.Activity == "" {
 		spec.Activity = ActivityPut
+	}
+	if spec.Model != nil {
+		if a.Kind != KindModel {
+			return nil, invalid(op, "model", "model metadata goes with model assets only")
+		}
+		if err := spec.Model.check(op); err != nil {
+			return nil, err
+		}
+		if spec.Activity == ActivityPut {
+			spec.Activity = ActivityTraining
+		}
 	}
 	held, err := s.HasChunks(ctx, p, a.ID, []blob.ID{spec.Manifest})
 	if err != nil {
@@ -475,6 +488,11 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 		}
 		if _, err := tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND committed = ?`, true, cur.ID, false); err != nil {
 			return err
+		}
+		if spec.Model != nil {
+			if err := insertModelMeta(ctx, tx, cur.ID, v.Version, spec.Model); err != nil {
+				return err
+			}
 		}
 		return insertEdges(ctx, tx, VersionRef{Asset: cur.ID, Version: v.Version}, inputs, spec.Activity, spec.ActivityID, p.ID, now)
 	})

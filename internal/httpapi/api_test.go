@@ -552,6 +552,17 @@ func TestAPI(t *testing.T) {
 			t.Errorf("alice (no ITAR) raises beyond her clearance = %d %s", r.status, r.body)
 		}
 
+		// Models: the label is computed from the training data.
+		if r := h.do("POST", "/api/v1/models", aliceTok, map[string]any{"name": "surrogate", "trained_on": []string{"shots@1"}, "label_floor": "OPEN"}); r.status != 200 || !strings.Contains(string(r.body), `"label":"PROPRIETARY//FUSION"`) {
+			t.Errorf("register model = %d %s", r.status, r.body)
+		}
+		if r := h.do("POST", "/api/v1/models", bobTok, map[string]any{"name": "m2", "trained_on": []string{"shots@1"}}); r.status != 400 {
+			t.Errorf("model trained on data bob cannot read = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/models", aliceTok, nil); !strings.Contains(string(r.body), "surrogate") {
+			t.Errorf("models = %s", r.body)
+		}
+
 		// Maintenance.
 		if r := h.do("POST", "/api/v1/admin/fsck", aliceTok, map[string]any{}); r.status != 403 {
 			t.Errorf("non-admin fsck = %d", r.status)

@@ -98,11 +98,11 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, v, err := s.catalog.Version(r.Context(), me(r), r.PathValue("name"), n)
+	v, m, err := s.catalog.ModelMeta(r.Context(), me(r), r.PathValue("name"), n)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, VersionView{Version: *v, Model: m})
 	return nil
 }
 
@@ -251,6 +251,8 @@ type CommitRequest struct {
 	Parent   *int64 `json:"parent,omitempty"`
 	// Inputs are the versions this one was derived from ("name@3").
 	Inputs []string `json:"inputs,omitempty"`
+	// Model describes a model version (model assets only).
+	Model *catalog.ModelMeta `json:"model,omitempty"`
 }
 
 func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
@@ -270,7 +272,7 @@ func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
 		}
 		inputs = append(inputs, ref)
 	}
-	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent, Inputs: inputs})
+	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent, Inputs: inputs, Model: req.Model})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,8 @@ func (s *Server) routes() {
 
 	m.Handle("GET /api/v1/datasets", s.catalogRoute(s.listDatasets))
 	m.Handle("POST /api/v1/datasets", s.catalogRoute(s.createDataset))
+	m.Handle("GET /api/v1/models", s.catalogRoute(s.listModels))
+	m.Handle("POST /api/v1/models", s.catalogRoute(s.registerModel))
 	m.Handle("GET /api/v1/assets/{name}", s.catalogRoute(s.getDataset))
 	m.Handle("POST /api/v1/assets/{name}/label", s.catalogRoute(s.relabelDataset))
 	m.Handle("GET /api/v1/assets/{name}/versions", s.catalogRoute(s.listVersions))

@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// RegisterModelRequest is the body of POST /api/v1/models.
+type RegisterModelRequest struct {
+	Name        string   `json:"name"`
+	Title       string   `json:"title,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Project     string   `json:"project,omitempty"`
+	LabelFloor  string   `json:"label_floor,omitempty"`
+	TrainedOn   []string `json:"trained_on"`
+}
+
+func (s *Server) registerModel(w http.ResponseWriter, r *http.Request) error {
+	var req RegisterModelRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var refs []catalog.VersionRef
+	for _, t := range req.TrainedOn {
+		ref, err := catalog.ParseRef(t)
+		if err != nil {
+			return errors.E(errors.Op("httpapi.registerModel"), errors.Invalid, errors.Field("trained_on"), err)
+		}
+		refs = append(refs, ref)
+	}
+	a, err := s.catalog.RegisterModel(r.Context(), me(r), catalog.RegisterSpec{Name: req.Name, Title: req.Title, Description: req.Description,
+		Project: req.Project, Floor: req.LabelFloor, TrainedOn: refs})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
+	as, err := s.catalog.List(r.Context(), me(r), catalog.KindModel)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list(as))
+	return nil
+}
+
+// VersionView is a version as the API shows it, with model metadata for
+// model versions.
+type VersionView struct {
+	catalog.Version
+	Model *catalog.ModelMeta `json:"model,omitempty"`
+}
