@@ -91,6 +91,9 @@ func mapDataCite(b *builder, a map[string]any, pre string) error {
 		}
 	}
 
+	if b.sourceID == "" && len(c.Identifiers) > 0 {
+		b.sourceID = c.Identifiers[0].Value
+	}
 	titles := arr(a["titles"])
 	for pass := 0; pass < 2 && c.Title == ""; pass++ {
 		for i, x := range titles {

@@ -211,7 +211,7 @@ func (it item) build(i int) (Record, *RecordError) {
 	if err != nil {
 		return Record{}, &RecordError{Index: i, SourceID: sid, Field: errors.FieldOf(err), Err: errors.E(op, errors.Invalid, err)}
 	}
-	b.dropInvalidIdentifiers()
+	b.dropUnusable()
 	if err := b.core.Validate(); err != nil {
 		f := errors.FieldOf(err)
 		return Record{}, &RecordError{Index: i, SourceID: sid, Field: f, Source: b.sourcesOf(f), Err: err}
@@ -254,23 +254,52 @@ func (b *builder) sourcesOf(field string) []string {
 	return out
 }
 
-// dropInvalidIdentifiers removes an ORCID with a bad check digit and a DOI
-// of bad syntax, recording them as Dropped: one typo in a source should not
-// reject an otherwise good record, and the quality score still counts it.
-func (b *builder) dropInvalidIdentifiers() {
-	for i := range b.core.Creators {
-		if o := b.core.Creators[i].ORCID; o != "" {
+// dropUnusable removes values that a source often gets slightly wrong and
+// that are optional, recording them as Dropped instead of rejecting the
+// record: an ORCID iD with a bad check digit, a DOI of bad syntax, dates and
+// coverage dates that do not parse, a landing page or license that is free
+// text. One typo in a harvested record should not lose the record; the
+// quality score still counts what was dropped (Record.Quality).
+func (b *builder) dropUnusable() {
+	c := &b.core
+	for i := range c.Creators {
+		if o := c.Creators[i].ORCID; o != "" {
 			if _, ok := NormalizeORCID(o); !ok {
 				b.drop(fmt.Sprintf("creators[%d].orcid", i), "invalid ORCID iD "+strconv.Quote(truncate(o, 64)))
-				b.core.Creators[i].ORCID = ""
+				c.Creators[i].ORCID = ""
 			}
 		}
 	}
-	if d := b.core.DOI; d != "" {
+	if d := c.DOI; d != "" {
 		if _, ok := NormalizeDOI(d); !ok {
 			b.drop("doi", "invalid DOI "+strconv.Quote(truncate(d, 64)))
-			b.core.DOI = ""
+			c.DOI = ""
 		}
+	}
+	date := func(field string, p *string) {
+		if *p != "" {
+			if _, ok := ParseDate(*p); !ok {
+				b.drop(field, "not a date: "+strconv.Quote(truncate(*p, 64)))
+				*p = ""
+			}
+		}
+	}
+	date("issued", &c.Issued)
+	date("modified", &c.Modified)
+	if t := c.Temporal; t != nil {
+		date("temporal.start", &t.Start)
+		date("temporal.end", &t.End)
+		if *t == (Temporal{}) {
+			c.Temporal = nil
+		}
+	}
+	if c.LandingPage != "" && !isHTTPURL(c.LandingPage) {
+		b.drop("landing_page", "not an http(s) URL: "+strconv.Quote(truncate(c.LandingPage, 64)))
+		c.LandingPage = ""
+	}
+	if c.License != "" && !ValidLicense(c.License) {
+		b.drop("license", "not an SPDX id or URL: "+strconv.Quote(truncate(c.License, 64)))
+		c.License = ""
 	}
 }
 
