@@ -19,7 +19,9 @@ type Finding struct {
 }
 
 // Weights. Required fields are worth 60 points, recommended ones 25, and
-// the validity of identifiers and license 15; they add up to 100.
+// validity 15: a valid DOI or identifier 4, valid ORCID iDs 4, a license on
+// the offline list 7. A missing field also forfeits its validity points, so
+// an empty Core scores 0 and a complete, valid one 100.
 var (
 	requiredWeights = []struct {
 		field  string
@@ -39,10 +41,14 @@ var (
 )
 
 const (
-	identifierPoints = 8 // valid DOI and ORCIDs
-	licensePoints    = 7 // a license on the offline list
-	minDescription   = 50
+	doiPoints      = 4 // a valid DOI (or, without a DOI, any identifier)
+	orcidPoints    = 4 // valid ORCID iDs for the people among the creators
+	licensePoints  = 7 // a license on the offline list
+	minDescription = 50
 )
+
+// forfeit is what a missing required field costs beyond its own weight.
+var forfeit = map[string]int{"license": licensePoints, "identifier": doiPoints, "creators": orcidPoints}
 
 // Assess scores c. It is deterministic and looks only at c. It does not
 // assume c is valid: a bad DOI or ORCID is a finding, not a failure.
@@ -82,7 +88,7 @@ func Assess(c *Core) Quality {
 	}
 	for _, w := range requiredWeights {
 		if !present[w.field] {
-			lose(w.field, w.points, "missing %s", name(w.field))
+			lose(w.field, w.points+forfeit[w.field], "missing %s", name(w.field))
 		}
 	}
 	if c.Description != "" && len([]rune(c.Description)) < minDescription {
@@ -104,28 +110,24 @@ func Assess(c *Core) Quality {
 	}
 
 	// Identifiers: the DOI and every ORCID must be valid.
-	idLoss := 0
 	if c.DOI != "" {
 		if _, ok := NormalizeDOI(c.DOI); !ok {
-			lose("doi", 4, "invalid DOI")
-			idLoss += 4
+			lose("doi", doiPoints, "invalid DOI")
 		}
 	}
-	withORCID := 0
+	orcidLoss, withORCID := 0, 0
 	for i, cr := range c.Creators {
 		if cr.ORCID == "" {
 			continue
 		}
 		withORCID++
-		if _, ok := NormalizeORCID(cr.ORCID); !ok && idLoss < identifierPoints {
-			p := min(4, identifierPoints-idLoss)
-			lose(fmt.Sprintf("creators[%d].orcid", i), p, "invalid ORCID for creator %d", i+1)
-			idLoss += p
+		if _, ok := NormalizeORCID(cr.ORCID); !ok && orcidLoss < orcidPoints {
+			lose(fmt.Sprintf("creators[%d].orcid", i), orcidPoints-orcidLoss, "invalid ORCID for creator %d", i+1)
+			orcidLoss = orcidPoints
 		}
 	}
-	if len(c.Creators) > 0 && withORCID == 0 && idLoss < identifierPoints && hasPerson(c.Creators) {
-		p := min(2, identifierPoints-idLoss)
-		lose("creators", p, "no creator has an ORCID iD")
+	if len(c.Creators) > 0 && withORCID == 0 && hasPerson(c.Creators) {
+		lose("creators", orcidPoints/2, "no creator has an ORCID iD")
 	}
 
 	if c.License != "" {
@@ -154,32 +156,37 @@ func hasPerson(cs []Creator) bool {
 }
 
 // Quality scores the record: Assess of its Core, plus a finding for each
-// identifier the importer dropped as invalid (its Core no longer holds it).
+// identifier the importer dropped as invalid (its Core no longer holds it),
+// within the same point budgets as Assess.
 func (r *Record) Quality() Quality {
 	q := Assess(&r.Core)
-	idLoss := 0
+	lost := map[string]int{}
 	for _, f := range q.Findings {
-		if f.Field == "doi" || strings.HasSuffix(f.Field, ".orcid") || f.Field == "creators" && strings.Contains(f.Message, "ORCID") {
-			idLoss += f.Penalty
+		switch {
+		case f.Field == "doi" || f.Field == "identifier":
+			lost["doi"] += min(f.Penalty, doiPoints)
+		case strings.HasSuffix(f.Field, ".orcid") || f.Field == "creators":
+			lost["orcid"] += min(f.Penalty, orcidPoints)
 		}
 	}
 	for _, d := range r.Provenance.Dropped {
-		var msg string
+		var msg, budget string
+		limit := 0
 		switch {
-		case strings.HasSuffix(d.Source, ".orcid") && strings.HasPrefix(d.Source, "creators["):
+		case strings.HasPrefix(d.Source, "creators[") && strings.HasSuffix(d.Source, ".orcid"):
 			var n int
 			fmt.Sscanf(d.Source, "creators[%d]", &n)
-			msg = fmt.Sprintf("invalid ORCID for creator %d (dropped)", n+1)
+			msg, budget, limit = fmt.Sprintf("invalid ORCID for creator %d (dropped)", n+1), "orcid", orcidPoints
 		case d.Source == "doi":
-			msg = "invalid DOI (dropped)"
+			msg, budget, limit = "invalid DOI (dropped)", "doi", doiPoints
 		default:
 			continue
 		}
-		p := min(4, identifierPoints-idLoss)
+		p := limit - lost[budget]
 		if p <= 0 {
-			break
+			continue
 		}
-		idLoss += p
+		lost[budget] += p
 		q.Score -= p
 		q.Findings = append(q.Findings, Finding{Field: d.Source, Message: msg, Penalty: p})
 	}
