@@ -288,6 +288,9 @@ func LoadTableProblem(path, params, objective, goal string) (Problem, error) {
 	if objective == "" {
 		objective = t.Header[len(t.Header)-1]
 	}
+	if name == "data" {
+		name = filepath.Base(dir)
+	}
 	if g == "" {
 		g = bo.Maximize
 	}
