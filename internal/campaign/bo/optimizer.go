@@ -116,8 +116,13 @@ func (c *Config) validate() error {
 	default:
 		return errors.E(op, errors.Invalid, errors.Field("kernel"), errors.Msg("unknown kernel "+strconv.Quote(string(c.Kernel))))
 	}
-	if c.Beta < 0 || c.Budget < 0 || c.InitialPoints < 0 || c.Restarts < 0 || c.RawSamples < 0 || c.LocalStarts < 0 || c.MaxEnumerate < 0 || c.ThompsonCandidates < 0 {
+	if c.Beta < 0 || c.Budget < 0 || c.InitialPoints < 0 || c.Restarts < 0 || c.RawSamples < 0 || c.LocalStarts < 0 || c.MaxEnumerate < 0 || c.ThompsonCandidates < 0 || !finite(c.Beta) {
 		return errors.E(op, errors.Invalid, errors.Msg("numeric settings must not be negative"))
+	}
+	// Limits keep a hostile or mistaken configuration (e.g. a state file)
+	// from asking for unbounded memory or time.
+	if c.InitialPoints > 10000 || c.Restarts > 100 || c.RawSamples > 1<<20 || c.LocalStarts > 1000 || c.MaxEnumerate > 1000000 || c.ThompsonCandidates > 5000 {
+		return errors.E(op, errors.Invalid, errors.Msg("a numeric setting exceeds its limit"))
 	}
 	return nil
 }

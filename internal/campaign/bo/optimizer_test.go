@@ -423,3 +423,47 @@ func TestHistoricalDataSkipsDesign(t *testing.T) {
 		t.Fatalf("design served %d, fitted models %d: want a model-based suggestion", st.DesignServed, len(st.Warm))
 	}
 }
+
+func FuzzResume(f *testing.F) {
+	o, err := bo.New(bo.Config{Space: testSpace(), Seed: 3, RawSamples: 64})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for r := 0; r < 3; r++ {
+		pts, err := o.Suggest(context.Background(), 2)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var vals [][]float64
+		for _, p := range pts {
+			vals = append(vals, []float64{objective(p)})
+		}
+		if err := o.Observe(pts, vals); err != nil {
+			f.Fatal(err)
+		}
+	}
+	good, _ := json.Marshal(o)
+	f.Add(good)
+	f.Add([]byte(`{"version":1,"config":{"space":{"params":[{"name":"x","kind":"continuous","low":0,"high":1}]}},"x":[[0.5]],"y":[[1]]}`))
+	f.Add([]byte(`{"version":1,"config":{"space":{"params":[{"name":"x","kind":"categorical","categories":["a"]}],"pool":[[0],[0]]}},"pending":[[0]]}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := bo.Resume(data)
+		if err != nil {
+			return
+		}
+		// A state that restores must be usable: Suggest either works or fails cleanly.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		pts, err := o.Suggest(ctx, 1)
+		if err != nil {
+			return
+		}
+		st := o.State()
+		for _, p := range pts {
+			if !st.Config.Space.Contains(p) {
+				t.Fatalf("suggestion %v outside the space", p)
+			}
+		}
+	})
+}
