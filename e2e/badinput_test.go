@@ -31,7 +31,7 @@ func TestPutBadInput(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(dir string) []string // returns put arguments
-		fail  string                   // "" = must succeed
+		fail  string                    // "" = must succeed
 	}{
 		{"symlink pointing outside", func(d string) []string {
 			os.WriteFile(filepath.Join(d, "ok.txt"), []byte("ok"), 0o644)

@@ -162,6 +162,8 @@ func TestCLI(t *testing.T) {
 			e.Setenv("GENESIS_TOKEN", sys.AdminToken)
 			e.Setenv("XDG_CONFIG_HOME", filepath.Join(e.WorkDir, ".config"))
 			e.Setenv("DATA_DIR", sys.App.Config.DataDir)
+			fixtures, _ := filepath.Abs("../internal/catalog/meta/testdata")
+			e.Setenv("CATALOG_FIXTURES", fixtures)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -173,6 +175,15 @@ func TestCLI(t *testing.T) {
 					ts.Fatalf("no token in stdout")
 				}
 				ts.Setenv(strings.ToUpper(args[0])+"_TOKEN", m[1])
+			},
+			// capture VAR REGEXP: set VAR to the first submatch of REGEXP in
+			// the last command's stdout.
+			"capture": func(ts *testscript.TestScript, neg bool, args []string) {
+				m := regexp.MustCompile(args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+				if len(m) < 2 {
+					ts.Fatalf("no match for %s in stdout", args[1])
+				}
+				ts.Setenv(args[0], m[1])
 			},
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(args[0])

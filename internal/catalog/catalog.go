@@ -25,6 +25,7 @@ import (
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/catalog/meta"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
@@ -43,6 +44,9 @@ type Service struct {
 	people Principals
 	audit  audit.Appender // may be nil (tests)
 	now    func() time.Time
+
+	indexer  Indexer
+	registry *meta.Registry
 }
 
 // Config is what the catalog needs.

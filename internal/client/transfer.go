@@ -188,3 +188,13 @@ func (s *AssetStore) PutTrusted(ctx context.Context, id blob.ID, data []byte) er
 	_, _, _, err := s.c.raw(ctx, http.MethodPut, s.base+id.String(), h, data)
 	return err
 }
+
+// RawPost sends a non-JSON body (a metadata document) with POST.
+func (c *Client) RawPost(ctx context.Context, path, contentType string, body []byte) (int, http.Header, []byte, error) {
+	return c.raw(ctx, http.MethodPost, path, http.Header{"Content-Type": {contentType}}, body)
+}
+
+// RawPut sends a body with PUT.
+func (c *Client) RawPut(ctx context.Context, path, contentType string, body []byte) (int, http.Header, []byte, error) {
+	return c.raw(ctx, http.MethodPut, path, http.Header{"Content-Type": {contentType}}, body)
+}

@@ -563,6 +563,39 @@ func TestAPI(t *testing.T) {
 			t.Errorf("models = %s", r.body)
 		}
 
+		// Metadata: import, read, set, export, extension schemas.
+		doc, err := os.ReadFile("../catalog/meta/testdata/noaa-nasa-data.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var isum catalog.ImportSummary
+		r = h.do("POST", "/api/v1/catalog/import?format=auto&label=OPEN", aliceTok, doc, "Content-Type", "application/octet-stream")
+		if r.status != 200 {
+			t.Fatalf("import = %d %s", r.status, r.body)
+		}
+		r.decode(t, &isum)
+		if len(isum.Imported) == 0 {
+			t.Fatalf("imported nothing: %s", r.body)
+		}
+		first := isum.Imported[0].Asset
+		var md catalog.Metadata
+		h.do("GET", "/api/v1/assets/"+first+"/metadata", bobTok, nil).decode(t, &md)
+		if md.Core.Title == "" {
+			t.Errorf("metadata = %+v", md)
+		}
+		if r := h.do("PUT", "/api/v1/assets/"+first+"/metadata", aliceTok, map[string]any{"core": md.Core}); r.status != 200 {
+			t.Errorf("set metadata = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/assets/"+first+"/metadata/export?format=datacite", bobTok, nil); r.status != 200 {
+			t.Errorf("export = %d %s", r.status, r.body)
+		}
+		if r := h.do("PUT", "/api/v1/extension-schemas/fusion-shot", admin, map[string]any{"type": "object"}); r.status != 204 {
+			t.Errorf("register schema = %d %s", r.status, r.body)
+		}
+		if r := h.do("POST", "/api/v1/catalog/import?label=OPEN", aliceTok, []byte("{nope"), "Content-Type", "application/octet-stream"); r.status != 400 {
+			t.Errorf("garbage import = %d", r.status)
+		}
+
 		// Maintenance.
 		if r := h.do("POST", "/api/v1/admin/fsck", aliceTok, map[string]any{}); r.status != 403 {
 			t.Errorf("non-admin fsck = %d", r.status)

@@ -60,6 +60,11 @@ func (s *Server) routes() {
 	m.Handle("PUT /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.putChunk))
 	m.Handle("GET /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.getChunk))
 
+	m.Handle("POST /api/v1/catalog/import", s.catalogRoute(s.importMetadata))
+	m.Handle("PUT /api/v1/extension-schemas/{name}", s.catalogRoute(s.registerSchema))
+	m.Handle("GET /api/v1/assets/{name}/metadata", s.catalogRoute(s.getMetadata))
+	m.Handle("PUT /api/v1/assets/{name}/metadata", s.catalogRoute(s.setMetadata))
+	m.Handle("GET /api/v1/assets/{name}/metadata/export", s.catalogRoute(s.exportMetadata))
 	m.Handle("GET /api/v1/assets/{name}/lineage", s.catalogRoute(s.lineage))
 	m.Handle("POST /api/v1/assets/{name}/releases", s.catalogRoute(s.requestRelease))
 	m.Handle("GET /api/v1/releases", s.catalogRoute(s.listReleases))

@@ -1,0 +1,398 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/catalog/meta"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// Metadata is an asset's harmonised metadata as stored.
+type Metadata struct {
+	Core            meta.Core       `json:"core"`
+	Quality         meta.Quality    `json:"quality"`
+	Provenance      meta.Provenance `json:"provenance"`
+	SourceID        string          `json:"source_id,omitempty"`
+	Original        string          `json:"original,omitempty"` // blob ID of the source record
+	ExtensionSchema string          `json:"extension_schema,omitempty"`
+	Extension       json.RawMessage `json:"extension,omitempty"`
+	UpdatedBy       string          `json:"updated_by"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+}
+
+// Indexer keeps a search index in step with the catalog. The catalog calls
+// it after every metadata change; a nil Indexer indexes nothing.
+type Indexer interface {
+	Index(ctx context.Context, a *Asset, m *Metadata) error
+}
+
+// SetIndexer installs the search indexer.
+func (s *Service) SetIndexer(ix Indexer) { s.indexer = ix }
+
+// SetRegistry installs the domain-extension schema registry.
+func (s *Service) SetRegistry(r *meta.Registry) { s.registry = r }
+
+// LoadExtensionSchemas registers the stored extension schemas (at start).
+func (s *Service) LoadExtensionSchemas(ctx context.Context) error {
+	if s.registry == nil {
+		s.registry = meta.NewRegistry()
+	}
+	return s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT name, source FROM extension_schemas`)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var name, src string
+			if err := rows.Scan(&name, &src); err != nil {
+				return err
+			}
+			if err := s.registry.Register(name, []byte(src)); err != nil {
+				return errors.E(errors.Internal, errors.Msg("stored extension schema "+name+" does not compile"), err)
+			}
+			return nil
+		})
+	})
+}
+
+// RegisterExtensionSchema stores and activates a JSON Schema for domain
+// extensions (stewards and administrators).
+func (s *Service) RegisterExtensionSchema(ctx context.Context, p *genesis.Principal, name string, schema []byte) error {
+	const op errors.Op = "catalog.RegisterExtensionSchema"
+	if !p.IsAdmin() && !p.HasRole(genesis.RoleSteward) {
+		return errors.E(op, errors.Permission, errors.Msg("only stewards and administrators register extension schemas"))
+	}
+	if !genesis.ValidName(name) {
+		return invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
+	}
+	if s.registry == nil {
+		s.registry = meta.NewRegistry()
+	}
+	probe := meta.NewRegistry()
+	if err := probe.Register(name, schema); err != nil {
+		return errors.E(op, errors.Invalid, errors.Field("schema"), err)
+	}
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		r, err := tx.Exec(ctx, `UPDATE extension_schemas SET source = ?, created_by = ?, created_at = ? WHERE name = ?`, string(schema), p.ID, store.T(s.now()), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n > 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO extension_schemas (name, source, created_by, created_at) VALUES (?, ?, ?, ?)`, name, string(schema), p.ID, store.T(s.now()))
+		return err
+	})
+	if err != nil {
+		return errors.E(op, err)
+	}
+	return s.registry.Register(name, schema)
+}
+
+// SetMetadata replaces an asset's core metadata (and optionally its domain
+// extension, validated against the named schema). Writers only.
+func (s *Service) SetMetadata(ctx context.Context, p *genesis.Principal, idOrName string, core meta.Core, extSchema string, ext json.RawMessage) (*Metadata, error) {
+	const op errors.Op = "catalog.SetMetadata"
+	a, err := s.writable(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	core.Normalize()
+	if err := core.Validate(); err != nil {
+		return nil, errors.E(op, errors.Invalid, err)
+	}
+	if extSchema != "" {
+		if s.registry == nil {
+			return nil, invalid(op, "extension_schema", "no such extension schema")
+		}
+		if err := s.registry.ValidateExtension(extSchema, ext); err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("extension"), err)
+		}
+	}
+	m := &Metadata{Core: core, Quality: meta.Assess(&core), Provenance: meta.Provenance{Format: "genesis", Fields: map[string][]string{}},
+		ExtensionSchema: extSchema, Extension: ext, UpdatedBy: string(p.ID), UpdatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		var src, orig string
+		tx.QueryRow(ctx, `SELECT source_id, original FROM asset_metadata WHERE asset_id = ?`, a.ID).Scan(&src, &orig)
+		m.SourceID, m.Original = src, orig
+		return putMetadata(ctx, tx, a.ID, m)
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := s.afterMetadata(ctx, p, a, m, "metadata.set"); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return m, nil
+}
+
+func putMetadata(ctx context.Context, tx store.Tx, asset string, m *Metadata) error {
+	core, _ := json.Marshal(m.Core)
+	prov := m.Provenance
+	prov.Original = nil // the original lives in its blob
+	provJSON, _ := json.Marshal(prov)
+	findings, _ := json.Marshal(m.Quality.Findings)
+	ext := string(m.Extension)
+	if _, err := tx.Exec(ctx, `DELETE FROM asset_metadata WHERE asset_id = ?`, asset); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO asset_metadata (asset_id, core, provenance, format, source_id, original, quality, findings, extension_schema, extension, updated_by, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, asset, string(core), string(provJSON), string(prov.Format), m.SourceID, m.Original,
+		m.Quality.Score, string(findings), m.ExtensionSchema, ext, m.UpdatedBy, store.T(m.UpdatedAt))
+	return err
+}
+
+func (s *Service) afterMetadata(ctx context.Context, p *genesis.Principal, a *Asset, m *Metadata, action string) error {
+	l, err := label.Parse(a.Label)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	if err := s.record(ctx, p, action, a, l, audit.Allow, "quality "+strconv.Itoa(m.Quality.Score)); err != nil {
+		return err
+	}
+	if s.indexer != nil {
+		if title := m.Core.Title; title != "" && a.Title == "" {
+			a.Title = title
+		}
+		return s.indexer.Index(ctx, a, m)
+	}
+	return nil
+}
+
+// GetMetadata returns a readable asset's metadata (NotExist if it has none).
+func (s *Service) GetMetadata(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, *Metadata, error) {
+	const op errors.Op = "catalog.GetMetadata"
+	a, err := s.Get(ctx, p, idOrName)
+	if err != nil {
+		return nil, nil, errors.E(op, err)
+	}
+	m, err := s.loadMetadata(ctx, a.ID)
+	if err != nil {
+		return nil, nil, errors.E(op, err)
+	}
+	return a, m, nil
+}
+
+func (s *Service) loadMetadata(ctx context.Context, asset string) (*Metadata, error) {
+	var m Metadata
+	var core, prov, findings, ext string
+	var at int64
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT core, provenance, source_id, original, quality, findings, extension_schema, extension, updated_by, updated_at FROM asset_metadata WHERE asset_id = ?`, asset).
+			Scan(&core, &prov, &m.SourceID, &m.Original, &m.Quality.Score, &findings, &m.ExtensionSchema, &ext, &m.UpdatedBy, &at)
+	})
+	if err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(core), &m.Core)
+	json.Unmarshal([]byte(prov), &m.Provenance)
+	json.Unmarshal([]byte(findings), &m.Quality.Findings)
+	if ext != "" {
+		m.Extension = json.RawMessage(ext)
+	}
+	m.UpdatedAt = store.FromT(at)
+	return &m, nil
+}
+
+// ImportSummary says what an import did.
+type ImportSummary struct {
+	Format   meta.Format     `json:"format"`
+	Imported []ImportedAsset `json:"imported"`
+	Updated  []ImportedAsset `json:"updated"`
+	Rejected []Rejection     `json:"rejected"`
+}
+
+// ImportedAsset is one record that became (or updated) an asset.
+type ImportedAsset struct {
+	Index    int    `json:"index"`
+	SourceID string `json:"source_id,omitempty"`
+	Asset    string `json:"asset"`
+	Quality  int    `json:"quality"`
+}
+
+// Rejection is one record that was not imported, and why.
+type Rejection struct {
+	Index    int    `json:"index"`
+	SourceID string `json:"source_id,omitempty"`
+	Field    string `json:"field,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// ImportSpec says how to import a metadata document.
+type ImportSpec struct {
+	Format  meta.Format
+	Label   string // label of the assets it creates
+	Project string
+}
+
+// Import harmonises a metadata document (one or many records) into the
+// catalog: each valid record creates a dataset (named from its title) or
+// updates the one already imported with the same source identifier; each
+// record's original is kept as a blob; each record is written in its own
+// transaction, so a bad record never half-writes and never stops the rest.
+func (s *Service) Import(ctx context.Context, p *genesis.Principal, r io.Reader, spec ImportSpec) (*ImportSummary, error) {
+	const op errors.Op = "catalog.Import"
+	l, err := normLabel(op, spec.Label)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Format == "" {
+		spec.Format = meta.Auto
+	}
+	recs, bad, err := meta.Import(r, spec.Format)
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field("document"), err)
+	}
+	sum := &ImportSummary{Imported: []ImportedAsset{}, Updated: []ImportedAsset{}, Rejected: []Rejection{}}
+	if len(recs) > 0 {
+		sum.Format = recs[0].Provenance.Format
+	}
+	for _, b := range bad {
+		sum.Rejected = append(sum.Rejected, Rejection{Index: b.Index, SourceID: b.SourceID, Field: b.Field, Reason: b.Error()})
+	}
+	for _, rec := range recs {
+		if err := ctx.Err(); err != nil {
+			return nil, errors.E(op, errors.Canceled, err)
+		}
+		ia, updated, err := s.importOne(ctx, p, rec, l, spec.Project)
+		if err != nil {
+			if errors.Is(errors.Canceled, err) || errors.Is(errors.Unavailable, err) {
+				return nil, errors.E(op, err)
+			}
+			msg := errors.SafeMessage(err)
+			if msg == "" {
+				msg = "could not be stored"
+			}
+			sum.Rejected = append(sum.Rejected, Rejection{Index: rec.Index, SourceID: rec.SourceID, Field: errors.FieldOf(err), Reason: msg})
+			continue
+		}
+		if updated {
+			sum.Updated = append(sum.Updated, *ia)
+		} else {
+			sum.Imported = append(sum.Imported, *ia)
+		}
+	}
+	return sum, nil
+}
+
+func (s *Service) importOne(ctx context.Context, p *genesis.Principal, rec meta.Record, l label.Label, project string) (*ImportedAsset, bool, error) {
+	q := rec.Quality()
+	m := &Metadata{Core: rec.Core, Quality: q, Provenance: rec.Provenance, SourceID: rec.SourceID,
+		UpdatedBy: string(p.ID), UpdatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	// An earlier import of the same source record is updated in place.
+	var existing string
+	if rec.SourceID != "" {
+		err := s.db.View(ctx, func(tx store.Tx) error {
+			return tx.QueryRow(ctx, `SELECT asset_id FROM asset_metadata WHERE source_id = ?`, rec.SourceID).Scan(&existing)
+		})
+		if err != nil && !errors.Is(errors.NotExist, err) {
+			return nil, false, err
+		}
+	}
+	var a *Asset
+	var err error
+	if existing != "" {
+		if a, err = s.writable(ctx, p, existing); err != nil {
+			if errors.Is(errors.NotExist, err) {
+				return nil, false, errors.E(errors.Exist, errors.Msg("a record with this identifier was imported into an asset you cannot change"))
+			}
+			return nil, false, err
+		}
+	} else {
+		base := slug(rec.Core.Title)
+		for i := 1; ; i++ {
+			name := base
+			if i > 1 {
+				name = base[:min(len(base), 56)] + "-" + strconv.Itoa(i)
+			}
+			a, err = s.Create(ctx, p, CreateSpec{Kind: KindDataset, Name: name, Title: rec.Core.Title, Description: truncate(rec.Core.Description, 65536), Label: l.Format(), Project: project})
+			if !errors.Is(errors.Exist, err) || i > 50 {
+				break
+			}
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if len(rec.Provenance.Original) > 0 && len(rec.Provenance.Original) <= blob.MaxSize {
+		id := blob.Sum(rec.Provenance.Original)
+		if err := s.PutChunk(ctx, p, a.ID, id, rec.Provenance.Original); err != nil {
+			return nil, false, err
+		}
+		m.Original = id.String()
+	}
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		if err := putMetadata(ctx, tx, a.ID, m); err != nil {
+			return err
+		}
+		// The original is kept: it counts as a committed chunk of the asset.
+		_, err := tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND chunk = ?`, true, a.ID, m.Original)
+		return err
+	})
+	if errors.Is(errors.Exist, err) {
+		return nil, false, errors.E(errors.Exist, errors.Field("source_id"), errors.Msg("another asset already holds this source identifier"))
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.afterMetadata(ctx, p, a, m, "metadata.import"); err != nil {
+		return nil, false, err
+	}
+	return &ImportedAsset{Index: rec.Index, SourceID: rec.SourceID, Asset: a.Name, Quality: q.Score}, existing != "", nil
+}
+
+// Export renders a readable asset's metadata as DataCite JSON or DCAT-US.
+func (s *Service) Export(ctx context.Context, p *genesis.Principal, idOrName string, format meta.Format) ([]byte, error) {
+	const op errors.Op = "catalog.Export"
+	_, m, err := s.GetMetadata(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	switch format {
+	case meta.Format("datacite"):
+		return meta.ExportDataCite(m.Core)
+	case meta.Format("dcat-us"):
+		return json.MarshalIndent(meta.ExportDCATUS(m.Core, meta.DCATUSOptions{}), "", "  ")
+	}
+	return nil, invalid(op, "format", "export formats are datacite and dcat-us")
+}
+
+func slug(title string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if s == "" {
+		s = "dataset"
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
