@@ -137,6 +137,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.Catalog = catalog.New(catalog.Config{DB: a.DB, Blobs: a.Blobs, Authz: a.Authz, Principals: a.Identity, Audit: a.Audit})
+	if err := a.Catalog.LoadExtensionSchemas(ctx); err != nil {
+		return nil, err
+	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Logger: log})
 	return a, nil
