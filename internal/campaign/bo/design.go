@@ -81,7 +81,7 @@ func (o *Optimizer) design(n int) []Point {
 	// Over-generate a little: projection may reject some points.
 	m := n
 	for tries := 0; tries < 6 && len(out) < n; tries++ {
-		out = o.quasiPoints(halton(m, len(o.cfg.Space.Params), o.cfg.Seed))
+		out = o.quasiPoints(o.designUnit(m))
 		m *= 2
 	}
 	seen := map[string]bool{}
@@ -102,8 +102,7 @@ func (o *Optimizer) design(n int) []Point {
 // poolDesign maps Halton points to the nearest distinct pool rows.
 func (o *Optimizer) poolDesign(n int) []Point {
 	n = min(n, len(o.pool))
-	us := halton(n, len(o.cfg.Space.Params), o.cfg.Seed)
-	targets := o.quasiPoints(us)
+	targets := o.quasiPoints(o.designUnit(n))
 	used := make([]bool, len(o.pool))
 	var out []Point
 	feat := make([]float64, o.enc.nFeat)
@@ -134,4 +133,13 @@ func (o *Optimizer) poolDesign(n int) []Point {
 		}
 	}
 	return out
+}
+
+// designUnit returns the first n unit-cube points of the configured initial design.
+func (o *Optimizer) designUnit(n int) [][]float64 {
+	d := len(o.cfg.Space.Params)
+	if o.cfg.InitialDesign == "sobol" && d <= MaxSobolDim {
+		return sobol(n, d, o.cfg.Seed)
+	}
+	return halton(n, d, o.cfg.Seed)
 }

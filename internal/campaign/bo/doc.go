@@ -27,7 +27,9 @@
 // floor) fitted by MAP with analytic gradients and multi-start L-BFGS, warm
 // started from the previous fit. Batches (q > 1) and experiments still running
 // are handled by sequential greedy selection with Kriging-believer fantasies.
-// Skewed objectives (yields) can be Yeo-Johnson warped (Config.Warp).
+// Skewed objectives (yields) can be Yeo-Johnson warped (Config.Warp). The
+// initial design, n = max(5, min(2d, budget/5)) points, is scrambled Halton or
+// digitally shifted Sobol (Config.InitialDesign).
 //
 // Use: New(Config) → loop { Suggest(ctx, q); run the experiments; Observe(points,
 // values) } (Cancel drops experiments that failed). Each values row holds the

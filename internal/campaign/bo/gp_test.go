@@ -343,3 +343,40 @@ func TestWarp(t *testing.T) {
 		}
 	}
 }
+
+// The first 2^k Sobol points put exactly one point in each interval
+// [j/2^k, (j+1)/2^k) of every coordinate (a (0,k,1)-net per dimension), and
+// the dimension-2 projections are (t,k,2)-nets with small t; check the 1-D
+// property for every dimension and a known 2-D value.
+func TestSobolStratification(t *testing.T) {
+	for _, seed := range []uint64{0, 1, 99} {
+		const k = 6
+		pts := sobol(1<<k, MaxSobolDim, seed)
+		for j := 0; j < MaxSobolDim; j++ {
+			seen := make([]bool, 1<<k)
+			for _, p := range pts {
+				if p[j] < 0 || p[j] >= 1 {
+					t.Fatalf("dim %d: %v outside [0,1)", j, p[j])
+				}
+				c := int(p[j] * (1 << k))
+				if seen[c] {
+					t.Fatalf("seed %d dim %d: interval %d holds two points", seed, j, c)
+				}
+				seen[c] = true
+			}
+		}
+	}
+	// Unshifted, the sequence starts 0, 1/2, then (3/4, 1/4) in dims 0 and 1.
+	d0, d1 := directions(0), directions(1)
+	if d0[1] != 1<<31 || d1[1] != 1<<31 || d1[2]^d1[1] != 1<<30 {
+		t.Errorf("direction numbers: %x %x %x", d0[1], d1[1], d1[2])
+	}
+	a, b := sobol(20, 5, 7), sobol(7, 5, 7)
+	for i := range b {
+		for j := range b[i] {
+			if a[i][j] != b[i][j] {
+				t.Fatal("not prefix-consistent")
+			}
+		}
+	}
+}

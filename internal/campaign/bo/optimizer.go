@@ -53,6 +53,9 @@ type Config struct {
 	MaxEnumerate  int `json:"max_enumerate,omitempty"`  // pool/discrete enumeration limit; default 100000
 	// ThompsonCandidates caps the candidate set of one Thompson draw; default 1000.
 	ThompsonCandidates int `json:"thompson_candidates,omitempty"`
+	// InitialDesign is "halton" (scrambled Halton, the default) or "sobol"
+	// (digitally shifted Sobol, up to MaxSobolDim parameters; Halton beyond).
+	InitialDesign string `json:"initial_design,omitempty"`
 	// Warp applies a Yeo-Johnson transform (fitted by maximum likelihood) to
 	// the objective before modelling: useful for skewed outcomes such as yields.
 	Warp bool `json:"warp,omitempty"`
@@ -110,6 +113,11 @@ func (c *Config) validate() error {
 	case LogEI, UCB, Thompson:
 	default:
 		return errors.E(op, errors.Invalid, errors.Field("acquisition"), errors.Msg("unknown acquisition "+strconv.Quote(string(c.Acquisition))))
+	}
+	switch c.InitialDesign {
+	case "", "halton", "sobol":
+	default:
+		return errors.E(op, errors.Invalid, errors.Field("initial_design"), errors.Msg(`initial design must be "halton" or "sobol"`))
 	}
 	switch c.Kernel {
 	case Matern52, RBF:

@@ -82,6 +82,9 @@ func TestSuggestProperties(t *testing.T) {
 		if trial%4 == 3 {
 			cfg.Acquisition = bo.Thompson
 		}
+		if trial%3 == 1 {
+			cfg.InitialDesign = "sobol"
+		}
 		o, err := bo.New(cfg)
 		if err != nil {
 			t.Fatalf("trial %d: %v", trial, err)
@@ -218,6 +221,7 @@ func TestInvalidInput(t *testing.T) {
 		{"unknown constraint param", bo.Config{Space: bo.Space{Params: []bo.Param{{Name: "x", Kind: bo.Continuous, Low: 0, High: 1}}, Constraints: []bo.LinearConstraint{{Coef: map[string]float64{"y": 1}, Rel: bo.LessEq, RHS: 1}}}}},
 		{"bad goal", bo.Config{Space: testSpace(), Objectives: []bo.Objective{{Name: "y", Goal: "up"}}}},
 		{"four objectives", bo.Config{Space: testSpace(), Objectives: []bo.Objective{{"a", bo.Maximize}, {"b", bo.Maximize}, {"c", bo.Maximize}, {"d", bo.Maximize}}}},
+		{"bad design", bo.Config{Space: testSpace(), InitialDesign: "lhs"}},
 		{"pool outside", bo.Config{Space: bo.Space{Params: []bo.Param{{Name: "x", Kind: bo.Continuous, Low: 0, High: 1}}, Pool: []bo.Point{{2}}}}},
 	}
 	for _, tc := range cases {
