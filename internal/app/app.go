@@ -28,6 +28,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/localdisk"
 	"github.com/genesis-science/genesis/internal/blob/s3"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
@@ -140,6 +141,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.Catalog.LoadExtensionSchemas(ctx); err != nil {
 		return nil, err
 	}
+	ix, err := search.New(a.DB)
+	if err != nil {
+		return nil, err
+	}
+	a.Catalog.SetSearch(ix)
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Logger: log})
 	return a, nil

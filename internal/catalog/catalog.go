@@ -26,6 +26,7 @@ import (
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/catalog/meta"
+	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
@@ -45,8 +46,8 @@ type Service struct {
 	audit  audit.Appender // may be nil (tests)
 	now    func() time.Time
 
-	indexer  Indexer
 	registry *meta.Registry
+	search   search.Index
 }
 
 // Config is what the catalog needs.

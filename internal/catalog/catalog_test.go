@@ -17,6 +17,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/memblob"
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
@@ -83,6 +84,11 @@ func newWorld(t *testing.T, db store.DB) *world {
 	w.blobs = memblob.New(false)
 	w.clock = time.Now()
 	w.cat = catalog.New(catalog.Config{DB: db, Blobs: w.blobs, Authz: az, Principals: id, Audit: w.log, Now: func() time.Time { return w.clock }})
+	ix, err := search.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cat.SetSearch(ix)
 	return w
 }
 
@@ -236,6 +242,12 @@ func TestDatasets(t *testing.T) {
 		}
 		if _, err := c.Get(ctx, w.carol, "shots"); !errors.Is(errors.NotExist, err) {
 			t.Errorf("carol (no ITAR) still reads after raise: %v", err)
+		}
+		if r, err := c.Search(ctx, w.carol, search.Query{Text: "tokamak"}); err != nil || r.Total != 0 {
+			t.Errorf("carol still finds the raised dataset: %+v, %v", r, err)
+		}
+		if r, err := c.Search(ctx, alice, search.Query{Text: "tokamak"}); err != nil || r.Total != 1 || r.Hits[0].Label != "PROPRIETARY//FUSION/ITAR" {
+			t.Errorf("alice's search after raise: %+v, %v", r, err)
 		}
 		w.id.SetClearance(ctx, "carol", "PROPRIETARY//FUSION/ITAR")
 		carol, _ := w.id.Principal(ctx, w.admin, "carol")

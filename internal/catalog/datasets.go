@@ -90,9 +90,11 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 			}
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, a.ID, a.Kind, a.Name, a.Title, a.Description, a.Label, project, a.Owner, store.T(now), store.T(now))
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, a.ID, a.Kind, a.Name, a.Title, a.Description, a.Label, project, a.Owner, store.T(now), store.T(now)); err != nil {
+			return err
+		}
+		return s.indexTx(ctx, tx, a.ID)
 	})
 	if errors.Is(errors.Exist, err) {
 		return nil, errors.E(op, errors.Exist, errors.Field("name"), errors.Msg("an asset with that name exists"))
@@ -563,7 +565,16 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 		if _, err = tx.Exec(ctx, `UPDATE assets SET label = ?, updated_at = ? WHERE id = ?`, nl.Format(), store.T(now), a.ID); err != nil {
 			return err
 		}
-		return raiseDescendants(ctx, tx, a.ID, nl, now)
+		raised, err := raiseDescendants(ctx, tx, a.ID, nl, now)
+		if err != nil {
+			return err
+		}
+		for _, id := range append(raised, a.ID) {
+			if err := s.indexTx(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -633,7 +644,7 @@ func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id s
 // their assets with them: what was computed from data now labelled l is at
 // least l (no write down), and becomes unreadable to whoever is not cleared
 // for it — fail closed — until a release says otherwise.
-func raiseDescendants(ctx context.Context, tx store.Tx, asset string, l label.Label, now time.Time) error {
+func raiseDescendants(ctx context.Context, tx store.Tx, asset string, l label.Label, now time.Time) ([]string, error) {
 	rows, err := tx.Query(ctx, `WITH RECURSIVE down(a, v, depth) AS (
 			SELECT asset_id, version, 0 FROM asset_versions WHERE asset_id = ?
 			UNION
@@ -644,7 +655,7 @@ func raiseDescendants(ctx context.Context, tx store.Tx, asset string, l label.La
 		SELECT DISTINCT down.a, down.v, v.label FROM down JOIN asset_versions v ON v.asset_id = down.a AND v.version = down.v
 		WHERE down.a <> ?`, asset, asset)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type row struct {
 		a string
@@ -658,34 +669,36 @@ func raiseDescendants(ctx context.Context, tx store.Tx, asset string, l label.La
 		rs = append(rs, r)
 		return err
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	assets := map[string]bool{}
 	for _, r := range rs {
 		cur, err := label.Parse(r.l)
 		if err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
 		if label.Dominates(cur, l) {
 			continue
 		}
 		if _, err := tx.Exec(ctx, `UPDATE asset_versions SET label = ? WHERE asset_id = ? AND version = ?`, label.Join(cur, l).Format(), r.a, r.v); err != nil {
-			return err
+			return nil, err
 		}
 		assets[r.a] = true
 	}
+	var raised []string
 	for id := range assets {
 		var m string
 		if err := tx.QueryRow(ctx, `SELECT label FROM assets WHERE id = ?`, id).Scan(&m); err != nil {
-			return err
+			return nil, err
 		}
 		cur, err := label.Parse(m)
 		if err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE assets SET label = ?, updated_at = ? WHERE id = ?`, label.Join(cur, l).Format(), store.T(now), id); err != nil {
-			return err
+			return nil, err
 		}
+		raised = append(raised, id)
 	}
-	return nil
+	return raised, nil
 }

@@ -30,15 +30,6 @@ type Metadata struct {
 	UpdatedAt       time.Time       `json:"updated_at"`
 }
 
-// Indexer keeps a search index in step with the catalog. The catalog calls
-// it after every metadata change; a nil Indexer indexes nothing.
-type Indexer interface {
-	Index(ctx context.Context, a *Asset, m *Metadata) error
-}
-
-// SetIndexer installs the search indexer.
-func (s *Service) SetIndexer(ix Indexer) { s.indexer = ix }
-
 // SetRegistry installs the domain-extension schema registry.
 func (s *Service) SetRegistry(r *meta.Registry) { s.registry = r }
 
@@ -125,7 +116,10 @@ func (s *Service) SetMetadata(ctx context.Context, p *genesis.Principal, idOrNam
 		var src, orig string
 		tx.QueryRow(ctx, `SELECT source_id, original FROM asset_metadata WHERE asset_id = ?`, a.ID).Scan(&src, &orig)
 		m.SourceID, m.Original = src, orig
-		return putMetadata(ctx, tx, a.ID, m)
+		if err := putMetadata(ctx, tx, a.ID, m); err != nil {
+			return err
+		}
+		return s.indexTx(ctx, tx, a.ID)
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -157,16 +151,7 @@ func (s *Service) afterMetadata(ctx context.Context, p *genesis.Principal, a *As
 	if err != nil {
 		return errors.E(errors.Internal, err)
 	}
-	if err := s.record(ctx, p, action, a, l, audit.Allow, "quality "+strconv.Itoa(m.Quality.Score)); err != nil {
-		return err
-	}
-	if s.indexer != nil {
-		if title := m.Core.Title; title != "" && a.Title == "" {
-			a.Title = title
-		}
-		return s.indexer.Index(ctx, a, m)
-	}
-	return nil
+	return s.record(ctx, p, action, a, l, audit.Allow, "quality "+strconv.Itoa(m.Quality.Score))
 }
 
 // GetMetadata returns a readable asset's metadata (NotExist if it has none).
@@ -336,8 +321,10 @@ func (s *Service) importOne(ctx context.Context, p *genesis.Principal, rec meta.
 			return err
 		}
 		// The original is kept: it counts as a committed chunk of the asset.
-		_, err := tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND chunk = ?`, true, a.ID, m.Original)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND chunk = ?`, true, a.ID, m.Original); err != nil {
+			return err
+		}
+		return s.indexTx(ctx, tx, a.ID)
 	})
 	if errors.Is(errors.Exist, err) {
 		return nil, false, errors.E(errors.Exist, errors.Field("source_id"), errors.Msg("another asset already holds this source identifier"))

@@ -2,7 +2,6 @@ package catalog_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"strings"
@@ -10,24 +9,16 @@ import (
 
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/meta"
+	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
-type fakeIndex struct{ n map[string]string }
-
-func (f *fakeIndex) Index(_ context.Context, a *catalog.Asset, m *catalog.Metadata) error {
-	f.n[a.Name] = m.Core.Title
-	return nil
-}
-
 func TestImport(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
 		w := newWorld(t, db)
 		c := w.cat
-		ix := &fakeIndex{n: map[string]string{}}
-		c.SetIndexer(ix)
 		doc, err := os.ReadFile("meta/testdata/noaa-nasa-data.json")
 		if err != nil {
 			t.Fatal(err)
@@ -47,8 +38,16 @@ func TestImport(t *testing.T) {
 		if m.Core.Title == "" || m.Quality.Score <= 0 || m.Original == "" || len(m.Provenance.Fields["title"]) == 0 {
 			t.Errorf("metadata = %+v", m)
 		}
-		if ix.n[a.Name] != m.Core.Title {
-			t.Errorf("not indexed: %v", ix.n)
+		res, err := c.Search(ctx, w.bob, search.Query{Text: strings.Fields(m.Core.Title)[0]})
+		if err != nil || res.Total == 0 {
+			t.Errorf("imported record not found by search: %+v, %v", res, err)
+		}
+		found := false
+		for _, h := range res.Hits {
+			found = found || h.Name == a.Name
+		}
+		if !found {
+			t.Errorf("search hits %+v lack %s", res.Hits, a.Name)
 		}
 		// Re-importing updates instead of duplicating.
 		again, err := c.Import(ctx, w.alice, bytes.NewReader(doc), catalog.ImportSpec{Label: "OPEN"})
@@ -70,6 +69,18 @@ func TestImport(t *testing.T) {
 		}
 		if _, _, err := c.GetMetadata(ctx, w.bob, s2.Imported[0].Asset); !errors.Is(errors.NotExist, err) {
 			t.Errorf("bob reads labelled metadata: %v", err)
+		}
+		_, m2, _ := c.GetMetadata(ctx, w.alice, s2.Imported[0].Asset)
+		word := strings.Fields(m2.Core.Title)[0]
+		if r, _ := c.Search(ctx, w.bob, search.Query{Text: word}); r != nil {
+			for _, h := range r.Hits {
+				if h.Name == s2.Imported[0].Asset {
+					t.Errorf("bob finds labelled %s by searching %q", h.Name, word)
+				}
+			}
+		}
+		if r, _ := c.Search(ctx, w.carol, search.Query{Text: word}); r == nil || r.Total == 0 {
+			t.Errorf("carol (cleared) does not find %q", word)
 		}
 		// Bad documents: clear errors, nothing written.
 		if _, err := c.Import(ctx, w.alice, strings.NewReader("{not json"), catalog.ImportSpec{Label: "OPEN"}); !errors.Is(errors.Invalid, err) {

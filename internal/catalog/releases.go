@@ -227,6 +227,9 @@ func (s *Service) DecideRelease(ctx context.Context, p *genesis.Principal, id st
 				ActivityDeclassification, r.ID, p.ID, now); err != nil {
 				return err
 			}
+			if err := s.indexTx(ctx, tx, r.Asset); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE releases SET state = ?, decided_by = ?, decided_at = ?, new_version = ? WHERE id = ?`,
 			state, p.ID, store.T(now), newVersion, r.ID)

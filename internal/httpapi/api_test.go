@@ -20,6 +20,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/memblob"
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
@@ -69,6 +70,11 @@ func newHarness(t *testing.T, db store.DB) *harness {
 		t.Fatal(err)
 	}
 	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: id, Audit: log})
+	ix, err := search.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat.SetSearch(ix)
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -588,6 +594,25 @@ func TestAPI(t *testing.T) {
 		}
 		if r := h.do("GET", "/api/v1/assets/"+first+"/metadata/export?format=datacite", bobTok, nil); r.status != 200 {
 			t.Errorf("export = %d %s", r.status, r.body)
+		}
+		// Search: what bob may not read does not exist for him.
+		var sr search.Result
+		h.do("GET", "/api/v1/search?q="+strings.Fields(md.Core.Title)[0]+"&limit=5", bobTok, nil).decode(t, &sr)
+		if sr.Total == 0 {
+			t.Errorf("search finds nothing: %+v", sr)
+		}
+		h.do("GET", "/api/v1/search?q=shots", bobTok, nil).decode(t, &sr)
+		for _, hit := range sr.Hits {
+			if hit.Name == "shots" {
+				t.Errorf("bob finds the labelled dataset: %+v", sr)
+			}
+		}
+		h.do("GET", "/api/v1/search?q=shots&keyword=a&keyword=b&kind=dataset", aliceTok, nil)
+		if r := h.do("GET", "/api/v1/search/suggest?prefix=sh", aliceTok, nil); r.status != 200 {
+			t.Errorf("suggest = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/search?limit=0", aliceTok, nil); r.status != 400 {
+			t.Errorf("limit=0 = %d", r.status)
 		}
 		if r := h.do("PUT", "/api/v1/extension-schemas/fusion-shot", admin, map[string]any{"type": "object"}); r.status != 204 {
 			t.Errorf("register schema = %d %s", r.status, r.body)

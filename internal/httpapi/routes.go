@@ -60,6 +60,8 @@ func (s *Server) routes() {
 	m.Handle("PUT /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.putChunk))
 	m.Handle("GET /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.getChunk))
 
+	m.Handle("GET /api/v1/search", s.catalogRoute(s.search))
+	m.Handle("GET /api/v1/search/suggest", s.catalogRoute(s.suggest))
 	m.Handle("POST /api/v1/catalog/import", s.catalogRoute(s.importMetadata))
 	m.Handle("PUT /api/v1/extension-schemas/{name}", s.catalogRoute(s.registerSchema))
 	m.Handle("GET /api/v1/assets/{name}/metadata", s.catalogRoute(s.getMetadata))

@@ -305,15 +305,57 @@ func (b *builder) dropUnusable() {
 
 // prune removes provenance entries for fields that ended up empty.
 func (b *builder) prune() {
-	var m map[string]any
-	j, _ := json.Marshal(b.core)
-	_ = json.Unmarshal(j, &m)
+	c := &b.core
 	for k := range b.prov.Fields {
-		top := k
-		if i := strings.IndexByte(top, '.'); i >= 0 {
-			top = top[:i]
+		top, sub, _ := strings.Cut(k, ".")
+		keep := true
+		switch top {
+		case "title":
+			keep = c.Title != ""
+		case "description":
+			keep = c.Description != ""
+		case "creators":
+			keep = len(c.Creators) > 0
+		case "organization":
+			keep = c.Organization != ""
+		case "keywords":
+			keep = len(c.Keywords) > 0
+		case "domain":
+			keep = c.Domain != ""
+		case "license":
+			keep = c.License != ""
+		case "doi":
+			keep = c.DOI != ""
+		case "identifiers":
+			keep = len(c.Identifiers) > 0
+		case "temporal":
+			keep = c.Temporal != nil
+		case "spatial":
+			keep = c.Spatial != nil && (sub != "bbox" || c.Spatial.BBox != nil) && (sub != "place" || c.Spatial.Place != "")
+		case "variables":
+			keep = len(c.Variables) > 0
+		case "instrument":
+			keep = c.Instrument != ""
+		case "facility":
+			keep = c.Facility != ""
+		case "funding":
+			keep = len(c.Funding) > 0
+		case "challenges":
+			keep = len(c.Challenges) > 0
+		case "origin":
+			keep = c.Origin != ""
+		case "access_notes":
+			keep = c.AccessNotes != ""
+		case "landing_page":
+			keep = c.LandingPage != ""
+		case "publisher":
+			keep = c.Publisher != ""
+		case "issued":
+			keep = c.Issued != ""
+		case "modified":
+			keep = c.Modified != ""
 		}
-		if _, ok := m[top]; !ok {
+		if !keep {
 			delete(b.prov.Fields, k)
 		}
 	}

@@ -58,8 +58,15 @@ func newDeltas() *deltas {
 	return &deltas{stats: map[statKey]*corpusStats{}, facets: map[facetKey]int64{}}
 }
 
+// add records a document in its class's aggregates (owner "") and in its
+// class-and-owner aggregates (owner "o:"+owner), which serve owner-read
+// rules without multiplying the rows every query sums.
 func (dl *deltas) add(class ClassID, owner, kind, domain, org string, keywords []string, lens [nFields]int64, sign int64) {
-	k := statKey{class, owner}
+	dl.add1(statKey{class, ""}, kind, domain, org, keywords, lens, sign)
+	dl.add1(statKey{class, "o:" + owner}, kind, domain, org, keywords, lens, sign)
+}
+
+func (dl *deltas) add1(k statKey, kind, domain, org string, keywords []string, lens [nFields]int64, sign int64) {
 	st := dl.stats[k]
 	if st == nil {
 		st = &corpusStats{}

@@ -153,7 +153,7 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 // stats sums the readable corpus's size and field lengths.
 func (ix *sqliteIndex) stats(ctx context.Context, tx store.Tx, vis visibility) (corpusStats, error) {
 	var st corpusStats
-	visSQL, visArgs := vis.sql("class_id", "owner_id = ?")
+	visSQL, visArgs := vis.aggSQL()
 	err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(SUM(l0), 0), COALESCE(SUM(l1), 0), COALESCE(SUM(l2), 0),
 		COALESCE(SUM(l3), 0), COALESCE(SUM(l4), 0), COALESCE(SUM(l5), 0) FROM search_stats WHERE `+visSQL, visArgs...).
 		Scan(&st.n, &st.lens[0], &st.lens[1], &st.lens[2], &st.lens[3], &st.lens[4], &st.lens[5])
@@ -202,8 +202,9 @@ func (ix *sqliteIndex) browse(ctx context.Context, tx store.Tx, q Query, vis vis
 			return nil, err
 		}
 		res.Total = int(st.n)
-		aSQL, aArgs := vis.sql("class_id", "owner_id = ?")
-		rows, err := tx.Query(ctx, `SELECT facet, value, SUM(n) FROM search_facet_counts WHERE `+aSQL+` GROUP BY facet, value`, aArgs...)
+		aSQL, aArgs := vis.aggSQL()
+		// Summed here: SQLite's GROUP BY would sort every row first.
+		rows, err := tx.Query(ctx, `SELECT facet, value, n FROM search_facet_counts WHERE `+aSQL, aArgs...)
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,278 @@
+package search_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/catalog/search"
+	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/store/postgres"
+	"github.com/genesis-science/genesis/internal/store/sqlite"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+// Benchmarks over a synthetic catalog: Zipf-distributed vocabulary, realistic
+// field lengths, 6 labels × 21 projects × 3 kinds, 500 owners. The principal
+// reads the three lower labels (half the documents) plus what it owns.
+//
+//	GENESIS_BENCH_SEARCH_DOCS=1000000 go test ./internal/catalog/search -run '^$' -bench SQLite -benchtime 400x -timeout 60m
+//
+// The SQLite database is built once and kept (GENESIS_BENCH_SEARCH_DIR,
+// default the OS temp dir), so later runs skip loading. Default size 20,000.
+// PostgreSQL: GENESIS_TEST_POSTGRES and GENESIS_BENCH_SEARCH_PG_DOCS.
+
+func benchDocs(name string, def int) int {
+	if s := os.Getenv(name); s != "" {
+		n, err := strconv.Atoi(s)
+		if err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+type benchCorpus struct {
+	words    []string
+	zipf     *rand.Zipf
+	keywords []string
+	kwZipf   *rand.Zipf
+	rng      *rand.Rand
+}
+
+var benchLabels = []string{"OPEN", "PROPRIETARY", "PROPRIETARY//AGR:CRADA-0042", "PROPRIETARY//FUSION", "NATIONAL-SECURITY", "NATIONAL-SECURITY//ITAR"}
+
+func newBenchCorpus() *benchCorpus {
+	rng := rand.New(rand.NewPCG(1, 2))
+	syl := []string{"ka", "lo", "mi", "ne", "ta", "ri", "so", "vu", "zen", "tor", "lix", "mar", "qu", "pho", "bra", "cel", "dyn", "ent", "gra", "hel"}
+	seen := map[string]bool{}
+	var words []string
+	for len(words) < 30000 {
+		n := 2 + rng.IntN(3)
+		var b strings.Builder
+		for range n {
+			b.WriteString(syl[rng.IntN(len(syl))])
+		}
+		if w := b.String(); !seen[w] {
+			seen[w] = true
+			words = append(words, w)
+		}
+	}
+	c := &benchCorpus{words: words, rng: rng}
+	c.zipf = rand.NewZipf(rng, 1.07, 2, uint64(len(words)-1))
+	c.keywords = words[200:3200]
+	c.kwZipf = rand.NewZipf(rng, 1.2, 1, uint64(len(c.keywords)-1))
+	return c
+}
+
+func (c *benchCorpus) text(n int) string {
+	ws := make([]string, n)
+	for i := range ws {
+		ws[i] = c.words[c.zipf.Uint64()]
+	}
+	return strings.Join(ws, " ")
+}
+
+func (c *benchCorpus) doc(i int) search.Doc {
+	r := c.rng
+	kinds := []string{"dataset", "dataset", "dataset", "model", "software"}
+	d := search.Doc{
+		ID:          fmt.Sprintf("a%07d", i),
+		Kind:        kinds[r.IntN(len(kinds))],
+		Name:        fmt.Sprintf("%s-%d", c.words[c.zipf.Uint64()], i),
+		Title:       c.text(4 + r.IntN(6)),
+		Description: c.text(40 + r.IntN(40)),
+		Domain:      fmt.Sprintf("domain-%d", r.IntN(8)),
+		Org:         fmt.Sprintf("org-%d", r.IntN(40)),
+		Project:     "",
+		Owner:       fmt.Sprintf("u%d", r.IntN(500)),
+		Label:       benchLabels[r.IntN(len(benchLabels))],
+		Updated:     time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.Int64N(int64(5 * 365 * 24 * time.Hour)))),
+	}
+	if p := r.IntN(21); p > 0 {
+		d.Project = fmt.Sprintf("p%d", p)
+	}
+	for range 3 + r.IntN(3) {
+		d.Keywords = append(d.Keywords, c.keywords[c.kwZipf.Uint64()])
+	}
+	for range 1 + r.IntN(3) {
+		d.Creators = append(d.Creators, "Dr "+c.words[c.zipf.Uint64()])
+	}
+	for range r.IntN(4) {
+		d.Variables = append(d.Variables, search.Variable{Name: c.words[c.zipf.Uint64()], Unit: []string{"K", "Pa", "eV", "m/s"}[r.IntN(4)]})
+	}
+	return d
+}
+
+func load(b *testing.B, db store.DB, ix search.Index, n int) {
+	ctx := context.Background()
+	c := newBenchCorpus()
+	bu := ix.(search.BatchUpserter)
+	start := time.Now()
+	const batch = 5000
+	for lo := 0; lo < n; lo += batch {
+		docs := make([]search.Doc, 0, batch)
+		for i := lo; i < min(n, lo+batch); i++ {
+			docs = append(docs, c.doc(i))
+		}
+		if err := db.Update(ctx, func(tx store.Tx) error { return bu.UpsertBatch(ctx, tx, docs) }); err != nil {
+			b.Fatal(err)
+		}
+		if lo%100000 == 0 && lo > 0 {
+			fmt.Fprintf(os.Stderr, "loaded %d in %v", lo, time.Since(start).Round(time.Second))
+		}
+	}
+	fmt.Fprintf(os.Stderr, "loaded %d documents in %v\n", n, time.Since(start).Round(time.Second))
+}
+
+// halfVisibility reads the three lower labels, and what u7 owns elsewhere.
+func halfVisibility(b *testing.B, ix search.Index) search.Visibility {
+	cs, err := ix.Classes(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := search.Visibility{Owner: "u7"}
+	for _, c := range cs {
+		if slices.Index(benchLabels, c.Label) < 3 {
+			v.ReadableClasses = append(v.ReadableClasses, c.ID)
+		} else {
+			v.OwnerReadableClasses = append(v.OwnerReadableClasses, c.ID)
+		}
+	}
+	return v
+}
+
+// benchQueries: one or two words of middling frequency, some prefixes and
+// phrases, some with a filter.
+func benchQueries() []search.Query {
+	c := newBenchCorpus()
+	r := rand.New(rand.NewPCG(3, 4))
+	var qs []search.Query
+	for i := range 200 {
+		w := func() string { return c.words[50+r.IntN(3000)] }
+		var q search.Query
+		switch i % 5 {
+		case 0, 1:
+			q.Text = w()
+		case 2:
+			q.Text = w() + " " + w()
+		case 3:
+			q.Text = w()[:4] + "*"
+		case 4:
+			q.Text = w()
+			q.Domain = fmt.Sprintf("domain-%d", r.IntN(8))
+		}
+		qs = append(qs, q)
+	}
+	return qs
+}
+
+func runLatency(b *testing.B, qs []search.Query, fn func(q search.Query) (*search.Result, error)) {
+	var lat []time.Duration
+	hits := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := qs[i%len(qs)]
+		t := time.Now()
+		r, err := fn(q)
+		lat = append(lat, time.Since(t))
+		if err != nil {
+			b.Fatal(err)
+		}
+		hits += r.Total
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.95), "p95-ms")
+	b.ReportMetric(float64(hits)/float64(b.N), "matches/op")
+}
+
+func benchIndex(b *testing.B, db store.DB) {
+	ix, err := search.New(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := halfVisibility(b, ix)
+	ctx := context.Background()
+	qs := benchQueries()
+	b.Run("search", func(b *testing.B) {
+		runLatency(b, qs, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
+	})
+	b.Run("browse-facets", func(b *testing.B) {
+		runLatency(b, []search.Query{{}}, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
+	})
+	b.Run("browse-filtered-facets", func(b *testing.B) {
+		var fq []search.Query
+		for i := range 8 {
+			fq = append(fq, search.Query{Domain: fmt.Sprintf("domain-%d", i), Org: "org-3"})
+		}
+		runLatency(b, fq, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
+	})
+	b.Run("suggest", func(b *testing.B) {
+		c := newBenchCorpus()
+		var sq []search.Query
+		for i := range 100 {
+			sq = append(sq, search.Query{Text: c.words[50+i*7][:3]})
+		}
+		runLatency(b, sq, func(q search.Query) (*search.Result, error) {
+			s, err := ix.Suggest(ctx, q.Text, v, 10)
+			return &search.Result{Total: len(s)}, err
+		})
+	})
+}
+
+func BenchmarkSQLite(b *testing.B) {
+	n := benchDocs("GENESIS_BENCH_SEARCH_DOCS", 20000)
+	dir := os.Getenv("GENESIS_BENCH_SEARCH_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	path := filepath.Join(dir, fmt.Sprintf("genesis-search-bench-%d.db", n))
+	ctx := context.Background()
+	_, statErr := os.Stat(path)
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.Migrate(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	if statErr != nil {
+		// A large page cache on the one write connection keeps loading
+		// from re-reading the FTS index (this benchmark's set-up only).
+		if _, err := db.Raw().ExecContext(ctx, `PRAGMA cache_size = -1000000`); err != nil {
+			b.Fatal(err)
+		}
+		ix, _ := search.New(db)
+		load(b, db, ix, n)
+	}
+	b.Logf("%d documents in %s", n, path)
+	benchIndex(b, db)
+}
+
+func BenchmarkPostgres(b *testing.B) {
+	n := benchDocs("GENESIS_BENCH_SEARCH_PG_DOCS", 20000)
+	db, err := postgres.Open(context.Background(), storetest.PostgresDSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := store.Migrate(context.Background(), db); err != nil {
+		b.Fatal(err)
+	}
+	ix, _ := search.New(db)
+	load(b, db, ix, n)
+	benchIndex(b, db)
+}
