@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the real services Genesis's tests use, on loopback, installing them
 # from Debian packages or the Go module proxy when missing, and prints the
-# environment the tests read (see internal/testenv). Installing needs root
+# environment the tests read (see internal/testenv): PostgreSQL, an S3 server
+# (versitygw) and Slurm with slurmrestd (scripts/slurm.sh). Installing needs root
 # (apt-get); a service already reachable at the configured address is reused.
 #
 #   eval "$(scripts/services.sh)"        # start all, export the variables
@@ -88,7 +89,12 @@ start_s3() {
 	echo "export GENESIS_TEST_S3=http://genesis:genesis-secret@127.0.0.1:$S3_PORT/genesis-test"
 }
 
+start_slurm() {
+	"$(dirname "$0")/slurm.sh" start
+}
+
 stop_all() {
+	"$(dirname "$0")/slurm.sh" stop >&2 || true
 	local pgbin
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 	if [ -n "$pgbin" ] && [ -f "$S/pg/data/postmaster.pid" ]; then
@@ -100,7 +106,7 @@ stop_all() {
 
 case "${1:-start}" in
 start)
-	for svc in ${GENESIS_SERVICES:-postgres s3}; do
+	for svc in ${GENESIS_SERVICES:-postgres s3 slurm}; do
 		"start_$svc"
 	done
 	;;

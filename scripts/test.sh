@@ -13,7 +13,7 @@ step() { echo "== $* ($(($(date +%s) - start)) s)"; }
 
 step "starting services"
 eval "$(scripts/services.sh start)"
-export GENESIS_TEST_POSTGRES GENESIS_TEST_S3
+export GENESIS_TEST_POSTGRES GENESIS_TEST_S3 GENESIS_TEST_SLURM GENESIS_TEST_SLURM_TOKEN GENESIS_TEST_SLURM_USER
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
