@@ -2,8 +2,10 @@ package meta
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -128,4 +130,42 @@ func FuzzValidateExtension(f *testing.F) {
 			t.Fatalf("kind %v: %v", errors.KindOf(err), err)
 		}
 	})
+}
+
+// TestMutatedFixtures runs the fuzz assertions on a fixed, seeded stream of
+// mutations of the fixtures (byte changes, deletions, insertions), so every
+// plain `go test` exercises thousands of malformed documents in every format.
+func TestMutatedFixtures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.*")
+	var seeds [][]byte
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && !strings.HasSuffix(f, ".md") && !strings.HasSuffix(f, "LICENSE") {
+			seeds = append(seeds, b)
+		}
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	for range n {
+		d := append([]byte{}, seeds[r.IntN(len(seeds))]...)
+		for range 1 + r.IntN(5) {
+			if len(d) == 0 {
+				break
+			}
+			i := r.IntN(len(d))
+			switch r.IntN(3) {
+			case 0:
+				d[i] = byte(r.IntN(256))
+			case 1:
+				d = append(d[:i], d[min(len(d), i+1+r.IntN(20)):]...)
+			case 2:
+				d = append(d[:i], append([]byte{"{}[]\",:\n\\"[r.IntN(9)]}, d[i:]...)...)
+			}
+		}
+		for _, f := range []Format{Auto, CSV, DataCite, DCATUS, CKAN, SchemaOrg} {
+			checkImport(t, d, f)
+		}
+	}
 }
