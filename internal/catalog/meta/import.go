@@ -194,6 +194,10 @@ type item struct {
 	format Format
 	mapper func(b *builder) error // fills b.core and b.sourceID; an error rejects the record
 	pre    error                  // the record could not even be decoded
+	// mapJSON, when set, is used instead of mapper: raw is decoded only when
+	// the record is built, so a large document never holds all records'
+	// decoded trees at once.
+	mapJSON func(b *builder, m map[string]any) error
 }
 
 func (it item) build(i int) (Record, *RecordError) {
@@ -202,7 +206,16 @@ func (it item) build(i int) (Record, *RecordError) {
 		return Record{}, &RecordError{Index: i, Err: errors.E(op, errors.Invalid, it.pre)}
 	}
 	b := &builder{prov: Provenance{Format: it.format, Fields: map[string][]string{}, Original: it.raw}}
-	err := it.mapper(b)
+	var err error
+	if it.mapJSON != nil {
+		var m map[string]any
+		if derr := decodeJSON(it.raw, &m); derr != nil || m == nil {
+			return Record{}, &RecordError{Index: i, Err: errors.E(op, errors.Invalid, errors.Msg("record is not a JSON object"), derr)}
+		}
+		err = it.mapJSON(b, m)
+	} else {
+		err = it.mapper(b)
+	}
 	b.core.Normalize()
 	sid := CleanText(b.sourceID)
 	if d, ok := NormalizeDOI(b.core.DOI); ok {
@@ -389,21 +402,7 @@ func decodeJSON(data []byte, v any) error {
 func jsonItems(raws []json.RawMessage, f Format, mapper func(b *builder, m map[string]any) error) []item {
 	items := make([]item, len(raws))
 	for i, raw := range raws {
-		raw := raw
-		var m map[string]any
-		err := decodeJSON(raw, &m)
-		if err == nil && m == nil {
-			err = errors.E(errors.Invalid, errors.Msg("record is not a JSON object"))
-		}
-		if err != nil {
-			items[i] = item{raw: raw, format: f, pre: errors.E(errors.Invalid, errors.Msg("record is not a JSON object"), err)}
-			continue
-		}
-		items[i] = item{raw: raw, format: f,
-			mapper: func(b *builder) error {
-				return mapper(b, m)
-			},
-		}
+		items[i] = item{raw: raw, format: f, mapJSON: mapper}
 	}
 	return items
 }
