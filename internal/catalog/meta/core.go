@@ -98,9 +98,9 @@ const (
 
 // Limits on sizes, checked by Validate.
 const (
-	MaxTitleLen       = 1000  // bytes
+	MaxTitleLen       = 2000  // bytes
 	MaxDescriptionLen = 65536 // bytes; also access notes
-	MaxShortLen       = 1000  // bytes, every other text field
+	MaxShortLen       = 2000  // bytes, every other text field
 	MaxListLen        = 1000  // creators, keywords, identifiers, variables, funding, challenges
 )
 

@@ -104,6 +104,13 @@ func TestExtensionRegisterErrors(t *testing.T) {
 	if len(reg.Names()) != 0 {
 		t.Errorf("failed registrations left %q", reg.Names())
 	}
+	// Older drafts named by $schema use the built-in meta-schemas, offline.
+	if err := reg.Register("draft-seven", []byte(`{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"n": {"type": "integer", "exclusiveMaximum": 10}}}`)); err != nil {
+		t.Fatalf("draft-07: %v", err)
+	}
+	if err := reg.ValidateExtension("draft-seven", []byte(`{"n": 10}`)); errors.FieldOf(err) != "/n" {
+		t.Errorf("draft-07 exclusiveMaximum: %v", err)
+	}
 	// Internal references are fine.
 	if err := reg.Register("with-defs", []byte(`{"$defs": {"k": {"type": "number", "minimum": 0}}, "properties": {"t": {"$ref": "#/$defs/k"}}}`)); err != nil {
 		t.Fatal(err)
