@@ -16,6 +16,9 @@ import (
 // (the server crashed) blocks retries before it may be taken over.
 const inFlightTimeout = 5 * time.Minute
 
+// keyRetention is how long a response is kept for replay under its key.
+const keyRetention = 24 * time.Hour
+
 // idempotent runs h at most once per (principal, Idempotency-Key): a retry
 // with the same key and the same request gets the first response again
 // (with Idempotent-Replayed: true); the same key with a different request is
@@ -52,6 +55,10 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 			p.ID, key).Scan(&method, &path, &hash, &status, &ctype, &rbody, &created)
 		switch {
 		case errors.Is(errors.NotExist, err):
+			// Keys are kept for a day: forget this principal's older ones.
+			if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND created_at < ?`, p.ID, store.T(now.Add(-keyRetention))); err != nil {
+				return err
+			}
 			_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (principal_id, key, method, path, request_hash, status, content_type, body, created_at) VALUES (?, ?, ?, ?, ?, 0, '', NULL, ?)`,
 				p.ID, key, r.Method, r.URL.Path, sum, store.T(now))
 			return err
