@@ -13,8 +13,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -394,4 +396,47 @@ func testBadRequest(t *testing.T, b compute.Backend) {
 			t.Errorf("%s: %v, want Invalid", name, err)
 		}
 	}
+}
+
+// BenchSubmitToRunning measures, per job, the time from Submit to the
+// first Status that reports Running (polling every poll), and reports the
+// p50 and p95 in milliseconds. Each job sleeps until it is cancelled.
+func BenchSubmitToRunning(b *testing.B, be compute.Backend, poll time.Duration) {
+	ctx := context.Background()
+	dir := WorkDir(b)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		id, err := be.Submit(ctx, compute.Request{ID: NewID(fmt.Sprintf("bench%d", i)), Spec: Shell("sleep 600", time.Hour), WorkDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			st, err := be.Status(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st.State == compute.Running {
+				break
+			}
+			if st.State.Final() || time.Since(start) > Timeout {
+				b.Fatalf("job %s: %+v after %v", id, st, time.Since(start))
+			}
+			time.Sleep(poll)
+		}
+		lat = append(lat, time.Since(start))
+		b.StopTimer()
+		if err := be.Cancel(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		return float64(lat[int(math.Ceil(p*float64(len(lat))))-1]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.95), "p95-ms")
 }

@@ -472,7 +472,7 @@ func status(j *jobInfo) compute.Status {
 		switch {
 		case timedOut:
 			st.Reason, st.Detail = compute.ReasonTimeout, "killed after running longer than its duration"
-		case sig != 0:
+		case j.StateReason == "NonZeroExitCode" && sig != 0:
 			st.Reason, st.Detail = compute.ReasonSignal, fmt.Sprintf("killed by signal %d", sig)
 		case j.StateReason == "NonZeroExitCode":
 			st.Reason, st.Detail = compute.ReasonExitCode, fmt.Sprintf("exit code %d", code)

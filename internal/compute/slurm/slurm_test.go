@@ -1,12 +1,16 @@
 package slurm_test
 
 import (
+	"context"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/computetest"
 	"github.com/genesis-science/genesis/internal/compute/slurm"
+	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/testenv"
 )
 
@@ -25,4 +29,15 @@ func newBackend(t testing.TB) *slurm.Backend {
 
 func TestConformance(t *testing.T) {
 	computetest.Run(t, func(t *testing.T) compute.Backend { return newBackend(t) })
+}
+
+// A job Slurm refuses is Invalid with Slurm's reason.
+func TestRejectedJob(t *testing.T) {
+	b := newBackend(t)
+	spec := computetest.Shell("true", time.Minute)
+	spec.Attributes.QueueName = "no-such-partition"
+	_, err := b.Submit(context.Background(), compute.Request{ID: computetest.NewID("rejected"), Spec: spec, WorkDir: computetest.WorkDir(t)})
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "Invalid partition") {
+		t.Fatalf("got %v (message %q), want Invalid naming the partition", err, errors.SafeMessage(err))
+	}
 }

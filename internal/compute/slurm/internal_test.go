@@ -1,0 +1,148 @@
+package slurm
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/genesis-science/genesis/internal/compute"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+// Property: bash reads back exactly what shellQuote quoted.
+func TestShellQuoteRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("ab '\"\\$`!*?[]{}()<>|&;#~%^\n\t=-_.é☃")
+	var want []string
+	for i := 0; i < 400; i++ {
+		n := r.IntN(12)
+		var b strings.Builder
+		for j := 0; j < n; j++ {
+			b.WriteRune(alphabet[r.IntN(len(alphabet))])
+		}
+		want = append(want, b.String())
+	}
+	var script strings.Builder
+	script.WriteString("printf '%s\\0'")
+	for _, s := range want {
+		script.WriteString(" " + shellQuote(s))
+	}
+	out, err := exec.Command("bash", "-c", script.String()).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("(-quoted +read back)\n%s", d)
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	b, err := New(Config{URL: "http://x", User: "u", Token: "t", Partition: "debug"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &compute.JobSpec{
+		Executable:  "python3",
+		Arguments:   []string{"x y"},
+		Environment: map[string]string{"A": "1", "PATH": "/opt/bin"},
+		Directory:   "run",
+		StdinPath:   "in",
+		Resources: compute.Resources{NodeCount: 2, ProcessesPerNode: 3, CPUCoresPerProcess: 4, GPUCoresPerProcess: 1,
+			Memory: 1<<30 + 1, ExclusiveNodeUse: true},
+		Attributes: compute.Attributes{Duration: compute.Duration(61 * time.Second), Account: "proj", ReservationID: "r1",
+			CustomAttributes: map[string]string{"slurm.constraint": "cpu", "slurm.qos": "high", "other": "x"}},
+	}
+	got := b.describe(compute.Request{ID: "j1", Spec: spec, WorkDir: "/w"}).Job
+	want := jobProperties{
+		Name: "genesis-j1", Comment: "genesis-job-id=j1", Account: "proj", Partition: "debug", Reservation: "r1",
+		Nodes: []int{2, 2}, Tasks: 6, TasksPerNode: 3, CPUsPerTask: 4, GPUsPerTask: "1", MemoryPerNode: 1025,
+		Exclusive: "true", TimeLimit: 3, Environment: map[string]string{"A": "1", "PATH": "/opt/bin", "GENESIS_JOB_ID": "j1"},
+		CurrentWorkingDirectory: "/w/run", StandardInput: "/w/run/in",
+		StandardOutput: "/w/run/.genesis-j1.out", StandardError: "/w/run/.genesis-j1.err",
+		Constraints: "cpu", QOS: "high",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("(-want +got)\n%s", d)
+	}
+	sc := b.describe(compute.Request{ID: "j1", Spec: spec, WorkDir: "/w"}).Script
+	if !strings.Contains(sc, "srun --kill-on-bad-exit=1 'python3' 'x y' < '/w/run/in' &") || !strings.Contains(sc, "sleep 61 &") {
+		t.Fatalf("script:\n%s", sc)
+	}
+}
+
+func TestStatusMapping(t *testing.T) {
+	for _, tc := range []struct {
+		j    jobInfo
+		want compute.Status
+	}{
+		{jobInfo{JobState: "PENDING", StateReason: "Resources"}, compute.Status{State: compute.Queued, ExitCode: -1, Detail: "Resources"}},
+		{jobInfo{JobState: "RUNNING"}, compute.Status{State: compute.Running, ExitCode: -1}},
+		{jobInfo{JobState: "COMPLETING"}, compute.Status{State: compute.Running, ExitCode: -1}},
+		{jobInfo{JobState: "COMPLETED"}, compute.Status{State: compute.Completed}},
+		{jobInfo{JobState: "FAILED", ExitCode: 3 << 8, StateReason: "NonZeroExitCode"}, compute.Status{State: compute.Failed, ExitCode: 3, Reason: compute.ReasonExitCode, Detail: "exit code 3"}},
+		{jobInfo{JobState: "FAILED", ExitCode: 9, StateReason: "NonZeroExitCode"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonSignal, Detail: "killed by signal 9"}},
+		{jobInfo{JobState: "FAILED", ExitCode: 1, StateReason: "BadConstraints"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonBackend, Detail: "Slurm: BadConstraints"}},
+		{jobInfo{JobState: "CANCELLED"}, compute.Status{State: compute.Canceled, ExitCode: -1, Reason: compute.ReasonCanceled, Detail: "canceled"}},
+		{jobInfo{JobState: "TIMEOUT"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonTimeout, Detail: "killed by Slurm at its time limit"}},
+		{jobInfo{JobState: "NODE_FAIL"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonLost, Detail: "Slurm: node_fail"}},
+		{jobInfo{JobState: "OUT_OF_MEMORY"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonBackend, Detail: "out of memory"}},
+		{jobInfo{JobState: "WEIRD"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonBackend, Detail: "Slurm state WEIRD"}},
+	} {
+		if d := cmp.Diff(tc.want, status(&tc.j)); d != "" {
+			t.Errorf("%+v (-want +got)\n%s", tc.j, d)
+		}
+	}
+}
+
+// Error kinds, against a fake slurmrestd answering as 22.05 does.
+func TestErrorKinds(t *testing.T) {
+	ctx := context.Background()
+	spec := &compute.JobSpec{Executable: "true", Attributes: compute.Attributes{Duration: compute.Duration(time.Minute)}}
+	req := compute.Request{ID: "e1", Spec: spec, WorkDir: "/tmp"}
+
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	b, _ := New(Config{URL: down.URL, User: "u", Token: "t"})
+	if _, err := b.Submit(ctx, req); !errors.Is(errors.Transient, err) {
+		t.Errorf("slurmrestd down: Submit %v, want Transient", err)
+	}
+	if _, err := b.Status(ctx, "12"); !errors.Is(errors.Transient, err) {
+		t.Errorf("slurmrestd down: Status %v, want Transient", err)
+	}
+
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("X-SLURM-USER-TOKEN") != "t":
+			http.Error(w, "Authentication failure", http.StatusUnauthorized)
+		case r.URL.Path == "/slurm/v0.0.38/jobs":
+			w.Write([]byte(`{"errors":[],"jobs":[]}`))
+		case r.URL.Path == "/slurm/v0.0.38/job/submit":
+			w.WriteHeader(500)
+			w.Write([]byte(`{"errors":[{"error_code":2000,"error":"Invalid partition name specified"}]}`))
+		default:
+			w.WriteHeader(500)
+			w.Write([]byte(`{"errors":[{"description":"Unable to find JobId=12","error_number":2017,"error":"Invalid job id specified","source":"slurm_load_job"}],"jobs":[]}`))
+		}
+	}))
+	defer fake.Close()
+	b, _ = New(Config{URL: fake.URL, User: "u", Token: "t"})
+	_, err := b.Submit(ctx, req)
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "Invalid partition name specified") {
+		t.Errorf("refused job: %v (message %q), want Invalid with Slurm's message", err, errors.SafeMessage(err))
+	}
+	if _, err := b.Status(ctx, "12"); !errors.Is(errors.NotExist, err) {
+		t.Errorf("unknown job: %v, want NotExist", err)
+	}
+	bad, _ := New(Config{URL: fake.URL, User: "u", Token: "wrong"})
+	if _, err := bad.Status(ctx, "12"); !errors.Is(errors.Unauthenticated, err) {
+		t.Errorf("bad token: %v, want Unauthenticated", err)
+	}
+}
