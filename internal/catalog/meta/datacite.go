@@ -205,7 +205,7 @@ func mapDataCite(b *builder, a map[string]any, pre string) error {
 	if c.Domain == "" {
 		if d, i := inferDomain(subjects); i >= 0 {
 			c.Domain = d
-			b.from("domain", "subjects (inferred from "+subjects[i]+")")
+			b.from("domain", p("subjects")+" (inferred from "+subjects[i]+")")
 		}
 	}
 
