@@ -126,7 +126,7 @@ func load(b *testing.B, db store.DB, ix search.Index, n int) {
 			b.Fatal(err)
 		}
 		if lo%100000 == 0 && lo > 0 {
-			fmt.Fprintf(os.Stderr, "loaded %d in %v", lo, time.Since(start).Round(time.Second))
+			fmt.Fprintf(os.Stderr, "loaded %d in %v\n", lo, time.Since(start).Round(time.Second))
 		}
 	}
 	fmt.Fprintf(os.Stderr, "loaded %d documents in %v\n", n, time.Since(start).Round(time.Second))

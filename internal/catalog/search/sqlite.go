@@ -40,37 +40,24 @@ func (ix *sqliteIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc)
 
 // deltas accumulates changes to the per-class aggregates.
 type deltas struct {
-	stats  map[statKey]*corpusStats
+	stats  map[ClassID]*corpusStats
 	facets map[facetKey]int64
 }
 
-type statKey struct {
-	class ClassID
-	owner string
-}
-
 type facetKey struct {
-	statKey
+	class        ClassID
 	facet, value string
 }
 
 func newDeltas() *deltas {
-	return &deltas{stats: map[statKey]*corpusStats{}, facets: map[facetKey]int64{}}
+	return &deltas{stats: map[ClassID]*corpusStats{}, facets: map[facetKey]int64{}}
 }
 
-// add records a document in its class's aggregates (owner "") and in its
-// class-and-owner aggregates (owner "o:"+owner), which serve owner-read
-// rules without multiplying the rows every query sums.
-func (dl *deltas) add(class ClassID, owner, kind, domain, org string, keywords []string, lens [nFields]int64, sign int64) {
-	dl.add1(statKey{class, ""}, kind, domain, org, keywords, lens, sign)
-	dl.add1(statKey{class, "o:" + owner}, kind, domain, org, keywords, lens, sign)
-}
-
-func (dl *deltas) add1(k statKey, kind, domain, org string, keywords []string, lens [nFields]int64, sign int64) {
-	st := dl.stats[k]
+func (dl *deltas) add(class ClassID, kind, domain, org string, keywords []string, lens [nFields]int64, sign int64) {
+	st := dl.stats[class]
 	if st == nil {
 		st = &corpusStats{}
-		dl.stats[k] = st
+		dl.stats[class] = st
 	}
 	st.n += sign
 	for i := range lens {
@@ -78,11 +65,11 @@ func (dl *deltas) add1(k statKey, kind, domain, org string, keywords []string, l
 	}
 	for _, f := range [][2]string{{FacetKind, kind}, {FacetDomain, domain}, {FacetOrg, org}} {
 		if f[1] != "" {
-			dl.facets[facetKey{k, f[0], f[1]}] += sign
+			dl.facets[facetKey{class, f[0], f[1]}] += sign
 		}
 	}
 	for _, kw := range keywords {
-		dl.facets[facetKey{k, FacetKeyword, kw}] += sign
+		dl.facets[facetKey{class, FacetKeyword, kw}] += sign
 	}
 }
 
@@ -95,7 +82,7 @@ func classID(ctx context.Context, tx store.Tx, d *Doc) (ClassID, error) {
 	return id, err
 }
 
-const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description`
+const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description, l0, l1, l2, l3, l4, l5`
 
 func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op errors.Op) error {
 	// Last write of an ID wins within a batch.
@@ -152,9 +139,9 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 		if rowids[i]>>classShift != int64(c) {
 			return errors.E(op, errors.Internal, errors.Msg("search class is full"))
 		}
-		dl.add(c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.keywordList, fieldLens(&p.f), 1)
+		dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.keywordList, fieldLens(&p.f), 1)
 	}
-	const rowsPer = 150 // 21 columns: stay far below SQLite's parameter limit
+	const rowsPer = 150 // 27 columns: stay far below SQLite's parameter limit
 	for lo := 0; lo < len(ps); lo += rowsPer {
 		hi := min(len(ps), lo+rowsPer)
 		var docArgs, ftsArgs, kwArgs []any
@@ -168,13 +155,16 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 				docArgs = append(docArgs, f)
 				ftsArgs = append(ftsArgs, f)
 			}
+			for _, l := range fieldLens(&p.f) {
+				docArgs = append(docArgs, l)
+			}
 			for _, kw := range p.keywordList {
 				kwArgs = append(kwArgs, rowids[i], kw, folded(kw))
 				nkw++
 			}
 		}
 		n := hi - lo
-		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+rowsOf(n, 21), docArgs...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+rowsOf(n, 27), docArgs...); err != nil {
 			return errors.E(op, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO search_fts (rowid, f_name, f_title, f_keywords, f_creators, f_variables, f_description) VALUES `+rowsOf(n, 7), ftsArgs...); err != nil {
@@ -226,7 +216,7 @@ func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where strin
 		for _, x := range f {
 			ftsArgs = append(ftsArgs, x)
 		}
-		dl.add(ClassID(doc>>classShift), owner, kind, domain, org, splitList(kws), fieldLens(&f), -1)
+		dl.add(ClassID(doc>>classShift), kind, domain, org, splitList(kws), fieldLens(&f), -1)
 		return nil
 	})
 	if err != nil || len(docs) == 0 {
@@ -250,27 +240,25 @@ func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where strin
 }
 
 func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
-	skeys := make([]statKey, 0, len(dl.stats))
-	for k := range dl.stats {
-		skeys = append(skeys, k)
+	classes := make([]ClassID, 0, len(dl.stats))
+	for c := range dl.stats {
+		classes = append(classes, c)
 	}
-	sort.Slice(skeys, func(i, j int) bool {
-		return skeys[i].class < skeys[j].class || skeys[i].class == skeys[j].class && skeys[i].owner < skeys[j].owner
-	})
-	for _, k := range skeys {
-		st := dl.stats[k]
+	sort.Slice(classes, func(i, j int) bool { return classes[i] < classes[j] })
+	for _, c := range classes {
+		st := dl.stats[c]
 		if st.n == 0 && st.lens == [nFields]int64{} {
 			continue
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO search_stats (class_id, owner_id, n, l0, l1, l2, l3, l4, l5) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (class_id, owner_id) DO UPDATE SET n = search_stats.n + excluded.n,
+		if _, err := tx.Exec(ctx, `INSERT INTO search_stats (class_id, n, l0, l1, l2, l3, l4, l5) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (class_id) DO UPDATE SET n = search_stats.n + excluded.n,
 			l0 = search_stats.l0 + excluded.l0, l1 = search_stats.l1 + excluded.l1, l2 = search_stats.l2 + excluded.l2,
 			l3 = search_stats.l3 + excluded.l3, l4 = search_stats.l4 + excluded.l4, l5 = search_stats.l5 + excluded.l5`,
-			k.class, k.owner, st.n, st.lens[0], st.lens[1], st.lens[2], st.lens[3], st.lens[4], st.lens[5]); err != nil {
+			c, st.n, st.lens[0], st.lens[1], st.lens[2], st.lens[3], st.lens[4], st.lens[5]); err != nil {
 			return err
 		}
 		if st.n < 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM search_stats WHERE class_id = ? AND owner_id = ? AND n = 0`, k.class, k.owner); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM search_stats WHERE class_id = ? AND n = 0`, c); err != nil {
 				return err
 			}
 		}
@@ -281,8 +269,8 @@ func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
 		if n == 0 {
 			return nil
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO search_facet_counts (class_id, owner_id, facet, value, n) VALUES `+rowsOf(n, 5)+`
-			ON CONFLICT (class_id, owner_id, facet, value) DO UPDATE SET n = search_facet_counts.n + excluded.n`, args...)
+		_, err := tx.Exec(ctx, `INSERT INTO search_facet_counts (class_id, facet, value, n) VALUES `+rowsOf(n, 4)+`
+			ON CONFLICT (class_id, facet, value) DO UPDATE SET n = search_facet_counts.n + excluded.n`, args...)
 		args, n = args[:0], 0
 		return err
 	}
@@ -294,7 +282,7 @@ func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
 		if c < 0 {
 			gone = append(gone, k)
 		}
-		args = append(args, k.class, k.owner, k.facet, k.value, c)
+		args = append(args, k.class, k.facet, k.value, c)
 		if n++; n == 500 {
 			if err := flush(); err != nil {
 				return err
@@ -305,7 +293,7 @@ func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
 		return err
 	}
 	for _, k := range gone {
-		if _, err := tx.Exec(ctx, `DELETE FROM search_facet_counts WHERE class_id = ? AND owner_id = ? AND facet = ? AND value = ? AND n = 0`, k.class, k.owner, k.facet, k.value); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM search_facet_counts WHERE class_id = ? AND facet = ? AND value = ? AND n = 0`, k.class, k.facet, k.value); err != nil {
 			return err
 		}
 	}

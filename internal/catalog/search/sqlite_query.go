@@ -150,14 +150,30 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 	return res, nil
 }
 
-// stats sums the readable corpus's size and field lengths.
+// stats sums the readable corpus's size and field lengths: per-class
+// aggregates for readable classes, and the owner's own documents in classes
+// readable to their owner.
 func (ix *sqliteIndex) stats(ctx context.Context, tx store.Tx, vis visibility) (corpusStats, error) {
 	var st corpusStats
-	visSQL, visArgs := vis.aggSQL()
-	err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0), COALESCE(SUM(l0), 0), COALESCE(SUM(l1), 0), COALESCE(SUM(l2), 0),
-		COALESCE(SUM(l3), 0), COALESCE(SUM(l4), 0), COALESCE(SUM(l5), 0) FROM search_stats WHERE `+visSQL, visArgs...).
-		Scan(&st.n, &st.lens[0], &st.lens[1], &st.lens[2], &st.lens[3], &st.lens[4], &st.lens[5])
-	return st, err
+	const sums = `COALESCE(SUM(l0), 0), COALESCE(SUM(l1), 0), COALESCE(SUM(l2), 0), COALESCE(SUM(l3), 0), COALESCE(SUM(l4), 0), COALESCE(SUM(l5), 0)`
+	if len(vis.all) > 0 {
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0), `+sums+` FROM search_stats WHERE class_id IN (`+intList(vis.all)+`)`).
+			Scan(&st.n, &st.lens[0], &st.lens[1], &st.lens[2], &st.lens[3], &st.lens[4], &st.lens[5]); err != nil {
+			return st, err
+		}
+	}
+	if len(vis.owned) > 0 {
+		var o corpusStats
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*), `+sums+` FROM search_docs WHERE owner_id = ? AND (doc >> 32) IN (`+intList(vis.owned)+`)`, vis.owner).
+			Scan(&o.n, &o.lens[0], &o.lens[1], &o.lens[2], &o.lens[3], &o.lens[4], &o.lens[5]); err != nil {
+			return st, err
+		}
+		st.n += o.n
+		for i := range st.lens {
+			st.lens[i] += o.lens[i]
+		}
+	}
+	return st, nil
 }
 
 // snippets completes the page's hits with snippets from their text.
@@ -202,44 +218,32 @@ func (ix *sqliteIndex) browse(ctx context.Context, tx store.Tx, q Query, vis vis
 			return nil, err
 		}
 		res.Total = int(st.n)
-		aSQL, aArgs := vis.aggSQL()
-		// Summed here: SQLite's GROUP BY would sort every row first.
-		rows, err := tx.Query(ctx, `SELECT facet, value, n FROM search_facet_counts WHERE `+aSQL, aArgs...)
-		if err != nil {
-			return nil, err
-		}
-		err = rows.Each(func() error {
-			var f, v string
-			var n int
-			if err := rows.Scan(&f, &v, &n); err != nil {
-				return err
+		if len(vis.all) > 0 {
+			// Summed here: SQLite's GROUP BY would sort every row first.
+			rows, err := tx.Query(ctx, `SELECT facet, value, n FROM search_facet_counts WHERE class_id IN (`+intList(vis.all)+`)`)
+			if err != nil {
+				return nil, err
 			}
-			fc.add(f, v, n)
-			return nil
-		})
-		if err != nil {
-			return nil, err
+			err = rows.Each(func() error {
+				var f, v string
+				var n int
+				if err := rows.Scan(&f, &v, &n); err != nil {
+					return err
+				}
+				fc.add(f, v, n)
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if len(vis.owned) > 0 {
+			if err := scanFacets(ctx, tx, fc, nil, `owner_id = ? AND (doc >> 32) IN (`+intList(vis.owned)+`)`, vis.owner); err != nil {
+				return nil, err
+			}
 		}
 	} else {
-		rows, err := tx.Query(ctx, `SELECT d.kind, d.domain, d.org, d.keywords FROM search_docs d WHERE `+visSQL+` AND `+fSQL, append(visArgs, fArgs...)...)
-		if err != nil {
-			return nil, err
-		}
-		err = rows.Each(func() error {
-			var k, dom, org, kws string
-			if err := rows.Scan(&k, &dom, &org, &kws); err != nil {
-				return err
-			}
-			res.Total++
-			fc.add(FacetKind, k, 1)
-			fc.add(FacetDomain, dom, 1)
-			fc.add(FacetOrg, org, 1)
-			for _, kw := range splitList(kws) {
-				fc.add(FacetKeyword, kw, 1)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := scanFacets(ctx, tx, fc, &res.Total, visSQL+` AND `+fSQL, append(visArgs, fArgs...)...); err != nil {
 			return nil, err
 		}
 	}
@@ -270,6 +274,30 @@ func (ix *sqliteIndex) browse(ctx context.Context, tx store.Tx, q Query, vis vis
 		return nil, err
 	}
 	return res, nil
+}
+
+// scanFacets counts the facets of the documents d matching where.
+func scanFacets(ctx context.Context, tx store.Tx, fc facetCounter, total *int, where string, args ...any) error {
+	rows, err := tx.Query(ctx, `SELECT d.kind, d.domain, d.org, d.keywords FROM search_docs d WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	return rows.Each(func() error {
+		var k, dom, org, kws string
+		if err := rows.Scan(&k, &dom, &org, &kws); err != nil {
+			return err
+		}
+		if total != nil {
+			*total++
+		}
+		fc.add(FacetKind, k, 1)
+		fc.add(FacetDomain, dom, 1)
+		fc.add(FacetOrg, org, 1)
+		for _, kw := range splitList(kws) {
+			fc.add(FacetKeyword, kw, 1)
+		}
+		return nil
+	})
 }
 
 func (ix *sqliteIndex) Suggest(ctx context.Context, prefix string, v Visibility, n int) ([]Suggestion, error) {

@@ -49,24 +49,6 @@ func intList(ids []ClassID) string {
 	return b.String()
 }
 
-// aggSQL renders the predicate over the per-class aggregate tables (see
-// deltas.add): class rows of readable classes, owner rows of owned classes.
-func (v visibility) aggSQL() (string, []any) {
-	var parts []string
-	var args []any
-	if len(v.all) > 0 {
-		parts = append(parts, "(owner_id = '' AND class_id IN ("+intList(v.all)+"))")
-	}
-	if len(v.owned) > 0 {
-		parts = append(parts, "(owner_id = ? AND class_id IN ("+intList(v.owned)+"))")
-		args = append(args, "o:"+v.owner)
-	}
-	if len(parts) == 0 {
-		return "1 = 0", nil
-	}
-	return "(" + strings.Join(parts, " OR ") + ")", args
-}
-
 // sql renders the readability predicate. classExpr yields a row's class ID;
 // ownerPred is a predicate with one '?' comparing the row's owner. Class IDs
 // are integers formatted here, never caller text.

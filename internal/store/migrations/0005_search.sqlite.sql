@@ -1,9 +1,11 @@
 -- The search index (internal/catalog/search), SQLite FTS5 backend.
 -- A document's rowid is class_id << 32 | n: its visibility class is
 -- rowid >> 32, so FTS5 matches are filtered by class without a table
--- lookup. search_stats and search_facet_counts are per (class, owner)
--- aggregates kept by Upsert/Delete: readable-corpus statistics for BM25 and
--- browse facets are sums over readable classes.
+-- lookup. search_stats and search_facet_counts are per-class aggregates
+-- kept by Upsert/Delete: readable-corpus statistics for BM25 and browse
+-- facets are sums over readable classes (plus, for owner-read rules, a scan
+-- of the owner's own documents). l0..l5 are the token counts of the folded
+-- fields.
 
 CREATE TABLE search_classes (
 	id INTEGER PRIMARY KEY,
@@ -34,14 +36,26 @@ CREATE TABLE search_docs (
 	f_keywords TEXT NOT NULL,
 	f_creators TEXT NOT NULL,
 	f_variables TEXT NOT NULL,
-	f_description TEXT NOT NULL
+	f_description TEXT NOT NULL,
+	l0 BIGINT NOT NULL,
+	l1 BIGINT NOT NULL,
+	l2 BIGINT NOT NULL,
+	l3 BIGINT NOT NULL,
+	l4 BIGINT NOT NULL,
+	l5 BIGINT NOT NULL
 );
 
 CREATE INDEX search_docs_updated ON search_docs (updated_at, id);
 
 CREATE INDEX search_docs_ftitle ON search_docs (f_title);
 
-CREATE VIRTUAL TABLE search_fts USING fts5(f_name, f_title, f_keywords, f_creators, f_variables, f_description, content='search_docs', content_rowid='doc', tokenize='unicode61 remove_diacritics 0', prefix='2 3', detail='full');
+CREATE INDEX search_docs_domain ON search_docs (domain);
+
+CREATE INDEX search_docs_org ON search_docs (org);
+
+CREATE INDEX search_docs_owner ON search_docs (owner_id, doc);
+
+CREATE VIRTUAL TABLE search_fts USING fts5(f_name, f_title, f_keywords, f_creators, f_variables, f_description, content='search_docs', content_rowid='doc', tokenize='unicode61 remove_diacritics 0', detail='full');
 
 CREATE TABLE search_keywords (
 	doc INTEGER NOT NULL,
@@ -55,23 +69,20 @@ CREATE INDEX search_keywords_fold ON search_keywords (fold);
 CREATE INDEX search_keywords_keyword ON search_keywords (keyword, doc);
 
 CREATE TABLE search_stats (
-	class_id INTEGER NOT NULL,
-	owner_id TEXT NOT NULL,
+	class_id INTEGER PRIMARY KEY,
 	n BIGINT NOT NULL,
 	l0 BIGINT NOT NULL,
 	l1 BIGINT NOT NULL,
 	l2 BIGINT NOT NULL,
 	l3 BIGINT NOT NULL,
 	l4 BIGINT NOT NULL,
-	l5 BIGINT NOT NULL,
-	PRIMARY KEY (class_id, owner_id)
-) WITHOUT ROWID;
+	l5 BIGINT NOT NULL
+);
 
 CREATE TABLE search_facet_counts (
 	class_id INTEGER NOT NULL,
-	owner_id TEXT NOT NULL,
 	facet TEXT NOT NULL,
 	value TEXT NOT NULL,
 	n BIGINT NOT NULL,
-	PRIMARY KEY (class_id, owner_id, facet, value)
+	PRIMARY KEY (class_id, facet, value)
 ) WITHOUT ROWID;

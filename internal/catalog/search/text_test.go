@@ -1,0 +1,101 @@
+package search
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+func TestParseQuery(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string // term keys
+	}{
+		{"", nil},
+		{"  plasma  ", []string{"plasma"}},
+		{"Plasma TOKAMAK plasma", []string{"plasma", "tokamak"}},
+		{`"edge turbulence" tok*`, []string{"edge turbulence", "tok*"}},
+		{`"unterminated phrase`, []string{"unterminated phrase"}},
+		{`a*`, []string{"a"}}, // one-letter prefixes are words
+		{`CRADA-0042`, []string{"crada 0042"}},
+		{`"x*"`, []string{"x"}},
+		{`NEAR(a b) OR c`, []string{"near a", "b", "or", "c"}},
+		{`'; DROP TABLE x; --`, []string{"drop", "table", "x"}},
+		{`Müller Ångström`, []string{"muller", "angstrom"}},
+		{`***`, nil},
+		{`tok**`, []string{"tok*"}},
+	} {
+		terms, err := parseQuery("test", tc.in)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		var got []string
+		for _, tm := range terms {
+			got = append(got, tm.key())
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if _, err := parseQuery("test", strings.Repeat("x", MaxQueryBytes+1)); !errors.Is(errors.TooLarge, err) {
+		t.Errorf("long query: %v", err)
+	}
+}
+
+func TestCursor(t *testing.T) {
+	for _, off := range []int{1, 20, 123456} {
+		_, got, err := page("test", Query{Cursor: cursorAt(off)})
+		if err != nil || got != off {
+			t.Errorf("cursor %d: %d %v", off, got, err)
+		}
+	}
+	for _, c := range []string{"x", "AAAA", cursorAt(0), cursorAt(-3), "b246"} {
+		if _, _, err := page("test", Query{Cursor: c}); !errors.Is(errors.Invalid, err) {
+			t.Errorf("cursor %q accepted", c)
+		}
+	}
+}
+
+// FuzzParseQuery checks that every input parses into terms made only of
+// folded letters and digits, so that the engine syntax built from them is
+// always well formed, and that snippets stay inside their text.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"", "plasma", `"a b" c*`, `"`, `NEAR(a b)`, `a OR b`, `'; --`, "\x00", "\xff", "Ǆ ǅ ǆ", "x\u0301y", "東京*", "ﬁ", "İstanbul"} {
+		f.Add(s, "Some text with plasma and \"quotes\" and İstanbul")
+	}
+	f.Fuzz(func(t *testing.T, q, text string) {
+		terms, err := parseQuery("fuzz", q)
+		if err != nil {
+			if len(q) <= MaxQueryBytes {
+				t.Fatalf("%q: %v", q, err)
+			}
+			return
+		}
+		for _, tm := range terms {
+			if len(tm.words) == 0 {
+				t.Fatalf("%q: empty term", q)
+			}
+			for _, w := range tm.words {
+				if w == "" || !utf8.ValidString(w) || strings.ContainsFunc(w, func(r rune) bool { return !isWordRune(r) }) {
+					t.Fatalf("%q: bad word %q", q, w)
+				}
+			}
+		}
+		m, ts := ftsMatch(terms), tsQuery(terms)
+		if strings.Count(m, `"`)%2 != 0 || strings.Count(ts, "'")%2 != 0 {
+			t.Fatalf("%q: unbalanced quoting %q %q", q, m, ts)
+		}
+		sn, hl := snippet(terms, text)
+		if !strings.Contains(text, sn) && utf8.ValidString(text) {
+			t.Fatalf("snippet %q not from %q", sn, text)
+		}
+		for _, h := range hl {
+			if h.Start < 0 || h.End > len(sn) || h.Start >= h.End {
+				t.Fatalf("highlight %v outside %q", h, sn)
+			}
+		}
+	})
+}
