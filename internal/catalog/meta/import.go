@@ -122,6 +122,29 @@ func Import(r io.Reader, f Format) ([]Record, []RecordError, error) {
 
 // ImportWith is Import with explicit limits.
 func ImportWith(r io.Reader, f Format, o Options) ([]Record, []RecordError, error) {
+	var recs []Record
+	var bad []RecordError
+	err := ImportEach(r, f, o, func(rec *Record, rerr *RecordError) error {
+		if rerr != nil {
+			bad = append(bad, *rerr)
+		} else {
+			recs = append(recs, *rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return recs, bad, nil
+}
+
+// ImportEach is ImportWith that hands each record to fn in document order,
+// with exactly one of rec and rerr non-nil, instead of collecting them: a
+// caller storing records one transaction at a time need not hold them all.
+// The document is still read and split whole before the first call, so a
+// document-level error means fn was never called. An error from fn stops
+// the import and is returned as is.
+func ImportEach(r io.Reader, f Format, o Options, fn func(rec *Record, rerr *RecordError) error) error {
 	const op errors.Op = "meta.Import"
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultOptions.MaxBytes
@@ -131,19 +154,19 @@ func ImportWith(r io.Reader, f Format, o Options) ([]Record, []RecordError, erro
 	}
 	f, err := ParseFormat(string(f))
 	if err != nil {
-		return nil, nil, errors.E(op, err)
+		return errors.E(op, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(r, o.MaxBytes+1))
 	if err != nil {
-		return nil, nil, errors.E(op, errors.Invalid, errors.Msg("cannot read the document"), err)
+		return errors.E(op, errors.Invalid, errors.Msg("cannot read the document"), err)
 	}
 	if int64(len(data)) > o.MaxBytes {
-		return nil, nil, errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("document larger than %d bytes", o.MaxBytes)))
+		return errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("document larger than %d bytes", o.MaxBytes)))
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if f == Auto {
 		if f, err = Detect(data); err != nil {
-			return nil, nil, errors.E(op, err)
+			return errors.E(op, err)
 		}
 	}
 	var items []item
@@ -160,31 +183,34 @@ func ImportWith(r io.Reader, f Format, o Options) ([]Record, []RecordError, erro
 		items, err = splitCSV(data)
 	}
 	if err != nil {
-		return nil, nil, errors.E(op, errors.Invalid, err)
+		return errors.E(op, errors.Invalid, err)
 	}
 	if len(items) > o.MaxRecords {
-		return nil, nil, errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("document has more than %d records", o.MaxRecords)))
+		return errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("document has more than %d records", o.MaxRecords)))
 	}
-	var recs []Record
-	var bad []RecordError
+	data = nil
 	seen := map[string]int{}
-	for i, it := range items {
-		rec, rerr := it.build(i)
-		if rerr != nil {
-			bad = append(bad, *rerr)
-			continue
-		}
-		if rec.SourceID != "" {
+	for i := range items {
+		rec, rerr := items[i].build(i)
+		items[i] = item{} // let the record's decoded form and raw bytes go with it
+		if rerr == nil && rec.SourceID != "" {
 			if j, dup := seen[rec.SourceID]; dup {
-				bad = append(bad, RecordError{Index: i, SourceID: rec.SourceID, Field: "source_id",
-					Err: errors.E(op, errors.Invalid, errors.Field("source_id"), errors.Msg(fmt.Sprintf("duplicate identifier: record %d has the same one", j)))})
-				continue
+				rerr = &RecordError{Index: i, SourceID: rec.SourceID, Field: "source_id",
+					Err: errors.E(op, errors.Invalid, errors.Field("source_id"), errors.Msg(fmt.Sprintf("duplicate identifier: record %d has the same one", j)))}
+			} else {
+				seen[rec.SourceID] = i
 			}
-			seen[rec.SourceID] = i
 		}
-		recs = append(recs, rec)
+		if rerr != nil {
+			err = fn(nil, rerr)
+		} else {
+			err = fn(&rec, nil)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return recs, bad, nil
+	return nil
 }
 
 // item is one record of a document before mapping: its original bytes and

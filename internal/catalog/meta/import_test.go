@@ -366,3 +366,29 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+func TestImportEach(t *testing.T) {
+	doc := readFixture(t, "datacite-list.json")
+	var order []int
+	var oks, bads int
+	err := ImportEach(bytes.NewReader(doc), Auto, Options{}, func(rec *Record, rerr *RecordError) error {
+		if (rec == nil) == (rerr == nil) {
+			t.Fatal("exactly one of rec and rerr must be set")
+		}
+		if rec != nil {
+			order, oks = append(order, rec.Index), oks+1
+		} else {
+			order, bads = append(order, rerr.Index), bads+1
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(order, []int{0, 1, 2, 3}) || oks != 2 || bads != 2 {
+		t.Errorf("%v order %v ok %d bad %d", err, order, oks, bads)
+	}
+	stop := errors.E(errors.Conflict, errors.Msg("stop"))
+	n := 0
+	err = ImportEach(bytes.NewReader(doc), Auto, Options{}, func(*Record, *RecordError) error { n++; return stop })
+	if err != stop || n != 1 {
+		t.Errorf("stop: %v after %d", err, n)
+	}
+}
