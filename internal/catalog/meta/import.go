@@ -91,10 +91,7 @@ func (e RecordError) Error() string {
 	if e.SourceID != "" {
 		id = " (" + e.SourceID + ")"
 	}
-	msg := errors.SafeMessage(e.Err)
-	if msg == "" && e.Err != nil {
-		msg = e.Err.Error()
-	}
+	msg := e.Message()
 	if len(e.Source) > 0 {
 		msg += " [source: " + strings.Join(e.Source, ", ") + "]"
 	}
@@ -102,6 +99,25 @@ func (e RecordError) Error() string {
 }
 
 func (e RecordError) Unwrap() error { return e.Err }
+
+// Message is the user-safe reason, without the record's position.
+func (e RecordError) Message() string {
+	msg := errors.SafeMessage(e.Err)
+	if msg == "" {
+		msg = "invalid record"
+	}
+	return msg
+}
+
+// MarshalJSON renders the error for API and CLI output: position,
+// identifiers, fields and the user-safe message (never the internal cause).
+func (e RecordError) MarshalJSON() ([]byte, error) {
+	type plain RecordError
+	return json.Marshal(struct {
+		plain
+		Message string `json:"message"`
+	}{plain(e), e.Message()})
+}
 
 // Options bounds an import.
 type Options struct {

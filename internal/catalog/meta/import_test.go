@@ -392,3 +392,16 @@ func TestImportEach(t *testing.T) {
 		t.Errorf("stop: %v after %d", err, n)
 	}
 }
+
+func TestRecordErrorJSON(t *testing.T) {
+	_, bad := importFixture(t, "inventory.csv", CSV)
+	b, err := json.Marshal(bad[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if m["index"] != float64(3) || m["source_id"] != "SNL-MS-0045" || m["field"] != "temporal.end" || m["message"] != "temporal.end: before temporal.start" {
+		t.Errorf("%s", b)
+	}
+}
