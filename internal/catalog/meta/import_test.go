@@ -405,3 +405,39 @@ func TestRecordErrorJSON(t *testing.T) {
 		t.Errorf("%s", b)
 	}
 }
+
+// TestDocumentShapes: each format's other accepted shapes import the same
+// records as the fixture's main shape.
+func TestDocumentShapes(t *testing.T) {
+	var ckan struct{ Result json.RawMessage }
+	_ = json.Unmarshal(readFixture(t, "usgs-ckan.json"), &ckan)
+	var dc struct{ Data json.RawMessage }
+	_ = json.Unmarshal(readFixture(t, "osti-datacite.json"), &dc)
+	var dcAttrs struct{ Attributes json.RawMessage }
+	_ = json.Unmarshal(dc.Data, &dcAttrs)
+	var cat struct{ Dataset []json.RawMessage }
+	_ = json.Unmarshal(readFixture(t, "noaa-nasa-data.json"), &cat)
+	mdf := readFixture(t, "mdf-schemaorg.jsonld")
+	for _, tc := range []struct {
+		name, doc string
+		format    Format
+		want      string
+	}{
+		{"ckan package_search", `{"help": "h", "success": true, "result": {"count": 1, "results": [` + string(ckan.Result) + `]}}`, CKAN, "doi:10.5066/p9u26f4p"},
+		{"ckan array", `[` + string(ckan.Result) + `]`, CKAN, "doi:10.5066/p9u26f4p"},
+		{"datacite list of one", `{"data": [` + string(dc.Data) + `]}`, DataCite, "doi:10.11578/1987654"},
+		{"datacite bare array", `[` + string(dc.Data) + `]`, DataCite, "doi:10.11578/1987654"},
+		{"datacite bare attributes", string(dcAttrs.Attributes), DataCite, "doi:10.11578/1987654"},
+		{"dcat single dataset", string(cat.Dataset[0]), DCATUS, "gov.noaa.ncdc:C00516"},
+		{"schema.org array", `[` + string(mdf) + `]`, SchemaOrg, "doi:10.18126/abcd-1234"},
+		{"schema.org DataCatalog", `{"@context": "https://schema.org/", "@type": "DataCatalog", "name": "MDF", "dataset": [` + string(mdf) + `]}`, SchemaOrg, "doi:10.18126/abcd-1234"},
+	} {
+		if got, err := Detect([]byte(tc.doc)); got != tc.format || err != nil {
+			t.Errorf("%s: detected %q, %v", tc.name, got, err)
+		}
+		recs, bad, err := Import(strings.NewReader(tc.doc), Auto)
+		if err != nil || len(bad) != 0 || len(recs) != 1 || recs[0].SourceID != tc.want {
+			t.Errorf("%s: %v %v %d records", tc.name, err, bad, len(recs))
+		}
+	}
+}
