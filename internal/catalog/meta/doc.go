@@ -8,9 +8,13 @@
 // The package is pure: no database, no network, no clock. Callers persist
 // Records and the original documents (Provenance.Original) themselves.
 //
+// See MAPPING.md for which source field feeds which core field, per format.
+//
 // Guarantees:
 //
-//   - Import never panics and reads at most Options.MaxBytes; a document that
+//   - Import never panics and reads at most Options.MaxBytes (default
+//     256 MiB) into memory; peak heap is about six times the document size
+//     (a 15 MB, 10,000-dataset data.json peaks near 90 MB). A document that
 //     is not the requested format at all is one errors.Invalid error, while an
 //     invalid record inside a valid document is reported as a RecordError and
 //     the valid records are still returned.
