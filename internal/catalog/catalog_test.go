@@ -62,7 +62,7 @@ type world struct {
 	log                      *audit.Memory
 }
 
-func newWorld(t *testing.T, db store.DB) *world {
+func newWorld(t testing.TB, db store.DB) *world {
 	id := identity.New(db)
 	id.Bootstrap(ctx, "admin")
 	w := &world{id: id, log: audit.NewMemory()}

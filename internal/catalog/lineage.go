@@ -168,58 +168,21 @@ func (s *Service) Lineage(ctx context.Context, p *genesis.Principal, ref Version
 		return nil, errors.E(op, err)
 	}
 	root := VersionRef{Asset: a.ID, Version: v.Version}
-	// One recursive query collects every edge within depth.
-	next, cur := "parent", "child"
-	if !up {
-		next, cur = "child", "parent"
-	}
-	q := `WITH RECURSIVE walk(a, v, depth) AS (
-			SELECT CAST(? AS TEXT), CAST(? AS BIGINT), 0
-			UNION
-			SELECT e.` + next + `_asset, e.` + next + `_version, walk.depth + 1 FROM lineage_edges e
-			JOIN walk ON e.` + cur + `_asset = walk.a AND e.` + cur + `_version = walk.v
-			WHERE walk.depth < ?
-		)
-		SELECT DISTINCT e.child_asset, e.child_version, e.parent_asset, e.parent_version, e.activity, e.activity_id, e.agent, e.created_at
-		FROM lineage_edges e JOIN walk ON e.` + cur + `_asset = walk.a AND e.` + cur + `_version = walk.v
-		WHERE walk.depth < ?`
-	var edges []Edge
-	err = s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, q, root.Asset, root.Version, depth, depth)
-		if err != nil {
-			return err
-		}
-		return rows.Each(func() error {
-			var e Edge
-			var t int64
-			if err := rows.Scan(&e.Child.Asset, &e.Child.Version, &e.Parent.Asset, &e.Parent.Version, &e.Activity, &e.ActivityID, &e.Agent, &t); err != nil {
-				return err
-			}
-			e.Time = store.FromT(t)
-			edges = append(edges, e)
-			return nil
-		})
-	})
+	edges, err := s.walk(ctx, root, up, depth)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
 	g := &Graph{Root: root, Nodes: []Node{}, Edges: []Edge{}}
-	readable := map[VersionRef]*Node{}
-	visible := func(r VersionRef) bool {
-		if n, ok := readable[r]; ok {
-			return n != nil
-		}
-		readable[r] = nil
-		na, nv, err := s.versionQuiet(ctx, p, r)
-		if err != nil {
-			return false
-		}
-		readable[r] = &Node{Asset: na.ID, Name: na.Name, Kind: na.Kind, Version: nv.Version, Label: nv.Label}
-		return true
-	}
-	visible(root)
+	refs := map[VersionRef]bool{root: true}
 	for _, e := range edges {
-		if visible(e.Child) && visible(e.Parent) {
+		refs[e.Child], refs[e.Parent] = true, true
+	}
+	readable, err := s.readableVersions(ctx, p, refs)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	for _, e := range edges {
+		if readable[e.Child] != nil && readable[e.Parent] != nil {
 			g.Edges = append(g.Edges, e)
 		}
 	}
@@ -238,38 +201,134 @@ func (s *Service) Lineage(ctx context.Context, p *genesis.Principal, ref Version
 	return g, nil
 }
 
-// versionQuiet is Version without recording the decision (lineage views
-// decide many nodes at once; the view itself is recorded by the caller).
-func (s *Service) versionQuiet(ctx context.Context, p *genesis.Principal, r VersionRef) (*Asset, *Version, error) {
-	var a *Asset
-	var v *Version
+// walk collects the edges within depth steps of root, breadth first: one
+// indexed query per batch of the frontier (row-value IN on the edge
+// table's key), each node expanded once.
+func (s *Service) walk(ctx context.Context, root VersionRef, up bool, depth int) ([]Edge, error) {
+	from, to := "child", "parent"
+	if !up {
+		from, to = "parent", "child"
+	}
+	const batch = 400
+	seen := map[VersionRef]bool{root: true}
+	frontier := []VersionRef{root}
+	var edges []Edge
 	err := s.db.View(ctx, func(tx store.Tx) error {
-		var err error
-		if a, err = s.load(ctx, tx, r.Asset); err != nil {
-			return err
+		for d := 0; d < depth && len(frontier) > 0; d++ {
+			var next []VersionRef
+			for i := 0; i < len(frontier); i += batch {
+				part := frontier[i:min(i+batch, len(frontier))]
+				args := make([]any, 0, 2*len(part))
+				for _, r := range part {
+					args = append(args, r.Asset, r.Version)
+				}
+				rows, err := tx.Query(ctx, `SELECT child_asset, child_version, parent_asset, parent_version, activity, activity_id, agent, created_at
+					FROM lineage_edges WHERE (`+from+`_asset, `+from+`_version) IN (VALUES (?, ?)`+strings.Repeat(", (?, ?)", len(part)-1)+`)`, args...)
+				if err != nil {
+					return err
+				}
+				if err := rows.Each(func() error {
+					var e Edge
+					var t int64
+					if err := rows.Scan(&e.Child.Asset, &e.Child.Version, &e.Parent.Asset, &e.Parent.Version, &e.Activity, &e.ActivityID, &e.Agent, &t); err != nil {
+						return err
+					}
+					e.Time = store.FromT(t)
+					edges = append(edges, e)
+					n := e.Parent
+					if to == "child" {
+						n = e.Child
+					}
+					if !seen[n] {
+						seen[n] = true
+						next = append(next, n)
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			frontier = next
 		}
-		v, err = scanVersion(tx.QueryRow(ctx, `SELECT `+versionCols+` FROM asset_versions WHERE asset_id = ? AND version = ?`, a.ID, r.Version))
-		return err
+		return nil
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	eff, err := s.effectiveLabel(ctx, a.ID, v.Version)
-	if err != nil {
-		return nil, nil, err
-	}
+	return edges, err
+}
+
+// readableVersions loads the given versions in batches and decides, once
+// per distinct (kind, label, project, owner), which p may read. Version
+// labels already dominate their inputs' (commit checks it, relabel
+// propagates it), so the stored label is the one to decide on.
+func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, refs map[VersionRef]bool) (map[VersionRef]*Node, error) {
 	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	probe := *a
-	probe.Label = eff.Format()
-	res, err := probe.resource()
+	byAsset := map[string][]int64{}
+	for r := range refs {
+		byAsset[r.Asset] = append(byAsset[r.Asset], r.Version)
+	}
+	ids := make([]string, 0, len(byAsset))
+	for id := range byAsset {
+		ids = append(ids, id)
+	}
+	type row struct {
+		a Asset
+		v int64
+		l string
+	}
+	var rows []row
+	const batch = 500
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		for i := 0; i < len(ids); i += batch {
+			part := ids[i:min(i+batch, len(ids))]
+			args := make([]any, len(part))
+			for j, id := range part {
+				args[j] = id
+			}
+			rs, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, COALESCE(a.project_id, ''), a.owner_id, v.version, v.label
+				FROM asset_versions v JOIN assets a ON a.id = v.asset_id
+				WHERE v.asset_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+			if err != nil {
+				return err
+			}
+			if err := rs.Each(func() error {
+				var r row
+				err := rs.Scan(&r.a.ID, &r.a.Kind, &r.a.Name, &r.a.Project, &r.a.Owner, &r.v, &r.l)
+				rows = append(rows, r)
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := s.authz.Can(ctx, ap, authz.Read, res); err != nil {
-		return nil, nil, err
+	type class struct {
+		kind                  Kind
+		label, project, owner string
 	}
-	return a, v, nil
+	decided := map[class]bool{}
+	out := map[VersionRef]*Node{}
+	for _, r := range rows {
+		ref := VersionRef{Asset: r.a.ID, Version: r.v}
+		if !refs[ref] {
+			continue
+		}
+		c := class{r.a.Kind, r.l, string(r.a.Project), string(r.a.Owner)}
+		ok, done := decided[c]
+		if !done {
+			probe := r.a
+			probe.Label = r.l
+			res, err := probe.resource()
+			ok = err == nil && s.authz.Can(ctx, ap, authz.Read, res) == nil
+			decided[c] = ok
+		}
+		if ok {
+			out[ref] = &Node{Asset: r.a.ID, Name: r.a.Name, Kind: r.a.Kind, Version: r.v, Label: r.l}
+		}
+	}
+	return out, nil
 }
