@@ -223,7 +223,7 @@ func (s *Service) walk(ctx context.Context, root VersionRef, up bool, depth int)
 					args = append(args, r.Asset, r.Version)
 				}
 				rows, err := tx.Query(ctx, `SELECT child_asset, child_version, parent_asset, parent_version, activity, activity_id, agent, created_at
-					FROM lineage_edges WHERE (`+from+`_asset, `+from+`_version) IN (VALUES (?, ?)`+strings.Repeat(", (?, ?)", len(part)-1)+`)`, args...)
+					FROM lineage_edges WHERE (`+from+`_asset, `+from+`_version) IN (VALUES `+valuesList(len(part))+`)`, args...)
 				if err != nil {
 					return err
 				}
@@ -331,4 +331,11 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 		}
 	}
 	return out, nil
+}
+
+// valuesList is n typed (asset, version) rows for a row-value IN, typed so
+// that PostgreSQL compares them with the key columns' types.
+func valuesList(n int) string {
+	const row = "(CAST(? AS TEXT), CAST(? AS BIGINT))"
+	return row + strings.Repeat(", "+row, n-1)
 }

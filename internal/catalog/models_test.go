@@ -55,7 +55,10 @@ func TestModelRegistry(t *testing.T) {
 		if err != nil || got == nil || got.Framework != "pytorch" || string(got.Metrics) != `{"rmse": 0.12, "r2": 0.97}` {
 			t.Errorf("model meta = %+v, %v", got, err)
 		}
-		g, _ := c.Lineage(ctx, w.carol, catalog.VersionRef{Asset: "surrogate"}, true, 2)
+		g, err := c.Lineage(ctx, w.carol, catalog.VersionRef{Asset: "surrogate"}, true, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if len(g.Edges) != 2 || g.Edges[0].Activity != catalog.ActivityTraining {
 			t.Errorf("training lineage = %+v", g.Edges)
 		}

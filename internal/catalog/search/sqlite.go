@@ -263,37 +263,42 @@ func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
 			}
 		}
 	}
-	var args []any
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO search_facet_counts (class_id, facet, value, n) VALUES `+rowsOf(n, 4)+`
-			ON CONFLICT (class_id, facet, value) DO UPDATE SET n = search_facet_counts.n + excluded.n`, args...)
-		args, n = args[:0], 0
-		return err
-	}
-	var gone []facetKey
+	byClass := map[ClassID]map[[2]string]int64{}
 	for k, c := range dl.facets {
 		if c == 0 {
 			continue
 		}
-		if c < 0 {
-			gone = append(gone, k)
+		m := byClass[k.class]
+		if m == nil {
+			m = map[[2]string]int64{}
+			byClass[k.class] = m
 		}
-		args = append(args, k.class, k.facet, k.value, c)
-		if n++; n == 500 {
-			if err := flush(); err != nil {
-				return err
-			}
+		m[[2]string{k.facet, k.value}] += c
+	}
+	fclasses := make([]ClassID, 0, len(byClass))
+	for c := range byClass {
+		fclasses = append(fclasses, c)
+	}
+	sort.Slice(fclasses, func(i, j int) bool { return fclasses[i] < fclasses[j] })
+	for _, c := range fclasses {
+		var old string
+		err := tx.QueryRow(ctx, `SELECT counts FROM search_facet_counts WHERE class_id = ?`, c).Scan(&old)
+		if err != nil && !errors.Is(errors.NotExist, err) {
+			return err
 		}
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	for _, k := range gone {
-		if _, err := tx.Exec(ctx, `DELETE FROM search_facet_counts WHERE class_id = ? AND facet = ? AND value = ? AND n = 0`, k.class, k.facet, k.value); err != nil {
+		counts := map[[2]string]int64{}
+		decodeFacetCounts(old, func(f, v string, n int64) { counts[[2]string{f, v}] += n })
+		for k, d := range byClass[c] {
+			counts[k] += d
+		}
+		enc := encodeFacetCounts(counts)
+		if enc == "" {
+			_, err = tx.Exec(ctx, `DELETE FROM search_facet_counts WHERE class_id = ?`, c)
+		} else {
+			_, err = tx.Exec(ctx, `INSERT INTO search_facet_counts (class_id, counts) VALUES (?, ?)
+				ON CONFLICT (class_id) DO UPDATE SET counts = excluded.counts`, c, enc)
+		}
+		if err != nil {
 			return err
 		}
 	}

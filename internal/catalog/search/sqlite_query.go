@@ -74,8 +74,10 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 	visSQL, visArgs := vis.sql("(search_fts.rowid >> 32)", "d.owner_id = ?")
 	fSQL, fArgs := filterSQL(q, keywordExistsSQLite)
 	args := append(append([]any{ftsMatch(terms)}, visArgs...), fArgs...)
-	rows, err := tx.Query(ctx, `SELECT d.doc, d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.keywords,
-		d.f_name, d.f_title, d.f_keywords, d.f_creators, d.f_variables, d.f_description
+	// Only what ranking, ordering and facets need; the page's hits are
+	// completed afterwards.
+	rows, err := tx.Query(ctx, `SELECT d.doc, d.id, d.kind, d.domain, d.org, d.keywords,
+		d.f_name, d.f_title, d.f_keywords, d.f_creators, d.f_variables, d.f_description, d.l0, d.l1, d.l2, d.l3, d.l4, d.l5
 		FROM search_fts JOIN search_docs d ON d.doc = search_fts.rowid
 		WHERE search_fts MATCH ? AND `+visSQL+` AND `+fSQL, args...)
 	if err != nil {
@@ -84,17 +86,17 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 	type cand struct {
 		m match
 		f [nFields]string
+		l [nFields]int64
 	}
 	var cands []cand
 	fc := facetCounter{}
 	err = rows.Each(func() error {
 		var c cand
 		var kws string
-		if err := rows.Scan(&c.m.doc, &c.m.hit.ID, &c.m.hit.Kind, &c.m.hit.Name, &c.m.hit.Title, &c.m.hit.Domain, &c.m.hit.Org, &c.m.hit.Label, &c.m.updated, &kws,
-			&c.f[0], &c.f[1], &c.f[2], &c.f[3], &c.f[4], &c.f[5]); err != nil {
+		if err := rows.Scan(&c.m.doc, &c.m.hit.ID, &c.m.hit.Kind, &c.m.hit.Domain, &c.m.hit.Org, &kws,
+			&c.f[0], &c.f[1], &c.f[2], &c.f[3], &c.f[4], &c.f[5], &c.l[0], &c.l[1], &c.l[2], &c.l[3], &c.l[4], &c.l[5]); err != nil {
 			return err
 		}
-		c.m.hit.Updated = store.FromT(c.m.updated)
 		fc.add(FacetKind, c.m.hit.Kind, 1)
 		fc.add(FacetDomain, c.m.hit.Domain, 1)
 		fc.add(FacetOrg, c.m.hit.Org, 1)
@@ -128,7 +130,7 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 		}
 	}
 	for i := range cands {
-		cands[i].m.hit.Score = bm25(terms, df, st, &cands[i].f)
+		cands[i].m.hit.Score = bm25(terms, df, st, &cands[i].f, &cands[i].l)
 	}
 	sort.Slice(cands, func(i, j int) bool {
 		a, b := &cands[i].m.hit, &cands[j].m.hit
@@ -189,17 +191,18 @@ func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, 
 		args[i] = m.doc
 		out[i] = m.hit
 	}
-	rows, err := tx.Query(ctx, `SELECT doc, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
+	rows, err := tx.Query(ctx, `SELECT doc, name, title, label, updated_at, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	err = rows.Each(func() error {
-		var doc int64
-		var desc, kws, vars, creators string
-		if err := rows.Scan(&doc, &desc, &kws, &vars, &creators); err != nil {
+		var doc, updated int64
+		var name, title, lab, desc, kws, vars, creators string
+		if err := rows.Scan(&doc, &name, &title, &lab, &updated, &desc, &kws, &vars, &creators); err != nil {
 			return err
 		}
 		h := &out[pos[doc]]
+		h.Name, h.Title, h.Label, h.Updated = name, title, lab, store.FromT(updated)
 		h.Snippet, h.Highlights = snippet(terms, desc, h.Title, display(kws), display(vars), display(creators), h.Name)
 		return nil
 	})
@@ -219,18 +222,16 @@ func (ix *sqliteIndex) browse(ctx context.Context, tx store.Tx, q Query, vis vis
 		}
 		res.Total = int(st.n)
 		if len(vis.all) > 0 {
-			// Summed here: SQLite's GROUP BY would sort every row first.
-			rows, err := tx.Query(ctx, `SELECT facet, value, n FROM search_facet_counts WHERE class_id IN (`+intList(vis.all)+`)`)
+			rows, err := tx.Query(ctx, `SELECT counts FROM search_facet_counts WHERE class_id IN (`+intList(vis.all)+`)`)
 			if err != nil {
 				return nil, err
 			}
 			err = rows.Each(func() error {
-				var f, v string
-				var n int
-				if err := rows.Scan(&f, &v, &n); err != nil {
+				var enc string
+				if err := rows.Scan(&enc); err != nil {
 					return err
 				}
-				fc.add(f, v, n)
+				decodeFacetCounts(enc, func(f, v string, n int64) { fc.add(f, v, int(n)) })
 				return nil
 			})
 			if err != nil {

@@ -226,20 +226,17 @@ type corpusStats struct {
 	lens [nFields]int64
 }
 
-// bm25 scores one document (its folded fields) for terms. df[i] is the number
-// of readable documents matching terms[i]. BM25F: per-field length
-// normalisation, weighted term frequency, Lucene's non-negative IDF.
-func bm25(terms []term, df []int64, st corpusStats, fields *[nFields]string) float64 {
+// bm25 scores one document (its folded fields and their token counts) for
+// terms. df[i] is the number of readable documents matching terms[i]. BM25F:
+// per-field length normalisation, weighted term frequency, Lucene's
+// non-negative IDF.
+func bm25(terms []term, df []int64, st corpusStats, fields *[nFields]string, lens *[nFields]int64) float64 {
 	const k1, b = 1.2, 0.75
-	var toks [nFields][]string
-	for c := range fields {
-		toks[c] = strings.Fields(fields[c])
-	}
 	score := 0.0
 	for i, t := range terms {
 		tfw := 0.0
-		for c := range toks {
-			tf := t.count(toks[c])
+		for c := range fields {
+			tf := t.countIn(fields[c])
 			if tf == 0 {
 				continue
 			}
@@ -247,7 +244,7 @@ func bm25(terms []term, df []int64, st corpusStats, fields *[nFields]string) flo
 			if st.n > 0 && st.lens[c] > 0 {
 				avg = float64(st.lens[c]) / float64(st.n)
 			}
-			tfw += fieldWeights[c] * float64(tf) / (1 - b + b*float64(len(toks[c]))/avg)
+			tfw += fieldWeights[c] * float64(tf) / (1 - b + b*float64(lens[c])/avg)
 		}
 		if tfw == 0 {
 			continue
@@ -256,6 +253,27 @@ func bm25(terms []term, df []int64, st corpusStats, fields *[nFields]string) flo
 		score += idf * tfw * (k1 + 1) / (tfw + k1)
 	}
 	return score
+}
+
+// countIn counts t's occurrences in a folded field (space-separated
+// tokens), without allocating for single words.
+func (t term) countIn(s string) int {
+	if len(t.words) > 1 {
+		return t.count(strings.Fields(s))
+	}
+	w, n := t.words[0], 0
+	for len(s) > 0 {
+		tok := s
+		if i := strings.IndexByte(s, ' '); i >= 0 {
+			tok, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		if tok == w || t.prefix && strings.HasPrefix(tok, w) {
+			n++
+		}
+	}
+	return n
 }
 
 func fieldLens(fields *[nFields]string) (out [nFields]int64) {

@@ -99,3 +99,21 @@ func FuzzParseQuery(f *testing.F) {
 		}
 	})
 }
+
+func TestFacetCountsEncoding(t *testing.T) {
+	in := map[[2]string]int64{
+		{FacetKeyword, "plain"}: 3, {FacetKeyword, "tab\there"}: 1, {FacetOrg, "new\nline"}: 2,
+		{FacetDomain, `back\slash\t`}: 5, {FacetKind, "dataset"}: 7, {FacetKind, "zero"}: 0, {FacetKeyword, ""}: 4,
+	}
+	got := map[[2]string]int64{}
+	decodeFacetCounts(encodeFacetCounts(in), func(f, v string, n int64) { got[[2]string{f, v}] += n })
+	delete(in, [2]string{FacetKind, "zero"})
+	if len(got) != len(in) {
+		t.Fatalf("got %v, want %v", got, in)
+	}
+	for k, n := range in {
+		if got[k] != n {
+			t.Errorf("%q: got %d want %d", k, got[k], n)
+		}
+	}
+}
