@@ -79,10 +79,10 @@ CREATE TABLE search_stats (
 	l5 BIGINT NOT NULL
 );
 
+-- One row per class: its facet counts encoded as text lines
+-- "facet TAB value TAB count" (see search/facetblob.go). Browse facets read
+-- one row per readable class instead of one per (class, value).
 CREATE TABLE search_facet_counts (
-	class_id INTEGER NOT NULL,
-	facet TEXT NOT NULL,
-	value TEXT NOT NULL,
-	n BIGINT NOT NULL,
-	PRIMARY KEY (class_id, facet, value)
-) WITHOUT ROWID;
+	class_id INTEGER PRIMARY KEY,
+	counts TEXT NOT NULL
+);
