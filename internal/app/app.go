@@ -29,6 +29,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/s3"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
+	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
@@ -51,6 +52,7 @@ type App struct {
 	Audit    *audit.Log
 	Blobs    blob.Store
 	Catalog  *catalog.Service
+	Sites    *sites.Registry
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
 	API      *httpapi.Server
@@ -146,9 +148,40 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.Catalog.SetSearch(ix)
+	secret, err := secretsKey(filepath.Join(cfg.DataDir, "keys", "secrets.key"))
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, errors.Msg("cannot load the secrets key"), err)
+	}
+	if a.Sites, err = sites.New(a.DB, a.Authz, a.Identity, secret); err != nil {
+		return nil, err
+	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Logger: log})
 	return a, nil
+}
+
+// secretsKey loads (creating on first start, mode 0600) the 32-byte key
+// that encrypts site credentials at rest.
+func secretsKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		b = make([]byte, 32)
+		rand.Read(b)
+		if err := WriteSecretFile(path, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by others (mode %v): chmod 600 it", path, st.Mode().Perm())
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("%s must hold 32 bytes", path)
+	}
+	return b, nil
 }
 
 // openBlobs opens the blob store named by a blob URL: a local directory
@@ -269,6 +302,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Background loops stop with ctx.
+	mon := &sites.Monitor{Registry: a.Sites, Every: 10 * time.Second, OnError: func(err error) { a.Log.Warn("site heartbeat monitor", "err", err) }}
+	go mon.Run(ctx)
 	select {
 	case err := <-errc:
 		return err

@@ -7,8 +7,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 )
@@ -40,6 +45,11 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 		}
 	}
 
+	// The embedded default computes here: one local site, this machine.
+	if _, err := a.Sites.EnsureLocal(ctx, "OPEN", localCapacity(cfg.DataDir)); err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen.Addr)
 	if err != nil {
 		return errors.E(op, errors.Invalid, errors.Field("listen.addr"), errors.Msg("cannot listen on "+cfg.Listen.Addr+": "+err.Error()))
@@ -54,6 +64,7 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	fmt.Fprintf(stdout, "  API:          %s/api/v1  (OpenAPI document at %s/api/v1/openapi.json)\n", base, base)
 	fmt.Fprintf(stdout, "  health:       %s/healthz\n", base)
 	fmt.Fprintf(stdout, "  data dir:     %s\n", abs)
+	fmt.Fprintf(stdout, "  compute:      site \"local\" (this machine, accredited for OPEN data)\n")
 	if _, err := os.Stat(tokenPath); err == nil {
 		fmt.Fprintf(stdout, "  admin token:  %s  (export GENESIS_URL=%s GENESIS_TOKEN=$(cat %s))\n", tokenPath, base, tokenPath)
 	}
@@ -93,4 +104,23 @@ func Serve(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error
 func storeKind(cfg config.Config) string {
 	k, _, _ := config.StoreDSN(cfg.Store.DSN)
 	return k
+}
+
+// localCapacity describes this machine for the local site.
+func localCapacity(dataDir string) sites.Capacity {
+	c := sites.Capacity{Nodes: 1, CoresPerNode: runtime.NumCPU(), MemoryGBNode: 1}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+					c.MemoryGBNode = kb / (1 << 20)
+				}
+			}
+		}
+	}
+	var st syscall.Statfs_t
+	if syscall.Statfs(dataDir, &st) == nil {
+		c.ScratchTB = float64(st.Bavail) * float64(st.Bsize) / 1e12
+	}
+	return c
 }

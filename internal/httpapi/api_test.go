@@ -21,6 +21,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
+	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
@@ -75,7 +76,11 @@ func newHarness(t *testing.T, db store.DB) *harness {
 		t.Fatal(err)
 	}
 	cat.SetSearch(ix)
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Logger: slog.New(slog.DiscardHandler)})
+	reg, err := sites.New(db, az, id, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	doc := loadDoc(t)
@@ -619,6 +624,29 @@ func TestAPI(t *testing.T) {
 		}
 		if r := h.do("POST", "/api/v1/catalog/import?label=OPEN", aliceTok, []byte("{nope"), "Content-Type", "application/octet-stream"); r.status != 400 {
 			t.Errorf("garbage import = %d", r.status)
+		}
+
+		// Sites and inventory.
+		site := map[string]any{"name": "polaris", "kind": "slurm", "endpoint": "https://polaris.example.gov", "credentials": "s3cret-token",
+			"accreditation": "PROPRIETARY", "capacity": map[string]any{"nodes": 10, "cores_per_node": 32, "memory_gb_per_node": 512,
+				"gpus_per_node": []map[string]any{{"model": "A100", "count": 4}}}, "power_cap_kw": 800, "heartbeat_seconds": 30}
+		if r := h.do("POST", "/api/v1/sites", aliceTok, site); r.status != 403 {
+			t.Errorf("contributor adds a site = %d", r.status)
+		}
+		if r := h.do("POST", "/api/v1/sites", admin, site); r.status != 201 || strings.Contains(string(r.body), "s3cret") {
+			t.Fatalf("add site = %d %s", r.status, r.body)
+		}
+		h.do("POST", "/api/v1/sites/polaris/heartbeat", admin, map[string]any{"status": "up", "power_draw_kw": 500})
+		if r := h.do("GET", "/api/v1/sites", aliceTok, nil); !strings.Contains(string(r.body), `"status":"up"`) || strings.Contains(string(r.body), "s3cret") {
+			t.Errorf("sites = %s", r.body)
+		}
+		h.do("GET", "/api/v1/sites/polaris", aliceTok, nil)
+		if r := h.do("GET", "/api/v1/inventory", aliceTok, nil); !strings.Contains(string(r.body), `"A100":40`) {
+			t.Errorf("inventory = %s", r.body)
+		}
+		h.do("POST", "/api/v1/sites/polaris/drain", admin, map[string]any{"reason": "maintenance"})
+		if r := h.do("DELETE", "/api/v1/sites/polaris", admin, nil); r.status != 204 {
+			t.Errorf("remove = %d", r.status)
 		}
 
 		// Maintenance.

@@ -77,6 +77,14 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/admin/fsck", s.catalogRoute(s.fsck))
 	m.Handle("POST /api/v1/admin/gc", s.catalogRoute(s.gc))
 
+	m.Handle("GET /api/v1/sites", s.authed(s.listSites))
+	m.Handle("POST /api/v1/sites", s.authed(s.addSite))
+	m.Handle("GET /api/v1/sites/{name}", s.authed(s.getSite))
+	m.Handle("DELETE /api/v1/sites/{name}", s.authed(s.removeSite))
+	m.Handle("POST /api/v1/sites/{name}/drain", s.authed(s.drainSite))
+	m.Handle("POST /api/v1/sites/{name}/heartbeat", s.authed(s.heartbeat))
+	m.Handle("GET /api/v1/inventory", s.authed(s.inventory))
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))

@@ -19,6 +19,7 @@ import (
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
@@ -32,6 +33,7 @@ type Server struct {
 	authz    *authz.Authorizer
 	audit    audit.Appender
 	catalog  *catalog.Service
+	sites    *sites.Registry
 	auditLog AuditLog
 	auditKey string
 	log      *slog.Logger
@@ -55,13 +57,15 @@ type Config struct {
 	AuditKey string
 	// Catalog serves datasets; optional.
 	Catalog *catalog.Service
+	// Sites is the compute-site registry; optional.
+	Sites *sites.Registry
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 }
 
 // New returns the API server.
 func New(cfg Config) *Server {
-	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

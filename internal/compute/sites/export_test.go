@@ -1,0 +1,6 @@
+package sites
+
+import "time"
+
+// SetClock replaces the registry's clock (tests).
+func SetClock(r *Registry, now func() time.Time) { r.now = now }
