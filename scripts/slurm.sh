@@ -36,10 +36,11 @@ log() { echo "slurm.sh: $*" >&2; }
 now() { date +%s%N; }
 since() { echo "$(( ($(now) - $1) / 1000000 )) ms"; }
 
+node_ok() { sinfo -h -o %t 2>/dev/null | grep -Eq '^(idle|mix|alloc)$'; }
 rest_up() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$REST_PORT/openapi/v3"; }
 
 install_packages() {
-	local pkgs=(slurmctld slurmd slurmrestd slurm-client munge slurm-wlm-jwt-plugin curl)
+	local pkgs=(slurmctld slurmd slurmrestd slurm-client munge slurm-wlm-jwt-plugin curl procps)
 	local missing=()
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -111,7 +112,7 @@ start() {
 	id "$REST_USER" >/dev/null 2>&1 || useradd -r -s /usr/sbin/nologin "$REST_USER"
 	id "$JOB_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$JOB_USER"
 
-	if rest_up && [ -f "$CONF" ] && scontrol ping >/dev/null 2>&1; then
+	if rest_up && [ -f "$CONF" ] && scontrol ping 2>/dev/null | grep -q UP && node_ok; then
 		log "Slurm already running (slurmrestd on 127.0.0.1:$REST_PORT), reusing"
 	else
 		[ "$(id -u)" = 0 ] || { log "need root to start Slurm"; exit 1; }
@@ -134,10 +135,10 @@ start() {
 			/usr/sbin/slurmd -f "$CONF"
 		fi
 		for _ in $(seq 600); do
-			sinfo -h -o %t 2>/dev/null | grep -Eq 'idle|mix|alloc' && break
+			node_ok && break
 			sleep 0.1
 		done
-		sinfo -h -o %t 2>/dev/null | grep -Eq 'idle|mix|alloc' || {
+		node_ok || {
 			log "node did not become idle; see $D/log"
 			exit 1
 		}
@@ -169,14 +170,25 @@ stop() {
 		kill $(pgrep -P "$p") "$p" 2>/dev/null || true
 		rm -f "$D/slurmrestd.runuser.pid"
 	fi
+	local pids=()
 	for f in "$D/slurmd.pid" "$D/slurmctld.pid"; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+		if [ -f "$f" ]; then
+			pids+=("$(cat "$f")")
+			kill "${pids[-1]}" 2>/dev/null || true
+		fi
+	done
+	# Wait until the daemons are gone, so that a start right after works.
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
 	done
 	for _ in $(seq 50); do
 		rest_up || break
 		sleep 0.1
 	done
-	log "stopped"
+	log "stopped (munged left running)"
 }
 
 case "${1:-start}" in

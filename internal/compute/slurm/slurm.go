@@ -121,7 +121,6 @@ type (
 		StandardError           string            `json:"standard_error"`
 		Constraints             string            `json:"constraints,omitempty"`
 		QOS                     string            `json:"qos,omitempty"`
-		Container               string            `json:"container,omitempty"`
 		Requeue                 bool              `json:"requeue"`
 	}
 	submission struct {
@@ -192,6 +191,10 @@ func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.Back
 	}
 	if !filepath.IsAbs(req.WorkDir) {
 		return "", errors.E(op, errors.Invalid, errors.Field("workdir"), errors.Msg("work directory must be an absolute path"))
+	}
+	if req.Spec.Container != "" {
+		// Slurm 22.05's "container" is an OCI bundle path, not an image.
+		return "", errors.E(op, errors.Invalid, errors.Field("container"), errors.Msg("the slurm backend does not run container images yet"))
 	}
 	unlock := b.lock(req.ID)
 	defer unlock()
@@ -311,7 +314,6 @@ func (b *Backend) describe(req compute.Request) submission {
 		CurrentWorkingDirectory: cwd,
 		StandardOutput:          abs(spec.StdoutPath, ".genesis-"+string(req.ID)+".out"),
 		StandardError:           abs(spec.StderrPath, ".genesis-"+string(req.ID)+".err"),
-		Container:               spec.Container,
 	}
 	if spec.StdinPath != "" {
 		p.StandardInput = abs(spec.StdinPath, "")
