@@ -63,7 +63,7 @@ func TestDescribe(t *testing.T) {
 	got := b.describe(compute.Request{ID: "j1", Spec: spec, WorkDir: "/w"}).Job
 	want := jobProperties{
 		Name: "genesis-j1", Comment: "genesis-job-id=j1", Account: "proj", Partition: "debug", Reservation: "r1",
-		Nodes: []int{2, 2}, Tasks: 6, TasksPerNode: 3, CPUsPerTask: 4, GPUsPerTask: "1", MemoryPerNode: 1025,
+		Nodes: "2", Tasks: 6, TasksPerNode: 3, CPUsPerTask: 4, GPUsPerTask: "1", MemoryPerNode: 1025,
 		Exclusive: "true", TimeLimit: 3, Environment: map[string]string{"A": "1", "PATH": "/opt/bin", "GENESIS_JOB_ID": "j1"},
 		CurrentWorkingDirectory: "/w/run", StandardInput: "/w/run/in",
 		StandardOutput: "/w/run/.genesis-j1.out", StandardError: "/w/run/.genesis-j1.err",

@@ -106,7 +106,7 @@ type (
 		Account                 string            `json:"account,omitempty"`
 		Partition               string            `json:"partition,omitempty"`
 		Reservation             string            `json:"reservation,omitempty"`
-		Nodes                   []int             `json:"nodes"`
+		Nodes                   string            `json:"nodes"` // "N": min = max = N (22.05 ignores the [min, max] array form)
 		Tasks                   int               `json:"tasks"`
 		TasksPerNode            int               `json:"tasks_per_node,omitempty"`
 		CPUsPerTask             int               `json:"cpus_per_task"`
@@ -305,7 +305,7 @@ func (b *Backend) describe(req compute.Request) submission {
 		Account:                 spec.Attributes.Account,
 		Partition:               spec.Attributes.QueueName,
 		Reservation:             spec.Attributes.ReservationID,
-		Nodes:                   []int{r.Nodes(), r.Nodes()},
+		Nodes:                   strconv.Itoa(r.Nodes()),
 		Tasks:                   r.Processes(),
 		TasksPerNode:            r.ProcessesPerNode,
 		CPUsPerTask:             r.CoresPerProcess(),

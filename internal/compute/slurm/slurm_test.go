@@ -3,6 +3,7 @@ package slurm_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,13 +32,46 @@ func TestConformance(t *testing.T) {
 	computetest.Run(t, func(t *testing.T) compute.Backend { return newBackend(t) })
 }
 
-// A job Slurm refuses is Invalid with Slurm's reason.
+// Jobs Slurm refuses are Invalid with Slurm's reason (EnforcePartLimits=ALL
+// makes an impossible request fail at submission instead of pending).
 func TestRejectedJob(t *testing.T) {
 	b := newBackend(t)
-	spec := computetest.Shell("true", time.Minute)
-	spec.Attributes.QueueName = "no-such-partition"
-	_, err := b.Submit(context.Background(), compute.Request{ID: computetest.NewID("rejected"), Spec: spec, WorkDir: computetest.WorkDir(t)})
-	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "Invalid partition") {
-		t.Fatalf("got %v (message %q), want Invalid naming the partition", err, errors.SafeMessage(err))
+	for _, tc := range []struct {
+		name string
+		edit func(*compute.JobSpec)
+		msg  string
+	}{
+		{"no such partition", func(s *compute.JobSpec) { s.Attributes.QueueName = "no-such-partition" }, "Invalid partition"},
+		{"too much memory", func(s *compute.JobSpec) { s.Resources.Memory = 1 << 50 }, "node configuration is not available"},
+		{"too many nodes", func(s *compute.JobSpec) { s.Resources.NodeCount = 5 }, "Node count specification invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := computetest.Shell("true", time.Minute)
+			tc.edit(spec)
+			_, err := b.Submit(context.Background(), compute.Request{ID: computetest.NewID("rejected"), Spec: spec, WorkDir: computetest.WorkDir(t)})
+			if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), tc.msg) {
+				t.Fatalf("got %v (message %q), want Invalid saying %q", err, errors.SafeMessage(err), tc.msg)
+			}
+		})
+	}
+}
+
+// Several processes run through srun, each with its rank.
+func TestParallelJob(t *testing.T) {
+	b := newBackend(t)
+	spec := computetest.Shell(`echo "task $SLURM_PROCID of $SLURM_NTASKS"`, time.Minute)
+	spec.Resources = compute.Resources{ProcessCount: 3, CPUCoresPerProcess: 1, Memory: 300 << 20}
+	id, err := b.Submit(context.Background(), compute.Request{ID: computetest.NewID("mpi"), Spec: spec, WorkDir: computetest.WorkDir(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := computetest.WaitFinal(t, b, id); st.State != compute.Completed {
+		t.Fatalf("status %+v; stderr %q", st, computetest.ReadLog(t, b, id, compute.Stderr, 0))
+	}
+	lines := strings.Split(strings.TrimSpace(computetest.ReadLog(t, b, id, compute.Stdout, 0)), "\n")
+	slices.Sort(lines)
+	want := []string{"task 0 of 3", "task 1 of 3", "task 2 of 3"}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("stdout lines %q, want %q", lines, want)
 	}
 }
