@@ -31,6 +31,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"net/http"
@@ -73,9 +74,9 @@ type Backend struct {
 	cfg  Config
 	base string
 
-	mu    sync.Mutex
-	locks map[compute.JobID]*sync.Mutex
-	known map[compute.JobID]compute.BackendJobID
+	// locks serialise Submits of one Genesis job ID in this process
+	// (striped, so memory does not grow with the number of jobs).
+	locks [64]sync.Mutex
 }
 
 // New returns a backend for the slurmrestd at cfg.URL. It does not dial.
@@ -90,12 +91,7 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = 5 * time.Second
 	}
-	return &Backend{
-		cfg:   cfg,
-		base:  strings.TrimRight(cfg.URL, "/") + "/slurm/" + APIVersion,
-		locks: map[compute.JobID]*sync.Mutex{},
-		known: map[compute.JobID]compute.BackendJobID{},
-	}, nil
+	return &Backend{cfg: cfg, base: strings.TrimRight(cfg.URL, "/") + "/slurm/" + APIVersion}, nil
 }
 
 // The parts of the v0.0.38 documents this client reads and writes.
@@ -165,13 +161,9 @@ const commentPrefix = "genesis-job-id="
 
 // lock serialises Submits of one Genesis job ID within this process.
 func (b *Backend) lock(id compute.JobID) func() {
-	b.mu.Lock()
-	l, ok := b.locks[id]
-	if !ok {
-		l = &sync.Mutex{}
-		b.locks[id] = l
-	}
-	b.mu.Unlock()
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	l := &b.locks[h.Sum32()%uint32(len(b.locks))]
 	l.Lock()
 	return l.Unlock
 }
@@ -198,16 +190,9 @@ func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.Back
 	}
 	unlock := b.lock(req.ID)
 	defer unlock()
-	b.mu.Lock()
-	id, ok := b.known[req.ID]
-	b.mu.Unlock()
-	if ok {
-		return id, nil
-	}
 	if id, err := b.find(ctx, req.ID); err != nil {
 		return "", errors.E(op, err)
 	} else if id != "" {
-		b.remember(req.ID, id)
 		return id, nil
 	}
 	sub := b.describe(req)
@@ -230,15 +215,7 @@ func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.Back
 		}
 		return "", errors.E(op, errors.Invalid, errors.Msg(msg))
 	}
-	id = compute.BackendJobID(strconv.FormatInt(*resp.JobID, 10))
-	b.remember(req.ID, id)
-	return id, nil
-}
-
-func (b *Backend) remember(gid compute.JobID, id compute.BackendJobID) {
-	b.mu.Lock()
-	b.known[gid] = id
-	b.mu.Unlock()
+	return compute.BackendJobID(strconv.FormatInt(*resp.JobID, 10)), nil
 }
 
 func (e apiError) text() string {
