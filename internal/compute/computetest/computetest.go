@@ -132,6 +132,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) compute.Backend) {
 		{"Timeout", testTimeout},
 		{"ArgumentsAndEnvironment", testArgsEnv},
 		{"WorkingDirectory", testWorkingDirectory},
+		{"Stdin", testStdin},
 		{"ConcurrentSubmits", testConcurrent},
 		{"IdempotentSubmit", testIdempotent},
 		{"UnknownJob", testUnknown},
@@ -286,6 +287,30 @@ func testWorkingDirectory(t *testing.T, b compute.Backend) {
 	}
 	if got := ReadLog(t, b, id, compute.Stderr, 0); got != "to-stderr\n" {
 		t.Errorf("stderr via Logs: %q", got)
+	}
+}
+
+func testStdin(t *testing.T, b compute.Backend) {
+	dir := WorkDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "in.txt"), []byte("line one\nline two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := Shell("tac", time.Minute)
+	spec.StdinPath = "in.txt"
+	id := submit(t, b, NewID("stdin"), spec, dir)
+	if st := WaitFinal(t, b, id); st.State != compute.Completed {
+		t.Fatalf("status %+v; stderr %q", st, ReadLog(t, b, id, compute.Stderr, 0))
+	}
+	if got, want := ReadLog(t, b, id, compute.Stdout, 0), "line two\nline one\n"; got != want {
+		t.Errorf("stdout %q, want %q", got, want)
+	}
+	// Without a stdin path, the job reads end-of-file at once.
+	id = submit(t, b, NewID("nostdin"), Shell("cat; echo eof", time.Minute), dir)
+	if st := WaitFinal(t, b, id); st.State != compute.Completed {
+		t.Fatalf("status %+v", st)
+	}
+	if got := ReadLog(t, b, id, compute.Stdout, 0); got != "eof\n" {
+		t.Errorf("stdout %q, want %q", got, "eof\n")
 	}
 }
 
