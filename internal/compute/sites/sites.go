@@ -485,3 +485,23 @@ func (r *Registry) EnsureLocal(ctx context.Context, accreditation string, c Capa
 	}
 	return created, nil
 }
+
+// All lists every site for the scheduler (no principal: the scheduler
+// decides placement, not visibility).
+func (r *Registry) All(ctx context.Context) ([]Site, error) {
+	out := []Site{}
+	err := r.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+cols+` FROM sites ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			s, err := scan(rows)
+			if err == nil {
+				out = append(out, *s)
+			}
+			return err
+		})
+	})
+	return out, err
+}

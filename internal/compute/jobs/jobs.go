@@ -1,0 +1,394 @@
+// Package jobs runs scientists' jobs across the federation: Submit records
+// a PSI/J job whose label is computed — the join of its inputs' labels and
+// its floor, never typed down — and the Scheduler loop places it on a site
+// whose accreditation dominates that label (sched.Place), stages its inputs,
+// runs it through the site's backend (local processes, Slurm), follows it,
+// and turns its declared outputs into new dataset versions labelled at
+// least as high as the job, with lineage to the job and its inputs —
+// committed once, however often a step is retried.
+//
+// Jobs are objects like any other: invisible (NotExist) to whoever may not
+// read them; their owner and operators may cancel them.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compute"
+	"github.com/genesis-science/genesis/internal/compute/sched"
+	"github.com/genesis-science/genesis/internal/compute/sites"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// States of a job.
+const (
+	Pending   = "pending"   // waiting for a feasible site
+	Running   = "running"   // handed to a site's backend
+	Completed = "completed" // ran, outputs committed
+	Failed    = "failed"
+	Canceled  = "canceled"
+)
+
+// Job is a job as the API shows it.
+type Job struct {
+	ID          string           `json:"id"`
+	Name        string           `json:"name,omitempty"`
+	Owner       string           `json:"owner"`
+	Spec        *compute.JobSpec `json:"spec"`
+	Label       string           `json:"label"`
+	Inputs      []string         `json:"inputs,omitempty"` // pinned NAME@VERSION
+	InputBytes  int64            `json:"input_bytes"`
+	State       string           `json:"state"`
+	Site        string           `json:"site,omitempty"`
+	Reason      string           `json:"reason,omitempty"`
+	Detail      string           `json:"detail,omitempty"`
+	ExitCode    int              `json:"exit_code"`
+	Outputs     []catalog.Output `json:"outputs,omitempty"`
+	Explain     []sched.Verdict  `json:"explain,omitempty"`
+	CreatedAt   time.Time        `json:"created_at"`
+	UpdatedAt   time.Time        `json:"updated_at"`
+	StartedAt   *time.Time       `json:"started_at,omitempty"`
+	FinishedAt  *time.Time       `json:"finished_at,omitempty"`
+	backendID   compute.BackendJobID
+	inputRefs   []catalog.VersionRef
+	extraDetail map[string]string
+}
+
+// Service is the job service and its scheduler.
+type Service struct {
+	db      store.DB
+	authz   *authz.Authorizer
+	ids     *identity.Service
+	catalog *catalog.Service
+	sites   *sites.Registry
+	workDir string
+	// Backend returns the backend that runs jobs on site s.
+	Backend func(ctx context.Context, s *sites.Site) (compute.Backend, error)
+	now     func() time.Time
+}
+
+// New returns the job service; jobs get working directories under workDir.
+func New(db store.DB, az *authz.Authorizer, ids *identity.Service, cat *catalog.Service, reg *sites.Registry, workDir string) *Service {
+	return &Service{db: db, authz: az, ids: ids, catalog: cat, sites: reg, workDir: workDir, now: time.Now}
+}
+
+func newID() string {
+	return strings.Replace(identity.NewID("job"), "job_", "job_", 1)
+}
+
+func (s *Service) resource(j *Job) (authz.Resource, error) {
+	l, err := label.Parse(j.Label)
+	if err != nil {
+		return authz.Resource{}, errors.E(errors.Internal, err)
+	}
+	return authz.Resource{Type: authz.Job, ID: j.ID, Label: l, Owner: j.Owner}, nil
+}
+
+// Submit records a job. Its inputs must be readable by p (an unreadable
+// input is "not found"); its label is the join of their labels and the
+// spec's floor.
+func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *compute.JobSpec) (*Job, error) {
+	const op errors.Op = "jobs.Submit"
+	if err := spec.Validate(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	refs := make([]catalog.VersionRef, 0, len(spec.Inputs))
+	for _, in := range spec.Inputs {
+		r, err := catalog.ParseRef(string(in))
+		if err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("inputs"), err)
+		}
+		refs = append(refs, r)
+	}
+	pinned, join, bytes, err := s.catalog.Inputs(ctx, p, refs)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if spec.Label != "" {
+		floor, err := label.Parse(spec.Label)
+		if err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg(err.Error()))
+		}
+		join = label.Join(join, floor)
+	}
+	for path, out := range spec.Outputs {
+		if !genesis.ValidName(out) {
+			return nil, errors.E(op, errors.Invalid, errors.Field("outputs"), errors.Msg("output "+strconv.Quote(path)+" names an invalid dataset "+strconv.Quote(out)))
+		}
+		if filepath.IsAbs(path) || strings.Contains(path, "..") {
+			return nil, errors.E(op, errors.Invalid, errors.Field("outputs"), errors.Msg("output paths are relative to the job's directory, without .."))
+		}
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	j := &Job{ID: newID(), Name: spec.Name, Owner: string(p.ID), Spec: spec, Label: join.Format(), InputBytes: bytes, State: Pending, CreatedAt: now, UpdatedAt: now}
+	// Pinned to concrete versions, under the names the submitter used
+	// (the names its inputs are staged under).
+	for i, r := range pinned {
+		j.Inputs = append(j.Inputs, catalog.VersionRef{Asset: refs[i].Asset, Version: r.Version}.String())
+	}
+	ap, err := s.ids.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	res, err := s.resource(j)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := s.authz.Can(ctx, ap, authz.Submit, res); err != nil {
+		return nil, errors.E(op, errors.Permission, errors.Msg("you may not submit a job labelled "+j.Label))
+	}
+	specJSON, _ := json.Marshal(spec)
+	inputs, _ := json.Marshal(j.Inputs)
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, name, owner_id, project_id, spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at)
+			VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, string(specJSON), j.Label, string(inputs), j.InputBytes, j.State, store.T(now), store.T(now))
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return j, nil
+}
+
+const cols = `id, name, owner_id, spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at, started_at, finished_at`
+
+func scan(sc interface{ Scan(...any) error }) (*Job, error) {
+	var j Job
+	var spec, inputs, explain, outputs string
+	var c, u int64
+	var st, fin *int64
+	var bid string
+	if err := sc.Scan(&j.ID, &j.Name, &j.Owner, &spec, &j.Label, &inputs, &j.InputBytes, &j.State, &j.Site, &bid, &j.Reason, &j.Detail, &j.ExitCode,
+		&explain, &outputs, &c, &u, &st, &fin); err != nil {
+		return nil, err
+	}
+	j.backendID = compute.BackendJobID(bid)
+	json.Unmarshal([]byte(spec), &j.Spec)
+	json.Unmarshal([]byte(inputs), &j.Inputs)
+	json.Unmarshal([]byte(explain), &j.Explain)
+	json.Unmarshal([]byte(outputs), &j.Outputs)
+	for _, in := range j.Inputs {
+		if r, err := catalog.ParseRef(in); err == nil {
+			j.inputRefs = append(j.inputRefs, r)
+		}
+	}
+	j.CreatedAt, j.UpdatedAt, j.StartedAt, j.FinishedAt = store.FromT(c), store.FromT(u), store.FromNullT(st), store.FromNullT(fin)
+	return &j, nil
+}
+
+func (s *Service) load(ctx context.Context, id string) (*Job, error) {
+	var j *Job
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		j, err = scan(tx.QueryRow(ctx, `SELECT `+cols+` FROM jobs WHERE id = ?`, id))
+		return err
+	})
+	return j, err
+}
+
+// Get returns a job p may read (NotExist otherwise).
+func (s *Service) Get(ctx context.Context, p *genesis.Principal, id string) (*Job, error) {
+	const op errors.Op = "jobs.Get"
+	j, err := s.load(ctx, id)
+	if err == nil {
+		err = s.can(ctx, p, authz.Read, j)
+	}
+	if errors.Is(errors.NotExist, err) {
+		return nil, errors.E(op, errors.NotExist)
+	}
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return j, nil
+}
+
+func (s *Service) can(ctx context.Context, p *genesis.Principal, act authz.Action, j *Job) error {
+	ap, err := s.ids.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return err
+	}
+	res, err := s.resource(j)
+	if err != nil {
+		return err
+	}
+	return s.authz.Can(ctx, ap, act, res)
+}
+
+// List returns the jobs p may read, newest first (at most 500).
+func (s *Service) List(ctx context.Context, p *genesis.Principal) ([]Job, error) {
+	const op errors.Op = "jobs.List"
+	var all []Job
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+cols+` FROM jobs ORDER BY created_at DESC, id LIMIT 5000`)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			j, err := scan(rows)
+			if err == nil {
+				all = append(all, *j)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	out := []Job{}
+	for i := range all {
+		if len(out) < 500 && s.can(ctx, p, authz.Read, &all[i]) == nil {
+			out = append(out, all[i])
+		}
+	}
+	return out, nil
+}
+
+// Cancel stops a job (its owner, or an operator).
+func (s *Service) Cancel(ctx context.Context, p *genesis.Principal, id string) (*Job, error) {
+	const op errors.Op = "jobs.Cancel"
+	j, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if j.Owner != string(p.ID) {
+		if err := s.can(ctx, p, authz.Operate, j); err != nil {
+			return nil, errors.E(op, errors.Permission, errors.Msg("only the job's owner or an operator may cancel it"))
+		}
+	}
+	switch j.State {
+	case Completed, Failed, Canceled:
+		return j, nil
+	case Running:
+		if b, err := s.backendOf(ctx, j.Site); err == nil {
+			b.Cancel(ctx, j.backendID)
+		}
+	}
+	if err := s.finish(ctx, j, Canceled, compute.ReasonCanceled, "canceled by "+p.Name, -1); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return s.Get(ctx, p, id)
+}
+
+// Logs returns a job's stdout or stderr from offset.
+func (s *Service) Logs(ctx context.Context, p *genesis.Principal, id string, stream compute.Stream, offset int64) (io.ReadCloser, error) {
+	const op errors.Op = "jobs.Logs"
+	j, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if j.backendID == "" {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	b, err := s.backendOf(ctx, j.Site)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return b.Logs(ctx, j.backendID, stream, offset)
+}
+
+// Explain places the job now, as it would be, and returns every site's
+// verdict (for a pending job), or the verdicts recorded at placement.
+func (s *Service) Explain(ctx context.Context, p *genesis.Principal, id string) (*Job, []sched.Verdict, error) {
+	const op errors.Op = "jobs.Explain"
+	j, err := s.Get(ctx, p, id)
+	if err != nil {
+		return nil, nil, errors.E(op, err)
+	}
+	if j.State != Pending && len(j.Explain) > 0 {
+		return j, sched.Sorted(j.Explain), nil
+	}
+	cands, err := s.candidates(ctx)
+	if err != nil {
+		return nil, nil, errors.E(op, err)
+	}
+	_, vs := sched.Place(s.schedJob(j), cands)
+	return j, sched.Sorted(vs), nil
+}
+
+func (s *Service) schedJob(j *Job) sched.Job {
+	l, _ := label.Parse(j.Label)
+	return sched.Job{Label: l, Resources: j.Spec.Resources, InputBytes: j.InputBytes}
+}
+
+func (s *Service) candidates(ctx context.Context) ([]sched.Candidate, error) {
+	ss, err := s.sites.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	load := map[string]sched.Load{}
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT site, spec FROM jobs WHERE state = ?`, Running)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var site, spec string
+			if err := rows.Scan(&site, &spec); err != nil {
+				return err
+			}
+			var js compute.JobSpec
+			json.Unmarshal([]byte(spec), &js)
+			l := load[site]
+			l.RunningJobs++
+			l.RunningNodes += max(1, js.Resources.Nodes())
+			load[site] = l
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	cands := make([]sched.Candidate, len(ss))
+	for i := range ss {
+		cands[i] = sched.NewCandidate(ss[i], load[ss[i].Name])
+	}
+	return cands, nil
+}
+
+func (s *Service) backendOf(ctx context.Context, siteName string) (compute.Backend, error) {
+	for _, st := range mustAll(ctx, s.sites) {
+		if st.Name == siteName {
+			return s.Backend(ctx, &st)
+		}
+	}
+	return nil, errors.E(errors.Transient, errors.Msg("the job's site "+siteName+" is no longer registered"))
+}
+
+func mustAll(ctx context.Context, r *sites.Registry) []sites.Site {
+	ss, _ := r.All(ctx)
+	return ss
+}
+
+func (s *Service) update(ctx context.Context, j *Job, set string, args ...any) error {
+	args = append(args, store.T(s.now()), j.ID)
+	return s.db.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE jobs SET `+set+`, updated_at = ? WHERE id = ?`, args...)
+		return err
+	})
+}
+
+func (s *Service) finish(ctx context.Context, j *Job, state, reason, detail string, code int) error {
+	return s.update(ctx, j, `state = ?, reason = ?, detail = ?, exit_code = ?, finished_at = ?`, state, reason, truncate(detail, 4096), code, store.T(s.now()))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// jobDir is a job's working directory.
+func (s *Service) jobDir(id string) string { return filepath.Join(s.workDir, id) }
