@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,7 +31,11 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/s3"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
+	"github.com/genesis-science/genesis/internal/compute"
+	"github.com/genesis-science/genesis/internal/compute/jobs"
+	"github.com/genesis-science/genesis/internal/compute/local"
 	"github.com/genesis-science/genesis/internal/compute/sites"
+	"github.com/genesis-science/genesis/internal/compute/slurm"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
@@ -53,11 +59,15 @@ type App struct {
 	Blobs    blob.Store
 	Catalog  *catalog.Service
 	Sites    *sites.Registry
+	Jobs     *jobs.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
 	API      *httpapi.Server
 
 	lock *os.File
+
+	backendsMu sync.Mutex
+	backends   map[string]compute.Backend
 }
 
 // Open builds the system from cfg: it takes the data-dir lock, opens and
@@ -155,9 +165,51 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.Sites, err = sites.New(a.DB, a.Authz, a.Identity, secret); err != nil {
 		return nil, err
 	}
+	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
+	a.Jobs.Backend = a.backendFor
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Sites: a.Sites, Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Logger: log})
 	return a, nil
+}
+
+// backendFor returns (and keeps) the backend that runs jobs on a site.
+func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, error) {
+	a.backendsMu.Lock()
+	defer a.backendsMu.Unlock()
+	if a.backends == nil {
+		a.backends = map[string]compute.Backend{}
+	}
+	key := s.Kind + " " + s.Name + " " + s.Endpoint
+	if b, ok := a.backends[key]; ok {
+		return b, nil
+	}
+	var b compute.Backend
+	switch s.Kind {
+	case sites.KindLocal:
+		lb, err := local.New(filepath.Join(a.Config.DataDir, "compute", "local", s.Name), local.Options{})
+		if err != nil {
+			return nil, err
+		}
+		b = lb
+	case sites.KindSlurm:
+		cred, err := a.Sites.Credentials(ctx, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		var c struct{ User, Token, Partition string }
+		if err := json.Unmarshal([]byte(cred), &c); err != nil || c.User == "" || c.Token == "" {
+			return nil, errors.E(errors.Op("app.backendFor"), errors.Invalid, errors.Msg("slurm site credentials must be JSON {\"user\": …, \"token\": …}"))
+		}
+		sb, err := slurm.New(slurm.Config{URL: s.Endpoint, User: c.User, Token: c.Token, Partition: c.Partition})
+		if err != nil {
+			return nil, err
+		}
+		b = sb
+	default:
+		return nil, errors.E(errors.Op("app.backendFor"), errors.Unavailable, errors.Msg("no backend for "+s.Kind+" sites yet"))
+	}
+	a.backends[key] = b
+	return b, nil
 }
 
 // secretsKey loads (creating on first start, mode 0600) the 32-byte key
@@ -305,6 +357,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	// Background loops stop with ctx.
 	mon := &sites.Monitor{Registry: a.Sites, Every: 10 * time.Second, OnError: func(err error) { a.Log.Warn("site heartbeat monitor", "err", err) }}
 	go mon.Run(ctx)
+	go a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
 	select {
 	case err := <-errc:
 		return err

@@ -21,6 +21,9 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
+	"github.com/genesis-science/genesis/internal/compute"
+	"github.com/genesis-science/genesis/internal/compute/jobs"
+	"github.com/genesis-science/genesis/internal/compute/local"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
@@ -44,6 +47,8 @@ type harness struct {
 	router routers.Router
 	doc    *openapi3.T
 	seen   map[string]bool // operations exercised
+	jobs   *jobs.Service
+	sites  *sites.Registry
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -80,7 +85,13 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Logger: slog.New(slog.DiscardHandler)})
+	lb, err := local.New(t.TempDir(), local.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := jobs.New(db, az, id, cat, reg, t.TempDir())
+	js.Backend = func(context.Context, *sites.Site) (compute.Backend, error) { return lb, nil }
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	doc := loadDoc(t)
@@ -89,7 +100,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg}
 }
 
 func init() {
@@ -647,6 +658,38 @@ func TestAPI(t *testing.T) {
 		h.do("POST", "/api/v1/sites/polaris/drain", admin, map[string]any{"reason": "maintenance"})
 		if r := h.do("DELETE", "/api/v1/sites/polaris", admin, nil); r.status != 204 {
 			t.Errorf("remove = %d", r.status)
+		}
+
+		// Jobs: submit (JSON), follow, logs, explain, cancel.
+		h.do("POST", "/api/v1/sites", admin, map[string]any{"name": "box", "kind": "local", "accreditation": "OPEN",
+			"capacity": map[string]any{"nodes": 1, "cores_per_node": 2, "memory_gb_per_node": 4}})
+		var job struct{ ID, State, Label string }
+		r = h.do("POST", "/api/v1/jobs", aliceTok, map[string]any{"executable": "/bin/echo", "arguments": []string{"hello from a job"}, "attributes": map[string]any{"duration": "1m"}})
+		if r.status != 201 {
+			t.Fatalf("submit = %d %s", r.status, r.body)
+		}
+		r.decode(t, &job)
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && job.State != "completed"; {
+			h.jobs.Step(ctx)
+			h.do("GET", "/api/v1/jobs/"+job.ID, aliceTok, nil).decode(t, &job)
+			time.Sleep(20 * time.Millisecond)
+		}
+		if job.State != "completed" {
+			t.Fatalf("job = %+v", job)
+		}
+		if r := h.do("GET", "/api/v1/jobs/"+job.ID+"/logs?stream=stdout", aliceTok, nil); !strings.Contains(string(r.body), "hello from a job") {
+			t.Errorf("logs = %d %q", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/jobs/"+job.ID+"/explain", aliceTok, nil); !strings.Contains(string(r.body), `"chosen":true`) {
+			t.Errorf("explain = %s", r.body)
+		}
+		h.do("POST", "/api/v1/jobs/"+job.ID+"/cancel", aliceTok, nil)
+		h.do("GET", "/api/v1/jobs", aliceTok, nil)
+		if r := h.do("POST", "/api/v1/jobs", aliceTok, map[string]any{"executable": "/bin/true", "bogus": 1}); r.status != 400 {
+			t.Errorf("unknown field = %d %s", r.status, r.body)
+		}
+		if r := h.do("POST", "/api/v1/jobs", aliceTok, map[string]any{"executable": "/bin/true", "inputs": []string{"shots@1"}, "attributes": map[string]any{"duration": "1m"}}); r.status != 201 || !strings.Contains(string(r.body), "PROPRIETARY//FUSION") {
+			t.Errorf("job label not computed from its input: %d %s", r.status, r.body)
 		}
 
 		// Maintenance.

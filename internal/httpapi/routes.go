@@ -85,6 +85,13 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/sites/{name}/heartbeat", s.authed(s.heartbeat))
 	m.Handle("GET /api/v1/inventory", s.authed(s.inventory))
 
+	m.Handle("GET /api/v1/jobs", s.authed(s.listJobs))
+	m.Handle("POST /api/v1/jobs", s.authed(s.submitJob))
+	m.Handle("GET /api/v1/jobs/{id}", s.authed(s.getJob))
+	m.Handle("POST /api/v1/jobs/{id}/cancel", s.authed(s.cancelJob))
+	m.Handle("GET /api/v1/jobs/{id}/explain", s.authed(s.explainJob))
+	m.Handle("GET /api/v1/jobs/{id}/logs", s.authed(s.jobLogs))
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))

@@ -19,6 +19,7 @@ import (
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compute/jobs"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
@@ -34,6 +35,7 @@ type Server struct {
 	audit    audit.Appender
 	catalog  *catalog.Service
 	sites    *sites.Registry
+	jobs     *jobs.Service
 	auditLog AuditLog
 	auditKey string
 	log      *slog.Logger
@@ -59,13 +61,15 @@ type Config struct {
 	Catalog *catalog.Service
 	// Sites is the compute-site registry; optional.
 	Sites *sites.Registry
+	// Jobs runs jobs; optional.
+	Jobs *jobs.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 }
 
 // New returns the API server.
 func New(cfg Config) *Server {
-	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

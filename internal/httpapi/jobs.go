@@ -1,0 +1,121 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/genesis-science/genesis/internal/compute"
+	"github.com/genesis-science/genesis/internal/errors"
+)
+
+func (s *Server) jobsOr503() error {
+	if s.jobs == nil {
+		return errors.E(errors.Op("httpapi"), errors.Unavailable, errors.Msg("this server runs no jobs"))
+	}
+	return nil
+}
+
+func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
+	const op errors.Op = "httpapi.submitJob"
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, compute.MaxJobSpecSize+1))
+	if err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg("cannot read the job spec"))
+	}
+	if len(b) > compute.MaxJobSpecSize {
+		return errors.E(op, errors.TooLarge, errors.Msg("the job spec exceeds 1 MiB"))
+	}
+	spec, err := compute.ParseJobSpec(b)
+	if err != nil {
+		return err
+	}
+	j, err := s.jobs.Submit(r.Context(), me(r), spec)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/jobs/"+j.ID)
+	writeJSON(w, http.StatusCreated, j)
+	return nil
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	js, err := s.jobs.List(r.Context(), me(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list(js))
+	return nil
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	j, err := s.jobs.Get(r.Context(), me(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	j, err := s.jobs.Cancel(r.Context(), me(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func (s *Server) explainJob(w http.ResponseWriter, r *http.Request) error {
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	j, vs, err := s.jobs.Explain(r.Context(), me(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"job": j.ID, "state": j.State, "label": j.Label, "sites": vs})
+	return nil
+}
+
+func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) error {
+	const op errors.Op = "httpapi.jobLogs"
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	stream := compute.Stdout
+	switch q.Get("stream") {
+	case "", "stdout":
+	case "stderr":
+		stream = compute.Stderr
+	default:
+		return errors.E(op, errors.Invalid, errors.Field("stream"), errors.Msg("stream must be stdout or stderr"))
+	}
+	var off int64
+	if v := q.Get("offset"); v != "" {
+		var err error
+		if off, err = strconv.ParseInt(v, 10, 64); err != nil || off < 0 {
+			return errors.E(op, errors.Invalid, errors.Field("offset"), errors.Msg("offset must be a byte count"))
+		}
+	}
+	rc, err := s.jobs.Logs(r.Context(), me(r), r.PathValue("id"), stream, off)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.Copy(w, io.LimitReader(rc, 64<<20))
+	return nil
+}
