@@ -167,6 +167,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
 	a.Jobs.Backend = a.backendFor
+	a.Jobs.Audit = a.Audit
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Logger: log})
 	return a, nil

@@ -96,6 +96,9 @@ func (s *Server) mayReadEntry(r *http.Request, ap authz.Principal, auditor bool,
 	if s.catalog != nil && (rec.ObjectType == "dataset" || rec.ObjectType == "model") {
 		return s.catalog.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, rec.LabelHash)
 	}
+	if s.jobs != nil && rec.ObjectType == "job" {
+		return s.jobs.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, rec.LabelHash)
+	}
 	return false
 }
 

@@ -86,9 +86,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/inventory", s.authed(s.inventory))
 
 	m.Handle("GET /api/v1/jobs", s.authed(s.listJobs))
-	m.Handle("POST /api/v1/jobs", s.authed(s.submitJob))
+	m.Handle("POST /api/v1/jobs", s.authedWith(s.submitJob, true))
 	m.Handle("GET /api/v1/jobs/{id}", s.authed(s.getJob))
-	m.Handle("POST /api/v1/jobs/{id}/cancel", s.authed(s.cancelJob))
+	m.Handle("POST /api/v1/jobs/{id}/cancel", s.authedWith(s.cancelJob, true))
 	m.Handle("GET /api/v1/jobs/{id}/explain", s.authed(s.explainJob))
 	m.Handle("GET /api/v1/jobs/{id}/logs", s.authed(s.jobLogs))
 

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/compute"
@@ -76,7 +77,34 @@ type Service struct {
 	workDir string
 	// Backend returns the backend that runs jobs on site s.
 	Backend func(ctx context.Context, s *sites.Site) (compute.Backend, error)
-	now     func() time.Time
+	// Audit receives a record of every submission and cancellation, with
+	// the job's label hash (durable first for NATIONAL-SECURITY jobs).
+	Audit audit.Appender
+	now   func() time.Time
+}
+
+// record puts an action on a job on the audit log; for NATIONAL-SECURITY
+// jobs the record is durable before the action proceeds, and if it cannot
+// be written the action fails.
+func (s *Service) record(ctx context.Context, p *genesis.Principal, action string, j *Job, dec audit.Decision) error {
+	if s.Audit == nil {
+		return nil
+	}
+	l, err := label.Parse(j.Label)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	h := l.Hash()
+	rec := audit.Record{Principal: string(p.ID), Action: "job." + action, ObjectType: "job", ObjectID: j.ID, Decision: dec, LabelHash: h[:], RequestID: catalog.RequestID(ctx)}
+	ctx = context.WithoutCancel(ctx)
+	if l.Level() == label.NationalSecurity {
+		if _, err := s.Audit.AppendSync(ctx, rec); err != nil {
+			return errors.E(errors.Unavailable, errors.Msg("the audit log cannot be written; actions on NATIONAL-SECURITY jobs are refused"), err)
+		}
+		return nil
+	}
+	_, err = s.Audit.Append(ctx, rec)
+	return err
 }
 
 // New returns the job service; jobs get working directories under workDir.
@@ -147,7 +175,11 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 		return nil, errors.E(op, err)
 	}
 	if err := s.authz.Can(ctx, ap, authz.Submit, res); err != nil {
+		s.record(ctx, p, "submit", j, audit.Deny)
 		return nil, errors.E(op, errors.Permission, errors.Msg("you may not submit a job labelled "+j.Label))
+	}
+	if err := s.record(ctx, p, "submit", j, audit.Allow); err != nil {
+		return nil, errors.E(op, err)
 	}
 	specJSON, _ := json.Marshal(spec)
 	inputs, _ := json.Marshal(j.Inputs)
@@ -270,6 +302,11 @@ func (s *Service) Cancel(ctx context.Context, p *genesis.Principal, id string) (
 	switch j.State {
 	case Completed, Failed, Canceled:
 		return j, nil
+	}
+	if err := s.record(ctx, p, "cancel", j, audit.Allow); err != nil {
+		return nil, errors.E(op, err)
+	}
+	switch j.State {
 	case Running:
 		if b, err := s.backendOf(ctx, j.Site); err == nil {
 			b.Cancel(ctx, j.backendID)
@@ -392,3 +429,18 @@ func truncate(s string, n int) string {
 
 // jobDir is a job's working directory.
 func (s *Service) jobDir(id string) string { return filepath.Join(s.workDir, id) }
+
+// MayReadLabelOf reports whether p may read job id, whose audit records
+// carry labelHash: audit entries about jobs are shown through it.
+func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, labelHash []byte) bool {
+	j, err := s.Get(ctx, p, id)
+	if err != nil {
+		return false
+	}
+	l, err := label.Parse(j.Label)
+	if err != nil {
+		return false
+	}
+	h := l.Hash()
+	return string(h[:]) == string(labelHash)
+}
