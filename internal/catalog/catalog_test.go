@@ -28,29 +28,8 @@ var ctx = context.Background()
 
 // assetStore is the view of one asset as a blob store, as the CLI's
 // transfer client sees it over HTTP.
-type assetStore struct {
-	c     *catalog.Service
-	p     *genesis.Principal
-	asset string
-}
-
-func (s assetStore) Put(ctx context.Context, id blob.ID, data []byte) error {
-	return s.c.PutChunk(ctx, s.p, s.asset, id, data)
-}
-
-func (s assetStore) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
-	ok, err := s.c.HasChunks(ctx, s.p, s.asset, []blob.ID{id})
-	if err != nil {
-		return blob.Info{}, err
-	}
-	if !ok[0] {
-		return blob.Info{}, errors.E(errors.NotExist)
-	}
-	return blob.Info{ID: id}, nil
-}
-
-func (s assetStore) Get(ctx context.Context, id blob.ID, off, n int64) ([]byte, error) {
-	return s.c.GetChunk(ctx, s.p, s.asset, id, off, n)
+func assetStore(c *catalog.Service, p *genesis.Principal, asset string) catalog.AssetBlobs {
+	return c.Blobs(p, asset)
 }
 
 type world struct {
@@ -154,7 +133,7 @@ func TestDatasets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		as := assetStore{c, w.alice, "shots"}
+		as := assetStore(c, w.alice, "shots")
 		res, err := pack.Pack(ctx, as, srcs, pack.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -173,7 +152,7 @@ func TestDatasets(t *testing.T) {
 			t.Fatal(err)
 		}
 		dest := filepath.Join(t.TempDir(), "out")
-		if _, err := pack.Restore(ctx, assetStore{c, w.carol, "shots"}, m, dest, pack.RestoreOptions{}); err != nil {
+		if _, err := pack.Restore(ctx, assetStore(c, w.carol, "shots"), m, dest, pack.RestoreOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {

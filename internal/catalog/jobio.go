@@ -51,18 +51,27 @@ func (s *Service) Stage(ctx context.Context, p *genesis.Principal, ref VersionRe
 	})
 }
 
-// serverStore is one asset seen as a blob store, inside the server.
-type serverStore struct {
+// AssetBlobs is one asset seen as a blob store, as principal p: what the
+// transfer client does over HTTP, done in the server (job outputs, tests).
+// Every call is decided like the HTTP one.
+type AssetBlobs struct {
 	s     *Service
 	p     *genesis.Principal
 	asset string
 }
 
-func (a serverStore) Put(ctx context.Context, id blob.ID, data []byte) error {
+// Blobs returns asset's blob-store view for p.
+func (s *Service) Blobs(p *genesis.Principal, asset string) AssetBlobs {
+	return AssetBlobs{s: s, p: p, asset: asset}
+}
+
+// Put sends a chunk to the asset.
+func (a AssetBlobs) Put(ctx context.Context, id blob.ID, data []byte) error {
 	return a.s.PutChunk(ctx, a.p, a.asset, id, data)
 }
 
-func (a serverStore) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
+// Stat reports whether the asset holds the chunk.
+func (a AssetBlobs) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 	ok, err := a.s.HasChunks(ctx, a.p, a.asset, []blob.ID{id})
 	if err != nil {
 		return blob.Info{}, err
@@ -71,6 +80,11 @@ func (a serverStore) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 		return blob.Info{}, errors.E(errors.NotExist)
 	}
 	return blob.Info{ID: id}, nil
+}
+
+// Get reads a chunk of the asset's versions.
+func (a AssetBlobs) Get(ctx context.Context, id blob.ID, off, n int64) ([]byte, error) {
+	return a.s.GetChunk(ctx, a.p, a.asset, id, off, n)
 }
 
 // Output is what a computation produced for one asset.
@@ -109,7 +123,7 @@ func (s *Service) CommitOutput(ctx context.Context, p *genesis.Principal, name, 
 	if err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Field("outputs"), errors.Msg("output "+filepath.Base(path)+" is missing or unreadable"), err)
 	}
-	res, err := pack.Pack(ctx, serverStore{s, p, a.ID}, srcs, pack.Options{})
+	res, err := pack.Pack(ctx, s.Blobs(p, a.ID), srcs, pack.Options{})
 	if err != nil {
 		return nil, errors.E(op, err)
 	}

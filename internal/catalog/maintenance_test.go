@@ -20,7 +20,7 @@ func TestFsckAndGC(t *testing.T) {
 		src := t.TempDir()
 		randomTree(t, src, newRand())
 		srcs, _ := pack.Sources([]string{src}, nil)
-		res, err := pack.Pack(ctx, assetStore{c, w.alice, "d"}, srcs, pack.Options{})
+		res, err := pack.Pack(ctx, assetStore(c, w.alice, "d"), srcs, pack.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

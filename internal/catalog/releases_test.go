@@ -30,7 +30,7 @@ func TestDeclassification(t *testing.T) {
 		src := t.TempDir()
 		randomTree(t, src, newRand())
 		srcs, _ := pack.Sources([]string{src}, nil)
-		res, err := pack.Pack(ctx, assetStore{c, w.alice, "results"}, srcs, pack.Options{})
+		res, err := pack.Pack(ctx, assetStore(c, w.alice, "results"), srcs, pack.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func TestDeclassification(t *testing.T) {
 
 		// A rejection changes nothing.
 		c.Create(ctx, w.alice, catalog.CreateSpec{Name: "other", Label: "PROPRIETARY//FUSION"})
-		res2, _ := pack.Pack(ctx, assetStore{c, w.alice, "other"}, srcs, pack.Options{})
+		res2, _ := pack.Pack(ctx, assetStore(c, w.alice, "other"), srcs, pack.Options{})
 		c.Commit(ctx, w.alice, "other", catalog.CommitSpec{Manifest: res2.ID})
 		r2, err := c.RequestRelease(ctx, co2, "other", 1, "OPEN", "no good reason at all")
 		if err != nil {

@@ -54,7 +54,7 @@ func TestJobs(t *testing.T) {
 		src := t.TempDir()
 		writeFile(t, filepath.Join(src, "shots.csv"), "shot,energy\n1,3.5\n")
 		srcs, _ := pack.Sources([]string{src}, nil)
-		res, err := pack.Pack(ctx, catStore{cat, alice, "raw"}, srcs, pack.Options{})
+		res, err := pack.Pack(ctx, cat.Blobs(alice, "raw"), srcs, pack.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
