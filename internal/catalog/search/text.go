@@ -358,7 +358,7 @@ func (fc facetCounter) add(facet, value string, n int) {
 func (fc facetCounter) result() map[string][]Facet {
 	out := map[string][]Facet{}
 	for _, name := range []string{FacetDomain, FacetKind, FacetOrg, FacetKeyword} {
-		var fs []Facet
+		fs := []Facet{}
 		for v, n := range fc[name] {
 			if n > 0 {
 				fs = append(fs, Facet{Value: v, Count: n})
