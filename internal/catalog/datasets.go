@@ -495,6 +495,12 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 		if _, err := tx.Exec(ctx, `UPDATE assets SET latest_version = ?, updated_at = ? WHERE id = ?`, v.Version, store.T(now), cur.ID); err != nil {
 			return err
 		}
+		// The claims must still be there: a garbage collector that removed
+		// one (after its grace period) serialises against this transaction,
+		// so either it saw these chunks committed or we see them gone.
+		if err := claimsHeld(ctx, tx, cur.ID, append(ids, spec.Manifest)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND committed = ?`, true, cur.ID, false); err != nil {
 			return err
 		}
@@ -708,4 +714,24 @@ func raiseDescendants(ctx context.Context, tx store.Tx, asset string, l label.La
 		raised = append(raised, id)
 	}
 	return raised, nil
+}
+
+// claimsHeld checks, inside a write transaction, that asset still holds a
+// claim on every chunk.
+func claimsHeld(ctx context.Context, tx store.Tx, asset string, ids []blob.ID) error {
+	seen := map[blob.ID]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM asset_chunks WHERE asset_id = ? AND chunk = ?`, asset, id.String()).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return errors.E(errors.Conflict, errors.Msg("some chunks were garbage-collected before the commit; run the put again"))
+		}
+	}
+	return nil
 }
