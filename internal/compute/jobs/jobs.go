@@ -44,27 +44,26 @@ const (
 
 // Job is a job as the API shows it.
 type Job struct {
-	ID          string           `json:"id"`
-	Name        string           `json:"name,omitempty"`
-	Owner       string           `json:"owner"`
-	Spec        *compute.JobSpec `json:"spec"`
-	Label       string           `json:"label"`
-	Inputs      []string         `json:"inputs,omitempty"` // pinned NAME@VERSION
-	InputBytes  int64            `json:"input_bytes"`
-	State       string           `json:"state"`
-	Site        string           `json:"site,omitempty"`
-	Reason      string           `json:"reason,omitempty"`
-	Detail      string           `json:"detail,omitempty"`
-	ExitCode    int              `json:"exit_code"`
-	Outputs     []catalog.Output `json:"outputs,omitempty"`
-	Explain     []sched.Verdict  `json:"explain,omitempty"`
-	CreatedAt   time.Time        `json:"created_at"`
-	UpdatedAt   time.Time        `json:"updated_at"`
-	StartedAt   *time.Time       `json:"started_at,omitempty"`
-	FinishedAt  *time.Time       `json:"finished_at,omitempty"`
-	backendID   compute.BackendJobID
-	inputRefs   []catalog.VersionRef
-	extraDetail map[string]string
+	ID         string           `json:"id"`
+	Name       string           `json:"name,omitempty"`
+	Owner      string           `json:"owner"`
+	Spec       *compute.JobSpec `json:"spec"`
+	Label      string           `json:"label"`
+	Inputs     []string         `json:"inputs,omitempty"` // pinned NAME@VERSION
+	InputBytes int64            `json:"input_bytes"`
+	State      string           `json:"state"`
+	Site       string           `json:"site,omitempty"`
+	Reason     string           `json:"reason,omitempty"`
+	Detail     string           `json:"detail,omitempty"`
+	ExitCode   int              `json:"exit_code"`
+	Outputs    []catalog.Output `json:"outputs,omitempty"`
+	Explain    []sched.Verdict  `json:"explain,omitempty"`
+	CreatedAt  time.Time        `json:"created_at"`
+	UpdatedAt  time.Time        `json:"updated_at"`
+	StartedAt  *time.Time       `json:"started_at,omitempty"`
+	FinishedAt *time.Time       `json:"finished_at,omitempty"`
+	backendID  compute.BackendJobID
+	inputRefs  []catalog.VersionRef
 }
 
 // Service is the job service and its scheduler.
@@ -112,10 +111,6 @@ func New(db store.DB, az *authz.Authorizer, ids *identity.Service, cat *catalog.
 	return &Service{db: db, authz: az, ids: ids, catalog: cat, sites: reg, workDir: workDir, now: time.Now}
 }
 
-func newID() string {
-	return strings.Replace(identity.NewID("job"), "job_", "job_", 1)
-}
-
 func (s *Service) resource(j *Job) (authz.Resource, error) {
 	l, err := label.Parse(j.Label)
 	if err != nil {
@@ -160,7 +155,7 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 		}
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	j := &Job{ID: newID(), Name: spec.Name, Owner: string(p.ID), Spec: spec, Label: join.Format(), InputBytes: bytes, State: Pending, CreatedAt: now, UpdatedAt: now}
+	j := &Job{ID: identity.NewID("job"), Name: spec.Name, Owner: string(p.ID), Spec: spec, Label: join.Format(), InputBytes: bytes, State: Pending, CreatedAt: now, UpdatedAt: now}
 	// Pinned to concrete versions, under the names the submitter used
 	// (the names its inputs are staged under).
 	for i, r := range pinned {
@@ -395,17 +390,16 @@ func (s *Service) candidates(ctx context.Context) ([]sched.Candidate, error) {
 }
 
 func (s *Service) backendOf(ctx context.Context, siteName string) (compute.Backend, error) {
-	for _, st := range mustAll(ctx, s.sites) {
-		if st.Name == siteName {
-			return s.Backend(ctx, &st)
+	ss, err := s.sites.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ss {
+		if ss[i].Name == siteName {
+			return s.Backend(ctx, &ss[i])
 		}
 	}
 	return nil, errors.E(errors.Transient, errors.Msg("the job's site "+siteName+" is no longer registered"))
-}
-
-func mustAll(ctx context.Context, r *sites.Registry) []sites.Site {
-	ss, _ := r.All(ctx)
-	return ss
 }
 
 func (s *Service) update(ctx context.Context, j *Job, set string, args ...any) error {
