@@ -73,7 +73,7 @@ GENESIS_URL and GENESIS_TOKEN or 'genesis login'.`,
 		upCmd(env), serveCmd(env), versionCmd(env),
 		loginCmd(env), whoamiCmd(env),
 		adminCmd(env), projectCmd(env), tokenCmd(env),
-		siteCmd(env), inventoryCmd(env), jobCmd(env),
+		siteCmd(env), inventoryCmd(env), jobCmd(env), allocationCmd(env),
 		datasetCmd(env), modelCmd(env), catalogCmd(env), searchCmd(env), lineageCmd(env), declassifyCmd(env), fsckCmd(env), gcCmd(env), agreementCmd(env), auditCmd(env), benchCmd(env),
 	)
 	root.AddCommand(extraCommands(env)...)

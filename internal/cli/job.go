@@ -22,7 +22,7 @@ import (
 func jobCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{Use: "job", Short: "Submit and follow jobs across the federation's sites"}
 
-	var file, label, duration string
+	var file, label, duration, account string
 	var inputs, outputs []string
 	var exec bool
 	var asJSON bool
@@ -57,6 +57,7 @@ func jobCmd(env *Env) *cobra.Command {
 					return errors.E(errors.Invalid, errors.Msg("--duration must be positive, e.g. 10m"))
 				}
 				spec.Attributes.Duration = compute.Duration(d)
+				spec.Attributes.Account = account
 				body, _ = json.Marshal(spec)
 			default:
 				return errors.E(errors.Invalid, errors.Msg("give -f job.yaml, or --exec CMD [ARG…]"))
@@ -88,6 +89,7 @@ func jobCmd(env *Env) *cobra.Command {
 	f.StringArrayVar(&outputs, "output", nil, "PATH=DATASET: after success, PATH becomes a new version of DATASET (repeatable)")
 	f.StringVar(&label, "label", "", "label floor")
 	f.StringVar(&duration, "duration", "10m", "wall-time limit")
+	f.StringVar(&account, "project", "", "project to charge (PSI/J attributes.account); runs only within its allocations")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 
 	get := func(cmd *cobra.Command, id string) (*jobs.Job, error) {

@@ -684,6 +684,12 @@ func TestAPI(t *testing.T) {
 			t.Errorf("explain = %s", r.body)
 		}
 		h.do("POST", "/api/v1/jobs/"+job.ID+"/cancel", aliceTok, nil)
+		if r := h.do("POST", "/api/v1/allocations", admin, map[string]any{"project": "fusion-ml", "site": "box", "node_hours": 100}); r.status != 200 {
+			t.Errorf("set allocation = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/allocations?project=fusion-ml", aliceTok, nil); !strings.Contains(string(r.body), `"node_hours":100`) {
+			t.Errorf("allocations = %s", r.body)
+		}
 		h.do("GET", "/api/v1/jobs", aliceTok, nil)
 		if r := h.do("POST", "/api/v1/jobs", aliceTok, map[string]any{"executable": "/bin/true", "bogus": 1}); r.status != 400 {
 			t.Errorf("unknown field = %d %s", r.status, r.body)

@@ -119,3 +119,43 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) error {
 	io.Copy(w, io.LimitReader(rc, 64<<20))
 	return nil
 }
+
+// AllocationRequest is the body of POST /api/v1/allocations.
+type AllocationRequest struct {
+	Project   string  `json:"project"`
+	Site      string  `json:"site"`
+	NodeHours float64 `json:"node_hours"`
+	GPUHours  float64 `json:"gpu_hours,omitempty"`
+}
+
+func (s *Server) setAllocation(w http.ResponseWriter, r *http.Request) error {
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	var req AllocationRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a, err := s.jobs.SetAllocation(r.Context(), me(r), req.Project, req.Site, req.NodeHours, req.GPUHours)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) listAllocations(w http.ResponseWriter, r *http.Request) error {
+	if err := s.jobsOr503(); err != nil {
+		return err
+	}
+	project := r.URL.Query().Get("project")
+	if project == "" {
+		return errors.E(errors.Op("httpapi.listAllocations"), errors.Invalid, errors.Field("project"), errors.Msg("name the project"))
+	}
+	as, err := s.jobs.Allocations(r.Context(), me(r), project)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, list(as))
+	return nil
+}

@@ -85,6 +85,8 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/sites/{name}/heartbeat", s.authed(s.heartbeat))
 	m.Handle("GET /api/v1/inventory", s.authed(s.inventory))
 
+	m.Handle("GET /api/v1/allocations", s.authed(s.listAllocations))
+	m.Handle("POST /api/v1/allocations", s.authed(s.setAllocation))
 	m.Handle("GET /api/v1/jobs", s.authed(s.listJobs))
 	m.Handle("POST /api/v1/jobs", s.authedWith(s.submitJob, true))
 	m.Handle("GET /api/v1/jobs/{id}", s.authed(s.getJob))

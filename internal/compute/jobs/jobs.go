@@ -47,6 +47,7 @@ type Job struct {
 	ID         string           `json:"id"`
 	Name       string           `json:"name,omitempty"`
 	Owner      string           `json:"owner"`
+	Project    string           `json:"project,omitempty"` // charged to (PSI/J attributes.account)
 	Spec       *compute.JobSpec `json:"spec"`
 	Label      string           `json:"label"`
 	Inputs     []string         `json:"inputs,omitempty"` // pinned NAME@VERSION
@@ -116,7 +117,7 @@ func (s *Service) resource(j *Job) (authz.Resource, error) {
 	if err != nil {
 		return authz.Resource{}, errors.E(errors.Internal, err)
 	}
-	return authz.Resource{Type: authz.Job, ID: j.ID, Label: l, Owner: j.Owner}, nil
+	return authz.Resource{Type: authz.Job, ID: j.ID, Label: l, Owner: j.Owner, Project: j.Project}, nil
 }
 
 // Submit records a job. Its inputs must be readable by p (an unreadable
@@ -161,6 +162,23 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 	for i, r := range pinned {
 		j.Inputs = append(j.Inputs, catalog.VersionRef{Asset: refs[i].Asset, Version: r.Version}.String())
 	}
+	// attributes.account names the project the job is charged to; its
+	// allocations decide where it may run. A project must hold some
+	// allocation for the job to be accepted at all.
+	if acct := spec.Attributes.Account; acct != "" {
+		prj, err := s.ids.Project(ctx, p, acct)
+		if err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("attributes.account"), errors.Msg("no such project (or you are not a member)"))
+		}
+		j.Project = string(prj.ID)
+		as, err := s.allocations(ctx, j.Project)
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		if len(as) == 0 {
+			return nil, errors.E(op, errors.Invalid, errors.Field("attributes.account"), errors.Msg("project "+acct+" holds no compute allocation"))
+		}
+	}
 	ap, err := s.ids.AuthzPrincipal(ctx, p)
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -180,7 +198,7 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 	inputs, _ := json.Marshal(j.Inputs)
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, name, owner_id, project_id, spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at)
-			VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, string(specJSON), j.Label, string(inputs), j.InputBytes, j.State, store.T(now), store.T(now))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, nullIf(j.Project), string(specJSON), j.Label, string(inputs), j.InputBytes, j.State, store.T(now), store.T(now))
 		return err
 	})
 	if err != nil {
@@ -189,7 +207,14 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 	return j, nil
 }
 
-const cols = `id, name, owner_id, spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at, started_at, finished_at`
+func nullIf(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const cols = `id, name, owner_id, COALESCE(project_id, ''), spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at, started_at, finished_at`
 
 func scan(sc interface{ Scan(...any) error }) (*Job, error) {
 	var j Job
@@ -197,7 +222,7 @@ func scan(sc interface{ Scan(...any) error }) (*Job, error) {
 	var c, u int64
 	var st, fin *int64
 	var bid string
-	if err := sc.Scan(&j.ID, &j.Name, &j.Owner, &spec, &j.Label, &inputs, &j.InputBytes, &j.State, &j.Site, &bid, &j.Reason, &j.Detail, &j.ExitCode,
+	if err := sc.Scan(&j.ID, &j.Name, &j.Owner, &j.Project, &spec, &j.Label, &inputs, &j.InputBytes, &j.State, &j.Site, &bid, &j.Reason, &j.Detail, &j.ExitCode,
 		&explain, &outputs, &c, &u, &st, &fin); err != nil {
 		return nil, err
 	}
@@ -345,13 +370,26 @@ func (s *Service) Explain(ctx context.Context, p *genesis.Principal, id string) 
 	if err != nil {
 		return nil, nil, errors.E(op, err)
 	}
-	_, vs := sched.Place(s.schedJob(j), cands)
+	_, vs := sched.Place(s.schedJob(ctx, j), cands)
 	return j, sched.Sorted(vs), nil
 }
 
-func (s *Service) schedJob(j *Job) sched.Job {
+func (s *Service) schedJob(ctx context.Context, j *Job) sched.Job {
 	l, _ := label.Parse(j.Label)
-	return sched.Job{Label: l, Resources: j.Spec.Resources, InputBytes: j.InputBytes}
+	sj := sched.Job{Label: l, Resources: j.Spec.Resources, InputBytes: j.InputBytes}
+	if j.Project != "" {
+		sj.Charged, sj.Project = true, j.Project
+		sj.NodeHours, sj.GPUHours = cost(j.Spec)
+		sj.Remaining = map[string]sched.Remaining{}
+		// A failure to read allocations leaves Remaining empty: the job
+		// fits nowhere this round (fail closed).
+		if as, err := s.allocations(ctx, j.Project); err == nil {
+			for _, a := range as {
+				sj.Remaining[a.Site] = a.Remaining()
+			}
+		}
+	}
+	return sj
 }
 
 func (s *Service) candidates(ctx context.Context) ([]sched.Candidate, error) {

@@ -154,6 +154,44 @@ attributes:
 		if l, _ := svc.List(ctx, alice); len(l) != 4 {
 			t.Errorf("alice lists %d jobs", len(l))
 		}
+
+		// Allocations: a job charged to a project runs only where the
+		// project's allocation covers it; beyond it, it waits and says why.
+		if _, err := ids.CreateProject(ctx, alice, genesis.Project{Name: "fusion"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Submit(ctx, alice, spec("executable: /bin/true\nattributes:\n  duration: 1m\n  account: fusion\n")); errors.FieldOf(err) != "attributes.account" {
+			t.Errorf("job charged to a project without allocation: %v", err)
+		}
+		if _, err := svc.SetAllocation(ctx, alice, "fusion", "open-box", 1, 0); !errors.Is(errors.Permission, err) {
+			t.Errorf("contributor sets an allocation: %v", err)
+		}
+		al, err := svc.SetAllocation(ctx, admin, "fusion", "open-box", 0.05, 0)
+		if err != nil || al.NodeHours != 0.05 {
+			t.Fatalf("allocation = %+v, %v", al, err)
+		}
+		small, err := svc.Submit(ctx, alice, spec("executable: /bin/true\nattributes:\n  duration: 2m\n  account: fusion\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		small = runUntil(t, svc, alice, small.ID, jobs.Completed)
+		if small.Site != "open-box" {
+			t.Errorf("charged job ran on %s, where fusion has no allocation", small.Site)
+		}
+		big, _ := svc.Submit(ctx, alice, spec("executable: /bin/true\nattributes:\n  duration: 10m\n  account: fusion\n"))
+		svc.Step(ctx)
+		_, vs, _ = svc.Explain(ctx, alice, big.ID)
+		joined := ""
+		for _, v := range vs {
+			joined += v.Site + ": " + strings.Join(v.Reasons, "; ") + "\n"
+		}
+		if got, _ := svc.Get(ctx, alice, big.ID); got.State != jobs.Pending || !strings.Contains(joined, "node-hours left here") || !strings.Contains(joined, "no allocation at this site") {
+			t.Errorf("job beyond the allocation: %s\n%s", got.State, joined)
+		}
+		as, _ := svc.Allocations(ctx, alice, "fusion")
+		if len(as) != 1 || as[0].UsedNodeHours <= 0 || as[0].UsedNodeHours > 0.05 {
+			t.Errorf("usage = %+v", as)
+		}
 	})
 }
 

@@ -81,7 +81,7 @@ func (s *Service) owner(ctx context.Context, j *Job) (*genesis.Principal, error)
 
 // place chooses a site for a pending job and starts it there.
 func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate) {
-	chosen, vs := sched.Place(s.schedJob(j), cands)
+	chosen, vs := sched.Place(s.schedJob(ctx, j), cands)
 	explain, _ := json.Marshal(vs)
 	if chosen == "" {
 		s.update(ctx, j, `explain = ?, reason = ?`, string(explain), "no feasible site")

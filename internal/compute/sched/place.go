@@ -17,12 +17,24 @@ import (
 	"github.com/genesis-science/genesis/internal/label"
 )
 
+// Remaining is what is left of a project's allocation at one site.
+type Remaining struct {
+	NodeHours, GPUHours float64
+}
+
 // Job is what placement needs to know about a job.
 type Job struct {
 	Label     label.Label
 	Resources compute.Resources
 	// InputBytes is how much input data must reach the site.
 	InputBytes int64
+	// Charged jobs belong to a project and run only where it holds an
+	// allocation large enough: Remaining is by site name; NodeHours and
+	// GPUHours are what the job may use (nodes × duration).
+	Charged             bool
+	Project             string
+	Remaining           map[string]Remaining
+	NodeHours, GPUHours float64
 	// Nationality of the submitter is not a site constraint; the label's
 	// REL TO is (every operator of the site must be releasable to).
 }
@@ -170,6 +182,12 @@ func feasible(n *need, c *Candidate) bool {
 	if n.gpu > 0 && n.gpu > gpusPerNode(cp) {
 		return false
 	}
+	if j := &n.job; j.Charged {
+		a, ok := j.Remaining[s.Name]
+		if !ok || a.NodeHours < j.NodeHours || a.GPUHours < j.GPUHours {
+			return false
+		}
+	}
 	return s.PowerCapKW <= 0 || s.PowerDrawKW < s.PowerCapKW
 }
 
@@ -207,6 +225,17 @@ func reasons(n *need, c *Candidate) []string {
 	}
 	if n.gpu > 0 && n.gpu > gpusPerNode(cp) {
 		no("needs %d GPUs per node, site has %d", n.gpu, gpusPerNode(cp))
+	}
+	if j := &n.job; j.Charged {
+		a, ok := j.Remaining[s.Name]
+		switch {
+		case !ok:
+			no("project %s has no allocation at this site", j.Project)
+		case a.NodeHours < j.NodeHours:
+			no("project %s has %.1f node-hours left here, the job may use %.1f", j.Project, a.NodeHours, j.NodeHours)
+		case a.GPUHours < j.GPUHours:
+			no("project %s has %.1f GPU-hours left here, the job may use %.1f", j.Project, a.GPUHours, j.GPUHours)
+		}
 	}
 	if s.PowerCapKW > 0 && s.PowerDrawKW >= s.PowerCapKW {
 		no("no power headroom (%.0f of %.0f kW)", s.PowerDrawKW, s.PowerCapKW)

@@ -65,9 +65,19 @@ func randSite(r *rand.Rand, i int) sites.Site {
 }
 
 func randJob(r *rand.Rand) sched.Job {
-	return sched.Job{Label: randLabel(r), InputBytes: r.Int64N(1 << 40), Resources: compute.Resources{
+	j := sched.Job{Label: randLabel(r), InputBytes: r.Int64N(1 << 40), Resources: compute.Resources{
 		NodeCount: 1 + r.IntN(8), ProcessesPerNode: 1 + r.IntN(8), CPUCoresPerProcess: 1 + r.IntN(8),
 		GPUCoresPerProcess: r.IntN(2), Memory: compute.ByteSize(r.Int64N(256 << 30))}}
+	if r.IntN(2) == 0 {
+		j.Charged, j.Project, j.NodeHours = true, "p", float64(r.IntN(100))
+		j.Remaining = map[string]sched.Remaining{}
+		for i := range 12 {
+			if r.IntN(2) == 0 {
+				j.Remaining[fmt.Sprintf("s%03d", i)] = sched.Remaining{NodeHours: float64(r.IntN(200)), GPUHours: float64(r.IntN(10))}
+			}
+		}
+	}
+	return j
 }
 
 // TestNoPlacementDown is invariant 3 as a property: over 10⁵ random jobs
@@ -102,6 +112,12 @@ func TestNoPlacementDown(t *testing.T) {
 			if c.Site.Name == chosen && !label.Dominates(acc, job.Label) {
 				t.Errorf("case %d: placed %s on %s (accreditation %s)", i, job.Label.Format(), chosen, acc.Format())
 				violations++
+			}
+			if c.Site.Name == chosen && job.Charged {
+				a, ok := job.Remaining[chosen]
+				if !ok || a.NodeHours < job.NodeHours || a.GPUHours < job.GPUHours {
+					t.Errorf("case %d: placed beyond the project's allocation at %s (%+v for %.0f)", i, chosen, a, job.NodeHours)
+				}
 			}
 			if vs[j].Feasible != (len(vs[j].Reasons) == 0) {
 				t.Fatalf("case %d: site %s feasible=%v but reasons %v", i, c.Site.Name, vs[j].Feasible, vs[j].Reasons)
