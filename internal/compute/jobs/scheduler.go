@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -59,7 +60,24 @@ func (s *Service) Step(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var down map[string]bool
+	if len(running) > 0 {
+		ss, err := s.sites.All(ctx)
+		if err != nil {
+			return err
+		}
+		down = map[string]bool{}
+		for _, st := range ss {
+			if st.Status == sites.Down {
+				down[st.Name] = true
+			}
+		}
+	}
 	for i := range running {
+		if down[running[i].Site] {
+			s.retry(ctx, &running[i])
+			continue
+		}
 		s.follow(ctx, &running[i])
 	}
 	if len(pending) == 0 {
@@ -146,6 +164,29 @@ func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate) {
 			cands[i].Load.RunningNodes += max(1, j.Spec.Resources.Nodes())
 		}
 	}
+}
+
+// MaxAttempts bounds how often a job is placed again after its site died.
+const MaxAttempts = 3
+
+// retry handles a running job whose site is down: it is cancelled there
+// (best effort) and placed again elsewhere, up to MaxAttempts placements.
+// Outputs are still committed once: CommitOutput is idempotent per job.
+func (s *Service) retry(ctx context.Context, j *Job) {
+	var attempts int
+	s.db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ?`, j.ID).Scan(&attempts)
+	})
+	if b, err := s.backendOf(ctx, j.Site); err == nil {
+		b.Cancel(ctx, j.backendID)
+	}
+	if attempts+1 >= MaxAttempts {
+		s.finish(ctx, j, Failed, compute.ReasonLost, "site "+j.Site+" went down "+strconv.Itoa(attempts+1)+" times under this job", -1)
+		return
+	}
+	// A fresh working directory: the dead site may still hold the old one.
+	os.RemoveAll(s.jobDir(j.ID))
+	s.update(ctx, j, `state = ?, site = '', backend_id = '', attempts = attempts + 1, reason = ?`, Pending, "site "+j.Site+" went down; placing again")
 }
 
 // assetName is the directory an input is staged into.
