@@ -210,19 +210,11 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 	p.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	p.Disabled = false
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		var org any
-		if p.Org != "" {
-			o, err := scanOrg(tx.QueryRow(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = ? OR name = ?`, p.Org, p.Org))
-			if errors.Is(errors.NotExist, err) {
-				return invalid(op, "org", "no such organisation")
-			}
-			if err != nil {
-				return err
-			}
-			p.Org = o.ID
-			org = string(o.ID)
+		org, err := resolveOrg(ctx, tx, op, &p.Org)
+		if err != nil {
+			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO principals (id, name, kind, display_name, email, org_id, nationality, roles, clearance, oidc_issuer, oidc_subject, disabled, created_at)
+		_, err = tx.Exec(ctx, `INSERT INTO principals (id, name, kind, display_name, email, org_id, nationality, roles, clearance, oidc_issuer, oidc_subject, disabled, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Name, p.Kind, p.DisplayName, p.Email, org, p.Nationality, joinRoles(p.Roles), p.Clearance, p.OIDCIssuer, p.OIDCSubject, false, store.T(p.CreatedAt))
 		return err
@@ -568,4 +560,21 @@ func (s *Service) Bootstrap(ctx context.Context, name string) (secret string, er
 		return "", errors.E(op, err)
 	}
 	return secret, nil
+}
+
+// resolveOrg turns an organisation reference (ID or name) into its ID, in
+// place, and returns the value to store (nil for none).
+func resolveOrg(ctx context.Context, tx store.Tx, op errors.Op, ref *genesis.OrgID) (any, error) {
+	if *ref == "" {
+		return nil, nil
+	}
+	o, err := scanOrg(tx.QueryRow(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = ? OR name = ?`, *ref, *ref))
+	if errors.Is(errors.NotExist, err) {
+		return nil, invalid(op, "org", "no such organisation")
+	}
+	if err != nil {
+		return nil, err
+	}
+	*ref = o.ID
+	return string(o.ID), nil
 }

@@ -31,23 +31,15 @@ func (s *Service) CreateProject(ctx context.Context, creator *genesis.Principal,
 		p.Org = creator.Org
 	}
 	err := s.db.Update(ctx, func(tx store.Tx) error {
-		var org any
-		if p.Org != "" {
-			o, err := scanOrg(tx.QueryRow(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = ? OR name = ?`, p.Org, p.Org))
-			if errors.Is(errors.NotExist, err) {
-				return invalid(op, "org", "no such organisation")
-			}
-			if err != nil {
-				return err
-			}
-			p.Org = o.ID
-			org = string(o.ID)
+		org, err := resolveOrg(ctx, tx, op, &p.Org)
+		if err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO projects (id, name, title, description, org_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Name, p.Title, p.Description, org, p.CreatedBy, store.T(p.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO project_members (project_id, principal_id, role, added_at) VALUES (?, ?, ?, ?)`,
+		_, err = tx.Exec(ctx, `INSERT INTO project_members (project_id, principal_id, role, added_at) VALUES (?, ?, ?, ?)`,
 			p.ID, creator.ID, genesis.RoleAdmin, store.T(p.CreatedAt))
 		return err
 	})
