@@ -22,38 +22,17 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// ref is NAME[@VERSION]; version 0 means latest.
-type ref struct {
-	name    string
-	version int64
-}
-
-func parseRef(s string) (ref, error) {
-	name, v, ok := strings.Cut(s, "@")
-	r := ref{name: name}
-	if name == "" {
-		return r, errors.E(errors.Invalid, errors.Msg("expected NAME[@VERSION], got "+strconv.Quote(s)))
-	}
-	if ok && v != "latest" {
-		n, err := strconv.ParseInt(strings.TrimPrefix(v, "v"), 10, 64)
-		if err != nil || n < 1 {
-			return r, errors.E(errors.Invalid, errors.Msg("bad version in "+strconv.Quote(s)+": want NAME@N or NAME@latest"))
-		}
-		r.version = n
-	}
-	return r, nil
-}
-
-func (r ref) versionPath() string {
+// versionPath is the API path of version r (0: latest).
+func versionPath(r catalog.VersionRef) string {
 	v := "latest"
-	if r.version > 0 {
-		v = strconv.FormatInt(r.version, 10)
+	if r.Version > 0 {
+		v = strconv.FormatInt(r.Version, 10)
 	}
-	return "/api/v1/assets/" + url.PathEscape(r.name) + "/versions/" + v
+	return "/api/v1/assets/" + url.PathEscape(r.Asset) + "/versions/" + v
 }
 
-func fetchManifest(cmd *cobra.Command, c *client.Client, r ref) (*manifest.Manifest, error) {
-	b, _, err := c.Get(cmd.Context(), r.versionPath()+"/manifest")
+func fetchManifest(cmd *cobra.Command, c *client.Client, r catalog.VersionRef) (*manifest.Manifest, error) {
+	b, _, err := c.Get(cmd.Context(), versionPath(r)+"/manifest")
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +197,7 @@ running it again: chunks already sent are not sent twice.`,
 			if err != nil {
 				return err
 			}
-			r, err := parseRef(args[0])
+			r, err := catalog.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
@@ -227,12 +206,10 @@ running it again: chunks already sent are not sent twice.`,
 				return err
 			}
 			start := time.Now()
-			res, err := pack.Restore(cmd.Context(), c.Asset(r.name), m, args[1], pack.RestoreOptions{Parallel: getParallel})
-			if err != nil {
+			if _, err := pack.Restore(cmd.Context(), c.Asset(r.Asset), m, args[1], pack.RestoreOptions{Parallel: getParallel}); err != nil {
 				return err
 			}
 			st := m.Stats()
-			_ = res
 			fmt.Fprintf(env.Stdout, "Restored %d files (%s) into %s in %s.\n", st.Files, humanBytes(st.Bytes), args[1], time.Since(start).Round(time.Millisecond))
 			return nil
 		},
@@ -273,7 +250,7 @@ running it again: chunks already sent are not sent twice.`,
 			if err != nil {
 				return err
 			}
-			r, err := parseRef(args[0])
+			r, err := catalog.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
@@ -325,11 +302,11 @@ running it again: chunks already sent are not sent twice.`,
 			if err != nil {
 				return err
 			}
-			r, err := parseRef(args[0])
+			r, err := catalog.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
-			body, err := c.Stream(cmd.Context(), r.versionPath()+"/files/"+escapePath(strings.Trim(args[1], "/")))
+			body, err := c.Stream(cmd.Context(), versionPath(r)+"/files/"+escapePath(strings.Trim(args[1], "/")))
 			if err != nil {
 				return err
 			}
@@ -351,7 +328,7 @@ running it again: chunks already sent are not sent twice.`,
 			}
 			var ms [2]*manifest.Manifest
 			for i, a := range args {
-				r, err := parseRef(a)
+				r, err := catalog.ParseRef(a)
 				if err != nil {
 					return err
 				}

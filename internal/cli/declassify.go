@@ -27,13 +27,13 @@ func declassifyCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := parseRef(args[0])
+			r, err := catalog.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
 			var rel catalog.Release
-			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/assets/"+url.PathEscape(r.name)+"/releases",
-				httpapi.ReleaseRequest{Version: r.version, ToLabel: to, Justification: why}, &rel); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodPost, "/api/v1/assets/"+url.PathEscape(r.Asset)+"/releases",
+				httpapi.ReleaseRequest{Version: r.Version, ToLabel: to, Justification: why}, &rel); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "Requested release %s of %s@%d: %s -> %s. Another classification officer must approve it.\n",

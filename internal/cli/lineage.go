@@ -26,7 +26,7 @@ func lineageCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := parseRef(args[0])
+			r, err := catalog.ParseRef(args[0])
 			if err != nil {
 				return err
 			}
@@ -34,10 +34,10 @@ func lineageCmd(env *Env) *cobra.Command {
 			if down {
 				q.Set("direction", "down")
 			}
-			if r.version > 0 {
-				q.Set("version", strconv.FormatInt(r.version, 10))
+			if r.Version > 0 {
+				q.Set("version", strconv.FormatInt(r.Version, 10))
 			}
-			path := "/api/v1/assets/" + url.PathEscape(r.name) + "/lineage?"
+			path := "/api/v1/assets/" + url.PathEscape(r.Asset) + "/lineage?"
 			switch {
 			case dot:
 				q.Set("format", "dot")

@@ -121,12 +121,12 @@ func modelCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return nil, err
 		}
-		r, err := parseRef(s)
+		r, err := catalog.ParseRef(s)
 		if err != nil {
 			return nil, err
 		}
 		var v httpapi.VersionView
-		if err := c.Do(cmd.Context(), http.MethodGet, r.versionPath(), nil, &v); err != nil {
+		if err := c.Do(cmd.Context(), http.MethodGet, versionPath(r), nil, &v); err != nil {
 			return nil, err
 		}
 		return &v, nil
