@@ -166,20 +166,28 @@ func (s *Service) decide(ctx context.Context, p *genesis.Principal, act authz.Ac
 // record appends an audit record about asset a. NATIONAL-SECURITY records
 // are durable before it returns, and their failure is the caller's failure.
 func (s *Service) record(ctx context.Context, p *genesis.Principal, action string, a *Asset, l label.Label, dec audit.Decision, detail string) error {
-	if s.audit == nil {
+	return Record(ctx, s.audit, audit.Record{Principal: string(p.ID), Action: string(a.Kind) + "." + action, ObjectType: string(a.Kind), ObjectID: a.ID,
+		Decision: dec, Detail: detail}, l)
+}
+
+// Record appends rec about an object labelled l, filling in the label hash
+// and the request ID. A record about NATIONAL-SECURITY data is durable
+// before Record returns, and if it cannot be written the action it records
+// must fail (AU-5): the error says so. A nil log records nothing.
+func Record(ctx context.Context, log audit.Appender, rec audit.Record, l label.Label) error {
+	if log == nil {
 		return nil
 	}
 	h := l.Hash()
-	rec := audit.Record{Principal: string(p.ID), Action: string(a.Kind) + "." + action, ObjectType: string(a.Kind), ObjectID: a.ID,
-		Decision: dec, LabelHash: h[:], RequestID: RequestID(ctx), Detail: detail}
+	rec.LabelHash, rec.RequestID = h[:], RequestID(ctx)
 	ctx = context.WithoutCancel(ctx)
 	if l.Level() == label.NationalSecurity {
-		if _, err := s.audit.AppendSync(ctx, rec); err != nil {
-			return errors.E(errors.Op("catalog.record"), errors.Unavailable, errors.Msg("the audit log cannot be written; actions on NATIONAL-SECURITY data are refused"), err)
+		if _, err := log.AppendSync(ctx, rec); err != nil {
+			return errors.E(errors.Op("catalog.Record"), errors.Unavailable, errors.Msg("the audit log cannot be written; actions on NATIONAL-SECURITY data are refused"), err)
 		}
 		return nil
 	}
-	_, err := s.audit.Append(ctx, rec)
+	_, err := log.Append(ctx, rec)
 	return err
 }
 

@@ -87,24 +87,11 @@ type Service struct {
 // jobs the record is durable before the action proceeds, and if it cannot
 // be written the action fails.
 func (s *Service) record(ctx context.Context, p *genesis.Principal, action string, j *Job, dec audit.Decision) error {
-	if s.Audit == nil {
-		return nil
-	}
 	l, err := label.Parse(j.Label)
 	if err != nil {
 		return errors.E(errors.Internal, err)
 	}
-	h := l.Hash()
-	rec := audit.Record{Principal: string(p.ID), Action: "job." + action, ObjectType: "job", ObjectID: j.ID, Decision: dec, LabelHash: h[:], RequestID: catalog.RequestID(ctx)}
-	ctx = context.WithoutCancel(ctx)
-	if l.Level() == label.NationalSecurity {
-		if _, err := s.Audit.AppendSync(ctx, rec); err != nil {
-			return errors.E(errors.Unavailable, errors.Msg("the audit log cannot be written; actions on NATIONAL-SECURITY jobs are refused"), err)
-		}
-		return nil
-	}
-	_, err = s.Audit.Append(ctx, rec)
-	return err
+	return catalog.Record(ctx, s.Audit, audit.Record{Principal: string(p.ID), Action: "job." + action, ObjectType: "job", ObjectID: j.ID, Decision: dec}, l)
 }
 
 // New returns the job service; jobs get working directories under workDir.
