@@ -876,3 +876,25 @@ func FuzzDecodeStrict(f *testing.F) {
 		}
 	})
 }
+
+// TestOptionalParts: a server built without a catalog, site registry, job
+// service or audit log answers their endpoints with 503, not a crash.
+func TestOptionalParts(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	id := identity.New(db)
+	secret, _ := id.Bootstrap(ctx, "admin")
+	ts := httptest.NewServer(httpapi.New(httpapi.Config{DB: db, Identity: id, Logger: slog.New(slog.DiscardHandler)}))
+	defer ts.Close()
+	for _, path := range []string{"/api/v1/datasets", "/api/v1/sites", "/api/v1/jobs", "/api/v1/audit/checkpoint", "/api/v1/inventory"} {
+		req, _ := http.NewRequest("GET", ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s = %d, want 503", path, res.StatusCode)
+		}
+	}
+}

@@ -9,18 +9,8 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 )
 
-func (s *Server) jobsOr503() error {
-	if s.jobs == nil {
-		return errors.E(errors.Op("httpapi"), errors.Unavailable, errors.Msg("this server runs no jobs"))
-	}
-	return nil
-}
-
 func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
 	const op errors.Op = "httpapi.submitJob"
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, compute.MaxJobSpecSize+1))
 	if err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg("cannot read the job spec"))
@@ -42,9 +32,6 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	js, err := s.jobs.List(r.Context(), me(r))
 	if err != nil {
 		return err
@@ -54,9 +41,6 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	j, err := s.jobs.Get(r.Context(), me(r), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -66,9 +50,6 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	j, err := s.jobs.Cancel(r.Context(), me(r), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -78,9 +59,6 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) explainJob(w http.ResponseWriter, r *http.Request) error {
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	j, vs, err := s.jobs.Explain(r.Context(), me(r), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -91,9 +69,6 @@ func (s *Server) explainJob(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) jobLogs(w http.ResponseWriter, r *http.Request) error {
 	const op errors.Op = "httpapi.jobLogs"
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	q := r.URL.Query()
 	stream := compute.Stdout
 	switch q.Get("stream") {
@@ -129,9 +104,6 @@ type AllocationRequest struct {
 }
 
 func (s *Server) setAllocation(w http.ResponseWriter, r *http.Request) error {
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	var req AllocationRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -145,9 +117,6 @@ func (s *Server) setAllocation(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listAllocations(w http.ResponseWriter, r *http.Request) error {
-	if err := s.jobsOr503(); err != nil {
-		return err
-	}
 	project := r.URL.Query().Get("project")
 	if project == "" {
 		return errors.E(errors.Op("httpapi.listAllocations"), errors.Invalid, errors.Field("project"), errors.Msg("name the project"))

@@ -111,12 +111,17 @@ func (s *Server) authed(h handlerFunc) http.Handler { return s.authedWith(h, fal
 // catalogRoute is authed for catalog endpoints, which write their own,
 // label-aware audit records (a generic record would carry the wrong label).
 func (s *Server) catalogRoute(h handlerFunc) http.Handler {
-	return s.authedWith(func(w http.ResponseWriter, r *http.Request) error {
-		if s.catalog == nil {
-			return errors.E(errors.Op("httpapi"), errors.Unavailable, errors.Msg("this server has no catalog"))
+	return s.authedWith(s.needs(s.catalog != nil, "catalog", h), true)
+}
+
+// needs answers 503 when an optional part of the server is not configured.
+func (s *Server) needs(present bool, part string, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if !present {
+			return errors.E(errors.Op("httpapi"), errors.Unavailable, errors.Msg("this server has no "+part))
 		}
 		return h(w, r)
-	}, true)
+	}
 }
 
 func (s *Server) authedWith(h handlerFunc, selfAudited bool) http.Handler {

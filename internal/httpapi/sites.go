@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/genesis-science/genesis/internal/compute/sites"
-	"github.com/genesis-science/genesis/internal/errors"
 )
 
 // SiteRequest is the body of POST /api/v1/sites.
@@ -21,17 +20,7 @@ type SiteRequest struct {
 	HeartbeatSeconds int64          `json:"heartbeat_seconds,omitempty"`
 }
 
-func (s *Server) sitesOr503() error {
-	if s.sites == nil {
-		return errors.E(errors.Op("httpapi"), errors.Unavailable, errors.Msg("this server has no site registry"))
-	}
-	return nil
-}
-
 func (s *Server) addSite(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sitesOr503(); err != nil {
-		return err
-	}
 	var req SiteRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -47,9 +36,6 @@ func (s *Server) addSite(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sitesOr503(); err != nil {
-		return err
-	}
 	ss, err := s.sites.List(r.Context(), me(r))
 	if err != nil {
 		return err
@@ -59,9 +45,6 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sitesOr503(); err != nil {
-		return err
-	}
 	site, err := s.sites.Get(r.Context(), me(r), r.PathValue("name"))
 	if err != nil {
 		return err
@@ -71,9 +54,6 @@ func (s *Server) getSite(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeSite(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sitesOr503(); err != nil {
-		return err
-	}
 	if err := s.sites.Remove(r.Context(), me(r), r.PathValue("name")); err != nil {
 		return err
 	}
@@ -87,9 +67,6 @@ type DrainRequest struct {
 }
 
 func (s *Server) drainSite(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sitesOr503(); err != nil {
-		return err
-	}
 	var req DrainRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -110,9 +87,6 @@ type HeartbeatRequest struct {
 }
 
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sitesOr503(); err != nil {
-		return err
-	}
 	var req HeartbeatRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -126,9 +100,6 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) inventory(w http.ResponseWriter, r *http.Request) error {
-	if err := s.sitesOr503(); err != nil {
-		return err
-	}
 	inv, err := s.sites.Inventory(r.Context(), me(r))
 	if err != nil {
 		return err
