@@ -419,7 +419,7 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 	if len(spec.Message) > 4096 {
 		return nil, invalid(op, "message", "message is longer than 4096 characters")
 	}
-	inputs, join, err := s.resolveInputs(ctx, p, spec.Inputs)
+	inputs, join, _, err := s.resolveInputs(ctx, p, spec.Inputs)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}

@@ -18,19 +18,7 @@ import (
 // them pinned to concrete versions, the join of their labels, and their
 // total size.
 func (s *Service) Inputs(ctx context.Context, p *genesis.Principal, refs []VersionRef) ([]VersionRef, label.Label, int64, error) {
-	resolved, join, err := s.resolveInputs(ctx, p, refs)
-	if err != nil {
-		return nil, join, 0, err
-	}
-	var total int64
-	for _, r := range resolved {
-		_, v, err := s.Version(ctx, p, r.Asset, r.Version)
-		if err != nil {
-			return nil, join, 0, err
-		}
-		total += v.TotalBytes
-	}
-	return resolved, join, total, nil
+	return s.resolveInputs(ctx, p, refs)
 }
 
 // Stage restores a readable version into dest (server side), read-only.

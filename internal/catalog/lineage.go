@@ -48,28 +48,30 @@ const (
 	ActivityDeclassification = "declassification"
 )
 
-// resolveInputs checks that p may read every input and returns them with
-// their labels resolved to concrete versions.
-func (s *Service) resolveInputs(ctx context.Context, p *genesis.Principal, in []VersionRef) ([]VersionRef, label.Label, error) {
+// resolveInputs checks that p may read every input and returns them pinned
+// to concrete versions, with the join of their labels and their total size.
+func (s *Service) resolveInputs(ctx context.Context, p *genesis.Principal, in []VersionRef) ([]VersionRef, label.Label, int64, error) {
 	const op errors.Op = "catalog.inputs"
 	join := label.Label{}
+	var bytes int64
 	out := make([]VersionRef, 0, len(in))
 	for i, r := range in {
 		a, v, err := s.Version(ctx, p, r.Asset, r.Version)
 		if errors.Is(errors.NotExist, err) {
-			return nil, join, errors.E(op, errors.Invalid, errors.Field("inputs"), errors.Msg("input "+strconv.Itoa(i+1)+" ("+r.Asset+") not found"))
+			return nil, join, 0, errors.E(op, errors.Invalid, errors.Field("inputs"), errors.Msg("input "+strconv.Itoa(i+1)+" ("+r.Asset+") not found"))
 		}
 		if err != nil {
-			return nil, join, err
+			return nil, join, 0, err
 		}
 		eff, err := s.effectiveLabel(ctx, a.ID, v.Version)
 		if err != nil {
-			return nil, join, err
+			return nil, join, 0, err
 		}
 		join = label.Join(join, eff)
+		bytes += v.TotalBytes
 		out = append(out, VersionRef{Asset: a.ID, Version: v.Version})
 	}
-	return out, join, nil
+	return out, join, bytes, nil
 }
 
 // effectiveLabel is a version's label joined with the current labels of

@@ -62,7 +62,7 @@ func (s *Service) RegisterModel(ctx context.Context, p *genesis.Principal, spec 
 	if len(spec.TrainedOn) == 0 {
 		return nil, invalid(op, "trained_on", "a model names the dataset versions it was trained on")
 	}
-	_, join, err := s.resolveInputs(ctx, p, spec.TrainedOn)
+	_, join, _, err := s.resolveInputs(ctx, p, spec.TrainedOn)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
