@@ -357,24 +357,34 @@ func (s *Service) Explain(ctx context.Context, p *genesis.Principal, id string) 
 	if err != nil {
 		return nil, nil, errors.E(op, err)
 	}
-	_, vs := sched.Place(s.schedJob(ctx, j), cands)
+	_, vs := sched.Place(s.schedJob(ctx, j, remainders{}), cands)
 	return j, sched.Sorted(vs), nil
 }
 
-func (s *Service) schedJob(ctx context.Context, j *Job) sched.Job {
+// remainders holds, for one scheduling round, what is left of each
+// project's allocations by site: read once per project, and charged as the
+// round places jobs, so that one round cannot oversubscribe an allocation.
+type remainders map[string]map[string]sched.Remaining
+
+func (s *Service) schedJob(ctx context.Context, j *Job, left remainders) sched.Job {
 	l, _ := label.Parse(j.Label)
 	sj := sched.Job{Label: l, Resources: j.Spec.Resources, InputBytes: j.InputBytes}
 	if j.Project != "" {
 		sj.Charged, sj.Project = true, j.Project
 		sj.NodeHours, sj.GPUHours = cost(j.Spec)
-		sj.Remaining = map[string]sched.Remaining{}
-		// A failure to read allocations leaves Remaining empty: the job
-		// fits nowhere this round (fail closed).
-		if as, err := s.allocations(ctx, j.Project); err == nil {
-			for _, a := range as {
-				sj.Remaining[a.Site] = a.Remaining()
+		rem, ok := left[j.Project]
+		if !ok {
+			rem = map[string]sched.Remaining{}
+			// A failure to read allocations leaves nothing: the job fits
+			// nowhere this round (fail closed).
+			if as, err := s.allocations(ctx, j.Project); err == nil {
+				for _, a := range as {
+					rem[a.Site] = a.Remaining()
+				}
 			}
+			left[j.Project] = rem
 		}
+		sj.Remaining = rem
 	}
 	return sj
 }

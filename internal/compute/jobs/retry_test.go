@@ -66,3 +66,35 @@ func TestRetryWhenSiteDies(t *testing.T) {
 		t.Errorf("the job on the dead site: %+v, %v (want cancelled there)", st, err)
 	}
 }
+
+// TestOneRoundCannotOversubscribe: jobs placed in the same scheduling round
+// are charged against the allocation as they are placed.
+func TestOneRoundCannotOversubscribe(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	ids := identity.New(db)
+	ids.Bootstrap(ctx, "admin")
+	admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
+	az, _ := authz.New(ids, time.Now)
+	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
+	reg, _ := sites.New(db, az, ids, make([]byte, 32))
+	lb, _ := local.New(t.TempDir(), local.Options{})
+	reg.Add(ctx, admin, sites.Spec{Name: "box", Kind: sites.KindLocal, Accreditation: "OPEN", Capacity: sites.Capacity{Nodes: 4, CoresPerNode: 2, MemoryGBNode: 4}})
+	svc := jobs.New(db, az, ids, cat, reg, t.TempDir())
+	svc.Backend = func(context.Context, *sites.Site) (compute.Backend, error) { return lb, nil }
+	ids.CreateProject(ctx, alice, genesis.Project{Name: "p"})
+	if _, err := svc.SetAllocation(ctx, admin, "p", "box", 0.05, 0); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := compute.ParseJobSpec([]byte("executable: /bin/sleep\narguments: [\"2\"]\nattributes:\n  duration: 2m\n  account: p\n"))
+	a, _ := svc.Submit(ctx, alice, spec)
+	b, _ := svc.Submit(ctx, alice, spec)
+	if err := svc.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := svc.Get(ctx, alice, a.ID)
+	jb, _ := svc.Get(ctx, alice, b.ID)
+	if placed := (ja.State == jobs.Running) != (jb.State == jobs.Running); !placed {
+		t.Errorf("states %s, %s: want exactly one placed within 0.05 node-hours (each may use 0.033)", ja.State, jb.State)
+	}
+}

@@ -87,8 +87,9 @@ func (s *Service) Step(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	left := remainders{}
 	for i := range pending {
-		s.place(ctx, &pending[i], cands)
+		s.place(ctx, &pending[i], cands, left)
 	}
 	return nil
 }
@@ -98,8 +99,9 @@ func (s *Service) owner(ctx context.Context, j *Job) (*genesis.Principal, error)
 }
 
 // place chooses a site for a pending job and starts it there.
-func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate) {
-	chosen, vs := sched.Place(s.schedJob(ctx, j), cands)
+func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate, left remainders) {
+	sj := s.schedJob(ctx, j, left)
+	chosen, vs := sched.Place(sj, cands)
 	explain, _ := json.Marshal(vs)
 	if chosen == "" {
 		s.update(ctx, j, `explain = ?, reason = ?`, string(explain), "no feasible site")
@@ -157,7 +159,14 @@ func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate) {
 		return
 	}
 	s.update(ctx, j, `state = ?, site = ?, backend_id = ?, explain = ?, reason = '', started_at = ?`, Running, chosen, string(bid), string(explain), store.T(s.now()))
-	// The site is busier now for the rest of this round.
+	// The site is busier, and the project's allocation smaller, for the
+	// rest of this round.
+	if sj.Charged {
+		r := sj.Remaining[chosen]
+		r.NodeHours -= sj.NodeHours
+		r.GPUHours -= sj.GPUHours
+		sj.Remaining[chosen] = r
+	}
 	for i := range cands {
 		if cands[i].Site.Name == chosen {
 			cands[i].Load.RunningJobs++
