@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-		"net/http"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
