@@ -117,7 +117,11 @@ func child(kind string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	srv := &http.Server{Handler: v.wrap(p), ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = p
+	if os.Getenv("GENESIS_IRI_VALIDATE") != "off" {
+		h = v.wrap(p)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	fmt.Printf("%s\n", ln.Addr())
 
@@ -251,9 +255,10 @@ type provider struct {
 }
 
 // startProvider starts a provider over the given backend kind ("local" or
-// "slurm") with its state under root (a fresh one when ""). At cleanup it
+// "slurm") with its state under root (a fresh one when ""), and env added
+// to the child's environment. At cleanup it
 // stops the child and fails the test on any spec violation.
-func startProvider(t testing.TB, kind, root string) *provider {
+func startProvider(t testing.TB, kind, root string, env ...string) *provider {
 	t.Helper()
 	if root == "" {
 		root = t.TempDir()
@@ -261,6 +266,7 @@ func startProvider(t testing.TB, kind, root string) *provider {
 	viol := filepath.Join(t.TempDir(), "violations.txt")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "GENESIS_IRI_CHILD="+kind, "GENESIS_IRI_ROOT="+root, "GENESIS_IRI_VIOLATIONS="+viol)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
