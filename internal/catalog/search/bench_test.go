@@ -149,7 +149,7 @@ func load(b *testing.B, db store.DB, ix search.Index, n int) {
 }
 
 // halfVisibility reads the three lower labels, and what u7 owns elsewhere.
-func halfVisibility(b *testing.B, ix search.Index) search.Visibility {
+func halfVisibility(b testing.TB, ix search.Index) search.Visibility {
 	cs, err := ix.Classes(context.Background())
 	if err != nil {
 		b.Fatal(err)
@@ -254,7 +254,7 @@ func BenchmarkSQLite(b *testing.B) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	path := filepath.Join(dir, fmt.Sprintf("genesis-search-bench-%d.db", n))
+	path := filepath.Join(dir, fmt.Sprintf("genesis-search-bench-v2-%d.db", n))
 	ctx := context.Background()
 	_, statErr := os.Stat(path)
 	db, err := sqlite.Open(ctx, path)

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"database/sql"
 	"sort"
 	"strings"
 
@@ -16,7 +17,12 @@ import (
 // frequencies cover the whole table, readable or not. Instead the matching
 // readable rows are scored here, in Go, with BM25F statistics summed over
 // readable classes (search_stats) and per-term readable document counts.
-type sqliteIndex struct{ db store.DB }
+// Queries of words and prefixes read the index's own postings instead of
+// FTS5 (postings.go), which makes that scoring cost nanoseconds per match.
+type sqliteIndex struct {
+	db    store.DB
+	cache docCache
+}
 
 var _ Index = (*sqliteIndex)(nil)
 
@@ -82,7 +88,7 @@ func classID(ctx context.Context, tx store.Tx, d *Doc) (ClassID, error) {
 	return id, err
 }
 
-const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description, l0, l1, l2, l3, l4, l5`
+const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description, l0, l1, l2, l3, l4, l5, g`
 
 func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op errors.Op) error {
 	// Last write of an ID wins within a batch.
@@ -141,7 +147,12 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 		}
 		dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.keywordList, fieldLens(&p.f), 1)
 	}
-	const rowsPer = 150 // 27 columns: stay far below SQLite's parameter limit
+	firstG, err := allocG(ctx, tx, len(ps))
+	if err != nil {
+		return errors.E(op, err)
+	}
+	var pw postingWriter
+	const rowsPer = 150 // 28 columns: stay far below SQLite's parameter limit
 	for lo := 0; lo < len(ps); lo += rowsPer {
 		hi := min(len(ps), lo+rowsPer)
 		var docArgs, ftsArgs, kwArgs []any
@@ -158,13 +169,15 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 			for _, l := range fieldLens(&p.f) {
 				docArgs = append(docArgs, l)
 			}
+			docArgs = append(docArgs, firstG+int64(i))
+			pw.add(firstG+int64(i), &p.f)
 			for _, kw := range p.keywordList {
 				kwArgs = append(kwArgs, rowids[i], kw, folded(kw))
 				nkw++
 			}
 		}
 		n := hi - lo
-		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+rowsOf(n, 27), docArgs...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+rowsOf(n, 28), docArgs...); err != nil {
 			return errors.E(op, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO search_fts (rowid, f_name, f_title, f_keywords, f_creators, f_variables, f_description) VALUES `+rowsOf(n, 7), ftsArgs...); err != nil {
@@ -176,6 +189,9 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 				return errors.E(op, err)
 			}
 		}
+	}
+	if err := pw.flush(ctx, tx); err != nil {
+		return errors.E(op, err)
 	}
 	if err := dl.apply(ctx, tx); err != nil {
 		return errors.E(op, err)
@@ -198,18 +214,25 @@ func (ix *sqliteIndex) Delete(ctx context.Context, tx store.Tx, id string) error
 // deleteWhere removes the documents matching where from every table,
 // recording their aggregates in dl.
 func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where string, args []any, dl *deltas) error {
-	rows, err := tx.Query(ctx, `SELECT doc, owner_id, kind, domain, org, keywords, f_name, f_title, f_keywords, f_creators, f_variables, f_description FROM search_docs WHERE `+where, args...)
+	rows, err := tx.Query(ctx, `SELECT doc, owner_id, kind, domain, org, keywords, f_name, f_title, f_keywords, f_creators, f_variables, f_description, g FROM search_docs WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	var docs []any
 	var ftsArgs []any
+	var gs []int64
+	var gFields [][nFields]string
 	err = rows.Each(func() error {
 		var doc int64
 		var owner, kind, domain, org, kws string
 		var f [nFields]string
-		if err := rows.Scan(&doc, &owner, &kind, &domain, &org, &kws, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]); err != nil {
+		var g sql.NullInt64
+		if err := rows.Scan(&doc, &owner, &kind, &domain, &org, &kws, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &g); err != nil {
 			return err
+		}
+		if g.Valid {
+			gs = append(gs, g.Int64)
+			gFields = append(gFields, f)
 		}
 		docs = append(docs, doc)
 		ftsArgs = append(ftsArgs, doc)
@@ -220,6 +243,9 @@ func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where strin
 		return nil
 	})
 	if err != nil || len(docs) == 0 {
+		return err
+	}
+	if err := removePostings(ctx, tx, gs, gFields); err != nil {
 		return err
 	}
 	for lo := 0; lo < len(docs); lo += 100 {

@@ -57,12 +57,21 @@ func (ix *sqliteIndex) Search(ctx context.Context, q Query, v Visibility) (*Resu
 		if err := tune(ctx, tx); err != nil {
 			return err
 		}
-		var err error
 		if len(terms) == 0 {
 			res, err = ix.browse(ctx, tx, q, vis, limit, offset)
-		} else {
-			res, err = ix.text(ctx, tx, q, terms, vis, limit, offset)
+			return err
 		}
+		if postingsQuery(terms) {
+			complete, err := postingsComplete(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if complete {
+				res, err = ix.postingsText(ctx, tx, q, terms, vis, limit, offset)
+				return err
+			}
+		}
+		res, err = ix.text(ctx, tx, q, terms, vis, limit, offset)
 		return err
 	})
 	if err != nil {
@@ -212,17 +221,18 @@ func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, 
 		args[i] = m.doc
 		out[i] = m.hit
 	}
-	rows, err := tx.Query(ctx, `SELECT doc, name, title, label, updated_at, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
+	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	err = rows.Each(func() error {
 		var doc, updated int64
-		var name, title, lab, desc, kws, vars, creators string
-		if err := rows.Scan(&doc, &name, &title, &lab, &updated, &desc, &kws, &vars, &creators); err != nil {
+		var id, kind, domain, org, name, title, lab, desc, kws, vars, creators string
+		if err := rows.Scan(&doc, &id, &kind, &domain, &org, &name, &title, &lab, &updated, &desc, &kws, &vars, &creators); err != nil {
 			return err
 		}
 		h := &out[pos[doc]]
+		h.ID, h.Kind, h.Domain, h.Org = id, kind, domain, org
 		h.Name, h.Title, h.Label, h.Updated = name, title, lab, store.FromT(updated)
 		h.Snippet, h.Highlights = snippet(terms, desc, h.Title, display(kws), display(vars), display(creators), h.Name)
 		return nil

@@ -231,28 +231,47 @@ type corpusStats struct {
 // per-field length normalisation, weighted term frequency, Lucene's
 // non-negative IDF.
 func bm25(terms []term, df []int64, st corpusStats, fields *[nFields]string, lens *[nFields]int64) float64 {
-	const k1, b = 1.2, 0.75
+	var avg [nFields]float64
+	for c := range avg {
+		avg[c] = 1
+		if st.n > 0 && st.lens[c] > 0 {
+			avg[c] = float64(st.lens[c]) / float64(st.n)
+		}
+	}
 	score := 0.0
 	for i, t := range terms {
-		tfw := 0.0
+		var tf [nFields]int32
 		for c := range fields {
-			tf := t.countIn(fields[c])
-			if tf == 0 {
-				continue
-			}
-			avg := 1.0
-			if st.n > 0 && st.lens[c] > 0 {
-				avg = float64(st.lens[c]) / float64(st.n)
-			}
-			tfw += fieldWeights[c] * float64(tf) / (1 - b + b*float64(lens[c])/avg)
+			tf[c] = int32(t.countIn(fields[c]))
 		}
-		if tfw == 0 {
-			continue
+		if tfw := fieldTFW(&tf, lens, &avg); tfw != 0 {
+			score += bm25Term(tfw, df[i], st.n)
 		}
-		idf := math.Log(1 + (float64(st.n)-float64(df[i])+0.5)/(float64(df[i])+0.5))
-		score += idf * tfw * (k1 + 1) / (tfw + k1)
 	}
 	return score
+}
+
+const bm25K1, bm25B = 1.2, 0.75
+
+// fieldTFW is a term's weighted, length-normalised frequency in a document
+// (tf: its count per field; avg: the readable corpus's mean field lengths).
+func fieldTFW(tf *[nFields]int32, lens *[nFields]int64, avg *[nFields]float64) float64 {
+	tfw := 0.0
+	for c, n := range tf {
+		if n == 0 {
+			continue
+		}
+		tfw += fieldWeights[c] * float64(n) / (1 - bm25B + bm25B*float64(lens[c])/avg[c])
+	}
+	return tfw
+}
+
+// bm25Term is one term's share of a score, for a document where its
+// weighted frequency is tfw > 0, among n readable documents df of which
+// match it.
+func bm25Term(tfw float64, df, n int64) float64 {
+	idf := math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
+	return idf * tfw * (bm25K1 + 1) / (tfw + bm25K1)
 }
 
 // countIn counts t's occurrences in a folded field (space-separated

@@ -1,0 +1,237 @@
+package search
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"sort"
+	"strings"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// Postings (migration 0013). FTS5 answers a common word in milliseconds,
+// but everything this index must do after matching — the visibility test,
+// BM25 over readable statistics, the total and the facets — then costs
+// microseconds per matching row through the SQL engine, and a query for a
+// common word matches a hundred thousand rows. So the SQLite backend keeps
+// its own postings: for each folded token and each block of 65,536
+// consecutive document sequence numbers (g), one blob listing the block's
+// documents that contain the token and how often, per ranked field. A query
+// reads a few blobs per term and does the rest in Go against an in-memory
+// copy of each document's facet values and field lengths (docCache). FTS5
+// still answers phrase queries (and everything, on a database indexed
+// before 0013, until every document has a g).
+//
+// A posting is: uint16 little-endian g & 0xFFFF, one byte with bit c set
+// when field c contains the token, then for each set bit the count as an
+// unsigned varint. A blob's postings are in increasing g: g only grows, so
+// new documents are appended, and removing a document rewrites its blobs.
+
+const blockShift = 16
+
+type postingKey struct {
+	term  string
+	block int64
+}
+
+// termFreqs counts each token of the folded fields, per field.
+func termFreqs(f *[nFields]string) map[string]*[nFields]int32 {
+	out := map[string]*[nFields]int32{}
+	for c, s := range f {
+		for s != "" {
+			tok := s
+			if i := strings.IndexByte(s, ' '); i >= 0 {
+				tok, s = s[:i], s[i+1:]
+			} else {
+				s = ""
+			}
+			if tok == "" {
+				continue
+			}
+			tf := out[tok]
+			if tf == nil {
+				tf = new([nFields]int32)
+				out[tok] = tf
+			}
+			tf[c]++
+		}
+	}
+	return out
+}
+
+func appendPosting(b []byte, g int64, tf *[nFields]int32) []byte {
+	b = binary.LittleEndian.AppendUint16(b, uint16(g))
+	var mask byte
+	for c, n := range tf {
+		if n > 0 {
+			mask |= 1 << c
+		}
+	}
+	b = append(b, mask)
+	for _, n := range tf {
+		if n > 0 {
+			b = binary.AppendUvarint(b, uint64(n))
+		}
+	}
+	return b
+}
+
+// nextPosting decodes the posting at the start of b: its offset in the
+// block, its counts, and the rest of b. ok is false on malformed data.
+func nextPosting(b []byte, tf *[nFields]int32) (off uint32, rest []byte, ok bool) {
+	if len(b) < 3 {
+		return 0, nil, false
+	}
+	off = uint32(binary.LittleEndian.Uint16(b))
+	mask := b[2]
+	b = b[3:]
+	for c := range tf {
+		if mask&(1<<c) == 0 {
+			tf[c] = 0
+			continue
+		}
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, nil, false
+		}
+		tf[c] = int32(v)
+		b = b[n:]
+	}
+	return off, b, true
+}
+
+// postingWriter collects postings of new documents, in increasing g.
+type postingWriter struct {
+	buf map[postingKey][]byte
+}
+
+func (w *postingWriter) add(g int64, f *[nFields]string) {
+	if w.buf == nil {
+		w.buf = map[postingKey][]byte{}
+	}
+	for term, tf := range termFreqs(f) {
+		k := postingKey{term, g >> blockShift}
+		w.buf[k] = appendPosting(w.buf[k], g, tf)
+	}
+}
+
+// flush appends the collected postings to their blobs.
+func (w *postingWriter) flush(ctx context.Context, tx store.Tx) error {
+	keys := make([]postingKey, 0, len(w.buf))
+	for k := range w.buf {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].term < keys[j].term || keys[i].term == keys[j].term && keys[i].block < keys[j].block
+	})
+	const rowsPer = 300
+	for lo := 0; lo < len(keys); lo += rowsPer {
+		hi := min(len(keys), lo+rowsPer)
+		args := make([]any, 0, 3*(hi-lo))
+		for _, k := range keys[lo:hi] {
+			args = append(args, k.term, k.block, w.buf[k])
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_postings (term, block, data) VALUES `+rowsOf(hi-lo, 3)+`
+			ON CONFLICT (term, block) DO UPDATE SET data = search_postings.data || excluded.data`, args...); err != nil {
+			return err
+		}
+	}
+	w.buf = nil
+	return nil
+}
+
+// removePostings deletes documents (g and folded fields) from their blobs.
+func removePostings(ctx context.Context, tx store.Tx, gs []int64, fields [][nFields]string) error {
+	drop := map[postingKey]map[uint32]bool{}
+	for i, g := range gs {
+		for term := range termFreqs(&fields[i]) {
+			k := postingKey{term, g >> blockShift}
+			if drop[k] == nil {
+				drop[k] = map[uint32]bool{}
+			}
+			drop[k][uint32(g&(1<<blockShift-1))] = true
+		}
+	}
+	for k, offs := range drop {
+		var data []byte
+		err := tx.QueryRow(ctx, `SELECT data FROM search_postings WHERE term = ? AND block = ?`, k.term, k.block).Scan(&data)
+		if errors.Is(errors.NotExist, err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var out []byte
+		var tf [nFields]int32
+		for b := data; len(b) > 0; {
+			off, rest, ok := nextPosting(b, &tf)
+			if !ok {
+				return errors.E(errors.Internal, errors.Msg("corrupt search postings"))
+			}
+			if !offs[off] {
+				out = append(out, b[:len(b)-len(rest)]...)
+			}
+			b = rest
+		}
+		if len(out) == 0 {
+			_, err = tx.Exec(ctx, `DELETE FROM search_postings WHERE term = ? AND block = ?`, k.term, k.block)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE search_postings SET data = ? WHERE term = ? AND block = ?`, out, k.term, k.block)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allocG reserves n sequence numbers and returns the first.
+func allocG(ctx context.Context, tx store.Tx, n int) (int64, error) {
+	var next int64
+	if err := tx.QueryRow(ctx, `SELECT value FROM search_state WHERE name = 'next_g'`).Scan(&next); err != nil {
+		return 0, err
+	}
+	_, err := tx.Exec(ctx, `UPDATE search_state SET value = ? WHERE name = 'next_g'`, next+int64(n))
+	return next, err
+}
+
+// postingsComplete reports whether every document is in the postings.
+func postingsComplete(ctx context.Context, tx store.Tx) (bool, error) {
+	var missing bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM search_docs WHERE g IS NULL)`).Scan(&missing)
+	return !missing, err
+}
+
+// termPostings reads the blobs of t (for a prefix, of every token it
+// prefixes), by block.
+func termPostings(ctx context.Context, tx store.Tx, t term) (map[int64][][]byte, error) {
+	w := t.words[0]
+	var rows *store.Rows
+	var err error
+	if t.prefix {
+		lo, hi := prefixRange(w)
+		rows, err = tx.Query(ctx, `SELECT term, block, data FROM search_postings WHERE term >= ? AND term < ?`, lo, hi)
+	} else {
+		rows, err = tx.Query(ctx, `SELECT term, block, data FROM search_postings WHERE term = ?`, w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][][]byte{}
+	err = rows.Each(func() error {
+		var tok string
+		var block int64
+		var data sql.RawBytes
+		if err := rows.Scan(&tok, &block, &data); err != nil {
+			return err
+		}
+		if t.prefix && !strings.HasPrefix(tok, w) || !t.prefix && tok != w {
+			return nil
+		}
+		out[block] = append(out[block], append([]byte(nil), data...))
+		return nil
+	})
+	return out, err
+}

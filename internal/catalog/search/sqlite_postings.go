@@ -1,0 +1,412 @@
+package search
+
+import (
+	"context"
+	"slices"
+	"sort"
+
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// postingsQuery reports whether terms can be answered from the postings:
+// single words and prefixes (phrases need positions, which FTS5 keeps).
+func postingsQuery(terms []term) bool {
+	for _, t := range terms {
+		if len(t.words) != 1 {
+			return false
+		}
+	}
+	return len(terms) > 0
+}
+
+// postingsText is text over the postings: the same hits, scores, totals and
+// facets, computed in Go. Readability is decided per posting from the
+// cached class and owner before anything is counted, ranked or faceted.
+func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
+	st, err := ix.stats(ctx, tx, vis)
+	if err != nil {
+		return nil, err
+	}
+	lists := make([]map[int64][][]byte, len(terms))
+	for i, t := range terms {
+		if lists[i], err = termPostings(ctx, tx, t); err != nil {
+			return nil, err
+		}
+	}
+	var missing []int64
+	var sc *scored
+	for attempt := 0; ; attempt++ {
+		if err := ix.cache.ensure(ctx, tx, missing); err != nil {
+			return nil, err
+		}
+		if sc, missing, err = ix.cache.score(q, terms, lists, vis, &st); err != nil {
+			return nil, err
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if attempt > 0 {
+			return nil, errors.E(errors.Internal, errors.Msg("search postings name documents that do not exist"))
+		}
+	}
+	res := &Result{Hits: []Hit{}, Total: len(sc.docs), Facets: sc.facets.result()}
+	if len(sc.docs) == 0 {
+		return res, nil
+	}
+	scores := make([]float64, len(sc.docs))
+	for j := range sc.docs {
+		s := 0.0
+		for i := range terms {
+			if tfw := sc.tfw[j*len(terms)+i]; tfw != 0 {
+				s += bm25Term(tfw, sc.df[i], st.n)
+			}
+		}
+		scores[j] = s
+	}
+	// Every document that can be on this page or before it: the top k
+	// scores and all ties of the k-th; ties are ordered by ID.
+	k := offset + limit
+	var sel []int
+	if k >= len(scores) {
+		sel = make([]int, len(scores))
+		for j := range sel {
+			sel[j] = j
+		}
+	} else {
+		thr := kthLargest(scores, k)
+		for j, s := range scores {
+			if s >= thr {
+				sel = append(sel, j)
+			}
+		}
+	}
+	ids, err := docIDs(ctx, tx, sc.docs, sel)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(sel, func(a, b int) bool {
+		x, y := sel[a], sel[b]
+		if scores[x] != scores[y] {
+			return scores[x] > scores[y]
+		}
+		return ids[x] < ids[y]
+	})
+	var pg []match
+	for i := offset; i < len(sel) && i < k; i++ {
+		j := sel[i]
+		pg = append(pg, match{doc: sc.docs[j], hit: Hit{ID: ids[j], Score: scores[j]}})
+	}
+	if k < len(scores) {
+		res.Next = cursorAt(k)
+	}
+	if res.Hits, err = ix.snippets(ctx, tx, terms, pg); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// scored is the readable documents matching a query: their rowids, the
+// weighted term frequency of each term (len(terms) per document), the
+// readable document frequency of each term, and the facets.
+type scored struct {
+	docs   []int64
+	tfw    []float64
+	df     []int64
+	facets facetCounter
+}
+
+// score matches, filters and counts under the read lock. It returns the
+// sequence numbers it found no cached entry for (documents of an older
+// snapshot, deleted since the cache was loaded), to be loaded and retried.
+func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis visibility, st *corpusStats) (*scored, []int64, error) {
+	dc.mu.RLock()
+	defer dc.mu.RUnlock()
+	maxClass := ClassID(0)
+	for _, c := range append(slices.Clone(vis.all), vis.owned...) {
+		maxClass = max(maxClass, c)
+	}
+	const readable, ownerReadable = 1, 2
+	state := make([]uint8, maxClass+1)
+	for _, c := range vis.all {
+		state[c] = readable
+	}
+	for _, c := range vis.owned {
+		state[c] = ownerReadable
+	}
+	owner := int32(-1)
+	if vis.owner != "" {
+		owner = dc.lookup(vis.owner)
+	}
+	// Filters: -2 is no filter; -1 a value no document has.
+	filter := func(v string) int32 {
+		if v == "" {
+			return -2
+		}
+		return dc.lookup(clean(v))
+	}
+	kind, domain, org := filter(q.Kind), filter(q.Domain), filter(q.Org)
+	var kws []int32
+	for _, kw := range dedupe(q.Keywords) {
+		kws = append(kws, dc.lookup(clean(kw)))
+	}
+	var missing []int64
+	visible := func(g int64) *docMeta {
+		if g >= int64(len(dc.docs)) || !dc.docs[g].ok {
+			missing = append(missing, g)
+			return nil
+		}
+		m := &dc.docs[g]
+		if int(m.class) >= len(state) {
+			return nil
+		}
+		switch state[m.class] {
+		case readable:
+			return m
+		case ownerReadable:
+			if m.owner == owner {
+				return m
+			}
+		}
+		return nil
+	}
+	var avg [nFields]float64
+	for c := range avg {
+		avg[c] = 1
+		if st.n > 0 && st.lens[c] > 0 {
+			avg[c] = float64(st.lens[c]) / float64(st.n)
+		}
+	}
+
+	blocks := map[int64]bool{}
+	for _, l := range lists {
+		for b := range l {
+			blocks[b] = true
+		}
+	}
+	order := make([]int64, 0, len(blocks))
+	for b := range blocks {
+		order = append(order, b)
+	}
+	slices.Sort(order)
+
+	nt := len(terms)
+	out := &scored{df: make([]int64, nt), facets: facetCounter{}}
+	classN := make([]int, maxClass+1)
+	domN, orgN, kwN := make([]int, len(dc.strs)), make([]int, len(dc.strs)), make([]int, len(dc.strs))
+	type plist struct {
+		off []uint32
+		tf  [][nFields]int32
+	}
+	pl := make([]plist, nt)
+	var acc *mergeScratch
+	var tf [nFields]int32
+	for _, block := range order {
+		base := block << blockShift
+		for i := range terms {
+			p := &pl[i]
+			p.off, p.tf = p.off[:0], p.tf[:0]
+			rows := lists[i][block]
+			switch {
+			case len(rows) == 1:
+				for b := rows[0]; len(b) > 0; {
+					off, rest, ok := nextPosting(b, &tf)
+					if !ok {
+						return nil, nil, errors.E(errors.Internal, errors.Msg("corrupt search postings"))
+					}
+					b = rest
+					if visible(base+int64(off)) != nil {
+						p.off = append(p.off, off)
+						p.tf = append(p.tf, tf)
+					}
+				}
+			case len(rows) > 1:
+				// A prefix: sum the counts of every token it matched.
+				if acc == nil {
+					acc = newMergeScratch()
+				}
+				for _, r := range rows {
+					for b := r; len(b) > 0; {
+						off, rest, ok := nextPosting(b, &tf)
+						if !ok {
+							return nil, nil, errors.E(errors.Internal, errors.Msg("corrupt search postings"))
+						}
+						b = rest
+						acc.add(off, &tf)
+					}
+				}
+				acc.drain(func(off uint32, tf *[nFields]int32) {
+					if visible(base+int64(off)) != nil {
+						p.off = append(p.off, off)
+						p.tf = append(p.tf, *tf)
+					}
+				})
+			}
+			out.df[i] += int64(len(p.off))
+		}
+		// AND: walk the shortest list, find each document in the others.
+		short := 0
+		for i := range pl {
+			if len(pl[i].off) < len(pl[short].off) {
+				short = i
+			}
+		}
+		pos := make([]int, nt)
+	next:
+		for si, off := range pl[short].off {
+			for i := range pl {
+				if i == short {
+					pos[i] = si
+					continue
+				}
+				l := pl[i].off
+				for pos[i] < len(l) && l[pos[i]] < off {
+					pos[i]++
+				}
+				if pos[i] == len(l) || l[pos[i]] != off {
+					continue next
+				}
+			}
+			m := &dc.docs[base+int64(off)]
+			if kind != -2 && dc.kinds[ClassID(m.class)] != kind || domain != -2 && m.domain != domain || org != -2 && m.org != org {
+				continue
+			}
+			docKws := dc.kws[m.kwOff : m.kwOff+uint32(m.kwN)]
+			for _, kw := range kws {
+				if !slices.Contains(docKws, kw) {
+					continue next
+				}
+			}
+			out.docs = append(out.docs, m.doc)
+			classN[m.class]++
+			domN[m.domain]++
+			orgN[m.org]++
+			for _, kw := range docKws {
+				kwN[kw]++
+			}
+			var lens [nFields]int64
+			for c := range lens {
+				lens[c] = int64(m.lens[c])
+			}
+			for i := range pl {
+				out.tfw = append(out.tfw, fieldTFW(&pl[i].tf[pos[i]], &lens, &avg))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, missing, nil
+	}
+	for c, n := range classN {
+		if n > 0 {
+			out.facets.add(FacetKind, dc.strs[dc.kinds[ClassID(c)]], n)
+		}
+	}
+	for id, s := range dc.strs {
+		out.facets.add(FacetDomain, s, domN[id])
+		out.facets.add(FacetOrg, s, orgN[id])
+		out.facets.add(FacetKeyword, s, kwN[id])
+	}
+	return out, nil, nil
+}
+
+// mergeScratch sums postings of one block by offset.
+type mergeScratch struct {
+	tf      [1 << blockShift][nFields]int32
+	seen    [1 << blockShift]bool
+	touched []uint32
+}
+
+func newMergeScratch() *mergeScratch { return &mergeScratch{} }
+
+func (s *mergeScratch) add(off uint32, tf *[nFields]int32) {
+	if !s.seen[off] {
+		s.seen[off] = true
+		s.touched = append(s.touched, off)
+		s.tf[off] = *tf
+		return
+	}
+	for c := range tf {
+		s.tf[off][c] += tf[c]
+	}
+}
+
+// drain calls fn in increasing offset and resets.
+func (s *mergeScratch) drain(fn func(off uint32, tf *[nFields]int32)) {
+	slices.Sort(s.touched)
+	for _, off := range s.touched {
+		fn(off, &s.tf[off])
+		s.seen[off] = false
+	}
+	s.touched = s.touched[:0]
+}
+
+// kthLargest returns the k-th largest of xs (1 <= k <= len(xs)).
+func kthLargest(xs []float64, k int) float64 {
+	h := make([]float64, 0, k) // min-heap of the k largest so far
+	for _, x := range xs {
+		if len(h) < k {
+			h = append(h, x)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if h[p] <= h[i] {
+					break
+				}
+				h[p], h[i] = h[i], h[p]
+				i = p
+			}
+			continue
+		}
+		if x <= h[0] {
+			continue
+		}
+		h[0] = x
+		for i := 0; ; {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < len(h) && h[l] < h[m] {
+				m = l
+			}
+			if r < len(h) && h[r] < h[m] {
+				m = r
+			}
+			if m == i {
+				break
+			}
+			h[m], h[i] = h[i], h[m]
+			i = m
+		}
+	}
+	return h[0]
+}
+
+// docIDs returns the IDs of docs[j] for j in sel, indexed by j.
+func docIDs(ctx context.Context, tx store.Tx, docs []int64, sel []int) (map[int]string, error) {
+	out := make(map[int]string, len(sel))
+	pos := make(map[int64]int, len(sel))
+	for _, j := range sel {
+		pos[docs[j]] = j
+	}
+	for lo := 0; lo < len(sel); lo += 500 {
+		part := sel[lo:min(len(sel), lo+500)]
+		args := make([]any, len(part))
+		for i, j := range part {
+			args[i] = docs[j]
+		}
+		rows, err := tx.Query(ctx, `SELECT doc, id FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		err = rows.Each(func() error {
+			var doc int64
+			var id string
+			if err := rows.Scan(&doc, &id); err != nil {
+				return err
+			}
+			out[pos[doc]] = id
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

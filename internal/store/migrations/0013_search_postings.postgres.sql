@@ -1,0 +1,3 @@
+-- The SQLite search backend's postings (0013_search_postings.sqlite.sql);
+-- PostgreSQL's GIN index needs nothing new.
+SELECT 1;
