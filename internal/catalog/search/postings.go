@@ -235,3 +235,61 @@ func termPostings(ctx context.Context, tx store.Tx, t term) (map[int64][][]byte,
 	})
 	return out, err
 }
+
+// Reindexer is implemented by indexes that can bring documents indexed by
+// an older version up to date (SQLite: postings for documents indexed
+// before migration 0013, which are searched through FTS5 until then).
+// Reindex works in short transactions and may run while the index serves.
+type Reindexer interface {
+	Reindex(ctx context.Context) error
+}
+
+var _ Reindexer = (*sqliteIndex)(nil)
+
+func (ix *sqliteIndex) Reindex(ctx context.Context) error {
+	const op errors.Op = "search.Reindex"
+	for {
+		n := 0
+		err := ix.db.Update(ctx, func(tx store.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT doc, f_name, f_title, f_keywords, f_creators, f_variables, f_description FROM search_docs WHERE g IS NULL ORDER BY doc LIMIT 2000`)
+			if err != nil {
+				return err
+			}
+			var docs []int64
+			var fields [][nFields]string
+			err = rows.Each(func() error {
+				var doc int64
+				var f [nFields]string
+				if err := rows.Scan(&doc, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]); err != nil {
+					return err
+				}
+				docs = append(docs, doc)
+				fields = append(fields, f)
+				return nil
+			})
+			if err != nil || len(docs) == 0 {
+				return err
+			}
+			n = len(docs)
+			first, err := allocG(ctx, tx, n)
+			if err != nil {
+				return err
+			}
+			var pw postingWriter
+			for i, doc := range docs {
+				g := first + int64(i)
+				pw.add(g, &fields[i])
+				if _, err := tx.Exec(ctx, `UPDATE search_docs SET g = ? WHERE doc = ?`, g, doc); err != nil {
+					return err
+				}
+			}
+			return pw.flush(ctx, tx)
+		})
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
