@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/goccy/go-yaml"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/iri"
@@ -139,11 +142,74 @@ func child(kind string) int {
 	return 0
 }
 
-// validator checks requests and responses against the spec.
+// validator checks requests and responses against the spec: kin-openapi
+// finds the operation and checks parameters, headers, status and content
+// type; bodies are checked with JSON Schema 2020-12 schemas compiled once
+// per operation and status (kin-openapi compiles on every call, which is
+// too slow for the suite's polling under -race).
 type validator struct {
 	router routers.Router
+	bodies *bodySchemas
 	mu     sync.Mutex
 	out    *os.File
+}
+
+// bodySchemas compiles, on first use, the schema at a JSON pointer into
+// the spec (as JSON), and caches it.
+type bodySchemas struct {
+	mu    sync.Mutex
+	c     *jsonschema.Compiler
+	cache map[string]*jsonschema.Schema
+}
+
+const specURL = "file:///iri/all_spec_v2.json"
+
+func newBodySchemas() (*bodySchemas, error) {
+	data, err := os.ReadFile("testdata/all_spec_v2.yaml")
+	if err != nil {
+		return nil, err
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(specURL, doc); err != nil {
+		return nil, err
+	}
+	return &bodySchemas{c: c, cache: map[string]*jsonschema.Schema{}}, nil
+}
+
+// validate checks a JSON body against the schema at the pointer (its
+// tokens unescaped); a pointer with no schema there is an error.
+func (b *bodySchemas) validate(body []byte, tokens ...string) error {
+	var ptr strings.Builder
+	for _, t := range tokens {
+		ptr.WriteString("/" + strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1"))
+	}
+	b.mu.Lock()
+	sch, ok := b.cache[ptr.String()]
+	if !ok {
+		var err error
+		sch, err = b.c.Compile(specURL + "#" + ptr.String())
+		if err != nil {
+			b.mu.Unlock()
+			return fmt.Errorf("no schema at %s: %v", ptr.String(), err)
+		}
+		b.cache[ptr.String()] = sch
+	}
+	b.mu.Unlock()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("not JSON: %v", err)
+	}
+	return sch.Validate(v)
 }
 
 func loadSpec() (*openapi3.T, error) {
@@ -174,7 +240,11 @@ func newValidator(path string) (*validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &validator{router: router, out: f}, nil
+	bodies, err := newBodySchemas()
+	if err != nil {
+		return nil, err
+	}
+	return &validator{router: router, bodies: bodies, out: f}, nil
 }
 
 func (v *validator) violation(format string, args ...any) {
@@ -233,14 +303,27 @@ func (v *validator) wrap(h http.Handler) http.Handler {
 			return
 		}
 		in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
-		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil && rec.status/100 == 2 {
-			v.violation("%s: accepted a request the spec rejects: %v", what, err)
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true, ExcludeRequestBody: true}}
+		reqErr := openapi3filter.ValidateRequest(context.Background(), in)
+		method := strings.ToLower(r.Method)
+		if reqErr == nil && route.Operation.RequestBody != nil && (len(reqBody) > 0 || route.Operation.RequestBody.Value.Required) {
+			reqErr = v.bodies.validate(reqBody, "paths", route.Path, method, "requestBody", "content", "application/json", "schema")
+		}
+		if reqErr != nil && rec.status/100 == 2 {
+			v.violation("%s: accepted a request the spec rejects: %v", what, reqErr)
 		}
 		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.status, Header: rec.h,
-			Body: io.NopCloser(bytes.NewReader(rec.body.Bytes())), Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
+			Body: io.NopCloser(bytes.NewReader(rec.body.Bytes())), Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: true}}
 		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 			v.violation("%s: response does not match the spec: %v\n\tbody: %.500s", what, err, rec.body.String())
+			return
+		}
+		if resp := route.Operation.Responses.Status(rec.status); resp != nil && resp.Value.Content.Get("application/json") != nil {
+			if err := v.bodies.validate(rec.body.Bytes(), "paths", route.Path, method, "responses", strconv.Itoa(rec.status), "content", "application/json", "schema"); err != nil {
+				v.violation("%s: response body does not match the spec: %v\n\tbody: %.500s", what, err, rec.body.String())
+			}
+		} else if rec.body.Len() > 0 {
+			v.violation("%s: the spec declares no body for this status, but there is one: %.200s", what, rec.body.String())
 		}
 	})
 }
