@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // A class's facet counts are stored as one text value, a line per facet
@@ -52,5 +53,62 @@ func decodeFacetCounts(s string, fn func(facet, value string, n int64)) {
 			v = facetUnescaper.Replace(v)
 		}
 		fn(f, v, n)
+	}
+}
+
+// facetBlobCache keeps each class's decoded facet counts with the text they
+// came from: a browse still reads every readable class's text (so counts
+// are always those of its snapshot) but decodes only what changed, and
+// sums small arrays instead of string maps.
+type facetBlobCache struct {
+	mu      sync.Mutex
+	byClass map[ClassID]*decodedFacets
+	pairs   [][2]string // facet, value
+	ids     map[[2]string]int32
+}
+
+type decodedFacets struct {
+	text   string
+	ids    []int32
+	counts []int64
+}
+
+// sum adds the counts encoded in texts (one per class) to fc.
+func (c *facetBlobCache) sum(fc facetCounter, classes []ClassID, texts []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byClass == nil {
+		c.byClass = map[ClassID]*decodedFacets{}
+		c.ids = map[[2]string]int32{}
+	}
+	var total []int64
+	for i, class := range classes {
+		d := c.byClass[class]
+		if d == nil || d.text != texts[i] {
+			d = &decodedFacets{text: texts[i]}
+			decodeFacetCounts(texts[i], func(f, v string, n int64) {
+				k := [2]string{f, v}
+				id, ok := c.ids[k]
+				if !ok {
+					id = int32(len(c.pairs))
+					c.pairs = append(c.pairs, k)
+					c.ids[k] = id
+				}
+				d.ids = append(d.ids, id)
+				d.counts = append(d.counts, n)
+			})
+			c.byClass[class] = d
+		}
+		if len(total) < len(c.pairs) {
+			total = append(total, make([]int64, len(c.pairs)-len(total))...)
+		}
+		for j, id := range d.ids {
+			total[id] += d.counts[j]
+		}
+	}
+	for id, n := range total {
+		if n != 0 {
+			fc.add(c.pairs[id][0], c.pairs[id][1], int(n))
+		}
 	}
 }

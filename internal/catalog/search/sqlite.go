@@ -20,8 +20,9 @@ import (
 // Queries of words and prefixes read the index's own postings instead of
 // FTS5 (postings.go), which makes that scoring cost nanoseconds per match.
 type sqliteIndex struct {
-	db    store.DB
-	cache docCache
+	db     store.DB
+	cache  docCache
+	facets facetBlobCache
 }
 
 var _ Index = (*sqliteIndex)(nil)

@@ -253,21 +253,25 @@ func (ix *sqliteIndex) browse(ctx context.Context, tx store.Tx, q Query, vis vis
 		}
 		res.Total = int(st.n)
 		if len(vis.all) > 0 {
-			rows, err := tx.Query(ctx, `SELECT counts FROM search_facet_counts WHERE class_id IN (`+intList(vis.all)+`)`)
+			rows, err := tx.Query(ctx, `SELECT class_id, counts FROM search_facet_counts WHERE class_id IN (`+intList(vis.all)+`)`)
 			if err != nil {
 				return nil, err
 			}
+			var classes []ClassID
+			var texts []string
 			err = rows.Each(func() error {
+				var c ClassID
 				var enc string
-				if err := rows.Scan(&enc); err != nil {
+				if err := rows.Scan(&c, &enc); err != nil {
 					return err
 				}
-				decodeFacetCounts(enc, func(f, v string, n int64) { fc.add(f, v, int(n)) })
+				classes, texts = append(classes, c), append(texts, enc)
 				return nil
 			})
 			if err != nil {
 				return nil, err
 			}
+			ix.facets.sum(fc, classes, texts)
 		}
 		if len(vis.owned) > 0 {
 			if err := scanFacets(ctx, tx, fc, nil, `owner_id = ? AND (doc >> 32) IN (`+intList(vis.owned)+`)`, vis.owner); err != nil {
