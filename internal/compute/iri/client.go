@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/compute"
@@ -37,12 +39,19 @@ type ClientConfig struct {
 
 // Client is a compute.Backend that submits jobs to one resource of an IRI
 // facility, and reads the facility's status and allocations. It keeps no
-// state: everything is asked of the facility.
+// state that matters: everything is asked of the facility.
 type Client struct {
 	cfg  ClientConfig
 	base string
 	hc   *http.Client
+
+	// paths caches jobs' stream paths (a job's spec never changes), which
+	// saves Logs a request; cleared when full.
+	mu    sync.Mutex
+	paths map[compute.BackendJobID][2]string
 }
+
+const maxCachedPaths = 4096
 
 // NewClient returns a client; it does not contact the facility.
 func NewClient(cfg ClientConfig) (*Client, error) {
@@ -58,7 +67,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{cfg: cfg, base: strings.TrimRight(cfg.URL, "/") + "/api/v2", hc: hc}, nil
+	return &Client{cfg: cfg, base: strings.TrimRight(cfg.URL, "/") + "/api/v2", hc: hc, paths: map[compute.BackendJobID][2]string{}}, nil
 }
 
 // IdempotencyKey is the Idempotency-Key the client sends for a Genesis job
@@ -91,7 +100,7 @@ func (c *Client) Submit(ctx context.Context, req compute.Request) (compute.Backe
 	if err := req.Spec.Validate(); err != nil {
 		return "", errors.E(op, err)
 	}
-	if !strings.HasPrefix(req.WorkDir, "/") {
+	if !filepath.IsAbs(req.WorkDir) {
 		return "", errors.E(op, errors.Invalid, errors.Field("workdir"), errors.Msg("work directory must be an absolute path"))
 	}
 	body, err := json.Marshal(ToIRI(req))
@@ -185,16 +194,13 @@ func (c *Client) Logs(ctx context.Context, id compute.BackendJobID, stream compu
 	if offset < 0 {
 		return nil, errors.E(op, errors.Invalid, errors.Field("offset"), errors.Msg("offset must not be negative"))
 	}
-	job, err := c.Job(ctx, id, true)
+	paths, err := c.streamPaths(ctx, id)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	var path string
-	if job.JobSpec != nil {
-		path = job.JobSpec.StdoutPath
-		if stream == compute.Stderr {
-			path = job.JobSpec.StderrPath
-		}
+	path := paths[0]
+	if stream == compute.Stderr {
+		path = paths[1]
 	}
 	if path == "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("the job names no "+string(stream)+" file, so its output cannot be read through the IRI API"))
@@ -207,9 +213,35 @@ func (c *Client) Logs(ctx context.Context, id compute.BackendJobID, stream compu
 	return r, nil
 }
 
+// streamPaths returns the job's stdout and stderr paths, from its spec.
+func (c *Client) streamPaths(ctx context.Context, id compute.BackendJobID) ([2]string, error) {
+	c.mu.Lock()
+	p, ok := c.paths[id]
+	c.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	job, err := c.Job(ctx, id, true)
+	if err != nil {
+		return p, err
+	}
+	if job.JobSpec != nil {
+		p = [2]string{job.JobSpec.StdoutPath, job.JobSpec.StderrPath}
+	}
+	c.mu.Lock()
+	if len(c.paths) >= maxCachedPaths {
+		clear(c.paths)
+	}
+	c.paths[id] = p
+	c.mu.Unlock()
+	return p, nil
+}
+
+// viewReader reads a file chunk by chunk as it is drained. It keeps the
+// Logs call's ctx, as sql.Rows does: the reader is that call's result.
 type viewReader struct {
 	c      *Client
-	ctx    context.Context // the Logs call's, used while the reader is drained
+	ctx    context.Context
 	path   string
 	offset int64
 	buf    []byte

@@ -3,6 +3,7 @@ package iri_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -283,5 +284,41 @@ func TestIdempotencyKeyIsUUID(t *testing.T) {
 	if !re.MatchString(k) || k != iri.IdempotencyKey("cpu", "job-1") ||
 		k == iri.IdempotencyKey("gpu", "job-1") || k == iri.IdempotencyKey("cpu", "job-2") {
 		t.Fatalf("key %q: want a stable v5 UUID per resource and job", k)
+	}
+}
+
+// Logs larger than one view (the spec caps a view at 5 MiB) are read in
+// chunks, from any offset.
+func TestLargeLogs(t *testing.T) {
+	ctx := context.Background()
+	p := startProvider(t, "local", "")
+	c := newClient(t, p.URL, testToken)
+	const n = 9<<20 + 12345
+	// Lines of 10 bytes, each holding its own offset.
+	script := fmt.Sprintf(`seq -f '%%09.0f' 0 10 %d | head -c %d`, n+10, n)
+	id, err := c.Submit(ctx, submitReq(t, "large", computetest.Shell(script, time.Minute)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := computetest.WaitFinal(t, c, id); st.State != compute.Completed {
+		t.Fatalf("status %+v", st)
+	}
+	for _, off := range []int64{0, 5<<20 - 3, n - 7, n, n + 100} {
+		got := computetest.ReadLog(t, c, id, compute.Stdout, off)
+		want := int64(0)
+		if off < n {
+			want = n - off
+		}
+		if int64(len(got)) != want {
+			t.Fatalf("offset %d: read %d bytes, want %d", off, len(got), want)
+		}
+		// Every line is its own offset: check one in the middle.
+		if want > 30 {
+			start := (off + 9) / 10 * 10
+			line := got[start-off : start-off+9]
+			if line != fmt.Sprintf("%09d", start) {
+				t.Fatalf("offset %d: line at %d is %q", off, start, line)
+			}
+		}
 	}
 }
