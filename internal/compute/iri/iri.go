@@ -43,6 +43,29 @@
 // Operations it does not implement (job update, other filesystem
 // operations, user allocations, events, storage) answer 501.
 //
+// What the provider guarantees and assumes:
+//
+//   - Every compute, filesystem, task and project call needs a bearer token
+//     from its configuration; a user sees only their own jobs and tasks
+//     (others' are 404) and may charge only projects they are members of.
+//     The project (attributes.account or X-IRI-Facility-Project, exactly
+//     one) is passed to the backend as the job's account.
+//   - With an Idempotency-Key, the job ID is derived from (user, resource,
+//     key), so a provider that dies mid-submit resubmits the same ID to the
+//     backend, which is idempotent by it: no duplicate job.
+//   - A job runs in its directory when that is absolute and under one of
+//     the allowed directories, else in a fresh Root/work/ID (relative
+//     directories below it). The check is lexical: jobs run with the
+//     backend's user's permissions, which govern the rest.
+//   - filesystem/view reads only the stdout/stderr files of the caller's
+//     own jobs, through the backend's Logs: the provider is no file server.
+//   - A status's time is when the provider answered (Genesis backends do not
+//     report transition times); meta_data.reason carries Genesis's reason.
+//   - Specs using pre_launch, post_launch, launcher, or container volume
+//     mounts, and members the schemas do not list, are refused (422), never
+//     silently dropped; inherit_environment is accepted and ignored (jobs
+//     get the backend's base environment, as in Genesis).
+//
 // Why hand-written types instead of a generated client: the spec is
 // OpenAPI 3.1 whose optional members are anyOf-with-null unions; generators
 // (oapi-codegen targets 3.0) turn those into wrapper types around every

@@ -109,6 +109,25 @@ func TestFaults(t *testing.T) {
 			t.Errorf("bob's Logs of alice's job: %v, want NotExist", err)
 		}
 	})
+	t.Run("jobs belong to their resource", func(t *testing.T) {
+		id, err := c.Submit(ctx, submitReq(t, "oncpu", computetest.Shell("true", time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		small, err := iri.NewClient(iri.ClientConfig{URL: p.URL, Token: testToken, Resource: "small", Project: testProject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := small.Status(ctx, id); !errors.Is(errors.NotExist, err) {
+			t.Errorf("cpu's job asked of small: %v, want NotExist", err)
+		}
+		nowhere, err := iri.NewClient(iri.ClientConfig{URL: p.URL, Token: testToken, Resource: "nowhere", Project: testProject})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = nowhere.Submit(ctx, submitReq(t, "nowhere", computetest.Shell("true", time.Minute)))
+		wantKind(t, "Submit to an unknown resource", err, errors.NotExist, "")
+	})
 	t.Run("bad token", func(t *testing.T) {
 		bad := newClient(t, p.URL, "wrong")
 		_, err := bad.Submit(ctx, submitReq(t, "badtok", computetest.Shell("true", time.Minute)))
@@ -178,7 +197,8 @@ func TestFacilityAndAllocations(t *testing.T) {
 		t.Fatalf("Facility: %+v, %v", f, err)
 	}
 	rs, err := c.Resources(ctx)
-	if err != nil || len(rs) != 1 || rs[0].ID != "cpu" || rs[0].CurrentStatus != iri.StatusUp || rs[0].ResourceType != "urn:doe-iri:resource:compute" {
+	if err != nil || len(rs) != 2 || rs[0].ID != "cpu" || rs[0].CurrentStatus != iri.StatusUp || rs[0].ResourceType != "urn:doe-iri:resource:compute" ||
+		rs[1].ID != "small" || rs[1].CurrentStatus != iri.StatusDegraded {
 		t.Fatalf("Resources: %+v, %v", rs, err)
 	}
 	r, err := c.ResourceStatus(ctx)
@@ -217,6 +237,8 @@ func TestFacilityAndAllocations(t *testing.T) {
 		{"GET", "/api/v2/facility/sites/site-1", nil, 200},
 		{"GET", "/api/v2/facility/sites/nope", nil, 404},
 		{"GET", "/api/v2/status/resources?group=compute&limit=5", nil, 200},
+		{"GET", "/api/v2/status/resources?current_status=degraded", nil, 200},
+		{"GET", "/api/v2/status/resources?limit=5000", nil, 400},
 		{"GET", "/api/v2/status/resources/nope", nil, 404},
 		{"GET", "/api/v2/status/incidents/inc-1", nil, 200},
 		{"GET", "/api/v2/status/events", nil, 501},

@@ -63,6 +63,7 @@ func providerConfig(root string, backend compute.Backend) iri.ProviderConfig {
 		Site:     iri.Site{ID: "site-1", Name: "Test site", OperatingOrganization: "Genesis", CountryName: "USA"},
 		Resources: []iri.ProviderResource{
 			{ID: "cpu", Name: "cpu", Description: "test compute", Group: "compute", Backend: backend},
+			{ID: "small", Name: "small", Group: "compute", Status: iri.StatusDegraded, Backend: backend},
 		},
 		Tokens: map[string]string{testToken: testUser, otherToken: "bob"},
 		Projects: []iri.ProviderProject{{
