@@ -22,6 +22,7 @@ package blob
 import (
 	"context"
 	"encoding/hex"
+	"os"
 	"sync"
 	"time"
 
@@ -144,6 +145,65 @@ func PutHashed(ctx context.Context, p Putter, id ID, data []byte) error {
 		return t.PutTrusted(ctx, id, data)
 	}
 	return p.Put(ctx, id, data)
+}
+
+// Syncer is an optional interface for stores that can make many writes
+// durable at once, far cheaper than one flush per chunk (a local disk
+// fsyncs a batch of files and directories together).
+//
+// PutDeferred stores a chunk whose id the caller computed itself over
+// exactly these bytes (as for PutTrusted). The chunk is readable by this
+// process at once (Get, Stat, Missing see it) but is durable only once a
+// Sync covering it has returned: a crash before that may lose it, and then
+// it is simply absent, never torn or visible half-written. Nothing that
+// is acknowledged as committed may reference a chunk before Sync returns.
+//
+// Sync makes the listed chunks durable. Ids that are already durable, or
+// not stored at all, are skipped: Sync only promises that every listed
+// chunk this store holds survives a crash once it returns.
+type Syncer interface {
+	PutDeferred(ctx context.Context, id ID, data []byte) error
+	Sync(ctx context.Context, ids []ID) error
+}
+
+// PutFast stores a chunk whose id the caller computed itself, deferring
+// its durability when p can (see Syncer); the caller must then Sync
+// before anything refers to it durably. Without Syncer it is PutHashed.
+func PutFast(ctx context.Context, p Putter, id ID, data []byte) error {
+	if s, ok := p.(Syncer); ok {
+		return s.PutDeferred(ctx, id, data)
+	}
+	return PutHashed(ctx, p, id, data)
+}
+
+// SyncAll makes ids durable on s if s defers durability (a no-op
+// otherwise: its Puts were durable on return).
+func SyncAll(ctx context.Context, s any, ids []ID) error {
+	if sy, ok := s.(Syncer); ok && len(ids) > 0 {
+		return sy.Sync(ctx, ids)
+	}
+	return nil
+}
+
+// UnverifiedGetter is an optional interface for getters that can return a
+// chunk's plaintext without hashing it. Only a caller that verifies the
+// bytes itself by other means before anything trusts them may use it:
+// restoring a file checks the whole file against its hash before the file
+// appears under its name, so hashing every chunk on the way as well would
+// only double the work.
+type UnverifiedGetter interface {
+	GetUnverified(ctx context.Context, id ID) ([]byte, error)
+}
+
+// PlainOpener is an optional interface for stores that keep chunks as
+// files: OpenPlain returns the chunk's file positioned at its plaintext,
+// and the plaintext's size, so that a server can send it with sendfile(2)
+// instead of reading, verifying and copying it. The bytes are not
+// verified: the receiver must check them against id (the transfer
+// protocol's client does). A chunk stored compressed is errors.Invalid
+// (use Get); a missing one errors.NotExist.
+type PlainOpener interface {
+	OpenPlain(ctx context.Context, id ID) (*os.File, int64, error)
 }
 
 // Store is a complete blob store.

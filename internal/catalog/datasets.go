@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -270,31 +273,185 @@ func (s *Service) HasChunks(ctx context.Context, p *genesis.Principal, idOrName 
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	out := make([]bool, len(ids))
+	var out []bool
 	err = s.db.View(ctx, func(tx store.Tx) error {
-		for i, id := range ids {
-			var n int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM asset_chunks WHERE asset_id = ? AND chunk = ?`, a.ID, id.String()).Scan(&n); err != nil {
+		var err error
+		out, err = claimed(ctx, tx, a.ID, ids)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := s.present(ctx, ids, out); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return out, nil
+}
+
+// present clears have[i] for each ids[i] the blob store does not hold.
+func (s *Service) present(ctx context.Context, ids []blob.ID, have []bool) error {
+	var held []blob.ID
+	for i, id := range ids {
+		if have[i] {
+			held = append(held, id)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	gone, err := blob.Missing(ctx, s.blobs, held)
+	if err != nil {
+		return err
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	lost := make(map[blob.ID]bool, len(gone))
+	for _, id := range gone {
+		lost[id] = true
+	}
+	for i, id := range ids {
+		if lost[id] {
+			have[i] = false
+		}
+	}
+	return nil
+}
+
+// inBatch bounds the ids in one IN (…) list (SQLite allows 32,766
+// parameters; PostgreSQL 65,535).
+const inBatch = 500
+
+// claimed reports, for each id, whether asset has a claim on it: one query
+// per 500 ids instead of one per id.
+func claimed(ctx context.Context, tx store.Tx, asset string, ids []blob.ID) ([]bool, error) {
+	out := make([]bool, len(ids))
+	pos := make(map[string][]int, len(ids))
+	for i, id := range ids {
+		h := id.String()
+		pos[h] = append(pos[h], i)
+	}
+	keys := make([]string, 0, len(pos))
+	for h := range pos {
+		keys = append(keys, h)
+	}
+	for len(keys) > 0 {
+		n := min(inBatch, len(keys))
+		args := make([]any, 0, n+1)
+		args = append(args, asset)
+		for _, h := range keys[:n] {
+			args = append(args, h)
+		}
+		rows, err := tx.Query(ctx, `SELECT chunk FROM asset_chunks WHERE asset_id = ? AND chunk IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := rows.Each(func() error {
+			var h string
+			if err := rows.Scan(&h); err != nil {
 				return err
 			}
-			out[i] = n > 0
+			for _, i := range pos[h] {
+				out[i] = true
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		keys = keys[n:]
+	}
+	return out, nil
+}
+
+// MissingChunks answers the transfer protocol's "which of these do you
+// lack?": the ids (in input order, without duplicates) that the asset does
+// not hold. It also claims them for the upload that follows, all in one
+// transaction, so that the uploads themselves need no write transaction of
+// their own (see ReceiveChunk). The caller must be allowed to write the
+// asset.
+func (s *Service) MissingChunks(ctx context.Context, p *genesis.Principal, idOrName string, ids []blob.ID) ([]blob.ID, error) {
+	const op errors.Op = "catalog.MissingChunks"
+	a, err := s.writable(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	seen := make(map[blob.ID]bool, len(ids))
+	uniq := make([]blob.ID, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	var have []bool
+	if err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		have, err = claimed(ctx, tx, a.ID, uniq)
+		return err
+	}); err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := s.present(ctx, uniq, have); err != nil {
+		return nil, errors.E(op, err)
+	}
+	missing := []blob.ID{}
+	for i, id := range uniq {
+		if !have[i] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return missing, nil
+	}
+	now := store.T(s.now())
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		dead, err := tombstoned(ctx, tx, missing, now)
+		if err != nil {
+			return err
+		}
+		for _, id := range missing {
+			if dead[id.String()] {
+				continue // its upload claims it itself, and waits for gc
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (asset_id, chunk) DO UPDATE SET uploaded_at = excluded.uploaded_at`, a.ID, id.String(), p.ID, now, false); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	for i, id := range ids {
-		if out[i] {
-			if _, err := s.blobs.Stat(ctx, id); err != nil {
-				if !errors.Is(errors.NotExist, err) {
-					return nil, errors.E(op, err)
-				}
-				out[i] = false
-			}
+	return missing, nil
+}
+
+// tombstoned returns which of ids a live garbage collector is deleting.
+func tombstoned(ctx context.Context, tx store.Tx, ids []blob.ID, now int64) (map[string]bool, error) {
+	dead := map[string]bool{}
+	for len(ids) > 0 {
+		n := min(inBatch, len(ids))
+		args := make([]any, 0, n+1)
+		// A tombstone older than tombstoneTTL was left by a gc that died.
+		args = append(args, now-tombstoneTTL.Microseconds())
+		for _, id := range ids[:n] {
+			args = append(args, id.String())
 		}
+		rows, err := tx.Query(ctx, `SELECT chunk FROM gc_tombstones WHERE at >= ? AND chunk IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := rows.Each(func() error {
+			var h string
+			err := rows.Scan(&h)
+			dead[h] = true
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
 	}
-	return out, nil
+	return dead, nil
 }
 
 func (s *Service) writable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
@@ -312,9 +469,27 @@ func (s *Service) writable(ctx context.Context, p *genesis.Principal, idOrName s
 }
 
 // PutChunk stores a chunk sent to an asset (verified against its ID) and
-// remembers that the asset holds it.
+// remembers that the asset holds it. The chunk is durable when PutChunk
+// returns.
 func (s *Service) PutChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, data []byte) error {
-	const op errors.Op = "catalog.PutChunk"
+	return s.putChunk(ctx, "catalog.PutChunk", p, idOrName, id, data, false)
+}
+
+// ReceiveChunk is PutChunk for the transfer protocol: the chunk may be
+// made durable only by the asset's next Commit, which syncs every chunk
+// the asset holds uncommitted before it records the version (a crash
+// before that loses the chunk, never the version). A chunk that
+// MissingChunks has just claimed needs no write transaction here.
+func (s *Service) ReceiveChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, data []byte) error {
+	return s.putChunk(ctx, "catalog.ReceiveChunk", p, idOrName, id, data, true)
+}
+
+// claimFresh is how old a claim may be for an upload to rely on it without
+// renewing it: well inside the garbage collector's shortest grace period
+// (a minute), so gc cannot delete the chunk while it is being written.
+const claimFresh = 20 * time.Second
+
+func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Principal, idOrName string, id blob.ID, data []byte, deferred bool) error {
 	a, err := s.writable(ctx, p, idOrName)
 	if err != nil {
 		return errors.E(op, err)
@@ -326,35 +501,40 @@ func (s *Service) PutChunk(ctx context.Context, p *genesis.Principal, idOrName s
 	// written, and never while the garbage collector is deleting that chunk
 	// (its tombstone): so gc cannot remove a chunk an upload relies on.
 	now := store.T(s.now())
-	err = s.db.Update(ctx, func(tx store.Tx) error {
+	fresh := false
+	err = s.db.View(ctx, func(tx store.Tx) error {
 		var n int
-		// A tombstone older than tombstoneTTL was left by a gc that died.
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM gc_tombstones WHERE chunk = ? AND at >= ?`, id.String(), now-tombstoneTTL.Microseconds()).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return errors.E(errors.Transient, errors.Msg("the chunk is being garbage-collected; retry in a moment"))
-		}
-		r, err := tx.Exec(ctx, `UPDATE asset_chunks SET uploaded_at = ? WHERE asset_id = ? AND chunk = ?`, now, a.ID, id.String())
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n > 0 {
-			return nil
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)`,
-			a.ID, id.String(), p.ID, now, false)
+		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM asset_chunks WHERE asset_id = ? AND chunk = ? AND (committed = ? OR uploaded_at >= ?)`,
+			a.ID, id.String(), true, now-claimFresh.Microseconds()).Scan(&n)
+		fresh = n > 0
 		return err
 	})
 	if err != nil {
 		return errors.E(op, err)
 	}
+	if !fresh {
+		err = s.db.Update(ctx, func(tx store.Tx) error {
+			dead, err := tombstoned(ctx, tx, []blob.ID{id}, now)
+			if err != nil {
+				return err
+			}
+			if len(dead) > 0 {
+				return errors.E(errors.Transient, errors.Msg("the chunk is being garbage-collected; retry in a moment"))
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (asset_id, chunk) DO UPDATE SET uploaded_at = excluded.uploaded_at`, a.ID, id.String(), p.ID, now, false)
+			return err
+		})
+		if err != nil {
+			return errors.E(op, err)
+		}
+	}
 	// CheckPut above hashed these very bytes: a store that can skip its own
 	// re-hash is told so (reads still verify every chunk).
-	if tp, ok := s.blobs.(blob.TrustedPutter); ok {
-		err = tp.PutTrusted(ctx, id, data)
+	if deferred {
+		err = blob.PutFast(ctx, s.blobs, id, data)
 	} else {
-		err = s.blobs.Put(ctx, id, data)
+		err = blob.PutHashed(ctx, s.blobs, id, data)
 	}
 	if err != nil {
 		return errors.E(op, err)
@@ -388,6 +568,41 @@ func (s *Service) GetChunk(ctx context.Context, p *genesis.Principal, idOrName s
 		return nil, errors.E(op, err)
 	}
 	return b, nil
+}
+
+// OpenChunk opens a chunk of a readable asset's versions as the file that
+// holds it, positioned at its plaintext, for sending as stored: the bytes
+// are not verified here, the receiver verifies them against id. ok is
+// false (and nothing is open) when the store cannot do that — not a local
+// directory, or the chunk is compressed — and GetChunk is the way.
+func (s *Service) OpenChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID) (f *os.File, size int64, ok bool, err error) {
+	const op errors.Op = "catalog.OpenChunk"
+	po, can := s.blobs.(blob.PlainOpener)
+	if !can {
+		return nil, 0, false, nil
+	}
+	a, err := s.Get(ctx, p, idOrName)
+	if err != nil {
+		return nil, 0, false, errors.E(op, err)
+	}
+	var n int
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM asset_chunks WHERE asset_id = ? AND chunk = ?`, a.ID, id.String()).Scan(&n)
+	})
+	if err != nil {
+		return nil, 0, false, errors.E(op, err)
+	}
+	if n == 0 {
+		return nil, 0, false, errors.E(op, errors.NotExist)
+	}
+	f, size, err = po.OpenPlain(ctx, id)
+	if errors.Is(errors.Invalid, err) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, errors.E(op, err)
+	}
+	return f, size, true, nil
 }
 
 // CommitSpec describes a new version.
@@ -460,6 +675,13 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 		if !ok {
 			return nil, invalid(op, "manifest", "the manifest references chunk "+ids[i].String()[:16]+"… that was not sent")
 		}
+	}
+	// Every chunk the new version names must be durable before the version
+	// is: chunks received deferred (ReceiveChunk) are synced here, in one
+	// batch — all the asset holds uncommitted, which includes the
+	// manifest's own index chunks.
+	if err := s.syncUncommitted(ctx, a.ID, append(ids, spec.Manifest)); err != nil {
+		return nil, errors.E(op, err)
 	}
 	st := m.Stats()
 	now := s.now().UTC().Truncate(time.Microsecond)
@@ -716,20 +938,44 @@ func raiseDescendants(ctx context.Context, tx store.Tx, asset string, l label.La
 	return raised, nil
 }
 
+// syncUncommitted makes durable the chunks asset holds uncommitted, and
+// ids.
+func (s *Service) syncUncommitted(ctx context.Context, asset string, ids []blob.ID) error {
+	if _, ok := s.blobs.(blob.Syncer); !ok {
+		return nil
+	}
+	all := slices.Clone(ids)
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT chunk FROM asset_chunks WHERE asset_id = ? AND committed = ?`, asset, false)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				return err
+			}
+			if id, err := blob.ParseID(h); err == nil {
+				all = append(all, id)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return blob.SyncAll(ctx, s.blobs, all)
+}
+
 // claimsHeld checks, inside a write transaction, that asset still holds a
 // claim on every chunk.
 func claimsHeld(ctx context.Context, tx store.Tx, asset string, ids []blob.ID) error {
-	seen := map[blob.ID]bool{}
-	for _, id := range ids {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM asset_chunks WHERE asset_id = ? AND chunk = ?`, asset, id.String()).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
+	held, err := claimed(ctx, tx, asset, ids)
+	if err != nil {
+		return err
+	}
+	for _, ok := range held {
+		if !ok {
 			return errors.E(errors.Conflict, errors.Msg("some chunks were garbage-collected before the commit; run the put again"))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -154,6 +155,7 @@ running it again: chunks already sent are not sent twice.`,
 			for _, a := range args[1:] {
 				total += du(a)
 			}
+			limitMemory()
 			bar := env.progress(putJSON, total, "put "+args[0])
 			opts := pack.Options{Parallel: parallel}
 			if bar != nil {
@@ -167,6 +169,7 @@ running it again: chunks already sent are not sent twice.`,
 			if err != nil {
 				return err
 			}
+			uploaded := time.Since(start)
 			parent := a.LatestVersion
 			var v catalog.Version
 			if err := c.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(args[0])+"/versions",
@@ -175,7 +178,7 @@ running it again: chunks already sent are not sent twice.`,
 			}
 			if putJSON {
 				return env.output(true, map[string]any{"version": v, "new_chunks": len(res.New), "new_bytes": res.NewBytes,
-					"chunks": res.Chunks, "seconds": time.Since(start).Seconds()}, nil)
+					"chunks": res.Chunks, "seconds": time.Since(start).Seconds(), "upload_seconds": uploaded.Seconds()}, nil)
 			}
 			fmt.Fprintf(env.Stdout, "%s@%d: %d files, %s; sent %d new chunks (%s) in %s.\n", args[0], v.Version, v.FileCount,
 				humanBytes(v.TotalBytes), len(res.New), humanBytes(res.NewBytes), time.Since(start).Round(time.Millisecond))
@@ -190,7 +193,7 @@ running it again: chunks already sent are not sent twice.`,
 	var getParallel int
 	get := &cobra.Command{
 		Use:   "get NAME[@VERSION] DEST",
-		Short: "Restore a version into DEST, byte for byte (every chunk verified)",
+		Short: "Restore a version into DEST, byte for byte (every file verified against its hash)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := env.client()
@@ -205,6 +208,7 @@ running it again: chunks already sent are not sent twice.`,
 			if err != nil {
 				return err
 			}
+			limitMemory()
 			start := time.Now()
 			if _, err := pack.Restore(cmd.Context(), c.Asset(r.Asset), m, args[1], pack.RestoreOptions{Parallel: getParallel}); err != nil {
 				return err
@@ -373,6 +377,20 @@ running it again: chunks already sent are not sent twice.`,
 	}
 	c.AddCommand(create, list, show, put, get, versions, ls, cat, diff, relabel)
 	return c
+}
+
+// transferMemory is the Go heap a put or get aims to stay under, so that
+// the client's footprint does not depend on the data's size: the
+// pipelines hold at most ~50 MB of chunks, and without a limit the
+// garbage collector would let the heap grow to twice what is live.
+const transferMemory = 120 << 20
+
+// limitMemory sets the soft memory limit for a transfer, unless the user
+// chose one with GOMEMLIMIT.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(transferMemory)
+	}
 }
 
 func escapePath(p string) string {

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -112,6 +113,108 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		if err := tp.PutTrusted(ctx, wrong, data); err == nil {
 			if _, err := s.Get(ctx, wrong, 0, -1); !errors.Is(errors.Internal, err) {
 				t.Fatalf("Get of a mislabelled chunk: %v, want corrupt", err)
+			}
+		}
+	})
+
+	t.Run("PutDeferredSync", func(t *testing.T) {
+		s := open(t)
+		sy, ok := s.(blob.Syncer)
+		if !ok {
+			t.Skipf("%T does not implement blob.Syncer", s)
+		}
+		var ids []blob.ID
+		for i := range 20 {
+			data := Data(uint64(100+i), 1000+i*997)
+			id := blob.Sum(data)
+			if err := sy.PutDeferred(ctx, id, data); err != nil {
+				t.Fatal(err)
+			}
+			if err := sy.PutDeferred(ctx, id, data); err != nil { // idempotent
+				t.Fatal(err)
+			}
+			// Readable at once, before any Sync.
+			if got, err := s.Get(ctx, id, 0, -1); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("Get of a deferred chunk: %v", err)
+			}
+			if info, err := s.Stat(ctx, id); err != nil || info.Size != int64(len(data)) {
+				t.Fatalf("Stat of a deferred chunk = %+v, %v", info, err)
+			}
+			ids = append(ids, id)
+		}
+		if m, err := blob.Missing(ctx, s, ids); err != nil || len(m) != 0 {
+			t.Fatalf("Missing after PutDeferred = %v, %v; want none", m, err)
+		}
+		// A durable Put of a deferred chunk, a removal before Sync, and an
+		// id never stored are all fine for Sync.
+		if err := s.Put(ctx, ids[0], Data(100, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Remove(ctx, ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Stat(ctx, ids[1]); !errors.Is(errors.NotExist, err) {
+			t.Fatalf("Stat of a removed deferred chunk: %v, want not-exist", err)
+		}
+		never := blob.Sum([]byte("never stored"))
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for w := range errs { // concurrent Syncs of the same chunks
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[w] = sy.Sync(ctx, append(slices.Clone(ids), never))
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("Sync: %v", err)
+			}
+		}
+		for i, id := range ids {
+			_, err := s.Get(ctx, id, 0, -1)
+			if i == 1 {
+				if !errors.Is(errors.NotExist, err) {
+					t.Fatalf("removed chunk came back: %v", err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("Get after Sync: %v", err)
+			}
+		}
+		all, err := s.Enumerate(ctx, "", 0)
+		if err != nil || len(all) != len(ids)-1 {
+			t.Fatalf("Enumerate after Sync = %d ids, %v; want %d", len(all), err, len(ids)-1)
+		}
+		if err := sy.Sync(ctx, ids); err != nil { // again: nothing left to do
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("OpenPlain", func(t *testing.T) {
+		s := open(t)
+		po, ok := s.(blob.PlainOpener)
+		if !ok {
+			t.Skipf("%T does not implement blob.PlainOpener", s)
+		}
+		if _, _, err := po.OpenPlain(ctx, blob.Sum([]byte("never stored"))); !errors.Is(errors.NotExist, err) {
+			t.Fatalf("OpenPlain of a missing chunk: %v, want not-exist", err)
+		}
+		for i, data := range [][]byte{Data(21, 70000), bytes.Repeat([]byte("compressible "), 5000)} {
+			id := put(t, s, data)
+			f, n, err := po.OpenPlain(ctx, id)
+			if errors.Is(errors.Invalid, err) {
+				continue // stored compressed: Get it instead
+			}
+			if err != nil {
+				t.Fatalf("OpenPlain %d: %v", i, err)
+			}
+			got, err := io.ReadAll(f)
+			f.Close()
+			if err != nil || n != int64(len(data)) || !bytes.Equal(got, data) {
+				t.Fatalf("OpenPlain %d: size %d, %d bytes read, %v", i, n, len(got), err)
 			}
 		}
 	})

@@ -81,6 +81,16 @@ func PlainSize(hdr []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(hdr[4:12])), nil
 }
 
+// ParseHeader reads a frame header: the plaintext length, and whether the
+// payload is the plaintext itself (stored raw, not compressed).
+func ParseHeader(hdr []byte) (size int64, raw bool, err error) {
+	const op errors.Op = "chunk.ParseHeader"
+	if err := checkHeader(hdr); err != nil {
+		return 0, false, errors.E(op, err)
+	}
+	return int64(binary.BigEndian.Uint64(hdr[4:12])), hdr[3] == codecRaw, nil
+}
+
 func checkHeader(b []byte) error {
 	if len(b) < HeaderSize || b[0] != 'G' || b[1] != 'B' || b[2] != 1 || b[3] > codecZstd {
 		return errors.New("bad chunk frame header")

@@ -26,9 +26,17 @@ var crashTrials = flag.Int("crash.trials", 5, "kill -9 trials in TestCrashDuring
 // visible chunk is damaged.
 func TestCrashDuringPut(t *testing.T) {
 	if dir := os.Getenv("GENESIS_LOCALDISK_CRASH_CHILD"); dir != "" {
-		crashChild(dir)
+		crashChild(dir, os.Getenv("GENESIS_LOCALDISK_CRASH_DEFERRED") != "")
 		return
 	}
+	for _, deferred := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deferred=%v", deferred), func(t *testing.T) { runCrashTrials(t, deferred) })
+	}
+}
+
+// runCrashTrials: with deferred, the child writes with PutDeferred and
+// acknowledges a batch of chunks only once Sync has returned.
+func runCrashTrials(t *testing.T, deferred bool) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +45,9 @@ func TestCrashDuringPut(t *testing.T) {
 		dir := t.TempDir()
 		cmd := exec.Command(exe, "-test.run=^TestCrashDuringPut$")
 		cmd.Env = append(os.Environ(), "GENESIS_LOCALDISK_CRASH_CHILD="+dir)
+		if deferred {
+			cmd.Env = append(cmd.Env, "GENESIS_LOCALDISK_CRASH_DEFERRED=1")
+		}
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -91,18 +102,35 @@ func TestCrashDuringPut(t *testing.T) {
 	}
 }
 
-func crashChild(dir string) {
+func crashChild(dir string, deferred bool) {
 	s, err := Open(dir, Options{})
 	if err != nil {
 		panic(err)
 	}
 	ctx := context.Background()
+	var batch []blob.ID
 	for i := uint64(0); ; i++ {
 		data := blobtest.Data(i, 64<<10+int(i%7)*100000)
 		id := blob.Sum(data)
-		if err := s.Put(ctx, id, data); err != nil {
+		if !deferred {
+			if err := s.Put(ctx, id, data); err != nil {
+				panic(err)
+			}
+			fmt.Printf("ack %s\n", id)
+			continue
+		}
+		if err := s.PutDeferred(ctx, id, data); err != nil {
 			panic(err)
 		}
-		fmt.Printf("ack %s\n", id)
+		batch = append(batch, id)
+		if len(batch) == 16 {
+			if err := s.Sync(ctx, batch); err != nil {
+				panic(err)
+			}
+			for _, id := range batch {
+				fmt.Printf("ack %s\n", id)
+			}
+			batch = batch[:0]
+		}
 	}
 }

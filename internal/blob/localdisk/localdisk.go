@@ -10,6 +10,16 @@
 // so after a crash a chunk file is either absent or complete; Put returns
 // only once the chunk is durable. Temporary files left by a crash are
 // ignored by every operation and removed by CleanTemp.
+//
+// PutDeferred (blob.Syncer) writes the temporary file and stops there: the
+// chunk is served from it by this process, and Sync later fsyncs a whole
+// batch of them in parallel, renames them into place and fsyncs their
+// directories once each. A file under a chunk's final name has therefore
+// always been fsynced first; a deferred chunk lost in a crash is a
+// temporary file that nothing serves after the restart, so it is absent,
+// not torn. Per-chunk fsyncs dominated uploads (three flushes per 1 MiB
+// chunk); one batched Sync before a commit costs about what `sync` after a
+// `cp` does.
 package localdisk
 
 import (
@@ -18,7 +28,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/chunk"
@@ -37,9 +50,29 @@ type Options struct {
 type Store struct {
 	dir  string
 	opts Options
+
+	mu      sync.Mutex
+	pending map[blob.ID]*deferred // written by PutDeferred, not yet synced
 }
 
-var _ blob.Store = (*Store)(nil)
+// deferred is a chunk in its temporary file, awaiting Sync.
+type deferred struct {
+	tmp     string
+	syncing *attempt // set while a Sync handles it
+}
+
+// attempt is one Sync's handling of a deferred chunk: done is closed when
+// it is over, err is its outcome.
+type attempt struct {
+	done chan struct{}
+	err  error
+}
+
+var (
+	_ blob.Store       = (*Store)(nil)
+	_ blob.Syncer      = (*Store)(nil)
+	_ blob.PlainOpener = (*Store)(nil)
+)
 
 // Open returns the store in dir, creating dir if needed.
 func Open(dir string, opts Options) (*Store, error) {
@@ -51,7 +84,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
-	return &Store{dir: abs, opts: opts}, nil
+	return &Store{dir: abs, opts: opts, pending: map[blob.ID]*deferred{}}, nil
 }
 
 // Path returns the file that holds id (which may not exist).
@@ -94,8 +127,17 @@ func (s *Store) put(op errors.Op, ctx context.Context, id blob.ID, data []byte) 
 	if _, err := os.Stat(path); err == nil {
 		return nil // already stored: content addressing makes this a no-op
 	}
+	if s.lookup(id) != nil {
+		// Written deferred: a durable Put makes it durable.
+		if err := s.Sync(ctx, []blob.ID{id}); err != nil {
+			return errors.E(op, err)
+		}
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+	}
 	dir := filepath.Dir(path)
-	if err := s.mkdirs(dir); err != nil {
+	if err := s.mkdirs(dir, true); err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
@@ -134,22 +176,193 @@ func (s *Store) put(op errors.Op, ctx context.Context, id blob.ID, data []byte) 
 	return nil
 }
 
-// mkdirs creates dir and its parents below s.dir, fsyncing each parent that
-// gained an entry so the new directory survives a crash.
-func (s *Store) mkdirs(dir string) error {
+// mkdirs creates dir and its parents below s.dir. With sync, it fsyncs
+// each parent that gained an entry so the new directory survives a crash;
+// without, Sync does that later (it fsyncs the whole path of every chunk
+// it renames into place).
+func (s *Store) mkdirs(dir string, sync bool) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
 	parent := filepath.Dir(dir)
 	if parent != s.dir {
-		if err := s.mkdirs(parent); err != nil {
+		if err := s.mkdirs(parent, sync); err != nil {
 			return err
 		}
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return err
 	}
+	if !sync {
+		return nil
+	}
 	return s.syncDir(parent)
+}
+
+func (s *Store) lookup(id blob.ID) *deferred {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending[id]
+}
+
+// PutDeferred writes the chunk to a temporary file without fsync; see
+// blob.Syncer and the package comment.
+func (s *Store) PutDeferred(ctx context.Context, id blob.ID, data []byte) error {
+	const op errors.Op = "localdisk.PutDeferred"
+	if len(data) > blob.MaxSize {
+		return errors.E(op, errors.TooLarge, errors.Msg("chunk larger than 16 MiB"))
+	}
+	if err := canceled(op, ctx); err != nil {
+		return err
+	}
+	path := s.Path(id)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	if d := s.lookup(id); d != nil {
+		if _, err := os.Stat(d.tmp); err == nil {
+			return nil
+		}
+	}
+	dir := filepath.Dir(path)
+	if err := s.mkdirs(dir, false); err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	tmp := f.Name()
+	err = chunk.WriteFrame(f, data, s.opts.Compress)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return errors.E(op, errors.Internal, err)
+	}
+	s.mu.Lock()
+	if old := s.pending[id]; old != nil && old.syncing == nil {
+		os.Remove(old.tmp) // a lost earlier copy (CleanTemp), or a racing writer's
+	}
+	if old := s.pending[id]; old == nil || old.syncing == nil {
+		s.pending[id] = &deferred{tmp: tmp}
+	} else {
+		os.Remove(tmp) // a Sync is moving another copy into place
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// syncParallel bounds the fsyncs Sync runs at once: enough for the disk
+// and the journal to batch them.
+const syncParallel = 16
+
+// Sync makes deferred chunks durable: it fsyncs their temporary files,
+// renames them into place and fsyncs every directory on their paths once.
+// Chunks another Sync is already handling are waited for.
+func (s *Store) Sync(ctx context.Context, ids []blob.ID) error {
+	const op errors.Op = "localdisk.Sync"
+	var mine []*deferred
+	var mineIDs []blob.ID
+	var theirs []*attempt
+	a := &attempt{done: make(chan struct{})}
+	s.mu.Lock()
+	for _, id := range ids {
+		d := s.pending[id]
+		switch {
+		case d == nil:
+		case d.syncing == nil:
+			d.syncing = a
+			mine, mineIDs = append(mine, d), append(mineIDs, id)
+		case d.syncing != a:
+			theirs = append(theirs, d.syncing)
+		}
+	}
+	s.mu.Unlock()
+
+	err := s.syncFiles(ctx, mine, mineIDs)
+	a.err = err
+	s.mu.Lock()
+	for i, d := range mine {
+		if err == nil {
+			delete(s.pending, mineIDs[i])
+		} else {
+			d.syncing = nil // a later Sync may try again
+		}
+	}
+	s.mu.Unlock()
+	close(a.done)
+	if err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	for _, t := range theirs {
+		select {
+		case <-t.done:
+		case <-ctx.Done():
+			return errors.E(op, errors.Canceled, ctx.Err())
+		}
+		if t.err != nil {
+			return errors.E(op, errors.Internal, t.err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) syncFiles(ctx context.Context, ds []*deferred, ids []blob.ID) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(syncParallel)
+	var mu sync.Mutex
+	dirs := map[string]bool{s.dir: true}
+	for i, d := range ds {
+		path := s.Path(ids[i])
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			if !s.opts.NoSync {
+				f, err := os.Open(d.tmp)
+				if os.IsNotExist(err) {
+					return nil // removed meanwhile (Remove, CleanTemp): nothing to keep
+				}
+				if err != nil {
+					return err
+				}
+				err = f.Sync()
+				f.Close()
+				if err != nil {
+					return err
+				}
+			}
+			if err := os.Rename(d.tmp, path); err != nil {
+				if os.IsNotExist(err) {
+					return nil
+				}
+				return err
+			}
+			mu.Lock()
+			for dir := filepath.Dir(path); dir != s.dir; dir = filepath.Dir(dir) {
+				dirs[dir] = true
+			}
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if s.opts.NoSync {
+		return nil
+	}
+	g, _ = errgroup.WithContext(ctx)
+	g.SetLimit(syncParallel)
+	for dir := range dirs {
+		g.Go(func() error { return s.syncDir(dir) })
+	}
+	return g.Wait()
 }
 
 func (s *Store) syncDir(dir string) error {
@@ -169,10 +382,15 @@ func (s *Store) Get(ctx context.Context, id blob.ID, off, length int64) ([]byte,
 	if err := canceled(op, ctx); err != nil {
 		return nil, err
 	}
-	stored, err := os.ReadFile(s.Path(id))
+	f, err := s.open(id)
 	if os.IsNotExist(err) {
 		return nil, blob.NotFound(op, id)
 	}
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	stored, err := readFile(f)
+	f.Close()
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
@@ -183,12 +401,46 @@ func (s *Store) Get(ctx context.Context, id blob.ID, off, length int64) ([]byte,
 	return blob.Slice(op, plain, off, length)
 }
 
+// OpenPlain implements blob.PlainOpener for chunks stored raw.
+func (s *Store) OpenPlain(ctx context.Context, id blob.ID) (*os.File, int64, error) {
+	const op errors.Op = "localdisk.OpenPlain"
+	if err := canceled(op, ctx); err != nil {
+		return nil, 0, err
+	}
+	f, err := s.open(id)
+	if os.IsNotExist(err) {
+		return nil, 0, blob.NotFound(op, id)
+	}
+	if err != nil {
+		return nil, 0, errors.E(op, errors.Internal, err)
+	}
+	var hdr [chunk.HeaderSize]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil {
+		f.Close()
+		return nil, 0, blob.Corrupt(op, id, err)
+	}
+	n, raw, err := chunk.ParseHeader(hdr[:])
+	if err != nil {
+		f.Close()
+		return nil, 0, blob.Corrupt(op, id, err)
+	}
+	if !raw {
+		f.Close()
+		return nil, 0, errors.E(op, errors.Invalid, errors.Msg("chunk is stored compressed"))
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != chunk.HeaderSize+n {
+		f.Close()
+		return nil, 0, blob.Corrupt(op, id, errors.New("chunk file size differs from its frame header"))
+	}
+	return f, n, nil
+}
+
 func (s *Store) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 	const op errors.Op = "localdisk.Stat"
 	if err := canceled(op, ctx); err != nil {
 		return blob.Info{}, err
 	}
-	f, err := os.Open(s.Path(id))
+	f, err := s.open(id)
 	if os.IsNotExist(err) {
 		return blob.Info{}, blob.NotFound(op, id)
 	}
@@ -209,6 +461,36 @@ func (s *Store) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 		return blob.Info{}, errors.E(op, errors.Internal, err)
 	}
 	return blob.Info{ID: id, Size: n, StoredSize: fi.Size(), Modified: fi.ModTime()}, nil
+}
+
+// open opens the file holding id: its final file, or the temporary file
+// of a deferred write (which a concurrent Sync may just have renamed).
+func (s *Store) open(id blob.ID) (*os.File, error) {
+	f, err := os.Open(s.Path(id))
+	if !os.IsNotExist(err) {
+		return f, err
+	}
+	d := s.lookup(id)
+	if d == nil {
+		return nil, err
+	}
+	if f, err := os.Open(d.tmp); !os.IsNotExist(err) {
+		return f, err
+	}
+	return os.Open(s.Path(id))
+}
+
+// readFile reads all of f with one allocation of its size.
+func readFile(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 func isHex(s string, n int) bool {
@@ -300,6 +582,12 @@ func (s *Store) Remove(ctx context.Context, ids ...blob.ID) error {
 		if err := canceled(op, ctx); err != nil {
 			return err
 		}
+		s.mu.Lock()
+		if d := s.pending[id]; d != nil && d.syncing == nil {
+			delete(s.pending, id)
+			os.Remove(d.tmp)
+		}
+		s.mu.Unlock()
 		if err := os.Remove(s.Path(id)); err != nil && !os.IsNotExist(err) {
 			return errors.E(op, errors.Internal, err)
 		}

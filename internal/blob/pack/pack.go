@@ -1,13 +1,17 @@
 // Package pack turns file trees into chunks and a manifest, and back.
 //
 // Pack reads files, directories and streams, splits them into
-// content-defined chunks, uploads the chunks the store lacks (in parallel,
-// with bounded memory whatever the input size: at most (5·Parallel+12)
-// chunks in flight, under 100 MB with the defaults, ~25 MB typically) and
-// stores the manifest last. Which chunks the store lacks is asked in
-// batches through blob.Missing (one round trip per batch for stores that
-// implement blob.MissingFinder), so an interrupted Pack, run again, uploads
-// only what is still missing.
+// content-defined chunks, uploads the chunks the store lacks and stores the
+// manifest last. It is a pipeline — read and chunk (one goroutine), hash
+// chunks (Parallel), ask the store which it lacks (one goroutine, in
+// batches of whatever is ready, up to 1024: one round trip per batch for
+// stores that implement blob.MissingFinder), upload (Parallel) — with the
+// whole-file hash on its own goroutine. Memory is bounded whatever the
+// input size: the chunk buffers hold at most Options.Memory bytes
+// (default 48 MiB) on top of the chunker's 4·Params.Max buffer. An
+// interrupted Pack, run again, uploads only what is still missing. A store
+// that defers durability (blob.Syncer) gets every new chunk synced in one
+// batch before the manifest is stored.
 // Restore writes a manifest's tree under a destination directory,
 // byte-for-byte, verifying every chunk and every file hash, and cannot write
 // outside the destination. Verify checks that a manifest's chunks are all
@@ -99,7 +103,8 @@ func Sources(args []string, stdin io.Reader) ([]Source, error) {
 
 // Options tune Pack.
 type Options struct {
-	Parallel  int          // concurrent chunk uploads; default 4
+	Parallel  int          // concurrent chunk uploads (and hashers); default 4
+	Memory    int64        // bytes of chunk buffers; default 48 MiB (at least 4·Params.Max)
 	Params    chunk.Params // default chunk.DefaultParams
 	SmallFile int64        // files below this size share chunks; default Params.Min
 	// Progress, if set, is called after each chunk is read, from the
@@ -138,6 +143,10 @@ func (o *Options) defaults() error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Memory <= 0 {
+		o.Memory = 48 << 20
+	}
+	o.Memory = max(o.Memory, 4*int64(bufSize(o.Params.Max)))
 	return o.Params.Validate()
 }
 
@@ -276,22 +285,48 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	jobs := make(chan job, opts.Parallel)
-	up := &uploader{st: st, seen: map[blob.ID]bool{}}
-	pool := &sync.Pool{New: func() any { return new(chunkBuf) }}
-	for w := 0; w < opts.Parallel; w++ {
-		g.Go(func() error { return up.work(gctx, jobs, pool) })
+	pool := newBufPool(opts.Memory)
+	up := &uploader{st: st, pool: pool, seen: map[blob.ID]bool{}}
+	hashq := make(chan job, opts.Parallel)
+	askq := make(chan job, maxAsk)
+	putq := make(chan job, opts.Parallel)
+	var hashers, uploaders sync.WaitGroup
+	for range opts.Parallel {
+		hashers.Add(1)
+		g.Go(func() error {
+			defer hashers.Done()
+			return up.hash(gctx, hashq, askq)
+		})
+		uploaders.Add(1)
+		g.Go(func() error {
+			defer uploaders.Done()
+			return up.upload(gctx, putq)
+		})
 	}
-	rd := &reader{ctx: gctx, jobs: jobs, pool: pool, opts: &opts, up: up,
+	g.Go(func() error {
+		hashers.Wait()
+		close(askq)
+		return nil
+	})
+	g.Go(func() error {
+		defer close(putq)
+		return up.ask(gctx, askq, putq)
+	})
+	rd := &reader{ctx: gctx, jobs: hashq, pool: pool, opts: &opts, up: up,
 		ch: chunk.NewChunker(nil, opts.Params)}
 	g.Go(func() error {
-		defer close(jobs)
+		defer close(hashq)
 		return rd.readAll(items)
 	})
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return nil, errors.E(op, errors.Canceled, ctx.Err())
 		}
+		return nil, errors.E(op, err)
+	}
+	// The manifest is stored last, and only once every chunk it names is
+	// durable.
+	if err := blob.SyncAll(ctx, st, up.new); err != nil {
 		return nil, errors.E(op, err)
 	}
 
@@ -343,38 +378,116 @@ type chunkBuf struct {
 	users atomic.Int32
 }
 
-func release(pool *sync.Pool, b *chunkBuf) {
+// bufPool hands out chunk buffers within a memory budget that counts
+// every buffer it has allocated, in use or idle: get reuses an idle buffer
+// that fits, allocates while the budget allows, and otherwise waits for a
+// release. So the chunks of a Pack never hold more than the budget.
+type bufPool struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	free  []*chunkBuf
+	used  int64 // bytes of all buffers allocated and not dropped
+	limit int64
+}
+
+func newBufPool(limit int64) *bufPool {
+	p := &bufPool{limit: limit}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *bufPool) get(ctx context.Context, n int) (*chunkBuf, error) {
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	size := bufSize(n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for i, b := range p.free {
+			if cap(b.data) >= n {
+				p.free = slices.Delete(p.free, i, i+1)
+				b.data = b.data[:n]
+				return b, nil
+			}
+		}
+		if p.used+int64(size) <= p.limit {
+			p.used += int64(size)
+			return &chunkBuf{data: make([]byte, n, size)}, nil
+		}
+		if len(p.free) > 0 {
+			// Idle buffers too small for this chunk: drop one to make room.
+			p.used -= int64(cap(p.free[0].data))
+			p.free = p.free[1:]
+			continue
+		}
+		p.cond.Wait()
+	}
+}
+
+// bufSize rounds n up to 64 KiB, so buffers are reused across chunk sizes.
+func bufSize(n int) int { return (n + 64<<10 - 1) &^ (64<<10 - 1) }
+
+func (p *bufPool) release(b *chunkBuf) {
 	if b.users.Add(-1) == 0 {
-		b.data = b.data[:0]
-		pool.Put(b)
+		p.mu.Lock()
+		p.free = append(p.free, b)
+		p.cond.Signal()
+		p.mu.Unlock()
 	}
 }
 
 type uploader struct {
-	st       Store
-	mu       sync.Mutex
-	seen     map[blob.ID]bool
+	st   Store
+	pool *bufPool
+	// owned by ask:
+	seen map[blob.ID]bool
+	// appended by ask, read after the pipeline ends:
 	new      []blob.ID
 	newBytes atomic.Int64
 }
 
-// batch is how many chunks a worker checks with one Missing call: one
-// round trip per batch for stores that implement blob.MissingFinder.
-const batch = 4
+// maxAsk is the most chunks one Missing call asks about.
+const maxAsk = 1024
 
-func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) error {
+// hash computes each chunk's ID.
+func (u *uploader) hash(ctx context.Context, in <-chan job, out chan<- job) error {
+	for j := range in {
+		j.r.id = blob.Sum(j.b.data)
+		select {
+		case out <- j:
+		case <-ctx.Done():
+			u.pool.release(j.b)
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// ask collects the hashed chunks that are ready (at least one, at most
+// maxAsk), asks the store which it lacks in one call, and passes those on
+// to the uploaders. Chunks this Pack has already handled are not asked
+// about again. While a call is out, the next batch builds up.
+func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error {
 	var js []job
 	var ids []blob.ID
+	first := map[blob.ID]job{}
 	for {
-		j, ok := <-jobs
+		j, ok := <-in
 		if !ok {
 			return nil
 		}
 		js = append(js[:0], j)
 	fill:
-		for len(js) < batch {
+		for len(js) < maxAsk {
 			select {
-			case j, ok := <-jobs:
+			case j, ok := <-in:
 				if !ok {
 					break fill
 				}
@@ -383,43 +496,55 @@ func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) e
 				break fill
 			}
 		}
-		// Hash, and claim the ids no other worker has claimed.
 		ids = ids[:0]
-		first := map[blob.ID]job{}
+		clear(first)
 		for _, j := range js {
-			id := blob.Sum(j.b.data)
-			j.r.id = id
-			u.mu.Lock()
-			if !u.seen[id] {
-				u.seen[id] = true
-				first[id] = j
-				ids = append(ids, id)
+			if !u.seen[j.r.id] {
+				u.seen[j.r.id] = true
+				first[j.r.id] = j
+				ids = append(ids, j.r.id)
 			}
-			u.mu.Unlock()
 		}
+		var missing []blob.ID
 		if len(ids) > 0 {
-			missing, err := blob.Missing(ctx, u.st, ids)
-			if err != nil {
+			var err error
+			if missing, err = blob.Missing(ctx, u.st, ids); err != nil {
 				return err
 			}
-			for _, id := range missing {
-				j, ok := first[id]
-				if !ok {
-					return errors.E("pack.upload", errors.Internal, errors.Msg("the store reported an id it was not asked about"))
-				}
-				if err := blob.PutHashed(ctx, u.st, id, j.b.data); err != nil {
-					return err
-				}
-				u.mu.Lock()
-				u.new = append(u.new, id)
-				u.mu.Unlock()
-				u.newBytes.Add(int64(len(j.b.data)))
+		}
+		sent := make(map[*chunkBuf]bool, len(missing))
+		for _, id := range missing {
+			j, ok := first[id]
+			if !ok {
+				return errors.E("pack.upload", errors.Internal, errors.Msg("the store reported an id it was not asked about"))
+			}
+			u.new = append(u.new, id)
+			sent[j.b] = true
+			select {
+			case out <- j:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		}
 		for _, j := range js {
-			release(pool, j.b)
+			if !sent[j.b] {
+				u.pool.release(j.b)
+			}
 		}
 	}
+}
+
+// upload stores chunks (deferring durability where the store can: Pack
+// syncs them all before it stores the manifest).
+func (u *uploader) upload(ctx context.Context, in <-chan job) error {
+	for j := range in {
+		if err := blob.PutFast(ctx, u.st, j.r.id, j.b.data); err != nil {
+			return err
+		}
+		u.newBytes.Add(int64(len(j.b.data)))
+		u.pool.release(j.b)
+	}
+	return nil
 }
 
 // reader runs in one goroutine for one Pack call, which is why it may
@@ -427,7 +552,7 @@ func (u *uploader) work(ctx context.Context, jobs <-chan job, pool *sync.Pool) e
 type reader struct {
 	ctx       context.Context
 	jobs      chan<- job
-	pool      *sync.Pool
+	pool      *bufPool
 	opts      *Options
 	up        *uploader
 	ch        *chunk.Chunker
@@ -449,8 +574,11 @@ func (rd *reader) chunkStream(r io.Reader, hashq chan<- *chunkBuf) ([]*ref, int6
 		if err != nil {
 			return nil, 0, err
 		}
-		b := rd.pool.Get().(*chunkBuf)
-		b.data = append(b.data[:0], c.Data...)
+		b, err := rd.pool.get(rd.ctx, len(c.Data))
+		if err != nil {
+			return nil, 0, err
+		}
+		copy(b.data, c.Data)
 		b.users.Store(1)
 		if hashq != nil {
 			b.users.Store(2)
@@ -496,7 +624,7 @@ func (rd *reader) readAll(items []*item) error {
 			h := blake3.New()
 			for b := range hashq {
 				h.Write(b.data)
-				release(rd.pool, b)
+				rd.pool.release(b)
 			}
 			sum <- blob.ID(h.Sum(nil))
 		}()

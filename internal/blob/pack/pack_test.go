@@ -692,3 +692,51 @@ func TestInterruptedPackResumes(t *testing.T) {
 		t.Fatalf("resumed pack uploaded %d of %d chunks; %d were already stored", len(res.New), res.Chunks, 10)
 	}
 }
+
+// unverified is a getter whose chunks restore does not hash on the way:
+// GetUnverified hands out damaged bytes for the chunks in damaged.
+type unverified struct {
+	*memblob.Store
+	damaged map[blob.ID][]byte
+}
+
+func (u unverified) GetUnverified(ctx context.Context, id blob.ID) ([]byte, error) {
+	if b, ok := u.damaged[id]; ok {
+		return b, nil
+	}
+	return u.Store.Get(ctx, id, 0, -1)
+}
+
+func TestRestoreUnverifiedChecksFileHash(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(9, 9))
+	src := t.TempDir()
+	write(t, filepath.Join(src, "a"), randBytes(r, 5<<20), 0o644) // large: hashed on its own goroutine
+	write(t, filepath.Join(src, "b"), randBytes(r, 500), 0o644)   // small: a piece of a shared chunk
+	st := memblob.New(false)
+	res, err := Pack(ctx, st, []Source{{Path: src}}, Options{Params: testParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Undamaged, it restores.
+	if _, err := Restore(ctx, unverified{Store: st}, res.Manifest, t.TempDir(), RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		t.Run(name, func(t *testing.T) {
+			e, _ := res.Manifest.Lookup(name)
+			victim := e.Chunks[len(e.Chunks)-1]
+			good, _ := st.Get(ctx, victim.ID, 0, -1)
+			bad := slices.Clone(good)
+			bad[victim.Offset] ^= 1 // a byte of this file's piece
+			dst := t.TempDir()
+			g := unverified{Store: st, damaged: map[blob.ID][]byte{victim.ID: bad}}
+			if _, err := Restore(ctx, g, res.Manifest, dst, RestoreOptions{}); !errors.Is(errors.Internal, err) {
+				t.Fatalf("Restore of a damaged chunk, unverified: err = %v, want internal", err)
+			}
+			if _, err := os.Stat(filepath.Join(dst, name)); !os.IsNotExist(err) {
+				t.Fatalf("a damaged file was restored under its name")
+			}
+		})
+	}
+}
