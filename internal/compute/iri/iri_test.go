@@ -260,6 +260,8 @@ func TestFacilityAndAllocations(t *testing.T) {
 		{"POST", "/api/v2/compute/job/cpu", `not json`, 422},
 		{"POST", "/api/v2/compute/job/nope", `{"executable": "/bin/true", "attributes": {"duration": 10, "account": "genesis-test"}}`, 404},
 		{"GET", "/api/v2/nowhere", nil, 404},
+		{"GET", "/api/v2/compute/job/cpu", nil, 405},
+		{"PATCH", "/api/v2/facility", nil, 405},
 	} {
 		status, body := rawJSON(t, tc.method, p.URL+tc.path, testToken, nil, tc.body)
 		if status != tc.want {

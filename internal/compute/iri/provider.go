@@ -247,6 +247,20 @@ func (p *Provider) routes() {
 		})
 	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// A known path asked with another method is 405, with Allow.
+		var allow []string
+		for _, method := range []string{"GET", "POST", "PUT", "DELETE"} {
+			rr := r.Clone(r.Context())
+			rr.Method = method
+			if _, pat := m.Handler(rr); pat != "/" {
+				allow = append(allow, method)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			p.problem(w, r, http.StatusMethodNotAllowed, "method not allowed here")
+			return
+		}
 		p.problem(w, r, http.StatusNotFound, "no such endpoint")
 	})
 	p.mux = m
