@@ -86,9 +86,13 @@ func IdempotencyKey(resource string, id compute.JobID) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
+// inFlightPatience bounds how long Submit retries a 409 (the same key in
+// flight); after it, the 409 is returned as errors.Transient.
+const inFlightPatience = 2 * time.Minute
+
 // Submit posts the job to POST /compute/job/{resource_id} with an
 // Idempotency-Key derived from the Genesis job ID. A 409 (the same key
-// still in flight) is retried until ctx ends.
+// still in flight) is retried until ctx ends or for inFlightPatience.
 func (c *Client) Submit(ctx context.Context, req compute.Request) (compute.BackendJobID, error) {
 	const op errors.Op = "iri.Submit"
 	if err := req.ID.Validate(); err != nil {
@@ -112,9 +116,10 @@ func (c *Client) Submit(ctx context.Context, req compute.Request) (compute.Backe
 		h.Set("X-IRI-Facility-Project", c.cfg.Project)
 	}
 	var job Job
+	giveUp := time.Now().Add(inFlightPatience)
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
 		status, err := c.do(ctx, http.MethodPost, "/compute/job/"+url.PathEscape(c.cfg.Resource), h, body, &job)
-		if status != http.StatusConflict {
+		if status != http.StatusConflict || time.Now().After(giveUp) {
 			if err != nil {
 				return "", errors.E(op, err)
 			}
