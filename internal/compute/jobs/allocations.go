@@ -122,14 +122,15 @@ func (s *Service) allocations(ctx context.Context, projectID string) ([]Allocati
 		}); err != nil {
 			return err
 		}
-		jobs, err := tx.Query(ctx, `SELECT site, spec, state, started_at, finished_at FROM jobs WHERE project_id = ? AND site <> ''`, projectID)
+		jobs, err := tx.Query(ctx, `SELECT site, node_hours, gpu_hours, spec, state, started_at, finished_at FROM jobs WHERE project_id = ? AND site <> ''`, projectID)
 		if err != nil {
 			return err
 		}
 		return jobs.Each(func() error {
 			var site, spec, state string
 			var st, fin *int64
-			if err := jobs.Scan(&site, &spec, &state, &st, &fin); err != nil {
+			var nhp, ghp *float64
+			if err := jobs.Scan(&site, &nhp, &ghp, &spec, &state, &st, &fin); err != nil {
 				return err
 			}
 			i, ok := bySite[site]
@@ -137,15 +138,23 @@ func (s *Service) allocations(ctx context.Context, projectID string) ([]Allocati
 				return nil
 			}
 			var js compute.JobSpec
-			json.Unmarshal([]byte(spec), &js)
-			nh, gh := cost(&js)
+			var nh, gh float64
+			if nhp != nil && ghp != nil {
+				nh, gh = *nhp, *ghp
+			} else { // recorded before the cost columns
+				json.Unmarshal([]byte(spec), &js)
+				nh, gh = cost(&js)
+			}
 			switch {
-			case state == Running:
+			case state == Running || state == Pending: // pending with a site: being submitted
 				out[i].HeldNodeHours += nh
 				out[i].HeldGPUHours += gh
 			case st != nil && fin != nil:
 				// Charged for the wall time it ran, at its size.
 				h := store.FromT(*fin).Sub(store.FromT(*st)).Hours()
+				if js.Executable == "" {
+					json.Unmarshal([]byte(spec), &js)
+				}
 				if d := js.Attributes.Duration.D().Hours(); d > 0 && h > 0 {
 					out[i].UsedNodeHours += nh * h / d
 					out[i].UsedGPUHours += gh * h / d

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -81,6 +82,11 @@ type Service struct {
 	// the job's label hash (durable first for NATIONAL-SECURITY jobs).
 	Audit audit.Appender
 	now   func() time.Time
+
+	// stepMu makes scheduling rounds one at a time; followFrom is where
+	// the next round goes on following running jobs (by ID).
+	stepMu                sync.Mutex
+	followFrom, placeFrom string
 }
 
 // record puts an action on a job on the audit log; for NATIONAL-SECURITY
@@ -183,9 +189,10 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 	}
 	specJSON, _ := json.Marshal(spec)
 	inputs, _ := json.Marshal(j.Inputs)
+	nh, gh := cost(spec)
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, name, owner_id, project_id, spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, nullIf(j.Project), string(specJSON), j.Label, string(inputs), j.InputBytes, j.State, store.T(now), store.T(now))
+		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, name, owner_id, project_id, spec, label, inputs, input_bytes, nodes, node_hours, gpu_hours, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, nullIf(j.Project), string(specJSON), j.Label, string(inputs), j.InputBytes, max(1, spec.Resources.Nodes()), nh, gh, j.State, store.T(now), store.T(now))
 		return err
 	})
 	if err != nil {
@@ -342,22 +349,41 @@ func (s *Service) Logs(ctx context.Context, p *genesis.Principal, id string, str
 	return b.Logs(ctx, j.backendID, stream, offset)
 }
 
-// Explain places the job now, as it would be, and returns every site's
-// verdict (for a pending job), or the verdicts recorded at placement.
+// Explain returns every site's verdict on the job: for a pending job, as it
+// would be placed now; for a placed one, the chosen site's verdict as
+// recorded at placement, and the other sites judged as they are now.
 func (s *Service) Explain(ctx context.Context, p *genesis.Principal, id string) (*Job, []sched.Verdict, error) {
 	const op errors.Op = "jobs.Explain"
 	j, err := s.Get(ctx, p, id)
 	if err != nil {
 		return nil, nil, errors.E(op, err)
 	}
-	if j.State != Pending && len(j.Explain) > 0 {
-		return j, sched.Sorted(j.Explain), nil
+	ss, err := s.sites.All(ctx)
+	if err != nil {
+		return nil, nil, errors.E(op, err)
 	}
-	cands, err := s.candidates(ctx)
+	cands, err := s.candidates(ctx, ss)
 	if err != nil {
 		return nil, nil, errors.E(op, err)
 	}
 	_, vs := sched.Place(s.schedJob(ctx, j, remainders{}), cands)
+	if j.State != Pending && len(j.Explain) > 0 {
+		rec := map[string]sched.Verdict{}
+		for _, v := range j.Explain {
+			rec[v.Site] = v
+		}
+		for i := range vs {
+			if v, ok := rec[vs[i].Site]; ok {
+				vs[i] = v
+				delete(rec, v.Site)
+			} else {
+				vs[i].Chosen = false
+			}
+		}
+		for _, v := range rec { // the site has since been removed
+			vs = append(vs, v)
+		}
+	}
 	return j, sched.Sorted(vs), nil
 }
 
@@ -389,27 +415,21 @@ func (s *Service) schedJob(ctx context.Context, j *Job, left remainders) sched.J
 	return sj
 }
 
-func (s *Service) candidates(ctx context.Context) ([]sched.Candidate, error) {
-	ss, err := s.sites.All(ctx)
-	if err != nil {
-		return nil, err
-	}
+// candidates are the sites ss with their load: the running jobs, and the
+// pending ones already placed there.
+func (s *Service) candidates(ctx context.Context, ss []sites.Site) ([]sched.Candidate, error) {
 	load := map[string]sched.Load{}
-	err = s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT site, spec FROM jobs WHERE state = ?`, Running)
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT site, COUNT(*), COALESCE(SUM(nodes), 0) FROM jobs WHERE state IN (?, ?) AND site <> '' GROUP BY site`, Running, Pending)
 		if err != nil {
 			return err
 		}
 		return rows.Each(func() error {
-			var site, spec string
-			if err := rows.Scan(&site, &spec); err != nil {
+			var site string
+			var l sched.Load
+			if err := rows.Scan(&site, &l.RunningJobs, &l.RunningNodes); err != nil {
 				return err
 			}
-			var js compute.JobSpec
-			json.Unmarshal([]byte(spec), &js)
-			l := load[site]
-			l.RunningJobs++
-			l.RunningNodes += max(1, js.Resources.Nodes())
 			load[site] = l
 			return nil
 		})

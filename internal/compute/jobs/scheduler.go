@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -16,6 +18,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // Run is the scheduler loop: every tick it places pending jobs, follows
@@ -36,91 +39,317 @@ func (s *Service) Run(ctx context.Context, tick time.Duration, onError func(erro
 	}
 }
 
-// Step runs one scheduling round.
+// Step runs one scheduling round: jobs on sites that went down are placed
+// again, a batch of running jobs is followed, and a batch of pending jobs
+// is placed. A placement is recorded (the job stays pending, with its
+// site) before the job is submitted there, and the round records the
+// backend's job IDs in one transaction afterwards: if the server stops in
+// between, the next round submits the job again to the same site, which
+// recognises it by its ID (Submit is idempotent), so a job never runs on
+// two sites.
 func (s *Service) Step(ctx context.Context) error {
-	var pending, running []Job
+	s.stepMu.Lock()
+	defer s.stepMu.Unlock()
+	ss, err := s.sites.All(ctx)
+	if err != nil {
+		return err
+	}
+	bk := s.roundBackends(ss)
+	var down []any
+	for _, st := range ss {
+		if st.Status == sites.Down {
+			down = append(down, st.Name)
+		}
+	}
+	if len(down) > 0 {
+		dead, err := s.query(ctx, `state = ? AND site IN (`+placeholders(len(down))+`) ORDER BY created_at LIMIT ?`,
+			append(append([]any{Running}, down...), followBatch)...)
+		if err != nil {
+			return err
+		}
+		for i := range dead {
+			s.retry(ctx, &dead[i], bk)
+		}
+	}
+	running, err := s.query(ctx, `state = ? AND id > ? ORDER BY id LIMIT ?`, Running, s.followFrom, followBatch)
+	if err != nil {
+		return err
+	}
+	s.followFrom = ""
+	if len(running) == followBatch {
+		s.followFrom = running[len(running)-1].ID
+	}
+	for i := range running {
+		s.follow(ctx, &running[i], bk)
+	}
+	// Jobs not yet judged come first, oldest first; the rest of the batch
+	// goes, in rotation, to jobs that found no site or could not be
+	// submitted before — so neither kind can starve the other.
+	pending, err := s.query(ctx, `state = ? AND reason = '' ORDER BY created_at LIMIT ?`, Pending, placeBatch)
+	if err != nil {
+		return err
+	}
+	if n := placeBatch - len(pending); n > 0 {
+		again, err := s.query(ctx, `state = ? AND reason <> '' AND id > ? ORDER BY id LIMIT ?`, Pending, s.placeFrom, n)
+		if err != nil {
+			return err
+		}
+		s.placeFrom = ""
+		if len(again) == n {
+			s.placeFrom = again[len(again)-1].ID
+		}
+		pending = append(pending, again...)
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	return s.placeAll(ctx, ss, pending, bk)
+}
+
+// followBatch and placeBatch bound how many running jobs a round asks
+// their backends about, and how many pending jobs it places.
+var (
+	followBatch = 2000
+	placeBatch  = 5000
+)
+
+// query loads the jobs matching where.
+func (s *Service) query(ctx context.Context, where string, args ...any) ([]Job, error) {
+	var out []Job
 	err := s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+cols+` FROM jobs WHERE state IN (?, ?) ORDER BY created_at LIMIT 1000`, Pending, Running)
+		rows, err := tx.Query(ctx, `SELECT `+cols+` FROM jobs WHERE `+where, args...)
 		if err != nil {
 			return err
 		}
 		return rows.Each(func() error {
 			j, err := scan(rows)
-			if err != nil {
-				return err
+			if err == nil {
+				out = append(out, *j)
 			}
-			if j.State == Pending {
-				pending = append(pending, *j)
-			} else {
-				running = append(running, *j)
-			}
-			return nil
+			return err
 		})
 	})
-	if err != nil {
-		return err
-	}
-	var down map[string]bool
-	if len(running) > 0 {
-		ss, err := s.sites.All(ctx)
-		if err != nil {
-			return err
-		}
-		down = map[string]bool{}
-		for _, st := range ss {
-			if st.Status == sites.Down {
-				down[st.Name] = true
-			}
-		}
-	}
-	for i := range running {
-		if down[running[i].Site] {
-			s.retry(ctx, &running[i])
-			continue
-		}
-		s.follow(ctx, &running[i])
-	}
-	if len(pending) == 0 {
-		return nil
-	}
-	cands, err := s.candidates(ctx)
+	return out, err
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// placement is one pending job's decision in a round.
+type placement struct {
+	job     *Job
+	site    *sites.Site
+	explain string
+	// After submission: the backend's ID, or why it failed.
+	bid    compute.BackendJobID
+	failed string // the job fails with this detail
+	retry  string // the job stays pending with this reason
+	// unsent: the job never reached the site, so it may be placed
+	// elsewhere next round. A job whose submission failed transiently
+	// stays with its site (the site may have started it), until the site
+	// is marked down.
+	unsent bool
+}
+
+// placeAll decides where each pending job runs (in memory, charging sites
+// and allocations as it goes), records the decisions in one transaction,
+// stages and submits the placed jobs (a few at a time), and records the
+// outcomes in a second transaction.
+func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, bk backends) error {
+	cands, err := s.candidates(ctx, ss)
 	if err != nil {
 		return err
 	}
 	left := remainders{}
+	var placed []*placement
+	var unplaced []*Job
 	for i := range pending {
-		s.place(ctx, &pending[i], cands, left)
+		j := &pending[i]
+		if j.Site != "" {
+			// Placed in an earlier round that did not finish: submit it
+			// to the same site again (idempotent), unless that site is
+			// gone or down, in which case it is placed afresh.
+			if c := candidate(cands, j.Site); c != nil && c.Site.Status != sites.Down {
+				placed = append(placed, &placement{job: j, site: &c.Site})
+				continue
+			}
+			j.Site = ""
+		}
+		sj := s.schedJob(ctx, j, left)
+		chosen := sched.Choose(sj, cands)
+		if chosen == "" {
+			if j.Reason != noSite {
+				unplaced = append(unplaced, j)
+			}
+			continue
+		}
+		// Recorded: the chosen site's verdict, with its score as it was
+		// (explain judges the other sites again when asked).
+		c := candidate(cands, chosen)
+		_, vs := sched.Place(sj, []sched.Candidate{*c})
+		explain, _ := json.Marshal(vs)
+		placed = append(placed, &placement{job: j, site: &c.Site, explain: string(explain)})
+		// The site is busier, and the project's allocation smaller, for
+		// the rest of this round.
+		if sj.Charged {
+			r := sj.Remaining[chosen]
+			r.NodeHours -= sj.NodeHours
+			r.GPUHours -= sj.GPUHours
+			sj.Remaining[chosen] = r
+		}
+		c.Load.RunningJobs++
+		c.Load.RunningNodes += max(1, j.Spec.Resources.Nodes())
+	}
+	now := store.T(s.now())
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		var rows [][]any
+		for _, j := range unplaced {
+			rows = append(rows, []any{j.ID})
+		}
+		if _, err := updatePending(ctx, tx, nil, `reason = ?, updated_at = ?`, rows, noSite, now); err != nil {
+			return err
+		}
+		rows = rows[:0]
+		for _, pl := range placed {
+			if pl.explain != "" { // else recorded in an earlier round
+				rows = append(rows, []any{pl.job.ID, pl.site.Name, pl.explain})
+			}
+		}
+		_, err := updatePending(ctx, tx, []string{"site", "explain"}, `reason = '', updated_at = ?`, rows, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	owners := map[string]*genesis.Principal{}
+	for _, pl := range placed {
+		if _, ok := owners[pl.job.Owner]; !ok {
+			owners[pl.job.Owner], _ = s.owner(ctx, pl.job)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(SubmitParallelism)
+	for _, pl := range placed {
+		g.Go(func() error {
+			b, err := bk(ctx, pl.site.Name)
+			if err != nil {
+				pl.retry, pl.unsent = "site backend unavailable: "+errors.SafeMessage(err), true
+				return nil
+			}
+			s.start(gctx, pl, owners[pl.job.Owner], b)
+			return nil
+		})
+	}
+	g.Wait()
+	var started, failed, retried, unsent [][]any
+	for _, pl := range placed {
+		switch {
+		case pl.failed != "":
+			failed = append(failed, []any{pl.job.ID, truncate(pl.failed, 4096)})
+		case pl.unsent:
+			unsent = append(unsent, []any{pl.job.ID, pl.retry})
+		case pl.retry != "":
+			retried = append(retried, []any{pl.job.ID, pl.retry})
+		default:
+			started = append(started, []any{pl.job.ID, string(pl.bid)})
+		}
+	}
+	var done map[string]bool
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if done, err = updatePending(ctx, tx, []string{"backend_id"}, `state = ?, reason = '', started_at = ?, updated_at = ?`, started, Running, now, now); err != nil {
+			return err
+		}
+		if _, err := updatePending(ctx, tx, []string{"detail"}, `state = ?, reason = ?, exit_code = -1, finished_at = ?, updated_at = ?`, failed, Failed, compute.ReasonBackend, now, now); err != nil {
+			return err
+		}
+		if _, err := updatePending(ctx, tx, []string{"reason"}, `site = '', updated_at = ?`, unsent, now); err != nil {
+			return err
+		}
+		_, err = updatePending(ctx, tx, []string{"reason"}, `updated_at = ?`, retried, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// A job cancelled while it was being submitted is cancelled at its
+	// site too.
+	for _, pl := range placed {
+		if pl.bid != "" && !done[pl.job.ID] {
+			if b, err := bk(ctx, pl.site.Name); err == nil {
+				b.Cancel(ctx, pl.bid)
+			}
+		}
 	}
 	return nil
 }
 
-func (s *Service) owner(ctx context.Context, j *Job) (*genesis.Principal, error) {
-	return s.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, j.Owner)
+// updatePending updates every job of rows that is still pending, a hundred
+// jobs per statement: each row is the job's ID and then its values of the
+// columns cols; set is the rest of the assignment, whose placeholders take
+// args. It returns the IDs it updated.
+func updatePending(ctx context.Context, tx store.Tx, cols []string, set string, rows [][]any, args ...any) (map[string]bool, error) {
+	done := map[string]bool{}
+	const per = 100
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		var q strings.Builder
+		var vals []any
+		q.WriteString(`UPDATE jobs SET `)
+		for c, col := range cols {
+			q.WriteString(col + ` = CASE id`)
+			for _, r := range rows[:n] {
+				q.WriteString(` WHEN ? THEN ?`)
+				vals = append(vals, r[0], r[1+c])
+			}
+			q.WriteString(` END, `)
+		}
+		q.WriteString(set + ` WHERE state = ? AND id IN (` + placeholders(n) + `) RETURNING id`)
+		vals = append(append(vals, args...), Pending)
+		for _, r := range rows[:n] {
+			vals = append(vals, r[0])
+		}
+		res, err := tx.Query(ctx, q.String(), vals...)
+		if err != nil {
+			return nil, err
+		}
+		if err := res.Each(func() error {
+			var id string
+			err := res.Scan(&id)
+			done[id] = true
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		rows = rows[n:]
+	}
+	return done, nil
 }
 
-// place chooses a site for a pending job and starts it there.
-func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate, left remainders) {
-	sj := s.schedJob(ctx, j, left)
-	chosen, vs := sched.Place(sj, cands)
-	explain, _ := json.Marshal(vs)
-	if chosen == "" {
-		s.update(ctx, j, `explain = ?, reason = ?`, string(explain), "no feasible site")
-		return
-	}
-	var site *sites.Site
+// SubmitParallelism bounds the submissions in flight in one round.
+const SubmitParallelism = 16
+
+const noSite = "no feasible site"
+
+func candidate(cands []sched.Candidate, name string) *sched.Candidate {
 	for i := range cands {
-		if cands[i].Site.Name == chosen {
-			site = &cands[i].Site
+		if cands[i].Site.Name == name {
+			return &cands[i]
 		}
 	}
-	owner, err := s.owner(ctx, j)
-	if err != nil {
-		s.finish(ctx, j, Failed, compute.ReasonBackend, "the job's owner is gone", -1)
+	return nil
+}
+
+// start stages a placed job's inputs and submits it to its site's backend,
+// recording the outcome in pl.
+func (s *Service) start(ctx context.Context, pl *placement, owner *genesis.Principal, b compute.Backend) {
+	j := pl.job
+	if owner == nil {
+		pl.failed = "the job's owner is gone"
 		return
 	}
 	dir := s.jobDir(j.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		s.finish(ctx, j, Failed, compute.ReasonBackend, "cannot create the job directory", -1)
+		pl.failed = "cannot create the job directory"
 		return
 	}
 	// Stage inputs read-only under inputs/NAME/ (as the owner: access is
@@ -131,11 +360,11 @@ func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate, le
 			continue
 		}
 		if err := s.catalog.Stage(ctx, owner, r, dest); err != nil {
-			s.finish(ctx, j, Failed, compute.ReasonBackend, "staging input "+r.String()+": "+errors.SafeMessage(err), -1)
+			pl.failed = "staging input " + r.String() + ": " + errors.SafeMessage(err)
 			return
 		}
 	}
-	if site.Kind == sites.KindSlurm {
+	if pl.site.Kind == sites.KindSlurm {
 		// Slurm runs the job as its own user on the shared file system.
 		filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 			if err == nil && fi.IsDir() {
@@ -144,34 +373,14 @@ func (s *Service) place(ctx context.Context, j *Job, cands []sched.Candidate, le
 			return nil
 		})
 	}
-	b, err := s.Backend(ctx, site)
-	if err != nil {
-		s.update(ctx, j, `explain = ?, reason = ?`, string(explain), "site backend unavailable: "+errors.SafeMessage(err))
-		return
-	}
 	bid, err := b.Submit(ctx, compute.Request{ID: compute.JobID(j.ID), Spec: j.Spec, WorkDir: dir})
-	if err != nil {
-		if errors.Is(errors.Transient, err) {
-			s.update(ctx, j, `explain = ?, reason = ?`, string(explain), "site "+chosen+" unavailable, will retry")
-			return
-		}
-		s.finish(ctx, j, Failed, compute.ReasonBackend, "site "+chosen+" refused the job: "+errors.SafeMessage(err), -1)
-		return
-	}
-	s.update(ctx, j, `state = ?, site = ?, backend_id = ?, explain = ?, reason = '', started_at = ?`, Running, chosen, string(bid), string(explain), store.T(s.now()))
-	// The site is busier, and the project's allocation smaller, for the
-	// rest of this round.
-	if sj.Charged {
-		r := sj.Remaining[chosen]
-		r.NodeHours -= sj.NodeHours
-		r.GPUHours -= sj.GPUHours
-		sj.Remaining[chosen] = r
-	}
-	for i := range cands {
-		if cands[i].Site.Name == chosen {
-			cands[i].Load.RunningJobs++
-			cands[i].Load.RunningNodes += max(1, j.Spec.Resources.Nodes())
-		}
+	switch {
+	case errors.Is(errors.Transient, err):
+		pl.retry = "site " + pl.site.Name + " unavailable, will retry"
+	case err != nil:
+		pl.failed = "site " + pl.site.Name + " refused the job: " + errors.SafeMessage(err)
+	default:
+		pl.bid = bid
 	}
 }
 
@@ -181,12 +390,12 @@ const MaxAttempts = 3
 // retry handles a running job whose site is down: it is cancelled there
 // (best effort) and placed again elsewhere, up to MaxAttempts placements.
 // Outputs are still committed once: CommitOutput is idempotent per job.
-func (s *Service) retry(ctx context.Context, j *Job) {
+func (s *Service) retry(ctx context.Context, j *Job, bk backends) {
 	var attempts int
 	s.db.View(ctx, func(tx store.Tx) error {
 		return tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ?`, j.ID).Scan(&attempts)
 	})
-	if b, err := s.backendOf(ctx, j.Site); err == nil {
+	if b, err := bk(ctx, j.Site); err == nil {
 		b.Cancel(ctx, j.backendID)
 	}
 	if attempts+1 >= MaxAttempts {
@@ -202,8 +411,8 @@ func (s *Service) retry(ctx context.Context, j *Job) {
 func assetName(r catalog.VersionRef) string { return filepath.Base(r.Asset) }
 
 // follow asks the backend about a running job and finishes it when final.
-func (s *Service) follow(ctx context.Context, j *Job) {
-	b, err := s.backendOf(ctx, j.Site)
+func (s *Service) follow(ctx context.Context, j *Job, bk backends) {
+	b, err := bk(ctx, j.Site)
 	if err != nil {
 		return // the site may come back
 	}
@@ -245,4 +454,38 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 	}
 	b, _ := json.Marshal(outs)
 	s.update(ctx, j, `state = ?, outputs = ?, exit_code = 0, reason = '', finished_at = ?`, Completed, string(b), store.T(s.now()))
+}
+
+func (s *Service) owner(ctx context.Context, j *Job) (*genesis.Principal, error) {
+	return s.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, j.Owner)
+}
+
+// backends returns a site's backend; one round builds each at most once.
+type backends func(ctx context.Context, site string) (compute.Backend, error)
+
+// roundBackends returns the backends of the sites ss, built on first use
+// (safe for concurrent use).
+func (s *Service) roundBackends(ss []sites.Site) backends {
+	var mu sync.Mutex
+	type built struct {
+		b   compute.Backend
+		err error
+	}
+	memo := map[string]built{}
+	return func(ctx context.Context, name string) (compute.Backend, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if m, ok := memo[name]; ok {
+			return m.b, m.err
+		}
+		var m built
+		m.err = errors.E(errors.Transient, errors.Msg("the job's site "+name+" is no longer registered"))
+		for i := range ss {
+			if ss[i].Name == name {
+				m.b, m.err = s.Backend(ctx, &ss[i])
+			}
+		}
+		memo[name] = m
+		return m.b, m.err
+	}
 }

@@ -1,0 +1,167 @@
+package jobs_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/blob/memblob"
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compute"
+	"github.com/genesis-science/genesis/internal/compute/jobs"
+	"github.com/genesis-science/genesis/internal/compute/local"
+	"github.com/genesis-science/genesis/internal/compute/sites"
+	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+type fixture struct {
+	db       store.DB
+	svc      *jobs.Service
+	admin    *genesis.Principal
+	alice    *genesis.Principal
+	reg      *sites.Registry
+	backends map[string]compute.Backend
+}
+
+// newFixture sets up a job service with local sites of the given names
+// (all OPEN, one node each).
+func newFixture(t *testing.T, siteNames ...string) *fixture {
+	db := storetest.Migrated(t, storetest.SQLite)
+	ids := identity.New(db)
+	ids.Bootstrap(ctx, "admin")
+	admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
+	az, _ := authz.New(ids, time.Now)
+	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
+	reg, _ := sites.New(db, az, ids, make([]byte, 32))
+	work := t.TempDir()
+	f := &fixture{db: db, admin: admin, alice: alice, reg: reg, backends: map[string]compute.Backend{}}
+	for _, name := range siteNames {
+		b, err := local.New(filepath.Join(work, name), local.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.backends[name] = b
+		if _, err := reg.Add(ctx, admin, sites.Spec{Name: name, Kind: sites.KindLocal, Accreditation: "OPEN", Capacity: sites.Capacity{Nodes: 1, CoresPerNode: 2, MemoryGBNode: 4}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.svc = jobs.New(db, az, ids, cat, reg, filepath.Join(work, "jobs"))
+	f.svc.Backend = func(_ context.Context, s *sites.Site) (compute.Backend, error) { return f.backends[s.Name], nil }
+	return f
+}
+
+func (f *fixture) submit(t *testing.T, yaml string) *jobs.Job {
+	t.Helper()
+	spec, err := compute.ParseJobSpec([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := f.svc.Submit(ctx, f.alice, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestRoundsFollowEveryRunningJob: with rounds that follow and place only a
+// few jobs each, every job is still placed, followed and finished, and
+// pending jobs are placed while more running jobs exist than a round
+// follows (the old single query for both starved them).
+func TestRoundsFollowEveryRunningJob(t *testing.T) {
+	defer jobs.SetBatches(2, 3)()
+	f := newFixture(t, "a-site")
+	const n = 9
+	var ids []string
+	for range n {
+		ids = append(ids, f.submit(t, "executable: /bin/sh\narguments: [\"-c\", \"sleep 0.5\"]\nattributes:\n  duration: 1m\n").ID)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := f.svc.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, id := range ids {
+			j, err := f.svc.Get(ctx, f.alice, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch j.State {
+			case jobs.Completed:
+				done++
+			case jobs.Failed, jobs.Canceled:
+				t.Fatalf("job %s ended %s: %s %s", id, j.State, j.Reason, j.Detail)
+			}
+		}
+		if done == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d jobs completed in 30 s", done, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestInterruptedPlacementResubmitsToTheSameSite: a job recorded as placed
+// on a site but not yet recorded as running (the server stopped between
+// the two) is submitted again to that same site — which already runs it —
+// and not placed anywhere else.
+func TestInterruptedPlacementResubmitsToTheSameSite(t *testing.T) {
+	f := newFixture(t, "a-site", "b-site")
+	j := f.submit(t, "executable: /bin/sh\narguments: [\"-c\", \"sleep 1\"]\nattributes:\n  duration: 1m\n")
+	// What the first round did before it stopped: the placement on b-site
+	// (a-site would be chosen afresh: same score, listed first), and the
+	// submission there.
+	if err := f.db.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE jobs SET site = 'b-site' WHERE id = ?`, j.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	bid, err := f.backends["b-site"].Submit(ctx, compute.Request{ID: compute.JobID(j.ID), Spec: j.Spec, WorkDir: work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.Get(ctx, f.alice, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != jobs.Running || got.Site != "b-site" {
+		t.Fatalf("after the interrupted placement: %s on %q, want running on b-site", got.State, got.Site)
+	}
+	if _, err := f.backends["a-site"].Status(ctx, bid); err == nil {
+		t.Errorf("the job was also started on a-site")
+	}
+	runUntil(t, f.svc, f.alice, j.ID, jobs.Completed)
+}
+
+// TestPlacedJobOnDownSiteIsPlacedAgain: a job placed on a site that went
+// down before it was submitted there is placed elsewhere.
+func TestPlacedJobOnDownSiteIsPlacedAgain(t *testing.T) {
+	f := newFixture(t, "a-site", "b-site")
+	j := f.submit(t, "executable: /bin/true\nattributes:\n  duration: 1m\n")
+	if err := f.db.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE jobs SET site = 'a-site' WHERE id = ?`, j.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reg.Heartbeat(ctx, f.admin, "a-site", sites.Down, "maintenance", 0); err != nil {
+		t.Fatal(err)
+	}
+	got := runUntil(t, f.svc, f.alice, j.ID, jobs.Completed)
+	if got.Site != "b-site" {
+		t.Errorf("completed on %q, want b-site", got.Site)
+	}
+}
