@@ -72,7 +72,7 @@ func BenchmarkSchedulerLoop(b *testing.B) {
 			acc = "NATIONAL-SECURITY//BIO/FUSION//AGR:CRADA-0042" // some site can take every job
 		}
 		if _, err := reg.Add(ctx, admin, sites.Spec{Name: fmt.Sprintf("s%03d", i), Kind: sites.KindLocal, Accreditation: acc,
-			Capacity: sites.Capacity{Nodes: 100 + r.IntN(4000), CoresPerNode: 64 + r.IntN(64), MemoryGBNode: float64(256 + r.IntN(768)), BandwidthGbps: float64(1 + r.IntN(400))},
+			Capacity:   sites.Capacity{Nodes: 100 + r.IntN(4000), CoresPerNode: 64 + r.IntN(64), MemoryGBNode: float64(256 + r.IntN(768)), BandwidthGbps: float64(1 + r.IntN(400))},
 			PowerCapKW: float64(1000 + r.IntN(2000))}); err != nil {
 			b.Fatal(err)
 		}
