@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -95,29 +96,104 @@ func (s *Service) CommitOutput(ctx context.Context, p *genesis.Principal, name, 
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
+	o, err := s.commitOutput(ctx, p, a, path, inputs, activity, activityID, nil)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return o, nil
+}
+
+// ModelOutput describes a model a computation trained.
+type ModelOutput struct {
+	// Name is the model; it is registered if it does not exist, with the
+	// label join(Floor, the inputs' labels), and raised to dominate it if
+	// it does.
+	Name  string
+	Floor label.Label
+	Meta  ModelMeta
+	// MetricsPath and CardPath, if set, name files the computation wrote:
+	// a JSON object of metrics and a Markdown model card.
+	MetricsPath, CardPath string
+}
+
+// CommitModelOutput stores path as a new version of the model m.Name,
+// trained on inputs by activity/activityID, with its metrics and card.
+// Like CommitOutput it is idempotent per (model, activityID).
+func (s *Service) CommitModelOutput(ctx context.Context, p *genesis.Principal, m ModelOutput, path string, inputs []VersionRef, activity, activityID string) (*Output, error) {
+	const op errors.Op = "catalog.CommitModelOutput"
+	a, err := s.RegisterModel(ctx, p, RegisterSpec{Name: m.Name, Title: "Trained by " + activity + " " + activityID, Floor: m.Floor.Format(), TrainedOn: inputs})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	meta := m.Meta
+	for _, f := range []struct {
+		path, what string
+		dst        func([]byte)
+	}{
+		{m.MetricsPath, "metrics", func(b []byte) { meta.Metrics = b }},
+		{m.CardPath, "model card", func(b []byte) { meta.Card = string(b) }},
+	} {
+		if f.path == "" {
+			continue
+		}
+		b, err := readSmall(f.path, 1<<20)
+		if err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field("models"), errors.Msg("the "+f.what+" file "+filepath.Base(f.path)+" is missing, unreadable or larger than 1 MiB"), err)
+		}
+		f.dst(b)
+	}
+	if err := meta.check(op); err != nil {
+		return nil, err
+	}
+	o, err := s.commitOutput(ctx, p, a, path, inputs, activity, activityID, &meta)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return o, nil
+}
+
+// readSmall reads a regular file of at most max bytes.
+func readSmall(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > max {
+		return nil, errors.Errorf("not a regular file of at most %d bytes", max)
+	}
+	return io.ReadAll(io.LimitReader(f, max+1))
+}
+
+// commitOutput packs path into a new version of a, once per activityID.
+func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Asset, path string, inputs []VersionRef, activity, activityID string, model *ModelMeta) (*Output, error) {
 	var done int64
-	err = s.db.View(ctx, func(tx store.Tx) error {
+	err := s.db.View(ctx, func(tx store.Tx) error {
 		// The version's message names the activity: the marker that works
 		// with or without inputs.
 		return tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM asset_versions WHERE asset_id = ? AND message = ?`, a.ID, activity+" "+activityID).Scan(&done)
 	})
 	if err != nil {
-		return nil, errors.E(op, err)
+		return nil, err
 	}
 	if done > 0 {
 		return &Output{Asset: a.Name, Version: done}, nil
 	}
 	srcs, err := pack.Sources([]string{path}, nil)
 	if err != nil {
-		return nil, errors.E(op, errors.Invalid, errors.Field("outputs"), errors.Msg("output "+filepath.Base(path)+" is missing or unreadable"), err)
+		return nil, errors.E(errors.Invalid, errors.Field("outputs"), errors.Msg("output "+filepath.Base(path)+" is missing or unreadable"), err)
 	}
 	res, err := pack.Pack(ctx, s.Blobs(p, a.ID), srcs, pack.Options{})
 	if err != nil {
-		return nil, errors.E(op, err)
+		return nil, err
 	}
-	v, err := s.Commit(ctx, p, a.ID, CommitSpec{Manifest: res.ID, Inputs: inputs, Activity: activity, ActivityID: activityID, Message: activity + " " + activityID})
+	v, err := s.Commit(ctx, p, a.ID, CommitSpec{Manifest: res.ID, Inputs: inputs, Activity: activity, ActivityID: activityID, Message: activity + " " + activityID, Model: model})
 	if err != nil {
-		return nil, errors.E(op, err)
+		return nil, err
 	}
 	return &Output{Asset: a.Name, Version: v.Version}, nil
 }

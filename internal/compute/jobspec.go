@@ -55,9 +55,25 @@ type JobSpec struct {
 	// Outputs map a path (relative to the job's directory) to the dataset
 	// or model that receives it as a new version after success.
 	Outputs map[string]string `yaml:"outputs,omitempty" json:"outputs,omitempty"`
+	// Models map a path the job wrote to the model that receives it as a
+	// new version after success, trained on the job's inputs: training a
+	// model on the platform registers it with its lineage.
+	Models map[string]ModelOutput `yaml:"models,omitempty" json:"models,omitempty"`
 	// Label is an optional floor (a label marking); the job's label is the
 	// join of its inputs' labels and this floor. Parsed by the caller.
 	Label string `yaml:"label,omitempty" json:"label,omitempty"`
+}
+
+// ModelOutput names the model a job's output becomes, and describes it.
+type ModelOutput struct {
+	Name      string `yaml:"name" json:"name"`
+	Framework string `yaml:"framework" json:"framework"`
+	Task      string `yaml:"task" json:"task"`
+	// Metrics and Card are optional paths, relative to the job's
+	// directory, of a JSON object of metrics and a Markdown model card the
+	// job wrote.
+	Metrics string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	Card    string `yaml:"card,omitempty" json:"card,omitempty"`
 }
 
 // Resources follows PSI/J's ResourceSpecV1. Zero means "not specified".
@@ -469,6 +485,31 @@ func (s *JobSpec) Validate() error {
 		}
 		if !assetNameRE.MatchString(asset) {
 			return bad("outputs."+p, fmt.Sprintf("%q: want a dataset or model name", truncate(asset)))
+		}
+	}
+	if len(s.Models) > maxListLength {
+		return bad("models", "too many models")
+	}
+	for p, m := range s.Models {
+		if p == "" || path.IsAbs(p) || !pathInside(p) {
+			return bad("models", fmt.Sprintf("path %q: want a relative path inside the job directory", truncate(p)))
+		}
+		if _, dup := s.Outputs[p]; dup {
+			return bad("models."+p, "the path is also a dataset output")
+		}
+		if !assetNameRE.MatchString(m.Name) {
+			return bad("models."+p+".name", fmt.Sprintf("%q: want a model name", truncate(m.Name)))
+		}
+		if m.Framework == "" || len(m.Framework) > 128 || checkString(m.Framework) != nil {
+			return bad("models."+p+".framework", "framework is required (e.g. pytorch, jax, sklearn), at most 128 characters")
+		}
+		if m.Task == "" || len(m.Task) > 256 || checkString(m.Task) != nil {
+			return bad("models."+p+".task", "task is required (e.g. regression, segmentation), at most 256 characters")
+		}
+		for field, f := range map[string]string{"metrics": m.Metrics, "card": m.Card} {
+			if f != "" && (path.IsAbs(f) || !pathInside(f)) {
+				return bad("models."+p+"."+field, fmt.Sprintf("path %q: want a relative path inside the job directory", truncate(f)))
+			}
 		}
 	}
 	if err := checkString(s.Label); err != nil {

@@ -41,7 +41,14 @@ attributes:
 container: docker.io/library/python:3.12
 inputs: [materials/perovskites@3, weights@1.0.2]
 outputs:
-  results/model.pt: fusion-surrogate
+  results/table.csv: fusion-results
+models:
+  results/model/:
+    name: fusion-surrogate
+    framework: pytorch
+    task: regression
+    metrics: results/metrics.json
+    card: results/MODEL.md
 label: PROPRIETARY//AGR:CRADA-0042
 `
 
@@ -62,8 +69,10 @@ func TestParseJobSpecFull(t *testing.T) {
 			ReservationID: "resv1", CustomAttributes: map[string]string{"slurm.constraint": "haswell"}},
 		Container: "docker.io/library/python:3.12",
 		Inputs:    []AssetRef{"materials/perovskites@3", "weights@1.0.2"},
-		Outputs:   map[string]string{"results/model.pt": "fusion-surrogate"},
-		Label:     "PROPRIETARY//AGR:CRADA-0042",
+		Outputs:   map[string]string{"results/table.csv": "fusion-results"},
+		Models: map[string]ModelOutput{"results/model/": {Name: "fusion-surrogate", Framework: "pytorch", Task: "regression",
+			Metrics: "results/metrics.json", Card: "results/MODEL.md"}},
+		Label: "PROPRIETARY//AGR:CRADA-0042",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got)\n%s", d)
@@ -135,6 +144,13 @@ func TestParseJobSpecInvalid(t *testing.T) {
 		{"duplicate input", ok + "inputs: [a@1, a@2]\n", "inputs[1]"},
 		{"escaping output", ok + "outputs: {'../x': ds}\n", "outputs"},
 		{"absolute output", ok + "outputs: {'/etc/passwd': ds}\n", "outputs"},
+		{"escaping model", ok + "models: {'../m': {name: m, framework: f, task: t}}\n", "models"},
+		{"model without framework", ok + "models: {m: {name: m, task: t}}\n", "models.m.framework"},
+		{"model without task", ok + "models: {m: {name: m, framework: f}}\n", "models.m.task"},
+		{"bad model name", ok + "models: {m: {name: '-x', framework: f, task: t}}\n", "models.m.name"},
+		{"escaping metrics", ok + "models: {m: {name: m, framework: f, task: t, metrics: ../../etc/passwd}}\n", "models.m.metrics"},
+		{"model path is an output", ok + "outputs: {m: ds}\nmodels: {m: {name: m, framework: f, task: t}}\n", "models.m"},
+		{"unknown model field", ok + "models: {m: {name: m, framework: f, task: t, weights: w}}\n", ""},
 		{"bad queue", ok + "attributes: {duration: 1m, queue_name: 'a b'}\n", ""},
 		{"wrong type", "executable: [1, 2]\nattributes: {duration: 1m}\n", ""},
 		{"not a mapping", "- a\n- b\n", ""},

@@ -148,6 +148,14 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 			return nil, errors.E(op, errors.Invalid, errors.Field("outputs"), errors.Msg("output paths are relative to the job's directory, without .."))
 		}
 	}
+	for path, m := range spec.Models {
+		if !genesis.ValidName(m.Name) {
+			return nil, errors.E(op, errors.Invalid, errors.Field("models"), errors.Msg("model output "+strconv.Quote(path)+" names an invalid model "+strconv.Quote(m.Name)))
+		}
+		if len(refs) == 0 {
+			return nil, errors.E(op, errors.Invalid, errors.Field("models"), errors.Msg("a job that trains a model names the data it trains on as inputs"))
+		}
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	j := &Job{ID: identity.NewID("job"), Name: spec.Name, Owner: string(p.ID), Spec: spec, Label: join.Format(), InputBytes: bytes, State: Pending, CreatedAt: now, UpdatedAt: now}
 	// Pinned to concrete versions, under the names the submitter used

@@ -22,6 +22,8 @@ import (
 type fixture struct {
 	db       store.DB
 	svc      *jobs.Service
+	cat      *catalog.Service
+	work     string
 	admin    *genesis.Principal
 	alice    *genesis.Principal
 	reg      *sites.Registry
@@ -35,34 +37,45 @@ func newFixture(t *testing.T, siteNames ...string) *fixture {
 	ids := identity.New(db)
 	ids.Bootstrap(ctx, "admin")
 	admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
-	alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
+	alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "PROPRIETARY", Roles: []genesis.Role{genesis.RoleContributor}})
 	az, _ := authz.New(ids, time.Now)
 	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
 	reg, _ := sites.New(db, az, ids, make([]byte, 32))
 	work := t.TempDir()
-	f := &fixture{db: db, admin: admin, alice: alice, reg: reg, backends: map[string]compute.Backend{}}
+	f := &fixture{db: db, cat: cat, work: work, admin: admin, alice: alice, reg: reg, backends: map[string]compute.Backend{}}
 	for _, name := range siteNames {
-		b, err := local.New(filepath.Join(work, name), local.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.backends[name] = b
-		if _, err := reg.Add(ctx, admin, sites.Spec{Name: name, Kind: sites.KindLocal, Accreditation: "OPEN", Capacity: sites.Capacity{Nodes: 1, CoresPerNode: 2, MemoryGBNode: 4}}); err != nil {
-			t.Fatal(err)
-		}
+		f.addSite(t, name, "OPEN")
 	}
 	f.svc = jobs.New(db, az, ids, cat, reg, filepath.Join(work, "jobs"))
 	f.svc.Backend = func(_ context.Context, s *sites.Site) (compute.Backend, error) { return f.backends[s.Name], nil }
 	return f
 }
 
-func (f *fixture) submit(t *testing.T, yaml string) *jobs.Job {
+// addSite registers a local site of one node accredited for acc.
+func (f *fixture) addSite(t *testing.T, name, acc string) {
+	t.Helper()
+	b, err := local.New(filepath.Join(f.work, name), local.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.backends[name] = b
+	if _, err := f.reg.Add(ctx, f.admin, sites.Spec{Name: name, Kind: sites.KindLocal, Accreditation: acc, Capacity: sites.Capacity{Nodes: 1, CoresPerNode: 2, MemoryGBNode: 4}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustSpec(t *testing.T, yaml string) *compute.JobSpec {
 	t.Helper()
 	spec, err := compute.ParseJobSpec([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := f.svc.Submit(ctx, f.alice, spec)
+	return spec
+}
+
+func (f *fixture) submit(t *testing.T, yaml string) *jobs.Job {
+	t.Helper()
+	j, err := f.svc.Submit(ctx, f.alice, mustSpec(t, yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
