@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 	"github.com/genesis-science/genesis/internal/blob/localdisk"
 )
 
@@ -21,7 +22,17 @@ var (
 	benchMiB   = flag.Int("pack.mib", 256, "size in MiB of the large file in pack benchmarks")
 	benchFiles = flag.Int("pack.files", 10000, "number of 1 KiB files in BenchmarkSmallFiles")
 	benchDir   = flag.String("pack.dir", "", "directory for benchmark files (default: a temp dir)")
+	benchAvg   = flag.Int("pack.avg", 0, "average chunk size in KiB for BenchmarkRepack (min avg/4, max 4·avg; default: chunk.DefaultParams)")
 )
+
+// benchParams are the chunk parameters -pack.avg asks for.
+func benchParams() chunk.Params {
+	if *benchAvg <= 0 {
+		return chunk.DefaultParams
+	}
+	avg := *benchAvg << 10
+	return chunk.Params{Min: avg / 4, Avg: avg, Max: 4 * avg}
+}
 
 func benchTemp(b *testing.B) string {
 	if *benchDir != "" {
@@ -119,8 +130,10 @@ func benchPackLarge(b *testing.B, opts localdisk.Options, parallel int) {
 
 // BenchmarkRepack: pack a large file, change 1% of its bytes in k random
 // places (k runs of size/100/k bytes), pack again; new-% is the new bytes
-// stored over the file size (target ≤ 5%).
+// stored over the file size (target ≤ 5%); chunks is the number of chunks
+// of the file. -pack.avg sets the average chunk size.
 func BenchmarkRepack(b *testing.B) {
+	params := benchParams()
 	for _, k := range []int{10, 30, 100, 1000} {
 		b.Run(fmt.Sprintf("spots=%d", k), func(b *testing.B) {
 			dir := benchTemp(b)
@@ -131,7 +144,8 @@ func BenchmarkRepack(b *testing.B) {
 				b.Fatal(err)
 			}
 			ctx := context.Background()
-			if _, err := Pack(ctx, st, []Source{{Name: "big.bin", Path: src}}, Options{}); err != nil {
+			first, err := Pack(ctx, st, []Source{{Name: "big.bin", Path: src}}, Options{Params: params})
+			if err != nil {
 				b.Fatal(err)
 			}
 			r := rand.New(rand.NewPCG(uint64(k), 1))
@@ -152,13 +166,14 @@ func BenchmarkRepack(b *testing.B) {
 				}
 				f.Close()
 				b.StartTimer()
-				res, err := Pack(ctx, st, []Source{{Name: "big.bin", Path: src}}, Options{})
+				res, err := Pack(ctx, st, []Source{{Name: "big.bin", Path: src}}, Options{Params: params})
 				if err != nil {
 					b.Fatal(err)
 				}
 				newBytes += res.NewBytes
 			}
 			b.ReportMetric(100*float64(newBytes)/float64(size)/float64(b.N), "new-%")
+			b.ReportMetric(float64(first.Chunks), "chunks")
 		})
 	}
 }
