@@ -33,6 +33,7 @@ import (
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/jobs"
+	"github.com/genesis-science/genesis/internal/compute/iri"
 	"github.com/genesis-science/genesis/internal/compute/local"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/compute/slurm"
@@ -206,6 +207,23 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 			return nil, err
 		}
 		b = sb
+	case sites.KindIRI:
+		// A DOE IRI Facility API v2 endpoint. Job directories must be on a
+		// file system the facility's compute nodes share with this server
+		// (as for Slurm).
+		cred, err := a.Sites.Credentials(ctx, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		var c struct{ Token, Resource, Project string }
+		if err := json.Unmarshal([]byte(cred), &c); err != nil || c.Token == "" || c.Resource == "" {
+			return nil, errors.E(errors.Op("app.backendFor"), errors.Invalid, errors.Msg("iri site credentials must be JSON {\"token\": …, \"resource\": …, \"project\": …}"))
+		}
+		ib, err := iri.NewClient(iri.ClientConfig{URL: s.Endpoint, Token: c.Token, Resource: c.Resource, Project: c.Project})
+		if err != nil {
+			return nil, err
+		}
+		b = ib
 	default:
 		return nil, errors.E(errors.Op("app.backendFor"), errors.Unavailable, errors.Msg("no backend for "+s.Kind+" sites yet"))
 	}

@@ -364,8 +364,8 @@ func (s *Service) start(ctx context.Context, pl *placement, owner *genesis.Princ
 			return
 		}
 	}
-	if pl.site.Kind == sites.KindSlurm {
-		// Slurm runs the job as its own user on the shared file system.
+	if pl.site.Kind == sites.KindSlurm || pl.site.Kind == sites.KindIRI {
+		// The site runs the job as its own user on the shared file system.
 		filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 			if err == nil && fi.IsDir() {
 				os.Chmod(p, 0o777)
