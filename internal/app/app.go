@@ -376,6 +376,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	// Background loops stop with ctx.
 	mon := &sites.Monitor{Registry: a.Sites, Every: 10 * time.Second, OnError: func(err error) { a.Log.Warn("site heartbeat monitor", "err", err) }}
 	go mon.Run(ctx)
+	// Slurm and IRI sites that send no heartbeats are probed instead.
+	probe := &sites.Prober{Registry: a.Sites, Backend: a.backendFor, Every: 15 * time.Second, OnError: func(err error) { a.Log.Warn("site prober", "err", err) }}
+	go probe.Run(ctx)
 	go a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
 	select {
 	case err := <-errc:

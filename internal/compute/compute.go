@@ -123,3 +123,18 @@ type Backend interface {
 	// yields an empty reader.
 	Logs(ctx context.Context, id BackendJobID, stream Stream, offset int64) (io.ReadCloser, error)
 }
+
+// Health values a Prober reports (the site statuses of the same names).
+const (
+	HealthUp       = "up"
+	HealthDegraded = "degraded"
+	HealthDown     = "down"
+)
+
+// A Prober is a backend that can say whether its resource is up, so that
+// the platform can poll a site instead of waiting for it to send
+// heartbeats. Probe never fails: an unreachable resource is HealthDown
+// with the reason.
+type Prober interface {
+	Probe(ctx context.Context) (health, reason string)
+}

@@ -519,3 +519,23 @@ func truncateMsg(s string) string {
 	}
 	return s
 }
+
+var _ compute.Prober = (*Client)(nil)
+
+// Probe reads the resource's status from the facility's status API.
+func (c *Client) Probe(ctx context.Context) (health, reason string) {
+	r, err := c.ResourceStatus(ctx)
+	if err != nil {
+		return compute.HealthDown, errors.SafeMessage(err)
+	}
+	switch r.CurrentStatus {
+	case StatusUp:
+		return compute.HealthUp, ""
+	case StatusDegraded:
+		return compute.HealthDegraded, "the facility reports " + r.Name + " degraded"
+	case StatusDown:
+		return compute.HealthDown, "the facility reports " + r.Name + " down"
+	default:
+		return compute.HealthDegraded, fmt.Sprintf("the facility reports %s status %q", r.Name, r.CurrentStatus)
+	}
+}

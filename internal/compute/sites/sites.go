@@ -505,3 +505,34 @@ func (r *Registry) All(ctx context.Context) ([]Site, error) {
 	})
 	return out, err
 }
+
+// Observe records a site's status as the platform observed it (by probing
+// its backend): like a heartbeat, but from the platform itself. A drained
+// site stays drained.
+func (r *Registry) Observe(ctx context.Context, idOrName, status, reason string) error {
+	const op errors.Op = "sites.Observe"
+	if status != Up && status != Degraded && status != Down {
+		return invalid("status", "an observation is up, degraded or down")
+	}
+	now := store.T(r.now())
+	return r.db.Update(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE sites SET status = CASE WHEN status = ? THEN status ELSE ? END,
+			status_reason = CASE WHEN status = ? THEN status_reason ELSE ? END,
+			last_heartbeat = ?, updated_at = ? WHERE id = ? OR name = ?`,
+			Draining, status, Draining, truncateReason(reason), now, now, idOrName, idOrName)
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errors.E(op, errors.NotExist)
+		}
+		return nil
+	})
+}
+
+func truncateReason(s string) string {
+	if len(s) > 1024 {
+		return s[:1024]
+	}
+	return s
+}

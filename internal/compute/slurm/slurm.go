@@ -577,3 +577,43 @@ func (b *Backend) do(ctx context.Context, method, path string, body []byte, out 
 	}
 	return resp.StatusCode, nil
 }
+
+var _ compute.Prober = (*Backend)(nil)
+
+// Probe asks slurmrestd to ping the cluster's controllers: up when the
+// primary answers, degraded when only a backup does, down otherwise.
+func (b *Backend) Probe(ctx context.Context) (health, reason string) {
+	var doc struct {
+		Errors []apiError `json:"errors"`
+		Pings  []struct {
+			Hostname string `json:"hostname"`
+			Ping     string `json:"ping"`
+			Mode     string `json:"mode"`
+		} `json:"pings"`
+	}
+	code, err := b.do(ctx, http.MethodGet, "/ping", nil, &doc)
+	if err != nil {
+		return compute.HealthDown, errors.SafeMessage(err)
+	}
+	if code != http.StatusOK {
+		return compute.HealthDown, "slurmrestd answered " + http.StatusText(code)
+	}
+	var up, down []string
+	primary := false
+	for _, p := range doc.Pings {
+		if strings.EqualFold(p.Ping, "UP") {
+			up = append(up, p.Hostname)
+			primary = primary || p.Mode == "primary"
+		} else {
+			down = append(down, p.Hostname+" "+p.Ping)
+		}
+	}
+	switch {
+	case primary && len(down) == 0:
+		return compute.HealthUp, ""
+	case len(up) > 0:
+		return compute.HealthDegraded, "controllers not answering: " + strings.Join(down, ", ")
+	default:
+		return compute.HealthDown, "no Slurm controller answers"
+	}
+}
