@@ -371,8 +371,17 @@ func claimed(ctx context.Context, tx store.Tx, asset string, ids []blob.ID) ([]b
 // asset.
 func (s *Service) MissingChunks(ctx context.Context, p *genesis.Principal, idOrName string, ids []blob.ID) ([]blob.ID, error) {
 	const op errors.Op = "catalog.MissingChunks"
-	a, err := s.writable(ctx, p, idOrName)
+	a, err := s.uploadable(ctx, p, idOrName)
 	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	// One record for the batch: the write decision the uploads that
+	// follow rely on (ReceiveChunk records only denials).
+	l, err := label.Parse(a.Label)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	if err := s.record(ctx, p, string(authz.Write), a, l, audit.Allow, "upload of up to "+strconv.Itoa(len(ids))+" chunks"); err != nil {
 		return nil, errors.E(op, err)
 	}
 	seen := make(map[blob.ID]bool, len(ids))
@@ -454,6 +463,53 @@ func tombstoned(ctx context.Context, tx store.Tx, ids []blob.ID, now int64) (map
 	return dead, nil
 }
 
+// uploadable is writable for the chunks of an upload, which come by the
+// thousand: the same decisions (read, then write), made with one lookup of
+// the principal, but only a denial goes on the audit record here. What was
+// allowed is recorded once per batch of chunks (MissingChunks) and once per
+// commit, not once per chunk.
+func (s *Service) uploadable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	var a *Asset
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		a, err = s.load(ctx, tx, idOrName)
+		return err
+	})
+	if errors.Is(errors.NotExist, err) {
+		return nil, errors.E(errors.NotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.resource()
+	if err != nil {
+		return nil, err
+	}
+	for _, act := range []authz.Action{authz.Read, authz.Write} {
+		err := s.authz.Can(ctx, ap, act, res)
+		if err == nil {
+			continue
+		}
+		if res.Label.Level() != label.Open || act != authz.Read {
+			if aerr := s.record(ctx, p, string(act), a, res.Label, audit.Deny, ""); aerr != nil {
+				return nil, aerr
+			}
+		}
+		if errors.Is(errors.NotExist, err) {
+			if act == authz.Read {
+				return nil, errors.E(errors.NotExist) // hidden and missing alike
+			}
+			return nil, errors.E(errors.Permission, errors.Msg("you may read this asset but not change it"))
+		}
+		return nil, err
+	}
+	return a, nil
+}
+
 func (s *Service) writable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
 	a, err := s.Get(ctx, p, idOrName)
 	if err != nil {
@@ -490,7 +546,13 @@ func (s *Service) ReceiveChunk(ctx context.Context, p *genesis.Principal, idOrNa
 const claimFresh = 20 * time.Second
 
 func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Principal, idOrName string, id blob.ID, data []byte, deferred bool) error {
-	a, err := s.writable(ctx, p, idOrName)
+	var a *Asset
+	var err error
+	if deferred {
+		a, err = s.uploadable(ctx, p, idOrName)
+	} else {
+		a, err = s.writable(ctx, p, idOrName)
+	}
 	if err != nil {
 		return errors.E(op, err)
 	}
