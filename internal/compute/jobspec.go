@@ -13,10 +13,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/token"
 
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/yamlsafe"
 )
 
 // MaxJobSpecSize bounds the job spec documents ParseJobSpec accepts.
@@ -265,11 +264,11 @@ func ParseJobSpec(data []byte) (*JobSpec, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.E(op, errors.Invalid, errors.Field("executable"), errors.Msg("empty job spec"))
 	}
-	if msg := checkTokens(data); msg != "" {
+	if msg := yamlsafe.Check(data); msg != "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("job spec: "+msg))
 	}
 	var spec JobSpec
-	if err := safeUnmarshal(data, &spec, yaml.Strict()); err != nil {
+	if err := yamlsafe.Decode(data, &spec, yaml.Strict()); err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Field(yamlErrorField(err)), errors.Msg("job spec: "+firstLine(yaml.FormatError(err, false, false))))
 	}
 	if err := checkExplicitZeros(data); err != nil {
@@ -292,7 +291,7 @@ func checkExplicitZeros(data []byte) error {
 			CPUCoresPerProcess *int `yaml:"cpu_cores_per_process"`
 		} `yaml:"resources"`
 	}
-	if safeUnmarshal(data, &raw) != nil {
+	if yamlsafe.Decode(data, &raw) != nil {
 		return nil // the strict decode already accepted it; nothing to add
 	}
 	r := raw.Resources
@@ -305,48 +304,6 @@ func checkExplicitZeros(data []byte) error {
 		}
 	}
 	return nil
-}
-
-// maxFlowDepth bounds the nesting of [ ] and { }: the decoder's time grows
-// quadratically with it.
-const maxFlowDepth = 32
-
-// checkTokens rejects what a job spec never needs and the YAML decoder
-// handles badly: anchors and aliases, which let a small document expand
-// exponentially ("billion laughs"), and deeply nested flow collections.
-// It returns a user-safe reason, or "".
-func checkTokens(data []byte) (msg string) {
-	defer func() {
-		if recover() != nil {
-			msg = "malformed YAML"
-		}
-	}()
-	depth := 0
-	for _, tk := range lexer.Tokenize(string(data)) {
-		switch tk.Type {
-		case token.AnchorType, token.AliasType:
-			return "YAML anchors and aliases are not allowed"
-		case token.SequenceStartType, token.MappingStartType:
-			if depth++; depth > maxFlowDepth {
-				return fmt.Sprintf("nested deeper than %d levels", maxFlowDepth)
-			}
-		case token.SequenceEndType, token.MappingEndType:
-			depth--
-		}
-	}
-	return ""
-}
-
-// safeUnmarshal is yaml.UnmarshalWithOptions, with the decoder's panics on
-// some malformed documents (found by fuzzing go-yaml v1.19.2, e.g. a tagged
-// sequence over a multi-line scalar) turned into errors.
-func safeUnmarshal(data []byte, v any, opts ...yaml.DecodeOption) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed YAML (decoder panic: %v)", r)
-		}
-	}()
-	return yaml.UnmarshalWithOptions(data, v, opts...)
 }
 
 // yamlErrorField extracts the field an unknown-field error names.

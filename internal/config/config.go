@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/yamlsafe"
 	"github.com/goccy/go-yaml"
 )
 
@@ -90,7 +91,10 @@ func Parse(name string, b []byte) (Config, error) {
 	c := Config{Log: Log{Level: "info", Format: "text"}, Listen: Listen{Addr: "127.0.0.1:8080"}}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".yaml", ".yml":
-		if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
+		if msg := yamlsafe.Check(b); msg != "" {
+			return Config{}, errors.E(op, errors.Invalid, errors.Msg(name+": "+msg))
+		}
+		if err := yamlsafe.Decode(b, &c, yaml.Strict()); err != nil {
 			return Config{}, errors.E(op, errors.Invalid, errors.Msg(name+": "+firstLine(yaml.FormatError(err, false, true))))
 		}
 	case ".toml":
