@@ -75,6 +75,7 @@ GENESIS_URL and GENESIS_TOKEN or 'genesis login'.`,
 		adminCmd(env), projectCmd(env), tokenCmd(env),
 		siteCmd(env), inventoryCmd(env), jobCmd(env), allocationCmd(env),
 		datasetCmd(env), modelCmd(env), catalogCmd(env), searchCmd(env), lineageCmd(env), declassifyCmd(env), fsckCmd(env), gcCmd(env), agreementCmd(env), auditCmd(env), benchCmd(env),
+		iriCmd(env),
 	)
 	root.AddCommand(extraCommands(env)...)
 	return root
