@@ -122,15 +122,46 @@ func (s *Service) allocations(ctx context.Context, projectID string) ([]Allocati
 		}); err != nil {
 			return err
 		}
-		jobs, err := tx.Query(ctx, `SELECT site, node_hours, gpu_hours, spec, state, started_at, finished_at FROM jobs WHERE project_id = ? AND site <> ''`, projectID)
+		// Held: running jobs (and pending ones being submitted), at their
+		// requested size. Used: finished jobs, nodes (and GPUs) × the wall
+		// time they ran, in microseconds here.
+		const wall = `CASE WHEN state NOT IN (?, ?) AND finished_at > started_at THEN finished_at - started_at ELSE 0 END`
+		sums, err := tx.Query(ctx, `SELECT site,
+			CAST(COALESCE(SUM(CASE WHEN state IN (?, ?) THEN node_hours ELSE 0 END), 0) AS DOUBLE PRECISION),
+			CAST(COALESCE(SUM(CASE WHEN state IN (?, ?) THEN gpu_hours ELSE 0 END), 0) AS DOUBLE PRECISION),
+			CAST(COALESCE(SUM(nodes * `+wall+`), 0) AS DOUBLE PRECISION),
+			CAST(COALESCE(SUM(CASE WHEN node_hours > 0 THEN gpu_hours * nodes * `+wall+` / node_hours ELSE 0 END), 0) AS DOUBLE PRECISION)
+			FROM jobs WHERE project_id = ? AND site <> '' AND node_hours IS NOT NULL GROUP BY site`,
+			Running, Pending, Running, Pending, Running, Pending, Running, Pending, projectID)
+		if err != nil {
+			return err
+		}
+		const usPerHour = float64(time.Hour / time.Microsecond)
+		if err := sums.Each(func() error {
+			var site string
+			var hn, hg, un, ug float64
+			if err := sums.Scan(&site, &hn, &hg, &un, &ug); err != nil {
+				return err
+			}
+			if i, ok := bySite[site]; ok {
+				out[i].HeldNodeHours += hn
+				out[i].HeldGPUHours += hg
+				out[i].UsedNodeHours += un / usPerHour
+				out[i].UsedGPUHours += ug / usPerHour
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Jobs recorded before the cost columns: from their specs.
+		jobs, err := tx.Query(ctx, `SELECT site, spec, state, started_at, finished_at FROM jobs WHERE project_id = ? AND site <> '' AND node_hours IS NULL`, projectID)
 		if err != nil {
 			return err
 		}
 		return jobs.Each(func() error {
 			var site, spec, state string
 			var st, fin *int64
-			var nhp, ghp *float64
-			if err := jobs.Scan(&site, &nhp, &ghp, &spec, &state, &st, &fin); err != nil {
+			if err := jobs.Scan(&site, &spec, &state, &st, &fin); err != nil {
 				return err
 			}
 			i, ok := bySite[site]
@@ -138,23 +169,15 @@ func (s *Service) allocations(ctx context.Context, projectID string) ([]Allocati
 				return nil
 			}
 			var js compute.JobSpec
-			var nh, gh float64
-			if nhp != nil && ghp != nil {
-				nh, gh = *nhp, *ghp
-			} else { // recorded before the cost columns
-				json.Unmarshal([]byte(spec), &js)
-				nh, gh = cost(&js)
-			}
+			json.Unmarshal([]byte(spec), &js)
+			nh, gh := cost(&js)
 			switch {
-			case state == Running || state == Pending: // pending with a site: being submitted
+			case state == Running || state == Pending:
 				out[i].HeldNodeHours += nh
 				out[i].HeldGPUHours += gh
 			case st != nil && fin != nil:
 				// Charged for the wall time it ran, at its size.
 				h := store.FromT(*fin).Sub(store.FromT(*st)).Hours()
-				if js.Executable == "" {
-					json.Unmarshal([]byte(spec), &js)
-				}
 				if d := js.Attributes.Duration.D().Hours(); d > 0 && h > 0 {
 					out[i].UsedNodeHours += nh * h / d
 					out[i].UsedGPUHours += gh * h / d
