@@ -30,20 +30,7 @@ type Prober struct {
 }
 
 // Run probes every p.Every until ctx ends.
-func (p *Prober) Run(ctx context.Context) error {
-	t := time.NewTicker(p.Every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := p.ProbeAll(ctx); err != nil && p.OnError != nil && ctx.Err() == nil {
-				p.OnError(err)
-			}
-		}
-	}
-}
+func (p *Prober) Run(ctx context.Context) error { return every(ctx, p.Every, p.ProbeAll, p.OnError) }
 
 // ProbeAll probes every site that expects no heartbeats and is not the
 // platform's own (local) site, once.

@@ -442,15 +442,24 @@ type Monitor struct {
 
 // Run checks heartbeats every m.Every until ctx ends.
 func (m *Monitor) Run(ctx context.Context) error {
-	t := time.NewTicker(m.Every)
+	return every(ctx, m.Every, func(ctx context.Context) error {
+		_, err := m.Registry.MarkMissing(ctx)
+		return err
+	}, m.OnError)
+}
+
+// every calls fn every d until ctx ends, passing its errors to onError
+// (when set and ctx is not done).
+func every(ctx context.Context, d time.Duration, fn func(context.Context) error, onError func(error)) error {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if _, err := m.Registry.MarkMissing(ctx); err != nil && m.OnError != nil && ctx.Err() == nil {
-				m.OnError(err)
+			if err := fn(ctx); err != nil && onError != nil && ctx.Err() == nil {
+				onError(err)
 			}
 		}
 	}
