@@ -324,12 +324,6 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 		}
 		return nil, errors.E(op, err)
 	}
-	// The manifest is stored last, and only once every chunk it names is
-	// durable.
-	if err := blob.SyncAll(ctx, st, up.new); err != nil {
-		return nil, errors.E(op, err)
-	}
-
 	m := &manifest.Manifest{Entries: make([]manifest.Entry, len(items))}
 	small := rd.smallRefs
 	k := 0
@@ -356,6 +350,16 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 			}
 		}
 		m.Entries[i] = e
+	}
+	// The manifest is stored last, and only once every chunk it names is
+	// durable: those this Pack sent, and any another writer of the same
+	// store sent but has not synced yet (skipped here as present).
+	all := make([]blob.ID, 0, len(ids))
+	for id := range ids {
+		all = append(all, id)
+	}
+	if err := blob.SyncAll(ctx, st, all); err != nil {
+		return nil, errors.E(op, err)
 	}
 	id, err := manifest.Put(ctx, st, m)
 	if err != nil {
