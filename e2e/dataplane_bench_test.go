@@ -28,6 +28,8 @@ import (
 //     `cat FILE > /dev/null` of the same file; target ≥ 0.8.
 //   - repack-%-spotsN: a put of the file with 1% of its bytes changed in
 //     N random places, as new bytes stored over the file size; target ≤ 5.
+//   - small-put-s, small-get-s: with GENESIS_BENCH_FILES=N, put and get of
+//     a tree of N files of 1 KiB; target ≤ 60 s each for 100,000.
 //
 // The size and the places are set from the environment, so a plain
 // `go test` never runs it and the default is quick:
@@ -117,6 +119,38 @@ func BenchmarkDataPlane(b *testing.B) {
 		b.StopTimer()
 		writeRandom(b, src, size, 7) // back to the original for the next round
 		b.StartTimer()
+	}
+	if files := envInt("GENESIS_BENCH_FILES", 0); files > 0 {
+		b.StopTimer()
+		tree := filepath.Join(dir, "small")
+		buf := make([]byte, 1024)
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := range files {
+			d := filepath.Join(tree, fmt.Sprintf("d%02d", i%100))
+			if i < 100 {
+				os.MkdirAll(d, 0o755)
+			}
+			for x := range buf {
+				buf[x] = byte(r.Uint32())
+			}
+			if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("f%06d", i)), buf, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if out, err := runCmd(env, bin, "dataset", "create", "small", "--label", "OPEN"); err != nil {
+			b.Fatalf("create: %v\n%s", err, out.out)
+		}
+		put, err := runCmd(env, bin, "dataset", "put", "small", tree, "--json")
+		if err != nil {
+			b.Fatalf("small put: %v\n%s", err, put.out)
+		}
+		get, err := runCmd(env, bin, "dataset", "get", "small", filepath.Join(dir, "small-restored"))
+		if err != nil {
+			b.Fatalf("small get: %v\n%s", err, get.out)
+		}
+		b.ReportMetric(put.wall.Seconds(), "small-put-s")
+		b.ReportMetric(get.wall.Seconds(), "small-get-s")
 	}
 	n := float64(b.N)
 	mbs := func(d time.Duration) float64 { return float64(size) * n / d.Seconds() / 1e6 }
