@@ -37,6 +37,9 @@ import (
 //	GENESIS_BENCH_MIB=2048 GENESIS_BENCH_SPOTS=10,100,1000 \
 //	  go test -run XXX -bench DataPlane -benchtime 1x ./e2e
 //
+// It also reports the CPU seconds per GiB of the client and the server,
+// which the machine's other load does not change.
+//
 // GENESIS_BENCH_DIR puts the files and the data dir elsewhere than $TMPDIR.
 func BenchmarkDataPlane(b *testing.B) {
 	mib := envInt("GENESIS_BENCH_MIB", 256)
@@ -61,6 +64,7 @@ func BenchmarkDataPlane(b *testing.B) {
 	env := append(os.Environ(), "GENESIS_URL="+srv.url, "GENESIS_TOKEN="+srv.token)
 
 	var tPut, tCpSync, tGet, tCat time.Duration
+	var cpuPut, cpuPutSrv, cpuGet, cpuGetSrv time.Duration
 	var putRSS, getRSS int64
 	repack := make([]float64, len(spots))
 	for i := 0; b.Loop(); i++ {
@@ -78,11 +82,14 @@ func BenchmarkDataPlane(b *testing.B) {
 		if out, err := runCmd(env, bin, "dataset", "create", name, "--label", "OPEN"); err != nil {
 			b.Fatalf("create: %v\n%s", err, out.out)
 		}
+		srv0 := srv.cpu()
 		r, err = runCmd(env, bin, "dataset", "put", name, src, "--json")
 		if err != nil {
 			b.Fatalf("put: %v\n%s", err, r.out)
 		}
 		tPut += r.wall
+		cpuPut += r.cpu
+		cpuPutSrv += srv.cpu() - srv0
 		putRSS = max(putRSS, r.maxRSS)
 
 		r, err = runCmd(nil, "sh", "-c", "cat "+src+" > /dev/null")
@@ -91,11 +98,14 @@ func BenchmarkDataPlane(b *testing.B) {
 		}
 		tCat += r.wall
 		dst := filepath.Join(dir, "restored")
+		srv0 = srv.cpu()
 		r, err = runCmd(env, bin, "dataset", "get", name, dst)
 		if err != nil {
 			b.Fatalf("get: %v\n%s", err, r.out)
 		}
 		tGet += r.wall
+		cpuGet += r.cpu
+		cpuGetSrv += srv.cpu() - srv0
 		getRSS = max(getRSS, r.maxRSS)
 		os.RemoveAll(dst)
 
@@ -162,6 +172,13 @@ func BenchmarkDataPlane(b *testing.B) {
 	b.ReportMetric(mbs(tCat), "cat-MB/s")
 	b.ReportMetric(tCat.Seconds()/tGet.Seconds(), "get/cat")
 	b.ReportMetric(float64(getRSS)/1e6, "get-rss-MB")
+	// CPU per GiB, client and server: what the machine's other load does
+	// not change (the wall-clock ratios above depend on it).
+	gib := float64(size) * n / (1 << 30)
+	b.ReportMetric(cpuPut.Seconds()/gib, "put-cpu-s/GiB")
+	b.ReportMetric(cpuPutSrv.Seconds()/gib, "put-srv-cpu-s/GiB")
+	b.ReportMetric(cpuGet.Seconds()/gib, "get-cpu-s/GiB")
+	b.ReportMetric(cpuGetSrv.Seconds()/gib, "get-srv-cpu-s/GiB")
 	for j, k := range spots {
 		b.ReportMetric(repack[j]/n, fmt.Sprintf("repack-%%-spots%d", k))
 	}
@@ -184,7 +201,8 @@ func envInt(k string, def int) int {
 type cmdResult struct {
 	out    []byte
 	wall   time.Duration
-	maxRSS int64 // bytes
+	maxRSS int64         // bytes
+	cpu    time.Duration // user + system
 }
 
 // runCmd runs a command to completion and reports its wall time and peak
@@ -197,6 +215,7 @@ func runCmd(env []string, name string, args ...string) (cmdResult, error) {
 	r := cmdResult{out: out, wall: time.Since(start)}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.maxRSS = ru.Maxrss << 10 // Linux reports KiB
+		r.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	return r, err
 }
@@ -248,7 +267,28 @@ func mutate(b *testing.B, path string, size int64, k int, seed uint64) {
 	}
 }
 
-type benchServer struct{ url, token string }
+type benchServer struct {
+	url, token string
+	pid        int
+}
+
+// cpu is the server's user + system time so far (from /proc; 0 where
+// there is none).
+func (s benchServer) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond
+}
 
 // startBenchServer runs `genesis up` on dataDir until the benchmark ends.
 func startBenchServer(b *testing.B, bin, dataDir string) benchServer {
@@ -280,7 +320,7 @@ func startBenchServer(b *testing.B, bin, dataDir string) benchServer {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return benchServer{url: "http://" + addr, token: strings.TrimSpace(string(tok))}
+		return benchServer{url: "http://" + addr, token: strings.TrimSpace(string(tok)), pid: cmd.Process.Pid}
 	case <-time.After(60 * time.Second):
 		b.Fatalf("genesis up did not start listening\n%s", stderr.String())
 	}
