@@ -87,6 +87,7 @@ type Service struct {
 	// the next round goes on following running jobs (by ID).
 	stepMu                sync.Mutex
 	followFrom, placeFrom string
+	wake                  chan struct{}
 }
 
 // record puts an action on a job on the audit log; for NATIONAL-SECURITY
@@ -102,7 +103,7 @@ func (s *Service) record(ctx context.Context, p *genesis.Principal, action strin
 
 // New returns the job service; jobs get working directories under workDir.
 func New(db store.DB, az *authz.Authorizer, ids *identity.Service, cat *catalog.Service, reg *sites.Registry, workDir string) *Service {
-	return &Service{db: db, authz: az, ids: ids, catalog: cat, sites: reg, workDir: workDir, now: time.Now}
+	return &Service{db: db, authz: az, ids: ids, catalog: cat, sites: reg, workDir: workDir, now: time.Now, wake: make(chan struct{}, 1)}
 }
 
 func (s *Service) resource(j *Job) (authz.Resource, error) {
@@ -206,6 +207,7 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
+	s.nudge()
 	return j, nil
 }
 

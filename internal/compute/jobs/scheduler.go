@@ -21,9 +21,10 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Run is the scheduler loop: every tick it places pending jobs, follows
-// running ones and finishes those that are done. All its state is in the
-// store, so a restarted server resumes where it stopped.
+// Run is the scheduler loop: every tick — and at once after a submission —
+// it places pending jobs, follows running ones and finishes those that are
+// done. All its state is in the store, so a restarted server resumes where
+// it stopped.
 func (s *Service) Run(ctx context.Context, tick time.Duration, onError func(error)) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -32,10 +33,19 @@ func (s *Service) Run(ctx context.Context, tick time.Duration, onError func(erro
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := s.Step(ctx); err != nil && ctx.Err() == nil && onError != nil {
-				onError(err)
-			}
+		case <-s.wake:
 		}
+		if err := s.Step(ctx); err != nil && ctx.Err() == nil && onError != nil {
+			onError(err)
+		}
+	}
+}
+
+// nudge asks the loop for a round now (a no-op when one is already asked).
+func (s *Service) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
