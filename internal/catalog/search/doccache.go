@@ -20,10 +20,14 @@ type docCache struct {
 	// is absent, because g grows with commit order).
 	loaded int64
 	docs   []docMeta
-	kws    []int32 // keyword ids of all documents, by docMeta.kwOff
-	strs   []string
-	ids    map[string]int32
-	kinds  map[ClassID]int32 // class → kind string id
+	// classOf and ownerOf repeat docs[g].class and .owner densely for the
+	// readability test, which runs on every posting; classOf is -1 for a g
+	// not loaded.
+	classOf, ownerOf []int32
+	kws              []int32 // keyword ids of all documents, by docMeta.kwOff
+	strs             []string
+	ids              map[string]int32
+	kinds            map[ClassID]int32 // class → kind string id
 }
 
 type docMeta struct {
@@ -140,6 +144,8 @@ func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
 		}
 		for int64(len(dc.docs)) <= x.g {
 			dc.docs = append(dc.docs, docMeta{})
+			dc.classOf = append(dc.classOf, -1)
+			dc.ownerOf = append(dc.ownerOf, -1)
 		}
 		m := &dc.docs[x.g]
 		if m.ok {
@@ -151,6 +157,7 @@ func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
 			dc.kws = append(dc.kws, dc.intern(kw))
 			m.kwN++
 		}
+		dc.classOf[x.g], dc.ownerOf[x.g] = m.class, m.owner
 	}
 	dc.loaded = max(dc.loaded, maxG)
 	return nil

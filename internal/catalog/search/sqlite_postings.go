@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"math/bits"
 	"slices"
 	"sort"
 
@@ -151,24 +152,24 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 		kws = append(kws, dc.lookup(clean(kw)))
 	}
 	var missing []int64
-	visible := func(g int64) *docMeta {
-		if g >= int64(len(dc.docs)) || !dc.docs[g].ok {
+	classOf, ownerOf := dc.classOf, dc.ownerOf
+	// visible reports whether the document g is readable.
+	visible := func(g int64) bool {
+		if g >= int64(len(classOf)) || classOf[g] < 0 {
 			missing = append(missing, g)
-			return nil
+			return false
 		}
-		m := &dc.docs[g]
-		if int(m.class) >= len(state) {
-			return nil
+		c := classOf[g]
+		if int(c) >= len(state) {
+			return false
 		}
-		switch state[m.class] {
+		switch state[c] {
 		case readable:
-			return m
+			return true
 		case ownerReadable:
-			if m.owner == owner {
-				return m
-			}
+			return ownerOf[g] == owner
 		}
-		return nil
+		return false
 	}
 	var avg [nFields]float64
 	for c := range avg {
@@ -215,7 +216,7 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 						return nil, nil, errors.E(errors.Internal, errors.Msg("corrupt search postings"))
 					}
 					b = rest
-					if visible(base+int64(off)) != nil {
+					if visible(base + int64(off)) {
 						p.off = append(p.off, off)
 						p.tf = append(p.tf, tf)
 					}
@@ -236,7 +237,7 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 					}
 				}
 				acc.drain(func(off uint32, tf *[nFields]int32) {
-					if visible(base+int64(off)) != nil {
+					if visible(base + int64(off)) {
 						p.off = append(p.off, off)
 						p.tf = append(p.tf, *tf)
 					}
@@ -311,17 +312,16 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 
 // mergeScratch sums postings of one block by offset.
 type mergeScratch struct {
-	tf      [1 << blockShift][nFields]int32
-	seen    [1 << blockShift]bool
-	touched []uint32
+	tf   [1 << blockShift][nFields]int32
+	seen [1 << blockShift / 64]uint64
 }
 
 func newMergeScratch() *mergeScratch { return &mergeScratch{} }
 
 func (s *mergeScratch) add(off uint32, tf *[nFields]int32) {
-	if !s.seen[off] {
-		s.seen[off] = true
-		s.touched = append(s.touched, off)
+	w, bit := off/64, uint64(1)<<(off%64)
+	if s.seen[w]&bit == 0 {
+		s.seen[w] |= bit
 		s.tf[off] = *tf
 		return
 	}
@@ -332,12 +332,14 @@ func (s *mergeScratch) add(off uint32, tf *[nFields]int32) {
 
 // drain calls fn in increasing offset and resets.
 func (s *mergeScratch) drain(fn func(off uint32, tf *[nFields]int32)) {
-	slices.Sort(s.touched)
-	for _, off := range s.touched {
-		fn(off, &s.tf[off])
-		s.seen[off] = false
+	for w, x := range s.seen {
+		for x != 0 {
+			off := uint32(w*64 + bits.TrailingZeros64(x))
+			fn(off, &s.tf[off])
+			x &= x - 1
+		}
+		s.seen[w] = 0
 	}
-	s.touched = s.touched[:0]
 }
 
 // kthLargest returns the k-th largest of xs (1 <= k <= len(xs)).
