@@ -1,7 +1,10 @@
 package search
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"slices"
 	"sync"
 
 	"github.com/genesis-science/genesis/internal/store"
@@ -14,7 +17,8 @@ import (
 // snapshot that contains the document: the cache never goes stale, it only
 // misses. Entries of deleted documents stay until the index is reopened.
 type docCache struct {
-	mu sync.RWMutex
+	loadMu sync.Mutex
+	mu     sync.RWMutex
 	// loaded: every document with g <= loaded that existed when it was
 	// loaded is present (later snapshots cannot see a g <= loaded that
 	// is absent, because g grows with commit order).
@@ -61,8 +65,6 @@ func (dc *docCache) lookup(s string) int32 {
 	return -1
 }
 
-const metaCols = `g, doc, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5`
-
 // ensure loads every document added since the last load, and the
 // documents gs (misses from an older snapshot), in tx's snapshot.
 func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
@@ -73,31 +75,41 @@ func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
 	dc.mu.RLock()
 	loaded := dc.loaded
 	dc.mu.RUnlock()
-	type row struct {
-		g, doc             int64
-		owner, domain, org string
-		kws                string
-		lens               [nFields]int32
+	if maxG <= loaded && len(gs) == 0 {
+		return nil
 	}
-	var rows []row
-	scan := func(r *store.Rows) error {
-		return r.Each(func() error {
-			var x row
-			if err := r.Scan(&x.g, &x.doc, &x.owner, &x.domain, &x.org, &x.kws, &x.lens[0], &x.lens[1], &x.lens[2], &x.lens[3], &x.lens[4], &x.lens[5]); err != nil {
-				return err
-			}
-			rows = append(rows, x)
-			return nil
-		})
+	// One loader at a time: concurrent searches on a cold cache wait for
+	// one load instead of each reading the table.
+	dc.loadMu.Lock()
+	defer dc.loadMu.Unlock()
+	dc.mu.RLock()
+	loaded = dc.loaded
+	dc.mu.RUnlock()
+	classes, err := listClassesTx(ctx, tx)
+	if err != nil {
+		return err
 	}
+	dc.mu.Lock()
+	if dc.kinds == nil {
+		dc.kinds = map[ClassID]int32{}
+	}
+	for _, c := range classes {
+		dc.kinds[c.ID] = dc.intern(c.Kind)
+	}
+	dc.mu.Unlock()
 	if maxG > loaded {
-		r, err := tx.Query(ctx, `SELECT `+metaCols+` FROM search_docs WHERE g > ? AND g <= ?`, loaded, maxG)
-		if err != nil {
+		// Many documents (a cold cache) are read in table order, a few
+		// (added since the last load) through the g index.
+		where := `g > ? AND g <= ?`
+		if maxG-loaded > 50000 {
+			where = `+g > ? AND +g <= ?`
+		}
+		if err := dc.load(ctx, tx, where, loaded, maxG); err != nil {
 			return err
 		}
-		if err := scan(r); err != nil {
-			return err
-		}
+		dc.mu.Lock()
+		dc.loaded = max(dc.loaded, maxG)
+		dc.mu.Unlock()
 	}
 	for lo := 0; lo < len(gs); lo += 500 {
 		part := gs[lo:min(len(gs), lo+500)]
@@ -105,62 +117,61 @@ func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
 		for i, g := range part {
 			args[i] = g
 		}
-		r, err := tx.Query(ctx, `SELECT `+metaCols+` FROM search_docs WHERE g IN (`+placeholders(len(args))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		if err := scan(r); err != nil {
+		if err := dc.load(ctx, tx, `g IN (`+placeholders(len(args))+`)`, args...); err != nil {
 			return err
 		}
 	}
-	needClasses := false
-	dc.mu.RLock()
-	for _, x := range rows {
-		if _, ok := dc.kinds[ClassID(x.doc>>classShift)]; !ok {
-			needClasses = true
-			break
-		}
-	}
-	dc.mu.RUnlock()
-	var classes []Class
-	if needClasses {
-		var err error
-		if classes, err = listClassesTx(ctx, tx); err != nil {
-			return err
-		}
-	}
-
-	dc.mu.Lock()
-	defer dc.mu.Unlock()
-	if dc.kinds == nil {
-		dc.kinds = map[ClassID]int32{}
-	}
-	for _, c := range classes {
-		dc.kinds[c.ID] = dc.intern(c.Kind)
-	}
-	for _, x := range rows {
-		if x.g <= 0 {
-			continue
-		}
-		for int64(len(dc.docs)) <= x.g {
-			dc.docs = append(dc.docs, docMeta{})
-			dc.classOf = append(dc.classOf, -1)
-			dc.ownerOf = append(dc.ownerOf, -1)
-		}
-		m := &dc.docs[x.g]
-		if m.ok {
-			continue
-		}
-		*m = docMeta{doc: x.doc, lens: x.lens, class: int32(x.doc >> classShift), owner: dc.intern(x.owner),
-			domain: dc.intern(x.domain), org: dc.intern(x.org), kwOff: uint32(len(dc.kws)), ok: true}
-		for _, kw := range splitList(x.kws) {
-			dc.kws = append(dc.kws, dc.intern(kw))
-			m.kwN++
-		}
-		dc.classOf[x.g], dc.ownerOf[x.g] = m.class, m.owner
-	}
-	dc.loaded = max(dc.loaded, maxG)
 	return nil
+}
+
+// load adds the documents matching where.
+func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ...any) error {
+	rows, err := tx.Query(ctx, `SELECT g, doc, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5 FROM search_docs WHERE `+where, args...)
+	if err != nil {
+		return err
+	}
+	var g, doc int64
+	var owner, domain, org, kws sql.RawBytes
+	var lens [nFields]int32
+	return rows.Each(func() error {
+		if err := rows.Scan(&g, &doc, &owner, &domain, &org, &kws, &lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5]); err != nil {
+			return err
+		}
+		if g <= 0 {
+			return nil
+		}
+		dc.mu.Lock()
+		defer dc.mu.Unlock()
+		if n := int(g) + 1 - len(dc.docs); n > 0 {
+			n = max(n, len(dc.docs)/4)
+			dc.docs = slices.Grow(dc.docs, n)[:len(dc.docs)+n]
+			for range n {
+				dc.classOf = append(dc.classOf, -1)
+				dc.ownerOf = append(dc.ownerOf, -1)
+			}
+		}
+		m := &dc.docs[g]
+		if m.ok {
+			return nil
+		}
+		*m = docMeta{doc: doc, lens: lens, class: int32(doc >> classShift), owner: dc.internBytes(owner),
+			domain: dc.internBytes(domain), org: dc.internBytes(org), kwOff: uint32(len(dc.kws)), ok: true}
+		for k := range bytes.SplitSeq(kws, []byte(listSep)) {
+			if len(k) > 0 {
+				dc.kws = append(dc.kws, dc.internBytes(k))
+				m.kwN++
+			}
+		}
+		dc.classOf[g], dc.ownerOf[g] = m.class, m.owner
+		return nil
+	})
+}
+
+func (dc *docCache) internBytes(b []byte) int32 {
+	if id, ok := dc.ids[string(b)]; ok {
+		return id
+	}
+	return dc.intern(string(b))
 }
 
 func listClassesTx(ctx context.Context, tx store.Tx) ([]Class, error) {
