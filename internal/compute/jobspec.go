@@ -269,7 +269,7 @@ func ParseJobSpec(data []byte) (*JobSpec, error) {
 	}
 	var spec JobSpec
 	if err := yamlsafe.Decode(data, &spec, yaml.Strict()); err != nil {
-		return nil, errors.E(op, errors.Invalid, errors.Field(yamlErrorField(err)), errors.Msg("job spec: "+firstLine(yaml.FormatError(err, false, false))))
+		return nil, errors.E(op, errors.Invalid, errors.Field(yamlsafe.UnknownField(err)), errors.Msg("job spec: "+yamlsafe.Message(err)))
 	}
 	if err := checkExplicitZeros(data); err != nil {
 		return nil, errors.E(op, err)
@@ -306,29 +306,6 @@ func checkExplicitZeros(data []byte) error {
 	return nil
 }
 
-// yamlErrorField extracts the field an unknown-field error names.
-func yamlErrorField(err error) string {
-	var uf *yaml.UnknownFieldError
-	if errors.As(err, &uf) {
-		if m := unknownFieldRE.FindStringSubmatch(uf.GetMessage()); m != nil {
-			return m[1]
-		}
-	}
-	return ""
-}
-
-var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]*)"`)
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
-}
 
 // Limits on a job spec's contents.
 const (

@@ -8,7 +8,10 @@
 package yamlsafe
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/lexer"
@@ -63,4 +66,31 @@ func Decode(data []byte, v any, opts ...yaml.DecodeOption) (err error) {
 		}
 	}()
 	return yaml.UnmarshalWithOptions(data, v, opts...)
+}
+
+// UnknownField returns the field a yaml.Strict() decode refused as unknown
+// (as the decoder names it), or "".
+func UnknownField(err error) string {
+	var uf *yaml.UnknownFieldError
+	if errors.As(err, &uf) {
+		if m := unknownFieldRE.FindStringSubmatch(uf.GetMessage()); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]*)"`)
+
+// Message is a decode error's first line (at most 200 bytes), without the
+// source excerpt yaml.FormatError adds: safe and short enough to show.
+func Message(err error) string {
+	s := strings.TrimSpace(yaml.FormatError(err, false, false))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
 }

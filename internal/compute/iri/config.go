@@ -6,19 +6,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/token"
 
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/local"
 	"github.com/genesis-science/genesis/internal/compute/slurm"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/yamlsafe"
 )
 
 // ProviderFile is the configuration file of a standalone provider
@@ -182,19 +180,12 @@ func ParseProviderFile(data []byte) (*ProviderFile, error) {
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("empty config"))
 	}
-	if msg := yamlTokens(data); msg != "" {
+	if msg := yamlsafe.Check(data); msg != "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("config: "+msg))
 	}
 	var c ProviderFile
-	if err := strictDecode(data, &c); err != nil {
-		var uf *yaml.UnknownFieldError
-		field := ""
-		if errors.As(err, &uf) {
-			if m := unknownFieldRE.FindStringSubmatch(uf.GetMessage()); m != nil {
-				field = m[1]
-			}
-		}
-		return nil, errors.E(op, errors.Invalid, errors.Field(field), errors.Msg("config: "+firstLineOf(yaml.FormatError(err, false, false))))
+	if err := yamlsafe.Decode(data, &c, yaml.Strict()); err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field(yamlsafe.UnknownField(err)), errors.Msg("config: "+yamlsafe.Message(err)))
 	}
 	if c.Listen == "" {
 		c.Listen = DefaultListen
@@ -203,54 +194,6 @@ func ParseProviderFile(data []byte) (*ProviderFile, error) {
 		return nil, errors.E(op, err)
 	}
 	return &c, nil
-}
-
-var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]*)"`)
-
-// maxConfigDepth bounds nesting of flow collections ({…}, […]).
-const maxConfigDepth = 16
-
-// yamlTokens rejects anchors and aliases (which let a small document expand
-// exponentially) and deeply nested flow collections; "" when fine.
-func yamlTokens(data []byte) (msg string) {
-	defer func() {
-		if recover() != nil {
-			msg = "malformed YAML"
-		}
-	}()
-	depth := 0
-	for _, tk := range lexer.Tokenize(string(data)) {
-		switch tk.Type {
-		case token.AnchorType, token.AliasType:
-			return "YAML anchors and aliases are not allowed"
-		case token.SequenceStartType, token.MappingStartType:
-			if depth++; depth > maxConfigDepth {
-				return fmt.Sprintf("nested deeper than %d levels", maxConfigDepth)
-			}
-		case token.SequenceEndType, token.MappingEndType:
-			depth--
-		}
-	}
-	return ""
-}
-
-// strictDecode is a strict yaml decode with the decoder's panics on some
-// malformed documents turned into errors.
-func strictDecode(data []byte, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("malformed YAML (decoder panic: %v)", r)
-		}
-	}()
-	return yaml.UnmarshalWithOptions(data, v, yaml.Strict())
-}
-
-func firstLineOf(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // Validate checks the configuration; the error names the first bad field
