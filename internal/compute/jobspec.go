@@ -306,7 +306,6 @@ func checkExplicitZeros(data []byte) error {
 	return nil
 }
 
-
 // Limits on a job spec's contents.
 const (
 	maxArgs       = 4096
