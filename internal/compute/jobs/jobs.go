@@ -66,6 +66,16 @@ type Job struct {
 	FinishedAt *time.Time       `json:"finished_at,omitempty"`
 	backendID  compute.BackendJobID
 	inputRefs  []catalog.VersionRef
+	attempts   int // placements after the first
+}
+
+// submissionID is the job's idempotency key at its site for this attempt:
+// a job placed again after its site died or lost it is a new submission.
+func (j *Job) submissionID() compute.JobID {
+	if j.attempts == 0 {
+		return compute.JobID(j.ID)
+	}
+	return compute.JobID(j.ID + ".a" + strconv.Itoa(j.attempts))
 }
 
 // Service is the job service and its scheduler.
@@ -218,7 +228,7 @@ func nullIf(s string) any {
 	return s
 }
 
-const cols = `id, name, owner_id, COALESCE(project_id, ''), spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at, started_at, finished_at`
+const cols = `id, name, owner_id, COALESCE(project_id, ''), spec, label, inputs, input_bytes, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at, started_at, finished_at, attempts`
 
 func scan(sc interface{ Scan(...any) error }) (*Job, error) {
 	var j Job
@@ -227,7 +237,7 @@ func scan(sc interface{ Scan(...any) error }) (*Job, error) {
 	var st, fin *int64
 	var bid string
 	if err := sc.Scan(&j.ID, &j.Name, &j.Owner, &j.Project, &spec, &j.Label, &inputs, &j.InputBytes, &j.State, &j.Site, &bid, &j.Reason, &j.Detail, &j.ExitCode,
-		&explain, &outputs, &c, &u, &st, &fin); err != nil {
+		&explain, &outputs, &c, &u, &st, &fin, &j.attempts); err != nil {
 		return nil, err
 	}
 	j.backendID = compute.BackendJobID(bid)

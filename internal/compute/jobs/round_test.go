@@ -178,3 +178,30 @@ func TestPlacedJobOnDownSiteIsPlacedAgain(t *testing.T) {
 		t.Errorf("completed on %q, want b-site", got.Site)
 	}
 }
+
+// TestLostJobRunsAgain: a job its site no longer knows (the site was
+// rebuilt under it) is placed again under a new submission ID and
+// completes; its outputs are committed once.
+func TestLostJobRunsAgain(t *testing.T) {
+	f := newFixture(t, "a-site")
+	j := f.submit(t, "executable: /bin/sh\narguments: [\"-c\", \"sleep 1; echo ok > out.txt\"]\noutputs: {out.txt: results}\nattributes:\n  duration: 1m\n")
+	runUntil(t, f.svc, f.alice, j.ID, jobs.Running)
+	old := f.backends["a-site"].(*local.Backend)
+	t.Cleanup(func() { old.Close() })
+	nb, err := local.New(filepath.Join(f.work, "a-site-rebuilt"), local.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nb.Close() })
+	f.backends["a-site"] = nb
+	got := runUntil(t, f.svc, f.alice, j.ID, jobs.Completed)
+	if len(got.Outputs) != 1 {
+		t.Fatalf("outputs = %+v", got.Outputs)
+	}
+	if vs, _ := f.cat.Versions(ctx, f.alice, "results"); len(vs) != 1 {
+		t.Errorf("%d output versions, want 1", len(vs))
+	}
+	if _, err := nb.Status(ctx, compute.BackendJobID(j.ID+".a1")); err != nil {
+		t.Errorf("the second placement was not submitted as %s.a1: %v", j.ID, err)
+	}
+}

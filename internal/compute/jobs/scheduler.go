@@ -78,7 +78,7 @@ func (s *Service) Step(ctx context.Context) error {
 			return err
 		}
 		for i := range dead {
-			s.retry(ctx, &dead[i], bk)
+			s.retry(ctx, &dead[i], bk, "site "+dead[i].Site+" went down")
 		}
 	}
 	running, err := s.query(ctx, `state = ? AND id > ? ORDER BY id LIMIT ?`, Running, s.followFrom, followBatch)
@@ -386,7 +386,7 @@ func (s *Service) start(ctx context.Context, pl *placement, owner *genesis.Princ
 			return nil
 		})
 	}
-	bid, err := b.Submit(ctx, compute.Request{ID: compute.JobID(j.ID), Spec: j.Spec, WorkDir: dir})
+	bid, err := b.Submit(ctx, compute.Request{ID: j.submissionID(), Spec: j.Spec, WorkDir: dir})
 	switch {
 	case errors.Is(errors.Transient, err):
 		pl.retry = "site " + pl.site.Name + " unavailable, will retry"
@@ -403,21 +403,17 @@ const MaxAttempts = 3
 // retry handles a running job whose site is down: it is cancelled there
 // (best effort) and placed again elsewhere, up to MaxAttempts placements.
 // Outputs are still committed once: CommitOutput is idempotent per job.
-func (s *Service) retry(ctx context.Context, j *Job, bk backends) {
-	var attempts int
-	s.db.View(ctx, func(tx store.Tx) error {
-		return tx.QueryRow(ctx, `SELECT attempts FROM jobs WHERE id = ?`, j.ID).Scan(&attempts)
-	})
+func (s *Service) retry(ctx context.Context, j *Job, bk backends, why string) {
 	if b, err := bk(ctx, j.Site); err == nil {
 		b.Cancel(ctx, j.backendID)
 	}
-	if attempts+1 >= MaxAttempts {
-		s.finish(ctx, j, Failed, compute.ReasonLost, "site "+j.Site+" went down "+strconv.Itoa(attempts+1)+" times under this job", -1)
+	if j.attempts+1 >= MaxAttempts {
+		s.finish(ctx, j, Failed, compute.ReasonLost, why+", "+strconv.Itoa(j.attempts+1)+" times: not placing it again", -1)
 		return
 	}
 	// A fresh working directory: the dead site may still hold the old one.
 	os.RemoveAll(s.jobDir(j.ID))
-	s.update(ctx, j, `state = ?, site = '', backend_id = '', attempts = attempts + 1, reason = ?`, Pending, "site "+j.Site+" went down; placing again")
+	s.update(ctx, j, `state = ?, site = '', backend_id = '', attempts = attempts + 1, reason = ?`, Pending, why+"; placing again")
 }
 
 // assetName is the directory an input is staged into.
@@ -430,8 +426,10 @@ func (s *Service) follow(ctx context.Context, j *Job, bk backends) {
 		return // the site may come back
 	}
 	st, err := b.Status(ctx, j.backendID)
-	if errors.Is(errors.NotExist, err) {
-		s.finish(ctx, j, Failed, compute.ReasonLost, "the site no longer knows the job", -1)
+	if errors.Is(errors.NotExist, err) || err == nil && st.State == compute.Failed && st.Reason == compute.ReasonLost {
+		// The site restarted or lost its node: run it again (a bounded
+		// number of times; its outputs are still committed once).
+		s.retry(ctx, j, bk, "site "+j.Site+" lost the job")
 		return
 	}
 	if err != nil {
