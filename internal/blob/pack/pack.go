@@ -308,9 +308,18 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 		close(askq)
 		return nil
 	})
+	var askers sync.WaitGroup
+	for range askParallel {
+		askers.Add(1)
+		g.Go(func() error {
+			defer askers.Done()
+			return up.ask(gctx, askq, putq)
+		})
+	}
 	g.Go(func() error {
-		defer close(putq)
-		return up.ask(gctx, askq, putq)
+		askers.Wait()
+		close(putq)
+		return nil
 	})
 	rd := &reader{ctx: gctx, jobs: hashq, pool: pool, opts: &opts, up: up,
 		ch: chunk.NewChunker(nil, opts.Params)}
@@ -448,17 +457,21 @@ func (p *bufPool) release(b *chunkBuf) {
 }
 
 type uploader struct {
-	st   Store
-	pool *bufPool
-	// owned by ask:
-	seen map[blob.ID]bool
-	// appended by ask, read after the pipeline ends:
-	new      []blob.ID
+	st       Store
+	pool     *bufPool
+	mu       sync.Mutex
+	seen     map[blob.ID]bool // ids asked about (or being asked about)
+	new      []blob.ID        // ids sent; read after the pipeline ends
 	newBytes atomic.Int64
 }
 
-// maxAsk is the most chunks one Missing call asks about.
-const maxAsk = 1024
+// maxAsk is the most chunks one Missing call asks about; askParallel how
+// many calls may be out at once (so the round trip of one does not stall
+// the pipeline).
+const (
+	maxAsk      = 1024
+	askParallel = 3
+)
 
 // hash computes each chunk's ID.
 func (u *uploader) hash(ctx context.Context, in <-chan job, out chan<- job) error {
@@ -476,8 +489,9 @@ func (u *uploader) hash(ctx context.Context, in <-chan job, out chan<- job) erro
 
 // ask collects the hashed chunks that are ready (at least one, at most
 // maxAsk), asks the store which it lacks in one call, and passes those on
-// to the uploaders. Chunks this Pack has already handled are not asked
-// about again. While a call is out, the next batch builds up.
+// to the uploaders. Chunks this Pack has already handled (or another ask
+// is handling) are not asked about again. While calls are out, the next
+// batch builds up.
 func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error {
 	var js []job
 	var ids []blob.ID
@@ -502,6 +516,7 @@ func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error
 		}
 		ids = ids[:0]
 		clear(first)
+		u.mu.Lock()
 		for _, j := range js {
 			if !u.seen[j.r.id] {
 				u.seen[j.r.id] = true
@@ -509,6 +524,7 @@ func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error
 				ids = append(ids, j.r.id)
 			}
 		}
+		u.mu.Unlock()
 		var missing []blob.ID
 		if len(ids) > 0 {
 			var err error
@@ -522,7 +538,9 @@ func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error
 			if !ok {
 				return errors.E("pack.upload", errors.Internal, errors.Msg("the store reported an id it was not asked about"))
 			}
+			u.mu.Lock()
 			u.new = append(u.new, id)
+			u.mu.Unlock()
 			sent[j.b] = true
 			select {
 			case out <- j:
