@@ -486,7 +486,24 @@ func (s *Service) update(ctx context.Context, j *Job, set string, args ...any) e
 }
 
 func (s *Service) finish(ctx context.Context, j *Job, state, reason, detail string, code int) error {
-	return s.update(ctx, j, `state = ?, reason = ?, detail = ?, exit_code = ?, finished_at = ?`, state, reason, truncate(detail, 4096), code, store.T(s.now()))
+	if err := s.update(ctx, j, `state = ?, reason = ?, detail = ?, exit_code = ?, finished_at = ?`, state, reason, truncate(detail, 4096), code, store.T(s.now())); err != nil {
+		return err
+	}
+	s.system(ctx, j, "finish", state+" "+reason)
+	return nil
+}
+
+// system records what the platform did to a job on its owner's behalf
+// (placed it, finished it) on the audit log; NATIONAL-SECURITY jobs' records
+// are durable before it returns, and an error means the action must not
+// proceed.
+func (s *Service) system(ctx context.Context, j *Job, action, detail string) error {
+	l, err := label.Parse(j.Label)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	return catalog.Record(ctx, s.Audit, audit.Record{Principal: j.Owner, Action: "job." + action, ObjectType: "job", ObjectID: j.ID,
+		Decision: audit.Allow, Detail: "by the scheduler: " + truncate(detail, 512)}, l)
 }
 
 func truncate(s string, n int) string {

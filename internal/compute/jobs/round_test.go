@@ -2,11 +2,14 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/blob/memblob"
 	"github.com/genesis-science/genesis/internal/catalog"
@@ -23,6 +26,7 @@ type fixture struct {
 	db       store.DB
 	svc      *jobs.Service
 	cat      *catalog.Service
+	id       *identity.Service
 	work     string
 	admin    *genesis.Principal
 	alice    *genesis.Principal
@@ -42,7 +46,7 @@ func newFixture(t *testing.T, siteNames ...string) *fixture {
 	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
 	reg, _ := sites.New(db, az, ids, make([]byte, 32))
 	work := t.TempDir()
-	f := &fixture{db: db, cat: cat, work: work, admin: admin, alice: alice, reg: reg, backends: map[string]compute.Backend{}}
+	f := &fixture{db: db, cat: cat, id: ids, work: work, admin: admin, alice: alice, reg: reg, backends: map[string]compute.Backend{}}
 	for _, name := range siteNames {
 		f.addSite(t, name, "OPEN")
 	}
@@ -203,5 +207,48 @@ func TestLostJobRunsAgain(t *testing.T) {
 	}
 	if _, err := nb.Status(ctx, compute.BackendJobID(j.ID+".a1")); err != nil {
 		t.Errorf("the second placement was not submitted as %s.a1: %v", j.ID, err)
+	}
+}
+
+// TestSchedulerAudits: what the platform does to a job on its owner's
+// behalf — placing it, finishing it — lands on the audit log, and a
+// NATIONAL-SECURITY job is not started while the log cannot be written.
+func TestSchedulerAudits(t *testing.T) {
+	f := newFixture(t)
+	f.addSite(t, "ns-site", "NATIONAL-SECURITY")
+	log := audit.NewMemory()
+	f.svc.Audit = log
+	if _, err := f.id.SetClearance(ctx, "alice", "NATIONAL-SECURITY"); err != nil {
+		t.Fatal(err)
+	}
+	alice, _ := f.id.Principal(ctx, f.admin, "alice")
+	f.alice = alice
+	j := f.submit(t, "executable: /bin/true\nattributes:\n  duration: 1m\n")
+	runUntil(t, f.svc, f.alice, j.ID, jobs.Completed)
+	actions := map[string]bool{}
+	n, _ := log.Size(ctx)
+	for i := range n {
+		e, err := log.Get(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ObjectID == j.ID {
+			actions[e.Action] = true
+		}
+	}
+	for _, a := range []string{"job.submit", "job.place", "job.finish"} {
+		if !actions[a] {
+			t.Errorf("no %s record for the job (got %v)", a, actions)
+		}
+	}
+	ns := f.submit(t, "executable: /bin/true\nlabel: NATIONAL-SECURITY\nattributes:\n  duration: 1m\n")
+	log.Fail = errors.New("disk full")
+	f.svc.Step(ctx)
+	got, err := f.svc.Get(ctx, f.alice, ns.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != jobs.Pending || !strings.Contains(got.Reason, "audit log") {
+		t.Errorf("NATIONAL-SECURITY job with a broken audit log: %s (%s), want pending, not started", got.State, got.Reason)
 	}
 }

@@ -386,6 +386,10 @@ func (s *Service) start(ctx context.Context, pl *placement, owner *genesis.Princ
 			return nil
 		})
 	}
+	if err := s.system(ctx, j, "place", "site "+pl.site.Name+", submission "+string(j.submissionID())); err != nil {
+		pl.retry, pl.unsent = "the audit log cannot be written; not starting the job", true
+		return
+	}
 	bid, err := b.Submit(ctx, compute.Request{ID: j.submissionID(), Spec: j.Spec, WorkDir: dir})
 	switch {
 	case errors.Is(errors.Transient, err):
@@ -480,7 +484,9 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 		outs = append(outs, *o)
 	}
 	b, _ := json.Marshal(outs)
-	s.update(ctx, j, `state = ?, outputs = ?, exit_code = 0, reason = '', finished_at = ?`, Completed, string(b), store.T(s.now()))
+	if s.update(ctx, j, `state = ?, outputs = ?, exit_code = 0, reason = '', finished_at = ?`, Completed, string(b), store.T(s.now())) == nil {
+		s.system(ctx, j, "finish", Completed)
+	}
 }
 
 func (s *Service) owner(ctx context.Context, j *Job) (*genesis.Principal, error) {
