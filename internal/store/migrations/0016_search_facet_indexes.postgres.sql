@@ -1,0 +1,3 @@
+-- The SQLite search backend's facet indexes (0016_search_facet_indexes.sqlite.sql);
+-- nothing to do on PostgreSQL.
+SELECT 1;
