@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,6 +88,9 @@ func nextPosting(b []byte, tf *[nFields]int32) (off uint32, rest []byte, ok bool
 	}
 	off = uint32(binary.LittleEndian.Uint16(b))
 	mask := b[2]
+	if mask>>nFields != 0 {
+		return 0, nil, false
+	}
 	b = b[3:]
 	for c := range tf {
 		if mask&(1<<c) == 0 {
@@ -144,14 +149,11 @@ func (w *postingWriter) flush(ctx context.Context, tx store.Tx) error {
 
 // removePostings deletes documents (g and folded fields) from their blobs.
 func removePostings(ctx context.Context, tx store.Tx, gs []int64, fields [][nFields]string) error {
-	drop := map[postingKey]map[uint32]bool{}
+	drop := map[postingKey][]uint32{}
 	for i, g := range gs {
 		for term := range termFreqs(&fields[i]) {
 			k := postingKey{term, g >> blockShift}
-			if drop[k] == nil {
-				drop[k] = map[uint32]bool{}
-			}
-			drop[k][uint32(g&(1<<blockShift-1))] = true
+			drop[k] = append(drop[k], uint32(g&(1<<blockShift-1)))
 		}
 	}
 	for k, offs := range drop {
@@ -163,17 +165,10 @@ func removePostings(ctx context.Context, tx store.Tx, gs []int64, fields [][nFie
 		if err != nil {
 			return err
 		}
-		var out []byte
-		var tf [nFields]int32
-		for b := data; len(b) > 0; {
-			off, rest, ok := nextPosting(b, &tf)
-			if !ok {
-				return errors.E(errors.Internal, errors.Msg("corrupt search postings"))
-			}
-			if !offs[off] {
-				out = append(out, b[:len(b)-len(rest)]...)
-			}
-			b = rest
+		slices.Sort(offs)
+		out, ok := withoutOffsets(data, offs)
+		if !ok {
+			return errors.E(errors.Internal, errors.Msg("corrupt search postings"))
 		}
 		if len(out) == 0 {
 			_, err = tx.Exec(ctx, `DELETE FROM search_postings WHERE term = ? AND block = ?`, k.term, k.block)
@@ -185,6 +180,51 @@ func removePostings(ctx context.Context, tx store.Tx, gs []int64, fields [][nFie
 		}
 	}
 	return nil
+}
+
+// withoutOffsets returns data without the postings at offs (sorted),
+// copying the postings between them in bulk.
+func withoutOffsets(data []byte, offs []uint32) ([]byte, bool) {
+	out := make([]byte, 0, len(data))
+	keep := 0 // start of the run of postings kept but not yet copied
+	p := 0
+	for p < len(data) && len(offs) > 0 {
+		n, ok := postingLen(data[p:])
+		if !ok {
+			return nil, false
+		}
+		off := uint32(binary.LittleEndian.Uint16(data[p:]))
+		for len(offs) > 0 && offs[0] < off {
+			offs = offs[1:]
+		}
+		if len(offs) > 0 && offs[0] == off {
+			out = append(out, data[keep:p]...)
+			keep = p + n
+			offs = offs[1:]
+		}
+		p += n
+	}
+	return append(out, data[keep:]...), true
+}
+
+// postingLen is the length of the posting at the start of b.
+func postingLen(b []byte) (int, bool) {
+	if len(b) < 3 || b[2]>>nFields != 0 {
+		return 0, false
+	}
+	n := 3
+	for range bits.OnesCount8(b[2]) {
+		for {
+			if n >= len(b) {
+				return 0, false
+			}
+			n++
+			if b[n-1] < 0x80 {
+				break
+			}
+		}
+	}
+	return n, true
 }
 
 // allocG reserves n sequence numbers and returns the first.

@@ -92,6 +92,10 @@ func classID(ctx context.Context, tx store.Tx, d *Doc) (ClassID, error) {
 const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description, l0, l1, l2, l3, l4, l5, g`
 
 func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op errors.Op) error {
+	// Postings blobs are read and rewritten on the write connection too.
+	if err := tune(ctx, tx); err != nil {
+		return errors.E(op, err)
+	}
 	// Last write of an ID wins within a batch.
 	byID := map[string]int{}
 	var ps []*prepared
