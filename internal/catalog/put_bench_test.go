@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
@@ -103,7 +105,10 @@ func BenchmarkReceiveChunk(b *testing.B) {
 // allowed ones are on the audit record once per "which are missing?" batch
 // and once per commit, not once per chunk; every denial is recorded.
 func TestUploadAudit(t *testing.T) {
-	db := storetest.Migrated(t, storetest.SQLite)
+	storetest.ForEachBackend(t, testUploadAudit)
+}
+
+func testUploadAudit(t *testing.T, db store.DB) {
 	w := newWorld(t, db)
 	if _, err := w.cat.Create(ctx, w.alice, catalog.CreateSpec{Name: "shots", Label: "PROPRIETARY//FUSION"}); err != nil {
 		t.Fatal(err)
@@ -127,6 +132,13 @@ func TestUploadAudit(t *testing.T) {
 	}
 	if got := size() - before; got != 1 {
 		t.Fatalf("an upload of %d chunks made %d audit records, want 1", len(ids), got)
+	}
+	// Received chunks are held; asking again (with duplicates) names only
+	// the one never sent, once.
+	extra := blob.Sum([]byte("never sent"))
+	again, err := w.cat.MissingChunks(ctx, w.alice, "shots", append(append(slices.Clone(ids), extra, extra), ids...))
+	if err != nil || !slices.Equal(again, []blob.ID{extra}) {
+		t.Fatalf("MissingChunks again = %v, %v; want [%v]", again, err, extra)
 	}
 	last, _ := w.log.Get(ctx, size()-1)
 	if last.Decision != audit.Allow || last.Principal != string(w.alice.ID) {
