@@ -3,8 +3,8 @@ package catalog_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
