@@ -53,6 +53,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	pending map[blob.ID]*deferred // written by PutDeferred, not yet synced
+	newDirs map[string]bool       // created by PutDeferred, entry not yet synced
 }
 
 // deferred is a chunk in its temporary file, awaiting Sync.
@@ -84,7 +85,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
-	return &Store{dir: abs, opts: opts, pending: map[blob.ID]*deferred{}}, nil
+	return &Store{dir: abs, opts: opts, pending: map[blob.ID]*deferred{}, newDirs: map[string]bool{}}, nil
 }
 
 // Path returns the file that holds id (which may not exist).
@@ -173,6 +174,22 @@ func (s *Store) put(op errors.Op, ctx context.Context, id blob.ID, data []byte) 
 	if err := s.syncDir(dir); err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
+	// A directory PutDeferred created has an entry in its parent that no
+	// fsync covers yet: cover it now, this chunk is durable on return.
+	for d := dir; d != s.dir; d = filepath.Dir(d) {
+		s.mu.Lock()
+		unsynced := s.newDirs[d]
+		s.mu.Unlock()
+		if !unsynced {
+			continue
+		}
+		if err := s.syncDir(filepath.Dir(d)); err != nil {
+			return errors.E(op, errors.Internal, err)
+		}
+		s.mu.Lock()
+		delete(s.newDirs, d)
+		s.mu.Unlock()
+	}
 	return nil
 }
 
@@ -194,6 +211,9 @@ func (s *Store) mkdirs(dir string, sync bool) error {
 		return err
 	}
 	if !sync {
+		s.mu.Lock()
+		s.newDirs[dir] = true
+		s.mu.Unlock()
 		return nil
 	}
 	return s.syncDir(parent)
@@ -319,6 +339,23 @@ func (s *Store) syncFiles(ctx context.Context, ds []*deferred, ids []blob.ID) er
 	dirs := map[string]bool{s.dir: true}
 	for i, d := range ds {
 		path := s.Path(ids[i])
+		addDirs := func() {
+			mu.Lock()
+			for dir := filepath.Dir(path); dir != s.dir; dir = filepath.Dir(dir) {
+				dirs[dir] = true
+			}
+			mu.Unlock()
+		}
+		// The temp file is gone if it was removed meanwhile (Remove,
+		// CleanTemp: nothing to keep) or renamed by an earlier Sync that
+		// failed later (its final file was fsynced: its directories are
+		// synced here).
+		gone := func() error {
+			if _, err := os.Stat(path); err == nil {
+				addDirs()
+			}
+			return nil
+		}
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
@@ -326,7 +363,7 @@ func (s *Store) syncFiles(ctx context.Context, ds []*deferred, ids []blob.ID) er
 			if !s.opts.NoSync {
 				f, err := os.Open(d.tmp)
 				if os.IsNotExist(err) {
-					return nil // removed meanwhile (Remove, CleanTemp): nothing to keep
+					return gone()
 				}
 				if err != nil {
 					return err
@@ -339,15 +376,11 @@ func (s *Store) syncFiles(ctx context.Context, ds []*deferred, ids []blob.ID) er
 			}
 			if err := os.Rename(d.tmp, path); err != nil {
 				if os.IsNotExist(err) {
-					return nil
+					return gone()
 				}
 				return err
 			}
-			mu.Lock()
-			for dir := filepath.Dir(path); dir != s.dir; dir = filepath.Dir(dir) {
-				dirs[dir] = true
-			}
-			mu.Unlock()
+			addDirs()
 			return nil
 		})
 	}
@@ -362,7 +395,15 @@ func (s *Store) syncFiles(ctx context.Context, ds []*deferred, ids []blob.ID) er
 	for dir := range dirs {
 		g.Go(func() error { return s.syncDir(dir) })
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for dir := range dirs {
+		delete(s.newDirs, dir)
+	}
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Store) syncDir(dir string) error {
