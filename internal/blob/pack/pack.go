@@ -3,17 +3,19 @@
 // Pack reads files, directories and streams, splits them into
 // content-defined chunks, uploads the chunks the store lacks and stores the
 // manifest last. It is a pipeline — read and chunk (one goroutine), hash
-// chunks (Parallel), ask the store which it lacks (one goroutine, in
-// batches of whatever is ready, up to 1024: one round trip per batch for
-// stores that implement blob.MissingFinder), upload (Parallel) — with the
-// whole-file hash on its own goroutine. Memory is bounded whatever the
-// input size: the chunk buffers hold at most Options.Memory bytes
-// (default 48 MiB) on top of the chunker's 4·Params.Max buffer. An
+// chunks (Parallel), ask the store which it lacks (in batches of whatever
+// is ready, up to 1024, with up to 3 calls out at once: one round trip per
+// batch for stores that implement blob.MissingFinder), upload (Parallel) —
+// with the whole-file hash on its own goroutine. Memory is bounded
+// whatever the input size: the chunk buffers hold at most Options.Memory
+// bytes (default 48 MiB) on top of the chunker's 4·Params.Max buffer. An
 // interrupted Pack, run again, uploads only what is still missing. A store
-// that defers durability (blob.Syncer) gets every new chunk synced in one
-// batch before the manifest is stored.
+// that defers durability (blob.Syncer) gets every chunk the manifest names
+// synced in one batch before the manifest is stored.
+//
 // Restore writes a manifest's tree under a destination directory,
-// byte-for-byte, verifying every chunk and every file hash, and cannot write
+// byte-for-byte, verifying every file against its hash (and every chunk,
+// unless the getter lets it skip that: see Restore), and cannot write
 // outside the destination. Verify checks that a manifest's chunks are all
 // present and intact.
 //
