@@ -34,10 +34,13 @@ import (
 // 10^6 documents, 3.4 GB file, loaded in ~21 min at ~800 documents/s;
 // Reindex and document-cache warm-up 6.7 s, not in the figures):
 //
-//	search (200 queries, mean 18k readable matches)  p50 5.9 ms   p95 42 ms   (FTS5 rows: 28–35 ms, 1.2–1.4 s)
+//	search (200 queries, mean 18k readable matches)  p50 5.9 ms   p95 40–42 ms (FTS5 rows: 28–35 ms, 1.2–1.4 s)
 //	browse facets (500,934 readable)                  p50 17 ms    p95 19 ms   (37 ms, 93 ms)
 //	browse, domain+org filter (1.6k readable)         p50 19 ms    p95 21 ms   (64 ms, 93 ms)
-//	suggest (3-letter prefixes)                       p50 161 ms   p95 626 ms  (unchanged)
+//	suggest (3-letter prefixes)                       p50 150 ms   p95 0.6–1 s (unchanged)
+//	put / update / delete, one document per transaction: p50 24 / 43 / 27 ms,
+//	p95 91 / 153 / 72 ms (FTS5 alone: insert p50 3.9 ms, update p50 5.9 ms;
+//	each write rewrites the postings blob of each of its ~60 tokens, ≤ 26 KB)
 //	10^5 documents, before → after: search p50 6.5 → 2.9 ms, p95 173 → 9.3 ms
 //	PostgreSQL, 5·10^4 documents: search p50 9 ms p95 211 ms; browse facets
 //	p50 403 ms p95 897 ms; filtered browse p95 108 ms; suggest p95 185 ms
@@ -257,6 +260,37 @@ func benchIndex(b *testing.B, db store.DB) {
 			return &search.Result{Total: len(s)}, err
 		})
 	})
+	// Writes, one document per transaction: insert new documents, update
+	// them (a new version of their text), delete them, leaving the corpus as
+	// it was (with -benchtime Nx, which gives each the same b.N). Updates of
+	// documents in older, fuller postings blocks cost more.
+	c := newBenchCorpus()
+	var docs []search.Doc
+	docAt := func(i int) search.Doc {
+		for len(docs) <= i {
+			d := c.doc(len(docs))
+			d.ID = fmt.Sprintf("bench-write-%06d", len(docs))
+			docs = append(docs, d)
+		}
+		return docs[i]
+	}
+	write := func(name string, fn func(d search.Doc) error) {
+		b.Run(name, func(b *testing.B) {
+			qs := []search.Query{{}}
+			i := 0
+			runLatency(b, qs, func(search.Query) (*search.Result, error) {
+				err := fn(docAt(i))
+				i++
+				return &search.Result{}, err
+			})
+		})
+	}
+	write("put", func(d search.Doc) error { return search.Put(ctx, db, ix, d) })
+	write("update", func(d search.Doc) error {
+		d.Title += " revised"
+		return search.Put(ctx, db, ix, d)
+	})
+	write("delete", func(d search.Doc) error { return search.Remove(ctx, db, ix, d.ID) })
 }
 
 func BenchmarkSQLite(b *testing.B) {
