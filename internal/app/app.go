@@ -69,6 +69,7 @@ type App struct {
 
 	backendsMu sync.Mutex
 	backends   map[string]compute.Backend
+	search     search.Index
 }
 
 // Open builds the system from cfg: it takes the data-dir lock, opens and
@@ -159,6 +160,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, err
 	}
 	a.Catalog.SetSearch(ix)
+	a.search = ix
 	secret, err := secretsKey(filepath.Join(cfg.DataDir, "keys", "secrets.key"))
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, errors.Msg("cannot load the secrets key"), err)
@@ -379,6 +381,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	// Slurm and IRI sites that send no heartbeats are probed instead.
 	probe := &sites.Prober{Registry: a.Sites, Backend: a.backendFor, Every: 15 * time.Second, OnError: func(err error) { a.Log.Warn("site prober", "err", err) }}
 	go probe.Run(ctx)
+	// Search postings for documents indexed by an older version, and the
+	// index's caches, are brought up to date in the background.
+	if r, ok := a.search.(search.Reindexer); ok {
+		go func() {
+			if err := r.Reindex(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("search reindex", "err", err)
+			}
+		}()
+	}
 	go a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
 	select {
 	case err := <-errc:
