@@ -381,6 +381,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	// Slurm and IRI sites that send no heartbeats are probed instead.
 	probe := &sites.Prober{Registry: a.Sites, Backend: a.backendFor, Every: 15 * time.Second, OnError: func(err error) { a.Log.Warn("site prober", "err", err) }}
 	go probe.Run(ctx)
+	// Temporary chunk files older than this start were left by an earlier
+	// process (a crash before their upload committed): nothing can commit
+	// them any more.
+	if ld, ok := a.Blobs.(*localdisk.Store); ok {
+		start := time.Now()
+		go func() {
+			n, err := ld.CleanTemp(ctx, time.Since(start))
+			if err != nil && ctx.Err() == nil {
+				a.Log.Warn("blob temp clean-up", "err", err)
+			} else if n > 0 {
+				a.Log.Info("removed temporary chunk files left by an earlier process", "files", n)
+			}
+		}()
+	}
 	// Search postings for documents indexed by an older version, and the
 	// index's caches, are brought up to date in the background.
 	if r, ok := a.search.(search.Reindexer); ok {
