@@ -41,6 +41,8 @@ import (
 // which the machine's other load does not change.
 //
 // GENESIS_BENCH_DIR puts the files and the data dir elsewhere than $TMPDIR.
+// GENESIS_BENCH_COLD=1 (as root) drops the page cache before cat and
+// before get, so both read from the disk.
 func BenchmarkDataPlane(b *testing.B) {
 	mib := envInt("GENESIS_BENCH_MIB", 256)
 	var spots []int
@@ -92,12 +94,14 @@ func BenchmarkDataPlane(b *testing.B) {
 		cpuPutSrv += srv.cpu() - srv0
 		putRSS = max(putRSS, r.maxRSS)
 
+		coldCache(b)
 		r, err = runCmd(nil, "sh", "-c", "cat "+src+" > /dev/null")
 		if err != nil {
 			b.Fatalf("cat: %v\n%s", err, r.out)
 		}
 		tCat += r.wall
 		dst := filepath.Join(dir, "restored")
+		coldCache(b)
 		srv0 = srv.cpu()
 		r, err = runCmd(env, bin, "dataset", "get", name, dst)
 		if err != nil {
@@ -325,4 +329,17 @@ func startBenchServer(b *testing.B, bin, dataDir string) benchServer {
 		b.Fatalf("genesis up did not start listening\n%s", stderr.String())
 	}
 	return benchServer{}
+}
+
+// coldCache drops the page cache when GENESIS_BENCH_COLD=1 (outside the
+// timed region).
+func coldCache(b *testing.B) {
+	if os.Getenv("GENESIS_BENCH_COLD") != "1" {
+		return
+	}
+	b.StopTimer()
+	defer b.StartTimer()
+	if out, err := exec.Command("sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches").CombinedOutput(); err != nil {
+		b.Fatalf("dropping the page cache (needs root): %v\n%s", err, out)
+	}
 }
