@@ -213,6 +213,23 @@ func StateToIRI(s compute.State) JobState {
 //
 // The spec has no reason field, so the reason is, in order: meta_data's
 // "reason" when it is one of Genesis's reasons (the provider writes it),
+// ToIRIStatus is a backend's status as the spec's JobStatus at time at;
+// the reason goes in meta_data, where FromIRIStatus finds it.
+func ToIRIStatus(st compute.Status, at time.Time) *JobStatus {
+	t := float64(at.UnixMilli()) / 1000
+	js := &JobStatus{State: StateToIRI(st.State), Time: &t}
+	if st.Detail != "" {
+		js.Message = &st.Detail
+	}
+	if st.State.Final() && st.ExitCode >= 0 {
+		js.ExitCode = &st.ExitCode
+	}
+	if st.Reason != "" {
+		js.MetaData = map[string]any{"reason": st.Reason}
+	}
+	return js
+}
+
 // then the facility's message (time limit, signal), then the exit code.
 func FromIRIStatus(js *JobStatus) (compute.Status, error) {
 	const op errors.Op = "iri.FromIRIStatus"

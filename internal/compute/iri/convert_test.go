@@ -166,16 +166,7 @@ func TestStateRoundTrip(t *testing.T) {
 		{State: compute.Failed, Reason: compute.ReasonBackend, ExitCode: -1},
 		{State: compute.Canceled, Reason: compute.ReasonCanceled, ExitCode: -1},
 	} {
-		js := &iri.JobStatus{State: iri.StateToIRI(st.State)}
-		if st.Detail != "" {
-			js.Message = &st.Detail
-		}
-		if st.State.Final() && st.ExitCode >= 0 {
-			js.ExitCode = &st.ExitCode
-		}
-		if st.Reason != "" {
-			js.MetaData = map[string]any{"reason": st.Reason}
-		}
+		js := iri.ToIRIStatus(st, time.Now())
 		got, err := iri.FromIRIStatus(js)
 		if err != nil || got != st {
 			t.Errorf("%+v → %+v → %+v, %v", st, js, got, err)

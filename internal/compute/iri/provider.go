@@ -864,18 +864,7 @@ func (p *Provider) jobDoc(ctx context.Context, rec *record, withSpec bool) (*Job
 	if err != nil {
 		return nil, err
 	}
-	t := float64(time.Now().UnixMilli()) / 1000
-	js := &JobStatus{State: StateToIRI(st.State), Time: &t}
-	if st.Detail != "" {
-		js.Message = &st.Detail
-	}
-	if st.State.Final() && st.ExitCode >= 0 {
-		js.ExitCode = &st.ExitCode
-	}
-	if st.Reason != "" {
-		js.MetaData = map[string]any{"reason": st.Reason}
-	}
-	job := &Job{ID: rec.ID, Status: js}
+	job := &Job{ID: rec.ID, Status: ToIRIStatus(st, time.Now())}
 	if withSpec {
 		spec := rec.Spec
 		job.JobSpec = &spec
