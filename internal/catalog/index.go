@@ -22,9 +22,45 @@ func (s *Service) indexTx(ctx context.Context, tx store.Tx, id string) error {
 	if s.search == nil {
 		return nil
 	}
-	a, err := scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ?`, id))
+	d, err := searchDoc(ctx, tx, id)
 	if err != nil {
 		return err
+	}
+	return s.search.Upsert(ctx, tx, d)
+}
+
+// indexBatchTx rebuilds the search documents of ids inside tx, each the
+// same document indexTx writes, through one batch upsert when the index
+// has one (appending each posting once per batch rather than per document).
+func (s *Service) indexBatchTx(ctx context.Context, tx store.Tx, ids []string) error {
+	if s.search == nil || len(ids) == 0 {
+		return nil
+	}
+	docs := make([]search.Doc, 0, len(ids))
+	for _, id := range ids {
+		d, err := searchDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		docs = append(docs, d)
+	}
+	if b, ok := s.search.(search.BatchUpserter); ok {
+		return b.UpsertBatch(ctx, tx, docs)
+	}
+	for _, d := range docs {
+		if err := s.search.Upsert(ctx, tx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// searchDoc is asset id's search document as tx sees it: the asset's row,
+// with its harmonised metadata (if any) filling in the text fields.
+func searchDoc(ctx context.Context, tx store.Tx, id string) (search.Doc, error) {
+	a, err := scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ?`, id))
+	if err != nil {
+		return search.Doc{}, err
 	}
 	d := search.Doc{ID: a.ID, Kind: string(a.Kind), Name: a.Name, Title: a.Title, Description: a.Description,
 		Project: string(a.Project), Owner: string(a.Owner), Label: a.Label, Updated: a.UpdatedAt}
@@ -49,9 +85,9 @@ func (s *Service) indexTx(ctx context.Context, tx store.Tx, id string) error {
 			}
 		}
 	case !errors.Is(errors.NotExist, err):
-		return err
+		return search.Doc{}, err
 	}
-	return s.search.Upsert(ctx, tx, d)
+	return d, nil
 }
 
 // Search runs a query over the assets p may read: visibility is decided

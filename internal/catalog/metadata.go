@@ -10,7 +10,6 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/audit"
-	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/catalog/meta"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
@@ -223,8 +222,9 @@ type ImportSpec struct {
 // Import harmonises a metadata document (one or many records) into the
 // catalog: each valid record creates a dataset (named from its title) or
 // updates the one already imported with the same source identifier; each
-// record's original is kept as a blob; each record is written in its own
-// transaction, so a bad record never half-writes and never stops the rest.
+// record's original is kept as a blob. Records are written in batches,
+// one transaction per batch with each record under its own savepoint, so a
+// bad record never half-writes and never stops the rest (importRecords).
 func (s *Service) Import(ctx context.Context, p *genesis.Principal, r io.Reader, spec ImportSpec) (*ImportSummary, error) {
 	const op errors.Op = "catalog.Import"
 	l, err := normLabel(op, spec.Label)
@@ -245,97 +245,10 @@ func (s *Service) Import(ctx context.Context, p *genesis.Principal, r io.Reader,
 	for _, b := range bad {
 		sum.Rejected = append(sum.Rejected, Rejection{Index: b.Index, SourceID: b.SourceID, Field: b.Field, Reason: b.Error()})
 	}
-	for _, rec := range recs {
-		if err := ctx.Err(); err != nil {
-			return nil, errors.E(op, errors.Canceled, err)
-		}
-		ia, updated, err := s.importOne(ctx, p, rec, l, spec.Project)
-		if err != nil {
-			if errors.Is(errors.Canceled, err) || errors.Is(errors.Unavailable, err) {
-				return nil, errors.E(op, err)
-			}
-			msg := errors.SafeMessage(err)
-			if msg == "" {
-				msg = "could not be stored"
-			}
-			sum.Rejected = append(sum.Rejected, Rejection{Index: rec.Index, SourceID: rec.SourceID, Field: errors.FieldOf(err), Reason: msg})
-			continue
-		}
-		if updated {
-			sum.Updated = append(sum.Updated, *ia)
-		} else {
-			sum.Imported = append(sum.Imported, *ia)
-		}
+	if err := s.importRecords(ctx, p, recs, l, spec.Project, sum); err != nil {
+		return nil, errors.E(op, err)
 	}
 	return sum, nil
-}
-
-func (s *Service) importOne(ctx context.Context, p *genesis.Principal, rec meta.Record, l label.Label, project string) (*ImportedAsset, bool, error) {
-	q := rec.Quality()
-	m := &Metadata{Core: rec.Core, Quality: q, Provenance: rec.Provenance, SourceID: rec.SourceID,
-		UpdatedBy: string(p.ID), UpdatedAt: s.now().UTC().Truncate(time.Microsecond)}
-	// An earlier import of the same source record is updated in place.
-	var existing string
-	if rec.SourceID != "" {
-		err := s.db.View(ctx, func(tx store.Tx) error {
-			return tx.QueryRow(ctx, `SELECT asset_id FROM asset_metadata WHERE source_id = ?`, rec.SourceID).Scan(&existing)
-		})
-		if err != nil && !errors.Is(errors.NotExist, err) {
-			return nil, false, err
-		}
-	}
-	var a *Asset
-	var err error
-	if existing != "" {
-		if a, err = s.writable(ctx, p, existing); err != nil {
-			if errors.Is(errors.NotExist, err) {
-				return nil, false, errors.E(errors.Exist, errors.Msg("a record with this identifier was imported into an asset you cannot change"))
-			}
-			return nil, false, err
-		}
-	} else {
-		base := slug(rec.Core.Title)
-		for i := 1; ; i++ {
-			name := base
-			if i > 1 {
-				name = base[:min(len(base), 56)] + "-" + strconv.Itoa(i)
-			}
-			a, err = s.Create(ctx, p, CreateSpec{Kind: KindDataset, Name: name, Title: rec.Core.Title, Description: truncate(rec.Core.Description, 65536), Label: l.Format(), Project: project})
-			if !errors.Is(errors.Exist, err) || i > 50 {
-				break
-			}
-		}
-		if err != nil {
-			return nil, false, err
-		}
-	}
-	if len(rec.Provenance.Original) > 0 && len(rec.Provenance.Original) <= blob.MaxSize {
-		id := blob.Sum(rec.Provenance.Original)
-		if err := s.PutChunk(ctx, p, a.ID, id, rec.Provenance.Original); err != nil {
-			return nil, false, err
-		}
-		m.Original = id.String()
-	}
-	err = s.db.Update(ctx, func(tx store.Tx) error {
-		if err := putMetadata(ctx, tx, a.ID, m); err != nil {
-			return err
-		}
-		// The original is kept: it counts as a committed chunk of the asset.
-		if _, err := tx.Exec(ctx, `UPDATE asset_chunks SET committed = ? WHERE asset_id = ? AND chunk = ?`, true, a.ID, m.Original); err != nil {
-			return err
-		}
-		return s.indexTx(ctx, tx, a.ID)
-	})
-	if errors.Is(errors.Exist, err) {
-		return nil, false, errors.E(errors.Exist, errors.Field("source_id"), errors.Msg("another asset already holds this source identifier"))
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	if err := s.afterMetadata(ctx, p, a, m, "metadata.import"); err != nil {
-		return nil, false, err
-	}
-	return &ImportedAsset{Index: rec.Index, SourceID: rec.SourceID, Asset: a.Name, Quality: q.Score}, existing != "", nil
 }
 
 // Export renders a readable asset's metadata as DataCite JSON or DCAT-US.
