@@ -49,6 +49,30 @@ func (b *instant) Logs(context.Context, compute.BackendJobID, compute.Stream, in
 	return io.NopCloser(strings.NewReader("")), nil
 }
 
+// benchWorld is a SQLite store with an administrator, a contributor
+// (alice), the authorizer, a catalog and a site registry.
+type benchWorld struct {
+	db           store.DB
+	ids          *identity.Service
+	admin, alice *genesis.Principal
+	az           *authz.Authorizer
+	cat          *catalog.Service
+	reg          *sites.Registry
+}
+
+func newBenchWorld(b *testing.B) *benchWorld {
+	ctx := context.Background()
+	w := &benchWorld{db: storetest.Migrated(b, storetest.SQLite)}
+	w.ids = identity.New(w.db)
+	w.ids.Bootstrap(ctx, "admin")
+	w.admin, _ = w.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	w.alice, _ = w.ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
+	w.az, _ = authz.New(w.ids, time.Now)
+	w.cat = catalog.New(catalog.Config{DB: w.db, Blobs: memblob.New(false), Authz: w.az, Principals: w.ids})
+	w.reg, _ = sites.New(w.db, w.az, w.ids, make([]byte, 32))
+	return w
+}
+
 // BenchmarkSchedulerLoop is the placement target through the whole loop:
 // 100,000 pending jobs (random labels and sizes, half charged to projects
 // with allocations) across 100 sites (random accreditations), placed by
@@ -59,14 +83,8 @@ func (b *instant) Logs(context.Context, compute.BackendJobID, compute.Stream, in
 func BenchmarkSchedulerLoop(b *testing.B) {
 	nJobs, nSites := *benchJobs, 100
 	ctx := context.Background()
-	db := storetest.Migrated(b, storetest.SQLite)
-	ids := identity.New(db)
-	ids.Bootstrap(ctx, "admin")
-	admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
-	alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
-	az, _ := authz.New(ids, time.Now)
-	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
-	reg, _ := sites.New(db, az, ids, make([]byte, 32))
+	w := newBenchWorld(b)
+	db, ids, admin, alice, az, cat, reg := w.db, w.ids, w.admin, w.alice, w.az, w.cat, w.reg
 	r := rand.New(rand.NewPCG(1, 2))
 	labels := []string{"OPEN", "PROPRIETARY", "PROPRIETARY//FUSION", "PROPRIETARY//AGR:CRADA-0042", "NATIONAL-SECURITY//FUSION//REL TO USA, GBR", "NATIONAL-SECURITY"}
 	for i := range nSites {
@@ -157,14 +175,8 @@ func BenchmarkSchedulerLoop(b *testing.B) {
 func BenchmarkSubmitToRunningLoop(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db := storetest.Migrated(b, storetest.SQLite)
-	ids := identity.New(db)
-	ids.Bootstrap(ctx, "admin")
-	admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
-	alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
-	az, _ := authz.New(ids, time.Now)
-	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
-	reg, _ := sites.New(db, az, ids, make([]byte, 32))
+	w := newBenchWorld(b)
+	db, ids, admin, alice, az, cat, reg := w.db, w.ids, w.admin, w.alice, w.az, w.cat, w.reg
 	lb, err := local.New(b.TempDir(), local.Options{})
 	if err != nil {
 		b.Fatal(err)
