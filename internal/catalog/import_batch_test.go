@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -266,6 +267,77 @@ func TestImportManyBatches(t *testing.T) {
 		}
 		if _, err := c.Get(ctx, w.bob, "held-by-alice"); !errors.Is(errors.NotExist, err) {
 			t.Errorf("bob sees alice's asset: %v", err)
+		}
+	})
+}
+
+// replayDB runs every write transaction's body twice: once in a
+// transaction it rolls back, then for real — as the store does after a
+// serialization failure.
+type replayDB struct{ store.DB }
+
+var errReplay = errors.New("replay")
+
+func (r replayDB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	err := r.DB.Update(ctx, func(tx store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return errReplay
+	})
+	if err != errReplay {
+		return err
+	}
+	return r.DB.Update(ctx, fn)
+}
+
+// TestImportRetriedTransaction: a batch whose transaction runs again
+// counts, names and audits each record once.
+func TestImportRetriedTransaction(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, replayDB{db})
+		c := w.cat
+		const n, longAt = 25, 9
+		var recs []string
+		for i := range n {
+			title := "Replayed title"
+			if i == longAt {
+				title = strings.Repeat("long ", 120)
+			}
+			recs = append(recs, dcatRecord(fmt.Sprint("p-", i), title, word(i)))
+		}
+		before, _ := w.log.Size(ctx)
+		sum, err := c.Import(ctx, w.bob, bytes.NewReader(dcatDocument(recs)), catalog.ImportSpec{Label: "OPEN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rejectedIndexes(sum); !slices.Equal(got, []int{longAt}) || len(sum.Imported) != n-1 || len(sum.Updated) != 0 {
+			t.Fatalf("rejected %v, imported %d, updated %d", got, len(sum.Imported), len(sum.Updated))
+		}
+		for k, ia := range sum.Imported {
+			want := "replayed-title"
+			if k > 0 {
+				want += fmt.Sprint("-", k+1)
+			}
+			if ia.Asset != want {
+				t.Errorf("record %d named %s, want %s", ia.Index, ia.Asset, want)
+			}
+			if res, err := c.Search(ctx, w.bob, search.Query{Text: word(ia.Index)}); err != nil || res.Total != 1 || res.Hits[0].Name != ia.Asset {
+				t.Errorf("search %s: %+v, %v", word(ia.Index), res, err)
+			}
+		}
+		size, _ := w.log.Size(ctx)
+		imports := 0
+		for i := before; i < size; i++ {
+			if r, _ := w.log.Get(ctx, i); r.Action == "dataset.metadata.import" {
+				imports++
+			}
+		}
+		if imports != n-1 {
+			t.Errorf("%d metadata.import audit records, want %d", imports, n-1)
+		}
+		if res, err := c.Search(ctx, w.bob, search.Query{Text: "replayed"}); err != nil || res.Total != n-1 {
+			t.Errorf("search total = %+v, %v; want %d", res, err, n-1)
 		}
 	})
 }
