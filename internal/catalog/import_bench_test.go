@@ -14,8 +14,9 @@ var importDocs = flag.Int("import.n", 10000, "datasets in BenchmarkImportCatalog
 
 // BenchmarkImportCatalog10k is the import target end to end: a
 // 10,000-dataset data.json imported into a SQLite catalog with its search
-// index — parsing, one transaction per record, the original kept as a blob,
-// the search document written, the audit records.
+// index — parsing, one transaction per batch of records (a savepoint per
+// record), the original kept as a blob, the search documents written once
+// per batch, the audit records.
 func BenchmarkImportCatalog10k(b *testing.B) {
 	importN := *importDocs
 	doc := metatest.DataJSON(importN)
