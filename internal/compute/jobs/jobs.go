@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -513,8 +514,21 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// jobDir is a job's working directory.
-func (s *Service) jobDir(id string) string { return filepath.Join(s.workDir, id) }
+// jobDir is a job's working directory, under a subdirectory named by the
+// last two characters of its ID: one directory of 100,000 jobs makes every
+// mkdir slower, and concurrent ones wait on each other. Jobs placed by an
+// earlier version have their directory directly under workDir, and keep it.
+func (s *Service) jobDir(id string) string {
+	if len(id) >= 2 {
+		if old := filepath.Join(s.workDir, id); exists(old) {
+			return old
+		}
+		return filepath.Join(s.workDir, id[len(id)-2:], id)
+	}
+	return filepath.Join(s.workDir, id)
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // MayReadLabelOf reports whether p may read job id, whose audit records
 // carry labelHash: audit entries about jobs are shown through it.
