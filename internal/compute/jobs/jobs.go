@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -99,6 +100,10 @@ type Service struct {
 	stepMu                sync.Mutex
 	followFrom, placeFrom string
 	wake                  chan struct{}
+	// phases times the placement rounds: reading, deciding and recording
+	// (decide, for decided jobs), then staging, submitting and recording
+	// the outcomes (dispatch), in nanoseconds.
+	phases struct{ decided, decide, dispatch atomic.Int64 }
 }
 
 // record puts an action on a job on the audit log; for NATIONAL-SECURITY

@@ -95,6 +95,7 @@ func (s *Service) Step(ctx context.Context) error {
 	// Jobs not yet judged come first, oldest first; the rest of the batch
 	// goes, in rotation, to jobs that found no site or could not be
 	// submitted before — so neither kind can starve the other.
+	t0 := time.Now()
 	pending, err := s.query(ctx, `state = ? AND reason = '' ORDER BY created_at LIMIT ?`, Pending, placeBatch)
 	if err != nil {
 		return err
@@ -113,7 +114,7 @@ func (s *Service) Step(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	return s.placeAll(ctx, ss, pending, bk)
+	return s.placeAll(ctx, ss, pending, bk, t0)
 }
 
 // followBatch and placeBatch bound how many running jobs a round asks
@@ -164,7 +165,7 @@ type placement struct {
 // and allocations as it goes), records the decisions in one transaction,
 // stages and submits the placed jobs (a few at a time), and records the
 // outcomes in a second transaction.
-func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, bk backends) error {
+func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, bk backends, t0 time.Time) error {
 	cands, err := s.candidates(ctx, ss)
 	if err != nil {
 		return err
@@ -230,6 +231,10 @@ func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, 
 	if err != nil {
 		return err
 	}
+	t1 := time.Now()
+	s.phases.decided.Add(int64(len(pending)))
+	s.phases.decide.Add(int64(t1.Sub(t0)))
+	defer func() { s.phases.dispatch.Add(int64(time.Since(t1))) }()
 	owners := map[string]*genesis.Principal{}
 	for _, pl := range placed {
 		if _, ok := owners[pl.job.Owner]; !ok {
@@ -299,7 +304,7 @@ func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, 
 // args. It returns the IDs it updated.
 func updatePending(ctx context.Context, tx store.Tx, cols []string, set string, rows [][]any, args ...any) (map[string]bool, error) {
 	done := map[string]bool{}
-	const per = 100
+	const per = 16
 	for len(rows) > 0 {
 		n := min(per, len(rows))
 		var q strings.Builder
