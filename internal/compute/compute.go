@@ -25,6 +25,7 @@ package compute
 import (
 	"context"
 	"io"
+	"path/filepath"
 	"regexp"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -97,6 +98,40 @@ type Request struct {
 	// staged) and reachable by the backend's compute nodes at this path.
 	// Spec.Directory, when relative, is resolved against it.
 	WorkDir string
+}
+
+// Validate checks what every backend needs of a request: a well-formed
+// ID, a valid spec and an absolute work directory.
+func (r Request) Validate() error {
+	if err := r.ID.Validate(); err != nil {
+		return err
+	}
+	if r.Spec == nil {
+		return errors.E(errors.Invalid, errors.Field("spec"), errors.Msg("missing job spec"))
+	}
+	if err := r.Spec.Validate(); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(r.WorkDir) {
+		return errors.E(errors.Invalid, errors.Field("workdir"), errors.Msg("work directory must be an absolute path"))
+	}
+	return nil
+}
+
+// Dir is the job's working directory: Spec.Directory resolved against
+// WorkDir.
+func (r Request) Dir() string { return Resolve(r.WorkDir, r.Spec.Directory) }
+
+// Resolve returns p resolved against base: base when p is empty, p
+// cleaned when it is absolute.
+func Resolve(base, p string) string {
+	if p == "" {
+		return base
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(base, p)
 }
 
 // Stream names a job's output stream.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -95,17 +94,8 @@ const inFlightPatience = 2 * time.Minute
 // still in flight) is retried until ctx ends or for inFlightPatience.
 func (c *Client) Submit(ctx context.Context, req compute.Request) (compute.BackendJobID, error) {
 	const op errors.Op = "iri.Submit"
-	if err := req.ID.Validate(); err != nil {
+	if err := req.Validate(); err != nil {
 		return "", errors.E(op, err)
-	}
-	if req.Spec == nil {
-		return "", errors.E(op, errors.Invalid, errors.Field("spec"), errors.Msg("missing job spec"))
-	}
-	if err := req.Spec.Validate(); err != nil {
-		return "", errors.E(op, err)
-	}
-	if !filepath.IsAbs(req.WorkDir) {
-		return "", errors.E(op, errors.Invalid, errors.Field("workdir"), errors.Msg("work directory must be an absolute path"))
 	}
 	body, err := json.Marshal(ToIRI(req))
 	if err != nil {

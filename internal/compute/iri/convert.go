@@ -19,7 +19,7 @@ import (
 // (so that Logs can find them later through the filesystem API).
 func ToIRI(req compute.Request) *JobSpec {
 	s := req.Spec
-	dir := resolve(req.WorkDir, s.Directory)
+	dir := req.Dir()
 	out := &JobSpec{
 		Executable:  s.Executable,
 		Arguments:   s.Arguments,
@@ -85,21 +85,11 @@ func positive(n int) *int {
 	return &n
 }
 
-func resolve(base, p string) string {
-	if p == "" {
-		return base
-	}
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p)
-	}
-	return filepath.Join(base, p)
-}
-
 func resolveOpt(base, p string) string {
 	if p == "" {
 		return ""
 	}
-	return resolve(base, p)
+	return compute.Resolve(base, p)
 }
 
 // FromIRI maps an IRI job spec (as the provider receives it) to a Genesis

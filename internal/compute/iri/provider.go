@@ -759,7 +759,7 @@ func (p *Provider) place(id string, spec *compute.JobSpec) (string, error) {
 		if err := os.MkdirAll(base, 0o755); err != nil {
 			return "", errors.E(op, errors.Internal, err)
 		}
-		workDir = resolve(base, spec.Directory)
+		workDir = compute.Resolve(base, spec.Directory)
 		if !inside(base, workDir) {
 			return "", errors.E(op, errors.Invalid, errors.Field("directory"), errors.Msg("directory: a relative directory must stay inside the job's own"))
 		}

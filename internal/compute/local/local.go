@@ -201,11 +201,8 @@ func (b *Backend) lookup(id compute.JobID) *job {
 // Submit starts the job as a process, or returns the existing one.
 func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.BackendJobID, error) {
 	const op errors.Op = "local.Submit"
-	if err := req.ID.Validate(); err != nil {
+	if err := req.Validate(); err != nil {
 		return "", errors.E(op, err)
-	}
-	if req.Spec == nil {
-		return "", errors.E(op, errors.Invalid, errors.Field("spec"), errors.Msg("missing job spec"))
 	}
 	if err := ctx.Err(); err != nil {
 		return "", errors.E(op, err)
@@ -219,9 +216,6 @@ func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.Back
 		return compute.BackendJobID(j.ID), nil
 	}
 	spec := req.Spec
-	if err := spec.Validate(); err != nil {
-		return "", errors.E(op, err)
-	}
 	if n := spec.Resources.Nodes(); n > 1 {
 		return "", errors.E(op, errors.Invalid, errors.Field("resources.node_count"), errors.Msg("the local backend runs jobs on one node"))
 	}
@@ -231,14 +225,11 @@ func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.Back
 	if spec.Container != "" {
 		return "", errors.E(op, errors.Invalid, errors.Field("container"), errors.Msg("the local backend does not run containers"))
 	}
-	if !filepath.IsAbs(req.WorkDir) {
-		return "", errors.E(op, errors.Invalid, errors.Field("workdir"), errors.Msg("work directory must be an absolute path"))
-	}
 	jd := b.jobDir(req.ID)
 	if err := os.Mkdir(jd, 0o700); err != nil {
 		return "", errors.E(op, errors.Internal, err)
 	}
-	cwd := resolve(req.WorkDir, spec.Directory)
+	cwd := req.Dir()
 	j := &job{Record: Record{
 		ID:         req.ID,
 		Dir:        cwd,
@@ -248,10 +239,10 @@ func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.Back
 		Status:     compute.Status{State: compute.Queued, ExitCode: -1},
 	}, done: make(chan struct{})}
 	if spec.StdoutPath != "" {
-		j.StdoutPath = resolve(cwd, spec.StdoutPath)
+		j.StdoutPath = compute.Resolve(cwd, spec.StdoutPath)
 	}
 	if spec.StderrPath != "" {
-		j.StderrPath = resolve(cwd, spec.StderrPath)
+		j.StderrPath = compute.Resolve(cwd, spec.StderrPath)
 	}
 	b.jobs[req.ID] = j
 	if err := b.start(j, spec); err != nil {
@@ -264,16 +255,6 @@ func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.Back
 		return "", errors.E(op, errors.Internal, err)
 	}
 	return compute.BackendJobID(req.ID), nil
-}
-
-func resolve(base, p string) string {
-	if p == "" {
-		return base
-	}
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p)
-	}
-	return filepath.Join(base, p)
 }
 
 // start launches j's process. b.mu held.
@@ -300,7 +281,7 @@ func (b *Backend) start(j *job, spec *compute.JobSpec) error {
 	}
 	var stdin *os.File
 	if spec.StdinPath != "" {
-		f, err := os.Open(resolve(j.Dir, spec.StdinPath))
+		f, err := os.Open(compute.Resolve(j.Dir, spec.StdinPath))
 		if err != nil {
 			return fmt.Errorf("stdin: %w", err)
 		}

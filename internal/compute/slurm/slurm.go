@@ -172,17 +172,8 @@ func (b *Backend) lock(id compute.JobID) func() {
 // already known to Slurm.
 func (b *Backend) Submit(ctx context.Context, req compute.Request) (compute.BackendJobID, error) {
 	const op errors.Op = "slurm.Submit"
-	if err := req.ID.Validate(); err != nil {
+	if err := req.Validate(); err != nil {
 		return "", errors.E(op, err)
-	}
-	if req.Spec == nil {
-		return "", errors.E(op, errors.Invalid, errors.Field("spec"), errors.Msg("missing job spec"))
-	}
-	if err := req.Spec.Validate(); err != nil {
-		return "", errors.E(op, err)
-	}
-	if !filepath.IsAbs(req.WorkDir) {
-		return "", errors.E(op, errors.Invalid, errors.Field("workdir"), errors.Msg("work directory must be an absolute path"))
 	}
 	if req.Spec.Container != "" {
 		// Slurm 22.05's "container" is an OCI bundle path, not an image.
@@ -251,22 +242,12 @@ func (b *Backend) find(ctx context.Context, gid compute.JobID) (compute.BackendJ
 func (b *Backend) describe(req compute.Request) submission {
 	spec := req.Spec
 	r := spec.Resources
-	cwd := req.WorkDir
-	if spec.Directory != "" {
-		if filepath.IsAbs(spec.Directory) {
-			cwd = filepath.Clean(spec.Directory)
-		} else {
-			cwd = filepath.Join(req.WorkDir, spec.Directory)
-		}
-	}
+	cwd := req.Dir()
 	abs := func(p, def string) string {
 		if p == "" {
 			p = def
 		}
-		if filepath.IsAbs(p) {
-			return filepath.Clean(p)
-		}
-		return filepath.Join(cwd, p)
+		return compute.Resolve(cwd, p)
 	}
 	env := map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin", "GENESIS_JOB_ID": string(req.ID)}
 	for k, v := range spec.Environment {
