@@ -458,6 +458,11 @@ func BenchSubmitToRunning(b *testing.B, be compute.Backend, poll time.Duration) 
 		b.StartTimer()
 	}
 	b.StopTimer()
+	ReportLatency(b, lat)
+}
+
+// ReportLatency reports the p50 and p95 of lat in milliseconds.
+func ReportLatency(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
 	q := func(p float64) float64 {
 		return float64(lat[int(math.Ceil(p*float64(len(lat))))-1]) / float64(time.Millisecond)

@@ -12,14 +12,18 @@ import (
 func TestJobDir(t *testing.T) {
 	work := t.TempDir()
 	s := &Service{workDir: work}
-	if got, want := s.jobDir("job_abcdef"), filepath.Join(work, "ef", "job_abcdef"); got != want {
+	want := filepath.Join(work, "ef", "job_abcdef")
+	if got := s.jobDir("job_abcdef"); got != want {
 		t.Errorf("new job: %s, want %s", got, want)
+	}
+	if got := s.dirOf(&Job{ID: "job_abcdef"}); got != want {
+		t.Errorf("placed job: %s, want %s", got, want)
 	}
 	old := filepath.Join(work, "job_placed_before")
 	if err := os.Mkdir(old, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.jobDir("job_placed_before"); got != old {
+	if got := s.dirOf(&Job{ID: "job_placed_before"}); got != old {
 		t.Errorf("job placed by an earlier version: %s, want %s", got, old)
 	}
 }

@@ -88,10 +88,12 @@ type Service struct {
 	catalog *catalog.Service
 	sites   *sites.Registry
 	workDir string
-	// Backend returns the backend that runs jobs on site s.
+	// Backend returns the backend that runs jobs on site s. It is called
+	// for every use, so it keeps what it builds (app.backendFor does).
 	Backend func(ctx context.Context, s *sites.Site) (compute.Backend, error)
-	// Audit receives a record of every submission and cancellation, with
-	// the job's label hash (durable first for NATIONAL-SECURITY jobs).
+	// Audit receives a record of every submission and cancellation, and of
+	// each placement and end, with the job's label hash (durable first for
+	// NATIONAL-SECURITY jobs).
 	Audit audit.Appender
 	now   func() time.Time
 
@@ -110,11 +112,23 @@ type Service struct {
 // jobs the record is durable before the action proceeds, and if it cannot
 // be written the action fails.
 func (s *Service) record(ctx context.Context, p *genesis.Principal, action string, j *Job, dec audit.Decision) error {
+	return s.audit(ctx, audit.Record{Principal: string(p.ID), Action: "job." + action, ObjectType: "job", ObjectID: j.ID, Decision: dec}, j)
+}
+
+// system records what the platform did to a job on its owner's behalf
+// (placed it, finished it), with the same durability rule.
+func (s *Service) system(ctx context.Context, j *Job, action, detail string) error {
+	return s.audit(ctx, audit.Record{Principal: j.Owner, Action: "job." + action, ObjectType: "job", ObjectID: j.ID,
+		Decision: audit.Allow, Detail: "by the scheduler: " + truncate(detail, 512)}, j)
+}
+
+// audit appends rec about j under j's label (catalog.Record).
+func (s *Service) audit(ctx context.Context, rec audit.Record, j *Job) error {
 	l, err := label.Parse(j.Label)
 	if err != nil {
 		return errors.E(errors.Internal, err)
 	}
-	return catalog.Record(ctx, s.Audit, audit.Record{Principal: string(p.ID), Action: "job." + action, ObjectType: "job", ObjectID: j.ID, Decision: dec}, l)
+	return catalog.Record(ctx, s.Audit, rec, l)
 }
 
 // New returns the job service; jobs get working directories under workDir.
@@ -475,6 +489,11 @@ func (s *Service) backendOf(ctx context.Context, siteName string) (compute.Backe
 	if err != nil {
 		return nil, err
 	}
+	return s.backendIn(ctx, ss, siteName)
+}
+
+// backendIn returns the backend of the site named siteName among ss.
+func (s *Service) backendIn(ctx context.Context, ss []sites.Site, siteName string) (compute.Backend, error) {
 	for i := range ss {
 		if ss[i].Name == siteName {
 			return s.Backend(ctx, &ss[i])
@@ -499,19 +518,6 @@ func (s *Service) finish(ctx context.Context, j *Job, state, reason, detail stri
 	return nil
 }
 
-// system records what the platform did to a job on its owner's behalf
-// (placed it, finished it) on the audit log; NATIONAL-SECURITY jobs' records
-// are durable before it returns, and an error means the action must not
-// proceed.
-func (s *Service) system(ctx context.Context, j *Job, action, detail string) error {
-	l, err := label.Parse(j.Label)
-	if err != nil {
-		return errors.E(errors.Internal, err)
-	}
-	return catalog.Record(ctx, s.Audit, audit.Record{Principal: j.Owner, Action: "job." + action, ObjectType: "job", ObjectID: j.ID,
-		Decision: audit.Allow, Detail: "by the scheduler: " + truncate(detail, 512)}, l)
-}
-
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
@@ -519,18 +525,24 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// jobDir is a job's working directory, under a subdirectory named by the
-// last two characters of its ID: one directory of 100,000 jobs makes every
-// mkdir slower, and concurrent ones wait on each other. Jobs placed by an
-// earlier version have their directory directly under workDir, and keep it.
+// jobDir is where a job placed now gets its working directory: under a
+// subdirectory named by the last two characters of its ID, since one
+// directory of 100,000 jobs makes every mkdir slower and concurrent ones
+// wait on each other.
 func (s *Service) jobDir(id string) string {
-	if len(id) >= 2 {
-		if old := filepath.Join(s.workDir, id); exists(old) {
-			return old
-		}
-		return filepath.Join(s.workDir, id[len(id)-2:], id)
+	if len(id) < 2 {
+		return filepath.Join(s.workDir, id)
 	}
-	return filepath.Join(s.workDir, id)
+	return filepath.Join(s.workDir, id[len(id)-2:], id)
+}
+
+// dirOf is a placed job's working directory: jobs an earlier version placed
+// have theirs directly under workDir, and keep it.
+func (s *Service) dirOf(j *Job) string {
+	if old := filepath.Join(s.workDir, j.ID); exists(old) {
+		return old
+	}
+	return s.jobDir(j.ID)
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }

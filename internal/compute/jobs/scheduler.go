@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -298,8 +297,9 @@ func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, 
 	return nil
 }
 
-// updatePending updates every job of rows that is still pending, a hundred
-// jobs per statement: each row is the job's ID and then its values of the
+// updatePending updates every job of rows that is still pending, 16 jobs
+// per statement (each statement's CASE arms are tried in turn for every row,
+// so larger ones cost more per job): each row is the job's ID and then its values of the
 // columns cols; set is the rest of the assignment, whose placeholders take
 // args. It returns the IDs it updated.
 func updatePending(ctx context.Context, tx store.Tx, cols []string, set string, rows [][]any, args ...any) (map[string]bool, error) {
@@ -421,7 +421,7 @@ func (s *Service) retry(ctx context.Context, j *Job, bk backends, why string) {
 		return
 	}
 	// A fresh working directory: the dead site may still hold the old one.
-	os.RemoveAll(s.jobDir(j.ID))
+	os.RemoveAll(s.dirOf(j))
 	s.update(ctx, j, `state = ?, site = '', backend_id = '', attempts = attempts + 1, reason = ?`, Pending, why+"; placing again")
 }
 
@@ -464,15 +464,15 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 	}
 	l, _ := label.Parse(j.Label)
 	var outs []catalog.Output
+	dir := s.dirOf(j)
 	for path, name := range j.Spec.Outputs {
-		o, err := s.catalog.CommitOutput(ctx, owner, name, filepath.Join(s.jobDir(j.ID), path), l, j.inputRefs, catalog.ActivityJob, j.ID)
+		o, err := s.catalog.CommitOutput(ctx, owner, name, filepath.Join(dir, path), l, j.inputRefs, catalog.ActivityJob, j.ID)
 		if err != nil {
 			s.finish(ctx, j, Failed, "outputs", "output "+path+" → "+name+": "+errors.SafeMessage(err), 0)
 			return
 		}
 		outs = append(outs, *o)
 	}
-	dir := s.jobDir(j.ID)
 	for path, m := range j.Spec.Models {
 		mo := catalog.ModelOutput{Name: m.Name, Floor: l, Meta: catalog.ModelMeta{Framework: m.Framework, Task: m.Task}}
 		if m.Metrics != "" {
@@ -498,32 +498,11 @@ func (s *Service) owner(ctx context.Context, j *Job) (*genesis.Principal, error)
 	return s.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, j.Owner)
 }
 
-// backends returns a site's backend; one round builds each at most once.
+// backends returns a site's backend.
 type backends func(ctx context.Context, site string) (compute.Backend, error)
 
-// roundBackends returns the backends of the sites ss, built on first use
-// (safe for concurrent use).
+// roundBackends returns the backends of the sites ss, the sites a round
+// read once.
 func (s *Service) roundBackends(ss []sites.Site) backends {
-	var mu sync.Mutex
-	type built struct {
-		b   compute.Backend
-		err error
-	}
-	memo := map[string]built{}
-	return func(ctx context.Context, name string) (compute.Backend, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if m, ok := memo[name]; ok {
-			return m.b, m.err
-		}
-		var m built
-		m.err = errors.E(errors.Transient, errors.Msg("the job's site "+name+" is no longer registered"))
-		for i := range ss {
-			if ss[i].Name == name {
-				m.b, m.err = s.Backend(ctx, &ss[i])
-			}
-		}
-		memo[name] = m
-		return m.b, m.err
-	}
+	return func(ctx context.Context, name string) (compute.Backend, error) { return s.backendIn(ctx, ss, name) }
 }
