@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -342,7 +341,7 @@ func claimed(ctx context.Context, tx store.Tx, asset string, ids []blob.ID) ([]b
 		for _, h := range keys[:n] {
 			args = append(args, h)
 		}
-		rows, err := tx.Query(ctx, `SELECT chunk FROM asset_chunks WHERE asset_id = ? AND chunk IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT chunk FROM asset_chunks WHERE asset_id = ? AND chunk IN (`+store.Placeholders(n)+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -446,7 +445,7 @@ func tombstoned(ctx context.Context, tx store.Tx, ids []blob.ID, now int64) (map
 		for _, id := range ids[:n] {
 			args = append(args, id.String())
 		}
-		rows, err := tx.Query(ctx, `SELECT chunk FROM gc_tombstones WHERE at >= ? AND chunk IN (?`+strings.Repeat(`, ?`, n-1)+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT chunk FROM gc_tombstones WHERE at >= ? AND chunk IN (`+store.Placeholders(n)+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -213,7 +212,7 @@ func (s *Service) importedAssets(ctx context.Context, recs []meta.Record) (map[s
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		for lo := 0; lo < len(keys); lo += inBatch {
 			part := keys[lo:min(len(keys), lo+inBatch)]
-			rows, err := tx.Query(ctx, `SELECT source_id, asset_id FROM asset_metadata WHERE source_id IN (?`+strings.Repeat(`, ?`, len(part)-1)+`)`, part...)
+			rows, err := tx.Query(ctx, `SELECT source_id, asset_id FROM asset_metadata WHERE source_id IN (`+store.Placeholders(len(part))+`)`, part...)
 			if err != nil {
 				return err
 			}

@@ -290,7 +290,7 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 			}
 			rs, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, COALESCE(a.project_id, ''), a.owner_id, v.version, v.label
 				FROM asset_versions v JOIN assets a ON a.id = v.asset_id
-				WHERE v.asset_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+				WHERE v.asset_id IN (`+store.Placeholders(len(part))+`)`, args...)
 			if err != nil {
 				return err
 			}

@@ -117,7 +117,7 @@ func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
 		for i, g := range part {
 			args[i] = g
 		}
-		if err := dc.load(ctx, tx, `g IN (`+placeholders(len(args))+`)`, args...); err != nil {
+		if err := dc.load(ctx, tx, `g IN (`+store.Placeholders(len(args))+`)`, args...); err != nil {
 			return err
 		}
 	}

@@ -138,7 +138,7 @@ func (w *postingWriter) flush(ctx context.Context, tx store.Tx) error {
 		for _, k := range keys[lo:hi] {
 			args = append(args, k.term, k.block, w.buf[k])
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO search_postings (term, block, data) VALUES `+rowsOf(hi-lo, 3)+`
+		if _, err := tx.Exec(ctx, `INSERT INTO search_postings (term, block, data) VALUES `+store.RowsOf(hi-lo, 3)+`
 			ON CONFLICT (term, block) DO UPDATE SET data = CAST(search_postings.data || excluded.data AS BLOB)`, args...); err != nil {
 			return err
 		}

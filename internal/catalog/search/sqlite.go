@@ -119,7 +119,7 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 		for i, p := range part {
 			ids[i] = p.d.ID
 		}
-		if err := ix.deleteWhere(ctx, tx, `id IN (`+placeholders(len(ids))+`)`, ids, dl); err != nil {
+		if err := ix.deleteWhere(ctx, tx, `id IN (`+store.Placeholders(len(ids))+`)`, ids, dl); err != nil {
 			return errors.E(op, err)
 		}
 	}
@@ -182,15 +182,15 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 			}
 		}
 		n := hi - lo
-		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+rowsOf(n, 28), docArgs...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+store.RowsOf(n, 28), docArgs...); err != nil {
 			return errors.E(op, err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO search_fts (rowid, f_name, f_title, f_keywords, f_creators, f_variables, f_description) VALUES `+rowsOf(n, 7), ftsArgs...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO search_fts (rowid, f_name, f_title, f_keywords, f_creators, f_variables, f_description) VALUES `+store.RowsOf(n, 7), ftsArgs...); err != nil {
 			return errors.E(op, err)
 		}
 		for k := 0; k < nkw; k += 1000 {
 			m := min(nkw, k+1000) - k
-			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc, keyword, fold) VALUES `+rowsOf(m, 3), kwArgs[3*k:3*(k+m)]...); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc, keyword, fold) VALUES `+store.RowsOf(m, 3), kwArgs[3*k:3*(k+m)]...); err != nil {
 				return errors.E(op, err)
 			}
 		}
@@ -259,7 +259,7 @@ func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where strin
 			strings.Repeat(`('delete', ?, ?, ?, ?, ?, ?, ?),`, hi-lo-1)+`('delete', ?, ?, ?, ?, ?, ?, ?)`, ftsArgs[7*lo:7*hi]...); err != nil {
 			return err
 		}
-		in := placeholders(hi - lo)
+		in := store.Placeholders(hi - lo)
 		if _, err := tx.Exec(ctx, `DELETE FROM search_keywords WHERE doc IN (`+in+`)`, docs[lo:hi]...); err != nil {
 			return err
 		}
@@ -334,15 +334,6 @@ func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
 		}
 	}
 	return nil
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-func rowsOf(n, cols int) string {
-	row := "(" + placeholders(cols) + ")"
-	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
 func (ix *sqliteIndex) Classes(ctx context.Context) ([]Class, error) {

@@ -393,7 +393,7 @@ func docIDs(ctx context.Context, tx store.Tx, docs []int64, sel []int) (map[int]
 		for i, j := range part {
 			args[i] = docs[j]
 		}
-		rows, err := tx.Query(ctx, `SELECT doc, id FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT doc, id FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -221,7 +221,7 @@ func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, 
 		args[i] = m.doc
 		out[i] = m.hit
 	}
-	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+placeholders(len(args))+`)`, args...)
+	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func (s *Service) Step(ctx context.Context) error {
 		}
 	}
 	if len(down) > 0 {
-		dead, err := s.query(ctx, `state = ? AND site IN (`+placeholders(len(down))+`) ORDER BY created_at LIMIT ?`,
+		dead, err := s.query(ctx, `state = ? AND site IN (`+store.Placeholders(len(down))+`) ORDER BY created_at LIMIT ?`,
 			append(append([]any{Running}, down...), followBatch)...)
 		if err != nil {
 			return err
@@ -141,8 +141,6 @@ func (s *Service) query(ctx context.Context, where string, args ...any) ([]Job, 
 	})
 	return out, err
 }
-
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // placement is one pending job's decision in a round.
 type placement struct {
@@ -318,7 +316,7 @@ func updatePending(ctx context.Context, tx store.Tx, cols []string, set string, 
 			}
 			q.WriteString(` END, `)
 		}
-		q.WriteString(set + ` WHERE state = ? AND id IN (` + placeholders(n) + `) RETURNING id`)
+		q.WriteString(set + ` WHERE state = ? AND id IN (` + store.Placeholders(n) + `) RETURNING id`)
 		vals = append(append(vals, args...), Pending)
 		for _, r := range rows[:n] {
 			vals = append(vals, r[0])
