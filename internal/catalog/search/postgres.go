@@ -178,7 +178,6 @@ func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n i
 	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
 	var all []Suggestion
 	err := ix.db.View(ctx, func(tx store.Tx) error {
-		all = all[:0]
 		rows, err := tx.Query(ctx, `SELECT k.keyword, COUNT(*) FROM search_keywords k JOIN search_docs d ON d.id = k.doc_id
 			WHERE k.fold >= ? AND k.fold < ? AND `+visSQL+` GROUP BY k.keyword
 			UNION ALL
@@ -187,14 +186,8 @@ func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n i
 		if err != nil {
 			return err
 		}
-		return rows.Each(func() error {
-			var s Suggestion
-			if err := rows.Scan(&s.Text, &s.Count); err != nil {
-				return err
-			}
-			all = append(all, s)
-			return nil
-		})
+		all, err = scanSuggestions(rows)
+		return err
 	})
 	if err != nil {
 		return nil, errors.E(op, err)

@@ -262,3 +262,17 @@ func cursorAt(offset int) string {
 func (v Visibility) empty() bool {
 	return len(v.ReadableClasses) == 0 && (v.Owner == "" || len(v.OwnerReadableClasses) == 0)
 }
+
+// scanSuggestions reads (text, count) rows.
+func scanSuggestions(rows *store.Rows) ([]Suggestion, error) {
+	var out []Suggestion
+	err := rows.Each(func() error {
+		var s Suggestion
+		if err := rows.Scan(&s.Text, &s.Count); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
+}

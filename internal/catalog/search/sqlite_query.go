@@ -362,14 +362,8 @@ func (ix *sqliteIndex) Suggest(ctx context.Context, prefix string, v Visibility,
 		if err != nil {
 			return err
 		}
-		return rows.Each(func() error {
-			var s Suggestion
-			if err := rows.Scan(&s.Text, &s.Count); err != nil {
-				return err
-			}
-			all = append(all, s)
-			return nil
-		})
+		all, err = scanSuggestions(rows)
+		return err
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
