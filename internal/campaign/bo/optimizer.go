@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/genesis-science/genesis/internal/errors"
+	"gonum.org/v1/gonum/stat"
 )
 
 // Goal is the direction of an objective.
@@ -423,22 +424,7 @@ func (o *Optimizer) features(ps []Point) ([][]float64, [][]int) {
 
 // standardise returns (y − mean)/sd.
 func standardise(y []float64) []float64 {
-	var m float64
-	for _, v := range y {
-		m += v
-	}
-	m /= float64(len(y))
-	var ss float64
-	for _, v := range y {
-		ss += (v - m) * (v - m)
-	}
-	sd := 1.0
-	if len(y) > 1 {
-		sd = math.Sqrt(ss / float64(len(y)-1))
-	}
-	if !(sd > 1e-12) {
-		sd = 1
-	}
+	m, sd := meanSD(y)
 	out := make([]float64, len(y))
 	for i, v := range y {
 		out[i] = (v - m) / sd
@@ -651,21 +637,11 @@ func (o *Optimizer) modelBatch(ctx context.Context, rng *rand.Rand, k int, batch
 	return out, nil
 }
 
+// meanSD is y's mean and sample standard deviation (1 when y has one
+// value or no spread).
 func meanSD(y []float64) (float64, float64) {
-	var m float64
-	for _, v := range y {
-		m += v
-	}
-	m /= float64(len(y))
-	var ss float64
-	for _, v := range y {
-		ss += (v - m) * (v - m)
-	}
-	sd := 1.0
-	if len(y) > 1 {
-		sd = math.Sqrt(ss / float64(len(y)-1))
-	}
-	if !(sd > 1e-12) {
+	m, sd := stat.MeanStdDev(y, nil)
+	if !(sd > 1e-12) { // also NaN, for a single value
 		sd = 1
 	}
 	return m, sd
