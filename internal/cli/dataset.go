@@ -32,12 +32,19 @@ func versionPath(r catalog.VersionRef) string {
 	return "/api/v1/assets/" + url.PathEscape(r.Asset) + "/versions/" + v
 }
 
-func fetchManifest(cmd *cobra.Command, c *client.Client, r catalog.VersionRef) (*manifest.Manifest, error) {
+// fetchManifest parses ref (NAME[@VERSION]) and fetches that version's
+// manifest.
+func fetchManifest(cmd *cobra.Command, c *client.Client, ref string) (catalog.VersionRef, *manifest.Manifest, error) {
+	r, err := catalog.ParseRef(ref)
+	if err != nil {
+		return r, nil, err
+	}
 	b, _, err := c.Get(cmd.Context(), versionPath(r)+"/manifest")
 	if err != nil {
-		return nil, err
+		return r, nil, err
 	}
-	return manifest.Unmarshal(b)
+	m, err := manifest.Unmarshal(b)
+	return r, m, err
 }
 
 // progress returns a byte progress bar on stderr, or nil when stderr is not
@@ -200,11 +207,7 @@ running it again: chunks already sent are not sent twice.`,
 			if err != nil {
 				return err
 			}
-			r, err := catalog.ParseRef(args[0])
-			if err != nil {
-				return err
-			}
-			m, err := fetchManifest(cmd, c, r)
+			r, m, err := fetchManifest(cmd, c, args[0])
 			if err != nil {
 				return err
 			}
@@ -254,11 +257,7 @@ running it again: chunks already sent are not sent twice.`,
 			if err != nil {
 				return err
 			}
-			r, err := catalog.ParseRef(args[0])
-			if err != nil {
-				return err
-			}
-			m, err := fetchManifest(cmd, c, r)
+			_, m, err := fetchManifest(cmd, c, args[0])
 			if err != nil {
 				return err
 			}
@@ -332,11 +331,7 @@ running it again: chunks already sent are not sent twice.`,
 			}
 			var ms [2]*manifest.Manifest
 			for i, a := range args {
-				r, err := catalog.ParseRef(a)
-				if err != nil {
-					return err
-				}
-				if ms[i], err = fetchManifest(cmd, c, r); err != nil {
+				if _, ms[i], err = fetchManifest(cmd, c, a); err != nil {
 					return err
 				}
 			}
