@@ -111,9 +111,11 @@ type ModelOutput struct {
 	Name  string
 	Floor label.Label
 	Meta  ModelMeta
-	// MetricsPath and CardPath, if set, name files the computation wrote:
-	// a JSON object of metrics and a Markdown model card.
-	MetricsPath, CardPath string
+	// Metrics and Card, if set, are paths relative to Dir of files the
+	// computation wrote: a JSON object of metrics and a Markdown model
+	// card. They are read inside Dir only (a symbolic link out of it is
+	// refused: the computation may run as another user).
+	Dir, Metrics, Card string
 }
 
 // CommitModelOutput stores path as a new version of the model m.Name,
@@ -130,13 +132,13 @@ func (s *Service) CommitModelOutput(ctx context.Context, p *genesis.Principal, m
 		path, what string
 		dst        func([]byte)
 	}{
-		{m.MetricsPath, "metrics", func(b []byte) { meta.Metrics = b }},
-		{m.CardPath, "model card", func(b []byte) { meta.Card = string(b) }},
+		{m.Metrics, "metrics", func(b []byte) { meta.Metrics = b }},
+		{m.Card, "model card", func(b []byte) { meta.Card = string(b) }},
 	} {
 		if f.path == "" {
 			continue
 		}
-		b, err := readSmall(f.path, 1<<20)
+		b, err := readSmall(m.Dir, f.path, 1<<20)
 		if err != nil {
 			return nil, errors.E(op, errors.Invalid, errors.Field("models"), errors.Msg("the "+f.what+" file "+filepath.Base(f.path)+" is missing, unreadable or larger than 1 MiB"), err)
 		}
@@ -152,9 +154,14 @@ func (s *Service) CommitModelOutput(ctx context.Context, p *genesis.Principal, m
 	return o, nil
 }
 
-// readSmall reads a regular file of at most max bytes.
-func readSmall(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+// readSmall reads the regular file name, inside dir, of at most max bytes.
+func readSmall(dir, name string, max int64) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(name)
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,27 @@ attributes:
 		t.Errorf("%d model versions, want 1", len(vs))
 	}
 
+	// A metrics file that is a symbolic link out of the job's directory is
+	// not read (the site may run the job as another user): the job fails
+	// on its outputs, and no model version is made.
+	secret := filepath.Join(t.TempDir(), "secret.json")
+	writeFile(t, secret, `{"server_secret": 42}`)
+	leak := f.submit(t, `
+executable: /bin/sh
+arguments: ["-c", "mkdir model && echo x > model/w && ln -s `+secret+` metrics.json"]
+inputs: ["shots@1"]
+models:
+  model/: {name: surrogate, framework: sklearn, task: regression, metrics: metrics.json}
+attributes:
+  duration: 10m
+`)
+	if got := runUntil(t, f.svc, f.alice, leak.ID, jobs.Failed); !strings.Contains(got.Detail, "metrics") {
+		t.Errorf("metrics through a symlink out of the job: %s %q", got.Reason, got.Detail)
+	}
+	if vs, _ := cat.Versions(ctx, f.alice, "surrogate"); len(vs) != 1 {
+		t.Errorf("%d model versions after the refused one, want 1", len(vs))
+	}
+
 	// Training on nothing is refused at submission.
 	spec := "executable: /bin/true\nmodels: {m/: {name: nothing, framework: f, task: t}}\nattributes:\n  duration: 1m\n"
 	if _, err := f.svc.Submit(ctx, f.alice, mustSpec(t, spec)); errors.FieldOf(err) != "models" {

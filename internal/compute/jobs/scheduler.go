@@ -472,13 +472,8 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 		outs = append(outs, *o)
 	}
 	for path, m := range j.Spec.Models {
-		mo := catalog.ModelOutput{Name: m.Name, Floor: l, Meta: catalog.ModelMeta{Framework: m.Framework, Task: m.Task}}
-		if m.Metrics != "" {
-			mo.MetricsPath = filepath.Join(dir, m.Metrics)
-		}
-		if m.Card != "" {
-			mo.CardPath = filepath.Join(dir, m.Card)
-		}
+		mo := catalog.ModelOutput{Name: m.Name, Floor: l, Meta: catalog.ModelMeta{Framework: m.Framework, Task: m.Task},
+			Dir: dir, Metrics: m.Metrics, Card: m.Card}
 		o, err := s.catalog.CommitModelOutput(ctx, owner, mo, filepath.Join(dir, path), j.inputRefs, catalog.ActivityJob, j.ID)
 		if err != nil {
 			s.finish(ctx, j, Failed, "outputs", "model "+path+" → "+m.Name+": "+errors.SafeMessage(err), 0)
