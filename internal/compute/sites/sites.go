@@ -370,9 +370,6 @@ func (r *Registry) Heartbeat(ctx context.Context, p *genesis.Principal, idOrName
 	if status == "" {
 		status = Up
 	}
-	if status != Up && status != Degraded && status != Down {
-		return nil, invalid("status", "a heartbeat reports up, degraded or down")
-	}
 	if powerDrawKW < 0 {
 		return nil, invalid("power_draw_kw", "power draw cannot be negative")
 	}
@@ -383,16 +380,7 @@ func (r *Registry) Heartbeat(ctx context.Context, p *genesis.Principal, idOrName
 	if err := r.can(ctx, p, authz.Operate, s.ID); err != nil {
 		return nil, errors.E(op, err)
 	}
-	now := store.T(r.now())
-	err = r.db.Update(ctx, func(tx store.Tx) error {
-		// An operator's drain outlasts heartbeats.
-		_, err := tx.Exec(ctx, `UPDATE sites SET status = CASE WHEN status = ? THEN status ELSE ? END,
-			status_reason = CASE WHEN status = ? THEN status_reason ELSE ? END,
-			power_draw_kw = ?, last_heartbeat = ?, updated_at = ? WHERE id = ?`,
-			Draining, status, Draining, reason, powerDrawKW, now, now, s.ID)
-		return err
-	})
-	if err != nil {
+	if err := r.observe(ctx, s.ID, status, reason, &powerDrawKW); err != nil {
 		return nil, errors.E(op, err)
 	}
 	return r.Get(ctx, p, s.ID)
@@ -519,21 +507,29 @@ func (r *Registry) All(ctx context.Context) ([]Site, error) {
 // its backend): like a heartbeat, but from the platform itself. A drained
 // site stays drained.
 func (r *Registry) Observe(ctx context.Context, idOrName, status, reason string) error {
-	const op errors.Op = "sites.Observe"
+	if err := r.observe(ctx, idOrName, status, reason, nil); err != nil {
+		return errors.E(errors.Op("sites.Observe"), err)
+	}
+	return nil
+}
+
+// observe records a site's status (and power draw, when given) as of now.
+// An operator's drain outlasts heartbeats and probes.
+func (r *Registry) observe(ctx context.Context, idOrName, status, reason string, powerDrawKW *float64) error {
 	if status != Up && status != Degraded && status != Down {
-		return invalid("status", "an observation is up, degraded or down")
+		return invalid("status", "a heartbeat or probe reports up, degraded or down")
 	}
 	now := store.T(r.now())
 	return r.db.Update(ctx, func(tx store.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE sites SET status = CASE WHEN status = ? THEN status ELSE ? END,
 			status_reason = CASE WHEN status = ? THEN status_reason ELSE ? END,
-			last_heartbeat = ?, updated_at = ? WHERE id = ? OR name = ?`,
-			Draining, status, Draining, truncateReason(reason), now, now, idOrName, idOrName)
+			power_draw_kw = COALESCE(?, power_draw_kw), last_heartbeat = ?, updated_at = ? WHERE id = ? OR name = ?`,
+			Draining, status, Draining, truncateReason(reason), powerDrawKW, now, now, idOrName, idOrName)
 		if err != nil {
-			return errors.E(op, err)
+			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errors.E(op, errors.NotExist)
+			return errors.E(errors.NotExist)
 		}
 		return nil
 	})
