@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -53,10 +52,6 @@ func testRecord(i int) Record {
 		r.Detail = fmt.Sprintf("detail \"%d\" <é>\n", i)
 	}
 	return r
-}
-
-func randomRecord(rng *rand.Rand) Record {
-	return testRecord(rng.IntN(1 << 20))
 }
 
 func formatInt(i int) string { return fmt.Sprint(i) }

@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/label"
@@ -203,6 +202,3 @@ func (f StaticFacts) AgreementsOf(_ context.Context, org string) ([]Agreement, e
 }
 
 var _ Facts = StaticFacts(nil)
-
-// canonAgreementID matches label markings, which are upper case.
-func canonAgreementID(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }

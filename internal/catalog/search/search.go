@@ -259,10 +259,6 @@ func cursorAt(offset int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset)))
 }
 
-func (v Visibility) empty() bool {
-	return len(v.ReadableClasses) == 0 && (v.Owner == "" || len(v.OwnerReadableClasses) == 0)
-}
-
 // scanSuggestions reads (text, count) rows.
 func scanSuggestions(rows *store.Rows) ([]Suggestion, error) {
 	var out []Suggestion
