@@ -64,37 +64,20 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 		a.ID = newID("mdl")
 	}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		var project any
 		if spec.Project != "" {
-			var id string
-			err := tx.QueryRow(ctx, `SELECT p.id FROM projects p JOIN project_members m ON m.project_id = p.id AND m.principal_id = ? WHERE p.id = ? OR p.name = ?`,
-				p.ID, spec.Project, spec.Project).Scan(&id)
-			if errors.Is(errors.NotExist, err) && p.IsAdmin() {
-				err = tx.QueryRow(ctx, `SELECT id FROM projects WHERE id = ? OR name = ?`, spec.Project, spec.Project).Scan(&id)
-			}
-			if errors.Is(errors.NotExist, err) {
-				return invalid(op, "project", "no such project (or you are not a member)")
-			}
+			id, err := projectFor(ctx, tx, p, spec.Project)
 			if err != nil {
 				return err
 			}
 			a.Project = genesis.ProjectID(id)
-			project = id
 		}
-		// Creating needs a writer's role (globally or in the project) and a
-		// clearance that dominates the label: decided as a write by a
-		// non-owner, so that owning the new asset does not count.
-		probe := *a
-		probe.Owner = ""
-		if err := s.decide(ctx, p, authz.Write, &probe); err != nil {
-			if errors.Is(errors.NotExist, err) || errors.Is(errors.Permission, err) {
-				return errors.E(op, errors.Permission, errors.Msg("you may not create an asset with label "+a.Label+" here"))
-			}
+		if err := s.mayCreate(ctx, p, a); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, a.ID, a.Kind, a.Name, a.Title, a.Description, a.Label, project, a.Owner, store.T(now), store.T(now)); err != nil {
+		if ok, err := insertAsset(ctx, tx, a); err != nil {
 			return err
+		} else if !ok {
+			return errors.E(errors.Exist)
 		}
 		return s.indexTx(ctx, tx, a.ID)
 	})
@@ -105,6 +88,53 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 		return nil, errors.E(op, err)
 	}
 	return a, nil
+}
+
+// projectFor resolves the project a new asset of p's goes into: one p is a
+// member of (any, for an administrator); otherwise Invalid.
+func projectFor(ctx context.Context, tx store.Tx, p *genesis.Principal, project string) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `SELECT p.id FROM projects p JOIN project_members m ON m.project_id = p.id AND m.principal_id = ? WHERE p.id = ? OR p.name = ?`,
+		p.ID, project, project).Scan(&id)
+	if errors.Is(errors.NotExist, err) && p.IsAdmin() {
+		err = tx.QueryRow(ctx, `SELECT id FROM projects WHERE id = ? OR name = ?`, project, project).Scan(&id)
+	}
+	if errors.Is(errors.NotExist, err) {
+		return "", invalid("catalog.Create", "project", "no such project (or you are not a member)")
+	}
+	return id, err
+}
+
+// mayCreate decides whether p may create a: it needs a writer's role
+// (globally or in the project) and a clearance that dominates the label,
+// decided as a write by a non-owner, so that owning the new asset does not
+// count.
+func (s *Service) mayCreate(ctx context.Context, p *genesis.Principal, a *Asset) error {
+	probe := *a
+	probe.Owner = ""
+	if err := s.decide(ctx, p, authz.Write, &probe); err != nil {
+		if errors.Is(errors.NotExist, err) || errors.Is(errors.Permission, err) {
+			return errors.E(errors.Op("catalog.Create"), errors.Permission, errors.Msg("you may not create an asset with label "+a.Label+" here"))
+		}
+		return err
+	}
+	return nil
+}
+
+// insertAsset inserts a; false when its name is taken.
+func insertAsset(ctx context.Context, tx store.Tx, a *Asset) (bool, error) {
+	var project any
+	if a.Project != "" {
+		project = string(a.Project)
+	}
+	r, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		a.ID, a.Kind, a.Name, a.Title, a.Description, a.Label, project, a.Owner, store.T(a.CreatedAt), store.T(a.UpdatedAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
 }
 
 func (s *Service) load(ctx context.Context, tx store.Tx, idOrName string) (*Asset, error) {
@@ -514,13 +544,21 @@ func (s *Service) writable(ctx context.Context, p *genesis.Principal, idOrName s
 	if err != nil {
 		return nil, err
 	}
-	if err := s.decide(ctx, p, authz.Write, a); err != nil {
-		if errors.Is(errors.NotExist, err) {
-			return nil, errors.E(errors.Permission, errors.Msg("you may read this asset but not change it"))
-		}
+	if err := s.mayWrite(ctx, p, a); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// mayWrite decides whether p, who may read a, may change it.
+func (s *Service) mayWrite(ctx context.Context, p *genesis.Principal, a *Asset) error {
+	if err := s.decide(ctx, p, authz.Write, a); err != nil {
+		if errors.Is(errors.NotExist, err) {
+			return errors.E(errors.Permission, errors.Msg("you may read this asset but not change it"))
+		}
+		return err
+	}
+	return nil
 }
 
 // PutChunk stores a chunk sent to an asset (verified against its ID) and

@@ -247,14 +247,8 @@ func (r *projectResolver) get(ctx context.Context) (string, error) {
 	}
 	const op errors.Op = "catalog.Create"
 	err := r.s.db.View(ctx, func(tx store.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT p.id FROM projects p JOIN project_members m ON m.project_id = p.id AND m.principal_id = ? WHERE p.id = ? OR p.name = ?`,
-			r.p.ID, r.name, r.name).Scan(&r.id)
-		if errors.Is(errors.NotExist, err) && r.p.IsAdmin() {
-			err = tx.QueryRow(ctx, `SELECT id FROM projects WHERE id = ? OR name = ?`, r.name, r.name).Scan(&r.id)
-		}
-		if errors.Is(errors.NotExist, err) {
-			return invalid(op, "project", "no such project (or you are not a member)")
-		}
+		var err error
+		r.id, err = projectFor(ctx, tx, r.p, r.name)
 		return err
 	})
 	if err != nil && !errors.Is(errors.Invalid, err) {
@@ -298,13 +292,7 @@ func (s *Service) importAuthorize(ctx context.Context, p *genesis.Principal, it 
 	}
 	a := &Asset{ID: newID("ds"), Kind: KindDataset, Title: title, Description: desc, Label: l.Format(),
 		Project: genesis.ProjectID(project), Owner: p.ID, CreatedAt: now, UpdatedAt: now}
-	// Creating is decided as a write by a non-owner (see Create).
-	probe := *a
-	probe.Owner = ""
-	if err := s.decide(ctx, p, authz.Write, &probe); err != nil {
-		if errors.Is(errors.NotExist, err) || errors.Is(errors.Permission, err) {
-			return errors.E(op, errors.Permission, errors.Msg("you may not create an asset with label "+a.Label+" here"))
-		}
+	if err := s.mayCreate(ctx, p, a); err != nil {
 		return errors.E(op, err)
 	}
 	it.a = a
@@ -317,10 +305,7 @@ func (s *Service) importAuthorize(ctx context.Context, p *genesis.Principal, it 
 			}
 			return errors.E(op, err)
 		}
-		if err := s.decide(ctx, p, authz.Write, a); err != nil {
-			if errors.Is(errors.NotExist, err) {
-				return errors.E(op, errors.Permission, errors.Msg("you may read this asset but not change it"))
-			}
+		if err := s.mayWrite(ctx, p, a); err != nil {
 			return errors.E(op, err)
 		}
 	}
@@ -431,28 +416,16 @@ func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Pr
 // base, base-2, … base-51, as Create would have.
 func insertImported(ctx context.Context, tx store.Tx, a *Asset, base string) (string, error) {
 	const op errors.Op = "catalog.Create"
-	var project any
-	if a.Project != "" {
-		project = string(a.Project)
-	}
 	for i := 1; ; i++ {
-		name := base
+		a.Name = base
 		if i > 1 {
-			name = base[:min(len(base), 56)] + "-" + strconv.Itoa(i)
+			a.Name = base[:min(len(base), 56)] + "-" + strconv.Itoa(i)
 		}
-		if !genesis.ValidName(name) {
+		if !genesis.ValidName(a.Name) {
 			return "", invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
 		}
-		r, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (name) DO NOTHING`,
-			a.ID, a.Kind, name, a.Title, a.Description, a.Label, project, a.Owner, store.T(a.CreatedAt), store.T(a.UpdatedAt))
-		if err != nil {
-			return "", err
-		}
-		if n, err := r.RowsAffected(); err != nil {
-			return "", err
-		} else if n == 1 {
-			return name, nil
+		if ok, err := insertAsset(ctx, tx, a); err != nil || ok {
+			return a.Name, err
 		}
 		if i > 50 {
 			return "", errors.E(op, errors.Exist, errors.Field("name"), errors.Msg("an asset with that name exists"))
