@@ -451,8 +451,7 @@ func (s *Service) MissingChunks(ctx context.Context, p *genesis.Principal, idOrN
 			if dead[id.String()] {
 				continue // its upload claims it itself, and waits for gc
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (asset_id, chunk) DO UPDATE SET uploaded_at = excluded.uploaded_at`, a.ID, id.String(), p.ID, now, false); err != nil {
+			if err := claim(ctx, tx, a.ID, id.String(), p.ID, now, false); err != nil {
 				return err
 			}
 		}
@@ -462,6 +461,29 @@ func (s *Service) MissingChunks(ctx context.Context, p *genesis.Principal, idOrN
 		return nil, errors.E(op, err)
 	}
 	return missing, nil
+}
+
+// claim records that asset holds chunk (committed: a version or the
+// asset's metadata refers to it; a later uncommitted claim does not undo
+// that).
+func claim(ctx context.Context, tx store.Tx, asset, chunk string, by genesis.PrincipalID, at int64, committed bool) error {
+	_, err := tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (asset_id, chunk) DO UPDATE SET uploaded_at = excluded.uploaded_at, committed = asset_chunks.committed OR excluded.committed`,
+		asset, chunk, by, at, committed)
+	return err
+}
+
+// claimOne claims one chunk for an upload, unless a garbage collector is
+// deleting it (Transient: the upload retries once gc is done).
+func claimOne(ctx context.Context, tx store.Tx, asset string, id blob.ID, by genesis.PrincipalID, at int64, committed bool) error {
+	dead, err := tombstoned(ctx, tx, []blob.ID{id}, at)
+	if err != nil {
+		return err
+	}
+	if len(dead) > 0 {
+		return errors.E(errors.Transient, errors.Msg("the chunk is being garbage-collected; retry in a moment"))
+	}
+	return claim(ctx, tx, asset, id.String(), by, at, committed)
 }
 
 // tombstoned returns which of ids a live garbage collector is deleting.
@@ -613,16 +635,7 @@ func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Princip
 	}
 	if !fresh {
 		err = s.db.Update(ctx, func(tx store.Tx) error {
-			dead, err := tombstoned(ctx, tx, []blob.ID{id}, now)
-			if err != nil {
-				return err
-			}
-			if len(dead) > 0 {
-				return errors.E(errors.Transient, errors.Msg("the chunk is being garbage-collected; retry in a moment"))
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (asset_id, chunk) DO UPDATE SET uploaded_at = excluded.uploaded_at`, a.ID, id.String(), p.ID, now, false)
-			return err
+			return claimOne(ctx, tx, a.ID, id, p.ID, now, false)
 		})
 		if err != nil {
 			return errors.E(op, err)

@@ -386,20 +386,9 @@ func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Pr
 		}
 	}
 	if it.m.Original != "" {
-		const op errors.Op = "catalog.PutChunk"
-		at := store.T(s.now())
-		dead, err := tombstoned(ctx, tx, []blob.ID{it.orig}, at)
-		if err != nil {
-			return "", err
-		}
-		if len(dead) > 0 {
-			return "", errors.E(op, errors.Transient, errors.Msg("the chunk is being garbage-collected; retry in a moment"))
-		}
 		// The original is kept: it counts as a committed chunk of the asset.
-		if _, err := tx.Exec(ctx, `INSERT INTO asset_chunks (asset_id, chunk, uploaded_by, uploaded_at, committed) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (asset_id, chunk) DO UPDATE SET uploaded_at = excluded.uploaded_at, committed = excluded.committed`,
-			it.a.ID, it.m.Original, p.ID, at, true); err != nil {
-			return "", err
+		if err := claimOne(ctx, tx, it.a.ID, it.orig, p.ID, store.T(s.now()), true); err != nil {
+			return "", errors.E(errors.Op("catalog.PutChunk"), err)
 		}
 	}
 	err := putMetadata(ctx, tx, it.a.ID, it.m)
