@@ -375,7 +375,7 @@ func (p *Provider) getSites(w http.ResponseWriter, r *http.Request) {
 	if n := r.URL.Query().Get("name"); n != "" && n != sites[0].Name {
 		sites = []Site{}
 	}
-	p.writePage(w, r, sites)
+	page(p, w, r, sites)
 }
 
 func (p *Provider) getSite(w http.ResponseWriter, r *http.Request) {
@@ -411,7 +411,7 @@ func (p *Provider) getResources(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, p.resource(r, res))
 	}
-	p.writePage(w, r, out)
+	page(p, w, r, out)
 }
 
 func (p *Provider) getResource(w http.ResponseWriter, r *http.Request) {
@@ -447,7 +447,7 @@ func (p *Provider) getIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, p.incident(r, in))
 	}
-	p.writePage(w, r, out)
+	page(p, w, r, out)
 }
 
 func (p *Provider) getIncident(w http.ResponseWriter, r *http.Request) {
@@ -475,7 +475,7 @@ func (p *Provider) getCapabilities(w http.ResponseWriter, r *http.Request) {
 			out = append(out, p.capability(r, c))
 		}
 	}
-	p.writePage(w, r, out)
+	page(p, w, r, out)
 }
 
 func (p *Provider) getCapability(w http.ResponseWriter, r *http.Request) {
@@ -488,7 +488,8 @@ func (p *Provider) getCapability(w http.ResponseWriter, r *http.Request) {
 	p.problem(w, r, http.StatusNotFound, "no such capability")
 }
 
-// writePage applies offset and limit (default 100, at most 1000) to a list.
+// page writes a list with the request's offset and limit applied (default
+// 100, at most 1000).
 func page[T any](p *Provider, w http.ResponseWriter, r *http.Request, items []T) {
 	q := r.URL.Query()
 	offset, limit, err := pageParams(q.Get("offset"), q.Get("limit"))
@@ -499,21 +500,6 @@ func page[T any](p *Provider, w http.ResponseWriter, r *http.Request, items []T)
 	items = items[min(offset, len(items)):]
 	items = items[:min(limit, len(items))]
 	p.writeJSON(w, http.StatusOK, items)
-}
-
-func (p *Provider) writePage(w http.ResponseWriter, r *http.Request, items any) {
-	switch v := items.(type) {
-	case []Site:
-		page(p, w, r, v)
-	case []Resource:
-		page(p, w, r, v)
-	case []Incident:
-		page(p, w, r, v)
-	case []Capability:
-		page(p, w, r, v)
-	default:
-		p.writeJSON(w, http.StatusOK, items)
-	}
 }
 
 func pageParams(offs, lims string) (offset, limit int, err error) {
