@@ -13,10 +13,13 @@
 //   - A missing chunk is errors.NotExist.
 //   - Enumerate lists IDs in ascending order of their hex form.
 //
-// Why BLAKE3 rather than SHA-256: BLAKE3 (zeebo/blake3, with AVX2/AVX-512
-// code) hashes several GB/s on one core without depending on SHA
-// extensions, which leaves room for chunking within the ≥1 GB/s budget;
-// it is a modern, well-analysed 256-bit cryptographic hash.
+// Why BLAKE3 rather than SHA-256: BLAKE3 hashes several GB/s on one core
+// without depending on SHA extensions, which leaves room for chunking
+// within the ≥1 GB/s budget; it is a modern, well-analysed 256-bit
+// cryptographic hash. The implementation is lukechampine.com/blake3: its
+// AVX-512 code hashes 16 BLAKE3 chunks at once, 3.7 GB/s on one core here
+// against 2.8 GB/s for zeebo/blake3 (AVX2 only), and every byte stored or
+// restored is hashed at least once on each side. See hash.go.
 package blob
 
 import (
@@ -25,8 +28,6 @@ import (
 	"os"
 	"sync"
 	"time"
-
-	"github.com/zeebo/blake3"
 
 	"github.com/genesis-science/genesis/internal/errors"
 )
@@ -37,9 +38,6 @@ const MaxSize = 16 << 20
 
 // ID names a chunk: the BLAKE3-256 hash of its plaintext.
 type ID [32]byte
-
-// Sum returns the ID of p.
-func Sum(p []byte) ID { return ID(blake3.Sum256(p)) }
 
 // String returns the lower-case hex form of id.
 func (id ID) String() string { return hex.EncodeToString(id[:]) }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zeebo/blake3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/genesis-science/genesis/internal/blob"
@@ -299,20 +298,20 @@ func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released 
 // so hashing overlaps with writing. The pieces are never modified after
 // they are handed over (chunks are read-only once fetched).
 type fileHasher struct {
-	h    *blake3.Hasher
+	h    *blob.Hasher
 	c    chan []byte
 	done chan blob.ID
 }
 
 func newFileHasher(size int64) *fileHasher {
-	fh := &fileHasher{h: blake3.New()}
+	fh := &fileHasher{h: blob.NewHasher()}
 	if size >= 4<<20 {
 		fh.c, fh.done = make(chan []byte, 8), make(chan blob.ID, 1)
 		go func() {
 			for p := range fh.c {
 				fh.h.Write(p)
 			}
-			fh.done <- blob.ID(fh.h.Sum(nil))
+			fh.done <- fh.h.Sum()
 		}()
 	}
 	return fh
@@ -328,7 +327,7 @@ func (fh *fileHasher) write(p []byte) {
 
 func (fh *fileHasher) sum() blob.ID {
 	if fh.c == nil {
-		return blob.ID(fh.h.Sum(nil))
+		return fh.h.Sum()
 	}
 	close(fh.c)
 	id := <-fh.done
@@ -352,7 +351,7 @@ func WriteTo(ctx context.Context, g blob.Getter, e manifest.Entry, w io.Writer) 
 	if e.Type != manifest.File {
 		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("%q is not a file", e.Path)))
 	}
-	h := blake3.New()
+	h := blob.NewHasher()
 	var cache blob.ID
 	var data []byte
 	for _, c := range e.Chunks {
@@ -372,7 +371,7 @@ func WriteTo(ctx context.Context, g blob.Getter, e manifest.Entry, w io.Writer) 
 		}
 		h.Write(piece)
 	}
-	if blob.ID(h.Sum(nil)) != e.Hash {
+	if h.Sum() != e.Hash {
 		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("%q does not match its file hash", e.Path)))
 	}
 	return nil
