@@ -7,8 +7,10 @@
 // is ready, up to 1024, with up to 3 calls out at once: one round trip per
 // batch for stores that implement blob.MissingFinder), upload (Parallel) —
 // with the whole-file hash on its own goroutine. Memory is bounded
-// whatever the input size: the chunk buffers hold at most Options.Memory
-// bytes (default 48 MiB) on top of the chunker's 4·Params.Max buffer. An
+// whatever the input size: files are read into segments of 2·Params.Max
+// bytes, and chunks are slices of them (not copies) until uploaded; the
+// segments hold at most Options.Memory bytes (default 64 MiB). Only a
+// chunk's bytes that straddle two segments are copied, once. An
 // interrupted Pack, run again, uploads only what is still missing. A store
 // that defers durability (blob.Syncer) gets every chunk the manifest names
 // synced in one batch before the manifest is stored.
@@ -49,7 +51,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zeebo/blake3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/genesis-science/genesis/internal/blob"
@@ -106,7 +107,7 @@ func Sources(args []string, stdin io.Reader) ([]Source, error) {
 // Options tune Pack.
 type Options struct {
 	Parallel  int          // concurrent chunk uploads (and hashers); default 4
-	Memory    int64        // bytes of chunk buffers; default 48 MiB (at least 4·Params.Max)
+	Memory    int64        // bytes of read buffers; default 64 MiB (at least 4 segments of 2·Params.Max)
 	Params    chunk.Params // default chunk.DefaultParams
 	SmallFile int64        // files below this size share chunks; default Params.Min
 	// Progress, if set, is called after each chunk is read, from the
@@ -146,9 +147,9 @@ func (o *Options) defaults() error {
 		o.Now = time.Now
 	}
 	if o.Memory <= 0 {
-		o.Memory = 48 << 20
+		o.Memory = 64 << 20
 	}
-	o.Memory = max(o.Memory, 4*int64(bufSize(o.Params.Max)))
+	o.Memory = max(o.Memory, 4*int64(segSize(o.Params)))
 	return o.Params.Validate()
 }
 
@@ -287,7 +288,7 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	pool := newBufPool(opts.Memory)
+	pool := newBufPool(segSize(opts.Params), opts.Memory)
 	up := &uploader{st: st, pool: pool, seen: map[blob.ID]bool{}}
 	hashq := make(chan job, opts.Parallel)
 	askq := make(chan job, maxAsk)
@@ -323,8 +324,7 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 		close(putq)
 		return nil
 	})
-	rd := &reader{ctx: gctx, jobs: hashq, pool: pool, opts: &opts, up: up,
-		ch: chunk.NewChunker(nil, opts.Params)}
+	rd := &reader{ctx: gctx, jobs: hashq, pool: pool, opts: &opts, up: up}
 	g.Go(func() error {
 		defer close(hashq)
 		return rd.readAll(items)
@@ -381,78 +381,82 @@ func Pack(ctx context.Context, st Store, srcs []Source, opts Options) (*Result, 
 	return res, nil
 }
 
+// job is one chunk on its way through the pipeline: a slice of a read
+// segment, which it holds until it is uploaded or found present.
 type job struct {
-	b *chunkBuf
-	r *ref
+	seg  *segment
+	data []byte
+	r    *ref
 }
 
-// chunkBuf is a pooled copy of one chunk, shared by its uploader and, for
-// large files, the file hasher; the last user returns it to the pool.
-type chunkBuf struct {
+// segment is a read buffer. The chunks cut from it are slices of it,
+// shared by their uploaders, the file hasher and the reader; the last user
+// returns it to the pool.
+type segment struct {
 	data  []byte
 	users atomic.Int32
 }
 
-// bufPool hands out chunk buffers within a memory budget that counts
-// every buffer it has allocated, in use or idle: get reuses an idle buffer
-// that fits, allocates while the budget allows, and otherwise waits for a
-// release. So the chunks of a Pack never hold more than the budget.
+// segSize is the size of read segments: room for a whole maximal chunk
+// and as much again, so that at most one chunk in two maximal ones
+// straddles a segment's end (and is copied to the next).
+func segSize(p chunk.Params) int { return 2 * p.Max }
+
+// bufPool hands out segments within a memory budget that counts every
+// segment it has allocated, in use or idle: get reuses an idle one,
+// allocates while the budget allows, and otherwise waits for a release.
+// So the chunks of a Pack never hold more than the budget.
 type bufPool struct {
 	mu    sync.Mutex
 	cond  *sync.Cond
-	free  []*chunkBuf
-	used  int64 // bytes of all buffers allocated and not dropped
+	free  []*segment
+	size  int
+	used  int64 // bytes of all segments allocated
 	limit int64
 }
 
-func newBufPool(limit int64) *bufPool {
-	p := &bufPool{limit: limit}
+func newBufPool(size int, limit int64) *bufPool {
+	p := &bufPool{size: size, limit: limit}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
 
-func (p *bufPool) get(ctx context.Context, n int) (*chunkBuf, error) {
+// get returns a segment with one user (the caller).
+func (p *bufPool) get(ctx context.Context) (*segment, error) {
 	stop := context.AfterFunc(ctx, func() {
 		p.mu.Lock()
 		p.cond.Broadcast()
 		p.mu.Unlock()
 	})
 	defer stop()
-	size := bufSize(n)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		for i, b := range p.free {
-			if cap(b.data) >= n {
-				p.free = slices.Delete(p.free, i, i+1)
-				b.data = b.data[:n]
-				return b, nil
-			}
+		var s *segment
+		if n := len(p.free); n > 0 {
+			s, p.free = p.free[n-1], p.free[:n-1]
+		} else if p.used+int64(p.size) <= p.limit {
+			p.used += int64(p.size)
+			s = &segment{data: make([]byte, p.size)}
 		}
-		if p.used+int64(size) <= p.limit {
-			p.used += int64(size)
-			return &chunkBuf{data: make([]byte, n, size)}, nil
-		}
-		if len(p.free) > 0 {
-			// Idle buffers too small for this chunk: drop one to make room.
-			p.used -= int64(cap(p.free[0].data))
-			p.free = p.free[1:]
-			continue
+		if s != nil {
+			s.users.Store(1)
+			return s, nil
 		}
 		p.cond.Wait()
 	}
 }
 
-// bufSize rounds n up to 64 KiB, so buffers are reused across chunk sizes.
-func bufSize(n int) int { return (n + 64<<10 - 1) &^ (64<<10 - 1) }
+// hold adds a user to s.
+func (s *segment) hold() { s.users.Add(1) }
 
-func (p *bufPool) release(b *chunkBuf) {
-	if b.users.Add(-1) == 0 {
+func (p *bufPool) release(s *segment) {
+	if s.users.Add(-1) == 0 {
 		p.mu.Lock()
-		p.free = append(p.free, b)
+		p.free = append(p.free, s)
 		p.cond.Signal()
 		p.mu.Unlock()
 	}
@@ -478,11 +482,11 @@ const (
 // hash computes each chunk's ID.
 func (u *uploader) hash(ctx context.Context, in <-chan job, out chan<- job) error {
 	for j := range in {
-		j.r.id = blob.Sum(j.b.data)
+		j.r.id = blob.Sum(j.data)
 		select {
 		case out <- j:
 		case <-ctx.Done():
-			u.pool.release(j.b)
+			u.pool.release(j.seg)
 			return ctx.Err()
 		}
 	}
@@ -534,7 +538,7 @@ func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error
 				return err
 			}
 		}
-		sent := make(map[*chunkBuf]bool, len(missing))
+		sent := make(map[*ref]bool, len(missing))
 		for _, id := range missing {
 			j, ok := first[id]
 			if !ok {
@@ -543,7 +547,7 @@ func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error
 			u.mu.Lock()
 			u.new = append(u.new, id)
 			u.mu.Unlock()
-			sent[j.b] = true
+			sent[j.r] = true
 			select {
 			case out <- j:
 			case <-ctx.Done():
@@ -551,8 +555,8 @@ func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error
 			}
 		}
 		for _, j := range js {
-			if !sent[j.b] {
-				u.pool.release(j.b)
+			if !sent[j.r] {
+				u.pool.release(j.seg)
 			}
 		}
 	}
@@ -562,11 +566,11 @@ func (u *uploader) ask(ctx context.Context, in <-chan job, out chan<- job) error
 // syncs them all before it stores the manifest).
 func (u *uploader) upload(ctx context.Context, in <-chan job) error {
 	for j := range in {
-		if err := blob.PutFast(ctx, u.st, j.r.id, j.b.data); err != nil {
+		if err := blob.PutFast(ctx, u.st, j.r.id, j.data); err != nil {
 			return err
 		}
-		u.newBytes.Add(int64(len(j.b.data)))
-		u.pool.release(j.b)
+		u.newBytes.Add(int64(len(j.data)))
+		u.pool.release(j.seg)
 	}
 	return nil
 }
@@ -579,53 +583,80 @@ type reader struct {
 	pool      *bufPool
 	opts      *Options
 	up        *uploader
-	ch        *chunk.Chunker
 	prog      Progress
 	smallRefs []*ref
 }
 
 // chunkStream chunks r and queues the chunks, returning their refs. If
 // hashq is not nil, every chunk is also sent there, in order.
-func (rd *reader) chunkStream(r io.Reader, hashq chan<- *chunkBuf) ([]*ref, int64, error) {
-	rd.ch.Reset(r)
+//
+// r is read into a segment until it holds at least a maximal chunk (or
+// is full, or r ends); chunks are cut from the segment while the chunker
+// can decide (chunk.Params.Cut); when it cannot and the segment is full,
+// the undecided tail — the start of the next chunk — moves to a fresh
+// segment. Cut decides from the bytes alone, so where reads end never
+// moves a boundary.
+func (rd *reader) chunkStream(r io.Reader, hashq chan<- job) ([]*ref, int64, error) {
+	p := rd.opts.Params
+	seg, err := rd.pool.get(rd.ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer func() { rd.pool.release(seg) }()
 	var refs []*ref
 	var n int64
+	start, end, eof := 0, 0, false
 	for {
-		c, err := rd.ch.Next()
-		if err == io.EOF {
-			return refs, n, nil
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		b, err := rd.pool.get(rd.ctx, len(c.Data))
-		if err != nil {
-			return nil, 0, err
-		}
-		copy(b.data, c.Data)
-		b.users.Store(1)
-		if hashq != nil {
-			b.users.Store(2)
-		}
-		r := &ref{off: c.Offset, size: int64(len(c.Data))}
-		refs = append(refs, r)
-		n += int64(len(c.Data))
-		select {
-		case rd.jobs <- job{b: b, r: r}:
-		case <-rd.ctx.Done():
-			return nil, 0, rd.ctx.Err()
-		}
-		if hashq != nil {
+		if cut := p.Cut(seg.data[start:end], eof); cut > 0 {
+			data := seg.data[start : start+cut : start+cut]
+			start += cut
+			r := &ref{off: n, size: int64(cut)}
+			refs = append(refs, r)
+			n += int64(cut)
+			seg.hold()
 			select {
-			case hashq <- b:
+			case rd.jobs <- job{seg: seg, data: data, r: r}:
 			case <-rd.ctx.Done():
+				rd.pool.release(seg)
 				return nil, 0, rd.ctx.Err()
 			}
+			if hashq != nil {
+				seg.hold()
+				select {
+				case hashq <- job{seg: seg, data: data}:
+				case <-rd.ctx.Done():
+					rd.pool.release(seg)
+					return nil, 0, rd.ctx.Err()
+				}
+			}
+			rd.prog.Bytes += int64(cut)
+			if rd.opts.Progress != nil {
+				rd.prog.NewBytes = rd.up.newBytes.Load()
+				rd.opts.Progress(rd.prog)
+			}
+			continue
 		}
-		rd.prog.Bytes += int64(len(c.Data))
-		if rd.opts.Progress != nil {
-			rd.prog.NewBytes = rd.up.newBytes.Load()
-			rd.opts.Progress(rd.prog)
+		if eof {
+			return refs, n, nil
+		}
+		if end == len(seg.data) {
+			next, err := rd.pool.get(rd.ctx)
+			if err != nil {
+				return nil, 0, err
+			}
+			end = copy(next.data, seg.data[start:end])
+			start = 0
+			rd.pool.release(seg)
+			seg = next
+		}
+		for end < len(seg.data) && end-start < p.Max && !eof {
+			k, err := r.Read(seg.data[end:])
+			end += k
+			if err == io.EOF {
+				eof = true
+			} else if err != nil {
+				return nil, 0, err
+			}
 		}
 	}
 }
@@ -643,14 +674,14 @@ func (rd *reader) readAll(items []*item) error {
 		}
 		// The whole-file hash runs on its own goroutine, over the chunk
 		// copies, so it overlaps with chunking.
-		hashq, sum := make(chan *chunkBuf, 8), make(chan blob.ID, 1)
+		hashq, sum := make(chan job, 8), make(chan blob.ID, 1)
 		go func() {
-			h := blake3.New()
-			for b := range hashq {
-				h.Write(b.data)
-				rd.pool.release(b)
+			h := blob.NewHasher()
+			for j := range hashq {
+				h.Write(j.data)
+				rd.pool.release(j.seg)
 			}
-			sum <- blob.ID(h.Sum(nil))
+			sum <- h.Sum()
 		}()
 		src := it.r
 		var f *os.File
@@ -704,7 +735,7 @@ type multiStream struct {
 	i     int
 	off   int64
 	f     *os.File
-	h     *blake3.Hasher
+	h     *blob.Hasher
 	n     int64
 	prog  *Progress
 }
@@ -720,7 +751,7 @@ func (m *multiStream) Read(buf []byte) (int, error) {
 			if err != nil {
 				return 0, errors.E("pack.read", errors.Invalid, errors.Msg(fmt.Sprintf("cannot read %s", it.fsPath)), err)
 			}
-			m.f, m.h, m.n = f, blake3.New(), 0
+			m.f, m.h, m.n = f, blob.NewHasher(), 0
 			it.start = m.off
 		}
 		// Never read past the size seen by the scan: the stream layout
@@ -748,7 +779,7 @@ func (m *multiStream) Read(buf []byte) (int, error) {
 			return 0, changed(it)
 		}
 		m.f.Close()
-		it.e.Hash = blob.ID(m.h.Sum(nil))
+		it.e.Hash = m.h.Sum()
 		m.f = nil
 		m.i++
 		m.prog.Files++

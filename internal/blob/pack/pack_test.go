@@ -740,3 +740,75 @@ func TestRestoreUnverifiedChecksFileHash(t *testing.T) {
 		})
 	}
 }
+
+// choppy returns its data in reads of random, often tiny, sizes.
+type choppy struct {
+	r    *rand.Rand
+	data []byte
+}
+
+func (c *choppy) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), len(c.data), 1+c.r.IntN(3*testParams.Max))
+	if c.r.IntN(4) == 0 {
+		n = min(n, 1+c.r.IntN(64))
+	}
+	n = copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// TestPackChunksLikeReference: whatever the read sizes and however the
+// bytes fall across Pack's read segments, a stream's chunks are exactly
+// those of the reference chunk.Chunker over the same bytes (the boundaries
+// dedup against stored data depends on).
+func TestPackChunksLikeReference(t *testing.T) {
+	ctx := context.Background()
+	for seed := uint64(0); seed < 20; seed++ {
+		r := rand.New(rand.NewPCG(seed, 11))
+		// Runs of random bytes and of zeros (which cut only at Max).
+		var data []byte
+		for len(data) < 20*testParams.Max+r.IntN(9*testParams.Max) {
+			if r.IntN(3) == 0 {
+				data = append(data, make([]byte, r.IntN(3*testParams.Max))...)
+			} else {
+				data = append(data, randBytes(r, r.IntN(2*testParams.Max))...)
+			}
+		}
+		var want []manifest.Chunk
+		ch := chunk.NewChunker(bytes.NewReader(data), testParams)
+		for {
+			c, err := ch.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, manifest.Chunk{ID: blob.Sum(c.Data), Size: int64(len(c.Data))})
+		}
+		res, err := Pack(ctx, memblob.New(false), []Source{{Name: "s", Reader: &choppy{r: r, data: data}}},
+			Options{Params: testParams, Parallel: 1 + int(seed%4), Memory: int64(r.IntN(12 * testParams.Max))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.Manifest.Entries[0].Chunks
+		if !slices.Equal(got, want) {
+			t.Fatalf("seed %d: Pack cut %d chunks, the reference %d (first difference at %d)", seed, len(got), len(want), firstDiff(got, want))
+		}
+		if res.Manifest.Entries[0].Hash != blob.Sum(data) {
+			t.Fatalf("seed %d: file hash differs", seed)
+		}
+	}
+}
+
+func firstDiff(a, b []manifest.Chunk) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
