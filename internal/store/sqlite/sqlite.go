@@ -46,19 +46,12 @@ func Open(ctx context.Context, path string) (*store.SQLDB, error) {
 		q.Add("_pragma", p)
 	}
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
-	if err != nil {
-		return nil, errors.E(op, errors.Internal, err)
-	}
+	write := sql.OpenDB(&cachingConnector{dsn: dsn + "&_txlock=immediate", d: registered()})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	// query_only makes View transactions read-only, as on PostgreSQL.
-	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
-	if err != nil {
-		write.Close()
-		return nil, errors.E(op, errors.Internal, err)
-	}
+	read := sql.OpenDB(&cachingConnector{dsn: dsn + "&_pragma=query_only(1)", d: registered()})
 	n := max(4, runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
