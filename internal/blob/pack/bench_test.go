@@ -23,15 +23,20 @@ var (
 	benchFiles = flag.Int("pack.files", 10000, "number of 1 KiB files in BenchmarkSmallFiles")
 	benchDir   = flag.String("pack.dir", "", "directory for benchmark files (default: a temp dir)")
 	benchAvg   = flag.Int("pack.avg", 0, "average chunk size in KiB for BenchmarkRepack (min avg/4, max 4·avg; default: chunk.DefaultParams)")
+	benchMin   = flag.Int("pack.min", 0, "minimum chunk size in KiB for BenchmarkRepack (default: as -pack.avg or chunk.DefaultParams give)")
 )
 
 // benchParams are the chunk parameters -pack.avg asks for.
 func benchParams() chunk.Params {
-	if *benchAvg <= 0 {
-		return chunk.DefaultParams
+	p := chunk.DefaultParams
+	if *benchAvg > 0 {
+		avg := *benchAvg << 10
+		p = chunk.Params{Min: avg / 4, Avg: avg, Max: 4 * avg}
 	}
-	avg := *benchAvg << 10
-	return chunk.Params{Min: avg / 4, Avg: avg, Max: 4 * avg}
+	if *benchMin > 0 {
+		p.Min = *benchMin << 10
+	}
+	return p
 }
 
 func benchTemp(b *testing.B) string {
