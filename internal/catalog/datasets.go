@@ -587,7 +587,7 @@ func (s *Service) mayWrite(ctx context.Context, p *genesis.Principal, a *Asset) 
 // remembers that the asset holds it. The chunk is durable when PutChunk
 // returns.
 func (s *Service) PutChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, data []byte) error {
-	return s.putChunk(ctx, "catalog.PutChunk", p, idOrName, id, data, false)
+	return s.putChunk(ctx, "catalog.PutChunk", p, idOrName, id, data, false, false)
 }
 
 // ReceiveChunk is PutChunk for the transfer protocol: the chunk may be
@@ -596,7 +596,14 @@ func (s *Service) PutChunk(ctx context.Context, p *genesis.Principal, idOrName s
 // before that loses the chunk, never the version). A chunk that
 // MissingChunks has just claimed needs no write transaction here.
 func (s *Service) ReceiveChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, data []byte) error {
-	return s.putChunk(ctx, "catalog.ReceiveChunk", p, idOrName, id, data, true)
+	return s.putChunk(ctx, "catalog.ReceiveChunk", p, idOrName, id, data, true, false)
+}
+
+// receiveHashed is ReceiveChunk for bytes this process has just hashed
+// itself (a pack run in the server): the same decisions, claims and
+// deferred durability, without hashing them a second time.
+func (s *Service) receiveHashed(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, data []byte) error {
+	return s.putChunk(ctx, "catalog.ReceiveChunk", p, idOrName, id, data, true, true)
 }
 
 // claimFresh is how old a claim may be for an upload to rely on it without
@@ -604,7 +611,7 @@ func (s *Service) ReceiveChunk(ctx context.Context, p *genesis.Principal, idOrNa
 // (a minute), so gc cannot delete the chunk while it is being written.
 const claimFresh = 20 * time.Second
 
-func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Principal, idOrName string, id blob.ID, data []byte, deferred bool) error {
+func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Principal, idOrName string, id blob.ID, data []byte, deferred, hashed bool) error {
 	var a *Asset
 	var err error
 	if deferred {
@@ -615,7 +622,11 @@ func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Princip
 	if err != nil {
 		return errors.E(op, err)
 	}
-	if err := blob.CheckPut(op, id, data); err != nil {
+	if hashed {
+		if len(data) > blob.MaxSize {
+			return errors.E(op, errors.TooLarge, errors.Msg("chunk larger than 16 MiB"))
+		}
+	} else if err := blob.CheckPut(op, id, data); err != nil {
 		return err
 	}
 	// The asset's claim on the chunk is recorded before the bytes are

@@ -59,6 +59,24 @@ func (a AssetBlobs) Put(ctx context.Context, id blob.ID, data []byte) error {
 	return a.s.PutChunk(ctx, a.p, a.asset, id, data)
 }
 
+// Missing asks which of ids the asset lacks, claiming them for it, as the
+// transfer protocol's batched question does (pack asks through it).
+func (a AssetBlobs) Missing(ctx context.Context, ids []blob.ID) ([]blob.ID, error) {
+	return a.s.MissingChunks(ctx, a.p, a.asset, ids)
+}
+
+// PutTrusted stores a chunk pack has just hashed in this process, as the
+// transfer protocol receives one: durable by the asset's next Commit,
+// which syncs every chunk the asset holds uncommitted.
+func (a AssetBlobs) PutTrusted(ctx context.Context, id blob.ID, data []byte) error {
+	return a.s.receiveHashed(ctx, a.p, a.asset, id, data)
+}
+
+var (
+	_ blob.MissingFinder = AssetBlobs{}
+	_ blob.TrustedPutter = AssetBlobs{}
+)
+
 // Stat reports whether the asset holds the chunk.
 func (a AssetBlobs) Stat(ctx context.Context, id blob.ID) (blob.Info, error) {
 	ok, err := a.s.HasChunks(ctx, a.p, a.asset, []blob.ID{id})
