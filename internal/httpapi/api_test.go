@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -49,6 +51,7 @@ type harness struct {
 	seen   map[string]bool // operations exercised
 	jobs   *jobs.Service
 	sites  *sites.Registry
+	unix   *http.Client // to the server's Unix socket, as a same-host client
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -94,13 +97,26 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
+	// The same server on a Unix socket, as app.Serve runs it.
+	sock := filepath.Join(t.TempDir(), "api.sock")
+	uln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := &http.Server{Handler: srv, ConnContext: httpapi.PeerConnContext}
+	go us.Serve(uln)
+	t.Cleanup(func() { us.Close() })
+	srv.SetLocalSocket(sock)
+	unixClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
 	doc := loadDoc(t)
 	doc.Servers = openapi3.Servers{{URL: ts.URL}}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, unix: unixClient}
 }
 
 func init() {
@@ -161,6 +177,17 @@ func (r resp) problem(t *testing.T) httpapi.Problem {
 // OpenAPI document.
 func (h *harness) do(method, path, token string, body any, hdr ...string) resp {
 	h.t.Helper()
+	return h.doWith(h.ts.Client(), method, path, token, body, hdr...)
+}
+
+// doUnix is do over the server's Unix socket.
+func (h *harness) doUnix(method, path, token string, body any) resp {
+	h.t.Helper()
+	return h.doWith(h.unix, method, path, token, body)
+}
+
+func (h *harness) doWith(c *http.Client, method, path, token string, body any, hdr ...string) resp {
+	h.t.Helper()
 	var raw []byte
 	switch b := body.(type) {
 	case nil:
@@ -181,7 +208,7 @@ func (h *harness) do(method, path, token string, body any, hdr ...string) resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := h.ts.Client().Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -545,6 +572,56 @@ func TestAPI(t *testing.T) {
 		}
 		if r := h.do("POST", "/api/v1/assets/shots/versions", aliceTok, map[string]any{"manifest": res.ID.String(), "message": "m", "parent": 0}); r.status != 201 {
 			t.Fatalf("commit = %d %s", r.status, r.body)
+		}
+
+		// Same-host puts: the socket is offered to loopback clients; over
+		// it the server packs the caller's files itself, to the very
+		// manifest the client would have made.
+		var li httpapi.LocalInfo
+		if r := h.do("GET", "/api/v1/local", aliceTok, nil); r.status != 200 {
+			t.Fatalf("local info = %d %s", r.status, r.body)
+		} else if r.decode(t, &li); li.Socket == "" || li.Instance == "" || li.LocalPut {
+			t.Fatalf("local info over TCP = %+v", li)
+		}
+		var viaSock httpapi.LocalInfo
+		if r := h.doUnix("GET", "/api/v1/local", aliceTok, nil); r.status != 200 {
+			t.Fatalf("local info over the socket = %d %s", r.status, r.body)
+		} else if r.decode(t, &viaSock); viaSock.Instance != li.Instance || !viaSock.LocalPut {
+			t.Fatalf("local info over the socket = %+v, over TCP %+v", viaSock, li)
+		}
+		putReq := map[string]any{"sources": []map[string]any{{"name": "", "path": src}}, "message": "local", "parent": 1}
+		if r := h.do("POST", "/api/v1/assets/shots/local-put", aliceTok, putReq); r.status != 404 {
+			t.Errorf("local put over TCP = %d %s", r.status, r.body)
+		}
+		if r := h.doUnix("POST", "/api/v1/assets/shots/local-put", bobTok, putReq); r.status != 404 && r.status != 403 {
+			t.Errorf("local put by a reader who may not write = %d %s", r.status, r.body)
+		}
+		if r := h.doUnix("POST", "/api/v1/assets/shots/local-put", aliceTok, map[string]any{"sources": []map[string]any{{"name": "x", "path": "rel/path"}}}); r.status != 400 {
+			t.Errorf("relative local put path = %d %s", r.status, r.body)
+		}
+		os.WriteFile(src+"/b.txt", []byte("beta\n"), 0o644)
+		var lp httpapi.LocalPutResponse
+		if r := h.doUnix("POST", "/api/v1/assets/shots/local-put", aliceTok, putReq); r.status != 201 {
+			t.Fatalf("local put = %d %s", r.status, r.body)
+		} else {
+			r.decode(t, &lp)
+		}
+		want, err := pack.Pack(ctx, memblob.New(false), srcs, pack.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lp.Version == nil || lp.Version.Version != 2 || lp.Version.Manifest != want.ID.String() || lp.Version.FileCount != 3 || lp.NewChunks == 0 || lp.NewChunks >= lp.Chunks+1 {
+			t.Errorf("local put = %+v (version %+v); want version 2 with manifest %s", lp, lp.Version, want.ID)
+		}
+		// A peer running as another OS user does not see the request.
+		rq := httptest.NewRequest("POST", "/api/v1/assets/shots/local-put", strings.NewReader(`{"sources":[{"name":"","path":"/"}]}`))
+		rq = rq.WithContext(httpapi.WithPeer(rq.Context(), httpapi.PeerCred{UID: os.Getuid() + 1}))
+		rq.Header.Set("Authorization", "Bearer "+aliceTok)
+		rq.Header.Set("Content-Type", "application/json")
+		rw := httptest.NewRecorder()
+		h.srv.ServeHTTP(rw, rq)
+		if rw.Code != 404 {
+			t.Errorf("local put from another OS user = %d %s", rw.Code, rw.Body)
 		}
 		h.do("GET", "/api/v1/datasets", aliceTok, nil)
 		h.do("GET", "/api/v1/assets/shots", aliceTok, nil)

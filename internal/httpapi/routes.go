@@ -57,6 +57,8 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/assets/{name}/versions/{version}/manifest", s.catalogRoute(s.getManifest))
 	m.Handle("GET /api/v1/assets/{name}/versions/{version}/files/{path...}", s.catalogRoute(s.getFile))
 	m.Handle("POST /api/v1/assets/{name}/chunks/missing", s.catalogRoute(s.missingChunks))
+	m.Handle("GET /api/v1/local", s.authed(s.localInfo))
+	m.Handle("POST /api/v1/assets/{name}/local-put", s.catalogRoute(s.localPut))
 	m.Handle("PUT /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.putChunk))
 	m.Handle("GET /api/v1/assets/{name}/chunks/{id}", s.catalogRoute(s.getChunk))
 

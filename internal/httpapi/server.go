@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -44,6 +45,8 @@ type Server struct {
 	handler  http.Handler
 	ready    func(ctx context.Context) error
 	patterns []string
+	// localSock is the Unix socket the server also listens on, if any.
+	localSock atomic.Pointer[string]
 }
 
 // Config is what the server needs.
