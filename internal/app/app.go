@@ -375,6 +375,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Same-host clients may also come through a Unix socket in the data
+	// directory (see httpapi/local.go).
+	var usrv *http.Server
+	if uln := a.listenLocal(); uln != nil {
+		usrv = &http.Server{
+			Handler:           a.API,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          srv.ErrorLog,
+			BaseContext:       srv.BaseContext,
+			ConnContext:       httpapi.PeerConnContext,
+		}
+		go usrv.Serve(uln)
+	}
 	// Background loops stop with ctx.
 	mon := &sites.Monitor{Registry: a.Sites, Every: 10 * time.Second, OnError: func(err error) { a.Log.Warn("site heartbeat monitor", "err", err) }}
 	go mon.Run(ctx)
@@ -413,11 +427,48 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	a.Log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
+	if usrv != nil {
+		usrv.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	<-errc
 	return nil
+}
+
+// listenLocal listens on DataDir/api.sock, readable and writable by this
+// OS user only, and tells the API about it; nil (logged) when there is no
+// data directory or the socket cannot be made — clients then use TCP.
+func (a *App) listenLocal() net.Listener {
+	if a.Config.DataDir == "" {
+		return nil
+	}
+	dir, err := filepath.Abs(a.Config.DataDir)
+	if err != nil {
+		return nil
+	}
+	path := filepath.Join(dir, "api.sock")
+	if len(path) >= 108 { // sun_path
+		a.Log.Info("no same-host socket: the data directory's path is too long for one", "path", path)
+		return nil
+	}
+	// The data directory is this server's (it holds the flock): a socket
+	// left there by an earlier process is stale.
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err == nil {
+		err = os.Chmod(path, 0o600)
+	}
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		a.Log.Warn("no same-host socket", "path", path, "err", err)
+		return nil
+	}
+	a.API.SetLocalSocket(path)
+	return ln
 }
 
 // lockDataDir takes an exclusive, non-blocking flock on DIR/genesis.lock.
