@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -133,7 +135,7 @@ func datasetCmd(env *Env) *cobra.Command {
 	show.Flags().BoolVar(&showJSON, "json", false, "print JSON")
 
 	var message string
-	var putJSON bool
+	var putJSON, noLocal bool
 	var parallel int
 	var from []string
 	put := &cobra.Command{
@@ -142,7 +144,12 @@ func datasetCmd(env *Env) *cobra.Command {
 		Long: `Chunks the inputs locally (content-defined, ~1 MiB), sends only the chunks the
 dataset does not hold yet (in parallel, with retries), then commits the
 manifest as a new immutable version. An interrupted put is resumed by
-running it again: chunks already sent are not sent twice.`,
+running it again: chunks already sent are not sent twice.
+
+On the server's own machine, when this user is the server's OS user, the
+files are packed by the server itself through its Unix socket (the same
+checks, records and result, without sending every byte over loopback);
+--no-local always uses the transfer protocol.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := env.client()
@@ -157,6 +164,45 @@ running it again: chunks already sent are not sent twice.`,
 			srcs, err := pack.Sources(args[1:], env.Stdin)
 			if err != nil {
 				return err
+			}
+			if !noLocal {
+				start := time.Now()
+				// The server reports no progress on the way: a spinner with
+				// the elapsed time, on a terminal.
+				spin := env.progress(putJSON, -1, "put "+args[0]+" (packed by the server on this machine)")
+				stop := make(chan struct{})
+				if spin != nil {
+					go func() {
+						for t := time.NewTicker(200 * time.Millisecond); ; {
+							select {
+							case <-stop:
+								t.Stop()
+								return
+							case <-t.C:
+								spin.Add(0)
+							}
+						}
+					}()
+				}
+				lp, err := localPut(ctx, c, args[0], srcs, httpapi.LocalPutRequest{Message: message, Parent: &a.LatestVersion, Inputs: splitList(from)})
+				close(stop)
+				if spin != nil {
+					spin.Finish()
+				}
+				switch {
+				case err == nil:
+					v := lp.Version
+					if putJSON {
+						return env.output(true, map[string]any{"version": v, "new_chunks": lp.NewChunks, "new_bytes": lp.NewBytes,
+							"chunks": lp.Chunks, "seconds": time.Since(start).Seconds(), "local": true}, nil)
+					}
+					fmt.Fprintf(env.Stdout, "%s@%d: %d files, %s; stored %d new chunks (%s) in %s (packed by the server on this machine).\n", args[0], v.Version, v.FileCount,
+						humanBytes(v.TotalBytes), lp.NewChunks, humanBytes(lp.NewBytes), time.Since(start).Round(time.Millisecond))
+					return nil
+				case !errors.Is(errors.NotExist, err):
+					return err
+				}
+				// Not on the server's machine, or not its user: send the chunks.
 			}
 			var total int64
 			for _, a := range args[1:] {
@@ -195,6 +241,7 @@ running it again: chunks already sent are not sent twice.`,
 	put.Flags().StringVarP(&message, "message", "m", "", "what this version is")
 	put.Flags().BoolVar(&putJSON, "json", false, "print JSON (and no progress bar)")
 	put.Flags().IntVar(&parallel, "parallel", 8, "concurrent chunk uploads")
+	put.Flags().BoolVar(&noLocal, "no-local", false, "send the chunks even when the server is on this machine")
 	put.Flags().StringSliceVar(&from, "from", nil, "versions this one was derived from, NAME@VERSION (repeatable; recorded as lineage, and the label must dominate theirs)")
 
 	var getParallel int
@@ -424,4 +471,33 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// localPut asks a server on this machine to pack srcs itself; NotExist
+// when it will not (another machine, another OS user, stdin, no socket).
+func localPut(ctx context.Context, c *client.Client, name string, srcs []pack.Source, req httpapi.LocalPutRequest) (*httpapi.LocalPutResponse, error) {
+	for _, src := range srcs {
+		if src.Reader != nil {
+			return nil, errors.E(errors.NotExist)
+		}
+		p, err := filepath.Abs(src.Path)
+		if err != nil {
+			return nil, errors.E(errors.NotExist)
+		}
+		req.Sources = append(req.Sources, httpapi.LocalSource{Name: src.Name, Path: p})
+	}
+	lc, err := c.Local(ctx)
+	if err != nil {
+		if errors.Is(errors.NotExist, err) || errors.Is(errors.Transient, err) {
+			return nil, errors.E(errors.NotExist)
+		}
+		return nil, err
+	}
+	var res httpapi.LocalPutResponse
+	// The same server answered on the socket: from here on a failure is
+	// the put's (a retry would find its chunks there already).
+	if err := lc.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(name)+"/local-put", req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
