@@ -75,7 +75,14 @@ func TestPutCrash(t *testing.T) {
 		sum := sha256.Sum256(data)
 		seen[sum] = true
 
-		put := exec.Command(bin, "dataset", "put", "crash", file, "--json")
+		// Alternate trials pack on the server (the same-host path through
+		// its Unix socket) and send chunks over TCP (--no-local): the
+		// server dies in the middle of either.
+		args := []string{"dataset", "put", "crash", file, "--json"}
+		if trial%2 == 1 {
+			args = append(args, "--no-local")
+		}
+		put := exec.Command(bin, args...)
 		put.Env = append(os.Environ(), "GENESIS_URL="+sys.url, "GENESIS_TOKEN="+token)
 		var out bytes.Buffer
 		put.Stdout, put.Stderr = &out, &out

@@ -22,7 +22,11 @@ import (
 //
 //   - put/cp+sync: `genesis dataset put` of one file against `cp` of it
 //     followed by `sync` of the copy (put fsyncs what it stores); target ≤ 2.
-//   - put-rss-MB: the put client's peak RSS (getrusage of the child);
+//     On the server's machine put lets the server pack the file through its
+//     Unix socket; put-net/cp+sync is the same put with --no-local, through
+//     the transfer protocol over loopback TCP, as from another machine.
+//   - put-rss-MB, put-net-rss-MB: the put client's peak RSS (getrusage of
+//     the child); srv-rss-MB the server's (VmHWM, over the whole run);
 //     target ≤ 200 whatever the size.
 //   - get/cat: the rate of `genesis dataset get` of that version against
 //     `cat FILE > /dev/null` of the same file; target ≥ 0.8.
@@ -65,9 +69,9 @@ func BenchmarkDataPlane(b *testing.B) {
 	srv := startBenchServer(b, bin, filepath.Join(dir, "data"))
 	env := append(os.Environ(), "GENESIS_URL="+srv.url, "GENESIS_TOKEN="+srv.token)
 
-	var tPut, tCpSync, tGet, tCat time.Duration
-	var cpuPut, cpuPutSrv, cpuGet, cpuGetSrv time.Duration
-	var putRSS, getRSS int64
+	var tPut, tPutNet, tCpSync, tGet, tCat time.Duration
+	var cpuPut, cpuPutSrv, cpuPutNet, cpuPutNetSrv, cpuGet, cpuGetSrv time.Duration
+	var putRSS, putNetRSS, getRSS int64
 	repack := make([]float64, len(spots))
 	for i := 0; b.Loop(); i++ {
 		// cp + sync of the same file to the same disk.
@@ -93,6 +97,20 @@ func BenchmarkDataPlane(b *testing.B) {
 		cpuPut += r.cpu
 		cpuPutSrv += srv.cpu() - srv0
 		putRSS = max(putRSS, r.maxRSS)
+
+		// The same through the transfer protocol, into a fresh dataset.
+		if out, err := runCmd(env, bin, "dataset", "create", name+"net", "--label", "OPEN"); err != nil {
+			b.Fatalf("create: %v\n%s", err, out.out)
+		}
+		srv0 = srv.cpu()
+		r, err = runCmd(env, bin, "dataset", "put", name+"net", src, "--json", "--no-local")
+		if err != nil {
+			b.Fatalf("put --no-local: %v\n%s", err, r.out)
+		}
+		tPutNet += r.wall
+		cpuPutNet += r.cpu
+		cpuPutNetSrv += srv.cpu() - srv0
+		putNetRSS = max(putNetRSS, r.maxRSS)
 
 		coldCache(b)
 		r, err = runCmd(nil, "sh", "-c", "cat "+src+" > /dev/null")
@@ -172,6 +190,10 @@ func BenchmarkDataPlane(b *testing.B) {
 	b.ReportMetric(tCpSync.Seconds()/n, "cp+sync-s")
 	b.ReportMetric(tPut.Seconds()/tCpSync.Seconds(), "put/cp+sync")
 	b.ReportMetric(float64(putRSS)/1e6, "put-rss-MB")
+	b.ReportMetric(tPutNet.Seconds()/n, "put-net-s")
+	b.ReportMetric(tPutNet.Seconds()/tCpSync.Seconds(), "put-net/cp+sync")
+	b.ReportMetric(float64(putNetRSS)/1e6, "put-net-rss-MB")
+	b.ReportMetric(float64(srv.peakRSS())/1e6, "srv-rss-MB")
 	b.ReportMetric(mbs(tGet), "get-MB/s")
 	b.ReportMetric(mbs(tCat), "cat-MB/s")
 	b.ReportMetric(tCat.Seconds()/tGet.Seconds(), "get/cat")
@@ -181,6 +203,8 @@ func BenchmarkDataPlane(b *testing.B) {
 	gib := float64(size) * n / (1 << 30)
 	b.ReportMetric(cpuPut.Seconds()/gib, "put-cpu-s/GiB")
 	b.ReportMetric(cpuPutSrv.Seconds()/gib, "put-srv-cpu-s/GiB")
+	b.ReportMetric(cpuPutNet.Seconds()/gib, "put-net-cpu-s/GiB")
+	b.ReportMetric(cpuPutNetSrv.Seconds()/gib, "put-net-srv-cpu-s/GiB")
 	b.ReportMetric(cpuGet.Seconds()/gib, "get-cpu-s/GiB")
 	b.ReportMetric(cpuGetSrv.Seconds()/gib, "get-srv-cpu-s/GiB")
 	for j, k := range spots {
@@ -274,6 +298,22 @@ func mutate(b *testing.B, path string, size int64, k int, seed uint64) {
 type benchServer struct {
 	url, token string
 	pid        int
+}
+
+// peakRSS is the server's peak resident set so far, in bytes (VmHWM; 0
+// where there is no /proc).
+func (s benchServer) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // cpu is the server's user + system time so far (from /proc; 0 where
