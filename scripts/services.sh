@@ -11,7 +11,9 @@
 # State lives in $GENESIS_SERVICES_DIR (default /tmp/genesis-services).
 set -euo pipefail
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 S=${GENESIS_SERVICES_DIR:-/tmp/genesis-services}
+mkdir -p "$S" && S=$(cd "$S" && pwd)
 PG_PORT=${GENESIS_PG_PORT:-55432}
 S3_PORT=${GENESIS_S3_PORT:-17070}
 GOBIN_DIR=${GENESIS_GOBIN:-$S/bin}
@@ -90,11 +92,11 @@ start_s3() {
 }
 
 start_slurm() {
-	"$(dirname "$0")/slurm.sh" start
+	GENESIS_SERVICES_DIR=$S "$HERE/slurm.sh" start
 }
 
 stop_all() {
-	"$(dirname "$0")/slurm.sh" stop >&2 || true
+	GENESIS_SERVICES_DIR=$S "$HERE/slurm.sh" stop >&2 || true
 	local pgbin
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 	if [ -n "$pgbin" ] && [ -f "$S/pg/data/postmaster.pid" ]; then
@@ -106,6 +108,9 @@ stop_all() {
 
 case "${1:-start}" in
 start)
+	# Servers keep the directory they start in: never the checkout, which
+	# may be removed while they run on.
+	mkdir -p "$S" && cd "$S"
 	for svc in ${GENESIS_SERVICES:-postgres s3 slurm}; do
 		"start_$svc"
 	done

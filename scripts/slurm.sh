@@ -39,6 +39,18 @@ since() { echo "$(( ($(now) - $1) / 1000000 )) ms"; }
 node_ok() { sinfo -h -o %t 2>/dev/null | grep -Eq '^(idle|mix|alloc)$'; }
 rest_up() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$REST_PORT/openapi/v3"; }
 
+# cwd_ok: no Slurm daemon runs in a directory that has since been removed
+# (slurmrestd answers pings from one but fails every submission: "getcwd
+# failed"). Daemons are started from $D for that reason; this catches ones
+# an older script started from a checkout that is gone.
+cwd_ok() {
+	local p
+	for p in $(pgrep -x slurmrestd) $(pgrep -x slurmd) $(pgrep -x slurmctld); do
+		case "$(readlink "/proc/$p/cwd" 2>/dev/null)" in *" (deleted)") return 1 ;; esac
+	done
+	return 0
+}
+
 install_packages() {
 	local pkgs=(slurmctld slurmd slurmrestd slurm-client munge slurm-wlm-jwt-plugin curl procps)
 	local missing=()
@@ -112,11 +124,20 @@ start() {
 	id "$REST_USER" >/dev/null 2>&1 || useradd -r -s /usr/sbin/nologin "$REST_USER"
 	id "$JOB_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$JOB_USER"
 
+	if ! cwd_ok; then
+		log "Slurm daemons run in a removed directory; restarting them"
+		pkill -x slurmrestd || true
+		pkill -x slurmd || true
+		pkill -x slurmctld || true
+		sleep 1
+	fi
 	if rest_up && [ -f "$CONF" ] && scontrol ping 2>/dev/null | grep -q UP && node_ok; then
 		log "Slurm already running (slurmrestd on 127.0.0.1:$REST_PORT), reusing"
 	else
 		[ "$(id -u)" = 0 ] || { log "need root to start Slurm"; exit 1; }
 		write_conf
+		# Daemons keep the directory they start in: never a checkout.
+		cd "$D"
 		# munge: the package normally creates the key; make sure on odd images.
 		if [ ! -s /etc/munge/munge.key ]; then
 			mkdir -p /etc/munge
