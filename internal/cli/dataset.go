@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -165,29 +166,24 @@ checks, records and result, without sending every byte over loopback);
 			if err != nil {
 				return err
 			}
+			var total int64
+			for _, a := range args[1:] {
+				total += du(a)
+			}
 			if !noLocal {
 				start := time.Now()
-				// The server reports no progress on the way: a spinner with
-				// the elapsed time, on a terminal.
-				spin := env.progress(putJSON, -1, "put "+args[0]+" (packed by the server on this machine)")
-				stop := make(chan struct{})
-				if spin != nil {
-					go func() {
-						for t := time.NewTicker(200 * time.Millisecond); ; {
-							select {
-							case <-stop:
-								t.Stop()
-								return
-							case <-t.C:
-								spin.Add(0)
-							}
-						}
-					}()
+				var bar *progressbar.ProgressBar
+				progress := func(p httpapi.LocalPutProgress) {
+					if bar == nil {
+						bar = env.progress(putJSON, total, "put "+args[0]+" (packed by the server on this machine)")
+					}
+					if bar != nil {
+						bar.Set64(p.Bytes)
+					}
 				}
-				lp, err := localPut(ctx, c, args[0], srcs, httpapi.LocalPutRequest{Message: message, Parent: &a.LatestVersion, Inputs: splitList(from)})
-				close(stop)
-				if spin != nil {
-					spin.Finish()
+				lp, err := localPut(ctx, c, args[0], srcs, httpapi.LocalPutRequest{Message: message, Parent: &a.LatestVersion, Inputs: splitList(from)}, progress)
+				if bar != nil {
+					bar.Finish()
 				}
 				switch {
 				case err == nil:
@@ -203,10 +199,6 @@ checks, records and result, without sending every byte over loopback);
 					return err
 				}
 				// Not on the server's machine, or not its user: send the chunks.
-			}
-			var total int64
-			for _, a := range args[1:] {
-				total += du(a)
 			}
 			limitMemory()
 			bar := env.progress(putJSON, total, "put "+args[0])
@@ -475,7 +467,7 @@ func humanBytes(n int64) string {
 
 // localPut asks a server on this machine to pack srcs itself; NotExist
 // when it will not (another machine, another OS user, stdin, no socket).
-func localPut(ctx context.Context, c *client.Client, name string, srcs []pack.Source, req httpapi.LocalPutRequest) (*httpapi.LocalPutResponse, error) {
+func localPut(ctx context.Context, c *client.Client, name string, srcs []pack.Source, req httpapi.LocalPutRequest, progress func(httpapi.LocalPutProgress)) (*httpapi.LocalPutResponse, error) {
 	for _, src := range srcs {
 		if src.Reader != nil {
 			return nil, errors.E(errors.NotExist)
@@ -493,11 +485,20 @@ func localPut(ctx context.Context, c *client.Client, name string, srcs []pack.So
 		}
 		return nil, err
 	}
-	var res httpapi.LocalPutResponse
 	// The same server answered on the socket: from here on a failure is
-	// the put's (a retry would find its chunks there already).
-	if err := lc.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(name)+"/local-put", req, &res); err != nil {
+	// the put's (run again, it finds its chunks there already).
+	raw, err := lc.PostStream(ctx, "/api/v1/assets/"+url.PathEscape(name)+"/local-put", req, func(m json.RawMessage) {
+		var p httpapi.LocalPutProgress
+		if json.Unmarshal(m, &p) == nil {
+			progress(p)
+		}
+	})
+	if err != nil {
 		return nil, err
+	}
+	var res httpapi.LocalPutResponse
+	if err := json.Unmarshal(raw, &res); err != nil || res.Version == nil {
+		return nil, errors.E(errors.Op("dataset put"), errors.Internal, errors.Msg("unexpected response from the server"))
 	}
 	return &res, nil
 }

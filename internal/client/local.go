@@ -1,10 +1,15 @@
 package client
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/genesis-science/genesis/internal/errors"
 )
@@ -44,4 +49,69 @@ func (c *Client) Local(ctx context.Context) (*Client, error) {
 		return nil, errors.E(op, errors.NotExist)
 	}
 	return lc, nil
+}
+
+// PostStream sends body with POST to path asking for a streamed answer
+// (application/x-ndjson, as local-put gives): progress is called with each
+// {"progress": …} line's value, and the {"result": …} line's value is
+// returned; a {"problem": …} line, or an error status before the stream,
+// is returned as the error. It is not retried.
+func (c *Client) PostStream(ctx context.Context, path string, body any, progress func(json.RawMessage)) (json.RawMessage, error) {
+	op := errors.Op("client POST " + path)
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(raw))
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("bad server URL "+c.BaseURL), err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/x-ndjson")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errors.E(op, errors.Canceled, ctx.Err())
+		}
+		return nil, errors.E(op, errors.Transient, errors.Msg("cannot reach "+c.BaseURL+": "+rootCause(err)))
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 400 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/x-ndjson") {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		if res.StatusCode < 400 {
+			return nil, errors.E(op, errors.Internal, errors.Msg("unexpected response from the server"))
+		}
+		return nil, problemError(op, res.StatusCode, b)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var ev struct {
+			Progress json.RawMessage `json:"progress"`
+			Result   json.RawMessage `json:"result"`
+			Problem  json.RawMessage `json:"problem"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return nil, errors.E(op, errors.Internal, errors.Msg("unexpected response from the server"), err)
+		}
+		switch {
+		case ev.Result != nil:
+			return ev.Result, nil
+		case ev.Problem != nil:
+			var p struct {
+				Status int `json:"status"`
+			}
+			json.Unmarshal(ev.Problem, &p)
+			return nil, problemError(op, p.Status, ev.Problem)
+		case ev.Progress != nil && progress != nil:
+			progress(ev.Progress)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, errors.E(op, errors.Canceled, ctx.Err())
+	}
+	return nil, errors.E(op, errors.Transient, errors.Msg("the server stopped answering before the end"))
 }

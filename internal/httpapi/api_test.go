@@ -125,6 +125,10 @@ func init() {
 		b, err := io.ReadAll(r)
 		return string(b), err
 	})
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+		b, err := io.ReadAll(r)
+		return string(b), err
+	})
 }
 
 func loadDoc(t *testing.T) *openapi3.T {
@@ -181,9 +185,9 @@ func (h *harness) do(method, path, token string, body any, hdr ...string) resp {
 }
 
 // doUnix is do over the server's Unix socket.
-func (h *harness) doUnix(method, path, token string, body any) resp {
+func (h *harness) doUnix(method, path, token string, body any, hdr ...string) resp {
 	h.t.Helper()
-	return h.doWith(h.unix, method, path, token, body)
+	return h.doWith(h.unix, method, path, token, body, hdr...)
 }
 
 func (h *harness) doWith(c *http.Client, method, path, token string, body any, hdr ...string) resp {
@@ -613,6 +617,32 @@ func TestAPI(t *testing.T) {
 		if lp.Version == nil || lp.Version.Version != 2 || lp.Version.Manifest != want.ID.String() || lp.Version.FileCount != 3 || lp.NewChunks == 0 || lp.NewChunks >= lp.Chunks+1 {
 			t.Errorf("local put = %+v (version %+v); want version 2 with manifest %s", lp, lp.Version, want.ID)
 		}
+		// Streamed: progress lines, then the result; a failure after the
+		// stream began is its last line.
+		os.WriteFile(src+"/c.txt", []byte("gamma\n"), 0o644)
+		putReq["parent"] = 2
+		if r := h.doUnix("POST", "/api/v1/assets/shots/local-put", aliceTok, putReq, "Accept", "application/x-ndjson"); r.status != 200 || r.header.Get("Content-Type") != "application/x-ndjson" {
+			t.Fatalf("streamed local put = %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
+		} else {
+			lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+			var last httpapi.LocalPutEvent
+			json.Unmarshal([]byte(lines[len(lines)-1]), &last)
+			if last.Result == nil || last.Result.Version.Version != 3 || last.Result.Version.FileCount != 4 {
+				t.Fatalf("streamed local put ended with %s", lines[len(lines)-1])
+			}
+		}
+		putReq["parent"] = 1 // stale: the commit is refused, after packing
+		if r := h.doUnix("POST", "/api/v1/assets/shots/local-put", aliceTok, putReq, "Accept", "application/x-ndjson"); r.status != 200 {
+			t.Fatalf("streamed stale local put = %d %s", r.status, r.body)
+		} else {
+			lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+			var last httpapi.LocalPutEvent
+			json.Unmarshal([]byte(lines[len(lines)-1]), &last)
+			if last.Problem == nil || last.Problem.Status != 409 || last.Result != nil {
+				t.Fatalf("streamed stale local put ended with %s", lines[len(lines)-1])
+			}
+		}
+
 		// A peer running as another OS user does not see the request.
 		rq := httptest.NewRequest("POST", "/api/v1/assets/shots/local-put", strings.NewReader(`{"sources":[{"name":"","path":"/"}]}`))
 		rq = rq.WithContext(httpapi.WithPeer(rq.Context(), httpapi.PeerCred{UID: os.Getuid() + 1}))

@@ -4,11 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/genesis-science/genesis"
 
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/catalog"
@@ -103,7 +108,25 @@ const maxLocalSources = 10000
 
 // localPutSlots is how many same-host puts pack at once; more wait. Each
 // holds pack's read buffers (64 MiB) and keeps a core or two busy.
-var localPutSlots = make(chan struct{}, 2)
+const localPutSlots = 2
+
+// LocalPutEvent is one line of a streamed local-put response (Accept:
+// application/x-ndjson): progress lines, then one with the result or the
+// problem that ended the put.
+type LocalPutEvent struct {
+	Progress *LocalPutProgress `json:"progress,omitempty"`
+	Result   *LocalPutResponse `json:"result,omitempty"`
+	Problem  *Problem          `json:"problem,omitempty"`
+}
+
+// LocalPutProgress is how far a same-host put has read its files.
+type LocalPutProgress struct {
+	Bytes int64 `json:"bytes"`
+	Files int   `json:"files"`
+}
+
+// ndjson is the streamed form of local-put's answer.
+const ndjson = "application/x-ndjson"
 
 func (s *Server) localInfo(w http.ResponseWriter, r *http.Request) error {
 	p := s.localSock.Load()
@@ -159,22 +182,63 @@ func (s *Server) localPut(w http.ResponseWriter, r *http.Request) error {
 		inputs = append(inputs, ref)
 	}
 	name := r.PathValue("name")
+	ctx := r.Context()
 	select {
-	case localPutSlots <- struct{}{}:
-		defer func() { <-localPutSlots }()
-	case <-r.Context().Done():
-		return errors.E(op, errors.Canceled, r.Context().Err())
+	case s.localPuts <- struct{}{}:
+		defer func() { <-s.localPuts }()
+	case <-ctx.Done():
+		return errors.E(op, errors.Canceled, ctx.Err())
 	}
-	res, err := pack.Pack(r.Context(), s.catalog.Blobs(me(r), name), srcs, pack.Options{})
-	if err != nil {
+	opts := pack.Options{}
+	var stream *json.Encoder
+	if strings.Contains(r.Header.Get("Accept"), ndjson) {
+		// From here on the status is 200 and the outcome is the last line.
+		w.Header().Set("Content-Type", ndjson)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusOK)
+		rc := http.NewResponseController(w)
+		rc.Flush()
+		stream = json.NewEncoder(w)
+		var last time.Time
+		opts.Progress = func(p pack.Progress) { // on Pack's reading goroutine, alone
+			if now := time.Now(); now.Sub(last) >= 250*time.Millisecond {
+				last = now
+				stream.Encode(LocalPutEvent{Progress: &LocalPutProgress{Bytes: p.Bytes, Files: p.Files}})
+				rc.Flush()
+			}
+		}
+	}
+	out, err := s.packAndCommit(ctx, me(r), name, srcs, opts, catalog.CommitSpec{Message: req.Message, Parent: req.Parent, Inputs: inputs})
+	switch {
+	case stream == nil && err != nil:
 		return err
+	case stream == nil:
+		writeJSON(w, http.StatusCreated, out)
+	case err != nil:
+		p := problemFor(err, requestID(ctx))
+		if p.Status >= 500 {
+			s.log.ErrorContext(ctx, "request failed", "request_id", requestID(ctx), "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		stream.Encode(LocalPutEvent{Problem: &p})
+	default:
+		stream.Encode(LocalPutEvent{Result: out})
 	}
-	v, err := s.catalog.Commit(r.Context(), me(r), name, catalog.CommitSpec{Manifest: res.ID, Message: req.Message, Parent: req.Parent, Inputs: inputs})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, LocalPutResponse{Version: v, Chunks: res.Chunks, NewChunks: len(res.New), NewBytes: res.NewBytes})
 	return nil
+}
+
+// packAndCommit packs srcs into the asset name as p and commits the
+// manifest as its next version.
+func (s *Server) packAndCommit(ctx context.Context, p *genesis.Principal, name string, srcs []pack.Source, opts pack.Options, spec catalog.CommitSpec) (*LocalPutResponse, error) {
+	res, err := pack.Pack(ctx, s.catalog.Blobs(p, name), srcs, opts)
+	if err != nil {
+		return nil, err
+	}
+	spec.Manifest = res.ID
+	v, err := s.catalog.Commit(ctx, p, name, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &LocalPutResponse{Version: v, Chunks: res.Chunks, NewChunks: len(res.New), NewBytes: res.NewBytes}, nil
 }
 
 func quote(s string) string {

@@ -47,6 +47,7 @@ type Server struct {
 	patterns []string
 	// localSock is the Unix socket the server also listens on, if any.
 	localSock atomic.Pointer[string]
+	localPuts chan struct{} // slots for same-host puts
 }
 
 // Config is what the server needs.
@@ -86,6 +87,7 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.localPuts = make(chan struct{}, localPutSlots)
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.handler = s.recoverer(s.requestIDs(s.logRequests(s.notFoundAsProblem(s.mux))))
