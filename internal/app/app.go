@@ -168,6 +168,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.Sites, err = sites.New(a.DB, a.Authz, a.Identity, secret); err != nil {
 		return nil, err
 	}
+	// A site's backend is built from its credentials: when they change,
+	// or the site goes, the next use builds it again.
+	a.Sites.OnCredentials(func(siteID string) {
+		a.backendsMu.Lock()
+		defer a.backendsMu.Unlock()
+		for k := range a.backends {
+			if strings.HasPrefix(k, siteID+" ") {
+				delete(a.backends, k)
+			}
+		}
+	})
 	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
 	a.Jobs.Backend = a.backendFor
 	a.Jobs.Audit = a.Audit
@@ -183,7 +194,8 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 	if a.backends == nil {
 		a.backends = map[string]compute.Backend{}
 	}
-	key := s.Kind + " " + s.Name + " " + s.Endpoint
+	// By ID: a site removed and added again under its name is new.
+	key := s.ID + " " + s.Kind + " " + s.Endpoint
 	if b, ok := a.backends[key]; ok {
 		return b, nil
 	}

@@ -166,7 +166,41 @@ func siteCmd(env *Env) *cobra.Command {
 			return nil
 		},
 	}
-	c.AddCommand(add, list, show, drain, remove)
+	var rotFile string
+	setCreds := &cobra.Command{
+		Use:   "set-credentials NAME --credentials-file FILE",
+		Short: "Replace a site's credentials (a rotated token); read from a file, stored encrypted, never shown",
+		Long: `Replaces the credentials Genesis uses to talk to a site, e.g. a new
+slurmrestd JWT or IRI token before the old one expires. The next job
+placed or followed on the site uses them. An empty file removes them.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if rotFile == "" {
+				return errors.E(errors.Invalid, errors.Msg("--credentials-file is required"))
+			}
+			b, err := os.ReadFile(rotFile)
+			if err != nil {
+				return errors.E(errors.Invalid, errors.Msg(err.Error()))
+			}
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			var s sites.Site
+			if err := c.Do(cmd.Context(), http.MethodPut, "/api/v1/sites/"+url.PathEscape(args[0])+"/credentials",
+				httpapi.CredentialsRequest{Credentials: strings.TrimSpace(string(b))}, &s); err != nil {
+				return err
+			}
+			if s.HasCredential {
+				fmt.Fprintf(env.Stdout, "Replaced the credentials of %s.\n", s.Name)
+			} else {
+				fmt.Fprintf(env.Stdout, "Removed the credentials of %s.\n", s.Name)
+			}
+			return nil
+		},
+	}
+	setCreds.Flags().StringVar(&rotFile, "credentials-file", "", "file holding the new credentials (never echoed)")
+	c.AddCommand(add, list, show, drain, setCreds, remove)
 	return c
 }
 

@@ -763,6 +763,19 @@ func TestAPI(t *testing.T) {
 			t.Errorf("inventory = %s", r.body)
 		}
 		h.do("POST", "/api/v1/sites/polaris/drain", admin, map[string]any{"reason": "maintenance"})
+		// Credentials rotate; only operators may, and they are never shown.
+		if r := h.do("PUT", "/api/v1/sites/polaris/credentials", aliceTok, map[string]any{"credentials": "rotated-token"}); r.status != 403 {
+			t.Errorf("contributor rotates credentials = %d %s", r.status, r.body)
+		}
+		if r := h.do("PUT", "/api/v1/sites/polaris/credentials", admin, map[string]any{"credentials": "rotated-token"}); r.status != 200 || strings.Contains(string(r.body), "rotated") || !strings.Contains(string(r.body), `"has_credentials":true`) {
+			t.Errorf("rotate credentials = %d %s", r.status, r.body)
+		}
+		if c, err := h.sites.Credentials(ctx, "polaris"); err != nil || c != "rotated-token" {
+			t.Errorf("credentials after rotation = %q, %v", c, err)
+		}
+		if r := h.do("PUT", "/api/v1/sites/nowhere/credentials", admin, map[string]any{"credentials": "x"}); r.status != 404 {
+			t.Errorf("rotate on a missing site = %d", r.status)
+		}
 		if r := h.do("DELETE", "/api/v1/sites/polaris", admin, nil); r.status != 204 {
 			t.Errorf("remove = %d", r.status)
 		}

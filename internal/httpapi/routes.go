@@ -84,6 +84,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/sites/{name}", s.authed(s.needs(s.sites != nil, "site registry", s.getSite)))
 	m.Handle("DELETE /api/v1/sites/{name}", s.authed(s.needs(s.sites != nil, "site registry", s.removeSite)))
 	m.Handle("POST /api/v1/sites/{name}/drain", s.authed(s.needs(s.sites != nil, "site registry", s.drainSite)))
+	m.Handle("PUT /api/v1/sites/{name}/credentials", s.authed(s.needs(s.sites != nil, "site registry", s.setSiteCredentials)))
 	m.Handle("POST /api/v1/sites/{name}/heartbeat", s.authed(s.needs(s.sites != nil, "site registry", s.heartbeat)))
 	m.Handle("GET /api/v1/inventory", s.authed(s.needs(s.sites != nil, "site registry", s.inventory)))
 

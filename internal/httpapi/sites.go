@@ -79,6 +79,24 @@ func (s *Server) drainSite(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// CredentialsRequest is the body of PUT /api/v1/sites/{name}/credentials.
+type CredentialsRequest struct {
+	Credentials string `json:"credentials"`
+}
+
+func (s *Server) setSiteCredentials(w http.ResponseWriter, r *http.Request) error {
+	var req CredentialsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	site, err := s.sites.SetCredentials(r.Context(), me(r), r.PathValue("name"), req.Credentials)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, site)
+	return nil
+}
+
 // HeartbeatRequest is the body of POST /api/v1/sites/{name}/heartbeat.
 type HeartbeatRequest struct {
 	Status      string  `json:"status,omitempty"`

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -92,6 +93,8 @@ type Registry struct {
 	}
 	aead cipher.AEAD
 	now  func() time.Time
+
+	onCredentials atomic.Pointer[func(siteID string)]
 }
 
 // New returns the registry; secretKey (32 bytes) encrypts credentials.
@@ -188,12 +191,7 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Site
 	if err != nil {
 		return nil, err
 	}
-	var sealed []byte
-	if s.Credentials != "" {
-		nonce := make([]byte, r.aead.NonceSize())
-		rand.Read(nonce)
-		sealed = r.aead.Seal(nonce, nonce, []byte(s.Credentials), []byte(s.Name))
-	}
+	sealed := r.seal(s.Name, s.Credentials)
 	capJSON, _ := json.Marshal(s.Capacity)
 	now := r.now().UTC().Truncate(time.Microsecond)
 	site := &Site{ID: "site_" + strings.ToLower(randID()), Name: s.Name, Kind: s.Kind, Endpoint: s.Endpoint, HasCredential: sealed != nil,
@@ -292,6 +290,58 @@ func (r *Registry) Get(ctx context.Context, p *genesis.Principal, idOrName strin
 	return s, nil
 }
 
+// seal encrypts credentials, bound to the site's name; nil for none.
+func (r *Registry) seal(name, credentials string) []byte {
+	if credentials == "" {
+		return nil
+	}
+	nonce := make([]byte, r.aead.NonceSize())
+	rand.Read(nonce)
+	return r.aead.Seal(nonce, nonce, []byte(credentials), []byte(name))
+}
+
+// SetCredentials replaces a site's credentials (operators and
+// administrators): a rotated slurmrestd JWT or IRI token. "" removes them.
+// Code holding a client built from the old ones is told through
+// OnCredentials.
+func (r *Registry) SetCredentials(ctx context.Context, p *genesis.Principal, idOrName, credentials string) (*Site, error) {
+	const op errors.Op = "sites.SetCredentials"
+	site, err := r.Get(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := r.can(ctx, p, authz.Write, site.ID); err != nil {
+		return nil, errors.E(op, err)
+	}
+	if len(credentials) > 64<<10 {
+		return nil, invalid("credentials", "credentials are at most 64 KiB")
+	}
+	now := r.now().UTC().Truncate(time.Microsecond)
+	err = r.db.Update(ctx, func(tx store.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE sites SET credentials = ?, updated_at = ? WHERE id = ?`, r.seal(site.Name, credentials), store.T(now), site.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errors.E(errors.NotExist)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if f := r.onCredentials.Load(); f != nil {
+		(*f)(site.ID)
+	}
+	site.HasCredential, site.UpdatedAt = credentials != "", now
+	return site, nil
+}
+
+// OnCredentials registers f to be called with a site's ID after its
+// credentials change (or it is removed): the application drops the
+// backend it built from the old ones.
+func (r *Registry) OnCredentials(f func(siteID string)) { r.onCredentials.Store(&f) }
+
 // Credentials decrypts a site's credentials for the code that talks to it.
 // It is not reachable from the API.
 func (r *Registry) Credentials(ctx context.Context, idOrName string) (string, error) {
@@ -358,10 +408,17 @@ func (r *Registry) Remove(ctx context.Context, p *genesis.Principal, idOrName st
 	if err := r.can(ctx, p, authz.Delete, s.ID); err != nil {
 		return errors.E(op, err)
 	}
-	return r.db.Update(ctx, func(tx store.Tx) error {
+	err = r.db.Update(ctx, func(tx store.Tx) error {
 		_, err := tx.Exec(ctx, `DELETE FROM sites WHERE id = ?`, s.ID)
 		return err
 	})
+	if err != nil {
+		return errors.E(op, err)
+	}
+	if f := r.onCredentials.Load(); f != nil {
+		(*f)(s.ID)
+	}
+	return nil
 }
 
 // Heartbeat records that a site is alive, with its status and power draw.
