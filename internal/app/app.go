@@ -449,6 +449,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	return nil
 }
 
+// maxSocketPath bounds a Unix socket's path (sun_path, with its NUL).
+const maxSocketPath = 108
+
 // listenLocal listens on DataDir/api.sock, readable and writable by this
 // OS user only, and tells the API about it; nil (logged) when there is no
 // data directory or the socket cannot be made — clients then use TCP.
@@ -461,7 +464,7 @@ func (a *App) listenLocal() net.Listener {
 		return nil
 	}
 	path := filepath.Join(dir, "api.sock")
-	if len(path) >= 108 { // sun_path
+	if len(path) >= maxSocketPath {
 		a.Log.Info("no same-host socket: the data directory's path is too long for one", "path", path)
 		return nil
 	}

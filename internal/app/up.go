@@ -64,7 +64,9 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	fmt.Fprintf(stdout, "  API:          %s/api/v1  (OpenAPI document at %s/api/v1/openapi.json)\n", base, base)
 	fmt.Fprintf(stdout, "  health:       %s/healthz\n", base)
 	fmt.Fprintf(stdout, "  data dir:     %s\n", abs)
-	fmt.Fprintf(stdout, "  local socket: %s  (dataset put from this machine, as this user, is packed by the server)\n", filepath.Join(abs, "api.sock"))
+	if sock := filepath.Join(abs, "api.sock"); len(sock) < maxSocketPath {
+		fmt.Fprintf(stdout, "  local socket: %s  (dataset put from this machine, as this user, is packed by the server)\n", sock)
+	}
 	fmt.Fprintf(stdout, "  compute:      site \"local\" (this machine, accredited for OPEN data)\n")
 	if _, err := os.Stat(tokenPath); err == nil {
 		fmt.Fprintf(stdout, "  admin token:  %s  (export GENESIS_URL=%s GENESIS_TOKEN=$(cat %s))\n", tokenPath, base, tokenPath)
