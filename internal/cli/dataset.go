@@ -252,10 +252,19 @@ checks, records and result, without sending every byte over loopback);
 			}
 			limitMemory()
 			start := time.Now()
-			if _, err := pack.Restore(cmd.Context(), c.Asset(r.Asset), m, args[1], pack.RestoreOptions{Parallel: getParallel}); err != nil {
+			st := m.Stats()
+			opts := pack.RestoreOptions{Parallel: getParallel}
+			bar := env.progress(false, st.Bytes, "get "+args[0])
+			if bar != nil {
+				opts.Progress = func(n int64) { bar.Set64(n) }
+			}
+			_, err = pack.Restore(cmd.Context(), c.Asset(r.Asset), m, args[1], opts)
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
 				return err
 			}
-			st := m.Stats()
 			fmt.Fprintf(env.Stdout, "Restored %d files (%s) into %s in %s.\n", st.Files, humanBytes(st.Bytes), args[1], time.Since(start).Round(time.Millisecond))
 			return nil
 		},

@@ -164,9 +164,19 @@ func TestPackRestoreProperty(t *testing.T) {
 			t.Fatal(err)
 		}
 		dst := filepath.Join(t.TempDir(), "out")
-		rr, err := Restore(ctx, st, m, dst, RestoreOptions{Parallel: 1 + int(seed%3)})
+		var last int64
+		progress := func(n int64) {
+			if n <= last {
+				t.Fatalf("seed %d: progress went from %d to %d", seed, last, n)
+			}
+			last = n
+		}
+		rr, err := Restore(ctx, st, m, dst, RestoreOptions{Parallel: 1 + int(seed%3), Progress: progress})
 		if err != nil {
 			t.Fatalf("seed %d: Restore: %v", seed, err)
+		}
+		if last != res.Stats.Bytes {
+			t.Fatalf("seed %d: progress ended at %d of %d bytes", seed, last, res.Stats.Bytes)
 		}
 		if rr.Files != res.Stats.Files || rr.Bytes != res.Stats.Bytes {
 			t.Fatalf("seed %d: restored %d files %d bytes, packed %+v", seed, rr.Files, rr.Bytes, res.Stats)

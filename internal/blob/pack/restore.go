@@ -22,6 +22,10 @@ import (
 type RestoreOptions struct {
 	Parallel int  // concurrent chunk fetches; default 4
 	Sync     bool // fsync every restored file before renaming it into place
+	// Progress, if set, is called with the bytes of files written so far
+	// after each piece of a file is written, from the goroutine that
+	// called Restore.
+	Progress func(written int64)
 }
 
 // RestoreResult describes a finished Restore.
@@ -156,6 +160,13 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 	defer cancel()
 	f, eg := newFetcher(fctx, g, ids, opts.Parallel)
 	res := &RestoreResult{}
+	var written int64
+	wrote := func(n int) {
+		written += int64(n)
+		if opts.Progress != nil {
+			opts.Progress(written)
+		}
+	}
 	made := map[string]bool{".": true}
 	werr := func() error {
 		released := 0 // plan entries below this have been released
@@ -179,7 +190,7 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 					return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create symlink %q", e.Path)), err)
 				}
 			case manifest.File:
-				if err := writeFile(root, f, e, idx[i], &released, opts.Sync); err != nil {
+				if err := writeFile(root, f, e, idx[i], &released, opts.Sync, wrote); err != nil {
 					return errors.E(op, err)
 				}
 				res.Files++
@@ -235,7 +246,7 @@ func modeFlags(b uint32) os.FileMode {
 	return m
 }
 
-func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released *int, sync bool) error {
+func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released *int, sync bool, wrote func(int)) error {
 	const op errors.Op = "pack.writeFile"
 	tmp := tmpName(e.Path)
 	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -269,6 +280,7 @@ func writeFile(root *os.Root, f *fetcher, e manifest.Entry, idx []int, released 
 			return errors.E(op, errors.Internal, err)
 		}
 		h.write(piece)
+		wrote(len(piece))
 	}
 	if h.sum() != e.Hash {
 		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("restored %q does not match its file hash", e.Path)))
