@@ -2,11 +2,14 @@
 // with a gear hash and normalised chunking) and frames chunks for storage,
 // optionally compressed with zstd.
 //
-// Guarantees: chunk boundaries depend only on the content and the Params
-// (never on read sizes or timing), so the same bytes always give the same
-// chunks; every chunk except the last of a stream is between Min and Max
-// bytes and the last is between 1 and Max; a 0-byte stream gives no chunks.
-// Inserting or changing bytes only moves the boundaries near the edit.
+// Params.Cut finds the next boundary. Guarantees: boundaries depend only on
+// the content and the Params — Cut without the end of the stream in sight
+// answers only what more input cannot change — so the same bytes always
+// give the same chunks however they are read (package pack streams files
+// through it); every chunk except the last of a stream is between Min and
+// Max bytes and the last is between 1 and Max; a 0-byte stream gives no
+// chunks. Inserting or changing bytes only moves the boundaries near the
+// edit.
 //
 // Why hand-written FastCDC: no maintained FastCDC module is available to
 // this project, and restic/chunker (Rabin) is several times slower than a
@@ -16,8 +19,6 @@
 package chunk
 
 import (
-	"io"
-
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/errors"
 )
@@ -171,68 +172,4 @@ func rollNaive(data []byte, from, to int, fp, mask uint64) (int, uint64) {
 		}
 	}
 	return 0, fp
-}
-
-// Chunker reads a stream and returns its chunks one by one.
-type Chunker struct {
-	r      io.Reader
-	p      Params
-	buf    []byte
-	start  int // first unreturned byte in buf
-	end    int // end of valid data in buf
-	eof    bool
-	offset int64 // stream offset of buf[start]
-}
-
-// Chunk is one piece of the stream. Data is only valid until the next call
-// to Next; copy it to keep it.
-type Chunk struct {
-	Offset int64
-	Data   []byte
-}
-
-// NewChunker returns a Chunker over r. p must be valid.
-func NewChunker(r io.Reader, p Params) *Chunker {
-	return &Chunker{r: r, p: p, buf: make([]byte, 4*p.Max)}
-}
-
-// Reset starts over on a new stream, keeping the buffer.
-func (c *Chunker) Reset(r io.Reader) {
-	*c = Chunker{r: r, p: c.p, buf: c.buf}
-}
-
-// Next returns the next chunk, or io.EOF after the last one.
-func (c *Chunker) Next() (Chunk, error) {
-	for {
-		avail := c.buf[c.start:c.end]
-		if cut := c.p.Cut(avail, c.eof); cut > 0 {
-			ch := Chunk{Offset: c.offset, Data: avail[:cut]}
-			c.start += cut
-			c.offset += int64(cut)
-			return ch, nil
-		}
-		if c.eof {
-			return Chunk{}, io.EOF
-		}
-		// Slide the remainder to the front and read more.
-		if c.start > 0 {
-			c.end = copy(c.buf, c.buf[c.start:c.end])
-			c.start = 0
-		}
-		for c.end < len(c.buf) && !c.eof {
-			n, err := c.r.Read(c.buf[c.end:])
-			c.end += n
-			if err == io.EOF {
-				c.eof = true
-			} else if err != nil {
-				return Chunk{}, err
-			}
-			if n == 0 && err == nil {
-				continue
-			}
-			if c.end-c.start >= c.p.Max {
-				break
-			}
-		}
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"testing"
 
@@ -40,83 +39,62 @@ func reference(p Params, data []byte) [][]byte {
 	return out
 }
 
-// jitterReader returns reads of random sizes, to show that boundaries do not
-// depend on how the input arrives.
-type jitterReader struct {
-	r   *rand.Rand
-	src []byte
-}
-
-func (j *jitterReader) Read(p []byte) (int, error) {
-	if len(j.src) == 0 {
-		return 0, io.EOF
-	}
-	n := 1 + j.r.IntN(len(p))
-	if n > 3000 {
-		n = 1 + n%3000
-	}
-	n = copy(p[:min(n, len(p))], j.src)
-	j.src = j.src[n:]
-	return n, nil
-}
-
-func collect(t testing.TB, r io.Reader, p Params) [][]byte {
-	c := NewChunker(r, p)
-	var out [][]byte
-	var off int64
-	for {
-		ch, err := c.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ch.Offset != off {
-			t.Fatalf("chunk offset %d, want %d", ch.Offset, off)
-		}
-		off += int64(len(ch.Data))
-		out = append(out, bytes.Clone(ch.Data))
-	}
-}
-
-func TestChunkerMatchesReference(t *testing.T) {
+// TestCutBounds: the chunks reference cuts are within the size bounds and
+// reassemble the input, on random and on low-entropy input (long runs force
+// max-size cuts).
+func TestCutBounds(t *testing.T) {
 	for seed := uint64(0); seed < 40; seed++ {
 		r := rand.New(rand.NewPCG(seed, 1))
 		data := randBytes(seed, r.IntN(40000))
-		if seed%5 == 0 { // low-entropy input: long runs force max-size cuts
+		if seed%5 == 0 {
 			for i := range data {
 				data[i] = byte(i / 5000)
 			}
 		}
-		want := reference(small, data)
-		got := collect(t, &jitterReader{r: r, src: data}, small)
-		if len(got) != len(want) {
-			t.Fatalf("seed %d: %d chunks, reference %d", seed, len(got), len(want))
-		}
-		for i := range got {
-			if !bytes.Equal(got[i], want[i]) {
-				t.Fatalf("seed %d: chunk %d differs from reference", seed, i)
-			}
-			if len(got[i]) > small.Max || len(got[i]) == 0 || (i < len(got)-1 && len(got[i]) < small.Min) {
-				t.Fatalf("seed %d: chunk %d has size %d outside [%d,%d]", seed, i, len(got[i]), small.Min, small.Max)
+		got := reference(small, data)
+		for i, c := range got {
+			if len(c) > small.Max || len(c) == 0 || (i < len(got)-1 && len(c) < small.Min) {
+				t.Fatalf("seed %d: chunk %d has size %d outside [%d,%d]", seed, i, len(c), small.Min, small.Max)
 			}
 		}
 		if !bytes.Equal(bytes.Join(got, nil), data) {
 			t.Fatalf("seed %d: chunks do not reassemble the input", seed)
 		}
 	}
+	if n := DefaultParams.Cut(nil, true); n != 0 {
+		t.Fatalf("a 0-byte stream: Cut = %d, want no chunk", n)
+	}
 }
 
-func TestEmptyStream(t *testing.T) {
-	if got := collect(t, bytes.NewReader(nil), DefaultParams); len(got) != 0 {
-		t.Fatalf("0-byte stream gave %d chunks", len(got))
+// TestCutBeforeEOF: with only a prefix of the stream in hand, Cut either
+// asks for more (0) or names the very boundary it names with all of it;
+// with a maximal chunk in hand it always decides.
+func TestCutBeforeEOF(t *testing.T) {
+	for seed := uint64(0); seed < 40; seed++ {
+		r := rand.New(rand.NewPCG(seed, 2))
+		data := randBytes(seed, 3*small.Max)
+		if seed%5 == 0 {
+			for i := range data {
+				data[i] = byte(i / 700)
+			}
+		}
+		want := small.Cut(data, true)
+		for range 200 {
+			l := r.IntN(len(data) + 1)
+			got := small.Cut(data[:l], false)
+			if got != 0 && got != want {
+				t.Fatalf("seed %d: Cut of %d bytes = %d, of all = %d", seed, l, got, want)
+			}
+			if got == 0 && l >= small.Max {
+				t.Fatalf("seed %d: Cut of %d ≥ Max bytes did not decide", seed, l)
+			}
+		}
 	}
 }
 
 func TestAverageSize(t *testing.T) {
 	data := randBytes(7, 1<<20)
-	got := collect(t, bytes.NewReader(data), small)
+	got := reference(small, data)
 	avg := len(data) / len(got)
 	// Normalised chunking centres the distribution near Avg (+Min skip).
 	if avg < small.Avg/2 || avg > small.Avg*2 {
@@ -254,24 +232,6 @@ func BenchmarkChunkHashAvg(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// BenchmarkChunkerHash is the same through the streaming Chunker (which
-// copies the input through its buffer, as pack does when reading files).
-func BenchmarkChunkerHash(b *testing.B) {
-	data := randBytes(42, 256<<20)
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for b.Loop() {
-		c := NewChunker(bytes.NewReader(data), DefaultParams)
-		for {
-			ch, err := c.Next()
-			if err != nil {
-				break
-			}
-			_ = blob.Sum(ch.Data)
-		}
 	}
 }
 

@@ -772,8 +772,8 @@ func (c *choppy) Read(p []byte) (int, error) {
 
 // TestPackChunksLikeReference: whatever the read sizes and however the
 // bytes fall across Pack's read segments, a stream's chunks are exactly
-// those of the reference chunk.Chunker over the same bytes (the boundaries
-// dedup against stored data depends on).
+// those chunk.Params.Cut gives with the whole stream in memory (the
+// boundaries dedup against stored data depends on).
 func TestPackChunksLikeReference(t *testing.T) {
 	ctx := context.Background()
 	for seed := uint64(0); seed < 20; seed++ {
@@ -787,17 +787,12 @@ func TestPackChunksLikeReference(t *testing.T) {
 				data = append(data, randBytes(r, r.IntN(2*testParams.Max))...)
 			}
 		}
+		// The reference: the whole stream in memory, cut by Cut.
 		var want []manifest.Chunk
-		ch := chunk.NewChunker(bytes.NewReader(data), testParams)
-		for {
-			c, err := ch.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, manifest.Chunk{ID: blob.Sum(c.Data), Size: int64(len(c.Data))})
+		for d := data; len(d) > 0; {
+			n := testParams.Cut(d, true)
+			want = append(want, manifest.Chunk{ID: blob.Sum(d[:n]), Size: int64(n)})
+			d = d[n:]
 		}
 		res, err := Pack(ctx, memblob.New(false), []Source{{Name: "s", Reader: &choppy{r: r, data: data}}},
 			Options{Params: testParams, Parallel: 1 + int(seed%4), Memory: int64(r.IntN(12 * testParams.Max))})
