@@ -316,6 +316,19 @@ type CommitRequest struct {
 	Model *catalog.ModelMeta `json:"model,omitempty"`
 }
 
+// parseRefs parses NAME@VERSION references from the request field field.
+func parseRefs(op errors.Op, field string, in []string) ([]catalog.VersionRef, error) {
+	var refs []catalog.VersionRef
+	for _, s := range in {
+		ref, err := catalog.ParseRef(s)
+		if err != nil {
+			return nil, errors.E(op, errors.Invalid, errors.Field(field), err)
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
 func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
 	var req CommitRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -325,13 +338,9 @@ func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errors.E(errors.Op("httpapi.commitVersion"), errors.Invalid, errors.Field("manifest"), errors.Msg("malformed manifest id"))
 	}
-	inputs := make([]catalog.VersionRef, 0, len(req.Inputs))
-	for _, in := range req.Inputs {
-		ref, err := catalog.ParseRef(in)
-		if err != nil {
-			return errors.E(errors.Op("httpapi.commitVersion"), errors.Invalid, errors.Field("inputs"), err)
-		}
-		inputs = append(inputs, ref)
+	inputs, err := parseRefs("httpapi.commitVersion", "inputs", req.Inputs)
+	if err != nil {
+		return err
 	}
 	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent, Inputs: inputs, Model: req.Model})
 	if err != nil {

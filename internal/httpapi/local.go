@@ -169,17 +169,13 @@ func (s *Server) localPut(w http.ResponseWriter, r *http.Request) error {
 	srcs := make([]pack.Source, len(req.Sources))
 	for i, src := range req.Sources {
 		if !filepath.IsAbs(src.Path) || filepath.Clean(src.Path) != src.Path {
-			return errors.E(op, errors.Invalid, errors.Field("sources"), errors.Msg("source paths must be absolute and clean: "+quote(src.Path)))
+			return errors.E(op, errors.Invalid, errors.Field("sources"), errors.Msg("source paths must be absolute and clean: "+quoteField(src.Path)))
 		}
 		srcs[i] = pack.Source{Name: src.Name, Path: src.Path}
 	}
-	inputs := make([]catalog.VersionRef, 0, len(req.Inputs))
-	for _, in := range req.Inputs {
-		ref, err := catalog.ParseRef(in)
-		if err != nil {
-			return errors.E(op, errors.Invalid, errors.Field("inputs"), err)
-		}
-		inputs = append(inputs, ref)
+	inputs, err := parseRefs(op, "inputs", req.Inputs)
+	if err != nil {
+		return err
 	}
 	name := r.PathValue("name")
 	ctx := r.Context()
@@ -215,10 +211,7 @@ func (s *Server) localPut(w http.ResponseWriter, r *http.Request) error {
 	case stream == nil:
 		writeJSON(w, http.StatusCreated, out)
 	case err != nil:
-		p := problemFor(err, requestID(ctx))
-		if p.Status >= 500 {
-			s.log.ErrorContext(ctx, "request failed", "request_id", requestID(ctx), "method", r.Method, "path", r.URL.Path, "err", err)
-		}
+		p := s.problem(r, err)
 		stream.Encode(LocalPutEvent{Problem: &p})
 	default:
 		stream.Encode(LocalPutEvent{Result: out})
@@ -239,13 +232,6 @@ func (s *Server) packAndCommit(ctx context.Context, p *genesis.Principal, name s
 		return nil, err
 	}
 	return &LocalPutResponse{Version: v, Chunks: res.Chunks, NewChunks: len(res.New), NewBytes: res.NewBytes}, nil
-}
-
-func quote(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return "\"" + s + "\""
 }
 
 // PeerConnContext is an http.Server ConnContext for a Unix socket

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/genesis-science/genesis/internal/catalog"
-	"github.com/genesis-science/genesis/internal/errors"
 )
 
 // RegisterModelRequest is the body of POST /api/v1/models.
@@ -22,13 +21,9 @@ func (s *Server) registerModel(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	var refs []catalog.VersionRef
-	for _, t := range req.TrainedOn {
-		ref, err := catalog.ParseRef(t)
-		if err != nil {
-			return errors.E(errors.Op("httpapi.registerModel"), errors.Invalid, errors.Field("trained_on"), err)
-		}
-		refs = append(refs, ref)
+	refs, err := parseRefs("httpapi.registerModel", "trained_on", req.TrainedOn)
+	if err != nil {
+		return err
 	}
 	a, err := s.catalog.RegisterModel(r.Context(), me(r), catalog.RegisterSpec{Name: req.Name, Title: req.Title, Description: req.Description,
 		Project: req.Project, Floor: req.LabelFloor, TrainedOn: refs})

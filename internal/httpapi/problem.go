@@ -80,6 +80,12 @@ func problemFor(err error, requestID string) Problem {
 // writeError writes err as a problem document and logs what the caller
 // does not see.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	writeProblem(w, s.problem(r, err))
+}
+
+// problem is the problem document for err in answer to r, logged (server
+// faults as errors, refusals at debug level).
+func (s *Server) problem(r *http.Request, err error) Problem {
 	id := requestID(r.Context())
 	p := problemFor(err, id)
 	if p.Status >= 500 {
@@ -87,7 +93,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		s.log.DebugContext(r.Context(), "request refused", "request_id", id, "status", p.Status, "err", err)
 	}
-	writeProblem(w, p)
+	return p
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {
