@@ -30,6 +30,27 @@ func New(baseURL, token string) *Client {
 	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 2 * time.Minute}}
 }
 
+// newRequest builds a request for path with body (nil for none), a copy
+// of hdr, and the client's token.
+func (c *Client) newRequest(ctx context.Context, op errors.Op, method, path string, body []byte, hdr http.Header) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("bad server URL "+c.BaseURL), err)
+	}
+	req.Header = hdr.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return req, nil
+}
+
 var kindByName = map[string]errors.Kind{}
 
 func init() {
@@ -43,8 +64,8 @@ func init() {
 // client's own retries never apply a mutation twice.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
 	op := errors.Op("client " + method + " " + path)
-	var rd io.Reader
 	var raw []byte
+	hdr := http.Header{"Accept": {"application/json"}}
 	if body != nil {
 		var err error
 		raw, err = json.Marshal(body)
@@ -52,30 +73,19 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			return errors.E(op, errors.Invalid, err)
 		}
 	}
-	key := ""
+	if raw != nil {
+		hdr.Set("Content-Type", "application/json")
+	}
 	if method == http.MethodPost {
 		var b [16]byte
 		rand.Read(b[:])
-		key = hex.EncodeToString(b[:])
+		hdr.Set("Idempotency-Key", hex.EncodeToString(b[:]))
 	}
 	var res *http.Response
 	for attempt := 0; ; attempt++ {
-		if raw != nil {
-			rd = bytes.NewReader(raw)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+		req, err := c.newRequest(ctx, op, method, path, raw, hdr)
 		if err != nil {
-			return errors.E(op, errors.Invalid, errors.Msg("bad server URL "+c.BaseURL), err)
-		}
-		if raw != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		req.Header.Set("Accept", "application/json")
-		if c.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.Token)
-		}
-		if key != "" {
-			req.Header.Set("Idempotency-Key", key)
+			return err
 		}
 		res, err = c.HTTP.Do(req)
 		if err == nil && res.StatusCode != http.StatusServiceUnavailable {

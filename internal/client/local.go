@@ -2,7 +2,6 @@ package client
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -62,14 +61,9 @@ func (c *Client) PostStream(ctx context.Context, path string, body any, progress
 	if err != nil {
 		return nil, errors.E(op, errors.Invalid, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(raw))
+	req, err := c.newRequest(ctx, op, http.MethodPost, path, raw, http.Header{"Content-Type": {"application/json"}, "Accept": {"application/x-ndjson"}})
 	if err != nil {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("bad server URL "+c.BaseURL), err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/x-ndjson")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+		return nil, err
 	}
 	res, err := c.HTTP.Do(req)
 	if err != nil {

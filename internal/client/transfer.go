@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,19 +27,9 @@ func (c *Client) raw(ctx context.Context, method, path string, hdr http.Header, 
 			case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
 			}
 		}
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+		req, err := c.newRequest(ctx, op, method, path, body, hdr)
 		if err != nil {
-			return 0, nil, nil, errors.E(op, errors.Invalid, err)
-		}
-		for k, v := range hdr {
-			req.Header[k] = v
-		}
-		if c.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+c.Token)
+			return 0, nil, nil, err
 		}
 		res, err := c.HTTP.Do(req)
 		if err != nil {
@@ -92,11 +81,10 @@ func (c *Client) Get(ctx context.Context, path string) ([]byte, http.Header, err
 // byte range [off, off+n).
 func (c *Client) Stream(ctx context.Context, path string) (io.ReadCloser, error) {
 	op := errors.Op("client GET " + path)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	req, err := c.newRequest(ctx, op, http.MethodGet, path, nil, nil)
 	if err != nil {
-		return nil, errors.E(op, errors.Invalid, err)
+		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
 	res, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, errors.E(op, errors.Transient, errors.Msg("cannot reach "+c.BaseURL+": "+rootCause(err)))
