@@ -68,7 +68,7 @@ type App struct {
 	lock *os.File
 
 	backendsMu sync.Mutex
-	backends   map[string]compute.Backend
+	backends   map[string]compute.Backend // by site ID
 	search     search.Index
 }
 
@@ -173,11 +173,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	a.Sites.OnCredentials(func(siteID string) {
 		a.backendsMu.Lock()
 		defer a.backendsMu.Unlock()
-		for k := range a.backends {
-			if strings.HasPrefix(k, siteID+" ") {
-				delete(a.backends, k)
-			}
-		}
+		delete(a.backends, siteID)
 	})
 	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
 	a.Jobs.Backend = a.backendFor
@@ -194,8 +190,9 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 	if a.backends == nil {
 		a.backends = map[string]compute.Backend{}
 	}
-	// By ID: a site removed and added again under its name is new.
-	key := s.ID + " " + s.Kind + " " + s.Endpoint
+	// By ID: a site removed and added again under its name is new (a
+	// site's kind and endpoint never change).
+	key := s.ID
 	if b, ok := a.backends[key]; ok {
 		return b, nil
 	}
@@ -370,13 +367,16 @@ func (a *App) Close() error {
 // it stops accepting, lets in-flight requests finish (up to drain), and
 // returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
-	srv := &http.Server{
-		Handler:           a.API,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	server := func() *http.Server {
+		return &http.Server{
+			Handler:           a.API,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
 	}
+	srv := server()
 	if a.Config.Listen.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(a.Config.Listen.TLSCert, a.Config.Listen.TLSKey)
 		if err != nil {
@@ -391,14 +391,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	// directory (see httpapi/local.go).
 	var usrv *http.Server
 	if uln := a.listenLocal(); uln != nil {
-		usrv = &http.Server{
-			Handler:           a.API,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          srv.ErrorLog,
-			BaseContext:       srv.BaseContext,
-			ConnContext:       httpapi.PeerConnContext,
-		}
+		usrv = server()
+		usrv.ConnContext = httpapi.PeerConnContext
 		go usrv.Serve(uln)
 	}
 	// Background loops stop with ctx.
