@@ -252,20 +252,7 @@ func (r *Registry) List(ctx context.Context, p *genesis.Principal) ([]Site, erro
 	if err := r.can(ctx, p, authz.Read, "sites"); err != nil {
 		return nil, errors.E(op, err)
 	}
-	out := []Site{}
-	err := r.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+cols+` FROM sites ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		return rows.Each(func() error {
-			s, err := scan(rows)
-			if err == nil {
-				out = append(out, *s)
-			}
-			return err
-		})
-	})
+	out, err := r.All(ctx)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
