@@ -69,9 +69,26 @@ func BenchmarkDataPlane(b *testing.B) {
 	srv := startBenchServer(b, bin, filepath.Join(dir, "data"))
 	env := append(os.Environ(), "GENESIS_URL="+srv.url, "GENESIS_TOKEN="+srv.token)
 
-	var tPut, tPutNet, tCpSync, tGet, tCat time.Duration
-	var cpuPut, cpuPutSrv, cpuPutNet, cpuPutNetSrv, cpuGet, cpuGetSrv time.Duration
-	var putRSS, putNetRSS, getRSS int64
+	var tCpSync, tGet, tCat time.Duration
+	var cpuGet, cpuGetSrv time.Duration
+	var getRSS int64
+	// put (same host) and put --no-local (transfer protocol), each into a
+	// fresh dataset, so every put stores everything.
+	var local, net putTotals
+	freshPut := func(t *putTotals, dataset string, flags ...string) {
+		if out, err := runCmd(env, bin, "dataset", "create", dataset, "--label", "OPEN"); err != nil {
+			b.Fatalf("create: %v\n%s", err, out.out)
+		}
+		srv0 := srv.cpu()
+		r, err := runCmd(env, bin, append([]string{"dataset", "put", dataset, src, "--json"}, flags...)...)
+		if err != nil {
+			b.Fatalf("put %v: %v\n%s", flags, err, r.out)
+		}
+		t.wall += r.wall
+		t.cpu += r.cpu
+		t.srvCPU += srv.cpu() - srv0
+		t.rss = max(t.rss, r.maxRSS)
+	}
 	repack := make([]float64, len(spots))
 	for i := 0; b.Loop(); i++ {
 		// cp + sync of the same file to the same disk.
@@ -83,34 +100,9 @@ func BenchmarkDataPlane(b *testing.B) {
 		tCpSync += r.wall
 		os.Remove(cp)
 
-		// A fresh dataset each round, so every put stores everything.
 		name := fmt.Sprintf("bench%d", i)
-		if out, err := runCmd(env, bin, "dataset", "create", name, "--label", "OPEN"); err != nil {
-			b.Fatalf("create: %v\n%s", err, out.out)
-		}
-		srv0 := srv.cpu()
-		r, err = runCmd(env, bin, "dataset", "put", name, src, "--json")
-		if err != nil {
-			b.Fatalf("put: %v\n%s", err, r.out)
-		}
-		tPut += r.wall
-		cpuPut += r.cpu
-		cpuPutSrv += srv.cpu() - srv0
-		putRSS = max(putRSS, r.maxRSS)
-
-		// The same through the transfer protocol, into a fresh dataset.
-		if out, err := runCmd(env, bin, "dataset", "create", name+"net", "--label", "OPEN"); err != nil {
-			b.Fatalf("create: %v\n%s", err, out.out)
-		}
-		srv0 = srv.cpu()
-		r, err = runCmd(env, bin, "dataset", "put", name+"net", src, "--json", "--no-local")
-		if err != nil {
-			b.Fatalf("put --no-local: %v\n%s", err, r.out)
-		}
-		tPutNet += r.wall
-		cpuPutNet += r.cpu
-		cpuPutNetSrv += srv.cpu() - srv0
-		putNetRSS = max(putNetRSS, r.maxRSS)
+		freshPut(&local, name)
+		freshPut(&net, name+"net", "--no-local")
 
 		coldCache(b)
 		r, err = runCmd(nil, "sh", "-c", "cat "+src+" > /dev/null")
@@ -120,7 +112,7 @@ func BenchmarkDataPlane(b *testing.B) {
 		tCat += r.wall
 		dst := filepath.Join(dir, "restored")
 		coldCache(b)
-		srv0 = srv.cpu()
+		srv0 := srv.cpu()
 		r, err = runCmd(env, bin, "dataset", "get", name, dst)
 		if err != nil {
 			b.Fatalf("get: %v\n%s", err, r.out)
@@ -186,13 +178,13 @@ func BenchmarkDataPlane(b *testing.B) {
 	}
 	n := float64(b.N)
 	mbs := func(d time.Duration) float64 { return float64(size) * n / d.Seconds() / 1e6 }
-	b.ReportMetric(tPut.Seconds()/n, "put-s")
+	b.ReportMetric(local.wall.Seconds()/n, "put-s")
 	b.ReportMetric(tCpSync.Seconds()/n, "cp+sync-s")
-	b.ReportMetric(tPut.Seconds()/tCpSync.Seconds(), "put/cp+sync")
-	b.ReportMetric(float64(putRSS)/1e6, "put-rss-MB")
-	b.ReportMetric(tPutNet.Seconds()/n, "put-net-s")
-	b.ReportMetric(tPutNet.Seconds()/tCpSync.Seconds(), "put-net/cp+sync")
-	b.ReportMetric(float64(putNetRSS)/1e6, "put-net-rss-MB")
+	b.ReportMetric(local.wall.Seconds()/tCpSync.Seconds(), "put/cp+sync")
+	b.ReportMetric(float64(local.rss)/1e6, "put-rss-MB")
+	b.ReportMetric(net.wall.Seconds()/n, "put-net-s")
+	b.ReportMetric(net.wall.Seconds()/tCpSync.Seconds(), "put-net/cp+sync")
+	b.ReportMetric(float64(net.rss)/1e6, "put-net-rss-MB")
 	b.ReportMetric(float64(srv.peakRSS())/1e6, "srv-rss-MB")
 	b.ReportMetric(mbs(tGet), "get-MB/s")
 	b.ReportMetric(mbs(tCat), "cat-MB/s")
@@ -201,10 +193,10 @@ func BenchmarkDataPlane(b *testing.B) {
 	// CPU per GiB, client and server: what the machine's other load does
 	// not change (the wall-clock ratios above depend on it).
 	gib := float64(size) * n / (1 << 30)
-	b.ReportMetric(cpuPut.Seconds()/gib, "put-cpu-s/GiB")
-	b.ReportMetric(cpuPutSrv.Seconds()/gib, "put-srv-cpu-s/GiB")
-	b.ReportMetric(cpuPutNet.Seconds()/gib, "put-net-cpu-s/GiB")
-	b.ReportMetric(cpuPutNetSrv.Seconds()/gib, "put-net-srv-cpu-s/GiB")
+	b.ReportMetric(local.cpu.Seconds()/gib, "put-cpu-s/GiB")
+	b.ReportMetric(local.srvCPU.Seconds()/gib, "put-srv-cpu-s/GiB")
+	b.ReportMetric(net.cpu.Seconds()/gib, "put-net-cpu-s/GiB")
+	b.ReportMetric(net.srvCPU.Seconds()/gib, "put-net-srv-cpu-s/GiB")
 	b.ReportMetric(cpuGet.Seconds()/gib, "get-cpu-s/GiB")
 	b.ReportMetric(cpuGetSrv.Seconds()/gib, "get-srv-cpu-s/GiB")
 	for j, k := range spots {
@@ -224,6 +216,12 @@ func envInt(k string, def int) int {
 		return v
 	}
 	return def
+}
+
+// putTotals sums the puts of one kind over the rounds.
+type putTotals struct {
+	wall, cpu, srvCPU time.Duration
+	rss               int64 // peak, bytes
 }
 
 type cmdResult struct {

@@ -19,11 +19,9 @@ import (
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
-// BenchmarkPutChunk measures the server side of sending one 1 MiB chunk to
-// a dataset: decisions, the claim transaction and the local-disk write.
-//
-//	go test -run XXX -bench PutChunk -benchtime 200x ./internal/catalog
-func BenchmarkPutChunk(b *testing.B) {
+// putBench is a catalog on SQLite and a local-disk store holding the OPEN
+// dataset "bench", which alice may write.
+func putBench(b *testing.B) (*catalog.Service, *localdisk.Store, *world) {
 	db := storetest.Migrated(b, storetest.SQLite)
 	w := newWorld(b, db)
 	st, err := localdisk.Open(filepath.Join(b.TempDir(), "blobs"), localdisk.Options{})
@@ -35,14 +33,30 @@ func BenchmarkPutChunk(b *testing.B) {
 	if _, err := c.Create(ctx, w.alice, catalog.CreateSpec{Name: "bench", Label: "OPEN"}); err != nil {
 		b.Fatal(err)
 	}
+	return c, st, w
+}
+
+// benchChunks is n distinct 1 MiB chunks and their IDs.
+func benchChunks(n int) ([][]byte, []blob.ID) {
 	r := rand.New(rand.NewPCG(1, 2))
-	chunks := make([][]byte, b.N)
+	chunks, ids := make([][]byte, n), make([]blob.ID, n)
 	for i := range chunks {
 		chunks[i] = make([]byte, 1<<20)
 		for j := 0; j < len(chunks[i]); j += 8 {
 			chunks[i][j] = byte(r.Uint32())
 		}
+		ids[i] = blob.Sum(chunks[i])
 	}
+	return chunks, ids
+}
+
+// BenchmarkPutChunk measures the server side of sending one 1 MiB chunk to
+// a dataset: decisions, the claim transaction and the local-disk write.
+//
+//	go test -run XXX -bench PutChunk -benchtime 200x ./internal/catalog
+func BenchmarkPutChunk(b *testing.B) {
+	c, _, w := putBench(b)
+	chunks, _ := benchChunks(b.N)
 	b.SetBytes(1 << 20)
 	b.ResetTimer()
 	for i := range b.N {
@@ -59,27 +73,8 @@ func BenchmarkPutChunk(b *testing.B) {
 //
 //	go test -run XXX -bench ReceiveChunk -benchtime 500x ./internal/catalog
 func BenchmarkReceiveChunk(b *testing.B) {
-	db := storetest.Migrated(b, storetest.SQLite)
-	w := newWorld(b, db)
-	st, err := localdisk.Open(filepath.Join(b.TempDir(), "blobs"), localdisk.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	az, _ := authz.New(w.id, time.Now)
-	c := catalog.New(catalog.Config{DB: db, Blobs: st, Authz: az, Principals: identity.New(db)})
-	if _, err := c.Create(ctx, w.alice, catalog.CreateSpec{Name: "bench", Label: "OPEN"}); err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	chunks := make([][]byte, b.N)
-	ids := make([]blob.ID, b.N)
-	for i := range chunks {
-		chunks[i] = make([]byte, 1<<20)
-		for j := 0; j < len(chunks[i]); j += 8 {
-			chunks[i][j] = byte(r.Uint32())
-		}
-		ids[i] = blob.Sum(chunks[i])
-	}
+	c, st, w := putBench(b)
+	chunks, ids := benchChunks(b.N)
 	b.SetBytes(1 << 20)
 	b.ResetTimer()
 	for i := 0; i < b.N; i += 64 {
