@@ -2,11 +2,16 @@ package slurm
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -145,4 +150,77 @@ func TestErrorKinds(t *testing.T) {
 	if _, err := bad.Status(ctx, "12"); !errors.Is(errors.Unauthenticated, err) {
 		t.Errorf("bad token: %v, want Unauthenticated", err)
 	}
+}
+
+// A cancel is Slurm's SIGTERM to the batch script, and it may come at any
+// moment once the command has written its first output — before the
+// script has finished setting itself up, too. Whenever it comes, nothing
+// the command started may run on (Slurm's own kill, with proctrack/
+// linuxproc, only finds processes still below the script). The script is
+// run by bash directly here, without Slurm, so only its own handling counts.
+func TestScriptCancelLeavesNothing(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Fatal("bash is needed")
+	}
+	const trials = 40
+	r := rand.New(rand.NewPCG(3, 4))
+	var wg sync.WaitGroup
+	errs := make(chan error, trials)
+	for i := 0; i < trials; i++ {
+		dir := t.TempDir()
+		afterOutput := i%2 == 0
+		delay := time.Duration(r.IntN(8000)) * time.Microsecond
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- cancelTrial(dir, afterOutput, delay)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// cancelTrial runs one job script in dir, sends it SIGTERM delay after it
+// starts or after the command's first output, and reports whether any of
+// the command's processes ran on. The command leaves one process that
+// dies on SIGTERM and one that ignores it.
+func cancelTrial(dir string, afterOutput bool, delay time.Duration) error {
+	spec := &compute.JobSpec{
+		Executable: "/bin/bash",
+		Arguments:  []string{"-c", "echo started; (sleep 1; touch survivor) & trap '' TERM; sleep 1.5; touch survivor2 & wait"},
+	}
+	spec.Attributes.Duration = compute.Duration(time.Minute)
+	cmd := exec.Command("bash", "-c", script("t-cancel", spec, "", false, 300*time.Millisecond))
+	cmd.Dir = dir
+	out := filepath.Join(dir, "out")
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	for afterOutput {
+		if b, _ := os.ReadFile(out); len(b) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	time.Sleep(delay)
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	time.Sleep(1500 * time.Millisecond)
+	for _, name := range []string{"survivor", "survivor2"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("TERM %v after the start (after the first output: %v): %s was created after the script ended", delay, afterOutput, name)
+		}
+	}
+	return nil
 }

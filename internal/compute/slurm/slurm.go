@@ -324,10 +324,32 @@ func script(id compute.JobID, spec *compute.JobSpec, stdinPath string, parallel 
 	// parent and child (no race with a later kill); +m keeps job
 	// notices out of the job's stderr. The watchdog is killed with its
 	// sleep when the command ends first.
+	//
+	// A cancel is Slurm's SIGTERM to this script, then SIGKILL to what
+	// is still below it after KillWait. The trap is set before anything
+	// starts, so a cancel at any moment reaches the command: stop sends
+	// SIGTERM to its process group and stays until the group is gone,
+	// sending SIGKILL after the grace — processes that outlive the
+	// command's first process are no longer below the script, and
+	// Slurm's SIGKILL would not find them. A cancel that comes before
+	// the watchdog is known is acted on once it is.
 	return fmt.Sprintf(`#!/bin/bash
 # Genesis job %[1]s
 marker=%[2]s
 rm -f -- "$marker"
+pid= watchdog= cancelled=
+stop() {
+	trap '' TERM
+	kill "$watchdog" 2>/dev/null
+	kill -TERM -- -"$pid" 2>/dev/null
+	for ((i = 0; i < %[7]d; i++)); do
+		kill -0 -- -"$pid" 2>/dev/null || exit 143
+		sleep 0.1
+	done
+	kill -KILL -- -"$pid" 2>/dev/null
+	exit 143
+}
+trap 'cancelled=1; [ -z "$watchdog" ] || stop' TERM
 set -m
 %[3]s < %[4]s &
 pid=$!
@@ -343,12 +365,12 @@ set +m
 	kill -KILL -- -"$pid" 2>/dev/null
 ) &
 watchdog=$!
-trap 'kill -TERM -- -"$pid" 2>/dev/null' TERM
+[ -z "$cancelled" ] || stop
 wait "$pid"
 rc=$?
 kill "$watchdog" 2>/dev/null
 exit $rc
-`, id, shellQuote(timeoutMarker(id)), cmd.String(), stdin, secs, g)
+`, id, shellQuote(timeoutMarker(id)), cmd.String(), stdin, secs, g, (grace+99*time.Millisecond)/(100*time.Millisecond))
 }
 
 // timeoutMarker is the file, relative to the job's working directory, the
