@@ -109,7 +109,7 @@ SlurmdParameters=config_overrides
 EnforcePartLimits=ALL
 DefMemPerCPU=100
 MinJobAge=3600
-KillWait=2
+KillWait=10
 ReturnToService=2
 NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${GENESIS_SLURM_MEMORY_MB:-8000} State=UNKNOWN
 PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP

@@ -10,6 +10,7 @@
 package computetest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -184,9 +186,13 @@ func testFails(t *testing.T, b compute.Backend) {
 
 func testCancel(t *testing.T, b compute.Backend) {
 	dir := WorkDir(t)
-	// The background child checks that the whole job is killed, not only
-	// the shell: it would create "survivor" 3 s after the cancel.
-	script := "echo started; (sleep 4; touch survivor) & sleep 300"
+	// The background children check that the whole job is killed, not
+	// only the shell: one would create "survivor" 4 s after it starts, the
+	// other ignores SIGTERM (a backend sends SIGKILL after its grace) and
+	// would create "survivor2" after 30 s. Each writes its process ID, so
+	// the test sees them end (it runs on the job's host).
+	script := `(sh -c 'echo $PPID' > pid1; sleep 4; touch survivor) & (trap '' TERM; sh -c 'echo $PPID' > pid2; sleep 30; touch survivor2) & ` +
+		`while ! [ -s pid1 ] || ! [ -s pid2 ]; do sleep 0.01; done; echo started; sleep 300`
 	id := submit(t, b, NewID("cancel"), Shell(script, 10*time.Minute), dir)
 	Wait(t, b, id, "running with output", func(s compute.Status) bool {
 		return s.State == compute.Running && ReadLog(t, b, id, compute.Stdout, 0) == "started\n"
@@ -201,10 +207,39 @@ func testCancel(t *testing.T, b compute.Backend) {
 	if err := b.Cancel(context.Background(), id); err != nil {
 		t.Fatalf("second Cancel: %v", err)
 	}
-	time.Sleep(5 * time.Second)
-	if _, err := os.Stat(filepath.Join(dir, "survivor")); err == nil {
-		t.Fatalf("a process of the cancelled job survived and ran on")
+	for _, f := range []string{"pid1", "pid2"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatalf("%s: %q", f, b)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d (%s) of the cancelled job still runs 20 s after the cancel", pid, f)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
+	for _, name := range []string{"survivor", "survivor2"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Fatalf("a process of the cancelled job survived and ran on (%s exists)", name)
+		}
+	}
+}
+
+// alive reports whether process pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 func testTimeout(t *testing.T, b compute.Backend) {

@@ -152,28 +152,30 @@ func TestErrorKinds(t *testing.T) {
 	}
 }
 
-// A cancel is Slurm's SIGTERM to the batch script, and it may come at any
-// moment once the command has written its first output — before the
-// script has finished setting itself up, too. Whenever it comes, nothing
-// the command started may run on (Slurm's own kill, with proctrack/
-// linuxproc, only finds processes still below the script). The script is
-// run by bash directly here, without Slurm, so only its own handling counts.
+// A cancel is Slurm's SIGTERM to every process below the batch script,
+// the script too, in no set order; it may come at any moment once the
+// command has written its first output — before the script has finished
+// setting itself up, too. Whenever and in whatever order it comes,
+// nothing the command started may run on (Slurm's own SIGKILL, with
+// proctrack/linuxproc, only finds processes still below the script). The
+// script is run by bash directly here, without Slurm, so only its own
+// handling counts.
 func TestScriptCancelLeavesNothing(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Fatal("bash is needed")
 	}
-	const trials = 40
+	const trials = 60
 	r := rand.New(rand.NewPCG(3, 4))
 	var wg sync.WaitGroup
 	errs := make(chan error, trials)
 	for i := 0; i < trials; i++ {
 		dir := t.TempDir()
-		afterOutput := i%2 == 0
+		how := cancelHow(i % 3)
 		delay := time.Duration(r.IntN(8000)) * time.Microsecond
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- cancelTrial(dir, afterOutput, delay)
+			errs <- cancelTrial(dir, how, delay)
 		}()
 	}
 	wg.Wait()
@@ -185,14 +187,27 @@ func TestScriptCancelLeavesNothing(t *testing.T) {
 	}
 }
 
-// cancelTrial runs one job script in dir, sends it SIGTERM delay after it
-// starts or after the command's first output, and reports whether any of
-// the command's processes ran on. The command leaves one process that
-// dies on SIGTERM and one that ignores it.
-func cancelTrial(dir string, afterOutput bool, delay time.Duration) error {
+// cancelHow is where a trial's SIGTERM goes, and when.
+type cancelHow int
+
+const (
+	scriptAfterOutput cancelHow = iota // to the script, after the command's first output
+	scriptAnyTime                      // to the script, after it starts
+	belowAfterOutput                   // below the script after the first output, then the script
+)
+
+func (h cancelHow) String() string {
+	return [...]string{"to the script after the first output", "to the script after its start", "below the script after the first output, then to the script"}[h]
+}
+
+// cancelTrial runs one job script in dir, sends SIGTERM as how says,
+// delay after the moment it names, and reports whether any of the
+// command's processes ran on. The command leaves one process that dies
+// on SIGTERM and one that ignores it.
+func cancelTrial(dir string, how cancelHow, delay time.Duration) error {
 	spec := &compute.JobSpec{
 		Executable: "/bin/bash",
-		Arguments:  []string{"-c", "echo started; (sleep 1; touch survivor) & trap '' TERM; sleep 1.5; touch survivor2 & wait"},
+		Arguments:  []string{"-c", "echo started; (sleep 1; touch survivor) & (trap '' TERM; sleep 1.5; touch survivor2) & wait"},
 	}
 	spec.Attributes.Duration = compute.Duration(time.Minute)
 	cmd := exec.Command("bash", "-c", script("t-cancel", spec, "", false, 300*time.Millisecond))
@@ -207,20 +222,44 @@ func cancelTrial(dir string, afterOutput bool, delay time.Duration) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	for afterOutput {
+	for how != scriptAnyTime {
 		if b, _ := os.ReadFile(out); len(b) > 0 {
 			break
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
 	time.Sleep(delay)
+	if how == belowAfterOutput {
+		for _, pid := range descendants(cmd.Process.Pid) {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+		time.Sleep(20 * time.Millisecond) // the script may have ended by now
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	time.Sleep(1500 * time.Millisecond)
 	for _, name := range []string{"survivor", "survivor2"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return fmt.Errorf("TERM %v after the start (after the first output: %v): %s was created after the script ended", delay, afterOutput, name)
+			return fmt.Errorf("SIGTERM %v, %v later: %s was created after the script ended", how, delay, name)
 		}
 	}
 	return nil
+}
+
+// descendants lists the processes below pid (from /proc's children
+// lists), children before their own children.
+func descendants(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(b)) {
+			var c int
+			if _, err := fmt.Sscan(field, &c); err == nil {
+				out = append(out, c)
+				out = append(out, descendants(c)...)
+			}
+		}
+	}
+	return out
 }

@@ -64,7 +64,11 @@ type Config struct {
 	// HTTPClient defaults to a client with a 30 s timeout.
 	HTTPClient *http.Client
 	// KillGrace is the time between SIGTERM and SIGKILL when a job runs out
-	// of time (default 5 s).
+	// of time or is cancelled (default 5 s). Keep it below the cluster's
+	// KillWait: Slurm kills the batch script then, and with
+	// proctrack/linuxproc a process that ignores SIGTERM and has left the
+	// command's first process is no longer found (proctrack/cgroup finds
+	// it).
 	KillGrace time.Duration
 }
 
@@ -325,31 +329,36 @@ func script(id compute.JobID, spec *compute.JobSpec, stdinPath string, parallel 
 	// notices out of the job's stderr. The watchdog is killed with its
 	// sleep when the command ends first.
 	//
-	// A cancel is Slurm's SIGTERM to this script, then SIGKILL to what
-	// is still below it after KillWait. The trap is set before anything
-	// starts, so a cancel at any moment reaches the command: stop sends
-	// SIGTERM to its process group and stays until the group is gone,
-	// sending SIGKILL after the grace — processes that outlive the
-	// command's first process are no longer below the script, and
-	// Slurm's SIGKILL would not find them. A cancel that comes before
-	// the watchdog is known is acted on once it is.
+	// A cancel is Slurm's SIGTERM to every process below the script, in
+	// no set order, then SIGKILL to what is still below it after
+	// KillWait. Whichever gets it first — the script, whose trap is set
+	// before anything starts, or the command, whose end the script waits
+	// for — the script ends with finish: SIGTERM to what is left of the
+	// command's process group, SIGKILL after the grace, and only then
+	// exit. (Processes that outlive the command's first process are no
+	// longer below the script, so Slurm's own kill would not find them;
+	// Slurm also kills a job's leftover processes when its script ends,
+	// which finish does for these.) A cancel that comes before the
+	// watchdog is known is acted on once it is.
 	return fmt.Sprintf(`#!/bin/bash
 # Genesis job %[1]s
 marker=%[2]s
 rm -f -- "$marker"
 pid= watchdog= cancelled=
-stop() {
+finish() {
 	trap '' TERM
 	kill "$watchdog" 2>/dev/null
-	kill -TERM -- -"$pid" 2>/dev/null
-	for ((i = 0; i < %[7]d; i++)); do
-		kill -0 -- -"$pid" 2>/dev/null || exit 143
-		sleep 0.1
-	done
-	kill -KILL -- -"$pid" 2>/dev/null
-	exit 143
+	if kill -0 -- -"$pid" 2>/dev/null; then
+		kill -TERM -- -"$pid" 2>/dev/null
+		for ((i = 0; i < %[7]d; i++)); do
+			kill -0 -- -"$pid" 2>/dev/null || exit "$1"
+			sleep 0.1
+		done
+		kill -KILL -- -"$pid" 2>/dev/null
+	fi
+	exit "$1"
 }
-trap 'cancelled=1; [ -z "$watchdog" ] || stop' TERM
+trap 'cancelled=1; [ -z "$watchdog" ] || finish 143' TERM
 set -m
 %[3]s < %[4]s &
 pid=$!
@@ -365,11 +374,9 @@ set +m
 	kill -KILL -- -"$pid" 2>/dev/null
 ) &
 watchdog=$!
-[ -z "$cancelled" ] || stop
+[ -z "$cancelled" ] || finish 143
 wait "$pid"
-rc=$?
-kill "$watchdog" 2>/dev/null
-exit $rc
+finish $?
 `, id, shellQuote(timeoutMarker(id)), cmd.String(), stdin, secs, g, (grace+99*time.Millisecond)/(100*time.Millisecond))
 }
 
