@@ -187,11 +187,14 @@ func testFails(t *testing.T, b compute.Backend) {
 func testCancel(t *testing.T, b compute.Backend) {
 	dir := WorkDir(t)
 	// The background children check that the whole job is killed, not
-	// only the shell: one would create "survivor" 4 s after it starts, the
-	// other ignores SIGTERM (a backend sends SIGKILL after its grace) and
-	// would create "survivor2" after 30 s. Each writes its process ID, so
-	// the test sees them end (it runs on the job's host).
-	script := `(sh -c 'echo $PPID' > pid1; sleep 4; touch survivor) & (trap '' TERM; sh -c 'echo $PPID' > pid2; sleep 30; touch survivor2) & ` +
+	// only the shell: each would live 30 s, and one ignores SIGTERM (a
+	// backend sends SIGKILL after its grace). Each writes its process ID,
+	// so the test sees them end (it runs on the job's host). Only their
+	// ends are checked, not what they do while being killed: Slurm with
+	// proctrack/linuxproc signals a job's processes one by one, so a
+	// shell may run its next command between its child's death and its
+	// own.
+	script := `(sh -c 'echo $PPID' > pid1; sleep 30) & (trap '' TERM; sh -c 'echo $PPID' > pid2; sleep 30) & ` +
 		`while ! [ -s pid1 ] || ! [ -s pid2 ]; do sleep 0.01; done; echo started; sleep 300`
 	id := submit(t, b, NewID("cancel"), Shell(script, 10*time.Minute), dir)
 	Wait(t, b, id, "running with output", func(s compute.Status) bool {
@@ -222,11 +225,6 @@ func testCancel(t *testing.T, b compute.Backend) {
 				t.Fatalf("process %d (%s) of the cancelled job still runs 20 s after the cancel", pid, f)
 			}
 			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	for _, name := range []string{"survivor", "survivor2"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			t.Fatalf("a process of the cancelled job survived and ran on (%s exists)", name)
 		}
 	}
 }
