@@ -60,7 +60,15 @@ var listenRE = regexp.MustCompile(`Listening on (\S+)`)
 // startUp runs `genesis up` on dataDir and waits until it listens.
 func startUp(t *testing.T, dataDir string) *proc {
 	t.Helper()
-	cmd := exec.Command(genesisBinary(t), "up", "--data-dir", dataDir, "--addr", "127.0.0.1:0")
+	return startUpIn(t, "", "--data-dir", dataDir)
+}
+
+// startUpIn runs `genesis up` with args in directory dir (the test's
+// when empty) on a free port, and waits until it listens.
+func startUpIn(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(genesisBinary(t), append([]string{"up", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GENESIS_LOG_LEVEL=warn")
 	stdout, _ := cmd.StdoutPipe()
 	p := &proc{cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}

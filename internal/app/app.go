@@ -80,6 +80,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Paths made from the data directory outlive this call — job working
+	// directories are handed to compute sites, which need them absolute.
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field("data_dir"), errors.Msg("cannot resolve data dir: "+err.Error()))
+	}
+	cfg.DataDir = abs
 	a := &App{Config: cfg, Log: log}
 	defer func() {
 		if err != nil {
