@@ -21,9 +21,10 @@ func catalogCmd(env *Env) *cobra.Command {
 	var format, lbl, project string
 	var importJSON bool
 	imp := &cobra.Command{
-		Use:   "import FILE --label MARKING [--format auto|datacite|schemaorg|dcat-us|ckan|csv]",
-		Short: "Import one or many metadata records; prints what was imported, updated and rejected (with reasons)",
-		Args:  cobra.ExactArgs(1),
+		Use:         "import FILE --label MARKING [--format auto|datacite|schemaorg|dcat-us|ckan|csv]",
+		Annotations: map[string]string{refsAnnotation: "0"},
+		Short:       "Import one or many metadata records; prints what was imported, updated and rejected (with reasons)",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[0])
 			if err != nil {
@@ -134,9 +135,10 @@ func catalogCmd(env *Env) *cobra.Command {
 	export.Flags().StringVar(&exportFormat, "format", "datacite", "datacite or dcat-us")
 
 	schema := &cobra.Command{
-		Use:   "schema NAME FILE",
-		Short: "Register a JSON Schema for a domain extension (stewards)",
-		Args:  cobra.ExactArgs(2),
+		Use:         "schema NAME FILE",
+		Annotations: map[string]string{refsAnnotation: "1"},
+		Short:       "Register a JSON Schema for a domain extension (stewards)",
+		Args:        cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := os.ReadFile(args[1])
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -35,11 +36,34 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "genesis: "+Message(err))
+	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		msg := Message(err)
+		// The server answers a bare "not found" alike for what is missing
+		// and what the caller may not read; the caller's own words say
+		// which thing it was.
+		if msg == "not found" && cmd != nil {
+			if refs := references(cmd); len(refs) > 0 {
+				msg = strings.Join(refs, " ") + ": not found"
+			}
+		}
+		fmt.Fprintln(stderr, "genesis: "+msg)
 		return 1
 	}
 	return 0
+}
+
+// refsAnnotation on a command is how many of its leading arguments name
+// things on the server; the rest are local files. Without it, all do.
+const refsAnnotation = "genesis/refs"
+
+// references are the arguments of cmd's run that name things on the
+// server.
+func references(cmd *cobra.Command) []string {
+	args := cmd.Flags().Args()
+	if n, err := strconv.Atoi(cmd.Annotations[refsAnnotation]); err == nil && n < len(args) {
+		args = args[:n]
+	}
+	return args
 }
 
 // Message renders err as one user-facing line.

@@ -140,8 +140,9 @@ func datasetCmd(env *Env) *cobra.Command {
 	var parallel int
 	var from []string
 	put := &cobra.Command{
-		Use:   "put NAME PATH…",
-		Short: "Create a new version from files, directories, or - (stdin); only chunks the dataset lacks are sent",
+		Use:         "put NAME PATH…",
+		Annotations: map[string]string{refsAnnotation: "1"},
+		Short:       "Create a new version from files, directories, or - (stdin); only chunks the dataset lacks are sent",
 		Long: `Chunks the inputs locally (content-defined, ~1 MiB), sends only the chunks the
 dataset does not hold yet (in parallel, with retries), then commits the
 manifest as a new immutable version. An interrupted put is resumed by
@@ -192,11 +193,11 @@ checks, records and result, without sending every byte over loopback);
 						return env.output(true, map[string]any{"version": v, "new_chunks": lp.NewChunks, "new_bytes": lp.NewBytes,
 							"chunks": lp.Chunks, "seconds": time.Since(start).Seconds(), "local": true}, nil)
 					}
-					fmt.Fprintf(env.Stdout, "%s@%d: %d files, %s; stored %d new chunks (%s) in %s (packed by the server on this machine).\n", args[0], v.Version, v.FileCount,
-						humanBytes(v.TotalBytes), lp.NewChunks, humanBytes(lp.NewBytes), time.Since(start).Round(time.Millisecond))
+					fmt.Fprintf(env.Stdout, "%s@%d: %s, %s; stored %s (%s) in %s (packed by the server on this machine).\n", args[0], v.Version, count(v.FileCount, "file"),
+						humanBytes(v.TotalBytes), count(lp.NewChunks, "new chunk"), humanBytes(lp.NewBytes), time.Since(start).Round(time.Millisecond))
 					return nil
 				case !errors.Is(errors.NotExist, err):
-					return err
+					return movedOn(err, args[0])
 				}
 				// Not on the server's machine, or not its user: send the chunks.
 			}
@@ -219,14 +220,14 @@ checks, records and result, without sending every byte over loopback);
 			var v catalog.Version
 			if err := c.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(args[0])+"/versions",
 				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent, Inputs: splitList(from)}, &v); err != nil {
-				return err
+				return movedOn(err, args[0])
 			}
 			if putJSON {
 				return env.output(true, map[string]any{"version": v, "new_chunks": len(res.New), "new_bytes": res.NewBytes,
 					"chunks": res.Chunks, "seconds": time.Since(start).Seconds(), "upload_seconds": uploaded.Seconds()}, nil)
 			}
-			fmt.Fprintf(env.Stdout, "%s@%d: %d files, %s; sent %d new chunks (%s) in %s.\n", args[0], v.Version, v.FileCount,
-				humanBytes(v.TotalBytes), len(res.New), humanBytes(res.NewBytes), time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(env.Stdout, "%s@%d: %s, %s; sent %s (%s) in %s.\n", args[0], v.Version, count(v.FileCount, "file"),
+				humanBytes(v.TotalBytes), count(len(res.New), "new chunk"), humanBytes(res.NewBytes), time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}
@@ -238,9 +239,10 @@ checks, records and result, without sending every byte over loopback);
 
 	var getParallel int
 	get := &cobra.Command{
-		Use:   "get NAME[@VERSION] DEST",
-		Short: "Restore a version into DEST, byte for byte (every file verified against its hash)",
-		Args:  cobra.ExactArgs(2),
+		Use:         "get NAME[@VERSION] DEST",
+		Annotations: map[string]string{refsAnnotation: "1"},
+		Short:       "Restore a version into DEST, byte for byte (every file verified against its hash)",
+		Args:        cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := env.client()
 			if err != nil {
@@ -265,7 +267,7 @@ checks, records and result, without sending every byte over loopback);
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "Restored %d files (%s) into %s in %s.\n", st.Files, humanBytes(st.Bytes), args[1], time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(env.Stdout, "Restored %s (%s) into %s in %s.\n", count(st.Files, "file"), humanBytes(st.Bytes), args[1], time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}
@@ -510,4 +512,15 @@ func localPut(ctx context.Context, c *client.Client, name string, srcs []pack.So
 		return nil, errors.E(errors.Op("dataset put"), errors.Internal, errors.Msg("unexpected response from the server"))
 	}
 	return &res, nil
+}
+
+// movedOn explains a commit refused because another version of name was
+// committed while the put ran (a put never silently replaces a version it
+// did not start from).
+func movedOn(err error, name string) error {
+	if errors.Is(errors.Conflict, err) && errors.FieldOf(err) == "parent" {
+		return errors.E(errors.Conflict, errors.Msg(name+" has a newer version than when this put started, so nothing was committed; "+
+			"run the put again to commit on top of it (the chunks already stored are kept and not sent again)"))
+	}
+	return err
 }

@@ -38,9 +38,10 @@ func policyCmd(env *Env) *cobra.Command {
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	set := &cobra.Command{
-		Use:   "set FILE",
-		Short: "Replace the policy with FILE (validated before it is activated)",
-		Args:  cobra.ExactArgs(1),
+		Use:         "set FILE",
+		Annotations: map[string]string{refsAnnotation: "0"},
+		Short:       "Replace the policy with FILE (validated before it is activated)",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := os.ReadFile(args[0])
 			if err != nil {
