@@ -47,7 +47,7 @@ func searchCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return env.output(asJSON, res, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "%d results\n", res.Total)
+				fmt.Fprintln(w, count(res.Total, "result"))
 				for _, h := range res.Hits {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.Name, h.Kind, h.Label, h.Title)
 					if h.Snippet != "" && h.Snippet != h.Title {
