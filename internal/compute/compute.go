@@ -173,3 +173,13 @@ const (
 type Prober interface {
 	Probe(ctx context.Context) (health, reason string)
 }
+
+// A StatusLister is a backend that can report many jobs' states in one
+// call, for a scheduler that follows thousands of jobs on one site.
+// Statuses returns the status of each of ids the backend knows; an ID
+// absent from the result is one Status would answer errors.NotExist. An
+// error means nothing is known of any of them (the caller may ask one by
+// one).
+type StatusLister interface {
+	Statuses(ctx context.Context, ids []BackendJobID) (map[BackendJobID]Status, error)
+}

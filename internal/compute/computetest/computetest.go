@@ -139,6 +139,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) compute.Backend) {
 		{"IdempotentSubmit", testIdempotent},
 		{"UnknownJob", testUnknown},
 		{"BadRequest", testBadRequest},
+		{"Statuses", CheckStatuses},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -439,6 +440,51 @@ func testUnknown(t *testing.T, b compute.Backend) {
 		if _, err := b.Logs(ctx, id, compute.Stdout, 0); !errors.Is(errors.NotExist, err) {
 			t.Errorf("Logs(%q): %v, want NotExist", id, err)
 		}
+	}
+}
+
+// CheckStatuses checks a backend that lists statuses against its own
+// Status: finished jobs of each outcome, a running one, and unknown IDs.
+// (A backend that answers in more than one way runs it for each.)
+func CheckStatuses(t *testing.T, b compute.Backend) {
+	l, ok := b.(compute.StatusLister)
+	if !ok {
+		t.Skip("the backend does not list statuses")
+	}
+	ctx := context.Background()
+	ok1 := submit(t, b, NewID("list-ok"), Shell("true", time.Minute), WorkDir(t))
+	bad := submit(t, b, NewID("list-fail"), Shell("exit 4", time.Minute), WorkDir(t))
+	run := submit(t, b, NewID("list-run"), Shell("echo started; sleep 300", 10*time.Minute), WorkDir(t))
+	t.Cleanup(func() { b.Cancel(context.Background(), run) })
+	WaitFinal(t, b, ok1)
+	WaitFinal(t, b, bad)
+	Wait(t, b, run, "running", func(s compute.Status) bool { return s.State == compute.Running })
+	ids := []compute.BackendJobID{ok1, bad, run, "999999999", "no-such-job", ""}
+	got, err := l.Statuses(ctx, ids)
+	if err != nil {
+		t.Fatalf("Statuses: %v", err)
+	}
+	for _, id := range ids[:3] {
+		want, err := b.Status(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, found := got[id]
+		if !found {
+			t.Errorf("Statuses left out job %s (%s)", id, want.State)
+			continue
+		}
+		if st.State != want.State || st.ExitCode != want.ExitCode || st.Reason != want.Reason {
+			t.Errorf("job %s: Statuses says %+v, Status %+v", id, st, want)
+		}
+	}
+	for _, id := range ids[3:] {
+		if st, found := got[id]; found {
+			t.Errorf("Statuses reports unknown job %q: %+v", id, st)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("Statuses returned %d jobs, want the 3 asked about that exist", len(got))
 	}
 }
 

@@ -88,9 +88,7 @@ func (s *Service) Step(ctx context.Context) error {
 	if len(running) == followBatch {
 		s.followFrom = running[len(running)-1].ID
 	}
-	for i := range running {
-		s.follow(ctx, &running[i], bk)
-	}
+	s.followAll(ctx, running, bk)
 	// Jobs not yet judged come first, oldest first; the rest of the batch
 	// goes, in rotation, to jobs that found no site or could not be
 	// submitted before — so neither kind can starve the other.
@@ -427,12 +425,87 @@ func (s *Service) retry(ctx context.Context, j *Job, bk backends, why string) {
 func assetName(r catalog.VersionRef) string { return filepath.Base(r.Asset) }
 
 // follow asks the backend about a running job and finishes it when final.
-func (s *Service) follow(ctx context.Context, j *Job, bk backends) {
-	b, err := bk(ctx, j.Site)
-	if err != nil {
-		return // the site may come back
+// followAll asks the sites about their running jobs — all of a site's at
+// once where its backend can list them (compute.StatusLister), otherwise
+// up to FollowParallelism requests at a time — and then acts on the
+// answers one job at a time. A site that cannot be reached is asked again
+// next round.
+func (s *Service) followAll(ctx context.Context, running []Job, bk backends) {
+	type answer struct {
+		st    compute.Status
+		err   error
+		asked bool
 	}
-	st, err := b.Status(ctx, j.backendID)
+	answers := make([]answer, len(running))
+	bySite := map[string][]int{}
+	for i := range running {
+		bySite[running[i].Site] = append(bySite[running[i].Site], i)
+	}
+	var g errgroup.Group
+	g.SetLimit(FollowParallelism)
+	one := func(b compute.Backend, i int) {
+		g.Go(func() error {
+			st, err := b.Status(ctx, running[i].backendID)
+			answers[i] = answer{st, err, true}
+			return nil
+		})
+	}
+	for site, idx := range bySite {
+		b, err := bk(ctx, site)
+		if err != nil {
+			continue // the site may come back
+		}
+		l, ok := b.(compute.StatusLister)
+		if !ok || len(idx) < listFrom {
+			for _, i := range idx {
+				one(b, i)
+			}
+			continue
+		}
+		g.Go(func() error {
+			ids := make([]compute.BackendJobID, len(idx))
+			for k, i := range idx {
+				ids[k] = running[i].backendID
+			}
+			sts, err := l.Statuses(ctx, ids)
+			if err != nil {
+				// Perhaps too many jobs for one answer: ask one by one
+				// (here: a goroutine of g waiting for a slot of g could
+				// wait for ever).
+				for _, i := range idx {
+					st, err := b.Status(ctx, running[i].backendID)
+					answers[i] = answer{st, err, true}
+				}
+				return nil
+			}
+			for k, i := range idx {
+				st, found := sts[ids[k]]
+				answers[i] = answer{st: st, asked: true}
+				if !found {
+					answers[i].err = errors.E(errors.NotExist, errors.Msg("no such job"))
+				}
+			}
+			return nil
+		})
+	}
+	g.Wait()
+	for i := range running {
+		if a := answers[i]; a.asked {
+			s.follow(ctx, &running[i], bk, a.st, a.err)
+		}
+	}
+}
+
+// FollowParallelism bounds the status requests in flight in one round;
+// listFrom is how many jobs on one site make it worth listing them all at
+// once, where the site's backend can.
+const (
+	FollowParallelism = 16
+	listFrom          = 8
+)
+
+// follow acts on what a running job's site said of it: st, or err.
+func (s *Service) follow(ctx context.Context, j *Job, bk backends, st compute.Status, err error) {
 	if errors.Is(errors.NotExist, err) || err == nil && st.State == compute.Failed && st.Reason == compute.ReasonLost {
 		// The site restarted or lost its node: run it again (a bounded
 		// number of times; its outputs are still committed once).

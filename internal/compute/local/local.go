@@ -388,6 +388,23 @@ func (b *Backend) wait(j *job) {
 	close(j.done)
 }
 
+// Statuses reports each of ids this backend knows (compute.StatusLister).
+func (b *Backend) Statuses(ctx context.Context, ids []compute.BackendJobID) (map[compute.BackendJobID]compute.Status, error) {
+	out := make(map[compute.BackendJobID]compute.Status, len(ids))
+	for _, id := range ids {
+		st, err := b.Status(ctx, id)
+		switch {
+		case err == nil:
+			out[id] = st
+		case !errors.Is(errors.NotExist, err):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+var _ compute.StatusLister = (*Backend)(nil)
+
 // Status reports the job's state.
 func (b *Backend) Status(ctx context.Context, id compute.BackendJobID) (compute.Status, error) {
 	const op errors.Op = "local.Status"

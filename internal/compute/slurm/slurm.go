@@ -44,6 +44,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/errors"
+	"golang.org/x/sync/errgroup"
 )
 
 var _ compute.Backend = (*Backend)(nil)
@@ -81,6 +82,12 @@ type Backend struct {
 	// locks serialise Submits of one Genesis job ID in this process
 	// (striped, so memory does not grow with the number of jobs).
 	locks [64]sync.Mutex
+
+	// When Statuses last listed all of the cluster's jobs, and how many
+	// there were.
+	listMu      sync.Mutex
+	listed      time.Time
+	clusterJobs int
 }
 
 // New returns a backend for the slurmrestd at cfg.URL. It does not dial.
@@ -410,6 +417,82 @@ func (b *Backend) job(ctx context.Context, id compute.BackendJobID) (*jobInfo, e
 	}
 	return &resp.Jobs[0], nil
 }
+
+// Statuses reports those of ids Slurm knows. Slurm can list jobs only
+// all at once (GET /jobs, whose cost grows with every job the cluster
+// holds, anyone's), so it lists them when the jobs asked about are at
+// least half of what the last list held (or that list is old), and
+// otherwise asks about each job, 16 requests at a time.
+func (b *Backend) Statuses(ctx context.Context, ids []compute.BackendJobID) (map[compute.BackendJobID]compute.Status, error) {
+	const op errors.Op = "slurm.Statuses"
+	b.listMu.Lock()
+	list := b.listed.IsZero() || time.Since(b.listed) > relist || 2*len(ids) >= b.clusterJobs
+	b.listMu.Unlock()
+	if list {
+		out, err := b.list(ctx, ids)
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		return out, nil
+	}
+	var (
+		mu  sync.Mutex
+		out = make(map[compute.BackendJobID]compute.Status, len(ids))
+		g   errgroup.Group
+	)
+	g.SetLimit(16)
+	for _, id := range ids {
+		g.Go(func() error {
+			j, err := b.job(ctx, id)
+			if errors.Is(errors.NotExist, err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			st := status(j)
+			mu.Lock()
+			out[id] = st
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return out, nil
+}
+
+// relist is how old the last list may be before Statuses lists again to
+// learn the cluster's job count.
+const relist = 5 * time.Minute
+
+// list reports those of ids among all the cluster's jobs.
+func (b *Backend) list(ctx context.Context, ids []compute.BackendJobID) (map[compute.BackendJobID]compute.Status, error) {
+	want := make(map[compute.BackendJobID]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	var resp jobsResponse
+	if _, err := b.do(ctx, http.MethodGet, "/jobs", nil, &resp); err != nil {
+		return nil, err
+	}
+	if len(resp.Errors) > 0 {
+		return nil, errors.E(errors.Transient, errors.Msg("slurmrestd: "+resp.Errors[0].text()))
+	}
+	b.listMu.Lock()
+	b.listed, b.clusterJobs = time.Now(), len(resp.Jobs)
+	b.listMu.Unlock()
+	out := make(map[compute.BackendJobID]compute.Status, len(ids))
+	for i := range resp.Jobs {
+		if id := compute.BackendJobID(strconv.FormatInt(resp.Jobs[i].JobID, 10)); want[id] {
+			out[id] = status(&resp.Jobs[i])
+		}
+	}
+	return out, nil
+}
+
+var _ compute.StatusLister = (*Backend)(nil)
 
 // Status maps Slurm's job state.
 func (b *Backend) Status(ctx context.Context, id compute.BackendJobID) (compute.Status, error) {

@@ -35,6 +35,14 @@ func TestConformance(t *testing.T) {
 
 // Jobs Slurm refuses are Invalid with Slurm's reason (EnforcePartLimits=ALL
 // makes an impossible request fail at submission instead of pending).
+// Statuses asks about each job when the cluster holds many more than are
+// asked about; the conformance suite's run covers the listing.
+func TestStatusesEach(t *testing.T) {
+	b := newBackend(t)
+	slurm.AskEachJob(b)
+	computetest.CheckStatuses(t, b)
+}
+
 func TestRejectedJob(t *testing.T) {
 	b := newBackend(t)
 	for _, tc := range []struct {
