@@ -9,6 +9,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/yamlsafe"
 )
 
 // Cases is a policy test document (YAML): named principals, resources and
@@ -75,8 +76,13 @@ type CaseResult struct {
 // ParseCases reads a YAML Cases document, strictly (unknown fields are errors).
 func ParseCases(doc []byte) (*Cases, error) {
 	const op errors.Op = "authz.ParseCases"
+	// yamlsafe: the decoder panics on some inputs ("cases: !x 0") and
+	// expands aliases without bound.
+	if msg := yamlsafe.Check(doc); msg != "" {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("cases do not parse: "+msg))
+	}
 	var c Cases
-	if err := yaml.UnmarshalWithOptions(doc, &c, yaml.Strict()); err != nil {
+	if err := yamlsafe.Decode(doc, &c, yaml.Strict()); err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("cases do not parse: "+err.Error()), err)
 	}
 	return &c, nil

@@ -33,6 +33,7 @@ func FuzzParseCases(f *testing.F) {
 		"a: &a [*a, *a]", "a: &x {b: *x}", "!!binary AAAA", "\x00", "\xff\xfe",
 		"now: " + strings.Repeat("9", 400), strings.Repeat("[", 10000),
 		"principals:\n  a:\n    project_roles: {p: [x, y], q: []}\n",
+		"cases: !0000000000 00", "cases: !x 0", // once panicked in the YAML decoder
 	} {
 		f.Add([]byte(s))
 	}

@@ -37,7 +37,7 @@ func FuzzParseRef(f *testing.F) {
 		if r.Asset == "" || strings.Contains(r.Asset, "@") {
 			t.Fatalf("ParseRef(%q): asset %q", s, r.Asset)
 		}
-		if r.Asset != strings.TrimLeft(r.Asset, " \t\r\n\v\f") || utf8.RuneCountInString(r.Asset) > utf8.RuneCountInString(s) {
+		if r.Asset != strings.TrimSpace(r.Asset) || utf8.RuneCountInString(r.Asset) > utf8.RuneCountInString(s) {
 			t.Fatalf("ParseRef(%q): asset %q not trimmed or longer than its input", s, r.Asset)
 		}
 		if !strings.Contains(s, r.Asset) {
@@ -50,6 +50,12 @@ func FuzzParseRef(f *testing.F) {
 			t.Fatalf("ParseRef(%q): version %d without '@'", s, r.Version)
 		}
 		if r.Version > 0 {
+			// What follows '@' is the version's digits (after an
+			// optional 'v'), nothing else: no sign, no spaces.
+			_, v, _ := strings.Cut(strings.TrimSpace(s), "@")
+			if d := strings.TrimPrefix(v, "v"); strings.TrimLeft(d, "0123456789") != "" {
+				t.Fatalf("ParseRef(%q): version %d from %q", s, r.Version, v)
+			}
 			back, err := catalog.ParseRef(r.String())
 			if err != nil || back != r {
 				t.Fatalf("ParseRef(%q) = %+v; ParseRef(%q) = %+v, %v", s, r, r.String(), back, err)

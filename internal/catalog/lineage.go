@@ -22,13 +22,15 @@ type VersionRef struct {
 // ParseRef parses NAME[@VERSION].
 func ParseRef(s string) (VersionRef, error) {
 	name, v, ok := strings.Cut(strings.TrimSpace(s), "@")
+	name = strings.TrimSpace(name)
 	r := VersionRef{Asset: name}
 	if name == "" {
 		return r, errors.E(errors.Invalid, errors.Msg("expected NAME[@VERSION], got "+strconv.Quote(s)))
 	}
 	if ok && v != "latest" {
-		n, err := strconv.ParseInt(strings.TrimPrefix(v, "v"), 10, 64)
-		if err != nil || n < 1 {
+		digits := strings.TrimPrefix(v, "v")
+		n, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil || n < 1 || digits[0] < '0' || digits[0] > '9' { // no sign: "x@+3" is not version 3
 			return r, errors.E(errors.Invalid, errors.Msg("bad version in "+strconv.Quote(s)))
 		}
 		r.Version = n

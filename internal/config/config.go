@@ -210,8 +210,29 @@ func StoreDSN(dsn string) (kind, rest string, err error) {
 	case dsn == "":
 		return "", "", bad("store.dsn", "is required (sqlite:PATH or postgres://…)")
 	}
-	scheme, _, _ := strings.Cut(dsn, ":")
+	// Only a scheme is echoed: anything else may hold a password (as in
+	// the keyword=value form "host=db password=…").
+	scheme, _, found := strings.Cut(dsn, ":")
+	if !found || !isScheme(scheme) {
+		return "", "", bad("store.dsn", "must be sqlite:PATH or a postgres:// URL (keyword=value connection strings are not accepted)")
+	}
 	return "", "", bad("store.dsn", fmt.Sprintf("unsupported scheme %q (want sqlite: or postgres://)", scheme))
+}
+
+// isScheme reports whether s has the form of a URL scheme (RFC 3986).
+func isScheme(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // BlobURL checks a blob-store URL and returns it parsed. A plain path means

@@ -21,6 +21,7 @@ func FuzzStoreDSN(f *testing.F) {
 		"postgres://u:p@h:5432/db?sslmode=disable", "postgresql://h/db", "postgres://%zz", "postgres://[::1", "postgres:/x",
 		"POSTGRES://h/db", "mysql://h/db", "x", "@", "@@", "x@0", "x@-1", ":", "sqlite:\x00", "postgres://h/\x7f",
 		"sqlite:" + strings.Repeat("a", 5000), "ünïcode:x",
+		"host=db user=genesis password=hunter2", "user=u password=p:w host=h", // keyword=value: the password was echoed
 	} {
 		f.Add(s)
 	}
@@ -29,6 +30,16 @@ func FuzzStoreDSN(f *testing.F) {
 		if err != nil {
 			if !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "store.dsn" || !strings.HasPrefix(errors.SafeMessage(err), "store.dsn: ") {
 				t.Fatalf("StoreDSN(%.200q): %v (kind %v, field %q)", dsn, err, errors.KindOf(err), errors.FieldOf(err))
+			}
+			// The message may name the scheme, never what follows it
+			// (or the whole string, when it has none): it may hold a
+			// password.
+			secret := dsn
+			if _, after, ok := strings.Cut(dsn, ":"); ok {
+				secret = after
+			}
+			if len(secret) >= 12 && strings.Contains(errors.SafeMessage(err), secret) {
+				t.Fatalf("StoreDSN(%.200q): the message echoes it: %s", dsn, errors.SafeMessage(err))
 			}
 			if kind != "" || rest != "" {
 				t.Fatalf("StoreDSN(%.200q) = %q, %q with an error", dsn, kind, rest)
