@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -158,6 +159,59 @@ func (c *Client) Status(ctx context.Context, id compute.BackendJobID) (compute.S
 	}
 	return st, nil
 }
+
+// Statuses lists the caller's active jobs on the resource (POST
+// /compute/status, listPage at a time) and asks about the rest of ids one
+// by one: those have finished since, or the facility has forgotten them.
+// (Listing historical jobs too would return every job ever submitted.)
+func (c *Client) Statuses(ctx context.Context, ids []compute.BackendJobID) (map[compute.BackendJobID]compute.Status, error) {
+	const op errors.Op = "iri.Statuses"
+	want := make(map[compute.BackendJobID]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := make(map[compute.BackendJobID]compute.Status, len(ids))
+	for offset := 0; offset < maxListed; offset += listPage {
+		var page []Job
+		path := "/compute/status/" + url.PathEscape(c.cfg.Resource) + "?limit=" + strconv.Itoa(listPage) + "&offset=" + strconv.Itoa(offset)
+		if _, err := c.do(ctx, http.MethodPost, path, nil, []byte("{}"), &page); err != nil {
+			return nil, errors.E(op, err)
+		}
+		for _, j := range page {
+			if id := compute.BackendJobID(j.ID); want[id] {
+				st, err := FromIRIStatus(j.Status)
+				if err != nil {
+					return nil, errors.E(op, err)
+				}
+				out[id] = st
+			}
+		}
+		if len(page) < listPage {
+			break
+		}
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; ok {
+			continue
+		}
+		st, err := c.Status(ctx, id)
+		switch {
+		case err == nil:
+			out[id] = st
+		case !errors.Is(errors.NotExist, err):
+			return nil, errors.E(op, err)
+		}
+	}
+	return out, nil
+}
+
+// listPage is the spec's largest page; maxListed bounds one listing.
+const (
+	listPage  = 1000
+	maxListed = 100 * listPage
+)
+
+var _ compute.StatusLister = (*Client)(nil)
 
 // Cancel calls DELETE /compute/cancel. Cancelling a final job is a no-op
 // at the facility.
