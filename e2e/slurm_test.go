@@ -6,7 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	osuser "os/user"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +31,8 @@ func TestPlacementRealSites(t *testing.T) {
 	user := testenv.Need(t, "slurm", "GENESIS_TEST_SLURM_USER")
 
 	// Slurm runs jobs as its own user on the shared file system: the data
-	// dir must be traversable by it.
+	// dir's parent must be traversable by it (as a user's home or /srv
+	// would be; the data dir itself is made so by Genesis).
 	base, err := os.MkdirTemp("", "genesis-slurm-e2e-")
 	if err != nil {
 		t.Fatal(err)
@@ -42,10 +46,6 @@ func TestPlacementRealSites(t *testing.T) {
 	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, d := range []string{dataDir, filepath.Join(dataDir, "compute"), filepath.Join(dataDir, "compute", "jobs")} {
-		os.MkdirAll(d, 0o755)
-		os.Chmod(d, 0o755)
 	}
 	secret, _ := a.Identity.Bootstrap(ctx, "admin")
 	ln, _ := net.Listen("tcp", cfg.Listen.Addr)
@@ -104,5 +104,20 @@ func TestPlacementRealSites(t *testing.T) {
 			t.Errorf("PROPRIETARY job placed on the OPEN site")
 		}
 		t.Logf("%s job %s ran on %s", j.Label, id, j.Site)
+		if j.Site == "cluster" {
+			// The server (root here) gave the job's directory to the
+			// user Slurm runs it as, and to nobody else.
+			fi, err := os.Stat(filepath.Join(dataDir, "compute", "jobs", id[len(id)-2:], id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := osuser.Lookup(user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); strconv.Itoa(int(st.Uid)) != u.Uid || fi.Mode().Perm()&0o077 != 0 {
+				t.Errorf("job directory owned by uid %d, mode %v; want %s's alone", st.Uid, fi.Mode().Perm(), user)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,5 +69,38 @@ func TestUpDefaults(t *testing.T) {
 	}
 	if got := gen("dataset", "cat", "results", "out.txt"); got != "a,b\n1,2\n" {
 		t.Errorf("output dataset holds %q", got)
+	}
+
+	// Other users may pass through the data directory and compute/ (a
+	// Slurm site runs jobs as its own user there) and reach nothing: not
+	// the metadata store, the keys, the audit log, the blobs, the
+	// administrator's token or a job's directory. (What a directory they
+	// cannot enter holds is out of their reach whatever its mode.)
+	data := filepath.Join(base, "genesis-data")
+	filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		rel, _ := filepath.Rel(data, p)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return nil // gone meanwhile (a -shm file)
+		}
+		others := fi.Mode().Perm() & 0o007
+		switch {
+		case fi.Mode()&fs.ModeSocket != 0:
+		case d.IsDir() && others&^0o001 != 0, !d.IsDir() && others != 0:
+			t.Errorf("%s: mode %v lets other users in", rel, fi.Mode().Perm())
+		}
+		if d.IsDir() && others&0o001 == 0 {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	for _, rel := range []string{".", "compute", "compute/jobs"} {
+		if fi, err := os.Stat(filepath.Join(data, rel)); err != nil || fi.Mode().Perm()&0o001 == 0 {
+			t.Errorf("%s: other users cannot pass through (%v)", rel, err)
+		}
 	}
 }

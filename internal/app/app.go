@@ -93,14 +93,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 			a.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+	// Traversable by others, not listable: a site that runs jobs as its
+	// own user on this file system (Slurm, IRI) reaches their working
+	// directories under compute/; everything else in it is in a 0750
+	// directory or a 0600 file.
+	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Field("data_dir"), errors.Msg("cannot create data dir: "+err.Error()))
 	}
 	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	for _, sub := range []string{"audit", "keys"} {
-		if err := os.MkdirAll(filepath.Join(cfg.DataDir, sub), 0o750); err != nil {
+	for sub, mode := range map[string]os.FileMode{"audit": 0o750, "keys": 0o750, "compute": 0o711, "compute/jobs": 0o711} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, sub), mode); err != nil {
 			return nil, errors.E(op, errors.Internal, err)
 		}
 	}

@@ -183,3 +183,10 @@ type Prober interface {
 type StatusLister interface {
 	Statuses(ctx context.Context, ids []BackendJobID) (map[BackendJobID]Status, error)
 }
+
+// A RunAs backend runs jobs as a known user of this host (a cluster that
+// shares this file system), so that a job's directory can be given to
+// that user alone.
+type RunAs interface {
+	RunAs() string
+}

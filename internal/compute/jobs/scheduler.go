@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -359,9 +360,11 @@ func (s *Service) start(ctx context.Context, pl *placement, owner *genesis.Princ
 		return
 	}
 	dir := s.jobDir(j.ID)
-	// Mkdir first: one system call where MkdirAll makes two.
-	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The job's directory is its own (it holds its staged inputs); the
+	// directories above it can be passed through, not listed. Mkdir
+	// first: one system call where MkdirAll makes two.
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil || os.Mkdir(dir, 0o700) != nil {
 			pl.failed = "cannot create the job directory"
 			return
 		}
@@ -379,13 +382,7 @@ func (s *Service) start(ctx context.Context, pl *placement, owner *genesis.Princ
 		}
 	}
 	if pl.site.Kind == sites.KindSlurm || pl.site.Kind == sites.KindIRI {
-		// The site runs the job as its own user on the shared file system.
-		filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-			if err == nil && fi.IsDir() {
-				os.Chmod(p, 0o777)
-			}
-			return nil
-		})
+		shareJobDir(dir, b)
 	}
 	if err := s.system(ctx, j, "place", "site "+pl.site.Name+", submission "+string(j.submissionID())); err != nil {
 		pl.retry, pl.unsent = "the audit log cannot be written; not starting the job", true
@@ -571,4 +568,30 @@ type backends func(ctx context.Context, site string) (compute.Backend, error)
 // read once.
 func (s *Service) roundBackends(ss []sites.Site) backends {
 	return func(ctx context.Context, name string) (compute.Backend, error) { return s.backendIn(ctx, ss, name) }
+}
+
+// shareJobDir lets the user a site runs jobs as, on this file system, use
+// the job's directory: a server running as root gives the directory to
+// that user, when the backend names it (compute.RunAs) and it exists
+// here; otherwise the directories are opened to everyone (0777), reachable
+// only by whoever knows the job's ID, since the directories above cannot
+// be listed.
+func shareJobDir(dir string, b compute.Backend) {
+	var uid, gid = -1, -1
+	if r, ok := b.(compute.RunAs); ok && os.Geteuid() == 0 {
+		if u, err := user.Lookup(r.RunAs()); err == nil {
+			uid, _ = strconv.Atoi(u.Uid)
+			gid, _ = strconv.Atoi(u.Gid)
+		}
+	}
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		switch {
+		case err != nil:
+		case uid >= 0:
+			os.Lchown(p, uid, gid)
+		case fi.IsDir():
+			os.Chmod(p, 0o777)
+		}
+		return nil
+	})
 }

@@ -94,6 +94,8 @@ func TestStatusMapping(t *testing.T) {
 		{jobInfo{JobState: "COMPLETED"}, compute.Status{State: compute.Completed}},
 		{jobInfo{JobState: "FAILED", ExitCode: 3 << 8, StateReason: "NonZeroExitCode"}, compute.Status{State: compute.Failed, ExitCode: 3, Reason: compute.ReasonExitCode, Detail: "exit code 3"}},
 		{jobInfo{JobState: "FAILED", ExitCode: 9, StateReason: "NonZeroExitCode"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonSignal, Detail: "killed by signal 9"}},
+		{jobInfo{JobState: "FAILED", ExitCode: 1, StateReason: "JobLaunchFailure", CurrentWorkingDirectory: "/d/jobs/x"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonBackend,
+			Detail: `Slurm could not start the job (JobLaunchFailure): can the job's user reach and write "/d/jobs/x"? slurmd's log on the node names the cause`}},
 		{jobInfo{JobState: "FAILED", ExitCode: 1, StateReason: "BadConstraints"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonBackend, Detail: "Slurm: BadConstraints"}},
 		{jobInfo{JobState: "CANCELLED"}, compute.Status{State: compute.Canceled, ExitCode: -1, Reason: compute.ReasonCanceled, Detail: "canceled"}},
 		{jobInfo{JobState: "TIMEOUT"}, compute.Status{State: compute.Failed, ExitCode: -1, Reason: compute.ReasonTimeout, Detail: "killed by Slurm at its time limit"}},

@@ -494,6 +494,12 @@ func (b *Backend) list(ctx context.Context, ids []compute.BackendJobID) (map[com
 
 var _ compute.StatusLister = (*Backend)(nil)
 
+// RunAs is the user Slurm runs this backend's jobs as (the one its token
+// is for).
+func (b *Backend) RunAs() string { return b.cfg.User }
+
+var _ compute.RunAs = (*Backend)(nil)
+
 // Status maps Slurm's job state.
 func (b *Backend) Status(ctx context.Context, id compute.BackendJobID) (compute.Status, error) {
 	const op errors.Op = "slurm.Status"
@@ -548,6 +554,11 @@ func status(j *jobInfo) compute.Status {
 			st.Reason, st.Detail = compute.ReasonSignal, fmt.Sprintf("killed by signal %d", sig)
 		case j.StateReason == "NonZeroExitCode":
 			st.Reason, st.Detail = compute.ReasonExitCode, fmt.Sprintf("exit code %d", code)
+		case j.StateReason == "JobLaunchFailure":
+			// Most often the job's user cannot reach its working
+			// directory or create its output files there.
+			st.Reason, st.Detail = compute.ReasonBackend, "Slurm could not start the job (JobLaunchFailure): can the job's user reach and write "+
+				strconv.Quote(j.CurrentWorkingDirectory)+"? slurmd's log on the node names the cause"
 		default:
 			st.Reason, st.Detail = compute.ReasonBackend, "Slurm: "+detail
 		}

@@ -36,6 +36,14 @@ func Open(ctx context.Context, path string) (*store.SQLDB, error) {
 			return nil, errors.E(op, errors.Internal, err)
 		}
 	}
+	// The database holds token hashes and sealed credentials: readable by
+	// this user only (SQLite gives its -wal and -shm files the database
+	// file's mode). SQLite itself would create it 0644.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !os.IsExist(err) {
+		return nil, errors.E(op, errors.Internal, err)
+	}
 	q := url.Values{}
 	for _, p := range []string{
 		"busy_timeout(10000)",
