@@ -6,6 +6,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	stderrors "errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +38,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		if ctx.Err() != nil && (errors.Is(errors.Canceled, err) || stderrors.Is(err, context.Canceled)) {
+			// Stopped by a signal (Ctrl-C): the chain of "canceled"s
+			// from every layer says nothing more.
+			fmt.Fprintln(stderr, "genesis: interrupted")
+			return 130
+		}
 		msg := Message(err)
 		// The server answers a bare "not found" alike for what is missing
 		// and what the caller may not read; the caller's own words say
