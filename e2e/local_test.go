@@ -79,6 +79,30 @@ func TestLocalPut(t *testing.T) {
 	}
 	run(nil, "fsck")
 
+	// A model registered from this machine is packed by the server too,
+	// with its metadata; the same tree makes the same manifest.
+	metrics := filepath.Join(t.TempDir(), "metrics.json")
+	os.WriteFile(metrics, []byte(`{"rmse": 0.25}`), 0o644)
+	out := runOut(t, p.url, token, "model", "register", "surrogate", "--from-dir", src, "--framework", "jax", "--task", "regression",
+		"--trained-on", "loc@1", "--metrics", metrics)
+	if !strings.Contains(out, "(packed by the server on this machine)") {
+		t.Fatalf("model register on the server's machine did not pack there: %s", out)
+	}
+	var mv struct {
+		Manifest string `json:"manifest"`
+		Model    struct {
+			Framework string          `json:"framework"`
+			Metrics   json.RawMessage `json:"metrics"`
+		} `json:"model"`
+	}
+	show := runOut(t, p.url, token, "model", "show", "surrogate", "--json")
+	if err := json.Unmarshal([]byte(show), &mv); err != nil {
+		t.Fatalf("model show: %v\n%s", err, show)
+	}
+	if mv.Manifest != manifest(v1) || mv.Model.Framework != "jax" || !strings.Contains(string(mv.Model.Metrics), "0.25") {
+		t.Fatalf("model show = %s; want manifest %s, framework jax, the metrics", show, manifest(v1))
+	}
+
 	// Another OS user: the socket (0600) refuses it, the put goes over TCP.
 	if os.Getuid() != 0 {
 		t.Log("not root: the other-user case needs to run a process as nobody; not checked here")
@@ -104,13 +128,13 @@ func TestLocalPut(t *testing.T) {
 	cmd.Env = []string{"GENESIS_URL=" + p.url, "GENESIS_TOKEN=" + token, "HOME=" + shared, "PATH=/usr/bin:/bin"}
 	cmd.Dir = shared
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
+	nout, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("put as nobody: %v\n%s", err, out)
+		t.Fatalf("put as nobody: %v\n%s", err, nout)
 	}
 	var v map[string]any
-	if err := json.Unmarshal(out, &v); err != nil || v["local"] != nil {
-		t.Fatalf("put as nobody = %s (%v); want the transfer protocol", out, err)
+	if err := json.Unmarshal(nout, &v); err != nil || v["local"] != nil {
+		t.Fatalf("put as nobody = %s (%v); want the transfer protocol", nout, err)
 	}
 }
 
@@ -138,4 +162,17 @@ func sameFiles(t *testing.T, a, b string) {
 			t.Fatalf("%s differs after the round trip", k)
 		}
 	}
+}
+
+// runOut runs the genesis binary against url with token and returns its
+// output, failing the test if it fails.
+func runOut(t *testing.T, url, token string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(genesisBinary(t), args...)
+	cmd.Env = append(os.Environ(), "GENESIS_URL="+url, "GENESIS_TOKEN="+token)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("genesis %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }

@@ -500,7 +500,7 @@ func localPut(ctx context.Context, c *client.Client, name string, srcs []pack.So
 	// the put's (run again, it finds its chunks there already).
 	raw, err := lc.PostStream(ctx, "/api/v1/assets/"+url.PathEscape(name)+"/local-put", req, func(m json.RawMessage) {
 		var p httpapi.LocalPutProgress
-		if json.Unmarshal(m, &p) == nil {
+		if progress != nil && json.Unmarshal(m, &p) == nil {
 			progress(p)
 		}
 	})

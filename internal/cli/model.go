@@ -65,18 +65,32 @@ func modelCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := pack.Pack(ctx, c.Asset(a.Name), srcs, pack.Options{})
-			if err != nil {
-				return err
-			}
 			parent := a.LatestVersion
 			var v catalog.Version
-			if err := c.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(a.Name)+"/versions",
-				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent, Inputs: req.TrainedOn, Model: meta}, &v); err != nil {
-				return err
+			// On the server's machine, as its user, the server packs the
+			// directory itself (as dataset put does); else send the chunks.
+			lp, err := localPut(ctx, c, a.Name, srcs, httpapi.LocalPutRequest{Message: message, Parent: &parent, Inputs: req.TrainedOn, Model: meta}, nil)
+			switch {
+			case err == nil:
+				v = *lp.Version
+			case !errors.Is(errors.NotExist, err):
+				return movedOn(err, a.Name)
+			default:
+				res, err := pack.Pack(ctx, c.Asset(a.Name), srcs, pack.Options{})
+				if err != nil {
+					return err
+				}
+				if err := c.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(a.Name)+"/versions",
+					httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent, Inputs: req.TrainedOn, Model: meta}, &v); err != nil {
+					return movedOn(err, a.Name)
+				}
 			}
-			fmt.Fprintf(env.Stdout, "Registered model %s@%d (%s, %s), label %s, trained on %v; %d files, %s.\n",
-				a.Name, v.Version, framework, task, v.Label, req.TrainedOn, v.FileCount, humanBytes(v.TotalBytes))
+			where := ""
+			if lp != nil {
+				where = " (packed by the server on this machine)"
+			}
+			fmt.Fprintf(env.Stdout, "Registered model %s@%d (%s, %s), label %s, trained on %v; %s, %s%s.\n",
+				a.Name, v.Version, framework, task, v.Label, req.TrainedOn, count(v.FileCount, "file"), humanBytes(v.TotalBytes), where)
 			return nil
 		},
 	}

@@ -93,6 +93,8 @@ type LocalPutRequest struct {
 	Message string        `json:"message,omitempty"`
 	Parent  *int64        `json:"parent,omitempty"`
 	Inputs  []string      `json:"inputs,omitempty"`
+	// Model describes a model version (model assets only), as in a commit.
+	Model *catalog.ModelMeta `json:"model,omitempty"`
 }
 
 // LocalPutResponse reports a same-host put.
@@ -204,7 +206,7 @@ func (s *Server) localPut(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	out, err := s.packAndCommit(ctx, me(r), name, srcs, opts, catalog.CommitSpec{Message: req.Message, Parent: req.Parent, Inputs: inputs})
+	out, err := s.packAndCommit(ctx, me(r), name, srcs, opts, catalog.CommitSpec{Message: req.Message, Parent: req.Parent, Inputs: inputs, Model: req.Model})
 	switch {
 	case stream == nil && err != nil:
 		return err
