@@ -134,7 +134,7 @@ func jobCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return env.output(showJSON, j, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "id:\t%s\nstate:\t%s %s\nsite:\t%s\nlabel:\t%s\ninputs:\t%s\nexit code:\t%d\n", j.ID, j.State, j.Reason, dash(j.Site), j.Label, dash(strings.Join(j.Inputs, ", ")), j.ExitCode)
+				fmt.Fprintf(w, "id:\t%s\nstate:\t%s\nsite:\t%s\nlabel:\t%s\ninputs:\t%s\nexit code:\t%d\n", j.ID, strings.TrimSpace(j.State+" "+j.Reason), dash(j.Site), j.Label, dash(strings.Join(j.Inputs, ", ")), j.ExitCode)
 				if j.Detail != "" {
 					fmt.Fprintf(w, "detail:\t%s\n", j.Detail)
 				}
