@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -344,5 +345,60 @@ func TestLargeLogs(t *testing.T) {
 				t.Fatalf("offset %d: line at %d is %q", off, start, line)
 			}
 		}
+	}
+}
+
+// The job list (POST /compute/status) has the caller's active jobs, all
+// of them with historical=true, filtered by state; never another user's.
+func TestListJobs(t *testing.T) {
+	ctx := context.Background()
+	p := startProvider(t, "local", "")
+	c := newClient(t, p.URL, testToken)
+	bob := newClient(t, p.URL, otherToken)
+	dir := computetest.WorkDir(t)
+	done, err := c.Submit(ctx, compute.Request{ID: computetest.NewID("list-done"), Spec: computetest.Shell("true", time.Minute), WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.Submit(ctx, compute.Request{ID: computetest.NewID("list-run"), Spec: computetest.Shell("sleep 300", 10*time.Minute), WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Cancel(context.Background(), run) })
+	computetest.WaitFinal(t, c, done)
+	computetest.Wait(t, c, run, "running", func(s compute.Status) bool { return s.State == compute.Running })
+	list := func(query string, filters any) []string {
+		t.Helper()
+		status, body := rawJSON(t, "POST", p.URL+"/api/v2/compute/status/cpu"+query, testToken, nil, filters)
+		var jobs []iri.Job
+		if status != 200 || json.Unmarshal(body, &jobs) != nil {
+			t.Fatalf("list %s: %d %s", query, status, body)
+		}
+		var ids []string
+		for _, j := range jobs {
+			ids = append(ids, j.ID)
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		query   string
+		filters any
+		want    []string
+	}{
+		{"", nil, []string{string(run)}},
+		{"?historical=true", nil, []string{string(done), string(run)}},
+		{"?historical=true", map[string]any{"state": "completed"}, []string{string(done)}},
+		{"?historical=true&limit=1&offset=1", nil, []string{string(run)}},
+	} {
+		for range 2 { // the second time, finished jobs come from what the provider remembers
+			if got := list(tc.query, tc.filters); !slices.Equal(got, tc.want) {
+				t.Errorf("list %s %v: %v, want %v", tc.query, tc.filters, got, tc.want)
+			}
+		}
+	}
+	// Bob's list does not have them, and his Statuses does not see them.
+	sts, err := bob.Statuses(ctx, []compute.BackendJobID{done, run})
+	if err != nil || len(sts) != 0 {
+		t.Errorf("another user's Statuses: %v, %v; want nothing", sts, err)
 	}
 }

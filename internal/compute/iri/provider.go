@@ -93,6 +93,7 @@ type Provider struct {
 	inflight map[string]bool    // idempotency key hashes being submitted
 	streams  map[string]stream  // stream file path → job and stream
 	tasks    map[string]*taskEntry
+	finals   map[string]compute.Status // final statuses seen, by IRI job ID (they never change)
 }
 
 type stream struct {
@@ -140,7 +141,7 @@ func NewProvider(cfg ProviderConfig) (*Provider, error) {
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger, started: time.Now().UTC().Truncate(time.Second),
 		res: map[string]*ProviderResource{}, jobs: map[string]*record{}, keys: map[string]string{},
-		inflight: map[string]bool{}, streams: map[string]stream{}, tasks: map[string]*taskEntry{}}
+		inflight: map[string]bool{}, streams: map[string]stream{}, tasks: map[string]*taskEntry{}, finals: map[string]compute.Status{}}
 	for i := range cfg.Resources {
 		r := &p.cfg.Resources[i]
 		if r.ID == "" || r.Backend == nil || strings.ContainsAny(r.ID, "/?#%") {
@@ -938,18 +939,25 @@ func (p *Provider) listJobs(w http.ResponseWriter, r *http.Request, user string)
 	}
 	p.mu.Unlock()
 	slices.SortFunc(recs, func(a, b *record) int { return a.Submitted.Compare(b.Submitted) })
+	if n, ok := filters["name"].(string); ok {
+		recs = slices.DeleteFunc(recs, func(rec *record) bool { return n != rec.Spec.Name })
+	}
+	sts, err := p.statuses(r.Context(), p.res[r.PathValue("resource_id")], recs)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
 	out := []Job{}
+	now := time.Now()
 	for _, rec := range recs {
-		if n, ok := filters["name"].(string); ok && n != rec.Spec.Name {
-			continue
-		}
-		job, err := p.jobDoc(r.Context(), rec, withSpec)
-		if errors.Is(errors.NotExist, err) {
+		st, ok := sts[rec.ID]
+		if !ok {
 			continue // the backend has forgotten it
 		}
-		if err != nil {
-			p.fail(w, r, err)
-			return
+		job := &Job{ID: rec.ID, Status: ToIRIStatus(st, now)}
+		if withSpec {
+			spec := rec.Spec
+			job.JobSpec = &spec
 		}
 		if s, ok := filters["state"].(string); ok && s != string(job.Status.State) {
 			continue
@@ -961,6 +969,58 @@ func (p *Provider) listJobs(w http.ResponseWriter, r *http.Request, user string)
 	}
 	out = out[min(offset, len(out)):]
 	p.writeJSON(w, http.StatusOK, out[:min(limit, len(out))])
+}
+
+// statuses asks res's backend about recs: once for all of them where it
+// lists statuses (compute.StatusLister), else one by one; jobs seen final
+// before are not asked about again. A job the backend has forgotten is
+// absent.
+func (p *Provider) statuses(ctx context.Context, res *ProviderResource, recs []*record) (map[string]compute.Status, error) {
+	out := make(map[string]compute.Status, len(recs))
+	var ask []*record
+	p.mu.Lock()
+	for _, rec := range recs {
+		if st, ok := p.finals[rec.ID]; ok {
+			out[rec.ID] = st
+		} else {
+			ask = append(ask, rec)
+		}
+	}
+	p.mu.Unlock()
+	if l, ok := res.Backend.(compute.StatusLister); ok && len(ask) > 1 {
+		ids := make([]compute.BackendJobID, len(ask))
+		for i, rec := range ask {
+			ids[i] = rec.BackendID
+		}
+		sts, err := l.Statuses(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range ask {
+			if st, ok := sts[rec.BackendID]; ok {
+				out[rec.ID] = st
+			}
+		}
+	} else {
+		for _, rec := range ask {
+			st, err := res.Backend.Status(ctx, rec.BackendID)
+			if errors.Is(errors.NotExist, err) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out[rec.ID] = st
+		}
+	}
+	p.mu.Lock()
+	for _, rec := range ask {
+		if st, ok := out[rec.ID]; ok && st.State.Final() {
+			p.finals[rec.ID] = st
+		}
+	}
+	p.mu.Unlock()
+	return out, nil
 }
 
 // StateFinal reports whether an IRI job state is final.
