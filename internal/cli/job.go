@@ -100,19 +100,39 @@ func jobCmd(env *Env) *cobra.Command {
 		var j jobs.Job
 		return &j, c.Do(cmd.Context(), http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id), nil, &j)
 	}
-	var listJSON bool
+	var (
+		listJSON, mine bool
+		state, cursor  string
+		limit          int
+	)
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List jobs",
+		Short: "List the jobs you may see, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := env.client()
 			if err != nil {
 				return err
 			}
-			var l httpapi.List[jobs.Job]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/jobs", nil, &l); err != nil {
+			q := url.Values{}
+			if mine {
+				q.Set("owner", "me")
+			}
+			if state != "" {
+				q.Set("state", state)
+			}
+			if limit != 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
+			var l httpapi.JobList
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/jobs?"+q.Encode(), nil, &l); err != nil {
 				return err
+			}
+			if l.Next != "" {
+				defer fmt.Fprintf(env.Stderr, "more: genesis job list --cursor %s (with the same filters)\n", l.Next)
 			}
 			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tSTATE\tSITE\tLABEL\tNAME\tSUBMITTED")
@@ -123,6 +143,10 @@ func jobCmd(env *Env) *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&listJSON, "json", false, "print JSON")
+	list.Flags().BoolVar(&mine, "mine", false, "only your own jobs")
+	list.Flags().StringVar(&state, "state", "", "only jobs in this state: pending, running, completed, failed or canceled")
+	list.Flags().IntVar(&limit, "limit", 0, "jobs per page (default 100, at most 1000)")
+	list.Flags().StringVar(&cursor, "cursor", "", "the next page, from the cursor a previous list printed")
 	var showJSON bool
 	show := &cobra.Command{
 		Use:   "show ID",

@@ -13,8 +13,10 @@ package jobs
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -312,33 +314,85 @@ func (s *Service) can(ctx context.Context, p *genesis.Principal, act authz.Actio
 	return s.authz.Can(ctx, ap, act, res)
 }
 
-// List returns the jobs p may read, newest first (at most 500).
-func (s *Service) List(ctx context.Context, p *genesis.Principal) ([]Job, error) {
+// ListOptions narrows a job list.
+type ListOptions struct {
+	Owner  string // a principal ID; "" for anyone's
+	State  string // "" for any
+	Limit  int    // 1..1000; 0 means 100
+	Cursor string // Next of the page before; "" for the first
+}
+
+// List returns the jobs p may read that match o, newest first, and the
+// cursor of the next page ("" after the last). It reads the table in
+// batches until the page is full, so a job is found however many newer
+// jobs others have.
+func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions) ([]Job, string, error) {
 	const op errors.Op = "jobs.List"
-	var all []Job
-	err := s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+cols+` FROM jobs ORDER BY created_at DESC, id LIMIT 5000`)
-		if err != nil {
-			return err
-		}
-		return rows.Each(func() error {
-			j, err := scan(rows)
-			if err == nil {
-				all = append(all, *j)
-			}
-			return err
-		})
-	})
-	if err != nil {
-		return nil, errors.E(op, err)
+	switch {
+	case o.Limit == 0:
+		o.Limit = 100
+	case o.Limit < 1 || o.Limit > 1000:
+		return nil, "", errors.E(op, errors.Invalid, errors.Field("limit"), errors.Msg("limit must be 1..1000"))
 	}
+	switch o.State {
+	case "", Pending, Running, Completed, Failed, Canceled:
+	default:
+		return nil, "", errors.E(op, errors.Invalid, errors.Field("state"), errors.Msg("state must be pending, running, completed, failed or canceled"))
+	}
+	at, atID := int64(math.MaxInt64), ""
+	if o.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(o.Cursor)
+		us, id, ok := strings.Cut(string(b), ".")
+		n, perr := strconv.ParseInt(us, 10, 64)
+		if err != nil || !ok || perr != nil || id == "" {
+			return nil, "", errors.E(op, errors.Invalid, errors.Field("cursor"), errors.Msg("malformed cursor"))
+		}
+		at, atID = n, id
+	}
+	const batch = 1000
 	out := []Job{}
-	for i := range all {
-		if len(out) < 500 && s.can(ctx, p, authz.Read, &all[i]) == nil {
-			out = append(out, all[i])
+	for {
+		where, args := `(created_at < ? OR created_at = ? AND id < ?)`, []any{at, at, atID}
+		if o.Owner != "" {
+			where, args = where+` AND owner_id = ?`, append(args, o.Owner)
+		}
+		if o.State != "" {
+			where, args = where+` AND state = ?`, append(args, o.State)
+		}
+		var js []Job
+		err := s.db.View(ctx, func(tx store.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT `+cols+` FROM jobs WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(batch), args...)
+			if err != nil {
+				return err
+			}
+			return rows.Each(func() error {
+				j, err := scan(rows)
+				if err == nil {
+					js = append(js, *j)
+				}
+				return err
+			})
+		})
+		if err != nil {
+			return nil, "", errors.E(op, err)
+		}
+		for i := range js {
+			at, atID = store.T(js[i].CreatedAt), js[i].ID
+			if s.can(ctx, p, authz.Read, &js[i]) != nil {
+				continue
+			}
+			out = append(out, js[i])
+			if len(out) == o.Limit {
+				if i == len(js)-1 && len(js) < batch {
+					return out, "", nil
+				}
+				return out, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "." + atID)), nil
+			}
+		}
+		if len(js) < batch {
+			return out, "", nil
 		}
 	}
-	return out, nil
 }
 
 // Cancel stops a job (its owner, or an operator).

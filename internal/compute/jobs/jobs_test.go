@@ -151,7 +151,7 @@ attributes:
 		if bad.ExitCode != 3 {
 			t.Errorf("failed job = %+v", bad)
 		}
-		if l, _ := svc.List(ctx, alice); len(l) != 4 {
+		if l, _, _ := svc.List(ctx, alice, jobs.ListOptions{}); len(l) != 4 {
 			t.Errorf("alice lists %d jobs", len(l))
 		}
 
