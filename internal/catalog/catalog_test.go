@@ -119,10 +119,10 @@ func TestDatasets(t *testing.T) {
 		if !errors.Is(errors.NotExist, e1) || !errors.Is(errors.NotExist, e2) || errors.SafeMessage(e1) != errors.SafeMessage(e2) {
 			t.Errorf("hidden %v vs missing %v", e1, e2)
 		}
-		if l, _ := c.List(ctx, w.bob, catalog.KindDataset); len(l) != 0 {
+		if l, _, _ := c.List(ctx, w.bob, catalog.KindDataset, catalog.ListOptions{}); len(l) != 0 {
 			t.Errorf("bob lists %v", l)
 		}
-		if l, _ := c.List(ctx, w.carol, catalog.KindDataset); len(l) != 1 {
+		if l, _, _ := c.List(ctx, w.carol, catalog.KindDataset, catalog.ListOptions{}); len(l) != 1 {
 			t.Errorf("carol lists %d", len(l))
 		}
 

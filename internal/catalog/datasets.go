@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/base64"
 	"os"
 	"slices"
 	"strconv"
@@ -162,56 +163,93 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 	return a, nil
 }
 
-// List returns the assets of kind that p may read, by name. Filtering
-// happens before anything is counted or returned.
-func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind) ([]Asset, error) {
+// ListOptions pages a list of assets.
+type ListOptions struct {
+	Limit  int    // 1..1000; 0 means 1000
+	Cursor string // Next of the page before; "" for the first
+}
+
+// List returns a page of the assets of kind p may read, by name, and the
+// cursor of the next page ("" after the last). It reads the table in
+// batches until the page is full, so a page costs what it holds and what
+// p may not read between, never the whole catalog.
+func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o ListOptions) ([]Asset, string, error) {
 	const op errors.Op = "catalog.List"
-	var all []Asset
-	err := s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ? ORDER BY name`, kind)
-		if err != nil {
-			return err
+	switch {
+	case o.Limit == 0:
+		o.Limit = 1000
+	case o.Limit < 1 || o.Limit > 1000:
+		return nil, "", invalid(op, "limit", "limit must be 1..1000")
+	}
+	after := ""
+	if o.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(o.Cursor)
+		if err != nil || len(b) == 0 {
+			return nil, "", invalid(op, "cursor", "malformed cursor")
 		}
-		return rows.Each(func() error {
-			a, err := scanAsset(rows)
-			if err == nil {
-				all = append(all, *a)
-			}
-			return err
-		})
-	})
-	if err != nil {
-		return nil, errors.E(op, err)
+		after = string(b)
 	}
 	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
-		return nil, errors.E(op, err)
+		return nil, "", errors.E(op, err)
 	}
-	res := make([]authz.Resource, 0, len(all))
-	keep := make([]bool, len(all))
-	idx := make([]int, 0, len(all))
-	for i := range all {
-		r, err := all[i].resource()
-		if err != nil {
-			continue // fail closed: unparseable label, invisible
-		}
-		res = append(res, r)
-		idx = append(idx, i)
-	}
-	ok, err := s.authz.Readable(ctx, ap, res)
-	if err != nil {
-		return nil, errors.E(op, err)
-	}
-	for j, i := range idx {
-		keep[i] = ok[j]
-	}
+	// Read about twice what the page holds at a time: enough when most
+	// rows are readable, never more than 1,000 rows.
+	batch := min(1000, max(2*o.Limit, 50))
 	out := []Asset{}
-	for i := range all {
-		if keep[i] {
+	for {
+		var all []Asset
+		err := s.db.View(ctx, func(tx store.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ? AND name > ? ORDER BY name LIMIT `+strconv.Itoa(batch), kind, after)
+			if err != nil {
+				return err
+			}
+			return rows.Each(func() error {
+				a, err := scanAsset(rows)
+				if err == nil {
+					all = append(all, *a)
+				}
+				return err
+			})
+		})
+		if err != nil {
+			return nil, "", errors.E(op, err)
+		}
+		res := make([]authz.Resource, 0, len(all))
+		idx := make([]int, 0, len(all))
+		for i := range all {
+			r, err := all[i].resource()
+			if err != nil {
+				continue // fail closed: unparseable label, invisible
+			}
+			res = append(res, r)
+			idx = append(idx, i)
+		}
+		ok, err := s.authz.Readable(ctx, ap, res)
+		if err != nil {
+			return nil, "", errors.E(op, err)
+		}
+		keep := make([]bool, len(all))
+		for j, i := range idx {
+			keep[i] = ok[j]
+		}
+		for i := range all {
+			after = all[i].Name
+			if !keep[i] {
+				continue
+			}
 			out = append(out, all[i])
+			if len(out) == o.Limit {
+				if i == len(all)-1 && len(all) < batch {
+					return out, "", nil
+				}
+				return out, base64.RawURLEncoding.EncodeToString([]byte(after)), nil
+			}
+		}
+		if len(all) < batch {
+			return out, "", nil
 		}
 	}
-	return out, nil
 }
 
 // Versions lists a readable asset's versions, newest first.

@@ -99,8 +99,8 @@ func datasetCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var l httpapi.List[catalog.Asset]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/datasets", nil, &l); err != nil {
+			l, err := allAssets(cmd.Context(), c, "/api/v1/datasets")
+			if err != nil {
 				return err
 			}
 			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {
@@ -523,4 +523,25 @@ func movedOn(err error, name string) error {
 			"run the put again to commit on top of it (the chunks already stored are kept and not sent again)"))
 	}
 	return err
+}
+
+// allAssets follows a paged asset list (path is /api/v1/datasets or
+// /api/v1/models) to its end.
+func allAssets(ctx context.Context, c *client.Client, path string) (httpapi.List[catalog.Asset], error) {
+	var all httpapi.List[catalog.Asset]
+	for cursor := ""; ; {
+		var l httpapi.List[catalog.Asset]
+		q := ""
+		if cursor != "" {
+			q = "?cursor=" + url.QueryEscape(cursor)
+		}
+		if err := c.Do(ctx, http.MethodGet, path+q, nil, &l); err != nil {
+			return all, err
+		}
+		all.Items = append(all.Items, l.Items...)
+		if l.Next == "" || l.Next == cursor {
+			return all, nil
+		}
+		cursor = l.Next
+	}
 }

@@ -116,8 +116,8 @@ func modelCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var l httpapi.List[catalog.Asset]
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/models", nil, &l); err != nil {
+			l, err := allAssets(cmd.Context(), c, "/api/v1/models")
+			if err != nil {
 				return err
 			}
 			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {

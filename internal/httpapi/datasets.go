@@ -39,11 +39,15 @@ func (s *Server) createDataset(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) error {
-	as, err := s.catalog.List(r.Context(), me(r), catalog.KindDataset)
+	o, err := listOptions(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(as))
+	as, next, err := s.catalog.List(r.Context(), me(r), catalog.KindDataset, o)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, List[catalog.Asset]{Items: as, Next: next})
 	return nil
 }
 
@@ -348,4 +352,18 @@ func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, v)
 	return nil
+}
+
+// listOptions reads ?limit=N&cursor=C of a catalog list.
+func listOptions(r *http.Request) (catalog.ListOptions, error) {
+	q := r.URL.Query()
+	o := catalog.ListOptions{Cursor: q.Get("cursor")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return o, errors.E(errors.Op("httpapi.list"), errors.Invalid, errors.Field("limit"), errors.Msg("limit must be 1..1000"))
+		}
+		o.Limit = n
+	}
+	return o, nil
 }

@@ -11,6 +11,9 @@ import (
 // List is the envelope of every list response.
 type List[T any] struct {
 	Items []T `json:"items"`
+	// Next is the cursor of the next page, for lists that page; "" after
+	// the last.
+	Next string `json:"next,omitempty"`
 }
 
 func list[T any](items []T) List[T] {

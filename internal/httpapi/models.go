@@ -35,11 +35,15 @@ func (s *Server) registerModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
-	as, err := s.catalog.List(r.Context(), me(r), catalog.KindModel)
+	o, err := listOptions(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, list(as))
+	as, next, err := s.catalog.List(r.Context(), me(r), catalog.KindModel, o)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, List[catalog.Asset]{Items: as, Next: next})
 	return nil
 }
 

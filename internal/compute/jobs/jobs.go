@@ -349,7 +349,9 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions)
 		}
 		at, atID = n, id
 	}
-	const batch = 1000
+	// Read about twice what the page holds at a time: enough when most
+	// rows are readable, never more than 1,000 rows.
+	batch := min(1000, max(2*o.Limit, 50))
 	out := []Job{}
 	for {
 		where, args := `(created_at < ? OR created_at = ? AND id < ?)`, []any{at, at, atID}
