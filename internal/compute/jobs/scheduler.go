@@ -421,7 +421,6 @@ func (s *Service) retry(ctx context.Context, j *Job, bk backends, why string) {
 // assetName is the directory an input is staged into.
 func assetName(r catalog.VersionRef) string { return filepath.Base(r.Asset) }
 
-// follow asks the backend about a running job and finishes it when final.
 // followAll asks the sites about their running jobs — all of a site's at
 // once where its backend can list them (compute.StatusLister), otherwise
 // up to FollowParallelism requests at a time — and then acts on the
