@@ -11,6 +11,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/compute/jobs"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
 // Property: paging through List gives exactly the jobs the caller could
@@ -19,7 +20,11 @@ import (
 // between (more than one of List's batches), and with many jobs sharing
 // a creation time.
 func TestListPagesLikeGet(t *testing.T) {
-	f := newFixture(t, "a-site")
+	storetest.ForEachBackend(t, testListPagesLikeGet)
+}
+
+func testListPagesLikeGet(t *testing.T, db store.DB) {
+	f := newFixtureOn(t, db, "a-site")
 	bob, err := f.id.CreatePrincipal(ctx, genesis.Principal{Name: "bob", Clearance: "PROPRIETARY", Roles: []genesis.Role{genesis.RoleContributor}})
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,11 @@ type fixture struct {
 // newFixture sets up a job service with local sites of the given names
 // (all OPEN, one node each).
 func newFixture(t *testing.T, siteNames ...string) *fixture {
-	db := storetest.Migrated(t, storetest.SQLite)
+	return newFixtureOn(t, storetest.Migrated(t, storetest.SQLite), siteNames...)
+}
+
+// newFixtureOn is newFixture on a given (migrated) store.
+func newFixtureOn(t *testing.T, db store.DB, siteNames ...string) *fixture {
 	ids := identity.New(db)
 	ids.Bootstrap(ctx, "admin")
 	admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
