@@ -89,29 +89,7 @@ func datasetCmd(env *Env) *cobra.Command {
 	create.Flags().StringVar(&creq.Description, "description", "", "description")
 	create.Flags().StringVar(&creq.Project, "project", "", "project the dataset belongs to")
 
-	var listJSON bool
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the datasets you may read",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := env.client()
-			if err != nil {
-				return err
-			}
-			l, err := allAssets(cmd.Context(), c, "/api/v1/datasets")
-			if err != nil {
-				return err
-			}
-			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "NAME\tLABEL\tLATEST\tTITLE\tUPDATED")
-				for _, a := range l.Items {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", a.Name, a.Label, a.LatestVersion, dash(a.Title), a.UpdatedAt.Format(time.RFC3339))
-				}
-			})
-		},
-	}
-	list.Flags().BoolVar(&listJSON, "json", false, "print JSON")
+	list := env.assetList("datasets", "/api/v1/datasets")
 
 	var showJSON bool
 	show := &cobra.Command{
@@ -523,6 +501,35 @@ func movedOn(err error, name string) error {
 			"run the put again to commit on top of it (the chunks already stored are kept and not sent again)"))
 	}
 	return err
+}
+
+// assetList is the list command of datasets or models (what), whose
+// paged list is at path.
+func (env *Env) assetList(what, path string) *cobra.Command {
+	var listJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the " + what + " you may read",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			l, err := allAssets(cmd.Context(), c, path)
+			if err != nil {
+				return err
+			}
+			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tLABEL\tLATEST\tTITLE\tUPDATED")
+				for _, a := range l.Items {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", a.Name, a.Label, a.LatestVersion, dash(a.Title), a.UpdatedAt.Format(time.RFC3339))
+				}
+			})
+		},
+	}
+	list.Flags().BoolVar(&listJSON, "json", false, "print JSON")
+	return list
 }
 
 // allAssets follows a paged asset list (path is /api/v1/datasets or

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"text/tabwriter"
-	"time"
 
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/catalog"
@@ -106,29 +105,7 @@ func modelCmd(env *Env) *cobra.Command {
 	f.StringVar(&req.Project, "project", "", "project")
 	f.StringVarP(&message, "message", "m", "", "what this version is")
 
-	var listJSON bool
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the models you may read",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := env.client()
-			if err != nil {
-				return err
-			}
-			l, err := allAssets(cmd.Context(), c, "/api/v1/models")
-			if err != nil {
-				return err
-			}
-			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "NAME\tLABEL\tLATEST\tTITLE\tUPDATED")
-				for _, a := range l.Items {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", a.Name, a.Label, a.LatestVersion, dash(a.Title), a.UpdatedAt.Format(time.RFC3339))
-				}
-			})
-		},
-	}
-	list.Flags().BoolVar(&listJSON, "json", false, "print JSON")
+	list := env.assetList("models", "/api/v1/models")
 
 	fetch := func(cmd *cobra.Command, s string) (*httpapi.VersionView, error) {
 		c, err := env.client()

@@ -67,13 +67,13 @@ func (l *lister) Statuses(ctx context.Context, ids []compute.BackendJobID) (map[
 
 var _ compute.StatusLister = (*lister)(nil)
 
-// runAll submits n jobs of a few tenths of a second to f's only site and
-// runs rounds until all have completed.
-func runAll(t *testing.T, f *fixture, n int) []string {
+// runAll submits n jobs that sleep for secs to f's sites and runs rounds
+// until all have completed.
+func runAll(t *testing.T, f *fixture, n int, secs string) []string {
 	t.Helper()
 	var ids []string
 	for range n {
-		ids = append(ids, f.submit(t, "executable: /bin/sh\narguments: [\"-c\", \"sleep 0.3\"]\nattributes:\n  duration: 1m\n").ID)
+		ids = append(ids, f.submit(t, "executable: /bin/sh\narguments: [\"-c\", \"sleep "+secs+"\"]\nattributes:\n  duration: 1m\n").ID)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -109,7 +109,7 @@ func TestFollowListsStatuses(t *testing.T) {
 	f := newFixture(t, "a-site")
 	l := &lister{Backend: f.backends["a-site"]}
 	f.backends["a-site"] = l
-	runAll(t, f, 12)
+	runAll(t, f, 12, "0.3")
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.lists) == 0 || l.lists[0] != 12 {
@@ -130,7 +130,7 @@ func TestFollowListFallbacks(t *testing.T) {
 		f := newFixture(t, "a-site")
 		l := &lister{Backend: f.backends["a-site"], fail: true}
 		f.backends["a-site"] = l
-		runAll(t, f, 10)
+		runAll(t, f, 10, "0.3")
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if len(l.lists) == 0 || l.status < 10 {
@@ -141,7 +141,7 @@ func TestFollowListFallbacks(t *testing.T) {
 		f := newFixture(t, "a-site")
 		l := &lister{Backend: f.backends["a-site"], drop: true}
 		f.backends["a-site"] = l
-		runAll(t, f, 10)
+		runAll(t, f, 10, "0.3")
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if l.dropped == "" {

@@ -96,38 +96,7 @@ func (f *fixture) submit(t *testing.T, yaml string) *jobs.Job {
 // follows (the old single query for both starved them).
 func TestRoundsFollowEveryRunningJob(t *testing.T) {
 	defer jobs.SetBatches(2, 3)()
-	f := newFixture(t, "a-site")
-	const n = 9
-	var ids []string
-	for range n {
-		ids = append(ids, f.submit(t, "executable: /bin/sh\narguments: [\"-c\", \"sleep 0.5\"]\nattributes:\n  duration: 1m\n").ID)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if err := f.svc.Step(ctx); err != nil {
-			t.Fatal(err)
-		}
-		done := 0
-		for _, id := range ids {
-			j, err := f.svc.Get(ctx, f.alice, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch j.State {
-			case jobs.Completed:
-				done++
-			case jobs.Failed, jobs.Canceled:
-				t.Fatalf("job %s ended %s: %s %s", id, j.State, j.Reason, j.Detail)
-			}
-		}
-		if done == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d jobs completed in 30 s", done, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	runAll(t, newFixture(t, "a-site"), 9, "0.5")
 }
 
 // TestInterruptedPlacementResubmitsToTheSameSite: a job recorded as placed
