@@ -354,7 +354,7 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions)
 	batch := min(1000, max(2*o.Limit, 50))
 	out := []Job{}
 	for {
-		where, args := `(created_at < ? OR created_at = ? AND id < ?)`, []any{at, at, atID}
+		where, args := `(created_at, id) < (?, ?)`, []any{at, atID}
 		if o.Owner != "" {
 			where, args = where+` AND owner_id = ?`, append(args, o.Owner)
 		}
