@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/base64"
 	"os"
 	"slices"
 	"strconv"
@@ -170,37 +169,17 @@ type ListOptions struct {
 }
 
 // List returns a page of the assets of kind p may read, by name, and the
-// cursor of the next page ("" after the last). It reads the table in
-// batches until the page is full, so a page costs what it holds and what
-// p may not read between, never the whole catalog.
+// cursor of the next page ("" after the last); see store.Page.
 func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o ListOptions) ([]Asset, string, error) {
 	const op errors.Op = "catalog.List"
-	switch {
-	case o.Limit == 0:
-		o.Limit = 1000
-	case o.Limit < 1 || o.Limit > 1000:
-		return nil, "", invalid(op, "limit", "limit must be 1..1000")
-	}
-	after := ""
-	if o.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(o.Cursor)
-		if err != nil || len(b) == 0 {
-			return nil, "", invalid(op, "cursor", "malformed cursor")
-		}
-		after = string(b)
-	}
 	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
 		return nil, "", errors.E(op, err)
 	}
-	// Read about twice what the page holds at a time: enough when most
-	// rows are readable, never more than 1,000 rows.
-	batch := min(1000, max(2*o.Limit, 50))
-	out := []Asset{}
-	for {
+	fetch := func(after string, n int) ([]Asset, error) {
 		var all []Asset
 		err := s.db.View(ctx, func(tx store.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ? AND name > ? ORDER BY name LIMIT `+strconv.Itoa(batch), kind, after)
+			rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ? AND name > ? ORDER BY name LIMIT `+strconv.Itoa(n), kind, after)
 			if err != nil {
 				return err
 			}
@@ -212,9 +191,9 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o L
 				return err
 			})
 		})
-		if err != nil {
-			return nil, "", errors.E(op, err)
-		}
+		return all, err
+	}
+	keep := func(all []Asset) ([]bool, error) {
 		res := make([]authz.Resource, 0, len(all))
 		idx := make([]int, 0, len(all))
 		for i := range all {
@@ -227,29 +206,19 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o L
 		}
 		ok, err := s.authz.Readable(ctx, ap, res)
 		if err != nil {
-			return nil, "", errors.E(op, err)
+			return nil, err
 		}
 		keep := make([]bool, len(all))
 		for j, i := range idx {
 			keep[i] = ok[j]
 		}
-		for i := range all {
-			after = all[i].Name
-			if !keep[i] {
-				continue
-			}
-			out = append(out, all[i])
-			if len(out) == o.Limit {
-				if i == len(all)-1 && len(all) < batch {
-					return out, "", nil
-				}
-				return out, base64.RawURLEncoding.EncodeToString([]byte(after)), nil
-			}
-		}
-		if len(all) < batch {
-			return out, "", nil
-		}
+		return keep, nil
 	}
+	out, next, err := store.Page(o.Cursor, o.Limit, store.MaxPage, fetch, func(a *Asset) string { return a.Name }, keep)
+	if err != nil {
+		return nil, "", errors.E(op, err)
+	}
+	return out, next, nil
 }
 
 // Versions lists a readable asset's versions, newest first.

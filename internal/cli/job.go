@@ -127,7 +127,7 @@ func jobCmd(env *Env) *cobra.Command {
 			if cursor != "" {
 				q.Set("cursor", cursor)
 			}
-			var l httpapi.JobList
+			var l httpapi.List[jobs.Job]
 			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/jobs?"+q.Encode(), nil, &l); err != nil {
 				return err
 			}

@@ -39,11 +39,11 @@ func (s *Server) createDataset(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listDatasets(w http.ResponseWriter, r *http.Request) error {
-	o, err := listOptions(r)
+	limit, cursor, err := pageQuery(r)
 	if err != nil {
 		return err
 	}
-	as, next, err := s.catalog.List(r.Context(), me(r), catalog.KindDataset, o)
+	as, next, err := s.catalog.List(r.Context(), me(r), catalog.KindDataset, catalog.ListOptions{Limit: limit, Cursor: cursor})
 	if err != nil {
 		return err
 	}
@@ -354,16 +354,14 @@ func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// listOptions reads ?limit=N&cursor=C of a catalog list.
-func listOptions(r *http.Request) (catalog.ListOptions, error) {
+// pageQuery reads ?limit=N&cursor=C of a paged list (the list checks
+// both; see store.Page).
+func pageQuery(r *http.Request) (limit int, cursor string, err error) {
 	q := r.URL.Query()
-	o := catalog.ListOptions{Cursor: q.Get("cursor")}
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return o, errors.E(errors.Op("httpapi.list"), errors.Invalid, errors.Field("limit"), errors.Msg("limit must be 1..1000"))
+		if limit, err = strconv.Atoi(v); err != nil {
+			return 0, "", errors.E(errors.Op("httpapi.list"), errors.Invalid, errors.Field("limit"), errors.Msg("limit must be 1..1000"))
 		}
-		o.Limit = n
 	}
-	return o, nil
+	return limit, q.Get("cursor"), nil
 }

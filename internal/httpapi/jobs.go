@@ -32,33 +32,21 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// JobList is the response of GET /api/v1/jobs.
-type JobList struct {
-	Items []jobs.Job `json:"items"`
-	// Next is the cursor of the next page; "" after the last.
-	Next string `json:"next,omitempty"`
-}
-
 // listJobs answers GET /api/v1/jobs?owner=me|ID&state=S&limit=N&cursor=C.
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
-	const op errors.Op = "httpapi.listJobs"
-	q := r.URL.Query()
-	o := jobs.ListOptions{Owner: q.Get("owner"), State: q.Get("state"), Cursor: q.Get("cursor")}
+	limit, cursor, err := pageQuery(r)
+	if err != nil {
+		return err
+	}
+	o := jobs.ListOptions{Owner: r.URL.Query().Get("owner"), State: r.URL.Query().Get("state"), Limit: limit, Cursor: cursor}
 	if o.Owner == "me" {
 		o.Owner = string(me(r).ID)
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return errors.E(op, errors.Invalid, errors.Field("limit"), errors.Msg("limit must be 1..1000"))
-		}
-		o.Limit = n
 	}
 	js, next, err := s.jobs.List(r.Context(), me(r), o)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, JobList{Items: js, Next: next})
+	writeJSON(w, http.StatusOK, List[jobs.Job]{Items: js, Next: next})
 	return nil
 }
 

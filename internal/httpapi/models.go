@@ -35,11 +35,11 @@ func (s *Server) registerModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request) error {
-	o, err := listOptions(r)
+	limit, cursor, err := pageQuery(r)
 	if err != nil {
 		return err
 	}
-	as, next, err := s.catalog.List(r.Context(), me(r), catalog.KindModel, o)
+	as, next, err := s.catalog.List(r.Context(), me(r), catalog.KindModel, catalog.ListOptions{Limit: limit, Cursor: cursor})
 	if err != nil {
 		return err
 	}

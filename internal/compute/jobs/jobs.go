@@ -13,7 +13,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"math"
@@ -323,37 +322,26 @@ type ListOptions struct {
 }
 
 // List returns the jobs p may read that match o, newest first, and the
-// cursor of the next page ("" after the last). It reads the table in
-// batches until the page is full, so a job is found however many newer
-// jobs others have.
+// cursor of the next page ("" after the last); see store.Page. A job is
+// found however many newer jobs others have.
 func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions) ([]Job, string, error) {
 	const op errors.Op = "jobs.List"
-	switch {
-	case o.Limit == 0:
-		o.Limit = 100
-	case o.Limit < 1 || o.Limit > 1000:
-		return nil, "", errors.E(op, errors.Invalid, errors.Field("limit"), errors.Msg("limit must be 1..1000"))
-	}
 	switch o.State {
 	case "", Pending, Running, Completed, Failed, Canceled:
 	default:
 		return nil, "", errors.E(op, errors.Invalid, errors.Field("state"), errors.Msg("state must be pending, running, completed, failed or canceled"))
 	}
-	at, atID := int64(math.MaxInt64), ""
-	if o.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(o.Cursor)
-		us, id, ok := strings.Cut(string(b), ".")
-		n, perr := strconv.ParseInt(us, 10, 64)
-		if err != nil || !ok || perr != nil || id == "" {
-			return nil, "", errors.E(op, errors.Invalid, errors.Field("cursor"), errors.Msg("malformed cursor"))
+	// A key is "created_at.id", newest first.
+	fetch := func(after string, n int) ([]Job, error) {
+		at, atID := int64(math.MaxInt64), ""
+		if after != "" {
+			us, id, ok := strings.Cut(after, ".")
+			t, err := strconv.ParseInt(us, 10, 64)
+			if !ok || err != nil || id == "" {
+				return nil, store.MalformedCursor()
+			}
+			at, atID = t, id
 		}
-		at, atID = n, id
-	}
-	// Read about twice what the page holds at a time: enough when most
-	// rows are readable, never more than 1,000 rows.
-	batch := min(1000, max(2*o.Limit, 50))
-	out := []Job{}
-	for {
 		where, args := `(created_at, id) < (?, ?)`, []any{at, atID}
 		if o.Owner != "" {
 			where, args = where+` AND owner_id = ?`, append(args, o.Owner)
@@ -363,7 +351,7 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions)
 		}
 		var js []Job
 		err := s.db.View(ctx, func(tx store.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT `+cols+` FROM jobs WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(batch), args...)
+			rows, err := tx.Query(ctx, `SELECT `+cols+` FROM jobs WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(n), args...)
 			if err != nil {
 				return err
 			}
@@ -375,26 +363,21 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions)
 				return err
 			})
 		})
-		if err != nil {
-			return nil, "", errors.E(op, err)
-		}
-		for i := range js {
-			at, atID = store.T(js[i].CreatedAt), js[i].ID
-			if s.can(ctx, p, authz.Read, &js[i]) != nil {
-				continue
-			}
-			out = append(out, js[i])
-			if len(out) == o.Limit {
-				if i == len(js)-1 && len(js) < batch {
-					return out, "", nil
-				}
-				return out, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "." + atID)), nil
-			}
-		}
-		if len(js) < batch {
-			return out, "", nil
-		}
+		return js, err
 	}
+	key := func(j *Job) string { return strconv.FormatInt(store.T(j.CreatedAt), 10) + "." + j.ID }
+	keep := func(js []Job) ([]bool, error) {
+		ok := make([]bool, len(js))
+		for i := range js {
+			ok[i] = s.can(ctx, p, authz.Read, &js[i]) == nil
+		}
+		return ok, nil
+	}
+	out, next, err := store.Page(o.Cursor, o.Limit, 100, fetch, key, keep)
+	if err != nil {
+		return nil, "", errors.E(op, err)
+	}
+	return out, next, nil
 }
 
 // Cancel stops a job (its owner, or an operator).
