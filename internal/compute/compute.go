@@ -184,6 +184,31 @@ type StatusLister interface {
 	Statuses(ctx context.Context, ids []BackendJobID) (map[BackendJobID]Status, error)
 }
 
+// StatusesOf asks b about ids — in one call where b is a StatusLister,
+// else one by one (EachStatus) — and returns the status of each b knows.
+func StatusesOf(ctx context.Context, b Backend, ids []BackendJobID) (map[BackendJobID]Status, error) {
+	if l, ok := b.(StatusLister); ok {
+		return l.Statuses(ctx, ids)
+	}
+	return EachStatus(ctx, b, ids)
+}
+
+// EachStatus asks b's Status about each of ids and returns the status of
+// each b knows; any other error ends it.
+func EachStatus(ctx context.Context, b Backend, ids []BackendJobID) (map[BackendJobID]Status, error) {
+	out := make(map[BackendJobID]Status, len(ids))
+	for _, id := range ids {
+		st, err := b.Status(ctx, id)
+		switch {
+		case err == nil:
+			out[id] = st
+		case !errors.Is(errors.NotExist, err):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // A RunAs backend runs jobs as a known user of this host (a cluster that
 // shares this file system), so that a job's directory can be given to
 // that user alone.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -190,18 +191,17 @@ func (c *Client) Statuses(ctx context.Context, ids []compute.BackendJobID) (map[
 			break
 		}
 	}
+	var rest []compute.BackendJobID
 	for _, id := range ids {
-		if _, ok := out[id]; ok {
-			continue
-		}
-		st, err := c.Status(ctx, id)
-		switch {
-		case err == nil:
-			out[id] = st
-		case !errors.Is(errors.NotExist, err):
-			return nil, errors.E(op, err)
+		if _, ok := out[id]; !ok {
+			rest = append(rest, id)
 		}
 	}
+	more, err := compute.EachStatus(ctx, c, rest)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	maps.Copy(out, more)
 	return out, nil
 }
 

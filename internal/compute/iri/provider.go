@@ -971,10 +971,9 @@ func (p *Provider) listJobs(w http.ResponseWriter, r *http.Request, user string)
 	p.writeJSON(w, http.StatusOK, out[:min(limit, len(out))])
 }
 
-// statuses asks res's backend about recs: once for all of them where it
-// lists statuses (compute.StatusLister), else one by one; jobs seen final
-// before are not asked about again. A job the backend has forgotten is
-// absent.
+// statuses asks res's backend about recs (compute.StatusesOf); jobs seen
+// final before are not asked about again. A job the backend has forgotten
+// is absent.
 func (p *Provider) statuses(ctx context.Context, res *ProviderResource, recs []*record) (map[string]compute.Status, error) {
 	out := make(map[string]compute.Status, len(recs))
 	var ask []*record
@@ -987,29 +986,16 @@ func (p *Provider) statuses(ctx context.Context, res *ProviderResource, recs []*
 		}
 	}
 	p.mu.Unlock()
-	if l, ok := res.Backend.(compute.StatusLister); ok && len(ask) > 1 {
-		ids := make([]compute.BackendJobID, len(ask))
-		for i, rec := range ask {
-			ids[i] = rec.BackendID
-		}
-		sts, err := l.Statuses(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, rec := range ask {
-			if st, ok := sts[rec.BackendID]; ok {
-				out[rec.ID] = st
-			}
-		}
-	} else {
-		for _, rec := range ask {
-			st, err := res.Backend.Status(ctx, rec.BackendID)
-			if errors.Is(errors.NotExist, err) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
+	ids := make([]compute.BackendJobID, len(ask))
+	for i, rec := range ask {
+		ids[i] = rec.BackendID
+	}
+	sts, err := compute.StatusesOf(ctx, res.Backend, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range ask {
+		if st, ok := sts[rec.BackendID]; ok {
 			out[rec.ID] = st
 		}
 	}

@@ -390,17 +390,7 @@ func (b *Backend) wait(j *job) {
 
 // Statuses reports each of ids this backend knows (compute.StatusLister).
 func (b *Backend) Statuses(ctx context.Context, ids []compute.BackendJobID) (map[compute.BackendJobID]compute.Status, error) {
-	out := make(map[compute.BackendJobID]compute.Status, len(ids))
-	for _, id := range ids {
-		st, err := b.Status(ctx, id)
-		switch {
-		case err == nil:
-			out[id] = st
-		case !errors.Is(errors.NotExist, err):
-			return nil, err
-		}
-	}
-	return out, nil
+	return compute.EachStatus(ctx, b, ids)
 }
 
 var _ compute.StatusLister = (*Backend)(nil)
