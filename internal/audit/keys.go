@@ -2,8 +2,12 @@ package audit
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"strconv"
 	"strings"
@@ -132,4 +136,95 @@ func NewSigner(skey string) (note.Signer, note.Verifier, error) {
 // key name.
 func validOrigin(s string) bool {
 	return s != "" && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsSpace) && !strings.Contains(s, "+")
+}
+
+// LabelKey is the secret key of the keyed label hashes in version-2
+// records (RecordVersion). It is kept with the log's signing key and never
+// shown: whoever holds it can test a record's label hash against labels.
+type LabelKey []byte
+
+// labelKeySize is the length of a label key in bytes.
+const labelKeySize = 32
+
+// NewLabelKey returns a fresh random label key.
+func NewLabelKey() LabelKey {
+	k := make(LabelKey, labelKeySize)
+	rand.Read(k)
+	return k
+}
+
+// Sum returns the keyed hash of the label (in canonical binary form) of
+// the object of rec (its escaped ObjectType and ObjectID): binding the
+// hash to the object means equal labels on different objects do not show
+// as equal hashes either.
+func (k LabelKey) Sum(rec Record, label []byte) []byte {
+	rec = Escape(rec)
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte("genesis audit label v2\x00"))
+	for _, s := range []string{rec.ObjectType, rec.ObjectID} {
+		var n [binary.MaxVarintLen64]byte
+		m.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		m.Write([]byte(s))
+	}
+	m.Write(label)
+	return m.Sum(nil)
+}
+
+// Matches reports whether rec's label hash is that of label (canonical
+// binary form). Version-1 records carry a bare SHA-256 of the label.
+func (k LabelKey) Matches(rec Record, label []byte) bool {
+	switch rec.Version {
+	case 1:
+		h := sha256.Sum256(label)
+		return hmac.Equal(h[:], rec.LabelHash)
+	case 0, RecordVersion:
+		return len(k) > 0 && hmac.Equal(k.Sum(rec, label), rec.LabelHash)
+	}
+	return false
+}
+
+// WriteLabelKeyFile writes a fresh label key to path (mode 0600), which
+// must not exist yet.
+func WriteLabelKeyFile(path string) error {
+	const op errors.Op = "audit.WriteLabelKeyFile"
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if os.IsExist(err) {
+			return errors.E(op, errors.Exist, errors.Msg("audit label key file already exists"), err)
+		}
+		return errors.E(op, errors.Internal, err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(NewLabelKey()) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	return nil
+}
+
+// LoadLabelKey reads a label key file written by WriteLabelKeyFile. It
+// refuses a file that group or others may read.
+func LoadLabelKey(path string) (LabelKey, error) {
+	const op errors.Op = "audit.LoadLabelKey"
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, errors.E(op, errors.NotExist, errors.Msg("audit label key file not found"), err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, errors.E(op, errors.Permission, errors.Msg("audit label key file must have mode 0600"))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != labelKeySize {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("malformed audit label key file"))
+	}
+	return k, nil
 }

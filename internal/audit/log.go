@@ -78,6 +78,11 @@ type Options struct {
 	MaxPending int
 	Now        func() time.Time // default time.Now
 	Logger     *slog.Logger     // default slog.Default()
+	// LabelKey keys the label hashes of new records (Record.Label). Keep
+	// it with the signing key (WriteLabelKeyFile): a log opened without
+	// one gets a random key that lives as long as the process, and the
+	// records it writes cannot be matched against labels after that.
+	LabelKey LabelKey
 }
 
 // Log is the audit log in one local directory. It is safe for concurrent
@@ -153,6 +158,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if len(opts.LabelKey) == 0 {
+		opts.LabelKey = NewLabelKey()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, errors.E(op, err)
@@ -467,6 +475,7 @@ func (l *Log) append(ctx context.Context, r Record, sync bool) (uint64, error) {
 	if r.Time.IsZero() {
 		r.Time = l.opts.Now()
 	}
+	r = keyLabel(l.opts.LabelKey, r)
 	e, err := EncodeRecord(r)
 	if err != nil {
 		return 0, errors.E(op, err)
@@ -650,6 +659,20 @@ func (l *Log) closeFiles() {
 			f.Close()
 		}
 	}
+}
+
+// keyLabel replaces r's label by its keyed hash.
+func keyLabel(k LabelKey, r Record) Record {
+	if r.Label != nil {
+		r.LabelHash, r.Label = k.Sum(r, r.Label), nil
+	}
+	return r
+}
+
+// LabelMatches reports whether rec was recorded about an object labelled
+// label (in canonical binary form); see LabelKey.Matches.
+func (l *Log) LabelMatches(rec Record, label []byte) bool {
+	return l.opts.LabelKey.Matches(rec, label)
 }
 
 // Origin returns the log's origin (its key name).

@@ -16,10 +16,18 @@ type Memory struct {
 	entries [][]byte
 	Fail    error
 	Now     func() time.Time
+	// LabelKey keys label hashes (see Options.LabelKey); NewMemory sets a
+	// random one.
+	LabelKey LabelKey
 }
 
 // NewMemory returns an empty in-memory log.
-func NewMemory() *Memory { return &Memory{} }
+func NewMemory() *Memory { return &Memory{LabelKey: NewLabelKey()} }
+
+// LabelMatches is Log.LabelMatches.
+func (m *Memory) LabelMatches(rec Record, label []byte) bool {
+	return m.LabelKey.Matches(rec, label)
+}
 
 // Append implements Appender.
 func (m *Memory) Append(ctx context.Context, r Record) (uint64, error) {
@@ -39,7 +47,10 @@ func (m *Memory) Append(ctx context.Context, r Record) (uint64, error) {
 			r.Time = time.Now()
 		}
 	}
-	e, err := EncodeRecord(r)
+	if m.LabelKey == nil {
+		m.LabelKey = NewLabelKey()
+	}
+	e, err := EncodeRecord(keyLabel(m.LabelKey, r))
 	if err != nil {
 		return 0, errors.E(op, err)
 	}
