@@ -130,11 +130,11 @@ func TestEscapeExamples(t *testing.T) {
 	long := strings.Repeat("x", 5000)
 	for _, c := range []struct{ in, want string }{
 		{"ds-1", "ds-1"},
-		{`a\b`, `a\b`},                    // valid: unchanged
-		{"a\xffb", `a\xffb`},              // an invalid byte
-		{"a\\\xfe", `a\\\xfe`},            // with a backslash, in an invalid field
-		{"\xc3", `\xc3`},                  // a cut-off character
-		{"é\xe9", `é\xe9`},                // Latin-1 after UTF-8
+		{`a\b`, `a\b`},         // valid: unchanged
+		{"a\xffb", `a\xffb`},   // an invalid byte
+		{"a\\\xfe", `a\\\xfe`}, // with a backslash, in an invalid field
+		{"\xc3", `\xc3`},       // a cut-off character
+		{"é\xe9", `é\xe9`},     // Latin-1 after UTF-8
 		{long, long[:1024-len("…[5000 bytes]")] + "…[5000 bytes]"},
 	} {
 		got := Escape(Record{ObjectID: c.in}).ObjectID
