@@ -315,8 +315,9 @@ func openBlobs(ctx context.Context, raw string) (blob.Store, error) {
 }
 
 // openAudit opens the audit log in DATA_DIR/audit, creating on first start
-// the deployment ID and the Ed25519 checkpoint key (DATA_DIR/keys/audit.key,
-// mode 0600; the verifier key beside it as audit.key.pub).
+// the deployment ID, the Ed25519 checkpoint key (DATA_DIR/keys/audit.key,
+// mode 0600; the verifier key beside it as audit.key.pub) and the secret
+// key of the records' label hashes (DATA_DIR/keys/audit-label.key, 0600).
 func (a *App) openAudit(ctx context.Context) error {
 	const op errors.Op = "app.openAudit"
 	idPath := filepath.Join(a.Config.DataDir, "deployment-id")
@@ -346,7 +347,19 @@ func (a *App) openAudit(ctx context.Context) error {
 		return errors.E(op, errors.Internal, err)
 	}
 	a.AuditKey = strings.TrimSpace(string(pub))
-	a.Audit, err = audit.Open(ctx, filepath.Join(a.Config.DataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, Logger: a.Log})
+	// The secret key of the records' label hashes lives beside the signing
+	// key (and is made on first start, also for a log written before it).
+	labelKeyPath := filepath.Join(a.Config.DataDir, "keys", "audit-label.key")
+	if _, err := os.Stat(labelKeyPath); os.IsNotExist(err) {
+		if err := audit.WriteLabelKeyFile(labelKeyPath); err != nil {
+			return errors.E(op, errors.Internal, err)
+		}
+	}
+	labelKey, err := audit.LoadLabelKey(labelKeyPath)
+	if err != nil {
+		return errors.E(op, errors.Internal, errors.Msg("cannot load the audit label key "+labelKeyPath), err)
+	}
+	a.Audit, err = audit.Open(ctx, filepath.Join(a.Config.DataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, LabelKey: labelKey, Logger: a.Log})
 	if err != nil {
 		return errors.E(op, errors.Internal, errors.Msg("cannot open the audit log"), err)
 	}

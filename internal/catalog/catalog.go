@@ -151,7 +151,9 @@ func (s *Service) decide(ctx context.Context, p *genesis.Principal, act authz.Ac
 		return err
 	}
 	err = s.authz.Can(ctx, ap, act, res)
-	if res.Label.Level() != label.Open || act != authz.Read {
+	// Every refusal is recorded, even of a read of OPEN data: a hidden
+	// asset must leave as many records as a missing one (recordNotFound).
+	if res.Label.Level() != label.Open || act != authz.Read || err != nil {
 		dec := audit.Allow
 		if err != nil {
 			dec = audit.Deny
@@ -170,16 +172,32 @@ func (s *Service) record(ctx context.Context, p *genesis.Principal, action strin
 		Decision: dec, Detail: detail}, l)
 }
 
-// Record appends rec about an object labelled l, filling in the label hash
-// and the request ID. A record about NATIONAL-SECURITY data is durable
+// recordNotFound records that p asked for an asset (or version) that does
+// not exist. A hidden one leaves a deny record (decide); a missing one
+// must leave one too, or the log's size would tell them apart. It has no
+// label, so the API shows it to no one (httpapi.mayReadEntry), as it
+// shows the hidden one only to those who may read it.
+func (s *Service) recordNotFound(ctx context.Context, p *genesis.Principal, asked string) {
+	if s.audit == nil || p == nil {
+		return
+	}
+	s.audit.Append(context.WithoutCancel(ctx), audit.Record{Principal: string(p.ID), Action: "asset.read", ObjectType: "asset",
+		ObjectID: asked, Decision: audit.Deny, RequestID: RequestID(ctx), Detail: "not found"})
+}
+
+// Record appends rec about an object labelled l, filling in the label
+// (which the log keys into the record's label hash) and the request ID. A record about NATIONAL-SECURITY data is durable
 // before Record returns, and if it cannot be written the action it records
 // must fail (AU-5): the error says so. A nil log records nothing.
 func Record(ctx context.Context, log audit.Appender, rec audit.Record, l label.Label) error {
 	if log == nil {
 		return nil
 	}
-	h := l.Hash()
-	rec.LabelHash, rec.RequestID = h[:], RequestID(ctx)
+	lb, err := l.MarshalBinary()
+	if err != nil {
+		return errors.E(errors.Op("catalog.Record"), errors.Internal, err)
+	}
+	rec.Label, rec.RequestID = lb, RequestID(ctx)
 	ctx = context.WithoutCancel(ctx)
 	if l.Level() == label.NationalSecurity {
 		if _, err := log.AppendSync(ctx, rec); err != nil {
@@ -187,7 +205,7 @@ func Record(ctx context.Context, log audit.Appender, rec audit.Record, l label.L
 		}
 		return nil
 	}
-	_, err := log.Append(ctx, rec)
+	_, err = log.Append(ctx, rec)
 	return err
 }
 

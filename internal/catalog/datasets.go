@@ -150,6 +150,9 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 		a, err = s.load(ctx, tx, idOrName)
 		return err
 	})
+	if errors.Is(errors.NotExist, err) {
+		s.recordNotFound(ctx, p, idOrName)
+	}
 	if err == nil {
 		err = s.decide(ctx, p, authz.Read, a)
 	}
@@ -269,6 +272,9 @@ func (s *Service) Version(ctx context.Context, p *genesis.Principal, idOrName st
 		ver, err = scanVersion(tx.QueryRow(ctx, `SELECT `+versionCols+` FROM asset_versions WHERE asset_id = ? AND version = ?`, a.ID, v))
 		return err
 	})
+	if errors.Is(errors.NotExist, err) {
+		s.recordNotFound(ctx, p, a.ID+"@"+strconv.FormatInt(v, 10)) // as a hidden version is (decide)
+	}
 	if err != nil {
 		return nil, nil, errors.E(op, err)
 	}
@@ -534,6 +540,7 @@ func (s *Service) uploadable(ctx context.Context, p *genesis.Principal, idOrName
 		return err
 	})
 	if errors.Is(errors.NotExist, err) {
+		s.recordNotFound(ctx, p, idOrName)
 		return nil, errors.E(errors.NotExist)
 	}
 	if err != nil {
@@ -552,10 +559,9 @@ func (s *Service) uploadable(ctx context.Context, p *genesis.Principal, idOrName
 		if err == nil {
 			continue
 		}
-		if res.Label.Level() != label.Open || act != authz.Read {
-			if aerr := s.record(ctx, p, string(act), a, res.Label, audit.Deny, ""); aerr != nil {
-				return nil, aerr
-			}
+		// Every refusal is recorded, as in decide.
+		if aerr := s.record(ctx, p, string(act), a, res.Label, audit.Deny, ""); aerr != nil {
+			return nil, aerr
 		}
 		if errors.Is(errors.NotExist, err) {
 			if act == authz.Read {
@@ -953,12 +959,13 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// MayReadLabelOf reports whether p may read asset id at the label whose
-// hash is labelHash (one of the labels the asset or its versions carry).
+// MayReadLabelOf reports whether p may read asset id at the label a record
+// was made under (one of the labels the asset or its versions carry, for
+// which recordedUnder is true).
 // Audit records about assets are shown through it: a record made under a
 // label is readable only by those cleared for that label. Anything unknown
 // is false (fail closed).
-func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, labelHash []byte) bool {
+func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, recordedUnder func(label.Label) bool) bool {
 	var a *Asset
 	var labels []string
 	err := s.db.View(ctx, func(tx store.Tx) error {
@@ -990,7 +997,7 @@ func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id s
 		if err != nil {
 			continue
 		}
-		if h := l.Hash(); string(h[:]) != string(labelHash) {
+		if !recordedUnder(l) {
 			continue
 		}
 		probe := *a

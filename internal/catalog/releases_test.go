@@ -128,7 +128,10 @@ func TestMayReadLabelOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := func(m string) []byte { l := mustLabel(t, m); x := l.Hash(); return x[:] }
+	h := func(m string) func(label.Label) bool {
+		want := mustLabel(t, m)
+		return func(l label.Label) bool { return label.Equal(l, want) }
+	}
 	if !w.cat.MayReadLabelOf(ctx, w.carol, a.ID, h("PROPRIETARY//FUSION")) {
 		t.Error("cleared reader refused")
 	}

@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -16,7 +16,9 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-var openHash = func() []byte { h := label.MustParse("OPEN").Hash(); return h[:] }()
+// openLabel is the OPEN label in canonical binary form: what a generic
+// mutation record (recordMutation) is made under.
+var openLabel = func() []byte { b, _ := label.MustParse("OPEN").MarshalBinary(); return b }()
 
 // recordMutation appends the audit record of a finished mutation: who,
 // which endpoint, which object, and the outcome by status.
@@ -40,7 +42,7 @@ func (s *Server) recordMutation(r *http.Request, p *genesis.Principal, status in
 	}
 	rec := audit.Record{
 		Principal: string(p.ID), Action: r.Pattern, ObjectType: typ, ObjectID: id,
-		Decision: dec, LabelHash: openHash, RequestID: requestID(r.Context()), Detail: strconv.Itoa(status),
+		Decision: dec, Label: openLabel, RequestID: requestID(r.Context()), Detail: strconv.Itoa(status),
 	}
 	if _, err := s.audit.Append(contextWithoutCancel(r.Context()), rec); err != nil {
 		s.log.ErrorContext(r.Context(), "audit append failed", "err", err, "request_id", rec.RequestID)
@@ -66,40 +68,57 @@ type AuditEntry struct {
 	ObjectType string         `json:"object_type"`
 	ObjectID   string         `json:"object_id,omitempty"`
 	Decision   audit.Decision `json:"decision"`
-	LabelHash  string         `json:"label_hash"`
-	RequestID  string         `json:"request_id,omitempty"`
-	Detail     string         `json:"detail,omitempty"`
+	// Label is the marking of the label the record was made under; every
+	// entry shown is one its reader may read at that label.
+	Label string `json:"label"`
+	// LabelHash is the record's label hash as stored (base64): keyed, so
+	// it tells nothing about the label without the server's key.
+	LabelHash string `json:"label_hash"`
+	RequestID string `json:"request_id,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 }
 
-func entryOf(i uint64, r audit.Record) AuditEntry {
+func entryOf(i uint64, r audit.Record, marking string) AuditEntry {
 	return AuditEntry{Index: i, Time: r.Time.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), Principal: r.Principal, Action: r.Action,
-		ObjectType: r.ObjectType, ObjectID: r.ObjectID, Decision: r.Decision, LabelHash: base64.StdEncoding.EncodeToString(r.LabelHash),
+		ObjectType: r.ObjectType, ObjectID: r.ObjectID, Decision: r.Decision, Label: marking, LabelHash: base64.StdEncoding.EncodeToString(r.LabelHash),
 		RequestID: r.RequestID, Detail: r.Detail}
 }
 
-// mayReadEntry: a principal reads the records of its own actions; stewards,
-// classification officers and administrators (the audit-reading roles of
-// the policy) read records about objects whose label they may read: a
-// record about a non-OPEN asset is readable only by those cleared for the
-// label it was made under. Records about anything else non-OPEN are
-// withheld (fail closed).
-func (s *Server) mayReadEntry(r *http.Request, ap authz.Principal, auditor bool, rec audit.Record) bool {
-	if rec.Principal == ap.ID {
+// readEntry decides whether the caller may read rec, and under which label
+// (its marking) rec was made. A record is about an object and made under
+// its label; it is shown only to whoever may read that object at that
+// label — its own principal included — and of those, to its principal and
+// to the audit-reading roles of the policy (stewards, classification
+// officers, administrators). Records about datasets, models and jobs are
+// decided by the catalog and the job service; any other record is readable
+// only if it was made under OPEN. Anything unknown is withheld (fail
+// closed): so a record of a denied request for a hidden name is shown to
+// its principal exactly as the record of a request for a missing name
+// (catalog.recordNotFound), that is not at all.
+func (s *Server) readEntry(r *http.Request, ap authz.Principal, auditor bool, rec audit.Record) (marking string, ok bool) {
+	if rec.Principal != ap.ID && !auditor {
+		return "", false
+	}
+	recordedUnder := func(l label.Label) bool {
+		b, err := l.MarshalBinary()
+		if err != nil || !s.auditLog.LabelMatches(rec, b) {
+			return false
+		}
+		marking = l.Format()
 		return true
 	}
-	if !auditor {
-		return false
+	switch rec.ObjectType {
+	case "dataset", "model":
+		ok = s.catalog != nil && s.catalog.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, recordedUnder)
+	case "job":
+		ok = s.jobs != nil && s.jobs.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, recordedUnder)
+	default:
+		ok = recordedUnder(label.MustParse("OPEN"))
 	}
-	if bytes.Equal(rec.LabelHash, openHash) {
-		return true
+	if !ok {
+		return "", false
 	}
-	if s.catalog != nil && (rec.ObjectType == "dataset" || rec.ObjectType == "model") {
-		return s.catalog.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, rec.LabelHash)
-	}
-	if s.jobs != nil && rec.ObjectType == "job" {
-		return s.jobs.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, rec.LabelHash)
-	}
-	return false
+	return marking, true
 }
 
 func (s *Server) isAuditor(r *http.Request) (authz.Principal, bool, error) {
@@ -150,6 +169,10 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 		from = size - min(size, n)
 	}
+	f, err := auditFilterOf(q)
+	if err != nil {
+		return err
+	}
 	out := AuditEntries{Items: []AuditEntry{}, Size: size}
 	i := from
 	// Scan a bounded window so a reader who may see little cannot make the
@@ -159,13 +182,39 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if s.mayReadEntry(r, ap, auditor, rec) {
-			out.Items = append(out.Items, entryOf(i, rec))
+		if marking, ok := s.readEntry(r, ap, auditor, rec); ok && f.matches(rec, marking) {
+			out.Items = append(out.Items, entryOf(i, rec, marking))
 		}
 	}
 	out.Next = i
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// auditFilter narrows an entry list. It applies only to the entries the
+// caller may read, so it can tell nothing about the others: a label asked
+// for matches only an entry shown with that label.
+type auditFilter struct {
+	principal, action, objectType, objectID, label string
+}
+
+func auditFilterOf(q url.Values) (auditFilter, error) {
+	const op errors.Op = "httpapi.listAudit"
+	f := auditFilter{principal: q.Get("principal"), action: q.Get("action"), objectType: q.Get("object_type"), objectID: q.Get("object_id")}
+	if m := q.Get("label"); m != "" {
+		l, err := label.Parse(m)
+		if err != nil {
+			return f, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg(err.Error()))
+		}
+		f.label = l.Format()
+	}
+	return f, nil
+}
+
+func (f auditFilter) matches(rec audit.Record, marking string) bool {
+	return (f.principal == "" || rec.Principal == f.principal) && (f.action == "" || rec.Action == f.action) &&
+		(f.objectType == "" || rec.ObjectType == f.objectType) && (f.objectID == "" || rec.ObjectID == f.objectID) &&
+		(f.label == "" || marking == f.label)
 }
 
 // AuditCheckpoint is the latest signed checkpoint and the key to check it.
@@ -216,7 +265,8 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !s.mayReadEntry(r, ap, auditor, rec) {
+	marking, ok := s.readEntry(r, ap, auditor, rec)
+	if !ok {
 		return errors.E(op, errors.NotExist)
 	}
 	raw, err := s.auditLog.Entry(ctx, idx)
@@ -227,7 +277,7 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := AuditProof{Entry: entryOf(idx, rec), Raw: base64.StdEncoding.EncodeToString(raw),
+	out := AuditProof{Entry: entryOf(idx, rec, marking), Raw: base64.StdEncoding.EncodeToString(raw),
 		Checkpoint: AuditCheckpoint{Origin: cp.Origin, Size: cp.Size, Root: cp.Hash.String(), Signed: string(signed), VerifierKey: s.auditKey},
 		Proof:      hashes(proof)}
 	writeJSON(w, http.StatusOK, out)

@@ -165,6 +165,9 @@ type AuditLog interface {
 	Checkpoint(ctx context.Context) (audit.Checkpoint, []byte, error)
 	Entry(ctx context.Context, index uint64) ([]byte, error)
 	ProveInclusion(ctx context.Context, index, size uint64) ([]tlog.Hash, error)
+	// LabelMatches reports whether a record was made under a label (in
+	// canonical binary form); see audit.LabelKey.
+	LabelMatches(rec audit.Record, label []byte) bool
 }
 
 func (s *Server) authenticate(r *http.Request) (*genesis.Principal, error) {

@@ -586,9 +586,10 @@ func (s *Service) dirOf(j *Job) string {
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// MayReadLabelOf reports whether p may read job id, whose audit records
-// carry labelHash: audit entries about jobs are shown through it.
-func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, labelHash []byte) bool {
+// MayReadLabelOf reports whether p may read job id and an audit record
+// about it was made under its label (recordedUnder): audit entries about
+// jobs are shown through it.
+func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, recordedUnder func(label.Label) bool) bool {
 	j, err := s.Get(ctx, p, id)
 	if err != nil {
 		return false
@@ -597,6 +598,5 @@ func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id s
 	if err != nil {
 		return false
 	}
-	h := l.Hash()
-	return string(h[:]) == string(labelHash)
+	return recordedUnder(l)
 }
