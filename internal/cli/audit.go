@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,33 +66,49 @@ copy with --key to detect a replaced key too.`,
 
 	var n int
 	var asJSON bool
+	var filter struct{ principal, action, objectType, objectID, label string }
 	tail := &cobra.Command{
 		Use:   "tail",
 		Short: "Show the latest audit records you may read",
-		Args:  cobra.NoArgs,
+		Long: `Shows the records among the latest N that you may read: those about objects
+you may read at the label the record was made under (your own included), and,
+for stewards, classification officers and administrators, others' too. The
+filters apply to those records only.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := env.client()
 			if err != nil {
 				return err
 			}
+			q := url.Values{"tail": {strconv.Itoa(n)}, "limit": {"1000"}}
+			for k, v := range map[string]string{"principal": filter.principal, "action": filter.action, "object_type": filter.objectType, "object_id": filter.objectID, "label": filter.label} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
 			var page httpapi.AuditEntries
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/audit/entries?tail="+strconv.Itoa(n)+"&limit=1000", nil, &page); err != nil {
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/audit/entries?"+q.Encode(), nil, &page); err != nil {
 				return err
 			}
 			return env.output(asJSON, page.Items, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "INDEX\tTIME\tPRINCIPAL\tACTION\tOBJECT\tDECISION")
+				fmt.Fprintln(w, "INDEX\tTIME\tPRINCIPAL\tACTION\tOBJECT\tDECISION\tLABEL")
 				for _, e := range page.Items {
 					obj := e.ObjectType
 					if e.ObjectID != "" {
 						obj += " " + e.ObjectID
 					}
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Index, e.Time, e.Principal, e.Action, obj, e.Decision)
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Index, e.Time, e.Principal, e.Action, obj, e.Decision, e.Label)
 				}
 			})
 		},
 	}
 	tail.Flags().IntVarP(&n, "n", "n", 20, "how many of the latest entries to scan")
 	tail.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	tail.Flags().StringVar(&filter.principal, "principal", "", "only records of this principal ID")
+	tail.Flags().StringVar(&filter.action, "action", "", "only records of this action")
+	tail.Flags().StringVar(&filter.objectType, "object-type", "", "only records about objects of this type")
+	tail.Flags().StringVar(&filter.objectID, "object-id", "", "only records about this object ID")
+	tail.Flags().StringVar(&filter.label, "label", "", "only records made under this label (a marking)")
 
 	var pinned string
 	var proofJSON bool
