@@ -172,16 +172,16 @@ func (s *Service) record(ctx context.Context, p *genesis.Principal, action strin
 		Decision: dec, Detail: detail}, l)
 }
 
-// recordNotFound records that p asked for an asset (or version) that does
-// not exist. A hidden one leaves a deny record (decide); a missing one
+// recordNotFound records that p asked for an object of type typ (an
+// asset, a version, a release) that does not exist. A hidden one leaves a deny record (decide); a missing one
 // must leave one too, or the log's size would tell them apart. It has no
 // label, so the API shows it to no one (httpapi.mayReadEntry), as it
 // shows the hidden one only to those who may read it.
-func (s *Service) recordNotFound(ctx context.Context, p *genesis.Principal, asked string) {
+func (s *Service) recordNotFound(ctx context.Context, p *genesis.Principal, typ, asked string) {
 	if s.audit == nil || p == nil {
 		return
 	}
-	s.audit.Append(context.WithoutCancel(ctx), audit.Record{Principal: string(p.ID), Action: "asset.read", ObjectType: "asset",
+	s.audit.Append(context.WithoutCancel(ctx), audit.Record{Principal: string(p.ID), Action: typ + ".read", ObjectType: typ,
 		ObjectID: asked, Decision: audit.Deny, RequestID: RequestID(ctx), Detail: "not found"})
 }
 

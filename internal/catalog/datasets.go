@@ -151,7 +151,7 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 		return err
 	})
 	if errors.Is(errors.NotExist, err) {
-		s.recordNotFound(ctx, p, idOrName)
+		s.recordNotFound(ctx, p, "asset", idOrName)
 	}
 	if err == nil {
 		err = s.decide(ctx, p, authz.Read, a)
@@ -273,7 +273,7 @@ func (s *Service) Version(ctx context.Context, p *genesis.Principal, idOrName st
 		return err
 	})
 	if errors.Is(errors.NotExist, err) {
-		s.recordNotFound(ctx, p, a.ID+"@"+strconv.FormatInt(v, 10)) // as a hidden version is (decide)
+		s.recordNotFound(ctx, p, "version", a.ID+"@"+strconv.FormatInt(v, 10)) // as a hidden version is (decide)
 	}
 	if err != nil {
 		return nil, nil, errors.E(op, err)
@@ -540,7 +540,7 @@ func (s *Service) uploadable(ctx context.Context, p *genesis.Principal, idOrName
 		return err
 	})
 	if errors.Is(errors.NotExist, err) {
-		s.recordNotFound(ctx, p, idOrName)
+		s.recordNotFound(ctx, p, "asset", idOrName)
 		return nil, errors.E(errors.NotExist)
 	}
 	if err != nil {

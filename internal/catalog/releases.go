@@ -144,6 +144,9 @@ func (s *Service) Release(ctx context.Context, p *genesis.Principal, id string) 
 		r, err = scanRelease(tx.QueryRow(ctx, `SELECT `+releaseCols+` FROM releases r JOIN assets a ON a.id = r.asset_id WHERE r.id = ?`, id))
 		return err
 	})
+	if errors.Is(errors.NotExist, err) {
+		s.recordNotFound(ctx, p, "release", id) // as one of a hidden version is (decide)
+	}
 	if err == nil {
 		_, _, err = s.Version(ctx, p, r.Asset, r.Version)
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/blob/manifest"
 	"github.com/genesis-science/genesis/internal/blob/memblob"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/httpapi"
@@ -96,7 +98,29 @@ func newAuditWorld(t *testing.T) *auditWorld {
 		mk(p.name, p.clearance, p.roles)
 	}
 	mk("hera", "NATIONAL-SECURITY//FUSION", []genesis.Role{genesis.RoleContributor})
+	mk("offi", "NATIONAL-SECURITY//FUSION", []genesis.Role{genesis.RoleClassificationOfficer})
 	return w
+}
+
+// putVersion commits a one-file version to asset name as p.
+func (w *auditWorld) putVersion(p *genesis.Principal, name, content string) {
+	w.t.Helper()
+	data := []byte(content)
+	id := blob.Sum(data)
+	m := &manifest.Manifest{Entries: []manifest.Entry{{Path: "f", Type: manifest.File, Mode: 0o644, Size: int64(len(data)), Hash: id,
+		Chunks: []manifest.Chunk{{ID: id, Size: int64(len(data))}}}}}
+	raw, err := m.Marshal()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, c := range [][]byte{data, raw} {
+		if err := w.cat.PutChunk(ctx, p, name, blob.Sum(c), c); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if _, err := w.cat.Commit(ctx, p, name, catalog.CommitSpec{Manifest: blob.Sum(raw)}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *auditWorld) principal(name string) *genesis.Principal {
@@ -203,7 +227,10 @@ var auditAsks = []struct {
 	{"POST", "/api/v1/assets/%s/label", map[string]any{"label": "NATIONAL-SECURITY//FUSION"}},
 	{"PUT", "/api/v1/assets/%s/metadata", map[string]any{"core": map[string]any{"title": "t"}}},
 	{"POST", "/api/v1/assets/%s/chunks/missing", map[string]any{"ids": []string{}}},
-	{"POST", "/api/v1/assets/%s/releases", map[string]any{"to_label": "OPEN", "justification": "j"}},
+	{"POST", "/api/v1/assets/%s/releases", map[string]any{"to_label": "OPEN", "justification": "justified enough"}},
+	{"GET", "/api/v1/releases/%s", nil},
+	{"POST", "/api/v1/releases/%s/approve", nil},
+	{"POST", "/api/v1/releases/%s/reject", nil},
 }
 
 // TestOwnAuditViewHiddenLikeMissing: random principals ask for names that
@@ -225,14 +252,16 @@ func TestOwnAuditViewHiddenLikeMissing(t *testing.T) {
 			t.Fatal(err)
 		}
 		names = append(names, name, a.ID) // asked by name and by ID
+		hidden.putVersion(hera, name, "data of "+name)
+		rel, err := hidden.cat.RequestRelease(ctx, hidden.principal("offi"), name, 1, "OPEN", "for the test of audit views")
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, rel.ID)
 	}
 	names = append(names, "never-there")
-	// The same number of setup records in both worlds keeps offsets equal
-	// (not needed for the windows, which are relative, but it makes the
-	// whole-log views comparable entry by entry).
-	for range 3 {
-		missing.log.Append(ctx, audit.Record{Principal: "setup", Action: "setup", Decision: audit.Allow})
-	}
+	// Positions count from the end of the setup, which differs.
+	start := [2]uint64{hidden.settle(), missing.settle()}
 	rng := rand.New(rand.NewPCG(12, 1))
 	for step := 0; step < 120; step++ {
 		who := auditPrincipals[rng.IntN(len(auditPrincipals))].name
@@ -254,7 +283,8 @@ func TestOwnAuditViewHiddenLikeMissing(t *testing.T) {
 		}
 	}
 	for _, p := range auditPrincipals {
-		a, b := hidden.view(p.name, "from=0", 0), missing.view(p.name, "from=0", 0)
+		a := hidden.view(p.name, "from="+strconv.FormatUint(start[0], 10), start[0])
+		b := missing.view(p.name, "from="+strconv.FormatUint(start[1], 10), start[1])
 		if diff := cmp.Diff(b, a); diff != "" {
 			t.Errorf("%s's whole view differs (-missing +hidden):\n%s", p.name, diff)
 		}
