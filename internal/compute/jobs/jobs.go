@@ -385,10 +385,19 @@ func (s *Service) Cancel(ctx context.Context, p *genesis.Principal, id string) (
 	const op errors.Op = "jobs.Cancel"
 	j, err := s.Get(ctx, p, id)
 	if err != nil {
+		// Every refusal is on the record. Hidden and missing jobs alike are
+		// recorded as asked, under no label: shown to no one.
+		if errors.Is(errors.NotExist, err) && s.Audit != nil {
+			s.Audit.Append(context.WithoutCancel(ctx), audit.Record{Principal: string(p.ID), Action: "job.cancel", ObjectType: "job",
+				ObjectID: id, Decision: audit.Deny, RequestID: catalog.RequestID(ctx), Detail: "not found"})
+		}
 		return nil, errors.E(op, err)
 	}
 	if j.Owner != string(p.ID) {
 		if err := s.can(ctx, p, authz.Operate, j); err != nil {
+			if aerr := s.record(ctx, p, "cancel", j, audit.Deny); aerr != nil {
+				return nil, errors.E(op, aerr)
+			}
 			return nil, errors.E(op, errors.Permission, errors.Msg("only the job's owner or an operator may cancel it"))
 		}
 	}
