@@ -31,6 +31,13 @@
 //     same key is detectable only against a checkpoint kept elsewhere
 //     (VerifyOptions.Trusted): keep the last verified checkpoint outside the
 //     data directory.
+//   - Any record can be appended: string fields that are not UTF-8 or too
+//     long are escaped and cut with a marker (Escape), never refused, so a
+//     refusal is on the record whatever was asked.
+//   - Records do not give away labels: a record carries a keyed hash of its
+//     object's label (LabelKey, kept beside the signing key), matched by
+//     whoever holds the key (Log.LabelMatches). Records written before it
+//     (version 1, a bare SHA-256) are still read and verified.
 //
 // # On-disk layout (one directory)
 //
