@@ -18,7 +18,10 @@ import (
 
 // openLabel is the OPEN label in canonical binary form: what a generic
 // mutation record (recordMutation) is made under.
-var openLabel = func() []byte { b, _ := label.MustParse("OPEN").MarshalBinary(); return b }()
+var (
+	openLabelValue = label.MustParse("OPEN")
+	openLabel      = func() []byte { b, _ := openLabelValue.MarshalBinary(); return b }()
+)
 
 // recordMutation appends the audit record of a finished mutation: who,
 // which endpoint, which object, and the outcome by status.
@@ -113,7 +116,7 @@ func (s *Server) readEntry(r *http.Request, ap authz.Principal, auditor bool, re
 	case "job":
 		ok = s.jobs != nil && s.jobs.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, recordedUnder)
 	default:
-		ok = recordedUnder(label.MustParse("OPEN"))
+		ok = recordedUnder(openLabelValue)
 	}
 	if !ok {
 		return "", false
