@@ -520,7 +520,11 @@ func (s *Service) schedJob(ctx context.Context, j *Job, left remainders) sched.J
 	l, _ := label.Parse(j.Label)
 	sj := sched.Job{Label: l, Resources: j.Spec.Resources, InputBytes: j.InputBytes}
 	if j.Project != "" {
+		// Named as the submitter named it, for explanations.
 		sj.Charged, sj.Project = true, j.Project
+		if acct := j.Spec.Attributes.Account; acct != "" {
+			sj.Project = acct
+		}
 		sj.NodeHours, sj.GPUHours = cost(j.Spec)
 		rem, ok := left[j.Project]
 		if !ok {
