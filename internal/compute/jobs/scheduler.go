@@ -538,6 +538,9 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 	l, _ := label.Parse(j.Label)
 	dir := s.dirOf(j)
 	fail := func(what string, err error) {
+		if errors.Is(errors.Transient, err) {
+			return // not the outputs' fault: the next round checks again
+		}
 		s.finish(ctx, j, Failed, "outputs", what+": "+errors.SafeMessage(err)+" (no output was committed)", 0)
 	}
 	outPaths := sortedKeys(j.Spec.Outputs)
