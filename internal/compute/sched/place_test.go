@@ -201,7 +201,7 @@ func BenchmarkPlace(b *testing.B) {
 // ones: status, power).
 func TestEverProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 12))
-	for range 3000 {
+	for range 1000 {
 		job := randJob(r)
 		n := 1 + r.IntN(6)
 		cands := make([]sched.Candidate, n)
