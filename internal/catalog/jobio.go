@@ -107,6 +107,9 @@ type Output struct {
 // made, so a retried job commits its outputs once.
 func (s *Service) CommitOutput(ctx context.Context, p *genesis.Principal, name, path string, l label.Label, inputs []VersionRef, activity, activityID string) (*Output, error) {
 	const op errors.Op = "catalog.CommitOutput"
+	if err := s.CheckOutput(ctx, p, KindDataset, name, l); err != nil {
+		return nil, errors.E(op, err)
+	}
 	a, err := s.Get(ctx, p, name)
 	if errors.Is(errors.NotExist, err) {
 		a, err = s.Create(ctx, p, CreateSpec{Kind: KindDataset, Name: name, Label: l.Format(), Title: "Output of " + activity + " " + activityID})
@@ -129,22 +132,18 @@ type ModelOutput struct {
 	Name  string
 	Floor label.Label
 	Meta  ModelMeta
-	// Metrics and Card, if set, are paths relative to Dir of files the
-	// computation wrote: a JSON object of metrics and a Markdown model
-	// card. They are read inside Dir only (a symbolic link out of it is
-	// refused: the computation may run as another user).
+	// Metrics and Card, if set, are paths relative to Dir — the model's
+	// directory — of files the computation wrote: a JSON object of metrics
+	// and a Markdown model card. They are read inside Dir only (a symbolic
+	// link out of it is refused: the computation may run as another user).
 	Dir, Metrics, Card string
 }
 
-// CommitModelOutput stores path as a new version of the model m.Name,
-// trained on inputs by activity/activityID, with its metrics and card.
-// Like CommitOutput it is idempotent per (model, activityID).
-func (s *Service) CommitModelOutput(ctx context.Context, p *genesis.Principal, m ModelOutput, path string, inputs []VersionRef, activity, activityID string) (*Output, error) {
-	const op errors.Op = "catalog.CommitModelOutput"
-	a, err := s.RegisterModel(ctx, p, RegisterSpec{Name: m.Name, Title: "Trained by " + activity + " " + activityID, Floor: m.Floor.Format(), TrainedOn: inputs})
-	if err != nil {
-		return nil, errors.E(op, err)
-	}
+// Load reads m's metrics and card into its metadata and checks it: what
+// CommitModelOutput does before it registers anything, and what a caller
+// committing several outputs together checks before it commits any.
+func (m ModelOutput) Load() (ModelMeta, error) {
+	const op errors.Op = "catalog.ModelOutput"
 	meta := m.Meta
 	for _, f := range []struct {
 		path, what string
@@ -158,12 +157,33 @@ func (s *Service) CommitModelOutput(ctx context.Context, p *genesis.Principal, m
 		}
 		b, err := readSmall(m.Dir, f.path, 1<<20)
 		if err != nil {
-			return nil, errors.E(op, errors.Invalid, errors.Field("models"), errors.Msg("the "+f.what+" file "+filepath.Base(f.path)+" is missing, unreadable or larger than 1 MiB"), err)
+			return meta, errors.E(op, errors.Invalid, errors.Field("models"), errors.Msg("the "+f.what+" file "+filepath.Base(f.path)+" is missing from the model's directory, unreadable or larger than 1 MiB"), err)
 		}
 		f.dst(b)
 	}
 	if err := meta.check(op); err != nil {
-		return nil, err
+		return meta, err
+	}
+	return meta, nil
+}
+
+// CommitModelOutput stores path as a new version of the model m.Name,
+// trained on inputs by activity/activityID, with its metrics and card.
+// Like CommitOutput it is idempotent per (model, activityID).
+func (s *Service) CommitModelOutput(ctx context.Context, p *genesis.Principal, m ModelOutput, path string, inputs []VersionRef, activity, activityID string) (*Output, error) {
+	const op errors.Op = "catalog.CommitModelOutput"
+	// Everything that can be wrong with the model is checked before it is
+	// registered: a refused model leaves no empty model behind.
+	meta, err := m.Load()
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field("models"), errors.Msg("model output "+filepath.Base(path)+" is missing or unreadable"))
+	}
+	a, err := s.RegisterModel(ctx, p, RegisterSpec{Name: m.Name, Title: "Trained by " + activity + " " + activityID, Floor: m.Floor.Format(), TrainedOn: inputs})
+	if err != nil {
+		return nil, errors.E(op, err)
 	}
 	o, err := s.commitOutput(ctx, p, a, path, inputs, activity, activityID, &meta)
 	if err != nil {

@@ -109,7 +109,7 @@ func roles(rs []genesis.Role) string {
 func adminCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{Use: "admin", Short: "Administer principals and organisations"}
 	principal := &cobra.Command{Use: "principal", Short: "Manage users and service accounts"}
-	principal.AddCommand(principalCreateCmd(env), principalListCmd(env), principalRevokeCmd(env), clearanceCmd(env))
+	principal.AddCommand(principalCreateCmd(env), principalUpdateCmd(env), principalListCmd(env), principalRevokeCmd(env), clearanceCmd(env))
 	org := &cobra.Command{Use: "org", Short: "Manage organisations"}
 	org.AddCommand(orgCreateCmd(env), orgListCmd(env))
 	c.AddCommand(principal, org, policyCmd(env))
@@ -168,6 +168,49 @@ func principalCreateCmd(env *Env) *cobra.Command {
 	f.StringVar(&req.OIDCSubject, "oidc-subject", "", "OIDC subject")
 	f.BoolVar(&withToken, "token", false, "also issue an API token and print it once")
 	f.DurationVar(&ttl, "token-ttl", 0, "lifetime of the --token (0: no expiry)")
+	return c
+}
+
+func principalUpdateCmd(env *Env) *cobra.Command {
+	var org string
+	var roleList []string
+	c := &cobra.Command{
+		Use:   "update NAME [--org ORG] [--role ROLE]…",
+		Short: "Change a principal's organisation or global roles (--role replaces them all)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var req httpapi.UpdatePrincipalRequest
+			if cmd.Flags().Changed("org") {
+				req.Org = &org
+			}
+			if cmd.Flags().Changed("role") {
+				rs := []genesis.Role{}
+				for _, r := range roleList {
+					for _, x := range strings.Split(r, ",") {
+						if x = strings.TrimSpace(x); x != "" {
+							rs = append(rs, genesis.Role(x))
+						}
+					}
+				}
+				req.Roles = &rs
+			}
+			if req.Org == nil && req.Roles == nil {
+				return errors.E(errors.Invalid, errors.Msg("nothing to change: give --org or --role"))
+			}
+			c, err := env.client()
+			if err != nil {
+				return err
+			}
+			var p genesis.Principal
+			if err := c.Do(cmd.Context(), http.MethodPatch, "/api/v1/principals/"+pathEscape(args[0]), req, &p); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s: organisation %s, roles %s.\n", p.Name, dash(string(p.Org)), roles(p.Roles))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&org, "org", "", "organisation (name or ID; \"\" for none)")
+	c.Flags().StringSliceVar(&roleList, "role", nil, "global role (repeatable; replaces all): viewer, contributor, steward, operator, classification-officer, admin")
 	return c
 }
 

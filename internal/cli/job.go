@@ -78,6 +78,9 @@ func jobCmd(env *Env) *cobra.Command {
 				return env.output(true, j, nil)
 			}
 			fmt.Fprintf(env.Stdout, "Submitted %s, label %s, %s.\n", j.ID, j.Label, j.State)
+			for _, w := range j.Warnings {
+				fmt.Fprintf(env.Stderr, "warning: %s\n(genesis job explain %s shows every site's verdict)\n", w, j.ID)
+			}
 			return nil
 		},
 	}
@@ -158,12 +161,21 @@ func jobCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return env.output(showJSON, j, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "id:\t%s\nstate:\t%s\nsite:\t%s\nlabel:\t%s\ninputs:\t%s\nexit code:\t%d\n", j.ID, strings.TrimSpace(j.State+" "+j.Reason), dash(j.Site), j.Label, dash(strings.Join(j.Inputs, ", ")), j.ExitCode)
+				fmt.Fprintf(w, "id:\t%s\nstate:\t%s\nsite:\t%s\nlabel:\t%s\ninputs:\t%s\n", j.ID, strings.TrimSpace(j.State+" "+j.Reason), dash(j.Site), j.Label, dash(strings.Join(j.Inputs, ", ")))
+				if ended(j.State) { // a job that has not ended has no exit code
+					fmt.Fprintf(w, "exit code:\t%d\n", j.ExitCode)
+				}
 				if j.Detail != "" {
 					fmt.Fprintf(w, "detail:\t%s\n", j.Detail)
 				}
 				for _, o := range j.Outputs {
 					fmt.Fprintf(w, "output:\t%s@%d\n", o.Asset, o.Version)
+				}
+				switch j.State {
+				case jobs.Pending:
+					fmt.Fprintf(w, "see:\tgenesis job explain %s (why it waits)\n", j.ID)
+				case jobs.Failed:
+					fmt.Fprintf(w, "see:\tgenesis job logs --stderr %s (its standard error)\n", j.ID)
 				}
 			})
 		},
@@ -172,7 +184,7 @@ func jobCmd(env *Env) *cobra.Command {
 	var follow, stderr bool
 	logs := &cobra.Command{
 		Use:   "logs ID [-f]",
-		Short: "Print a job's output (-f: follow until it ends)",
+		Short: "Print a job's output (-f: follow until it ends); a failed job's standard error follows, on standard error",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := env.client()
@@ -183,23 +195,42 @@ func jobCmd(env *Env) *cobra.Command {
 			if stderr {
 				stream = "stderr"
 			}
-			var off int64
-			for {
+			read := func(stream string, off int64) ([]byte, error) {
 				b, _, err := c.Get(cmd.Context(), "/api/v1/jobs/"+url.PathEscape(args[0])+"/logs?stream="+stream+"&offset="+strconv.FormatInt(off, 10))
+				return b, err
+			}
+			var off int64
+			var said string // the last state announced on standard error
+			for {
+				b, err := read(stream, off)
 				if err != nil {
 					return err
 				}
 				env.Stdout.Write(b)
 				off += int64(len(b))
-				if !follow {
-					return nil
-				}
 				j, err := get(cmd, args[0])
 				if err != nil {
 					return err
 				}
-				if j.State != jobs.Pending && j.State != jobs.Running && len(b) == 0 {
+				if ended(j.State) && len(b) == 0 || !follow {
+					if !ended(j.State) && off == 0 {
+						fmt.Fprintf(env.Stderr, "%s: %s\n", j.ID, waiting(j))
+					}
+					// A failed job's error is usually on its standard
+					// error: show it rather than nothing.
+					if j.State == jobs.Failed && !stderr {
+						e, err := read("stderr", 0)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(env.Stderr, "%s failed (%s, exit code %d)%s; its standard error:\n", j.ID, dash(j.Reason), j.ExitCode, suffix(": ", j.Detail))
+						env.Stderr.Write(e)
+					}
 					return nil
+				}
+				if w := waiting(j); !ended(j.State) && w != said {
+					fmt.Fprintf(env.Stderr, "%s: %s\n", j.ID, w)
+					said = w
 				}
 				select {
 				case <-cmd.Context().Done():
@@ -263,4 +294,28 @@ func jobCmd(env *Env) *cobra.Command {
 	explain.Flags().BoolVar(&explainJSON, "json", false, "print JSON")
 	c.AddCommand(submit, list, show, logs, cancel, explain)
 	return c
+}
+
+// ended reports whether a job in state st has ended.
+func ended(st string) bool { return st != jobs.Pending && st != jobs.Running }
+
+// waiting says what a job that has not ended is waiting for.
+func waiting(j *jobs.Job) string {
+	switch {
+	case j.State == jobs.Running:
+		return "running on " + j.Site
+	case j.Site != "":
+		return "pending: placed on " + j.Site + ", being started there"
+	case j.Reason != "":
+		return "pending: " + j.Reason + "; waiting (genesis job explain " + j.ID + " says why)"
+	default:
+		return "pending: waiting to be placed"
+	}
+}
+
+func suffix(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
 }

@@ -426,6 +426,23 @@ func TestAPI(t *testing.T) {
 		if r := h.do("POST", "/api/v1/principals/alice/clearance", admin, map[string]any{"clearance": "SECRETISH"}); r.status != 400 || r.problem(t).Field != "clearance" {
 			t.Errorf("bad clearance = %d %s", r.status, r.body)
 		}
+		// Organisation and roles: administrators only; others see only
+		// themselves (anyone else is not found).
+		if r := h.do("PATCH", "/api/v1/principals/alice", aliceTok, map[string]any{"roles": []string{"admin"}}); r.status != 403 {
+			t.Errorf("alice makes herself admin = %d %s", r.status, r.body)
+		}
+		if r := h.do("PATCH", "/api/v1/principals/bob", aliceTok, map[string]any{"roles": []string{"viewer"}}); r.status != 404 {
+			t.Errorf("alice changes bob = %d %s", r.status, r.body)
+		}
+		if r := h.do("PATCH", "/api/v1/principals/alice", admin, map[string]any{"roles": []string{"wizard"}}); r.status != 400 || r.problem(t).Field != "roles" {
+			t.Errorf("unknown role = %d %s", r.status, r.body)
+		}
+		if r := h.do("PATCH", "/api/v1/principals/alice", admin, map[string]any{"roles": []string{"contributor", "steward"}, "org": "ornl"}); r.status != 200 || !strings.Contains(string(r.body), `"roles":["contributor","steward"]`) {
+			t.Errorf("update alice = %d %s", r.status, r.body)
+		}
+		if r := h.do("PATCH", "/api/v1/principals/alice", admin, map[string]any{"roles": []string{"contributor"}}); r.status != 200 || !strings.Contains(string(r.body), `"roles":["contributor"]`) {
+			t.Errorf("restore alice = %d %s", r.status, r.body)
+		}
 		agr := map[string]any{"id": "CRADA-0042", "type": "CRADA", "title": "Fusion materials", "parties": []string{"ornl"},
 			"not_before": "2026-01-01T00:00:00Z", "not_after": "2036-01-01T00:00:00Z", "compartments": []string{"FUSION"}, "ip_terms": "joint ownership"}
 		if r := h.do("POST", "/api/v1/agreements", aliceTok, agr); r.status != 403 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/identity"
 )
 
 // List is the envelope of every list response.
@@ -101,6 +102,38 @@ func (s *Server) listPrincipals(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getPrincipal(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.id.Principal(r.Context(), me(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// UpdatePrincipalRequest is the body of PATCH /api/v1/principals/{id}: an
+// absent field is left as it is.
+type UpdatePrincipalRequest struct {
+	Org   *string         `json:"org,omitempty"`   // name or ID; "" for none
+	Roles *[]genesis.Role `json:"roles,omitempty"` // replaces the global roles
+}
+
+func (s *Server) updatePrincipal(w http.ResponseWriter, r *http.Request) error {
+	// Non-administrators cannot see other principals: NotExist, not 403.
+	if _, err := s.id.Principal(r.Context(), me(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	if err := requireAdmin(r, "change principals' organisations and roles"); err != nil {
+		return err
+	}
+	var req UpdatePrincipalRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	u := identity.PrincipalUpdate{Roles: req.Roles}
+	if req.Org != nil {
+		org := genesis.OrgID(*req.Org)
+		u.Org = &org
+	}
+	p, err := s.id.UpdatePrincipal(r.Context(), r.PathValue("id"), u)
 	if err != nil {
 		return err
 	}

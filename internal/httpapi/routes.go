@@ -18,6 +18,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/principals", s.authed(s.listPrincipals))
 	m.Handle("POST /api/v1/principals", s.authed(s.createPrincipal))
 	m.Handle("GET /api/v1/principals/{id}", s.authed(s.getPrincipal))
+	m.Handle("PATCH /api/v1/principals/{id}", s.authed(s.updatePrincipal))
 	m.Handle("POST /api/v1/principals/{id}/disable", s.authed(s.disablePrincipal))
 	m.Handle("POST /api/v1/principals/{id}/tokens", s.authed(s.createTokenFor))
 	m.Handle("POST /api/v1/principals/{id}/clearance", s.authed(s.setClearance))

@@ -578,3 +578,65 @@ func resolveOrg(ctx context.Context, tx store.Tx, op errors.Op, ref *genesis.Org
 	*ref = o.ID
 	return string(o.ID), nil
 }
+
+// PrincipalUpdate is a change to a principal's organisation and roles; a
+// nil field is left as it is.
+type PrincipalUpdate struct {
+	Org   *genesis.OrgID  // an organisation's name or ID; "" for none
+	Roles *[]genesis.Role // the new set of global roles (replaces the old)
+}
+
+// UpdatePrincipal changes a principal's organisation or roles
+// (administrators decide who may; the caller checks). The last enabled
+// administrator cannot lose the admin role: nobody could give it back.
+func (s *Service) UpdatePrincipal(ctx context.Context, idOrName string, u PrincipalUpdate) (*genesis.Principal, error) {
+	const op errors.Op = "identity.UpdatePrincipal"
+	if u.Roles != nil {
+		for _, r := range *u.Roles {
+			if !r.Valid() {
+				return nil, invalid(op, "roles", "unknown role "+quote(string(r))+"; roles are viewer, contributor, steward, operator, classification-officer, admin")
+			}
+		}
+		rs := normRoles(*u.Roles)
+		u.Roles = &rs
+	}
+	var p *genesis.Principal
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = scanPrincipal(tx.QueryRow(ctx, `SELECT `+principalCols+` FROM principals WHERE id = ? OR name = ?`, idOrName, idOrName))
+		if err != nil {
+			return err
+		}
+		if u.Org != nil {
+			ref := *u.Org
+			org, err := resolveOrg(ctx, tx, op, &ref)
+			if err != nil {
+				return err
+			}
+			p.Org = ref
+			if _, err := tx.Exec(ctx, `UPDATE principals SET org_id = ? WHERE id = ?`, org, p.ID); err != nil {
+				return err
+			}
+		}
+		if u.Roles != nil {
+			if p.IsAdmin() && !p.Disabled && !slices.Contains(*u.Roles, genesis.RoleAdmin) {
+				var others int
+				if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM principals WHERE id <> ? AND disabled = ? AND (roles = 'admin' OR roles LIKE 'admin,%' OR roles LIKE '%,admin' OR roles LIKE '%,admin,%')`, p.ID, false).Scan(&others); err != nil {
+					return err
+				}
+				if others == 0 {
+					return invalid(op, "roles", p.Name+" is the last administrator; make another one first")
+				}
+			}
+			p.Roles = *u.Roles
+			if _, err := tx.Exec(ctx, `UPDATE principals SET roles = ? WHERE id = ?`, joinRoles(p.Roles), p.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return p, nil
+}

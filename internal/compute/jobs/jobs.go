@@ -63,10 +63,13 @@ type Job struct {
 	ExitCode   int              `json:"exit_code"`
 	Outputs    []catalog.Output `json:"outputs,omitempty"`
 	Explain    []sched.Verdict  `json:"explain,omitempty"`
-	CreatedAt  time.Time        `json:"created_at"`
-	UpdatedAt  time.Time        `json:"updated_at"`
-	StartedAt  *time.Time       `json:"started_at,omitempty"`
-	FinishedAt *time.Time       `json:"finished_at,omitempty"`
+	// Warnings, on the answer to a submission only, say why no registered
+	// site could ever run the job as things stand (it waits until one can).
+	Warnings   []string   `json:"warnings,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	backendID  compute.BackendJobID
 	inputRefs  []catalog.VersionRef
 	attempts   int // placements after the first
@@ -212,6 +215,18 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 			return nil, errors.E(op, errors.Invalid, errors.Field("attributes.account"), errors.Msg("project "+acct+" holds no compute allocation"))
 		}
 	}
+	// No write down, decided now rather than after the job ran: every
+	// output must be able to take the job's label.
+	for _, path := range sortedKeys(spec.Outputs) {
+		if err := s.catalog.CheckOutput(ctx, p, catalog.KindDataset, spec.Outputs[path], join); err != nil {
+			return nil, errors.E(op, err)
+		}
+	}
+	for _, path := range sortedKeys(spec.Models) {
+		if err := s.catalog.CheckOutput(ctx, p, catalog.KindModel, spec.Models[path].Name, join); err != nil {
+			return nil, errors.E(op, err)
+		}
+	}
 	ap, err := s.ids.AuthzPrincipal(ctx, p)
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -239,7 +254,37 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 		return nil, errors.E(op, err)
 	}
 	s.nudge()
+	if w := s.never(ctx, j); w != "" {
+		j.Warnings = append(j.Warnings, w)
+	}
 	return j, nil
+}
+
+// never says why no registered site could ever run j as things stand — its
+// accreditation, operators, capacity or j's project's allocation there
+// (sched.Ever) — or "" if one could. A job that no site can run waits
+// rather than fail: a site or an allocation may be added.
+func (s *Service) never(ctx context.Context, j *Job) string {
+	ss, err := s.sites.All(ctx)
+	if err != nil {
+		return ""
+	}
+	if len(ss) == 0 {
+		return "no compute site is registered; the job waits until one that can run it is"
+	}
+	cands := make([]sched.Candidate, len(ss))
+	for i := range ss {
+		cands[i] = sched.NewCandidate(ss[i], sched.Load{})
+	}
+	ok, vs := sched.Ever(s.schedJob(ctx, j, remainders{}), cands)
+	if ok {
+		return ""
+	}
+	var why []string
+	for _, v := range vs {
+		why = append(why, v.Site+": "+strings.Join(v.Reasons, "; "))
+	}
+	return "no registered site can ever run this job as things stand; it waits until one can (" + strings.Join(why, " | ") + ")"
 }
 
 func nullIf(s string) any {
@@ -484,7 +529,11 @@ func (s *Service) schedJob(ctx context.Context, j *Job, left remainders) sched.J
 	l, _ := label.Parse(j.Label)
 	sj := sched.Job{Label: l, Resources: j.Spec.Resources, InputBytes: j.InputBytes}
 	if j.Project != "" {
+		// Named as the submitter named it, for explanations.
 		sj.Charged, sj.Project = true, j.Project
+		if acct := j.Spec.Attributes.Account; acct != "" {
+			sj.Project = acct
+		}
 		sj.NodeHours, sj.GPUHours = cost(j.Spec)
 		rem, ok := left[j.Project]
 		if !ok {

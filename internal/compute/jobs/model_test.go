@@ -36,7 +36,7 @@ func TestTrainingJobRegistersModel(t *testing.T) {
 	}
 	j := f.submit(t, `
 executable: /bin/sh
-arguments: ["-c", "mkdir model && cp inputs/shots/shots.csv model/weights.bin && echo '{\"rmse\": 0.12}' > metrics.json && echo '# Surrogate' > CARD.md"]
+arguments: ["-c", "mkdir model && cp inputs/shots/shots.csv model/weights.bin && echo '{\"rmse\": 0.12}' > model/metrics.json && echo '# Surrogate' > model/CARD.md"]
 inputs: ["shots@1"]
 models:
   model/:
@@ -80,7 +80,7 @@ attributes:
 	writeFile(t, secret, `{"server_secret": 42}`)
 	leak := f.submit(t, `
 executable: /bin/sh
-arguments: ["-c", "mkdir model && echo x > model/w && ln -s `+secret+` metrics.json"]
+arguments: ["-c", "mkdir model && echo x > model/w && ln -s `+secret+` model/metrics.json"]
 inputs: ["shots@1"]
 models:
   model/: {name: surrogate, framework: sklearn, task: regression, metrics: metrics.json}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -521,8 +522,13 @@ func (s *Service) follow(ctx context.Context, j *Job, bk backends, st compute.St
 	}
 }
 
-// complete commits the job's outputs (once each: CommitOutput is idempotent
-// per job) and marks it completed.
+// complete commits the job's outputs and models — all of them or none —
+// and marks it completed. Every output is checked before any is committed
+// (its path exists; a dataset may take it without a write down; a model's
+// metrics and card are readable and valid): a job whose outputs fail the
+// check fails with nothing committed. Committing then goes on until all
+// are: each commit is idempotent per job, and one that fails transiently
+// leaves the job running, so the next round commits the rest.
 func (s *Service) complete(ctx context.Context, j *Job) {
 	owner, err := s.owner(ctx, j)
 	if err != nil {
@@ -530,22 +536,72 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 		return
 	}
 	l, _ := label.Parse(j.Label)
-	var outs []catalog.Output
 	dir := s.dirOf(j)
-	for path, name := range j.Spec.Outputs {
+	fail := func(what string, err error) {
+		if errors.Is(errors.Transient, err) {
+			return // not the outputs' fault: the next round checks again
+		}
+		s.finish(ctx, j, Failed, "outputs", what+": "+errors.SafeMessage(err)+" (no output was committed)", 0)
+	}
+	outPaths := sortedKeys(j.Spec.Outputs)
+	for _, path := range outPaths {
+		name := j.Spec.Outputs[path]
+		if err := s.catalog.CheckOutput(ctx, owner, catalog.KindDataset, name, l); err != nil {
+			fail("output "+path+" → "+name, err)
+			return
+		}
+		if _, err := os.Stat(filepath.Join(dir, path)); err != nil {
+			fail("output "+path+" → "+name, errors.E(errors.Invalid, errors.Msg("the job did not write "+path)))
+			return
+		}
+	}
+	modelPaths := sortedKeys(j.Spec.Models)
+	models := make([]catalog.ModelOutput, len(modelPaths))
+	for i, path := range modelPaths {
+		m := j.Spec.Models[path]
+		models[i] = catalog.ModelOutput{Name: m.Name, Floor: l, Meta: catalog.ModelMeta{Framework: m.Framework, Task: m.Task},
+			Dir: filepath.Join(dir, path), Metrics: m.Metrics, Card: m.Card}
+		if err := s.catalog.CheckOutput(ctx, owner, catalog.KindModel, m.Name, l); err != nil {
+			fail("model "+path+" → "+m.Name, err)
+			return
+		}
+		if _, err := os.Stat(filepath.Join(dir, path)); err != nil {
+			fail("model "+path+" → "+m.Name, errors.E(errors.Invalid, errors.Msg("the job did not write "+path)))
+			return
+		}
+		if _, err := models[i].Load(); err != nil {
+			fail("model "+path+" → "+m.Name, err)
+			return
+		}
+	}
+	var outs []catalog.Output
+	commitFailed := func(what string, err error) {
+		if errors.Is(errors.Transient, err) || errors.Is(errors.Conflict, err) {
+			return // the next round goes on
+		}
+		var done []string
+		for _, o := range outs {
+			done = append(done, o.Asset+"@"+strconv.FormatInt(o.Version, 10))
+		}
+		detail := what + ": " + errors.SafeMessage(err)
+		if len(done) > 0 {
+			detail += " (after its checks passed; committed before this: " + strings.Join(done, ", ") + ")"
+		}
+		s.finish(ctx, j, Failed, "outputs", detail, 0)
+	}
+	for _, path := range outPaths {
+		name := j.Spec.Outputs[path]
 		o, err := s.catalog.CommitOutput(ctx, owner, name, filepath.Join(dir, path), l, j.inputRefs, catalog.ActivityJob, j.ID)
 		if err != nil {
-			s.finish(ctx, j, Failed, "outputs", "output "+path+" → "+name+": "+errors.SafeMessage(err), 0)
+			commitFailed("output "+path+" → "+name, err)
 			return
 		}
 		outs = append(outs, *o)
 	}
-	for path, m := range j.Spec.Models {
-		mo := catalog.ModelOutput{Name: m.Name, Floor: l, Meta: catalog.ModelMeta{Framework: m.Framework, Task: m.Task},
-			Dir: dir, Metrics: m.Metrics, Card: m.Card}
-		o, err := s.catalog.CommitModelOutput(ctx, owner, mo, filepath.Join(dir, path), j.inputRefs, catalog.ActivityJob, j.ID)
+	for i, path := range modelPaths {
+		o, err := s.catalog.CommitModelOutput(ctx, owner, models[i], filepath.Join(dir, path), j.inputRefs, catalog.ActivityJob, j.ID)
 		if err != nil {
-			s.finish(ctx, j, Failed, "outputs", "model "+path+" → "+m.Name+": "+errors.SafeMessage(err), 0)
+			commitFailed("model "+path+" → "+models[i].Name, err)
 			return
 		}
 		outs = append(outs, *o)
@@ -554,6 +610,17 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 	if s.update(ctx, j, `state = ?, outputs = ?, exit_code = 0, reason = '', finished_at = ?`, Completed, string(b), store.T(s.now())) == nil {
 		s.system(ctx, j, "finish", Completed)
 	}
+}
+
+// sortedKeys returns m's keys in order: outputs are checked and committed
+// in a stable order.
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 func (s *Service) owner(ctx context.Context, j *Job) (*genesis.Principal, error) {

@@ -284,3 +284,20 @@ func Sorted(vs []Verdict) []Verdict {
 	})
 	return out
 }
+
+// Ever is Place on the sites as they would be at their best — up, idle and
+// with power to spare: it says whether any candidate could ever run the
+// job without anyone changing an accreditation, an operator, a capacity or
+// an allocation, and, for every site that could not, why not (for the
+// warning a submission gets). Status, load and power draw change by
+// themselves; the rest does not.
+func Ever(job Job, cands []Candidate) (bool, []Verdict) {
+	best := make([]Candidate, len(cands))
+	for i := range cands {
+		s := cands[i].Site
+		s.Status, s.PowerDrawKW = sites.Up, 0
+		best[i] = NewCandidate(s, Load{})
+	}
+	chosen, vs := Place(job, best)
+	return chosen != "", vs
+}

@@ -3,6 +3,7 @@ package sched_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,4 +193,50 @@ func BenchmarkPlace(b *testing.B) {
 		sched.Choose(jobs[i%len(jobs)], cands)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "decisions/s")
+}
+
+// TestEverProperty: Ever says a site could run a job exactly when some
+// state of that site — any status, load and power draw — makes Place say
+// it is feasible, and Ever's reasons are Place's (never the transient
+// ones: status, power).
+func TestEverProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 12))
+	for range 1000 {
+		job := randJob(r)
+		n := 1 + r.IntN(6)
+		cands := make([]sched.Candidate, n)
+		for i := range cands {
+			cands[i] = sched.NewCandidate(randSite(r, i), sched.Load{RunningJobs: r.IntN(50), RunningNodes: r.IntN(64)})
+		}
+		any, vs := sched.Ever(job, cands)
+		someFeasible := false
+		for i := range cands {
+			// Reference: try the site in every status, idle and loaded,
+			// with and without power headroom.
+			could := false
+			for _, st := range []string{sites.Up, sites.Degraded, sites.Down, sites.Draining} {
+				for _, draw := range []float64{0, cands[i].Site.PowerDrawKW, 1e9} {
+					s := cands[i].Site
+					s.Status, s.PowerDrawKW = st, draw
+					_, pv := sched.Place(job, []sched.Candidate{sched.NewCandidate(s, cands[i].Load)})
+					could = could || pv[0].Feasible
+				}
+			}
+			if vs[i].Feasible != could {
+				t.Fatalf("site %+v job %+v: Ever feasible=%v, some state feasible=%v", cands[i].Site, job, vs[i].Feasible, could)
+			}
+			if vs[i].Feasible == (len(vs[i].Reasons) > 0) {
+				t.Fatalf("feasible=%v with reasons %v", vs[i].Feasible, vs[i].Reasons)
+			}
+			for _, why := range vs[i].Reasons {
+				if strings.HasPrefix(why, "site is ") || strings.HasPrefix(why, "no power headroom") {
+					t.Fatalf("Ever gave a transient reason: %q", why)
+				}
+			}
+			someFeasible = someFeasible || could
+		}
+		if any != someFeasible {
+			t.Fatalf("Ever = %v, want %v", any, someFeasible)
+		}
+	}
 }
