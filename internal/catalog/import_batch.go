@@ -320,9 +320,13 @@ func (s *Service) importTx(ctx context.Context, p *genesis.Principal, items []*i
 	if len(items) == 0 {
 		return nil
 	}
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return err
+	}
 	errs := make([]error, len(items))
 	names := make([]string, len(items))
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		// A retried transaction starts over.
 		clear(errs)
 		clear(names)
@@ -331,7 +335,7 @@ func (s *Service) importTx(ctx context.Context, p *genesis.Principal, items []*i
 			if _, err := tx.Exec(ctx, `SAVEPOINT catalog_import`); err != nil {
 				return err
 			}
-			name, err := s.importRecordTx(ctx, tx, p, it, now)
+			name, err := s.importRecordTx(ctx, tx, p, ap, it, now)
 			if err != nil {
 				if txFatal(err) {
 					return err
@@ -377,11 +381,11 @@ func txFatal(err error) bool {
 // importRecordTx writes one record: the new asset (named from its title,
 // with -2, -3 … on conflict), its original as a committed chunk, its
 // metadata. It returns the new asset's name.
-func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Principal, it *importItem, now time.Time) (string, error) {
+func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Principal, ap authz.Principal, it *importItem, now time.Time) (string, error) {
 	name := it.a.Name
 	if !it.existing {
 		var err error
-		if name, err = insertImported(ctx, tx, it.a, slug(it.rec.Core.Title)); err != nil {
+		if name, err = s.insertImported(ctx, tx, ap, it.a, slug(it.rec.Core.Title)); err != nil {
 			return "", err
 		}
 	}
@@ -401,9 +405,10 @@ func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Pr
 	return name, nil
 }
 
-// insertImported inserts the new asset a under the first free name of
-// base, base-2, … base-51, as Create would have.
-func insertImported(ctx context.Context, tx store.Tx, a *Asset, base string) (string, error) {
+// insertImported inserts the new asset a under the first of base, base-2,
+// … base-51 that the importer sees no asset of, as Create would have:
+// assets the importer may not read hold no name for it (visibleNamed).
+func (s *Service) insertImported(ctx context.Context, tx store.Tx, ap authz.Principal, a *Asset, base string) (string, error) {
 	const op errors.Op = "catalog.Create"
 	for i := 1; ; i++ {
 		a.Name = base
@@ -413,11 +418,15 @@ func insertImported(ctx context.Context, tx store.Tx, a *Asset, base string) (st
 		if !genesis.ValidName(a.Name) {
 			return "", invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
 		}
-		if ok, err := insertAsset(ctx, tx, a); err != nil || ok {
-			return a.Name, err
+		seen, err := s.visibleNamed(ctx, tx, ap, a.Name)
+		if err != nil {
+			return "", err
+		}
+		if seen == nil {
+			return a.Name, insertAsset(ctx, tx, a)
 		}
 		if i > 50 {
-			return "", errors.E(op, errors.Exist, errors.Field("name"), errors.Msg("an asset with that name exists"))
+			return "", nameTaken(op, seen)
 		}
 	}
 }

@@ -94,9 +94,11 @@ func (a AssetBlobs) Get(ctx context.Context, id blob.ID, off, n int64) ([]byte, 
 	return a.s.GetChunk(ctx, a.p, a.asset, id, off, n)
 }
 
-// Output is what a computation produced for one asset.
+// Output is what a computation produced for one asset: its name, and its
+// ID (names are not unique across principals' views; docs/DESIGN.md).
 type Output struct {
 	Asset   string `json:"asset"`
+	ID      string `json:"id,omitempty"`
 	Version int64  `json:"version"`
 }
 
@@ -107,9 +109,18 @@ type Output struct {
 // made, so a retried job commits its outputs once.
 func (s *Service) CommitOutput(ctx context.Context, p *genesis.Principal, name, path string, l label.Label, inputs []VersionRef, activity, activityID string) (*Output, error) {
 	const op errors.Op = "catalog.CommitOutput"
+	// The name is resolved as p sees the catalog, now (docs/DESIGN.md,
+	// "Names"): assets p may not read neither receive the output nor stop
+	// it. A create that lost a race to an asset p can see writes into that.
 	a, err := s.Get(ctx, p, name)
-	if errors.Is(errors.NotExist, err) {
+	for range 2 {
+		if !errors.Is(errors.NotExist, err) {
+			break
+		}
 		a, err = s.Create(ctx, p, CreateSpec{Kind: KindDataset, Name: name, Label: l.Format(), Title: "Output of " + activity + " " + activityID})
+		if errors.Is(errors.Exist, err) {
+			a, err = s.Get(ctx, p, name)
+		}
 	}
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -206,7 +217,7 @@ func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Ass
 		return nil, err
 	}
 	if done > 0 {
-		return &Output{Asset: a.Name, Version: done}, nil
+		return &Output{Asset: a.Name, ID: a.ID, Version: done}, nil
 	}
 	srcs, err := pack.Sources([]string{path}, nil)
 	if err != nil {
@@ -220,5 +231,5 @@ func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Ass
 	if err != nil {
 		return nil, err
 	}
-	return &Output{Asset: a.Name, Version: v.Version}, nil
+	return &Output{Asset: a.Name, ID: a.ID, Version: v.Version}, nil
 }

@@ -1,0 +1,36 @@
+-- Asset names are unique only among the assets one principal may read
+-- (polyinstantiation; docs/DESIGN.md, "Names"): the catalog checks that in
+-- the creating transaction, so the table no longer holds name UNIQUE.
+-- SQLite cannot drop a column constraint: the table is rebuilt. Its
+-- children (versions, chunks, releases, lineage, metadata, model versions)
+-- reference assets(id) by name, so they point at the new table once it is
+-- renamed; the foreign-key checks are deferred to the commit, when every
+-- row is back.
+PRAGMA defer_foreign_keys = ON;
+
+CREATE TABLE assets_new (
+	id TEXT PRIMARY KEY,
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	title TEXT NOT NULL,
+	description TEXT NOT NULL,
+	label TEXT NOT NULL,
+	project_id TEXT REFERENCES projects(id),
+	owner_id TEXT NOT NULL REFERENCES principals(id),
+	latest_version BIGINT NOT NULL,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+
+INSERT INTO assets_new (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
+	SELECT id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at FROM assets;
+
+DROP TABLE assets;
+
+ALTER TABLE assets_new RENAME TO assets;
+
+CREATE INDEX assets_project ON assets (project_id);
+
+-- A name resolves to the oldest readable asset that bears it: (name,
+-- created_at, id) is also the asset lists' order.
+CREATE INDEX assets_name ON assets (name, created_at, id);
