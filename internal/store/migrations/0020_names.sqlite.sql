@@ -1,12 +1,13 @@
 -- Asset names are unique only among the assets one principal may read
 -- (polyinstantiation; docs/DESIGN.md, "Names"): the catalog checks that in
 -- the creating transaction, so the table no longer holds name UNIQUE.
--- SQLite cannot drop a column constraint: the table is rebuilt. Its
--- children (versions, chunks, releases, lineage, metadata, model versions)
--- reference assets(id) by name, so they point at the new table once it is
--- renamed; the foreign-key checks are deferred to the commit, when every
--- row is back.
-PRAGMA defer_foreign_keys = ON;
+-- SQLite cannot drop a column constraint: the table is rebuilt, its
+-- documented way, with foreign-key enforcement off for the transaction
+-- (the next line; store.ForeignKeysOff) and foreign_key_check before the
+-- commit. Its children (versions, chunks, releases, lineage, metadata,
+-- model versions) refer to assets(id) by the table's name, so they refer
+-- to the new table once it is renamed.
+-- store: foreign_keys off
 
 CREATE TABLE assets_new (
 	id TEXT PRIMARY KEY,
