@@ -179,7 +179,7 @@ func (s *Service) importBatch(ctx context.Context, p *genesis.Principal, recs []
 			sum.Rejected = append(sum.Rejected, Rejection{Index: it.rec.Index, SourceID: it.rec.SourceID, Field: errors.FieldOf(it.err), Reason: msg})
 			continue
 		}
-		ia := ImportedAsset{Index: it.rec.Index, SourceID: it.rec.SourceID, Asset: it.a.Name, Quality: it.m.Quality.Score}
+		ia := ImportedAsset{Index: it.rec.Index, SourceID: it.rec.SourceID, Asset: it.a.Name, ID: it.a.ID, Quality: it.m.Quality.Score}
 		if it.existing {
 			sum.Updated = append(sum.Updated, ia)
 		} else {
