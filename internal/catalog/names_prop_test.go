@@ -23,8 +23,9 @@ import (
 )
 
 // TestNamesInvisible is the differential property of docs/DESIGN.md,
-// "Names": random principals create, import and write job outputs under a
-// few colliding names at random labels, and everything each principal
+// "Names": random principals create, import (under colliding source
+// identifiers too) and write job outputs under a few colliding names at
+// random labels, and everything each principal
 // observes — each of its own operations' outcome (status, body and the
 // audit records it made, asset IDs aside), and after every operation the
 // asset each name resolves to and its lists — is what it observes in a
@@ -33,7 +34,7 @@ import (
 // can read appear (as their owners' creates) when they are made.
 func TestNamesInvisible(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
-		seeds, steps := []uint64{1, 2, 3}, 40
+		seeds, steps := []uint64{1, 2, 3, 4}, 50
 		if db.Dialect() == store.Postgres {
 			seeds, steps = []uint64{1}, 20
 		}
@@ -162,6 +163,7 @@ type op struct {
 	what  string // create, model, import, output
 	name  string
 	label string
+	src   string // an import's source identifier
 }
 
 // run performs o in w as its actor at the world's clock, and returns what
@@ -183,11 +185,14 @@ func (w *namesWorld) run(t *testing.T, o op, step int, dir string) []string {
 		res = append(res, scrub(err))
 	case "import":
 		title := strings.ToUpper(o.name[:1]) + o.name[1:]
-		doc := dcatDocument([]string{dcatRecord(fmt.Sprint("src-", step), title, "kw")})
+		doc := dcatDocument([]string{dcatRecord(o.src, title, "kw")})
 		sum, err := w.cat.Import(ctx, p, bytes.NewReader(doc), catalog.ImportSpec{Label: o.label})
 		if err == nil {
 			for _, ia := range sum.Imported {
 				res = append(res, "imported "+ia.Asset)
+			}
+			for _, ia := range sum.Updated {
+				res = append(res, "updated "+ia.Asset)
 			}
 			for _, r := range sum.Rejected {
 				res = append(res, "rejected "+r.Field+" "+assetID.ReplaceAllString(r.Reason, "ID"))
@@ -225,9 +230,13 @@ func runNames(t *testing.T, seed uint64, steps int, realDB store.DB, open func(*
 	pool := []string{"alpha", "beta", "gamma"}
 	observed := append(slices.Clone(pool), "alpha-2", "beta-2", "gamma-2", "alpha-3", "beta-3")
 	labels := []string{"OPEN", "PROPRIETARY", "PROPRIETARY//FUSION", "PROPRIETARY//QIS"}
-	whats := []string{"create", "create", "model", "import", "output", "output"}
+	whats := []string{"create", "create", "model", "import", "import", "output", "output"}
 	for step := range steps {
-		o := op{actor: r.IntN(len(real.ps)), what: whats[r.IntN(len(whats))], name: pool[r.IntN(len(pool))], label: labels[r.IntN(len(labels))]}
+		o := op{actor: r.IntN(len(real.ps)), what: whats[r.IntN(len(whats))], name: pool[r.IntN(len(pool))], label: labels[r.IntN(len(labels))],
+			src: fmt.Sprint("src-", step)}
+		if r.IntN(2) == 0 {
+			o.src = fmt.Sprint("shared-", r.IntN(2)) // held by others too, seen or not
+		}
 		now := start.Add(time.Duration(step+1) * time.Second)
 		real.clock, refs[o.actor].clock = now, now
 		got := real.run(t, o, step, dir)
@@ -288,6 +297,21 @@ func mirror(t *testing.T, real, ref *namesWorld, p *genesis.Principal, dir strin
 				t.Fatalf("step %d: mirroring %+v into p's reference world: %v", step, a, err)
 			}
 			m = stored{id: made.ID}
+			// An imported record's source identifier comes with it.
+			var src string
+			real.db.View(ctx, func(tx store.Tx) error {
+				return tx.QueryRow(ctx, `SELECT source_id FROM asset_metadata WHERE asset_id = ?`, s.id).Scan(&src)
+			})
+			if src != "" {
+				err := ref.db.Update(ctx, func(tx store.Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO asset_metadata (asset_id, core, provenance, format, source_id, original, quality, findings, extension_schema, extension, updated_by, updated_at)
+						VALUES (?, '{}', '{}', '', ?, '', 0, '[]', '', '', ?, 0)`, made.ID, src, string(q.ID))
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		for v := m.latest; v < s.latest; v++ {
 			if _, err := ref.cat.CommitOutput(ctx, q, m.id, filepath.Join(dir, "out"), label.Label{}, nil, catalog.ActivityJob, fmt.Sprint("mirror_", v)); err != nil {

@@ -6,3 +6,10 @@
 ALTER TABLE assets DROP CONSTRAINT IF EXISTS assets_name_key;
 
 CREATE INDEX assets_name ON assets (name, created_at, id);
+
+-- Source identifiers of imported records are held per principal's view
+-- the same way (an import updates the oldest readable asset that holds
+-- one, or makes a new one): no longer UNIQUE.
+DROP INDEX asset_metadata_source;
+
+CREATE INDEX asset_metadata_source ON asset_metadata (source_id) WHERE source_id <> '';
