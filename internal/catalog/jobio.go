@@ -24,10 +24,32 @@ func (s *Service) Inputs(ctx context.Context, p *genesis.Principal, refs []Versi
 
 // Stage restores a readable version into dest (server side), read-only.
 func (s *Service) Stage(ctx context.Context, p *genesis.Principal, ref VersionRef, dest string) error {
+	return s.stage(ctx, p, ref, nil, dest)
+}
+
+// StageWithin is Stage for a computation labelled ceiling: a version
+// whose label (with its inputs') ceiling does not dominate is refused. A
+// job's input is named as its submitter saw the catalog then; should the
+// name resolve to another asset now (the submitter's view changed: a new
+// clearance, a release), nothing above the job's label reaches its site.
+func (s *Service) StageWithin(ctx context.Context, p *genesis.Principal, ref VersionRef, ceiling label.Label, dest string) error {
+	return s.stage(ctx, p, ref, &ceiling, dest)
+}
+
+func (s *Service) stage(ctx context.Context, p *genesis.Principal, ref VersionRef, ceiling *label.Label, dest string) error {
 	const op errors.Op = "catalog.Stage"
-	_, _, m, err := s.Manifest(ctx, p, ref.Asset, ref.Version)
+	a, v, m, err := s.Manifest(ctx, p, ref.Asset, ref.Version)
 	if err != nil {
 		return errors.E(op, err)
+	}
+	if ceiling != nil {
+		eff, err := s.effectiveLabel(ctx, a.ID, v.Version)
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if !label.Dominates(*ceiling, eff) {
+			return errors.E(op, errors.Invalid, errors.Field("inputs"), errors.Msg("input "+ref.Asset+" is labelled above the job's label "+ceiling.Format()+" now; submit the job again"))
+		}
 	}
 	if _, err := pack.Restore(ctx, s.blobs, m, dest, pack.RestoreOptions{}); err != nil {
 		return errors.E(op, err)

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,24 @@ attributes:
 		g, err := cat.Lineage(ctx, bob, catalog.VersionRef{Asset: out.ID}, true, 1)
 		if err != nil || len(g.Edges) != 1 || g.Edges[0].Parent.Asset == hidden["params"].ID {
 			t.Errorf("lineage of bob's result = %+v, %v", g, err)
+		}
+
+		// bob's view changes before his next job runs: cleared for
+		// FUSION, "params" now means alice's older one, labelled above the
+		// job. Nothing above the job's label reaches its site.
+		j, err = svc.Submit(ctx, bob, spec)
+		if err != nil || j.Label != "OPEN" {
+			t.Fatalf("bob's second job: %+v, %v", j, err)
+		}
+		if err := db.Update(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE principals SET clearance = ? WHERE id = ?`, "PROPRIETARY//FUSION", bob.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		j = runUntil(t, svc, bob, j.ID, jobs.Failed)
+		if !strings.Contains(j.Detail+j.Reason, "above the job's label") {
+			t.Errorf("bob's second job failed with %q / %q", j.Reason, j.Detail)
 		}
 	})
 }
