@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -50,6 +51,9 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if !genesis.ValidName(spec.Name) {
 		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
 	}
+	if looksLikeID(spec.Name) {
+		return nil, invalid(op, "name", "a name may not have the form of an asset ID (ds_… or mdl_… with 16 letters and digits)")
+	}
 	if len(spec.Title) > 512 || len(spec.Description) > 65536 {
 		return nil, invalid(op, "description", "title or description too long")
 	}
@@ -63,6 +67,14 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if spec.Kind == KindModel {
 		a.ID = newID("mdl")
 	}
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	// The name check and the insert are one write transaction: SQLite runs
+	// one writer at a time, and PostgreSQL's SERIALIZABLE transactions make
+	// one of two concurrent creates of a name retry (store.SQLDB), and the
+	// retry sees the other's asset.
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		if spec.Project != "" {
 			id, err := projectFor(ctx, tx, p, spec.Project)
@@ -74,20 +86,40 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 		if err := s.mayCreate(ctx, p, a); err != nil {
 			return err
 		}
-		if ok, err := insertAsset(ctx, tx, a); err != nil {
+		if seen, err := s.visibleNamed(ctx, tx, ap, a.Name); err != nil {
 			return err
-		} else if !ok {
-			return errors.E(errors.Exist)
+		} else if seen != nil {
+			return nameTaken(op, seen)
+		}
+		if err := insertAsset(ctx, tx, a); err != nil {
+			return err
 		}
 		return s.indexTx(ctx, tx, a.ID)
 	})
-	if errors.Is(errors.Exist, err) {
-		return nil, errors.E(op, errors.Exist, errors.Field("name"), errors.Msg("an asset with that name exists"))
-	}
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
 	return a, nil
+}
+
+// nameTaken is the Conflict of creating a name the creator can already see
+// (only then: see visibleNamed), naming the asset that holds it.
+func nameTaken(op errors.Op, seen *Asset) error {
+	return errors.E(op, errors.Exist, errors.Field("name"),
+		errors.Msg("an asset with that name exists: "+string(seen.Kind)+" "+seen.Name+" ("+seen.ID+"); choose another name"))
+}
+
+// looksLikeID reports whether s has the form of an asset ID (ds_… or
+// mdl_…, as newID makes them). Such names are refused, so that an ID given
+// where a name may be always means that asset.
+func looksLikeID(s string) bool {
+	for _, prefix := range []string{"ds_", "mdl_"} {
+		rest, ok := strings.CutPrefix(s, prefix)
+		if ok && len(rest) == idEnc.EncodedLen(10) && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyz234567") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // projectFor resolves the project a new asset of p's goes into: one p is a
@@ -121,35 +153,143 @@ func (s *Service) mayCreate(ctx context.Context, p *genesis.Principal, a *Asset)
 	return nil
 }
 
-// insertAsset inserts a; false when its name is taken.
-func insertAsset(ctx context.Context, tx store.Tx, a *Asset) (bool, error) {
+// insertAsset inserts a. Its name need not be unique: the caller has
+// checked that the creator sees no other asset of that name (visibleNamed).
+func insertAsset(ctx context.Context, tx store.Tx, a *Asset) error {
 	var project any
 	if a.Project != "" {
 		project = string(a.Project)
 	}
-	r, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (name) DO NOTHING`,
+	_, err := tx.Exec(ctx, `INSERT INTO assets (id, kind, name, title, description, label, project_id, owner_id, latest_version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
 		a.ID, a.Kind, a.Name, a.Title, a.Description, a.Label, project, a.Owner, store.T(a.CreatedAt), store.T(a.UpdatedAt))
-	if err != nil {
-		return false, err
+	return err
+}
+
+// load reads the asset with ID id, whoever may read it.
+func (s *Service) load(ctx context.Context, tx store.Tx, id string) (*Asset, error) {
+	return scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ?`, id))
+}
+
+// find resolves idOrName as ap sees the catalog (docs/DESIGN.md, "Names"):
+// the asset with that ID, if ap may read it; else, of the assets of that
+// name ap may read, the oldest (created_at, then id); else NotExist —
+// except that an ID ap may not read is returned (for the caller's decision,
+// which records the denial and answers NotExist). Assets of that name ap
+// may not read are skipped without a decision on the record: what a name
+// means to ap never depends on them.
+func (s *Service) find(ctx context.Context, tx store.Tx, ap authz.Principal, idOrName string) (*Asset, error) {
+	byID, err := s.load(ctx, tx, idOrName)
+	if err != nil && !errors.Is(errors.NotExist, err) {
+		return nil, err
 	}
-	n, err := r.RowsAffected()
-	return n == 1, err
+	if byID != nil {
+		if ok, err := s.readable(ctx, ap, []Asset{*byID}); err != nil {
+			return nil, err
+		} else if ok[0] {
+			return byID, nil
+		}
+	}
+	named, err := s.visibleNamed(ctx, tx, ap, idOrName)
+	switch {
+	case err != nil:
+		return nil, err
+	case named != nil:
+		return named, nil
+	case byID != nil:
+		return byID, nil
+	}
+	return nil, errors.E(errors.NotExist)
 }
 
-func (s *Service) load(ctx context.Context, tx store.Tx, idOrName string) (*Asset, error) {
-	return scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ? OR name = ?`, idOrName, idOrName))
+// visibleNamed returns the oldest asset named name that ap may read, or
+// nil. Called in a write transaction it is the name check of a create: on
+// PostgreSQL the read of the name's index range conflicts with a
+// concurrent insert of that name (SERIALIZABLE), so one of two racing
+// creates retries and then sees the other's asset.
+func (s *Service) visibleNamed(ctx context.Context, tx store.Tx, ap authz.Principal, name string) (*Asset, error) {
+	const batch = 64
+	var at int64 = -1 << 63
+	var atID string
+	for {
+		var page []Asset
+		rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE name = ? AND (created_at > ? OR (created_at = ? AND id > ?))
+			ORDER BY created_at, id LIMIT `+strconv.Itoa(batch), name, at, at, atID)
+		if err != nil {
+			return nil, err
+		}
+		if err := rows.Each(func() error {
+			a, err := scanAsset(rows)
+			if err == nil {
+				page = append(page, *a)
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		ok, err := s.readable(ctx, ap, page)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page {
+			if ok[i] {
+				return &page[i], nil
+			}
+		}
+		if len(page) < batch {
+			return nil, nil
+		}
+		last := page[len(page)-1]
+		at, atID = store.T(last.CreatedAt), last.ID
+	}
 }
 
-// Get returns the asset if p may read it; otherwise NotExist.
-func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
-	const op errors.Op = "catalog.Get"
+// readable decides, without putting anything on the record, which of as ap
+// may read (an unparseable label: not readable, fail closed).
+func (s *Service) readable(ctx context.Context, ap authz.Principal, as []Asset) ([]bool, error) {
+	res := make([]authz.Resource, 0, len(as))
+	idx := make([]int, 0, len(as))
+	for i := range as {
+		r, err := as[i].resource()
+		if err != nil {
+			continue
+		}
+		res = append(res, r)
+		idx = append(idx, i)
+	}
+	ok, err := s.authz.Readable(ctx, ap, res)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(as))
+	for j, i := range idx {
+		out[i] = ok[j]
+	}
+	return out, nil
+}
+
+// lookup resolves idOrName for p in a read transaction (see find).
+func (s *Service) lookup(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	var a *Asset
-	err := s.db.View(ctx, func(tx store.Tx) error {
+	err = s.db.View(ctx, func(tx store.Tx) error {
 		var err error
-		a, err = s.load(ctx, tx, idOrName)
+		a, err = s.find(ctx, tx, ap, idOrName)
 		return err
 	})
+	return a, err
+}
+
+// Get returns the asset idOrName names for p (an ID, or a name resolved as
+// find does) if p may read it; otherwise NotExist. A name or ID that
+// resolves to nothing p may read is on the record as "not found", exactly
+// like one that names nothing at all.
+func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	const op errors.Op = "catalog.Get"
+	a, err := s.lookup(ctx, p, idOrName)
 	if errors.Is(errors.NotExist, err) {
 		s.recordNotFound(ctx, p, "asset", idOrName)
 	}
@@ -179,10 +319,22 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o L
 	if err != nil {
 		return nil, "", errors.E(op, err)
 	}
+	// Names repeat (one per principal's view at most, but a list may show
+	// several): the list's order and its cursor's key are (name,
+	// created_at, id), so the first of a name is the one it resolves to.
 	fetch := func(after string, n int) ([]Asset, error) {
+		where, args := `name > ?`, []any{after}
+		if name, rest, ok := strings.Cut(after, "\x00"); ok {
+			at, id, _ := strings.Cut(rest, "\x00")
+			t, err := strconv.ParseInt(at, 10, 64)
+			if err != nil || id == "" {
+				return nil, store.MalformedCursor()
+			}
+			where, args = `(name > ? OR name = ? AND (created_at > ? OR created_at = ? AND id > ?))`, []any{name, name, t, t, id}
+		}
 		var all []Asset
 		err := s.db.View(ctx, func(tx store.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ? AND name > ? ORDER BY name LIMIT `+strconv.Itoa(n), kind, after)
+			rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ? AND `+where+` ORDER BY name, created_at, id LIMIT `+strconv.Itoa(n), append([]any{kind}, args...)...)
 			if err != nil {
 				return err
 			}
@@ -196,28 +348,11 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o L
 		})
 		return all, err
 	}
-	keep := func(all []Asset) ([]bool, error) {
-		res := make([]authz.Resource, 0, len(all))
-		idx := make([]int, 0, len(all))
-		for i := range all {
-			r, err := all[i].resource()
-			if err != nil {
-				continue // fail closed: unparseable label, invisible
-			}
-			res = append(res, r)
-			idx = append(idx, i)
-		}
-		ok, err := s.authz.Readable(ctx, ap, res)
-		if err != nil {
-			return nil, err
-		}
-		keep := make([]bool, len(all))
-		for j, i := range idx {
-			keep[i] = ok[j]
-		}
-		return keep, nil
+	keep := func(all []Asset) ([]bool, error) { return s.readable(ctx, ap, all) }
+	key := func(a *Asset) string {
+		return a.Name + "\x00" + strconv.FormatInt(store.T(a.CreatedAt), 10) + "\x00" + a.ID
 	}
-	out, next, err := store.Page(o.Cursor, o.Limit, store.MaxPage, fetch, func(a *Asset) string { return a.Name }, keep)
+	out, next, err := store.Page(o.Cursor, o.Limit, store.MaxPage, fetch, key, keep)
 	if err != nil {
 		return nil, "", errors.E(op, err)
 	}
@@ -533,20 +668,20 @@ func tombstoned(ctx context.Context, tx store.Tx, ids []blob.ID, now int64) (map
 // allowed is recorded once per batch of chunks (MissingChunks) and once per
 // commit, not once per chunk.
 func (s *Service) uploadable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, err
+	}
 	var a *Asset
-	err := s.db.View(ctx, func(tx store.Tx) error {
+	err = s.db.View(ctx, func(tx store.Tx) error {
 		var err error
-		a, err = s.load(ctx, tx, idOrName)
+		a, err = s.find(ctx, tx, ap, idOrName)
 		return err
 	})
 	if errors.Is(errors.NotExist, err) {
 		s.recordNotFound(ctx, p, "asset", idOrName)
 		return nil, errors.E(errors.NotExist)
 	}
-	if err != nil {
-		return nil, err
-	}
-	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -85,8 +85,10 @@ func (s *Service) importBatch(ctx context.Context, p *genesis.Principal, recs []
 		items[i] = &importItem{rec: rec, m: &Metadata{Core: rec.Core, Quality: rec.Quality(), Provenance: rec.Provenance, SourceID: rec.SourceID,
 			UpdatedBy: string(p.ID), UpdatedAt: now}}
 	}
-	// An earlier import of the same source record is updated in place.
-	existing, err := s.importedAssets(ctx, recs)
+	// An earlier import of the same source record is updated in place,
+	// if the importer can read it (docs/DESIGN.md, "Names": source
+	// identifiers are held per principal's view, as names are).
+	existing, err := s.importedAssets(ctx, p, recs)
 	if err != nil {
 		if fatalImport(err) {
 			return err
@@ -179,7 +181,7 @@ func (s *Service) importBatch(ctx context.Context, p *genesis.Principal, recs []
 			sum.Rejected = append(sum.Rejected, Rejection{Index: it.rec.Index, SourceID: it.rec.SourceID, Field: errors.FieldOf(it.err), Reason: msg})
 			continue
 		}
-		ia := ImportedAsset{Index: it.rec.Index, SourceID: it.rec.SourceID, Asset: it.a.Name, Quality: it.m.Quality.Score}
+		ia := ImportedAsset{Index: it.rec.Index, SourceID: it.rec.SourceID, Asset: it.a.Name, ID: it.a.ID, Quality: it.m.Quality.Score}
 		if it.existing {
 			sum.Updated = append(sum.Updated, ia)
 		} else {
@@ -196,9 +198,10 @@ func cmpErr(first, err error) error {
 	return err
 }
 
-// importedAssets maps the source identifiers of recs already imported to
-// their assets.
-func (s *Service) importedAssets(ctx context.Context, recs []meta.Record) (map[string]string, error) {
+// importedAssets maps the source identifiers of recs to the assets p may
+// read that an earlier import gave them: of several, the oldest (created,
+// then ID), as a name resolves. Assets p may not read are not considered.
+func (s *Service) importedAssets(ctx context.Context, p *genesis.Principal, recs []meta.Record) (map[string]string, error) {
 	var keys []any
 	for _, r := range recs {
 		if r.SourceID != "" {
@@ -209,17 +212,32 @@ func (s *Service) importedAssets(ctx context.Context, recs []meta.Record) (map[s
 	if len(keys) == 0 {
 		return out, nil
 	}
-	err := s.db.View(ctx, func(tx store.Tx) error {
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	type held struct {
+		src string
+		a   Asset
+	}
+	var all []held
+	err = s.db.View(ctx, func(tx store.Tx) error {
 		for lo := 0; lo < len(keys); lo += inBatch {
 			part := keys[lo:min(len(keys), lo+inBatch)]
-			rows, err := tx.Query(ctx, `SELECT source_id, asset_id FROM asset_metadata WHERE source_id IN (`+store.Placeholders(len(part))+`)`, part...)
+			rows, err := tx.Query(ctx, `SELECT m.source_id, a.id, a.kind, a.name, a.title, a.description, a.label, COALESCE(a.project_id, ''), a.owner_id,
+					a.latest_version, a.created_at, a.updated_at
+				FROM asset_metadata m JOIN assets a ON a.id = m.asset_id WHERE m.source_id IN (`+store.Placeholders(len(part))+`)
+				ORDER BY a.created_at, a.id`, part...)
 			if err != nil {
 				return err
 			}
 			if err := rows.Each(func() error {
-				var src, id string
-				err := rows.Scan(&src, &id)
-				out[src] = id
+				var h held
+				var c, u int64
+				err := rows.Scan(&h.src, &h.a.ID, &h.a.Kind, &h.a.Name, &h.a.Title, &h.a.Description, &h.a.Label, &h.a.Project, &h.a.Owner,
+					&h.a.LatestVersion, &c, &u)
+				h.a.CreatedAt, h.a.UpdatedAt = store.FromT(c), store.FromT(u)
+				all = append(all, h)
 				return err
 			}); err != nil {
 				return err
@@ -227,7 +245,32 @@ func (s *Service) importedAssets(ctx context.Context, recs []meta.Record) (map[s
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	as := make([]Asset, len(all))
+	for i := range all {
+		as[i] = all[i].a
+	}
+	ok, err := s.readable(ctx, ap, as)
+	if err != nil {
+		return nil, err
+	}
+	// Oldest first within each query; across batches, compare.
+	first := map[string]*Asset{}
+	for i := range all {
+		if !ok[i] {
+			continue
+		}
+		a := &all[i].a
+		if f := first[all[i].src]; f == nil || a.CreatedAt.Before(f.CreatedAt) || a.CreatedAt.Equal(f.CreatedAt) && a.ID < f.ID {
+			first[all[i].src] = a
+		}
+	}
+	for src, a := range first {
+		out[src] = a.ID
+	}
+	return out, nil
 }
 
 // projectResolver resolves the import's project once, for the first
@@ -320,9 +363,13 @@ func (s *Service) importTx(ctx context.Context, p *genesis.Principal, items []*i
 	if len(items) == 0 {
 		return nil
 	}
+	ap, err := s.people.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return err
+	}
 	errs := make([]error, len(items))
 	names := make([]string, len(items))
-	err := s.db.Update(ctx, func(tx store.Tx) error {
+	err = s.db.Update(ctx, func(tx store.Tx) error {
 		// A retried transaction starts over.
 		clear(errs)
 		clear(names)
@@ -331,7 +378,7 @@ func (s *Service) importTx(ctx context.Context, p *genesis.Principal, items []*i
 			if _, err := tx.Exec(ctx, `SAVEPOINT catalog_import`); err != nil {
 				return err
 			}
-			name, err := s.importRecordTx(ctx, tx, p, it, now)
+			name, err := s.importRecordTx(ctx, tx, p, ap, it, now)
 			if err != nil {
 				if txFatal(err) {
 					return err
@@ -377,11 +424,24 @@ func txFatal(err error) bool {
 // importRecordTx writes one record: the new asset (named from its title,
 // with -2, -3 … on conflict), its original as a committed chunk, its
 // metadata. It returns the new asset's name.
-func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Principal, it *importItem, now time.Time) (string, error) {
+func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Principal, ap authz.Principal, it *importItem, now time.Time) (string, error) {
 	name := it.a.Name
 	if !it.existing {
+		// The source identifier is checked again here, with the insert:
+		// of two imports of one record by principals who can read each
+		// other's assets, one creates and the other is told (as names).
+		if src := it.m.SourceID; src != "" {
+			held, err := s.visibleWithSource(ctx, tx, ap, src)
+			if err != nil {
+				return "", err
+			}
+			if held != nil {
+				return "", errors.E(errors.Exist, errors.Field("source_id"),
+					errors.Msg("another asset holds this source identifier: "+held.Name+" ("+held.ID+"); import the record again to update it"))
+			}
+		}
 		var err error
-		if name, err = insertImported(ctx, tx, it.a, slug(it.rec.Core.Title)); err != nil {
+		if name, err = s.insertImported(ctx, tx, ap, it.a, slug(it.rec.Core.Title)); err != nil {
 			return "", err
 		}
 	}
@@ -401,9 +461,39 @@ func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Pr
 	return name, nil
 }
 
-// insertImported inserts the new asset a under the first free name of
-// base, base-2, … base-51, as Create would have.
-func insertImported(ctx context.Context, tx store.Tx, a *Asset, base string) (string, error) {
+// visibleWithSource returns the oldest asset ap may read that holds the
+// source identifier src, or nil.
+func (s *Service) visibleWithSource(ctx context.Context, tx store.Tx, ap authz.Principal, src string) (*Asset, error) {
+	rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE id IN (SELECT asset_id FROM asset_metadata WHERE source_id = ?) ORDER BY created_at, id`, src)
+	if err != nil {
+		return nil, err
+	}
+	var as []Asset
+	if err := rows.Each(func() error {
+		a, err := scanAsset(rows)
+		if err == nil {
+			as = append(as, *a)
+		}
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	ok, err := s.readable(ctx, ap, as)
+	if err != nil {
+		return nil, err
+	}
+	for i := range as {
+		if ok[i] {
+			return &as[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// insertImported inserts the new asset a under the first of base, base-2,
+// … base-51 that the importer sees no asset of, as Create would have:
+// assets the importer may not read hold no name for it (visibleNamed).
+func (s *Service) insertImported(ctx context.Context, tx store.Tx, ap authz.Principal, a *Asset, base string) (string, error) {
 	const op errors.Op = "catalog.Create"
 	for i := 1; ; i++ {
 		a.Name = base
@@ -413,11 +503,15 @@ func insertImported(ctx context.Context, tx store.Tx, a *Asset, base string) (st
 		if !genesis.ValidName(a.Name) {
 			return "", invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
 		}
-		if ok, err := insertAsset(ctx, tx, a); err != nil || ok {
-			return a.Name, err
+		seen, err := s.visibleNamed(ctx, tx, ap, a.Name)
+		if err != nil {
+			return "", err
+		}
+		if seen == nil {
+			return a.Name, insertAsset(ctx, tx, a)
 		}
 		if i > 50 {
-			return "", errors.E(op, errors.Exist, errors.Field("name"), errors.Msg("an asset with that name exists"))
+			return "", nameTaken(op, seen)
 		}
 	}
 }

@@ -24,10 +24,32 @@ func (s *Service) Inputs(ctx context.Context, p *genesis.Principal, refs []Versi
 
 // Stage restores a readable version into dest (server side), read-only.
 func (s *Service) Stage(ctx context.Context, p *genesis.Principal, ref VersionRef, dest string) error {
+	return s.stage(ctx, p, ref, nil, dest)
+}
+
+// StageWithin is Stage for a computation labelled ceiling: a version
+// whose label (with its inputs') ceiling does not dominate is refused. A
+// job's input is named as its submitter saw the catalog then; should the
+// name resolve to another asset now (the submitter's view changed: a new
+// clearance, a release), nothing above the job's label reaches its site.
+func (s *Service) StageWithin(ctx context.Context, p *genesis.Principal, ref VersionRef, ceiling label.Label, dest string) error {
+	return s.stage(ctx, p, ref, &ceiling, dest)
+}
+
+func (s *Service) stage(ctx context.Context, p *genesis.Principal, ref VersionRef, ceiling *label.Label, dest string) error {
 	const op errors.Op = "catalog.Stage"
-	_, _, m, err := s.Manifest(ctx, p, ref.Asset, ref.Version)
+	a, v, m, err := s.Manifest(ctx, p, ref.Asset, ref.Version)
 	if err != nil {
 		return errors.E(op, err)
+	}
+	if ceiling != nil {
+		eff, err := s.effectiveLabel(ctx, a.ID, v.Version)
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if !label.Dominates(*ceiling, eff) {
+			return errors.E(op, errors.Invalid, errors.Field("inputs"), errors.Msg("input "+ref.Asset+" is labelled above the job's label "+ceiling.Format()+" now; submit the job again"))
+		}
 	}
 	if _, err := pack.Restore(ctx, s.blobs, m, dest, pack.RestoreOptions{}); err != nil {
 		return errors.E(op, err)
@@ -94,9 +116,11 @@ func (a AssetBlobs) Get(ctx context.Context, id blob.ID, off, n int64) ([]byte, 
 	return a.s.GetChunk(ctx, a.p, a.asset, id, off, n)
 }
 
-// Output is what a computation produced for one asset.
+// Output is what a computation produced for one asset: its name, and its
+// ID (names are not unique across principals' views; docs/DESIGN.md).
 type Output struct {
 	Asset   string `json:"asset"`
+	ID      string `json:"id,omitempty"`
 	Version int64  `json:"version"`
 }
 
@@ -110,9 +134,18 @@ func (s *Service) CommitOutput(ctx context.Context, p *genesis.Principal, name, 
 	if err := s.CheckOutput(ctx, p, KindDataset, name, l); err != nil {
 		return nil, errors.E(op, err)
 	}
+	// The name is resolved as p sees the catalog, now (docs/DESIGN.md,
+	// "Names"): assets p may not read neither receive the output nor stop
+	// it. A create that lost a race to an asset p can see writes into that.
 	a, err := s.Get(ctx, p, name)
-	if errors.Is(errors.NotExist, err) {
+	for range 2 {
+		if !errors.Is(errors.NotExist, err) {
+			break
+		}
 		a, err = s.Create(ctx, p, CreateSpec{Kind: KindDataset, Name: name, Label: l.Format(), Title: "Output of " + activity + " " + activityID})
+		if errors.Is(errors.Exist, err) {
+			a, err = s.Get(ctx, p, name)
+		}
 	}
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -226,7 +259,7 @@ func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Ass
 		return nil, err
 	}
 	if done > 0 {
-		return &Output{Asset: a.Name, Version: done}, nil
+		return &Output{Asset: a.Name, ID: a.ID, Version: done}, nil
 	}
 	srcs, err := pack.Sources([]string{path}, nil)
 	if err != nil {
@@ -240,5 +273,5 @@ func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Ass
 	if err != nil {
 		return nil, err
 	}
-	return &Output{Asset: a.Name, Version: v.Version}, nil
+	return &Output{Asset: a.Name, ID: a.ID, Version: v.Version}, nil
 }

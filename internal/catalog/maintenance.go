@@ -16,6 +16,7 @@ import (
 // Problem is one integrity problem found by Fsck.
 type Problem struct {
 	Asset   string `json:"asset"`
+	ID      string `json:"id"` // the asset's: names repeat across principals' views
 	Version int64  `json:"version"`
 	Chunk   string `json:"chunk,omitempty"`
 	Kind    string `json:"kind"` // missing-manifest, bad-manifest, missing-chunk, corrupt-chunk
@@ -45,6 +46,7 @@ func (s *Service) requireAdmin(ctx context.Context, p *genesis.Principal) error 
 
 type versionRef struct {
 	asset    string
+	id       string
 	version  int64
 	manifest string
 }
@@ -52,13 +54,13 @@ type versionRef struct {
 func (s *Service) allVersions(ctx context.Context) ([]versionRef, error) {
 	var out []versionRef
 	err := s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT a.name, v.version, v.manifest FROM asset_versions v JOIN assets a ON a.id = v.asset_id ORDER BY a.name, v.version`)
+		rows, err := tx.Query(ctx, `SELECT a.name, a.id, v.version, v.manifest FROM asset_versions v JOIN assets a ON a.id = v.asset_id ORDER BY a.name, a.created_at, a.id, v.version`)
 		if err != nil {
 			return err
 		}
 		return rows.Each(func() error {
 			var r versionRef
-			err := rows.Scan(&r.asset, &r.version, &r.manifest)
+			err := rows.Scan(&r.asset, &r.id, &r.version, &r.manifest)
 			out = append(out, r)
 			return err
 		})
@@ -87,7 +89,7 @@ func (s *Service) Fsck(ctx context.Context, p *genesis.Principal, quick bool) (*
 		rep.Versions++
 		mid, err := blob.ParseID(v.manifest)
 		if err != nil {
-			rep.Problems = append(rep.Problems, Problem{Asset: v.asset, Version: v.version, Kind: "bad-manifest", Detail: "malformed manifest id"})
+			rep.Problems = append(rep.Problems, Problem{Asset: v.asset, ID: v.id, Version: v.version, Kind: "bad-manifest", Detail: "malformed manifest id"})
 			continue
 		}
 		m, err := manifest.Get(ctx, s.blobs, mid)
@@ -96,7 +98,7 @@ func (s *Service) Fsck(ctx context.Context, p *genesis.Principal, quick bool) (*
 			if errors.Is(errors.NotExist, err) {
 				kind = "missing-manifest"
 			}
-			rep.Problems = append(rep.Problems, Problem{Asset: v.asset, Version: v.version, Chunk: v.manifest, Kind: kind, Detail: errors.SafeMessage(err)})
+			rep.Problems = append(rep.Problems, Problem{Asset: v.asset, ID: v.id, Version: v.version, Chunk: v.manifest, Kind: kind, Detail: errors.SafeMessage(err)})
 			continue
 		}
 		for _, id := range m.ChunkIDs() {
@@ -115,7 +117,7 @@ func (s *Service) Fsck(ctx context.Context, p *genesis.Principal, quick bool) (*
 				checked[id] = kind
 			}
 			if kind != "" {
-				rep.Problems = append(rep.Problems, Problem{Asset: v.asset, Version: v.version, Chunk: id.String(), Kind: kind})
+				rep.Problems = append(rep.Problems, Problem{Asset: v.asset, ID: v.id, Version: v.version, Chunk: id.String(), Kind: kind})
 			}
 		}
 	}

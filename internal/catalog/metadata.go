@@ -201,6 +201,7 @@ type ImportedAsset struct {
 	Index    int    `json:"index"`
 	SourceID string `json:"source_id,omitempty"`
 	Asset    string `json:"asset"`
+	ID       string `json:"id"` // the asset's: its name may be another's too
 	Quality  int    `json:"quality"`
 }
 

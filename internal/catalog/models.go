@@ -73,14 +73,21 @@ func (s *Service) RegisterModel(ctx context.Context, p *genesis.Principal, spec 
 		}
 		join = label.Join(join, f)
 	}
+	// The name is resolved as p sees the catalog (docs/DESIGN.md, "Names"):
+	// a model p may not read is neither found nor in the way. A create that
+	// lost a race to an asset p can see goes on with that one.
 	existing, err := s.Get(ctx, p, spec.Name)
-	switch {
-	case errors.Is(errors.NotExist, err):
+	if errors.Is(errors.NotExist, err) {
 		a, err := s.Create(ctx, p, CreateSpec{Kind: KindModel, Name: spec.Name, Title: spec.Title, Description: spec.Description, Label: join.Format(), Project: spec.Project})
-		if err != nil {
-			return nil, errors.E(op, err)
+		if !errors.Is(errors.Exist, err) {
+			if err != nil {
+				return nil, errors.E(op, err)
+			}
+			return a, nil
 		}
-		return a, nil
+		existing, err = s.Get(ctx, p, spec.Name)
+	}
+	switch {
 	case err != nil:
 		return nil, errors.E(op, err)
 	case existing.Kind != KindModel:
@@ -91,7 +98,7 @@ func (s *Service) RegisterModel(ctx context.Context, p *genesis.Principal, spec 
 		return nil, errors.E(op, errors.Internal, err)
 	}
 	if !label.Dominates(cur, join) {
-		if existing, err = s.Relabel(ctx, p, existing.Name, label.Join(cur, join).Format()); err != nil {
+		if existing, err = s.Relabel(ctx, p, existing.ID, label.Join(cur, join).Format()); err != nil {
 			return nil, errors.E(op, err)
 		}
 	}

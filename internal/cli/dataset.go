@@ -521,9 +521,13 @@ func (env *Env) assetList(what, path string) *cobra.Command {
 				return err
 			}
 			return env.output(listJSON, l.Items, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "NAME\tLABEL\tLATEST\tTITLE\tUPDATED")
+				// Names are unique only among what one principal may
+				// read, so two listed here may share one: the ID tells
+				// them apart (and works wherever a name does); the first
+				// of a name is the one the name means.
+				fmt.Fprintln(w, "NAME\tID\tLABEL\tLATEST\tTITLE\tUPDATED")
 				for _, a := range l.Items {
-					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", a.Name, a.Label, a.LatestVersion, dash(a.Title), a.UpdatedAt.Format(time.RFC3339))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", a.Name, a.ID, a.Label, a.LatestVersion, dash(a.Title), a.UpdatedAt.Format(time.RFC3339))
 				}
 			})
 		},

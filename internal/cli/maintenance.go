@@ -30,7 +30,7 @@ func fsckCmd(env *Env) *cobra.Command {
 			if err := env.output(asJSON, rep, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "checked %d versions, %d distinct chunks (%s)\n", rep.Versions, rep.Chunks, humanBytes(rep.Bytes))
 				for _, p := range rep.Problems {
-					fmt.Fprintf(w, "%s\t%s@%d\t%s\t%s\n", p.Kind, p.Asset, p.Version, p.Chunk, p.Detail)
+					fmt.Fprintf(w, "%s\t%s@%d (%s)\t%s\t%s\n", p.Kind, p.Asset, p.Version, p.ID, p.Chunk, p.Detail)
 				}
 			}); err != nil {
 				return err

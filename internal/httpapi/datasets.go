@@ -33,7 +33,7 @@ func (s *Server) createDataset(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/api/v1/assets/"+a.Name)
+	w.Header().Set("Location", "/api/v1/assets/"+a.ID) // a name may mean another asset to others
 	writeJSON(w, http.StatusCreated, a)
 	return nil
 }

@@ -137,8 +137,12 @@ func migrate(ctx context.Context, db DB, ms []Migration) (int, error) {
 		if !ok {
 			return applied, errors.E(op, errors.Internal, fmt.Errorf("migration %d (%s) has no SQL for %s", m.Version, m.Name, db.Dialect()))
 		}
+		update := db.Update
+		if f, ok := db.(foreignKeysOff); ok && strings.Contains(sqlText, ForeignKeysOff) {
+			update = f.UpdateWithoutForeignKeys
+		}
 		did := false
-		err := db.Update(ctx, func(tx Tx) error {
+		err := update(ctx, func(tx Tx) error {
 			did = false
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
@@ -165,6 +169,16 @@ func migrate(ctx context.Context, db DB, ms []Migration) (int, error) {
 		}
 	}
 	return applied, nil
+}
+
+// ForeignKeysOff, as a line of a SQLite migration, runs it with foreign-key
+// enforcement off (and a foreign_key_check before it commits): SQLite
+// changes a constraint by rebuilding the table, and the rebuild of a table
+// that others refer to must not be checked halfway.
+const ForeignKeysOff = "-- store: foreign_keys off"
+
+type foreignKeysOff interface {
+	UpdateWithoutForeignKeys(ctx context.Context, fn func(Tx) error) error
 }
 
 // SchemaVersion returns the highest applied migration version (0 if none).

@@ -156,6 +156,50 @@ func (db *SQLDB) update(ctx context.Context, fn func(Tx) error) error {
 	return nil
 }
 
+// UpdateWithoutForeignKeys is Update for a SQLite migration that rebuilds
+// a table other tables refer to (SQLite's documented way to change a
+// constraint): foreign-key enforcement is off for the transaction — it can
+// only be switched outside one, so the transaction has a connection of its
+// own, and no other writer runs meanwhile — and PRAGMA foreign_key_check
+// must find nothing before it commits. On other dialects it is Update.
+func (db *SQLDB) UpdateWithoutForeignKeys(ctx context.Context, fn func(Tx) error) error {
+	const op errors.Op = "store.Update"
+	if db.b.Dialect != SQLite {
+		return db.Update(ctx, fn)
+	}
+	conn, err := db.b.Write.Conn(ctx)
+	if err != nil {
+		return db.mapErr(op, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return db.mapErr(op, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	sqlTx, err := conn.BeginTx(ctx, db.b.WriteOptions)
+	if err != nil {
+		return db.mapErr(op, err)
+	}
+	defer sqlTx.Rollback()
+	t := &tx{tx: sqlTx, db: db}
+	if err := fn(t); err != nil {
+		return err
+	}
+	rows, err := t.Query(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	bad := rows.Next()
+	rows.Close()
+	if bad {
+		return errors.E(op, errors.Internal, errors.Msg("the migration leaves rows whose foreign keys refer to nothing (PRAGMA foreign_key_check)"))
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.mapErr(op, err)
+	}
+	return nil
+}
+
 func (db *SQLDB) mapErr(op errors.Op, err error) error {
 	if err == nil {
 		return nil

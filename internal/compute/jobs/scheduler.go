@@ -371,13 +371,15 @@ func (s *Service) start(ctx context.Context, pl *placement, owner *genesis.Princ
 		}
 	}
 	// Stage inputs read-only under inputs/NAME/ (as the owner: access is
-	// decided again now — fail closed if it was revoked).
+	// decided again now — fail closed if it was revoked — and nothing above
+	// the job's label is staged, should a name mean another asset now).
+	jl, _ := label.Parse(j.Label)
 	for _, r := range j.inputRefs {
 		dest := filepath.Join(dir, "inputs", assetName(r))
 		if _, err := os.Stat(dest); err == nil {
 			continue
 		}
-		if err := s.catalog.Stage(ctx, owner, r, dest); err != nil {
+		if err := s.catalog.StageWithin(ctx, owner, r, jl, dest); err != nil {
 			pl.failed = "staging input " + r.String() + ": " + errors.SafeMessage(err)
 			return
 		}
