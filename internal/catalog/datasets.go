@@ -153,6 +153,9 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 	if err == nil {
 		err = s.decide(ctx, p, authz.Read, a)
 	}
+	if err == nil {
+		err = s.asSeenBy(ctx, p, a)
+	}
 	if errors.Is(errors.NotExist, err) {
 		return nil, errors.E(op, errors.NotExist) // hidden and missing alike
 	}
@@ -215,35 +218,61 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o L
 		return keep, nil
 	}
 	out, next, err := store.Page(o.Cursor, o.Limit, store.MaxPage, fetch, func(a *Asset) string { return a.Name }, keep)
+	if err == nil {
+		err = s.listSeenBy(ctx, p, out)
+	}
 	if err != nil {
 		return nil, "", errors.E(op, err)
 	}
 	return out, next, nil
 }
 
-// Versions lists a readable asset's versions, newest first.
+// Versions lists the versions of a readable asset that p may read, newest
+// first; the others do not exist for p, and the ones listed name none of
+// them (see versionGate).
 func (s *Service) Versions(ctx context.Context, p *genesis.Principal, idOrName string) ([]Version, error) {
 	const op errors.Op = "catalog.Versions"
 	a, err := s.Get(ctx, p, idOrName)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	out := []Version{}
+	g, err := s.gate(ctx, p, a)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	var all []Version
+	var src map[string]int64
 	err = s.db.View(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+versionCols+` FROM asset_versions WHERE asset_id = ? ORDER BY version DESC`, a.ID)
 		if err != nil {
 			return err
 		}
-		return rows.Each(func() error {
+		if err := rows.Each(func() error {
 			v, err := scanVersion(rows)
 			if err == nil {
-				out = append(out, *v)
+				all = append(all, *v)
 			}
 			return err
-		})
+		}); err != nil {
+			return err
+		}
+		src, err = releaseSources(ctx, tx, a.ID)
+		return err
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
+	}
+	labels := make(map[int64]string, len(all))
+	for _, v := range all {
+		labels[v.Version] = v.Label
+	}
+	labelOf := func(n int64) string { return labels[n] }
+	out := []Version{}
+	for _, v := range all {
+		if g.may(v.Label) {
+			g.hide(&v, labelOf, src)
+			out = append(out, v)
+		}
 	}
 	return out, nil
 }
@@ -278,6 +307,13 @@ func (s *Service) Version(ctx context.Context, p *genesis.Principal, idOrName st
 		if err := s.decide(ctx, p, authz.Read, &va); err != nil {
 			return nil, nil, errors.E(op, err)
 		}
+	}
+	g, err := s.gate(ctx, p, a)
+	if err == nil {
+		err = s.hideOne(ctx, g, ver)
+	}
+	if err != nil {
+		return nil, nil, errors.E(op, err)
 	}
 	return a, ver, nil
 }
