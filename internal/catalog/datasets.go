@@ -865,6 +865,15 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 			if err != nil {
 				return errors.E(errors.Internal, err)
 			}
+			// The inputs' labels as this transaction sees them: a relabel
+			// that committed since they were resolved is counted here, and
+			// one that commits after this finds the new edges and raises
+			// this version with the rest.
+			stored, err := versionLabelTx(ctx, tx, inputs)
+			if err != nil {
+				return err
+			}
+			join = label.Join(join, stored)
 			if !label.Dominates(cl, join) {
 				return errors.E(errors.Invalid, errors.Field("inputs"), errors.Msg("no write down: the label "+cl.Format()+
 					" does not dominate the join of the inputs' labels, "+join.Format()+"; raise the asset's label first"))
@@ -970,8 +979,14 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 		if err != nil {
 			return err
 		}
-		for _, id := range append(raised, a.ID) {
+		raised = append(raised, a.ID)
+		for _, id := range raised {
 			if err := s.indexTx(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		for _, h := range s.raiseHooks {
+			if err := h(ctx, tx, raised); err != nil {
 				return err
 			}
 		}

@@ -235,3 +235,49 @@ func (s *Service) hideOne(ctx context.Context, g *versionGate, v *Version) error
 	g.hide(v, func(n int64) string { return labels[n] }, src)
 	return nil
 }
+
+// ReadableOutputs keeps, of outs (what a computation produced), the
+// versions p may read, deciding as Lineage does and without recording
+// each decision: a job's outputs can rise above the job later (another of
+// their inputs was raised), and a reader of the job must not learn of
+// them then.
+func (s *Service) ReadableOutputs(ctx context.Context, p *genesis.Principal, outs []Output) ([]Output, error) {
+	if len(outs) == 0 {
+		return outs, nil
+	}
+	ids := map[string]string{}
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		for _, o := range outs {
+			if _, ok := ids[o.Asset]; ok {
+				continue
+			}
+			var id string
+			err := tx.QueryRow(ctx, `SELECT id FROM assets WHERE name = ? OR id = ?`, o.Asset, o.Asset).Scan(&id)
+			if err != nil && !errors.Is(errors.NotExist, err) {
+				return err
+			}
+			ids[o.Asset] = id
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	refs := map[VersionRef]bool{}
+	for _, o := range outs {
+		if id := ids[o.Asset]; id != "" {
+			refs[VersionRef{Asset: id, Version: o.Version}] = true
+		}
+	}
+	ok, err := s.readableVersions(ctx, p, refs)
+	if err != nil {
+		return nil, err
+	}
+	keep := []Output{}
+	for _, o := range outs {
+		if ok[VersionRef{Asset: ids[o.Asset], Version: o.Version}] != nil {
+			keep = append(keep, o)
+		}
+	}
+	return keep, nil
+}

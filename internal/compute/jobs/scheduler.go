@@ -529,7 +529,16 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 		s.finish(ctx, j, Failed, compute.ReasonBackend, "the job's owner is gone", 0)
 		return
 	}
-	l, _ := label.Parse(j.Label)
+	// The label as it is now: an input raised while the job ran raised the
+	// job (Service.raise), and its outputs are at least that high.
+	if cur, err := s.load(ctx, j.ID); err == nil {
+		j.Label = cur.Label
+	}
+	l, err := label.Parse(j.Label)
+	if err != nil {
+		s.finish(ctx, j, Failed, compute.ReasonBackend, "the job's label does not parse", 0)
+		return
+	}
 	var outs []catalog.Output
 	dir := s.dirOf(j)
 	for path, name := range j.Spec.Outputs {
