@@ -421,3 +421,54 @@ var cmpVersion = cmp.Options{
 		return [6]any{v.Asset, v.Version, p, v.Message, v.Label, v.ReleaseID}
 	}),
 }
+
+// A lineage view never shows what lies beyond a version the reader may not
+// read: bob (OPEN) looking upstream from a declassified version must not
+// see the OPEN data the hidden original was derived from, nor where that
+// came from — an edge between two readable versions reached only through
+// a hidden one would betray it.
+func TestLineageStopsAtHidden(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		c := w.cat
+		co := func(name string) *genesis.Principal {
+			p, err := w.id.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: "PROPRIETARY//FUSION", Roles: []genesis.Role{genesis.RoleClassificationOfficer}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		co1, co2 := co("co1"), co("co2")
+		for _, x := range []struct{ name, label string }{{"z", "OPEN"}, {"y", "OPEN"}, {"x", "PROPRIETARY//FUSION"}} {
+			if _, err := c.Create(ctx, w.alice, catalog.CreateSpec{Name: x.name, Label: x.label}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		must := func(_ *catalog.Version, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(putOne(t, w, w.alice, "z", "z"))
+		must(putOne(t, w, w.alice, "y", "y", catalog.VersionRef{Asset: "z", Version: 1}))
+		must(putOne(t, w, w.alice, "x", "x", catalog.VersionRef{Asset: "y", Version: 1}))
+		r, err := c.RequestRelease(ctx, co1, "x", 1, "OPEN", "publish the derived result")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DecideRelease(ctx, co2, r.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		g, err := c.Lineage(ctx, w.bob, catalog.VersionRef{Asset: "x", Version: 2}, true, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(g.Edges) != 0 || len(g.Nodes) != 1 {
+			t.Errorf("bob's upstream of x@2 = %+v, want x@2 alone", g)
+		}
+		if g, _ := c.Lineage(ctx, w.carol, catalog.VersionRef{Asset: "x", Version: 2}, true, 5); g == nil || len(g.Edges) != 3 {
+			t.Errorf("carol's upstream of x@2 = %+v, want 3 edges", g)
+		}
+	})
+}
