@@ -141,8 +141,23 @@ func (s *Service) load(ctx context.Context, tx store.Tx, idOrName string) (*Asse
 	return scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ? OR name = ?`, idOrName, idOrName))
 }
 
-// Get returns the asset if p may read it; otherwise NotExist.
+// Get returns the asset if p may read it; otherwise NotExist. Its
+// LatestVersion is the newest version p may read (see versionGate).
 func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	const op errors.Op = "catalog.Get"
+	a, err := s.readable(ctx, p, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.asSeenBy(ctx, p, a); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return a, nil
+}
+
+// readable is Get without counting p's versions, for the paths that show
+// no LatestVersion (chunks, by the thousand, and writes).
+func (s *Service) readable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
 	const op errors.Op = "catalog.Get"
 	var a *Asset
 	err := s.db.View(ctx, func(tx store.Tx) error {
@@ -152,9 +167,6 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 	})
 	if err == nil {
 		err = s.decide(ctx, p, authz.Read, a)
-	}
-	if err == nil {
-		err = s.asSeenBy(ctx, p, a)
 	}
 	if errors.Is(errors.NotExist, err) {
 		return nil, errors.E(op, errors.NotExist) // hidden and missing alike
@@ -232,7 +244,7 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o L
 // them (see versionGate).
 func (s *Service) Versions(ctx context.Context, p *genesis.Principal, idOrName string) ([]Version, error) {
 	const op errors.Op = "catalog.Versions"
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.readable(ctx, p, idOrName)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -605,7 +617,7 @@ func (s *Service) uploadable(ctx context.Context, p *genesis.Principal, idOrName
 }
 
 func (s *Service) writable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.readable(ctx, p, idOrName)
 	if err != nil {
 		return nil, err
 	}
@@ -715,7 +727,7 @@ const tombstoneTTL = 10 * time.Minute
 // GetChunk reads part of a chunk of a readable asset's versions.
 func (s *Service) GetChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, off, length int64) ([]byte, error) {
 	const op errors.Op = "catalog.GetChunk"
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.readable(ctx, p, idOrName)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -747,7 +759,7 @@ func (s *Service) OpenChunk(ctx context.Context, p *genesis.Principal, idOrName 
 	if !can {
 		return nil, 0, false, nil
 	}
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.readable(ctx, p, idOrName)
 	if err != nil {
 		return nil, 0, false, errors.E(op, err)
 	}
