@@ -162,9 +162,21 @@ func (s *Service) raise(ctx context.Context, tx store.Tx, assets []string) error
 	for i, id := range assets {
 		args[i] = id
 	}
+	return s.raiseWhere(ctx, tx, `WHERE i.asset_id IN (`+store.Placeholders(len(assets))+`)`, args...)
+}
+
+// Reconcile raises every job that is below its inputs' labels: jobs whose
+// inputs rose before job labels followed them (before migration 0019).
+// Run calls it once as it starts; afterwards raise keeps them in step.
+func (s *Service) Reconcile(ctx context.Context) error {
+	return s.db.Update(ctx, func(tx store.Tx) error { return s.raiseWhere(ctx, tx, "") })
+}
+
+// raiseWhere raises the jobs reading the job_inputs rows that where
+// selects to dominate those inputs' asset and version labels.
+func (s *Service) raiseWhere(ctx context.Context, tx store.Tx, where string, args ...any) error {
 	rows, err := tx.Query(ctx, `SELECT i.job_id, a.label, v.label FROM job_inputs i
-		JOIN assets a ON a.id = i.asset_id JOIN asset_versions v ON v.asset_id = i.asset_id AND v.version = i.version
-		WHERE i.asset_id IN (`+store.Placeholders(len(assets))+`)`, args...)
+		JOIN assets a ON a.id = i.asset_id JOIN asset_versions v ON v.asset_id = i.asset_id AND v.version = i.version `+where, args...)
 	if err != nil {
 		return err
 	}

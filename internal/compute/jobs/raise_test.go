@@ -198,5 +198,28 @@ attributes:
 		if _, err := cat.Get(ctx, dave, "fitted"); !errors.Is(errors.NotExist, err) {
 			t.Errorf("dave reads the output: %v", err)
 		}
+
+		// A job an older server left below its raised input (as the
+		// stored rows would be): Reconcile, run as the scheduler starts,
+		// raises it.
+		err = db.Update(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE assets SET label = ? WHERE name = ?`, raised, "other"); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE asset_versions SET label = ? WHERE asset_id = (SELECT id FROM assets WHERE name = ?)`, raised, "other")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Get(ctx, dave, unrelated.ID); !errors.Is(errors.NotExist, err) {
+			t.Errorf("dave reads a job left below its input after Reconcile: %v", err)
+		}
+		if j, err := svc.Get(ctx, erin, unrelated.ID); err != nil || j.Label != raised {
+			t.Errorf("erin's view of the reconciled job = %+v, %v", j, err)
+		}
 	})
 }

@@ -26,6 +26,9 @@ import (
 // done. All its state is in the store, so a restarted server resumes where
 // it stopped.
 func (s *Service) Run(ctx context.Context, tick time.Duration, onError func(error)) error {
+	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil && onError != nil {
+		onError(err)
+	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
