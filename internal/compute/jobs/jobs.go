@@ -229,6 +229,21 @@ func (s *Service) resource(j *Job) (authz.Resource, error) {
 // input is "not found"); its label is the join of their labels and the
 // spec's floor.
 func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *compute.JobSpec) (*Job, error) {
+	// An input raised while the job was being submitted: decide again, as
+	// the input is now (perhaps "not found" for p), rather than say that a
+	// label changed.
+	for range 2 {
+		j, err := s.submit(ctx, p, spec)
+		if !errors.IsErr(err, errRaced) {
+			return j, err
+		}
+	}
+	return s.submit(ctx, p, spec)
+}
+
+var errRaced = errors.E(errors.Conflict, errors.Field("inputs"), errors.Msg("the inputs changed while the job was submitted; submit it again"))
+
+func (s *Service) submit(ctx context.Context, p *genesis.Principal, spec *compute.JobSpec) (*Job, error) {
 	const op errors.Op = "jobs.Submit"
 	if err := spec.Validate(); err != nil {
 		return nil, errors.E(op, err)
@@ -330,7 +345,7 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 			return err
 		}
 		if !label.Dominates(join, cur) {
-			return errors.E(errors.Conflict, errors.Field("inputs"), errors.Msg("an input's label changed while the job was submitted; submit it again"))
+			return errRaced
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO jobs (id, name, owner_id, project_id, spec, label, inputs, input_bytes, nodes, node_hours, gpu_hours, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, nullIf(j.Project), string(specJSON), j.Label, string(inputs), j.InputBytes, max(1, spec.Resources.Nodes()), nh, gh, j.State, store.T(now), store.T(now)); err != nil {
