@@ -48,6 +48,8 @@ type Service struct {
 
 	registry *meta.Registry
 	search   search.Index
+
+	raiseHooks []RaiseHook
 }
 
 // Config is what the catalog needs.

@@ -284,10 +284,25 @@ func (s *Service) lookup(ctx context.Context, p *genesis.Principal, idOrName str
 }
 
 // Get returns the asset idOrName names for p (an ID, or a name resolved as
-// find does) if p may read it; otherwise NotExist. A name or ID that
+// find does) if p may read it; otherwise NotExist. Its LatestVersion is the
+// newest version p may read (see versionGate).
+func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	const op errors.Op = "catalog.Get"
+	a, err := s.getAsset(ctx, p, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.asSeenBy(ctx, p, a); err != nil {
+		return nil, errors.E(op, err)
+	}
+	return a, nil
+}
+
+// getAsset is Get without counting p's versions, for the paths that show
+// no LatestVersion (chunks, by the thousand, and writes). A name or ID that
 // resolves to nothing p may read is on the record as "not found", exactly
 // like one that names nothing at all.
-func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+func (s *Service) getAsset(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
 	const op errors.Op = "catalog.Get"
 	a, err := s.lookup(ctx, p, idOrName)
 	if errors.Is(errors.NotExist, err) {
@@ -353,35 +368,61 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, kind Kind, o L
 		return a.Name + "\x00" + strconv.FormatInt(store.T(a.CreatedAt), 10) + "\x00" + a.ID
 	}
 	out, next, err := store.Page(o.Cursor, o.Limit, store.MaxPage, fetch, key, keep)
+	if err == nil {
+		err = s.listSeenBy(ctx, p, out)
+	}
 	if err != nil {
 		return nil, "", errors.E(op, err)
 	}
 	return out, next, nil
 }
 
-// Versions lists a readable asset's versions, newest first.
+// Versions lists the versions of a readable asset that p may read, newest
+// first; the others do not exist for p, and the ones listed name none of
+// them (see versionGate).
 func (s *Service) Versions(ctx context.Context, p *genesis.Principal, idOrName string) ([]Version, error) {
 	const op errors.Op = "catalog.Versions"
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.getAsset(ctx, p, idOrName)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	out := []Version{}
+	g, err := s.gate(ctx, p, a)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	var all []Version
+	var src map[string]int64
 	err = s.db.View(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+versionCols+` FROM asset_versions WHERE asset_id = ? ORDER BY version DESC`, a.ID)
 		if err != nil {
 			return err
 		}
-		return rows.Each(func() error {
+		if err := rows.Each(func() error {
 			v, err := scanVersion(rows)
 			if err == nil {
-				out = append(out, *v)
+				all = append(all, *v)
 			}
 			return err
-		})
+		}); err != nil {
+			return err
+		}
+		src, err = releaseSources(ctx, tx, a.ID)
+		return err
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
+	}
+	labels := make(map[int64]string, len(all))
+	for _, v := range all {
+		labels[v.Version] = v.Label
+	}
+	labelOf := func(n int64) string { return labels[n] }
+	out := []Version{}
+	for _, v := range all {
+		if g.may(v.Label) {
+			g.hide(&v, labelOf, src)
+			out = append(out, v)
+		}
 	}
 	return out, nil
 }
@@ -419,6 +460,13 @@ func (s *Service) Version(ctx context.Context, p *genesis.Principal, idOrName st
 		if err := s.decide(ctx, p, authz.Read, &va); err != nil {
 			return nil, nil, errors.E(op, err)
 		}
+	}
+	g, err := s.gate(ctx, p, a)
+	if err == nil {
+		err = s.hideOne(ctx, g, ver)
+	}
+	if err != nil {
+		return nil, nil, errors.E(op, err)
 	}
 	return a, ver, nil
 }
@@ -710,7 +758,7 @@ func (s *Service) uploadable(ctx context.Context, p *genesis.Principal, idOrName
 }
 
 func (s *Service) writable(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.getAsset(ctx, p, idOrName)
 	if err != nil {
 		return nil, err
 	}
@@ -820,7 +868,7 @@ const tombstoneTTL = 10 * time.Minute
 // GetChunk reads part of a chunk of a readable asset's versions.
 func (s *Service) GetChunk(ctx context.Context, p *genesis.Principal, idOrName string, id blob.ID, off, length int64) ([]byte, error) {
 	const op errors.Op = "catalog.GetChunk"
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.getAsset(ctx, p, idOrName)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -852,7 +900,7 @@ func (s *Service) OpenChunk(ctx context.Context, p *genesis.Principal, idOrName 
 	if !can {
 		return nil, 0, false, nil
 	}
-	a, err := s.Get(ctx, p, idOrName)
+	a, err := s.getAsset(ctx, p, idOrName)
 	if err != nil {
 		return nil, 0, false, errors.E(op, err)
 	}
@@ -970,6 +1018,15 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 			if err != nil {
 				return errors.E(errors.Internal, err)
 			}
+			// The inputs' labels as this transaction sees them: a relabel
+			// that committed since they were resolved is counted here, and
+			// one that commits after this finds the new edges and raises
+			// this version with the rest.
+			stored, err := versionLabelTx(ctx, tx, inputs)
+			if err != nil {
+				return err
+			}
+			join = label.Join(join, stored)
 			if !label.Dominates(cl, join) {
 				return errors.E(errors.Invalid, errors.Field("inputs"), errors.Msg("no write down: the label "+cl.Format()+
 					" does not dominate the join of the inputs' labels, "+join.Format()+"; raise the asset's label first"))
@@ -1075,8 +1132,14 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 		if err != nil {
 			return err
 		}
-		for _, id := range append(raised, a.ID) {
+		raised = append(raised, a.ID)
+		for _, id := range raised {
 			if err := s.indexTx(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		for _, h := range s.raiseHooks {
+			if err := h(ctx, tx, raised); err != nil {
 				return err
 			}
 		}

@@ -185,10 +185,38 @@ func (s *Service) Lineage(ctx context.Context, p *genesis.Principal, ref Version
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
+	// Only what p can reach from the root through versions p may read,
+	// within depth steps: a readable version reached only through a
+	// hidden one would betray that one (a gap in the graph).
+	from := func(e Edge) (VersionRef, VersionRef) {
+		if up {
+			return e.Child, e.Parent
+		}
+		return e.Parent, e.Child
+	}
+	out := map[VersionRef][]Edge{}
 	for _, e := range edges {
 		if readable[e.Child] != nil && readable[e.Parent] != nil {
-			g.Edges = append(g.Edges, e)
+			f, _ := from(e)
+			out[f] = append(out[f], e)
 		}
+	}
+	dist := map[VersionRef]int{root: 0}
+	for frontier := []VersionRef{root}; len(frontier) > 0; {
+		var next []VersionRef
+		for _, n := range frontier {
+			if dist[n] >= depth {
+				continue
+			}
+			for _, e := range out[n] {
+				g.Edges = append(g.Edges, e)
+				if _, to := from(e); !hasKey(dist, to) {
+					dist[to] = dist[n] + 1
+					next = append(next, to)
+				}
+			}
+		}
+		frontier = next
 	}
 	seen := map[VersionRef]bool{}
 	add := func(r VersionRef) {
@@ -260,9 +288,11 @@ func (s *Service) walk(ctx context.Context, root VersionRef, up bool, depth int)
 }
 
 // readableVersions loads the given versions in batches and decides, once
-// per distinct (kind, label, project, owner), which p may read. Version
-// labels already dominate their inputs' (commit checks it, relabel
-// propagates it), so the stored label is the one to decide on.
+// per distinct (kind, label, project, owner), which p may read: a version
+// is readable when its asset is (its name is shown) and its own label is
+// (see versionGate). Version labels already dominate their inputs'
+// (commit checks it, relabel propagates it), so the stored labels are the
+// ones to decide on.
 func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, refs map[VersionRef]bool) (map[VersionRef]*Node, error) {
 	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
@@ -290,7 +320,7 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 			for j, id := range part {
 				args[j] = id
 			}
-			rs, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, COALESCE(a.project_id, ''), a.owner_id, v.version, v.label
+			rs, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, a.label, COALESCE(a.project_id, ''), a.owner_id, v.version, v.label
 				FROM asset_versions v JOIN assets a ON a.id = v.asset_id
 				WHERE v.asset_id IN (`+store.Placeholders(len(part))+`)`, args...)
 			if err != nil {
@@ -298,7 +328,7 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 			}
 			if err := rs.Each(func() error {
 				var r row
-				err := rs.Scan(&r.a.ID, &r.a.Kind, &r.a.Name, &r.a.Project, &r.a.Owner, &r.v, &r.l)
+				err := rs.Scan(&r.a.ID, &r.a.Kind, &r.a.Name, &r.a.Label, &r.a.Project, &r.a.Owner, &r.v, &r.l)
 				rows = append(rows, r)
 				return err
 			}); err != nil {
@@ -315,22 +345,25 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 		label, project, owner string
 	}
 	decided := map[class]bool{}
+	may := func(a Asset, m string) bool {
+		c := class{a.Kind, m, string(a.Project), string(a.Owner)}
+		ok, done := decided[c]
+		if !done {
+			probe := a
+			probe.Label = m
+			res, err := probe.resource()
+			ok = err == nil && s.authz.Can(ctx, ap, authz.Read, res) == nil
+			decided[c] = ok
+		}
+		return ok
+	}
 	out := map[VersionRef]*Node{}
 	for _, r := range rows {
 		ref := VersionRef{Asset: r.a.ID, Version: r.v}
 		if !refs[ref] {
 			continue
 		}
-		c := class{r.a.Kind, r.l, string(r.a.Project), string(r.a.Owner)}
-		ok, done := decided[c]
-		if !done {
-			probe := r.a
-			probe.Label = r.l
-			res, err := probe.resource()
-			ok = err == nil && s.authz.Can(ctx, ap, authz.Read, res) == nil
-			decided[c] = ok
-		}
-		if ok {
+		if may(r.a, r.a.Label) && may(r.a, r.l) {
 			out[ref] = &Node{Asset: r.a.ID, Name: r.a.Name, Kind: r.a.Kind, Version: r.v, Label: r.l}
 		}
 	}
@@ -343,3 +376,5 @@ func valuesList(n int) string {
 	const row = "(CAST(? AS TEXT), CAST(? AS BIGINT))"
 	return row + strings.Repeat(", "+row, n-1)
 }
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool { _, ok := m[k]; return ok }

@@ -81,8 +81,16 @@ func TestDeclassification(t *testing.T) {
 		if err != nil {
 			t.Fatalf("bob reads released version: %v", err)
 		}
-		if a.Label != "OPEN" || v.Label != "OPEN" || v.ReleaseID != r.ID || v.Manifest != res.ID.String() {
+		if a.Label != "OPEN" || v.Label != "OPEN" || v.Manifest != res.ID.String() {
 			t.Errorf("released = %+v %+v", a, v)
+		}
+		// The release record, its message and the parent name the original
+		// version: only those who may read it see them.
+		if v.ReleaseID != "" || v.Message != "" || v.Parent != nil {
+			t.Errorf("bob sees what names the hidden version: %+v", v)
+		}
+		if _, v, err := c.Version(ctx, w.carol, "results", 0); err != nil || v.ReleaseID != r.ID || v.Parent == nil || *v.Parent != 1 || v.Message == "" {
+			t.Errorf("carol's view of the released version = %+v, %v", v, err)
 		}
 		if _, _, err := c.Version(ctx, w.bob, "results", 1); !errors.Is(errors.NotExist, err) {
 			t.Errorf("bob reads the original version: %v", err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -876,6 +877,25 @@ func TestAPI(t *testing.T) {
 		}
 		if r := h.do("GET", "/api/v1/assets/shots/versions/1/files/a.txt", bobTok, nil); r.status != 404 {
 			t.Errorf("bob reads the original version = %d", r.status)
+		}
+		// The version list agrees with the versions one by one: bob is
+		// shown only the released version, and nothing in it names the
+		// original (its parent, the release, its message).
+		var bobsVersions httpapi.List[catalog.Version]
+		r = h.do("GET", "/api/v1/assets/shots/versions", bobTok, nil)
+		r.decode(t, &bobsVersions)
+		if len(bobsVersions.Items) != 1 || bobsVersions.Items[0].Parent != nil || strings.Contains(string(r.body), rel.ID) {
+			t.Errorf("bob's version list = %s", r.body)
+		}
+		for _, v := range bobsVersions.Items {
+			if one := h.do("GET", "/api/v1/assets/shots/versions/"+strconv.FormatInt(v.Version, 10), bobTok, nil); one.status != 200 {
+				t.Errorf("listed version %d = %d", v.Version, one.status)
+			}
+		}
+		for _, path := range []string{"/api/v1/assets/shots", "/api/v1/assets/shots/versions/latest", "/api/v1/releases"} {
+			if r := h.do("GET", path, bobTok, nil); strings.Contains(string(r.body), rel.ID) {
+				t.Errorf("bob's GET %s names the release: %s", path, r.body)
+			}
 		}
 		// The released version's lineage cites the release.
 		if r := h.do("GET", "/api/v1/assets/shots/lineage?direction=up&depth=3", co[1], nil); r.status != 200 || !strings.Contains(string(r.body), rel.ID) {

@@ -137,7 +137,87 @@ func (s *Service) audit(ctx context.Context, rec audit.Record, j *Job) error {
 
 // New returns the job service; jobs get working directories under workDir.
 func New(db store.DB, az *authz.Authorizer, ids *identity.Service, cat *catalog.Service, reg *sites.Registry, workDir string) *Service {
-	return &Service{db: db, authz: az, ids: ids, catalog: cat, sites: reg, workDir: workDir, now: time.Now, wake: make(chan struct{}, 1)}
+	s := &Service{db: db, authz: az, ids: ids, catalog: cat, sites: reg, workDir: workDir, now: time.Now, wake: make(chan struct{}, 1)}
+	if cat != nil {
+		cat.OnRaise(s.raise)
+	}
+	return s
+}
+
+// raise lifts the jobs that read any version of assets to dominate the
+// labels those versions and assets now carry. It runs inside the catalog's
+// relabel transaction (catalog.RaiseHook).
+//
+// Why stored, not computed at read time: a job's record, spec, logs and
+// explanation derive from its inputs, so its label must rise with theirs
+// (invariant 2), and every path that decides on a job — show, list, logs,
+// explain, cancel, the audit view, and the scheduler's placement on an
+// accredited site — reads the stored label. Raising it in the relabel's own
+// transaction keeps all of them right at once, with no window in which a
+// reader sees a job below its inputs and no per-read cost in job lists.
+// Submit checks its inputs' labels again inside its own transaction, so a
+// job submitted during a relabel is either seen by it or sees it.
+func (s *Service) raise(ctx context.Context, tx store.Tx, assets []string) error {
+	if len(assets) == 0 {
+		return nil
+	}
+	args := make([]any, len(assets))
+	for i, id := range assets {
+		args[i] = id
+	}
+	return s.raiseWhere(ctx, tx, `WHERE i.asset_id IN (`+store.Placeholders(len(assets))+`)`, args...)
+}
+
+// Reconcile raises every job that is below its inputs' labels: jobs whose
+// inputs rose before job labels followed them (before migration 0019).
+// Run calls it once as it starts; afterwards raise keeps them in step.
+func (s *Service) Reconcile(ctx context.Context) error {
+	return s.db.Update(ctx, func(tx store.Tx) error { return s.raiseWhere(ctx, tx, "") })
+}
+
+// raiseWhere raises the jobs reading the job_inputs rows that where
+// selects to dominate those inputs' asset and version labels.
+func (s *Service) raiseWhere(ctx context.Context, tx store.Tx, where string, args ...any) error {
+	rows, err := tx.Query(ctx, `SELECT i.job_id, a.label, v.label FROM job_inputs i
+		JOIN assets a ON a.id = i.asset_id JOIN asset_versions v ON v.asset_id = i.asset_id AND v.version = i.version `+where, args...)
+	if err != nil {
+		return err
+	}
+	floor := map[string]label.Label{}
+	if err := rows.Each(func() error {
+		var id, am, vm string
+		if err := rows.Scan(&id, &am, &vm); err != nil {
+			return err
+		}
+		for _, m := range []string{am, vm} {
+			l, err := label.Parse(m)
+			if err != nil {
+				return errors.E(errors.Internal, err)
+			}
+			floor[id] = label.Join(floor[id], l)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	now := store.T(s.now())
+	for id, f := range floor {
+		var m string
+		if err := tx.QueryRow(ctx, `SELECT label FROM jobs WHERE id = ?`, id).Scan(&m); err != nil {
+			return err
+		}
+		cur, err := label.Parse(m)
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if label.Dominates(cur, f) {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET label = ?, updated_at = ? WHERE id = ?`, label.Join(cur, f).Format(), now, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) resource(j *Job) (authz.Resource, error) {
@@ -152,6 +232,21 @@ func (s *Service) resource(j *Job) (authz.Resource, error) {
 // input is "not found"); its label is the join of their labels and the
 // spec's floor.
 func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *compute.JobSpec) (*Job, error) {
+	// An input raised while the job was being submitted: decide again, as
+	// the input is now (perhaps "not found" for p), rather than say that a
+	// label changed.
+	for range 2 {
+		j, err := s.submit(ctx, p, spec)
+		if !errors.IsErr(err, errRaced) {
+			return j, err
+		}
+	}
+	return s.submit(ctx, p, spec)
+}
+
+var errRaced = errors.E(errors.Conflict, errors.Field("inputs"), errors.Msg("the inputs changed while the job was submitted; submit it again"))
+
+func (s *Service) submit(ctx context.Context, p *genesis.Principal, spec *compute.JobSpec) (*Job, error) {
 	const op errors.Op = "jobs.Submit"
 	if err := spec.Validate(); err != nil {
 		return nil, errors.E(op, err)
@@ -165,6 +260,16 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 		refs = append(refs, r)
 	}
 	pinned, join, bytes, err := s.catalog.Inputs(ctx, p, refs)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	// The spec names its inputs' assets: the job is labelled at least as
+	// high as they are, not only as their versions.
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		l, err := catalog.InputLabelTx(ctx, tx, pinned)
+		join = label.Join(join, l)
+		return err
+	})
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -246,9 +351,27 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 	inputs, _ := json.Marshal(j.Inputs)
 	nh, gh := cost(spec)
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO jobs (id, name, owner_id, project_id, spec, label, inputs, input_bytes, nodes, node_hours, gpu_hours, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, nullIf(j.Project), string(specJSON), j.Label, string(inputs), j.InputBytes, max(1, spec.Resources.Nodes()), nh, gh, j.State, store.T(now), store.T(now))
-		return err
+		// The inputs' labels as this transaction sees them: a relabel that
+		// committed since they were read would leave the job below its
+		// inputs (and one that commits after this finds the job through
+		// job_inputs and raises it).
+		cur, err := catalog.InputLabelTx(ctx, tx, pinned)
+		if err != nil {
+			return err
+		}
+		if !label.Dominates(join, cur) {
+			return errRaced
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO jobs (id, name, owner_id, project_id, spec, label, inputs, input_bytes, nodes, node_hours, gpu_hours, state, site, backend_id, reason, detail, exit_code, explain, outputs, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', 0, '[]', '[]', ?, ?)`, j.ID, j.Name, j.Owner, nullIf(j.Project), string(specJSON), j.Label, string(inputs), j.InputBytes, max(1, spec.Resources.Nodes()), nh, gh, j.State, store.T(now), store.T(now)); err != nil {
+			return err
+		}
+		for _, r := range pinned {
+			if _, err := tx.Exec(ctx, `INSERT INTO job_inputs (asset_id, version, job_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, r.Asset, r.Version, j.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, errors.E(op, err)
@@ -337,6 +460,9 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, id string) (*Jo
 	if err == nil {
 		err = s.can(ctx, p, authz.Read, j)
 	}
+	if err == nil {
+		err = s.seenBy(ctx, p, j)
+	}
 	if errors.Is(errors.NotExist, err) {
 		return nil, errors.E(op, errors.NotExist)
 	}
@@ -344,6 +470,23 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, id string) (*Jo
 		return nil, errors.E(op, err)
 	}
 	return j, nil
+}
+
+// seenBy leaves in j, which p may read, only the outputs p may read: they
+// were at least the job's label when committed, but may have risen since.
+func (s *Service) seenBy(ctx context.Context, p *genesis.Principal, j *Job) error {
+	if len(j.Outputs) == 0 || s.catalog == nil {
+		return nil
+	}
+	outs, err := s.catalog.ReadableOutputs(ctx, p, j.Outputs)
+	if err != nil {
+		return err
+	}
+	if len(outs) == 0 {
+		outs = nil
+	}
+	j.Outputs = outs
+	return nil
 }
 
 func (s *Service) can(ctx context.Context, p *genesis.Principal, act authz.Action, j *Job) error {
@@ -419,6 +562,9 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions)
 		return ok, nil
 	}
 	out, next, err := store.Page(o.Cursor, o.Limit, 100, fetch, key, keep)
+	for i := 0; err == nil && i < len(out); i++ {
+		err = s.seenBy(ctx, p, &out[i])
+	}
 	if err != nil {
 		return nil, "", errors.E(op, err)
 	}

@@ -27,6 +27,9 @@ import (
 // done. All its state is in the store, so a restarted server resumes where
 // it stopped.
 func (s *Service) Run(ctx context.Context, tick time.Duration, onError func(error)) error {
+	if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil && onError != nil {
+		onError(err)
+	}
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -537,7 +540,16 @@ func (s *Service) complete(ctx context.Context, j *Job) {
 		s.finish(ctx, j, Failed, compute.ReasonBackend, "the job's owner is gone", 0)
 		return
 	}
-	l, _ := label.Parse(j.Label)
+	// The label as it is now: an input raised while the job ran raised the
+	// job (Service.raise), and its outputs are at least that high.
+	if cur, err := s.load(ctx, j.ID); err == nil {
+		j.Label = cur.Label
+	}
+	l, err := label.Parse(j.Label)
+	if err != nil {
+		s.finish(ctx, j, Failed, compute.ReasonBackend, "the job's label does not parse", 0)
+		return
+	}
 	dir := s.dirOf(j)
 	fail := func(what string, err error) {
 		if errors.Is(errors.Transient, err) {
