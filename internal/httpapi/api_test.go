@@ -921,7 +921,7 @@ func TestBadInput(t *testing.T) {
 		{"array", `[1,2]`, 400, "body"},
 		{"trailing", `{"name":"x","country":"USA"} {}`, 400, "body"},
 		{"bad value", `{"name":"x","country":"United States"}`, 400, "country"},
-		{"oversize", `{"name":"` + strings.Repeat("a", httpapi.MaxJSONBody) + `","country":"USA"}`, 413, ""},
+		{"oversize", `{"name":"` + strings.Repeat("a", httpapi.MaxJSONBody) + `","country":"USA"}`, 413, "body"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -938,7 +938,7 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
-	if r := h.do("POST", "/api/v1/organizations", h.admin, `{"name":"x","country":"USA"}`, "Content-Type", "text/plain"); r.status != 400 {
+	if r := h.do("POST", "/api/v1/organizations", h.admin, `{"name":"x","country":"USA"}`, "Content-Type", "text/plain"); r.status != 415 || r.problem(t).Field != "Content-Type" {
 		t.Errorf("text/plain body = %d", r.status)
 	}
 	if r := h.do("PUT", "/api/v1/organizations", h.admin, nil); r.status != 405 || r.header.Get("Allow") == "" {
