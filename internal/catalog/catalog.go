@@ -78,6 +78,12 @@ const (
 	KindModel   Kind = "model"
 )
 
+// Bounds on an asset's own title and description, in bytes.
+const (
+	MaxTitleLen       = 512
+	MaxDescriptionLen = 65536
+)
+
 // Asset is a catalog entry.
 type Asset struct {
 	ID            string              `json:"id"`

@@ -54,8 +54,12 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if looksLikeID(spec.Name) {
 		return nil, invalid(op, "name", "a name may not have the form of an asset ID (ds_… or mdl_… with 16 letters and digits)")
 	}
-	if len(spec.Title) > 512 || len(spec.Description) > 65536 {
-		return nil, invalid(op, "description", "title or description too long")
+	// Each bound names its own field.
+	if len(spec.Title) > MaxTitleLen {
+		return nil, invalid(op, "title", "title is longer than 512 bytes")
+	}
+	if len(spec.Description) > MaxDescriptionLen {
+		return nil, invalid(op, "description", "description is longer than 65536 bytes")
 	}
 	l, err := normLabel(op, spec.Label)
 	if err != nil {

@@ -54,7 +54,7 @@ func (c *Client) newRequest(ctx context.Context, op errors.Op, method, path stri
 var kindByName = map[string]errors.Kind{}
 
 func init() {
-	for k := errors.Other; k <= errors.Canceled; k++ {
+	for k := errors.Other; k <= errors.LastKind; k++ {
 		kindByName[k.String()] = k
 	}
 }

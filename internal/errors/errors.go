@@ -20,33 +20,38 @@ import (
 type Kind uint8
 
 const (
-	Other           Kind = iota // unclassified; treated as Internal at the API
-	Invalid                     // bad input: malformed, out of range, unknown field
-	NotExist                    // no such object, or one the caller may not see
-	Exist                       // an object with that identity already exists
-	Conflict                    // state changed underneath: retry or reconcile
-	Permission                  // authenticated, but not allowed; only for objects whose existence is public
-	Unauthenticated             // no or bad credentials
-	Transient                   // try again later: a dependency is unavailable
-	Internal                    // a bug or a broken invariant
-	Unavailable                 // the service is shutting down or not ready
-	TooLarge                    // the request body or object exceeds a limit
-	Canceled                    // the caller's context ended
+	Other            Kind = iota // unclassified; treated as Internal at the API
+	Invalid                      // bad input: malformed, out of range, unknown field
+	NotExist                     // no such object, or one the caller may not see
+	Exist                        // an object with that identity already exists
+	Conflict                     // state changed underneath: retry or reconcile
+	Permission                   // authenticated, but not allowed; only for objects whose existence is public
+	Unauthenticated              // no or bad credentials
+	Transient                    // try again later: a dependency is unavailable
+	Internal                     // a bug or a broken invariant
+	Unavailable                  // the service is shutting down or not ready
+	TooLarge                     // the request body or object exceeds a limit
+	Canceled                     // the caller's context ended
+	UnsupportedMedia             // the request body's media type is not one the endpoint reads
 )
 
+// LastKind is the highest Kind, for code that lists them all.
+const LastKind = UnsupportedMedia
+
 var kindNames = [...]string{
-	Other:           "other",
-	Invalid:         "invalid",
-	NotExist:        "not-exist",
-	Exist:           "exist",
-	Conflict:        "conflict",
-	Permission:      "permission",
-	Unauthenticated: "unauthenticated",
-	Transient:       "transient",
-	Internal:        "internal",
-	Unavailable:     "unavailable",
-	TooLarge:        "too-large",
-	Canceled:        "canceled",
+	Other:            "other",
+	Invalid:          "invalid",
+	NotExist:         "not-exist",
+	Exist:            "exist",
+	Conflict:         "conflict",
+	Permission:       "permission",
+	Unauthenticated:  "unauthenticated",
+	Transient:        "transient",
+	Internal:         "internal",
+	Unavailable:      "unavailable",
+	TooLarge:         "too-large",
+	Canceled:         "canceled",
+	UnsupportedMedia: "unsupported-media-type",
 }
 
 func (k Kind) String() string {

@@ -17,23 +17,75 @@ const MaxJSONBody = 1 << 20
 
 // decodeJSON decodes one JSON object from body into v, strictly: no unknown
 // fields, no trailing data, no more than MaxJSONBody bytes. Its errors are
-// Invalid (or TooLarge) and name the offending field.
+// Invalid (or TooLarge, or UnsupportedMedia) and name the offending field.
 func decodeJSON(r *http.Request, v any) error {
-	const op errors.Op = "httpapi.decode"
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return errors.E(op, errors.Invalid, errors.Field("Content-Type"), errors.Msg("the request body must be application/json"))
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxJSONBody+1))
+	body, err := readBody(r, MaxJSONBody, mediaJSON)
 	if err != nil {
-		return errors.E(op, errors.Invalid, errors.Msg("cannot read the request body"), err)
-	}
-	if len(body) > MaxJSONBody {
-		return errors.E(op, errors.TooLarge, errors.Msg("the request body exceeds 1 MiB"))
+		return err
 	}
 	return DecodeStrict(body, v)
+}
+
+// Media types a request body may declare.
+const (
+	mediaJSON = "application/json" // and any "+json" type
+	mediaYAML = "application/yaml" // and application/x-yaml, text/yaml
+)
+
+// readBody is how every endpoint that parses its body reads it: first the
+// Content-Type must be one of accepted (415 otherwise; a body without one
+// is taken as the first), then at most limit bytes are read (413 past it).
+func readBody(r *http.Request, limit int64, accepted ...string) ([]byte, error) {
+	const op errors.Op = "httpapi.readBody"
+	if ct := r.Header.Get("Content-Type"); ct != "" && !acceptsMedia(ct, accepted) {
+		return nil, errors.E(op, errors.UnsupportedMedia, errors.Field("Content-Type"),
+			errors.Msg("the request body must be "+strings.Join(accepted, " or ")))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field("body"), errors.Msg("cannot read the request body"), err)
+	}
+	if int64(len(body)) > limit {
+		return nil, errors.E(op, errors.TooLarge, errors.Field("body"), errors.Msg("the request body exceeds "+sizeText(limit)))
+	}
+	return body, nil
+}
+
+// sizeText writes a byte count for people: "1 MiB", "64 KiB", "100 bytes".
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoa(n>>10) + " KiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+// acceptsMedia reports whether the Content-Type ct is one of accepted
+// (parameters such as charset are ignored).
+func acceptsMedia(ct string, accepted []string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	for _, a := range accepted {
+		switch a {
+		case mediaJSON:
+			if mt == mediaJSON || strings.HasSuffix(mt, "+json") {
+				return true
+			}
+		case mediaYAML:
+			if mt == mediaYAML || mt == "application/x-yaml" || mt == "text/yaml" || mt == "text/x-yaml" {
+				return true
+			}
+		default:
+			if mt == a {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // DecodeStrict is the body decoder behind every JSON endpoint (exported for

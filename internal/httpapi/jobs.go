@@ -12,12 +12,9 @@ import (
 
 func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
 	const op errors.Op = "httpapi.submitJob"
-	b, err := io.ReadAll(io.LimitReader(r.Body, compute.MaxJobSpecSize+1))
+	b, err := readBody(r, compute.MaxJobSpecSize, mediaJSON, mediaYAML)
 	if err != nil {
-		return errors.E(op, errors.Invalid, errors.Msg("cannot read the job spec"))
-	}
-	if len(b) > compute.MaxJobSpecSize {
-		return errors.E(op, errors.TooLarge, errors.Msg("the job spec exceeds 1 MiB"))
+		return errors.E(op, err)
 	}
 	spec, err := compute.ParseJobSpec(b)
 	if err != nil {

@@ -87,12 +87,9 @@ func (s *Server) exportMetadata(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) registerSchema(w http.ResponseWriter, r *http.Request) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, meta.MaxSchemaSize+1))
+	b, err := readBody(r, meta.MaxSchemaSize, mediaJSON)
 	if err != nil {
-		return errors.E(errors.Op("httpapi.registerSchema"), errors.Invalid, errors.Msg("cannot read the schema"))
-	}
-	if len(b) > meta.MaxSchemaSize {
-		return errors.E(errors.Op("httpapi.registerSchema"), errors.TooLarge, errors.Msg("the schema exceeds its size limit"))
+		return errors.E(errors.Op("httpapi.registerSchema"), err)
 	}
 	if err := s.catalog.RegisterExtensionSchema(r.Context(), me(r), r.PathValue("name"), b); err != nil {
 		return err

@@ -23,18 +23,19 @@ type Problem struct {
 
 // kindStatus is the one table that maps error kinds to HTTP statuses.
 var kindStatus = map[errors.Kind]int{
-	errors.Invalid:         http.StatusBadRequest,
-	errors.NotExist:        http.StatusNotFound,
-	errors.Exist:           http.StatusConflict,
-	errors.Conflict:        http.StatusConflict,
-	errors.Permission:      http.StatusForbidden,
-	errors.Unauthenticated: http.StatusUnauthorized,
-	errors.Transient:       http.StatusServiceUnavailable,
-	errors.Unavailable:     http.StatusServiceUnavailable,
-	errors.TooLarge:        http.StatusRequestEntityTooLarge,
-	errors.Canceled:        499, // client closed request (nginx's convention)
-	errors.Internal:        http.StatusInternalServerError,
-	errors.Other:           http.StatusInternalServerError,
+	errors.Invalid:          http.StatusBadRequest,
+	errors.NotExist:         http.StatusNotFound,
+	errors.Exist:            http.StatusConflict,
+	errors.Conflict:         http.StatusConflict,
+	errors.Permission:       http.StatusForbidden,
+	errors.Unauthenticated:  http.StatusUnauthorized,
+	errors.Transient:        http.StatusServiceUnavailable,
+	errors.Unavailable:      http.StatusServiceUnavailable,
+	errors.TooLarge:         http.StatusRequestEntityTooLarge,
+	errors.Canceled:         499, // client closed request (nginx's convention)
+	errors.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	errors.Internal:         http.StatusInternalServerError,
+	errors.Other:            http.StatusInternalServerError,
 }
 
 // StatusOf returns the HTTP status for err's kind.

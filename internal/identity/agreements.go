@@ -59,8 +59,11 @@ func (s *Service) CreateAgreement(ctx context.Context, creator *genesis.Principa
 	}
 	slices.Sort(comps)
 	a.Compartments = slices.Compact(comps)
-	if len(a.Title) > 512 || len(a.IPTerms) > 65536 {
-		return nil, invalid(op, "ip_terms", "title or ip_terms too long")
+	if len(a.Title) > 512 {
+		return nil, invalid(op, "title", "title is longer than 512 bytes")
+	}
+	if len(a.IPTerms) > 65536 {
+		return nil, invalid(op, "ip_terms", "ip_terms is longer than 65536 bytes")
 	}
 	a.CreatedBy = creator.ID
 	a.CreatedAt = s.now().UTC().Truncate(time.Microsecond)

@@ -21,6 +21,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,8 +201,13 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 		return nil, errors.E(op, err)
 	}
 	p.Clearance = clearanceMarking(c)
-	if len(p.Clearance) > 1024 || len(p.DisplayName) > 256 || len(p.Email) > 256 {
-		return nil, invalid(op, "clearance", "field too long")
+	for _, f := range []struct {
+		name, val string
+		max       int
+	}{{"clearance", p.Clearance, 1024}, {"display_name", p.DisplayName, 256}, {"email", p.Email, 256}} {
+		if len(f.val) > f.max {
+			return nil, invalid(op, f.name, f.name+" is longer than "+strconv.Itoa(f.max)+" bytes")
+		}
 	}
 	if (p.OIDCIssuer == "") != (p.OIDCSubject == "") {
 		return nil, invalid(op, "oidc_subject", "oidc_issuer and oidc_subject go together")

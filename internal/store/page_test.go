@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -81,4 +82,63 @@ func TestPageAgainstFilter(t *testing.T) {
 			t.Errorf("cursor %q, limit %d: %v, want Invalid", bad.cursor, bad.limit, err)
 		}
 	}
+}
+
+// TestCursorsArePagesOwn: a cursor Page made resumes where it ended; any
+// other string — typed, truncated, re-encoded, or another key's cursor
+// with a byte changed — is refused as Invalid, naming the cursor. (Before
+// cursors carried a check, any base64 was read as some position.)
+func TestCursorsArePagesOwn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		key := make([]byte, 1+rng.IntN(40))
+		for i := range key {
+			key[i] = byte(rng.IntN(256))
+		}
+		c := EncodeCursor(string(key))
+		if got, err := DecodeCursor(c); err != nil || got != string(key) {
+			t.Fatalf("DecodeCursor(EncodeCursor(%q)) = %q, %v", key, got, err)
+		}
+		// Change one character of the cursor: refused (or, by chance of
+		// the alphabet, the same bytes — impossible with Strict decoding).
+		b := []byte(c)
+		i := rng.IntN(len(b))
+		b[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[rng.IntN(64)]
+		if string(b) != c {
+			if _, err := DecodeCursor(string(b)); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "cursor" {
+				t.Fatalf("altered cursor %q (of %q): %v, want Invalid naming cursor", b, c, err)
+			}
+		}
+	}
+	for _, bad := range []string{"garbage", "AAAA", "bmFtZQ", "!!", " ", "x", base64.RawURLEncoding.EncodeToString([]byte("some-name"))} {
+		if _, err := DecodeCursor(bad); !errors.Is(errors.Invalid, err) {
+			t.Errorf("DecodeCursor(%q) = %v, want Invalid", bad, err)
+		}
+		_, _, err := Page(bad, 10, 10, func(string, int) ([]int, error) { return nil, nil }, func(*int) string { return "" },
+			func(b []int) ([]bool, error) { return make([]bool, len(b)), nil })
+		if !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "cursor" {
+			t.Errorf("Page(cursor %q) = %v, want Invalid naming cursor", bad, err)
+		}
+	}
+}
+
+// FuzzDecodeCursor: every cursor DecodeCursor accepts is the one
+// EncodeCursor makes of its key (one cursor per key, nothing else read),
+// and every refusal is Invalid naming the cursor.
+func FuzzDecodeCursor(f *testing.F) {
+	for _, s := range []string{"", "garbage", EncodeCursor("alpha"), EncodeCursor("o:20"), EncodeCursor("1700000000.job_x"), "AAAAAAAAAAA"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, c string) {
+		key, err := DecodeCursor(c)
+		if err != nil {
+			if !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "cursor" {
+				t.Fatalf("DecodeCursor(%q): %v, want Invalid naming cursor", c, err)
+			}
+			return
+		}
+		if key == "" || EncodeCursor(key) != c {
+			t.Fatalf("DecodeCursor(%q) = %q, whose cursor is %q", c, key, EncodeCursor(key))
+		}
+	})
 }

@@ -45,8 +45,8 @@ package search
 
 import (
 	"context"
-	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -244,20 +244,21 @@ func page(op errors.Op, q Query) (limit, offset int, err error) {
 	}
 	limit = min(limit, MaxLimit)
 	if q.Cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err == nil && len(b) > 2 && string(b[:2]) == "o:" {
-			offset, err = strconv.Atoi(string(b[2:]))
+		key, err := store.DecodeCursor(q.Cursor)
+		if err != nil {
+			return 0, 0, errors.E(op, err)
 		}
-		if err != nil || offset <= 0 || len(b) <= 2 {
-			return 0, 0, errors.E(op, errors.Invalid, errors.Field("cursor"), errors.Msg("malformed cursor"))
+		n, ok := strings.CutPrefix(key, "o:")
+		if offset, err = strconv.Atoi(n); !ok || err != nil || offset <= 0 {
+			return 0, 0, errors.E(op, store.MalformedCursor())
 		}
 	}
 	return limit, offset, nil
 }
 
-func cursorAt(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset)))
-}
+// cursorAt is the cursor of the page that starts at offset (one cursor
+// format for every list: see store.EncodeCursor).
+func cursorAt(offset int) string { return store.EncodeCursor("o:" + strconv.Itoa(offset)) }
 
 // scanSuggestions reads (text, count) rows.
 func scanSuggestions(rows *store.Rows) ([]Suggestion, error) {
