@@ -46,6 +46,11 @@ func newWorld(t testing.TB, db store.DB) *world {
 	id.Bootstrap(ctx, "admin")
 	w := &world{id: id, log: audit.NewMemory()}
 	w.admin, _ = id.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	for _, c := range []string{"FUSION", "ITAR", "BIO"} {
+		if _, err := id.RegisterCompartment(ctx, w.admin, c); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mk := func(name, clearance string, roles ...genesis.Role) *genesis.Principal {
 		p, err := id.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: clearance, Roles: roles})
 		if err != nil {

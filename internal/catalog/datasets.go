@@ -17,6 +17,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 var idEnc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -50,10 +51,10 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if !genesis.ValidName(spec.Name) {
 		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
 	}
-	if len(spec.Title) > 512 || len(spec.Description) > 65536 {
-		return nil, invalid(op, "description", "title or description too long")
+	if err := errors.Join(text.Line("title", spec.Title, text.MaxLine), text.Block("description", spec.Description, text.MaxDescription)); err != nil {
+		return nil, errors.E(op, err)
 	}
-	l, err := normLabel(op, spec.Label)
+	l, err := s.normLabel(ctx, op, spec.Label)
 	if err != nil {
 		return nil, err
 	}
@@ -761,8 +762,8 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	if len(spec.Message) > 4096 {
-		return nil, invalid(op, "message", "message is longer than 4096 characters")
+	if err := text.Block("message", spec.Message, text.MaxMessage); err != nil {
+		return nil, errors.E(op, err)
 	}
 	inputs, join, _, err := s.resolveInputs(ctx, p, spec.Inputs)
 	if err != nil {
@@ -878,7 +879,7 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 // (declassification) lowers a label.
 func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, marking string) (*Asset, error) {
 	const op errors.Op = "catalog.Relabel"
-	nl, err := normLabel(op, marking)
+	nl, err := s.normLabel(ctx, op, marking)
 	if err != nil {
 		return nil, err
 	}

@@ -284,7 +284,7 @@ func (s *Service) importAuthorize(ctx context.Context, p *genesis.Principal, it 
 	const op errors.Op = "catalog.Create"
 	title, desc := it.rec.Core.Title, truncate(it.rec.Core.Description, 65536)
 	if len(title) > 512 {
-		return invalid(op, "description", "title or description too long")
+		return invalid(op, "title", "title: longer than 512 bytes")
 	}
 	project, err := proj.get(ctx)
 	if err != nil {

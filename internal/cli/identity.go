@@ -119,7 +119,7 @@ func adminCmd(env *Env) *cobra.Command {
 func principalCreateCmd(env *Env) *cobra.Command {
 	var req httpapi.CreatePrincipalRequest
 	var roleList []string
-	var kind string
+	var kind, clearance string
 	var withToken bool
 	var ttl time.Duration
 	c := &cobra.Command{
@@ -133,6 +133,7 @@ func principalCreateCmd(env *Env) *cobra.Command {
 			}
 			req.Name = args[0]
 			req.Kind = genesis.PrincipalKind(kind)
+			req.Clearance = &clearance // sent even when empty: the server refuses an empty one
 			for _, r := range roleList {
 				for _, x := range strings.Split(r, ",") {
 					if x = strings.TrimSpace(x); x != "" {
@@ -163,7 +164,7 @@ func principalCreateCmd(env *Env) *cobra.Command {
 	f.StringVar(&req.Org, "org", "", "organisation (name or ID)")
 	f.StringVar(&req.Nationality, "nationality", "USA", "ISO 3166-1 alpha-3 nationality")
 	f.StringSliceVar(&roleList, "role", nil, "global role (repeatable): viewer, contributor, steward, operator, classification-officer, admin")
-	f.StringVar(&req.Clearance, "clearance", "", "clearance marking, e.g. PROPRIETARY//FUSION (default OPEN)")
+	f.StringVar(&clearance, "clearance", "OPEN", "clearance marking, e.g. PROPRIETARY//FUSION (compartments must be known)")
 	f.StringVar(&req.OIDCIssuer, "oidc-issuer", "", "OIDC issuer whose subject maps to this principal")
 	f.StringVar(&req.OIDCSubject, "oidc-subject", "", "OIDC subject")
 	f.BoolVar(&withToken, "token", false, "also issue an API token and print it once")

@@ -22,12 +22,26 @@ type ParseError struct {
 // maxEcho bounds how much of the input an error message repeats.
 const maxEcho = 64
 
-func (e *ParseError) Error() string {
-	msg := fmt.Sprintf("label: %q: %s", clip(e.Token), e.Reason)
+func (e *ParseError) Error() string { return "label: " + e.Message() }
+
+// Message is Error without the "label: " prefix, for callers that name the
+// field themselves: the offending token (quoted, at most 64 bytes), the
+// reason, and the hint if any.
+func (e *ParseError) Message() string {
+	msg := fmt.Sprintf("%q: %s", clip(e.Token), e.Reason)
 	if e.Hint != "" {
 		msg += fmt.Sprintf("; did you mean %q?", clip(e.Hint))
 	}
 	return msg
+}
+
+// Message returns the user-facing text of a label error: Message for a
+// *ParseError, else err.Error().
+func Message(err error) string {
+	if pe, ok := err.(*ParseError); ok {
+		return pe.Message()
+	}
+	return err.Error()
 }
 
 // clip returns at most maxEcho bytes of s, valid UTF-8 (Error quotes it, so

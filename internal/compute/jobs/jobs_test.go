@@ -31,7 +31,7 @@ func TestJobs(t *testing.T) {
 		ids.Bootstrap(ctx, "admin")
 		admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
 		alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "NATIONAL-SECURITY//FUSION", Roles: []genesis.Role{genesis.RoleContributor}})
-		bob, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "bob", Roles: []genesis.Role{genesis.RoleContributor}})
+		bob, _ := ids.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "bob", Roles: []genesis.Role{genesis.RoleContributor}})
 		az, _ := authz.New(ids, time.Now)
 		cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
 		reg, _ := sites.New(db, az, ids, make([]byte, 32))
