@@ -51,7 +51,7 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if !genesis.ValidName(spec.Name) {
 		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
 	}
-	if err := errors.Join(text.Line("title", spec.Title, text.MaxLine), text.Block("description", spec.Description, text.MaxDescription)); err != nil {
+	if err := text.First(text.Line("title", spec.Title, text.MaxLine), text.Block("description", spec.Description, text.MaxDescription)); err != nil {
 		return nil, errors.E(op, err)
 	}
 	l, err := s.normLabel(ctx, op, spec.Label)

@@ -40,7 +40,7 @@ func (m *ModelMeta) check(op errors.Op) error {
 	if len(m.Card) > 1<<20 {
 		return invalid(op, "model.card", "the model card exceeds 1 MiB")
 	}
-	return errors.Join(text.Line("model.framework", m.Framework, 128), text.Line("model.task", m.Task, 256), text.Block("model.card", m.Card, text.MaxDocument))
+	return text.First(text.Line("model.framework", m.Framework, 128), text.Line("model.task", m.Task, 256), text.Block("model.card", m.Card, text.MaxDocument))
 }
 
 // RegisterSpec describes a model to register (or a new version's training

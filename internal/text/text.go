@@ -1,5 +1,5 @@
-// Package text checks the text people type into Genesis — names, titles,
-// descriptions, messages, reasons — before it is stored and later printed on
+// Package text checks what people type into Genesis — names, titles,
+// descriptions, messages, reasons, numbers — before it is stored and later printed on
 // someone else's terminal or page.
 //
 // Free text must be valid UTF-8 and may not contain control characters (C0,
@@ -134,4 +134,15 @@ func Sanitize(s string, multiline bool) (string, bool) {
 		i += n
 	}
 	return b.String(), true
+}
+
+// First returns the first non-nil error, so that a list of checks reports
+// one field.
+func First(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

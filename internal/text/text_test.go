@@ -2,6 +2,7 @@ package text
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -193,4 +194,25 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Sanitize(%q) = %q is refused", s, clean)
 		}
 	})
+}
+
+func TestNumber(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{0, ""}, {1e7, ""}, {12.5, ""},
+		{1e300, "power_draw_kw: must be from 0 to 10000000, not 1e+300"},
+		{-1, "power_draw_kw: must be from 0 to 10000000, not -1"},
+		{math.NaN(), "power_draw_kw: must be a finite number from 0 to 10000000"},
+		{math.Inf(1), "power_draw_kw: must be a finite number from 0 to 10000000"},
+	} {
+		err := Number("power_draw_kw", c.v, 0, 1e7)
+		if got := errors.SafeMessage(err); got != c.want || (err != nil) != (c.want != "") || err != nil && (!errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "power_draw_kw") {
+			t.Errorf("Number(%v) = %v, want %q", c.v, err, c.want)
+		}
+	}
+	if err := Integer("nodes", 0, 1, 1e6); errors.SafeMessage(err) != "nodes: must be from 1 to 1000000, not 0" {
+		t.Errorf("Integer: %v", err)
+	}
 }

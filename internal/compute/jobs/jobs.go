@@ -31,6 +31,7 @@ import (
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/sched"
 	"github.com/genesis-science/genesis/internal/compute/sites"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/label"
@@ -168,7 +169,10 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 	if spec.Label != "" {
 		floor, err := label.Parse(spec.Label)
 		if err != nil {
-			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg(err.Error()))
+			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg("label: "+label.Message(err)))
+		}
+		if err := compartment.CheckDB(ctx, s.db, "label", floor); err != nil {
+			return nil, errors.E(op, err)
 		}
 		join = label.Join(join, floor)
 	}

@@ -30,6 +30,7 @@ func TestJobs(t *testing.T) {
 		ids := identity.New(db)
 		ids.Bootstrap(ctx, "admin")
 		admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+		ids.RegisterCompartment(ctx, admin, "FUSION")
 		alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "NATIONAL-SECURITY//FUSION", Roles: []genesis.Role{genesis.RoleContributor}})
 		bob, _ := ids.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "bob", Roles: []genesis.Role{genesis.RoleContributor}})
 		az, _ := authz.New(ids, time.Now)
