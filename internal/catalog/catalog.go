@@ -206,10 +206,10 @@ func invalid(op errors.Op, field, msg string) error {
 	return errors.E(op, errors.Invalid, errors.Field(field), errors.Msg(msg))
 }
 
-// normLabel parses a marking that is about to be put on something, and
-// refuses one that puts compartments on OPEN or names a compartment the
-// deployment does not know (compartment.Check).
-func (s *Service) normLabel(ctx context.Context, op errors.Op, marking string) (label.Label, error) {
+// normLabel parses a marking p is about to put on something, and refuses
+// one that puts compartments on OPEN or names a compartment the deployment
+// does not know, or p may not know of (compartment.CheckFor).
+func (s *Service) normLabel(ctx context.Context, op errors.Op, p *genesis.Principal, marking string) (label.Label, error) {
 	if strings.TrimSpace(marking) == "" {
 		return label.Label{}, invalid(op, "label", "a label marking is required, e.g. OPEN or PROPRIETARY//AGR:CRADA-0042")
 	}
@@ -217,7 +217,7 @@ func (s *Service) normLabel(ctx context.Context, op errors.Op, marking string) (
 	if err != nil {
 		return label.Label{}, invalid(op, "label", "label: "+label.Message(err))
 	}
-	if err := compartment.CheckDB(ctx, s.db, "label", l); err != nil {
+	if err := compartment.CheckForDB(ctx, s.db, p, "label", l); err != nil {
 		return label.Label{}, errors.E(op, err)
 	}
 	return l, nil

@@ -54,7 +54,7 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if err := text.First(text.Line("title", spec.Title, text.MaxLine), text.Block("description", spec.Description, text.MaxDescription)); err != nil {
 		return nil, errors.E(op, err)
 	}
-	l, err := s.normLabel(ctx, op, spec.Label)
+	l, err := s.normLabel(ctx, op, p, spec.Label)
 	if err != nil {
 		return nil, err
 	}
@@ -879,7 +879,7 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 // (declassification) lowers a label.
 func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, marking string) (*Asset, error) {
 	const op errors.Op = "catalog.Relabel"
-	nl, err := s.normLabel(ctx, op, marking)
+	nl, err := s.normLabel(ctx, op, p, marking)
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (s *Service) RegisterModel(ctx context.Context, p *genesis.Principal, spec 
 		return nil, errors.E(op, err)
 	}
 	if spec.Floor != "" {
-		f, err := s.normLabel(ctx, op, spec.Floor)
+		f, err := s.normLabel(ctx, op, p, spec.Floor)
 		if err != nil {
 			return nil, err
 		}

@@ -58,7 +58,7 @@ func scanRelease(sc interface{ Scan(...any) error }) (*Release, error) {
 // asset (a classification officer cleared for it).
 func (s *Service) RequestRelease(ctx context.Context, p *genesis.Principal, idOrName string, v int64, toMarking, justification string) (*Release, error) {
 	const op errors.Op = "catalog.RequestRelease"
-	to, err := s.normLabel(ctx, op, toMarking)
+	to, err := s.normLabel(ctx, op, p, toMarking)
 	if err != nil {
 		return nil, err
 	}

@@ -59,15 +59,40 @@ func Known(ctx context.Context, tx store.Tx) ([]string, error) {
 }
 
 // Check refuses a label that names an unknown compartment or puts one on
-// OPEN; the error is Invalid on field. Labels without compartments need no
-// query.
+// OPEN; the error is Invalid on field. It is for callers who may know every
+// compartment (administrators, classification officers, operators); for
+// anyone else use CheckFor. Labels without compartments need no query.
 func Check(ctx context.Context, tx store.Tx, field string, l label.Label) error {
+	return check(ctx, tx, nil, field, l)
+}
+
+// CheckFor is Check for a marking typed by p. So that the answer reveals
+// no compartment p may not know, a compartment counts as known only if it
+// is known and p is read into it (by clearance, or by an agreement of p's
+// organisation), and only those are offered as did-you-mean hints: to p, a
+// compartment it is not read into looks exactly like a missing one.
+// Administrators and classification officers see every compartment.
+func CheckFor(ctx context.Context, tx store.Tx, p *genesis.Principal, field string, l label.Label) error {
+	if p == nil || p.IsAdmin() || p.HasRole(genesis.RoleClassificationOfficer) {
+		return check(ctx, tx, nil, field, l)
+	}
+	return check(ctx, tx, p, field, l)
+}
+
+func check(ctx context.Context, tx store.Tx, p *genesis.Principal, field string, l label.Label) error {
 	const op errors.Op = "compartment.Check"
 	var known []string
 	if len(l.Compartments()) > 0 && l.Level() != label.Open {
 		var err error
 		if known, err = Known(ctx, tx); err != nil {
 			return errors.E(op, err)
+		}
+		if p != nil {
+			mine, err := readInto(ctx, tx, p)
+			if err != nil {
+				return errors.E(op, err)
+			}
+			known = slices.DeleteFunc(known, func(c string) bool { return !mine[c] })
 		}
 	}
 	if err := label.Check(l, known); err != nil {
@@ -76,12 +101,53 @@ func Check(ctx context.Context, tx store.Tx, field string, l label.Label) error 
 	return nil
 }
 
+// readInto returns the compartments p's stored clearance names and those
+// the agreements of p's organisation grant (in force or not: a superset is
+// enough to choose what p may be told about).
+func readInto(ctx context.Context, tx store.Tx, p *genesis.Principal) (map[string]bool, error) {
+	out := map[string]bool{}
+	var clearance string
+	if err := tx.QueryRow(ctx, `SELECT clearance FROM principals WHERE id = ?`, p.ID).Scan(&clearance); err != nil && !errors.Is(errors.NotExist, err) {
+		return nil, err
+	}
+	if l, err := label.Parse(clearance); err == nil {
+		for _, c := range l.Compartments() {
+			out[c] = true
+		}
+	}
+	if p.Org == "" {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT a.compartments FROM agreements a JOIN agreement_parties ap ON ap.agreement_id = a.id WHERE ap.org_id = ?`, p.Org)
+	if err != nil {
+		return nil, err
+	}
+	err = rows.Each(func() error {
+		var cs string
+		if err := rows.Scan(&cs); err != nil {
+			return err
+		}
+		for _, c := range strings.Split(cs, ",") {
+			if c != "" {
+				out[c] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // CheckDB is Check in its own read transaction.
 func CheckDB(ctx context.Context, db store.DB, field string, l label.Label) error {
+	return CheckForDB(ctx, db, nil, field, l)
+}
+
+// CheckForDB is CheckFor in its own read transaction.
+func CheckForDB(ctx context.Context, db store.DB, p *genesis.Principal, field string, l label.Label) error {
 	if len(l.Compartments()) == 0 {
 		return nil
 	}
-	return db.View(ctx, func(tx store.Tx) error { return Check(ctx, tx, field, l) })
+	return db.View(ctx, func(tx store.Tx) error { return CheckFor(ctx, tx, p, field, l) })
 }
 
 // Register records a compartment (administrators decide who may; the

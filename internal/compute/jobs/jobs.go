@@ -171,7 +171,7 @@ func (s *Service) Submit(ctx context.Context, p *genesis.Principal, spec *comput
 		if err != nil {
 			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg("label: "+label.Message(err)))
 		}
-		if err := compartment.CheckDB(ctx, s.db, "label", floor); err != nil {
+		if err := compartment.CheckForDB(ctx, s.db, p, "label", floor); err != nil {
 			return nil, errors.E(op, err)
 		}
 		join = label.Join(join, floor)
