@@ -3,6 +3,7 @@ package label
 import (
 	"bufio"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -163,6 +164,38 @@ func FuzzParseErrors(f *testing.F) {
 		if pe.Hint != "" {
 			if _, err := Parse(pe.Hint); err != nil {
 				t.Fatalf("Parse(%q): hint %q does not parse: %v", s, pe.Hint, err)
+			}
+		}
+	})
+}
+
+// FuzzCheck: Check never panics; it refuses exactly OPEN with compartments
+// and compartments outside known (the reference model), and its hint
+// passes Check.
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{"OPEN//FUSION", "PROPRIETARY//FUSON", "NATIONAL-SECURITY//ITAR/FUSON//AGR:X//REL TO GBR", "PROPRIETARY"} {
+		f.Add(s)
+	}
+	known := []string{"FUSION", "ITAR", "BIO"}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := Parse(s)
+		if err != nil {
+			return
+		}
+		want := true
+		for _, c := range l.Compartments() {
+			if l.Level() == Open || !slices.Contains(known, c) {
+				want = false
+			}
+		}
+		err = Check(l, known)
+		if (err == nil) != want {
+			t.Fatalf("Check(%q) = %v, model says ok=%v", l, err, want)
+		}
+		if pe, ok := err.(*ParseError); ok && pe.Hint != "" {
+			h, perr := Parse(pe.Hint)
+			if perr != nil || h.Level() == Open && len(h.Compartments()) > 0 {
+				t.Fatalf("Check(%q): bad hint %q", l, pe.Hint)
 			}
 		}
 	})
