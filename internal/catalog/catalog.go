@@ -27,6 +27,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/catalog/meta"
 	"github.com/genesis-science/genesis/internal/catalog/search"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
@@ -231,13 +232,19 @@ func invalid(op errors.Op, field, msg string) error {
 	return errors.E(op, errors.Invalid, errors.Field(field), errors.Msg(msg))
 }
 
-func normLabel(op errors.Op, marking string) (label.Label, error) {
+// normLabel parses a marking p is about to put on something, and refuses
+// one that puts compartments on OPEN or names a compartment the deployment
+// does not know, or p may not know of (compartment.CheckFor).
+func (s *Service) normLabel(ctx context.Context, op errors.Op, p *genesis.Principal, marking string) (label.Label, error) {
 	if strings.TrimSpace(marking) == "" {
 		return label.Label{}, invalid(op, "label", "a label marking is required, e.g. OPEN or PROPRIETARY//AGR:CRADA-0042")
 	}
 	l, err := label.Parse(marking)
 	if err != nil {
-		return label.Label{}, invalid(op, "label", err.Error())
+		return label.Label{}, invalid(op, "label", "label: "+label.Message(err))
+	}
+	if err := compartment.CheckForDB(ctx, s.db, p, "label", l); err != nil {
+		return label.Label{}, errors.E(op, err)
 	}
 	return l, nil
 }

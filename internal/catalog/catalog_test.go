@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,11 @@ func newWorld(t testing.TB, db store.DB) *world {
 	id.Bootstrap(ctx, "admin")
 	w := &world{id: id, log: audit.NewMemory()}
 	w.admin, _ = id.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	for _, c := range []string{"FUSION", "ITAR", "BIO"} {
+		if _, err := id.RegisterCompartment(ctx, w.admin, c); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mk := func(name, clearance string, roles ...genesis.Role) *genesis.Principal {
 		p, err := id.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: clearance, Roles: roles})
 		if err != nil {
@@ -97,8 +103,13 @@ func TestDatasets(t *testing.T) {
 		c := w.cat
 
 		// Creation needs a writer role and a clearance dominating the label.
-		if _, err := c.Create(ctx, w.bob, catalog.CreateSpec{Name: "shots", Label: "PROPRIETARY//FUSION"}); !errors.Is(errors.Permission, err) {
+		if _, err := c.Create(ctx, w.bob, catalog.CreateSpec{Name: "shots", Label: "PROPRIETARY"}); !errors.Is(errors.Permission, err) {
 			t.Errorf("bob (OPEN) creates PROPRIETARY data: %v", err)
+		}
+		// To bob, a compartment he is not read into is as unknown as a
+		// missing one (compartment.CheckFor).
+		if _, err := c.Create(ctx, w.bob, catalog.CreateSpec{Name: "shots", Label: "PROPRIETARY//FUSION"}); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "unknown compartment") {
+			t.Errorf("bob (OPEN) creates FUSION data: %v", err)
 		}
 		if _, err := c.Create(ctx, w.carol, catalog.CreateSpec{Name: "shots", Label: "OPEN"}); !errors.Is(errors.Permission, err) {
 			t.Errorf("viewer creates data: %v", err)
@@ -211,8 +222,11 @@ func TestDatasets(t *testing.T) {
 		if _, err := c.Relabel(ctx, w.alice, "shots", "OPEN"); errors.FieldOf(err) != "label" {
 			t.Errorf("lowering: %v", err)
 		}
-		if _, err := c.Relabel(ctx, w.alice, "shots", "PROPRIETARY//FUSION/ITAR"); !errors.Is(errors.Permission, err) {
+		if _, err := c.Relabel(ctx, w.alice, "shots", "NATIONAL-SECURITY//FUSION"); !errors.Is(errors.Permission, err) {
 			t.Errorf("relabel beyond one's clearance: %v", err)
+		}
+		if _, err := c.Relabel(ctx, w.alice, "shots", "PROPRIETARY//FUSION/ITAR"); !errors.Is(errors.Invalid, err) {
+			t.Errorf("relabel to a compartment one is not read into: %v", err)
 		}
 		w.id.SetClearance(ctx, "alice", "PROPRIETARY//FUSION/ITAR")
 		alice, _ := w.id.Principal(ctx, w.admin, "alice")

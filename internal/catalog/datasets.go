@@ -18,6 +18,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 var idEnc = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -54,14 +55,10 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if looksLikeID(spec.Name) {
 		return nil, invalid(op, "name", "a name may not have the form of an asset ID (ds_… or mdl_… with 16 letters and digits)")
 	}
-	// Each bound names its own field.
-	if len(spec.Title) > MaxTitleLen {
-		return nil, invalid(op, "title", "title is longer than 512 bytes")
+	if err := text.First(text.Line("title", spec.Title, text.MaxLine), text.Block("description", spec.Description, text.MaxDescription)); err != nil {
+		return nil, errors.E(op, err)
 	}
-	if len(spec.Description) > MaxDescriptionLen {
-		return nil, invalid(op, "description", "description is longer than 65536 bytes")
-	}
-	l, err := normLabel(op, spec.Label)
+	l, err := s.normLabel(ctx, op, p, spec.Label)
 	if err != nil {
 		return nil, err
 	}
@@ -954,8 +951,8 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	if len(spec.Message) > 4096 {
-		return nil, invalid(op, "message", "message is longer than 4096 characters")
+	if err := text.Block("message", spec.Message, text.MaxMessage); err != nil {
+		return nil, errors.E(op, err)
 	}
 	inputs, join, _, err := s.resolveInputs(ctx, p, spec.Inputs)
 	if err != nil {
@@ -1080,7 +1077,7 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 // (declassification) lowers a label.
 func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, marking string) (*Asset, error) {
 	const op errors.Op = "catalog.Relabel"
-	nl, err := normLabel(op, marking)
+	nl, err := s.normLabel(ctx, op, p, marking)
 	if err != nil {
 		return nil, err
 	}

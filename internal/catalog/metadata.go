@@ -228,7 +228,7 @@ type ImportSpec struct {
 // bad record never half-writes and never stops the rest (importRecords).
 func (s *Service) Import(ctx context.Context, p *genesis.Principal, r io.Reader, spec ImportSpec) (*ImportSummary, error) {
 	const op errors.Op = "catalog.Import"
-	l, err := normLabel(op, spec.Label)
+	l, err := s.normLabel(ctx, op, p, spec.Label)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // ModelMeta describes a model version beside its artifacts.
@@ -39,7 +40,7 @@ func (m *ModelMeta) check(op errors.Op) error {
 	if len(m.Card) > 1<<20 {
 		return invalid(op, "model.card", "the model card exceeds 1 MiB")
 	}
-	return nil
+	return text.First(text.Line("model.framework", m.Framework, 128), text.Line("model.task", m.Task, 256), text.Block("model.card", m.Card, text.MaxDocument))
 }
 
 // RegisterSpec describes a model to register (or a new version's training
@@ -67,7 +68,7 @@ func (s *Service) RegisterModel(ctx context.Context, p *genesis.Principal, spec 
 		return nil, errors.E(op, err)
 	}
 	if spec.Floor != "" {
-		f, err := normLabel(op, spec.Floor)
+		f, err := s.normLabel(ctx, op, p, spec.Floor)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // Release states.
@@ -57,12 +58,15 @@ func scanRelease(sc interface{ Scan(...any) error }) (*Release, error) {
 // asset (a classification officer cleared for it).
 func (s *Service) RequestRelease(ctx context.Context, p *genesis.Principal, idOrName string, v int64, toMarking, justification string) (*Release, error) {
 	const op errors.Op = "catalog.RequestRelease"
-	to, err := normLabel(op, toMarking)
+	to, err := s.normLabel(ctx, op, p, toMarking)
 	if err != nil {
 		return nil, err
 	}
 	if len(justification) < 10 || len(justification) > 16384 {
 		return nil, invalid(op, "justification", "a justification of 10 to 16384 characters is required")
+	}
+	if err := text.Block("justification", justification, 16384); err != nil {
+		return nil, errors.E(op, err)
 	}
 	a, ver, err := s.Version(ctx, p, idOrName, v)
 	if err != nil {

@@ -31,8 +31,8 @@ func allocationCmd(env *Env) *cobra.Command {
 			return nil
 		},
 	}
-	set.Flags().Float64Var(&nodeHours, "node-hours", 0, "node-hours")
-	set.Flags().Float64Var(&gpuHours, "gpu-hours", 0, "GPU-hours")
+	finiteVar(set, &nodeHours, "node-hours", 0, "node-hours")
+	finiteVar(set, &gpuHours, "gpu-hours", 0, "GPU-hours")
 	var asJSON bool
 	list := &cobra.Command{
 		Use:   "list PROJECT",

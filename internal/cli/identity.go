@@ -112,14 +112,14 @@ func adminCmd(env *Env) *cobra.Command {
 	principal.AddCommand(principalCreateCmd(env), principalUpdateCmd(env), principalListCmd(env), principalRevokeCmd(env), clearanceCmd(env))
 	org := &cobra.Command{Use: "org", Short: "Manage organisations"}
 	org.AddCommand(orgCreateCmd(env), orgListCmd(env))
-	c.AddCommand(principal, org, policyCmd(env))
+	c.AddCommand(principal, org, compartmentCmd(env), policyCmd(env))
 	return c
 }
 
 func principalCreateCmd(env *Env) *cobra.Command {
 	var req httpapi.CreatePrincipalRequest
 	var roleList []string
-	var kind string
+	var kind, clearance string
 	var withToken bool
 	var ttl time.Duration
 	c := &cobra.Command{
@@ -133,6 +133,7 @@ func principalCreateCmd(env *Env) *cobra.Command {
 			}
 			req.Name = args[0]
 			req.Kind = genesis.PrincipalKind(kind)
+			req.Clearance = &clearance // sent even when empty: the server refuses an empty one
 			for _, r := range roleList {
 				for _, x := range strings.Split(r, ",") {
 					if x = strings.TrimSpace(x); x != "" {
@@ -163,7 +164,7 @@ func principalCreateCmd(env *Env) *cobra.Command {
 	f.StringVar(&req.Org, "org", "", "organisation (name or ID)")
 	f.StringVar(&req.Nationality, "nationality", "USA", "ISO 3166-1 alpha-3 nationality")
 	f.StringSliceVar(&roleList, "role", nil, "global role (repeatable): viewer, contributor, steward, operator, classification-officer, admin")
-	f.StringVar(&req.Clearance, "clearance", "", "clearance marking, e.g. PROPRIETARY//FUSION (default OPEN)")
+	f.StringVar(&clearance, "clearance", "OPEN", "clearance marking, e.g. PROPRIETARY//FUSION (compartments must be known)")
 	f.StringVar(&req.OIDCIssuer, "oidc-issuer", "", "OIDC issuer whose subject maps to this principal")
 	f.StringVar(&req.OIDCSubject, "oidc-subject", "", "OIDC subject")
 	f.BoolVar(&withToken, "token", false, "also issue an API token and print it once")
@@ -486,5 +487,55 @@ func tokenCmd(env *Env) *cobra.Command {
 		},
 	}
 	c.AddCommand(create, list, revoke)
+	return c
+}
+
+// compartmentCmd is `genesis admin compartment add|list`: markings may name
+// only compartments an administrator registered or an agreement grants.
+func compartmentCmd(env *Env) *cobra.Command {
+	c := &cobra.Command{Use: "compartment", Short: "Register and list the compartments markings may name"}
+	add := &cobra.Command{
+		Use:   "add NAME...",
+		Short: "Register compartments (e.g. FUSION) so labels and clearances may name them",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := env.client()
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				var out httpapi.Compartment
+				if err := cl.Do(cmd.Context(), http.MethodPost, "/api/v1/compartments", httpapi.RegisterCompartmentRequest{Name: name}, &out); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "Compartment %s is known.\n", out.Name)
+			}
+			return nil
+		},
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List known compartments (registered, or granted by an agreement)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := env.client()
+			if err != nil {
+				return err
+			}
+			var l httpapi.List[httpapi.Compartment]
+			if err := cl.Do(cmd.Context(), http.MethodGet, "/api/v1/compartments", nil, &l); err != nil {
+				return err
+			}
+			return env.output(asJSON, l.Items, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "COMPARTMENT")
+				for _, c := range l.Items {
+					fmt.Fprintln(w, c.Name)
+				}
+			})
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.AddCommand(add, list)
 	return c
 }

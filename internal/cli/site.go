@@ -68,11 +68,11 @@ func siteCmd(env *Env) *cobra.Command {
 	f.StringSliceVar(&nats, "operator-nationality", nil, "nationalities of the operators (for REL TO constraints)")
 	f.IntVar(&req.Capacity.Nodes, "nodes", 1, "nodes")
 	f.IntVar(&req.Capacity.CoresPerNode, "cores-per-node", 1, "cores per node")
-	f.Float64Var(&req.Capacity.MemoryGBNode, "memory-gb", 1, "memory per node, GB")
+	finiteVar(add, &req.Capacity.MemoryGBNode, "memory-gb", 1, "memory per node, GB")
 	f.StringSliceVar(&gpus, "gpu", nil, "GPUs per node, MODEL:COUNT (repeatable)")
-	f.Float64Var(&req.Capacity.ScratchTB, "scratch-tb", 0, "scratch storage, TB")
-	f.Float64Var(&req.Capacity.BandwidthGbps, "bandwidth-gbps", 0, "network bandwidth to the platform, Gb/s")
-	f.Float64Var(&req.PowerCapKW, "power-cap-kw", 0, "power cap, kW")
+	finiteVar(add, &req.Capacity.ScratchTB, "scratch-tb", 0, "scratch storage, TB")
+	finiteVar(add, &req.Capacity.BandwidthGbps, "bandwidth-gbps", 0, "network bandwidth to the platform, Gb/s")
+	finiteVar(add, &req.PowerCapKW, "power-cap-kw", 0, "power cap, kW")
 	f.DurationVar(&heartbeat, "heartbeat", 0, "expected heartbeat interval (0: none)")
 
 	var listJSON bool

@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/text"
 	"github.com/genesis-science/genesis/internal/yamlsafe"
 )
 
@@ -334,8 +335,8 @@ func (s *JobSpec) Validate() error {
 	if err := checkString(s.Executable); err != nil {
 		return bad("executable", err.Error())
 	}
-	if len(s.Name) > 256 {
-		return bad("name", "longer than 256 bytes")
+	if err := text.Line("name", s.Name, 256); err != nil {
+		return err
 	}
 	if len(s.Arguments) > maxArgs {
 		return bad("arguments", fmt.Sprintf("more than %d arguments", maxArgs))
@@ -433,10 +434,10 @@ func (s *JobSpec) Validate() error {
 		if !assetNameRE.MatchString(m.Name) {
 			return bad("models."+p+".name", fmt.Sprintf("%q: want a model name", truncate(m.Name)))
 		}
-		if m.Framework == "" || len(m.Framework) > 128 || checkString(m.Framework) != nil {
+		if m.Framework == "" || text.Line("framework", m.Framework, 128) != nil {
 			return bad("models."+p+".framework", "framework is required (e.g. pytorch, jax, sklearn), at most 128 characters")
 		}
-		if m.Task == "" || len(m.Task) > 256 || checkString(m.Task) != nil {
+		if m.Task == "" || text.Line("task", m.Task, 256) != nil {
 			return bad("models."+p+".task", "task is required (e.g. regression, segmentation), at most 256 characters")
 		}
 		for field, f := range map[string]string{"metrics": m.Metrics, "card": m.Card} {

@@ -96,3 +96,47 @@ func (s *Server) setClearance(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }
+
+// RegisterCompartmentRequest is the body of POST /api/v1/compartments.
+type RegisterCompartmentRequest struct {
+	Name string `json:"name"`
+}
+
+// Compartment is a known compartment, as listed.
+type Compartment struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) registerCompartment(w http.ResponseWriter, r *http.Request) error {
+	if err := requireAdmin(r, "register compartments"); err != nil {
+		return err
+	}
+	var req RegisterCompartmentRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	name, err := s.id.RegisterCompartment(r.Context(), me(r), req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, Compartment{Name: name})
+	return nil
+}
+
+// listCompartments shows every known compartment to administrators and
+// classification officers only: a compartment's name is need-to-know.
+func (s *Server) listCompartments(w http.ResponseWriter, r *http.Request) error {
+	if p := me(r); !p.IsAdmin() && !p.HasRole(genesis.RoleClassificationOfficer) {
+		return errors.E(errors.Op("httpapi.listCompartments"), errors.Permission, errors.Msg("only administrators and classification officers list compartments"))
+	}
+	names, err := s.id.Compartments(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]Compartment, len(names))
+	for i, n := range names {
+		out[i] = Compartment{Name: n}
+	}
+	writeJSON(w, http.StatusOK, list(out))
+	return nil
+}

@@ -421,6 +421,15 @@ func TestAPI(t *testing.T) {
 		if r := h.do("POST", "/api/v1/principals/alice/clearance", aliceTok, map[string]any{"clearance": "NATIONAL-SECURITY"}); r.status != 403 {
 			t.Errorf("alice raises her own clearance = %d", r.status)
 		}
+		if r := h.do("POST", "/api/v1/compartments", admin, map[string]any{"name": "FUSION"}); r.status != 201 {
+			t.Fatalf("register compartment = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/compartments", admin, nil); r.status != 200 || !strings.Contains(string(r.body), `"FUSION"`) {
+			t.Errorf("list compartments = %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/compartments", aliceTok, nil); r.status != 403 {
+			t.Errorf("alice lists compartments = %d", r.status)
+		}
 		if r := h.do("POST", "/api/v1/principals/alice/clearance", admin, map[string]any{"clearance": "PROPRIETARY//FUSION"}); r.status != 200 || !strings.Contains(string(r.body), `"clearance":"PROPRIETARY//FUSION"`) {
 			t.Errorf("set clearance = %d %s", r.status, r.body)
 		}
@@ -557,7 +566,9 @@ func TestAPI(t *testing.T) {
 		if r := h.do("POST", "/api/v1/datasets", aliceTok, map[string]any{"name": "shots", "label": "PROPRIETARY//FUSION", "title": "Shots"}); r.status != 201 {
 			t.Fatalf("create dataset = %d %s", r.status, r.body)
 		}
-		if r := h.do("POST", "/api/v1/datasets", bobTok, map[string]any{"name": "x", "label": "PROPRIETARY//FUSION"}); r.status != 403 {
+		// To bob, a compartment he is not read into is exactly as unknown
+		// as a missing one (compartment.CheckFor).
+		if r := h.do("POST", "/api/v1/datasets", bobTok, map[string]any{"name": "x", "label": "PROPRIETARY//FUSION"}); r.status != 400 || !strings.Contains(string(r.body), "unknown compartment") {
 			t.Errorf("uncleared create = %d %s", r.status, r.body)
 		}
 		local := memblob.New(false)
@@ -695,7 +706,7 @@ func TestAPI(t *testing.T) {
 		if r := h.do("POST", "/api/v1/assets/shots/label", aliceTok, map[string]any{"label": "OPEN"}); r.status != 400 {
 			t.Errorf("lowering = %d", r.status)
 		}
-		if r := h.do("POST", "/api/v1/assets/shots/label", aliceTok, map[string]any{"label": "PROPRIETARY//FUSION/ITAR"}); r.status != 403 {
+		if r := h.do("POST", "/api/v1/assets/shots/label", aliceTok, map[string]any{"label": "PROPRIETARY//FUSION/ITAR"}); r.status != 400 || !strings.Contains(string(r.body), "unknown compartment") {
 			t.Errorf("alice (no ITAR) raises beyond her clearance = %d %s", r.status, r.body)
 		}
 

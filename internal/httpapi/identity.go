@@ -65,9 +65,10 @@ type CreatePrincipalRequest struct {
 	Org         string                `json:"org,omitempty"`
 	Nationality string                `json:"nationality,omitempty"`
 	Roles       []genesis.Role        `json:"roles,omitempty"`
-	Clearance   string                `json:"clearance,omitempty"`
-	OIDCIssuer  string                `json:"oidc_issuer,omitempty"`
-	OIDCSubject string                `json:"oidc_subject,omitempty"`
+	// Clearance defaults to OPEN when absent; present and empty is refused.
+	Clearance   *string `json:"clearance,omitempty"`
+	OIDCIssuer  string  `json:"oidc_issuer,omitempty"`
+	OIDCSubject string  `json:"oidc_subject,omitempty"`
 }
 
 func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request) error {
@@ -78,10 +79,14 @@ func (s *Server) createPrincipal(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	clearance := "OPEN"
+	if req.Clearance != nil {
+		clearance = *req.Clearance
+	}
 	p, err := s.id.CreatePrincipal(r.Context(), genesis.Principal{
 		Name: req.Name, Kind: req.Kind, DisplayName: req.DisplayName, Email: req.Email,
 		Org: genesis.OrgID(req.Org), Nationality: req.Nationality, Roles: req.Roles,
-		Clearance: req.Clearance, OIDCIssuer: req.OIDCIssuer, OIDCSubject: req.OIDCSubject,
+		Clearance: clearance, OIDCIssuer: req.OIDCIssuer, OIDCSubject: req.OIDCSubject,
 	})
 	if err != nil {
 		return err

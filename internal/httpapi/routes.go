@@ -37,6 +37,8 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/agreements", s.authed(s.createAgreement))
 	m.Handle("GET /api/v1/agreements/{id}", s.authed(s.getAgreement))
 	m.Handle("POST /api/v1/agreements/{id}/end", s.authed(s.endAgreement))
+	m.Handle("GET /api/v1/compartments", s.authed(s.listCompartments))
+	m.Handle("POST /api/v1/compartments", s.authed(s.registerCompartment))
 
 	m.Handle("GET /api/v1/policy", s.authed(s.getPolicy))
 	m.Handle("PUT /api/v1/policy", s.authed(s.setPolicy))

@@ -8,9 +8,11 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // Agreement is a partnership agreement as stored and shown.
@@ -59,11 +61,11 @@ func (s *Service) CreateAgreement(ctx context.Context, creator *genesis.Principa
 	}
 	slices.Sort(comps)
 	a.Compartments = slices.Compact(comps)
-	if len(a.Title) > 512 {
-		return nil, invalid(op, "title", "title is longer than 512 bytes")
+	if err := text.Line("title", a.Title, text.MaxLine); err != nil {
+		return nil, errors.E(op, err)
 	}
-	if len(a.IPTerms) > 65536 {
-		return nil, invalid(op, "ip_terms", "ip_terms is longer than 65536 bytes")
+	if err := text.Block("ip_terms", a.IPTerms, text.MaxTerms); err != nil {
+		return nil, errors.E(op, err)
 	}
 	a.CreatedBy = creator.ID
 	a.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
@@ -260,23 +262,34 @@ var _ authz.Facts = (*Service)(nil)
 
 // ParseClearance parses a clearance marking (a level and compartments, e.g.
 // "PROPRIETARY//FUSION") for a principal of the given nationality.
+// An empty marking is refused: no clearance is granted by omission.
 func ParseClearance(marking, nationality string) (label.Clearance, error) {
 	const op errors.Op = "identity.ParseClearance"
-	if marking == "" {
-		marking = "OPEN"
+	if strings.TrimSpace(marking) == "" {
+		return label.Clearance{}, errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("clearance: a clearance marking is required, e.g. OPEN or PROPRIETARY//FUSION"))
 	}
 	l, err := label.Parse(marking)
 	if err != nil {
-		return label.Clearance{}, errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("bad clearance marking: "+err.Error()))
+		return label.Clearance{}, errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("clearance: "+label.Message(err)))
 	}
 	if _, restricted := l.ReleasableTo(); len(l.Agreements()) > 0 || restricted {
 		return label.Clearance{}, errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("a clearance names a level and compartments only; agreements come from the principal's organisation"))
 	}
 	c, err := label.NewClearance(l.Level(), l.Compartments(), nationality)
 	if err != nil {
-		return label.Clearance{}, errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg(err.Error()))
+		return label.Clearance{}, errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("clearance: "+label.Message(err)))
 	}
 	return c, nil
+}
+
+// checkClearance refuses a clearance that puts compartments on OPEN or
+// names a compartment the deployment does not know.
+func checkClearance(ctx context.Context, tx store.Tx, c label.Clearance) error {
+	l, err := label.New(c.Level(), c.Compartments(), nil)
+	if err != nil {
+		return errors.E(errors.Invalid, errors.Field("clearance"), errors.Msg("clearance: "+label.Message(err)))
+	}
+	return compartment.Check(ctx, tx, "clearance", l)
 }
 
 // AuthzPrincipal is p as the authorizer sees it: roles, project roles and
@@ -329,6 +342,9 @@ func (s *Service) SetClearance(ctx context.Context, idOrName, marking string) (*
 		if err != nil {
 			return err
 		}
+		if err := checkClearance(ctx, tx, c); err != nil {
+			return err
+		}
 		p.Clearance = clearanceMarking(c)
 		_, err = tx.Exec(ctx, `UPDATE principals SET clearance = ? WHERE id = ?`, p.Clearance, p.ID)
 		return err
@@ -347,4 +363,16 @@ func clearanceMarking(c label.Clearance) string {
 		return "OPEN"
 	}
 	return l.Format()
+}
+
+// RegisterCompartment makes a compartment known, so markings may name it
+// (administrators decide who may; the caller checks).
+func (s *Service) RegisterCompartment(ctx context.Context, by *genesis.Principal, name string) (string, error) {
+	return compartment.Register(ctx, s.db, by.ID, name, s.now().UTC())
+}
+
+// Compartments lists the known compartments: registered, or granted by an
+// agreement.
+func (s *Service) Compartments(ctx context.Context) ([]string, error) {
+	return compartment.List(ctx, s.db)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // Service is the identity service.
@@ -85,8 +86,8 @@ func validNation(s string) bool {
 // CreateOrg records a new organisation.
 func (s *Service) CreateOrg(ctx context.Context, o genesis.Organization) (*genesis.Organization, error) {
 	const op errors.Op = "identity.CreateOrg"
-	if !genesis.ValidName(o.Name) {
-		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
+	if err := text.Name("name", o.Name); err != nil {
+		return nil, errors.E(op, err)
 	}
 	o.Country = strings.ToUpper(o.Country)
 	if !validNation(o.Country) {
@@ -98,8 +99,8 @@ func (s *Service) CreateOrg(ctx context.Context, o genesis.Organization) (*genes
 	if !slices.Contains(genesis.OrgKinds, o.Kind) {
 		return nil, invalid(op, "kind", "kind must be one of "+strings.Join(genesis.OrgKinds, ", "))
 	}
-	if len(o.DisplayName) > 256 {
-		return nil, invalid(op, "display_name", "display_name is longer than 256 characters")
+	if err := text.Line("display_name", o.DisplayName, 256); err != nil {
+		return nil, errors.E(op, err)
 	}
 	o.ID = genesis.OrgID(NewID("org"))
 	o.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
@@ -170,11 +171,17 @@ func (s *Service) Orgs(ctx context.Context) ([]genesis.Organization, error) {
 // ---- principals
 
 // CreatePrincipal records a new principal. Defaults: kind user,
-// nationality USA, clearance OPEN, no roles.
+// nationality USA, no roles. The clearance must be given (an empty one is
+// refused, never read as OPEN), and may name only known compartments.
 func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*genesis.Principal, error) {
 	const op errors.Op = "identity.CreatePrincipal"
-	if !genesis.ValidName(p.Name) {
-		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
+	if err := text.Name("name", p.Name); err != nil {
+		return nil, errors.E(op, err)
+	}
+	for _, f := range []struct{ field, v string }{{"display_name", p.DisplayName}, {"email", p.Email}, {"oidc_issuer", p.OIDCIssuer}, {"oidc_subject", p.OIDCSubject}} {
+		if err := text.Line(f.field, f.v, 256); err != nil {
+			return nil, errors.E(op, err)
+		}
 	}
 	switch p.Kind {
 	case "":
@@ -201,13 +208,8 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 		return nil, errors.E(op, err)
 	}
 	p.Clearance = clearanceMarking(c)
-	for _, f := range []struct {
-		name, val string
-		max       int
-	}{{"clearance", p.Clearance, 1024}, {"display_name", p.DisplayName, 256}, {"email", p.Email, 256}} {
-		if len(f.val) > f.max {
-			return nil, invalid(op, f.name, f.name+" is longer than "+strconv.Itoa(f.max)+" bytes")
-		}
+	if len(p.Clearance) > 1024 {
+		return nil, invalid(op, "clearance", "clearance is longer than 1024 bytes")
 	}
 	if (p.OIDCIssuer == "") != (p.OIDCSubject == "") {
 		return nil, invalid(op, "oidc_subject", "oidc_issuer and oidc_subject go together")
@@ -216,6 +218,9 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 	p.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	p.Disabled = false
 	err = s.db.Update(ctx, func(tx store.Tx) error {
+		if err := checkClearance(ctx, tx, c); err != nil {
+			return err
+		}
 		org, err := resolveOrg(ctx, tx, op, &p.Org)
 		if err != nil {
 			return err
@@ -388,8 +393,8 @@ func (s *Service) CreateToken(ctx context.Context, principal genesis.PrincipalID
 	if name == "" {
 		name = "token"
 	}
-	if len(name) > 128 {
-		return nil, "", invalid(op, "name", "name is longer than 128 characters")
+	if err := text.Line("name", name, 128); err != nil {
+		return nil, "", errors.E(op, err)
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -552,7 +557,7 @@ func (s *Service) Bootstrap(ctx context.Context, name string) (secret string, er
 		return "", nil
 	}
 	p, err := s.CreatePrincipal(ctx, genesis.Principal{
-		Name: name, Kind: genesis.KindUser, DisplayName: "Administrator",
+		Name: name, Kind: genesis.KindUser, DisplayName: "Administrator", Clearance: "OPEN",
 		Roles: []genesis.Role{genesis.RoleAdmin}, Nationality: "USA",
 	})
 	if errors.Is(errors.Exist, err) {

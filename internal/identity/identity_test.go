@@ -63,20 +63,20 @@ func TestIdentity(t *testing.T) {
 			}
 		}
 
-		alice, err := s.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Org: "ornl", Nationality: "usa", Roles: []genesis.Role{"contributor", "viewer", "viewer"}})
+		alice, err := s.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "alice", Org: "ornl", Nationality: "usa", Roles: []genesis.Role{"contributor", "viewer", "viewer"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if alice.Org != org.ID || alice.Nationality != "USA" || len(alice.Roles) != 2 {
 			t.Errorf("alice = %+v", alice)
 		}
-		if _, err := s.CreatePrincipal(ctx, genesis.Principal{Name: "bob", Org: "nowhere"}); errors.FieldOf(err) != "org" {
+		if _, err := s.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "bob", Org: "nowhere"}); errors.FieldOf(err) != "org" {
 			t.Errorf("unknown org: %v", err)
 		}
-		if _, err := s.CreatePrincipal(ctx, genesis.Principal{Name: "bob", Roles: []genesis.Role{"emperor"}}); errors.FieldOf(err) != "roles" {
+		if _, err := s.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "bob", Roles: []genesis.Role{"emperor"}}); errors.FieldOf(err) != "roles" {
 			t.Errorf("unknown role: %v", err)
 		}
-		bob, err := s.CreatePrincipal(ctx, genesis.Principal{Name: "bob", Nationality: "GBR"})
+		bob, err := s.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "bob", Nationality: "GBR"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +217,7 @@ func TestOIDC(t *testing.T) {
 	}
 	db := storetest.Migrated(t, storetest.SQLite)
 	s := identity.New(db, identity.WithOIDC(v))
-	carol, err := s.CreatePrincipal(ctx, genesis.Principal{Name: "carol", OIDCIssuer: srv.URL, OIDCSubject: "sub-carol"})
+	carol, err := s.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "carol", OIDCIssuer: srv.URL, OIDCSubject: "sub-carol"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // CreateProject records a project; its creator becomes its admin member.
@@ -15,14 +16,14 @@ func (s *Service) CreateProject(ctx context.Context, creator *genesis.Principal,
 	if creator == nil {
 		return nil, errors.E(op, errors.Unauthenticated)
 	}
-	if !genesis.ValidName(p.Name) {
-		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
+	if err := text.Name("name", p.Name); err != nil {
+		return nil, errors.E(op, err)
 	}
-	if len(p.Title) > 256 {
-		return nil, invalid(op, "title", "title is longer than 256 characters")
+	if err := text.Line("title", p.Title, 256); err != nil {
+		return nil, errors.E(op, err)
 	}
-	if len(p.Description) > 16384 {
-		return nil, invalid(op, "description", "description is longer than 16384 characters")
+	if err := text.Block("description", p.Description, 16384); err != nil {
+		return nil, errors.E(op, err)
 	}
 	p.ID = genesis.ProjectID(NewID("prj"))
 	p.CreatedBy = creator.ID

@@ -14,10 +14,43 @@ type ParseError struct {
 	Input  string // the whole input, if any
 	Token  string // the offending token
 	Reason string
+	// Hint, if not empty, is a corrected marking or token that is probably
+	// what was meant ("PROPRIETARY//FUSION" for "PROPRIETARY/FUSION").
+	Hint string
 }
 
-func (e *ParseError) Error() string {
-	return fmt.Sprintf("label: %q: %s", e.Token, e.Reason)
+// maxEcho bounds how much of the input an error message repeats.
+const maxEcho = 64
+
+func (e *ParseError) Error() string { return "label: " + e.Message() }
+
+// Message is Error without the "label: " prefix, for callers that name the
+// field themselves: the offending token (quoted, at most 64 bytes), the
+// reason, and the hint if any.
+func (e *ParseError) Message() string {
+	msg := fmt.Sprintf("%q: %s", clip(e.Token), e.Reason)
+	if e.Hint != "" {
+		msg += fmt.Sprintf("; did you mean %q?", clip(e.Hint))
+	}
+	return msg
+}
+
+// Message returns the user-facing text of a label error: Message for a
+// *ParseError, else err.Error().
+func Message(err error) string {
+	if pe, ok := err.(*ParseError); ok {
+		return pe.Message()
+	}
+	return err.Error()
+}
+
+// clip returns at most maxEcho bytes of s, valid UTF-8 (Error quotes it, so
+// control characters are escaped, never sent to a terminal).
+func clip(s string) string {
+	if len(s) > maxEcho {
+		s = s[:maxEcho] + "…"
+	}
+	return strings.ToValidUTF8(s, "\ufffd")
 }
 
 // Format returns the canonical marking of l; see the package doc.
@@ -49,8 +82,19 @@ func (l Label) Format() string {
 // String is Format.
 func (l Label) String() string { return l.Format() }
 
-// Parse reads a marking; see the package doc for the grammar.
+// Parse reads a marking; see the package doc for the grammar. When a likely
+// correction of a bad marking parses, the error's Hint holds it.
 func Parse(s string) (Label, error) {
+	l, err := parse(s)
+	if err != nil {
+		if pe, ok := err.(*ParseError); ok && pe.Hint == "" {
+			pe.Hint = hint(s)
+		}
+	}
+	return l, err
+}
+
+func parse(s string) (Label, error) {
 	if len(s) > MaxMarkingLen {
 		return Label{}, &ParseError{Input: s[:64], Token: s[:64], Reason: "marking is too long"}
 	}
@@ -111,6 +155,105 @@ func Parse(s string) (Label, error) {
 		}
 	}
 	return l, nil
+}
+
+// maxHinted bounds the markings Parse tries to correct.
+const maxHinted = 256
+
+// hint returns the canonical form of the first cheap correction of s that
+// parses, or "": a single "/" where the grammar wants "//" (after the level,
+// before AGR: and REL TO), and a misspelled level.
+func hint(s string) string {
+	if len(s) > maxHinted {
+		return ""
+	}
+	h := s
+	// The level: "PROPRIETARY/FUSION", "PROPRIETRY//FUSION".
+	lvl, rest, _ := strings.Cut(h, "//")
+	if _, err := ParseLevel(lvl); err != nil {
+		if l, r, ok := strings.Cut(lvl, "/"); ok {
+			lvl, rest = l, r+sep(rest)
+		}
+		if _, err := ParseLevel(lvl); err != nil {
+			if c := Suggest(strings.ToUpper(strings.TrimSpace(lvl)), levelNames[:]); c != "" {
+				lvl = c
+			}
+		}
+		h = lvl + sep(rest)
+	}
+	// "FUSION/AGR:X", "AGR:X/REL TO USA": a section keyword after one "/".
+	for _, kw := range []string{"AGR:", "REL TO"} {
+		var b strings.Builder
+		last := 0
+		for i := 1; i+len(kw) <= len(h); i++ {
+			if strings.EqualFold(h[i:i+len(kw)], kw) && h[i-1] == '/' && (i < 2 || h[i-2] != '/') {
+				b.WriteString(h[last:i])
+				b.WriteString("/")
+				last = i
+			}
+		}
+		b.WriteString(h[last:])
+		h = b.String()
+	}
+	if h == s {
+		return ""
+	}
+	l, err := parse(h)
+	if err != nil {
+		return ""
+	}
+	return l.Format()
+}
+
+func sep(rest string) string {
+	if rest == "" {
+		return ""
+	}
+	return "//" + rest
+}
+
+// Suggest returns the candidate closest to s by edit distance, if it is
+// close enough to be a likely typo (at most 1 edit for short words, 2 for
+// longer), else "". Ties go to the earlier candidate.
+func Suggest(s string, candidates []string) string {
+	if s == "" || len(s) > MaxTokenLen {
+		return ""
+	}
+	limit := 1
+	if len(s) > 5 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, c := range candidates {
+		if c == s || len(c) > MaxTokenLen {
+			continue
+		}
+		if d := editDistance(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance over bytes (tokens are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // MarshalText encodes l as its canonical marking (so labels are JSON strings).

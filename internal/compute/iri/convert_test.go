@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func randSpec(r *rand.Rand) *compute.JobSpec {
 		}
 	}
 	if r.IntN(2) == 0 {
-		s.Name = "job " + str()
+		s.Name = "job " + strings.ReplaceAll(str(), "\n", " ") // a name is one line
 	}
 	s.Directory, s.StdinPath, s.StdoutPath, s.StderrPath = path(), path(), path(), path()
 	if s.StdoutPath != "" && s.StdoutPath == s.StderrPath {

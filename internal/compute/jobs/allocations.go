@@ -10,6 +10,7 @@ import (
 	"github.com/genesis-science/genesis/internal/compute/sched"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // Allocation is a project's allocation at a site, with what its jobs used
@@ -45,6 +46,10 @@ func cost(spec *compute.JobSpec) (nodeHours, gpuHours float64) {
 	return float64(nodes) * h, float64(nodes*perNode*r.GPUCoresPerProcess) * h
 }
 
+// MaxAllocationHours bounds an allocation: a billion hours is far beyond
+// any facility's year, and far inside float64's exact integers.
+const MaxAllocationHours = 1e9
+
 // SetAllocation grants a project node- and GPU-hours at a site
 // (operators and administrators).
 func (s *Service) SetAllocation(ctx context.Context, p *genesis.Principal, project, site string, nodeHours, gpuHours float64) (*Allocation, error) {
@@ -52,8 +57,9 @@ func (s *Service) SetAllocation(ctx context.Context, p *genesis.Principal, proje
 	if !p.IsAdmin() && !p.HasRole(genesis.RoleOperator) {
 		return nil, errors.E(op, errors.Permission, errors.Msg("only operators and administrators set allocations"))
 	}
-	if nodeHours < 0 || gpuHours < 0 {
-		return nil, errors.E(op, errors.Invalid, errors.Field("node_hours"), errors.Msg("allocations cannot be negative"))
+	// NaN, Inf and 1e300 hours would poison every sum the scheduler makes.
+	if err := text.First(text.Number("node_hours", nodeHours, 0, MaxAllocationHours), text.Number("gpu_hours", gpuHours, 0, MaxAllocationHours)); err != nil {
+		return nil, errors.E(op, err)
 	}
 	prj, err := s.ids.Project(ctx, p, project)
 	if err != nil {

@@ -65,7 +65,10 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	w.ids = identity.New(w.db)
 	w.ids.Bootstrap(ctx, "admin")
 	w.admin, _ = w.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
-	w.alice, _ = w.ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
+	for _, c := range []string{"FUSION", "BIO"} {
+		w.ids.RegisterCompartment(ctx, w.admin, c)
+	}
+	w.alice, _ = w.ids.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
 	w.az, _ = authz.New(w.ids, time.Now)
 	w.cat = catalog.New(catalog.Config{DB: w.db, Blobs: memblob.New(false), Authz: w.az, Principals: w.ids})
 	w.reg, _ = sites.New(w.db, w.az, w.ids, make([]byte, 32))

@@ -28,6 +28,7 @@ import (
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/sched"
 	"github.com/genesis-science/genesis/internal/compute/sites"
@@ -276,7 +277,10 @@ func (s *Service) submit(ctx context.Context, p *genesis.Principal, spec *comput
 	if spec.Label != "" {
 		floor, err := label.Parse(spec.Label)
 		if err != nil {
-			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg(err.Error()))
+			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg("label: "+label.Message(err)))
+		}
+		if err := compartment.CheckForDB(ctx, s.db, p, "label", floor); err != nil {
+			return nil, errors.E(op, err)
 		}
 		join = label.Join(join, floor)
 	}

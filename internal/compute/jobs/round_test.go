@@ -45,6 +45,7 @@ func newFixtureOn(t *testing.T, db store.DB, siteNames ...string) *fixture {
 	ids := identity.New(db)
 	ids.Bootstrap(ctx, "admin")
 	admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	ids.RegisterCompartment(ctx, admin, "FUSION")
 	alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "PROPRIETARY", Roles: []genesis.Role{genesis.RoleContributor}})
 	az, _ := authz.New(ids, time.Now)
 	cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})

@@ -27,7 +27,7 @@ func TestUsageAggregates(t *testing.T) {
 		ids := identity.New(db)
 		ids.Bootstrap(ctx, "admin")
 		admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
-		alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
+		alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Clearance: "OPEN", Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
 		az, _ := authz.New(ids, time.Now)
 		svc := New(db, az, ids, nil, nil, t.TempDir())
 		var projects []string

@@ -24,9 +24,11 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // Kinds of site.
@@ -146,9 +148,25 @@ func invalid(field, msg string) error {
 	return errors.E(errors.Op("sites"), errors.Invalid, errors.Field(field), errors.Msg(msg))
 }
 
+// Bounds on what a site may claim: generous for any real machine, small
+// enough that sums and products over every site stay exact.
+const (
+	MaxNodes        = 1_000_000
+	MaxCoresPerNode = 65_536
+	MaxGPUsPerNode  = 1_024
+	MaxMemoryGB     = 1 << 20    // per node
+	MaxStorageTB    = 10_000_000 // 10 EB
+	MaxBandwidth    = 10_000_000 // Gb/s
+	MaxPowerKW      = 10_000_000 // 10 GW
+	MaxHeartbeat    = 7 * 86_400 // seconds
+)
+
 func (s *Spec) check() (label.Label, error) {
-	if !genesis.ValidName(s.Name) {
-		return label.Label{}, invalid("name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
+	if err := text.Name("name", s.Name); err != nil {
+		return label.Label{}, err
+	}
+	if err := text.First(text.Line("endpoint", s.Endpoint, 2048), text.Line("operator_org", s.OperatorOrg, text.MaxLine)); err != nil {
+		return label.Label{}, err
 	}
 	if !slices.Contains([]string{KindLocal, KindSlurm, KindIRI}, s.Kind) {
 		return label.Label{}, invalid("kind", "kind must be local, slurm or iri")
@@ -158,19 +176,33 @@ func (s *Spec) check() (label.Label, error) {
 	}
 	acc, err := label.Parse(s.Accreditation)
 	if err != nil {
-		return label.Label{}, invalid("accreditation", "accreditation must be a label marking: "+err.Error())
+		return label.Label{}, invalid("accreditation", "accreditation: "+label.Message(err))
 	}
 	c := s.Capacity
-	if c.Nodes < 1 || c.CoresPerNode < 1 || c.MemoryGBNode <= 0 || c.ScratchTB < 0 || c.BandwidthGbps < 0 {
-		return label.Label{}, invalid("capacity", "capacity needs nodes ≥ 1, cores_per_node ≥ 1, memory_gb_per_node > 0, and no negative storage or bandwidth")
+	if err := text.First(
+		text.Integer("capacity.nodes", int64(c.Nodes), 1, MaxNodes),
+		text.Integer("capacity.cores_per_node", int64(c.CoresPerNode), 1, MaxCoresPerNode),
+		text.Number("capacity.memory_gb_per_node", c.MemoryGBNode, 0, MaxMemoryGB),
+		text.Number("capacity.scratch_tb", c.ScratchTB, 0, MaxStorageTB),
+		text.Number("capacity.bandwidth_gbps", c.BandwidthGbps, 0, MaxBandwidth),
+		text.Number("power_cap_kw", s.PowerCapKW, 0, MaxPowerKW),
+		text.Integer("heartbeat_seconds", s.HeartbeatSeconds, 0, MaxHeartbeat),
+	); err != nil {
+		return label.Label{}, err
+	}
+	if c.MemoryGBNode <= 0 {
+		return label.Label{}, invalid("capacity.memory_gb_per_node", "capacity.memory_gb_per_node: must be more than 0")
+	}
+	if len(c.GPUsPerNode) > 64 {
+		return label.Label{}, invalid("capacity.gpus_per_node", "capacity.gpus_per_node: at most 64 GPU models")
 	}
 	for _, g := range c.GPUsPerNode {
 		if g.Model == "" || g.Count < 1 {
 			return label.Label{}, invalid("capacity.gpus_per_node", "each GPU entry needs a model and a count ≥ 1")
 		}
-	}
-	if s.PowerCapKW < 0 || s.HeartbeatSeconds < 0 {
-		return label.Label{}, invalid("power_cap_kw", "power cap and heartbeat interval cannot be negative")
+		if err := text.First(text.Line("capacity.gpus_per_node.model", g.Model, 64), text.Integer("capacity.gpus_per_node.count", int64(g.Count), 1, MaxGPUsPerNode)); err != nil {
+			return label.Label{}, err
+		}
 	}
 	for i, n := range s.Nationalities {
 		s.Nationalities[i] = strings.ToUpper(n)
@@ -201,6 +233,9 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Site
 		site.Status, site.StatusReason = Down, "no heartbeat yet"
 	}
 	err = r.db.Update(ctx, func(tx store.Tx) error {
+		if err := compartment.Check(ctx, tx, "accreditation", acc); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO sites (id, name, kind, endpoint, credentials, accreditation, operator_org, nationalities, capacity, power_cap_kw, power_draw_kw,
 			status, status_reason, heartbeat_seconds, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
 			site.ID, site.Name, site.Kind, site.Endpoint, sealed, site.Accreditation, site.OperatorOrg, strings.Join(site.Nationalities, ","),
@@ -378,6 +413,9 @@ func (r *Registry) Drain(ctx context.Context, p *genesis.Principal, idOrName, re
 	if reason == "" {
 		reason = "drained by an operator"
 	}
+	if err := text.Line("reason", reason, 1024); err != nil {
+		return nil, errors.E(errors.Op("sites.Drain"), err)
+	}
 	s, err := r.setStatus(ctx, p, idOrName, Draining, reason)
 	if err != nil {
 		return nil, errors.E(errors.Op("sites.Drain"), err)
@@ -414,8 +452,8 @@ func (r *Registry) Heartbeat(ctx context.Context, p *genesis.Principal, idOrName
 	if status == "" {
 		status = Up
 	}
-	if powerDrawKW < 0 {
-		return nil, invalid("power_draw_kw", "power draw cannot be negative")
+	if err := text.First(text.Number("power_draw_kw", powerDrawKW, 0, MaxPowerKW), text.Line("reason", reason, 1024)); err != nil {
+		return nil, errors.E(op, err)
 	}
 	s, err := r.Get(ctx, p, idOrName)
 	if err != nil {
@@ -515,6 +553,9 @@ func (r *Registry) EnsureLocal(ctx context.Context, accreditation string, c Capa
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM sites WHERE name = 'local'`).Scan(&n); err != nil || n > 0 {
 			return err
 		}
+		if err := compartment.Check(ctx, tx, "accreditation", acc); err != nil {
+			return err
+		}
 		created = true
 		_, err := tx.Exec(ctx, `INSERT INTO sites (id, name, kind, endpoint, credentials, accreditation, operator_org, nationalities, capacity, power_cap_kw, power_draw_kw,
 			status, status_reason, heartbeat_seconds, created_by, created_at, updated_at) VALUES (?, 'local', 'local', '', NULL, ?, '', '', ?, 0, 0, ?, '', 0, 'genesis', ?, ?)`,
@@ -579,9 +620,13 @@ func (r *Registry) observe(ctx context.Context, idOrName, status, reason string,
 	})
 }
 
+// truncateReason bounds a status reason reported by a backend or probe and
+// replaces any control or bidi character in it: it comes from outside and
+// is shown on terminals (operators' own reasons are refused instead).
 func truncateReason(s string) string {
 	if len(s) > 1024 {
-		return s[:1024]
+		s = strings.ToValidUTF8(s[:1024], "")
 	}
+	s, _ = text.Sanitize(s, false)
 	return s
 }

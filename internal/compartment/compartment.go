@@ -1,0 +1,185 @@
+// Package compartment keeps the set of compartments a deployment knows, and
+// checks label markings against it where they enter: on assets, sites, job
+// label floors and clearances.
+//
+// A compartment is known once an administrator registers it or an agreement
+// grants it. Markings that name an unknown compartment, or put a compartment
+// on OPEN, are refused as errors.Invalid naming the field, with a
+// did-you-mean hint (see label.Check). The label package stays purely
+// syntactic; this is the one place that knows which compartments exist.
+package compartment
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// Known lists the known compartments, sorted: registered ones and those any
+// agreement grants (in force or not: an ended agreement's compartment still
+// names data).
+func Known(ctx context.Context, tx store.Tx) ([]string, error) {
+	var out []string
+	rows, err := tx.Query(ctx, `SELECT name FROM compartments`)
+	if err != nil {
+		return nil, err
+	}
+	if err := rows.Each(func() error {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return err
+		}
+		out = append(out, n)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT compartments FROM agreements WHERE compartments <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	if err := rows.Each(func() error {
+		var cs string
+		if err := rows.Scan(&cs); err != nil {
+			return err
+		}
+		out = append(out, strings.Split(cs, ",")...)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Check refuses a label that names an unknown compartment or puts one on
+// OPEN; the error is Invalid on field. It is for callers who may know every
+// compartment (administrators, classification officers, operators); for
+// anyone else use CheckFor. Labels without compartments need no query.
+func Check(ctx context.Context, tx store.Tx, field string, l label.Label) error {
+	return check(ctx, tx, nil, field, l)
+}
+
+// CheckFor is Check for a marking typed by p. So that the answer reveals
+// no compartment p may not know, a compartment counts as known only if it
+// is known and p is read into it (by clearance, or by an agreement of p's
+// organisation), and only those are offered as did-you-mean hints: to p, a
+// compartment it is not read into looks exactly like a missing one.
+// Administrators and classification officers see every compartment.
+func CheckFor(ctx context.Context, tx store.Tx, p *genesis.Principal, field string, l label.Label) error {
+	if p == nil || p.IsAdmin() || p.HasRole(genesis.RoleClassificationOfficer) {
+		return check(ctx, tx, nil, field, l)
+	}
+	return check(ctx, tx, p, field, l)
+}
+
+func check(ctx context.Context, tx store.Tx, p *genesis.Principal, field string, l label.Label) error {
+	const op errors.Op = "compartment.Check"
+	var known []string
+	if len(l.Compartments()) > 0 && l.Level() != label.Open {
+		var err error
+		if known, err = Known(ctx, tx); err != nil {
+			return errors.E(op, err)
+		}
+		if p != nil {
+			mine, err := readInto(ctx, tx, p)
+			if err != nil {
+				return errors.E(op, err)
+			}
+			known = slices.DeleteFunc(known, func(c string) bool { return !mine[c] })
+		}
+	}
+	if err := label.Check(l, known); err != nil {
+		return errors.E(op, errors.Invalid, errors.Field(field), errors.Msg(field+": "+label.Message(err)))
+	}
+	return nil
+}
+
+// readInto returns the compartments p's stored clearance names and those
+// the agreements of p's organisation grant (in force or not: a superset is
+// enough to choose what p may be told about).
+func readInto(ctx context.Context, tx store.Tx, p *genesis.Principal) (map[string]bool, error) {
+	out := map[string]bool{}
+	var clearance string
+	if err := tx.QueryRow(ctx, `SELECT clearance FROM principals WHERE id = ?`, p.ID).Scan(&clearance); err != nil && !errors.Is(errors.NotExist, err) {
+		return nil, err
+	}
+	if l, err := label.Parse(clearance); err == nil {
+		for _, c := range l.Compartments() {
+			out[c] = true
+		}
+	}
+	if p.Org == "" {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT a.compartments FROM agreements a JOIN agreement_parties ap ON ap.agreement_id = a.id WHERE ap.org_id = ?`, p.Org)
+	if err != nil {
+		return nil, err
+	}
+	err = rows.Each(func() error {
+		var cs string
+		if err := rows.Scan(&cs); err != nil {
+			return err
+		}
+		for _, c := range strings.Split(cs, ",") {
+			if c != "" {
+				out[c] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CheckDB is Check in its own read transaction.
+func CheckDB(ctx context.Context, db store.DB, field string, l label.Label) error {
+	return CheckForDB(ctx, db, nil, field, l)
+}
+
+// CheckForDB is CheckFor in its own read transaction.
+func CheckForDB(ctx context.Context, db store.DB, p *genesis.Principal, field string, l label.Label) error {
+	if len(l.Compartments()) == 0 {
+		return nil
+	}
+	return db.View(ctx, func(tx store.Tx) error { return CheckFor(ctx, tx, p, field, l) })
+}
+
+// Register records a compartment (administrators decide who may; the
+// caller checks). Registering a known compartment again is not an error.
+func Register(ctx context.Context, db store.DB, by genesis.PrincipalID, name string, now time.Time) (string, error) {
+	const op errors.Op = "compartment.Register"
+	name = strings.ToUpper(strings.TrimSpace(name))
+	if _, err := label.New(label.Proprietary, []string{name}, nil); err != nil || name == "" {
+		return "", errors.E(op, errors.Invalid, errors.Field("name"),
+			errors.Msg("name: a compartment is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"))
+	}
+	err := db.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO compartments (name, created_by, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			name, by, store.T(now))
+		return err
+	})
+	if err != nil {
+		return "", errors.E(op, err)
+	}
+	return name, nil
+}
+
+// List returns the known compartments.
+func List(ctx context.Context, db store.DB) ([]string, error) {
+	var out []string
+	err := db.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = Known(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, errors.E(errors.Op("compartment.List"), err)
+	}
+	return out, nil
+}
