@@ -21,7 +21,6 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
