@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -82,6 +83,11 @@ func newAuditWorld(t *testing.T) *auditWorld {
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
+	for _, c := range []string{"FUSION", "FISSION"} {
+		if _, err := compartment.Register(ctx, db, "test", c, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	w := &auditWorld{t: t, ts: ts, log: log, dir: dir, verifier: verifier, id: id, cat: cat, tokens: map[string]string{}, ids: map[string]string{}}
 	mk := func(name, clearance string, roles []genesis.Role) {
 		p, err := id.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: clearance, Roles: roles})
