@@ -240,6 +240,7 @@ func (env *Env) credentialsPath() string {
 // to the stored login.
 func (env *Env) client() (*client.Client, error) {
 	url, token := env.Getenv("GENESIS_URL"), env.Getenv("GENESIS_TOKEN")
+	from := "GENESIS_TOKEN"
 	if url == "" || token == "" {
 		if p := env.credentialsPath(); p != "" {
 			if b, err := os.ReadFile(p); err == nil {
@@ -249,7 +250,7 @@ func (env *Env) client() (*client.Client, error) {
 						url = c.URL
 					}
 					if token == "" {
-						token = c.Token
+						token, from = c.Token, p+" (genesis login)"
 					}
 				}
 			}
@@ -258,7 +259,9 @@ func (env *Env) client() (*client.Client, error) {
 	if url == "" {
 		return nil, errors.E(errors.Invalid, errors.Msg("no server: set GENESIS_URL or run `genesis login URL`"))
 	}
-	return client.New(url, token), nil
+	c := client.New(url, token)
+	c.TokenFrom = from
+	return c, nil
 }
 
 // output renders v as JSON (with --json) or through the table function.

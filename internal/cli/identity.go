@@ -29,17 +29,19 @@ user config dir (~/.config/genesis/credentials.json, mode 0600). The token is
 read from --token, else GENESIS_TOKEN, else the first line of standard input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			from := "--token"
 			if token == "" {
-				token = env.Getenv("GENESIS_TOKEN")
+				token, from = env.Getenv("GENESIS_TOKEN"), "GENESIS_TOKEN"
 			}
 			if token == "" {
 				line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
-				token = strings.TrimSpace(line)
+				token, from = strings.TrimSpace(line), "standard input"
 			}
 			if token == "" {
 				return errors.E(errors.Invalid, errors.Msg("no token: pass --token, set GENESIS_TOKEN or pipe it on stdin"))
 			}
 			c := client.New(args[0], token)
+			c.TokenFrom = from
 			var me genesis.Principal
 			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/whoami", nil, &me); err != nil {
 				return err
