@@ -82,7 +82,7 @@ func whoamiCmd(env *Env) *cobra.Command {
 			}
 			return env.output(asJSON, me, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "name:\t%s\nid:\t%s\nkind:\t%s\norg:\t%s\nnationality:\t%s\nroles:\t%s\nclearance:\t%s\nserver:\t%s\n",
-					me.Name, me.ID, me.Kind, dash(string(me.Org)), me.Nationality, roles(me.Roles), me.Clearance, c.BaseURL)
+					me.Name, me.ID, me.Kind, fetchOrgNames(cmd.Context(), c).name(me.Org), me.Nationality, roles(me.Roles), me.Clearance, c.BaseURL)
 			})
 		},
 	}
@@ -189,13 +189,14 @@ func principalListCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return env.output(asJSON, l.Items, func(w *tabwriter.Writer) {
+				orgs := fetchOrgNames(cmd.Context(), c)
 				fmt.Fprintln(w, "NAME\tKIND\tORG\tNATIONALITY\tROLES\tCLEARANCE\tSTATUS\tID")
 				for _, p := range l.Items {
 					status := "active"
 					if p.Disabled {
 						status = "disabled"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, dash(string(p.Org)), p.Nationality, roles(p.Roles), p.Clearance, status, p.ID)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, orgs.name(p.Org), p.Nationality, roles(p.Roles), p.Clearance, status, p.ID)
 				}
 			})
 		},
@@ -317,9 +318,10 @@ func projectCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return env.output(asJSON, l.Items, func(w *tabwriter.Writer) {
+				orgs := fetchOrgNames(cmd.Context(), c)
 				fmt.Fprintln(w, "NAME\tTITLE\tORG\tCREATED\tID")
 				for _, p := range l.Items {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, dash(p.Title), dash(string(p.Org)), p.CreatedAt.Format("2006-01-02"), p.ID)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, dash(p.Title), orgs.name(p.Org), p.CreatedAt.Format("2006-01-02"), p.ID)
 				}
 			})
 		},
