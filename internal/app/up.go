@@ -36,7 +36,7 @@ const LogFile = "genesis.log"
 // terminal shows that level too.
 func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	const op errors.Op = "app.Up"
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil { // as Open makes it
 		return errors.E(op, errors.Invalid, errors.Msg("cannot create the data dir "+cfg.DataDir+": "+err.Error()))
 	}
 	logPath := filepath.Join(cfg.DataDir, LogFile)
