@@ -20,6 +20,8 @@ GOBIN_DIR=${GENESIS_GOBIN:-$S/bin}
 mkdir -p "$S" "$GOBIN_DIR"
 
 log() { echo "services: $*" >&2; }
+# shellcheck source=apt.sh
+. "$HERE/apt.sh"
 
 apt_updated=
 apt_install() {
@@ -29,11 +31,11 @@ apt_install() {
 	fi
 	if [ -z "$apt_updated" ]; then
 		log "apt-get update"
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+		apt_get update -qq >&2
 		apt_updated=1
 	fi
 	log "apt-get install $*"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+	apt_get install -y -qq --no-install-recommends "$@" >&2
 }
 
 start_postgres() {

@@ -65,10 +65,12 @@ install_packages() {
 	local t
 	t=$(now)
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 2>/dev/null; then
+	# shellcheck source=apt.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+	if ! APT_TRIES=1 apt_get install -y -qq --no-install-recommends "${missing[@]}" >&2 2>/dev/null; then
 		log "apt-get update (packages not found)"
-		apt-get update -qq >&2
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+		apt_get update -qq >&2
+		apt_get install -y -qq --no-install-recommends "${missing[@]}" >&2
 	fi
 	log "installed ${missing[*]} in $(since "$t")"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,12 +23,37 @@ import (
 // token, mode 0600.
 const AdminTokenFile = "admin.token"
 
+// LogFile is where `genesis up` writes the server log, in the data dir.
+const LogFile = "genesis.log"
+
 // Up runs the main job on embedded defaults: it opens the system in the
 // data dir, creates the first administrator on first start, listens, prints
 // where, and serves until ctx ends.
+//
+// The terminal is for the person who started it: the server log (every
+// request at info) goes to DATA_DIR/LogFile, and the terminal shows
+// warnings and errors only — unless cfg.Log.Level is set, when the
+// terminal shows that level too.
 func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	const op errors.Op = "app.Up"
-	log := NewLogger(logw, cfg.Log)
+	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil { // as Open makes it
+		return errors.E(op, errors.Invalid, errors.Msg("cannot create the data dir "+cfg.DataDir+": "+err.Error()))
+	}
+	logPath := filepath.Join(cfg.DataDir, LogFile)
+	lf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg("cannot open the log file "+logPath+": "+err.Error()))
+	}
+	defer lf.Close()
+	term := cfg.Log
+	if term.Level == "" {
+		term.Level = "warn"
+	}
+	file := cfg.Log
+	if file.Level == "" {
+		file.Level = "info"
+	}
+	log := slog.New(slog.NewMultiHandler(NewLogger(logw, term).Handler(), NewLogger(lf, file).Handler()))
 	a, err := Open(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -61,9 +87,11 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
 	abs, _ := filepath.Abs(cfg.DataDir)
 	fmt.Fprintf(stdout, "Genesis %s is up.\n", Version)
+	fmt.Fprintf(stdout, "  URL:          %s  (for the CLI: GENESIS_URL=%s)\n", base, base)
 	fmt.Fprintf(stdout, "  API:          %s/api/v1  (OpenAPI document at %s/api/v1/openapi.json)\n", base, base)
 	fmt.Fprintf(stdout, "  health:       %s/healthz\n", base)
 	fmt.Fprintf(stdout, "  data dir:     %s\n", abs)
+	fmt.Fprintf(stdout, "  log:          %s  (requests and start-up; warnings also here)\n", filepath.Join(abs, LogFile))
 	if sock := filepath.Join(abs, "api.sock"); len(sock) < maxSocketPath {
 		fmt.Fprintf(stdout, "  local socket: %s  (dataset put from this machine, as this user, is packed by the server)\n", sock)
 	}

@@ -60,7 +60,13 @@ func (s *Service) resolveInputs(ctx context.Context, p *genesis.Principal, in []
 	for i, r := range in {
 		a, v, err := s.Version(ctx, p, r.Asset, r.Version)
 		if errors.Is(errors.NotExist, err) {
-			return nil, join, 0, errors.E(op, errors.Invalid, errors.Field("inputs"), errors.Msg("input "+strconv.Itoa(i+1)+" ("+r.Asset+") not found"))
+			// The caller's own words: a missing version and one the caller
+			// may not read get the same answer.
+			ref := r.Asset
+			if r.Version != 0 {
+				ref = r.String()
+			}
+			return nil, join, 0, errors.E(op, errors.Invalid, errors.Field("inputs"), errors.Msg("input "+strconv.Itoa(i+1)+" ("+ref+"): not found"))
 		}
 		if err != nil {
 			return nil, join, 0, err

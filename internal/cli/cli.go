@@ -38,6 +38,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		var ue *usageError
+		if stderrors.As(err, &ue) {
+			fmt.Fprintln(stderr, "genesis: "+ue.msg)
+			return 2
+		}
 		if ctx.Err() != nil && (errors.Is(errors.Canceled, err) || stderrors.Is(err, context.Canceled)) {
 			// Stopped by a signal (Ctrl-C): the chain of "canceled"s
 			// from every layer says nothing more.
@@ -109,7 +114,99 @@ GENESIS_URL and GENESIS_TOKEN or 'genesis login'.`,
 		iriCmd(env),
 	)
 	root.AddCommand(extraCommands(env)...)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{msg: err.Error() + " (see '" + cmd.CommandPath() + " --help')"}
+	})
+	strictGroups(root)
 	return root
+}
+
+// suggest returns the subcommands of cmd nearest to typed: those it
+// begins, and those at the least edit distance from it, if that is small
+// for its length (1 for up to four letters, else 2).
+func suggest(cmd *cobra.Command, typed string) []string {
+	limit := 1
+	if len(typed) > 4 {
+		limit = 2
+	}
+	best := limit
+	var near, prefix []string
+	for _, sub := range cmd.Commands() {
+		if !sub.IsAvailableCommand() {
+			continue
+		}
+		if len(typed) > 1 && strings.HasPrefix(sub.Name(), typed) {
+			prefix = append(prefix, sub.Name())
+			continue
+		}
+		d := editDistance(typed, sub.Name())
+		for _, a := range sub.Aliases {
+			d = min(d, editDistance(typed, a))
+		}
+		switch {
+		case d > limit:
+		case d < best:
+			best, near = d, []string{sub.Name()}
+		case d == best:
+			near = append(near, sub.Name())
+		}
+	}
+	return append(near, prefix...)
+}
+
+// editDistance is the Levenshtein distance between a and b (in bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// usageError is a command line that names no command or a bad flag: it
+// exits with status 2, as a usage error does.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// strictGroups makes every command that only groups subcommands refuse an
+// argument that names none of them (cobra checks this only at the root and
+// otherwise prints the group's help and succeeds), suggesting the nearest
+// names. Without arguments a group prints its help.
+func strictGroups(c *cobra.Command) {
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := suggest(cmd, args[0]); len(s) > 0 {
+				for i := range s {
+					s[i] = strconv.Quote(s[i])
+				}
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			} else {
+				msg += "; see '" + cmd.CommandPath() + " --help'"
+			}
+			return &usageError{msg: msg}
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
+	for _, sub := range c.Commands() {
+		strictGroups(sub)
+	}
 }
 
 // extraCommands is where later parts add their top-level commands.
@@ -143,6 +240,7 @@ func (env *Env) credentialsPath() string {
 // to the stored login.
 func (env *Env) client() (*client.Client, error) {
 	url, token := env.Getenv("GENESIS_URL"), env.Getenv("GENESIS_TOKEN")
+	from := "GENESIS_TOKEN"
 	if url == "" || token == "" {
 		if p := env.credentialsPath(); p != "" {
 			if b, err := os.ReadFile(p); err == nil {
@@ -152,7 +250,7 @@ func (env *Env) client() (*client.Client, error) {
 						url = c.URL
 					}
 					if token == "" {
-						token = c.Token
+						token, from = c.Token, p+" (genesis login)"
 					}
 				}
 			}
@@ -161,7 +259,9 @@ func (env *Env) client() (*client.Client, error) {
 	if url == "" {
 		return nil, errors.E(errors.Invalid, errors.Msg("no server: set GENESIS_URL or run `genesis login URL`"))
 	}
-	return client.New(url, token), nil
+	c := client.New(url, token)
+	c.TokenFrom = from
+	return c, nil
 }
 
 // output renders v as JSON (with --json) or through the table function.

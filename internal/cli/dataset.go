@@ -57,7 +57,13 @@ func (env *Env) progress(quiet bool, total int64, what string) *progressbar.Prog
 	if quiet || !ok || !isatty.IsTerminal(f.Fd()) {
 		return nil
 	}
-	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(f), progressbar.OptionShowBytes(true),
+	return newProgressBar(f, total, what)
+}
+
+// newProgressBar counts bytes in binary units (KiB, MiB, GiB), as
+// humanBytes does in every summary.
+func newProgressBar(w io.Writer, total int64, what string) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true), progressbar.OptionUseIECUnits(true),
 		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
@@ -441,6 +447,8 @@ func du(path string) int64 {
 	return n
 }
 
+// humanBytes is how every command prints a byte count: binary units
+// (KiB, MiB, …), like the progress bar.
 func humanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {

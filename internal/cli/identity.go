@@ -29,17 +29,19 @@ user config dir (~/.config/genesis/credentials.json, mode 0600). The token is
 read from --token, else GENESIS_TOKEN, else the first line of standard input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			from := "--token"
 			if token == "" {
-				token = env.Getenv("GENESIS_TOKEN")
+				token, from = env.Getenv("GENESIS_TOKEN"), "GENESIS_TOKEN"
 			}
 			if token == "" {
 				line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
-				token = strings.TrimSpace(line)
+				token, from = strings.TrimSpace(line), "standard input"
 			}
 			if token == "" {
 				return errors.E(errors.Invalid, errors.Msg("no token: pass --token, set GENESIS_TOKEN or pipe it on stdin"))
 			}
 			c := client.New(args[0], token)
+			c.TokenFrom = from
 			var me genesis.Principal
 			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/whoami", nil, &me); err != nil {
 				return err
@@ -80,7 +82,7 @@ func whoamiCmd(env *Env) *cobra.Command {
 			}
 			return env.output(asJSON, me, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "name:\t%s\nid:\t%s\nkind:\t%s\norg:\t%s\nnationality:\t%s\nroles:\t%s\nclearance:\t%s\nserver:\t%s\n",
-					me.Name, me.ID, me.Kind, dash(string(me.Org)), me.Nationality, roles(me.Roles), me.Clearance, c.BaseURL)
+					me.Name, me.ID, me.Kind, fetchOrgNames(cmd.Context(), c).name(me.Org), me.Nationality, roles(me.Roles), me.Clearance, c.BaseURL)
 			})
 		},
 	}
@@ -231,13 +233,14 @@ func principalListCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return env.output(asJSON, l.Items, func(w *tabwriter.Writer) {
+				orgs := fetchOrgNames(cmd.Context(), c)
 				fmt.Fprintln(w, "NAME\tKIND\tORG\tNATIONALITY\tROLES\tCLEARANCE\tSTATUS\tID")
 				for _, p := range l.Items {
 					status := "active"
 					if p.Disabled {
 						status = "disabled"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, dash(string(p.Org)), p.Nationality, roles(p.Roles), p.Clearance, status, p.ID)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, orgs.name(p.Org), p.Nationality, roles(p.Roles), p.Clearance, status, p.ID)
 				}
 			})
 		},
@@ -359,9 +362,10 @@ func projectCmd(env *Env) *cobra.Command {
 				return err
 			}
 			return env.output(asJSON, l.Items, func(w *tabwriter.Writer) {
+				orgs := fetchOrgNames(cmd.Context(), c)
 				fmt.Fprintln(w, "NAME\tTITLE\tORG\tCREATED\tID")
 				for _, p := range l.Items {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, dash(p.Title), dash(string(p.Org)), p.CreatedAt.Format("2006-01-02"), p.ID)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", p.Name, dash(p.Title), orgs.name(p.Org), p.CreatedAt.Format("2006-01-02"), p.ID)
 				}
 			})
 		},

@@ -62,7 +62,7 @@ resources: [{id: cpu, kind: local}, {id: gpu, kind: local}]
 	}()
 	re := regexp.MustCompile(`iri provider serving (http://127\.0\.0\.1:\d+)/api/v2 \(resources: cpu, gpu\)`)
 	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(stdout.String()); m != nil {
 			base = m[1]
 		}
@@ -90,7 +90,7 @@ resources: [{id: cpu, kind: local}, {id: gpu, kind: local}]
 		if c != 0 || !strings.Contains(stdout.String(), "iri provider stopped") {
 			t.Errorf("exit %d, stdout %q, stderr %q", c, stdout.String(), stderr.String())
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Fatal("no exit after the context ended")
 	}
 
@@ -139,7 +139,7 @@ func TestIRIServeTLS(t *testing.T) {
 	}()
 	re := regexp.MustCompile(`iri provider serving (https://127\.0\.0\.1:\d+)/api/v2 \(resources: cpu\)`)
 	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); base == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(stdout.String()); m != nil {
 			base = m[1]
 		}
@@ -166,7 +166,7 @@ func TestIRIServeTLS(t *testing.T) {
 		if c != 0 {
 			t.Errorf("exit %d: %s", c, stderr.String())
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Fatal("no exit after the context ended")
 	}
 }

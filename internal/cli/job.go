@@ -270,8 +270,10 @@ func jobCmd(env *Env) *cobra.Command {
 				return err
 			}
 			var res struct {
-				Job, State, Label string
-				Sites             []sched.Verdict
+				Job   string          `json:"job"`
+				State string          `json:"state"`
+				Label string          `json:"label"`
+				Sites []sched.Verdict `json:"sites"`
 			}
 			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/jobs/"+url.PathEscape(args[0])+"/explain", nil, &res); err != nil {
 				return err

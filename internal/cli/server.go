@@ -8,14 +8,16 @@ import (
 )
 
 func upCmd(env *Env) *cobra.Command {
-	var dataDir, addr string
+	var dataDir, addr, logLevel string
 	c := &cobra.Command{
 		Use:   "up",
 		Short: "Run Genesis on this machine with embedded defaults (SQLite, local blobs, local audit log)",
 		Long: `Run the whole system on this machine with embedded defaults: a SQLite
 metadata store, a local blob directory and a local audit log, all under
 --data-dir. On first start it creates an administrator and writes its API
-token to DATA_DIR/admin.token (mode 0600). Stop it with Ctrl-C or SIGTERM:
+token to DATA_DIR/admin.token (mode 0600). The server log (every request)
+goes to DATA_DIR/genesis.log; the terminal shows warnings and errors, or
+every message at --log-level when it is given. Stop it with Ctrl-C or SIGTERM:
 in-flight requests finish first. Not for production: see 'genesis serve'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -25,15 +27,23 @@ in-flight requests finish first. Not for production: see 'genesis serve'.`,
 				}
 			}
 			cfg := config.Default(dataDir)
+			cfg.Log.Level = "" // the terminal shows warnings; the log file, everything
 			cfg.ApplyEnv(env.Getenv)
 			if cmd.Flags().Changed("addr") {
 				cfg.Listen.Addr = addr
+			}
+			if cmd.Flags().Changed("log-level") {
+				cfg.Log.Level = logLevel
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
 			}
 			return app.Up(cmd.Context(), cfg, env.Stdout, env.Stderr)
 		},
 	}
 	c.Flags().StringVar(&dataDir, "data-dir", "./genesis-data", "where the embedded stores live (env GENESIS_DATA_DIR)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (env GENESIS_ADDR)")
+	c.Flags().StringVar(&logLevel, "log-level", "", "also show the log on the terminal from this level: debug, info, warn or error (env GENESIS_LOG_LEVEL)")
 	return c
 }
 

@@ -22,12 +22,30 @@ import (
 type Client struct {
 	BaseURL string // e.g. http://127.0.0.1:8080
 	Token   string
-	HTTP    *http.Client
+	// TokenFrom says where Token came from ("GENESIS_TOKEN"), for the
+	// message when the server refuses it.
+	TokenFrom string
+	HTTP      *http.Client
 }
 
-// New returns a client for baseURL with token.
+// New returns a client for baseURL with token. baseURL may be the
+// server's root or its API's URL (…/api/v1, as `genesis up` prints it):
+// see BaseURL.
 func New(baseURL, token string) *Client {
-	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 2 * time.Minute}}
+	return &Client{BaseURL: BaseURL(baseURL), Token: token, HTTP: &http.Client{Timeout: 2 * time.Minute}}
+}
+
+// BaseURL is the server root that u names: without surrounding space,
+// trailing slashes, or a trailing /api/v1 (every request path of the
+// client begins with /api/v1 itself).
+func BaseURL(u string) string {
+	for {
+		v := strings.TrimSuffix(strings.TrimRight(strings.TrimSpace(u), "/"), "/api/v1")
+		if v == u {
+			return u
+		}
+		u = v
+	}
 }
 
 // newRequest builds a request for path with body (nil for none), a copy
@@ -111,7 +129,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return errors.E(op, errors.Transient, err)
 	}
 	if res.StatusCode >= 400 {
-		return problemError(op, res.StatusCode, b)
+		return c.problemError(op, res.StatusCode, b)
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -138,7 +156,7 @@ type problem struct {
 	RequestID                  string `json:"request_id"`
 }
 
-func problemError(op errors.Op, status int, body []byte) error {
+func (c *Client) problemError(op errors.Op, status int, body []byte) error {
 	var p problem
 	json.Unmarshal(body, &p)
 	k, ok := kindByName[p.Kind]
@@ -156,8 +174,16 @@ func problemError(op errors.Op, status int, body []byte) error {
 	}
 	msg := p.Detail
 	switch {
-	case status == 401:
+	case status == 401 && c.Token == "":
 		msg = "not authenticated: set GENESIS_TOKEN or run `genesis login`"
+	case status == 401:
+		from := c.TokenFrom
+		if from == "" {
+			from = "the client"
+		}
+		// The server says no more (a wrong token and a revoked one look
+		// alike to whoever holds it), so neither does the client.
+		msg = "not authenticated: the server refused the token from " + from + " (invalid, expired or revoked); set GENESIS_TOKEN to a valid token or run `genesis login`"
 	case status == 404:
 		msg = "not found"
 	case msg == "":

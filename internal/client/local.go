@@ -39,7 +39,7 @@ func (c *Client) Local(ctx context.Context) (*Client, error) {
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}
-	lc := &Client{BaseURL: c.BaseURL, Token: c.Token, HTTP: &http.Client{Transport: tr}}
+	lc := &Client{BaseURL: c.BaseURL, Token: c.Token, TokenFrom: c.TokenFrom, HTTP: &http.Client{Transport: tr}}
 	// The same server answers on the socket, and lets this process put
 	// through it (it runs as the server's OS user), or it is not ours.
 	var via info
@@ -78,7 +78,7 @@ func (c *Client) PostStream(ctx context.Context, path string, body any, progress
 		if res.StatusCode < 400 {
 			return nil, errors.E(op, errors.Internal, errors.Msg("unexpected response from the server"))
 		}
-		return nil, problemError(op, res.StatusCode, b)
+		return nil, c.problemError(op, res.StatusCode, b)
 	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
@@ -99,7 +99,7 @@ func (c *Client) PostStream(ctx context.Context, path string, body any, progress
 				Status int `json:"status"`
 			}
 			json.Unmarshal(ev.Problem, &p)
-			return nil, problemError(op, p.Status, ev.Problem)
+			return nil, c.problemError(op, p.Status, ev.Problem)
 		case ev.Progress != nil && progress != nil:
 			progress(ev.Progress)
 		}

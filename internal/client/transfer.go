@@ -46,11 +46,11 @@ func (c *Client) raw(ctx context.Context, method, path string, hdr http.Header, 
 			continue
 		}
 		if res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusBadGateway {
-			last = problemError(op, res.StatusCode, b)
+			last = c.problemError(op, res.StatusCode, b)
 			continue
 		}
 		if res.StatusCode >= 400 {
-			return res.StatusCode, res.Header, b, problemError(op, res.StatusCode, b)
+			return res.StatusCode, res.Header, b, c.problemError(op, res.StatusCode, b)
 		}
 		return res.StatusCode, res.Header, b, nil
 	}
@@ -92,7 +92,7 @@ func (c *Client) Stream(ctx context.Context, path string) (io.ReadCloser, error)
 	if res.StatusCode >= 400 {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 		res.Body.Close()
-		return nil, problemError(op, res.StatusCode, b)
+		return nil, c.problemError(op, res.StatusCode, b)
 	}
 	return res.Body, nil
 }

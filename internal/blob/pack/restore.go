@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	stderrors "errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -147,11 +151,11 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 		opts.Parallel = 4
 	}
 	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot create the destination directory"), err)
+		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot create the destination directory "+destProblem(dest, err)), err)
 	}
 	root, err := os.OpenRoot(dest)
 	if err != nil {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot open the destination directory"), err)
+		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot open the destination directory "+destProblem(dest, err)), err)
 	}
 	defer root.Close()
 
@@ -461,4 +465,31 @@ func Verify(ctx context.Context, g blob.Getter, m *manifest.Manifest, parallel i
 	sortIDs(rep.Missing)
 	sortIDs(rep.Corrupt)
 	return rep, nil
+}
+
+// destProblem names dest and says what is wrong with it, for a user: which
+// path (dest or one of its parents) and why, without Go's "mkdir" prefix.
+func destProblem(dest string, err error) string {
+	var pe *fs.PathError
+	if !stderrors.As(err, &pe) {
+		return dest + ": " + err.Error()
+	}
+	if stderrors.Is(pe.Err, syscall.ENOTDIR) || stderrors.Is(pe.Err, syscall.EEXIST) {
+		// MkdirAll's answer when dest, or a parent, is a file.
+		for p := dest; ; p = filepath.Dir(p) {
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				if p == dest {
+					return dest + ": it is a file, not a directory"
+				}
+				return dest + ": " + p + " is a file, not a directory"
+			}
+			if filepath.Dir(p) == p {
+				break
+			}
+		}
+	}
+	if pe.Path != dest {
+		return dest + ": " + pe.Path + ": " + pe.Err.Error()
+	}
+	return dest + ": " + pe.Err.Error()
 }

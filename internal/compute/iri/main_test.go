@@ -125,14 +125,17 @@ func child(kind string) int {
 	if os.Getenv("GENESIS_IRI_VALIDATE") != "off" {
 		h = v.wrap(p)
 	}
+	// SIGTERM is handled from before the address is printed: the parent
+	// may stop the child as soon as it has read it (once, under load, the
+	// signal came first and killed the child outright).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	fmt.Printf("%s\n", ln.Addr())
 
 	done := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	select {
 	case <-done:
 	case <-sig:

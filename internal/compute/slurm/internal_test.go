@@ -3,6 +3,7 @@ package slurm
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -204,12 +205,33 @@ func (h cancelHow) String() string {
 
 // cancelTrial runs one job script in dir, sends SIGTERM as how says,
 // delay after the moment it names, and reports whether any of the
-// command's processes ran on. The command leaves one process that dies
-// on SIGTERM and one that ignores it.
+// command's processes outlived the script. The command leaves one process
+// that dies on SIGTERM and one that ignores it; both would run for ten
+// minutes.
+//
+// Nothing here waits for a time to pass: every process of the command
+// holds the write end of a FIFO that only the command opens, so once the
+// script has ended, reading the FIFO ends (EOF) exactly when the last of
+// them is gone — at once if the script killed them all, in ten minutes
+// if one escaped. (The test once let the processes live 1 s and 1.5 s and
+// looked for what they left behind 1.5 s after the script ended: under
+// load the cancel itself took longer than that, and the test failed.)
 func cancelTrial(dir string, how cancelHow, delay time.Duration) error {
+	alive := filepath.Join(dir, "alive")
+	if err := syscall.Mkfifo(alive, 0o600); err != nil {
+		return err
+	}
+	// Opened for reading without blocking (there is no writer yet): a
+	// read blocks while a writer holds it open and ends at EOF after the
+	// last writer has gone.
+	fifo, err := os.OpenFile(alive, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer fifo.Close()
 	spec := &compute.JobSpec{
 		Executable: "/bin/bash",
-		Arguments:  []string{"-c", "echo started; (sleep 1; touch survivor) & (trap '' TERM; sleep 1.5; touch survivor2) & wait"},
+		Arguments:  []string{"-c", "exec 3>alive; echo $$ > pgid; echo started; (sleep 600; touch survivor) & (trap '' TERM; sleep 600; touch survivor2) & wait"},
 	}
 	spec.Attributes.Duration = compute.Duration(time.Minute)
 	cmd := exec.Command("bash", "-c", script("t-cancel", spec, "", false, 300*time.Millisecond))
@@ -235,14 +257,27 @@ func cancelTrial(dir string, how cancelHow, delay time.Duration) error {
 		for _, pid := range descendants(cmd.Process.Pid) {
 			syscall.Kill(pid, syscall.SIGTERM)
 		}
-		time.Sleep(20 * time.Millisecond) // the script may have ended by now
+		time.Sleep(20 * time.Millisecond) // the script may have ended by now, or not: both must hold
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
-	time.Sleep(1500 * time.Millisecond)
+	// The deadline is for a failure only (an escaped process runs for ten
+	// minutes); a pass ends as soon as the last process is gone.
+	fifo.SetReadDeadline(time.Now().Add(3 * time.Minute))
+	n, err := fifo.Read(make([]byte, 1))
+	if n != 0 || err != io.EOF {
+		if b, _ := os.ReadFile(filepath.Join(dir, "pgid")); len(b) > 0 {
+			var pgid int
+			fmt.Sscan(string(b), &pgid)
+			if pgid > 1 {
+				syscall.Kill(-pgid, syscall.SIGKILL)
+			}
+		}
+		return fmt.Errorf("SIGTERM %v, %v later: a process of the command still ran after the script ended (read %d, %v)", how, delay, n, err)
+	}
 	for _, name := range []string{"survivor", "survivor2"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return fmt.Errorf("SIGTERM %v, %v later: %s was created after the script ended", how, delay, name)
+			return fmt.Errorf("SIGTERM %v, %v later: %s was created", how, delay, name)
 		}
 	}
 	return nil
