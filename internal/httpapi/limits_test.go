@@ -1,0 +1,61 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+// TestHalfSentBodiesDoNotHoldConnections: a client that sends its headers
+// and half its body, then nothing, loses the connection once the body's
+// (here very short) grace period is over — whether it is turned away
+// before its body is read (no token) or its body is being read.
+func TestHalfSentBodiesDoNotHoldConnections(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	id := identity.New(db)
+	admin, err := id.Bootstrap(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Logger: slog.New(slog.DiscardHandler), BodyGrace: 50 * time.Millisecond, BodyMinRate: 1 << 20})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	for _, tc := range []struct{ name, auth string }{{"unauthenticated", ""}, {"authenticated", "Authorization: Bearer " + admin + "\r\n"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ts.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			body := `{"name": "` + strings.Repeat("x", 1000) + `"}`
+			io.WriteString(c, "POST /api/v1/organizations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+tc.auth+
+				"Content-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body[:len(body)/2])
+			// The server must close the connection; this deadline only
+			// keeps a failing test from hanging.
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(c)
+			if res, err := http.ReadResponse(br, nil); err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+			_, err = br.ReadByte()
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the connection is still open 20 s after the body stopped arriving")
+			}
+			if err == nil {
+				t.Fatal("unexpected data after the response")
+			}
+		})
+	}
+}
