@@ -23,6 +23,11 @@ const (
 	DefaultBodyMinRate = 4 << 10
 )
 
+// chunkMemory bounds the chunk bodies the server holds at once (sixteen
+// of the largest; typical chunks are 1-4 MiB). An upload that would pass
+// it waits until others are done, or its client gives up.
+const chunkMemory = 256 << 20
+
 // bodyDeadlines sets and advances the connection's read deadline while a
 // request body arrives, and lifts it once the body has been read to its
 // end (after which net/http reads the connection in the background to

@@ -26,6 +26,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/semaphore"
 )
 
 // Server serves the API. Build it with New; it is an http.Handler.
@@ -51,6 +52,8 @@ type Server struct {
 
 	bodyGrace   time.Duration
 	bodyMinRate int64
+	// chunkMem bounds the bytes of chunk bodies held at once.
+	chunkMem *semaphore.Weighted
 }
 
 // Config is what the server needs.
@@ -103,6 +106,7 @@ func New(cfg Config) *Server {
 		s.bodyMinRate = DefaultBodyMinRate
 	}
 	s.localPuts = make(chan struct{}, localPutSlots)
+	s.chunkMem = semaphore.NewWeighted(chunkMemory)
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.handler = s.bodyDeadlines(s.recoverer(s.requestIDs(s.logRequests(s.notFoundAsProblem(s.mux)))))
