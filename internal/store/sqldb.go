@@ -276,10 +276,12 @@ type Rows struct {
 	ctx  context.Context // the transaction's
 }
 
-func (r *Rows) Next() bool             { return r.rows.Next() }
-func (r *Rows) Scan(dest ...any) error { return r.db.mapTxErr(r.ctx, "store.Scan", r.rows.Scan(dest...)) }
-func (r *Rows) Close() error           { return r.rows.Close() }
-func (r *Rows) Err() error             { return r.db.mapTxErr(r.ctx, "store.Rows", r.rows.Err()) }
+func (r *Rows) Next() bool { return r.rows.Next() }
+func (r *Rows) Scan(dest ...any) error {
+	return r.db.mapTxErr(r.ctx, "store.Scan", r.rows.Scan(dest...))
+}
+func (r *Rows) Close() error { return r.rows.Close() }
+func (r *Rows) Err() error   { return r.db.mapTxErr(r.ctx, "store.Rows", r.rows.Err()) }
 
 // Each calls fn for every row, then closes rows and reports the first error.
 func (r *Rows) Each(fn func() error) error {
