@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +19,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
@@ -101,5 +104,92 @@ func TestRefusedChunkUploadsAreNotRead(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if got := after.TotalAlloc - before.TotalAlloc; got > 2*blob.MaxSize {
 		t.Errorf("%d refused 16 MiB uploads allocated %d MiB", 2*uploads, got>>20)
+	}
+}
+
+// bigCatalog is a DCAT-US catalog of n datasets, each with a description
+// of pad bytes.
+func bigCatalog(n, pad int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"@type": "dcat:Catalog", "conformsTo": "https://project-open-data.cio.gov/v1.1/schema", "dataset": [`)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, `{"title": "Shot series %d", "identifier": "shots-%d", "accessLevel": "public", "keyword": ["fusion"], "description": %q}`,
+			i, i, strings.Repeat("d", pad))
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// TestIdempotentImportIsNeverCut: with an Idempotency-Key, a catalog
+// import larger than 1 MiB is imported whole (it was once cut at
+// 1 MiB + 1 byte and answered 200 with 105 of 150 records), and a retry
+// with the same key and body replays the same answer.
+func TestIdempotentImportIsNeverCut(t *testing.T) {
+	h := newHarness(t, storetest.Migrated(t, storetest.SQLite))
+	doc := bigCatalog(150, 10_000)
+	if len(doc) <= httpapi.MaxJSONBody {
+		t.Fatalf("document of %d bytes is too small for the test", len(doc))
+	}
+	r := h.do("POST", "/api/v1/catalog/import?label=OPEN", h.admin, doc, "Idempotency-Key", "import-1")
+	if r.status != 200 {
+		t.Fatalf("import = %d %s", r.status, r.body)
+	}
+	var sum struct {
+		Imported []struct{ Index int } `json:"imported"`
+		Rejected []json.RawMessage     `json:"rejected"`
+	}
+	r.decode(t, &sum)
+	if len(sum.Imported) != 150 || len(sum.Rejected) != 0 {
+		t.Fatalf("imported %d and rejected %d of 150 records: %s", len(sum.Imported), len(sum.Rejected), r.body)
+	}
+	again := h.do("POST", "/api/v1/catalog/import?label=OPEN", h.admin, doc, "Idempotency-Key", "import-1")
+	if again.status != 200 || again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, r.body) {
+		t.Fatalf("replay = %d %q, want the first answer", again.status, again.header.Get("Idempotent-Replayed"))
+	}
+	// The same key with a body that differs only past the first MiB is
+	// another request.
+	other := bytes.Clone(doc)
+	other[len(other)-10] = 'e'
+	if r := h.do("POST", "/api/v1/catalog/import?label=OPEN", h.admin, other, "Idempotency-Key", "import-1"); r.status != 400 {
+		t.Fatalf("reused key with a different body = %d %s, want 400", r.status, r.body)
+	}
+}
+
+// TestIdempotentTokenSecretsAreNotKept: a token created under an
+// Idempotency-Key is shown once; the idempotency table keeps no trace of
+// its secret, and a retry is told what happened instead.
+func TestIdempotentTokenSecretsAreNotKept(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	h := newHarness(t, db)
+	var nt httpapi.CreateTokenResponse
+	r := h.do("POST", "/api/v1/tokens", h.admin, map[string]any{"name": "laptop"}, "Idempotency-Key", "tok-1")
+	if r.status != 201 {
+		t.Fatalf("create token = %d %s", r.status, r.body)
+	}
+	r.decode(t, &nt)
+	if nt.Secret == "" {
+		t.Fatal("no secret in the first answer")
+	}
+	var rows int
+	err := db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM idempotency_keys WHERE body LIKE ? OR CAST(body AS TEXT) LIKE ?`, "%"+nt.Secret+"%", "%"+nt.Secret+"%").Scan(&rows)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Fatal("the token's secret is stored in the idempotency table")
+	}
+	again := h.do("POST", "/api/v1/tokens", h.admin, map[string]any{"name": "laptop"}, "Idempotency-Key", "tok-1")
+	if again.status != 409 || bytes.Contains(again.body, []byte(nt.Secret)) || !bytes.Contains(again.body, []byte("shown only once")) {
+		t.Fatalf("retry = %d %s, want 409 saying the secret was shown once", again.status, again.body)
+	}
+	var toks struct{ Items []json.RawMessage }
+	h.do("GET", "/api/v1/tokens", h.admin, nil).decode(t, &toks)
+	if len(toks.Items) != 2 { // the bootstrap token and the one created once
+		t.Fatalf("%d tokens, want 2", len(toks.Items))
 	}
 }
