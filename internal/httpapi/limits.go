@@ -73,3 +73,6 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// importSlots is how many catalog imports run at once.
+const importSlots = 2

@@ -54,6 +54,7 @@ type Server struct {
 	bodyMinRate int64
 	// chunkMem bounds the bytes of chunk bodies held at once.
 	chunkMem *semaphore.Weighted
+	imports  chan struct{} // slots for catalog imports
 }
 
 // Config is what the server needs.
@@ -107,6 +108,7 @@ func New(cfg Config) *Server {
 	}
 	s.localPuts = make(chan struct{}, localPutSlots)
 	s.chunkMem = semaphore.NewWeighted(chunkMemory)
+	s.imports = make(chan struct{}, importSlots)
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.handler = s.bodyDeadlines(s.recoverer(s.requestIDs(s.logRequests(s.notFoundAsProblem(s.mux)))))
