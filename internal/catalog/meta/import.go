@@ -123,6 +123,10 @@ func (e RecordError) MarshalJSON() ([]byte, error) {
 type Options struct {
 	MaxBytes   int64 // whole document; default 256 MiB
 	MaxRecords int   // default 1,000,000
+	// InMemory is the largest document split in memory, and the most a
+	// streamed one may hold outside its record array or in one record;
+	// default StreamThreshold.
+	InMemory int64
 }
 
 // DefaultOptions are the limits Import uses.
@@ -170,11 +174,14 @@ func ImportEach(r io.Reader, f Format, o Options, fn func(rec *Record, rerr *Rec
 	if o.MaxRecords <= 0 {
 		o.MaxRecords = DefaultOptions.MaxRecords
 	}
+	if o.InMemory <= 0 {
+		o.InMemory = StreamThreshold
+	}
 	f, err := ParseFormat(string(f))
 	if err != nil {
 		return errors.E(op, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, min(o.MaxBytes, StreamThreshold)+1))
+	data, err := io.ReadAll(io.LimitReader(r, min(o.MaxBytes, o.InMemory)+1))
 	if err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg("cannot read the document"), err)
 	}
@@ -196,7 +203,7 @@ func ImportEach(r io.Reader, f Format, o Options, fn func(rec *Record, rerr *Rec
 		}
 		return fn(&rec, nil)
 	}
-	if len(data) > StreamThreshold {
+	if int64(len(data)) > o.InMemory {
 		spool, size, err := spoolDocument(data, r, o.MaxBytes)
 		if err != nil {
 			return err
@@ -208,7 +215,7 @@ func ImportEach(r io.Reader, f Format, o Options, fn func(rec *Record, rerr *Rec
 		if n, _ := spool.ReadAt(bom[:], 0); n == 3 && string(bom[:]) == "\xef\xbb\xbf" {
 			base = 3
 		}
-		lo, err := scanLayout(spool, base, size, o.MaxRecords)
+		lo, err := scanLayout(spool, base, size, o.MaxRecords, o.InMemory)
 		if err != nil {
 			return errors.E(op, err)
 		}

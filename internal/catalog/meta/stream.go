@@ -78,13 +78,13 @@ func spoolDocument(head []byte, r io.Reader, max int64) (*os.File, int64, error)
 }
 
 // scanLayout is step 1 over the document in f[base:size].
-func scanLayout(f *os.File, base, size int64, maxRecords int) (*layout, error) {
+func scanLayout(f *os.File, base, size int64, maxRecords int, limit int64) (*layout, error) {
 	first, err := firstByte(f, base, size)
 	if err != nil {
 		return nil, err
 	}
 	if first != '{' && first != '[' {
-		return scanCSV(f, base, size, maxRecords)
+		return scanCSV(f, base, size, maxRecords, limit)
 	}
 	dec := json.NewDecoder(bufio.NewReaderSize(io.NewSectionReader(f, base, size-base), 1<<16))
 	at := func() int64 { return base + dec.InputOffset() }
@@ -105,8 +105,8 @@ func scanLayout(f *os.File, base, size int64, maxRecords int) (*layout, error) {
 			if len(lo.records) >= maxRecords {
 				return errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("document has more than %d records", maxRecords)))
 			}
-			if len(raw) > StreamThreshold {
-				return errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("record %d is larger than %d bytes", len(lo.records), StreamThreshold)))
+			if int64(len(raw)) > limit {
+				return errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("record %d is larger than %d bytes", len(lo.records), limit)))
 			}
 			lo.records = append(lo.records, span{at() - int64(len(raw)), at()})
 		}
@@ -171,10 +171,10 @@ func scanLayout(f *os.File, base, size int64, maxRecords int) (*layout, error) {
 		return nil, errors.E(errors.Invalid, errors.Msg("not valid JSON"), err)
 	}
 	if !found {
-		return nil, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("a document larger than %d bytes must hold its records in one array (the document itself, or its data, dataset, @graph or result.results member)", StreamThreshold)))
+		return nil, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("a document larger than %d bytes must hold its records in one array (the document itself, or its data, dataset, @graph or result.results member)", limit)))
 	}
-	if envelope := (size - base) - (lo.array.end - lo.array.start); envelope > StreamThreshold {
-		return nil, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("the document holds more than %d bytes outside its record array", StreamThreshold)))
+	if envelope := (size - base) - (lo.array.end - lo.array.start); envelope > limit {
+		return nil, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("the document holds more than %d bytes outside its record array", limit)))
 	}
 	return lo, nil
 }
@@ -213,7 +213,7 @@ func firstByte(f *os.File, base, size int64) (byte, error) {
 
 // scanCSV is step 1 for a CSV inventory: the header row and each row's
 // bytes.
-func scanCSV(f *os.File, base, size int64, maxRecords int) (*layout, error) {
+func scanCSV(f *os.File, base, size int64, maxRecords int, limit int64) (*layout, error) {
 	r := csv.NewReader(bufio.NewReaderSize(io.NewSectionReader(f, base, size-base), 1<<16))
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
@@ -228,8 +228,8 @@ func scanCSV(f *os.File, base, size int64, maxRecords int) (*layout, error) {
 		if err == io.EOF {
 			break
 		}
-		if end-start > StreamThreshold {
-			return nil, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("row %d is larger than %d bytes", len(lo.records), StreamThreshold)))
+		if end-start > limit {
+			return nil, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("row %d is larger than %d bytes", len(lo.records), limit)))
 		}
 		if len(lo.records) >= maxRecords {
 			return nil, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("document has more than %d records", maxRecords)))
@@ -280,7 +280,7 @@ func streamRecords(f *os.File, base, size int64, format Format, lo *layout, fn f
 		return "", errors.E(op, errors.Invalid, errors.Msg("the document is not "+string(format)))
 	}
 	if format == SchemaOrg && lo.member == "@graph" {
-		return "", errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("a schema.org @graph larger than %d bytes cannot be imported: its nodes refer to one another; split it into several documents", StreamThreshold)))
+		return "", errors.E(op, errors.TooLarge, errors.Msg("a schema.org @graph this large cannot be imported: its nodes refer to one another; split it into several documents"))
 	}
 	for i, sp := range lo.records {
 		b, err := sp.read(f)
