@@ -45,7 +45,7 @@ func (s *Server) bodyDeadlines(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // not a network connection (a test recorder)
 			return
 		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, start: start, grace: s.bodyGrace, rate: s.bodyMinRate}
+		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, start: start, grace: s.bodyGrace, rate: s.bodyMinRate, length: r.ContentLength}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -57,7 +57,10 @@ type deadlineBody struct {
 	grace time.Duration
 	rate  int64
 	n     int64
-	done  bool
+	// length is the declared length (-1 if unknown): a reader that stops
+	// at it (io.ReadFull) never sees EOF, but the body is complete.
+	length int64
+	done   bool
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
@@ -65,7 +68,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	b.n += int64(n)
 	switch {
 	case b.done:
-	case err == io.EOF:
+	case err == io.EOF || b.length >= 0 && b.n >= b.length:
 		b.done = true
 		b.rc.SetReadDeadline(time.Time{})
 	case n > 0:
