@@ -387,6 +387,41 @@ func (a *App) Close() error {
 	return err
 }
 
+// maxConnections bounds the connections the API serves at once.
+const maxConnections = 4096
+
+// limitListener accepts at most n connections at a time.
+func limitListener(ln net.Listener, n int) net.Listener {
+	return &limitedListener{Listener: ln, slots: make(chan struct{}, n)}
+}
+
+type limitedListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	l.slots <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
 // Serve serves the API on ln until ctx ends, then shuts down gracefully:
 // it stops accepting, lets in-flight requests finish (up to drain), and
 // returns.
@@ -401,6 +436,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 		}
 	}
 	srv := server()
+	// Connections beyond maxConnections wait in the listen backlog: a
+	// flood of clients can slow the server down but not exhaust its file
+	// descriptors. (Request bodies have read deadlines that move with
+	// their progress; see httpapi/limits.go.)
+	ln = limitListener(ln, maxConnections)
 	if a.Config.Listen.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(a.Config.Listen.TLSCert, a.Config.Listen.TLSKey)
 		if err != nil {

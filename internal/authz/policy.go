@@ -85,8 +85,10 @@ func (p *Policy) Len() int { return len(p.all) }
 // annotations, which must be unique, or are policy0, policy1, …
 func ParsePolicy(src []byte) (*Policy, error) {
 	const op errors.Op = "authz.ParsePolicy"
-	if len(src) > MaxPolicySize {
-		return nil, errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("policy exceeds %d bytes", MaxPolicySize)))
+	// The Cedar parser recurses without bound: a source too deep for it
+	// must never reach it (see CheckPolicyShape).
+	if err := CheckPolicyShape(src); err != nil {
+		return nil, errors.E(op, err)
 	}
 	list, err := cedar.NewPolicyListFromBytes("policy.cedar", src)
 	if err != nil {

@@ -808,6 +808,26 @@ func (s *Service) receiveHashed(ctx context.Context, p *genesis.Principal, idOrN
 // (a minute), so gc cannot delete the chunk while it is being written.
 const claimFresh = 20 * time.Second
 
+// An UploadTarget is an asset a principal has been found to be allowed to
+// send chunks to (see Uploadable).
+type UploadTarget struct{ a *Asset }
+
+// Uploadable decides whether p may send chunks to the asset, as
+// ReceiveChunk would, so that a caller can refuse an upload before it
+// reads (and holds) the chunk's bytes. ReceiveChunkTo then stores them.
+func (s *Service) Uploadable(ctx context.Context, p *genesis.Principal, idOrName string) (*UploadTarget, error) {
+	a, err := s.uploadable(ctx, p, idOrName)
+	if err != nil {
+		return nil, errors.E(errors.Op("catalog.ReceiveChunk"), err)
+	}
+	return &UploadTarget{a}, nil
+}
+
+// ReceiveChunkTo is ReceiveChunk to a target Uploadable has allowed.
+func (s *Service) ReceiveChunkTo(ctx context.Context, p *genesis.Principal, t *UploadTarget, id blob.ID, data []byte) error {
+	return s.putChunkTo(ctx, "catalog.ReceiveChunk", p, t.a, id, data, true, false)
+}
+
 func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Principal, idOrName string, id blob.ID, data []byte, deferred, hashed bool) error {
 	var a *Asset
 	var err error
@@ -819,6 +839,11 @@ func (s *Service) putChunk(ctx context.Context, op errors.Op, p *genesis.Princip
 	if err != nil {
 		return errors.E(op, err)
 	}
+	return s.putChunkTo(ctx, op, p, a, id, data, deferred, hashed)
+}
+
+func (s *Service) putChunkTo(ctx context.Context, op errors.Op, p *genesis.Principal, a *Asset, id blob.ID, data []byte, deferred, hashed bool) error {
+	var err error
 	if hashed {
 		if len(data) > blob.MaxSize {
 			return errors.E(op, errors.TooLarge, errors.Msg("chunk larger than 16 MiB"))

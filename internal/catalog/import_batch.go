@@ -36,8 +36,15 @@ func fatalImport(err error) bool {
 	return errors.Is(errors.Canceled, err) || errors.Is(errors.Unavailable, err)
 }
 
-// importRecords imports recs in batches, adding the outcome of each record
-// to sum in record order.
+// importBatchBytes bounds the record bytes (originals and descriptions)
+// one batch holds: a batch of large records is cut short of
+// importBatchSize.
+const importBatchBytes = 16 << 20
+
+// importBatcher stores records as a document is read: it gathers them
+// into batches and imports each batch (importBatch) as soon as it is full,
+// adding the outcome of each record to sum in record order, so an import
+// holds one batch in memory, not the document.
 //
 // A batch runs in three steps. First, outside any transaction, each record
 // gets its authorization decisions (audited as one by one: a create, and
@@ -51,31 +58,57 @@ func fatalImport(err error) bool {
 //
 // A batch whose transaction fails as a whole (not per record) is retried
 // one record per transaction, so a record still succeeds or fails on its
-// own.
-func (s *Service) importRecords(ctx context.Context, p *genesis.Principal, recs []meta.Record, l label.Label, project string, sum *ImportSummary) error {
-	for lo := 0; lo < len(recs); {
-		if err := ctx.Err(); err != nil {
-			return errors.E(errors.Canceled, err)
-		}
-		// A batch never holds one source identifier twice: the later
-		// record updates what the earlier one imported, so it must see it.
-		hi := lo
-		seen := map[string]bool{}
-		for hi < len(recs) && hi-lo < importBatchSize {
-			if id := recs[hi].SourceID; id != "" {
-				if seen[id] {
-					break
-				}
-				seen[id] = true
-			}
-			hi++
-		}
-		if err := s.importBatch(ctx, p, recs[lo:hi], l, project, sum); err != nil {
+// own. A fatal error (fatalImport) stops the import: batches already
+// stored stay stored.
+type importBatcher struct {
+	s       *Service
+	p       *genesis.Principal
+	l       label.Label
+	project string
+	sum     *ImportSummary
+
+	recs  []meta.Record
+	bytes int
+	// A batch never holds one source identifier twice: the later record
+	// updates what the earlier one imported, so it must see it.
+	seen map[string]bool
+	// storing: a batch has been handed to importBatch.
+	storing bool
+}
+
+func (b *importBatcher) add(ctx context.Context, rec meta.Record) error {
+	if id := rec.SourceID; id != "" && b.seen[id] {
+		if err := b.flush(ctx); err != nil {
 			return err
 		}
-		lo = hi
+	}
+	if b.seen == nil {
+		b.seen = map[string]bool{}
+	}
+	if rec.SourceID != "" {
+		b.seen[rec.SourceID] = true
+	}
+	b.recs = append(b.recs, rec)
+	b.bytes += len(rec.Provenance.Original) + len(rec.Core.Description)
+	if len(b.recs) >= importBatchSize || b.bytes >= importBatchBytes {
+		return b.flush(ctx)
 	}
 	return nil
+}
+
+// flush imports the gathered records.
+func (b *importBatcher) flush(ctx context.Context) error {
+	if len(b.recs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return errors.E(errors.Canceled, err)
+	}
+	b.storing = true
+	err := b.s.importBatch(ctx, b.p, b.recs, b.l, b.project, b.sum)
+	b.recs, b.bytes = nil, 0
+	clear(b.seen)
+	return err
 }
 
 func (s *Service) importBatch(ctx context.Context, p *genesis.Principal, recs []meta.Record, l label.Label, project string, sum *ImportSummary) error {

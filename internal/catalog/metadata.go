@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -223,9 +224,17 @@ type ImportSpec struct {
 // Import harmonises a metadata document (one or many records) into the
 // catalog: each valid record creates a dataset (named from its title) or
 // updates the one already imported with the same source identifier; each
-// record's original is kept as a blob. Records are written in batches,
-// one transaction per batch with each record under its own savepoint, so a
-// bad record never half-writes and never stops the rest (importRecords).
+// record's original is kept as a blob. Records are written in batches as
+// the document is read, one transaction per batch with each record under
+// its own savepoint, so a bad record never half-writes and never stops the
+// rest (importBatcher), and memory holds one batch, not the document.
+//
+// Whether p may create datasets with the label in the project is decided
+// before the document is read: a caller who may not is refused at once.
+// A document that is not valid (its syntax is checked to the end before
+// any record is stored) stores nothing. An error that stops the import
+// part-way (cancellation, an unavailable store or audit log) leaves the
+// batches already stored in place, and its message says how many.`
 func (s *Service) Import(ctx context.Context, p *genesis.Principal, r io.Reader, spec ImportSpec) (*ImportSummary, error) {
 	const op errors.Op = "catalog.Import"
 	l, err := s.normLabel(ctx, op, p, spec.Label)
@@ -235,21 +244,53 @@ func (s *Service) Import(ctx context.Context, p *genesis.Principal, r io.Reader,
 	if spec.Format == "" {
 		spec.Format = meta.Auto
 	}
-	recs, bad, err := meta.Import(r, spec.Format)
-	if err != nil {
-		return nil, errors.E(op, errors.Invalid, errors.Field("document"), err)
+	if err := s.mayImport(ctx, p, l, spec.Project); err != nil {
+		return nil, errors.E(op, err)
 	}
+	// Records are stored as they are read, a batch at a time: memory holds
+	// one batch, never the document (meta streams large ones).
 	sum := &ImportSummary{Imported: []ImportedAsset{}, Updated: []ImportedAsset{}, Rejected: []Rejection{}}
-	if len(recs) > 0 {
-		sum.Format = recs[0].Provenance.Format
+	b := importBatcher{s: s, p: p, l: l, project: spec.Project, sum: sum}
+	err = meta.ImportEach(r, spec.Format, meta.DefaultOptions, func(rec *meta.Record, bad *meta.RecordError) error {
+		if bad != nil {
+			sum.Rejected = append(sum.Rejected, Rejection{Index: bad.Index, SourceID: bad.SourceID, Field: bad.Field, Reason: bad.Error()})
+			return nil
+		}
+		if sum.Format == "" {
+			sum.Format = rec.Provenance.Format
+		}
+		return b.add(ctx, *rec)
+	})
+	if err == nil {
+		err = b.flush(ctx)
 	}
-	for _, b := range bad {
-		sum.Rejected = append(sum.Rejected, Rejection{Index: b.Index, SourceID: b.SourceID, Field: b.Field, Reason: b.Error()})
-	}
-	if err := s.importRecords(ctx, p, recs, l, spec.Project, sum); err != nil {
+	if err != nil {
+		if !b.storing {
+			if errors.Is(errors.TooLarge, err) {
+				return nil, errors.E(op, errors.Field("document"), err)
+			}
+			return nil, errors.E(op, errors.Invalid, errors.Field("document"), err)
+		}
+		// Batches already stored stay stored (they are acknowledged by
+		// this message); a retry of the document updates them in place by
+		// their source identifiers.
+		if n := len(sum.Imported) + len(sum.Updated); n > 0 {
+			return nil, errors.E(op, err, errors.Msg(fmt.Sprintf("the import stopped after %d records were stored (%s); sending the document again updates those with a source identifier in place", n, errors.SafeMessage(err))))
+		}
 		return nil, errors.E(op, err)
 	}
 	return sum, nil
+}
+
+// mayImport decides whether p may create datasets with label l in the
+// project, as each record's import will.
+func (s *Service) mayImport(ctx context.Context, p *genesis.Principal, l label.Label, project string) error {
+	proj := projectResolver{s: s, p: p, name: project}
+	pid, err := proj.get(ctx)
+	if err != nil {
+		return err
+	}
+	return s.mayCreate(ctx, p, &Asset{ID: newID("ds"), Kind: KindDataset, Label: l.Format(), Project: genesis.ProjectID(pid), Owner: p.ID})
 }
 
 // Export renders a readable asset's metadata as DataCite JSON or DCAT-US.

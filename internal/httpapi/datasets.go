@@ -205,6 +205,26 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if r.ContentLength > blob.MaxSize {
+		return errors.E(op, errors.TooLarge, errors.Msg("a chunk is at most 16 MiB"))
+	}
+	// Decided before a byte of the body is read: a refused upload costs
+	// no memory.
+	ctx := r.Context()
+	target, err := s.catalog.Uploadable(ctx, me(r), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	// The bodies being read at once hold at most chunkMemory bytes; more
+	// wait for their turn.
+	need := int64(blob.MaxSize + 1)
+	if r.ContentLength >= 0 {
+		need = max(r.ContentLength, 1)
+	}
+	if err := s.chunkMem.Acquire(ctx, need); err != nil {
+		return errors.E(op, errors.Canceled, err)
+	}
+	defer s.chunkMem.Release(need)
 	// Chunk bodies arrive by the thousand: their buffers are reused
 	// (the catalog does not keep the bytes), which spares the collector.
 	buf := bodyPool.Get().(*[]byte)
@@ -217,7 +237,7 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 	if len(data) > blob.MaxSize {
 		return errors.E(op, errors.TooLarge, errors.Msg("a chunk is at most 16 MiB"))
 	}
-	if err := s.catalog.ReceiveChunk(r.Context(), me(r), r.PathValue("name"), id, data); err != nil {
+	if err := s.catalog.ReceiveChunkTo(ctx, me(r), target, id, data); err != nil {
 		if errors.Is(errors.Invalid, err) && errors.FieldOf(err) == "" {
 			return errors.E(op, errors.Field("body"), err)
 		}

@@ -3,8 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -23,7 +26,11 @@ const keyRetention = 24 * time.Hour
 // with the same key and the same request gets the first response again
 // (with Idempotent-Replayed: true); the same key with a different request is
 // refused; a retry while the first is still running gets 409. Responses with
-// status ≥ 500 are not kept, so the client may retry them.
+// status ≥ 500 are not kept, so the client may retry them. The whole body
+// is part of the request (never cut; see holdBody). A response marked
+// Cache-Control: no-store (one that carries a new token's secret) is not
+// kept either: only that the request was done, and a retry gets 409
+// saying the secret was shown once — secrets are never at rest here.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.Principal, h handlerFunc) {
 	const op errors.Op = "httpapi.idempotent"
 	ctx := r.Context()
@@ -32,15 +39,25 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 		s.writeError(w, r, errors.E(op, errors.Invalid, errors.Field("Idempotency-Key"), errors.Msg("Idempotency-Key is longer than 255 characters")))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxJSONBody+1))
-	if err != nil {
-		s.writeError(w, r, errors.E(op, errors.Invalid, errors.Msg("cannot read the request body"), err))
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	// The key names the whole request: the body is hashed to its end.
+	// Bodies up to MaxJSONBody stay in memory; a larger one (a catalog
+	// import) is spooled to an unnamed temporary file, up to
+	// maxIdempotentBody, and the handler reads it from there.
 	hh := sha256.New()
 	hh.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
-	hh.Write(body)
+	body, spool, err := holdBody(r.Body, hh)
+	if spool != nil {
+		defer spool.Close()
+	}
+	if err != nil {
+		s.writeError(w, r, errors.E(op, err))
+		return
+	}
+	if spool != nil {
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), spool))
+	} else {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	sum := hh.Sum(nil)
 
 	var replay *recorded
@@ -71,6 +88,9 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 		case status == 0:
 			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE principal_id = ? AND key = ?`, store.T(now), p.ID, key)
 			return err
+		case ctype == withheld:
+			return errors.E(op, errors.Conflict, errors.Msg(fmt.Sprintf("this request was already done (status %d); its response carried a secret, which is shown only once and not kept: "+
+				"list your tokens (GET /api/v1/tokens) to find what it created, and revoke it if you no longer have the secret", status)))
 		default:
 			replay = &recorded{status: status, contentType: ctype, body: rbody}
 			return nil
@@ -103,14 +123,58 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 		})
 		return
 	}
+	// A response that must not be stored (Cache-Control: no-store: a new
+	// token's secret) is not: only that the request was done.
+	ctype, kept := rec.header.Get("Content-Type"), rec.body.Bytes()
+	if strings.Contains(strings.ToLower(rec.header.Get("Cache-Control")), "no-store") {
+		ctype, kept = withheld, nil
+	}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE principal_id = ? AND key = ?`,
-			rec.status, rec.header.Get("Content-Type"), rec.body.Bytes(), p.ID, key)
+			rec.status, ctype, kept, p.ID, key)
 		return err
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "record idempotent response", "err", err, "request_id", requestID(ctx))
 	}
+}
+
+// withheld is the content type kept for a response whose body was not
+// stored because it carried a secret; a replay answers 409 saying so.
+const withheld = "genesis/withheld; secret shown once"
+
+// maxIdempotentBody is the largest body the idempotency layer holds (the
+// largest any endpoint takes, a catalog import's); larger is 413, never cut.
+const maxIdempotentBody = MaxImportBody
+
+// holdBody reads body to its end, into h as well: up to MaxJSONBody in
+// memory, the rest (up to maxIdempotentBody in all) into an unnamed
+// temporary file positioned at its start. The error is user-facing.
+func holdBody(body io.Reader, h io.Writer) (head []byte, spool *os.File, err error) {
+	tee := io.TeeReader(body, h)
+	head, err = io.ReadAll(io.LimitReader(tee, MaxJSONBody+1))
+	if err != nil {
+		return nil, nil, errors.E(errors.Invalid, errors.Msg("cannot read the request body"), err)
+	}
+	if len(head) <= MaxJSONBody {
+		return head, nil, nil
+	}
+	spool, err = os.CreateTemp("", "genesis-body-*")
+	if err != nil {
+		return nil, nil, errors.E(errors.Unavailable, errors.Msg("cannot hold the request body"), err)
+	}
+	os.Remove(spool.Name()) // unnamed: gone when closed, even after a crash
+	n, err := io.Copy(spool, io.LimitReader(tee, maxIdempotentBody-int64(len(head))+1))
+	if err != nil {
+		return nil, spool, errors.E(errors.Invalid, errors.Msg("cannot read the request body"), err)
+	}
+	if int64(len(head))+n > maxIdempotentBody {
+		return nil, spool, errors.E(errors.TooLarge, errors.Msg(fmt.Sprintf("a request with an Idempotency-Key may carry at most %d MiB", maxIdempotentBody>>20)))
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return nil, spool, errors.E(errors.Unavailable, errors.Msg("cannot hold the request body"), err)
+	}
+	return head, spool, nil
 }
 
 type recorded struct {

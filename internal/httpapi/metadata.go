@@ -23,6 +23,14 @@ func (s *Server) importMetadata(w http.ResponseWriter, r *http.Request) error {
 			return errors.E(op, errors.Invalid, errors.Field("format"), err)
 		}
 	}
+	// A few imports run at once; more wait. Each holds at most one batch
+	// and a document's envelope (see catalog.Import and meta.ImportEach).
+	select {
+	case s.imports <- struct{}{}:
+		defer func() { <-s.imports }()
+	case <-r.Context().Done():
+		return errors.E(op, errors.Canceled, r.Context().Err())
+	}
 	body := io.LimitReader(r.Body, MaxImportBody+1)
 	cr := &countingReader{r: body}
 	sum, err := s.catalog.Import(r.Context(), me(r), cr, catalog.ImportSpec{Format: f, Label: q.Get("label"), Project: q.Get("project")})

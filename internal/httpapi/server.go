@@ -26,6 +26,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
+	"golang.org/x/sync/semaphore"
 )
 
 // Server serves the API. Build it with New; it is an http.Handler.
@@ -48,6 +49,12 @@ type Server struct {
 	// localSock is the Unix socket the server also listens on, if any.
 	localSock atomic.Pointer[string]
 	localPuts chan struct{} // slots for same-host puts
+
+	bodyGrace   time.Duration
+	bodyMinRate int64
+	// chunkMem bounds the bytes of chunk bodies held at once.
+	chunkMem *semaphore.Weighted
+	imports  chan struct{} // slots for catalog imports
 }
 
 // Config is what the server needs.
@@ -69,6 +76,11 @@ type Config struct {
 	Jobs *jobs.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
+	// BodyGrace and BodyMinRate bound how slowly a request body may
+	// arrive (see limits.go); zero means DefaultBodyGrace and
+	// DefaultBodyMinRate.
+	BodyGrace   time.Duration
+	BodyMinRate int64
 }
 
 // New returns the API server.
@@ -87,10 +99,19 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.bodyGrace, s.bodyMinRate = cfg.BodyGrace, cfg.BodyMinRate
+	if s.bodyGrace <= 0 {
+		s.bodyGrace = DefaultBodyGrace
+	}
+	if s.bodyMinRate <= 0 {
+		s.bodyMinRate = DefaultBodyMinRate
+	}
 	s.localPuts = make(chan struct{}, localPutSlots)
+	s.chunkMem = semaphore.NewWeighted(chunkMemory)
+	s.imports = make(chan struct{}, importSlots)
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.recoverer(s.requestIDs(s.logRequests(s.notFoundAsProblem(s.mux))))
+	s.handler = s.bodyDeadlines(s.recoverer(s.requestIDs(s.logRequests(s.notFoundAsProblem(s.mux)))))
 	return s
 }
 

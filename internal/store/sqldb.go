@@ -99,11 +99,11 @@ func (db *SQLDB) View(ctx context.Context, fn func(Tx) error) error {
 		return db.mapErr(op, err)
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{tx: sqlTx, db: db}); err != nil {
+	if err := fn(&tx{tx: sqlTx, db: db, ctx: ctx}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return db.mapErr(op, err)
+		return db.mapTxErr(ctx, op, err)
 	}
 	return nil
 }
@@ -147,11 +147,11 @@ func (db *SQLDB) update(ctx context.Context, fn func(Tx) error) error {
 		return db.mapErr(op, err)
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{tx: sqlTx, db: db}); err != nil {
+	if err := fn(&tx{tx: sqlTx, db: db, ctx: ctx}); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return db.mapErr(op, err)
+		return db.mapTxErr(ctx, op, err)
 	}
 	return nil
 }
@@ -223,9 +223,24 @@ func (db *SQLDB) mapErr(op errors.Op, err error) error {
 	return errors.E(op, k, err)
 }
 
+// mapTxErr is mapErr for errors inside a transaction whose context is
+// ctx. When ctx ends, database/sql rolls the transaction back on its own
+// goroutine; a statement or Commit that comes after that gets
+// sql.ErrTxDone rather than ctx's error. That is the cancellation (and
+// nothing of the transaction was committed), not an internal fault.
+func (db *SQLDB) mapTxErr(ctx context.Context, op errors.Op, err error) error {
+	if err != nil && ctx != nil && ctx.Err() != nil && stderrors.Is(err, sql.ErrTxDone) {
+		return errors.E(op, errors.Canceled, ctx.Err())
+	}
+	return db.mapErr(op, err)
+}
+
 type tx struct {
 	tx *sql.Tx
 	db *SQLDB
+	// ctx is the transaction's own context: when it ends, database/sql
+	// rolls the transaction back by itself.
+	ctx context.Context
 }
 
 func (t *tx) Dialect() Dialect { return t.db.b.Dialect }
@@ -233,7 +248,7 @@ func (t *tx) Dialect() Dialect { return t.db.b.Dialect }
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	r, err := t.tx.ExecContext(ctx, t.rebind(query), args...)
 	if err != nil {
-		return nil, t.db.mapErr("store.Exec", err)
+		return nil, t.db.mapTxErr(t.ctx, "store.Exec", err)
 	}
 	return r, nil
 }
@@ -241,13 +256,13 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 func (t *tx) Query(ctx context.Context, query string, args ...any) (*Rows, error) {
 	r, err := t.tx.QueryContext(ctx, t.rebind(query), args...)
 	if err != nil {
-		return nil, t.db.mapErr("store.Query", err)
+		return nil, t.db.mapTxErr(t.ctx, "store.Query", err)
 	}
-	return &Rows{rows: r, db: t.db}, nil
+	return &Rows{rows: r, db: t.db, ctx: t.ctx}, nil
 }
 
 func (t *tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
-	return &Row{row: t.tx.QueryRowContext(ctx, t.rebind(query), args...), db: t.db}
+	return &Row{row: t.tx.QueryRowContext(ctx, t.rebind(query), args...), db: t.db, ctx: t.ctx}
 }
 
 func (t *tx) rebind(q string) string {
@@ -290,23 +305,27 @@ func Rebind(q string) string {
 type Row struct {
 	row *sql.Row
 	db  *SQLDB
+	ctx context.Context // the transaction's
 }
 
 // Scan copies the row's columns into dest; errors.NotExist if no row.
 func (r *Row) Scan(dest ...any) error {
-	return r.db.mapErr("store.Scan", r.row.Scan(dest...))
+	return r.db.mapTxErr(r.ctx, "store.Scan", r.row.Scan(dest...))
 }
 
 // Rows is the result of Query. Close it (or read to the end).
 type Rows struct {
 	rows *sql.Rows
 	db   *SQLDB
+	ctx  context.Context // the transaction's
 }
 
-func (r *Rows) Next() bool             { return r.rows.Next() }
-func (r *Rows) Scan(dest ...any) error { return r.db.mapErr("store.Scan", r.rows.Scan(dest...)) }
-func (r *Rows) Close() error           { return r.rows.Close() }
-func (r *Rows) Err() error             { return r.db.mapErr("store.Rows", r.rows.Err()) }
+func (r *Rows) Next() bool { return r.rows.Next() }
+func (r *Rows) Scan(dest ...any) error {
+	return r.db.mapTxErr(r.ctx, "store.Scan", r.rows.Scan(dest...))
+}
+func (r *Rows) Close() error { return r.rows.Close() }
+func (r *Rows) Err() error   { return r.db.mapTxErr(r.ctx, "store.Rows", r.rows.Err()) }
 
 // Each calls fn for every row, then closes rows and reports the first error.
 func (r *Rows) Each(fn func() error) error {

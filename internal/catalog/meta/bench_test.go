@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/catalog/meta/metatest"
@@ -41,5 +42,43 @@ func BenchmarkAssess(b *testing.B) {
 	c := validCore()
 	for b.Loop() {
 		_ = Assess(&c)
+	}
+}
+
+// BenchmarkImportEachPeakHeap reports the live heap an import of a 60 MB
+// data.json holds at its peak (sampled every 1,000 records), streamed
+// (the default) and split in memory (the way every document was once):
+//
+//	go test ./internal/catalog/meta -run XXX -bench ImportEachPeakHeap -benchtime 1x
+func BenchmarkImportEachPeakHeap(b *testing.B) {
+	doc := metatest.DataJSON(40000)
+	for _, tc := range []struct {
+		name string
+		o    Options
+	}{{"stream", Options{}}, {"in-memory", Options{InMemory: DefaultOptions.MaxBytes}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			var peak uint64
+			for b.Loop() {
+				var base runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&base)
+				n := 0
+				err := ImportEach(bytes.NewReader(doc), Auto, tc.o, func(*Record, *RecordError) error {
+					if n++; n%1000 == 0 {
+						var m runtime.MemStats
+						runtime.GC()
+						runtime.ReadMemStats(&m)
+						peak = max(peak, m.HeapAlloc-min(m.HeapAlloc, base.HeapAlloc))
+					}
+					return nil
+				})
+				if err != nil || n != 40000 {
+					b.Fatal(err, n)
+				}
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-live-MiB")
+			b.ReportMetric(float64(len(doc))/(1<<20), "doc-MiB")
+		})
 	}
 }

@@ -12,9 +12,12 @@
 //
 // Guarantees:
 //
-//   - Import never panics and reads at most Options.MaxBytes (default
-//     256 MiB) into memory; peak heap is about six times the document size
-//     (a 15 MB, 10,000-dataset data.json peaks near 90 MB). A document that
+//   - Import never panics. ImportEach reads a document of up to
+//     Options.InMemory (default 8 MiB) into memory (peak heap about six
+//     times its size); a larger one, up to Options.MaxBytes (default
+//     256 MiB), is spooled to a temporary file and streamed, one record in
+//     memory at a time (see stream.go). Import itself still collects every
+//     record; callers that store them use ImportEach. A document that
 //     is not the requested format at all is one errors.Invalid error, while an
 //     invalid record inside a valid document is reported as a RecordError and
 //     the valid records are still returned.

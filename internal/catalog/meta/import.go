@@ -123,6 +123,10 @@ func (e RecordError) MarshalJSON() ([]byte, error) {
 type Options struct {
 	MaxBytes   int64 // whole document; default 256 MiB
 	MaxRecords int   // default 1,000,000
+	// InMemory is the largest document split in memory, and the most a
+	// streamed one may hold outside its record array or in one record;
+	// default StreamThreshold.
+	InMemory int64
 }
 
 // DefaultOptions are the limits Import uses.
@@ -156,10 +160,12 @@ func ImportWith(r io.Reader, f Format, o Options) ([]Record, []RecordError, erro
 
 // ImportEach is ImportWith that hands each record to fn in document order,
 // with exactly one of rec and rerr non-nil, instead of collecting them: a
-// caller storing records one transaction at a time need not hold them all.
-// The document is still read and split whole before the first call, so a
-// document-level error means fn was never called. An error from fn stops
-// the import and is returned as is.
+// caller storing records one batch at a time need not hold them all.
+// A document up to StreamThreshold bytes is split in memory; a larger one
+// is spooled to a temporary file and streamed, one record in memory at a
+// time (see stream.go). Either way the whole document's syntax is checked
+// before the first call, so a document-level error means fn was never
+// called. An error from fn stops the import and is returned as is.
 func ImportEach(r io.Reader, f Format, o Options, fn func(rec *Record, rerr *RecordError) error) error {
 	const op errors.Op = "meta.Import"
 	if o.MaxBytes <= 0 {
@@ -168,47 +174,22 @@ func ImportEach(r io.Reader, f Format, o Options, fn func(rec *Record, rerr *Rec
 	if o.MaxRecords <= 0 {
 		o.MaxRecords = DefaultOptions.MaxRecords
 	}
+	if o.InMemory <= 0 {
+		o.InMemory = StreamThreshold
+	}
 	f, err := ParseFormat(string(f))
 	if err != nil {
 		return errors.E(op, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, o.MaxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, min(o.MaxBytes, o.InMemory)+1))
 	if err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg("cannot read the document"), err)
 	}
 	if int64(len(data)) > o.MaxBytes {
 		return errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("document larger than %d bytes", o.MaxBytes)))
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if f == Auto {
-		if f, err = Detect(data); err != nil {
-			return errors.E(op, err)
-		}
-	}
-	var items []item
-	switch f {
-	case DataCite:
-		items, err = splitDataCite(data)
-	case SchemaOrg:
-		items, err = splitSchemaOrg(data)
-	case DCATUS:
-		items, err = splitDCATUS(data)
-	case CKAN:
-		items, err = splitCKAN(data)
-	case CSV:
-		items, err = splitCSV(data)
-	}
-	if err != nil {
-		return errors.E(op, errors.Invalid, err)
-	}
-	if len(items) > o.MaxRecords {
-		return errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("document has more than %d records", o.MaxRecords)))
-	}
-	data = nil
 	seen := map[string]int{}
-	for i := range items {
-		rec, rerr := items[i].build(i)
-		items[i] = item{} // let the record's decoded form and raw bytes go with it
+	deliver := func(i int, rec Record, rerr *RecordError) error {
 		if rerr == nil && rec.SourceID != "" {
 			if j, dup := seen[rec.SourceID]; dup {
 				rerr = &RecordError{Index: i, SourceID: rec.SourceID, Field: "source_id",
@@ -218,15 +199,74 @@ func ImportEach(r io.Reader, f Format, o Options, fn func(rec *Record, rerr *Rec
 			}
 		}
 		if rerr != nil {
-			err = fn(nil, rerr)
-		} else {
-			err = fn(&rec, nil)
+			return fn(nil, rerr)
 		}
+		return fn(&rec, nil)
+	}
+	if int64(len(data)) > o.InMemory {
+		spool, size, err := spoolDocument(data, r, o.MaxBytes)
 		if err != nil {
+			return err
+		}
+		defer spool.Close()
+		data = nil
+		var base int64
+		var bom [3]byte
+		if n, _ := spool.ReadAt(bom[:], 0); n == 3 && string(bom[:]) == "\xef\xbb\xbf" {
+			base = 3
+		}
+		lo, err := scanLayout(spool, base, size, o.MaxRecords, o.InMemory)
+		if err != nil {
+			return errors.E(op, err)
+		}
+		_, err = streamRecords(spool, base, size, f, lo, func(i int, it *item, serr error) error {
+			if serr != nil {
+				return deliver(i, Record{}, &RecordError{Index: i, Err: errors.E(op, errors.Invalid, serr)})
+			}
+			rec, rerr := it.build(i)
+			return deliver(i, rec, rerr)
+		})
+		return err
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if f == Auto {
+		if f, err = Detect(data); err != nil {
+			return errors.E(op, err)
+		}
+	}
+	items, err := splitFormat(f, data)
+	if err != nil {
+		return errors.E(op, errors.Invalid, err)
+	}
+	if len(items) > o.MaxRecords {
+		return errors.E(op, errors.TooLarge, errors.Msg(fmt.Sprintf("document has more than %d records", o.MaxRecords)))
+	}
+	data = nil
+	for i := range items {
+		rec, rerr := items[i].build(i)
+		items[i] = item{} // let the record's decoded form and raw bytes go with it
+		if err := deliver(i, rec, rerr); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// splitFormat splits data, a document in format f, into its records.
+func splitFormat(f Format, data []byte) ([]item, error) {
+	switch f {
+	case DataCite:
+		return splitDataCite(data)
+	case SchemaOrg:
+		return splitSchemaOrg(data)
+	case DCATUS:
+		return splitDCATUS(data)
+	case CKAN:
+		return splitCKAN(data)
+	case CSV:
+		return splitCSV(data)
+	}
+	return nil, errors.E(errors.Invalid, errors.Msg("unknown format"))
 }
 
 // item is one record of a document before mapping: its original bytes and

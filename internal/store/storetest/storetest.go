@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -371,5 +372,34 @@ func testCancel(t *testing.T, db store.DB) {
 	}
 	if _, err := get(t, db, "m"); !errors.Is(errors.NotExist, err) {
 		t.Errorf("write from cancelled transaction committed: %v", err)
+	}
+	// Cancelled after the closure's last statement: database/sql rolls the
+	// transaction back on its own, and the commit (and any statement made
+	// under another context) finds it done. That is a cancellation, not an
+	// internal error, and nothing is committed.
+	c3, cancel3 := context.WithCancel(ctx)
+	var stmtErr error
+	err = db.Update(c3, func(tx store.Tx) error {
+		if _, err := tx.Exec(c3, `INSERT INTO kv (k, v) VALUES ('late', 1)`); err != nil {
+			return err
+		}
+		cancel3()
+		// Wait until the rollback has happened (no timing assumed).
+		for stmtErr == nil {
+			_, stmtErr = tx.Exec(context.WithoutCancel(c3), `INSERT INTO kv (k, v) VALUES ('late2', 1)`)
+			runtime.Gosched()
+		}
+		return nil
+	})
+	if !errors.Is(errors.Canceled, stmtErr) {
+		t.Errorf("statement in a transaction rolled back by cancellation: err = %v (kind %v), want Canceled", stmtErr, errors.KindOf(stmtErr))
+	}
+	if !errors.Is(errors.Canceled, err) {
+		t.Errorf("commit after cancellation: err = %v (kind %v), want Canceled", err, errors.KindOf(err))
+	}
+	for _, k := range []string{"late", "late2"} {
+		if _, err := get(t, db, k); !errors.Is(errors.NotExist, err) {
+			t.Errorf("write %q from a cancelled transaction committed: %v", k, err)
+		}
 	}
 }
