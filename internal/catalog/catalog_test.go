@@ -47,7 +47,7 @@ func newWorld(t testing.TB, db store.DB) *world {
 	id.Bootstrap(ctx, "admin")
 	w := &world{id: id, log: audit.NewMemory()}
 	w.admin, _ = id.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
-	for _, c := range []string{"FUSION", "ITAR", "BIO"} {
+	for _, c := range []string{"FUSION", "ITAR", "BIO", "QIS"} {
 		if _, err := id.RegisterCompartment(ctx, w.admin, c); err != nil {
 			t.Fatal(err)
 		}

@@ -248,11 +248,16 @@ func (s *Service) ReadableOutputs(ctx context.Context, p *genesis.Principal, out
 	ids := map[string]string{}
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		for _, o := range outs {
+			if o.ID != "" {
+				continue // the asset the output went into, named by ID
+			}
 			if _, ok := ids[o.Asset]; ok {
 				continue
 			}
+			// An output recorded before names were per reader (no ID):
+			// names were unique then, so the oldest of the name is it.
 			var id string
-			err := tx.QueryRow(ctx, `SELECT id FROM assets WHERE name = ? OR id = ?`, o.Asset, o.Asset).Scan(&id)
+			err := tx.QueryRow(ctx, `SELECT id FROM assets WHERE name = ? OR id = ? ORDER BY created_at, id LIMIT 1`, o.Asset, o.Asset).Scan(&id)
 			if err != nil && !errors.Is(errors.NotExist, err) {
 				return err
 			}
@@ -264,8 +269,14 @@ func (s *Service) ReadableOutputs(ctx context.Context, p *genesis.Principal, out
 		return nil, err
 	}
 	refs := map[VersionRef]bool{}
+	idOf := func(o Output) string {
+		if o.ID != "" {
+			return o.ID
+		}
+		return ids[o.Asset]
+	}
 	for _, o := range outs {
-		if id := ids[o.Asset]; id != "" {
+		if id := idOf(o); id != "" {
 			refs[VersionRef{Asset: id, Version: o.Version}] = true
 		}
 	}
@@ -275,7 +286,7 @@ func (s *Service) ReadableOutputs(ctx context.Context, p *genesis.Principal, out
 	}
 	keep := []Output{}
 	for _, o := range outs {
-		if ok[VersionRef{Asset: ids[o.Asset], Version: o.Version}] != nil {
+		if ok[VersionRef{Asset: idOf(o), Version: o.Version}] != nil {
 			keep = append(keep, o)
 		}
 	}

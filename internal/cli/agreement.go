@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -199,6 +200,7 @@ func (n orgNames) join(ids []genesis.OrgID) string {
 	for i, o := range ids {
 		ss[i] = n.name(o)
 	}
+	slices.Sort(ss) // IDs are random; names read in a stable order
 	return dash(strings.Join(ss, ", "))
 }
 

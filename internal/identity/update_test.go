@@ -25,7 +25,7 @@ func TestUpdatePrincipal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		alice, err := s.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Roles: []genesis.Role{genesis.RoleContributor}})
+		alice, err := s.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "OPEN", Roles: []genesis.Role{genesis.RoleContributor}})
 		if err != nil {
 			t.Fatal(err)
 		}

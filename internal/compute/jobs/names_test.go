@@ -31,8 +31,11 @@ func TestJobNamesHiddenAssets(t *testing.T) {
 		ids := identity.New(db)
 		ids.Bootstrap(ctx, "admin")
 		admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+		if _, err := ids.RegisterCompartment(ctx, admin, "FUSION"); err != nil {
+			t.Fatal(err)
+		}
 		alice, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "PROPRIETARY//FUSION", Roles: []genesis.Role{genesis.RoleContributor}})
-		bob, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "bob", Roles: []genesis.Role{genesis.RoleContributor}})
+		bob, _ := ids.CreatePrincipal(ctx, genesis.Principal{Name: "bob", Clearance: "OPEN", Roles: []genesis.Role{genesis.RoleContributor}})
 		az, _ := authz.New(ids, time.Now)
 		cat := catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: ids})
 		reg, _ := sites.New(db, az, ids, make([]byte, 32))

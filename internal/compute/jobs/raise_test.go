@@ -37,6 +37,9 @@ func TestRelabelRaisesJobs(t *testing.T) {
 		ids := identity.New(db)
 		ids.Bootstrap(ctx, "admin")
 		admin, _ := ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+		if _, err := ids.RegisterCompartment(ctx, admin, "FUSION"); err != nil {
+			t.Fatal(err)
+		}
 		mk := func(name, clearance string, role genesis.Role) *genesis.Principal {
 			p, err := ids.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: clearance, Roles: []genesis.Role{role}})
 			if err != nil {
