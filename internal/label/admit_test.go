@@ -146,13 +146,14 @@ func TestParseCheckedRevealsNothingBeyondKnown(t *testing.T) {
 	run := fmt.Sprintf("K%d", rand.Uint64()%1e9)
 	exists := "EXISTS-" + run
 	admit := func(k TokenKind, tok string) bool { return tok == exists || k == Nation }
-	none := func() ([]string, error) { return nil, nil }
+	none := func(TokenKind) ([]string, error) { return nil, nil }
 	// To a reader who knows no compartment, an existing compartment and a
 	// made-up one get the same answer.
 	for _, pair := range [][2]string{
 		{"PROPRIETARY//" + exists, "PROPRIETARY//MADEUP-" + run},
 		{"OPEN//" + exists, "OPEN//MADEUP-" + run},
 		{"PROPRIETARY//" + exists + "/ZZ-" + run, "PROPRIETARY//MADEUP-" + run + "/ZZ-" + run},
+		{"PROPRIETARY//AGR:" + exists, "PROPRIETARY//AGR:MADEUP-" + run},
 	} {
 		_, e1 := ParseChecked(pair[0], none, admit)
 		_, e2 := ParseChecked(pair[1], none, admit)
@@ -166,13 +167,13 @@ func TestParseCheckedRevealsNothingBeyondKnown(t *testing.T) {
 		}
 	}
 	n := Interned(Compartment)
-	if _, err := ParseChecked("PROPRIETARY//MADEUP-"+run, func() ([]string, error) { return []string{"MADEUP-" + run}, nil }, admit); err == nil {
+	if _, err := ParseChecked("PROPRIETARY//MADEUP-"+run, func(TokenKind) ([]string, error) { return []string{"MADEUP-" + run}, nil }, admit); err == nil {
 		t.Error("a compartment known() lists but admit refuses was accepted")
 	}
 	if Interned(Compartment) != n {
 		t.Error("ParseChecked interned a refused compartment")
 	}
-	if l, err := ParseChecked("PROPRIETARY//"+strings.ToLower(exists), func() ([]string, error) { return []string{exists}, nil }, admit); err != nil || !l.HasCompartment(exists) {
+	if l, err := ParseChecked("PROPRIETARY//"+strings.ToLower(exists), func(TokenKind) ([]string, error) { return []string{exists}, nil }, admit); err != nil || !l.HasCompartment(exists) {
 		t.Errorf("known compartment: %v, %v", l, err)
 	}
 }

@@ -38,7 +38,7 @@ func (r raw) check(known []string) error {
 		if set[c] {
 			continue
 		}
-		e := &ParseError{Input: r.format(), Token: c, Reason: unknownCompartment}
+		e := &ParseError{Input: r.format(), Token: c, Reason: unknownCompartment, Unknown: Compartment}
 		if s := Suggest(c, known); s != "" {
 			fixed := append(append(append([]string(nil), comps[:i]...), s), comps[i+1:]...)
 			if fc, err := canonTokens(fixed, "compartment"); err == nil {

@@ -352,6 +352,10 @@ func isNation(s string) bool {
 	return true
 }
 
+// IsToken reports whether s is a well-formed compartment or agreement token
+// (canonical: upper case). It interns nothing.
+func IsToken(s string) bool { return checkToken(s) == "" }
+
 // IsNation reports whether s is a well-formed ISO 3166 alpha-3 code (three
 // upper-case letters). It does not check the code is assigned.
 func IsNation(s string) bool { return isNation(s) }

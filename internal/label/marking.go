@@ -2,6 +2,7 @@ package label
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -165,14 +166,15 @@ func ParseAdmit(s string, admit func(kind TokenKind, token string) bool) (Label,
 	return r.build(s, admit)
 }
 
-// ParseChecked is ParseAdmit and Check in one, with Check's rules applied
-// before anything is interned: known is called (at most once, and only
-// when the marking names compartments on a level above OPEN) for the
-// compartments the reader of the error may know about; an error from
-// known is returned as is. A marking that fails Check gets Check's error
-// whether or not its compartments exist, so the answer reveals nothing
-// beyond known.
-func ParseChecked(s string, known func() ([]string, error), admit func(kind TokenKind, token string) bool) (Label, error) {
+// ParseChecked is ParseAdmit and Check in one, with the rules checked
+// before anything is interned, against what the reader of the error may
+// know: known(Compartment) (called only when the marking names compartments
+// on a level above OPEN) lists the compartments, and known(Agreement)
+// (called only when it names agreements) the agreements, that count as
+// known; a compartment or agreement not listed is refused as unknown,
+// whether or not it exists, so the answer reveals nothing beyond the lists.
+// An error from known is returned as is.
+func ParseChecked(s string, known func(kind TokenKind) ([]string, error), admit func(kind TokenKind, token string) bool) (Label, error) {
 	r, err := parseRaw(s)
 	if err != nil {
 		return Label{}, withHint(s, err)
@@ -180,7 +182,7 @@ func ParseChecked(s string, known func() ([]string, error), admit func(kind Toke
 	if len(r.comps) > 0 {
 		var k []string
 		if r.level != Open {
-			if k, err = known(); err != nil {
+			if k, err = known(Compartment); err != nil {
 				return Label{}, err
 			}
 		}
@@ -188,7 +190,37 @@ func ParseChecked(s string, known func() ([]string, error), admit func(kind Toke
 			return Label{}, err
 		}
 	}
+	if len(r.agrs) > 0 {
+		k, err := known(Agreement)
+		if err != nil {
+			return Label{}, err
+		}
+		if err := r.checkAgreements(k); err != nil {
+			return Label{}, err
+		}
+	}
 	return r.build(s, admit)
+}
+
+// checkAgreements refuses an agreement not in known, with a did-you-mean
+// hint among known.
+func (r raw) checkAgreements(known []string) error {
+	for i, a := range r.agrs {
+		if slices.Contains(known, a) {
+			continue
+		}
+		e := &ParseError{Input: r.format(), Token: a, Reason: unknownAgreement, Unknown: Agreement}
+		if s := Suggest(a, known); s != "" {
+			fixed := append(append(append([]string(nil), r.agrs[:i]...), s), r.agrs[i+1:]...)
+			if fa, err := canonTokens(fixed, "agreement"); err == nil {
+				h := r
+				h.agrs = fa
+				e.Hint = h.format()
+			}
+		}
+		return e
+	}
+	return nil
 }
 
 // Canonical returns the canonical marking of s (Format of Parse) without
