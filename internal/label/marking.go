@@ -126,6 +126,16 @@ func Interned(kind TokenKind) int {
 	return len(t.names)
 }
 
+// IsInterned reports whether token (canonical) of kind is interned.
+func IsInterned(kind TokenKind, token string) bool {
+	t := table(kind)
+	if t == nil {
+		return false
+	}
+	_, ok := t.lookup(token)
+	return ok
+}
+
 func table(kind TokenKind) *interner {
 	switch kind {
 	case Compartment:
