@@ -205,6 +205,24 @@ func FuzzParseAdmit(f *testing.F) {
 		before := snapshot()
 		l, err := ParseAdmit(s, nil)
 		canon, synErr := Canonical(s)
+		// ParseChecked knowing FUSION and X (already interned) agrees
+		// with ParseAdmit then Check.
+		known := func(k TokenKind) ([]string, error) {
+			return map[TokenKind][]string{Compartment: {"FUSION"}, Agreement: {"X"}}[k], nil
+		}
+		lc, errc := ParseChecked(s, known, nil)
+		if errc == nil {
+			if err != nil || !Equal(lc, l) || Check(l, []string{"FUSION"}) != nil {
+				t.Fatalf("ParseChecked(%q) = %v; ParseAdmit = %v, %v", s, lc, l, err)
+			}
+			for _, a := range l.Agreements() {
+				if a != "X" {
+					t.Fatalf("ParseChecked(%q) accepted agreement %q", s, a)
+				}
+			}
+		} else if err == nil && Check(l, []string{"FUSION"}) == nil && len(l.Agreements()) == 0 {
+			t.Fatalf("ParseChecked(%q) refused what ParseAdmit and Check accept: %v", s, errc)
+		}
 		if after := snapshot(); !mapsEqual(before, after) {
 			t.Fatalf("ParseAdmit(%q, nil) interned something", s)
 		}
