@@ -1,8 +1,11 @@
 package authz
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -97,10 +100,19 @@ func (c *Cases) Run(ctx context.Context, pol *Policy) ([]CaseResult, error) {
 		msg := fmt.Sprintf(format, args...)
 		return errors.E(op, errors.Invalid, errors.Msg(msg))
 	}
+	rn := newRenamer(pol.Source())
 	facts := StaticFacts{}
-	for _, a := range c.Agreements {
-		ag := Agreement{ID: a.ID, Type: AgreementType(a.Type), Parties: a.Parties, NotBefore: a.NotBefore,
-			NotAfter: a.NotAfter, Compartments: a.Compartments, Ended: a.Ended}
+	for i, a := range c.Agreements {
+		id, err := rn.token(label.Agreement, a.ID)
+		if err != nil {
+			return nil, fail("agreement %d: %v", i, err)
+		}
+		comps, err := rn.tokens(label.Compartment, a.Compartments)
+		if err != nil {
+			return nil, fail("agreement %s: %v", a.ID, err)
+		}
+		ag := Agreement{ID: id, Type: AgreementType(a.Type), Parties: a.Parties, NotBefore: a.NotBefore,
+			NotAfter: a.NotAfter, Compartments: comps, Ended: a.Ended}
 		for _, p := range a.Parties {
 			facts[p] = append(facts[p], ag)
 		}
@@ -114,7 +126,11 @@ func (c *Cases) Run(ctx context.Context, pol *Policy) ([]CaseResult, error) {
 		if err != nil {
 			return nil, fail("principal %s: %v", name, err)
 		}
-		cl, err := label.NewClearance(lv, cp.Clearance.Compartments, cp.Clearance.Nationality)
+		comps, err := rn.tokens(label.Compartment, cp.Clearance.Compartments)
+		if err != nil {
+			return nil, fail("principal %s: %v", name, err)
+		}
+		cl, err := label.NewClearance(lv, comps, cp.Clearance.Nationality)
 		if err != nil {
 			return nil, fail("principal %s: %v", name, err)
 		}
@@ -137,7 +153,7 @@ func (c *Cases) Run(ctx context.Context, pol *Policy) ([]CaseResult, error) {
 	}
 	resources := map[string]Resource{}
 	for name, cr := range c.Resources {
-		l, err := label.Parse(cr.Label)
+		l, err := rn.label(cr.Label)
 		if cr.Label == "" {
 			l, err = label.Label{}, nil
 		}
@@ -185,4 +201,102 @@ func outcome(err error) string {
 		return "permission"
 	}
 	return "error:" + errors.KindOf(err).String()
+}
+
+// Cases are hypothetical: their compartments and agreements need not exist,
+// yet label interns every token it parses process-wide, for good. So that a
+// steward testing the policy cannot fill label's tables (and lock out
+// compartments registered later), Run renames each distinct compartment and
+// agreement of a document to a placeholder from a fixed pool before
+// parsing, except tokens the process already knows and tokens the policy
+// names (as a quoted literal, e.g. "ITAR"). A decision depends only on
+// which tokens are equal and on the names the policy mentions, and results
+// name no label, so the renaming changes nothing a case can observe; the
+// pool bounds what runs under one policy ever intern.
+type renamer struct {
+	names  map[label.TokenKind]map[string]string
+	used   map[label.TokenKind]map[string]bool // names handed out
+	policy []byte
+	fresh  int // tokens kept that were not interned
+}
+
+// maxCaseTokens bounds the distinct compartments (and, separately,
+// agreements) of one Cases document.
+const maxCaseTokens = 256
+
+func newRenamer(policy []byte) *renamer {
+	return &renamer{policy: policy, names: map[label.TokenKind]map[string]string{label.Compartment: {}, label.Agreement: {}},
+		used: map[label.TokenKind]map[string]bool{label.Compartment: {}, label.Agreement: {}}}
+}
+
+// token returns tok's placeholder (tok is validated, not interned).
+func (r *renamer) token(kind label.TokenKind, tok string) (string, error) {
+	u := strings.ToUpper(strings.TrimSpace(tok))
+	if !label.IsToken(u) {
+		return "", fmt.Errorf("%s %q: 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit", kind, tok)
+	}
+	m := r.names[kind]
+	if p, ok := m[u]; ok {
+		return p, nil
+	}
+	used := r.used[kind]
+	if keep := label.IsInterned(kind, u); keep || bytes.Contains(r.policy, []byte(strconv.Quote(u))) {
+		if used[u] {
+			return "", fmt.Errorf("%s %q is a name policy tests use for placeholders; rename it in the cases", kind, tok)
+		}
+		if !keep {
+			if r.fresh++; r.fresh > maxCaseTokens {
+				return "", fmt.Errorf("more than %d new compartments and agreements the policy names", maxCaseTokens)
+			}
+		}
+		m[u], used[u] = u, true
+		return u, nil
+	}
+	if len(m) >= maxCaseTokens {
+		return "", fmt.Errorf("more than %d distinct %ss", maxCaseTokens, kind)
+	}
+	for i := 0; ; i++ {
+		p := fmt.Sprintf("CASE-%c%d", strings.ToUpper(kind.String())[0], i)
+		if !used[p] {
+			m[u], used[p] = p, true
+			return p, nil
+		}
+	}
+}
+
+func (r *renamer) tokens(kind label.TokenKind, toks []string) ([]string, error) {
+	var out []string
+	for _, t := range toks {
+		p, err := r.token(kind, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// label parses a marking with its tokens renamed. It reads the canonical
+// marking (label.Canonical interns nothing): LEVEL[//C/…][//AGR:A/…][//REL TO …].
+func (r *renamer) label(marking string) (label.Label, error) {
+	canon, err := label.Canonical(marking)
+	if err != nil {
+		return label.Label{}, err
+	}
+	secs := strings.Split(canon, "//")
+	for i := 1; i < len(secs); i++ {
+		kind, body, prefix := label.Compartment, secs[i], ""
+		switch {
+		case strings.HasPrefix(body, "REL TO "):
+			continue // nations: at most 26³ codes, bounded by their syntax
+		case strings.HasPrefix(body, "AGR:"):
+			kind, body, prefix = label.Agreement, body[len("AGR:"):], "AGR:"
+		}
+		toks, err := r.tokens(kind, strings.Split(body, "/"))
+		if err != nil {
+			return label.Label{}, err
+		}
+		secs[i] = prefix + strings.Join(toks, "/")
+	}
+	return label.Parse(strings.Join(secs, "//"))
 }

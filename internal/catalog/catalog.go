@@ -239,11 +239,10 @@ func (s *Service) normLabel(ctx context.Context, op errors.Op, p *genesis.Princi
 	if strings.TrimSpace(marking) == "" {
 		return label.Label{}, invalid(op, "label", "a label marking is required, e.g. OPEN or PROPRIETARY//AGR:CRADA-0042")
 	}
-	l, err := label.Parse(marking)
+	// Not label.Parse: a marking from a user interns only tokens the
+	// deployment knows (see compartment.Admit).
+	l, err := compartment.ParseForDB(ctx, s.db, p, "label", marking)
 	if err != nil {
-		return label.Label{}, invalid(op, "label", "label: "+label.Message(err))
-	}
-	if err := compartment.CheckForDB(ctx, s.db, p, "label", l); err != nil {
 		return label.Label{}, errors.E(op, err)
 	}
 	return l, nil

@@ -137,6 +137,125 @@ func readInto(ctx context.Context, tx store.Tx, p *genesis.Principal) (map[strin
 	return out, err
 }
 
+// Markings from users or from outside are parsed here, not with
+// label.Parse: label interns tokens process-wide (bounded by
+// label.MaxDistinct), so a token only enters the tables once the
+// deployment knows it (Admit), and made-up compartments, agreements or
+// nations cannot fill them and lock out compartments registered later.
+
+// Admit returns the admit function for label.ParseAdmit: a compartment is
+// admitted if it is known (Known), an agreement if it is recorded (its ID is
+// its AGR: token), a nation if it is a well-formed ISO 3166-1 alpha-3 code
+// (like identity's nationality check; at most 26³ codes, fewer than
+// label.MaxDistinct, so nations cannot fill their table). It asks the
+// database only about a token label has not interned yet, and admits
+// nothing when the database cannot answer.
+func Admit(ctx context.Context, tx store.Tx) func(label.TokenKind, string) bool {
+	return func(kind label.TokenKind, tok string) bool {
+		switch kind {
+		case label.Nation:
+			return label.IsNation(tok)
+		case label.Agreement:
+			var one int
+			return tx.QueryRow(ctx, `SELECT 1 FROM agreements WHERE id = ?`, tok).Scan(&one) == nil
+		case label.Compartment:
+			var one int
+			if tx.QueryRow(ctx, `SELECT 1 FROM compartments WHERE name = ?`, tok).Scan(&one) == nil {
+				return true
+			}
+			known, err := Known(ctx, tx)
+			return err == nil && slices.Contains(known, tok)
+		}
+		return false
+	}
+}
+
+// Parse parses a marking an administrator, classification officer or
+// operator typed (or a system component received), for field: the syntax,
+// then the rules of Check, then interning only what the deployment knows
+// (Admit). Errors are Invalid on field.
+func Parse(ctx context.Context, tx store.Tx, field, marking string) (label.Label, error) {
+	return parse(ctx, tx, nil, field, marking)
+}
+
+// ParseFor is Parse for a marking typed by p: as with CheckFor, a
+// compartment p is not read into, and an agreement p may not see (p's
+// organisation is not a party), count as unknown, so the answer reveals
+// nothing p may not know (to p, an existing compartment or agreement it may
+// not know of looks exactly like a made-up one).
+func ParseFor(ctx context.Context, tx store.Tx, p *genesis.Principal, field, marking string) (label.Label, error) {
+	if p == nil || p.IsAdmin() || p.HasRole(genesis.RoleClassificationOfficer) {
+		return parse(ctx, tx, nil, field, marking)
+	}
+	return parse(ctx, tx, p, field, marking)
+}
+
+// ParseForDB is ParseFor in its own read transaction.
+func ParseForDB(ctx context.Context, db store.DB, p *genesis.Principal, field, marking string) (label.Label, error) {
+	var l label.Label
+	err := db.View(ctx, func(tx store.Tx) error {
+		var err error
+		l, err = ParseFor(ctx, tx, p, field, marking)
+		return err
+	})
+	return l, err
+}
+
+func parse(ctx context.Context, tx store.Tx, p *genesis.Principal, field, marking string) (label.Label, error) {
+	const op errors.Op = "compartment.Parse"
+	known := func(kind label.TokenKind) ([]string, error) {
+		if kind == label.Agreement {
+			return agreementsFor(ctx, tx, p)
+		}
+		known, err := Known(ctx, tx)
+		if err != nil || p == nil {
+			return known, err
+		}
+		mine, err := readInto(ctx, tx, p)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(known, func(c string) bool { return !mine[c] }), nil
+	}
+	l, err := label.ParseChecked(marking, known, Admit(ctx, tx))
+	if err != nil {
+		if _, ok := err.(*label.ParseError); ok {
+			return label.Label{}, errors.E(op, errors.Invalid, errors.Field(field), errors.Msg(field+": "+label.Message(err)))
+		}
+		return label.Label{}, errors.E(op, err)
+	}
+	return l, nil
+}
+
+// agreementsFor lists the agreement IDs p may know of: all of them for
+// administrators, classification officers and stewards (who may read every
+// agreement), else those p's organisation is a party to.
+func agreementsFor(ctx context.Context, tx store.Tx, p *genesis.Principal) ([]string, error) {
+	var rows *store.Rows
+	var err error
+	switch {
+	case p == nil || p.HasRole(genesis.RoleSteward):
+		rows, err = tx.Query(ctx, `SELECT id FROM agreements`)
+	case p.Org == "":
+		return nil, nil
+	default:
+		rows, err = tx.Query(ctx, `SELECT agreement_id FROM agreement_parties WHERE org_id = ?`, p.Org)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = rows.Each(func() error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		out = append(out, id)
+		return nil
+	})
+	return out, err
+}
+
 // CheckDB is Check in its own read transaction.
 func CheckDB(ctx context.Context, db store.DB, field string, l label.Label) error {
 	return CheckForDB(ctx, db, nil, field, l)
@@ -155,7 +274,7 @@ func CheckForDB(ctx context.Context, db store.DB, p *genesis.Principal, field st
 func Register(ctx context.Context, db store.DB, by genesis.PrincipalID, name string, now time.Time) (string, error) {
 	const op errors.Op = "compartment.Register"
 	name = strings.ToUpper(strings.TrimSpace(name))
-	if _, err := label.New(label.Proprietary, []string{name}, nil); err != nil || name == "" {
+	if !label.IsToken(name) {
 		return "", errors.E(op, errors.Invalid, errors.Field("name"),
 			errors.Msg("name: a compartment is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"))
 	}

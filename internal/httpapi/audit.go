@@ -205,11 +205,14 @@ func auditFilterOf(q url.Values) (auditFilter, error) {
 	const op errors.Op = "httpapi.listAudit"
 	f := auditFilter{principal: q.Get("principal"), action: q.Get("action"), objectType: q.Get("object_type"), objectID: q.Get("object_id")}
 	if m := q.Get("label"); m != "" {
-		l, err := label.Parse(m)
+		// Canonical, not Parse: a filter interns nothing, and a made-up
+		// compartment matches nothing, exactly like a real one no entry
+		// shown to the caller carries.
+		c, err := label.Canonical(m)
 		if err != nil {
 			return f, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg(err.Error()))
 		}
-		f.label = l.Format()
+		f.label = c
 	}
 	return f, nil
 }

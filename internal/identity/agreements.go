@@ -39,7 +39,7 @@ var agreementTypes = []authz.AgreementType{authz.CRADA, authz.UserFacility, auth
 func (s *Service) CreateAgreement(ctx context.Context, creator *genesis.Principal, a Agreement) (*Agreement, error) {
 	const op errors.Op = "identity.CreateAgreement"
 	a.ID = strings.ToUpper(strings.TrimSpace(a.ID))
-	if _, err := label.New(label.Open, nil, []string{a.ID}); err != nil || a.ID == "" {
+	if !label.IsToken(a.ID) {
 		return nil, invalid(op, "id", "id must be an agreement token usable in markings, e.g. CRADA-0042")
 	}
 	if !slices.Contains(agreementTypes, a.Type) {
@@ -54,7 +54,7 @@ func (s *Service) CreateAgreement(ctx context.Context, creator *genesis.Principa
 	comps := make([]string, 0, len(a.Compartments))
 	for _, c := range a.Compartments {
 		c = strings.ToUpper(strings.TrimSpace(c))
-		if _, err := label.New(label.Open, []string{c}, nil); err != nil || c == "" {
+		if !label.IsToken(c) {
 			return nil, invalid(op, "compartments", "bad compartment "+quote(c))
 		}
 		comps = append(comps, c)
@@ -263,6 +263,8 @@ var _ authz.Facts = (*Service)(nil)
 // ParseClearance parses a clearance marking (a level and compartments, e.g.
 // "PROPRIETARY//FUSION") for a principal of the given nationality.
 // An empty marking is refused: no clearance is granted by omission.
+// It interns every compartment it reads, so it is for stored clearances;
+// one from outside goes through clearanceSyntax and admitClearance.
 func ParseClearance(marking, nationality string) (label.Clearance, error) {
 	const op errors.Op = "identity.ParseClearance"
 	if strings.TrimSpace(marking) == "" {
@@ -282,14 +284,34 @@ func ParseClearance(marking, nationality string) (label.Clearance, error) {
 	return c, nil
 }
 
-// checkClearance refuses a clearance that puts compartments on OPEN or
-// names a compartment the deployment does not know.
-func checkClearance(ctx context.Context, tx store.Tx, c label.Clearance) error {
-	l, err := label.New(c.Level(), c.Compartments(), nil)
-	if err != nil {
-		return errors.E(errors.Invalid, errors.Field("clearance"), errors.Msg("clearance: "+label.Message(err)))
+// clearanceSyntax checks a clearance marking from outside (its syntax and
+// that it names a level and compartments only) without interning anything,
+// and returns its canonical form; admitClearance then checks it against
+// the deployment.
+func clearanceSyntax(marking string) (string, error) {
+	const op errors.Op = "identity.ParseClearance"
+	if strings.TrimSpace(marking) == "" {
+		return "", errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("clearance: a clearance marking is required, e.g. OPEN or PROPRIETARY//FUSION"))
 	}
-	return compartment.Check(ctx, tx, "clearance", l)
+	canon, err := label.Canonical(marking)
+	if err != nil {
+		return "", errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("clearance: "+label.Message(err)))
+	}
+	if strings.Contains(canon, "//AGR:") || strings.Contains(canon, "//REL TO") {
+		return "", errors.E(op, errors.Invalid, errors.Field("clearance"), errors.Msg("a clearance names a level and compartments only; agreements come from the principal's organisation"))
+	}
+	return canon, nil
+}
+
+// admitClearance refuses a clearance (canonical, from clearanceSyntax) that
+// puts compartments on OPEN or names a compartment the deployment does not
+// know, and interns nothing else (compartment.Parse): not label.Parse,
+// which would intern made-up compartments process-wide.
+func admitClearance(ctx context.Context, tx store.Tx, canon, nationality string) (label.Clearance, error) {
+	if _, err := compartment.Parse(ctx, tx, "clearance", canon); err != nil {
+		return label.Clearance{}, err
+	}
+	return ParseClearance(canon, nationality)
 }
 
 // AuthzPrincipal is p as the authorizer sees it: roles, project roles and
@@ -338,11 +360,12 @@ func (s *Service) SetClearance(ctx context.Context, idOrName, marking string) (*
 		if err != nil {
 			return err
 		}
-		c, err := ParseClearance(marking, p.Nationality)
+		canon, err := clearanceSyntax(marking)
 		if err != nil {
 			return err
 		}
-		if err := checkClearance(ctx, tx, c); err != nil {
+		c, err := admitClearance(ctx, tx, canon, p.Nationality)
+		if err != nil {
 			return err
 		}
 		p.Clearance = clearanceMarking(c)

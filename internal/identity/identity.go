@@ -202,11 +202,11 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 		}
 	}
 	p.Roles = normRoles(p.Roles)
-	c, err := ParseClearance(p.Clearance, p.Nationality)
+	canon, err := clearanceSyntax(p.Clearance)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	p.Clearance = clearanceMarking(c)
+	p.Clearance = canon
 	if len(p.Clearance) > 1024 {
 		return nil, invalid(op, "clearance", "clearance is longer than 1024 bytes")
 	}
@@ -217,7 +217,7 @@ func (s *Service) CreatePrincipal(ctx context.Context, p genesis.Principal) (*ge
 	p.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
 	p.Disabled = false
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		if err := checkClearance(ctx, tx, c); err != nil {
+		if _, err := admitClearance(ctx, tx, canon, p.Nationality); err != nil {
 			return err
 		}
 		org, err := resolveOrg(ctx, tx, op, &p.Org)

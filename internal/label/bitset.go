@@ -89,12 +89,24 @@ func (t *interner) sorted(b bitset) []string {
 
 // set builds a bitset from canonical tokens; false if the table is full.
 func (t *interner) set(tokens []string) (bitset, bool) {
-	var b bitset
+	b, _, ok := t.setAdmit(0, tokens, admitAll)
+	return b, ok
+}
+
+// setAdmit builds a bitset from canonical tokens of kind, interning a new
+// token only if admit (nil: nothing) says yes. When ok is false, bad is
+// the first token refused, or "" if the table is full.
+func (t *interner) setAdmit(kind TokenKind, tokens []string, admit func(TokenKind, string) bool) (b bitset, bad string, ok bool) {
 	var hi []uint64
 	for _, s := range tokens {
-		id, ok := t.intern(s)
+		id, ok := t.lookup(s)
 		if !ok {
-			return bitset{}, false
+			if admit == nil || !admit(kind, s) {
+				return bitset{}, s, false
+			}
+			if id, ok = t.intern(s); !ok {
+				return bitset{}, "", false
+			}
 		}
 		if id < 64 {
 			b.w |= 1 << id
@@ -107,7 +119,7 @@ func (t *interner) set(tokens []string) (bitset, bool) {
 		hi[k] |= 1 << (id % 64)
 	}
 	b.hi = hi
-	return b, true
+	return b, "", true
 }
 
 // bitset is an immutable set of IDs: one inline word, then hi (no

@@ -16,16 +16,19 @@ package label
 // Check reports whether l follows the marking rules above, given the
 // compartments the deployment knows. The error is a *ParseError whose Hint
 // is a corrected marking when one is likely.
-func Check(l Label, known []string) error {
-	comps := l.Compartments()
+func Check(l Label, known []string) error { return rawOf(l).check(known) }
+
+// check is Check on a parsed marking; it interns nothing.
+func (r raw) check(known []string) error {
+	comps := r.comps
 	if len(comps) == 0 {
 		return nil
 	}
-	if l.level == Open {
-		h := l
+	if r.level == Open {
+		h := r
 		h.level = Proprietary
-		return &ParseError{Input: l.Format(), Token: "OPEN//" + comps[0],
-			Reason: "OPEN carries no compartments: a compartment needs PROPRIETARY or higher", Hint: h.Format()}
+		return &ParseError{Input: r.format(), Token: "OPEN//" + comps[0],
+			Reason: "OPEN carries no compartments: a compartment needs PROPRIETARY or higher", Hint: h.format()}
 	}
 	set := make(map[string]bool, len(known))
 	for _, k := range known {
@@ -35,16 +38,13 @@ func Check(l Label, known []string) error {
 		if set[c] {
 			continue
 		}
-		e := &ParseError{Input: l.Format(), Token: c, Reason: "unknown compartment (an administrator registers compartments; agreements grant them)"}
+		e := &ParseError{Input: r.format(), Token: c, Reason: unknownCompartment, Unknown: Compartment}
 		if s := Suggest(c, known); s != "" {
 			fixed := append(append(append([]string(nil), comps[:i]...), s), comps[i+1:]...)
-			if h, err := New(l.level, fixed, l.Agreements()); err == nil {
-				if rel, ok := l.ReleasableTo(); ok {
-					h, err = h.WithReleasableTo(rel...)
-				}
-				if err == nil {
-					e.Hint = h.Format()
-				}
+			if fc, err := canonTokens(fixed, "compartment"); err == nil {
+				h := r
+				h.comps = fc
+				e.Hint = h.format()
 			}
 		}
 		return e

@@ -15,24 +15,33 @@ type Clearance struct {
 // NewClearance returns a clearance. Nationality must be an ISO 3166 alpha-3
 // code or empty (unknown: such a reader never satisfies a REL TO).
 func NewClearance(level Level, compartments []string, nationality string) (Clearance, error) {
+	return NewClearanceAdmit(level, compartments, nationality, admitAll)
+}
+
+// NewClearanceAdmit is NewClearance for untrusted input: like ParseAdmit,
+// it interns a token not yet interned only if admit says yes.
+func NewClearanceAdmit(level Level, compartments []string, nationality string, admit func(kind TokenKind, token string) bool) (Clearance, error) {
 	if !level.Valid() {
 		return Clearance{}, &ParseError{Token: level.String(), Reason: "unknown level"}
 	}
-	c, err := tokenSet(compTab, compartments, "compartment")
+	r := raw{level: level}
+	var err error
+	if r.comps, err = canonTokens(compartments, "compartment"); err != nil {
+		return Clearance{}, err
+	}
+	if nationality != "" {
+		if r.rel, err = canonNations([]string{nationality}); err != nil {
+			return Clearance{}, err
+		}
+	}
+	l, err := r.build("", admit)
 	if err != nil {
 		return Clearance{}, err
 	}
-	cl := Clearance{level: level, comps: c}
+	cl := Clearance{level: level, comps: l.comps}
 	if nationality != "" {
-		n, err := canonNations([]string{nationality})
-		if err != nil {
-			return Clearance{}, err
-		}
-		id, ok := nationTab.intern(n[0])
-		if !ok {
-			return Clearance{}, &ParseError{Token: nationality, Reason: "too many distinct nations in this process"}
-		}
-		cl.nationality, cl.nation = n[0], id
+		cl.nationality = r.rel[0]
+		l.rel.each(func(id uint32) { cl.nation = id })
 	}
 	return cl, nil
 }

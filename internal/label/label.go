@@ -49,7 +49,11 @@
 // allocate while a process has seen at most 64 distinct tokens of a kind
 // (compartments, agreements, nations), and one more word per 64 beyond.
 // Interning only grows and is bounded by MaxDistinct per kind: Parse and New
-// fail beyond it rather than let hostile input exhaust memory. AppendKey is
+// fail beyond it rather than let hostile input exhaust memory. Text from
+// users or from outside is parsed with ParseAdmit or ParseChecked, which
+// intern a new token only if the caller's admit function knows it (else a
+// full table would refuse every compartment registered later), and compared
+// with Canonical, which interns nothing. AppendKey is
 // a cheap process-local identity for map keys; AppendBinary and Hash are the
 // stable, canonical forms for anything stored or compared across processes.
 //
@@ -351,6 +355,10 @@ func isNation(s string) bool {
 	}
 	return true
 }
+
+// IsToken reports whether s is a well-formed compartment or agreement token
+// (canonical: upper case). It interns nothing.
+func IsToken(s string) bool { return checkToken(s) == "" }
 
 // IsNation reports whether s is a well-formed ISO 3166 alpha-3 code (three
 // upper-case letters). It does not check the code is assigned.

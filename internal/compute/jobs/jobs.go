@@ -275,11 +275,9 @@ func (s *Service) submit(ctx context.Context, p *genesis.Principal, spec *comput
 		return nil, errors.E(op, err)
 	}
 	if spec.Label != "" {
-		floor, err := label.Parse(spec.Label)
+		// A floor from the user interns only known tokens.
+		floor, err := compartment.ParseForDB(ctx, s.db, p, "label", spec.Label)
 		if err != nil {
-			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg("label: "+label.Message(err)))
-		}
-		if err := compartment.CheckForDB(ctx, s.db, p, "label", floor); err != nil {
 			return nil, errors.E(op, err)
 		}
 		join = label.Join(join, floor)

@@ -161,22 +161,25 @@ const (
 	MaxHeartbeat    = 7 * 86_400 // seconds
 )
 
-func (s *Spec) check() (label.Label, error) {
+// check validates s; it returns the accreditation's canonical marking,
+// which the caller parses with compartment.Parse in its transaction (so
+// that only known compartments and agreements are interned).
+func (s *Spec) check() (string, error) {
 	if err := text.Name("name", s.Name); err != nil {
-		return label.Label{}, err
+		return "", err
 	}
 	if err := text.First(text.Line("endpoint", s.Endpoint, 2048), text.Line("operator_org", s.OperatorOrg, text.MaxLine)); err != nil {
-		return label.Label{}, err
+		return "", err
 	}
 	if !slices.Contains([]string{KindLocal, KindSlurm, KindIRI}, s.Kind) {
-		return label.Label{}, invalid("kind", "kind must be local, slurm or iri")
+		return "", invalid("kind", "kind must be local, slurm or iri")
 	}
 	if s.Kind != KindLocal && !strings.HasPrefix(s.Endpoint, "http://") && !strings.HasPrefix(s.Endpoint, "https://") {
-		return label.Label{}, invalid("endpoint", "a slurm or iri site needs an http(s) endpoint")
+		return "", invalid("endpoint", "a slurm or iri site needs an http(s) endpoint")
 	}
-	acc, err := label.Parse(s.Accreditation)
+	acc, err := label.Canonical(s.Accreditation)
 	if err != nil {
-		return label.Label{}, invalid("accreditation", "accreditation: "+label.Message(err))
+		return "", invalid("accreditation", "accreditation: "+label.Message(err))
 	}
 	c := s.Capacity
 	if err := text.First(
@@ -188,26 +191,26 @@ func (s *Spec) check() (label.Label, error) {
 		text.Number("power_cap_kw", s.PowerCapKW, 0, MaxPowerKW),
 		text.Integer("heartbeat_seconds", s.HeartbeatSeconds, 0, MaxHeartbeat),
 	); err != nil {
-		return label.Label{}, err
+		return "", err
 	}
 	if c.MemoryGBNode <= 0 {
-		return label.Label{}, invalid("capacity.memory_gb_per_node", "capacity.memory_gb_per_node: must be more than 0")
+		return "", invalid("capacity.memory_gb_per_node", "capacity.memory_gb_per_node: must be more than 0")
 	}
 	if len(c.GPUsPerNode) > 64 {
-		return label.Label{}, invalid("capacity.gpus_per_node", "capacity.gpus_per_node: at most 64 GPU models")
+		return "", invalid("capacity.gpus_per_node", "capacity.gpus_per_node: at most 64 GPU models")
 	}
 	for _, g := range c.GPUsPerNode {
 		if g.Model == "" || g.Count < 1 {
-			return label.Label{}, invalid("capacity.gpus_per_node", "each GPU entry needs a model and a count ≥ 1")
+			return "", invalid("capacity.gpus_per_node", "each GPU entry needs a model and a count ≥ 1")
 		}
 		if err := text.First(text.Line("capacity.gpus_per_node.model", g.Model, 64), text.Integer("capacity.gpus_per_node.count", int64(g.Count), 1, MaxGPUsPerNode)); err != nil {
-			return label.Label{}, err
+			return "", err
 		}
 	}
 	for i, n := range s.Nationalities {
 		s.Nationalities[i] = strings.ToUpper(n)
 		if !label.IsNation(s.Nationalities[i]) {
-			return label.Label{}, invalid("operator_nationalities", "nationalities are ISO 3166-1 alpha-3 codes")
+			return "", invalid("operator_nationalities", "nationalities are ISO 3166-1 alpha-3 codes")
 		}
 	}
 	return acc, nil
@@ -227,13 +230,13 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Site
 	capJSON, _ := json.Marshal(s.Capacity)
 	now := r.now().UTC().Truncate(time.Microsecond)
 	site := &Site{ID: "site_" + strings.ToLower(randID()), Name: s.Name, Kind: s.Kind, Endpoint: s.Endpoint, HasCredential: sealed != nil,
-		Accreditation: acc.Format(), OperatorOrg: s.OperatorOrg, Nationalities: s.Nationalities, Capacity: s.Capacity,
+		Accreditation: acc, OperatorOrg: s.OperatorOrg, Nationalities: s.Nationalities, Capacity: s.Capacity,
 		PowerCapKW: s.PowerCapKW, Status: Up, HeartbeatSeconds: s.HeartbeatSeconds, CreatedBy: string(p.ID), CreatedAt: now, UpdatedAt: now}
 	if s.HeartbeatSeconds > 0 {
 		site.Status, site.StatusReason = Down, "no heartbeat yet"
 	}
 	err = r.db.Update(ctx, func(tx store.Tx) error {
-		if err := compartment.Check(ctx, tx, "accreditation", acc); err != nil {
+		if _, err := compartment.Parse(ctx, tx, "accreditation", acc); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO sites (id, name, kind, endpoint, credentials, accreditation, operator_org, nationalities, capacity, power_cap_kw, power_draw_kw,
@@ -553,13 +556,13 @@ func (r *Registry) EnsureLocal(ctx context.Context, accreditation string, c Capa
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM sites WHERE name = 'local'`).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		if err := compartment.Check(ctx, tx, "accreditation", acc); err != nil {
+		if _, err := compartment.Parse(ctx, tx, "accreditation", acc); err != nil {
 			return err
 		}
 		created = true
 		_, err := tx.Exec(ctx, `INSERT INTO sites (id, name, kind, endpoint, credentials, accreditation, operator_org, nationalities, capacity, power_cap_kw, power_draw_kw,
 			status, status_reason, heartbeat_seconds, created_by, created_at, updated_at) VALUES (?, 'local', 'local', '', NULL, ?, '', '', ?, 0, 0, ?, '', 0, 'genesis', ?, ?)`,
-			"site_"+randID(), acc.Format(), string(capJSON), Up, now, now)
+			"site_"+randID(), acc, string(capJSON), Up, now, now)
 		return err
 	})
 	if err != nil {

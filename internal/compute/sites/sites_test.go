@@ -30,6 +30,19 @@ func TestRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// An accreditation names only recorded agreements.
+		unrecorded := sites.Spec{Name: "early", Kind: sites.KindLocal, Accreditation: "PROPRIETARY//AGR:CRADA-0042",
+			Capacity: sites.Capacity{Nodes: 1, CoresPerNode: 1, MemoryGBNode: 1}}
+		if _, err := reg.Add(ctx, op, unrecorded); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "accreditation" {
+			t.Errorf("site accredited for an unrecorded agreement: %v", err)
+		}
+		if _, err := id.CreateOrg(ctx, genesis.Organization{Name: "ornl", Country: "USA", Kind: "laboratory"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := id.CreateAgreement(ctx, admin, identity.Agreement{ID: "CRADA-0042", Type: authz.CRADA, Parties: []genesis.OrgID{"ornl"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
 		clock := time.Now()
 		sites.SetClock(reg, func() time.Time { return clock })
 
