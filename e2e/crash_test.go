@@ -107,7 +107,9 @@ func TestPutCrash(t *testing.T) {
 		checkVersions(t, sys.url, token, acked, seen, verified)
 		out2, err := run("dataset", "put", "crash", file, "--json")
 		if err != nil {
-			t.Fatalf("trial %d: resumed put failed: %v\n%s", trial, err, out2)
+			// The server's own warnings and errors say why (an audit log
+			// that failed logs its cause there).
+			t.Fatalf("trial %d: resumed put failed: %v\n%s\nserver stderr:\n%s", trial, err, out2, sys.stderr)
 		}
 		var v struct{ Version catalog.Version }
 		jsonUnmarshal(out2, &v)
