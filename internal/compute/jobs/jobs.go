@@ -456,7 +456,44 @@ func (s *Service) load(ctx context.Context, id string) (*Job, error) {
 }
 
 // Get returns a job p may read (NotExist otherwise).
+//
+// Reads are on the record as the catalog's are (invariant 6): a read of a
+// job above OPEN under the job's label (durable first for
+// NATIONAL-SECURITY jobs, and refused if it cannot be), and a job that is
+// missing or hidden as one "not found" record of the ID as asked, under no
+// label — the same record either way, shown to no one but auditors.
 func (s *Service) Get(ctx context.Context, p *genesis.Principal, id string) (*Job, error) {
+	const op errors.Op = "jobs.Get"
+	j, err := s.get(ctx, p, id)
+	if errors.Is(errors.NotExist, err) {
+		s.notFound(ctx, p, "read", id)
+		return nil, errors.E(op, errors.NotExist)
+	}
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	if l, err := label.Parse(j.Label); err != nil || l.Level() != label.Open {
+		if err := s.record(ctx, p, "read", j, audit.Allow); err != nil {
+			return nil, errors.E(op, err)
+		}
+	}
+	return j, nil
+}
+
+// notFound records that p asked to act on job id (as asked) and found
+// nothing it may read.
+func (s *Service) notFound(ctx context.Context, p *genesis.Principal, action, id string) {
+	if s.Audit == nil {
+		return
+	}
+	s.Audit.Append(context.WithoutCancel(ctx), audit.Record{Principal: string(p.ID), Action: "job." + action, ObjectType: "job",
+		ObjectID: id, Decision: audit.Deny, RequestID: catalog.RequestID(ctx), Detail: "not found"})
+}
+
+// get is Get without putting the read on the record, for the paths that
+// record their own action (cancel) or only decide what to show (the audit
+// view).
+func (s *Service) get(ctx context.Context, p *genesis.Principal, id string) (*Job, error) {
 	const op errors.Op = "jobs.Get"
 	j, err := s.load(ctx, id)
 	if err == nil {
@@ -576,13 +613,12 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions)
 // Cancel stops a job (its owner, or an operator).
 func (s *Service) Cancel(ctx context.Context, p *genesis.Principal, id string) (*Job, error) {
 	const op errors.Op = "jobs.Cancel"
-	j, err := s.Get(ctx, p, id)
+	j, err := s.get(ctx, p, id)
 	if err != nil {
 		// Every refusal is on the record. Hidden and missing jobs alike are
 		// recorded as asked, under no label: shown to no one.
-		if errors.Is(errors.NotExist, err) && s.Audit != nil {
-			s.Audit.Append(context.WithoutCancel(ctx), audit.Record{Principal: string(p.ID), Action: "job.cancel", ObjectType: "job",
-				ObjectID: id, Decision: audit.Deny, RequestID: catalog.RequestID(ctx), Detail: "not found"})
+		if errors.Is(errors.NotExist, err) {
+			s.notFound(ctx, p, "cancel", id)
 		}
 		return nil, errors.E(op, err)
 	}
@@ -796,7 +832,7 @@ func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 // about it was made under its label (recordedUnder): audit entries about
 // jobs are shown through it.
 func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, recordedUnder func(label.Label) bool) bool {
-	j, err := s.Get(ctx, p, id)
+	j, err := s.get(ctx, p, id)
 	if err != nil {
 		return false
 	}
