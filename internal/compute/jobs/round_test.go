@@ -218,6 +218,11 @@ func TestSchedulerAudits(t *testing.T) {
 	ns := f.submit(t, "executable: /bin/true\nlabel: NATIONAL-SECURITY\nattributes:\n  duration: 1m\n")
 	log.Fail = errors.New("disk full")
 	f.svc.Step(ctx)
+	// Reading it is refused too while its read cannot be recorded (AU-5).
+	if _, err := f.svc.Get(ctx, f.alice, ns.ID); err == nil {
+		t.Error("a NATIONAL-SECURITY job was shown while the audit log could not record the read")
+	}
+	log.Fail = nil
 	got, err := f.svc.Get(ctx, f.alice, ns.ID)
 	if err != nil {
 		t.Fatal(err)
