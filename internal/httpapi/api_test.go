@@ -500,6 +500,13 @@ func TestAPI(t *testing.T) {
 		if tr.Failed == 0 {
 			t.Error("a policy that permits only admins passed every case")
 		}
+		// Too deep for the parser: refused before it, in words for the user
+		// (no internal operation names).
+		deep := "permit (principal, action, resource) when { " + strings.Repeat("(", 100) + "true" + strings.Repeat(")", 100) + " };"
+		if r := h.do("POST", "/api/v1/policy/test", admin, map[string]any{"cases": string(cases), "source": deep}); r.status != 400 || r.problem(t).Field != "source" ||
+			strings.Contains(r.problem(t).Detail, "authz.") || !strings.Contains(r.problem(t).Detail, "nest") {
+			t.Errorf("a too-deep candidate policy = %d %s", r.status, r.body)
+		}
 		if r := h.do("PUT", "/api/v1/policy", admin, map[string]any{"source": "permit (principal, action, resource) when { principal.nope };"}); r.status != 400 || r.problem(t).Field != "source" {
 			t.Errorf("invalid policy = %d %s", r.status, r.body)
 		}

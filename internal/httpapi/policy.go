@@ -104,17 +104,17 @@ func (s *Server) testPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	cases, err := authz.ParseCases([]byte(req.Cases))
 	if err != nil {
-		return errors.E(op, errors.Invalid, errors.Field("cases"), errors.Msg(err.Error()))
+		return errors.E(op, errors.Invalid, errors.Field("cases"), errors.Msg(userMsg(err)))
 	}
 	pol := s.authz.Policy()
 	if req.Source != "" {
 		if pol, err = authz.ParsePolicy([]byte(req.Source)); err != nil {
-			return errors.E(op, errors.Invalid, errors.Field("source"), errors.Msg(err.Error()))
+			return errors.E(op, errors.Invalid, errors.Field("source"), errors.Msg(userMsg(err)))
 		}
 	}
 	results, err := cases.Run(r.Context(), pol)
 	if err != nil {
-		return errors.E(op, errors.Invalid, errors.Field("cases"), errors.Msg(err.Error()))
+		return errors.E(op, errors.Invalid, errors.Field("cases"), errors.Msg(userMsg(err)))
 	}
 	out := TestPolicyResponse{Results: []PolicyTestResult{}}
 	for _, cr := range results {
@@ -128,4 +128,13 @@ func (s *Server) testPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// userMsg is err's user-safe message, or its text when it carries none
+// (a parser's own error): never the operation names of internal layers.
+func userMsg(err error) string {
+	if m := errors.SafeMessage(err); m != "" {
+		return m
+	}
+	return err.Error()
 }
