@@ -201,6 +201,11 @@ func jobCmd(env *Env) *cobra.Command {
 			}
 			var off int64
 			var said string // the last state announced on standard error
+			// Each poll is two reads of the job, and reads of a job above
+			// OPEN are on the audit record: back off while nothing new
+			// comes (0.5 s, doubling to 5 s; back to 0.5 s on output).
+			const minPoll, maxPoll = 500 * time.Millisecond, 5 * time.Second
+			poll := minPoll
 			for {
 				b, err := read(stream, off)
 				if err != nil {
@@ -232,10 +237,15 @@ func jobCmd(env *Env) *cobra.Command {
 					fmt.Fprintf(env.Stderr, "%s: %s\n", j.ID, w)
 					said = w
 				}
+				if len(b) > 0 {
+					poll = minPoll
+				} else {
+					poll = min(2*poll, maxPoll)
+				}
 				select {
 				case <-cmd.Context().Done():
 					return nil
-				case <-time.After(500 * time.Millisecond):
+				case <-time.After(poll):
 				}
 			}
 		},
