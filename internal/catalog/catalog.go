@@ -155,6 +155,11 @@ func (s *Service) decide(ctx context.Context, p *genesis.Principal, act authz.Ac
 	if err != nil {
 		return err
 	}
+	return s.decideAs(ctx, p, ap, act, a)
+}
+
+// decideAs is decide for a caller that already has p's decision input ap.
+func (s *Service) decideAs(ctx context.Context, p *genesis.Principal, ap authz.Principal, act authz.Action, a *Asset) error {
 	res, err := a.resource()
 	if err != nil {
 		return err

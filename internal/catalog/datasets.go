@@ -270,10 +270,12 @@ func (s *Service) readable(ctx context.Context, ap authz.Principal, as []Asset) 
 }
 
 // lookup resolves idOrName for p in a read transaction (see find).
-func (s *Service) lookup(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+// It returns p's decision input too, so that the caller decides and
+// counts versions without asking for it again.
+func (s *Service) lookup(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, authz.Principal, error) {
 	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, ap, err
 	}
 	var a *Asset
 	err = s.db.View(ctx, func(tx store.Tx) error {
@@ -281,7 +283,7 @@ func (s *Service) lookup(ctx context.Context, p *genesis.Principal, idOrName str
 		a, err = s.find(ctx, tx, ap, idOrName)
 		return err
 	})
-	return a, err
+	return a, ap, err
 }
 
 // Get returns the asset idOrName names for p (an ID, or a name resolved as
@@ -289,11 +291,11 @@ func (s *Service) lookup(ctx context.Context, p *genesis.Principal, idOrName str
 // newest version p may read (see versionGate).
 func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
 	const op errors.Op = "catalog.Get"
-	a, err := s.getAsset(ctx, p, idOrName)
+	a, ap, err := s.getAssetAs(ctx, p, idOrName)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.asSeenBy(ctx, p, a); err != nil {
+	if err := s.asSeenByAs(ctx, ap, a); err != nil {
 		return nil, errors.E(op, err)
 	}
 	return a, nil
@@ -304,21 +306,27 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 // resolves to nothing p may read is on the record as "not found", exactly
 // like one that names nothing at all.
 func (s *Service) getAsset(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, error) {
+	a, _, err := s.getAssetAs(ctx, p, idOrName)
+	return a, err
+}
+
+// getAssetAs is getAsset, returning p's decision input as well.
+func (s *Service) getAssetAs(ctx context.Context, p *genesis.Principal, idOrName string) (*Asset, authz.Principal, error) {
 	const op errors.Op = "catalog.Get"
-	a, err := s.lookup(ctx, p, idOrName)
+	a, ap, err := s.lookup(ctx, p, idOrName)
 	if errors.Is(errors.NotExist, err) {
 		s.recordNotFound(ctx, p, "asset", idOrName)
 	}
 	if err == nil {
-		err = s.decide(ctx, p, authz.Read, a)
+		err = s.decideAs(ctx, p, ap, authz.Read, a)
 	}
 	if errors.Is(errors.NotExist, err) {
-		return nil, errors.E(op, errors.NotExist) // hidden and missing alike
+		return nil, ap, errors.E(op, errors.NotExist) // hidden and missing alike
 	}
 	if err != nil {
-		return nil, errors.E(op, err)
+		return nil, ap, errors.E(op, err)
 	}
-	return a, nil
+	return a, ap, nil
 }
 
 // ListOptions pages a list of assets.

@@ -34,7 +34,12 @@ func (s *Service) gate(ctx context.Context, p *genesis.Principal, a *Asset) (*ve
 	if err != nil {
 		return nil, err
 	}
-	return &versionGate{ctx: ctx, s: s, ap: ap, a: a, decided: map[string]bool{a.Label: true}}, nil
+	return s.gateAs(ctx, ap, a), nil
+}
+
+// gateAs is gate for a caller that already has p's decision input ap.
+func (s *Service) gateAs(ctx context.Context, ap authz.Principal, a *Asset) *versionGate {
+	return &versionGate{ctx: ctx, s: s, ap: ap, a: a, decided: map[string]bool{a.Label: true}}
 }
 
 // may reports whether p may read a version of the asset labelled m.
@@ -109,10 +114,19 @@ func (s *Service) asSeenBy(ctx context.Context, p *genesis.Principal, a *Asset) 
 	if a.LatestVersion == 0 {
 		return nil
 	}
-	g, err := s.gate(ctx, p, a)
+	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
 		return err
 	}
+	return s.asSeenByAs(ctx, ap, a)
+}
+
+// asSeenByAs is asSeenBy for a caller that already has p's decision input.
+func (s *Service) asSeenByAs(ctx context.Context, ap authz.Principal, a *Asset) error {
+	if a.LatestVersion == 0 {
+		return nil
+	}
+	g := s.gateAs(ctx, ap, a)
 	return s.db.View(ctx, func(tx store.Tx) error {
 		n, err := g.latest(tx)
 		a.LatestVersion = n
