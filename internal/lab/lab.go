@@ -36,7 +36,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
 )
 
 // ParamKind is the type of an action parameter.
@@ -261,3 +263,34 @@ func Open(cfg Config) (Driver, error) {
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// Fleet is what a campaign runner needs of the instrument registry
+// (lab/instruments implements it). Instruments are named by ID.
+type Fleet interface {
+	// Select lists the instruments an executor names — one instrument
+	// (by name or ID), or the members of a workcell that offer action —
+	// that p may see, by ID. errors.NotExist when there are none.
+	Select(ctx context.Context, p *genesis.Principal, instrument, workcell, action string) ([]string, error)
+	// Action describes action on the instrument: its parameters with
+	// their safety bounds, and its outputs. errors.NotExist if it has none
+	// such.
+	Action(ctx context.Context, instrumentID, action string) (*Action, error)
+	// Admit decides whether req may be dispatched now to the instrument
+	// for campaign campaignID, whose label is l. Its errors say what to do:
+	//   - errors.Invalid: never (a parameter is unknown or outside its
+	//     safety bound; the message names the parameter and the bound):
+	//     the experiment fails.
+	//   - errors.Permission: not for this campaign (the instrument is not
+	//     accredited for l, or its operator does not hold l's agreements
+	//     or nationality): the campaign pauses with the message as reason.
+	//   - errors.Conflict: not now — an interlock (the instrument is in
+	//     error, offline, paused or e-stopped), a lock held by another
+	//     campaign, or a hazardous action awaiting its approval (the
+	//     message says which): ask again later.
+	Admit(ctx context.Context, instrumentID, campaignID string, l label.Label, req Request) error
+	// Driver returns the instrument's driver (shared; do not Close it).
+	Driver(ctx context.Context, instrumentID string) (Driver, error)
+	// OnHalt registers f, called after an instrument is e-stopped, or
+	// found in error or offline, with a reason to show.
+	OnHalt(f func(instrumentID, reason string))
+}
