@@ -67,11 +67,18 @@ func ParseSettings(raw []byte) (Settings, error) {
 		case "consumables":
 			err = json.Unmarshal(v, &s.Consumables)
 		default:
-			return Settings{}, errors.E(op, errors.Invalid, errors.Field(name), errors.Msg("unknown setting "+strconv.Quote(name)))
+			field := errors.Field(name)
+			if name == "" {
+				field = "settings"
+			}
+			return Settings{}, errors.E(op, errors.Invalid, field, errors.Msg("unknown setting "+strconv.Quote(name)))
 		}
 		if err != nil || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
 			return Settings{}, errors.E(op, errors.Invalid, errors.Field(name), errors.Msg("setting "+strconv.Quote(name)+" has the wrong type"))
 		}
+	}
+	if len(s.Consumables) == 0 {
+		s.Consumables = nil
 	}
 	if err := s.Validate(); err != nil {
 		return Settings{}, errors.E(op, err)
@@ -143,6 +150,14 @@ func NewFromSettings(s Settings, stateDir string) (*Driver, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	o := s.Options()
+	o.StateDir = stateDir
+	return New(s.Instrument(), o)
+}
+
+// Instrument returns the settings' model with its consumable capacities
+// overridden. The settings must be valid.
+func (s Settings) Instrument() Model {
 	m := newModel(s.Model)
 	for i := range m.info.Consumables {
 		c := &m.info.Consumables[i]
@@ -150,14 +165,19 @@ func NewFromSettings(s Settings, stateDir string) (*Driver, error) {
 			c.Capacity, c.Level = v, v
 		}
 	}
-	return New(m, Options{
+	return m
+}
+
+// Options returns the driver options the settings give (no StateDir,
+// the wall clock).
+func (s Settings) Options() Options {
+	return Options{
 		Speed:     s.Speed,
 		Noise:     s.Noise,
 		FaultRate: s.FaultRate,
 		Recovery:  time.Duration(math.Round(s.RecoverySeconds * float64(time.Second))),
 		Seed:      s.Seed,
-		StateDir:  stateDir,
-	})
+	}
 }
 
 func init() { lab.RegisterKind("sim", Open) }
