@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -151,7 +152,9 @@ type Journal struct {
 }
 
 // Open opens (creating if need be) the journal in dir and returns it with
-// the records it holds. With dir "", the journal lives in memory only.
+// the records it holds. With dir "", the journal lives in memory only. A
+// journal open elsewhere (another process, or another Open in this one)
+// is errors.Conflict.
 func Open(dir string) (*Journal, []Record, error) {
 	const op errors.Op = "journal.Open"
 	if dir == "" {
@@ -163,6 +166,15 @@ func Open(dir string) (*Journal, []Record, error) {
 	path := filepath.Join(dir, FileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		return nil, nil, errors.E(op, errors.Internal, err)
+	}
+	// One driver at a time: a second writer would keep its own view of
+	// what ran. Closing the file (or the process dying) releases the lock.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if err == syscall.EWOULDBLOCK {
+			return nil, nil, errors.E(op, errors.Conflict, errors.Msg("the instrument's journal is in use by another driver"), err)
+		}
 		return nil, nil, errors.E(op, errors.Internal, err)
 	}
 	recs, good, err := read(f)

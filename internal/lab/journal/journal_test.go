@@ -173,3 +173,22 @@ func FuzzDecodeLine(f *testing.F) {
 		}
 	})
 }
+
+// Two writers on one journal would each believe their own view of what
+// ran: the second Open is refused until the first closes.
+func TestOneWriter(t *testing.T) {
+	dir := t.TempDir()
+	j, _, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Open(dir); !errors.Is(errors.Conflict, err) {
+		t.Fatalf("second Open: %v, want Conflict", err)
+	}
+	j.Close()
+	j, _, err = Open(dir)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	j.Close()
+}

@@ -576,3 +576,41 @@ func FuzzParseSettings(f *testing.F) {
 		}
 	})
 }
+
+// Two opens of one state directory in a process are handles on one
+// instrument: what one starts the other sees, an ID started through one
+// is not run again through the other, and the instrument lives until the
+// last handle closes. Other settings over the same state are refused.
+func TestSharedStateDir(t *testing.T) {
+	dir := t.TempDir()
+	const s = `{"model":"flow-reactor","speed":1e6}`
+	c := newClock()
+	d1, d2 := open(t, s, dir, c), open(t, s, dir, c)
+	r := mustStart(t, d1, request(sim.FlowReactor, 0))
+	if got := mustStart(t, d2, request(sim.FlowReactor, 0)); !reflect.DeepEqual(got, r) {
+		t.Fatalf("second handle: %+v, first %+v", got, r)
+	}
+	d1.Close()
+	if _, err := d1.Status(ctx); !errors.Is(errors.Unavailable, err) {
+		t.Fatalf("closed handle: %v", err)
+	}
+	c.Add(time.Second)
+	if r := result(t, d2, request(sim.FlowReactor, 0).ID); r.State != lab.Succeeded {
+		t.Fatalf("after the first handle closed: %s", r.State)
+	}
+	ps, err := sim.ParseSettings([]byte(`{"model":"flow-reactor","speed":2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ps.Options()
+	o.StateDir = dir
+	if _, err := sim.New(ps.Instrument(), o); !errors.Is(errors.Conflict, err) {
+		t.Fatalf("other settings over open state: %v, want Conflict", err)
+	}
+	d2.Close()
+	d3 := open(t, s, dir, c)
+	if n, _ := sim.JournalRuns(dir); n[request(sim.FlowReactor, 0).ID] != 1 {
+		t.Fatalf("runs %v", n)
+	}
+	mustStart(t, d3, request(sim.FlowReactor, 1))
+}

@@ -6,9 +6,12 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -49,15 +52,17 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Driver is a simulated instrument. Everything it reports is a pure
+// engine is a simulated instrument. Everything it reports is a pure
 // function of its journal (what was started or commanded, and when), the
 // model, the options and the clock, so a restarted driver over the same
 // journal reports the same runs, and completes running ones on time.
-type Driver struct {
+type engine struct {
 	model Model
 	info  lab.Info
 	opts  Options
 	j     *journal.Journal
+	key   string // its state directory, absolute; "" in memory
+	refs  int    // open Drivers (under openMu)
 
 	mu     sync.Mutex
 	closed bool
@@ -66,7 +71,6 @@ type Driver struct {
 	st     state
 }
 
-var _ lab.Driver = (*Driver)(nil)
 
 // run is one accepted action, as the replay of the journal places it.
 type run struct {
@@ -94,7 +98,12 @@ type state struct {
 	levels    map[string]float64
 }
 
-// New starts a simulated instrument over m, replaying its journal.
+// New starts a simulated instrument over m, replaying its journal. A
+// state directory already open in this process is shared: the new Driver
+// is one more handle on the same instrument (so two opens never keep two
+// views of what ran), provided the model and options are the same
+// (errors.Conflict otherwise). One open in another process is
+// errors.Conflict.
 func New(m Model, o Options) (*Driver, error) {
 	const op errors.Op = "sim.New"
 	if !(o.Speed > 0) || math.IsInf(o.Speed, 0) {
@@ -103,7 +112,24 @@ func New(m Model, o Options) (*Driver, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	d := &Driver{model: m, info: m.Info(), opts: o, runs: map[string]*run{}}
+	key := ""
+	if o.StateDir != "" {
+		abs, err := filepath.Abs(o.StateDir)
+		if err != nil {
+			return nil, errors.E(op, errors.Internal, err)
+		}
+		key = abs
+	}
+	openMu.Lock()
+	defer openMu.Unlock()
+	if e := openEngines[key]; key != "" && e != nil {
+		if !sameInstrument(e, m, o) {
+			return nil, errors.E(op, errors.Conflict, errors.Msg("the instrument's state is open with other settings; close it first"))
+		}
+		e.refs++
+		return &Driver{e: e}, nil
+	}
+	d := &engine{model: m, info: m.Info(), opts: o, runs: map[string]*run{}, key: key, refs: 1}
 	d.st.levels = d.capacities()
 	j, recs, err := journal.Open(o.StateDir)
 	if err != nil {
@@ -113,7 +139,95 @@ func New(m Model, o Options) (*Driver, error) {
 	for _, r := range recs {
 		d.apply(r)
 	}
-	return d, nil
+	if key != "" {
+		openEngines[key] = d
+	}
+	return &Driver{e: d}, nil
+}
+
+var (
+	openMu      sync.Mutex
+	openEngines = map[string]*engine{}
+)
+
+func sameInstrument(e *engine, m Model, o Options) bool {
+	a := e.opts
+	return a.Speed == o.Speed && a.Noise == o.Noise && a.FaultRate == o.FaultRate && a.Recovery == o.Recovery &&
+		a.Seed == o.Seed && reflect.DeepEqual(e.info, m.Info())
+}
+
+// Driver is a handle on a simulated instrument.
+type Driver struct {
+	e      *engine
+	closed atomic.Bool
+}
+
+var _ lab.Driver = (*Driver)(nil)
+
+func (d *Driver) live(op errors.Op) error {
+	if d.closed.Load() {
+		return errors.E(op, errors.Unavailable, errors.Msg("the instrument's driver is closed"))
+	}
+	return nil
+}
+
+// Info describes the instrument, with its consumables' current levels.
+func (d *Driver) Info(ctx context.Context) (*lab.Info, error) {
+	if err := d.live("sim.Info"); err != nil {
+		return nil, err
+	}
+	return d.e.Info(ctx)
+}
+
+// Status reports the instrument's state and the runs not yet final.
+func (d *Driver) Status(ctx context.Context) (*lab.NodeStatus, error) {
+	if err := d.live("sim.Status"); err != nil {
+		return nil, err
+	}
+	return d.e.Status(ctx)
+}
+
+// Start accepts req, idempotent by ID: a known ID returns its run as it is
+// now. A new run is journaled (and synced) before Start returns.
+func (d *Driver) Start(ctx context.Context, req lab.Request) (*lab.Result, error) {
+	if err := d.live("sim.Start"); err != nil {
+		return nil, err
+	}
+	return d.e.Start(ctx, req)
+}
+
+// Result reports on a run; an ID never started is errors.NotExist.
+func (d *Driver) Result(ctx context.Context, id string) (*lab.Result, error) {
+	if err := d.live("sim.Result"); err != nil {
+		return nil, err
+	}
+	return d.e.Result(ctx, id)
+}
+
+// Admin applies safety_stop, reset, pause, resume and cancel (journaled);
+// lock, unlock and shutdown are the registry's business: errors.Invalid.
+func (d *Driver) Admin(ctx context.Context, cmd lab.AdminCommand) error {
+	if err := d.live("sim.Admin"); err != nil {
+		return err
+	}
+	return d.e.Admin(ctx, cmd)
+}
+
+// Close releases the handle; the last handle closes the journal.
+func (d *Driver) Close() error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	openMu.Lock()
+	defer openMu.Unlock()
+	d.e.refs--
+	if d.e.refs > 0 {
+		return nil
+	}
+	if d.e.key != "" {
+		delete(openEngines, d.e.key)
+	}
+	return d.e.Close()
 }
 
 // JournalRuns reports how many times each action ID was started on the
@@ -126,7 +240,7 @@ func JournalRuns(stateDir string) (map[string]int, error) {
 	return journal.Runs(recs), nil
 }
 
-func (d *Driver) capacities() map[string]float64 {
+func (d *engine) capacities() map[string]float64 {
 	m := map[string]float64{}
 	for _, c := range d.info.Consumables {
 		m[c.Name] = c.Capacity
@@ -134,12 +248,12 @@ func (d *Driver) capacities() map[string]float64 {
 	return m
 }
 
-func (d *Driver) scaled(seconds float64) time.Duration {
+func (d *engine) scaled(seconds float64) time.Duration {
 	return time.Duration(seconds / d.opts.Speed * float64(time.Second))
 }
 
 // rng derives the random stream of one run from the seed and its ID only.
-func (d *Driver) rng(id string) *rand.Rand {
+func (d *engine) rng(id string) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	return rand.New(rand.NewPCG(d.opts.Seed, h.Sum64()))
@@ -153,7 +267,7 @@ var faultReasons = []string{
 }
 
 // apply replays one journal record.
-func (d *Driver) apply(rec journal.Record) {
+func (d *engine) apply(rec journal.Record) {
 	t := rec.At()
 	switch rec.Kind {
 	case journal.Start:
@@ -239,7 +353,7 @@ func (d *Driver) apply(rec journal.Record) {
 }
 
 // cancelAt ends every run not final at t.
-func (d *Driver) cancelAt(t time.Time, reason string) {
+func (d *engine) cancelAt(t time.Time, reason string) {
 	for _, r := range d.order {
 		if !r.end.After(t) {
 			continue
@@ -292,7 +406,7 @@ func (r *run) result(now time.Time) *lab.Result {
 }
 
 // halted says why the instrument takes no action now, or "".
-func (d *Driver) halted(now time.Time) (lab.Status, string) {
+func (d *engine) halted(now time.Time) (lab.Status, string) {
 	switch {
 	case d.st.estop:
 		return lab.EStopped, "safety stop: reset to resume"
@@ -310,7 +424,7 @@ func (d *Driver) halted(now time.Time) (lab.Status, string) {
 	return "", ""
 }
 
-func (d *Driver) enter(ctx context.Context, op errors.Op) error {
+func (d *engine) enter(ctx context.Context, op errors.Op) error {
 	if err := ctx.Err(); err != nil {
 		return errors.E(op, errors.Canceled, err)
 	}
@@ -321,7 +435,7 @@ func (d *Driver) enter(ctx context.Context, op errors.Op) error {
 }
 
 // Info describes the instrument, with its consumables' current levels.
-func (d *Driver) Info(ctx context.Context) (*lab.Info, error) {
+func (d *engine) Info(ctx context.Context) (*lab.Info, error) {
 	const op errors.Op = "sim.Info"
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -334,7 +448,7 @@ func (d *Driver) Info(ctx context.Context) (*lab.Info, error) {
 	return &info, nil
 }
 
-func (d *Driver) consumables() []lab.Consumable {
+func (d *engine) consumables() []lab.Consumable {
 	out := append([]lab.Consumable(nil), d.info.Consumables...)
 	for i := range out {
 		out[i].Level = d.st.levels[out[i].Name]
@@ -343,7 +457,7 @@ func (d *Driver) consumables() []lab.Consumable {
 }
 
 // Status reports the instrument's state and the runs not yet final.
-func (d *Driver) Status(ctx context.Context) (*lab.NodeStatus, error) {
+func (d *engine) Status(ctx context.Context) (*lab.NodeStatus, error) {
 	const op errors.Op = "sim.Status"
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -369,7 +483,7 @@ func (d *Driver) Status(ctx context.Context) (*lab.NodeStatus, error) {
 
 // Start accepts req, idempotent by ID: a known ID returns its run as it is
 // now. A new run is journaled (and synced) before Start returns.
-func (d *Driver) Start(ctx context.Context, req lab.Request) (*lab.Result, error) {
+func (d *engine) Start(ctx context.Context, req lab.Request) (*lab.Result, error) {
 	const op errors.Op = "sim.Start"
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -403,7 +517,7 @@ func (d *Driver) Start(ctx context.Context, req lab.Request) (*lab.Result, error
 }
 
 // Result reports on a run; an ID never started is errors.NotExist.
-func (d *Driver) Result(ctx context.Context, id string) (*lab.Result, error) {
+func (d *engine) Result(ctx context.Context, id string) (*lab.Result, error) {
 	const op errors.Op = "sim.Result"
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -419,7 +533,7 @@ func (d *Driver) Result(ctx context.Context, id string) (*lab.Result, error) {
 
 // Admin applies safety_stop, reset, pause, resume and cancel (journaled);
 // lock, unlock and shutdown are the registry's business: errors.Invalid.
-func (d *Driver) Admin(ctx context.Context, cmd lab.AdminCommand) error {
+func (d *engine) Admin(ctx context.Context, cmd lab.AdminCommand) error {
 	const op errors.Op = "sim.Admin"
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -439,8 +553,7 @@ func (d *Driver) Admin(ctx context.Context, cmd lab.AdminCommand) error {
 	return nil
 }
 
-// Close closes the journal; the driver answers nothing afterwards.
-func (d *Driver) Close() error {
+func (d *engine) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
