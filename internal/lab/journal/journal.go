@@ -237,18 +237,21 @@ func read(r io.Reader) ([]Record, int64, error) {
 // Append writes r and makes it durable before returning.
 func (j *Journal) Append(r Record) error {
 	const op errors.Op = "journal.Append"
-	line, err := EncodeLine(r)
-	if err != nil {
-		return errors.E(op, err)
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
 		if j.path != "" {
 			return errors.E(op, errors.Unavailable, errors.Msg("journal is closed"))
 		}
+		if err := check(r); err != nil {
+			return errors.E(op, err)
+		}
 		j.mem = append(j.mem, r)
 		return nil
+	}
+	line, err := EncodeLine(r)
+	if err != nil {
+		return errors.E(op, err)
 	}
 	if _, err := j.f.Write(line); err != nil {
 		return errors.E(op, errors.Transient, errors.Msg("cannot write the instrument's journal"), err)

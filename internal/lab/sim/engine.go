@@ -71,7 +71,6 @@ type engine struct {
 	st     state
 }
 
-
 // run is one accepted action, as the replay of the journal places it.
 type run struct {
 	id, action string

@@ -130,6 +130,7 @@ type Model struct {
 	seconds   float64
 	problem   bench.Problem
 	info      lab.Info
+	byChoice  map[string][]int // pool rows by their categorical values
 	// Optimum is the best objective value in the table (per Goal).
 	Optimum float64
 	Goal    bo.Goal
@@ -170,6 +171,11 @@ func NewModel(s Settings) (*Model, error) {
 		}
 	}
 	m.info = lab.Info{Model: "table " + p.Name, Actions: []lab.Action{a}}
+	m.byChoice = map[string][]int{}
+	for r, pt := range p.Space.Pool {
+		k := m.choiceKey(pt)
+		m.byChoice[k] = append(m.byChoice[k], r)
+	}
 	return m, nil
 }
 
@@ -206,12 +212,25 @@ func (m *Model) row(params map[string]any) int {
 			want[i] = f
 		}
 	}
-	for r, p := range sp.Pool {
-		if same(p, want) {
+	for _, r := range m.byChoice[m.choiceKey(want)] {
+		if same(sp.Pool[r], want) {
 			return r
 		}
 	}
 	return -1
+}
+
+// choiceKey keys a point by its categorical values, so a lookup scans
+// only the rows that share them.
+func (m *Model) choiceKey(p bo.Point) string {
+	var b []byte
+	for i, prm := range m.problem.Space.Params {
+		if prm.Kind == bo.Categorical {
+			b = strconv.AppendInt(b, int64(p[i]), 10)
+			b = append(b, ',')
+		}
+	}
+	return string(b)
 }
 
 func same(a, b bo.Point) bool {
