@@ -359,8 +359,11 @@ func (d *engine) cancelAt(t time.Time, reason string) {
 		}
 		if !r.begin.Before(t) {
 			r.begin, r.ran = t, false
+			caps := d.capacities()
 			for name, n := range r.consumed {
-				d.st.levels[name] += n // never used
+				// Never used: back in the reservoir (which a reset since
+				// may have refilled).
+				d.st.levels[name] = math.Min(caps[name], d.st.levels[name]+n)
 			}
 		}
 		r.end, r.final, r.values, r.reason = t, lab.Cancelled, nil, reason
