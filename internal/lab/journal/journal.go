@@ -51,6 +51,29 @@ type Record struct {
 	Action  string         `json:"a,omitempty"`
 	Params  map[string]any `json:"p,omitempty"`
 	Command string         `json:"c,omitempty"`
+	// Outcome is what the run will do, decided when it was accepted
+	// (start records only), so that a later change of the driver's
+	// settings never changes a run already accepted.
+	Outcome *Outcome `json:"o,omitempty"`
+}
+
+// Outcome is a run as decided when it was accepted. Durations are in
+// nanoseconds.
+type Outcome struct {
+	// Exhausted names the consumable the run found short: it failed at
+	// once and ran nothing.
+	Exhausted string `json:"x,omitempty"`
+	// Uses is how much of each consumable the run takes.
+	Uses map[string]float64 `json:"u,omitempty"`
+	// Duration is how long the run takes once it begins.
+	Duration int64 `json:"d"`
+	// FaultAfter, if set, is when into the run a fault ends it (with
+	// Reason), leaving the instrument in error for Recovery.
+	FaultAfter *int64 `json:"f,omitempty"`
+	Reason     string `json:"r,omitempty"`
+	Recovery   int64  `json:"rc,omitempty"`
+	// Values are the measured outputs of a run that succeeds.
+	Values map[string]float64 `json:"v,omitempty"`
 }
 
 // At returns the record's time.
@@ -128,6 +151,31 @@ func check(r Record) error {
 		}
 	default:
 		return errors.E(errors.Invalid, errors.Msg("unknown journal record kind"))
+	}
+	if o := r.Outcome; o != nil {
+		bad := func(msg string) error { return errors.E(errors.Invalid, errors.Msg("journal outcome: "+msg)) }
+		switch {
+		case r.Kind != Start:
+			return bad("only a start record has one")
+		case o.Duration < 0 || o.Recovery < 0:
+			return bad("negative duration")
+		case o.FaultAfter != nil && (*o.FaultAfter < 0 || *o.FaultAfter > o.Duration):
+			return bad("fault outside the run")
+		case (o.FaultAfter != nil) != (o.Reason != ""):
+			return bad("a fault needs a reason, and a reason a fault")
+		}
+		for _, m := range []map[string]float64{o.Uses, o.Values} {
+			for _, v := range m {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return bad("value is not finite")
+				}
+			}
+		}
+		for _, v := range o.Uses {
+			if v < 0 {
+				return bad("negative use")
+			}
+		}
 	}
 	for _, v := range r.Params {
 		switch v := v.(type) {

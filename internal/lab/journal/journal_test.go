@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,6 +18,15 @@ func randomRecord(rng *rand.Rand, i int) Record {
 		return Record{Kind: Admin, Time: rng.Int64(), Command: []string{"safety_stop", "reset", "pause"}[rng.IntN(3)]}
 	}
 	r := Record{Kind: Start, Time: rng.Int64(), ID: fmt.Sprintf("id-%d", i), Action: "run"}
+	switch rng.IntN(4) {
+	case 1:
+		r.Outcome = &Outcome{Exhausted: "substrate"}
+	case 2:
+		after := rng.Int64N(1000)
+		r.Outcome = &Outcome{Duration: 1000, FaultAfter: &after, Reason: "fault", Recovery: 5, Uses: map[string]float64{"substrate": 5}}
+	case 3:
+		r.Outcome = &Outcome{Duration: rng.Int64N(1e12), Values: map[string]float64{"yield": rng.NormFloat64(), "impurity": 1e-300}}
+	}
 	if n := rng.IntN(4); n > 0 {
 		r.Params = map[string]any{}
 		for k := 0; k < n; k++ {
@@ -135,6 +145,12 @@ func TestEncodeRefuses(t *testing.T) {
 		{Kind: Admin},
 		{Kind: Admin, Command: "reset", ID: "a"},
 		{Kind: Start, ID: "a", Action: "b", Params: map[string]any{"x": []int{1}}},
+		{Kind: Admin, Command: "reset", Outcome: &Outcome{}},
+		{Kind: Start, ID: "a", Action: "b", Outcome: &Outcome{Duration: -1}},
+		{Kind: Start, ID: "a", Action: "b", Outcome: &Outcome{Duration: 5, FaultAfter: new(int64(6)), Reason: "x"}},
+		{Kind: Start, ID: "a", Action: "b", Outcome: &Outcome{Duration: 5, FaultAfter: new(int64(1))}},
+		{Kind: Start, ID: "a", Action: "b", Outcome: &Outcome{Duration: 5, Values: map[string]float64{"y": math.Inf(1)}}},
+		{Kind: Start, ID: "a", Action: "b", Outcome: &Outcome{Duration: 5, Uses: map[string]float64{"y": -1}}},
 	} {
 		if _, err := EncodeLine(r); !errors.Is(errors.Invalid, err) {
 			t.Errorf("EncodeLine(%+v) = %v, want Invalid", r, err)

@@ -614,3 +614,40 @@ func TestSharedStateDir(t *testing.T) {
 	}
 	mustStart(t, d3, request(sim.FlowReactor, 1))
 }
+
+// A run's outcome is decided when it is accepted and journaled with it:
+// reopening the instrument with other settings — speed, noise, seed,
+// fault rate, even another model — changes no run already accepted.
+func TestSettingsChangeKeepsPastRuns(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	d := open(t, `{"model":"flow-reactor","speed":10,"seed":1,"noise":0.05}`, dir, c)
+	for i := 0; i < 3; i++ {
+		mustStart(t, d, request(sim.FlowReactor, i))
+	}
+	c.Add(90 * time.Second) // run 0 done, run 1 running, run 2 queued
+	var before []*lab.Result
+	for i := 0; i < 3; i++ {
+		before = append(before, result(t, d, request(sim.FlowReactor, i).ID))
+	}
+	d.Close()
+	for _, other := range []string{
+		`{"model":"flow-reactor","speed":1000,"seed":2,"noise":0.5,"fault_rate":1}`,
+		`{"model":"thin-film","speed":3}`,
+	} {
+		d = open(t, other, dir, c)
+		for i := 0; i < 3; i++ {
+			if got := result(t, d, request(sim.FlowReactor, i).ID); !reflect.DeepEqual(got, before[i]) {
+				t.Fatalf("with %s, run %d is %+v; it was %+v", other, i, got, before[i])
+			}
+		}
+		d.Close()
+	}
+	d = open(t, `{"model":"flow-reactor","speed":10,"seed":1,"noise":0.05}`, dir, c)
+	c.Add(time.Hour)
+	for i := 0; i < 3; i++ {
+		if r := result(t, d, request(sim.FlowReactor, i).ID); r.State != lab.Succeeded || r.EndedAt.Sub(*r.StartedAt) != time.Minute {
+			t.Fatalf("run %d: %s after %v", i, r.State, r.EndedAt.Sub(*r.StartedAt))
+		}
+	}
+}

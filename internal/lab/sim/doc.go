@@ -48,13 +48,17 @@
 //
 // Exactly once. Every accepted Start and every admin command is appended
 // to a journal in the instrument's state directory and fsynced before the
-// call returns (lab/journal). Noise and faults derive from (seed, request
-// ID) alone, and everything the driver reports is a pure function of the
-// journal and the clock; so after a restart, even a kill -9, a running
-// run completes at the right time with the same values, a re-sent ID is
-// found and not run again, and e-stop and consumable levels are as they
-// were. JournalRuns counts the starts of each ID. With no state directory
-// the journal lives in memory.
+// call returns (lab/journal). A run's outcome — duration, fault, measured
+// values, consumables used — is decided when it is accepted (noise and
+// faults from the seed and the request ID alone) and journaled with it;
+// everything the driver reports is a pure function of the journal and the
+// clock. So after a restart, even a kill -9, a running run completes at
+// the right time with the same values, a re-sent ID is found and not run
+// again, e-stop and consumable levels are as they were, and changed
+// settings apply to new runs only. JournalRuns counts the starts of each
+// ID. With no state directory the journal lives in memory. One process
+// holds a journal at a time; opens of one state directory within a
+// process share one instrument.
 //
 // lab/table reuses this engine (New with its own Model).
 package sim

@@ -265,6 +265,48 @@ var faultReasons = []string{
 	"instrument fault: sensor read timeout",
 }
 
+// outcome decides what a new run of req (checked) will do: from the
+// consumables left, the model, the options, and the seed and ID alone.
+func (d *engine) outcome(a *lab.Action, req lab.Request) *journal.Outcome {
+	for _, name := range sortedKeys(a.Consumes) {
+		if d.st.levels[name] < a.Consumes[name] {
+			return &journal.Outcome{Exhausted: name}
+		}
+	}
+	o := &journal.Outcome{Duration: int64(d.scaled(a.NominalSeconds))}
+	if len(a.Consumes) > 0 {
+		o.Uses = make(map[string]float64, len(a.Consumes))
+		for k, v := range a.Consumes {
+			o.Uses[k] = v
+		}
+	}
+	rng := d.rng(req.ID)
+	if rng.Float64() < d.opts.FaultRate {
+		after := int64(float64(o.Duration) * rng.Float64())
+		o.FaultAfter = &after
+		o.Reason = faultReasons[rng.IntN(len(faultReasons))]
+		o.Recovery = int64(d.scaled(d.opts.Recovery.Seconds()))
+		return o
+	}
+	truth := d.model.Measure(req)
+	o.Values = make(map[string]float64, len(a.Outputs))
+	for _, out := range a.Outputs {
+		v := truth[out.Name]
+		if d.opts.Noise > 0 {
+			nv := v * (1 + d.opts.Noise*rng.NormFloat64())
+			if v >= 0 && nv < 0 {
+				nv = 0
+			}
+			v = nv
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			v = 0 // a model's bug must not make the journal unwritable
+		}
+		o.Values[out.Name] = v
+	}
+	return o
+}
+
 // apply replays one journal record.
 func (d *engine) apply(rec journal.Record) {
 	t := rec.At()
@@ -276,22 +318,20 @@ func (d *engine) apply(rec journal.Record) {
 		r := &run{id: rec.ID, action: rec.Action, params: rec.Params}
 		d.runs[r.id] = r
 		d.order = append(d.order, r)
-		a := d.info.Action(r.action)
-		if a == nil {
-			r.begin, r.end, r.final, r.reason = t, t, lab.Failed, "the instrument no longer offers this action"
+		o := rec.Outcome
+		if o == nil {
+			r.begin, r.end, r.final, r.reason = t, t, lab.Failed, "the journal holds no outcome for this run"
 			return
 		}
-		for _, name := range sortedKeys(a.Consumes) {
-			if d.st.levels[name] < a.Consumes[name] {
-				r.begin, r.end, r.final = t, t, lab.Failed
-				r.reason = name + " exhausted"
-				d.st.exhausted = name + " exhausted: reload and reset"
-				return
-			}
+		if o.Exhausted != "" {
+			r.begin, r.end, r.final = t, t, lab.Failed
+			r.reason = o.Exhausted + " exhausted"
+			d.st.exhausted = o.Exhausted + " exhausted: reload and reset"
+			return
 		}
 		r.consumed = map[string]float64{}
-		for name, n := range a.Consumes {
-			d.st.levels[name] -= n
+		for name, n := range o.Uses {
+			d.st.levels[name] = math.Max(0, d.st.levels[name]-n)
 			r.consumed[name] = n
 		}
 		begin := t
@@ -304,27 +344,16 @@ func (d *engine) apply(rec journal.Record) {
 			}
 		}
 		r.begin, r.ran = begin, true
-		dur := d.scaled(a.NominalSeconds)
-		rng := d.rng(r.id)
-		if rng.Float64() < d.opts.FaultRate {
-			r.end = begin.Add(time.Duration(float64(dur) * rng.Float64()))
-			r.final, r.reason = lab.Failed, faultReasons[rng.IntN(len(faultReasons))]
-			d.st.faults = append(d.st.faults, window{from: r.end, until: r.end.Add(d.scaled(d.opts.Recovery.Seconds())), reason: r.reason})
+		if o.FaultAfter != nil {
+			r.end = begin.Add(time.Duration(*o.FaultAfter))
+			r.final, r.reason = lab.Failed, o.Reason
+			d.st.faults = append(d.st.faults, window{from: r.end, until: r.end.Add(time.Duration(o.Recovery)), reason: r.reason})
 		} else {
-			r.end = begin.Add(dur)
+			r.end = begin.Add(time.Duration(o.Duration))
 			r.final = lab.Succeeded
-			truth := d.model.Measure(lab.Request{ID: r.id, Action: r.action, Params: r.params})
-			r.values = make(map[string]float64, len(a.Outputs))
-			for _, o := range a.Outputs {
-				v := truth[o.Name]
-				if d.opts.Noise > 0 {
-					nv := v * (1 + d.opts.Noise*rng.NormFloat64())
-					if v >= 0 && nv < 0 {
-						nv = 0
-					}
-					v = nv
-				}
-				r.values[o.Name] = v
+			r.values = make(map[string]float64, len(o.Values))
+			for k, v := range o.Values {
+				r.values[k] = v
 			}
 		}
 		d.st.freeAt = r.end
@@ -510,7 +539,8 @@ func (d *engine) Start(ctx context.Context, req lab.Request) (*lab.Result, error
 	if st, why := d.halted(now); st != "" {
 		return nil, errors.E(op, errors.Conflict, errors.Msg("the instrument is "+string(st)+": "+why))
 	}
-	rec := journal.Record{Kind: journal.Start, Time: now.UnixNano(), ID: req.ID, Action: req.Action, Params: params}
+	rec := journal.Record{Kind: journal.Start, Time: now.UnixNano(), ID: req.ID, Action: req.Action, Params: params,
+		Outcome: d.outcome(d.info.Action(req.Action), req)}
 	if err := d.j.Append(rec); err != nil {
 		return nil, errors.E(op, err)
 	}
