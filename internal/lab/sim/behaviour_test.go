@@ -651,3 +651,28 @@ func TestSettingsChangeKeepsPastRuns(t *testing.T) {
 		}
 	}
 }
+
+// What Info returns is the caller's: changing it changes not the
+// instrument's bounds.
+func TestInfoIsACopy(t *testing.T) {
+	d := open(t, `{"model":"flow-reactor","speed":1e6}`, "", newClock())
+	info, err := d.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range info.Actions[0].Params {
+		p := &info.Actions[0].Params[i]
+		if p.Max != nil {
+			*p.Max = -1
+		}
+		if len(p.Choices) > 0 {
+			p.Choices[0] = "Pt-Z"
+		}
+	}
+	info.Actions[0].Consumes["substrate"] = 1e9
+	again, _ := d.Info(ctx)
+	if *again.Actions[0].Params[0].Max != 150 || again.Actions[0].Params[3].Choices[0] != "Pd-A" || again.Actions[0].Consumes["substrate"] != 5 {
+		t.Fatalf("Info changed through a copy: %+v", again.Actions[0])
+	}
+	mustStart(t, d, request(sim.FlowReactor, 0))
+}

@@ -474,9 +474,40 @@ func (d *engine) Info(ctx context.Context) (*lab.Info, error) {
 		return nil, err
 	}
 	info := d.info
-	info.Actions = append([]lab.Action(nil), d.info.Actions...)
+	info.Actions = cloneActions(d.info.Actions)
 	info.Consumables = d.consumables()
 	return &info, nil
+}
+
+// cloneActions copies actions deeply: a caller that narrows a bound in
+// what Info returned must not move the instrument's own.
+func cloneActions(as []lab.Action) []lab.Action {
+	out := make([]lab.Action, len(as))
+	for i, a := range as {
+		a.Params = append([]lab.Param(nil), a.Params...)
+		for j := range a.Params {
+			p := &a.Params[j]
+			if p.Min != nil {
+				v := *p.Min
+				p.Min = &v
+			}
+			if p.Max != nil {
+				v := *p.Max
+				p.Max = &v
+			}
+			p.Choices = append([]string(nil), p.Choices...)
+		}
+		a.Outputs = append([]lab.Output(nil), a.Outputs...)
+		if a.Consumes != nil {
+			c := make(map[string]float64, len(a.Consumes))
+			for k, v := range a.Consumes {
+				c[k] = v
+			}
+			a.Consumes = c
+		}
+		out[i] = a
+	}
+	return out
 }
 
 func (d *engine) consumables() []lab.Consumable {
