@@ -2,8 +2,9 @@
 // lab/table, lab/madsci against a node in another process): a well-formed
 // Info; Start then Result reaching a final state with every declared
 // output; Start idempotent by ID, sequentially and concurrently, and
-// across a restart of the driver; unknown IDs; refused requests; the
-// e-stop interlock; Status listing running actions; cancelled contexts.
+// across a restart of the driver; unknown IDs; refused requests and admin
+// commands; the e-stop interlock; Status listing running actions;
+// cancelled contexts.
 //
 // The suite waits for conditions with generous deadlines and never asserts
 // how long anything took.
@@ -364,6 +365,10 @@ func testInvalid(t *testing.T, h *harness) {
 				t.Errorf("after a refused Start with %s, Result: %v, want NotExist", b.what, err)
 			}
 		}
+	}
+	// A command the driver does not know is refused the same way.
+	if err := h.Driver.Admin(bg, "no-such-command"); !errors.Is(errors.Invalid, err) {
+		t.Errorf("Admin with an unknown command: %v, want Invalid", err)
 	}
 	// A refused request takes nothing from the instrument: a valid one
 	// still runs.
