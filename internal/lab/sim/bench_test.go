@@ -50,3 +50,35 @@ func BenchmarkStartResult(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReopen measures opening an instrument whose journal holds
+// 10,000 runs (reading, checking and replaying it), as after a restart.
+func BenchmarkReopen(b *testing.B) {
+	dir := b.TempDir()
+	s, err := sim.ParseSettings([]byte(`{"model":"flow-reactor","speed":1e6,"consumables":{"substrate":1e9}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	o := s.Options()
+	o.StateDir = dir
+	d, err := sim.New(s.Instrument(), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 10000; i++ {
+		req := request(sim.FlowReactor, i)
+		req.ID = fmt.Sprint("r", i)
+		if _, err := d.Start(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d, err := sim.New(s.Instrument(), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.Close()
+	}
+}
