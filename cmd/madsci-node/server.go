@@ -385,7 +385,19 @@ func (n *node) status(w http.ResponseWriter, r *http.Request) {
 func (n *node) state(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	writeJSON(w, 200, map[string]any{"actions_created": len(n.actions), "actions_started": n.started})
+	// MADSci's node state is free-form; this node reports what it ran.
+	type run struct {
+		ActionID string         `json:"action_id"`
+		Action   string         `json:"action_name"`
+		Args     map[string]any `json:"args"`
+	}
+	runs := []run{}
+	for _, id := range n.order {
+		if rec := n.actions[id]; rec.Phase != "created" && !(rec.Result != nil && rec.Result.Status == "not_ready") {
+			runs = append(runs, run{rec.ActionID, rec.Action, rec.Args})
+		}
+	}
+	writeJSON(w, 200, map[string]any{"actions_created": len(n.actions), "actions_started": n.started, "started_actions": runs})
 }
 
 func (n *node) config(w http.ResponseWriter, r *http.Request) {
