@@ -364,6 +364,9 @@ func (d *Driver) resume(ctx context.Context, e entry) (*lab.Result, error) {
 		// action is reported Failed — it never ran.
 		return d.start(ctx, e)
 	}
+	if nr.NotReady && e.Phase == created {
+		return nil, d.refused(e, nr)
+	}
 	if e.Phase == created {
 		e.Phase = started
 		if err := d.j.put(e); err != nil {
@@ -384,22 +387,27 @@ func (d *Driver) start(ctx context.Context, e entry) (*lab.Result, error) {
 		return nil, err
 	}
 	if nr.NotReady {
-		// The node ran nothing: forget the action so a later Start asks
-		// for a new one.
-		if err := d.j.put(entry{ID: e.ID, Phase: dropped}); err != nil {
-			return nil, err
-		}
-		msg := "the MADSci node is not ready"
-		if nr.Reason != "" {
-			msg += ": " + nr.Reason
-		}
-		return nil, errors.E(op, errors.Conflict, errors.Msg(msg))
+		return nil, d.refused(e, nr)
 	}
 	e.Phase = started
 	if err := d.j.put(e); err != nil {
 		return nil, err
 	}
 	return d.result(e, nr)
+}
+
+// refused forgets an action the node would not run (not_ready: it ran
+// nothing), so that a later Start asks for a new one, and says why.
+func (d *Driver) refused(e entry, nr *nodeResult) error {
+	const op errors.Op = "madsci.Start"
+	if err := d.j.put(entry{ID: e.ID, Phase: dropped}); err != nil {
+		return err
+	}
+	msg := "the MADSci node is not ready"
+	if nr.Reason != "" {
+		msg += ": " + nr.Reason
+	}
+	return errors.E(op, errors.Conflict, errors.Msg(msg))
 }
 
 // Result reports on an action Start began (GET /action/{action_id}/result).
