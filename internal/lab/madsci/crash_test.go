@@ -1,11 +1,14 @@
 package madsci
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,5 +172,48 @@ func TestJournalModel(t *testing.T) {
 			}
 		}
 		j.close()
+	}
+}
+
+// TestResponseLimits: what an HTTP server in front of a node may answer —
+// too much, an error page, a redirect, a body cut short — is Transient
+// with a short clean message.
+func TestResponseLimits(t *testing.T) {
+	cases := map[string]http.HandlerFunc{
+		"too large": func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"busy": false, "errors": ["`))
+			w.Write(bytes.Repeat([]byte("x"), MaxBody+10))
+			w.Write([]byte(`"]}`))
+		},
+		"error page": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte("<html><body>\x1b[2J502 Bad Gateway</body></html>"))
+		},
+		"redirect": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://elsewhere.invalid/status", http.StatusTemporaryRedirect)
+		},
+		"cut short": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.Write([]byte(`{"busy": fal`))
+		},
+	}
+	for name, h := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			d, err := Open(lab.Config{Kind: Kind, Endpoint: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			_, err = d.Status(context.Background())
+			if !errors.Is(errors.Transient, err) {
+				t.Fatalf("Status: %v, want Transient", err)
+			}
+			t.Log(err)
+			if msg := err.Error(); len(msg) > 1024 || strings.ContainsAny(msg, "\x1b\x00") {
+				t.Fatalf("message %q is long or unclean", msg)
+			}
+		})
 	}
 }

@@ -205,7 +205,7 @@ func (d *Driver) call(ctx context.Context, op errors.Op, method, path string, bo
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return b, resp.StatusCode, errors.E(op, errors.Transient, errors.Msg(fmt.Sprintf("the MADSci node refused Genesis's credentials (HTTP %d)", resp.StatusCode)))
 	}
-	return b, resp.StatusCode, errors.E(op, errors.Transient, errors.Msg(fmt.Sprintf("the MADSci node answered HTTP %d: %s", resp.StatusCode, detail(b))))
+	return b, resp.StatusCode, errors.E(op, errors.Transient, errors.Msg(fmt.Sprintf("the MADSci node at %s answered HTTP %d: %s", d.base.Host, resp.StatusCode, detail(b))))
 }
 
 // detail is a short, sanitised excerpt of an error body: FastAPI's
@@ -222,7 +222,28 @@ func detail(b []byte) string {
 			return clean(string(j), 300)
 		}
 	}
-	return clean(strings.Join(strings.Fields(string(b)), " "), 120)
+	s := string(b)
+	if strings.HasPrefix(strings.TrimSpace(s), "<") {
+		s = stripTags(s) // an error page from a proxy or server
+	}
+	return clean(strings.Join(strings.Fields(s), " "), 120)
+}
+
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+			b.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // Info reports the node's actions (GET /info).
