@@ -611,7 +611,7 @@ func (n *node) start(w http.ResponseWriter, r *http.Request) {
 	if !ok || rec.Action != name {
 		n.mu.Unlock()
 		writeJSON(w, 200, &mResult{ActionID: id, Status: "failed",
-			Errors: []mError{{Message: "Action " + id + " not found", ErrorType: "NotFound"}}, HistoryCreatedAt: now()})
+			Errors: []mError{newError("Action "+id+" not found", "NotFound")}, HistoryCreatedAt: now()})
 		return
 	}
 	if rec.Phase == "created" {
