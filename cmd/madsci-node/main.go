@@ -10,6 +10,8 @@
 // was running when the node stopped, and that the driver no longer knows,
 // is reported failed.
 //
+// --token makes every request carry "Authorization: Bearer TOKEN".
+//
 // Fault flags, for tests: --hang (accept actions, then never answer their
 // status, nor the node's), --garbage (answer everything with invalid
 // MADSci), --exit-after-start (exit right after answering a start).
@@ -54,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hang := fs.Bool("hang", false, "fault: accept actions, then never answer status or results")
 	garbage := fs.Bool("garbage", false, "fault: answer every request with invalid MADSci")
 	exitAfterStart := fs.Bool("exit-after-start", false, "fault: exit right after answering a start")
+	token := fs.String("token", "", "require this bearer token on every request (stock MADSci nodes have none; for a node behind an authenticating proxy)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer n.close()
-	n.hang, n.garbage, n.exitAfterStart = *hang, *garbage, *exitAfterStart
+	n.hang, n.garbage, n.exitAfterStart, n.token = *hang, *garbage, *exitAfterStart, *token
 	if *kind == "demo" {
 		log.Warn("serving the built-in demo device, not a real instrument")
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -98,6 +99,7 @@ type node struct {
 	f        *os.File
 
 	hang, garbage, exitAfterStart bool
+	token                         string
 	shutdown                      func()
 
 	mu      sync.Mutex
@@ -227,6 +229,11 @@ func (n *node) routes() http.Handler {
 // faults wraps the routes with the fault flags.
 func (n *node) faults(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+n.token)) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"detail": "Not authenticated"})
+			return
+		}
 		p := r.URL.Path
 		if n.hang && r.Method == http.MethodGet && (p == "/status" || strings.HasSuffix(p, "/status") || strings.HasSuffix(p, "/result")) {
 			<-r.Context().Done() // never answer

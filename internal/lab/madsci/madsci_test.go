@@ -475,3 +475,21 @@ func TestOpen(t *testing.T) {
 	}
 	d.Close()
 }
+
+func TestToken(t *testing.T) {
+	url, _ := madscitest.StartNode(t, "--token", "s3cret", "--settings", `{"duration":"100ms"}`)
+	ctx := context.Background()
+	for _, settings := range []string{"", `{"token":"wrong"}`} {
+		d := open(t, url, t.TempDir(), settings)
+		if _, err := d.Info(ctx); !errors.Is(errors.Transient, err) || !strings.Contains(err.Error(), "credentials") {
+			t.Fatalf("settings %s: Info = %v, want Transient about credentials", settings, err)
+		}
+	}
+	d := open(t, url, t.TempDir(), `{"token":"s3cret"}`)
+	if _, err := d.Start(ctx, req("tok", 100, 10, "water")); err != nil {
+		t.Fatal(err)
+	}
+	if res := wait(t, d, "tok"); res.State != lab.Succeeded {
+		t.Fatalf("%+v", res)
+	}
+}
