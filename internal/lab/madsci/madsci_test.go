@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -491,5 +492,33 @@ func TestToken(t *testing.T) {
 	}
 	if res := wait(t, d, "tok"); res.State != lab.Succeeded {
 		t.Fatalf("%+v", res)
+	}
+}
+
+// BenchmarkStartResult: one action through a madsci-node process (create,
+// start, result), a device that takes no time.
+func BenchmarkStartResult(b *testing.B) {
+	url, _ := madscitest.StartNode(b, "--settings", `{"duration":"0s"}`)
+	d, err := lab.Open(lab.Config{Kind: "madsci", Endpoint: url, StateDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := "bench-" + strconv.Itoa(i)
+		if _, err := d.Start(ctx, req(id, 100, 10, "water")); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			r, err := d.Result(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.State.Final() {
+				break
+			}
+		}
 	}
 }

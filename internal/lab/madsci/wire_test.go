@@ -315,3 +315,23 @@ func FuzzDecodeResult(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeResult(b *testing.B) {
+	body := []byte(resultBody)
+	b.SetBytes(int64(len(body)))
+	for i := 0; i < b.N; i++ {
+		if _, err := DecodeResult(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeInfo(b *testing.B) {
+	body := []byte(infoBody)
+	b.SetBytes(int64(len(body)))
+	for i := 0; i < b.N; i++ {
+		if _, err := DecodeInfo(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
