@@ -451,9 +451,9 @@ func (d *Driver) Result(ctx context.Context, id string) (*lab.Result, error) {
 func (d *Driver) fetch(ctx context.Context, op errors.Op, e entry) (*nodeResult, error) {
 	b, _, err := d.call(ctx, op, http.MethodGet, "/action/"+e.ActionID+"/result", nil)
 	if err != nil {
-		if errors.Is(errors.NotExist, err) {
-			return &nodeResult{NotFound: true}, nil
-		}
+		// A RestNode answers an action it does not know with status
+		// unknown; a 404 means the route is missing (a proxy, an older
+		// node): nothing is known of the action, so ask again later.
 		return nil, asTransient(op, err)
 	}
 	nr, err := DecodeResult(b)
