@@ -22,11 +22,10 @@ func init() { lab.RegisterKind("demo", openDemo) }
 type demo struct {
 	duration time.Duration
 
-	mu       sync.Mutex
-	stopped  bool
-	runs     map[string]*demoRun
-	nowFunc  func() time.Time
-	cancelAt time.Time
+	mu      sync.Mutex
+	stopped bool
+	runs    map[string]*demoRun
+	nowFunc func() time.Time
 }
 
 type demoRun struct {
