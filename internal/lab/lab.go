@@ -117,6 +117,9 @@ type Info struct {
 	Model       string       `json:"model"`
 	Actions     []Action     `json:"actions"`
 	Consumables []Consumable `json:"consumables,omitempty"`
+	// Unavailable names the instrument's actions a driver cannot offer
+	// (an argument type it cannot send…), each with the reason.
+	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
 
 // Action returns the named action, or nil.
