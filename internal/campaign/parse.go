@@ -15,6 +15,7 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/campaign/bo"
+	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/text"
@@ -83,7 +84,7 @@ func Parse(data []byte) (*Spec, error) {
 	if err := yamlsafe.Decode(data, &s, yaml.Strict()); err != nil {
 		if f := yamlsafe.UnknownField(err); f != "" {
 			msg := "campaign file: unknown field " + strconv.Quote(clip(f))
-			if hint := label.Suggest(f, allKeys); hint != "" {
+			if hint := suggest(f, allKeys); hint != "" {
 				msg += "; did you mean " + strconv.Quote(hint) + "?"
 			}
 			return nil, errors.E(op, errors.Invalid, errors.Field(f), errors.Msg(msg))
@@ -662,6 +663,9 @@ func (s *Spec) validateExecutor(params map[string]*Param, quantities map[string]
 		if err := checkTemplate("executor.job.spec", e.Job.Spec, params, 0); err != nil {
 			return err
 		}
+		if err := s.checkJobSpec(); err != nil {
+			return err
+		}
 	}
 	if len(e.Params) > MaxExecutorMapping {
 		return invalid("executor.params", "too many parameters")
@@ -727,6 +731,54 @@ func checkTemplate(field string, v any, params map[string]*Param, depth int) err
 	return nil
 }
 
+// checkJobSpec checks the job template as `genesis job submit` would
+// check the job it becomes: every "${name}" replaced by a value of that
+// parameter (its low bound or first category).
+func (s *Spec) checkJobSpec() error {
+	sample := map[string]string{}
+	for _, p := range s.Params {
+		if bo.Kind(p.Kind) == bo.Categorical {
+			sample[p.Name] = p.Categories[0]
+		} else {
+			sample[p.Name] = fmtF(*p.Low)
+		}
+	}
+	b, err := json.Marshal(substitute(s.Executor.Job.Spec, func(name string) string { return sample[name] }))
+	if err != nil {
+		return invalid("executor.job.spec", "not a job spec (it must be a mapping of strings, numbers, lists and mappings)")
+	}
+	if _, err := compute.ParseJobSpec(b); err != nil {
+		f := "executor.job.spec"
+		if ff := errors.FieldOf(err); ff != "" {
+			f += "." + ff
+		}
+		return errors.E(errors.Invalid, errors.Field(f), errors.Msg("executor.job.spec: "+errors.SafeMessage(err)))
+	}
+	return nil
+}
+
+// substitute returns a copy of a job template with every "${name}" in its
+// strings replaced by value(name).
+func substitute(v any, value func(name string) string) any {
+	switch x := v.(type) {
+	case string:
+		return varRE.ReplaceAllStringFunc(x, func(m string) string { return value(m[2 : len(m)-1]) })
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = substitute(e, value)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = substitute(e, value)
+		}
+		return out
+	}
+	return v
+}
+
 func checkRelPath(field, p string) error {
 	if err := text.Line(field, p, 1024); err != nil {
 		return err
@@ -775,15 +827,65 @@ func outcomeNames(q map[string]string) map[string]string {
 }
 
 func didYouMean(s string, names map[string]string) string {
-	if h := label.Suggest(s, sortedKeys(names)); h != "" {
+	if h := suggest(s, sortedKeys(names)); h != "" {
 		return "; did you mean " + strconv.Quote(h) + "?"
 	}
 	return ""
 }
 
 func didYouMeanParam(s string, params map[string]*Param) string {
-	if h := label.Suggest(s, sortedKeys(params)); h != "" {
+	if h := suggest(s, sortedKeys(params)); h != "" {
 		return "; did you mean " + strconv.Quote(h) + "?"
 	}
 	return ""
+}
+
+// suggest returns the candidate closest to s, if it is close enough to be
+// a likely typo: at most 1 edit for words of up to 5 bytes, 2 for longer
+// ones, where swapping two neighbours counts as one edit ("gaol" →
+// "goal"). Ties go to the earlier candidate.
+func suggest(s string, candidates []string) string {
+	if s == "" || len(s) > 64 {
+		return ""
+	}
+	limit := 1
+	if len(s) > 5 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, c := range candidates {
+		if c == s || len(c) > 64 {
+			continue
+		}
+		if d := osaDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// osaDistance is the optimal string alignment distance over bytes:
+// insertions, deletions, substitutions and transpositions of neighbours.
+func osaDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
