@@ -3,6 +3,7 @@ package campaign
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/campaign/bo"
@@ -36,5 +37,37 @@ func TestExamples(t *testing.T) {
 				t.Fatalf("bo.New: %v", err)
 			}
 		})
+	}
+}
+
+// TestREADME: the README's campaign file reference parses, and names every
+// key a campaign file may use.
+func TestREADME(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "\n## Campaign files\n")
+	if start < 0 {
+		t.Fatal(`README.md has no "## Campaign files" section`)
+	}
+	text = text[start+1:]
+	if end := strings.Index(text[3:], "\n## "); end >= 0 {
+		text = text[:end+3]
+	}
+	i := strings.Index(text, "```yaml\n")
+	if i < 0 {
+		t.Fatal("no yaml block in the section")
+	}
+	block := text[i+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	if _, err := Parse([]byte(block)); err != nil {
+		t.Errorf("the reference block does not parse: %v", err)
+	}
+	for _, k := range allKeys {
+		if !strings.Contains(text, k+":") {
+			t.Errorf("the section does not document %q", k)
+		}
 	}
 }
