@@ -34,11 +34,11 @@ func genSpec(rng *rand.Rand) *Spec {
 			if p.Log {
 				lo = math.Abs(lo) + 0.01
 			}
-			p.Low, p.High = ptr(lo), ptr(lo+0.1+rng.Float64()*50)
+			p.Low, p.High = refOf(lo), refOf(lo+0.1+rng.Float64()*50)
 		case 2:
 			p.Kind = "integer"
 			lo := float64(rng.IntN(20) - 10)
-			p.Low, p.High = ptr(lo), ptr(lo+float64(1+rng.IntN(30)))
+			p.Low, p.High = refOf(lo), refOf(lo+float64(1+rng.IntN(30)))
 			p.Log = lo > 0 && rng.IntN(3) == 0
 		case 3:
 			p.Kind = "categorical"
@@ -86,7 +86,7 @@ func genSpec(rng *rand.Rand) *Spec {
 	for i := 0; i < no; i++ {
 		o := Objective{Name: fmt.Sprintf("y%d", i), Goal: []string{"max", "min"}[rng.IntN(2)]}
 		if rng.IntN(2) == 0 {
-			o.Target = ptr(rng.NormFloat64())
+			o.Target = refOf(rng.NormFloat64())
 		}
 		s.Objectives = append(s.Objectives, o)
 	}

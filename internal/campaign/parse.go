@@ -717,7 +717,11 @@ func checkTemplate(field string, v any, params map[string]*Param, depth int) err
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			if err := checkTemplate(field+"."+clip(k), x[k], params, depth+1); err != nil {
+			f := field + "." + clip(k)
+			if depth == 0 && k != "arguments" && k != "environment" && usesVar(x[k], 0) {
+				return invalid(f, "only arguments and environment may use ${param}")
+			}
+			if err := checkTemplate(f, x[k], params, depth+1); err != nil {
 				return err
 			}
 		}
@@ -777,6 +781,27 @@ func substitute(v any, value func(name string) string) any {
 		return out
 	}
 	return v
+}
+
+// usesVar reports whether a template value uses "${…}" anywhere.
+func usesVar(v any, depth int) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, "${")
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, "${") || depth > 32 || usesVar(e, depth+1) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if depth > 32 || usesVar(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func checkRelPath(field, p string) error {

@@ -87,7 +87,7 @@ optimizer: {acquisition: UCB, kernel: RBF}
 		Label:      "OPEN",
 		Objectives: []Objective{{Name: "y", Goal: "max"}},
 		Params: []Param{
-			{Name: "x", Kind: "continuous", Low: ptr(0.0), High: ptr(1.0)},
+			{Name: "x", Kind: "continuous", Low: refOf(0.0), High: refOf(1.0)},
 			{Name: "c", Kind: "categorical", Categories: []string{"a", "b"}},
 		},
 		Budget:      Budget{WallTime: Duration{90 * time.Minute}},
@@ -111,7 +111,7 @@ optimizer: {acquisition: UCB, kernel: RBF}
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+func refOf[T any](v T) *T { return &v }
 
 // TestRefusals: every kind of mistake is errors.Invalid naming the field,
 // with a message that says what is wrong.
@@ -189,6 +189,7 @@ func TestRefusals(t *testing.T) {
 		{"job output absolute", "  workcell: demo-cell\n  action: run\n", "  job: {output: /tmp/out.json, spec: {executable: /bin/true, attributes: {duration: 1m}}}\n", "executor.job.output", "relative"},
 		{"job output dotdot", "  workcell: demo-cell\n  action: run\n", "  job: {output: a/../../out.json, spec: {executable: /bin/true, attributes: {duration: 1m}}}\n", "executor.job.output", ".."},
 		{"job unknown param", "  workcell: demo-cell\n  action: run\n", "  job: {output: o.json, spec: {executable: /bin/true, arguments: ['${temp}'], attributes: {duration: 1m}}}\n", "executor.job.spec.arguments[0]", `unknown parameter "temp"`},
+		{"job var outside arguments", "  workcell: demo-cell\n  action: run\n", "  job: {output: o.json, spec: {executable: '/bin/${catalyst}', attributes: {duration: 1m}}}\n", "executor.job.spec.executable", "only arguments and environment"},
 		{"job bad spec", "  workcell: demo-cell\n  action: run\n", "  job: {output: o.json, spec: {executable: /bin/true}}\n", "executor.job.spec.attributes.duration", "positive"},
 		{"job unknown spec field", "  workcell: demo-cell\n  action: run\n", "  job: {output: o.json, spec: {executable: /bin/true, attributes: {duration: 1m}, cores: 3}}\n", "executor.job.spec.cores", "unknown field"},
 		{"job no output", "  workcell: demo-cell\n  action: run\n", "  job: {spec: {executable: /bin/true, attributes: {duration: 1m}}}\n", "executor.job.output", "missing"},
