@@ -3,6 +3,7 @@ package campaign
 import (
 	"bytes"
 	"encoding/json"
+	stderrors "errors"
 	"fmt"
 	"math"
 	"path"
@@ -21,6 +22,8 @@ import (
 	"github.com/genesis-science/genesis/internal/text"
 	"github.com/genesis-science/genesis/internal/yamlsafe"
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // Limits on a campaign file.
@@ -82,14 +85,26 @@ func Parse(data []byte) (*Spec, error) {
 	}
 	var s Spec
 	if err := yamlsafe.Decode(data, &s, yaml.Strict()); err != nil {
+		path := errorPath(data, err)
 		if f := yamlsafe.UnknownField(err); f != "" {
-			msg := "campaign file: unknown field " + strconv.Quote(clip(f))
+			if path == "" {
+				path = f
+			}
+			msg := "campaign file: " + clip(path) + ": unknown field " + strconv.Quote(clip(f))
 			if hint := suggest(f, allKeys); hint != "" {
 				msg += "; did you mean " + strconv.Quote(hint) + "?"
 			}
-			return nil, errors.E(op, errors.Invalid, errors.Field(f), errors.Msg(msg))
+			return nil, errors.E(op, errors.Invalid, errors.Field(path), errors.Msg(msg))
 		}
-		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: "+yamlsafe.Message(err)))
+		var de *durationError
+		if stderrors.As(err, &de) && path == "" {
+			path = "budget.wall_time" // the file's only duration
+		}
+		msg := "campaign file: " + decodeMessage(err)
+		if path != "" {
+			msg = "campaign file: " + clip(path) + ": " + decodeMessage(err)
+		}
+		return nil, errors.E(op, errors.Invalid, errors.Field(path), errors.Msg(msg))
 	}
 	if err := checkExplicitZeros(data); err != nil {
 		return nil, errors.E(op, err)
@@ -98,6 +113,89 @@ func Parse(data []byte) (*Spec, error) {
 		return nil, errors.E(op, err)
 	}
 	return &s, nil
+}
+
+var goTypeRE = regexp.MustCompile(`cannot unmarshal (.*) into Go (?:struct field \S+|value) of type (\S+)( \( overflow \))?`)
+
+// decodeMessage is yamlsafe.Message with the decoder's Go type names
+// ("cannot unmarshal string into Go struct field Spec.Params of type
+// float64") replaced by what the file should have said.
+func decodeMessage(err error) string {
+	msg := yamlsafe.Message(err)
+	msg = strings.NewReplacer("where sequence is expected", "where a list is expected", "where mapping is expected", "where a mapping is expected").Replace(msg)
+	m := goTypeRE.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return msg
+	}
+	typ := msg[m[4]:m[5]]
+	want := "a value of another type"
+	switch {
+	case m[6] >= 0:
+		want = "a number in range"
+		if strings.HasPrefix(typ, "uint") {
+			want = "a whole number, not negative"
+		}
+	case typ == "float64":
+		want = "a number"
+	case strings.HasPrefix(typ, "int"):
+		want = "a whole number"
+	case strings.HasPrefix(typ, "uint"):
+		want = "a whole number, not negative"
+	case typ == "string":
+		want = "text"
+	case typ == "bool":
+		want = "true or false"
+	case strings.HasPrefix(typ, "[]"):
+		want = "a list"
+	case strings.HasPrefix(typ, "map["), strings.HasPrefix(typ, "campaign."), strings.HasPrefix(typ, "*campaign."):
+		want = "a mapping (key: value)"
+	}
+	return msg[:m[0]] + "want " + want + msg[m[1]:]
+}
+
+// errorPath returns the field path ("params[2].low") of the node a decode
+// error points at, or "" when it points at none.
+func errorPath(data []byte, err error) (path string) {
+	var ye yaml.Error
+	if !stderrors.As(err, &ye) || ye.GetToken() == nil {
+		return ""
+	}
+	pos := ye.GetToken().Position
+	defer func() {
+		if recover() != nil {
+			path = ""
+		}
+	}()
+	f, perr := parser.ParseBytes(data, 0)
+	if perr != nil {
+		return ""
+	}
+	v := &pathFinder{line: pos.Line, col: pos.Column}
+	for _, d := range f.Docs {
+		if d.Body != nil {
+			ast.Walk(v, d.Body)
+		}
+	}
+	p := strings.TrimPrefix(strings.TrimPrefix(v.path, "$"), ".")
+	if len(p) > 200 {
+		return ""
+	}
+	return p
+}
+
+// pathFinder finds the deepest node whose token is at line:col.
+type pathFinder struct {
+	line, col int
+	path      string
+}
+
+func (v *pathFinder) Visit(n ast.Node) ast.Visitor {
+	if t := n.GetToken(); t != nil && t.Position != nil && t.Position.Line == v.line && t.Position.Column == v.col {
+		if p := n.GetPath(); len(p) >= len(v.path) {
+			v.path = p
+		}
+	}
+	return v
 }
 
 // checkExplicitZeros refuses counts written as 0: in the struct zero means
@@ -169,7 +267,7 @@ func (d *Duration) UnmarshalYAML(b []byte) error {
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		var u string
 		if json.Unmarshal([]byte(s), &u) != nil {
-			return fmt.Errorf("duration %s: want a duration such as 90s, 30m or 2h", clip(s))
+			return &durationError{s}
 		}
 		s = u
 	} else if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
@@ -181,10 +279,16 @@ func (d *Duration) UnmarshalYAML(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("duration %q: want a duration such as 90s, 30m or 2h", clip(s))
+		return &durationError{s}
 	}
 	d.Duration = v
 	return nil
+}
+
+type durationError struct{ s string }
+
+func (e *durationError) Error() string {
+	return fmt.Sprintf("duration %q: want a duration such as 90s, 30m or 2h", clip(e.s))
 }
 
 // UnmarshalJSON accepts what UnmarshalYAML does.
