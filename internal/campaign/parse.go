@@ -91,7 +91,7 @@ func Parse(data []byte) (*Spec, error) {
 				path = f
 			}
 			msg := "campaign file: " + clip(path) + ": unknown field " + strconv.Quote(clip(f))
-			if hint := suggest(f, allKeys); hint != "" {
+			if hint := suggest(f, keysAt(path)); hint != "" {
 				msg += "; did you mean " + strconv.Quote(hint) + "?"
 			}
 			return nil, errors.E(op, errors.Invalid, errors.Field(path), errors.Msg(msg))
@@ -230,6 +230,46 @@ func checkExplicitZeros(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// keysAt lists the keys allowed beside the field at path
+// ("objectives[0].gaol": an objective's keys), or every key when the path
+// leads nowhere known.
+func keysAt(path string) []string {
+	t := reflect.TypeOf(Spec{})
+	segs := strings.Split(path, ".")
+	for _, seg := range segs[:len(segs)-1] {
+		if i := strings.IndexByte(seg, '['); i >= 0 {
+			seg = seg[:i]
+		}
+		f, ok := fieldByKey(t, seg)
+		if !ok {
+			return allKeys
+		}
+		t = f
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// fieldByKey returns the struct type under key in struct type t
+// (through pointers, slices and maps), if it is one.
+func fieldByKey(t reflect.Type, key string) (reflect.Type, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k == key {
+			ft := t.Field(i).Type
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map {
+				ft = ft.Elem()
+			}
+			return ft, ft.Kind() == reflect.Struct && ft != reflect.TypeOf(Duration{})
+		}
+	}
+	return nil, false
 }
 
 // allKeys lists every key a campaign file may use, for did-you-mean.

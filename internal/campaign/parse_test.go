@@ -206,6 +206,7 @@ func TestRefusals(t *testing.T) {
 		{"text for a list", "    categories: [Pd-A, Pd-B, Ni-C]", "    categories: Pd-A", "params[3].categories", "where a list is expected"},
 		{"duplicate key", "label: OPEN", "label: OPEN\nlabel: OPEN", "", "already defined"},
 		{"unknown field in a list", "  - name: stirs", "  - nmae: stirs", "params[2].nmae", `did you mean "name"?`},
+		{"suggestion from the right level", "executor:\n", "executor:\n  instrumnet: X\n", "executor.instrumnet", `unknown field "instrumnet"; did you mean "instrument"?`},
 		{"empty file", "", "  \n", "name", "empty"},
 		{"not utf-8", "", "name: \xff\n", "", "UTF-8"},
 	}
@@ -236,6 +237,21 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("message is not one short line: %q", msg)
 			}
 		})
+	}
+}
+
+// TestSuggestionsFromTheLevel: a misspelt key is compared with the keys of
+// its own mapping only ("lable" under executor is not the campaign's label).
+func TestSuggestionsFromTheLevel(t *testing.T) {
+	for _, c := range []struct{ old, new, want string }{
+		{"executor:\n", "executor:\n  lable: X\n", `campaign file: executor.lable: unknown field "lable"`},
+		{"budget:\n  experiments: 30", "budget:\n  experiments: 30\n  nmae: x", `campaign file: budget.nmae: unknown field "nmae"`},
+		{"    goal: max", "    goal: max\n    kind: x", `campaign file: objectives[0].kind: unknown field "kind"`},
+	} {
+		_, err := Parse([]byte(strings.Replace(base, c.old, c.new, 1)))
+		if got := errors.SafeMessage(err); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
 	}
 }
 
