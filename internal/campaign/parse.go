@@ -43,6 +43,7 @@ const (
 	MaxInitialPoints   = 10000
 	MaxExecutorMapping = 1000
 	MaxIntegerSpan     = 1e6 // high - low of an integer param
+	MaxPool            = 100000
 )
 
 // Defaults filled by Parse and Validate.
@@ -496,6 +497,14 @@ func (s *Spec) validate() error {
 		if err := s.Constraints[i].validate(fmt.Sprintf("constraints[%d]", i), params); err != nil {
 			return err
 		}
+	}
+
+	// Pool.
+	if len(s.Pool) > MaxPool {
+		return invalid("pool", fmt.Sprintf("%d candidates; at most %d", len(s.Pool), MaxPool))
+	}
+	if _, err := s.poolPoints(); err != nil {
+		return err
 	}
 
 	// Outcome constraints.

@@ -1,11 +1,14 @@
 package campaign
 
 import (
+	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/campaign/bo"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -207,6 +210,12 @@ func TestRefusals(t *testing.T) {
 		{"duplicate key", "label: OPEN", "label: OPEN\nlabel: OPEN", "", "already defined"},
 		{"unknown field in a list", "  - name: stirs", "  - nmae: stirs", "params[2].nmae", `did you mean "name"?`},
 		{"suggestion from the right level", "executor:\n", "executor:\n  instrumnet: X\n", "executor.instrumnet", `unknown field "instrumnet"; did you mean "instrument"?`},
+		{"pool out of bounds", "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, stirs: 3, catalyst: Pd-A}\n  - {temperature: 400, time: 2, stirs: 3, catalyst: Pd-A}", "pool[1].temperature", "pool[1]: temperature: 400 is outside the bounds [30, 150]"},
+		{"pool missing param", "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, catalyst: Pd-A}", "pool[0].stirs", "missing"},
+		{"pool unknown param", "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, stirs: 3, catalyst: Pd-A, colour: red}", "pool[0].colour", "unknown parameter"},
+		{"pool unknown category", "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, stirs: 3, catalyst: Fe}", "pool[0].catalyst", "not a category"},
+		{"pool duplicate", "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, stirs: 3, catalyst: Pd-A}\n  - {temperature: 40.0, time: 2, stirs: 3, catalyst: Pd-A}", "pool[1]", "the same candidate as pool[0]"},
+		{"pool breaks constraint", "batch: 2", "batch: 2\npool:\n  - {temperature: 150, time: 2, stirs: 10, catalyst: Pd-A}", "pool[0].constraints[0]", "do not satisfy"},
 		{"empty file", "", "  \n", "name", "empty"},
 		{"not utf-8", "", "name: \xff\n", "", "UTF-8"},
 	}
@@ -252,6 +261,58 @@ func TestSuggestionsFromTheLevel(t *testing.T) {
 		if got := errors.SafeMessage(err); got != c.want {
 			t.Errorf("got %q, want %q", got, c.want)
 		}
+	}
+}
+
+// TestPool: the optimizer proposes only the pool's candidates; numbers
+// written for a categorical param name the category of their text.
+func TestPool(t *testing.T) {
+	doc := `name: pool
+objectives: [{name: y, goal: max}]
+params:
+  - {name: temp, kind: categorical, categories: ["90", "105", "120"]}
+  - {name: conc, low: 0, high: 1}
+budget: {experiments: 5}
+executor: {instrument: t, action: measure}
+pool:
+  - {temp: 90, conc: 0.1}
+  - {temp: "105", conc: 0.5}
+  - {temp: 120, conc: 0.9}
+  - {temp: 90, conc: 1}
+`
+	s, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := s.OptimizerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []bo.Point{{0, 0.1}, {1, 0.5}, {2, 0.9}, {0, 1}}
+	if !cmp.Equal(cfg.Space.Pool, want) {
+		t.Fatalf("pool %v, want %v", cfg.Space.Pool, want)
+	}
+	o, err := bo.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := o.Suggest(context.Background(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if !slices.ContainsFunc(want, func(q bo.Point) bool { return cmp.Equal(p, q) }) {
+			t.Errorf("suggested %v, not a pool candidate", p)
+		}
+	}
+	// The pool survives the JSON round trip the store makes.
+	s2, err := Parse(mustJSON(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg2, err := s2.OptimizerConfig()
+	if err != nil || !cmp.Equal(cfg2.Space.Pool, want) {
+		t.Errorf("after JSON: pool %v, %v", cfg2.Space.Pool, err)
 	}
 }
 

@@ -31,6 +31,10 @@ type Spec struct {
 	Constraints []LinearConstraint `json:"constraints,omitempty" yaml:"constraints,omitempty"`
 	// OutcomeConstraints require measured quantities to satisfy a bound.
 	OutcomeConstraints []OutcomeConstraint `json:"outcome_constraints,omitempty" yaml:"outcome_constraints,omitempty"`
+	// Pool, when given, lists the only points the optimizer may propose,
+	// each naming a value for every param (a compound library, the rows of
+	// a table).
+	Pool []map[string]any `json:"pool,omitempty" yaml:"pool,omitempty"`
 
 	Budget Budget `json:"budget" yaml:"budget"`
 	// Batch is how many experiments the optimizer proposes at once
