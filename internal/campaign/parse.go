@@ -212,9 +212,6 @@ func checkExplicitZeros(data []byte) error {
 		Retry struct {
 			Attempts *int `yaml:"attempts"`
 		} `yaml:"retry"`
-		Optimizer struct {
-			InitialPoints *int `yaml:"initial_points"`
-		} `yaml:"optimizer"`
 	}
 	if yamlsafe.Decode(data, &raw) != nil {
 		return nil // the strict decode accepted it; nothing to add
