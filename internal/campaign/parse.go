@@ -29,6 +29,7 @@ import (
 // Limits on a campaign file.
 const (
 	MaxSpecSize        = 1 << 20 // bytes of a campaign file
+	MaxName            = 53      // a campaign's name; its outputs add "-surrogate"
 	MaxObjectives      = 3
 	MaxParams          = 100
 	MaxCategories      = 1000
@@ -393,6 +394,12 @@ func (s *Spec) validate() error {
 	}
 	if err := text.Name("name", s.Name); err != nil {
 		return err
+	}
+	if len(s.Name) > MaxName {
+		return invalid("name", fmt.Sprintf("at most %d characters (the campaign's outputs are named NAME-results and NAME-surrogate)", MaxName))
+	}
+	if strings.HasPrefix(s.Name, "cmp_") {
+		return invalid("name", "names starting with cmp_ are campaign IDs")
 	}
 	if err := text.First(
 		text.Line("title", s.Title, text.MaxLine),

@@ -133,6 +133,8 @@ func TestRefusals(t *testing.T) {
 		{"unknown nested field did you mean", "    goal: max", "    gaol: max", "objectives[0].gaol", `did you mean "goal"?`},
 		{"missing name", "name: demo\n", "", "name", "missing"},
 		{"bad name", "name: demo", "name: Demo Campaign", "name", "lower-case"},
+		{"name too long", "name: demo", "name: " + strings.Repeat("a", 54), "name", "at most 53"},
+		{"name like an ID", "name: demo", "name: cmp_0123", "name", "campaign IDs"},
 		{"control char in title", "title: A demo", "title: \"A \\u001b[31mdemo\"", "title", "terminal escape"},
 		{"bad label", "label: OPEN", "label: PROPRIETARY/FUSION", "label", "label:"},
 		{"missing objectives", "objectives:\n  - name: yield\n    goal: max\n    target: 90\n", "", "objectives", "missing objectives"[8:]},
