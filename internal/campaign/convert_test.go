@@ -163,6 +163,14 @@ func TestGeneratedSpecs(t *testing.T) {
 			t.Fatalf("spec %d: %v\n%s", i, err, mustJSON(s))
 		}
 		b := mustJSON(s)
+		// Validate is idempotent: a validated spec validates to itself.
+		var again Spec // a deep copy
+		if err := json.Unmarshal(b, &again); err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Validate(); err != nil || !cmp.Equal(*s, again, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(Spec{}, "Pool")) {
+			t.Fatalf("spec %d: a second Validate changed it or failed: %v", i, err)
+		}
 		s2, err := Parse(b)
 		if err != nil {
 			t.Fatalf("spec %d: Parse of its JSON: %v\n%s", i, err, b)
