@@ -23,7 +23,9 @@ import (
 	"github.com/genesis-science/genesis/internal/yamlsafe"
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Limits on a campaign file.
@@ -85,6 +87,9 @@ func Parse(data []byte) (*Spec, error) {
 	if msg := yamlsafe.Check(data); msg != "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: "+msg))
 	}
+	if multipleDocuments(data) {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: more than one YAML document (---): a campaign file holds one campaign"))
+	}
 	var s Spec
 	if err := yamlsafe.Decode(data, &s, yaml.Strict()); err != nil {
 		path := errorPath(data, err)
@@ -115,6 +120,35 @@ func Parse(data []byte) (*Spec, error) {
 		return nil, errors.E(op, err)
 	}
 	return &s, nil
+}
+
+// multipleDocuments reports whether data holds a second YAML document
+// (a "---" after content), which the decoder would silently ignore.
+func multipleDocuments(data []byte) (multi bool) {
+	defer func() {
+		if recover() != nil {
+			multi = false // yamlsafe.Check already tokenised it; the decoder will say what is wrong
+		}
+	}()
+	content, directive := false, -1 // directive: the line of a %YAML or %TAG directive
+	for _, tk := range lexer.Tokenize(string(data)) {
+		line := -2
+		if tk.Position != nil {
+			line = tk.Position.Line
+		}
+		switch {
+		case tk.Type == token.DirectiveType:
+			directive = line
+		case tk.Type == token.DocumentHeaderType:
+			if content {
+				return true
+			}
+		case tk.Type == token.CommentType, tk.Type == token.DocumentEndType, line == directive:
+		default:
+			content = true
+		}
+	}
+	return false
 }
 
 var goTypeRE = regexp.MustCompile(`cannot unmarshal (.*) into Go (?:struct field \S+|value) of type (\S+)( \( overflow \))?`)

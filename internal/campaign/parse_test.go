@@ -218,6 +218,7 @@ func TestRefusals(t *testing.T) {
 		{"pool unknown category", "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, stirs: 3, catalyst: Fe}", "pool[0].catalyst", "not a category"},
 		{"pool duplicate", "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, stirs: 3, catalyst: Pd-A}\n  - {temperature: 40.0, time: 2, stirs: 3, catalyst: Pd-A}", "pool[1]", "the same candidate as pool[0]"},
 		{"pool breaks constraint", "batch: 2", "batch: 2\npool:\n  - {temperature: 150, time: 2, stirs: 10, catalyst: Pd-A}", "pool[0].constraints[0]", "do not satisfy"},
+		{"two documents", "", base + "---\nname: other\n", "", "more than one YAML document"},
 		{"empty file", "", "  \n", "name", "empty"},
 		{"not utf-8", "", "name: \xff\n", "", "UTF-8"},
 	}
@@ -315,6 +316,14 @@ pool:
 	cfg2, err := s2.OptimizerConfig()
 	if err != nil || !cmp.Equal(cfg2.Space.Pool, want) {
 		t.Errorf("after JSON: pool %v, %v", cfg2.Space.Pool, err)
+	}
+}
+
+func TestLeadingDocumentMarker(t *testing.T) {
+	for _, doc := range []string{"---\n" + base, "# a comment\n---\n" + base, "%YAML 1.2\n---\n" + base, base + "...\n"} {
+		if _, err := Parse([]byte(doc)); err != nil {
+			t.Errorf("%q…: %v", doc[:20], err)
+		}
 	}
 }
 
