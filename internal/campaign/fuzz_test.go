@@ -45,6 +45,9 @@ func parseSeeds(f *testing.F) {
 		f.Add([]byte(strings.Replace(base, edit[0], edit[1], 1)))
 	}
 	f.Add([]byte(strings.Replace(base, "batch: 2", "batch: 2\npool:\n  - {temperature: 40, time: 2, stirs: 3, catalyst: Pd-A}\n  - {temperature: 41, time: 2, stirs: 3, catalyst: Ni-C}", 1)))
+	f.Add([]byte(base + "---\nname: other\n"))
+	f.Add([]byte("%YAML 1.2\n---\n" + base + "...\n"))
+	f.Add([]byte(`{"name": "j", "objectives": [{"name": "y", "goal": "min", "target": -1e308}], "params": [{"name": "x", "kind": "integer", "low": -3, "high": 3}], "budget": {"wall_time": "1h30m"}, "executor": {"job": {"output": "o.json", "spec": {"executable": "a", "arguments": ["${x}"], "environment": {"X": "${x}"}, "attributes": {"duration": "1m"}}}}}`))
 	f.Add([]byte("name: &a x\n"))
 	f.Add([]byte("{}"))
 }
