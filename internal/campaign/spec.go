@@ -46,7 +46,7 @@ type Spec struct {
 	MaxInFlight int    `json:"max_in_flight,omitempty" yaml:"max_in_flight,omitempty"`
 	Seed        uint64 `json:"seed,omitempty" yaml:"seed,omitempty"`
 
-	Optimizer OptimizerSpec `json:"optimizer,omitempty" yaml:"optimizer,omitempty"`
+	Optimizer OptimizerSpec `json:"optimizer,omitzero" yaml:"optimizer,omitempty"`
 	Executor  Executor      `json:"executor" yaml:"executor"`
 	// Prior data warm-starts the model.
 	Prior []Prior `json:"prior,omitempty" yaml:"prior,omitempty"`
@@ -96,7 +96,7 @@ type OutcomeConstraint struct {
 // Budget bounds a campaign. At least one of Experiments and WallTime is set.
 type Budget struct {
 	Experiments int      `json:"experiments,omitempty" yaml:"experiments,omitempty"`
-	WallTime    Duration `json:"wall_time,omitempty" yaml:"wall_time,omitempty"`
+	WallTime    Duration `json:"wall_time,omitzero" yaml:"wall_time,omitempty"`
 }
 
 // Duration is a time.Duration written as "90s", "2h".
