@@ -121,9 +121,18 @@ func (s *Spec) ToPoint(params map[string]any) (bo.Point, error) {
 			return nil, errors.E(op, invalid("params."+clip(k), fmt.Sprintf("unknown parameter %q", clip(k))))
 		}
 	}
-	for ci, c := range s.Constraints {
-		if !satisfies(s, c, p) {
-			return nil, errors.E(op, invalid(fmt.Sprintf("constraints[%d]", ci), "the parameters do not satisfy this constraint"))
+	if len(s.Constraints) > 0 {
+		// The optimizer's own test (and tolerance), so that a point
+		// accepted here is one bo.Observe accepts.
+		sp := bo.Space{Params: make([]bo.Param, len(s.Params))}
+		for i, prm := range s.Params {
+			sp.Params[i] = bo.Param{Name: prm.Name, Kind: bo.Kind(prm.Kind), Low: deref(prm.Low), High: deref(prm.High), Categories: prm.Categories}
+		}
+		for ci, c := range s.Constraints {
+			sp.Constraints = []bo.LinearConstraint{{Coef: c.Coef, Rel: bo.Relation(c.Rel), RHS: c.RHS}}
+			if !sp.Contains(p) {
+				return nil, errors.E(op, invalid(fmt.Sprintf("constraints[%d]", ci), "the parameters do not satisfy this constraint"))
+			}
 		}
 	}
 	return p, nil
@@ -173,27 +182,6 @@ func (s *Spec) poolPoints() ([]bo.Point, error) {
 		pts[i] = p
 	}
 	return pts, nil
-}
-
-// satisfies checks one linear constraint with the optimizer's tolerance.
-func satisfies(s *Spec, c LinearConstraint, p bo.Point) bool {
-	sum, scale := 0.0, math.Abs(c.RHS)
-	for i, prm := range s.Params {
-		if a, ok := c.Coef[prm.Name]; ok {
-			sum += a * p[i]
-			scale += math.Abs(a * p[i])
-		}
-	}
-	tol := 1e-6 * (1 + scale)
-	switch c.Rel {
-	case "<=":
-		return sum <= c.RHS+tol
-	case ">=":
-		return sum >= c.RHS-tol
-	case "==":
-		return math.Abs(sum-c.RHS) <= tol
-	}
-	return false
 }
 
 func deref(p *float64) float64 {

@@ -178,6 +178,15 @@ func FuzzReadPrior(f *testing.F) {
 				t.Fatalf("values %v", vals[i])
 			}
 		}
+		if len(pts) > 0 {
+			o, err := bo.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := o.Observe(pts, vals); err != nil {
+				t.Fatalf("bo.Observe refused what ReadPrior accepted: %v", err)
+			}
+		}
 		out := writePrior(s, pts, vals, nil, rand.New(rand.NewPCG(1, 1)))
 		p2, v2, err := ReadPrior(s, bytes.NewReader(out), nil)
 		if err != nil || !cmp.Equal(pts, p2, cmpopts.EquateEmpty()) || !cmp.Equal(vals, v2, cmpopts.EquateEmpty()) {

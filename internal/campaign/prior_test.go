@@ -64,6 +64,47 @@ func writePrior(s *Spec, pts []bo.Point, vals [][]float64, rename map[string]str
 	return buf.Bytes()
 }
 
+// observe checks that the optimizer takes what ReadPrior accepted.
+func observe(t testing.TB, s *Spec, pts []bo.Point, vals [][]float64) {
+	t.Helper()
+	cfg, err := s.OptimizerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := bo.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Observe(pts, vals); err != nil {
+		t.Fatalf("bo.Observe refused prior data ReadPrior accepted: %v", err)
+	}
+}
+
+// TestReadPriorSimplex: compositions off the simplex by more than the
+// optimizer's tolerance are refused; within it, accepted and observable.
+func TestReadPriorSimplex(t *testing.T) {
+	b, err := os.ReadFile("../../examples/campaigns/thin-film.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "fraction_a,fraction_b,fraction_c,anneal_temperature,conductivity,band_gap\n"
+	pts, vals, err := ReadPrior(s, strings.NewReader(head+"0.45,0.35,0.2,420,118,1.8\n0.5,0.25,0.25000000001,300,40,2.1\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe(t, s, pts, vals)
+	for _, off := range []string{"0.2000005", "0.19", "0.2001"} {
+		_, _, err := ReadPrior(s, strings.NewReader(head+"0.45,0.35,"+off+",420,118,1.8\n"), nil)
+		if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "line 2") {
+			t.Errorf("fraction_c %s: %v, want Invalid naming line 2", off, err)
+		}
+	}
+}
+
 func quantityNames(s *Spec) []string {
 	var q []string
 	for _, o := range s.Objectives {
@@ -104,6 +145,7 @@ func TestReadPriorRoundTrip(t *testing.T) {
 		if !cmp.Equal(gotP, pts) || !cmp.Equal(gotV, vals) {
 			t.Fatalf("case %d: read %v %v, wrote %v %v\n%s", i, gotP, gotV, pts, vals, data)
 		}
+		observe(t, s, gotP, gotV)
 	}
 }
 
