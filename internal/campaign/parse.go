@@ -113,7 +113,7 @@ func Parse(data []byte) (*Spec, error) {
 		}
 		return nil, errors.E(op, errors.Invalid, errors.Field(path), errors.Msg(msg))
 	}
-	if err := checkExplicitZeros(data); err != nil {
+	if err := checkIntegers(data); err != nil {
 		return nil, errors.E(op, err)
 	}
 	if err := s.Validate(); err != nil {
@@ -166,11 +166,10 @@ func decodeMessage(err error) string {
 	typ := msg[m[4]:m[5]]
 	want := "a value of another type"
 	switch {
+	case m[6] >= 0 && strings.HasPrefix(typ, "uint") && strings.HasPrefix(msg[m[2]:m[3]], "-"):
+		want = "a whole number, not negative"
 	case m[6] >= 0:
 		want = "a number in range"
-		if strings.HasPrefix(typ, "uint") {
-			want = "a whole number, not negative"
-		}
 	case typ == "float64":
 		want = "a number"
 	case strings.HasPrefix(typ, "int"):
@@ -234,31 +233,62 @@ func (v *pathFinder) Visit(n ast.Node) ast.Visitor {
 	return v
 }
 
-// checkExplicitZeros refuses counts written as 0: in the struct zero means
-// "not given" (the default), but a file asking for a batch of 0 or 0
-// attempts is a mistake, not a request for the default.
-func checkExplicitZeros(data []byte) error {
+// checkIntegers refuses counts and the seed written as fractions or
+// beyond what a float64 holds exactly (the decoder truncates 2.5 to 2 and
+// wraps 2^64 to 2^63 without a word), and counts written as 0: in the
+// struct zero means "not given" (the default), but a file asking for a
+// batch of 0 or 0 attempts is a mistake, not a request for the default.
+func checkIntegers(data []byte) error {
 	var raw struct {
-		Batch       *int `yaml:"batch"`
-		MaxInFlight *int `yaml:"max_in_flight"`
+		Batch       any `yaml:"batch"`
+		MaxInFlight any `yaml:"max_in_flight"`
+		Seed        any `yaml:"seed"`
 		Budget      struct {
-			Experiments *int `yaml:"experiments"`
+			Experiments any `yaml:"experiments"`
 		} `yaml:"budget"`
 		Retry struct {
-			Attempts *int `yaml:"attempts"`
+			Attempts any `yaml:"attempts"`
 		} `yaml:"retry"`
+		Optimizer struct {
+			InitialPoints any `yaml:"initial_points"`
+		} `yaml:"optimizer"`
 	}
 	if yamlsafe.Decode(data, &raw) != nil {
 		return nil // the strict decode accepted it; nothing to add
 	}
 	for _, f := range []struct {
-		name string
-		v    *int
+		name     string
+		v        any
+		positive bool
 	}{
-		{"batch", raw.Batch}, {"max_in_flight", raw.MaxInFlight},
-		{"budget.experiments", raw.Budget.Experiments}, {"retry.attempts", raw.Retry.Attempts},
+		{"batch", raw.Batch, true}, {"max_in_flight", raw.MaxInFlight, true},
+		{"budget.experiments", raw.Budget.Experiments, true}, {"retry.attempts", raw.Retry.Attempts, true},
+		{"seed", raw.Seed, false}, {"optimizer.initial_points", raw.Optimizer.InitialPoints, false},
 	} {
-		if f.v != nil && *f.v == 0 {
+		var zero bool
+		if str, ok := f.v.(string); ok { // what the decoder keeps as text: 2^64, 1e30
+			if u, err := strconv.ParseUint(strings.TrimSpace(str), 0, 64); err == nil {
+				f.v = u
+			} else if i, err := strconv.ParseInt(strings.TrimSpace(str), 0, 64); err == nil {
+				f.v = i
+			} else if x, err := strconv.ParseFloat(strings.TrimSpace(str), 64); err == nil {
+				f.v = x
+			}
+		}
+		switch x := f.v.(type) {
+		case float64:
+			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+				return invalid(f.name, "must be a whole number (at most 2^53 when written with a point or an exponent)")
+			}
+			zero = x == 0
+		case uint64:
+			zero = x == 0
+		case int64:
+			zero = x == 0
+		case int:
+			zero = x == 0
+		}
+		if zero && f.positive {
 			return invalid(f.name, "must be at least 1 (leave it out for the default)")
 		}
 	}

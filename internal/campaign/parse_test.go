@@ -205,6 +205,14 @@ func TestRefusals(t *testing.T) {
 		{"retry zero", "batch: 2", "batch: 2\nretry: {attempts: 0}", "retry.attempts", "at least 1"},
 		{"retry too many", "batch: 2", "batch: 2\nretry: {attempts: 11}", "retry.attempts", "1-10"},
 		{"negative seed", "batch: 2", "batch: 2\nseed: -1", "seed", "want a whole number, not negative"},
+		{"seed too large", "batch: 2", "batch: 2\nseed: 18446744073709551616", "seed", "whole number"},
+		{"seed beyond uint64", "batch: 2", "batch: 2\nseed: 1e30", "seed", "seed"},
+		{"fractional batch", "batch: 2", "batch: 2.5", "batch", "whole number"},
+		{"fractional seed", "batch: 2", "batch: 2\nseed: 3.5", "seed", "whole number"},
+		{"fractional experiments", "experiments: 30", "experiments: 30.5", "budget.experiments", "whole number"},
+		{"fractional attempts", "batch: 2", "batch: 2\nretry: {attempts: 1.5}", "retry.attempts", "whole number"},
+		{"fractional initial points", "batch: 2", "batch: 2\noptimizer: {initial_points: 0.5}", "optimizer.initial_points", "whole number"},
+		{"batch too large for an int", "batch: 2", "batch: 99999999999999999999", "batch", "want a number in range"},
 		{"text for a number", "    low: 30", "    low: thirty", "params[0].low", "params[0].low: [11:10] want a number"},
 		{"mapping for a category", "[Pd-A, Pd-B, Ni-C]", "[Pd-A, {Pd: B}, Ni-C]", "params[3].categories[1]", "want text"},
 		{"list for a mapping value", "    temp: ${temperature}", "    temp: [1]", "executor.params.temp", "want text"},
@@ -323,6 +331,33 @@ func TestLeadingDocumentMarker(t *testing.T) {
 	for _, doc := range []string{"---\n" + base, "# a comment\n---\n" + base, "%YAML 1.2\n---\n" + base, base + "...\n"} {
 		if _, err := Parse([]byte(doc)); err != nil {
 			t.Errorf("%q…: %v", doc[:20], err)
+		}
+	}
+}
+
+// TestIntegersAsWritten: whole numbers written with a point or an exponent
+// are read as written; the seed keeps every bit.
+func TestIntegersAsWritten(t *testing.T) {
+	for _, c := range []struct {
+		edit string
+		seed uint64
+		exp  int
+	}{
+		{"seed: 18446744073709551615", 18446744073709551615, 30},
+		{"seed: 9007199254740993", 9007199254740993, 30},
+		{"seed: 1e3\nbudget: {experiments: 2.0e1}", 1000, 20},
+	} {
+		doc := strings.Replace(strings.Replace(base, "budget:\n  experiments: 30\n", "", 1), "batch: 2", "batch: 2\n"+c.edit, 1)
+		if !strings.Contains(doc, "budget") {
+			doc += "budget: {experiments: 30}\n"
+		}
+		s, err := Parse([]byte(doc))
+		if err != nil {
+			t.Errorf("%s: %v", c.edit, err)
+			continue
+		}
+		if s.Seed != c.seed || s.Budget.Experiments != c.exp {
+			t.Errorf("%s: seed %d, experiments %d", c.edit, s.Seed, s.Budget.Experiments)
 		}
 	}
 }
