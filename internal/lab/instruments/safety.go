@@ -99,7 +99,7 @@ func (r *Registry) approved(ctx context.Context, in *Instrument, campaignID stri
 		created := false
 		err := r.db.Update(ctx, func(tx store.Tx) error {
 			var err error
-			apr, err = scanApproval(tx.QueryRow(ctx, `SELECT `+aprCols+` FROM instrument_approvals WHERE instrument = ? AND request_id = ?`, in.ID, req.ID))
+			apr, err = scanApproval(tx.QueryRow(ctx, `SELECT `+aprCols+` FROM instrument_approvals a WHERE a.instrument = ? AND a.request_id = ?`, in.ID, req.ID))
 			if !errors.Is(errors.NotExist, err) {
 				return err
 			}
