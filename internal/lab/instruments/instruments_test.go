@@ -49,7 +49,7 @@ func setup(t *testing.T, db store.DB) *env {
 	e := &env{db: db, log: audit.NewMemory(), halts: &haltLog{got: map[string][]string{}}}
 	e.admin, _ = id.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
 	mk := func(name, clearance string, kind genesis.PrincipalKind, role genesis.Role) *genesis.Principal {
-		p, err := id.CreatePrincipal(ctx, genesis.Principal{Clearance: clearance, Name: name, Kind: kind, Roles: []genesis.Role{role}})
+		p, err := id.CreatePrincipal(ctx, genesis.Principal{Clearance: clearance, Name: name, Kind: kind, Nationality: "USA", Roles: []genesis.Role{role}})
 		if err != nil {
 			t.Fatal(err)
 		}
