@@ -142,6 +142,9 @@ func scanApproval(sc interface{ Scan(...any) error }) (*Approval, error) {
 		return nil, err
 	}
 	json.Unmarshal([]byte(params), &a.Params)
+	if a.Params == nil {
+		a.Params = map[string]any{}
+	}
 	a.RequestedAt, a.DecidedAt = store.FromT(req), store.FromNullT(dec)
 	return &a, nil
 }
