@@ -40,7 +40,7 @@ func (h *haltLog) of(id string) []string {
 	return append([]string(nil), h.got[id]...)
 }
 
-func setup(t *testing.T, db store.DB) *env {
+func setup(t testing.TB, db store.DB) *env {
 	t.Helper()
 	id := identity.New(db)
 	if _, err := id.Bootstrap(ctx, "admin"); err != nil {
@@ -76,7 +76,7 @@ func setup(t *testing.T, db store.DB) *env {
 }
 
 // audited reports whether the log holds a record of action on id.
-func (e *env) audited(t *testing.T, action, id string) bool {
+func (e *env) audited(t testing.TB, action, id string) bool {
 	t.Helper()
 	n, _ := e.log.Size(ctx)
 	for i := uint64(0); i < n; i++ {
@@ -88,7 +88,7 @@ func (e *env) audited(t *testing.T, action, id string) bool {
 	return false
 }
 
-func endpoint(t *testing.T, name string) string { return "testdev://" + t.Name() + "/" + name }
+func endpoint(t testing.TB, name string) string { return "testdev://" + t.Name() + "/" + name }
 
 func TestRegistry(t *testing.T) {
 	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
@@ -264,7 +264,7 @@ func TestRegistry(t *testing.T) {
 }
 
 // add registers a test device as an instrument.
-func (e *env) add(t *testing.T, name, acc string, nats []string) (*instruments.Instrument, *testDev) {
+func (e *env) add(t testing.TB, name, acc string, nats []string) (*instruments.Instrument, *testDev) {
 	t.Helper()
 	dev := newDev(endpoint(t, name))
 	in, err := e.reg.Add(ctx, e.op, instruments.Spec{Name: name, Kind: "testdev", Endpoint: endpoint(t, name), Accreditation: acc, Nationalities: nats})
