@@ -26,6 +26,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -273,6 +274,14 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// cleanConsumables cleans the names and units a driver reports.
+func cleanConsumables(cs []lab.Consumable) []lab.Consumable {
+	for i := range cs {
+		cs[i].Name, cs[i].Unit = outside(cs[i].Name), outside(cs[i].Unit)
+	}
+	return cs
+}
+
 // outside bounds and cleans text from a driver or node: it is shown on
 // terminals.
 func outside(s string) string {
@@ -329,7 +338,7 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Inst
 	} else {
 		in.liveState, in.StatusReason, in.Running = st.Status, outside(st.Reason), len(st.Running)
 		if st.Consumables != nil {
-			in.Consumables = st.Consumables
+			in.Consumables = cleanConsumables(st.Consumables)
 		}
 	}
 	cancel()
@@ -373,13 +382,48 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Inst
 	return r.Get(ctx, p, id)
 }
 
-// checkInfo refuses a description Admit could not enforce.
+// Bounds on a driver's description: it comes from outside.
+const (
+	maxActions = 256
+	maxParams  = 64
+)
+
+// checkInfo refuses a description Admit could not enforce, and cleans the
+// text in it (a node's descriptions and units are shown on terminals).
 func checkInfo(info *lab.Info) error {
 	if info == nil {
 		return errors.E(errors.Transient, errors.Msg("the instrument's driver returned no description"))
 	}
+	if len(info.Actions) > maxActions {
+		return errors.E(errors.Invalid, errors.Field("endpoint"), errors.Msg("the instrument's description has more than 256 actions"))
+	}
+	info.Model = outside(info.Model)
+	info.Consumables = cleanConsumables(info.Consumables)
 	seen := map[string]bool{}
-	for _, a := range info.Actions {
+	for i := range info.Actions {
+		a := &info.Actions[i]
+		a.Description = outside(a.Description)
+		for j := range a.Outputs {
+			a.Outputs[j].Name, a.Outputs[j].Unit = outside(a.Outputs[j].Name), outside(a.Outputs[j].Unit)
+		}
+		if len(a.Params) > maxParams {
+			return errors.E(errors.Invalid, errors.Field("endpoint"), errors.Msg("action "+quote(a.Name)+" has more than 64 parameters"))
+		}
+		for j := range a.Params {
+			p := &a.Params[j]
+			p.Description, p.Unit = outside(p.Description), outside(p.Unit)
+			if text.Line("name", p.Name, 128) != nil {
+				return errors.E(errors.Invalid, errors.Field("endpoint"), errors.Msg("action "+quote(a.Name)+" has a parameter whose name is not plain text"))
+			}
+			for _, v := range []*float64{p.Min, p.Max} {
+				if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
+					return errors.E(errors.Invalid, errors.Field("endpoint"), errors.Msg("parameter "+quote(p.Name)+" of action "+quote(a.Name)+" has a bound that is not a finite number"))
+				}
+			}
+		}
+		if text.Line("name", a.Name, 128) != nil {
+			return errors.E(errors.Invalid, errors.Field("endpoint"), errors.Msg("the instrument's description has an action whose name is not plain text"))
+		}
 		if a.Name == "" || seen[a.Name] {
 			return errors.E(errors.Invalid, errors.Field("endpoint"), errors.Msg("the instrument's description names an action twice or not at all"))
 		}

@@ -2,6 +2,7 @@ package instruments_test
 
 import (
 	"context"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -478,4 +479,37 @@ func TestApprovals(t *testing.T) {
 			t.Errorf("cleared approve: %v", err)
 		}
 	})
+}
+
+// A driver's description comes from outside: its text is cleaned before it
+// is stored, and one Admit could not enforce is refused.
+func TestDescriptionFromOutside(t *testing.T) {
+	e := setup(t, storetest.Migrated(t, storetest.SQLite))
+	dev := newDev(endpoint(t, "x"))
+	dev.set(func(d *testDev) {
+		d.info.Model = "evil\x1b[2J model"
+		d.info.Actions[0].Description = "heats\u202e things"
+		d.info.Actions[0].Params[0].Unit = "°C\x07"
+	})
+	in, err := e.reg.Add(ctx, e.op, instruments.Spec{Name: "x", Kind: "testdev", Endpoint: endpoint(t, "x"), Accreditation: "OPEN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{in.Model, in.Actions[0].Description, in.Actions[0].Params[0].Unit} {
+		if strings.ContainsAny(s, "\x1b\u202e\x07") {
+			t.Errorf("stored %q", s)
+		}
+	}
+	for name, edit := range map[string]func(d *testDev){
+		"nan bound":    func(d *testDev) { d.info = reactor(); d.info.Actions[0].Params[0].Max = f(math.NaN()) },
+		"twice":        func(d *testDev) { d.info = reactor(); d.info.Actions[1].Name = "heat" },
+		"unknown kind": func(d *testDev) { d.info = reactor(); d.info.Actions[0].Params[0].Kind = "vector" },
+		"control name": func(d *testDev) { d.info = reactor(); d.info.Actions[0].Name = "he\x1bat" },
+	} {
+		dev := newDev(endpoint(t, name))
+		dev.set(edit)
+		if _, err := e.reg.Add(ctx, e.op, instruments.Spec{Name: "y", Kind: "testdev", Endpoint: endpoint(t, name), Accreditation: "OPEN"}); !errors.Is(errors.Invalid, err) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

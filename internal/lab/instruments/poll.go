@@ -94,7 +94,7 @@ func (r *Registry) poll(ctx context.Context, in *Instrument) error {
 	reason := outside(st.Reason)
 	cons := in.Consumables
 	if st.Consumables != nil {
-		cons = st.Consumables
+		cons = cleanConsumables(st.Consumables)
 	}
 	consJSON, _ := json.Marshal(cons)
 	now := store.T(r.now())
