@@ -302,9 +302,45 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Inst
 	if err := r.can(ctx, p, authz.Write, "new-instrument"); err != nil {
 		return nil, errors.E(op, err)
 	}
+	in, err := r.add(ctx, p, s)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return r.Get(ctx, p, in.ID)
+}
+
+// Ensure registers the instrument s describes when none of its name
+// exists, on the platform's behalf: it is for `genesis up` (a demo
+// workcell of simulated instruments), not the API.
+func (r *Registry) Ensure(ctx context.Context, s Spec) (bool, error) {
+	const op errors.Op = "instruments.Ensure"
+	_, err := r.load(ctx, s.Name)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(errors.NotExist, err) {
+		return false, errors.E(op, err)
+	}
+	_, err = r.add(ctx, nil, s)
+	if errors.Is(errors.Exist, err) {
+		return false, nil // added meanwhile
+	}
+	if err != nil {
+		return false, errors.E(op, err)
+	}
+	return true, nil
+}
+
+// add registers s for p (nil: the platform itself).
+func (r *Registry) add(ctx context.Context, p *genesis.Principal, s Spec) (*Instrument, error) {
+	const op errors.Op = "instruments.Add"
 	acc, err := s.check()
 	if err != nil {
 		return nil, errors.E(op, err)
+	}
+	createdBy := "genesis"
+	if p != nil {
+		createdBy = string(p.ID)
 	}
 	id := "ins_" + randID()
 	drv, err := lab.Open(lab.Config{Kind: s.Kind, Endpoint: s.Endpoint, Settings: s.Settings, StateDir: filepath.Join(r.stateRoot, id)})
@@ -365,7 +401,7 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Inst
 			locked_by, checked_at, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', NULL, '', '', ?, ?, ?, ?)`,
 			in.ID, in.Name, in.Kind, in.Endpoint, string(in.settings), in.Lab, in.Location, in.OwnerOrg, strings.Join(in.Nationalities, ","), in.workcell,
 			acc, in.Model, string(infoJSON), string(boundsJSON), string(in.liveState), in.StatusReason, string(consJSON), in.Running,
-			store.T(now), string(p.ID), store.T(now), store.T(now))
+			store.T(now), createdBy, store.T(now), store.T(now))
 		return err
 	})
 	if errors.Is(errors.Exist, err) {
@@ -379,7 +415,7 @@ func (r *Registry) Add(ctx context.Context, p *genesis.Principal, s Spec) (*Inst
 	r.mu.Unlock()
 	keep = true
 	r.record(ctx, p, "add", id, "added "+in.Name+" ("+in.Kind+"), accredited "+acc, openLabel)
-	return r.Get(ctx, p, id)
+	return in, nil
 }
 
 // Bounds on a driver's description: it comes from outside.

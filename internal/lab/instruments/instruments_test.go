@@ -513,3 +513,29 @@ func TestDescriptionFromOutside(t *testing.T) {
 		}
 	}
 }
+
+// Ensure and EnsureWorkcell register the platform's own instruments once
+// (genesis up), whatever is already there.
+func TestEnsure(t *testing.T) {
+	e := setup(t, storetest.Migrated(t, storetest.SQLite))
+	newDev(endpoint(t, "demo"))
+	for i, want := range []bool{true, false} {
+		if got, err := e.reg.EnsureWorkcell(ctx, instruments.WorkcellSpec{Name: "demo-cell"}); err != nil || got != want {
+			t.Errorf("workcell %d: %v, %v", i, got, err)
+		}
+		got, err := e.reg.Ensure(ctx, instruments.Spec{Name: "demo", Kind: "testdev", Endpoint: endpoint(t, "demo"), Accreditation: "OPEN", Workcell: "demo-cell"})
+		if err != nil || got != want {
+			t.Errorf("instrument %d: %v, %v", i, got, err)
+		}
+	}
+	if _, err := e.reg.Ensure(ctx, instruments.Spec{Name: "bad", Kind: "nope", Accreditation: "OPEN"}); !errors.Is(errors.Invalid, err) {
+		t.Errorf("bad spec: %v", err)
+	}
+	in, err := e.reg.Get(ctx, e.sci, "demo")
+	if err != nil || in.CreatedBy != "genesis" || in.Workcell != "demo-cell" {
+		t.Errorf("demo = %+v, %v", in, err)
+	}
+	if ids, err := e.reg.Select(ctx, e.sci, "", "demo-cell", "heat"); err != nil || len(ids) != 1 {
+		t.Errorf("select = %v, %v", ids, err)
+	}
+}

@@ -36,11 +36,30 @@ func (r *Registry) AddWorkcell(ctx context.Context, p *genesis.Principal, s Work
 	if err := r.can(ctx, p, authz.Write, "new-workcell"); err != nil {
 		return nil, errors.E(op, err)
 	}
+	return r.addWorkcell(ctx, p, s)
+}
+
+// EnsureWorkcell creates the workcell s describes when none of its name
+// exists, on the platform's behalf (for `genesis up`, not the API).
+func (r *Registry) EnsureWorkcell(ctx context.Context, s WorkcellSpec) (bool, error) {
+	_, err := r.addWorkcell(ctx, nil, s)
+	if errors.Is(errors.Exist, err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (r *Registry) addWorkcell(ctx context.Context, p *genesis.Principal, s WorkcellSpec) (*Workcell, error) {
+	const op errors.Op = "instruments.AddWorkcell"
+	createdBy := "genesis"
+	if p != nil {
+		createdBy = string(p.ID)
+	}
 	if err := text.First(text.Name("name", s.Name), text.Line("lab", s.Lab, text.MaxLine), text.Block("description", s.Description, text.MaxDescription)); err != nil {
 		return nil, errors.E(op, err)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
-	w := &Workcell{ID: "wc_" + randID(), Name: s.Name, Lab: s.Lab, Description: s.Description, Instruments: []string{}, CreatedBy: string(p.ID), CreatedAt: now}
+	w := &Workcell{ID: "wc_" + randID(), Name: s.Name, Lab: s.Lab, Description: s.Description, Instruments: []string{}, CreatedBy: createdBy, CreatedAt: now}
 	err := r.db.Update(ctx, func(tx store.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM workcells WHERE id = ? OR name = ?`, s.Name, s.Name).Scan(&n); err != nil {
