@@ -1,7 +1,10 @@
 package instruments_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -286,6 +289,8 @@ func TestEmergencyStop(t *testing.T) {
 		// A node that hangs on the stop does not hold it up past the
 		// registry's timeout, and the stop holds regardless.
 		devA.set(func(d *testDev) { d.hang = true })
+		var logged syncBuf
+		e.reg.Log = slog.New(slog.NewTextHandler(&logged, nil))
 		if _, err := e.reg.EStop(ctx, e.sci, "a"); !errors.Is(errors.Permission, err) {
 			t.Errorf("contributor e-stops: %v", err)
 		}
@@ -295,6 +300,9 @@ func TestEmergencyStop(t *testing.T) {
 		}
 		if cmds := devA.commands(); len(cmds) != 1 || cmds[0] != lab.SafetyStop {
 			t.Errorf("device got %v", cmds)
+		}
+		if !strings.Contains(logged.String(), "did not take the safety stop") || !strings.Contains(logged.String(), "instrument=a") {
+			t.Errorf("the hanging node's stop is not logged: %q", logged.String())
 		}
 		if h := e.halts.of(a.ID); len(h) != 1 || !strings.Contains(h[0], "e-stopped") {
 			t.Errorf("halt hooks = %v", h)
@@ -455,6 +463,36 @@ func TestApprovals(t *testing.T) {
 		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, req2); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "denied by opal: too much power") {
 			t.Errorf("denied admit: %v", err)
 		}
+		// Concurrent asks for one new request make one approval.
+		req4 := lab.Request{ID: "exp-4", Action: "ignite", Params: map[string]any{"power": 1.0}}
+		msgs := make([]string, 8)
+		var wg sync.WaitGroup
+		for i := range msgs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := e.reg.Admit(ctx, in.ID, "cmp_a", open, req4)
+				if !errors.Is(errors.Conflict, err) {
+					msgs[i] = "unexpected: " + fmt.Sprint(err)
+					return
+				}
+				msgs[i] = errors.SafeMessage(err)
+			}()
+		}
+		wg.Wait()
+		for _, m := range msgs {
+			if m != msgs[0] || !strings.Contains(m, "awaiting approval apr_") {
+				t.Errorf("concurrent asks: %q", msgs)
+				break
+			}
+		}
+		var rows int
+		db.View(ctx, func(tx store.Tx) error {
+			return tx.QueryRow(ctx, `SELECT COUNT(*) FROM instrument_approvals WHERE request_id = 'exp-4'`).Scan(&rows)
+		})
+		if rows != 1 {
+			t.Errorf("%d approvals for one request", rows)
+		}
 		// An approval for a campaign above the operator's clearance is
 		// missing to them; a cleared operator decides it.
 		req3 := lab.Request{ID: "exp-3", Action: "ignite", Params: map[string]any{"power": 10.0}}
@@ -469,8 +507,8 @@ func TestApprovals(t *testing.T) {
 		if hidden == "" {
 			t.Fatalf("cleared operator does not see the approval: %+v", all)
 		}
-		if l, _ := e.reg.Approvals(ctx, e.op, true); len(l) != 2 {
-			t.Errorf("uncleared operator sees %d approvals, want 2", len(l))
+		if l, _ := e.reg.Approvals(ctx, e.op, true); len(l) != 3 {
+			t.Errorf("uncleared operator sees %d approvals, want 3", len(l))
 		}
 		if _, err := e.reg.Approve(ctx, e.op, hidden); !errors.Is(errors.NotExist, err) {
 			t.Errorf("uncleared approve: %v", err)
@@ -538,4 +576,22 @@ func TestEnsure(t *testing.T) {
 	if ids, err := e.reg.Select(ctx, e.sci, "", "demo-cell", "heat"); err != nil || len(ids) != 1 {
 		t.Errorf("select = %v, %v", ids, err)
 	}
+}
+
+// syncBuf is a bytes.Buffer safe for concurrent writes.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
