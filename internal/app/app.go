@@ -41,6 +41,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -61,6 +62,9 @@ type App struct {
 	Catalog  *catalog.Service
 	Sites    *sites.Registry
 	Jobs     *jobs.Service
+	// Instruments is the lab's instrument registry (drivers keep their
+	// state under DATA_DIR/lab).
+	Instruments *instruments.Registry
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
 	API      *httpapi.Server
@@ -189,8 +193,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
 	a.Jobs.Backend = a.backendFor
 	a.Jobs.Audit = a.Audit
+	a.Instruments = instruments.New(a.DB, a.Authz, a.Identity, filepath.Join(cfg.DataDir, "lab"))
+	a.Instruments.Audit, a.Instruments.Log = a.Audit, log
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Logger: log})
 	return a, nil
 }
 
@@ -370,6 +376,9 @@ func (a *App) openAudit(ctx context.Context) error {
 // lock.
 func (a *App) Close() error {
 	var err error
+	if a.Instruments != nil {
+		a.Instruments.Close()
+	}
 	if a.Audit != nil {
 		err = a.Audit.Close()
 		a.Audit = nil
@@ -465,6 +474,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	// Slurm and IRI sites that send no heartbeats are probed instead.
 	probe := &sites.Prober{Registry: a.Sites, Backend: a.backendFor, Every: 15 * time.Second, OnError: func(err error) { a.Log.Warn("site prober", "err", err) }}
 	go probe.Run(ctx)
+	// Instruments' live status (and halts: error, offline, e-stopped).
+	poll := &instruments.Poller{Registry: a.Instruments, Every: 5 * time.Second, OnError: func(err error) { a.Log.Warn("instrument poller", "err", err) }}
+	go poll.Run(ctx)
 	// Temporary chunk files older than this start were left by an earlier
 	// process (a crash before their upload committed): nothing can commit
 	// them any more.

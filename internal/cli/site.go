@@ -215,9 +215,13 @@ func inventoryCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var inv sites.Inventory
-			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/inventory", nil, &inv); err != nil {
+			var resp httpapi.InventoryResponse
+			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/inventory", nil, &resp); err != nil {
 				return err
+			}
+			inv := resp.Inventory
+			if inv == nil {
+				inv = &sites.Inventory{}
 			}
 			gpuStr := func(m map[string]int) string {
 				var ks []string
@@ -247,10 +251,15 @@ func inventoryCmd(env *Env) *cobra.Command {
 					row("level", l, "", l, inv.ByLevel[l])
 				}
 				row("total", "all", "", "", inv.Totals)
+				if lab := resp.Instruments; lab != nil {
+					for _, in := range lab.Instruments {
+						w.Write([]string{"instrument", in.Name, in.Status, in.Accreditation})
+					}
+				}
 				w.Flush()
 				return w.Error()
 			}
-			return env.output(asJSON, inv, func(w *tabwriter.Writer) {
+			return env.output(asJSON, resp, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "SITE\tSTATUS\tACCREDITATION\tNODES\tCORES\tMEMORY TB\tGPUS\tSCRATCH TB\tGb/s\tkW (draw/cap)")
 				line := func(name, status, acc string, t sites.Totals) {
 					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%.2f\t%s\t%.1f\t%.1f\t%.0f/%.0f\n", name, status, acc, t.Nodes, t.Cores, t.MemoryTB,
@@ -263,10 +272,34 @@ func inventoryCmd(env *Env) *cobra.Command {
 					line("("+l+")", fmt.Sprintf("%d/%d up", t.SitesUp, t.Sites), l, t)
 				}
 				line("TOTAL", fmt.Sprintf("%d/%d up", inv.Totals.SitesUp, inv.Totals.Sites), "", inv.Totals)
+				if lab := resp.Instruments; lab != nil {
+					// Instruments beside sites: each, then counts by
+					// status and by accreditation level.
+					w.Flush()
+					fmt.Fprintln(w)
+					fmt.Fprintln(w, "INSTRUMENT\tKIND\tSTATUS\tACCREDITATION\tWORKCELL\tLAB")
+					for _, in := range lab.Instruments {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Kind, in.Status, in.Accreditation, dash(in.Workcell), dash(in.Lab))
+					}
+					fmt.Fprintf(w, "(%d instruments)\tby status:\t%s\tby accreditation:\t%s\n", lab.Total, counts(lab.ByStatus), counts(lab.ByLevel))
+				}
 			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&asCSV, "csv", false, "print CSV")
 	return c
+}
+
+// counts prints a tally as "a 2, b 1", by key.
+func counts(m map[string]int) string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for i, k := range ks {
+		ks[i] = k + " " + strconv.Itoa(m[k])
+	}
+	return dash(strings.Join(ks, ", "))
 }

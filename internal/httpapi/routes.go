@@ -91,6 +91,27 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/sites/{name}/heartbeat", s.authed(s.needs(s.sites != nil, "site registry", s.heartbeat)))
 	m.Handle("GET /api/v1/inventory", s.authed(s.needs(s.sites != nil, "site registry", s.inventory)))
 
+	ins := func(h handlerFunc) http.Handler {
+		return s.authed(s.needs(s.instruments != nil, "instrument registry", h))
+	}
+	m.Handle("GET /api/v1/instruments", ins(s.listInstruments))
+	m.Handle("POST /api/v1/instruments", ins(s.addInstrument))
+	m.Handle("POST /api/v1/instruments/estop", ins(s.estopAll))
+	m.Handle("GET /api/v1/instruments/{name}", ins(s.getInstrument))
+	m.Handle("DELETE /api/v1/instruments/{name}", ins(s.removeInstrument))
+	m.Handle("POST /api/v1/instruments/{name}/status", ins(s.setInstrumentStatus))
+	m.Handle("POST /api/v1/instruments/{name}/estop", ins(s.estopInstrument))
+	m.Handle("POST /api/v1/instruments/{name}/reset", ins(s.resetInstrument))
+	m.Handle("POST /api/v1/instruments/{name}/lock", ins(s.lockInstrument))
+	m.Handle("POST /api/v1/instruments/{name}/unlock", ins(s.unlockInstrument))
+	m.Handle("POST /api/v1/instruments/{name}/refresh", ins(s.refreshInstrument))
+	m.Handle("GET /api/v1/workcells", ins(s.listWorkcells))
+	m.Handle("POST /api/v1/workcells", ins(s.addWorkcell))
+	m.Handle("GET /api/v1/workcells/{name}", ins(s.getWorkcell))
+	m.Handle("GET /api/v1/approvals", ins(s.listApprovals))
+	m.Handle("POST /api/v1/approvals/{id}/approve", ins(s.approve))
+	m.Handle("POST /api/v1/approvals/{id}/deny", ins(s.deny))
+
 	m.Handle("GET /api/v1/allocations", s.authed(s.needs(s.jobs != nil, "job service", s.listAllocations)))
 	m.Handle("POST /api/v1/allocations", s.authed(s.needs(s.jobs != nil, "job service", s.setAllocation)))
 	m.Handle("GET /api/v1/jobs", s.authed(s.needs(s.jobs != nil, "job service", s.listJobs)))

@@ -24,6 +24,7 @@ import (
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
@@ -55,6 +56,9 @@ type Server struct {
 	// chunkMem bounds the bytes of chunk bodies held at once.
 	chunkMem *semaphore.Weighted
 	imports  chan struct{} // slots for catalog imports
+
+	// instruments is the lab's instrument registry; optional.
+	instruments *instruments.Registry
 }
 
 // Config is what the server needs.
@@ -74,6 +78,8 @@ type Config struct {
 	Sites *sites.Registry
 	// Jobs runs jobs; optional.
 	Jobs *jobs.Service
+	// Instruments is the lab's instrument registry; optional.
+	Instruments *instruments.Registry
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -86,6 +92,7 @@ type Config struct {
 // New returns the API server.
 func New(cfg Config) *Server {
 	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	s.instruments = cfg.Instruments
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

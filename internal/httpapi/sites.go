@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/genesis-science/genesis/internal/compute/sites"
+	"github.com/genesis-science/genesis/internal/lab/instruments"
 )
 
 // SiteRequest is the body of POST /api/v1/sites.
@@ -122,6 +123,22 @@ func (s *Server) inventory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, inv)
+	if s.instruments == nil {
+		writeJSON(w, http.StatusOK, inv)
+		return nil
+	}
+	// Instruments appear beside sites.
+	lab, err := s.instruments.Inventory(r.Context(), me(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, InventoryResponse{Inventory: inv, Instruments: lab})
 	return nil
+}
+
+// InventoryResponse is the body of GET /api/v1/inventory: the sites'
+// inventory, with the lab's instruments beside them.
+type InventoryResponse struct {
+	*sites.Inventory
+	Instruments *instruments.Inventory `json:"instruments,omitempty"`
 }

@@ -166,15 +166,8 @@ func feasible(n *need, c *Candidate) bool {
 	if !up(s.Status) || c.accErr != nil || !label.Dominates(c.acc, n.job.Label) {
 		return false
 	}
-	if n.restricted {
-		if len(s.Nationalities) == 0 {
-			return false
-		}
-		for _, nat := range s.Nationalities {
-			if !slices.Contains(n.nations, nat) {
-				return false
-			}
-		}
+	if !cleared(n.nations, n.restricted, s.Nationalities) {
+		return false
 	}
 	if n.nodes > cp.Nodes || n.coresPerNode > cp.CoresPerNode || n.memGB > cp.MemoryGBNode {
 		return false
@@ -189,6 +182,33 @@ func feasible(n *need, c *Candidate) bool {
 		}
 	}
 	return s.PowerCapKW <= 0 || s.PowerDrawKW < s.PowerCapKW
+}
+
+// Accredits reports whether equipment accredited for acc, whose operators
+// hold the given nationalities, may process data labelled l (DESIGN
+// invariant 3): acc dominates l (level, compartments and agreements), and
+// when l is REL TO some nations, every operator nationality is among them
+// (and they are recorded). Place applies it to sites; the lab's instrument
+// registry applies it to instruments.
+func Accredits(acc label.Label, operatorNationalities []string, l label.Label) bool {
+	nations, restricted := l.ReleasableTo()
+	return label.Dominates(acc, l) && cleared(nations, restricted, operatorNationalities)
+}
+
+// cleared is the nationality half of Accredits.
+func cleared(nations []string, restricted bool, operators []string) bool {
+	if !restricted {
+		return true
+	}
+	if len(operators) == 0 {
+		return false
+	}
+	for _, nat := range operators {
+		if !slices.Contains(nations, nat) {
+			return false
+		}
+	}
+	return true
 }
 
 func reasons(n *need, c *Candidate) []string {

@@ -1,0 +1,7 @@
+package instruments
+
+import "github.com/genesis-science/genesis/internal/lab"
+
+// Narrowable and Effective expose the bounds rules to the fuzz test.
+func Narrowable(info *lab.Info, b Bounds) error       { return narrowable(info, b) }
+func Effective(info *lab.Info, b Bounds) []lab.Action { return effective(info, b) }
