@@ -443,12 +443,36 @@ func (s *Service) selectInstruments(ctx context.Context, p *genesis.Principal, f
 		// Accreditation: Admit says Permission when the instrument may not
 		// serve the label (its interlocks and parameters are asked again
 		// at each dispatch).
-		err := fleet.Admit(ctx, id, c.ID, l, lab.Request{ID: "admission-check", Action: ex.Action})
+		params, _ := c.Spec.ActionParams(c.Spec.middle())
+		err := fleet.Admit(ctx, id, c.ID, l, lab.Request{ID: "admission-check", Action: ex.Action, Params: params})
 		if errors.Is(errors.Permission, err) {
 			return nil, errors.E(errors.Permission, errors.Field(field), errors.Msg("instrument "+id+" may not run this campaign: "+errors.SafeMessage(err)))
 		}
 	}
 	return ids, nil
+}
+
+// middle is a point of the search space (each param's middle, a
+// categorical's first category) to ask the fleet about: Admit checks the
+// parameters before the accreditation.
+func (s *Spec) middle() map[string]any {
+	out := map[string]any{}
+	for _, p := range s.Params {
+		switch {
+		case len(p.Categories) > 0:
+			out[p.Name] = p.Categories[0]
+		case p.Low != nil && p.High != nil:
+			v := (*p.Low + *p.High) / 2
+			if p.Log && *p.Low > 0 {
+				v = math.Sqrt(*p.Low * *p.High)
+			}
+			if p.Kind == "integer" {
+				v = math.Round(v)
+			}
+			out[p.Name] = v
+		}
+	}
+	return out
 }
 
 // resource is c as the authorizer sees it.
@@ -731,9 +755,11 @@ func (s *Service) act(ctx context.Context, op errors.Op, p *genesis.Principal, i
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	if err := s.can(ctx, p, authz.Write, &r.Campaign); err != nil {
-		if err2 := s.can(ctx, p, authz.Operate, &r.Campaign); err2 != nil {
-			s.record(ctx, p, action, &r.Campaign, audit.Deny, "")
+	if r.Owner != string(p.ID) {
+		if err := s.can(ctx, p, authz.Operate, &r.Campaign); err != nil {
+			if aerr := s.record(ctx, p, action, &r.Campaign, audit.Deny, ""); aerr != nil {
+				return nil, errors.E(op, aerr)
+			}
 			return nil, errors.E(op, errors.Permission, errors.Msg("only the campaign's owner or an operator may "+action+" it"))
 		}
 	}
