@@ -22,6 +22,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/memblob"
 	"github.com/genesis-science/genesis/internal/blob/pack"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/compute"
@@ -95,7 +96,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	}
 	js := jobs.New(db, az, id, cat, reg, t.TempDir())
 	js.Backend = func(context.Context, *sites.Site) (compute.Backend, error) { return lb, nil }
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Logger: slog.New(slog.DiscardHandler)})
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: campaign.New(db, az, id, cat, log), Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
