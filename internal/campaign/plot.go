@@ -158,8 +158,8 @@ type CurvePoint struct {
 }
 
 // Convergence computes the Curve of exps under spec: the first
-// objective's value of each observed experiment (by its name, or the
-// output it is mapped to), the running best (by its goal), and the failed
+// objective's value of each observed experiment (its output, as the
+// executor maps it, or else its name), the running best (by its goal), and the failed
 // experiments. Observations without a finite value are left out.
 func Convergence(spec *Spec, exps []Experiment) Curve {
 	var tr Curve
@@ -184,9 +184,9 @@ func Convergence(spec *Spec, exps []Experiment) Curve {
 		default:
 			continue
 		}
-		v, ok := e.Values[obj.Name]
+		v, ok := e.Values[out]
 		if !ok {
-			v, ok = e.Values[out]
+			v, ok = e.Values[obj.Name]
 		}
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
 			continue

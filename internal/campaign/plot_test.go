@@ -72,9 +72,9 @@ func TestConvergenceProperties(t *testing.T) {
 			if e.State != Observed {
 				continue
 			}
-			v, ok := e.Values["yield"]
+			v, ok := e.Values["y_out"]
 			if !ok {
-				v = e.Values["y_out"]
+				v = e.Values["yield"]
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue

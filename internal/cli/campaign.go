@@ -451,10 +451,10 @@ func bestValue(c *campaign.Campaign) string {
 		return "-"
 	}
 	name, out := firstObjective(&c.Spec)
-	if v, ok := c.Best.Values[name]; ok {
+	if v, ok := c.Best.Values[out]; ok {
 		return num(v)
 	}
-	if v, ok := c.Best.Values[out]; ok {
+	if v, ok := c.Best.Values[name]; ok {
 		return num(v)
 	}
 	return "-"
