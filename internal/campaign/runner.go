@@ -1,0 +1,1063 @@
+package campaign
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/campaign/bo"
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/lab"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// The runner.
+//
+// Everything the runner knows is in the store; memory holds only caches
+// and the clocks of trouble (how long a node has failed to answer). Each
+// campaign is driven by one runner at a time, the holder of its lease
+// (campaigns.lease_owner/lease_until); every state change is a transaction
+// that first renews the lease and fails when another runner holds it now
+// (fence), so a second replica on the same PostgreSQL can take over a
+// campaign whose runner died, and never acts beside a live one.
+//
+// An experiment moves proposed → dispatched → running → observed | failed
+// | cancelled. Dispatch is recorded (with the attempt's key) before the
+// driver is asked to start it, and the driver runs each key at most once,
+// so a crash anywhere re-sends a key rather than running an action twice.
+// A final result and the optimizer's observation of it are one
+// transaction; the optimizer is fed in seq order, so with synchronous
+// batches a campaign's course depends only on its seed and its results.
+
+func (s *Service) leaseTTL() time.Duration {
+	if s.LeaseTTL > 0 {
+		return s.LeaseTTL
+	}
+	return 15 * time.Second
+}
+
+func (s *Service) tick() time.Duration {
+	if s.Tick > 0 {
+		return s.Tick
+	}
+	return 25 * time.Millisecond
+}
+
+func (s *Service) transientLimit() time.Duration {
+	if s.TransientLimit > 0 {
+		return s.TransientLimit
+	}
+	return 2 * time.Minute
+}
+
+func (s *Service) callTimeout() time.Duration {
+	if s.CallTimeout > 0 {
+		return s.CallTimeout
+	}
+	return 10 * time.Second
+}
+
+// SetRunnerID names this runner in the leases it holds. A restarted
+// replica that keeps its ID (the application derives it from its data
+// directory) takes its campaigns back at once instead of waiting for their
+// leases to expire; replicas must have distinct IDs.
+func (s *Service) SetRunnerID(id string) { s.me = id }
+
+// Run drives the campaigns until ctx is done, waking every Tick (and when
+// a campaign is started or resumed).
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.tick())
+	defer t.Stop()
+	for {
+		if err := s.Step(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+			s.OnError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// Step is one round of the runner: take or renew leases, observe what is
+// in flight, end, propose and commit what is due, dispatch.
+func (s *Service) Step(ctx context.Context) error {
+	ids, err := s.acquire(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	var errs []error
+	var live []*record
+	for _, id := range ids {
+		if err := s.observe(ctx, id); err != nil && !errors.IsErr(err, errLease) {
+			errs = append(errs, err)
+		}
+		r, err := s.advance(ctx, id)
+		if err != nil && !errors.IsErr(err, errLease) {
+			errs = append(errs, err)
+		}
+		if r != nil && r.State == Running && r.finishing == "" {
+			live = append(live, r)
+		}
+	}
+	if err := s.dispatch(ctx, live); err != nil && !errors.IsErr(err, errLease) {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// acquire returns the campaigns this runner holds a lease on, taking
+// expired leases and renewing its own when half spent.
+func (s *Service) acquire(ctx context.Context) ([]string, error) {
+	now := s.now()
+	type lease struct {
+		id, owner string
+		until     int64
+	}
+	var ls []lease
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, lease_owner, lease_until FROM campaigns
+			WHERE state IN (?, ?) OR (state IN (?, ?, ?) AND wrapped = 0) ORDER BY created_at, id`, Running, Paused, Stopped, Completed, FailedC)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var l lease
+			if err := rows.Scan(&l.id, &l.owner, &l.until); err != nil {
+				return err
+			}
+			ls = append(ls, l)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	var held, take []string
+	var takeFrom []lease
+	for _, l := range ls {
+		until := store.FromT(l.until)
+		switch {
+		case l.owner == s.me && until.After(now.Add(s.leaseTTL()/2)):
+			held = append(held, l.id)
+		case l.owner == s.me || until.Before(now):
+			takeFrom = append(takeFrom, l)
+		}
+	}
+	if len(takeFrom) == 0 {
+		return held, nil
+	}
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		take = take[:0]
+		for _, l := range takeFrom {
+			res, err := tx.Exec(ctx, `UPDATE campaigns SET lease_owner = ?, lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_until = ?`,
+				s.me, store.T(now.Add(s.leaseTTL())), l.id, l.owner, l.until)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				take = append(take, l.id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return held, err
+	}
+	return append(held, take...), nil
+}
+
+// observe asks the executor about each experiment of campaign id in flight.
+func (s *Service) observe(ctx context.Context, id string) error {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	var es []*experiment
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		es, err = experiments(ctx, tx, id, `state IN (?, ?)`, Dispatched, InFlight)
+		return err
+	})
+	if err != nil || len(es) == 0 {
+		return err
+	}
+	x, err := s.executor(&r.Campaign)
+	if err != nil {
+		return nil // no executor yet (the fleet is set after start-up): wait
+	}
+	for _, e := range es {
+		if err := s.observeOne(ctx, r, x, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
+	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+	defer cancel()
+	if e.State == Dispatched {
+		return s.send(ctx, cctx, r, x, e)
+	}
+	res, err := x.Poll(cctx, &r.Campaign, &e.Experiment, e.key)
+	if errors.Is(errors.NotExist, err) {
+		// The node lost it, or never had it: send the same key again.
+		return s.send(ctx, cctx, r, x, e)
+	}
+	if err != nil {
+		return s.troubled(ctx, r, e, err)
+	}
+	if res == nil || !res.State.Final() {
+		s.trouble.Delete(e.key)
+		return s.checkStuck(ctx, r, e)
+	}
+	s.trouble.Delete(e.key)
+	if res.ID != "" && res.ID != e.key && r.Spec.Executor.Job != nil {
+		e.Job = res.ID
+	}
+	return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
+}
+
+// send asks the executor to start e's current attempt (again: Start is
+// idempotent by key) and records that it runs.
+func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
+	err := x.Start(cctx, &r.Campaign, &e.Experiment, e.key)
+	if errors.Is(errors.Invalid, err) {
+		s.trouble.Delete(e.key)
+		return s.settle(ctx, r, e, outcome{state: ExpFailed, reason: "refused: " + truncate(errors.SafeMessage(err), 1024), final: true})
+	}
+	if err != nil {
+		return s.troubled(ctx, r, e, err)
+	}
+	s.trouble.Delete(e.key)
+	if e.State != Dispatched {
+		return nil
+	}
+	return s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched)
+		return err
+	})
+}
+
+// troubled notes that e's node did not answer; after TransientLimit of
+// that the campaign pauses with the reason rather than ask forever.
+func (s *Service) troubled(ctx context.Context, r *record, e *experiment, cause error) error {
+	now := s.now()
+	v, _ := s.trouble.LoadOrStore(e.key, now)
+	since := v.(time.Time)
+	if now.Sub(since) < s.transientLimit() || r.State != Running {
+		return nil
+	}
+	who := "instrument " + e.Instrument
+	if e.Instrument == "" {
+		who = "the executor"
+	}
+	reason := fmt.Sprintf("%s has not answered for %s about experiment %d: %s", who, now.Sub(since).Round(time.Second), e.Seq, truncate(errors.SafeMessage(cause), 512))
+	return s.pauseRunner(ctx, r, reason)
+}
+
+var nominal sync.Map // instrument/action → seconds
+
+// checkStuck pauses the campaign when e has run far past its action's
+// nominal duration.
+func (s *Service) checkStuck(ctx context.Context, r *record, e *experiment) error {
+	if r.State != Running || e.Instrument == "" || e.DispatchedAt == nil {
+		return nil
+	}
+	fleet := s.getFleet()
+	if fleet == nil {
+		return nil
+	}
+	k := e.Instrument + "/" + r.Spec.Executor.Action
+	v, ok := nominal.Load(k)
+	if !ok {
+		a, err := fleet.Action(ctx, e.Instrument, r.Spec.Executor.Action)
+		if err != nil {
+			return nil
+		}
+		v = a.NominalSeconds
+		nominal.Store(k, v)
+	}
+	n := v.(float64)
+	if n <= 0 {
+		return nil
+	}
+	factor, grace := s.StuckAfter, s.StuckGrace
+	if factor <= 0 {
+		factor = 10
+	}
+	if grace <= 0 {
+		grace = 10 * time.Minute
+	}
+	limit := time.Duration(factor*n*float64(time.Second)) + grace
+	if ran := s.now().Sub(*e.DispatchedAt); ran > limit {
+		return s.pauseRunner(ctx, r, fmt.Sprintf("experiment %d has run on instrument %s for %s, far past its nominal %s", e.Seq, e.Instrument,
+			ran.Round(time.Second), time.Duration(n*float64(time.Second)).Round(time.Second)))
+	}
+	return nil
+}
+
+// pauseRunner pauses a running campaign the runner holds, with reason.
+func (s *Service) pauseRunner(ctx context.Context, r *record, reason string) error {
+	var paused bool
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE campaigns SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`, Paused, truncate(reason, 1024), store.T(s.now()), r.ID, Running)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		paused = n == 1
+		return nil
+	})
+	if err == nil && paused {
+		r.State, r.Reason = Paused, reason
+		s.system(ctx, &r.Campaign, "pause", reason)
+	}
+	return err
+}
+
+// halted pauses every running campaign with experiments queued or in
+// flight on an instrument that was e-stopped, or found in error or
+// offline. Its cancelled experiments are tried again after Resume.
+func (s *Service) halted(instrumentID, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	why := truncate("instrument "+instrumentID+" halted: "+reason, 1024)
+	var hit []*record
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		hit = hit[:0]
+		rows, err := tx.Query(ctx, `SELECT `+ccols+` FROM campaigns c WHERE state = ? AND EXISTS (SELECT 1 FROM campaign_experiments e
+			WHERE e.campaign_id = c.id AND e.state IN (?, ?, ?))`, Running, Proposed, Dispatched, InFlight)
+		if err != nil {
+			return err
+		}
+		var cs []*record
+		if err := rows.Each(func() error {
+			r, err := scanCampaign(rows)
+			if err == nil && slices.Contains(r.instruments, instrumentID) {
+				cs = append(cs, r)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, r := range cs {
+			if _, err := tx.Exec(ctx, `UPDATE campaigns SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`, Paused, why, store.T(s.now()), r.ID, Running); err != nil {
+				return err
+			}
+			hit = append(hit, r)
+		}
+		return nil
+	})
+	if err != nil {
+		if s.OnError != nil {
+			s.OnError(errors.E(errors.Op("campaign.halted"), err))
+		}
+		return
+	}
+	for _, r := range hit {
+		s.system(ctx, &r.Campaign, "pause", why)
+	}
+}
+
+// forget clears the trouble clocks of a campaign's experiments.
+func (s *Service) forget(id string) {
+	prefix := "exp_" + strings.TrimPrefix(id, "cmp_") + "-"
+	s.trouble.Range(func(k, _ any) bool {
+		if strings.HasPrefix(k.(string), prefix) {
+			s.trouble.Delete(k)
+		}
+		return true
+	})
+}
+
+// outcome is what became of one attempt.
+type outcome struct {
+	state  string // Observed, ExpFailed or Cancelled
+	values map[string]float64
+	reason string
+	final  bool // a failure not worth retrying (a refused request)
+}
+
+func outcomeOf(sp *Spec, res *lab.Result) outcome {
+	switch res.State {
+	case lab.Succeeded:
+		vals := map[string]float64{}
+		for k, v := range res.Values {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) && len(k) <= 128 {
+				vals[k] = v
+			}
+		}
+		if _, err := sp.Measure(vals); err != nil {
+			return outcome{state: ExpFailed, reason: "the result is incomplete: " + truncate(errors.SafeMessage(err), 512)}
+		}
+		return outcome{state: Observed, values: vals}
+	case lab.Cancelled:
+		return outcome{state: Cancelled, reason: truncate(res.Reason, 1024)}
+	default:
+		return outcome{state: ExpFailed, reason: truncate(res.Reason, 1024)}
+	}
+}
+
+// settle records the outcome of e's current attempt and feeds the
+// optimizer, in one transaction. A failure is retried (a new attempt, a
+// new key) while spec.Retry.Attempts allows; a cancelled attempt (an
+// e-stop) is tried again unless the campaign is ending.
+func (s *Service) settle(ctx context.Context, r *record, e *experiment, o outcome) error {
+	now := s.now().UTC()
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		var st, cst, finishing string
+		var attempt int
+		if err := tx.QueryRow(ctx, `SELECT e.state, e.attempt, c.state, c.finishing FROM campaign_experiments e JOIN campaigns c ON c.id = e.campaign_id WHERE e.id = ?`, e.ID).
+			Scan(&st, &attempt, &cst, &finishing); err != nil {
+			return err
+		}
+		if attempt != e.Attempt || (st != Dispatched && st != InFlight && st != Proposed) {
+			return nil // settled already
+		}
+		ending := finishing != "" || (cst != Running && cst != Paused)
+		retry := false
+		failures := e.failures
+		switch o.state {
+		case Observed:
+			vals, _ := json.Marshal(o.values)
+			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, vals = ?, job = ?, reason = '', ended_at = ? WHERE id = ?`,
+				Observed, string(vals), e.Job, store.T(now), e.ID); err != nil {
+				return err
+			}
+		case Cancelled:
+			retry = !ending
+		default:
+			failures++
+			retry = !o.final && !ending && failures < r.Spec.Retry.Attempts
+		}
+		if o.state != Observed {
+			if retry {
+				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
+					Proposed, e.Attempt+1, failures, o.reason, e.ID); err != nil {
+					return err
+				}
+				return nil
+			}
+			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, o.reason, store.T(now), e.ID); err != nil {
+				return err
+			}
+		}
+		return s.feed(ctx, tx, r.ID)
+	})
+	return err
+}
+
+// feed gives the optimizer the final experiments it has not seen, in seq
+// order, stopping at the first that is not final; a result that reaches
+// the target starts the campaign's end.
+func (s *Service) feed(ctx context.Context, tx store.Tx, id string) error {
+	var fed int
+	var optJSON, specJSON, finishing string
+	if err := tx.QueryRow(ctx, `SELECT fed, optimizer, spec, finishing FROM campaigns WHERE id = ?`, id).Scan(&fed, &optJSON, &specJSON, &finishing); err != nil {
+		return err
+	}
+	var sp Spec
+	if err := json.Unmarshal([]byte(specJSON), &sp); err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	es, err := experiments(ctx, tx, id, `seq >= ?`, fed)
+	if err != nil {
+		return err
+	}
+	var opt *bo.Optimizer
+	reached := ""
+	n := 0
+	for _, e := range es {
+		if e.State != Observed && e.State != ExpFailed && e.State != Cancelled {
+			break
+		}
+		if opt == nil {
+			if opt, err = bo.Resume([]byte(optJSON)); err != nil {
+				return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+			}
+		}
+		n++
+		if e.State != Observed {
+			if row := failureRow(&sp, opt); e.State == ExpFailed && sp.Retry.LearnFailures && row != nil {
+				if err := opt.Observe([]bo.Point{e.point}, [][]float64{row}); err != nil {
+					return errors.E(errors.Internal, err)
+				}
+			} else {
+				opt.Cancel([]bo.Point{e.point})
+			}
+			continue
+		}
+		row, err := sp.Measure(e.Values)
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := opt.Observe([]bo.Point{e.point}, [][]float64{row}); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if reached == "" && finishing == "" && sp.Reached(e.Values) {
+			reached = fmt.Sprintf("target reached by experiment %d", e.Seq)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	st, err := json.Marshal(opt.State())
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	if reached != "" {
+		finishing = reached
+		if err := cancelProposed(ctx, tx, id, "the campaign reached its target", s.now()); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, fed = ?, finishing = ? WHERE id = ?`, string(st), fed+n, finishing, id)
+	return err
+}
+
+// failureRow is what the optimizer learns from a failed experiment when
+// told to (retry.learn_failures): the worst value seen of each objective,
+// and each outcome constraint violated — an infeasible point. nil when
+// nothing has been observed yet.
+func failureRow(sp *Spec, opt *bo.Optimizer) []float64 {
+	_, ys := opt.Observations()
+	if len(ys) == 0 {
+		return nil
+	}
+	row := make([]float64, 0, len(sp.Objectives)+len(sp.OutcomeConstraints))
+	for i, o := range sp.Objectives {
+		w := ys[0][i]
+		for _, y := range ys {
+			if o.Goal == "min" {
+				w = max(w, y[i])
+			} else {
+				w = min(w, y[i])
+			}
+		}
+		row = append(row, w)
+	}
+	for _, c := range sp.OutcomeConstraints {
+		d := 1 + math.Abs(c.Bound)
+		if c.Rel == "<=" {
+			row = append(row, c.Bound+d)
+		} else {
+			row = append(row, c.Bound-d)
+		}
+	}
+	return row
+}
+
+func cancelProposed(ctx context.Context, tx store.Tx, id, reason string, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, reason = ?, ended_at = ? WHERE campaign_id = ? AND state = ?`, Cancelled, reason, store.T(now), id, Proposed)
+	return err
+}
+
+// advance ends, proposes for and commits the results of campaign id as
+// due. It returns the campaign as it is after.
+func (s *Service) advance(ctx context.Context, id string) (*record, error) {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var nonfinal, inflight, openBatch int
+	var minOpen *int
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state <> ? THEN 1 ELSE 0 END), 0), MIN(batch) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?, ?)`,
+			Proposed, id, Proposed, Dispatched, InFlight).Scan(&nonfinal, &inflight, &minOpen); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	openBatch = r.batches + 1
+	if minOpen != nil {
+		openBatch = *minOpen
+	}
+	active := r.State == Running || r.State == Paused
+
+	// The end: budget spent, wall time up, or (fed) target reached.
+	if active && r.finishing == "" {
+		why := ""
+		if b := r.Spec.Budget.Experiments; b > 0 && r.nextSeq >= b && r.fed >= r.nextSeq {
+			why = fmt.Sprintf("the budget of %d experiments is spent", b)
+		}
+		if w := r.Spec.Budget.WallTime.Duration; w > 0 && r.StartedAt != nil && s.now().Sub(*r.StartedAt) >= w {
+			why = "the wall-time budget of " + w.String() + " is spent"
+		}
+		if why != "" {
+			err := s.db.Update(ctx, func(tx store.Tx) error {
+				if err := s.fence(ctx, tx, id); err != nil {
+					return err
+				}
+				if err := cancelProposed(ctx, tx, id, "the campaign ended: "+why, s.now()); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `UPDATE campaigns SET finishing = ? WHERE id = ? AND finishing = ''`, why, id)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			return s.advance(ctx, id)
+		}
+	}
+	if active && r.finishing != "" && inflight == 0 {
+		now := s.now().UTC()
+		err := s.db.Update(ctx, func(tx store.Tx) error {
+			if err := s.fence(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := cancelProposed(ctx, tx, id, "the campaign ended: "+r.finishing, now); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `UPDATE campaigns SET state = ?, reason = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)`,
+				Completed, r.finishing, store.T(now), store.T(now), id, Running, Paused)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.system(ctx, &r.Campaign, "complete", r.finishing)
+		return s.advance(ctx, id)
+	}
+	if r.State == Running && r.finishing == "" {
+		if err := s.propose(ctx, r, nonfinal); err != nil {
+			return r, err
+		}
+	}
+	// Results: a dataset version per batch once it is final.
+	if done := openBatch - 1; done > r.committedBatch && s.cat != nil {
+		if err := s.commitResults(ctx, r, done); err != nil {
+			return r, err
+		}
+	}
+	if !active && inflight == 0 && nonfinal == 0 && openBatch-1 <= r.committedBatch {
+		if err := s.wrap(ctx, r); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// propose asks the optimizer for the next batch when the campaign has room
+// for it in flight, and stores the suggestions with the optimizer's new
+// state in one transaction.
+func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
+	batch, maxIF := max(1, r.Spec.Batch), max(1, r.Spec.MaxInFlight)
+	if nonfinal+batch > maxIF {
+		return nil
+	}
+	n := batch
+	if b := r.Spec.Budget.Experiments; b > 0 {
+		n = min(n, b-r.nextSeq)
+	}
+	if n <= 0 {
+		return nil
+	}
+	opt, err := bo.Resume([]byte(r.opt))
+	if err != nil {
+		return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+	}
+	pts, err := opt.Suggest(ctx, n)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return s.pauseRunner(ctx, r, "the optimizer could not suggest experiments: "+truncate(errors.SafeMessage(err), 512))
+	}
+	st, err := json.Marshal(opt.State())
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	now := s.now().UTC()
+	return s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, next_seq = ?, batches = ? WHERE id = ? AND next_seq = ? AND state = ? AND finishing = ''`,
+			string(st), r.nextSeq+len(pts), r.batches+1, r.ID, r.nextSeq, Running)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		for i, pt := range pts {
+			seq := r.nextSeq + i
+			params, _ := json.Marshal(r.Spec.FromPoint(pt))
+			point, _ := json.Marshal(pt)
+			if _, err := tx.Exec(ctx, `INSERT INTO campaign_experiments (id, campaign_id, seq, batch, attempt, failures, params, point, state, instrument, job, dispatch_key, vals, reason, proposed_at)
+				VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, NULL, '', '', '', '', ?)`, experimentID(r.ID, seq), r.ID, seq, r.batches+1, string(params), string(point), Proposed, store.T(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// queued is a campaign waiting to dispatch, as the fair-share policy sees it.
+type queued struct {
+	r        *record
+	queue    []*experiment
+	inflight int
+}
+
+// dispatch sends proposed experiments to free instruments. Fair share:
+// each free instrument goes to the campaign, among those wanting it, that
+// has had the least service (the fewest dispatches so far), ties to the
+// one whose next experiment has waited longest. An instrument drives one
+// experiment at a time (the store's reservation index).
+func (s *Service) dispatch(ctx context.Context, live []*record) error {
+	if len(live) == 0 {
+		return nil
+	}
+	var qs []*queued
+	reserved := map[string]bool{}
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT instrument FROM campaign_experiments WHERE state IN (?, ?) AND instrument IS NOT NULL`, Dispatched, InFlight)
+		if err != nil {
+			return err
+		}
+		if err := rows.Each(func() error {
+			var in string
+			err := rows.Scan(&in)
+			reserved[in] = true
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, r := range live {
+			var inflight int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?)`, r.ID, Dispatched, InFlight).Scan(&inflight); err != nil {
+				return err
+			}
+			room := max(1, r.Spec.MaxInFlight) - inflight
+			if room <= 0 {
+				continue
+			}
+			es, err := experimentsN(ctx, tx, r.ID, room, `state = ?`, Proposed)
+			if err != nil {
+				return err
+			}
+			if len(es) > 0 {
+				qs = append(qs, &queued{r: r, queue: es, inflight: inflight})
+			}
+		}
+		return nil
+	})
+	if err != nil || len(qs) == 0 {
+		return err
+	}
+	// Compute-job campaigns need no instrument.
+	free := map[string]bool{}
+	for _, q := range qs {
+		if q.r.Spec.Executor.Job != nil {
+			for len(q.queue) > 0 {
+				if err := s.dispatchOne(ctx, q, ""); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		for _, in := range q.r.instruments {
+			if !reserved[in] {
+				free[in] = true
+			}
+		}
+	}
+	fleet := s.getFleet()
+	if fleet == nil {
+		return nil
+	}
+	insts := make([]string, 0, len(free))
+	for in := range free {
+		insts = append(insts, in)
+	}
+	sort.Strings(insts)
+	for _, in := range insts {
+		skip := map[*queued]bool{}
+		for {
+			var best *queued
+			for _, q := range qs {
+				if skip[q] || len(q.queue) == 0 || q.r.Spec.Executor.Job != nil || q.r.State != Running || !slices.Contains(q.r.instruments, in) {
+					continue
+				}
+				if best == nil || q.r.dispatches < best.r.dispatches ||
+					q.r.dispatches == best.r.dispatches && (q.queue[0].ProposedAt.Before(best.queue[0].ProposedAt) ||
+						q.queue[0].ProposedAt.Equal(best.queue[0].ProposedAt) && q.r.ID < best.r.ID) {
+					best = q
+				}
+			}
+			if best == nil {
+				break
+			}
+			e := best.queue[0]
+			l, err := label.Parse(best.r.Label)
+			if err != nil {
+				return errors.E(errors.Internal, err)
+			}
+			params, err := best.r.Spec.ActionParams(e.Params)
+			if err == nil {
+				err = fleet.Admit(ctx, in, best.r.ID, l, lab.Request{ID: dispatchKey(e.ID, e.Attempt), Action: best.r.Spec.Executor.Action, Params: params})
+			}
+			switch {
+			case err == nil:
+			case errors.Is(errors.Invalid, err):
+				best.queue = best.queue[1:]
+				if err := s.settle(ctx, best.r, e, outcome{state: ExpFailed, reason: "refused: " + truncate(errors.SafeMessage(err), 1024), final: true}); err != nil {
+					return err
+				}
+				continue
+			case errors.Is(errors.Permission, err):
+				if err := s.pauseRunner(ctx, best.r, "instrument "+in+" refused the campaign: "+truncate(errors.SafeMessage(err), 512)); err != nil {
+					return err
+				}
+				continue
+			case errors.Is(errors.Conflict, err):
+				// Not now (an interlock, a lock, an approval awaited);
+				// another campaign may be admitted where this one is not.
+				skip[best] = true
+				continue
+			default:
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				skip[best] = true
+				continue
+			}
+			if err := s.dispatchOne(ctx, best, in); err != nil {
+				if errors.Is(errors.Exist, err) {
+					break // reserved meanwhile by another runner
+				}
+				return err
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// dispatchOne records the head of q's queue dispatched to instrument in
+// (with its key), then asks the executor to start it.
+func (s *Service) dispatchOne(ctx context.Context, q *queued, in string) error {
+	e := q.queue[0]
+	q.queue = q.queue[1:]
+	key := dispatchKey(e.ID, e.Attempt)
+	now := s.now().UTC()
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, q.r.ID); err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `UPDATE campaigns SET dispatches = dispatches + 1 WHERE id = ? AND state = ? AND finishing = ''`, q.r.ID, Running)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotRunning
+		}
+		res, err = tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, instrument = ?, dispatch_key = ?, dispatched_at = ? WHERE id = ? AND attempt = ? AND state = ?`,
+			Dispatched, nullIf(in), key, store.T(now), e.ID, e.Attempt, Proposed)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotRunning
+		}
+		return nil
+	})
+	if errors.IsErr(err, errNotRunning) {
+		q.queue = nil
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	q.r.dispatches++
+	q.inflight++
+	e.State, e.Instrument, e.key, e.DispatchedAt = Dispatched, in, key, &now
+	x, err := s.executor(&q.r.Campaign)
+	if err != nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+	defer cancel()
+	return s.send(ctx, cctx, q.r, x, e)
+}
+
+var errNotRunning = errors.E(errors.Conflict, errors.Msg("the campaign is not running"))
+
+// owner is the campaign's owner, as whom its outputs are committed.
+func (s *Service) owner(ctx context.Context, r *record) (*genesis.Principal, error) {
+	return s.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, r.Owner)
+}
+
+// commitResults commits the campaign's observations through batch b as a
+// version of its dataset, once per batch (CommitOutput is idempotent per
+// activity ID, so a crash before the campaign records it redoes it once).
+func (s *Service) commitResults(ctx context.Context, r *record, b int) error {
+	var es []*experiment
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		es, err = experiments(ctx, tx, r.ID, `batch <= ? AND state IN (?, ?, ?)`, b, Observed, ExpFailed, Cancelled)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	name := r.Name + "-results"
+	var out *catalog.Output
+	if len(es) > 0 {
+		dir, err := os.MkdirTemp(s.WorkDir, "campaign-")
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		defer os.RemoveAll(dir)
+		if err := writeObservations(filepath.Join(dir, "observations.csv"), &r.Spec, es); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		p, err := s.owner(ctx, r)
+		if err != nil {
+			return err
+		}
+		l, err := label.Parse(r.Label)
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		out, err = s.cat.CommitOutput(ctx, p, name, dir, l, r.priors, catalog.ActivityCampaign, r.ID+" batch "+strconv.Itoa(b))
+		if err != nil {
+			return err
+		}
+	}
+	return s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		if out == nil {
+			_, err := tx.Exec(ctx, `UPDATE campaigns SET committed_batch = ? WHERE id = ? AND committed_batch < ?`, b, r.ID, b)
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaigns SET committed_batch = ?, dataset = ?, dataset_version = ? WHERE id = ? AND committed_batch < ?`, b, name, out.Version, r.ID, b)
+		r.committedBatch, r.Dataset, r.datasetVersion = b, name, out.Version
+		return err
+	})
+}
+
+// writeObservations writes every final experiment: seq, batch, attempt,
+// state, instrument, the params, the outputs, reason.
+func writeObservations(path string, sp *Spec, es []*experiment) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	head := []string{"seq", "batch", "attempt", "state", "instrument"}
+	for _, p := range sp.Params {
+		head = append(head, p.Name)
+	}
+	outs := sp.Outputs()
+	head = append(append(head, outs...), "reason")
+	w.Write(head)
+	for _, e := range es {
+		row := []string{strconv.Itoa(e.Seq), strconv.Itoa(e.Batch), strconv.Itoa(e.Attempt), e.State, e.Instrument}
+		for _, p := range sp.Params {
+			row = append(row, fmt.Sprint(e.Params[p.Name]))
+		}
+		for _, o := range outs {
+			if v, ok := e.Values[o]; ok {
+				row = append(row, strconv.FormatFloat(v, 'g', -1, 64))
+			} else {
+				row = append(row, "")
+			}
+		}
+		w.Write(append(row, e.Reason))
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// wrap registers an ended campaign's surrogate (the optimizer's state) as a
+// model version trained on its last dataset version, and marks it done.
+func (s *Service) wrap(ctx context.Context, r *record) error {
+	model := r.Model
+	if s.cat != nil && r.Dataset != "" && model == "" {
+		dir, err := os.MkdirTemp(s.WorkDir, "campaign-")
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		defer os.RemoveAll(dir)
+		if err := os.WriteFile(filepath.Join(dir, "surrogate.json"), []byte(r.opt), 0o644); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		c := r.Campaign
+		if err := s.fill(ctx, &c); err != nil {
+			return err
+		}
+		metrics := map[string]any{"experiments": c.Counts.Observed + c.Counts.Failed, "observed": c.Counts.Observed, "failed": c.Counts.Failed}
+		if c.Best != nil {
+			for _, o := range r.Spec.Objectives {
+				metrics["best_"+o.Name] = c.Best.Values[r.Spec.outputName(o.Name)]
+			}
+		}
+		mj, _ := json.Marshal(metrics)
+		if err := os.WriteFile(filepath.Join(dir, "metrics.json"), mj, 0o644); err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		p, err := s.owner(ctx, r)
+		if err != nil {
+			return err
+		}
+		l, err := label.Parse(r.Label)
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		model = r.Name + "-surrogate"
+		_, err = s.cat.CommitModelOutput(ctx, p, catalog.ModelOutput{Name: model, Floor: l,
+			Meta: catalog.ModelMeta{Framework: "genesis-bo", Task: "surrogate of campaign " + r.Name + " (Gaussian-process Bayesian optimization)"},
+			Dir:  dir, Metrics: "metrics.json"}, filepath.Join(dir, "surrogate.json"),
+			[]catalog.VersionRef{{Asset: r.Dataset, Version: r.datasetVersion}}, catalog.ActivityCampaign, r.ID)
+		if err != nil {
+			return err
+		}
+	}
+	return s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaigns SET wrapped = 1, model = ?, lease_owner = '', lease_until = 0 WHERE id = ?`, model, r.ID)
+		return err
+	})
+}

@@ -1,0 +1,159 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/campaign/bo"
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+)
+
+// record is a campaign with the runner's bookkeeping.
+type record struct {
+	Campaign
+	opt            string // bo.State JSON
+	instruments    []string
+	priors         []catalog.VersionRef
+	dispatches     int64
+	fed, nextSeq   int
+	batches        int
+	committedBatch int
+	finishing      string
+	datasetVersion int64
+	leaseOwner     string
+	leaseUntil     time.Time
+}
+
+const ccols = `id, name, title, owner_id, COALESCE(project_id, ''), label, spec, state, reason, optimizer, instruments, priors,
+	dispatches, fed, next_seq, batches, committed_batch, finishing, dataset, dataset_version, model, lease_owner, lease_until,
+	created_at, updated_at, started_at, ended_at`
+
+func scanCampaign(sc interface{ Scan(...any) error }) (*record, error) {
+	var r record
+	var spec, inst, priors string
+	var lu, c, u int64
+	var st, en *int64
+	if err := sc.Scan(&r.ID, &r.Name, &r.Title, &r.Owner, &r.Project, &r.Label, &spec, &r.State, &r.Reason, &r.opt, &inst, &priors,
+		&r.dispatches, &r.fed, &r.nextSeq, &r.batches, &r.committedBatch, &r.finishing, &r.Dataset, &r.datasetVersion, &r.Model, &r.leaseOwner, &lu,
+		&c, &u, &st, &en); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(spec), &r.Spec); err != nil {
+		return nil, errors.E(errors.Internal, errors.Msg("a stored campaign spec does not decode"), err)
+	}
+	json.Unmarshal([]byte(inst), &r.instruments)
+	json.Unmarshal([]byte(priors), &r.priors)
+	r.leaseUntil, r.CreatedAt, r.UpdatedAt = store.FromT(lu), store.FromT(c), store.FromT(u)
+	r.StartedAt, r.EndedAt = store.FromNullT(st), store.FromNullT(en)
+	return &r, nil
+}
+
+func (s *Service) load(ctx context.Context, id string) (*record, error) {
+	var r *record
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		var err error
+		r, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+ccols+` FROM campaigns WHERE id = ?`, id))
+		return err
+	})
+	return r, err
+}
+
+// experiment is an experiment with the runner's bookkeeping.
+type experiment struct {
+	Experiment
+	failures int
+	point    bo.Point
+	key      string
+}
+
+const ecols = `id, campaign_id, seq, batch, attempt, failures, params, point, state, COALESCE(instrument, ''), job, dispatch_key, vals, reason,
+	proposed_at, dispatched_at, ended_at`
+
+func scanExperiment(sc interface{ Scan(...any) error }) (*Experiment, error) {
+	e, err := scanExp(sc)
+	if err != nil {
+		return nil, err
+	}
+	return &e.Experiment, nil
+}
+
+func scanExp(sc interface{ Scan(...any) error }) (*experiment, error) {
+	var e experiment
+	var params, point, vals string
+	var pa int64
+	var da, ea *int64
+	if err := sc.Scan(&e.ID, &e.Campaign, &e.Seq, &e.Batch, &e.Attempt, &e.failures, &params, &point, &e.State, &e.Instrument, &e.Job, &e.key, &vals, &e.Reason,
+		&pa, &da, &ea); err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(params), &e.Params)
+	json.Unmarshal([]byte(point), &e.point)
+	if vals != "" && vals != "null" {
+		json.Unmarshal([]byte(vals), &e.Values)
+	}
+	e.ProposedAt, e.DispatchedAt, e.EndedAt = store.FromT(pa), store.FromNullT(da), store.FromNullT(ea)
+	return &e, nil
+}
+
+// experiments reads a campaign's experiments matching where (after the
+// campaign's ID argument), by seq.
+func experiments(ctx context.Context, tx store.Tx, id, where string, args ...any) ([]*experiment, error) {
+	return experimentsN(ctx, tx, id, 0, where, args...)
+}
+
+// experimentsN is experiments, at most limit of them (0: all).
+func experimentsN(ctx context.Context, tx store.Tx, id string, limit int, where string, args ...any) ([]*experiment, error) {
+	q := `SELECT ` + ecols + ` FROM campaign_experiments WHERE campaign_id = ?`
+	if where != "" {
+		q += ` AND ` + where
+	}
+	q += ` ORDER BY seq`
+	if limit > 0 {
+		q += ` LIMIT ` + strconv.Itoa(limit)
+	}
+	rows, err := tx.Query(ctx, q, append([]any{id}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*experiment
+	err = rows.Each(func() error {
+		e, err := scanExp(rows)
+		if err == nil {
+			out = append(out, e)
+		}
+		return err
+	})
+	return out, err
+}
+
+// key is the idempotency key of an experiment's attempt: the driver runs
+// each key at most once.
+func dispatchKey(id string, attempt int) string { return id + "." + strconv.Itoa(attempt) }
+
+// experimentID is the ID of a campaign's seq'th experiment.
+func experimentID(campaign string, seq int) string {
+	return "exp_" + strings.TrimPrefix(campaign, "cmp_") + "-" + strconv.Itoa(seq)
+}
+
+var errLease = errors.E(errors.Conflict, errors.Msg("this runner no longer holds the campaign's lease"))
+
+// fence renews this runner's lease on campaign id inside tx, and fails
+// (rolling the transaction back) when another runner holds it now: every
+// state change the runner makes goes through it.
+func (s *Service) fence(ctx context.Context, tx store.Tx, id string) error {
+	now := s.now()
+	res, err := tx.Exec(ctx, `UPDATE campaigns SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND lease_until >= ?`,
+		store.T(now.Add(s.leaseTTL())), store.T(now), id, s.me, store.T(now))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errLease
+	}
+	return nil
+}
