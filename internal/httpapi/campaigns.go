@@ -7,6 +7,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
 )
 
 // MaxCampaignFile bounds a campaign file sent to POST /api/v1/campaigns.
@@ -34,9 +35,20 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// campaignPage reads limit and cursor, refusing a cursor no page made
+// before the campaign is looked up (so that a bad cursor is answered alike
+// for every campaign, missing or not).
+func campaignPage(r *http.Request) (int, string, error) {
+	limit, cursor, err := pageQuery(r)
+	if err == nil && cursor != "" {
+		_, err = store.DecodeCursor(cursor)
+	}
+	return limit, cursor, err
+}
+
 // listCampaigns answers GET /api/v1/campaigns?state=S&limit=N&cursor=C.
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request) error {
-	limit, cursor, err := pageQuery(r)
+	limit, cursor, err := campaignPage(r)
 	if err != nil {
 		return err
 	}
@@ -109,7 +121,7 @@ func (s *Server) campaignAction(action string) handlerFunc {
 
 // listExperiments answers GET /api/v1/campaigns/{name}/experiments.
 func (s *Server) listExperiments(w http.ResponseWriter, r *http.Request) error {
-	limit, cursor, err := pageQuery(r)
+	limit, cursor, err := campaignPage(r)
 	if err != nil {
 		return err
 	}
