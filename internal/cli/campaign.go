@@ -481,12 +481,12 @@ func paramsText(p map[string]any) string {
 	for i, k := range ks {
 		switch v := p[k].(type) {
 		case float64:
-			parts[i] = k + "=" + num(v)
+			parts[i] = safe(k) + "=" + num(v)
 		case string:
-			parts[i] = k + "=" + safe(v)
+			parts[i] = safe(k) + "=" + safe(v)
 		default:
 			b, _ := json.Marshal(v)
-			parts[i] = k + "=" + safe(string(b))
+			parts[i] = safe(k) + "=" + safe(string(b))
 		}
 	}
 	if len(parts) == 0 {
