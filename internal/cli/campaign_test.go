@@ -316,3 +316,41 @@ func TestWatchViewProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchEndsOnInterrupt: Ctrl-C (the command's context ending) stops
+// watching a campaign that goes on, with status 0, and leaves the
+// campaign running.
+func TestWatchEndsOnInterrupt(t *testing.T) {
+	s := newCampaignServer(t)
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte(cliCampaign), 0o644)
+	if code, out, errs := s.run(t, "campaign", "create", "-f", file, "--start"); code != 0 {
+		t.Fatalf("create: %d %q %q", code, out, errs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"campaign", "watch", "parabola", "--interval", "20ms"}, s.env, strings.NewReader(""), &out, &errb)
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), "parabola running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("watch printed nothing: %q %q", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 || errb.String() != "" {
+			t.Errorf("interrupted watch: %d %q", code, errb.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("watch did not stop on interrupt")
+	}
+	if code, out, _ := s.run(t, "campaign", "status", "parabola"); code != 0 || !strings.Contains(out, "running") {
+		t.Errorf("after watching: %d %q", code, out)
+	}
+}
