@@ -22,6 +22,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/memblob"
 	"github.com/genesis-science/genesis/internal/blob/pack"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/compute"
@@ -53,6 +54,7 @@ type harness struct {
 	seen   map[string]bool // operations exercised
 	jobs   *jobs.Service
 	sites  *sites.Registry
+	camp   *campaign.Service
 	unix   *http.Client // to the server's Unix socket, as a same-host client
 }
 
@@ -96,8 +98,10 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	}
 	js := jobs.New(db, az, id, cat, reg, t.TempDir())
 	js.Backend = func(context.Context, *sites.Site) (compute.Backend, error) { return lb, nil }
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js,
-		Instruments: instruments.New(db, az, id, t.TempDir()), Logger: slog.New(slog.DiscardHandler)})
+	camp := campaign.New(db, az, id, cat, log)
+	camp.SetJobs(campaign.NewJobExecutor(js, id))
+	camp.WorkDir = t.TempDir()
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: instruments.New(db, az, id, t.TempDir()), Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -119,7 +123,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, unix: unixClient}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient}
 }
 
 func init() {
@@ -941,6 +945,8 @@ func TestAPI(t *testing.T) {
 		if r := h.do("GET", "/api/v1/whoami", bobTok, nil); r.status != 401 {
 			t.Errorf("disabled bob = %d", r.status)
 		}
+
+		exerciseCampaigns(h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

@@ -121,6 +121,22 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/jobs/{id}/explain", s.authed(s.needs(s.jobs != nil, "job service", s.explainJob)))
 	m.Handle("GET /api/v1/jobs/{id}/logs", s.authed(s.needs(s.jobs != nil, "job service", s.jobLogs)))
 
+	// The campaign service puts its own, label-aware records on the audit
+	// log (as the job service does).
+	campaigns := func(h handlerFunc) http.Handler {
+		return s.authedWith(s.needs(s.campaigns != nil, "campaign service", h), true)
+	}
+	m.Handle("GET /api/v1/campaigns", campaigns(s.listCampaigns))
+	m.Handle("POST /api/v1/campaigns", campaigns(s.createCampaign))
+	m.Handle("GET /api/v1/campaigns/{name}", campaigns(s.getCampaign))
+	m.Handle("POST /api/v1/campaigns/{name}/start", campaigns(s.campaignAction("start")))
+	m.Handle("POST /api/v1/campaigns/{name}/pause", campaigns(s.campaignAction("pause")))
+	m.Handle("POST /api/v1/campaigns/{name}/resume", campaigns(s.campaignAction("resume")))
+	m.Handle("POST /api/v1/campaigns/{name}/stop", campaigns(s.campaignAction("stop")))
+	m.Handle("GET /api/v1/campaigns/{name}/experiments", campaigns(s.listExperiments))
+	m.Handle("GET /api/v1/campaigns/{name}/suggestions", campaigns(s.campaignSuggestions))
+	m.Handle("GET /api/v1/campaigns/{name}/plot", campaigns(s.campaignPlot))
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))

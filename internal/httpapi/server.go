@@ -19,6 +19,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/compute/jobs"
 	"github.com/genesis-science/genesis/internal/compute/sites"
@@ -32,21 +33,23 @@ import (
 
 // Server serves the API. Build it with New; it is an http.Handler.
 type Server struct {
-	db       store.DB
-	id       *identity.Service
-	authz    *authz.Authorizer
-	audit    audit.Appender
-	catalog  *catalog.Service
-	sites    *sites.Registry
-	jobs     *jobs.Service
-	auditLog AuditLog
-	auditKey string
-	log      *slog.Logger
-	now      func() time.Time
-	mux      *http.ServeMux
-	handler  http.Handler
-	ready    func(ctx context.Context) error
-	patterns []string
+	db      store.DB
+	id      *identity.Service
+	authz   *authz.Authorizer
+	audit   audit.Appender
+	catalog *catalog.Service
+	sites   *sites.Registry
+	jobs    *jobs.Service
+	// campaigns runs closed-loop campaigns; optional.
+	campaigns *campaign.Service
+	auditLog  AuditLog
+	auditKey  string
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
+	handler   http.Handler
+	ready     func(ctx context.Context) error
+	patterns  []string
 	// localSock is the Unix socket the server also listens on, if any.
 	localSock atomic.Pointer[string]
 	localPuts chan struct{} // slots for same-host puts
@@ -80,6 +83,8 @@ type Config struct {
 	Jobs *jobs.Service
 	// Instruments is the lab's instrument registry; optional.
 	Instruments *instruments.Registry
+	// Campaigns runs closed-loop campaigns; optional.
+	Campaigns *campaign.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -91,7 +96,7 @@ type Config struct {
 
 // New returns the API server.
 func New(cfg Config) *Server {
-	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
+	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, campaigns: cfg.Campaigns, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
 	s.instruments = cfg.Instruments
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
