@@ -187,6 +187,15 @@ func FuzzDecodeLine(f *testing.F) {
 		if err != nil || !reflect.DeepEqual(r, r2) {
 			t.Fatalf("re-encoded record decodes to %+v, %v; want %+v", r2, err, r)
 		}
+		// Damage to any one byte is caught, or changes nothing (the
+		// checksum's hex digits in another case).
+		for i := 0; i < len(enc)-1; i++ {
+			bad := append([]byte(nil), enc...)
+			bad[i] ^= byte(1 + len(line)%255)
+			if r3, err := DecodeLine(bad); err == nil && !reflect.DeepEqual(r3, r) {
+				t.Fatalf("byte %d damaged, the line still decodes, to %+v (was %+v)", i, r3, r)
+			}
+		}
 	})
 }
 

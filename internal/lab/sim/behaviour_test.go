@@ -676,3 +676,37 @@ func TestInfoIsACopy(t *testing.T) {
 	}
 	mustStart(t, d, request(sim.FlowReactor, 0))
 }
+
+// CheckRequest on integer and optional parameters (no model has them).
+func TestCheckRequestKinds(t *testing.T) {
+	lo, hi := 1.0, 10.0
+	info := &lab.Info{Actions: []lab.Action{{Name: "a", Params: []lab.Param{
+		{Name: "n", Kind: lab.Integer, Min: &lo, Max: &hi},
+		{Name: "opt", Kind: lab.Choice, Choices: []string{"x", "y"}, Optional: true},
+	}}}}
+	for _, c := range []struct {
+		params map[string]any
+		ok     bool
+	}{
+		{map[string]any{"n": 3.0}, true},
+		{map[string]any{"n": 3}, true},
+		{map[string]any{"n": int64(10), "opt": "y"}, true},
+		{map[string]any{"n": 3.5}, false},
+		{map[string]any{"n": 0.0}, false},
+		{map[string]any{"n": 11}, false},
+		{map[string]any{"n": "3"}, false},
+		{map[string]any{"n": 3.0, "opt": "z"}, false},
+		{map[string]any{"n": 3.0, "opt": 1.0}, false},
+		{map[string]any{}, false},
+	} {
+		got, err := sim.CheckRequest(info, lab.Request{ID: "i", Action: "a", Params: c.params})
+		if (err == nil) != c.ok || err != nil && !errors.Is(errors.Invalid, err) {
+			t.Errorf("CheckRequest(%v) = %v, %v; want ok %v", c.params, got, err, c.ok)
+		}
+		if err == nil {
+			if _, isFloat := got["n"].(float64); !isFloat {
+				t.Errorf("CheckRequest(%v) left n as %T", c.params, got["n"])
+			}
+		}
+	}
+}
