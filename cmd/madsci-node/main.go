@@ -4,6 +4,7 @@
 // can run its actions.
 //
 //	madsci-node --kind demo --state-dir /var/lib/node --listen 127.0.0.1:2000
+//	madsci-node --kind sim --settings '{"model":"flow-reactor","speed":100}' --state-dir /var/lib/reactor
 //
 // The node keeps a durable record of its actions in --state-dir: an
 // action_id is started at most once, also across restarts; an action that
@@ -33,6 +34,8 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis/internal/lab"
+	_ "github.com/genesis-science/genesis/internal/lab/sim"   // --kind sim: the digital twins
+	_ "github.com/genesis-science/genesis/internal/lab/table" // --kind table: replay of a data table
 )
 
 func main() {

@@ -1,8 +1,4 @@
-//go:build labtest
-
-// The lab conformance suite against a madsci-node process. lab/labtest is
-// on another branch until the merge: run with -tags labtest once it is
-// here (then drop the tag).
+// The lab conformance suite against a madsci-node process.
 
 package madsci_test
 
