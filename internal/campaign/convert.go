@@ -51,6 +51,11 @@ func (s *Spec) OptimizerConfig() (bo.Config, error) {
 		}
 		cfg.Space.Constraints = append(cfg.Space.Constraints, bo.LinearConstraint{Coef: coef, Rel: bo.Relation(c.Rel), RHS: c.RHS})
 	}
+	pool, err := s.poolPoints()
+	if err != nil {
+		return bo.Config{}, errors.E(op, err)
+	}
+	cfg.Space.Pool = pool
 	for _, o := range s.Objectives {
 		cfg.Objectives = append(cfg.Objectives, bo.Objective{Name: o.Name, Goal: bo.Goal(o.Goal)})
 	}
@@ -116,33 +121,67 @@ func (s *Spec) ToPoint(params map[string]any) (bo.Point, error) {
 			return nil, errors.E(op, invalid("params."+clip(k), fmt.Sprintf("unknown parameter %q", clip(k))))
 		}
 	}
-	for ci, c := range s.Constraints {
-		if !satisfies(s, c, p) {
-			return nil, errors.E(op, invalid(fmt.Sprintf("constraints[%d]", ci), "the parameters do not satisfy this constraint"))
+	if len(s.Constraints) > 0 {
+		// The optimizer's own test (and tolerance), so that a point
+		// accepted here is one bo.Observe accepts.
+		sp := bo.Space{Params: make([]bo.Param, len(s.Params))}
+		for i, prm := range s.Params {
+			sp.Params[i] = bo.Param{Name: prm.Name, Kind: bo.Kind(prm.Kind), Low: deref(prm.Low), High: deref(prm.High), Categories: prm.Categories}
+		}
+		for ci, c := range s.Constraints {
+			sp.Constraints = []bo.LinearConstraint{{Coef: c.Coef, Rel: bo.Relation(c.Rel), RHS: c.RHS}}
+			if !sp.Contains(p) {
+				return nil, errors.E(op, invalid(fmt.Sprintf("constraints[%d]", ci), "the parameters do not satisfy this constraint"))
+			}
 		}
 	}
 	return p, nil
 }
 
-// satisfies checks one linear constraint with the optimizer's tolerance.
-func satisfies(s *Spec, c LinearConstraint, p bo.Point) bool {
-	sum, scale := 0.0, math.Abs(c.RHS)
-	for i, prm := range s.Params {
-		if a, ok := c.Coef[prm.Name]; ok {
-			sum += a * p[i]
-			scale += math.Abs(a * p[i])
+// poolPoints converts the pool's rows to points, refusing (naming the row
+// and param) a row ToPoint would refuse and a row listed twice. A number
+// written for a categorical param names the category of its text ("90"
+// for 90).
+func (s *Spec) poolPoints() ([]bo.Point, error) {
+	if len(s.Pool) == 0 {
+		return nil, nil
+	}
+	cat := map[string]bool{}
+	for _, p := range s.Params {
+		cat[p.Name] = bo.Kind(p.Kind) == bo.Categorical
+	}
+	pts := make([]bo.Point, len(s.Pool))
+	seen := make(map[string]int, len(s.Pool))
+	row := map[string]any{}
+	for i, r := range s.Pool {
+		f := fmt.Sprintf("pool[%d]", i)
+		clear(row)
+		for k, v := range r {
+			if cat[k] {
+				if _, isStr := v.(string); !isStr {
+					if x, err := number(v); err == nil {
+						v = strconv.FormatFloat(x, 'g', -1, 64)
+					}
+				}
+			}
+			row[k] = v
 		}
+		p, err := s.ToPoint(row)
+		if err != nil {
+			field := f
+			if ef := errors.FieldOf(err); ef != "" {
+				field = f + "." + strings.TrimPrefix(ef, "params.")
+			}
+			return nil, errors.E(errors.Invalid, errors.Field(field), errors.Msg(f+": "+strings.TrimPrefix(errors.SafeMessage(err), "params.")))
+		}
+		key := fmt.Sprint(p)
+		if j, dup := seen[key]; dup {
+			return nil, invalid(f, fmt.Sprintf("the same candidate as pool[%d]", j))
+		}
+		seen[key] = i
+		pts[i] = p
 	}
-	tol := 1e-6 * (1 + scale)
-	switch c.Rel {
-	case "<=":
-		return sum <= c.RHS+tol
-	case ">=":
-		return sum >= c.RHS-tol
-	case "==":
-		return math.Abs(sum-c.RHS) <= tol
-	}
-	return false
+	return pts, nil
 }
 
 func deref(p *float64) float64 {

@@ -3,6 +3,7 @@ package campaign
 import (
 	"bytes"
 	"encoding/json"
+	stderrors "errors"
 	"fmt"
 	"math"
 	"path"
@@ -15,16 +16,22 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/campaign/bo"
+	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/text"
 	"github.com/genesis-science/genesis/internal/yamlsafe"
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Limits on a campaign file.
 const (
 	MaxSpecSize        = 1 << 20 // bytes of a campaign file
+	MaxName            = 53      // a campaign's name; its outputs add "-surrogate"
 	MaxObjectives      = 3
 	MaxParams          = 100
 	MaxCategories      = 1000
@@ -39,6 +46,7 @@ const (
 	MaxInitialPoints   = 10000
 	MaxExecutorMapping = 1000
 	MaxIntegerSpan     = 1e6 // high - low of an integer param
+	MaxPool            = 100000
 )
 
 // Defaults filled by Parse and Validate.
@@ -79,18 +87,33 @@ func Parse(data []byte) (*Spec, error) {
 	if msg := yamlsafe.Check(data); msg != "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: "+msg))
 	}
+	if multipleDocuments(data) {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: more than one YAML document (---): a campaign file holds one campaign"))
+	}
 	var s Spec
 	if err := yamlsafe.Decode(data, &s, yaml.Strict()); err != nil {
+		path := errorPath(data, err)
 		if f := yamlsafe.UnknownField(err); f != "" {
-			msg := "campaign file: unknown field " + strconv.Quote(clip(f))
-			if hint := label.Suggest(f, allKeys); hint != "" {
+			if path == "" {
+				path = f
+			}
+			msg := "campaign file: " + clip(path) + ": unknown field " + strconv.Quote(clip(f))
+			if hint := suggest(f, keysAt(path)); hint != "" {
 				msg += "; did you mean " + strconv.Quote(hint) + "?"
 			}
-			return nil, errors.E(op, errors.Invalid, errors.Field(f), errors.Msg(msg))
+			return nil, errors.E(op, errors.Invalid, errors.Field(path), errors.Msg(msg))
 		}
-		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: "+yamlsafe.Message(err)))
+		var de *durationError
+		if stderrors.As(err, &de) && path == "" {
+			path = "budget.wall_time" // the file's only duration
+		}
+		msg := "campaign file: " + decodeMessage(err)
+		if path != "" {
+			msg = "campaign file: " + clip(path) + ": " + decodeMessage(err)
+		}
+		return nil, errors.E(op, errors.Invalid, errors.Field(path), errors.Msg(msg))
 	}
-	if err := checkExplicitZeros(data); err != nil {
+	if err := checkIntegers(data); err != nil {
 		return nil, errors.E(op, err)
 	}
 	if err := s.Validate(); err != nil {
@@ -99,38 +122,217 @@ func Parse(data []byte) (*Spec, error) {
 	return &s, nil
 }
 
-// checkExplicitZeros refuses counts written as 0: in the struct zero means
-// "not given" (the default), but a file asking for a batch of 0 or 0
-// attempts is a mistake, not a request for the default.
-func checkExplicitZeros(data []byte) error {
+// multipleDocuments reports whether data holds a second YAML document
+// (a "---" after content), which the decoder would silently ignore.
+func multipleDocuments(data []byte) (multi bool) {
+	defer func() {
+		if recover() != nil {
+			multi = false // yamlsafe.Check already tokenised it; the decoder will say what is wrong
+		}
+	}()
+	content, directive := false, -1 // directive: the line of a %YAML or %TAG directive
+	for _, tk := range lexer.Tokenize(string(data)) {
+		line := -2
+		if tk.Position != nil {
+			line = tk.Position.Line
+		}
+		switch {
+		case tk.Type == token.DirectiveType:
+			directive = line
+		case tk.Type == token.DocumentHeaderType:
+			if content {
+				return true
+			}
+		case tk.Type == token.CommentType, tk.Type == token.DocumentEndType, line == directive:
+		default:
+			content = true
+		}
+	}
+	return false
+}
+
+var goTypeRE = regexp.MustCompile(`cannot unmarshal (.*) into Go (?:struct field \S+|value) of type (\S+)( \( overflow \))?`)
+
+// decodeMessage is yamlsafe.Message with the decoder's Go type names
+// ("cannot unmarshal string into Go struct field Spec.Params of type
+// float64") replaced by what the file should have said.
+func decodeMessage(err error) string {
+	msg := yamlsafe.Message(err)
+	msg = strings.NewReplacer("where sequence is expected", "where a list is expected", "where mapping is expected", "where a mapping is expected").Replace(msg)
+	m := goTypeRE.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return msg
+	}
+	typ := msg[m[4]:m[5]]
+	want := "a value of another type"
+	switch {
+	case m[6] >= 0 && strings.HasPrefix(typ, "uint") && strings.HasPrefix(msg[m[2]:m[3]], "-"):
+		want = "a whole number, not negative"
+	case m[6] >= 0:
+		want = "a number in range"
+	case typ == "float64":
+		want = "a number"
+	case strings.HasPrefix(typ, "int"):
+		want = "a whole number"
+	case strings.HasPrefix(typ, "uint"):
+		want = "a whole number, not negative"
+	case typ == "string":
+		want = "text"
+	case typ == "bool":
+		want = "true or false"
+	case strings.HasPrefix(typ, "[]"):
+		want = "a list"
+	case strings.HasPrefix(typ, "map["), strings.HasPrefix(typ, "campaign."), strings.HasPrefix(typ, "*campaign."):
+		want = "a mapping (key: value)"
+	}
+	return msg[:m[0]] + "want " + want + msg[m[1]:]
+}
+
+// errorPath returns the field path ("params[2].low") of the node a decode
+// error points at, or "" when it points at none.
+func errorPath(data []byte, err error) (path string) {
+	var ye yaml.Error
+	if !stderrors.As(err, &ye) || ye.GetToken() == nil {
+		return ""
+	}
+	pos := ye.GetToken().Position
+	defer func() {
+		if recover() != nil {
+			path = ""
+		}
+	}()
+	f, perr := parser.ParseBytes(data, 0)
+	if perr != nil {
+		return ""
+	}
+	v := &pathFinder{line: pos.Line, col: pos.Column}
+	for _, d := range f.Docs {
+		if d.Body != nil {
+			ast.Walk(v, d.Body)
+		}
+	}
+	p := strings.TrimPrefix(strings.TrimPrefix(v.path, "$"), ".")
+	if len(p) > 200 {
+		return ""
+	}
+	return p
+}
+
+// pathFinder finds the deepest node whose token is at line:col.
+type pathFinder struct {
+	line, col int
+	path      string
+}
+
+func (v *pathFinder) Visit(n ast.Node) ast.Visitor {
+	if t := n.GetToken(); t != nil && t.Position != nil && t.Position.Line == v.line && t.Position.Column == v.col {
+		if p := n.GetPath(); len(p) >= len(v.path) {
+			v.path = p
+		}
+	}
+	return v
+}
+
+// checkIntegers refuses counts and the seed written as fractions or
+// beyond what a float64 holds exactly (the decoder truncates 2.5 to 2 and
+// wraps 2^64 to 2^63 without a word), and counts written as 0: in the
+// struct zero means "not given" (the default), but a file asking for a
+// batch of 0 or 0 attempts is a mistake, not a request for the default.
+func checkIntegers(data []byte) error {
 	var raw struct {
-		Batch       *int `yaml:"batch"`
-		MaxInFlight *int `yaml:"max_in_flight"`
+		Batch       any `yaml:"batch"`
+		MaxInFlight any `yaml:"max_in_flight"`
+		Seed        any `yaml:"seed"`
 		Budget      struct {
-			Experiments *int `yaml:"experiments"`
+			Experiments any `yaml:"experiments"`
 		} `yaml:"budget"`
 		Retry struct {
-			Attempts *int `yaml:"attempts"`
+			Attempts any `yaml:"attempts"`
 		} `yaml:"retry"`
 		Optimizer struct {
-			InitialPoints *int `yaml:"initial_points"`
+			InitialPoints any `yaml:"initial_points"`
 		} `yaml:"optimizer"`
 	}
 	if yamlsafe.Decode(data, &raw) != nil {
 		return nil // the strict decode accepted it; nothing to add
 	}
 	for _, f := range []struct {
-		name string
-		v    *int
+		name     string
+		v        any
+		positive bool
 	}{
-		{"batch", raw.Batch}, {"max_in_flight", raw.MaxInFlight},
-		{"budget.experiments", raw.Budget.Experiments}, {"retry.attempts", raw.Retry.Attempts},
+		{"batch", raw.Batch, true}, {"max_in_flight", raw.MaxInFlight, true},
+		{"budget.experiments", raw.Budget.Experiments, true}, {"retry.attempts", raw.Retry.Attempts, true},
+		{"seed", raw.Seed, false}, {"optimizer.initial_points", raw.Optimizer.InitialPoints, false},
 	} {
-		if f.v != nil && *f.v == 0 {
+		var zero bool
+		if str, ok := f.v.(string); ok { // what the decoder keeps as text: 2^64, 1e30
+			if u, err := strconv.ParseUint(strings.TrimSpace(str), 0, 64); err == nil {
+				f.v = u
+			} else if i, err := strconv.ParseInt(strings.TrimSpace(str), 0, 64); err == nil {
+				f.v = i
+			} else if x, err := strconv.ParseFloat(strings.TrimSpace(str), 64); err == nil {
+				f.v = x
+			}
+		}
+		switch x := f.v.(type) {
+		case float64:
+			if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+				return invalid(f.name, "must be a whole number (at most 2^53 when written with a point or an exponent)")
+			}
+			zero = x == 0
+		case uint64:
+			zero = x == 0
+		case int64:
+			zero = x == 0
+		case int:
+			zero = x == 0
+		}
+		if zero && f.positive {
 			return invalid(f.name, "must be at least 1 (leave it out for the default)")
 		}
 	}
 	return nil
+}
+
+// keysAt lists the keys allowed beside the field at path
+// ("objectives[0].gaol": an objective's keys), or every key when the path
+// leads nowhere known.
+func keysAt(path string) []string {
+	t := reflect.TypeOf(Spec{})
+	segs := strings.Split(path, ".")
+	for _, seg := range segs[:len(segs)-1] {
+		if i := strings.IndexByte(seg, '['); i >= 0 {
+			seg = seg[:i]
+		}
+		f, ok := fieldByKey(t, seg)
+		if !ok {
+			return allKeys
+		}
+		t = f
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// fieldByKey returns the struct type under key in struct type t
+// (through pointers, slices and maps), if it is one.
+func fieldByKey(t reflect.Type, key string) (reflect.Type, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); k == key {
+			ft := t.Field(i).Type
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map {
+				ft = ft.Elem()
+			}
+			return ft, ft.Kind() == reflect.Struct && ft != reflect.TypeOf(Duration{})
+		}
+	}
+	return nil, false
 }
 
 // allKeys lists every key a campaign file may use, for did-you-mean.
@@ -168,7 +370,7 @@ func (d *Duration) UnmarshalYAML(b []byte) error {
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		var u string
 		if json.Unmarshal([]byte(s), &u) != nil {
-			return fmt.Errorf("duration %s: want a duration such as 90s, 30m or 2h", clip(s))
+			return &durationError{s}
 		}
 		s = u
 	} else if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
@@ -180,10 +382,16 @@ func (d *Duration) UnmarshalYAML(b []byte) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("duration %q: want a duration such as 90s, 30m or 2h", clip(s))
+		return &durationError{s}
 	}
 	d.Duration = v
 	return nil
+}
+
+type durationError struct{ s string }
+
+func (e *durationError) Error() string {
+	return fmt.Sprintf("duration %q: want a duration such as 90s, 30m or 2h", clip(e.s))
 }
 
 // UnmarshalJSON accepts what UnmarshalYAML does.
@@ -250,6 +458,12 @@ func (s *Spec) validate() error {
 	}
 	if err := text.Name("name", s.Name); err != nil {
 		return err
+	}
+	if len(s.Name) > MaxName {
+		return invalid("name", fmt.Sprintf("at most %d characters (the campaign's outputs are named NAME-results and NAME-surrogate)", MaxName))
+	}
+	if strings.HasPrefix(s.Name, "cmp_") {
+		return invalid("name", "names starting with cmp_ are campaign IDs")
 	}
 	if err := text.First(
 		text.Line("title", s.Title, text.MaxLine),
@@ -351,6 +565,14 @@ func (s *Spec) validate() error {
 		if err := s.Constraints[i].validate(fmt.Sprintf("constraints[%d]", i), params); err != nil {
 			return err
 		}
+	}
+
+	// Pool.
+	if len(s.Pool) > MaxPool {
+		return invalid("pool", fmt.Sprintf("%d candidates; at most %d", len(s.Pool), MaxPool))
+	}
+	if _, err := s.poolPoints(); err != nil {
+		return err
 	}
 
 	// Outcome constraints.
@@ -662,6 +884,9 @@ func (s *Spec) validateExecutor(params map[string]*Param, quantities map[string]
 		if err := checkTemplate("executor.job.spec", e.Job.Spec, params, 0); err != nil {
 			return err
 		}
+		if err := s.checkJobSpec(); err != nil {
+			return err
+		}
 	}
 	if len(e.Params) > MaxExecutorMapping {
 		return invalid("executor.params", "too many parameters")
@@ -713,7 +938,11 @@ func checkTemplate(field string, v any, params map[string]*Param, depth int) err
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			if err := checkTemplate(field+"."+clip(k), x[k], params, depth+1); err != nil {
+			f := field + "." + clip(k)
+			if depth == 0 && k != "arguments" && k != "environment" && usesVar(x[k], 0) {
+				return invalid(f, "only arguments and environment may use ${param}")
+			}
+			if err := checkTemplate(f, x[k], params, depth+1); err != nil {
 				return err
 			}
 		}
@@ -725,6 +954,75 @@ func checkTemplate(field string, v any, params map[string]*Param, depth int) err
 		}
 	}
 	return nil
+}
+
+// checkJobSpec checks the job template as `genesis job submit` would
+// check the job it becomes: every "${name}" replaced by a value of that
+// parameter (its low bound or first category).
+func (s *Spec) checkJobSpec() error {
+	sample := map[string]string{}
+	for _, p := range s.Params {
+		if bo.Kind(p.Kind) == bo.Categorical {
+			sample[p.Name] = p.Categories[0]
+		} else {
+			sample[p.Name] = fmtF(*p.Low)
+		}
+	}
+	b, err := json.Marshal(substitute(s.Executor.Job.Spec, func(name string) string { return sample[name] }))
+	if err != nil {
+		return invalid("executor.job.spec", "not a job spec (it must be a mapping of strings, numbers, lists and mappings)")
+	}
+	if _, err := compute.ParseJobSpec(b); err != nil {
+		f := "executor.job.spec"
+		if ff := errors.FieldOf(err); ff != "" {
+			f += "." + ff
+		}
+		return errors.E(errors.Invalid, errors.Field(f), errors.Msg("executor.job.spec: "+errors.SafeMessage(err)))
+	}
+	return nil
+}
+
+// substitute returns a copy of a job template with every "${name}" in its
+// strings replaced by value(name).
+func substitute(v any, value func(name string) string) any {
+	switch x := v.(type) {
+	case string:
+		return varRE.ReplaceAllStringFunc(x, func(m string) string { return value(m[2 : len(m)-1]) })
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = substitute(e, value)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = substitute(e, value)
+		}
+		return out
+	}
+	return v
+}
+
+// usesVar reports whether a template value uses "${…}" anywhere.
+func usesVar(v any, depth int) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, "${")
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, "${") || depth > 32 || usesVar(e, depth+1) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if depth > 32 || usesVar(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func checkRelPath(field, p string) error {
@@ -775,15 +1073,65 @@ func outcomeNames(q map[string]string) map[string]string {
 }
 
 func didYouMean(s string, names map[string]string) string {
-	if h := label.Suggest(s, sortedKeys(names)); h != "" {
+	if h := suggest(s, sortedKeys(names)); h != "" {
 		return "; did you mean " + strconv.Quote(h) + "?"
 	}
 	return ""
 }
 
 func didYouMeanParam(s string, params map[string]*Param) string {
-	if h := label.Suggest(s, sortedKeys(params)); h != "" {
+	if h := suggest(s, sortedKeys(params)); h != "" {
 		return "; did you mean " + strconv.Quote(h) + "?"
 	}
 	return ""
+}
+
+// suggest returns the candidate closest to s, if it is close enough to be
+// a likely typo: at most 1 edit for words of up to 5 bytes, 2 for longer
+// ones, where swapping two neighbours counts as one edit ("gaol" →
+// "goal"). Ties go to the earlier candidate.
+func suggest(s string, candidates []string) string {
+	if s == "" || len(s) > 64 {
+		return ""
+	}
+	limit := 1
+	if len(s) > 5 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, c := range candidates {
+		if c == s || len(c) > 64 {
+			continue
+		}
+		if d := osaDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// osaDistance is the optimal string alignment distance over bytes:
+// insertions, deletions, substitutions and transpositions of neighbours.
+func osaDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

@@ -31,6 +31,10 @@ type Spec struct {
 	Constraints []LinearConstraint `json:"constraints,omitempty" yaml:"constraints,omitempty"`
 	// OutcomeConstraints require measured quantities to satisfy a bound.
 	OutcomeConstraints []OutcomeConstraint `json:"outcome_constraints,omitempty" yaml:"outcome_constraints,omitempty"`
+	// Pool, when given, lists the only points the optimizer may propose,
+	// each naming a value for every param (a compound library, the rows of
+	// a table).
+	Pool []map[string]any `json:"pool,omitempty" yaml:"pool,omitempty"`
 
 	Budget Budget `json:"budget" yaml:"budget"`
 	// Batch is how many experiments the optimizer proposes at once
@@ -42,7 +46,7 @@ type Spec struct {
 	MaxInFlight int    `json:"max_in_flight,omitempty" yaml:"max_in_flight,omitempty"`
 	Seed        uint64 `json:"seed,omitempty" yaml:"seed,omitempty"`
 
-	Optimizer OptimizerSpec `json:"optimizer,omitempty" yaml:"optimizer,omitempty"`
+	Optimizer OptimizerSpec `json:"optimizer,omitzero" yaml:"optimizer,omitempty"`
 	Executor  Executor      `json:"executor" yaml:"executor"`
 	// Prior data warm-starts the model.
 	Prior []Prior `json:"prior,omitempty" yaml:"prior,omitempty"`
@@ -92,7 +96,7 @@ type OutcomeConstraint struct {
 // Budget bounds a campaign. At least one of Experiments and WallTime is set.
 type Budget struct {
 	Experiments int      `json:"experiments,omitempty" yaml:"experiments,omitempty"`
-	WallTime    Duration `json:"wall_time,omitempty" yaml:"wall_time,omitempty"`
+	WallTime    Duration `json:"wall_time,omitzero" yaml:"wall_time,omitempty"`
 }
 
 // Duration is a time.Duration written as "90s", "2h".
