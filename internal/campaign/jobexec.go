@@ -73,7 +73,7 @@ func (x *JobExecutor) Start(ctx context.Context, c *Campaign, e *Experiment, key
 	return nil
 }
 
-// Poll reports on e's job: Pending or Running while it is, Succeeded
+// Poll reports on e's job (Result.ID is the job's ID): Pending or Running while it is, Succeeded
 // with the values of its output file once completed, Failed (with the
 // job's reason, or what is wrong with its output) or Cancelled. A job
 // never started is errors.NotExist.
@@ -87,7 +87,9 @@ func (x *JobExecutor) Poll(ctx context.Context, c *Campaign, e *Experiment, key 
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	r := &lab.Result{ID: key, Action: "job " + j.ID, StartedAt: j.StartedAt, EndedAt: j.FinishedAt}
+	// The result's ID is the job's: the runner records it on the
+	// experiment.
+	r := &lab.Result{ID: j.ID, Action: "job", StartedAt: j.StartedAt, EndedAt: j.FinishedAt}
 	switch j.State {
 	case jobs.Pending:
 		r.State = lab.Pending

@@ -210,6 +210,9 @@ func TestJobExecutor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if res.ID != j.ID {
+				t.Errorf("result ID %s, want the job's ID %s", res.ID, j.ID)
+			}
 			if j.Label != label {
 				t.Errorf("job label %s, want the campaign's %s", j.Label, label)
 			}

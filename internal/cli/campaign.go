@@ -106,7 +106,8 @@ func campaignCmd(env *Env) *cobra.Command {
 				return errors.E(errors.Internal, errors.Msg("unexpected response from the server"))
 			}
 			if startNow {
-				if err := cl.Do(cmd.Context(), http.MethodPost, campaignPath(cp.Name, "start"), nil, &cp); err != nil {
+				if err := cl.Do(cmd.Context(), http.MethodPost, campaignPath(cp.ID, "start"), nil, &cp); err != nil {
+					fmt.Fprintf(env.Stderr, "Created campaign %s (%s), label %s, a draft; it did not start:\n", cp.Name, cp.ID, cp.Label)
 					return err
 				}
 			}

@@ -354,3 +354,73 @@ func TestWatchEndsOnInterrupt(t *testing.T) {
 		t.Errorf("after watching: %d %q", code, out)
 	}
 }
+
+// term is a reference model of the few terminal controls redraw uses:
+// cursor up n lines, carriage return, clear to the end of the screen.
+type screenModel struct {
+	lines []string
+	row   int
+}
+
+func (t *screenModel) write(s string) {
+	for len(s) > 0 {
+		switch {
+		case strings.HasPrefix(s, "\x1b["):
+			i := 2
+			for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+				i++
+			}
+			n, _ := strconv.Atoi(s[2:i])
+			switch s[i] {
+			case 'A':
+				t.row = max(0, t.row-n)
+			case 'J':
+				t.lines = t.lines[:min(t.row, len(t.lines))]
+			}
+			s = s[i+1:]
+		case s[0] == '\r':
+			s = s[1:]
+		case s[0] == '\n':
+			t.row++
+			s = s[1:]
+		default:
+			end := strings.IndexAny(s, "\x1b\r\n")
+			if end < 0 {
+				end = len(s)
+			}
+			for len(t.lines) <= t.row {
+				t.lines = append(t.lines, "")
+			}
+			t.lines[t.row] += s[:end]
+			s = s[end:]
+		}
+	}
+}
+
+// TestRedrawInPlace: after any sequence of views of any lengths, the
+// terminal shows what was there before the watch, then exactly the last
+// view — nothing of a longer earlier view is left below it.
+func TestRedrawInPlace(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 200 {
+		var buf strings.Builder
+		buf.WriteString("$ genesis campaign watch demo\n")
+		drawn := 0
+		var last []string
+		for range 1 + r.IntN(8) {
+			last = nil
+			for i := range r.IntN(12) {
+				last = append(last, "line "+strconv.Itoa(i)+" "+strings.Repeat("x", r.IntN(20)))
+			}
+			var b strings.Builder
+			drawn = redraw(&b, drawn, last)
+			buf.WriteString(b.String())
+		}
+		var tm screenModel
+		tm.write(buf.String())
+		want := append([]string{"$ genesis campaign watch demo"}, last...)
+		if strings.Join(tm.lines, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("screen:\n%s\nwant:\n%s", strings.Join(tm.lines, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}

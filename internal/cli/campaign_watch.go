@@ -99,17 +99,7 @@ func watchCampaign(cmd *cobra.Command, env *Env, cl *client.Client, name string,
 		}
 		v.C, v.Now = &c, time.Now()
 		if tty {
-			lines := renderWatch(&v, width)
-			var b strings.Builder
-			if drawn > 0 {
-				fmt.Fprintf(&b, "\x1b[%dA", drawn)
-			}
-			b.WriteString("\r\x1b[J")
-			for _, l := range lines {
-				b.WriteString(l + "\n")
-			}
-			io.WriteString(env.Stdout, b.String())
-			drawn = len(lines)
+			drawn = redraw(env.Stdout, drawn, renderWatch(&v, width))
 		} else if line := watchLine(&v); line != said {
 			fmt.Fprintln(env.Stdout, time.Now().UTC().Format(time.TimeOnly)+" "+line)
 			said = line
@@ -128,6 +118,23 @@ func watchCampaign(cmd *cobra.Command, env *Env, cl *client.Client, name string,
 		case <-time.After(poll):
 		}
 	}
+}
+
+// redraw replaces the drawn lines last written to a terminal w with
+// lines: up to the first of them, clear to the end of the screen, write
+// the new ones. It returns how many lines it drew. Every line must fit the
+// terminal's width (renderWatch clips them), or the count is wrong.
+func redraw(w io.Writer, drawn int, lines []string) int {
+	var b strings.Builder
+	if drawn > 0 {
+		fmt.Fprintf(&b, "\x1b[%dA", drawn)
+	}
+	b.WriteString("\r\x1b[J")
+	for _, l := range lines {
+		b.WriteString(l + "\n")
+	}
+	io.WriteString(w, b.String())
+	return len(lines)
 }
 
 // quietOnInterrupt ends a watch that Ctrl-C interrupted mid-request

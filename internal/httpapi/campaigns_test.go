@@ -155,7 +155,7 @@ func TestCampaignsAPI(t *testing.T) {
 	}
 	for i, e := range seen {
 		x := e.Params["x"].(float64)
-		if e.Seq != i || e.State != campaign.Observed || e.Values["y"] != -(x-0.3)*(x-0.3) {
+		if e.Seq != i || e.State != campaign.Observed || !strings.HasPrefix(e.Job, "job_") || e.Values["y"] != -(x-0.3)*(x-0.3) {
 			t.Errorf("experiment %+v", e)
 		}
 	}
