@@ -194,3 +194,25 @@ func FuzzReadPrior(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDuration: a duration that reads back writes as one that reads back
+// the same.
+func FuzzDuration(f *testing.F) {
+	for _, s := range []string{`"90s"`, `"1d12h"`, `"2d"`, `'1h'`, `3h`, `"-5m"`, `"1.5h"`, `""`, `"9999d"`, `"1d1d"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d Duration
+		if d.UnmarshalYAML(b) != nil {
+			return
+		}
+		out, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d2 Duration
+		if err := json.Unmarshal(out, &d2); err != nil || d2 != d {
+			t.Fatalf("%q → %v → %s → %v, %v", b, d, out, d2, err)
+		}
+	})
+}
