@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/campaign/bo"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/google/go-cmp/cmp"
@@ -191,6 +193,60 @@ func FuzzReadPrior(f *testing.F) {
 		p2, v2, err := ReadPrior(s, bytes.NewReader(out), nil)
 		if err != nil || !cmp.Equal(pts, p2, cmpopts.EquateEmpty()) || !cmp.Equal(vals, v2, cmpopts.EquateEmpty()) {
 			t.Fatalf("rewritten prior reads differently: %v\n%s", err, out)
+		}
+	})
+}
+
+// FuzzDuration: a duration that reads back writes as one that reads back
+// the same.
+func FuzzDuration(f *testing.F) {
+	for _, s := range []string{`"90s"`, `"1d12h"`, `"2d"`, `'1h'`, `3h`, `"-5m"`, `"1.5h"`, `""`, `"9999d"`, `"1d1d"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d Duration
+		if d.UnmarshalYAML(b) != nil {
+			return
+		}
+		out, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d2 Duration
+		if err := json.Unmarshal(out, &d2); err != nil || d2 != d {
+			t.Fatalf("%q → %v → %s → %v, %v", b, d, out, d2, err)
+		}
+	})
+}
+
+// FuzzPriorRef: an accepted dataset reference is NAME or NAME@N with a
+// valid name and N ≥ 1; printed canonically it reads back the same, and
+// it differs from what was written only in leading zeros ("x@03").
+func FuzzPriorRef(f *testing.F) {
+	for _, s := range []string{"shots", "shots@3", "shots@0", "shots@+3", "a@b@c", "Shots@1", "x@9223372036854775807", "x@9223372036854775808"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, v, err := Prior{Dataset: s}.Ref()
+		if err != nil {
+			if name != "" || v != 0 {
+				t.Fatalf("error with a result: %q %d", name, v)
+			}
+			return
+		}
+		if !genesis.ValidName(name) || v < 0 {
+			t.Fatalf("%q → %q %d", s, name, v)
+		}
+		back := name
+		if v > 0 {
+			back += "@" + strconv.FormatInt(v, 10)
+		}
+		n2, v2, err := Prior{Dataset: back}.Ref()
+		if err != nil || n2 != name || v2 != v {
+			t.Fatalf("%q → %q %d → %q → %q %d %v", s, name, v, back, n2, v2, err)
+		}
+		if back != s && strings.Replace(s, "@0", "@", 1) == s {
+			t.Fatalf("%q → %q %d → %q", s, name, v, back)
 		}
 	})
 }

@@ -380,7 +380,7 @@ func (d *Duration) UnmarshalYAML(b []byte) error {
 		d.Duration = 0
 		return nil
 	}
-	v, err := time.ParseDuration(s)
+	v, err := parseDuration(s)
 	if err != nil {
 		return &durationError{s}
 	}
@@ -388,10 +388,30 @@ func (d *Duration) UnmarshalYAML(b []byte) error {
 	return nil
 }
 
+var daysRE = regexp.MustCompile(`^(\d{1,4})d(.*)$`)
+
+// parseDuration reads a Go duration ("90m", "1h30m") that may start with
+// whole days ("2d", "1d12h").
+func parseDuration(s string) (time.Duration, error) {
+	if m := daysRE.FindStringSubmatch(s); m != nil {
+		days, _ := strconv.Atoi(m[1])
+		rest := time.Duration(0)
+		if m[2] != "" {
+			r, err := time.ParseDuration(m[2])
+			if err != nil || r < 0 || r > math.MaxInt64-time.Duration(days)*24*time.Hour {
+				return 0, fmt.Errorf("bad duration")
+			}
+			rest = r
+		}
+		return time.Duration(days)*24*time.Hour + rest, nil
+	}
+	return time.ParseDuration(s)
+}
+
 type durationError struct{ s string }
 
 func (e *durationError) Error() string {
-	return fmt.Sprintf("duration %q: want a duration such as 90s, 30m or 2h", clip(e.s))
+	return fmt.Sprintf("duration %q: want a duration such as 90s, 30m, 2h or 1d12h", clip(e.s))
 }
 
 // UnmarshalJSON accepts what UnmarshalYAML does.

@@ -406,9 +406,19 @@ func TestDurationJSON(t *testing.T) {
 			t.Errorf("%v → %s → %v, %v", d, b, got, err)
 		}
 	}
-	var d Duration
-	if err := json.Unmarshal([]byte(`"tomorrow"`), &d); err == nil {
-		t.Error("accepted a bad duration")
+	for in, want := range map[string]time.Duration{
+		`"2d"`: 48 * time.Hour, `"1d12h"`: 36 * time.Hour, `"0d30m"`: 30 * time.Minute, `"90m"`: 90 * time.Minute, `"1h30m"`: 90 * time.Minute, `""`: 0,
+	} {
+		var d Duration
+		if err := json.Unmarshal([]byte(in), &d); err != nil || d.Duration != want {
+			t.Errorf("%s → %v, %v; want %v", in, d, err, want)
+		}
+	}
+	for _, in := range []string{`"tomorrow"`, `"2days"`, `"1d-1h"`, `"d"`, `"12345d"`, `"90"`, `90`, `"1d 2h"`} {
+		var d Duration
+		if err := json.Unmarshal([]byte(in), &d); err == nil {
+			t.Errorf("accepted the duration %s as %v", in, d)
+		}
 	}
 }
 

@@ -243,9 +243,37 @@ func TestReadPriorLimits(t *testing.T) {
 	if _, _, err := ReadPrior(s, strings.NewReader(b.String()), nil); !errors.Is(errors.TooLarge, err) {
 		t.Errorf("%d rows: %v, want TooLarge", MaxPriorRows+1, err)
 	}
-	// A file over MaxPriorBytes is refused, not silently truncated.
-	big := "temperature,time,stirs,catalyst,yield,impurity,note\n40,2,3,Pd-A,50,1," + strings.Repeat("x", MaxPriorBytes) + "\n"
-	if _, _, err := ReadPrior(s, strings.NewReader(big), nil); !errors.Is(errors.TooLarge, err) {
-		t.Errorf("%d bytes: %v, want TooLarge", len(big), err)
+	// A file over MaxPriorBytes (rows of 1 KiB, fewer than MaxPriorRows)
+	// is refused, not silently truncated.
+	r := &endlessRows{head: "temperature,time,stirs,catalyst,yield,impurity,note\n", row: "40,2,3,Pd-A,50,1," + strings.Repeat("x", 1006) + "\n"}
+	if _, _, err := ReadPrior(s, r, nil); !errors.Is(errors.TooLarge, err) || !strings.Contains(errors.SafeMessage(err), "bytes") {
+		t.Errorf("endless rows: %v, want TooLarge naming the bytes", err)
 	}
+	if r.n < MaxPriorBytes || r.n > MaxPriorBytes+64<<10 {
+		t.Errorf("read %d bytes before refusing, want just over %d", r.n, MaxPriorBytes)
+	}
+}
+
+// endlessRows is a CSV file that never ends: a header, then row forever.
+type endlessRows struct {
+	head, row string
+	off, n    int
+}
+
+func (e *endlessRows) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		src := e.row
+		if e.n+n < len(e.head) {
+			src = e.head
+		}
+		k := copy(p[n:], src[e.off:])
+		n += k
+		e.off += k
+		if e.off == len(src) {
+			e.off = 0
+		}
+	}
+	e.n += n
+	return n, nil
 }
