@@ -54,6 +54,8 @@ type harness struct {
 	jobs   *jobs.Service
 	sites  *sites.Registry
 	unix   *http.Client // to the server's Unix socket, as a same-host client
+
+	instruments *instruments.Registry
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -95,9 +97,11 @@ func newHarness(t *testing.T, db store.DB) *harness {
 		t.Fatal(err)
 	}
 	js := jobs.New(db, az, id, cat, reg, t.TempDir())
+	ins := instruments.New(db, az, id, t.TempDir())
+	t.Cleanup(func() { ins.Close() })
 	js.Backend = func(context.Context, *sites.Site) (compute.Backend, error) { return lb, nil }
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js,
-		Instruments: instruments.New(db, az, id, t.TempDir()), Logger: slog.New(slog.DiscardHandler)})
+		Instruments: ins, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -119,7 +123,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, unix: unixClient}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, unix: unixClient, instruments: ins}
 }
 
 func init() {
@@ -941,6 +945,8 @@ func TestAPI(t *testing.T) {
 		if r := h.do("GET", "/api/v1/whoami", bobTok, nil); r.status != 401 {
 			t.Errorf("disabled bob = %d", r.status)
 		}
+
+		exerciseInstruments(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {
