@@ -447,6 +447,21 @@ func TestApprovals(t *testing.T) {
 		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, req); err != nil {
 			t.Errorf("approved admit: %v", err)
 		}
+		// The approval covers what was asked, nothing else.
+		for _, other := range []struct {
+			campaign string
+			req      lab.Request
+		}{
+			{"cmp_a", lab.Request{ID: "exp-1", Action: "ignite", Params: map[string]any{"power": 99.0}}},
+			{"cmp_b", req},
+		} {
+			if err := e.reg.Admit(ctx, in.ID, other.campaign, open, other.req); !errors.Is(errors.Invalid, err) {
+				t.Errorf("approved request ID reused for %v in %s: %v", other.req.Params, other.campaign, err)
+			}
+		}
+		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, lab.Request{ID: "exp-1", Action: "ignite", Params: map[string]any{"power": 50}}); err != nil {
+			t.Errorf("same parameters as an int: %v", err)
+		}
 		// Another request needs its own approval; a denial fails it.
 		req2 := lab.Request{ID: "exp-2", Action: "ignite", Params: map[string]any{"power": 90.0}}
 		e.reg.Admit(ctx, in.ID, "cmp_a", open, req2)

@@ -120,6 +120,14 @@ func (r *Registry) approved(ctx context.Context, in *Instrument, campaignID stri
 		if created {
 			r.record(ctx, nil, "approval.request", in.ID, "campaign "+campaignID+" asks to run hazardous action "+req.Action+" (request "+req.ID+") as "+apr.ID, l)
 		}
+		// An approval is for what the person saw: the same request ID
+		// asking for another action, other parameters or another campaign
+		// is refused, not let through.
+		asked, _ := json.Marshal(req.Params)
+		seen, _ := json.Marshal(apr.Params)
+		if !created && (apr.Action != req.Action || apr.Campaign != campaignID || string(asked) != string(seen)) {
+			return errors.E(op, errors.Invalid, errors.Msg("request "+req.ID+" asks for other than approval "+apr.ID+" was for (action, parameters or campaign)"))
+		}
 		switch apr.State {
 		case Approved:
 			return nil
