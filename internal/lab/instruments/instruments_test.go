@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ type env struct {
 	log                           *audit.Memory
 	admin, op, sci, svc, opSecret *genesis.Principal
 	halts                         *haltLog
+	root                          string // the drivers' state root
 }
 
 type haltLog struct {
@@ -67,7 +69,8 @@ func setup(t testing.TB, db store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.reg = instruments.New(db, az, id, t.TempDir())
+	e.root = t.TempDir()
+	e.reg = instruments.New(db, az, id, e.root)
 	e.reg.Audit = e.log
 	e.reg.Timeout = 2 * time.Second // the hanging device's admin commands end here
 	e.reg.OnHalt(func(id, reason string) {
@@ -143,6 +146,9 @@ func TestRegistry(t *testing.T) {
 		}
 		if all, _ := e.reg.All(ctx); len(all) != 0 {
 			t.Fatalf("refused specs left %d instruments", len(all))
+		}
+		if dirs, _ := os.ReadDir(e.root); len(dirs) != 0 {
+			t.Errorf("refused specs left %d driver state directories", len(dirs))
 		}
 		wc, err := e.reg.AddWorkcell(ctx, e.op, instruments.WorkcellSpec{Name: "flow-cell", Lab: "Argonne 241", Description: "flow chemistry"})
 		if err != nil {
