@@ -481,6 +481,9 @@ func TestApprovals(t *testing.T) {
 		if _, err := e.reg.Deny(ctx, e.op, list[0].ID, "too much power"); err != nil {
 			t.Fatal(err)
 		}
+		if !e.audited(t, "approval.deny", in.ID) {
+			t.Error("denial not audited")
+		}
 		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, req2); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "denied by opal: too much power") {
 			t.Errorf("denied admit: %v", err)
 		}

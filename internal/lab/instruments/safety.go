@@ -270,7 +270,7 @@ func (r *Registry) decide(ctx context.Context, p *genesis.Principal, id, state, 
 		return nil, errors.E(op, err)
 	}
 	l, _ := label.Parse(a.Label)
-	if err := r.record(ctx, p, "approval."+state[:len(state)-1], a.Instrument, state+" "+a.ID+" ("+a.Action+" for campaign "+a.Campaign+", request "+a.RequestID+") by "+p.Name+" at "+now.Format(time.RFC3339)+" "+reason, l); err != nil {
+	if err := r.record(ctx, p, map[string]string{Approved: "approval.approve", Denied: "approval.deny"}[state], a.Instrument, state+" "+a.ID+" ("+a.Action+" for campaign "+a.Campaign+", request "+a.RequestID+") by "+p.Name+" at "+now.Format(time.RFC3339)+" "+reason, l); err != nil {
 		return nil, errors.E(op, err)
 	}
 	a.State, a.DecidedBy, a.DecidedAt, a.Reason = state, p.Name, &now, reason
