@@ -534,8 +534,10 @@ func TestApprovals(t *testing.T) {
 		if l, _ := e.reg.Approvals(ctx, e.op, true); len(l) != 3 {
 			t.Errorf("uncleared operator sees %d approvals, want 3", len(l))
 		}
-		if _, err := e.reg.Approve(ctx, e.op, hidden); !errors.Is(errors.NotExist, err) {
-			t.Errorf("uncleared approve: %v", err)
+		_, hiddenErr := e.reg.Approve(ctx, e.op, hidden)
+		_, missingErr := e.reg.Approve(ctx, e.op, "apr_"+strings.Repeat("x", len(hidden)-4))
+		if !errors.Is(errors.NotExist, hiddenErr) || strings.ReplaceAll(errors.SafeMessage(hiddenErr), hidden, "ID") != strings.ReplaceAll(errors.SafeMessage(missingErr), "apr_"+strings.Repeat("x", len(hidden)-4), "ID") {
+			t.Errorf("uncleared approve: %v; missing: %v", hiddenErr, missingErr)
 		}
 		if _, err := e.reg.Approve(ctx, e.opSecret, hidden); err != nil {
 			t.Errorf("cleared approve: %v", err)

@@ -165,7 +165,8 @@ func (r *Registry) mayDecide(ctx context.Context, p *genesis.Principal, a *Appro
 		return errors.E(errors.NotExist)
 	}
 	err = r.canLabel(ctx, p, authz.Operate, a.Instrument, l)
-	if errors.Is(errors.Permission, err) {
+	if errors.Is(errors.Permission, err) || errors.Is(errors.NotExist, err) {
+		// Exactly as a missing one is answered (decide).
 		return errors.E(errors.NotExist, errors.Msg("no approval "+quote(a.ID)))
 	}
 	return err
