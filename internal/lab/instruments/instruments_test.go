@@ -531,6 +531,9 @@ func TestApprovals(t *testing.T) {
 		if hidden == "" {
 			t.Fatalf("cleared operator does not see the approval: %+v", all)
 		}
+		if !e.audited(t, "approval.read", in.ID) {
+			t.Error("a read of a NATIONAL-SECURITY campaign's approval is not on the record")
+		}
 		if l, _ := e.reg.Approvals(ctx, e.op, true); len(l) != 3 {
 			t.Errorf("uncleared operator sees %d approvals, want 3", len(l))
 		}

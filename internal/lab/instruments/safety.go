@@ -203,9 +203,18 @@ func (r *Registry) Approvals(ctx context.Context, p *genesis.Principal, all bool
 	}
 	out := []Approval{}
 	for i := range every {
-		if r.mayDecide(ctx, p, &every[i]) == nil {
-			out = append(out, every[i])
+		a := &every[i]
+		if r.mayDecide(ctx, p, a) != nil {
+			continue
 		}
+		// A read of what a campaign above OPEN asked is on the record
+		// (durable first for NATIONAL-SECURITY, or it is not shown).
+		if l, err := label.Parse(a.Label); err == nil && l.Level() != label.Open {
+			if err := r.record(ctx, p, "approval.read", a.Instrument, "read "+a.ID, l); err != nil {
+				return nil, errors.E(op, err)
+			}
+		}
+		out = append(out, *a)
 	}
 	return out, nil
 }
