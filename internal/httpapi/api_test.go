@@ -56,6 +56,8 @@ type harness struct {
 	sites  *sites.Registry
 	camp   *campaign.Service
 	unix   *http.Client // to the server's Unix socket, as a same-host client
+
+	instruments *instruments.Registry
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -97,11 +99,14 @@ func newHarness(t *testing.T, db store.DB) *harness {
 		t.Fatal(err)
 	}
 	js := jobs.New(db, az, id, cat, reg, t.TempDir())
+	ins := instruments.New(db, az, id, t.TempDir())
+	t.Cleanup(func() { ins.Close() })
 	js.Backend = func(context.Context, *sites.Site) (compute.Backend, error) { return lb, nil }
 	camp := campaign.New(db, az, id, cat, log)
 	camp.SetJobs(campaign.NewJobExecutor(js, id))
+	camp.SetFleet(ins)
 	camp.WorkDir = t.TempDir()
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: instruments.New(db, az, id, t.TempDir()), Logger: slog.New(slog.DiscardHandler)})
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -123,7 +128,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins}
 }
 
 func init() {
@@ -947,6 +952,7 @@ func TestAPI(t *testing.T) {
 		}
 
 		exerciseCampaigns(h)
+		exerciseInstruments(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

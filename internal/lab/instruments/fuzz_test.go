@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // FuzzBounds decodes operator bounds as the API does and checks the rules
@@ -110,6 +113,49 @@ func FuzzCheckParams(f *testing.F) {
 		}
 		if err != nil && (!errors.Is(errors.Invalid, err) || errors.FieldOf(err) == "") {
 			t.Fatalf("%s: %v is not Invalid naming a field", body, err)
+		}
+	})
+}
+
+// FuzzSpec decodes an instrument's spec as the API does and checks it:
+// a refusal is errors.Invalid naming a field; an accepted spec has a valid
+// name, a known kind, a canonical accreditation (its own canonical form),
+// upper-case ISO alpha-3 nationalities, and settings that are a JSON
+// object or absent.
+func FuzzSpec(f *testing.F) {
+	f.Add([]byte(`{"name":"r1","kind":"testdev","accreditation":"OPEN"}`))
+	f.Add([]byte(`{"name":"r1","kind":"testdev","accreditation":"proprietary","operator_nationalities":["usa","gbr"],"settings":{"a":1}}`))
+	f.Add([]byte(`{"name":"r1","kind":"testdev","accreditation":"OPEN","settings":[1]}`))
+	f.Add([]byte(`{"name":"r 1","kind":"sim","accreditation":""}`))
+	f.Add([]byte(`{"name":"r1","kind":"testdev","accreditation":"NATIONAL-SECURITY//REL TO USA, GBR","lab":"B\u202e"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var s instruments.Spec
+		if json.Unmarshal(body, &s) != nil {
+			return
+		}
+		acc, err := s.Check()
+		if err != nil {
+			if !errors.Is(errors.Invalid, err) || errors.FieldOf(err) == "" {
+				t.Fatalf("%s: %v (field %q)", body, err, errors.FieldOf(err))
+			}
+			return
+		}
+		if again, err := label.Canonical(acc); err != nil || again != acc {
+			t.Fatalf("%s: accreditation %q is not canonical (%q, %v)", body, acc, again, err)
+		}
+		if text.Name("name", s.Name) != nil || !slices.Contains(lab.Kinds(), s.Kind) {
+			t.Fatalf("%s: accepted name %q kind %q", body, s.Name, s.Kind)
+		}
+		for _, n := range s.Nationalities {
+			if n != strings.ToUpper(n) || !label.IsNation(n) {
+				t.Fatalf("%s: nationality %q", body, n)
+			}
+		}
+		if len(s.Settings) > 0 {
+			var obj map[string]any
+			if json.Unmarshal(s.Settings, &obj) != nil || obj == nil {
+				t.Fatalf("%s: settings %s", body, s.Settings)
+			}
 		}
 	})
 }

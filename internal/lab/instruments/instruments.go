@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -350,7 +351,9 @@ func (r *Registry) add(ctx context.Context, p *genesis.Principal, s Spec) (*Inst
 	keep := false
 	defer func() {
 		if !keep {
+			// The ID is new: whatever the driver kept is no one's.
 			drv.Close()
+			os.RemoveAll(filepath.Join(r.stateRoot, id))
 		}
 	}()
 	cctx, cancel := r.driverCall(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ type env struct {
 	log                           *audit.Memory
 	admin, op, sci, svc, opSecret *genesis.Principal
 	halts                         *haltLog
+	root                          string // the drivers' state root
 }
 
 type haltLog struct {
@@ -67,7 +69,8 @@ func setup(t testing.TB, db store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.reg = instruments.New(db, az, id, t.TempDir())
+	e.root = t.TempDir()
+	e.reg = instruments.New(db, az, id, e.root)
 	e.reg.Audit = e.log
 	e.reg.Timeout = 2 * time.Second // the hanging device's admin commands end here
 	e.reg.OnHalt(func(id, reason string) {
@@ -143,6 +146,9 @@ func TestRegistry(t *testing.T) {
 		}
 		if all, _ := e.reg.All(ctx); len(all) != 0 {
 			t.Fatalf("refused specs left %d instruments", len(all))
+		}
+		if dirs, _ := os.ReadDir(e.root); len(dirs) != 0 {
+			t.Errorf("refused specs left %d driver state directories", len(dirs))
 		}
 		wc, err := e.reg.AddWorkcell(ctx, e.op, instruments.WorkcellSpec{Name: "flow-cell", Lab: "Argonne 241", Description: "flow chemistry"})
 		if err != nil {
@@ -447,6 +453,21 @@ func TestApprovals(t *testing.T) {
 		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, req); err != nil {
 			t.Errorf("approved admit: %v", err)
 		}
+		// The approval covers what was asked, nothing else.
+		for _, other := range []struct {
+			campaign string
+			req      lab.Request
+		}{
+			{"cmp_a", lab.Request{ID: "exp-1", Action: "ignite", Params: map[string]any{"power": 99.0}}},
+			{"cmp_b", req},
+		} {
+			if err := e.reg.Admit(ctx, in.ID, other.campaign, open, other.req); !errors.Is(errors.Invalid, err) {
+				t.Errorf("approved request ID reused for %v in %s: %v", other.req.Params, other.campaign, err)
+			}
+		}
+		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, lab.Request{ID: "exp-1", Action: "ignite", Params: map[string]any{"power": 50}}); err != nil {
+			t.Errorf("same parameters as an int: %v", err)
+		}
 		// Another request needs its own approval; a denial fails it.
 		req2 := lab.Request{ID: "exp-2", Action: "ignite", Params: map[string]any{"power": 90.0}}
 		e.reg.Admit(ctx, in.ID, "cmp_a", open, req2)
@@ -459,6 +480,9 @@ func TestApprovals(t *testing.T) {
 		}
 		if _, err := e.reg.Deny(ctx, e.op, list[0].ID, "too much power"); err != nil {
 			t.Fatal(err)
+		}
+		if !e.audited(t, "approval.deny", in.ID) {
+			t.Error("denial not audited")
 		}
 		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, req2); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "denied by opal: too much power") {
 			t.Errorf("denied admit: %v", err)
@@ -507,11 +531,16 @@ func TestApprovals(t *testing.T) {
 		if hidden == "" {
 			t.Fatalf("cleared operator does not see the approval: %+v", all)
 		}
+		if !e.audited(t, "approval.read", in.ID) {
+			t.Error("a read of a NATIONAL-SECURITY campaign's approval is not on the record")
+		}
 		if l, _ := e.reg.Approvals(ctx, e.op, true); len(l) != 3 {
 			t.Errorf("uncleared operator sees %d approvals, want 3", len(l))
 		}
-		if _, err := e.reg.Approve(ctx, e.op, hidden); !errors.Is(errors.NotExist, err) {
-			t.Errorf("uncleared approve: %v", err)
+		_, hiddenErr := e.reg.Approve(ctx, e.op, hidden)
+		_, missingErr := e.reg.Approve(ctx, e.op, "apr_"+strings.Repeat("x", len(hidden)-4))
+		if !errors.Is(errors.NotExist, hiddenErr) || strings.ReplaceAll(errors.SafeMessage(hiddenErr), hidden, "ID") != strings.ReplaceAll(errors.SafeMessage(missingErr), "apr_"+strings.Repeat("x", len(hidden)-4), "ID") {
+			t.Errorf("uncleared approve: %v; missing: %v", hiddenErr, missingErr)
 		}
 		if _, err := e.reg.Approve(ctx, e.opSecret, hidden); err != nil {
 			t.Errorf("cleared approve: %v", err)

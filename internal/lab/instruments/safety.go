@@ -120,6 +120,14 @@ func (r *Registry) approved(ctx context.Context, in *Instrument, campaignID stri
 		if created {
 			r.record(ctx, nil, "approval.request", in.ID, "campaign "+campaignID+" asks to run hazardous action "+req.Action+" (request "+req.ID+") as "+apr.ID, l)
 		}
+		// An approval is for what the person saw: the same request ID
+		// asking for another action, other parameters or another campaign
+		// is refused, not let through.
+		asked, _ := json.Marshal(req.Params)
+		seen, _ := json.Marshal(apr.Params)
+		if !created && (apr.Action != req.Action || apr.Campaign != campaignID || string(asked) != string(seen)) {
+			return errors.E(op, errors.Invalid, errors.Msg("request "+req.ID+" asks for other than approval "+apr.ID+" was for (action, parameters or campaign)"))
+		}
 		switch apr.State {
 		case Approved:
 			return nil
@@ -157,7 +165,8 @@ func (r *Registry) mayDecide(ctx context.Context, p *genesis.Principal, a *Appro
 		return errors.E(errors.NotExist)
 	}
 	err = r.canLabel(ctx, p, authz.Operate, a.Instrument, l)
-	if errors.Is(errors.Permission, err) {
+	if errors.Is(errors.Permission, err) || errors.Is(errors.NotExist, err) {
+		// Exactly as a missing one is answered (decide).
 		return errors.E(errors.NotExist, errors.Msg("no approval "+quote(a.ID)))
 	}
 	return err
@@ -194,9 +203,18 @@ func (r *Registry) Approvals(ctx context.Context, p *genesis.Principal, all bool
 	}
 	out := []Approval{}
 	for i := range every {
-		if r.mayDecide(ctx, p, &every[i]) == nil {
-			out = append(out, every[i])
+		a := &every[i]
+		if r.mayDecide(ctx, p, a) != nil {
+			continue
 		}
+		// A read of what a campaign above OPEN asked is on the record
+		// (durable first for NATIONAL-SECURITY, or it is not shown).
+		if l, err := label.Parse(a.Label); err == nil && l.Level() != label.Open {
+			if err := r.record(ctx, p, "approval.read", a.Instrument, "read "+a.ID, l); err != nil {
+				return nil, errors.E(op, err)
+			}
+		}
+		out = append(out, *a)
 	}
 	return out, nil
 }
@@ -262,7 +280,7 @@ func (r *Registry) decide(ctx context.Context, p *genesis.Principal, id, state, 
 		return nil, errors.E(op, err)
 	}
 	l, _ := label.Parse(a.Label)
-	if err := r.record(ctx, p, "approval."+state[:len(state)-1], a.Instrument, state+" "+a.ID+" ("+a.Action+" for campaign "+a.Campaign+", request "+a.RequestID+") by "+p.Name+" at "+now.Format(time.RFC3339)+" "+reason, l); err != nil {
+	if err := r.record(ctx, p, map[string]string{Approved: "approval.approve", Denied: "approval.deny"}[state], a.Instrument, state+" "+a.ID+" ("+a.Action+" for campaign "+a.Campaign+", request "+a.RequestID+") by "+p.Name+" at "+now.Format(time.RFC3339)+" "+reason, l); err != nil {
 		return nil, errors.E(op, err)
 	}
 	a.State, a.DecidedBy, a.DecidedAt, a.Reason = state, p.Name, &now, reason

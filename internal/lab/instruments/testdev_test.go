@@ -2,6 +2,7 @@ package instruments_test
 
 import (
 	"context"
+	"os"
 	"sync"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -28,6 +29,10 @@ func init() {
 		d, ok := devs.Load(cfg.Endpoint)
 		if !ok {
 			return nil, errors.E(errors.Invalid, errors.Field("endpoint"), errors.Msg("no test device "+cfg.Endpoint))
+		}
+		// Like a simulator's journal: durable state in StateDir.
+		if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+			return nil, err
 		}
 		return d.(*testDev), nil
 	})
