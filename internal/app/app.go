@@ -29,6 +29,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/localdisk"
 	"github.com/genesis-science/genesis/internal/blob/s3"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/compute"
@@ -42,6 +43,9 @@ import (
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	_ "github.com/genesis-science/genesis/internal/lab/madsci" // instrument kind madsci: MADSci REST lab nodes
+	_ "github.com/genesis-science/genesis/internal/lab/sim"    // instrument kind sim: digital twins
+	_ "github.com/genesis-science/genesis/internal/lab/table"  // instrument kind table: replay of published experiments
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -65,6 +69,8 @@ type App struct {
 	// Instruments is the lab's instrument registry (drivers keep their
 	// state under DATA_DIR/lab).
 	Instruments *instruments.Registry
+	// Campaigns runs closed-loop campaigns on instruments and sites.
+	Campaigns *campaign.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
 	API      *httpapi.Server
@@ -195,8 +201,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	a.Jobs.Audit = a.Audit
 	a.Instruments = instruments.New(a.DB, a.Authz, a.Identity, filepath.Join(cfg.DataDir, "lab"))
 	a.Instruments.Audit, a.Instruments.Log = a.Audit, log
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "campaigns"), 0o750); err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	a.Campaigns = campaign.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Audit)
+	a.Campaigns.WorkDir = filepath.Join(cfg.DataDir, "campaigns")
+	a.Campaigns.SetFleet(a.Instruments)
+	a.Campaigns.SetJobs(campaign.NewJobExecutor(a.Jobs, a.Identity))
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Logger: log})
 	return a, nil
 }
 
@@ -501,6 +514,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 		}()
 	}
 	go a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
+	// The campaign runner holds a lease per campaign in the store.
+	go func() {
+		if err := a.Campaigns.Run(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("campaign runner stopped", "err", err)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return err
