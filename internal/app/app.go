@@ -208,6 +208,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	a.Campaigns.WorkDir = filepath.Join(cfg.DataDir, "campaigns")
 	a.Campaigns.SetFleet(a.Instruments)
 	a.Campaigns.SetJobs(campaign.NewJobExecutor(a.Jobs, a.Identity))
+	a.Campaigns.OnError = func(err error) { log.Warn("campaign runner", "err", err) }
+	// A restarted process keeps its runner ID (kept in the data dir), so it
+	// takes its campaigns back at once rather than after their leases expire.
+	rid, err := runnerID(filepath.Join(cfg.DataDir, "keys", "runner.id"))
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, errors.Msg("cannot read or write the runner ID"), err)
+	}
+	a.Campaigns.SetRunnerID(rid)
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Logger: log})
 	return a, nil
@@ -650,4 +658,22 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// runnerID reads this data dir's campaign runner ID, making it on first use.
+func runnerID(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	}
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	id := "runner-" + hex.EncodeToString(b[:])
+	if err := WriteSecretFile(path, []byte(id+"\n")); err != nil {
+		return "", err
+	}
+	return id, nil
 }

@@ -75,6 +75,16 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	if _, err := a.Sites.EnsureLocal(ctx, "OPEN", localCapacity(cfg.DataDir)); err != nil {
 		return err
 	}
+	// And runs experiments here: a demo workcell of simulated instruments
+	// with a campaign on them, set up on first start.
+	demo := false
+	if !cfg.NoDemo {
+		if _, err := a.setUpDemo(ctx, "admin"); err != nil {
+			log.Warn("the demo lab could not be set up", "err", err)
+		} else {
+			demo = true
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen.Addr)
 	if err != nil {
@@ -96,6 +106,10 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 		fmt.Fprintf(stdout, "  local socket: %s  (dataset put from this machine, as this user, is packed by the server)\n", sock)
 	}
 	fmt.Fprintf(stdout, "  compute:      site \"local\" (this machine, accredited for OPEN data)\n")
+	if demo {
+		fmt.Fprintf(stdout, "  lab:          workcell %q: simulated flow reactors %s (accredited for OPEN)\n", DemoWorkcell, strings.Join(demoReactors, ", "))
+		fmt.Fprintf(stdout, "  campaign:     %q maximises their yield  (genesis campaign watch %s)\n", DemoCampaign, DemoCampaign)
+	}
 	if _, err := os.Stat(tokenPath); err == nil {
 		fmt.Fprintf(stdout, "  admin token:  %s  (export GENESIS_URL=%s GENESIS_TOKEN=$(cat %s))\n", tokenPath, base, tokenPath)
 	}

@@ -236,7 +236,7 @@ func campaignCmd(env *Env) *cobra.Command {
 					fmt.Fprintf(w, "project:\t%s\n", cp.Project)
 				}
 				fmt.Fprintf(w, "objectives:\t%s\n", objectivesText(&cp.Spec))
-				fmt.Fprintf(w, "budget:\t%s\n", budgetText(&cp.Spec))
+				fmt.Fprintf(w, "budget:\t%s\n", strings.TrimPrefix(budgetText(&cp.Spec), "budget "))
 				fmt.Fprintf(w, "experiments:\t%s\n", countsText(cp.Counts))
 				fmt.Fprintf(w, "best:\t%s\n", bestText(cp))
 				if cp.Dataset != "" {

@@ -9,6 +9,7 @@ import (
 
 func upCmd(env *Env) *cobra.Command {
 	var dataDir, addr, logLevel string
+	var noDemo bool
 	c := &cobra.Command{
 		Use:   "up",
 		Short: "Run Genesis on this machine with embedded defaults (SQLite, local blobs, local audit log)",
@@ -18,7 +19,12 @@ metadata store, a local blob directory and a local audit log, all under
 token to DATA_DIR/admin.token (mode 0600). The server log (every request)
 goes to DATA_DIR/genesis.log; the terminal shows warnings and errors, or
 every message at --log-level when it is given. Stop it with Ctrl-C or SIGTERM:
-in-flight requests finish first. Not for production: see 'genesis serve'.`,
+in-flight requests finish first. Not for production: see 'genesis serve'.
+
+On first start it also sets up a demo lab: workcell demo-cell with two
+simulated flow reactors (reactor-1, reactor-2) and a campaign, demo, that
+maximises their yield (watch it: genesis campaign watch demo). --no-demo
+leaves it out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("data-dir") {
@@ -35,6 +41,7 @@ in-flight requests finish first. Not for production: see 'genesis serve'.`,
 			if cmd.Flags().Changed("log-level") {
 				cfg.Log.Level = logLevel
 			}
+			cfg.NoDemo = noDemo
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -44,6 +51,7 @@ in-flight requests finish first. Not for production: see 'genesis serve'.`,
 	c.Flags().StringVar(&dataDir, "data-dir", "./genesis-data", "where the embedded stores live (env GENESIS_DATA_DIR)")
 	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address (env GENESIS_ADDR)")
 	c.Flags().StringVar(&logLevel, "log-level", "", "also show the log on the terminal from this level: debug, info, warn or error (env GENESIS_LOG_LEVEL)")
+	c.Flags().BoolVar(&noDemo, "no-demo", false, "do not set up the demo lab (workcell demo-cell, campaign demo) on first start")
 	return c
 }
 

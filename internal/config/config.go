@@ -28,6 +28,9 @@ type Config struct {
 	Blob    Blob   `yaml:"blob" toml:"blob"`
 	OIDC    OIDC   `yaml:"oidc" toml:"oidc"`
 	Log     Log    `yaml:"log" toml:"log"`
+	// NoDemo keeps `genesis up` from setting up its demo lab (a workcell of
+	// simulated reactors and a campaign on them); not a file setting.
+	NoDemo bool `yaml:"-" toml:"-"`
 }
 
 // Listen is where the API serves.
