@@ -57,10 +57,11 @@ type proc struct {
 
 var listenRE = regexp.MustCompile(`Listening on (\S+)`)
 
-// startUp runs `genesis up` on dataDir and waits until it listens.
+// startUp runs `genesis up` on dataDir, without its demo lab, and waits
+// until it listens.
 func startUp(t *testing.T, dataDir string) *proc {
 	t.Helper()
-	return startUpIn(t, "", "--data-dir", dataDir)
+	return startUpIn(t, "", "--data-dir", dataDir, "--no-demo")
 }
 
 // startUpIn runs `genesis up` with args in directory dir (the test's
