@@ -149,6 +149,10 @@ func TestREADMETour(t *testing.T) {
 // must not (not); cmd is a part of the command as the README writes it.
 var tourExpect = []struct{ cmd, want, not string }{
 	{cmd: "./genesis whoami", want: "admin"},
+	{cmd: "./genesis instrument list", want: "reactor-2"},
+	{cmd: "campaign watch demo", want: "completed"},
+	{cmd: "campaign status demo --plot demo.png", want: "completed"},
+	{cmd: "lineage demo-surrogate", want: "demo-results@"},
 	{cmd: "dataset cat shots@1 summary.csv", want: "run-042,6"},
 	{cmd: "dataset diff shots@1 shots@2", want: "calibration.json"},
 	{cmd: "admin principal update admin", want: "classification-officer"},
