@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/genesis-science/genesis/internal/bench"
 	"github.com/genesis-science/genesis/internal/bench/campaignbench"
@@ -285,4 +286,30 @@ func TestStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkReplayArylation: one seed of the direct-arylation table through
+// the platform (batch 5, budget 50, five table instruments, SQLite);
+// reports the platform's overhead per experiment (p50, p95), apart from
+// the optimizer's and the instruments' time.
+func BenchmarkReplayArylation(b *testing.B) {
+	var over []float64
+	for i := range b.N {
+		out, err := campaignbench.Bench(ctx, campaignbench.Options{Table: arylation, Params: arylationParams, Objective: "yield",
+			Seeds: 1, Batch: 5, Budget: 50})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out.Result.IdenticalSeeds != 1 {
+			b.Fatalf("iteration %d: the platform's experiments differ from bench optimizer's", i)
+		}
+		r := out.Replays[0]
+		for k, c := range r.Cycles {
+			own := c.Runner - c.Instrument - time.Duration(out.Bench[0].Seconds[k]*float64(time.Second))
+			over = append(over, float64(own)/float64(time.Millisecond)/float64(c.Experiments))
+		}
+	}
+	slices.Sort(over)
+	b.ReportMetric(over[len(over)/2], "p50-ms/exp")
+	b.ReportMetric(over[len(over)*95/100], "p95-ms/exp")
 }
