@@ -265,7 +265,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Batch, "batch", 5, "experiments per batch")
 	fs.IntVar(&o.Budget, "budget", 50, "experiments per campaign")
 	fs.IntVar(&o.Instruments, "instruments", 0, "table instruments in the workcell (0: as many as --batch)")
-	fs.StringVar(&o.Store, "store", "", "metadata store DSN (postgres://… or a SQLite file; default: a temporary SQLite database per seed)")
+	fs.StringVar(&o.Store, "store", "", "metadata store DSN (postgres://… or a SQLite file; a scratch database: the replays leave their instruments and campaigns in it; default: a temporary SQLite database per seed)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a text table")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: genesis bench campaign --table PATH [--params A,B,C] [--objective COL] [--goal max|min] [--batch Q] [--budget N] [--seeds N] [--instruments K] [--store DSN] [--json]")
