@@ -19,11 +19,13 @@ const (
 	Random  Method = "random"
 )
 
-// Trace is one run: the score after each experiment and the duration of each
-// model-based Suggest call.
+// Trace is one run: the score after each experiment, the duration of each
+// model-based Suggest call after the first, and the experiments in the
+// order they were run.
 type Trace struct {
 	Best    []float64 // NaN until defined (e.g. no feasible point yet)
 	Seconds []float64
+	Points  []bo.Point
 }
 
 // score is the problem's figure of merit over evaluated values.
@@ -76,6 +78,7 @@ func RunOnce(ctx context.Context, p *Problem, m Method, seed uint64, batch, budg
 		if len(p.Space.Pool) > 0 {
 			perm := rng.Perm(len(p.Space.Pool))
 			for i := 0; i < budget && i < len(perm); i++ {
+				tr.Points = append(tr.Points, p.Space.Pool[perm[i]])
 				record(p.Eval(p.Space.Pool[perm[i]]))
 			}
 			return tr, nil
@@ -85,6 +88,7 @@ func RunOnce(ctx context.Context, p *Problem, m Method, seed uint64, batch, budg
 			for k, prm := range p.Space.Params {
 				x[k] = prm.Low + rng.Float64()*(prm.High-prm.Low)
 			}
+			tr.Points = append(tr.Points, x)
 			record(p.Eval(x))
 		}
 		return tr, nil
@@ -123,6 +127,7 @@ func RunOnce(ctx context.Context, p *Problem, m Method, seed uint64, batch, budg
 			if vals[i] == nil {
 				return tr, errors.E(op, errors.Internal, errors.Msg("optimiser left the pool"))
 			}
+			tr.Points = append(tr.Points, x)
 			record(vals[i])
 		}
 		if err := o.Observe(pts, vals); err != nil {

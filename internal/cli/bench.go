@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/genesis-science/genesis/internal/bench"
+	"github.com/genesis-science/genesis/internal/bench/campaignbench"
 	"github.com/spf13/cobra"
 )
 
@@ -20,6 +21,25 @@ published anchor. Run 'genesis bench optimizer -h' for its flags.`,
 		DisableFlagParsing: true, // the bench package parses its own flags
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := bench.RunOptimizer(cmd.Context(), args, env.Stdout, env.Stderr)
+			if stderrors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "campaign --table PATH [flags]",
+		Short: "Replay an experiment table through the whole platform and compare with the optimizer alone",
+		Long: `Runs, per seed, a campaign over table instruments that answer from the
+table (a metadata store, the instrument registry, the campaign runner:
+dispatch, observe, next suggestion), and prints its best-so-far curve next
+to 'genesis bench optimizer' on the same table and seeds and to random
+search, whether the platform proposed exactly the optimizer's experiments,
+and the platform's overhead per experiment. Run 'genesis bench campaign -h'
+for its flags.`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := campaignbench.Run(cmd.Context(), args, env.Stdout, env.Stderr)
 			if stderrors.Is(err, flag.ErrHelp) {
 				return nil
 			}
