@@ -157,6 +157,10 @@ type testDriver struct {
 	Fail func(params map[string]any) bool
 	// Transient makes every call answer errors.Transient.
 	Transient bool
+	// Duration, when set, is how long an action runs (Polls is then
+	// ignored); started records when each began.
+	Duration time.Duration
+	started  map[string]time.Time
 }
 
 func newDriver(dir string) *testDriver {
@@ -206,6 +210,11 @@ func (d *testDriver) Start(ctx context.Context, req lab.Request) (*lab.Result, e
 	d.runs[req.ID]++
 	if d.Fail != nil && d.Fail(req.Params) {
 		r.State, r.Reason = lab.Failed, "instrument fault"
+	} else if d.Duration > 0 {
+		if d.started == nil {
+			d.started = map[string]time.Time{}
+		}
+		d.started[req.ID] = now
 	} else if d.Polls == 0 {
 		r.State, r.Values = lab.Succeeded, objective(req.Params)
 	}
@@ -238,7 +247,7 @@ func (d *testDriver) Result(ctx context.Context, id string) (*lab.Result, error)
 	}
 	if r.State == lab.Running {
 		d.polls[id]++
-		if d.polls[id] >= d.Polls {
+		if d.Duration > 0 && time.Since(d.started[id]) >= d.Duration || d.Duration == 0 && d.polls[id] >= d.Polls {
 			var params map[string]any
 			b, _ := os.ReadFile(filepath.Join(d.dir, id+".params"))
 			json.Unmarshal(b, &params)
@@ -271,6 +280,17 @@ func (d *testDriver) Admin(ctx context.Context, cmd lab.AdminCommand) error {
 }
 
 func (d *testDriver) Close() error { return nil }
+
+// starts returns when each action began.
+func (d *testDriver) starts() []time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []time.Time
+	for _, t := range d.started {
+		out = append(out, t)
+	}
+	return out
+}
 
 // runsOf returns how many times each key was started, and the most.
 func (d *testDriver) runCounts() (map[string]int, int) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -688,7 +689,17 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 	if err != nil {
 		return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
 	}
-	pts, err := opt.Suggest(ctx, n)
+	var pts []bo.Point
+	if r.Spec.Optimizer.Random {
+		pts = randomPoints(&r.Spec, r.nextSeq, n)
+	}
+	if len(pts) < n {
+		var more []bo.Point
+		t0 := time.Now()
+		more, err = opt.Suggest(ctx, n-len(pts))
+		s.suggesting.Add(int64(time.Since(t0)))
+		pts = append(pts, more...)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -723,6 +734,40 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 		}
 		return nil
 	})
+}
+
+// randomPoints draws n points uniformly (log-uniformly for log params)
+// from the search space, rejecting those that break its linear
+// constraints: the random-search baseline (optimizer.random). The points
+// depend only on the seed and the first seq, so a crash changes nothing.
+func randomPoints(sp *Spec, seq, n int) []bo.Point {
+	rng := rand.New(rand.NewPCG(sp.Seed, uint64(seq)))
+	var out []bo.Point
+	for tries := 0; len(out) < n && tries < 1000*n; tries++ {
+		params := map[string]any{}
+		for _, p := range sp.Params {
+			switch {
+			case len(p.Categories) > 0:
+				params[p.Name] = p.Categories[rng.IntN(len(p.Categories))]
+			case p.Low != nil && p.High != nil:
+				lo, hi := *p.Low, *p.High
+				var v float64
+				if p.Log && lo > 0 {
+					v = math.Exp(math.Log(lo) + rng.Float64()*(math.Log(hi)-math.Log(lo)))
+				} else {
+					v = lo + rng.Float64()*(hi-lo)
+				}
+				if p.Kind == "integer" {
+					v = math.Min(hi, math.Max(lo, math.Round(v)))
+				}
+				params[p.Name] = v
+			}
+		}
+		if pt, err := sp.ToPoint(params); err == nil {
+			out = append(out, pt)
+		}
+	}
+	return out
 }
 
 // queued is a campaign waiting to dispatch, as the fair-share policy sees it.

@@ -83,6 +83,24 @@ func TestCrashLosesNothing(t *testing.T) {
 				crashes++
 			}
 			total += crashes
+			// Every attempt ran exactly once: its key was started once, and
+			// no experiment ran under a key its attempts do not account for.
+			for _, e := range allExperiments(t, s, w.alice, c.ID) {
+				for a := 1; a <= e.Attempt+1; a++ {
+					key := fmt.Sprintf("%s.%d", e.ID, a)
+					ra, _ := da.runCounts()
+					rb, _ := db2.runCounts()
+					n := ra[key] + rb[key]
+					if want := 0; a <= e.Attempt {
+						want = 1
+						if n != want {
+							t.Fatalf("trial %d: experiment %d attempt %d ran %d times", trial, e.Seq, a, n)
+						}
+					} else if n != want {
+						t.Fatalf("trial %d: experiment %d ran an attempt it does not record", trial, e.Seq)
+					}
+				}
+			}
 			got := observations(t, s, w, c.ID)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("trial %d (%d crashes): the course differs from the uninterrupted run\n got %s\nwant %s", trial, crashes, strings.Join(got, "\n     "), strings.Join(want, "\n     "))
