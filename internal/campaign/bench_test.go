@@ -21,7 +21,7 @@ func BenchmarkOverhead(b *testing.B) {
 	w := newWorld(b, storetest.Migrated(b, storetest.SQLite))
 	w.fleet.add("inst", "cell", "OPEN", w.dir)
 	s := w.service("bench")
-	sp := mkSpec(b, "overhead", "OPEN", "1", 1_000_000, 1, "cell", "")
+	sp := mkSpec(b, "overhead", "OPEN", "1", 100_000, 1, "cell", "")
 	sp.Optimizer.Random = true
 	c, err := s.Create(ctx, w.alice, sp)
 	if err != nil {
@@ -36,7 +36,7 @@ func BenchmarkOverhead(b *testing.B) {
 	for range b.N {
 		sug := campaign.SuggestTime(s)
 		t0 := time.Now()
-		if err := s.Step(ctx); err != nil {
+		if err := campaign.Round(s, ctx); err != nil {
 			b.Fatal(err)
 		}
 		per = append(per, time.Since(t0)-(campaign.SuggestTime(s)-sug))

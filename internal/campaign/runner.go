@@ -78,12 +78,31 @@ func (s *Service) callTimeout() time.Duration {
 func (s *Service) SetRunnerID(id string) { s.me = id }
 
 // Run drives the campaigns until ctx is done, waking every Tick (and when
-// a campaign is started or resumed).
+// a campaign is started or resumed). Results are committed to the catalog
+// by a second loop, off the path from one experiment to the next.
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(s.tick(), 100*time.Millisecond))
+		defer t.Stop()
+		for {
+			if err := s.publish(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+				s.OnError(err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	defer wg.Wait()
 	t := time.NewTicker(s.tick())
 	defer t.Stop()
 	for {
-		if err := s.Step(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+		if err := s.round(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
 			s.OnError(err)
 		}
 		select {
@@ -95,9 +114,19 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Step is one round of the runner: take or renew leases, observe what is
-// in flight, end, propose and commit what is due, dispatch.
+// Step is one round of the runner followed by one of the results loop
+// (what Run does continually, in one call: for tests and tools).
 func (s *Service) Step(ctx context.Context) error {
+	err := s.round(ctx)
+	if err2 := s.publish(ctx); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// round takes or renews leases, observes what is in flight, ends and
+// proposes what is due, and dispatches.
+func (s *Service) round(ctx context.Context) error {
 	ids, err := s.acquire(ctx)
 	if err != nil || len(ids) == 0 {
 		return err
@@ -121,6 +150,21 @@ func (s *Service) Step(ctx context.Context) error {
 	}
 	if len(errs) > 0 {
 		return errs[0]
+	}
+	return nil
+}
+
+// publish commits the final batches of the campaigns this runner holds as
+// dataset versions, and wraps up ended campaigns (their surrogate).
+func (s *Service) publish(ctx context.Context) error {
+	ids, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.results(ctx, id); err != nil && !errors.IsErr(err, errLease) {
+			return err
+		}
 	}
 	return nil
 }
@@ -588,21 +632,13 @@ func (s *Service) advance(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	var nonfinal, inflight, openBatch int
-	var minOpen *int
+	var nonfinal, inflight int
 	err = s.db.View(ctx, func(tx store.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state <> ? THEN 1 ELSE 0 END), 0), MIN(batch) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?, ?)`,
-			Proposed, id, Proposed, Dispatched, InFlight).Scan(&nonfinal, &inflight, &minOpen); err != nil {
-			return err
-		}
-		return nil
+		return tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state <> ? THEN 1 ELSE 0 END), 0) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?, ?)`,
+			Proposed, id, Proposed, Dispatched, InFlight).Scan(&nonfinal, &inflight)
 	})
 	if err != nil {
 		return nil, err
-	}
-	openBatch = r.batches + 1
-	if minOpen != nil {
-		openBatch = *minOpen
 	}
 	active := r.State == Running || r.State == Paused
 
@@ -656,18 +692,40 @@ func (s *Service) advance(ctx context.Context, id string) (*record, error) {
 			return r, err
 		}
 	}
-	// Results: a dataset version per batch once it is final.
-	if done := openBatch - 1; done > r.committedBatch && s.cat != nil {
-		if err := s.commitResults(ctx, r, done); err != nil {
-			return r, err
-		}
-	}
-	if !active && inflight == 0 && nonfinal == 0 && openBatch-1 <= r.committedBatch {
-		if err := s.wrap(ctx, r); err != nil {
-			return r, err
-		}
-	}
 	return r, nil
+}
+
+// results commits campaign id's batches that are final and not yet
+// committed, and wraps it up once it has ended and nothing is in flight.
+func (s *Service) results(ctx context.Context, id string) error {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	var nonfinal int
+	var minOpen *int
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT COUNT(*), MIN(batch) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?, ?)`,
+			id, Proposed, Dispatched, InFlight).Scan(&nonfinal, &minOpen)
+	})
+	if err != nil {
+		return err
+	}
+	done := r.batches
+	if minOpen != nil {
+		done = *minOpen - 1
+	}
+	// A dataset version per batch once it is final, in order.
+	for b := r.committedBatch + 1; b <= done && s.cat != nil; b++ {
+		if err := s.commitResults(ctx, r, b); err != nil {
+			return err
+		}
+	}
+	active := r.State == Running || r.State == Paused || r.State == Draft
+	if !active && nonfinal == 0 && (done <= r.committedBatch || s.cat == nil) {
+		return s.wrap(ctx, r)
+	}
+	return nil
 }
 
 // propose asks the optimizer for the next batch when the campaign has room
