@@ -55,17 +55,23 @@ func BenchmarkOverhead(b *testing.B) {
 }
 
 // BenchmarkUtilisation: 50 campaigns share 20 instruments whose actions
-// take a fixed 200 ms; utilisation is the instruments' busy time over
-// their time while work was queued (from the first dispatch to the last).
+// take a fixed time (200 ms, 1 s); utilisation is the instruments' busy
+// time over their time while work was queued (from the first dispatch to
+// the last).
 func BenchmarkUtilisation(b *testing.B) {
+	for _, dur := range []time.Duration{200 * time.Millisecond, time.Second} {
+		b.Run(dur.String(), func(b *testing.B) { benchUtilisation(b, dur) })
+	}
+}
+
+func benchUtilisation(b *testing.B, dur time.Duration) {
 	for range b.N {
 		w := newWorld(b, storetest.Migrated(b, storetest.SQLite))
 		const insts, campaigns, budget = 20, 50, 8
-		const dur = 200 * time.Millisecond
 		var ds []*testDriver
 		for i := range insts {
 			d := w.fleet.add(fmt.Sprintf("inst-%02d", i), "cell", "OPEN", w.dir)
-			d.Duration = dur
+			d.Duration, d.NoJournal = dur, true
 			ds = append(ds, d)
 		}
 		s := w.service("bench")

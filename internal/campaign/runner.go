@@ -125,24 +125,56 @@ func (s *Service) Step(ctx context.Context) error {
 }
 
 // round takes or renews leases, observes what is in flight, ends and
-// proposes what is due, and dispatches.
+// proposes what is due, and dispatches. It reads the campaigns it holds
+// with a few queries whatever their number.
 func (s *Service) round(ctx context.Context) error {
 	ids, err := s.acquire(ctx)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
+	snap, err := s.snapshot(ctx, ids)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	var live []*record
+	settled := false
 	for _, id := range ids {
-		if err := s.observe(ctx, id); err != nil && !errors.IsErr(err, errLease) {
-			errs = append(errs, err)
+		c := snap[id]
+		if c == nil || len(c.inflight) == 0 {
+			continue
 		}
-		r, err := s.advance(ctx, id)
+		x, err := s.executor(&c.r.Campaign)
+		if err != nil {
+			continue // no executor yet (the fleet is set after start-up): wait
+		}
+		for _, e := range c.inflight {
+			if err := s.observeOne(ctx, c.r, x, e); err != nil {
+				if !errors.IsErr(err, errLease) {
+					errs = append(errs, err)
+				}
+				break
+			}
+			settled = true
+		}
+	}
+	if settled {
+		if snap, err = s.snapshot(ctx, ids); err != nil {
+			return err
+		}
+	}
+	var live []*snapped
+	for _, id := range ids {
+		c := snap[id]
+		if c == nil {
+			continue
+		}
+		r, err := s.advanceWith(ctx, c.r, c.nonfinal, len(c.inflight))
 		if err != nil && !errors.IsErr(err, errLease) {
 			errs = append(errs, err)
 		}
 		if r != nil && r.State == Running && r.finishing == "" {
-			live = append(live, r)
+			c.r = r
+			live = append(live, c)
 		}
 	}
 	if err := s.dispatch(ctx, live); err != nil && !errors.IsErr(err, errLease) {
@@ -152,6 +184,57 @@ func (s *Service) round(ctx context.Context) error {
 		return errs[0]
 	}
 	return nil
+}
+
+// snapped is a campaign as a round reads it: the record, its experiments
+// in flight, and how many are not final.
+type snapped struct {
+	r        *record
+	inflight []*experiment
+	nonfinal int
+}
+
+// snapshot reads the campaigns ids (held by this runner) in one transaction.
+func (s *Service) snapshot(ctx context.Context, ids []string) (map[string]*snapped, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[string]*snapped{}
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		clear(out)
+		rows, err := tx.Query(ctx, `SELECT `+ccols+` FROM campaigns WHERE lease_owner = ?`, s.me)
+		if err != nil {
+			return err
+		}
+		if err := rows.Each(func() error {
+			r, err := scanCampaign(rows)
+			if err == nil && want[r.ID] {
+				out[r.ID] = &snapped{r: r}
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT `+ecols+` FROM campaign_experiments WHERE state IN (?, ?, ?) ORDER BY campaign_id, seq`, Proposed, Dispatched, InFlight)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			e, err := scanExp(rows)
+			if err != nil {
+				return err
+			}
+			if c := out[e.Campaign]; c != nil {
+				c.nonfinal++
+				if e.State != Proposed {
+					c.inflight = append(c.inflight, e)
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
 }
 
 // publish commits the final batches of the campaigns this runner holds as
@@ -640,6 +723,13 @@ func (s *Service) advance(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.advanceWith(ctx, r, nonfinal, inflight)
+}
+
+// advanceWith is advance for r as just read, with nonfinal experiments of
+// which inflight are dispatched or running.
+func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight int) (*record, error) {
+	id := r.ID
 	active := r.State == Running || r.State == Paused
 
 	// The end: budget spent, wall time up, or (fed) target reached.
@@ -840,11 +930,22 @@ type queued struct {
 // has had the least service (the fewest dispatches so far), ties to the
 // one whose next experiment has waited longest. An instrument drives one
 // experiment at a time (the store's reservation index).
-func (s *Service) dispatch(ctx context.Context, live []*record) error {
+func (s *Service) dispatch(ctx context.Context, live []*snapped) error {
 	if len(live) == 0 {
 		return nil
 	}
 	var qs []*queued
+	byID := map[string]*queued{}
+	for _, c := range live {
+		if room := max(1, c.r.Spec.MaxInFlight) - len(c.inflight); room > 0 {
+			q := &queued{r: c.r, inflight: len(c.inflight)}
+			byID[c.r.ID] = q
+			qs = append(qs, q)
+		}
+	}
+	if len(qs) == 0 {
+		return nil
+	}
 	reserved := map[string]bool{}
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT instrument FROM campaign_experiments WHERE state IN (?, ?) AND instrument IS NOT NULL`, Dispatched, InFlight)
@@ -859,26 +960,25 @@ func (s *Service) dispatch(ctx context.Context, live []*record) error {
 		}); err != nil {
 			return err
 		}
-		for _, r := range live {
-			var inflight int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?)`, r.ID, Dispatched, InFlight).Scan(&inflight); err != nil {
-				return err
-			}
-			room := max(1, r.Spec.MaxInFlight) - inflight
-			if room <= 0 {
-				continue
-			}
-			es, err := experimentsN(ctx, tx, r.ID, room, `state = ?`, Proposed)
+		for _, q := range qs {
+			q.queue = q.queue[:0]
+		}
+		rows, err = tx.Query(ctx, `SELECT `+ecols+` FROM campaign_experiments WHERE state = ? ORDER BY campaign_id, seq`, Proposed)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			e, err := scanExp(rows)
 			if err != nil {
 				return err
 			}
-			if len(es) > 0 {
-				qs = append(qs, &queued{r: r, queue: es, inflight: inflight})
+			if q := byID[e.Campaign]; q != nil && q.inflight+len(q.queue) < max(1, q.r.Spec.MaxInFlight) {
+				q.queue = append(q.queue, e)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
-	if err != nil || len(qs) == 0 {
+	if err != nil {
 		return err
 	}
 	// Compute-job campaigns need no instrument.
