@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
@@ -29,6 +30,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/localdisk"
 	"github.com/genesis-science/genesis/internal/blob/s3"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/compute"
@@ -61,6 +63,9 @@ type App struct {
 	Catalog  *catalog.Service
 	Sites    *sites.Registry
 	Jobs     *jobs.Service
+	// Campaigns runs closed-loop campaigns; its instrument fleet is set
+	// with SetFleet once the instrument registry is up.
+	Campaigns *campaign.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
 	API      *httpapi.Server
@@ -103,7 +108,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	for sub, mode := range map[string]os.FileMode{"audit": 0o750, "keys": 0o750, "compute": 0o711, "compute/jobs": 0o711} {
+	for sub, mode := range map[string]os.FileMode{"audit": 0o750, "keys": 0o750, "compute": 0o711, "compute/jobs": 0o711, "campaigns": 0o750} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, sub), mode); err != nil {
 			return nil, errors.E(op, errors.Internal, err)
 		}
@@ -189,6 +194,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
 	a.Jobs.Backend = a.backendFor
 	a.Jobs.Audit = a.Audit
+	a.Campaigns = campaign.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Audit)
+	a.Campaigns.WorkDir = filepath.Join(cfg.DataDir, "campaigns")
+	// The runner's lease ID is stable across restarts of this replica
+	// (host and data dir), so a restart takes its campaigns back at once.
+	host, _ := os.Hostname()
+	rid := sha256.Sum256([]byte(host + "\x00" + cfg.DataDir))
+	a.Campaigns.SetRunnerID("runner_" + hex.EncodeToString(rid[:10]))
+	a.Campaigns.OnError = func(err error) { a.Log.Warn("campaign runner", "err", err) }
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Logger: log})
 	return a, nil
@@ -489,6 +502,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 		}()
 	}
 	go a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
+	go a.Campaigns.Run(ctx)
 	select {
 	case err := <-errc:
 		return err
