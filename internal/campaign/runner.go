@@ -68,7 +68,7 @@ func (s *Service) callTimeout() time.Duration {
 	if s.CallTimeout > 0 {
 		return s.CallTimeout
 	}
-	return 10 * time.Second
+	return 5 * time.Second
 }
 
 // SetRunnerID names this runner in the leases it holds. A restarted
@@ -340,6 +340,15 @@ func (s *Service) observe(ctx context.Context, id string) error {
 }
 
 func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
+	// A node in trouble is asked less and less often (up to every 30 s),
+	// so that it neither holds up the round nor is hammered.
+	if v, ok := s.trouble.Load(e.key); ok {
+		t := v.(*trouble)
+		wait := min(30*time.Second, s.now().Sub(t.since)/4)
+		if s.now().Sub(t.last) < wait {
+			return nil
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 	defer cancel()
 	if e.State == Dispatched {
@@ -388,12 +397,18 @@ func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecuto
 	})
 }
 
+// trouble is when a node first failed to answer about an experiment, and
+// when it was last asked.
+type trouble struct{ since, last time.Time }
+
 // troubled notes that e's node did not answer; after TransientLimit of
 // that the campaign pauses with the reason rather than ask forever.
 func (s *Service) troubled(ctx context.Context, r *record, e *experiment, cause error) error {
 	now := s.now()
-	v, _ := s.trouble.LoadOrStore(e.key, now)
-	since := v.(time.Time)
+	v, _ := s.trouble.LoadOrStore(e.key, &trouble{since: now})
+	t := v.(*trouble)
+	t.last = now
+	since := t.since
 	if now.Sub(since) < s.transientLimit() || r.State != Running {
 		return nil
 	}
