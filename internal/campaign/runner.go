@@ -362,13 +362,25 @@ func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecuto
 	if err != nil {
 		return s.troubled(ctx, r, e, err)
 	}
-	if res == nil || !res.State.Final() {
-		s.trouble.Delete(e.key)
-		return s.checkStuck(ctx, r, e)
-	}
 	s.trouble.Delete(e.key)
-	if res.ID != "" && res.ID != e.key && r.Spec.Executor.Job != nil {
-		e.Job = res.ID
+	// A compute job's ID (the result's) is recorded on the experiment as
+	// soon as it is known.
+	if res != nil && res.ID != "" && res.ID != e.key && r.Spec.Executor.Job != nil && res.ID != e.Job {
+		e.Job = truncate(res.ID, 128)
+		if !res.State.Final() {
+			if err := s.db.Update(ctx, func(tx store.Tx) error {
+				if err := s.fence(ctx, tx, r.ID); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET job = ? WHERE id = ? AND attempt = ?`, e.Job, e.ID, e.Attempt)
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	if res == nil || !res.State.Final() {
+		return s.checkStuck(ctx, r, e)
 	}
 	return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
 }
@@ -603,13 +615,13 @@ func (s *Service) settle(ctx context.Context, r *record, e *experiment, o outcom
 		}
 		if o.state != Observed {
 			if retry {
-				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
+				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, job = '', dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
 					Proposed, e.Attempt+1, failures, o.reason, e.ID); err != nil {
 					return err
 				}
 				return nil
 			}
-			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, o.reason, store.T(now), e.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, job = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, e.Job, o.reason, store.T(now), e.ID); err != nil {
 				return err
 			}
 		}

@@ -6,10 +6,13 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/campaign"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
@@ -378,6 +381,84 @@ func TestAdmitAndNodeErrors(t *testing.T) {
 		runUntil(t, s, "the pause", func() bool { return w.get(s, w.alice, c4.ID).State == campaign.Paused })
 		if r := w.get(s, w.alice, c4.ID).Reason; !strings.Contains(r, "flaky") || !strings.Contains(r, "not answered") {
 			t.Fatalf("reason %q", r)
+		}
+	})
+}
+
+// testJobs is a compute-job executor: a "job" per key, done at its second
+// poll, measuring the hidden function.
+type testJobs struct {
+	mu     sync.Mutex
+	starts map[string]int
+	polls  map[string]int
+	params map[string]map[string]any
+}
+
+func (x *testJobs) Start(ctx context.Context, c *campaign.Campaign, e *campaign.Experiment, key string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.params[key]; !ok {
+		x.starts[key]++
+		x.params[key] = e.Params
+	}
+	return nil
+}
+
+func (x *testJobs) Poll(ctx context.Context, c *campaign.Campaign, e *campaign.Experiment, key string) (*lab.Result, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p, ok := x.params[key]
+	if !ok {
+		return nil, errors.E(errors.NotExist)
+	}
+	x.polls[key]++
+	r := &lab.Result{ID: "job_" + strings.ReplaceAll(key, ".", "_"), State: lab.Running}
+	if x.polls[key] >= 2 {
+		r.State, r.Values = lab.Succeeded, objective(p)
+	}
+	return r, nil
+}
+
+func TestJobExecutor(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		s := w.service("r")
+		x := &testJobs{starts: map[string]int{}, polls: map[string]int{}, params: map[string]map[string]any{}}
+		sp, err := campaign.Parse([]byte(`
+name: sim
+objectives: [{name: yield, goal: max}]
+params:
+  - {name: x, kind: continuous, low: 0, high: 1}
+  - {name: y, kind: continuous, low: 0, high: 1}
+budget: {experiments: 4}
+batch: 2
+executor:
+  job:
+    spec: {executable: /bin/sim, arguments: ["${x}", "${y}"]}
+    output: out.json
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, w.alice, sp); !errors.Is(errors.Unavailable, err) {
+			t.Fatalf("a job campaign without a job executor: %v", err)
+		}
+		s.SetJobs(x)
+		c, err := s.Create(ctx, w.alice, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "completion", w.state(s, c.ID))
+		for _, e := range allExperiments(t, s, w.alice, c.ID) {
+			if e.State != campaign.Observed || e.Instrument != "" || !strings.HasPrefix(e.Job, "job_") || e.Values["yield"] != objective(e.Params)["yield"] {
+				t.Fatalf("experiment %+v", e)
+			}
+		}
+		for k, n := range x.starts {
+			if n != 1 {
+				t.Fatalf("job %s started %d times", k, n)
+			}
 		}
 	})
 }
