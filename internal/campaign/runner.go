@@ -241,12 +241,69 @@ func (s *Service) snapshot(ctx context.Context, ids []string) (map[string]*snapp
 // dataset versions, and wraps up ended campaigns (their surrogate).
 func (s *Service) publish(ctx context.Context) error {
 	ids, err := s.acquire(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	// Which campaigns have work here, in two queries: a batch final and
+	// not committed, or an end not wrapped up.
+	type due struct {
+		state              string
+		batches, committed int
+		open               *int
+	}
+	held := map[string]bool{}
+	for _, id := range ids {
+		held[id] = true
+	}
+	ds := map[string]*due{}
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		clear(ds)
+		rows, err := tx.Query(ctx, `SELECT id, state, batches, committed_batch FROM campaigns WHERE lease_owner = ?`, s.me)
+		if err != nil {
+			return err
+		}
+		if err := rows.Each(func() error {
+			var id string
+			d := &due{}
+			err := rows.Scan(&id, &d.state, &d.batches, &d.committed)
+			if held[id] {
+				ds[id] = d
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT campaign_id, MIN(batch) FROM campaign_experiments WHERE state IN (?, ?, ?) GROUP BY campaign_id`, Proposed, Dispatched, InFlight)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var id string
+			var b int
+			err := rows.Scan(&id, &b)
+			if d := ds[id]; d != nil {
+				d.open = &b
+			}
+			return err
+		})
+	})
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if err := s.results(ctx, id); err != nil && !errors.IsErr(err, errLease) {
-			return err
+		d := ds[id]
+		if d == nil {
+			continue
+		}
+		done := d.batches
+		if d.open != nil {
+			done = *d.open - 1
+		}
+		ended := d.state != Running && d.state != Paused
+		if done > d.committed && s.cat != nil || ended && d.open == nil {
+			if err := s.results(ctx, id); err != nil && !errors.IsErr(err, errLease) {
+				return err
+			}
 		}
 	}
 	return nil
