@@ -162,6 +162,9 @@ type testDriver struct {
 	// ignored); started records when each began.
 	Duration time.Duration
 	started  map[string]time.Time
+	// Garbage makes actions succeed with a NaN yield and a reason full of
+	// control characters.
+	Garbage bool
 	// NoJournal keeps the journal in memory only (benchmarks).
 	NoJournal bool
 }
@@ -211,7 +214,9 @@ func (d *testDriver) Start(ctx context.Context, req lab.Request) (*lab.Result, e
 	now := time.Now()
 	r := &lab.Result{ID: req.ID, Action: req.Action, State: lab.Running, StartedAt: &now}
 	d.runs[req.ID]++
-	if d.Fail != nil && d.Fail(req.Params) {
+	if d.Garbage {
+		r.State, r.Values, r.Reason = lab.Succeeded, map[string]float64{"yield": math.NaN(), "impurity": math.Inf(1)}, "\x1b[2Jok\u202e"
+	} else if d.Fail != nil && d.Fail(req.Params) {
 		r.State, r.Reason = lab.Failed, "instrument fault"
 	} else if d.Duration > 0 {
 		if d.started == nil {
@@ -311,6 +316,5 @@ func (d *testDriver) runCounts() (map[string]int, int) {
 	return out, most
 }
 
-var _ = math.Abs
 
 func mustLabel(s string) label.Label { return label.MustParse(s) }

@@ -468,3 +468,65 @@ executor:
 		}
 	})
 }
+
+// TestEnds: a campaign ends when its target is reached or its wall time is
+// spent; an experiment far past its action's nominal duration pauses it.
+func TestEnds(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		w.fleet.add("inst", "cell", "OPEN", w.dir)
+		slow := w.fleet.add("slow", "slow-cell", "OPEN", w.dir)
+		slow.Polls = 1 << 30
+		s := w.service("r")
+
+		// Target: any yield ≥ 0 is reached by the first observation.
+		sp := mkSpec(t, "target", "OPEN", "1", 50, 1, "cell", "")
+		sp.Objectives[0].Target = ptr(0.0)
+		c, err := s.Create(ctx, w.alice, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "target", w.state(s, c.ID))
+		if g := w.get(s, w.alice, c.ID); !strings.Contains(g.Reason, "target reached by experiment 0") || g.Counts.Observed != 1 {
+			t.Fatalf("target: %q %+v", g.Reason, g.Counts)
+		}
+
+		// Wall time.
+		sp = mkSpec(t, "clock", "OPEN", "1", 100000, 1, "cell", "")
+		sp.Budget.WallTime.Duration = time.Second
+		c, _ = s.Create(ctx, w.alice, sp)
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "wall time", w.state(s, c.ID))
+		if g := w.get(s, w.alice, c.ID); !strings.Contains(g.Reason, "wall-time") {
+			t.Fatalf("wall time: %q", g.Reason)
+		}
+
+		// Stuck.
+		s.StuckAfter, s.StuckGrace = 0.001, time.Millisecond
+		c, _ = s.Create(ctx, w.alice, mkSpec(t, "stuck", "OPEN", "1", 3, 1, "slow-cell", ""))
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "the pause", func() bool { return w.get(s, w.alice, c.ID).State == campaign.Paused })
+		if g := w.get(s, w.alice, c.ID); !strings.Contains(g.Reason, "far past its nominal") || !strings.Contains(g.Reason, "slow") {
+			t.Fatalf("stuck: %q", g.Reason)
+		}
+	})
+}
+
+// TestGarbageResult: a node that reports a non-number fails the
+// experiment (retried, then failed), with a clean reason; nothing breaks.
+func TestGarbageResult(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		w.fleet.add("junk", "cell", "OPEN", w.dir).Garbage = true
+		s := w.service("r")
+		c, _ := s.Create(ctx, w.alice, mkSpec(t, "junk", "OPEN", "1", 2, 1, "cell", ""))
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "completion", func() bool { return w.get(s, w.alice, c.ID).State == campaign.Completed })
+		for _, e := range allExperiments(t, s, w.alice, c.ID) {
+			if e.State != campaign.ExpFailed || e.Attempt != 2 || !strings.Contains(e.Reason, "yield") || strings.ContainsAny(e.Reason, "\x1b\u202e") || len(e.Values) != 0 {
+				t.Fatalf("experiment %+v", e)
+			}
+		}
+	})
+}
