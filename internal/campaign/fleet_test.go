@@ -316,5 +316,4 @@ func (d *testDriver) runCounts() (map[string]int, int) {
 	return out, most
 }
 
-
 func mustLabel(s string) label.Label { return label.MustParse(s) }
