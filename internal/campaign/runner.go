@@ -408,13 +408,12 @@ func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecuto
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 	defer cancel()
-	if e.State == Dispatched {
-		return s.send(ctx, cctx, r, x, e)
-	}
+	// A dispatched experiment was sent, or was about to be when the runner
+	// stopped: ask the node; one it does not know is sent (again: the
+	// same key), one it knows is running.
 	res, err := x.Poll(cctx, &r.Campaign, &e.Experiment, e.key)
 	if errors.Is(errors.NotExist, err) {
-		// The node lost it, or never had it: send the same key again.
-		return s.send(ctx, cctx, r, x, e)
+		return s.send(ctx, cctx, r, x, e, true)
 	}
 	if err != nil {
 		return s.troubled(ctx, r, e, err)
@@ -436,15 +435,36 @@ func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecuto
 			}
 		}
 	}
-	if res == nil || !res.State.Final() {
-		return s.checkStuck(ctx, r, e)
+	if res != nil && res.State.Final() {
+		return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
 	}
-	return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
+	if e.State == Dispatched {
+		if err := s.markRunning(ctx, r, e); err != nil {
+			return err
+		}
+	}
+	return s.checkStuck(ctx, r, e)
+}
+
+// markRunning records that the node has e's current attempt.
+func (s *Service) markRunning(ctx context.Context, r *record, e *experiment) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched)
+		return err
+	})
+	if err == nil {
+		e.State = InFlight
+	}
+	return err
 }
 
 // send asks the executor to start e's current attempt (again: Start is
-// idempotent by key) and records that it runs.
-func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
+// idempotent by key) and, if mark, records that it runs. (Right after
+// dispatch the next poll says so: for a short action, one write less.)
+func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecutor, e *experiment, mark bool) error {
 	err := x.Start(cctx, &r.Campaign, &e.Experiment, e.key)
 	if errors.Is(errors.Invalid, err) {
 		s.trouble.Delete(e.key)
@@ -454,16 +474,10 @@ func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecuto
 		return s.troubled(ctx, r, e, err)
 	}
 	s.trouble.Delete(e.key)
-	if e.State != Dispatched {
+	if !mark || e.State != Dispatched {
 		return nil
 	}
-	return s.db.Update(ctx, func(tx store.Tx) error {
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched)
-		return err
-	})
+	return s.markRunning(ctx, r, e)
 }
 
 // trouble is when a node first failed to answer about an experiment, and
@@ -1198,7 +1212,7 @@ func (s *Service) dispatchOne(ctx context.Context, q *queued, in string) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 	defer cancel()
-	return s.send(ctx, cctx, q.r, x, e)
+	return s.send(ctx, cctx, q.r, x, e, false)
 }
 
 var errNotRunning = errors.E(errors.Conflict, errors.Msg("the campaign is not running"))
