@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	for sub, mode := range map[string]os.FileMode{"audit": 0o750, "keys": 0o750, "compute": 0o711, "compute/jobs": 0o711} {
+	for sub, mode := range map[string]os.FileMode{"audit": 0o750, "keys": 0o750, "compute": 0o711, "compute/jobs": 0o711, "campaigns": 0o750} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, sub), mode); err != nil {
 			return nil, errors.E(op, errors.Internal, err)
 		}

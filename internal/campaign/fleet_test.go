@@ -150,6 +150,7 @@ type testDriver struct {
 	actions  map[string]*lab.Result
 	polls    map[string]int
 	runs     map[string]int
+	params   map[string]map[string]any
 	estopped bool
 
 	Polls int // polls before an action ends (0: final at once)
@@ -157,11 +158,20 @@ type testDriver struct {
 	Fail func(params map[string]any) bool
 	// Transient makes every call answer errors.Transient.
 	Transient bool
+	// Duration, when set, is how long an action runs (Polls is then
+	// ignored); started records when each began.
+	Duration time.Duration
+	started  map[string]time.Time
+	// Garbage makes actions succeed with a NaN yield and a reason full of
+	// control characters.
+	Garbage bool
+	// NoJournal keeps the journal in memory only (benchmarks).
+	NoJournal bool
 }
 
 func newDriver(dir string) *testDriver {
 	os.MkdirAll(dir, 0o755)
-	return &testDriver{dir: dir, actions: map[string]*lab.Result{}, polls: map[string]int{}, runs: map[string]int{}}
+	return &testDriver{dir: dir, actions: map[string]*lab.Result{}, polls: map[string]int{}, runs: map[string]int{}, params: map[string]map[string]any{}}
 }
 
 // objective is the hidden function: best at x = 0.3, y = 0.6.
@@ -204,8 +214,15 @@ func (d *testDriver) Start(ctx context.Context, req lab.Request) (*lab.Result, e
 	now := time.Now()
 	r := &lab.Result{ID: req.ID, Action: req.Action, State: lab.Running, StartedAt: &now}
 	d.runs[req.ID]++
-	if d.Fail != nil && d.Fail(req.Params) {
+	if d.Garbage {
+		r.State, r.Values, r.Reason = lab.Succeeded, map[string]float64{"yield": math.NaN(), "impurity": math.Inf(1)}, "\x1b[2Jok\u202e"
+	} else if d.Fail != nil && d.Fail(req.Params) {
 		r.State, r.Reason = lab.Failed, "instrument fault"
+	} else if d.Duration > 0 {
+		if d.started == nil {
+			d.started = map[string]time.Time{}
+		}
+		d.started[req.ID] = now
 	} else if d.Polls == 0 {
 		r.State, r.Values = lab.Succeeded, objective(req.Params)
 	}
@@ -213,8 +230,11 @@ func (d *testDriver) Start(ctx context.Context, req lab.Request) (*lab.Result, e
 	if r.State == lab.Running {
 		// Keep the params to compute the result at the end.
 		d.polls[req.ID] = 0
-		b, _ := json.Marshal(req.Params)
-		os.WriteFile(filepath.Join(d.dir, req.ID+".params"), b, 0o644)
+		d.params[req.ID] = req.Params
+		if !d.NoJournal {
+			b, _ := json.Marshal(req.Params)
+			os.WriteFile(filepath.Join(d.dir, req.ID+".params"), b, 0o644)
+		}
 	}
 	d.journal(r)
 	c := *r
@@ -222,6 +242,9 @@ func (d *testDriver) Start(ctx context.Context, req lab.Request) (*lab.Result, e
 }
 
 func (d *testDriver) journal(r *lab.Result) {
+	if d.NoJournal {
+		return
+	}
 	b, _ := json.Marshal(r)
 	os.WriteFile(filepath.Join(d.dir, r.ID+".json"), b, 0o644)
 }
@@ -238,11 +261,8 @@ func (d *testDriver) Result(ctx context.Context, id string) (*lab.Result, error)
 	}
 	if r.State == lab.Running {
 		d.polls[id]++
-		if d.polls[id] >= d.Polls {
-			var params map[string]any
-			b, _ := os.ReadFile(filepath.Join(d.dir, id+".params"))
-			json.Unmarshal(b, &params)
-			r.State, r.Values = lab.Succeeded, objective(params)
+		if d.Duration > 0 && time.Since(d.started[id]) >= d.Duration || d.Duration == 0 && d.polls[id] >= d.Polls {
+			r.State, r.Values = lab.Succeeded, objective(d.params[id])
 			d.journal(r)
 		}
 	}
@@ -272,6 +292,17 @@ func (d *testDriver) Admin(ctx context.Context, cmd lab.AdminCommand) error {
 
 func (d *testDriver) Close() error { return nil }
 
+// starts returns when each action began.
+func (d *testDriver) starts() []time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []time.Time
+	for _, t := range d.started {
+		out = append(out, t)
+	}
+	return out
+}
+
 // runsOf returns how many times each key was started, and the most.
 func (d *testDriver) runCounts() (map[string]int, int) {
 	d.mu.Lock()
@@ -284,7 +315,5 @@ func (d *testDriver) runCounts() (map[string]int, int) {
 	}
 	return out, most
 }
-
-var _ = math.Abs
 
 func mustLabel(s string) label.Label { return label.MustParse(s) }

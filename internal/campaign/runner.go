@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,7 +68,7 @@ func (s *Service) callTimeout() time.Duration {
 	if s.CallTimeout > 0 {
 		return s.CallTimeout
 	}
-	return 10 * time.Second
+	return 5 * time.Second
 }
 
 // SetRunnerID names this runner in the leases it holds. A restarted
@@ -77,12 +78,31 @@ func (s *Service) callTimeout() time.Duration {
 func (s *Service) SetRunnerID(id string) { s.me = id }
 
 // Run drives the campaigns until ctx is done, waking every Tick (and when
-// a campaign is started or resumed).
+// a campaign is started or resumed). Results are committed to the catalog
+// by a second loop, off the path from one experiment to the next.
 func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(s.tick(), 100*time.Millisecond))
+		defer t.Stop()
+		for {
+			if err := s.publish(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+				s.OnError(err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	defer wg.Wait()
 	t := time.NewTicker(s.tick())
 	defer t.Stop()
 	for {
-		if err := s.Step(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+		if err := s.round(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
 			s.OnError(err)
 		}
 		select {
@@ -94,25 +114,67 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Step is one round of the runner: take or renew leases, observe what is
-// in flight, end, propose and commit what is due, dispatch.
+// Step is one round of the runner followed by one of the results loop
+// (what Run does continually, in one call: for tests and tools).
 func (s *Service) Step(ctx context.Context) error {
+	err := s.round(ctx)
+	if err2 := s.publish(ctx); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// round takes or renews leases, observes what is in flight, ends and
+// proposes what is due, and dispatches. It reads the campaigns it holds
+// with a few queries whatever their number.
+func (s *Service) round(ctx context.Context) error {
 	ids, err := s.acquire(ctx)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
+	snap, err := s.snapshot(ctx, ids)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	var live []*record
+	settled := false
 	for _, id := range ids {
-		if err := s.observe(ctx, id); err != nil && !errors.IsErr(err, errLease) {
-			errs = append(errs, err)
+		c := snap[id]
+		if c == nil || len(c.inflight) == 0 {
+			continue
 		}
-		r, err := s.advance(ctx, id)
+		x, err := s.executor(&c.r.Campaign)
+		if err != nil {
+			continue // no executor yet (the fleet is set after start-up): wait
+		}
+		for _, e := range c.inflight {
+			if err := s.observeOne(ctx, c.r, x, e); err != nil {
+				if !errors.IsErr(err, errLease) {
+					errs = append(errs, err)
+				}
+				break
+			}
+			settled = true
+		}
+	}
+	if settled {
+		if snap, err = s.snapshot(ctx, ids); err != nil {
+			return err
+		}
+	}
+	var live []*snapped
+	for _, id := range ids {
+		c := snap[id]
+		if c == nil {
+			continue
+		}
+		r, err := s.advanceWith(ctx, c.r, c.nonfinal, len(c.inflight))
 		if err != nil && !errors.IsErr(err, errLease) {
 			errs = append(errs, err)
 		}
 		if r != nil && r.State == Running && r.finishing == "" {
-			live = append(live, r)
+			c.r = r
+			live = append(live, c)
 		}
 	}
 	if err := s.dispatch(ctx, live); err != nil && !errors.IsErr(err, errLease) {
@@ -120,6 +182,129 @@ func (s *Service) Step(ctx context.Context) error {
 	}
 	if len(errs) > 0 {
 		return errs[0]
+	}
+	return nil
+}
+
+// snapped is a campaign as a round reads it: the record, its experiments
+// in flight, and how many are not final.
+type snapped struct {
+	r        *record
+	inflight []*experiment
+	nonfinal int
+}
+
+// snapshot reads the campaigns ids (held by this runner) in one transaction.
+func (s *Service) snapshot(ctx context.Context, ids []string) (map[string]*snapped, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := map[string]*snapped{}
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		clear(out)
+		rows, err := tx.Query(ctx, `SELECT `+ccols+` FROM campaigns WHERE lease_owner = ?`, s.me)
+		if err != nil {
+			return err
+		}
+		if err := rows.Each(func() error {
+			r, err := scanCampaign(rows)
+			if err == nil && want[r.ID] {
+				out[r.ID] = &snapped{r: r}
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT `+ecols+` FROM campaign_experiments WHERE state IN (?, ?, ?) ORDER BY campaign_id, seq`, Proposed, Dispatched, InFlight)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			e, err := scanExp(rows)
+			if err != nil {
+				return err
+			}
+			if c := out[e.Campaign]; c != nil {
+				c.nonfinal++
+				if e.State != Proposed {
+					c.inflight = append(c.inflight, e)
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// publish commits the final batches of the campaigns this runner holds as
+// dataset versions, and wraps up ended campaigns (their surrogate).
+func (s *Service) publish(ctx context.Context) error {
+	ids, err := s.acquire(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	// Which campaigns have work here, in two queries: a batch final and
+	// not committed, or an end not wrapped up.
+	type due struct {
+		state              string
+		batches, committed int
+		open               *int
+	}
+	held := map[string]bool{}
+	for _, id := range ids {
+		held[id] = true
+	}
+	ds := map[string]*due{}
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		clear(ds)
+		rows, err := tx.Query(ctx, `SELECT id, state, batches, committed_batch FROM campaigns WHERE lease_owner = ?`, s.me)
+		if err != nil {
+			return err
+		}
+		if err := rows.Each(func() error {
+			var id string
+			d := &due{}
+			err := rows.Scan(&id, &d.state, &d.batches, &d.committed)
+			if held[id] {
+				ds[id] = d
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT campaign_id, MIN(batch) FROM campaign_experiments WHERE state IN (?, ?, ?) GROUP BY campaign_id`, Proposed, Dispatched, InFlight)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var id string
+			var b int
+			err := rows.Scan(&id, &b)
+			if d := ds[id]; d != nil {
+				d.open = &b
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		d := ds[id]
+		if d == nil {
+			continue
+		}
+		done := d.batches
+		if d.open != nil {
+			done = *d.open - 1
+		}
+		ended := d.state != Running && d.state != Paused
+		if done > d.committed && s.cat != nil || ended && d.open == nil {
+			if err := s.results(ctx, id); err != nil && !errors.IsErr(err, errLease) {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -212,33 +397,74 @@ func (s *Service) observe(ctx context.Context, id string) error {
 }
 
 func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
+	// A node in trouble is asked less and less often (up to every 30 s),
+	// so that it neither holds up the round nor is hammered.
+	if v, ok := s.trouble.Load(e.key); ok {
+		t := v.(*trouble)
+		wait := min(30*time.Second, s.now().Sub(t.since)/4)
+		if s.now().Sub(t.last) < wait {
+			return nil
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 	defer cancel()
-	if e.State == Dispatched {
-		return s.send(ctx, cctx, r, x, e)
-	}
+	// A dispatched experiment was sent, or was about to be when the runner
+	// stopped: ask the node; one it does not know is sent (again: the
+	// same key), one it knows is running.
 	res, err := x.Poll(cctx, &r.Campaign, &e.Experiment, e.key)
 	if errors.Is(errors.NotExist, err) {
-		// The node lost it, or never had it: send the same key again.
-		return s.send(ctx, cctx, r, x, e)
+		return s.send(ctx, cctx, r, x, e, true)
 	}
 	if err != nil {
 		return s.troubled(ctx, r, e, err)
 	}
-	if res == nil || !res.State.Final() {
-		s.trouble.Delete(e.key)
-		return s.checkStuck(ctx, r, e)
-	}
 	s.trouble.Delete(e.key)
-	if res.ID != "" && res.ID != e.key && r.Spec.Executor.Job != nil {
-		e.Job = res.ID
+	// A compute job's ID (the result's) is recorded on the experiment as
+	// soon as it is known.
+	if res != nil && res.ID != "" && res.ID != e.key && r.Spec.Executor.Job != nil && res.ID != e.Job {
+		e.Job = truncate(res.ID, 128)
+		if !res.State.Final() {
+			if err := s.db.Update(ctx, func(tx store.Tx) error {
+				if err := s.fence(ctx, tx, r.ID); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET job = ? WHERE id = ? AND attempt = ?`, e.Job, e.ID, e.Attempt)
+				return err
+			}); err != nil {
+				return err
+			}
+		}
 	}
-	return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
+	if res != nil && res.State.Final() {
+		return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
+	}
+	if e.State == Dispatched {
+		if err := s.markRunning(ctx, r, e); err != nil {
+			return err
+		}
+	}
+	return s.checkStuck(ctx, r, e)
+}
+
+// markRunning records that the node has e's current attempt.
+func (s *Service) markRunning(ctx context.Context, r *record, e *experiment) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		if err := s.fence(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched)
+		return err
+	})
+	if err == nil {
+		e.State = InFlight
+	}
+	return err
 }
 
 // send asks the executor to start e's current attempt (again: Start is
-// idempotent by key) and records that it runs.
-func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
+// idempotent by key) and, if mark, records that it runs. (Right after
+// dispatch the next poll says so: for a short action, one write less.)
+func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecutor, e *experiment, mark bool) error {
 	err := x.Start(cctx, &r.Campaign, &e.Experiment, e.key)
 	if errors.Is(errors.Invalid, err) {
 		s.trouble.Delete(e.key)
@@ -248,24 +474,24 @@ func (s *Service) send(ctx, cctx context.Context, r *record, x ExperimentExecuto
 		return s.troubled(ctx, r, e, err)
 	}
 	s.trouble.Delete(e.key)
-	if e.State != Dispatched {
+	if !mark || e.State != Dispatched {
 		return nil
 	}
-	return s.db.Update(ctx, func(tx store.Tx) error {
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched)
-		return err
-	})
+	return s.markRunning(ctx, r, e)
 }
+
+// trouble is when a node first failed to answer about an experiment, and
+// when it was last asked.
+type trouble struct{ since, last time.Time }
 
 // troubled notes that e's node did not answer; after TransientLimit of
 // that the campaign pauses with the reason rather than ask forever.
 func (s *Service) troubled(ctx context.Context, r *record, e *experiment, cause error) error {
 	now := s.now()
-	v, _ := s.trouble.LoadOrStore(e.key, now)
-	since := v.(time.Time)
+	v, _ := s.trouble.LoadOrStore(e.key, &trouble{since: now})
+	t := v.(*trouble)
+	t.last = now
+	since := t.since
 	if now.Sub(since) < s.transientLimit() || r.State != Running {
 		return nil
 	}
@@ -460,13 +686,13 @@ func (s *Service) settle(ctx context.Context, r *record, e *experiment, o outcom
 		}
 		if o.state != Observed {
 			if retry {
-				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
+				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, job = '', dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
 					Proposed, e.Attempt+1, failures, o.reason, e.ID); err != nil {
 					return err
 				}
 				return nil
 			}
-			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, o.reason, store.T(now), e.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, job = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, e.Job, o.reason, store.T(now), e.ID); err != nil {
 				return err
 			}
 		}
@@ -587,22 +813,21 @@ func (s *Service) advance(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	var nonfinal, inflight, openBatch int
-	var minOpen *int
+	var nonfinal, inflight int
 	err = s.db.View(ctx, func(tx store.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state <> ? THEN 1 ELSE 0 END), 0), MIN(batch) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?, ?)`,
-			Proposed, id, Proposed, Dispatched, InFlight).Scan(&nonfinal, &inflight, &minOpen); err != nil {
-			return err
-		}
-		return nil
+		return tx.QueryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN state <> ? THEN 1 ELSE 0 END), 0) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?, ?)`,
+			Proposed, id, Proposed, Dispatched, InFlight).Scan(&nonfinal, &inflight)
 	})
 	if err != nil {
 		return nil, err
 	}
-	openBatch = r.batches + 1
-	if minOpen != nil {
-		openBatch = *minOpen
-	}
+	return s.advanceWith(ctx, r, nonfinal, inflight)
+}
+
+// advanceWith is advance for r as just read, with nonfinal experiments of
+// which inflight are dispatched or running.
+func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight int) (*record, error) {
+	id := r.ID
 	active := r.State == Running || r.State == Paused
 
 	// The end: budget spent, wall time up, or (fed) target reached.
@@ -655,18 +880,40 @@ func (s *Service) advance(ctx context.Context, id string) (*record, error) {
 			return r, err
 		}
 	}
-	// Results: a dataset version per batch once it is final.
-	if done := openBatch - 1; done > r.committedBatch && s.cat != nil {
-		if err := s.commitResults(ctx, r, done); err != nil {
-			return r, err
-		}
-	}
-	if !active && inflight == 0 && nonfinal == 0 && openBatch-1 <= r.committedBatch {
-		if err := s.wrap(ctx, r); err != nil {
-			return r, err
-		}
-	}
 	return r, nil
+}
+
+// results commits campaign id's batches that are final and not yet
+// committed, and wraps it up once it has ended and nothing is in flight.
+func (s *Service) results(ctx context.Context, id string) error {
+	r, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	var nonfinal int
+	var minOpen *int
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT COUNT(*), MIN(batch) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?, ?)`,
+			id, Proposed, Dispatched, InFlight).Scan(&nonfinal, &minOpen)
+	})
+	if err != nil {
+		return err
+	}
+	done := r.batches
+	if minOpen != nil {
+		done = *minOpen - 1
+	}
+	// A dataset version per batch once it is final, in order.
+	for b := r.committedBatch + 1; b <= done && s.cat != nil; b++ {
+		if err := s.commitResults(ctx, r, b); err != nil {
+			return err
+		}
+	}
+	active := r.State == Running || r.State == Paused || r.State == Draft
+	if !active && nonfinal == 0 && (done <= r.committedBatch || s.cat == nil) {
+		return s.wrap(ctx, r)
+	}
+	return nil
 }
 
 // propose asks the optimizer for the next batch when the campaign has room
@@ -688,7 +935,17 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 	if err != nil {
 		return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
 	}
-	pts, err := opt.Suggest(ctx, n)
+	var pts []bo.Point
+	if r.Spec.Optimizer.Random {
+		pts = randomPoints(&r.Spec, r.nextSeq, n)
+	}
+	if len(pts) < n {
+		var more []bo.Point
+		t0 := time.Now()
+		more, err = opt.Suggest(ctx, n-len(pts))
+		s.suggesting.Add(int64(time.Since(t0)))
+		pts = append(pts, more...)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return err
@@ -725,6 +982,40 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 	})
 }
 
+// randomPoints draws n points uniformly (log-uniformly for log params)
+// from the search space, rejecting those that break its linear
+// constraints: the random-search baseline (optimizer.random). The points
+// depend only on the seed and the first seq, so a crash changes nothing.
+func randomPoints(sp *Spec, seq, n int) []bo.Point {
+	rng := rand.New(rand.NewPCG(sp.Seed, uint64(seq)))
+	var out []bo.Point
+	for tries := 0; len(out) < n && tries < 1000*n; tries++ {
+		params := map[string]any{}
+		for _, p := range sp.Params {
+			switch {
+			case len(p.Categories) > 0:
+				params[p.Name] = p.Categories[rng.IntN(len(p.Categories))]
+			case p.Low != nil && p.High != nil:
+				lo, hi := *p.Low, *p.High
+				var v float64
+				if p.Log && lo > 0 {
+					v = math.Exp(math.Log(lo) + rng.Float64()*(math.Log(hi)-math.Log(lo)))
+				} else {
+					v = lo + rng.Float64()*(hi-lo)
+				}
+				if p.Kind == "integer" {
+					v = math.Min(hi, math.Max(lo, math.Round(v)))
+				}
+				params[p.Name] = v
+			}
+		}
+		if pt, err := sp.ToPoint(params); err == nil {
+			out = append(out, pt)
+		}
+	}
+	return out
+}
+
 // queued is a campaign waiting to dispatch, as the fair-share policy sees it.
 type queued struct {
 	r        *record
@@ -737,11 +1028,22 @@ type queued struct {
 // has had the least service (the fewest dispatches so far), ties to the
 // one whose next experiment has waited longest. An instrument drives one
 // experiment at a time (the store's reservation index).
-func (s *Service) dispatch(ctx context.Context, live []*record) error {
+func (s *Service) dispatch(ctx context.Context, live []*snapped) error {
 	if len(live) == 0 {
 		return nil
 	}
 	var qs []*queued
+	byID := map[string]*queued{}
+	for _, c := range live {
+		if room := max(1, c.r.Spec.MaxInFlight) - len(c.inflight); room > 0 {
+			q := &queued{r: c.r, inflight: len(c.inflight)}
+			byID[c.r.ID] = q
+			qs = append(qs, q)
+		}
+	}
+	if len(qs) == 0 {
+		return nil
+	}
 	reserved := map[string]bool{}
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT instrument FROM campaign_experiments WHERE state IN (?, ?) AND instrument IS NOT NULL`, Dispatched, InFlight)
@@ -756,26 +1058,25 @@ func (s *Service) dispatch(ctx context.Context, live []*record) error {
 		}); err != nil {
 			return err
 		}
-		for _, r := range live {
-			var inflight int
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_experiments WHERE campaign_id = ? AND state IN (?, ?)`, r.ID, Dispatched, InFlight).Scan(&inflight); err != nil {
-				return err
-			}
-			room := max(1, r.Spec.MaxInFlight) - inflight
-			if room <= 0 {
-				continue
-			}
-			es, err := experimentsN(ctx, tx, r.ID, room, `state = ?`, Proposed)
+		for _, q := range qs {
+			q.queue = q.queue[:0]
+		}
+		rows, err = tx.Query(ctx, `SELECT `+ecols+` FROM campaign_experiments WHERE state = ? ORDER BY campaign_id, seq`, Proposed)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			e, err := scanExp(rows)
 			if err != nil {
 				return err
 			}
-			if len(es) > 0 {
-				qs = append(qs, &queued{r: r, queue: es, inflight: inflight})
+			if q := byID[e.Campaign]; q != nil && q.inflight+len(q.queue) < max(1, q.r.Spec.MaxInFlight) {
+				q.queue = append(q.queue, e)
 			}
-		}
-		return nil
+			return nil
+		})
 	})
-	if err != nil || len(qs) == 0 {
+	if err != nil {
 		return err
 	}
 	// Compute-job campaigns need no instrument.
@@ -911,7 +1212,7 @@ func (s *Service) dispatchOne(ctx context.Context, q *queued, in string) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
 	defer cancel()
-	return s.send(ctx, cctx, q.r, x, e)
+	return s.send(ctx, cctx, q.r, x, e, false)
 }
 
 var errNotRunning = errors.E(errors.Conflict, errors.Msg("the campaign is not running"))

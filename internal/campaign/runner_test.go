@@ -6,10 +6,13 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/campaign"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
@@ -49,9 +52,9 @@ func TestCrashLosesNothing(t *testing.T) {
 			t.Fatalf("reference run: %v", want)
 		}
 
-		trials := 12
+		trials := 20
 		if db.Dialect() == store.Postgres {
-			trials = 5
+			trials = 6
 		}
 		seed := uint64(time.Now().UnixNano())
 		t.Logf("seed %d", seed)
@@ -75,7 +78,13 @@ func TestCrashLosesNothing(t *testing.T) {
 				// A new process: a fresh Service on the same store and fleet,
 				// killed after a random instant.
 				s = w.service("replica")
-				cctx, cancel := context.WithTimeout(ctx, time.Duration(rng.IntN(60000))*time.Microsecond)
+				// Mostly short lives (many stop points), sometimes long
+				// enough for the slowest step (a catalog commit) to finish.
+				life := time.Duration(rng.IntN(5000)) * time.Microsecond
+				if rng.IntN(2) == 0 {
+					life = time.Duration(rng.IntN(60000)) * time.Microsecond
+				}
+				cctx, cancel := context.WithTimeout(ctx, life)
 				for cctx.Err() == nil {
 					s.Step(cctx)
 				}
@@ -83,6 +92,24 @@ func TestCrashLosesNothing(t *testing.T) {
 				crashes++
 			}
 			total += crashes
+			// Every attempt ran exactly once: its key was started once, and
+			// no experiment ran under a key its attempts do not account for.
+			for _, e := range allExperiments(t, s, w.alice, c.ID) {
+				for a := 1; a <= e.Attempt+1; a++ {
+					key := fmt.Sprintf("%s.%d", e.ID, a)
+					ra, _ := da.runCounts()
+					rb, _ := db2.runCounts()
+					n := ra[key] + rb[key]
+					if want := 0; a <= e.Attempt {
+						want = 1
+						if n != want {
+							t.Fatalf("trial %d: experiment %d attempt %d ran %d times", trial, e.Seq, a, n)
+						}
+					} else if n != want {
+						t.Fatalf("trial %d: experiment %d ran an attempt it does not record", trial, e.Seq)
+					}
+				}
+			}
 			got := observations(t, s, w, c.ID)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("trial %d (%d crashes): the course differs from the uninterrupted run\n got %s\nwant %s", trial, crashes, strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -360,6 +387,146 @@ func TestAdmitAndNodeErrors(t *testing.T) {
 		runUntil(t, s, "the pause", func() bool { return w.get(s, w.alice, c4.ID).State == campaign.Paused })
 		if r := w.get(s, w.alice, c4.ID).Reason; !strings.Contains(r, "flaky") || !strings.Contains(r, "not answered") {
 			t.Fatalf("reason %q", r)
+		}
+	})
+}
+
+// testJobs is a compute-job executor: a "job" per key, done at its second
+// poll, measuring the hidden function.
+type testJobs struct {
+	mu     sync.Mutex
+	starts map[string]int
+	polls  map[string]int
+	params map[string]map[string]any
+}
+
+func (x *testJobs) Start(ctx context.Context, c *campaign.Campaign, e *campaign.Experiment, key string) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.params[key]; !ok {
+		x.starts[key]++
+		x.params[key] = e.Params
+	}
+	return nil
+}
+
+func (x *testJobs) Poll(ctx context.Context, c *campaign.Campaign, e *campaign.Experiment, key string) (*lab.Result, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p, ok := x.params[key]
+	if !ok {
+		return nil, errors.E(errors.NotExist)
+	}
+	x.polls[key]++
+	r := &lab.Result{ID: "job_" + strings.ReplaceAll(key, ".", "_"), State: lab.Running}
+	if x.polls[key] >= 2 {
+		r.State, r.Values = lab.Succeeded, objective(p)
+	}
+	return r, nil
+}
+
+func TestRunnerJobPath(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		s := w.service("r")
+		x := &testJobs{starts: map[string]int{}, polls: map[string]int{}, params: map[string]map[string]any{}}
+		sp, err := campaign.Parse([]byte(`
+name: sim
+objectives: [{name: yield, goal: max}]
+params:
+  - {name: x, kind: continuous, low: 0, high: 1}
+  - {name: y, kind: continuous, low: 0, high: 1}
+budget: {experiments: 4}
+batch: 2
+executor:
+  job:
+    spec: {executable: /bin/sim, arguments: ["${x}", "${y}"]}
+    output: out.json
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, w.alice, sp); !errors.Is(errors.Unavailable, err) {
+			t.Fatalf("a job campaign without a job executor: %v", err)
+		}
+		s.SetJobs(x)
+		c, err := s.Create(ctx, w.alice, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "completion", w.state(s, c.ID))
+		for _, e := range allExperiments(t, s, w.alice, c.ID) {
+			if e.State != campaign.Observed || e.Instrument != "" || !strings.HasPrefix(e.Job, "job_") || e.Values["yield"] != objective(e.Params)["yield"] {
+				t.Fatalf("experiment %+v", e)
+			}
+		}
+		for k, n := range x.starts {
+			if n != 1 {
+				t.Fatalf("job %s started %d times", k, n)
+			}
+		}
+	})
+}
+
+// TestEnds: a campaign ends when its target is reached or its wall time is
+// spent; an experiment far past its action's nominal duration pauses it.
+func TestEnds(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		w.fleet.add("inst", "cell", "OPEN", w.dir)
+		slow := w.fleet.add("slow", "slow-cell", "OPEN", w.dir)
+		slow.Polls = 1 << 30
+		s := w.service("r")
+
+		// Target: any yield ≥ 0 is reached by the first observation.
+		sp := mkSpec(t, "target", "OPEN", "1", 50, 1, "cell", "")
+		sp.Objectives[0].Target = ptr(0.0)
+		c, err := s.Create(ctx, w.alice, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "target", w.state(s, c.ID))
+		if g := w.get(s, w.alice, c.ID); !strings.Contains(g.Reason, "target reached by experiment 0") || g.Counts.Observed != 1 {
+			t.Fatalf("target: %q %+v", g.Reason, g.Counts)
+		}
+
+		// Wall time.
+		sp = mkSpec(t, "clock", "OPEN", "1", 100000, 1, "cell", "")
+		sp.Budget.WallTime.Duration = time.Second
+		c, _ = s.Create(ctx, w.alice, sp)
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "wall time", w.state(s, c.ID))
+		if g := w.get(s, w.alice, c.ID); !strings.Contains(g.Reason, "wall-time") {
+			t.Fatalf("wall time: %q", g.Reason)
+		}
+
+		// Stuck.
+		s.StuckAfter, s.StuckGrace = 0.001, time.Millisecond
+		c, _ = s.Create(ctx, w.alice, mkSpec(t, "stuck", "OPEN", "1", 3, 1, "slow-cell", ""))
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "the pause", func() bool { return w.get(s, w.alice, c.ID).State == campaign.Paused })
+		if g := w.get(s, w.alice, c.ID); !strings.Contains(g.Reason, "far past its nominal") || !strings.Contains(g.Reason, "slow") {
+			t.Fatalf("stuck: %q", g.Reason)
+		}
+	})
+}
+
+// TestGarbageResult: a node that reports a non-number fails the
+// experiment (retried, then failed), with a clean reason; nothing breaks.
+func TestGarbageResult(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		w.fleet.add("junk", "cell", "OPEN", w.dir).Garbage = true
+		s := w.service("r")
+		c, _ := s.Create(ctx, w.alice, mkSpec(t, "junk", "OPEN", "1", 2, 1, "cell", ""))
+		s.Start(ctx, w.alice, c.ID)
+		runUntil(t, s, "completion", func() bool { return w.get(s, w.alice, c.ID).State == campaign.Completed })
+		for _, e := range allExperiments(t, s, w.alice, c.ID) {
+			if e.State != campaign.ExpFailed || e.Attempt != 2 || !strings.Contains(e.Reason, "yield") || strings.ContainsAny(e.Reason, "\x1b\u202e") || len(e.Values) != 0 {
+				t.Fatalf("experiment %+v", e)
+			}
 		}
 	})
 }

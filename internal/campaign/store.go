@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/campaign/bo"
@@ -29,6 +30,8 @@ type record struct {
 	leaseUntil     time.Time
 }
 
+var specs sync.Map // campaign ID → Spec (read-only)
+
 const ccols = `id, name, title, owner_id, COALESCE(project_id, ''), label, spec, state, reason, optimizer, instruments, priors,
 	dispatches, fed, next_seq, batches, committed_batch, finishing, dataset, dataset_version, model, lease_owner, lease_until,
 	created_at, updated_at, started_at, ended_at`
@@ -43,8 +46,14 @@ func scanCampaign(sc interface{ Scan(...any) error }) (*record, error) {
 		&c, &u, &st, &en); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(spec), &r.Spec); err != nil {
-		return nil, errors.E(errors.Internal, errors.Msg("a stored campaign spec does not decode"), err)
+	// A campaign's spec never changes: decode it once per process.
+	if v, ok := specs.Load(r.ID); ok {
+		r.Spec = v.(Spec)
+	} else {
+		if err := json.Unmarshal([]byte(spec), &r.Spec); err != nil {
+			return nil, errors.E(errors.Internal, errors.Msg("a stored campaign spec does not decode"), err)
+		}
+		specs.Store(r.ID, r.Spec)
 	}
 	json.Unmarshal([]byte(inst), &r.instruments)
 	json.Unmarshal([]byte(priors), &r.priors)
