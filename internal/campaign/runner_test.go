@@ -440,7 +440,7 @@ budget: {experiments: 4}
 batch: 2
 executor:
   job:
-    spec: {executable: /bin/sim, arguments: ["${x}", "${y}"]}
+    spec: {executable: /bin/sim, arguments: ["${x}", "${y}"], attributes: {duration: 10m}}
     output: out.json
 `))
 		if err != nil {
