@@ -486,8 +486,8 @@ func matchActionParams(sp *Spec, a *lab.Action, params map[string]any, instrumen
 				}
 			}
 		}
-		return invalid(field, fmt.Sprintf("instrument %s's action %q has no parameter %q%s (map campaign params to the action's in executor.params)",
-			instrument, a.Name, clip(k), didYouMeanParam(k, names)))
+		return invalid(field, fmt.Sprintf("unknown parameter %q for action %q of instrument %s%s (map campaign params to the action's in executor.params)",
+			clip(k), a.Name, instrument, didYouMeanParam(k, names)))
 	}
 	for _, p := range a.Params {
 		if _, ok := params[p.Name]; !ok && !p.Optional {
