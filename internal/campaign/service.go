@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -437,23 +438,93 @@ func (s *Service) selectInstruments(ctx context.Context, p *genesis.Principal, f
 		return nil, err
 	}
 	sort.Strings(ids)
+	params, err := c.Spec.ActionParams(c.Spec.middle())
+	if err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
-		if _, err := fleet.Action(ctx, id, ex.Action); err != nil {
+		a, err := fleet.Action(ctx, id, ex.Action)
+		if err != nil {
 			if errors.Is(errors.NotExist, err) {
 				return nil, errors.E(errors.NotExist, errors.Field("executor.action"), errors.Msg("instrument "+id+" has no action "+ex.Action))
 			}
 			return nil, err
 		}
+		// Every experiment would be refused if the action's parameters do
+		// not match the campaign's by name: say so now, not after the
+		// budget is spent on refusals.
+		if err := matchActionParams(&c.Spec, a, params, id); err != nil {
+			return nil, err
+		}
 		// Accreditation: Admit says Permission when the instrument may not
 		// serve the label (its interlocks and parameters are asked again
-		// at each dispatch).
-		params, _ := c.Spec.ActionParams(c.Spec.middle())
-		err := fleet.Admit(ctx, id, c.ID, l, lab.Request{ID: "admission-check", Action: ex.Action, Params: params})
+		// at each dispatch). It checks the parameters first, so it is
+		// asked about a point inside the action's bounds: a campaign whose
+		// space reaches past a bound is not refused here, nor let past the
+		// accreditation check.
+		err = fleet.Admit(ctx, id, c.ID, l, lab.Request{ID: "admission-check", Action: ex.Action, Params: inBounds(a, params)})
 		if errors.Is(errors.Permission, err) {
 			return nil, errors.E(errors.Permission, errors.Field(field), errors.Msg("instrument "+id+" may not run this campaign: "+errors.SafeMessage(err)))
 		}
 	}
 	return ids, nil
+}
+
+// matchActionParams checks that the action params of the campaign's
+// experiments (params, one of them) are the action's by name, and that
+// they give every parameter the action requires.
+func matchActionParams(sp *Spec, a *lab.Action, params map[string]any, instrument string) error {
+	names := map[string]*Param{}
+	for _, p := range a.Params {
+		names[p.Name] = nil
+	}
+	for _, k := range sortedKeys(params) {
+		if _, ok := names[k]; ok {
+			continue
+		}
+		field := "executor.params." + clip(k)
+		if _, mapped := sp.Executor.Params[k]; !mapped {
+			for i, p := range sp.Params {
+				if p.Name == k {
+					field = fmt.Sprintf("params[%d].name", i)
+				}
+			}
+		}
+		return invalid(field, fmt.Sprintf("unknown parameter %q for action %q of instrument %s%s (map campaign params to the action's in executor.params)",
+			clip(k), a.Name, instrument, didYouMeanParam(k, names)))
+	}
+	for _, p := range a.Params {
+		if _, ok := params[p.Name]; !ok && !p.Optional {
+			return invalid("executor.params", fmt.Sprintf("instrument %s's action %q needs parameter %q: name a campaign param after it or set it in executor.params",
+				instrument, a.Name, p.Name))
+		}
+	}
+	return nil
+}
+
+// inBounds is params moved inside the action's safety bounds (and
+// choices), for the admission check.
+func inBounds(a *lab.Action, params map[string]any) map[string]any {
+	out := maps.Clone(params)
+	for _, p := range a.Params {
+		v, ok := out[p.Name]
+		if !ok {
+			continue
+		}
+		if f, ok := v.(float64); ok {
+			if p.Min != nil && f < *p.Min {
+				f = *p.Min
+			}
+			if p.Max != nil && f > *p.Max {
+				f = *p.Max
+			}
+			out[p.Name] = f
+		}
+		if s, ok := v.(string); ok && len(p.Choices) > 0 && !slices.Contains(p.Choices, s) {
+			out[p.Name] = p.Choices[0]
+		}
+	}
+	return out
 }
 
 // middle is a point of the search space (each param's middle, a
