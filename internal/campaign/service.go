@@ -462,7 +462,7 @@ func (s *Service) selectInstruments(ctx context.Context, p *genesis.Principal, f
 		// asked about a point inside the action's bounds: a campaign whose
 		// space reaches past a bound is not refused here, nor let past the
 		// accreditation check.
-		err = fleet.Admit(ctx, id, c.ID, l, lab.Request{ID: "admission-check", Action: ex.Action, Params: inBounds(a, params)})
+		err = fleet.Admit(ctx, id, c.ID, l, lab.Request{Action: ex.Action, Params: inBounds(a, params)})
 		if errors.Is(errors.Permission, err) {
 			return nil, errors.E(errors.Permission, errors.Field(field), errors.Msg("instrument "+id+" may not run this campaign: "+errors.SafeMessage(err)))
 		}

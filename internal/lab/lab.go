@@ -290,6 +290,9 @@ type Fleet interface {
 	//     error, offline, paused or e-stopped), a lock held by another
 	//     campaign, or a hazardous action awaiting its approval (the
 	//     message says which): ask again later.
+	// A request with an empty ID asks without dispatching (a campaign
+	// being created): every check but the per-request approval of a
+	// hazardous action, which is asked for only by a real dispatch.
 	Admit(ctx context.Context, instrumentID, campaignID string, l label.Label, req Request) error
 	// Driver returns the instrument's driver (shared; do not Close it).
 	Driver(ctx context.Context, instrumentID string) (Driver, error)

@@ -416,6 +416,14 @@ func TestApprovals(t *testing.T) {
 		e := setup(t, db)
 		in, _ := e.add(t, "igniter", "NATIONAL-SECURITY", nil)
 		open, secret := label.MustParse("OPEN"), label.MustParse("NATIONAL-SECURITY")
+		// A check without a request ID (a campaign being created) asks
+		// for no approval: nobody is asked about a run that will not happen.
+		if err := e.reg.Admit(ctx, in.ID, "cmp_a", open, lab.Request{Action: "ignite", Params: map[string]any{"power": 50.0}}); err != nil {
+			t.Fatalf("check of a hazardous action: %v", err)
+		}
+		if list, err := e.reg.Approvals(ctx, e.op, false); err != nil || len(list) != 0 {
+			t.Fatalf("a check asked for approvals: %+v, %v", list, err)
+		}
 		req := lab.Request{ID: "exp-1", Action: "ignite", Params: map[string]any{"power": 50.0}}
 		err := e.reg.Admit(ctx, in.ID, "cmp_a", open, req)
 		if !errors.Is(errors.Conflict, err) || !strings.Contains(errors.SafeMessage(err), "awaiting approval apr_") {

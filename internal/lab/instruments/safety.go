@@ -44,7 +44,9 @@ func (r *Registry) Admit(ctx context.Context, instrumentID, campaignID string, l
 	if in.LockedBy != "" && in.LockedBy != campaignID {
 		return errors.E(op, errors.Conflict, errors.Msg(in.Name+" is locked by campaign "+in.LockedBy))
 	}
-	if a.Hazardous {
+	if a.Hazardous && req.ID != "" {
+		// An empty ID asks without dispatching (lab.Fleet): no approval
+		// is requested for a run that will not happen.
 		return r.approved(ctx, in, campaignID, l, req)
 	}
 	return nil
