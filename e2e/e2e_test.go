@@ -23,17 +23,24 @@ import (
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/lab/madsci/madscitest"
 	"github.com/genesis-science/genesis/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	// madscitest.Main removes the madsci-node binary the tests built.
+	testscript.Main(runWith(func() int { return madscitest.Main(m) }), map[string]func(){
 		"genesis": func() {
 			os.Exit(cli.Run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
 }
+
+// runWith is a testscript.TestingM whose Run is run.
+type runWith func() int
+
+func (r runWith) Run() int { return r() }
 
 // system is a booted Genesis with its admin token.
 type system struct {
