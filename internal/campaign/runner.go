@@ -1147,6 +1147,8 @@ func (s *Service) dispatch(ctx context.Context, live []*snapped) error {
 			case errors.Is(errors.Conflict, err):
 				// Not now (an interlock, a lock, an approval awaited);
 				// another campaign may be admitted where this one is not.
+				// The campaign says why it waits.
+				s.waiting.Store(best.r.ID, truncate(errors.SafeMessage(err), 512))
 				skip[best] = true
 				continue
 			default:
@@ -1171,6 +1173,7 @@ func (s *Service) dispatch(ctx context.Context, live []*snapped) error {
 // dispatchOne records the head of q's queue dispatched to instrument in
 // (with its key), then asks the executor to start it.
 func (s *Service) dispatchOne(ctx context.Context, q *queued, in string) error {
+	s.waiting.Delete(q.r.ID)
 	e := q.queue[0]
 	q.queue = q.queue[1:]
 	key := dispatchKey(e.ID, e.Attempt)

@@ -369,9 +369,14 @@ func TestAdmitAndNodeErrors(t *testing.T) {
 		}
 		if g := w.get(s, w.alice, c3.ID); g.State != campaign.Running || g.Counts.Proposed != 1 || g.Counts.Dispatched+g.Counts.Running != 0 {
 			t.Fatalf("waiting: %+v", g)
+		} else if !strings.Contains(g.Waiting, "e-stopped") {
+			t.Fatalf("a waiting campaign does not say why: waiting %q", g.Waiting)
 		}
 		d.Admin(ctx, "reset")
 		runUntil(t, s, "completion", w.state(s, c3.ID))
+		if g := w.get(s, w.alice, c3.ID); g.Waiting != "" {
+			t.Errorf("a completed campaign still waits: %q", g.Waiting)
+		}
 
 		// A node that answers Transient pauses the campaign, never spins.
 		dt := w.fleet.add("flaky", "flaky-cell", "OPEN", w.dir)

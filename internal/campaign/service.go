@@ -80,6 +80,11 @@ type Campaign struct {
 	State string `json:"state"`
 	// Reason says why the campaign is paused, stopped or failed.
 	Reason string `json:"reason,omitempty"`
+	// Waiting says why a running campaign's next experiment is not being
+	// dispatched now: an instrument offline, in error or e-stopped, locked
+	// by another campaign, or a hazardous action awaiting its approval. It
+	// is what this replica's runner last heard, cleared by a dispatch.
+	Waiting string `json:"waiting,omitempty"`
 	Spec   Spec   `json:"spec"`
 	Counts Counts `json:"counts"`
 	// Best is the best observed experiment so far, nil if none.
@@ -155,6 +160,9 @@ type Service struct {
 	now     func() time.Time
 	me      string // this runner's lease owner ID
 	trouble sync.Map
+	// waiting holds, by campaign ID, why its next experiment waits (the
+	// fleet's "not now"); a dispatch clears it.
+	waiting sync.Map
 	wake    chan struct{}
 	// suggesting is the time spent in the optimizer's Suggest (ns), which
 	// the overhead benchmark leaves out.
@@ -694,6 +702,10 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 // fill computes c's counts and best experiment.
 func (s *Service) fill(ctx context.Context, c *Campaign) error {
 	c.Counts = Counts{}
+	c.Waiting = ""
+	if w, ok := s.waiting.Load(c.ID); ok && c.State == Running {
+		c.Waiting = w.(string)
+	}
 	var best *Experiment
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT state, COUNT(*) FROM campaign_experiments WHERE campaign_id = ? GROUP BY state`, c.ID)

@@ -384,8 +384,11 @@ func safe(s string) string {
 }
 
 func stateText(c *campaign.Campaign) string {
-	if c.Reason != "" {
+	switch {
+	case c.Reason != "":
 		return c.State + " (" + safe(c.Reason) + ")"
+	case c.Waiting != "":
+		return c.State + " (waiting: " + safe(c.Waiting) + ")"
 	}
 	return c.State
 }
