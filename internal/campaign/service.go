@@ -85,8 +85,8 @@ type Campaign struct {
 	// by another campaign, or a hazardous action awaiting its approval. It
 	// is what this replica's runner last heard, cleared by a dispatch.
 	Waiting string `json:"waiting,omitempty"`
-	Spec   Spec   `json:"spec"`
-	Counts Counts `json:"counts"`
+	Spec    Spec   `json:"spec"`
+	Counts  Counts `json:"counts"`
 	// Best is the best observed experiment so far, nil if none.
 	Best *Experiment `json:"best,omitempty"`
 	// Dataset and Model name the output dataset and surrogate model, once made.
