@@ -137,7 +137,8 @@ func (s *Service) round(ctx context.Context) error {
 		return err
 	}
 	var errs []error
-	settled := false
+	changed := false
+	var asks []*ask
 	for _, id := range ids {
 		c := snap[id]
 		if c == nil || len(c.inflight) == 0 {
@@ -148,16 +149,25 @@ func (s *Service) round(ctx context.Context) error {
 			continue // no executor yet (the fleet is set after start-up): wait
 		}
 		for _, e := range c.inflight {
-			if err := s.observeOne(ctx, c.r, x, e); err != nil {
-				if !errors.IsErr(err, errLease) {
-					errs = append(errs, err)
-				}
-				break
+			if !s.backingOff(e) {
+				asks = append(asks, &ask{r: c.r, x: x, e: e})
 			}
-			settled = true
 		}
 	}
-	if settled {
+	s.pollAll(ctx, asks)
+	for i := 0; i < len(asks); {
+		j := i + 1
+		for j < len(asks) && asks[j].r == asks[i].r {
+			j++
+		}
+		ch, err := s.observed(ctx, asks[i:j])
+		if err != nil && !errors.IsErr(err, errLease) {
+			errs = append(errs, err)
+		}
+		changed = changed || ch
+		i = j
+	}
+	if changed {
 		if snap, err = s.snapshot(ctx, ids); err != nil {
 			return err
 		}
@@ -370,49 +380,114 @@ func (s *Service) acquire(ctx context.Context) ([]string, error) {
 	return append(held, take...), nil
 }
 
-// observe asks the executor about each experiment of campaign id in flight.
-func (s *Service) observe(ctx context.Context, id string) error {
-	r, err := s.load(ctx, id)
-	if err != nil {
-		return err
-	}
-	var es []*experiment
-	err = s.db.View(ctx, func(tx store.Tx) error {
-		es, err = experiments(ctx, tx, id, `state IN (?, ?)`, Dispatched, InFlight)
-		return err
-	})
-	if err != nil || len(es) == 0 {
-		return err
-	}
-	x, err := s.executor(&r.Campaign)
-	if err != nil {
-		return nil // no executor yet (the fleet is set after start-up): wait
-	}
-	for _, e := range es {
-		if err := s.observeOne(ctx, r, x, e); err != nil {
-			return err
-		}
-	}
-	return nil
+// ask is a question to an executor about an experiment in flight, and
+// its answer.
+type ask struct {
+	r   *record
+	x   ExperimentExecutor
+	e   *experiment
+	res *lab.Result
+	err error
 }
 
-func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
-	// A node in trouble is asked less and less often (up to every 30 s),
-	// so that it neither holds up the round nor is hammered.
-	if v, ok := s.trouble.Load(e.key); ok {
-		t := v.(*trouble)
-		wait := min(30*time.Second, s.now().Sub(t.since)/4)
-		if s.now().Sub(t.last) < wait {
-			return nil
+// backingOff says whether e's node, in trouble, is to be left alone this
+// round: a node in trouble is asked less and less often (up to every
+// 30 s), so that it neither holds up the round nor is hammered.
+func (s *Service) backingOff(e *experiment) bool {
+	v, ok := s.trouble.Load(e.key)
+	if !ok {
+		return false
+	}
+	t := v.(*trouble)
+	wait := min(30*time.Second, s.now().Sub(t.since)/4)
+	return s.now().Sub(t.last) < wait
+}
+
+// pollConcurrency bounds the nodes a round asks at once.
+const pollConcurrency = 16
+
+// pollAll asks about every experiment of as: those on different
+// instruments at once (at most pollConcurrency at a time), those on one
+// instrument one after another, each within CallTimeout.
+func (s *Service) pollAll(ctx context.Context, as []*ask) {
+	poll := func(a *ask) {
+		cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+		defer cancel()
+		a.res, a.err = a.x.Poll(cctx, &a.r.Campaign, &a.e.Experiment, a.e.key)
+	}
+	if len(as) == 1 {
+		poll(as[0])
+		return
+	}
+	// Experiments by instrument (a job, with none, on its own).
+	var groups [][]*ask
+	at := map[string]int{}
+	for _, a := range as {
+		if in := a.e.Instrument; in != "" {
+			if i, ok := at[in]; ok {
+				groups[i] = append(groups[i], a)
+				continue
+			}
+			at[in] = len(groups)
+		}
+		groups = append(groups, []*ask{a})
+	}
+	sem := make(chan struct{}, pollConcurrency)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, a := range g {
+				poll(a)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// observed records what the answers as (about experiments of one
+// campaign, in seq order) tell: final results are settled and the
+// optimizer fed, and experiments the node has are marked running, in one
+// transaction. It says whether the campaign's experiments changed.
+func (s *Service) observed(ctx context.Context, as []*ask) (bool, error) {
+	r := as[0].r
+	state := r.State
+	var outs []settling
+	var running []*experiment
+	sent := false
+	var err error
+	for _, a := range as {
+		if err = s.answered(ctx, a, &outs, &running, &sent); err != nil {
+			break
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-	defer cancel()
+	if len(outs) > 0 || len(running) > 0 {
+		if err2 := s.settleAll(ctx, r, outs, running); err == nil {
+			err = err2
+		}
+	}
+	for _, e := range running {
+		if err == nil {
+			err = s.checkStuck(ctx, r, e)
+		}
+	}
+	return len(outs) > 0 || sent || r.State != state, err
+}
+
+// answered handles one answer: a final result is added to outs, an
+// experiment the node has now to running; one the node does not know is
+// sent (again).
+func (s *Service) answered(ctx context.Context, a *ask, outs *[]settling, running *[]*experiment, sent *bool) error {
+	r, x, e, res, err := a.r, a.x, a.e, a.res, a.err
 	// A dispatched experiment was sent, or was about to be when the runner
 	// stopped: ask the node; one it does not know is sent (again: the
 	// same key), one it knows is running.
-	res, err := x.Poll(cctx, &r.Campaign, &e.Experiment, e.key)
 	if errors.Is(errors.NotExist, err) {
+		*sent = true
+		cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+		defer cancel()
 		return s.send(ctx, cctx, r, x, e, true)
 	}
 	if err != nil {
@@ -436,29 +511,19 @@ func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecuto
 		}
 	}
 	if res != nil && res.State.Final() {
-		return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
+		*outs = append(*outs, settling{e, outcomeOf(&r.Spec, res)})
+		return nil
 	}
 	if e.State == Dispatched {
-		if err := s.markRunning(ctx, r, e); err != nil {
-			return err
-		}
+		*running = append(*running, e)
+		return nil
 	}
 	return s.checkStuck(ctx, r, e)
 }
 
 // markRunning records that the node has e's current attempt.
 func (s *Service) markRunning(ctx context.Context, r *record, e *experiment) error {
-	err := s.db.Update(ctx, func(tx store.Tx) error {
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched)
-		return err
-	})
-	if err == nil {
-		e.State = InFlight
-	}
-	return err
+	return s.settleAll(ctx, r, nil, []*experiment{e})
 }
 
 // send asks the executor to start e's current attempt (again: Start is
@@ -649,74 +714,114 @@ func outcomeOf(sp *Spec, res *lab.Result) outcome {
 	}
 }
 
+// settling is an outcome of an experiment's current attempt, to record.
+type settling struct {
+	e *experiment
+	o outcome
+}
+
 // settle records the outcome of e's current attempt and feeds the
 // optimizer, in one transaction. A failure is retried (a new attempt, a
 // new key) while spec.Retry.Attempts allows; a cancelled attempt (an
 // e-stop) is tried again unless the campaign is ending.
 func (s *Service) settle(ctx context.Context, r *record, e *experiment, o outcome) error {
+	return s.settleAll(ctx, r, []settling{{e, o}}, nil)
+}
+
+// settleAll is settle for each of outs (experiments of r), and records
+// that the node has each experiment of running, in one transaction that
+// feeds the optimizer once.
+func (s *Service) settleAll(ctx context.Context, r *record, outs []settling, running []*experiment) error {
 	now := s.now().UTC()
+	var keep func()
 	err := s.db.Update(ctx, func(tx store.Tx) error {
+		keep = nil
 		if err := s.fence(ctx, tx, r.ID); err != nil {
 			return err
 		}
-		var st, cst, finishing string
-		var attempt int
-		if err := tx.QueryRow(ctx, `SELECT e.state, e.attempt, c.state, c.finishing FROM campaign_experiments e JOIN campaigns c ON c.id = e.campaign_id WHERE e.id = ?`, e.ID).
-			Scan(&st, &attempt, &cst, &finishing); err != nil {
-			return err
-		}
-		if attempt != e.Attempt || (st != Dispatched && st != InFlight && st != Proposed) {
-			return nil // settled already
-		}
-		ending := finishing != "" || (cst != Running && cst != Paused)
-		retry := false
-		failures := e.failures
-		switch o.state {
-		case Observed:
-			vals, _ := json.Marshal(o.values)
-			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, vals = ?, job = ?, reason = '', ended_at = ? WHERE id = ?`,
-				Observed, string(vals), e.Job, store.T(now), e.ID); err != nil {
-				return err
-			}
-		case Cancelled:
-			retry = !ending
-		default:
-			failures++
-			retry = !o.final && !ending && failures < r.Spec.Retry.Attempts
-		}
-		if o.state != Observed {
-			if retry {
-				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, job = '', dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
-					Proposed, e.Attempt+1, failures, o.reason, e.ID); err != nil {
-					return err
-				}
-				return nil
-			}
-			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, job = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, e.Job, o.reason, store.T(now), e.ID); err != nil {
+		for _, e := range running {
+			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched); err != nil {
 				return err
 			}
 		}
-		return s.feed(ctx, tx, r.ID)
+		final := false
+		for _, so := range outs {
+			f, err := s.settleTx(ctx, tx, r, so.e, so.o, now)
+			if err != nil {
+				return err
+			}
+			final = final || f
+		}
+		if !final {
+			return nil
+		}
+		var err error
+		keep, err = s.feed(ctx, tx, r)
+		return err
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for _, e := range running {
+		e.State = InFlight
+	}
+	if keep != nil {
+		keep()
+	}
+	return nil
+}
+
+// settleTx records o for e's current attempt in tx, and says whether the
+// experiment is final now (and the optimizer is to be fed).
+func (s *Service) settleTx(ctx context.Context, tx store.Tx, r *record, e *experiment, o outcome, now time.Time) (bool, error) {
+	var st, cst, finishing string
+	var attempt int
+	if err := tx.QueryRow(ctx, `SELECT e.state, e.attempt, c.state, c.finishing FROM campaign_experiments e JOIN campaigns c ON c.id = e.campaign_id WHERE e.id = ?`, e.ID).
+		Scan(&st, &attempt, &cst, &finishing); err != nil {
+		return false, err
+	}
+	if attempt != e.Attempt || (st != Dispatched && st != InFlight && st != Proposed) {
+		return false, nil // settled already
+	}
+	ending := finishing != "" || (cst != Running && cst != Paused)
+	retry := false
+	failures := e.failures
+	switch o.state {
+	case Observed:
+		vals, _ := json.Marshal(o.values)
+		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, vals = ?, job = ?, reason = '', ended_at = ? WHERE id = ?`,
+			Observed, string(vals), e.Job, store.T(now), e.ID)
+		return true, err
+	case Cancelled:
+		retry = !ending
+	default:
+		failures++
+		retry = !o.final && !ending && failures < r.Spec.Retry.Attempts
+	}
+	if retry {
+		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, job = '', dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
+			Proposed, e.Attempt+1, failures, o.reason, e.ID)
+		return false, err
+	}
+	_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, job = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, e.Job, o.reason, store.T(now), e.ID)
+	return true, err
 }
 
 // feed gives the optimizer the final experiments it has not seen, in seq
 // order, stopping at the first that is not final; a result that reaches
-// the target starts the campaign's end.
-func (s *Service) feed(ctx context.Context, tx store.Tx, id string) error {
+// the target starts the campaign's end. It returns what keeps the fed
+// optimizer for the next round, to call once tx is committed (nil when
+// nothing was fed).
+func (s *Service) feed(ctx context.Context, tx store.Tx, r *record) (func(), error) {
+	id, sp := r.ID, &r.Spec
 	var fed int
-	var optJSON, specJSON, finishing string
-	if err := tx.QueryRow(ctx, `SELECT fed, optimizer, spec, finishing FROM campaigns WHERE id = ?`, id).Scan(&fed, &optJSON, &specJSON, &finishing); err != nil {
-		return err
-	}
-	var sp Spec
-	if err := json.Unmarshal([]byte(specJSON), &sp); err != nil {
-		return errors.E(errors.Internal, err)
+	var optJSON, finishing string
+	if err := tx.QueryRow(ctx, `SELECT fed, optimizer, finishing FROM campaigns WHERE id = ?`, id).Scan(&fed, &optJSON, &finishing); err != nil {
+		return nil, err
 	}
 	es, err := experiments(ctx, tx, id, `seq >= ?`, fed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var opt *bo.Optimizer
 	reached := ""
@@ -726,15 +831,15 @@ func (s *Service) feed(ctx context.Context, tx store.Tx, id string) error {
 			break
 		}
 		if opt == nil {
-			if opt, err = bo.Resume([]byte(optJSON)); err != nil {
-				return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+			if opt, err = s.takeOpt(id, sp, optJSON); err != nil {
+				return nil, err
 			}
 		}
 		n++
 		if e.State != Observed {
-			if row := failureRow(&sp, opt); e.State == ExpFailed && sp.Retry.LearnFailures && row != nil {
+			if row := failureRow(sp, opt); e.State == ExpFailed && sp.Retry.LearnFailures && row != nil {
 				if err := opt.Observe([]bo.Point{e.point}, [][]float64{row}); err != nil {
-					return errors.E(errors.Internal, err)
+					return nil, errors.E(errors.Internal, err)
 				}
 			} else {
 				opt.Cancel([]bo.Point{e.point})
@@ -743,30 +848,32 @@ func (s *Service) feed(ctx context.Context, tx store.Tx, id string) error {
 		}
 		row, err := sp.Measure(e.Values)
 		if err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
 		if err := opt.Observe([]bo.Point{e.point}, [][]float64{row}); err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
 		if reached == "" && finishing == "" && sp.Reached(e.Values) {
 			reached = fmt.Sprintf("target reached by experiment %d", e.Seq)
 		}
 	}
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
-	st, err := json.Marshal(opt.State())
+	st, err := encodeOpt(opt)
 	if err != nil {
-		return errors.E(errors.Internal, err)
+		return nil, err
 	}
 	if reached != "" {
 		finishing = reached
 		if err := cancelProposed(ctx, tx, id, "the campaign reached its target", s.now()); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	_, err = tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, fed = ?, finishing = ? WHERE id = ?`, string(st), fed+n, finishing, id)
-	return err
+	if _, err = tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, fed = ?, finishing = ? WHERE id = ?`, st, fed+n, finishing, id); err != nil {
+		return nil, err
+	}
+	return func() { s.putOpt(id, st, opt) }, nil
 }
 
 // failureRow is what the optimizer learns from a failed experiment when
@@ -931,9 +1038,9 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 	if n <= 0 {
 		return nil
 	}
-	opt, err := bo.Resume([]byte(r.opt))
+	opt, err := s.takeOpt(r.ID, &r.Spec, r.opt)
 	if err != nil {
-		return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+		return err
 	}
 	var pts []bo.Point
 	if r.Spec.Optimizer.Random {
@@ -952,23 +1059,26 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 		}
 		return s.pauseRunner(ctx, r, "the optimizer could not suggest experiments: "+truncate(errors.SafeMessage(err), 512))
 	}
-	st, err := json.Marshal(opt.State())
+	st, err := encodeOpt(opt)
 	if err != nil {
-		return errors.E(errors.Internal, err)
+		return err
 	}
 	now := s.now().UTC()
-	return s.db.Update(ctx, func(tx store.Tx) error {
+	stored := false
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		stored = false
 		if err := s.fence(ctx, tx, r.ID); err != nil {
 			return err
 		}
 		res, err := tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, next_seq = ?, batches = ? WHERE id = ? AND next_seq = ? AND state = ? AND finishing = ''`,
-			string(st), r.nextSeq+len(pts), r.batches+1, r.ID, r.nextSeq, Running)
+			st, r.nextSeq+len(pts), r.batches+1, r.ID, r.nextSeq, Running)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
+		stored = true
 		for i, pt := range pts {
 			seq := r.nextSeq + i
 			params, _ := json.Marshal(r.Spec.FromPoint(pt))
@@ -980,6 +1090,10 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 		}
 		return nil
 	})
+	if err == nil && stored {
+		s.putOpt(r.ID, st, opt)
+	}
+	return err
 }
 
 // randomPoints draws n points uniformly (log-uniformly for log params)
@@ -1320,7 +1434,16 @@ func (s *Service) wrap(ctx context.Context, r *record) error {
 			return errors.E(errors.Internal, err)
 		}
 		defer os.RemoveAll(dir)
-		if err := os.WriteFile(filepath.Join(dir, "surrogate.json"), []byte(r.opt), 0o644); err != nil {
+		// The surrogate stands alone: its state with the pool.
+		opt, err := decodeOpt(r.ID, &r.Spec, r.opt)
+		if err != nil {
+			return err
+		}
+		surrogate, err := opt.MarshalJSON()
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "surrogate.json"), surrogate, 0o644); err != nil {
 			return errors.E(errors.Internal, err)
 		}
 		c := r.Campaign
@@ -1354,11 +1477,15 @@ func (s *Service) wrap(ctx context.Context, r *record) error {
 			return err
 		}
 	}
-	return s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		if err := s.fence(ctx, tx, r.ID); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE campaigns SET wrapped = 1, model = ?, lease_owner = '', lease_until = 0 WHERE id = ?`, model, r.ID)
 		return err
 	})
+	if err == nil {
+		s.dropOpt(r.ID)
+	}
+	return err
 }
