@@ -102,7 +102,7 @@ func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.tick())
 	defer t.Stop()
 	for {
-		if err := s.round(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+		if err := s.round(ctx, s.pollWait()); err != nil && ctx.Err() == nil && s.OnError != nil {
 			s.OnError(err)
 		}
 		select {
@@ -115,9 +115,10 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Step is one round of the runner followed by one of the results loop
-// (what Run does continually, in one call: for tests and tools).
+// (what Run does continually, in one call: for tests and tools). Its
+// round waits for every node's answer.
 func (s *Service) Step(ctx context.Context) error {
-	err := s.round(ctx)
+	err := s.round(ctx, 0)
 	if err2 := s.publish(ctx); err == nil {
 		err = err2
 	}
@@ -127,7 +128,10 @@ func (s *Service) Step(ctx context.Context) error {
 // round takes or renews leases, observes what is in flight, ends and
 // proposes what is due, and dispatches. It reads the campaigns it holds
 // with a few queries whatever their number.
-func (s *Service) round(ctx context.Context) error {
+//
+// The round waits up to wait (0: without limit) for the nodes' answers;
+// those that come later are used in a later round.
+func (s *Service) round(ctx context.Context, wait time.Duration) error {
 	ids, err := s.acquire(ctx)
 	if err != nil || len(ids) == 0 {
 		return err
@@ -154,7 +158,7 @@ func (s *Service) round(ctx context.Context) error {
 			}
 		}
 	}
-	s.pollAll(ctx, asks)
+	asks = s.pollAll(ctx, asks, wait)
 	for i := 0; i < len(asks); {
 		j := i + 1
 		for j < len(asks) && asks[j].r == asks[i].r {
@@ -406,23 +410,49 @@ func (s *Service) backingOff(e *experiment) bool {
 // pollConcurrency bounds the nodes a round asks at once.
 const pollConcurrency = 16
 
+// pollWait is how long a round waits for the nodes' answers: a node that
+// takes longer is answered for in a later round (and not asked again
+// meanwhile), so that one slow node does not hold up the others.
+func (s *Service) pollWait() time.Duration { return min(s.callTimeout(), time.Second) }
+
+// polling is a question still out, or its answer not yet used.
+type polling struct {
+	done bool
+	res  *lab.Result
+	err  error
+}
+
 // pollAll asks about every experiment of as: those on different
 // instruments at once (at most pollConcurrency at a time), those on one
-// instrument one after another, each within CallTimeout.
-func (s *Service) pollAll(ctx context.Context, as []*ask) {
-	poll := func(a *ask) {
-		cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-		defer cancel()
-		a.res, a.err = a.x.Poll(cctx, &a.r.Campaign, &a.e.Experiment, a.e.key)
+// instrument one after another, each within CallTimeout. It returns the
+// asks answered within wait (0: all of them), or earlier: an answer that
+// comes late is kept for the next round.
+func (s *Service) pollAll(ctx context.Context, as []*ask, wait time.Duration) []*ask {
+	s.pollMu.Lock()
+	if s.polls == nil {
+		s.polls = map[string]*polling{}
 	}
-	if len(as) == 1 {
-		poll(as[0])
-		return
+	var out, fresh []*ask
+	for _, a := range as {
+		p, ok := s.polls[a.e.key]
+		switch {
+		case !ok:
+			s.polls[a.e.key] = &polling{}
+			fresh = append(fresh, a)
+		case p.done:
+			a.res, a.err = p.res, p.err
+			delete(s.polls, a.e.key)
+			out = append(out, a)
+		}
+	}
+	s.pollMu.Unlock()
+	if len(fresh) == 0 {
+		return out
 	}
 	// Experiments by instrument (a job, with none, on its own).
 	var groups [][]*ask
 	at := map[string]int{}
-	for _, a := range as {
+	for _, a := range fresh {
 		if in := a.e.Instrument; in != "" {
 			if i, ok := at[in]; ok {
 				groups[i] = append(groups[i], a)
@@ -432,19 +462,59 @@ func (s *Service) pollAll(ctx context.Context, as []*ask) {
 		}
 		groups = append(groups, []*ask{a})
 	}
-	sem := make(chan struct{}, pollConcurrency)
-	var wg sync.WaitGroup
-	for _, g := range groups {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			for _, a := range g {
-				poll(a)
-			}
-		}()
+	left := make(chan struct{}, len(fresh))
+	go func() {
+		sem := make(chan struct{}, pollConcurrency)
+		for _, g := range groups {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				for _, a := range g {
+					cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+					res, err := a.x.Poll(cctx, &a.r.Campaign, &a.e.Experiment, a.e.key)
+					cancel()
+					s.pollMu.Lock()
+					if p := s.polls[a.e.key]; p != nil {
+						p.done, p.res, p.err = true, res, err
+					}
+					s.pollMu.Unlock()
+					left <- struct{}{}
+				}
+			}()
+		}
+	}()
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
 	}
-	wg.Wait()
+waiting:
+	for range fresh {
+		select {
+		case <-left:
+		case <-timeout:
+			break waiting
+		case <-ctx.Done():
+			break waiting
+		}
+	}
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	for _, a := range fresh {
+		if p := s.polls[a.e.key]; p != nil && p.done {
+			a.res, a.err = p.res, p.err
+			delete(s.polls, a.e.key)
+			out = append(out, a)
+		}
+	}
+	// In the order of as: by campaign, by seq.
+	pos := make(map[*ask]int, len(as))
+	for i, a := range as {
+		pos[a] = i
+	}
+	slices.SortFunc(out, func(a, b *ask) int { return pos[a] - pos[b] })
+	return out
 }
 
 // observed records what the answers as (about experiments of one
@@ -678,6 +748,13 @@ func (s *Service) halted(instrumentID, reason string) {
 // forget clears the trouble clocks of a campaign's experiments.
 func (s *Service) forget(id string) {
 	prefix := "exp_" + strings.TrimPrefix(id, "cmp_") + "-"
+	s.pollMu.Lock()
+	for k, p := range s.polls {
+		if p.done && strings.HasPrefix(k, prefix) {
+			delete(s.polls, k)
+		}
+	}
+	s.pollMu.Unlock()
 	s.trouble.Range(func(k, _ any) bool {
 		if strings.HasPrefix(k.(string), prefix) {
 			s.trouble.Delete(k)

@@ -155,6 +155,8 @@ type Service struct {
 	me      string // this runner's lease owner ID
 	trouble sync.Map
 	opts    optCache // the optimizers of the campaigns it drives
+	pollMu  sync.Mutex
+	polls   map[string]*polling // questions out to nodes, by key
 	wake    chan struct{}
 	// suggesting is the time spent in the optimizer's Suggest (ns), which
 	// the overhead benchmark leaves out.
