@@ -159,17 +159,43 @@ func (s *Service) round(ctx context.Context, wait time.Duration) error {
 		}
 	}
 	asks = s.pollAll(ctx, asks, wait)
+	var batches []*settleBatch
 	for i := 0; i < len(asks); {
 		j := i + 1
 		for j < len(asks) && asks[j].r == asks[i].r {
 			j++
 		}
-		ch, err := s.observed(ctx, asks[i:j])
+		b, ch, err := s.observed(ctx, asks[i:j])
 		if err != nil && !errors.IsErr(err, errLease) {
 			errs = append(errs, err)
 		}
+		if b != nil {
+			batches = append(batches, b)
+		}
 		changed = changed || ch
 		i = j
+	}
+	// What the answers tell, for every campaign in one transaction.
+	if len(batches) > 0 {
+		if err := s.settleBatches(ctx, batches, false); err != nil {
+			errs = append(errs, err)
+		}
+		for _, b := range batches {
+			for _, e := range b.running {
+				if e.State != InFlight {
+					continue // not recorded: this runner lost the lease
+				}
+				if err := s.checkStuck(ctx, b.r, e); err != nil {
+					if !errors.IsErr(err, errLease) {
+						errs = append(errs, err)
+					}
+					break
+				}
+				if b.r.State != Running {
+					changed = true
+				}
+			}
+		}
 	}
 	if changed {
 		if snap, err = s.snapshot(ctx, ids); err != nil {
@@ -517,33 +543,26 @@ waiting:
 	return out
 }
 
-// observed records what the answers as (about experiments of one
-// campaign, in seq order) tell: final results are settled and the
-// optimizer fed, and experiments the node has are marked running, in one
-// transaction. It says whether the campaign's experiments changed.
-func (s *Service) observed(ctx context.Context, as []*ask) (bool, error) {
+// observed reads the answers as (about experiments of one campaign, in
+// seq order): it returns what is to be recorded (final results, and
+// experiments the node has, to mark running; nil when nothing), and says
+// whether the campaign's experiments changed otherwise.
+func (s *Service) observed(ctx context.Context, as []*ask) (*settleBatch, bool, error) {
 	r := as[0].r
 	state := r.State
-	var outs []settling
-	var running []*experiment
+	b := &settleBatch{r: r}
 	sent := false
 	var err error
 	for _, a := range as {
-		if err = s.answered(ctx, a, &outs, &running, &sent); err != nil {
+		if err = s.answered(ctx, a, &b.outs, &b.running, &sent); err != nil {
 			break
 		}
 	}
-	if len(outs) > 0 || len(running) > 0 {
-		if err2 := s.settleAll(ctx, r, outs, running); err == nil {
-			err = err2
-		}
+	ch := len(b.outs) > 0 || sent || r.State != state
+	if len(b.outs) == 0 && len(b.running) == 0 {
+		b = nil
 	}
-	for _, e := range running {
-		if err == nil {
-			err = s.checkStuck(ctx, r, e)
-		}
-	}
-	return len(outs) > 0 || sent || r.State != state, err
+	return b, ch, err
 }
 
 // answered handles one answer: a final result is added to outs, an
@@ -809,40 +828,68 @@ func (s *Service) settle(ctx context.Context, r *record, e *experiment, o outcom
 // that the node has each experiment of running, in one transaction that
 // feeds the optimizer once.
 func (s *Service) settleAll(ctx context.Context, r *record, outs []settling, running []*experiment) error {
+	return s.settleBatches(ctx, []*settleBatch{{r: r, outs: outs, running: running}}, true)
+}
+
+// settleBatch is what is to be recorded of one campaign's experiments.
+type settleBatch struct {
+	r       *record
+	outs    []settling
+	running []*experiment
+}
+
+// settleBatches records bs in one transaction (on SQLite's single writer,
+// one write instead of one per campaign). A campaign whose lease this
+// runner lost is left alone: it fails the transaction only when strict.
+func (s *Service) settleBatches(ctx context.Context, bs []*settleBatch, strict bool) error {
 	now := s.now().UTC()
-	var keep func()
+	var keeps []func()
+	var done []*settleBatch
 	err := s.db.Update(ctx, func(tx store.Tx) error {
-		keep = nil
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
-		}
-		for _, e := range running {
-			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched); err != nil {
+		keeps, done = keeps[:0], done[:0]
+		for _, b := range bs {
+			if err := s.fence(ctx, tx, b.r.ID); err != nil {
+				if !strict && errors.IsErr(err, errLease) {
+					continue
+				}
 				return err
 			}
-		}
-		final := false
-		for _, so := range outs {
-			f, err := s.settleTx(ctx, tx, r, so.e, so.o, now)
+			for _, e := range b.running {
+				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched); err != nil {
+					return err
+				}
+			}
+			final := false
+			for _, so := range b.outs {
+				f, err := s.settleTx(ctx, tx, b.r, so.e, so.o, now)
+				if err != nil {
+					return err
+				}
+				final = final || f
+			}
+			done = append(done, b)
+			if !final {
+				continue
+			}
+			keep, err := s.feed(ctx, tx, b.r)
 			if err != nil {
 				return err
 			}
-			final = final || f
+			if keep != nil {
+				keeps = append(keeps, keep)
+			}
 		}
-		if !final {
-			return nil
-		}
-		var err error
-		keep, err = s.feed(ctx, tx, r)
-		return err
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, e := range running {
-		e.State = InFlight
+	for _, b := range done {
+		for _, e := range b.running {
+			e.State = InFlight
+		}
 	}
-	if keep != nil {
+	for _, keep := range keeps {
 		keep()
 	}
 	return nil
