@@ -203,18 +203,25 @@ func (s *Service) round(ctx context.Context, wait time.Duration) error {
 		}
 	}
 	var live []*snapped
+	var props []*proposal
 	for _, id := range ids {
 		c := snap[id]
 		if c == nil {
 			continue
 		}
-		r, err := s.advanceWith(ctx, c.r, c.nonfinal, len(c.inflight))
+		r, err := s.advanceWith(ctx, c.r, c.nonfinal, len(c.inflight), &props)
 		if err != nil && !errors.IsErr(err, errLease) {
 			errs = append(errs, err)
 		}
 		if r != nil && r.State == Running && r.finishing == "" {
 			c.r = r
 			live = append(live, c)
+		}
+	}
+	// The next batches of every campaign, in one transaction.
+	if len(props) > 0 {
+		if err := s.writeProposals(ctx, props, false); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := s.dispatch(ctx, live); err != nil && !errors.IsErr(err, errLease) {
@@ -1052,12 +1059,14 @@ func (s *Service) advance(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.advanceWith(ctx, r, nonfinal, inflight)
+	return s.advanceWith(ctx, r, nonfinal, inflight, nil)
 }
 
 // advanceWith is advance for r as just read, with nonfinal experiments of
 // which inflight are dispatched or running.
-func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight int) (*record, error) {
+//
+// With props, a proposal is added to it rather than stored.
+func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight int, props *[]*proposal) (*record, error) {
 	id := r.ID
 	active := r.State == Running || r.State == Paused
 
@@ -1107,9 +1116,14 @@ func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight
 		return s.advance(ctx, id)
 	}
 	if r.State == Running && r.finishing == "" {
-		if err := s.propose(ctx, r, nonfinal); err != nil {
-			return r, err
+		if props == nil {
+			return r, s.propose(ctx, r, nonfinal)
 		}
+		p, err := s.suggest(ctx, r, nonfinal)
+		if p != nil {
+			*props = append(*props, p)
+		}
+		return r, err
 	}
 	return r, nil
 }
@@ -1151,20 +1165,39 @@ func (s *Service) results(ctx context.Context, id string) error {
 // for it in flight, and stores the suggestions with the optimizer's new
 // state in one transaction.
 func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
+	p, err := s.suggest(ctx, r, nonfinal)
+	if err != nil || p == nil {
+		return err
+	}
+	return s.writeProposals(ctx, []*proposal{p}, true)
+}
+
+// proposal is a campaign's next batch, with the optimizer's state after it.
+type proposal struct {
+	r      *record
+	pts    []bo.Point
+	opt    *bo.Optimizer
+	st     string
+	stored bool
+}
+
+// suggest asks the optimizer for r's next batch when the campaign has
+// room for it in flight (nil when not).
+func (s *Service) suggest(ctx context.Context, r *record, nonfinal int) (*proposal, error) {
 	batch, maxIF := max(1, r.Spec.Batch), max(1, r.Spec.MaxInFlight)
 	if nonfinal+batch > maxIF {
-		return nil
+		return nil, nil
 	}
 	n := batch
 	if b := r.Spec.Budget.Experiments; b > 0 {
 		n = min(n, b-r.nextSeq)
 	}
 	if n <= 0 {
-		return nil
+		return nil, nil
 	}
 	opt, err := s.takeOpt(r.ID, &r.Spec, r.opt)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var pts []bo.Point
 	if r.Spec.Optimizer.Random {
@@ -1179,45 +1212,64 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return nil, err
 		}
-		return s.pauseRunner(ctx, r, "the optimizer could not suggest experiments: "+truncate(errors.SafeMessage(err), 512))
+		return nil, s.pauseRunner(ctx, r, "the optimizer could not suggest experiments: "+truncate(errors.SafeMessage(err), 512))
 	}
 	st, err := encodeOpt(opt)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return &proposal{r: r, pts: pts, opt: opt, st: st}, nil
+}
+
+// writeProposals stores the suggestions of ps with the optimizers' new
+// states, in one transaction. A campaign whose lease this runner lost is
+// left alone: it fails the transaction only when strict.
+func (s *Service) writeProposals(ctx context.Context, ps []*proposal, strict bool) error {
 	now := s.now().UTC()
-	stored := false
-	err = s.db.Update(ctx, func(tx store.Tx) error {
-		stored = false
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		for _, p := range ps {
+			p.stored = false
 		}
-		res, err := tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, next_seq = ?, batches = ? WHERE id = ? AND next_seq = ? AND state = ? AND finishing = ''`,
-			st, r.nextSeq+len(pts), r.batches+1, r.ID, r.nextSeq, Running)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		stored = true
-		for i, pt := range pts {
-			seq := r.nextSeq + i
-			params, _ := json.Marshal(r.Spec.FromPoint(pt))
-			point, _ := json.Marshal(pt)
-			if _, err := tx.Exec(ctx, `INSERT INTO campaign_experiments (id, campaign_id, seq, batch, attempt, failures, params, point, state, instrument, job, dispatch_key, vals, reason, proposed_at)
-				VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, NULL, '', '', '', '', ?)`, experimentID(r.ID, seq), r.ID, seq, r.batches+1, string(params), string(point), Proposed, store.T(now)); err != nil {
+		for _, p := range ps {
+			r, pts := p.r, p.pts
+			if err := s.fence(ctx, tx, r.ID); err != nil {
+				if !strict && errors.IsErr(err, errLease) {
+					continue
+				}
 				return err
+			}
+			res, err := tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, next_seq = ?, batches = ? WHERE id = ? AND next_seq = ? AND state = ? AND finishing = ''`,
+				p.st, r.nextSeq+len(pts), r.batches+1, r.ID, r.nextSeq, Running)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			p.stored = true
+			for i, pt := range pts {
+				seq := r.nextSeq + i
+				params, _ := json.Marshal(r.Spec.FromPoint(pt))
+				point, _ := json.Marshal(pt)
+				if _, err := tx.Exec(ctx, `INSERT INTO campaign_experiments (id, campaign_id, seq, batch, attempt, failures, params, point, state, instrument, job, dispatch_key, vals, reason, proposed_at)
+				VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, NULL, '', '', '', '', ?)`, experimentID(r.ID, seq), r.ID, seq, r.batches+1, string(params), string(point), Proposed, store.T(now)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
-	if err == nil && stored {
-		s.putOpt(r.ID, st, opt)
+	if err != nil {
+		return err
 	}
-	return err
+	for _, p := range ps {
+		if p.stored {
+			s.putOpt(p.r.ID, p.st, p.opt)
+		}
+	}
+	return nil
 }
 
 // randomPoints draws n points uniformly (log-uniformly for log params)
