@@ -178,7 +178,13 @@ func (s *Service) round(ctx context.Context, wait time.Duration) error {
 	// What the answers tell, for every campaign in one transaction.
 	if len(batches) > 0 {
 		if err := s.settleBatches(ctx, batches, false); err != nil {
-			errs = append(errs, err)
+			// One campaign's trouble must not hold up the others:
+			// each on its own.
+			for _, b := range batches {
+				if err := s.settleBatches(ctx, []*settleBatch{b}, false); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 		for _, b := range batches {
 			for _, e := range b.running {
@@ -221,7 +227,11 @@ func (s *Service) round(ctx context.Context, wait time.Duration) error {
 	// The next batches of every campaign, in one transaction.
 	if len(props) > 0 {
 		if err := s.writeProposals(ctx, props, false); err != nil {
-			errs = append(errs, err)
+			for _, p := range props { // each on its own, as above
+				if err := s.writeProposals(ctx, []*proposal{p}, false); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	if err := s.dispatch(ctx, live); err != nil && !errors.IsErr(err, errLease) {
