@@ -9,4 +9,4 @@ import (
 func SuggestTime(s *Service) time.Duration { return time.Duration(s.suggesting.Load()) }
 
 // Round is one round of the runner without committing results.
-func Round(s *Service, ctx context.Context) error { return s.round(ctx) }
+func Round(s *Service, ctx context.Context) error { return s.round(ctx, 0) }

@@ -167,6 +167,9 @@ type testDriver struct {
 	Garbage bool
 	// NoJournal keeps the journal in memory only (benchmarks).
 	NoJournal bool
+	// Gate, when set, holds every call of Result until it is closed (a
+	// node that hangs).
+	Gate chan struct{}
 }
 
 func newDriver(dir string) *testDriver {
@@ -250,6 +253,13 @@ func (d *testDriver) journal(r *lab.Result) {
 }
 
 func (d *testDriver) Result(ctx context.Context, id string) (*lab.Result, error) {
+	if d.Gate != nil {
+		select {
+		case <-d.Gate:
+		case <-ctx.Done():
+			return nil, errors.E(errors.Transient, ctx.Err())
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.Transient {

@@ -102,7 +102,7 @@ func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.tick())
 	defer t.Stop()
 	for {
-		if err := s.round(ctx); err != nil && ctx.Err() == nil && s.OnError != nil {
+		if err := s.round(ctx, s.pollWait()); err != nil && ctx.Err() == nil && s.OnError != nil {
 			s.OnError(err)
 		}
 		select {
@@ -115,9 +115,10 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Step is one round of the runner followed by one of the results loop
-// (what Run does continually, in one call: for tests and tools).
+// (what Run does continually, in one call: for tests and tools). Its
+// round waits for every node's answer.
 func (s *Service) Step(ctx context.Context) error {
-	err := s.round(ctx)
+	err := s.round(ctx, 0)
 	if err2 := s.publish(ctx); err == nil {
 		err = err2
 	}
@@ -127,7 +128,10 @@ func (s *Service) Step(ctx context.Context) error {
 // round takes or renews leases, observes what is in flight, ends and
 // proposes what is due, and dispatches. It reads the campaigns it holds
 // with a few queries whatever their number.
-func (s *Service) round(ctx context.Context) error {
+//
+// The round waits up to wait (0: without limit) for the nodes' answers;
+// those that come later are used in a later round.
+func (s *Service) round(ctx context.Context, wait time.Duration) error {
 	ids, err := s.acquire(ctx)
 	if err != nil || len(ids) == 0 {
 		return err
@@ -137,7 +141,8 @@ func (s *Service) round(ctx context.Context) error {
 		return err
 	}
 	var errs []error
-	settled := false
+	changed := false
+	var asks []*ask
 	for _, id := range ids {
 		c := snap[id]
 		if c == nil || len(c.inflight) == 0 {
@@ -148,33 +153,85 @@ func (s *Service) round(ctx context.Context) error {
 			continue // no executor yet (the fleet is set after start-up): wait
 		}
 		for _, e := range c.inflight {
-			if err := s.observeOne(ctx, c.r, x, e); err != nil {
-				if !errors.IsErr(err, errLease) {
-					errs = append(errs, err)
-				}
-				break
+			if !s.backingOff(e) {
+				asks = append(asks, &ask{r: c.r, x: x, e: e})
 			}
-			settled = true
 		}
 	}
-	if settled {
+	asks = s.pollAll(ctx, asks, wait)
+	var batches []*settleBatch
+	for i := 0; i < len(asks); {
+		j := i + 1
+		for j < len(asks) && asks[j].r == asks[i].r {
+			j++
+		}
+		b, ch, err := s.observed(ctx, asks[i:j])
+		if err != nil && !errors.IsErr(err, errLease) {
+			errs = append(errs, err)
+		}
+		if b != nil {
+			batches = append(batches, b)
+		}
+		changed = changed || ch
+		i = j
+	}
+	// What the answers tell, for every campaign in one transaction.
+	if len(batches) > 0 {
+		if err := s.settleBatches(ctx, batches, false); err != nil {
+			// One campaign's trouble must not hold up the others:
+			// each on its own.
+			for _, b := range batches {
+				if err := s.settleBatches(ctx, []*settleBatch{b}, false); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		for _, b := range batches {
+			for _, e := range b.running {
+				if e.State != InFlight {
+					continue // not recorded: this runner lost the lease
+				}
+				if err := s.checkStuck(ctx, b.r, e); err != nil {
+					if !errors.IsErr(err, errLease) {
+						errs = append(errs, err)
+					}
+					break
+				}
+				if b.r.State != Running {
+					changed = true
+				}
+			}
+		}
+	}
+	if changed {
 		if snap, err = s.snapshot(ctx, ids); err != nil {
 			return err
 		}
 	}
 	var live []*snapped
+	var props []*proposal
 	for _, id := range ids {
 		c := snap[id]
 		if c == nil {
 			continue
 		}
-		r, err := s.advanceWith(ctx, c.r, c.nonfinal, len(c.inflight))
+		r, err := s.advanceWith(ctx, c.r, c.nonfinal, len(c.inflight), &props)
 		if err != nil && !errors.IsErr(err, errLease) {
 			errs = append(errs, err)
 		}
 		if r != nil && r.State == Running && r.finishing == "" {
 			c.r = r
 			live = append(live, c)
+		}
+	}
+	// The next batches of every campaign, in one transaction.
+	if len(props) > 0 {
+		if err := s.writeProposals(ctx, props, false); err != nil {
+			for _, p := range props { // each on its own, as above
+				if err := s.writeProposals(ctx, []*proposal{p}, false); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	if err := s.dispatch(ctx, live); err != nil && !errors.IsErr(err, errLease) {
@@ -370,49 +427,173 @@ func (s *Service) acquire(ctx context.Context) ([]string, error) {
 	return append(held, take...), nil
 }
 
-// observe asks the executor about each experiment of campaign id in flight.
-func (s *Service) observe(ctx context.Context, id string) error {
-	r, err := s.load(ctx, id)
-	if err != nil {
-		return err
-	}
-	var es []*experiment
-	err = s.db.View(ctx, func(tx store.Tx) error {
-		es, err = experiments(ctx, tx, id, `state IN (?, ?)`, Dispatched, InFlight)
-		return err
-	})
-	if err != nil || len(es) == 0 {
-		return err
-	}
-	x, err := s.executor(&r.Campaign)
-	if err != nil {
-		return nil // no executor yet (the fleet is set after start-up): wait
-	}
-	for _, e := range es {
-		if err := s.observeOne(ctx, r, x, e); err != nil {
-			return err
-		}
-	}
-	return nil
+// ask is a question to an executor about an experiment in flight, and
+// its answer.
+type ask struct {
+	r   *record
+	x   ExperimentExecutor
+	e   *experiment
+	res *lab.Result
+	err error
 }
 
-func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecutor, e *experiment) error {
-	// A node in trouble is asked less and less often (up to every 30 s),
-	// so that it neither holds up the round nor is hammered.
-	if v, ok := s.trouble.Load(e.key); ok {
-		t := v.(*trouble)
-		wait := min(30*time.Second, s.now().Sub(t.since)/4)
-		if s.now().Sub(t.last) < wait {
-			return nil
+// backingOff says whether e's node, in trouble, is to be left alone this
+// round: a node in trouble is asked less and less often (up to every
+// 30 s), so that it neither holds up the round nor is hammered.
+func (s *Service) backingOff(e *experiment) bool {
+	v, ok := s.trouble.Load(e.key)
+	if !ok {
+		return false
+	}
+	t := v.(*trouble)
+	wait := min(30*time.Second, s.now().Sub(t.since)/4)
+	return s.now().Sub(t.last) < wait
+}
+
+// pollConcurrency bounds the nodes a round asks at once.
+const pollConcurrency = 16
+
+// pollWait is how long a round waits for the nodes' answers: a node that
+// takes longer is answered for in a later round (and not asked again
+// meanwhile), so that one slow node does not hold up the others.
+func (s *Service) pollWait() time.Duration { return min(s.callTimeout(), time.Second) }
+
+// polling is a question still out, or its answer not yet used.
+type polling struct {
+	done bool
+	res  *lab.Result
+	err  error
+}
+
+// pollAll asks about every experiment of as: those on different
+// instruments at once (at most pollConcurrency at a time), those on one
+// instrument one after another, each within CallTimeout. It returns the
+// asks answered within wait (0: all of them), or earlier: an answer that
+// comes late is kept for the next round.
+func (s *Service) pollAll(ctx context.Context, as []*ask, wait time.Duration) []*ask {
+	s.pollMu.Lock()
+	if s.polls == nil {
+		s.polls = map[string]*polling{}
+	}
+	var out, fresh []*ask
+	for _, a := range as {
+		p, ok := s.polls[a.e.key]
+		switch {
+		case !ok:
+			s.polls[a.e.key] = &polling{}
+			fresh = append(fresh, a)
+		case p.done:
+			a.res, a.err = p.res, p.err
+			delete(s.polls, a.e.key)
+			out = append(out, a)
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
-	defer cancel()
+	s.pollMu.Unlock()
+	if len(fresh) == 0 {
+		return out
+	}
+	// Experiments by instrument (a job, with none, on its own).
+	var groups [][]*ask
+	at := map[string]int{}
+	for _, a := range fresh {
+		if in := a.e.Instrument; in != "" {
+			if i, ok := at[in]; ok {
+				groups[i] = append(groups[i], a)
+				continue
+			}
+			at[in] = len(groups)
+		}
+		groups = append(groups, []*ask{a})
+	}
+	left := make(chan struct{}, len(fresh))
+	go func() {
+		sem := make(chan struct{}, pollConcurrency)
+		for _, g := range groups {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				for _, a := range g {
+					cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+					res, err := a.x.Poll(cctx, &a.r.Campaign, &a.e.Experiment, a.e.key)
+					cancel()
+					s.pollMu.Lock()
+					if p := s.polls[a.e.key]; p != nil {
+						p.done, p.res, p.err = true, res, err
+					}
+					s.pollMu.Unlock()
+					left <- struct{}{}
+				}
+			}()
+		}
+	}()
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+waiting:
+	for range fresh {
+		select {
+		case <-left:
+		case <-timeout:
+			break waiting
+		case <-ctx.Done():
+			break waiting
+		}
+	}
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	for _, a := range fresh {
+		if p := s.polls[a.e.key]; p != nil && p.done {
+			a.res, a.err = p.res, p.err
+			delete(s.polls, a.e.key)
+			out = append(out, a)
+		}
+	}
+	// In the order of as: by campaign, by seq.
+	pos := make(map[*ask]int, len(as))
+	for i, a := range as {
+		pos[a] = i
+	}
+	slices.SortFunc(out, func(a, b *ask) int { return pos[a] - pos[b] })
+	return out
+}
+
+// observed reads the answers as (about experiments of one campaign, in
+// seq order): it returns what is to be recorded (final results, and
+// experiments the node has, to mark running; nil when nothing), and says
+// whether the campaign's experiments changed otherwise.
+func (s *Service) observed(ctx context.Context, as []*ask) (*settleBatch, bool, error) {
+	r := as[0].r
+	state := r.State
+	b := &settleBatch{r: r}
+	sent := false
+	var err error
+	for _, a := range as {
+		if err = s.answered(ctx, a, &b.outs, &b.running, &sent); err != nil {
+			break
+		}
+	}
+	ch := len(b.outs) > 0 || sent || r.State != state
+	if len(b.outs) == 0 && len(b.running) == 0 {
+		b = nil
+	}
+	return b, ch, err
+}
+
+// answered handles one answer: a final result is added to outs, an
+// experiment the node has now to running; one the node does not know is
+// sent (again).
+func (s *Service) answered(ctx context.Context, a *ask, outs *[]settling, running *[]*experiment, sent *bool) error {
+	r, x, e, res, err := a.r, a.x, a.e, a.res, a.err
 	// A dispatched experiment was sent, or was about to be when the runner
 	// stopped: ask the node; one it does not know is sent (again: the
 	// same key), one it knows is running.
-	res, err := x.Poll(cctx, &r.Campaign, &e.Experiment, e.key)
 	if errors.Is(errors.NotExist, err) {
+		*sent = true
+		cctx, cancel := context.WithTimeout(ctx, s.callTimeout())
+		defer cancel()
 		return s.send(ctx, cctx, r, x, e, true)
 	}
 	if err != nil {
@@ -436,29 +617,19 @@ func (s *Service) observeOne(ctx context.Context, r *record, x ExperimentExecuto
 		}
 	}
 	if res != nil && res.State.Final() {
-		return s.settle(ctx, r, e, outcomeOf(&r.Spec, res))
+		*outs = append(*outs, settling{e, outcomeOf(&r.Spec, res)})
+		return nil
 	}
 	if e.State == Dispatched {
-		if err := s.markRunning(ctx, r, e); err != nil {
-			return err
-		}
+		*running = append(*running, e)
+		return nil
 	}
 	return s.checkStuck(ctx, r, e)
 }
 
 // markRunning records that the node has e's current attempt.
 func (s *Service) markRunning(ctx context.Context, r *record, e *experiment) error {
-	err := s.db.Update(ctx, func(tx store.Tx) error {
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched)
-		return err
-	})
-	if err == nil {
-		e.State = InFlight
-	}
-	return err
+	return s.settleAll(ctx, r, nil, []*experiment{e})
 }
 
 // send asks the executor to start e's current attempt (again: Start is
@@ -613,6 +784,13 @@ func (s *Service) halted(instrumentID, reason string) {
 // forget clears the trouble clocks of a campaign's experiments.
 func (s *Service) forget(id string) {
 	prefix := "exp_" + strings.TrimPrefix(id, "cmp_") + "-"
+	s.pollMu.Lock()
+	for k, p := range s.polls {
+		if p.done && strings.HasPrefix(k, prefix) {
+			delete(s.polls, k)
+		}
+	}
+	s.pollMu.Unlock()
 	s.trouble.Range(func(k, _ any) bool {
 		if strings.HasPrefix(k.(string), prefix) {
 			s.trouble.Delete(k)
@@ -649,74 +827,142 @@ func outcomeOf(sp *Spec, res *lab.Result) outcome {
 	}
 }
 
+// settling is an outcome of an experiment's current attempt, to record.
+type settling struct {
+	e *experiment
+	o outcome
+}
+
 // settle records the outcome of e's current attempt and feeds the
 // optimizer, in one transaction. A failure is retried (a new attempt, a
 // new key) while spec.Retry.Attempts allows; a cancelled attempt (an
 // e-stop) is tried again unless the campaign is ending.
 func (s *Service) settle(ctx context.Context, r *record, e *experiment, o outcome) error {
+	return s.settleAll(ctx, r, []settling{{e, o}}, nil)
+}
+
+// settleAll is settle for each of outs (experiments of r), and records
+// that the node has each experiment of running, in one transaction that
+// feeds the optimizer once.
+func (s *Service) settleAll(ctx context.Context, r *record, outs []settling, running []*experiment) error {
+	return s.settleBatches(ctx, []*settleBatch{{r: r, outs: outs, running: running}}, true)
+}
+
+// settleBatch is what is to be recorded of one campaign's experiments.
+type settleBatch struct {
+	r       *record
+	outs    []settling
+	running []*experiment
+}
+
+// settleBatches records bs in one transaction (on SQLite's single writer,
+// one write instead of one per campaign). A campaign whose lease this
+// runner lost is left alone: it fails the transaction only when strict.
+func (s *Service) settleBatches(ctx context.Context, bs []*settleBatch, strict bool) error {
 	now := s.now().UTC()
+	var keeps []func()
+	var done []*settleBatch
 	err := s.db.Update(ctx, func(tx store.Tx) error {
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
-		}
-		var st, cst, finishing string
-		var attempt int
-		if err := tx.QueryRow(ctx, `SELECT e.state, e.attempt, c.state, c.finishing FROM campaign_experiments e JOIN campaigns c ON c.id = e.campaign_id WHERE e.id = ?`, e.ID).
-			Scan(&st, &attempt, &cst, &finishing); err != nil {
-			return err
-		}
-		if attempt != e.Attempt || (st != Dispatched && st != InFlight && st != Proposed) {
-			return nil // settled already
-		}
-		ending := finishing != "" || (cst != Running && cst != Paused)
-		retry := false
-		failures := e.failures
-		switch o.state {
-		case Observed:
-			vals, _ := json.Marshal(o.values)
-			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, vals = ?, job = ?, reason = '', ended_at = ? WHERE id = ?`,
-				Observed, string(vals), e.Job, store.T(now), e.ID); err != nil {
+		keeps, done = keeps[:0], done[:0]
+		for _, b := range bs {
+			if err := s.fence(ctx, tx, b.r.ID); err != nil {
+				if !strict && errors.IsErr(err, errLease) {
+					continue
+				}
 				return err
 			}
-		case Cancelled:
-			retry = !ending
-		default:
-			failures++
-			retry = !o.final && !ending && failures < r.Spec.Retry.Attempts
-		}
-		if o.state != Observed {
-			if retry {
-				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, job = '', dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
-					Proposed, e.Attempt+1, failures, o.reason, e.ID); err != nil {
+			for _, e := range b.running {
+				if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, job = ? WHERE id = ? AND attempt = ? AND state = ?`, InFlight, e.Job, e.ID, e.Attempt, Dispatched); err != nil {
 					return err
 				}
-				return nil
 			}
-			if _, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, job = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, e.Job, o.reason, store.T(now), e.ID); err != nil {
+			final := false
+			for _, so := range b.outs {
+				f, err := s.settleTx(ctx, tx, b.r, so.e, so.o, now)
+				if err != nil {
+					return err
+				}
+				final = final || f
+			}
+			done = append(done, b)
+			if !final {
+				continue
+			}
+			keep, err := s.feed(ctx, tx, b.r)
+			if err != nil {
 				return err
 			}
+			if keep != nil {
+				keeps = append(keeps, keep)
+			}
 		}
-		return s.feed(ctx, tx, r.ID)
+		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for _, b := range done {
+		for _, e := range b.running {
+			e.State = InFlight
+		}
+	}
+	for _, keep := range keeps {
+		keep()
+	}
+	return nil
+}
+
+// settleTx records o for e's current attempt in tx, and says whether the
+// experiment is final now (and the optimizer is to be fed).
+func (s *Service) settleTx(ctx context.Context, tx store.Tx, r *record, e *experiment, o outcome, now time.Time) (bool, error) {
+	var st, cst, finishing string
+	var attempt int
+	if err := tx.QueryRow(ctx, `SELECT e.state, e.attempt, c.state, c.finishing FROM campaign_experiments e JOIN campaigns c ON c.id = e.campaign_id WHERE e.id = ?`, e.ID).
+		Scan(&st, &attempt, &cst, &finishing); err != nil {
+		return false, err
+	}
+	if attempt != e.Attempt || (st != Dispatched && st != InFlight && st != Proposed) {
+		return false, nil // settled already
+	}
+	ending := finishing != "" || (cst != Running && cst != Paused)
+	retry := false
+	failures := e.failures
+	switch o.state {
+	case Observed:
+		vals, _ := json.Marshal(o.values)
+		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, vals = ?, job = ?, reason = '', ended_at = ? WHERE id = ?`,
+			Observed, string(vals), e.Job, store.T(now), e.ID)
+		return true, err
+	case Cancelled:
+		retry = !ending
+	default:
+		failures++
+		retry = !o.final && !ending && failures < r.Spec.Retry.Attempts
+	}
+	if retry {
+		_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, attempt = ?, failures = ?, instrument = NULL, job = '', dispatch_key = '', reason = ?, dispatched_at = NULL WHERE id = ?`,
+			Proposed, e.Attempt+1, failures, o.reason, e.ID)
+		return false, err
+	}
+	_, err := tx.Exec(ctx, `UPDATE campaign_experiments SET state = ?, failures = ?, job = ?, reason = ?, ended_at = ? WHERE id = ?`, o.state, failures, e.Job, o.reason, store.T(now), e.ID)
+	return true, err
 }
 
 // feed gives the optimizer the final experiments it has not seen, in seq
 // order, stopping at the first that is not final; a result that reaches
-// the target starts the campaign's end.
-func (s *Service) feed(ctx context.Context, tx store.Tx, id string) error {
+// the target starts the campaign's end. It returns what keeps the fed
+// optimizer for the next round, to call once tx is committed (nil when
+// nothing was fed).
+func (s *Service) feed(ctx context.Context, tx store.Tx, r *record) (func(), error) {
+	id, sp := r.ID, &r.Spec
 	var fed int
-	var optJSON, specJSON, finishing string
-	if err := tx.QueryRow(ctx, `SELECT fed, optimizer, spec, finishing FROM campaigns WHERE id = ?`, id).Scan(&fed, &optJSON, &specJSON, &finishing); err != nil {
-		return err
-	}
-	var sp Spec
-	if err := json.Unmarshal([]byte(specJSON), &sp); err != nil {
-		return errors.E(errors.Internal, err)
+	var optJSON, finishing string
+	if err := tx.QueryRow(ctx, `SELECT fed, optimizer, finishing FROM campaigns WHERE id = ?`, id).Scan(&fed, &optJSON, &finishing); err != nil {
+		return nil, err
 	}
 	es, err := experiments(ctx, tx, id, `seq >= ?`, fed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var opt *bo.Optimizer
 	reached := ""
@@ -726,15 +972,15 @@ func (s *Service) feed(ctx context.Context, tx store.Tx, id string) error {
 			break
 		}
 		if opt == nil {
-			if opt, err = bo.Resume([]byte(optJSON)); err != nil {
-				return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+			if opt, err = s.takeOpt(id, sp, optJSON); err != nil {
+				return nil, err
 			}
 		}
 		n++
 		if e.State != Observed {
-			if row := failureRow(&sp, opt); e.State == ExpFailed && sp.Retry.LearnFailures && row != nil {
+			if row := failureRow(sp, opt); e.State == ExpFailed && sp.Retry.LearnFailures && row != nil {
 				if err := opt.Observe([]bo.Point{e.point}, [][]float64{row}); err != nil {
-					return errors.E(errors.Internal, err)
+					return nil, errors.E(errors.Internal, err)
 				}
 			} else {
 				opt.Cancel([]bo.Point{e.point})
@@ -743,30 +989,32 @@ func (s *Service) feed(ctx context.Context, tx store.Tx, id string) error {
 		}
 		row, err := sp.Measure(e.Values)
 		if err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
 		if err := opt.Observe([]bo.Point{e.point}, [][]float64{row}); err != nil {
-			return errors.E(errors.Internal, err)
+			return nil, errors.E(errors.Internal, err)
 		}
 		if reached == "" && finishing == "" && sp.Reached(e.Values) {
 			reached = fmt.Sprintf("target reached by experiment %d", e.Seq)
 		}
 	}
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
-	st, err := json.Marshal(opt.State())
+	st, err := encodeOpt(opt)
 	if err != nil {
-		return errors.E(errors.Internal, err)
+		return nil, err
 	}
 	if reached != "" {
 		finishing = reached
 		if err := cancelProposed(ctx, tx, id, "the campaign reached its target", s.now()); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	_, err = tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, fed = ?, finishing = ? WHERE id = ?`, string(st), fed+n, finishing, id)
-	return err
+	if _, err = tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, fed = ?, finishing = ? WHERE id = ?`, st, fed+n, finishing, id); err != nil {
+		return nil, err
+	}
+	return func() { s.putOpt(id, st, opt) }, nil
 }
 
 // failureRow is what the optimizer learns from a failed experiment when
@@ -821,12 +1069,14 @@ func (s *Service) advance(ctx context.Context, id string) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.advanceWith(ctx, r, nonfinal, inflight)
+	return s.advanceWith(ctx, r, nonfinal, inflight, nil)
 }
 
 // advanceWith is advance for r as just read, with nonfinal experiments of
 // which inflight are dispatched or running.
-func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight int) (*record, error) {
+//
+// With props, a proposal is added to it rather than stored.
+func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight int, props *[]*proposal) (*record, error) {
 	id := r.ID
 	active := r.State == Running || r.State == Paused
 
@@ -876,9 +1126,14 @@ func (s *Service) advanceWith(ctx context.Context, r *record, nonfinal, inflight
 		return s.advance(ctx, id)
 	}
 	if r.State == Running && r.finishing == "" {
-		if err := s.propose(ctx, r, nonfinal); err != nil {
-			return r, err
+		if props == nil {
+			return r, s.propose(ctx, r, nonfinal)
 		}
+		p, err := s.suggest(ctx, r, nonfinal)
+		if p != nil {
+			*props = append(*props, p)
+		}
+		return r, err
 	}
 	return r, nil
 }
@@ -920,20 +1175,39 @@ func (s *Service) results(ctx context.Context, id string) error {
 // for it in flight, and stores the suggestions with the optimizer's new
 // state in one transaction.
 func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
+	p, err := s.suggest(ctx, r, nonfinal)
+	if err != nil || p == nil {
+		return err
+	}
+	return s.writeProposals(ctx, []*proposal{p}, true)
+}
+
+// proposal is a campaign's next batch, with the optimizer's state after it.
+type proposal struct {
+	r      *record
+	pts    []bo.Point
+	opt    *bo.Optimizer
+	st     string
+	stored bool
+}
+
+// suggest asks the optimizer for r's next batch when the campaign has
+// room for it in flight (nil when not).
+func (s *Service) suggest(ctx context.Context, r *record, nonfinal int) (*proposal, error) {
 	batch, maxIF := max(1, r.Spec.Batch), max(1, r.Spec.MaxInFlight)
 	if nonfinal+batch > maxIF {
-		return nil
+		return nil, nil
 	}
 	n := batch
 	if b := r.Spec.Budget.Experiments; b > 0 {
 		n = min(n, b-r.nextSeq)
 	}
 	if n <= 0 {
-		return nil
+		return nil, nil
 	}
-	opt, err := bo.Resume([]byte(r.opt))
+	opt, err := s.takeOpt(r.ID, &r.Spec, r.opt)
 	if err != nil {
-		return errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+		return nil, err
 	}
 	var pts []bo.Point
 	if r.Spec.Optimizer.Random {
@@ -948,38 +1222,64 @@ func (s *Service) propose(ctx context.Context, r *record, nonfinal int) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return nil, err
 		}
-		return s.pauseRunner(ctx, r, "the optimizer could not suggest experiments: "+truncate(errors.SafeMessage(err), 512))
+		return nil, s.pauseRunner(ctx, r, "the optimizer could not suggest experiments: "+truncate(errors.SafeMessage(err), 512))
 	}
-	st, err := json.Marshal(opt.State())
+	st, err := encodeOpt(opt)
 	if err != nil {
-		return errors.E(errors.Internal, err)
+		return nil, err
 	}
+	return &proposal{r: r, pts: pts, opt: opt, st: st}, nil
+}
+
+// writeProposals stores the suggestions of ps with the optimizers' new
+// states, in one transaction. A campaign whose lease this runner lost is
+// left alone: it fails the transaction only when strict.
+func (s *Service) writeProposals(ctx context.Context, ps []*proposal, strict bool) error {
 	now := s.now().UTC()
-	return s.db.Update(ctx, func(tx store.Tx) error {
-		if err := s.fence(ctx, tx, r.ID); err != nil {
-			return err
+	err := s.db.Update(ctx, func(tx store.Tx) error {
+		for _, p := range ps {
+			p.stored = false
 		}
-		res, err := tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, next_seq = ?, batches = ? WHERE id = ? AND next_seq = ? AND state = ? AND finishing = ''`,
-			string(st), r.nextSeq+len(pts), r.batches+1, r.ID, r.nextSeq, Running)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		for i, pt := range pts {
-			seq := r.nextSeq + i
-			params, _ := json.Marshal(r.Spec.FromPoint(pt))
-			point, _ := json.Marshal(pt)
-			if _, err := tx.Exec(ctx, `INSERT INTO campaign_experiments (id, campaign_id, seq, batch, attempt, failures, params, point, state, instrument, job, dispatch_key, vals, reason, proposed_at)
-				VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, NULL, '', '', '', '', ?)`, experimentID(r.ID, seq), r.ID, seq, r.batches+1, string(params), string(point), Proposed, store.T(now)); err != nil {
+		for _, p := range ps {
+			r, pts := p.r, p.pts
+			if err := s.fence(ctx, tx, r.ID); err != nil {
+				if !strict && errors.IsErr(err, errLease) {
+					continue
+				}
 				return err
+			}
+			res, err := tx.Exec(ctx, `UPDATE campaigns SET optimizer = ?, next_seq = ?, batches = ? WHERE id = ? AND next_seq = ? AND state = ? AND finishing = ''`,
+				p.st, r.nextSeq+len(pts), r.batches+1, r.ID, r.nextSeq, Running)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			p.stored = true
+			for i, pt := range pts {
+				seq := r.nextSeq + i
+				params, _ := json.Marshal(r.Spec.FromPoint(pt))
+				point, _ := json.Marshal(pt)
+				if _, err := tx.Exec(ctx, `INSERT INTO campaign_experiments (id, campaign_id, seq, batch, attempt, failures, params, point, state, instrument, job, dispatch_key, vals, reason, proposed_at)
+				VALUES (?, ?, ?, ?, 1, 0, ?, ?, ?, NULL, '', '', '', '', ?)`, experimentID(r.ID, seq), r.ID, seq, r.batches+1, string(params), string(point), Proposed, store.T(now)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.stored {
+			s.putOpt(p.r.ID, p.st, p.opt)
+		}
+	}
+	return nil
 }
 
 // randomPoints draws n points uniformly (log-uniformly for log params)
@@ -1323,7 +1623,16 @@ func (s *Service) wrap(ctx context.Context, r *record) error {
 			return errors.E(errors.Internal, err)
 		}
 		defer os.RemoveAll(dir)
-		if err := os.WriteFile(filepath.Join(dir, "surrogate.json"), []byte(r.opt), 0o644); err != nil {
+		// The surrogate stands alone: its state with the pool.
+		opt, err := decodeOpt(r.ID, &r.Spec, r.opt)
+		if err != nil {
+			return err
+		}
+		surrogate, err := opt.MarshalJSON()
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "surrogate.json"), surrogate, 0o644); err != nil {
 			return errors.E(errors.Internal, err)
 		}
 		c := r.Campaign
@@ -1357,11 +1666,15 @@ func (s *Service) wrap(ctx context.Context, r *record) error {
 			return err
 		}
 	}
-	return s.db.Update(ctx, func(tx store.Tx) error {
+	err := s.db.Update(ctx, func(tx store.Tx) error {
 		if err := s.fence(ctx, tx, r.ID); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE campaigns SET wrapped = 1, model = ?, lease_owner = '', lease_until = 0 WHERE id = ?`, model, r.ID)
 		return err
 	})
+	if err == nil {
+		s.dropOpt(r.ID)
+	}
+	return err
 }

@@ -163,6 +163,9 @@ type Service struct {
 	// waiting holds, by campaign ID, why its next experiment waits (the
 	// fleet's "not now"); a dispatch clears it.
 	waiting sync.Map
+	opts    optCache // the optimizers of the campaigns it drives
+	pollMu  sync.Mutex
+	polls   map[string]*polling // questions out to nodes, by key
 	wake    chan struct{}
 	// suggesting is the time spent in the optimizer's Suggest (ns), which
 	// the overhead benchmark leaves out.
@@ -275,9 +278,9 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec *Spec) 
 		join = label.Join(join, l)
 		priors = append(priors, ref)
 	}
-	state, err := json.Marshal(opt.State())
+	state, err := encodeOpt(opt)
 	if err != nil {
-		return nil, errors.E(op, errors.Internal, err)
+		return nil, errors.E(op, err)
 	}
 	specJSON, err := json.Marshal(sp)
 	if err != nil {
@@ -355,7 +358,7 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec *Spec) 
 		_, err := tx.Exec(ctx, `INSERT INTO campaigns (id, name, title, owner_id, project_id, label, spec, state, reason, optimizer, instruments, priors,
 			dispatches, fed, next_seq, batches, committed_batch, finishing, wrapped, dataset, dataset_version, model, lease_owner, lease_until, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, '', 0, '', 0, '', '', 0, ?, ?)`,
-			c.ID, c.Name, c.Title, c.Owner, nullIf(project), c.Label, string(specJSON), c.State, string(state), string(instJSON), string(priorJSON), store.T(now), store.T(now))
+			c.ID, c.Name, c.Title, c.Owner, nullIf(project), c.Label, string(specJSON), c.State, state, string(instJSON), string(priorJSON), store.T(now), store.T(now))
 		return err
 	})
 	if err != nil {
@@ -1035,9 +1038,9 @@ func (s *Service) Suggestions(ctx context.Context, p *genesis.Principal, idOrNam
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	opt, err := bo.Resume([]byte(r.opt))
+	opt, err := decodeOpt(r.ID, &r.Spec, r.opt)
 	if err != nil {
-		return nil, errors.E(op, errors.Internal, err)
+		return nil, errors.E(op, err)
 	}
 	pts, err := opt.Suggest(ctx, n)
 	if err != nil {

@@ -166,3 +166,109 @@ func (s *Service) fence(ctx context.Context, tx store.Tx, id string) error {
 	}
 	return nil
 }
+
+// The optimizer's state as stored (campaigns.optimizer) leaves out what
+// the spec gives again, the pool of candidate rows (for a table campaign
+// by far its largest part): loading puts the spec's pool back. A row
+// written with the pool inside (before this was so) loads as it is.
+//
+// The runner keeps each campaign's optimizer between rounds, with the
+// exact state text it was stored as: when the row still holds that text,
+// the optimizer in memory is the one the row describes (restoring a
+// State gives an optimizer that behaves exactly as the original), and
+// decoding is skipped. An optimizer is taken out of the cache while it is
+// used and put back only once its new state is committed, so a rolled
+// back transaction leaves nothing behind.
+
+// spaces holds each campaign's optimizer pool as its spec gives it
+// (campaign ID → []bo.Point; a spec never changes).
+var spaces sync.Map
+
+func poolOf(id string, sp *Spec) ([]bo.Point, error) {
+	if len(sp.Pool) == 0 {
+		return nil, nil
+	}
+	if v, ok := spaces.Load(id); ok {
+		return v.([]bo.Point), nil
+	}
+	pool, err := sp.poolPoints()
+	if err != nil {
+		return nil, err
+	}
+	spaces.Store(id, pool)
+	return pool, nil
+}
+
+// encodeOpt is o's state as stored: without the pool.
+func encodeOpt(o *bo.Optimizer) (string, error) {
+	st := o.State()
+	st.Config.Space.Pool = nil
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", errors.E(errors.Internal, err)
+	}
+	return string(b), nil
+}
+
+// decodeOpt restores campaign id's optimizer from its stored state.
+func decodeOpt(id string, sp *Spec, data string) (*bo.Optimizer, error) {
+	var st bo.State
+	if err := json.Unmarshal([]byte(data), &st); err != nil {
+		return nil, errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+	}
+	if len(st.Config.Space.Pool) == 0 {
+		pool, err := poolOf(id, sp)
+		if err != nil {
+			return nil, errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+		}
+		st.Config.Space.Pool = pool
+	}
+	o, err := bo.Restore(st)
+	if err != nil {
+		return nil, errors.E(errors.Internal, errors.Msg("the stored optimizer state does not load"), err)
+	}
+	return o, nil
+}
+
+// optCache is the runner's optimizers, by campaign ID, with the state
+// text each was stored as.
+type optCache struct {
+	mu sync.Mutex
+	m  map[string]cachedOpt
+}
+
+type cachedOpt struct {
+	state string
+	opt   *bo.Optimizer
+}
+
+// take returns campaign id's optimizer for the stored state data, from
+// the cache when it holds that state (removing it: the caller owns it
+// now), else decoded.
+func (s *Service) takeOpt(id string, sp *Spec, data string) (*bo.Optimizer, error) {
+	s.opts.mu.Lock()
+	c, ok := s.opts.m[id]
+	delete(s.opts.m, id)
+	s.opts.mu.Unlock()
+	if ok && c.state == data {
+		return c.opt, nil
+	}
+	return decodeOpt(id, sp, data)
+}
+
+// putOpt keeps o, whose state is committed as data, for campaign id.
+func (s *Service) putOpt(id, data string, o *bo.Optimizer) {
+	s.opts.mu.Lock()
+	defer s.opts.mu.Unlock()
+	if s.opts.m == nil {
+		s.opts.m = map[string]cachedOpt{}
+	}
+	s.opts.m[id] = cachedOpt{state: data, opt: o}
+}
+
+// dropOpt forgets campaign id's optimizer.
+func (s *Service) dropOpt(id string) {
+	s.opts.mu.Lock()
+	delete(s.opts.m, id)
+	s.opts.mu.Unlock()
+}
