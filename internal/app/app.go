@@ -667,11 +667,7 @@ func runnerID(path string) (string, error) {
 			return id, nil
 		}
 	}
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	id := "runner-" + hex.EncodeToString(b[:])
+	id := identity.NewID("runner")
 	if err := WriteSecretFile(path, []byte(id+"\n")); err != nil {
 		return "", err
 	}

@@ -23,7 +23,6 @@ package instruments
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"math"
@@ -40,6 +39,7 @@ import (
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
@@ -256,16 +256,6 @@ func (s *Spec) check() (string, error) {
 	return acc, nil
 }
 
-func randID() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-	b := make([]byte, 16)
-	rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 func truncate(s string, n int) string {
@@ -343,7 +333,7 @@ func (r *Registry) add(ctx context.Context, p *genesis.Principal, s Spec) (*Inst
 	if p != nil {
 		createdBy = string(p.ID)
 	}
-	id := "ins_" + randID()
+	id := identity.NewID("ins")
 	drv, err := lab.Open(lab.Config{Kind: s.Kind, Endpoint: s.Endpoint, Settings: s.Settings, StateDir: filepath.Join(r.stateRoot, id)})
 	if err != nil {
 		return nil, errors.E(op, err)

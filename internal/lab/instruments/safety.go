@@ -10,6 +10,7 @@ import (
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/compute/sched"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
@@ -106,7 +107,7 @@ func (r *Registry) approved(ctx context.Context, in *Instrument, campaignID stri
 				return err
 			}
 			params, _ := json.Marshal(req.Params)
-			apr = &Approval{ID: "apr_" + randID(), Instrument: in.ID, RequestID: req.ID, Action: req.Action, Campaign: campaignID,
+			apr = &Approval{ID: identity.NewID("apr"), Instrument: in.ID, RequestID: req.ID, Action: req.Action, Campaign: campaignID,
 				Label: l.Format(), State: Pending, RequestedAt: r.now().UTC().Truncate(time.Microsecond)}
 			created = true
 			_, err = tx.Exec(ctx, `INSERT INTO instrument_approvals (id, instrument, request_id, action, params, campaign, label, state, requested_at, decided_by, reason)

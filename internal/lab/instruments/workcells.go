@@ -7,6 +7,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/text"
 )
@@ -59,7 +60,7 @@ func (r *Registry) addWorkcell(ctx context.Context, p *genesis.Principal, s Work
 		return nil, errors.E(op, err)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
-	w := &Workcell{ID: "wc_" + randID(), Name: s.Name, Lab: s.Lab, Description: s.Description, Instruments: []string{}, CreatedBy: createdBy, CreatedAt: now}
+	w := &Workcell{ID: identity.NewID("wc"), Name: s.Name, Lab: s.Lab, Description: s.Description, Instruments: []string{}, CreatedBy: createdBy, CreatedAt: now}
 	err := r.db.Update(ctx, func(tx store.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM workcells WHERE id = ? OR name = ?`, s.Name, s.Name).Scan(&n); err != nil {
