@@ -145,7 +145,7 @@ func campaignCmd(env *Env) *cobra.Command {
 			if validateJSON {
 				return env.output(true, spec, nil)
 			}
-			fmt.Fprintf(env.Stdout, "%s: valid — %s over %s; %s.\n", spec.Name, objectivesText(spec), count(len(spec.Params), "parameter"), budgetText(spec))
+			fmt.Fprintf(env.Stdout, "%s: valid — %s over %s; %s.\n", spec.Name, objectivesText(spec), count(len(spec.Params), "parameter"), "budget "+budgetText(spec))
 			return nil
 		},
 	}
@@ -236,7 +236,7 @@ func campaignCmd(env *Env) *cobra.Command {
 					fmt.Fprintf(w, "project:\t%s\n", cp.Project)
 				}
 				fmt.Fprintf(w, "objectives:\t%s\n", objectivesText(&cp.Spec))
-				fmt.Fprintf(w, "budget:\t%s\n", strings.TrimPrefix(budgetText(&cp.Spec), "budget "))
+				fmt.Fprintf(w, "budget:\t%s\n", budgetText(&cp.Spec))
 				fmt.Fprintf(w, "experiments:\t%s\n", countsText(cp.Counts))
 				fmt.Fprintf(w, "best:\t%s\n", bestText(cp))
 				if cp.Dataset != "" {
@@ -421,9 +421,9 @@ func budgetText(s *campaign.Spec) string {
 		parts = append(parts, s.Budget.WallTime.Duration.String())
 	}
 	if len(parts) == 0 {
-		return "no budget"
+		return "none"
 	}
-	b := "budget " + strings.Join(parts, " or ")
+	b := strings.Join(parts, " or ")
 	if s.Batch > 1 {
 		b += ", batches of " + strconv.Itoa(s.Batch)
 	}

@@ -169,7 +169,7 @@ func renderWatch(v *watchView, width int) []string {
 		title += " — " + safe(c.Title)
 	}
 	add("%s   [%s]   label %s", title, stateText(c), c.Label)
-	add("objectives: %s; %s", objectivesText(&c.Spec), budgetText(&c.Spec))
+	add("objectives: %s; budget %s", objectivesText(&c.Spec), budgetText(&c.Spec))
 	add("experiments: %s", countsText(c.Counts))
 	if c.StartedAt != nil {
 		end := v.Now
