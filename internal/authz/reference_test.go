@@ -91,7 +91,7 @@ func set(ss ...string) map[string]bool {
 var (
 	refRoles   = set("viewer", "contributor", "steward", "operator", "classification-officer", "admin")
 	refActions = set("read", "write", "delete", "submit", "operate", "declassify", "administer")
-	refTypes   = set("dataset", "model", "job", "site", "instrument", "campaign", "challenge", "agreement", "principal", "project", "policy", "audit")
+	refTypes   = set("dataset", "model", "publication", "job", "site", "instrument", "campaign", "challenge", "agreement", "principal", "project", "policy", "audit")
 )
 
 // reference returns allow, not-exist or permission.
@@ -188,7 +188,7 @@ func reference(c diffCase) string {
 			return false
 		}
 
-		science := in("dataset", "model", "job", "campaign", "challenge")
+		science := in("dataset", "model", "publication", "job", "campaign", "challenge")
 		switch {
 		case roles["admin"] && act != "declassify":
 			return true
@@ -200,22 +200,22 @@ func reference(c diffCase) string {
 				typ == "principal" && any("classification-officer")
 		case act == "write":
 			return science && any("contributor", "steward") ||
-				owner && in("dataset", "model", "job", "campaign") ||
+				owner && in("dataset", "model", "publication", "job", "campaign") ||
 				typ == "project" && any("steward") ||
 				in("site", "instrument") && any("operator") ||
 				typ == "principal" && any("classification-officer")
 		case act == "delete":
 			return science && any("steward") ||
-				owner && in("dataset", "model", "job", "campaign") ||
+				owner && in("dataset", "model", "publication", "job", "campaign") ||
 				in("site", "instrument") && any("operator")
 		case act == "submit":
 			return in("job", "campaign") && any("contributor", "steward") ||
-				owner && in("dataset", "model", "job", "campaign") ||
+				owner && in("dataset", "model", "publication", "job", "campaign") ||
 				in("site", "instrument") && any("contributor", "steward", "operator")
 		case act == "operate":
 			return in("site", "instrument", "job", "campaign") && any("operator")
 		case act == "declassify":
-			return in("dataset", "model") && any("classification-officer")
+			return in("dataset", "model", "publication") && any("classification-officer")
 		case act == "administer":
 			return typ == "project" && any("steward") ||
 				typ == "principal" && any("classification-officer")

@@ -109,6 +109,7 @@ type ResourceType string
 const (
 	Dataset           ResourceType = "dataset"
 	Model             ResourceType = "model"
+	Publication       ResourceType = "publication"
 	Job               ResourceType = "job"
 	Site              ResourceType = "site"
 	Instrument        ResourceType = "instrument"
@@ -127,7 +128,7 @@ var resourceTypes = []struct {
 	t     ResourceType
 	cedar string
 }{
-	{Dataset, "Dataset"}, {Model, "Model"}, {Job, "Job"}, {Site, "Site"},
+	{Dataset, "Dataset"}, {Model, "Model"}, {Publication, "Publication"}, {Job, "Job"}, {Site, "Site"},
 	{Instrument, "Instrument"}, {Campaign, "Campaign"}, {Challenge, "Challenge"},
 	{AgreementResource, "Agreement"}, {PrincipalResource, "Account"}, {Project, "Project"},
 	{PolicyResource, "Policy"}, {Audit, "AuditLog"},

@@ -77,6 +77,10 @@ type Kind string
 const (
 	KindDataset Kind = "dataset"
 	KindModel   Kind = "model"
+	// KindPublication is a paper, preprint or report imported by
+	// internal/lit: its versions hold the source document and its parse,
+	// its passages are searched through the literature index.
+	KindPublication Kind = "publication"
 )
 
 // Bounds on an asset's own title and description, in bytes.

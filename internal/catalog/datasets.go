@@ -46,14 +46,14 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	if spec.Kind == "" {
 		spec.Kind = KindDataset
 	}
-	if spec.Kind != KindDataset && spec.Kind != KindModel {
-		return nil, invalid(op, "kind", "kind must be dataset or model")
+	if spec.Kind != KindDataset && spec.Kind != KindModel && spec.Kind != KindPublication {
+		return nil, invalid(op, "kind", "kind must be dataset, model or publication")
 	}
 	if !genesis.ValidName(spec.Name) {
 		return nil, invalid(op, "name", "name must be 1-63 lower-case letters, digits, '-', '_' or '.'")
 	}
 	if looksLikeID(spec.Name) {
-		return nil, invalid(op, "name", "a name may not have the form of an asset ID (ds_… or mdl_… with 16 letters and digits)")
+		return nil, invalid(op, "name", "a name may not have the form of an asset ID (ds_…, mdl_… or pub_… with 16 letters and digits)")
 	}
 	if err := text.First(text.Line("title", spec.Title, text.MaxLine), text.Block("description", spec.Description, text.MaxDescription)); err != nil {
 		return nil, errors.E(op, err)
@@ -65,8 +65,11 @@ func (s *Service) Create(ctx context.Context, p *genesis.Principal, spec CreateS
 	now := s.now().UTC().Truncate(time.Microsecond)
 	a := &Asset{ID: newID("ds"), Kind: spec.Kind, Name: spec.Name, Title: spec.Title, Description: spec.Description,
 		Label: l.Format(), Owner: p.ID, CreatedAt: now, UpdatedAt: now}
-	if spec.Kind == KindModel {
+	switch spec.Kind {
+	case KindModel:
 		a.ID = newID("mdl")
+	case KindPublication:
+		a.ID = newID("pub")
 	}
 	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
@@ -110,11 +113,11 @@ func nameTaken(op errors.Op, seen *Asset) error {
 		errors.Msg("an asset with that name exists: "+string(seen.Kind)+" "+seen.Name+" ("+seen.ID+"); choose another name"))
 }
 
-// looksLikeID reports whether s has the form of an asset ID (ds_… or
-// mdl_…, as newID makes them). Such names are refused, so that an ID given
+// looksLikeID reports whether s has the form of an asset ID (ds_…, mdl_…
+// or pub_…, as newID makes them). Such names are refused, so that an ID given
 // where a name may be always means that asset.
 func looksLikeID(s string) bool {
-	for _, prefix := range []string{"ds_", "mdl_"} {
+	for _, prefix := range []string{"ds_", "mdl_", "pub_"} {
 		rest, ok := strings.CutPrefix(s, prefix)
 		if ok && len(rest) == idEnc.EncodedLen(10) && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyz234567") == "" {
 			return true

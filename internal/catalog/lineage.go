@@ -48,6 +48,9 @@ const (
 	ActivityCampaign         = "campaign"
 	ActivityImport           = "import"
 	ActivityDeclassification = "declassification"
+	// ActivityAgent: a research agent's run (internal/agent) derived the
+	// version from the passages it read.
+	ActivityAgent = "agent"
 )
 
 // resolveInputs checks that p may read every input and returns them pinned
