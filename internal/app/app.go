@@ -46,6 +46,7 @@ import (
 	_ "github.com/genesis-science/genesis/internal/lab/madsci" // instrument kind madsci: MADSci REST lab nodes
 	_ "github.com/genesis-science/genesis/internal/lab/sim"    // instrument kind sim: digital twins
 	_ "github.com/genesis-science/genesis/internal/lab/table"  // instrument kind table: replay of published experiments
+	"github.com/genesis-science/genesis/internal/mcp"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -73,7 +74,9 @@ type App struct {
 	Campaigns *campaign.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
-	API      *httpapi.Server
+	// MCP serves the Model Context Protocol at /mcp.
+	MCP *mcp.Server
+	API *httpapi.Server
 
 	lock *os.File
 
@@ -216,8 +219,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, errors.Internal, errors.Msg("cannot read or write the runner ID"), err)
 	}
 	a.Campaigns.SetRunnerID(rid)
+	// The MCP server's tools run as the caller through the services above.
+	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Audit: a.Audit, Logger: log, Version: Version})
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, MCP: a.MCP.Handler(), Logger: log})
 	return a, nil
 }
 

@@ -140,7 +140,24 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))
+
+	// Protocol endpoints outside the REST API: JSON-RPC, not resources,
+	// so openapi.yaml (which describes /api/v1) does not list them;
+	// README and DESIGN do.
+	if s.mcp != nil {
+		s.mount("/mcp", s.mcpRoute(s.mcp))
+	}
 }
+
+// mount registers a protocol endpoint outside the REST API (all methods
+// of one path); Mounts lists them.
+func (s *Server) mount(pattern string, h http.Handler) {
+	s.mounts = append(s.mounts, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Mounts lists the protocol endpoints outside the REST API ("/mcp").
+func (s *Server) Mounts() []string { return slices.Clone(s.mounts) }
 
 // Handle registers an endpoint and remembers its pattern for Routes.
 func (s *Server) Handle(pattern string, h http.Handler) {

@@ -62,6 +62,10 @@ type Server struct {
 
 	// instruments is the lab's instrument registry; optional.
 	instruments *instruments.Registry
+	// mcp serves the Model Context Protocol at /mcp; optional.
+	mcp http.Handler
+	// mounts are the protocol endpoints outside the REST API (Mounts).
+	mounts []string
 }
 
 // Config is what the server needs.
@@ -85,6 +89,9 @@ type Config struct {
 	Instruments *instruments.Registry
 	// Campaigns runs closed-loop campaigns; optional.
 	Campaigns *campaign.Service
+	// MCP serves the Model Context Protocol (internal/mcp) at /mcp, as
+	// the bearer token's principal; optional.
+	MCP http.Handler
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -98,6 +105,7 @@ type Config struct {
 func New(cfg Config) *Server {
 	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, campaigns: cfg.Campaigns, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
 	s.instruments = cfg.Instruments
+	s.mcp = cfg.MCP
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

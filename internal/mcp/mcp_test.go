@@ -1,0 +1,304 @@
+package mcp_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/app"
+	"github.com/genesis-science/genesis/internal/cli"
+	"github.com/genesis-science/genesis/internal/client"
+	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/mcp"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+	"github.com/genesis-science/genesis/internal/testenv"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// system is a Genesis server booted through internal/app, as `genesis
+// up` boots it, serving on a loopback port.
+type system struct {
+	URL, Admin string
+	App        *app.App
+}
+
+func boot(t *testing.T, dsn string) *system {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := config.Default(t.TempDir())
+	cfg.Listen.Addr = "127.0.0.1:0"
+	if dsn != "" {
+		cfg.Store.DSN = dsn
+	}
+	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := a.Identity.Bootstrap(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+	return &system{URL: "http://" + ln.Addr().String(), Admin: secret, App: a}
+}
+
+// backends yields the embedded SQLite and, when available, PostgreSQL.
+func backends(t *testing.T) map[string]string {
+	out := map[string]string{"sqlite": ""}
+	if os.Getenv("GENESIS_TEST_POSTGRES") != "" || testenv.Required("postgres") {
+		out["postgres"] = storetest.PostgresDSN(t)
+	}
+	return out
+}
+
+// genesis runs the CLI in-process as the holder of token.
+func (s *system) genesis(t *testing.T, token string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := map[string]string{"GENESIS_URL": s.URL, "GENESIS_TOKEN": token, "HOME": t.TempDir()}
+	if code := cli.Run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("genesis %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// principal creates a principal with a clearance and returns its token.
+func (s *system) principal(t *testing.T, name, clearance string) string {
+	t.Helper()
+	ctx := context.Background()
+	admin := client.New(s.URL, s.Admin)
+	if err := admin.Do(ctx, "POST", "/api/v1/principals", httpapi.CreatePrincipalRequest{Name: name, Nationality: "USA", Clearance: &clearance, Roles: []genesis.Role{genesis.RoleContributor}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var nt httpapi.CreateTokenResponse
+	if err := admin.Do(ctx, "POST", "/api/v1/principals/"+name+"/tokens", httpapi.CreateTokenRequest{Name: "mcp"}, &nt); err != nil {
+		t.Fatal(err)
+	}
+	return nt.Secret
+}
+
+// bearer adds a token to every request.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+// connect opens an MCP client session over streamable HTTP as token's
+// principal.
+func (s *system) connect(t *testing.T, token string) *sdk.ClientSession {
+	t.Helper()
+	c := sdk.NewClient(&sdk.Implementation{Name: "mcp-test", Version: "1"}, nil)
+	tr := &sdk.StreamableClientTransport{Endpoint: s.URL + "/mcp", MaxRetries: -1,
+		HTTPClient: &http.Client{Transport: bearer{token, http.DefaultTransport}}}
+	cs, err := c.Connect(context.Background(), tr, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// call calls a tool and returns its structured output (or error text).
+func call(t *testing.T, cs *sdk.ClientSession, name string, args any) (out map[string]any, errText string) {
+	t.Helper()
+	res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s: protocol error %v", name, err)
+	}
+	if res.IsError {
+		var b strings.Builder
+		for _, c := range res.Content {
+			if tc, ok := c.(*sdk.TextContent); ok {
+				b.WriteString(tc.Text)
+			}
+		}
+		return nil, b.String()
+	}
+	raw, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s: structured content %s: %v", name, raw, err)
+	}
+	return out, ""
+}
+
+// world is a booted system with two principals of different clearances
+// and datasets of both labels.
+type world struct {
+	*system
+	alice, bob string // tokens: PROPRIETARY//FUSION and OPEN
+}
+
+func newWorld(t *testing.T, dsn string) *world {
+	sys := boot(t, dsn)
+	sys.genesis(t, sys.Admin, "admin", "compartment", "add", "FUSION")
+	w := &world{system: sys, alice: sys.principal(t, "alice", "PROPRIETARY//FUSION"), bob: sys.principal(t, "bob", "OPEN")}
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(p, 0o755)
+		os.WriteFile(filepath.Join(p, "notes.txt"), []byte(content), 0o644)
+		os.WriteFile(filepath.Join(p, "raw.bin"), []byte{0xff, 0x00, 0xfe, 'x', 0x01}, 0o644)
+		return p
+	}
+	sys.genesis(t, w.alice, "dataset", "create", "open-shots", "--label", "OPEN", "--title", "Tokamak shots, public")
+	sys.genesis(t, w.alice, "dataset", "put", "open-shots", write("open", "plasma current 1.2 MA; nothing secret here\n"), "--no-local")
+	sys.genesis(t, w.alice, "dataset", "create", "secret-shots", "--label", "PROPRIETARY//FUSION", "--title", "Tokamak shots, quokkazebra")
+	sys.genesis(t, w.alice, "dataset", "put", "secret-shots", write("secret", "quokkazebra disruption precursor\n"), "--no-local")
+	return w
+}
+
+func TestToolsAsThePrincipal(t *testing.T) {
+	for name, dsn := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, dsn)
+			alice, bob := w.connect(t, w.alice), w.connect(t, w.bob)
+
+			// The tools are listed with input and output schemas.
+			tools, err := bob.ListTools(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := map[string]bool{}
+			for _, tl := range tools.Tools {
+				have[tl.Name] = true
+				if tl.Description == "" || tl.InputSchema == nil || tl.OutputSchema == nil {
+					t.Errorf("tool %s lacks a description or a schema", tl.Name)
+				}
+			}
+			for _, n := range []string{"search_catalog", "get_dataset", "read_file", "lineage", "campaign_status"} {
+				if !have[n] {
+					t.Errorf("tool %s not listed (have %v)", n, have)
+				}
+			}
+
+			// Search: each sees only what it may read; the answer's
+			// label is the join of what it holds.
+			names := func(out map[string]any) []string {
+				var ns []string
+				for _, h := range out["hits"].([]any) {
+					ns = append(ns, h.(map[string]any)["name"].(string))
+				}
+				return ns
+			}
+			out, e := call(t, alice, "search_catalog", map[string]any{"text": "tokamak shots"})
+			if e != "" || len(names(out)) != 2 || out["label"] != "PROPRIETARY//FUSION" {
+				t.Errorf("alice's search: %v %q", out, e)
+			}
+			out, e = call(t, bob, "search_catalog", map[string]any{"text": "tokamak shots"})
+			if e != "" || strings.Join(names(out), ",") != "open-shots" || out["label"] != "OPEN" || out["total"].(float64) != 1 {
+				t.Errorf("bob's search: %v %q", out, e)
+			}
+			out, e = call(t, bob, "search_catalog", map[string]any{"text": "quokkazebra"})
+			if e != "" || len(names(out)) != 0 || out["total"].(float64) != 0 {
+				t.Errorf("bob's search for the hidden word: %v %q", out, e)
+			}
+
+			// get_dataset: the file list of the version.
+			out, e = call(t, alice, "get_dataset", map[string]any{"ref": "secret-shots"})
+			if e != "" || out["label"] != "PROPRIETARY//FUSION" || out["version"].(float64) != 1 || len(out["files"].([]any)) != 2 {
+				t.Errorf("alice's get_dataset: %v %q", out, e)
+			}
+
+			// read_file: text as text, bytes as base64, ranges.
+			out, e = call(t, bob, "read_file", map[string]any{"ref": "open-shots@1", "path": "notes.txt"})
+			if e != "" || out["encoding"] != "text" || out["content"] != "plasma current 1.2 MA; nothing secret here\n" || out["eof"] != true {
+				t.Errorf("read_file notes.txt: %v %q", out, e)
+			}
+			out, e = call(t, bob, "read_file", map[string]any{"ref": "open-shots", "path": "raw.bin", "offset": 1, "limit": 3})
+			if e != "" || out["encoding"] != "base64" || out["content"] != base64.StdEncoding.EncodeToString([]byte{0x00, 0xfe, 'x'}) || out["eof"] != false {
+				t.Errorf("read_file raw.bin: %v %q", out, e)
+			}
+			if _, e = call(t, bob, "read_file", map[string]any{"ref": "open-shots", "path": "notes.txt", "limit": mcp.MaxReadBytes + 1}); !strings.Contains(e, "limit must be 1..1048576") {
+				t.Errorf("read_file over 1 MiB: %q", e)
+			}
+
+			// Hidden = missing: every tool's error for alice's dataset is,
+			// for bob, the error for a name that does not exist.
+			for _, c := range []struct {
+				tool string
+				args func(ref string) map[string]any
+			}{
+				{"get_dataset", func(r string) map[string]any { return map[string]any{"ref": r} }},
+				{"get_dataset", func(r string) map[string]any { return map[string]any{"ref": r + "@1"} }},
+				{"read_file", func(r string) map[string]any { return map[string]any{"ref": r, "path": "notes.txt"} }},
+				{"read_file", func(r string) map[string]any { return map[string]any{"ref": r, "path": "nope.txt"} }},
+				{"lineage", func(r string) map[string]any { return map[string]any{"ref": r} }},
+				{"lineage", func(r string) map[string]any { return map[string]any{"ref": r + "@1", "direction": "down"} }},
+				{"campaign_status", func(r string) map[string]any { return map[string]any{"id": r} }},
+			} {
+				_, hidden := call(t, bob, c.tool, c.args("secret-shots"))
+				_, missing := call(t, bob, c.tool, c.args("no-such-shots"))
+				if hidden == "" || hidden != missing {
+					t.Errorf("%s %v: hidden %q, missing %q", c.tool, c.args("secret-shots"), hidden, missing)
+				}
+				if hidden != "" && hidden != "not-exist: not found" {
+					t.Errorf("%s: %q, want not-exist: not found", c.tool, hidden)
+				}
+			}
+			if _, e = call(t, alice, "read_file", map[string]any{"ref": "secret-shots", "path": "notes.txt"}); e != "" {
+				t.Errorf("alice reads her file: %q", e)
+			}
+
+			// Every call is on the audit record, as its principal sees it.
+			want := map[string]int{"mcp.search_catalog/allow": 2, "mcp.get_dataset/deny": 4, "mcp.read_file/allow": 2,
+				"mcp.read_file/error": 1, "mcp.read_file/deny": 4, "mcp.lineage/deny": 4, "mcp.campaign_status/deny": 2}
+			got := w.auditOf(t, w.bob, "mcp.", want)
+			if !maps.Equal(got, want) {
+				t.Errorf("bob's audit records of MCP calls: %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// auditOf counts the audit entries token's principal sees whose action
+// begins with prefix, by "action/decision"; it waits (boundedly) for the
+// log to integrate them until the counts are want.
+func (s *system) auditOf(t *testing.T, token, prefix string, want map[string]int) map[string]int {
+	t.Helper()
+	var got map[string]int
+	for try := 0; try < 600; try++ {
+		var mine httpapi.AuditEntries
+		if err := client.New(s.URL, token).Do(context.Background(), "GET", "/api/v1/audit/entries?from=0&limit=1000", nil, &mine); err != nil {
+			t.Fatal(err)
+		}
+		got = map[string]int{}
+		for _, e := range mine.Items {
+			if strings.HasPrefix(e.Action, prefix) {
+				got[e.Action+"/"+string(e.Decision)]++
+			}
+		}
+		if maps.Equal(got, want) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return got
+}
