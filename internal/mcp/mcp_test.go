@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -301,4 +302,102 @@ func (s *system) auditOf(t *testing.T, token, prefix string, want map[string]int
 		time.Sleep(50 * time.Millisecond)
 	}
 	return got
+}
+
+// post sends one raw JSON-RPC body to /mcp as the MCP transport does.
+func (s *system) post(t *testing.T, token string, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL+"/mcp", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestHostileRequests(t *testing.T) {
+	w := newWorld(t, "")
+	ping := []byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+
+	// No token, a wrong one: the API's 401, with nothing more said.
+	var first string
+	for _, tok := range []string{"", "gnt_wrong", "not-a-token"} {
+		status, body := w.post(t, tok, ping)
+		if status != 401 || !strings.Contains(body, `"status":401`) {
+			t.Errorf("token %q: %d %s", tok, status, body)
+		}
+		body = stripRequestID(body)
+		if first == "" {
+			first = body
+		} else if body != first {
+			t.Errorf("401 bodies differ: %s vs %s", body, first)
+		}
+	}
+	if status, body := w.post(t, w.bob, ping); status != 200 || !strings.Contains(body, `"result"`) {
+		t.Errorf("ping: %d %s", status, body)
+	}
+
+	// Bodies past 1 MiB are refused before they are decoded.
+	big := []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_catalog","arguments":{"text":"` + strings.Repeat("x", mcp.MaxRequestBody) + `"}}}`)
+	if status, _ := w.post(t, w.bob, big); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: %d, want 413", status)
+	}
+	// Malformed JSON-RPC: a parse error, not a crash.
+	for _, body := range []string{`{`, `[]`, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":"x"}`, "\x00\xff", `{"jsonrpc":"2.0","id":4}`} {
+		status, resp := w.post(t, w.bob, []byte(body))
+		if status < 200 || status >= 500 || !strings.Contains(resp, "error") && status == 200 {
+			t.Errorf("body %q: %d %s", body, status, resp)
+		}
+	}
+
+	cs := w.connect(t, w.bob)
+	ctx := context.Background()
+	// An unknown tool is a protocol error.
+	if _, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "drop_tables", Arguments: map[string]any{}}); err == nil || !strings.Contains(err.Error(), "unknown tool") {
+		t.Errorf("unknown tool: %v", err)
+	}
+	// Malformed arguments: an error naming what is wrong, and nothing run.
+	for _, c := range []struct {
+		tool string
+		args any
+		want string
+	}{
+		{"search_catalog", map[string]any{"text": 7}, "text"},
+		{"search_catalog", map[string]any{"text": "x", "limit": "ten"}, "limit"},
+		{"search_catalog", map[string]any{"text": "x", "sudo": true}, "sudo"},
+		{"search_catalog", map[string]any{"text": "x", "limit": 100000}, "limit must be 1..200"},
+		{"search_catalog", map[string]any{"text": strings.Repeat("é", 600)}, "text is longer than"},
+		{"search_catalog", map[string]any{"text": "a\x00b"}, "control characters"},
+		{"get_dataset", map[string]any{}, "ref"},
+		{"get_dataset", map[string]any{"ref": "x@-3"}, "bad version"},
+		{"read_file", map[string]any{"ref": "open-shots", "path": "notes.txt", "offset": -1}, "offset"},
+		{"lineage", map[string]any{"ref": "open-shots", "direction": "sideways"}, "direction must be up or down"},
+		{"lineage", map[string]any{"ref": "open-shots", "depth": 1000}, "depth must be 1..100"},
+	} {
+		_, e := call(t, cs, c.tool, c.args)
+		if !strings.Contains(e, c.want) {
+			t.Errorf("%s %v: %q, want it to mention %q", c.tool, c.args, e, c.want)
+		}
+	}
+	// The server is still answering.
+	if out, e := call(t, cs, "search_catalog", map[string]any{"text": "tokamak"}); e != "" || out["total"].(float64) != 1 {
+		t.Errorf("after the hostile calls: %v %q", out, e)
+	}
+}
+
+func stripRequestID(s string) string {
+	var m map[string]any
+	if json.Unmarshal([]byte(s), &m) != nil {
+		return s
+	}
+	delete(m, "request_id")
+	b, _ := json.Marshal(m)
+	return string(b)
 }
