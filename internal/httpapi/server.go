@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/genesis-science/genesis/internal/agent"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -62,6 +63,8 @@ type Server struct {
 
 	// instruments is the lab's instrument registry; optional.
 	instruments *instruments.Registry
+	// agent runs research agents; optional.
+	agent *agent.Service
 }
 
 // Config is what the server needs.
@@ -85,6 +88,8 @@ type Config struct {
 	Instruments *instruments.Registry
 	// Campaigns runs closed-loop campaigns; optional.
 	Campaigns *campaign.Service
+	// Agent runs research agents; optional.
+	Agent *agent.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -98,6 +103,7 @@ type Config struct {
 func New(cfg Config) *Server {
 	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, campaigns: cfg.Campaigns, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
 	s.instruments = cfg.Instruments
+	s.agent = cfg.Agent
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}
