@@ -404,3 +404,13 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Text returns the message's content as text (a string, null, or text
+// parts), unsanitised.
+func (m WireMessage) Text() (string, error) { return decodeContent(m.Content) }
+
+// Call returns the tool call with its arguments as JSON text.
+func (tc WireToolCall) Call() (ToolCall, error) {
+	args, err := decodeArguments(tc.Function.Arguments)
+	return ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args}, err
+}
