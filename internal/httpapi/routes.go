@@ -137,6 +137,8 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/campaigns/{name}/suggestions", campaigns(s.campaignSuggestions))
 	m.Handle("GET /api/v1/campaigns/{name}/plot", campaigns(s.campaignPlot))
 
+	s.agentRoutes()
+
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))

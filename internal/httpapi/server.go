@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/genesis-science/genesis/internal/agent"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -66,6 +67,8 @@ type Server struct {
 	mcp http.Handler
 	// mounts are the protocol endpoints outside the REST API (Mounts).
 	mounts []string
+	// agent runs research agents; optional.
+	agent *agent.Service
 }
 
 // Config is what the server needs.
@@ -92,6 +95,8 @@ type Config struct {
 	// MCP serves the Model Context Protocol (internal/mcp) at /mcp, as
 	// the bearer token's principal; optional.
 	MCP http.Handler
+	// Agent runs research agents; optional.
+	Agent *agent.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -106,6 +111,7 @@ func New(cfg Config) *Server {
 	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, campaigns: cfg.Campaigns, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
 	s.instruments = cfg.Instruments
 	s.mcp = cfg.MCP
+	s.agent = cfg.Agent
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

@@ -1,0 +1,172 @@
+package agent_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/agent"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+var propLabels = []string{"OPEN", "PROPRIETARY", "PROPRIETARY//ALPHA"}
+var propClearances = []string{"OPEN", "PROPRIETARY", "PROPRIETARY//ALPHA"}
+
+// shared words make links between documents; each document also has its
+// own distinctive word, which must never reach a principal who may not
+// read the document.
+var sharedWords = []string{"kelvin", "lattice", "anneal", "dopant", "oxide", "sulfide", "sintering", "grain", "vacancy", "phonon", "exciton", "spinel"}
+
+type propDoc struct {
+	d       lit.Document
+	marking string
+	word    string // distinctive
+}
+
+func randomCorpus(rng *rand.Rand, n int) []propDoc {
+	var out []propDoc
+	for i := range n {
+		word := fmt.Sprintf("Zq%dx%d", i, rng.IntN(1000))
+		var paras []string
+		for range 1 + rng.IntN(3) {
+			var ws []string
+			if rng.IntN(2) == 0 {
+				ws = append(ws, "topicword")
+			}
+			for range 2 + rng.IntN(3) {
+				ws = append(ws, sharedWords[rng.IntN(len(sharedWords))])
+			}
+			ws = append(ws, word)
+			rng.Shuffle(len(ws), func(a, b int) { ws[a], ws[b] = ws[b], ws[a] })
+			paras = append(paras, strings.Join(ws, " ")+".")
+		}
+		if rng.IntN(2) == 0 {
+			// A fact about the document's own material.
+			paras = append(paras, fmt.Sprintf("The band gap of %s is %.2f eV at %d K.", word, 0.8+rng.Float64()*1.5, 280+rng.IntN(60)))
+		}
+		d := doc(fmt.Sprintf("Document %d", i), paras...)
+		out = append(out, propDoc{d: d, marking: propLabels[rng.IntN(len(propLabels))], word: word})
+	}
+	return out
+}
+
+// propWorld is a world with the ALPHA compartment and one principal per
+// clearance.
+func propWorld(t *testing.T, w *world) []*genesis.Principal {
+	t.Helper()
+	if _, err := w.ids.RegisterCompartment(ctx, w.admin, "ALPHA"); err != nil {
+		t.Fatal(err)
+	}
+	var ps []*genesis.Principal
+	for i, c := range propClearances {
+		p, err := w.ids.CreatePrincipal(ctx, genesis.Principal{Name: fmt.Sprintf("p%d", i), Clearance: c, Roles: []genesis.Role{genesis.RoleContributor}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+func (w *world) load(docs []propDoc, keep func(propDoc) bool) {
+	w.t.Helper()
+	for _, d := range docs {
+		if keep(d) {
+			w.put(w.admin, d.marking, d.d)
+		}
+	}
+}
+
+// TestLabelProperty: random corpora with distinctive words, random labels
+// and principals. A run as p reads and cites only passages p may read, its
+// output holds no distinctive word of a document p may not read, its label
+// dominates the join of what it read — and it equals the run of a
+// reference service holding only the documents p may read.
+func TestLabelProperty(t *testing.T) {
+	trials := 3
+	if testing.Short() {
+		trials = 1
+	}
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			open := storetest.Backends()[backend]
+			for trial := range trials {
+				rng := rand.New(rand.NewPCG(uint64(trial), 14))
+				docs := randomCorpus(rng, 8+rng.IntN(6))
+				w := newWorld(t, storetest.Migrated(t, open), nil)
+				ps := propWorld(t, w)
+				w.load(docs, func(propDoc) bool { return true })
+				target := &agent.Target{Property: "band_gap", Value: 1.5, Unit: "eV"}
+				for pi, p := range ps {
+					cl, _ := label.Parse(p.Clearance)
+					mayRead := func(d propDoc) bool {
+						l, _ := label.Parse(d.marking)
+						return label.Dominates(cl, l)
+					}
+					req := agent.HypothesizeRequest{Topic: "topicword", Target: target, Methods: []string{"lbd", "gap"}, Limit: 50}
+					run, err := w.ag.Hypothesize(ctx, p, req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// Read and cited only what p may read.
+					readJoin := label.Label{}
+					for _, id := range run.Read {
+						ps, err := w.lib.Passage(ctx, p, id)
+						if err != nil {
+							t.Fatalf("trial %d p%d read %s, which it may not read: %v", trial, pi, id, err)
+						}
+						l, _ := label.Parse(ps.Label)
+						readJoin = label.Join(readJoin, l)
+					}
+					rl, err := label.Parse(run.Label)
+					if err != nil || !label.Dominates(rl, readJoin) {
+						t.Fatalf("trial %d p%d: run label %s does not dominate what it read, %s", trial, pi, run.Label, readJoin.Format())
+					}
+					out := strings.ToLower(mustJSON(run))
+					for _, d := range docs {
+						if !mayRead(d) && strings.Contains(out, strings.ToLower(d.word)) {
+							t.Fatalf("trial %d p%d: hidden word %s in the run's output", trial, pi, d.word)
+						}
+					}
+					// The reference: a fresh service with only what p may
+					// read, the same principal.
+					ref := newWorld(t, storetest.Migrated(t, open), nil)
+					rps := propWorld(t, ref)
+					ref.load(docs, mayRead)
+					rrun, err := ref.ag.Hypothesize(ctx, rps[pi], req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if run.Label != rrun.Label {
+						t.Errorf("trial %d p%d: label %s, reference %s", trial, pi, run.Label, rrun.Label)
+					}
+					if fmt.Sprint(run.Read) != fmt.Sprint(rrun.Read) {
+						t.Errorf("trial %d p%d: read %v, reference %v", trial, pi, run.Read, rrun.Read)
+					}
+					if a, b := comparable(run), comparable(rrun); a != b {
+						t.Errorf("trial %d p%d: hypotheses differ from the reference:\n%s\n%s", trial, pi, a, b)
+					}
+					for i := range min(len(run.Hypotheses), len(rrun.Hypotheses)) {
+						if math.Abs(run.Hypotheses[i].Score-rrun.Hypotheses[i].Score) > 1e-9 {
+							t.Errorf("trial %d p%d: score %d %v vs %v", trial, pi, i, run.Hypotheses[i].Score, rrun.Hypotheses[i].Score)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// comparable is a run's hypotheses without IDs and scores.
+func comparable(r *agent.Run) string {
+	var b strings.Builder
+	for _, h := range r.Hypotheses {
+		fmt.Fprintf(&b, "%s|%s|%s|%s|%v|%v|%v\n", h.Method, h.Statement, h.A, h.C, h.Via, h.Passages, mustJSON(h.Claims))
+	}
+	return b.String()
+}
