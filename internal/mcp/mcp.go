@@ -67,6 +67,8 @@ type Config struct {
 	Campaigns *campaign.Service
 	// Library is the literature as one principal may read it.
 	Library lit.Library
+	// Agent generates hypotheses and campaign drafts.
+	Agent Agent
 	// Audit receives one record per tool call.
 	Audit  audit.Appender
 	Logger *slog.Logger

@@ -71,6 +71,7 @@ func (s *Server) addTools() {
 			func(in GetPublicationIn) string { return in.Ref }, s.getPublication)
 		s.addResources()
 	}
+	s.addAgentTools()
 }
 
 // SearchCatalogIn is search_catalog's input.
