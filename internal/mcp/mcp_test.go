@@ -35,7 +35,10 @@ type system struct {
 	App        *app.App
 }
 
-func boot(t *testing.T, dsn string) *system {
+func boot(t *testing.T, dsn string) *system { return bootWith(t, dsn, nil) }
+
+// bootWith is boot with a change to the app before it serves.
+func bootWith(t *testing.T, dsn string, change func(*app.App)) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := config.Default(t.TempDir())
@@ -50,6 +53,9 @@ func boot(t *testing.T, dsn string) *system {
 	secret, err := a.Identity.Bootstrap(ctx, "admin")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if change != nil {
+		change(a)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen.Addr)
 	if err != nil {
