@@ -3,8 +3,8 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"log/slog"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
