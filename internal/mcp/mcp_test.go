@@ -35,10 +35,10 @@ type system struct {
 	App        *app.App
 }
 
-func boot(t *testing.T, dsn string) *system { return bootWith(t, dsn, nil) }
+func boot(t testing.TB, dsn string) *system { return bootWith(t, dsn, nil) }
 
 // bootWith is boot with a change to the app before it serves.
-func bootWith(t *testing.T, dsn string, change func(*app.App)) *system {
+func bootWith(t testing.TB, dsn string, change func(*app.App)) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := config.Default(t.TempDir())
@@ -72,7 +72,7 @@ func bootWith(t *testing.T, dsn string, change func(*app.App)) *system {
 }
 
 // backends yields the embedded SQLite and, when available, PostgreSQL.
-func backends(t *testing.T) map[string]string {
+func backends(t testing.TB) map[string]string {
 	out := map[string]string{"sqlite": ""}
 	if os.Getenv("GENESIS_TEST_POSTGRES") != "" || testenv.Required("postgres") {
 		out["postgres"] = storetest.PostgresDSN(t)
@@ -81,7 +81,7 @@ func backends(t *testing.T) map[string]string {
 }
 
 // genesis runs the CLI in-process as the holder of token.
-func (s *system) genesis(t *testing.T, token string, args ...string) string {
+func (s *system) genesis(t testing.TB, token string, args ...string) string {
 	t.Helper()
 	var out, errb bytes.Buffer
 	env := map[string]string{"GENESIS_URL": s.URL, "GENESIS_TOKEN": token, "HOME": t.TempDir()}
@@ -92,7 +92,7 @@ func (s *system) genesis(t *testing.T, token string, args ...string) string {
 }
 
 // principal creates a principal with a clearance and returns its token.
-func (s *system) principal(t *testing.T, name, clearance string) string {
+func (s *system) principal(t testing.TB, name, clearance string) string {
 	t.Helper()
 	ctx := context.Background()
 	admin := client.New(s.URL, s.Admin)
@@ -120,7 +120,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // connect opens an MCP client session over streamable HTTP as token's
 // principal.
-func (s *system) connect(t *testing.T, token string) *sdk.ClientSession {
+func (s *system) connect(t testing.TB, token string) *sdk.ClientSession {
 	t.Helper()
 	c := sdk.NewClient(&sdk.Implementation{Name: "mcp-test", Version: "1"}, nil)
 	tr := &sdk.StreamableClientTransport{Endpoint: s.URL + "/mcp", MaxRetries: -1,
@@ -163,7 +163,7 @@ type world struct {
 	alice, bob string // tokens: PROPRIETARY//FUSION and OPEN
 }
 
-func newWorld(t *testing.T, dsn string) *world {
+func newWorld(t testing.TB, dsn string) *world {
 	sys := boot(t, dsn)
 	sys.genesis(t, sys.Admin, "admin", "compartment", "add", "FUSION")
 	w := &world{system: sys, alice: sys.principal(t, "alice", "PROPRIETARY//FUSION"), bob: sys.principal(t, "bob", "OPEN")}

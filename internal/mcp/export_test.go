@@ -1,0 +1,7 @@
+package mcp
+
+// Exported for the external tests.
+var (
+	Clip      = clip
+	ValidText = validText
+)
