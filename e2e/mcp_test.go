@@ -14,6 +14,7 @@ import (
 	"github.com/genesis-science/genesis/internal/cli"
 	"github.com/genesis-science/genesis/internal/client"
 	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/lit"
 	"github.com/genesis-science/genesis/internal/mcp"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -58,6 +59,25 @@ func TestMCPStdio(t *testing.T) {
 		run(alice, "dataset", "create", name, "--label", lbl, "--title", "Beam runs "+name)
 		run(alice, "dataset", "put", name, filepath.Join(dir, name), "--no-local")
 	}
+
+	// Publications: one open, one FUSION report only alice may read.
+	who := func(tok string) *genesis.Principal {
+		p, err := sys.App.Identity.Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if _, err := sys.App.Library.ImportDocuments(ctx, who(bob), "OPEN", "", []lit.Document{{Format: lit.FormatMarkdown,
+		Title: "Beam tuning notes", Sections: []lit.Section{{Paragraphs: []string{"Beam tuning reduces emittance growth."}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sys.App.Library.ImportDocuments(ctx, who(alice), "PROPRIETARY//FUSION", "", []lit.Document{{Format: lit.FormatMarkdown,
+		Title: "Beam tuning with wombatquasar", Sections: []lit.Section{{Paragraphs: []string{"Beam tuning with wombatquasar halves emittance growth."}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretPub := res.Publications[0].ID
 
 	// connect starts `genesis mcp` as tok's principal.
 	connect := func(tok string) (*sdk.ClientSession, *bytes.Buffer) {
@@ -131,6 +151,30 @@ func TestMCPStdio(t *testing.T) {
 		if hidden != "not-exist: not found" || hidden != missing {
 			t.Errorf("%s: hidden %q, missing %q", tool, hidden, missing)
 		}
+	}
+
+	// The literature through the proxy: tools and resources.
+	lits := func(cs *sdk.ClientSession) string {
+		out, e := call(cs, "search_literature", map[string]any{"query": "beam tuning emittance"})
+		if e != "" {
+			t.Fatalf("search_literature: %q", e)
+		}
+		b, _ := json.Marshal(out)
+		return string(b)
+	}
+	if got := lits(ac); !strings.Contains(got, "wombatquasar") || !strings.Contains(got, "Beam tuning reduces") {
+		t.Errorf("alice's literature search: %s", got)
+	}
+	if got := lits(bc); strings.Contains(got, "wombatquasar") || !strings.Contains(got, "Beam tuning reduces") {
+		t.Errorf("bob's literature search: %s", got)
+	}
+	if r, err := ac.ReadResource(ctx, &sdk.ReadResourceParams{URI: "genesis://publication/" + secretPub}); err != nil || !strings.Contains(r.Contents[0].Text, "wombatquasar") {
+		t.Errorf("alice reads the report's resource: %v", err)
+	}
+	_, herr := bc.ReadResource(ctx, &sdk.ReadResourceParams{URI: "genesis://publication/" + secretPub})
+	_, merr := bc.ReadResource(ctx, &sdk.ReadResourceParams{URI: "genesis://publication/pub_0000000000000000"})
+	if herr == nil || merr == nil || strings.ReplaceAll(herr.Error(), secretPub, "X") != strings.ReplaceAll(merr.Error(), "pub_0000000000000000", "X") {
+		t.Errorf("bob reads the report's resource: hidden %v, missing %v", herr, merr)
 	}
 
 	// Protocol abuse through the proxy: errors, and the proxy lives on.
