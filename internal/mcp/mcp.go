@@ -23,7 +23,10 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -58,6 +61,10 @@ const (
 	MaxRefArg = 512
 	// MaxFilesListed bounds the files get_dataset lists.
 	MaxFilesListed = 1000
+	// MaxBatch bounds the messages of one JSON-RPC batch (protocol
+	// versions before 2025-06-18 allow batches): one request runs at
+	// most this many tool calls.
+	MaxBatch = 16
 )
 
 // Config is what the MCP server needs. Catalog is required; the others
@@ -110,10 +117,16 @@ func New(cfg Config) *Server {
 	})
 	s.addTools()
 	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s.mcp }, &sdk.StreamableHTTPOptions{
-		Stateless:           true,
-		JSONResponse:        true,
-		MaxRequestBodyBytes: MaxRequestBody,
-		Logger:              s.log,
+		Stateless:    true,
+		JSONResponse: true,
+		// The SDK refuses requests that reach a loopback address with
+		// another Host (DNS rebinding against unauthenticated local
+		// servers). Every request here carries a bearer token a page
+		// cannot have, and a server behind a reverse proxy on the same
+		// host sees exactly that pattern, so the check stays off.
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        MaxRequestBody,
+		Logger:                     s.log,
 	})
 	// The SDK reads the caller from the token info in the request context;
 	// the token was verified by the API's authentication before this
@@ -150,8 +163,45 @@ func (s *Server) Handler() http.Handler {
 		case <-r.Context().Done():
 			return
 		}
+		if r.Method == http.MethodPost {
+			body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBody+1))
+			switch {
+			case err != nil:
+				rpcError(w, http.StatusBadRequest, "cannot read the request body")
+				return
+			case len(body) > MaxRequestBody:
+				rpcError(w, http.StatusRequestEntityTooLarge, "the request body exceeds 1 MiB")
+				return
+			case batchLen(body) > MaxBatch:
+				rpcError(w, http.StatusBadRequest, "a batch holds at most "+strconv.Itoa(MaxBatch)+" messages")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		s.http.ServeHTTP(w, r)
 	})
+}
+
+// batchLen is the number of messages of a JSON-RPC batch body (0 for
+// anything else, which the SDK reads and answers).
+func batchLen(body []byte) int {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	if len(b) == 0 || b[0] != '[' {
+		return 0
+	}
+	var msgs []json.RawMessage
+	if json.Unmarshal(b, &msgs) != nil {
+		return 0
+	}
+	return len(msgs)
+}
+
+// rpcError answers a request refused before the protocol read it.
+func rpcError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": nil, "error": map[string]any{"code": -32600, "message": msg}})
+	w.Write(b)
 }
 
 // SDK returns the underlying MCP server (for in-process transports).

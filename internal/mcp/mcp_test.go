@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -355,6 +356,33 @@ func TestHostileRequests(t *testing.T) {
 	if status, _ := w.post(t, w.bob, big); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized body: %d, want 413", status)
 	}
+	// Batches (older protocol versions) are bounded.
+	batch := func(n int) []byte {
+		msgs := make([]string, n)
+		for i := range msgs {
+			msgs[i] = `{"jsonrpc":"2.0","id":` + strconv.Itoa(i+1) + `,"method":"tools/call","params":{"name":"search_catalog","arguments":{"text":"tokamak"}}}`
+		}
+		return []byte("[" + strings.Join(msgs, ",") + "]")
+	}
+	if status, body := w.post(t, w.bob, batch(mcp.MaxBatch)); status != 200 || strings.Count(body, `"total":1`) != mcp.MaxBatch {
+		t.Errorf("a batch of %d: %d %.300s", mcp.MaxBatch, status, body)
+	}
+	if status, body := w.post(t, w.bob, batch(mcp.MaxBatch+1)); status != 400 || !strings.Contains(body, "a batch holds at most 16 messages") {
+		t.Errorf("a batch of %d: %d %.300s", mcp.MaxBatch+1, status, body)
+	}
+	// Behind a reverse proxy on the same host, requests reach a loopback
+	// address with the public Host: served.
+	req, _ := http.NewRequest("POST", w.URL+"/mcp", bytes.NewReader(ping))
+	req.Host = "genesis.example.org"
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+w.bob)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Errorf("a proxied Host: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+
 	// Malformed JSON-RPC: a parse error, not a crash.
 	for _, body := range []string{`{`, `[]`, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":"x"}`, "\x00\xff", `{"jsonrpc":"2.0","id":4}`} {
 		status, resp := w.post(t, w.bob, []byte(body))
