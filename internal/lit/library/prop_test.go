@@ -301,4 +301,3 @@ func compare(t *testing.T, what string, got, want observation) {
 		t.Errorf("%s: facts\n%s\nreference\n%s", what, strings.Join(got.Facts, "\n"), strings.Join(want.Facts, "\n"))
 	}
 }
-
