@@ -162,7 +162,9 @@ func (sc *bibScanner) next() (*bibEntry, error) {
 	}
 }
 
-func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v' }
+func isSpaceByte(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'
+}
 
 // fields reads "name = value, …" up to closer into into.
 func (sc *bibScanner) fields(closer byte, start int, what string, into map[string]string) (int, error) {

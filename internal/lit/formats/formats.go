@@ -227,6 +227,9 @@ func Parse(ctx context.Context, name string, r io.Reader, format lit.Format) ([]
 	const op = errors.Op("formats.Parse")
 	data, err := io.ReadAll(io.LimitReader(r, MaxFile+1))
 	if err != nil {
+		if k := errors.KindOf(err); k != errors.Other {
+			return nil, errors.E(op, err) // an archive bound, a cancelled context
+		}
 		return nil, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("%s: cannot read: %v", displayName(name), err)), err)
 	}
 	if len(data) > MaxFile {
