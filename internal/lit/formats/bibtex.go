@@ -550,10 +550,9 @@ func latexCommand(b *strings.Builder, s string, i, depth int) int {
 	}
 	if sym, ok := latexSymbols[word]; ok {
 		b.WriteString(sym)
-		// A control word eats the spaces after it, as in TeX.
-		for j < len(s) && s[j] == ' ' {
-			j++
-		}
+		// TeX would eat the spaces after a control word; they are kept,
+		// since "$1.2 \times 10^3$" reads "1.2 × 10³", and an empty group
+		// after it ("\ss{}e") is dropped with the braces.
 		return j
 	}
 	// Unknown command (\emph, \textit, \mathrm …): dropped, its argument's

@@ -35,8 +35,9 @@ func (p *parser) arxiv(data []byte) ([]lit.Document, error) {
 		}
 		d := lit.Document{
 			ArXiv:    NormalizeArXiv(id),
-			Title:    textOf(e.child("title"), nil),
-			Abstract: textOf(e.child("summary"), nil),
+			// arXiv writes titles and abstracts in LaTeX ("CsPbI$_3$").
+			Title:    latexText(textOf(e.child("title"), nil)),
+			Abstract: latexText(textOf(e.child("summary"), nil)),
 			Year:     year(textOf(e.child("published"), nil)),
 			DOI:      textOf(e.child("doi"), nil),
 			Venue:    textOf(e.child("journal_ref"), nil),
@@ -118,8 +119,16 @@ func (p *parser) oai(data []byte) ([]lit.Document, error) {
 		}
 		ident := textOf(h.child("identifier"), nil)
 		switch {
-		case strings.HasPrefix(ident, "oai:arXiv.org:") && d.ArXiv == "":
-			d.ArXiv = strings.TrimPrefix(ident, "oai:arXiv.org:")
+		case strings.HasPrefix(ident, "oai:arXiv.org:"):
+			if d.ArXiv == "" {
+				d.ArXiv = strings.TrimPrefix(ident, "oai:arXiv.org:")
+			}
+			if md.name.Local == "dc" {
+				d.Title, d.Abstract = latexText(d.Title), latexText(d.Abstract)
+			}
+			if d.Venue == "" {
+				d.Venue = "arXiv"
+			}
 		case strings.HasPrefix(ident, "oai:pubmedcentral.nih.gov:") && d.PMCID == "":
 			d.PMCID = strings.TrimPrefix(ident, "oai:pubmedcentral.nih.gov:")
 		}
@@ -175,8 +184,8 @@ func oaiDC(md *xnode) lit.Document {
 func oaiArXiv(md *xnode) lit.Document {
 	d := lit.Document{
 		ArXiv:    textOf(md.child("id"), nil),
-		Title:    textOf(md.child("title"), nil),
-		Abstract: textOf(md.child("abstract"), nil),
+		Title:    latexText(textOf(md.child("title"), nil)),
+		Abstract: latexText(textOf(md.child("abstract"), nil)),
 		DOI:      firstWord(textOf(md.child("doi"), nil)),
 		Venue:    textOf(md.child("journal-ref"), nil),
 		License:  textOf(md.child("license"), nil),
@@ -184,7 +193,7 @@ func oaiArXiv(md *xnode) lit.Document {
 		Keywords: strings.Fields(textOf(md.child("categories"), nil)),
 	}
 	for _, a := range md.child("authors").children("author") {
-		parts := []string{textOf(a.child("forenames"), nil), textOf(a.child("keyname"), nil), textOf(a.child("suffix"), nil)}
+		parts := []string{latexText(textOf(a.child("forenames"), nil)), latexText(textOf(a.child("keyname"), nil)), textOf(a.child("suffix"), nil)}
 		d.Authors = append(d.Authors, strings.Join(parts, " "))
 	}
 	if d.Venue == "" {

@@ -175,10 +175,12 @@ func rootElement(h []byte) string {
 func detectJSON(h []byte) lit.Format {
 	has := func(k string) bool { return bytes.Contains(h, []byte(`"`+k+`"`)) }
 	switch {
-	case has("message-type"), has("message"), has("container-title"), has("DOI"):
+	case has("message-type"), has("message"), has("container-title"):
 		return lit.FormatCrossref
 	case has("attributes"), has("titles"), has("creators"), has("publicationYear"):
 		return lit.FormatDataCite
+	case has("DOI"):
+		return lit.FormatCrossref
 	}
 	return ""
 }

@@ -109,6 +109,13 @@ func jatsArticle(a *xnode) lit.Document {
 	body := a.child("body")
 	var secs sectionBuilder
 	secs.walk(body, nil)
+	// Appendices are text of the paper too; acknowledgements, notes and
+	// footnotes are not read.
+	for _, k := range a.child("back").kids {
+		if k.is("app-group") || k.is("app") || k.is("sec") {
+			secs.walk(&xnode{name: k.name, kids: []*xnode{k}}, nil)
+		}
+	}
 	d.Sections = secs.out
 
 	// Captions: figures and tables wherever they float (body, floats-group,

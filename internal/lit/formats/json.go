@@ -235,7 +235,7 @@ func (p *parser) crossref(data []byte) ([]lit.Document, error) {
 				ref.Title = string(r.VolumeTitle)
 			}
 			if ref.Text == "" {
-				ref.Text = strings.Join(nonEmpty(string(r.Author), paren(string(r.Year)), string(r.ArticleTitle), string(r.JournalTitle), string(r.Volume), string(r.FirstPage)), " ")
+				ref.Text = strings.Join(nonEmpty(string(r.Author), paren(string(r.Year)), string(r.ArticleTitle), string(r.VolumeTitle), string(r.JournalTitle), string(r.Volume), string(r.FirstPage)), " ")
 			}
 			if ref.DOI == "" {
 				ref.ArXiv = arxivIn(ref.Text)

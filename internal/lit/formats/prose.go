@@ -68,7 +68,7 @@ func startsLower(s string) bool {
 
 var (
 	captionRe      = regexp.MustCompile(`^((?:Fig\.|Figure|FIG\.|FIGURE|Table|TABLE|Scheme|SCHEME)\s*(?:[0-9]+|[IVX]+|S[0-9]+)[a-z]?)[.:|]?\s+(.+)$`)
-	headingRe      = regexp.MustCompile(`^(?:([0-9]+(?:\.[0-9]+)*)\.?\s+|([IVX]+)\.\s+)?(\p{Lu}[^.!?;]*)$`)
+	headingRe      = regexp.MustCompile(`^(?:([0-9]+(?:\.[0-9]+)*)\.?\s+|([IVX]+)\.\s+)?(\p{Lu}[^.!?;,]*)$`)
 	abstractRe     = regexp.MustCompile(`^(?i:abstract)\s*[.:—–-]?\s*(.*)$`)
 	referenceHeads = map[string]bool{"references": true, "bibliography": true, "literature cited": true, "references and notes": true}
 	doiInRe        = regexp.MustCompile(`10\.[0-9]{4,9}/[^\s"<>]+`)
@@ -119,7 +119,7 @@ func prose(lines []string, title string) lit.Document {
 				continue
 			}
 		}
-		if m := abstractRe.FindStringSubmatch(text); m != nil && d.Abstract == "" && m[1] != "" && mode == "" && len(secs.out) == 0 {
+		if m := abstractRe.FindStringSubmatch(text); m != nil && d.Abstract == "" && m[1] != "" && mode == "" && len(path) == 0 {
 			d.Abstract = m[1]
 			continue
 		}
