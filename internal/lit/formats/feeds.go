@@ -34,7 +34,7 @@ func (p *parser) arxiv(data []byte) ([]lit.Document, error) {
 			return nil, err
 		}
 		d := lit.Document{
-			ArXiv:    NormalizeArXiv(id),
+			ArXiv: NormalizeArXiv(id),
 			// arXiv writes titles and abstracts in LaTeX ("CsPbI$_3$").
 			Title:    latexText(textOf(e.child("title"), nil)),
 			Abstract: latexText(textOf(e.child("summary"), nil)),
