@@ -2,6 +2,7 @@ package formats
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -550,9 +551,16 @@ func latexCommand(b *strings.Builder, s string, i, depth int) int {
 	}
 	if sym, ok := latexSymbols[word]; ok {
 		b.WriteString(sym)
-		// TeX would eat the spaces after a control word; they are kept,
-		// since "$1.2 \times 10^3$" reads "1.2 × 10³", and an empty group
-		// after it ("\ss{}e") is dropped with the braces.
+		// A control word eats the spaces after it, as in TeX ("Stra\ss e"
+		// is "Straße") — but only between letters: "$1.2 \times 10^3$"
+		// reads "1.2 × 10³". An empty group ("\ss{}e") goes with the braces.
+		k := j
+		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+		if r, _ := utf8.DecodeRuneInString(sym); unicode.IsLetter(r) && k < len(s) && isLetter(s[k]) {
+			return k
+		}
 		return j
 	}
 	// Unknown command (\emph, \textit, \mathrm …): dropped, its argument's

@@ -220,7 +220,7 @@ func NormalizePMID(s string) string {
 // ("pmc123", "123" → "PMC123"), or "".
 func NormalizePMCID(s string) string {
 	s = strings.ToUpper(clean(s, 256))
-	s = strings.TrimPrefix(s, "PMCID:")
+	s = strings.TrimSpace(strings.TrimPrefix(s, "PMCID:"))
 	s = strings.TrimSpace(strings.TrimPrefix(s, "PMC"))
 	if !pmidRe.MatchString(s) {
 		return ""

@@ -35,6 +35,9 @@ func (p *parser) jats(data []byte) ([]lit.Document, error) {
 }
 
 func firstElem(n *xnode) *xnode {
+	if n == nil {
+		return &xnode{}
+	}
 	if e := elems(n.kids); len(e) > 0 {
 		return e[0]
 	}
@@ -111,7 +114,7 @@ func jatsArticle(a *xnode) lit.Document {
 	secs.walk(body, nil)
 	// Appendices are text of the paper too; acknowledgements, notes and
 	// footnotes are not read.
-	for _, k := range a.child("back").kids {
+	for _, k := range a.child("back").elements() {
 		if k.is("app-group") || k.is("app") || k.is("sec") {
 			secs.walk(&xnode{name: k.name, kids: []*xnode{k}}, nil)
 		}

@@ -143,6 +143,14 @@ func replaceXMLControls(data []byte) []byte {
 
 func (n *xnode) is(local string) bool { return n != nil && n.name.Local == local }
 
+// elements returns n's child elements (none for a nil n).
+func (n *xnode) elements() []*xnode {
+	if n == nil {
+		return nil
+	}
+	return elems(n.kids)
+}
+
 // child returns the first child element named local, or nil.
 func (n *xnode) child(local string) *xnode {
 	if n == nil {
