@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/genesis-science/genesis/internal/agent"
+	"github.com/genesis-science/genesis/internal/lit/library"
 	"io"
 	"log/slog"
 	"net"
@@ -58,6 +60,8 @@ type harness struct {
 	unix   *http.Client // to the server's Unix socket, as a same-host client
 
 	instruments *instruments.Registry
+	ids         *identity.Service
+	lib         *library.Service
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -106,7 +110,15 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	camp.SetJobs(campaign.NewJobExecutor(js, id))
 	camp.SetFleet(ins)
 	camp.WorkDir = t.TempDir()
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins, Logger: slog.New(slog.DiscardHandler)})
+	lib, err := library.New(library.Config{DB: db, Catalog: cat, Index: ix, Authz: az, Principals: id, Audit: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag, err := agent.New(agent.Config{Library: lib, Catalog: cat, Campaigns: camp, Fleet: ins, Audit: log, DB: db, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins, Agent: ag, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -128,7 +140,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib}
 }
 
 func init() {
