@@ -11,6 +11,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/genesis-science/genesis/internal/agent"
+	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/llm"
 	"io"
 	"log/slog"
 	"net"
@@ -73,7 +76,12 @@ type App struct {
 	Campaigns *campaign.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
-	API      *httpapi.Server
+	// Library is the literature; Agent runs research agents.
+	Library *library.Service
+	Agent   *agent.Service
+	// LLM talks to the configured language-model endpoints (nil: none).
+	LLM *llm.Client
+	API *httpapi.Server
 
 	lock *os.File
 
@@ -216,8 +224,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, errors.Internal, errors.Msg("cannot read or write the runner ID"), err)
 	}
 	a.Campaigns.SetRunnerID(rid)
+	if err := a.openAgents(cfg, ix, log); err != nil {
+		return nil, errors.E(op, err)
+	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Agent: a.Agent, Logger: log})
 	return a, nil
 }
 
