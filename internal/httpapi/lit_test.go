@@ -30,7 +30,12 @@ The ceria films were annealed at 500 °C. Ceria photocatalysts split water under
 
 func TestLiteratureAPI(t *testing.T) {
 	db := storetest.Migrated(t, storetest.SQLite)
-	h := newHarness(t, db)
+	exerciseLiterature(t, newHarness(t, db))
+}
+
+// exerciseLiterature drives every literature operation (TestAPI runs it
+// too, so that every documented operation is exercised).
+func exerciseLiterature(t *testing.T, h *harness) {
 	alice := h.token("lit-alice", "PROPRIETARY")
 	bob := h.token("lit-bob", "OPEN")
 	oct := []string{"Content-Type", "application/octet-stream"}
