@@ -324,3 +324,29 @@ func FuzzLoadLSA(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkNewLSA builds a 128-dimensional model of 10,000 passage-sized
+// documents (150 words, 40 topics): the size of the literature bench's
+// passage index.
+func BenchmarkNewLSA(b *testing.B) {
+	docs, _, _ := topicCorpus(rand.New(rand.NewPCG(1, 2)), 10000, 40, 150)
+	b.ResetTimer()
+	for b.Loop() {
+		l := NewLSA(docs, 128)
+		b.ReportMetric(float64(l.Vocabulary()), "terms")
+	}
+	b.ReportMetric(float64(len(docs))*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkLSAEmbed embeds passage-sized texts with a 128-dimensional model.
+func BenchmarkLSAEmbed(b *testing.B) {
+	docs, _, _ := topicCorpus(rand.New(rand.NewPCG(1, 2)), 2000, 40, 150)
+	l := NewLSA(docs, 128)
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		l.Embed(context.Background(), docs[n%len(docs):n%len(docs)+1])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
+}
