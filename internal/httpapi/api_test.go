@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/genesis-science/genesis/internal/agent"
-	"github.com/genesis-science/genesis/internal/lit/library"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/blob"
@@ -34,6 +33,7 @@ import (
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -118,7 +118,8 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins, Agent: ag, Logger: slog.New(slog.DiscardHandler)})
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
+		Literature: lib, Agent: ag, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -965,6 +966,7 @@ func TestAPI(t *testing.T) {
 
 		exerciseCampaigns(h)
 		exerciseInstruments(t, h)
+		exerciseLiterature(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {
