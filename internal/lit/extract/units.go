@@ -104,7 +104,7 @@ var symbols = map[string]symbol{
 	"\u03a9": {dimOhm, 1, 0}, "\u2126": {dimOhm, 1, 0}, "mΩ": {dimOhm, 1e-3, 0}, "µΩ": {dimOhm, 1e-6, 0}, "μΩ": {dimOhm, 1e-6, 0},
 	"kΩ": {dimOhm, 1e3, 0}, "MΩ": {dimOhm, 1e6, 0}, "ohm": {dimOhm, 1, 0}, "ohms": {dimOhm, 1, 0},
 	"F": {dimFarad, 1, 0}, "mF": {dimFarad, 1e-3, 0}, "µF": {dimFarad, 1e-6, 0}, "μF": {dimFarad, 1e-6, 0},
-	"C": {dimCharge, 1, 0},
+	"C":   {dimCharge, 1, 0},
 	"mAh": {dimCharge, 3.6, 0}, "Ah": {dimCharge, 3600, 0},
 	// energy, power
 	"eV": {dimEnergy, eVJ, 0}, "meV": {dimEnergy, 1e-3 * eVJ, 0}, "keV": {dimEnergy, 1e3 * eVJ, 0},
