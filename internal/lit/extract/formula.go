@@ -235,7 +235,7 @@ func (p *formulaParser) element() bool {
 		return true
 	}
 	if len(s) >= 2 {
-		if exp, ok := formulaAbbrev[s[:2]]; ok && (len(s) == 2 || !(s[2] >= 'a' && s[2] <= 'z')) {
+		if exp, ok := formulaAbbrev[s[:2]]; ok && (len(s) == 2 || !(s[2] >= 'a' && s[2] <= 'z') || isVariable(s[2])) {
 			p.b.WriteString(exp)
 			p.i += 2
 			p.atoms += 2
@@ -245,7 +245,7 @@ func (p *formulaParser) element() bool {
 			return true
 		}
 	}
-	if elements[s[:1]] && (len(s) == 1 || !(s[1] >= 'a' && s[1] <= 'z')) {
+	if elements[s[:1]] && (len(s) == 1 || !(s[1] >= 'a' && s[1] <= 'z') || isVariable(s[1])) {
 		p.b.WriteString(s[:1])
 		p.i++
 		p.atoms++
@@ -294,6 +294,9 @@ variable:
 		p.digits = true
 	}
 }
+
+// isVariable reports whether c is a stoichiometry variable ("LixCoO2").
+func isVariable(c byte) bool { return c == 'x' || c == 'y' || c == 'z' }
 
 func (p *formulaParser) nextIsLower(i int) bool {
 	return i < len(p.s) && p.s[i] >= 'a' && p.s[i] <= 'z'

@@ -94,7 +94,17 @@ func abbreviationBefore(text string, i int) bool {
 		return false
 	}
 	if r, n := utf8.DecodeRuneInString(word); n == len(word) && unicode.IsUpper(r) {
-		return true // an initial
+		// an initial ("J. Smith"), unless it is a unit after a number
+		// ("300 K.", "25 °C.", "1.2 V.")
+		if k > 0 && text[k-1] != ' ' && text[k-1] != '(' && text[k-1] != '\n' {
+			return false // "meV/K.", "1.5V."
+		}
+		before := strings.TrimRight(text[:k], " ")
+		if before == "" {
+			return true
+		}
+		p, _ := utf8.DecodeLastRuneInString(before)
+		return !(unicode.IsDigit(p) || p == '°' || p == 'º')
 	}
 	return abbreviations[strings.ToLower(word)]
 }
