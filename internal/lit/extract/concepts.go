@@ -24,11 +24,11 @@ func Concepts(textIn string) []string {
 	for _, sp := range sentences(textIn) {
 		for _, w := range windows(textIn, sp) {
 			s, ls := textIn[w.start:w.end], lower[w.start:w.end]
-			props := propertyTable.find(s, ls, false)
-			for _, p := range props {
+			ms := phrases.findAll(s, ls)
+			for _, p := range ms[kindProperty] {
 				add(p.e.value)
 			}
-			mats := materials(s, ls, props)
+			mats := materials(s, ms)
 			for _, m := range mats {
 				if m.Formula != "" {
 					add(m.Formula)
@@ -36,7 +36,7 @@ func Concepts(textIn string) []string {
 					add(m.Text)
 				}
 			}
-			for _, m := range methodTable.find(s, ls, false) {
+			for _, m := range ms[kindMethod] {
 				add(m.e.value)
 			}
 			for _, np := range nounPhrases(s, mats) {

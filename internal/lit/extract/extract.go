@@ -103,27 +103,30 @@ type condAt struct {
 func extractSentence(t, lower string, sp span) []lit.Assertion {
 	f := &sentenceFacts{s: t[sp.start:sp.end], ls: lower[sp.start:sp.end]}
 	s, ls := f.s, f.ls
-	allProps := propertyTable.find(s, ls, false)
-	for _, m := range allProps {
+	if strings.IndexAny(s, "0123456789") < 0 {
+		return nil // no number, no statement (numbers in words are not read)
+	}
+	ms := phrases.findAll(s, ls)
+	for _, m := range ms[kindProperty] {
 		if m.e.value == ignore {
 			continue
 		}
 		f.props = append(f.props, &propMention{start: m.start, end: m.end, p: properties[m.e.value]})
 	}
-	f.mats = materials(s, ls, allProps)
+	f.mats = materials(s, ms)
 	f.quants = scanQuantities(s, f.mats)
 	if len(f.quants) == 0 {
 		return nil
 	}
 	seen := map[string]bool{}
-	for _, m := range methodTable.find(s, ls, false) {
+	for _, m := range ms[kindMethod] {
 		if !seen[m.e.value] {
 			seen[m.e.value] = true
 			f.methods = append(f.methods, m.e.value)
 		}
 	}
 	f.respective = strings.Contains(ls, "respectively")
-	atmos := f.atmospheres()
+	atmos := f.atmospheres(ms[kindAtmosphere])
 	f.roomTemperature()
 	f.chooseSubjects(atmos)
 
@@ -203,9 +206,9 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // atmospheres finds the gases and ambients a sentence puts its sample in:
 // "in air", "under N2", "under flowing O2", "in N2 atmosphere",
 // "(350 °C, 30 min, N2)".
-func (f *sentenceFacts) atmospheres() []phraseMatch {
+func (f *sentenceFacts) atmospheres(found []phraseMatch) []phraseMatch {
 	var out []phraseMatch
-	for _, m := range atmosphereTable.find(f.s, f.ls, true) {
+	for _, m := range found {
 		before := strings.TrimRight(f.ls[:m.start], " ")
 		after := f.ls[m.end:]
 		ok := false

@@ -44,8 +44,7 @@ func init() {
 type formulaInfo struct {
 	norm      string // normalised: ASCII digits, abbreviations expanded, charge as ^n±
 	atoms     int    // element symbols read (abbreviations count 2)
-	distinct  int
-	digits    bool // any stoichiometric count
+	digits    bool   // any stoichiometric count
 	charge    bool
 	lowercase bool // any two-letter symbol
 }
@@ -55,7 +54,6 @@ type formulaParser struct {
 	i       int
 	b       strings.Builder
 	atoms   int
-	seen    map[string]bool
 	digits  bool
 	lower   bool
 	abbrevs int
@@ -66,7 +64,7 @@ type formulaParser struct {
 // parentheses and brackets with counts, alloy lists "(In,Ga)", hydrates
 // "·5H2O", a non-stoichiometry suffix "-δ", and a trailing charge.
 func parseFormula(tok string) (formulaInfo, bool) {
-	p := &formulaParser{s: tok, seen: map[string]bool{}}
+	p := &formulaParser{s: tok}
 	if !p.sequence(0) {
 		return formulaInfo{}, false
 	}
@@ -121,7 +119,7 @@ func parseFormula(tok string) (formulaInfo, bool) {
 	if charge {
 		norm = fixCharge(norm)
 	}
-	return formulaInfo{norm: norm, atoms: p.atoms, distinct: len(p.seen), digits: p.digits, charge: charge, lowercase: p.lower}, true
+	return formulaInfo{norm: norm, atoms: p.atoms, digits: p.digits, charge: charge, lowercase: p.lower}, true
 }
 
 // fixCharge rewrites "Sn2^+" (a count read before a bare sign) as "Sn^2+".
@@ -230,7 +228,6 @@ func (p *formulaParser) element() bool {
 		p.b.WriteString(s[:2])
 		p.i += 2
 		p.atoms++
-		p.seen[s[:2]] = true
 		p.lower = true
 		return true
 	}
@@ -239,7 +236,6 @@ func (p *formulaParser) element() bool {
 			p.b.WriteString(exp)
 			p.i += 2
 			p.atoms += 2
-			p.seen[s[:2]] = true
 			p.abbrevs++
 			p.lower = true
 			return true
@@ -249,7 +245,6 @@ func (p *formulaParser) element() bool {
 		p.b.WriteString(s[:1])
 		p.i++
 		p.atoms++
-		p.seen[s[:1]] = true
 		return true
 	}
 	return false

@@ -360,12 +360,13 @@ var atmospherePhrases = []entry{
 	{phrase: "NH3", value: "NH3", cs: true}, {phrase: "ammonia", value: "NH3"},
 }
 
-var (
-	propertyTable   = newPhraseTable(propertyPhrases)
-	methodTable     = newPhraseTable(methodPhrases)
-	atmosphereTable = newPhraseTable(atmospherePhrases)
-	materialTable   = newPhraseTable(materialEntries())
-)
+// phrases is every phrase table in one index, searched in one pass.
+var phrases = merge(map[int]*phraseTable{
+	kindProperty:   newPhraseTable(propertyPhrases),
+	kindMethod:     newPhraseTable(methodPhrases),
+	kindMaterial:   newPhraseTable(materialEntries()),
+	kindAtmosphere: newPhraseTable(atmospherePhrases),
+})
 
 func materialEntries() []entry {
 	halidePerovskiteNames()

@@ -13,6 +13,7 @@ import (
 // matches a space, a hyphen or a dash in the text.
 
 type entry struct {
+	kind   int    // which table: kindProperty, kindMethod, kindMaterial, kindAtmosphere
 	phrase string // lower-case unless cs
 	value  string
 	cs     bool // case-sensitive
@@ -40,7 +41,12 @@ func firstWord(s string) string {
 	return strings.ToLower(s)
 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
 
 func newPhraseTable(entries []entry) *phraseTable {
 	t := &phraseTable{byKey: map[string][]*entry{}}
@@ -136,14 +142,45 @@ func followedByEq(s string, j int) bool {
 	return r == '=' || r == '≈' || r == '~' || r == '∼'
 }
 
-// find returns the longest non-overlapping matches in s, in order. lower is
-// lowerASCII(s). noDash refuses matches glued to a hyphen on either side
+// Tables searched together in one pass over a sentence.
+const (
+	kindProperty = iota
+	kindMethod
+	kindMaterial
+	kindAtmosphere
+	nKinds
+)
+
+// noDashKind: kinds whose matches may not be glued to a hyphen
 // ("glass-ceramics" is not glass).
-func (t *phraseTable) find(s, lower string, noDash bool) []phraseMatch {
-	var out []phraseMatch
+var noDashKind = [nKinds]bool{kindMaterial: true, kindAtmosphere: true}
+
+// phraseHits holds, per table, the longest non-overlapping matches in order.
+type phraseHits [nKinds][]phraseMatch
+
+// merge builds one index over several tables, each entry tagged with its
+// table's kind.
+func merge(tables map[int]*phraseTable) *phraseTable {
+	t := &phraseTable{byKey: map[string][]*entry{}}
+	for kind := 0; kind < nKinds; kind++ {
+		for k, es := range tables[kind].byKey {
+			for _, e := range es {
+				e.kind = kind
+				t.byKey[k] = append(t.byKey[k], e)
+			}
+		}
+	}
+	return t
+}
+
+// findAll returns the matches of every table in s in one pass. lower is
+// lowerASCII(s).
+func (t *phraseTable) findAll(s, lower string) phraseHits {
+	var out phraseHits
+	var next [nKinds]int
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if !isWordRune(r) || !boundaryBefore(s, i) || noDash && i > 0 && s[i-1] == '-' {
+		if !isWordRune(r) || !boundaryBefore(s, i) {
 			i += n
 			continue
 		}
@@ -155,9 +192,18 @@ func (t *phraseTable) find(s, lower string, noDash bool) []phraseMatch {
 			}
 			k += n
 		}
-		best := -1
-		var be *entry
-		for _, e := range t.byKey[lower[i:k]] {
+		cands := t.byKey[lower[i:k]]
+		if len(cands) == 0 {
+			i = k
+			continue
+		}
+		var best [nKinds]int
+		var be [nKinds]*entry
+		dashBefore := i > 0 && s[i-1] == '-'
+		for _, e := range cands {
+			if i < next[e.kind] || noDashKind[e.kind] && dashBefore {
+				continue
+			}
 			src := lower
 			if e.cs {
 				src = s
@@ -173,20 +219,21 @@ func (t *phraseTable) find(s, lower string, noDash bool) []phraseMatch {
 					j++
 				}
 			}
-			if !boundaryAfter(s, j) || noDash && j < len(s) && s[j] == '-' {
+			if !boundaryAfter(s, j) || noDashKind[e.kind] && j < len(s) && s[j] == '-' {
 				continue
 			}
 			if e.eq && !followedByEq(s, j) {
 				continue
 			}
-			if j > best {
-				best, be = j, e
+			if be[e.kind] == nil || j > best[e.kind] {
+				best[e.kind], be[e.kind] = j, e
 			}
 		}
-		if be != nil {
-			out = append(out, phraseMatch{start: i, end: best, e: be})
-			i = best
-			continue
+		for kind := range be {
+			if be[kind] != nil {
+				out[kind] = append(out[kind], phraseMatch{start: i, end: best[kind], e: be[kind]})
+				next[kind] = best[kind]
+			}
 		}
 		i = k
 	}

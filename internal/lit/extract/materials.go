@@ -23,14 +23,15 @@ type Mention struct {
 func Materials(text string) []Mention {
 	text = validUTF8(text)
 	lower := lowerASCII(text)
-	return materials(text, lower, propertyTable.find(text, lower, false))
+	return materials(text, phrases.findAll(text, lower))
 }
 
-// materials finds mentions in text; props are the property phrases found
-// there, which a name inside them does not become ("glass transition").
-func materials(text, lower string, props []phraseMatch) []Mention {
+// materials finds mentions in text, given its phrase matches; a name
+// inside a property phrase is not a material ("glass transition").
+func materials(text string, ms phraseHits) []Mention {
 	var out []Mention
-	for _, m := range materialTable.find(text, lower, true) {
+	props := ms[kindProperty]
+	for _, m := range ms[kindMaterial] {
 		if overlapsAny(m.start, m.end, props) {
 			continue
 		}
