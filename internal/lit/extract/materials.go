@@ -19,9 +19,10 @@ type Mention struct {
 }
 
 // Materials returns material mentions (formula or name) with spans, in
-// order.
+// order. Text is always text[Start:End] (mentions are made of formula
+// characters or table names, so they are valid UTF-8 even when the text
+// around them is not).
 func Materials(text string) []Mention {
-	text = validUTF8(text)
 	lower := lowerASCII(text)
 	return materials(text, phrases.findAll(text, lower))
 }
@@ -47,7 +48,7 @@ func materials(text string, ms phraseHits) []Mention {
 		}
 		end := formulaTokenEnd(text, i)
 		s, e := trimToken(text, i, end)
-		if e > s && !overlapsMentions(s, e, out[:names]) {
+		if e > s && e-s <= maxFormula && !overlapsMentions(s, e, out[:names]) {
 			if m, ok := formulaMention(text, s, e); ok {
 				out = append(out, m)
 			}
@@ -60,6 +61,9 @@ func materials(text string, ms phraseHits) []Mention {
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Start < out[b].Start })
 	return mergeComposites(text, out)
 }
+
+// maxFormula bounds a formula token, in bytes.
+const maxFormula = 80
 
 func overlapsAny(s, e int, ms []phraseMatch) bool {
 	for _, m := range ms {
@@ -142,6 +146,9 @@ func formulaTokenEnd(s string, i int) int {
 
 // trimToken drops unbalanced outer brackets and trailing punctuation.
 func trimToken(s string, start, end int) (int, int) {
+	if end-start > maxFormula+2 {
+		return start, start // not a formula; do not count brackets in it
+	}
 	for end > start {
 		c := s[end-1]
 		if c == '.' || c == ',' {

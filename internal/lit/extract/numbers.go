@@ -273,6 +273,9 @@ func insideMention(i int, ms []Mention) bool {
 
 var rangeWords = []string{" to ", " and "}
 
+// maxList bounds a list of values sharing one unit ("3.0, 2.4 and 1.8 eV").
+const maxList = 16
+
 // readQuantity reads a number at i with what may follow it: "± u", a range
 // ("1.5–1.7", "1.5 to 1.7", "between 1.5 and 1.7"), a list ("3.0, 2.4 and
 // 1.8"), and the unit.
@@ -339,7 +342,7 @@ func readQuantity(s string, i int) (quantity, int, bool) {
 		}
 		// a list: "3.0, 2.4 and 1.8 eV"
 		if q.high <= q.low {
-			for {
+			for len(q.values) < maxList {
 				k := j
 				switch {
 				case strings.HasPrefix(s[k:], ", and "):
@@ -369,10 +372,9 @@ func readQuantity(s string, i int) (quantity, int, bool) {
 			q.hasUnit, q.u = true, u
 			j = k2
 		} else if len(q.values) > 1 {
-			// a list of plain numbers: keep only the first
+			// a list of plain numbers ("Samples 1, 2 and 3") is one plain
+			// number; its other members are not read again one by one
 			q.values = q.values[:1]
-			j = q.start
-			_, j, _ = readNumber(s, i)
 		}
 	}
 	// "1.62 ± 0.02 eV"
