@@ -226,6 +226,25 @@ func TestExtractExamples(t *testing.T) {
 	if len(r) != 1 || !relClose(r[0].Value.Value, 1.9) || r[0].Value.Low != 1.5 || r[0].Value.High != 2.3 || r[0].Value.Raw != "1.5 to 2.3 eV" {
 		t.Errorf("range: %+v", r)
 	}
+	for _, c := range []struct {
+		in        string
+		prop      string
+		v, lo, hi float64
+		unit      string
+	}{
+		{"The particles were 10-20 nm in diameter.", "particle_size", 15, 10, 20, "nm"}, // not 10⁻²⁰
+		{"a 1.73-eV band gap of CsPbI3", "band_gap", 1.73, 0, 0, "eV"},
+		{"The conductivity was 3 mS cm–1.", "conductivity", 0.003, 0, 0, "S/cm"}, // en dash from a PDF
+		{"The band gap ranges from 1.5 eV–1.7 eV.", "band_gap", 1.6, 1.5, 1.7, "eV"},
+		{"A 10-nm-thick layer.", "thickness", 10, 0, 0, "nm"},
+		{"The mobility is 2 × 10−3 m2 V−1 s−1.", "mobility", 20, 0, 0, "cm2/(V s)"},
+	} {
+		as := Extract(c.in)
+		if len(as) != 1 || as[0].Property != c.prop || as[0].Value.Value != c.v || as[0].Value.Low != c.lo ||
+			as[0].Value.High != c.hi || as[0].Value.Unit != c.unit {
+			t.Errorf("%q: %+v", c.in, as)
+		}
+	}
 	c := Extract("The conductivity was 1.2 × 10⁻³ S/cm in N2 atmosphere at room temperature.")
 	if len(c) != 1 || !relClose(c[0].Value.Value, 1.2e-3) || len(c[0].Conditions) != 2 {
 		t.Fatalf("conductivity: %+v", c)
