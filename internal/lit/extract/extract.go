@@ -443,10 +443,6 @@ func clean(s string) string {
 	return s
 }
 
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-
-func sanitize(s string) string { return clean(s) }
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

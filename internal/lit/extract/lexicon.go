@@ -1,6 +1,6 @@
 package extract
 
-import "strings"
+import "sort"
 
 // ignore is the value of phrases that look like a property but are not
 // one here ("density of states", "binding energy" of an XPS peak); they win
@@ -375,14 +375,6 @@ func materialEntries() []entry {
 		out = append(out, entry{phrase: name, value: f, cs: isAbbreviation(name)})
 	}
 	// deterministic order among equal lengths
-	sortEntries(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].phrase < out[j].phrase })
 	return out
-}
-
-func sortEntries(es []entry) {
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && strings.Compare(es[j-1].phrase, es[j].phrase) > 0; j-- {
-			es[j-1], es[j] = es[j], es[j-1]
-		}
-	}
 }

@@ -404,7 +404,7 @@ func Normalize(property string, v float64, unitText string) (float64, string, er
 
 // quote shows a short, sanitised rendering of user text in a message.
 func quote(s string) string {
-	s = sanitize(s)
+	s = clean(s)
 	if len(s) > 40 {
 		s = truncate(s, 40) + "…"
 	}
