@@ -32,7 +32,8 @@ const maxSentence = 2048
 const roomTemperature = 298.15
 
 // Extract returns the assertions a passage's text states, in order of
-// Start. Start and End span the sentence each was read from.
+// Start. Start and End span the sentence each was read from. It is safe
+// for concurrent use.
 func Extract(textIn string) []lit.Assertion {
 	lower := lowerASCII(textIn)
 	var out []lit.Assertion
@@ -204,11 +205,22 @@ func sortConds(cs []condAt) {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // atmospheres finds the gases and ambients a sentence puts its sample in:
-// "in air", "under N2", "under flowing O2", "in N2 atmosphere",
+// "in air", "under N2", "under flowing O2", "in N2/Ar atmosphere",
 // "(350 °C, 30 min, N2)".
 func (f *sentenceFacts) atmospheres(found []phraseMatch) []phraseMatch {
 	var out []phraseMatch
-	for _, m := range found {
+	// mixtures: "N2/Ar", "H2/Ar" are one atmosphere
+	var merged []phraseMatch
+	for i := 0; i < len(found); i++ {
+		m := found[i]
+		for i+1 < len(found) && found[i+1].start == m.end+1 && f.s[m.end] == '/' {
+			n := found[i+1]
+			m = phraseMatch{start: m.start, end: n.end, e: &entry{value: m.e.value + "/" + n.e.value}}
+			i++
+		}
+		merged = append(merged, m)
+	}
+	for _, m := range merged {
 		before := strings.TrimRight(f.ls[:m.start], " ")
 		after := f.ls[m.end:]
 		ok := false

@@ -245,6 +245,10 @@ func TestExtractExamples(t *testing.T) {
 			t.Errorf("%q: %+v", c.in, as)
 		}
 	}
+	mix := Extract("The films annealed in N2/Ar had a conductivity of 5 S/cm.")
+	if len(mix) != 1 || len(mix[0].Conditions) != 1 || mix[0].Conditions[0].Value.Raw != "N2/Ar" {
+		t.Errorf("mixture: %+v", mix)
+	}
 	c := Extract("The conductivity was 1.2 × 10⁻³ S/cm in N2 atmosphere at room temperature.")
 	if len(c) != 1 || !relClose(c[0].Value.Value, 1.2e-3) || len(c[0].Conditions) != 2 {
 		t.Fatalf("conductivity: %+v", c)
