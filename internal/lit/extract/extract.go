@@ -292,8 +292,13 @@ func (f *sentenceFacts) substrate(m Mention) bool {
 }
 
 // pair finds the property a quantity is the value of: the nearest unused
-// property of the quantity's dimension, preferring one before it.
+// property of the quantity's dimension, preferring one before it. A
+// quantity after "by" is a change ("lowers the formation energy by
+// 0.2 eV"), not a value.
 func (f *sentenceFacts) pair(q *quantity) *propMention {
+	if before := strings.TrimRight(f.ls[:q.start], " ~≈"); strings.HasSuffix(before, " by") {
+		return nil
+	}
 	var best *propMention
 	bestScore := math.MaxInt
 	for _, pm := range f.props {

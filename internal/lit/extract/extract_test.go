@@ -238,12 +238,19 @@ func TestExtractExamples(t *testing.T) {
 		{"The band gap ranges from 1.5 eV–1.7 eV.", "band_gap", 1.6, 1.5, 1.7, "eV"},
 		{"A 10-nm-thick layer.", "thickness", 10, 0, 0, "nm"},
 		{"The mobility is 2 × 10−3 m2 V−1 s−1.", "mobility", 20, 0, 0, "cm2/(V s)"},
+		{"The Li+ diffusion coefficient is 3.1 × 10−12 cm2 s−1.", "diffusion_coefficient", 3.1e-12, 0, 0, "cm2/s"},
 	} {
 		as := Extract(c.in)
 		if len(as) != 1 || as[0].Property != c.prop || as[0].Value.Value != c.v || as[0].Value.Low != c.lo ||
 			as[0].Value.High != c.hi || as[0].Value.Unit != c.unit {
 			t.Errorf("%q: %+v", c.in, as)
 		}
+	}
+	if got := Extract("Doping lowers the formation energy by 0.2 eV."); len(got) != 0 {
+		t.Errorf("a change 'by 0.2 eV' read as a value: %+v", got)
+	}
+	if got := Extract("All-inorganic CsPbI3 perovskite has a bandgap of 1.7 eV."); len(got) != 1 || got[0].Formula != "CsPbI3" {
+		t.Errorf("'CsPbI3 perovskite' is CsPbI3: %+v", got)
 	}
 	mix := Extract("The films annealed in N2/Ar had a conductivity of 5 S/cm.")
 	if len(mix) != 1 || len(mix[0].Conditions) != 1 || mix[0].Conditions[0].Value.Raw != "N2/Ar" {

@@ -173,6 +173,13 @@ var propertyPhrases = []entry{
 	{phrase: "H2 evolution rate", value: "hydrogen_evolution_rate", cs: true},
 	{phrase: "hydrogen production rate", value: "hydrogen_evolution_rate"},
 	{phrase: "contact angle", value: "contact_angle", plural: true},
+	{phrase: "diffusion coefficient", value: "diffusion_coefficient", plural: true},
+	{phrase: "diffusivity", value: "diffusion_coefficient"},
+	{phrase: "charge transfer resistance", value: "charge_transfer_resistance", plural: true},
+	{phrase: "voltage decay", value: ignore},
+	{phrase: "voltage fade", value: ignore},
+	{phrase: "voltage drop", value: ignore},
+	{phrase: "voltage loss", value: ignore},
 }
 
 // targetModified are properties whose adjacent material modifier names the

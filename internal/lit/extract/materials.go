@@ -59,7 +59,23 @@ func materials(text string, ms phraseHits) []Mention {
 		i = end
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Start < out[b].Start })
-	return mergeComposites(text, out)
+	return dropGeneric(text, mergeComposites(text, out))
+}
+
+// genericNames are class names that, right after a formula, only say what
+// kind of material the formula is ("CsPbI3 perovskite", "Na3PS4 glass").
+var genericNames = map[string]bool{"perovskite": true, "perovskites": true, "double perovskite": true,
+	"zeolite": true, "glass": true, "kesterite": true, "mxene": true}
+
+func dropGeneric(text string, ms []Mention) []Mention {
+	out := ms[:0]
+	for i, m := range ms {
+		if i > 0 && genericNames[strings.ToLower(m.Text)] && ms[i-1].Formula != "" && strings.TrimSpace(text[ms[i-1].End:m.Start]) == "" {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // maxFormula bounds a formula token, in bytes.

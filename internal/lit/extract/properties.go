@@ -115,6 +115,8 @@ var propertyUnits = []struct {
 	{"carrier_lifetime", "s"},
 	{"hydrogen_evolution_rate", "mmol/(h g)"},
 	{"contact_angle", "°"},
+	{"diffusion_coefficient", "cm2/s"},
+	{"charge_transfer_resistance", "Ω"},
 	// conditions
 	{"temperature", "K"},
 	{"pressure", "Pa"},
