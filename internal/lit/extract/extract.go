@@ -97,8 +97,9 @@ type sentenceFacts struct {
 }
 
 type condAt struct {
-	pos int
-	c   lit.Condition
+	pos  int
+	c    lit.Condition
+	list []lit.Condition // a list of conditions read "respectively"
 }
 
 func extractSentence(t, lower string, sp span) []lit.Assertion {
@@ -132,8 +133,8 @@ func extractSentence(t, lower string, sp span) []lit.Assertion {
 	f.chooseSubjects(atmos)
 
 	type found struct {
-		a   lit.Assertion
-		pos int
+		a    lit.Assertion
+		k, n int // the k-th of n values of one quantity
 	}
 	var facts []found
 	claimed := make([]bool, len(f.quants))
@@ -152,7 +153,7 @@ func extractSentence(t, lower string, sp span) []lit.Assertion {
 			a, ok := f.assertion(pm, q, k)
 			if ok {
 				a.Start, a.End = sp.start, sp.end
-				facts = append(facts, found{a, q.start})
+				facts = append(facts, found{a, k, len(q.values)})
 			}
 		}
 	}
@@ -170,21 +171,35 @@ func extractSentence(t, lower string, sp span) []lit.Assertion {
 			if q.u.d != p.u.d {
 				continue
 			}
-			v, ok := p.convert(q.mid(0), q.u)
-			if ok && finite(v) && (name != "temperature" || v >= 0) {
-				f.conditions = append(f.conditions, condAt{q.start, lit.Condition{Name: name, Value: lit.Value{Value: v, Unit: p.unit, Raw: clean(q.raw)}}})
+			c := condAt{pos: q.start}
+			for k := range q.values {
+				v, ok := p.convert(q.mid(k), q.u)
+				if !ok || !finite(v) || name == "temperature" && v < 0 {
+					c.list = nil
+					break
+				}
+				c.list = append(c.list, lit.Condition{Name: name, Value: lit.Value{Value: v, Unit: p.unit, Raw: clean(q.raw)}})
+			}
+			if len(c.list) > 0 {
+				c.c = c.list[0]
+				f.conditions = append(f.conditions, c)
 			}
 		}
 	}
 	for _, a := range atmos {
-		f.conditions = append(f.conditions, condAt{a.start, lit.Condition{Name: "atmosphere", Value: lit.Value{Raw: a.e.value}}})
+		f.conditions = append(f.conditions, condAt{pos: a.start, c: lit.Condition{Name: "atmosphere", Value: lit.Value{Raw: a.e.value}}})
 	}
 	sortConds(f.conditions)
 	out := make([]lit.Assertion, 0, len(facts))
 	for _, fd := range facts {
 		a := fd.a
 		for _, c := range f.conditions {
-			a.Conditions = append(a.Conditions, c.c)
+			// "3.28, 3.30 and 3.31 eV for 100, 200 and 300 °C, respectively"
+			if f.respective && fd.n > 1 && len(c.list) == fd.n {
+				a.Conditions = append(a.Conditions, c.list[fd.k])
+			} else {
+				a.Conditions = append(a.Conditions, c.c)
+			}
 		}
 		if len(f.methods) > 0 {
 			a.Methods = append([]string(nil), f.methods...)
@@ -246,7 +261,7 @@ func (f *sentenceFacts) atmospheres(found []phraseMatch) []phraseMatch {
 func (f *sentenceFacts) roomTemperature() {
 	for _, w := range []string{"room temperature", "room-temperature", "ambient temperature"} {
 		if k := strings.Index(f.ls, w); k >= 0 {
-			f.conditions = append(f.conditions, condAt{k, lit.Condition{Name: "temperature",
+			f.conditions = append(f.conditions, condAt{pos: k, c: lit.Condition{Name: "temperature",
 				Value: lit.Value{Value: roomTemperature, Unit: "K", Raw: f.s[k : k+len(w)]}}})
 			return
 		}

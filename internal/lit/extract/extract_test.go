@@ -252,6 +252,18 @@ func TestExtractExamples(t *testing.T) {
 	if got := Extract("All-inorganic CsPbI3 perovskite has a bandgap of 1.7 eV."); len(got) != 1 || got[0].Formula != "CsPbI3" {
 		t.Errorf("'CsPbI3 perovskite' is CsPbI3: %+v", got)
 	}
+	resp := Extract("The band gaps are 3.28, 3.30 and 3.31 eV for 100, 200 and 300 °C, respectively.")
+	if len(resp) != 3 {
+		t.Fatalf("respectively: %+v", resp)
+	}
+	for k, want := range []float64{373.15, 473.15, 573.15} {
+		if len(resp[k].Conditions) != 1 || resp[k].Conditions[0].Value.Value != want {
+			t.Errorf("respectively: value %d has conditions %+v, want %g K", k, resp[k].Conditions, want)
+		}
+	}
+	if got := Extract("Mp 132–134 °C."); len(got) != 1 || got[0].Property != "melting_point" || got[0].Value.Value != 406.15 {
+		t.Errorf("Mp: %+v", got)
+	}
 	mix := Extract("The films annealed in N2/Ar had a conductivity of 5 S/cm.")
 	if len(mix) != 1 || len(mix[0].Conditions) != 1 || mix[0].Conditions[0].Value.Raw != "N2/Ar" {
 		t.Errorf("mixture: %+v", mix)

@@ -116,6 +116,7 @@ var propertyUnits = []struct {
 	{"hydrogen_evolution_rate", "mmol/(h g)"},
 	{"contact_angle", "°"},
 	{"diffusion_coefficient", "cm2/s"},
+	{"turnover_frequency", "h-1"},
 	{"charge_transfer_resistance", "Ω"},
 	// conditions
 	{"temperature", "K"},
