@@ -427,6 +427,16 @@ func (f *sentenceFacts) subject(pm *propMention, q *quantity, k int) (Mention, b
 		if len(before) >= n {
 			return before[len(before)-n+k], true
 		}
+		// "… are 2.3 and 3.0 eV for CsPbBr3 and CsPbCl3, respectively"
+		var after []Mention
+		for _, m := range f.subjects {
+			if m.Start >= q.end {
+				after = append(after, m)
+			}
+		}
+		if len(after) >= n {
+			return after[k], true
+		}
 	}
 	introduces := func(between string) bool {
 		between = strings.TrimLeft(between, " ,")

@@ -261,6 +261,10 @@ func TestExtractExamples(t *testing.T) {
 			t.Errorf("respectively: value %d has conditions %+v, want %g K", k, resp[k].Conditions, want)
 		}
 	}
+	after := Extract("The band gaps are 2.3 and 3.0 eV for CsPbBr3 and CsPbCl3, respectively.")
+	if len(after) != 2 || after[0].Formula != "CsPbBr3" || after[1].Formula != "CsPbCl3" {
+		t.Errorf("respectively, materials after: %+v", after)
+	}
 	if got := Extract("Mp 132–134 °C."); len(got) != 1 || got[0].Property != "melting_point" || got[0].Value.Value != 406.15 {
 		t.Errorf("Mp: %+v", got)
 	}
@@ -448,5 +452,31 @@ func BenchmarkExtract(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Extract(in)
+	}
+}
+
+// TestExtractConcurrent runs Extract from several goroutines (for -race).
+func TestExtractConcurrent(t *testing.T) {
+	gold := Gold()
+	want := make([][]lit.Assertion, len(gold))
+	for i, g := range gold {
+		want[i] = Extract(g.Text)
+	}
+	done := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		go func() {
+			for i, g := range gold {
+				if got := Extract(g.Text); !reflect.DeepEqual(got, want[i]) {
+					done <- fmt.Errorf("%s: concurrent result differs", g.ID)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
