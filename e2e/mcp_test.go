@@ -68,11 +68,11 @@ func TestMCPStdio(t *testing.T) {
 		}
 		return p
 	}
-	if _, err := sys.App.Library.ImportDocuments(ctx, who(bob), "OPEN", "", []lit.Document{{Format: lit.FormatMarkdown,
+	if _, err := sys.App.Literature.ImportDocuments(ctx, who(bob), "OPEN", "", []lit.Document{{Format: lit.FormatMarkdown,
 		Title: "Beam tuning notes", Sections: []lit.Section{{Paragraphs: []string{"Beam tuning reduces emittance growth."}}}}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := sys.App.Library.ImportDocuments(ctx, who(alice), "PROPRIETARY//FUSION", "", []lit.Document{{Format: lit.FormatMarkdown,
+	res, err := sys.App.Literature.ImportDocuments(ctx, who(alice), "PROPRIETARY//FUSION", "", []lit.Document{{Format: lit.FormatMarkdown,
 		Title: "Beam tuning with wombatquasar", Sections: []lit.Section{{Paragraphs: []string{"Beam tuning with wombatquasar halves emittance growth."}}}}})
 	if err != nil {
 		t.Fatal(err)

@@ -277,7 +277,7 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 	}
 	rd := newReader(s.c.Library, p)
 	run := &Run{ID: identity.NewID("run"), Topic: req.Topic, Challenge: req.Challenge, Target: target, Methods: methods,
-		CreatedBy: string(p.ID), CreatedAt: s.c.Now().UTC().Truncate(time.Second)}
+		CreatedBy: string(p.ID), CreatedAt: s.c.Now().UTC().Truncate(time.Microsecond)}
 	var all []Hypothesis
 	for _, m := range methods {
 		var hs []Hypothesis

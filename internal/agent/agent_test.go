@@ -40,7 +40,7 @@ type world struct {
 	lib              *library.Service
 	camp             *campaign.Service
 	ag               *agent.Service
-	admin            *genesis.Principal
+	admin, boss      *genesis.Principal // boss: cleared for everything, a steward
 	alice, bob, robo *genesis.Principal
 }
 
@@ -50,7 +50,14 @@ func newWorld(t *testing.T, db store.DB, chat llm.Chatter) *world {
 	w.ids = identity.New(db)
 	w.ids.Bootstrap(ctx, "admin")
 	w.admin, _ = w.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	if _, err := w.ids.RegisterCompartment(ctx, w.admin, "ALPHA"); err != nil {
+		t.Fatal(err)
+	}
 	var err error
+	w.boss, err = w.ids.CreatePrincipal(ctx, genesis.Principal{Name: "boss", Clearance: "NATIONAL-SECURITY//ALPHA", Roles: []genesis.Role{genesis.RoleContributor, genesis.RoleSteward, genesis.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.alice, err = w.ids.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "PROPRIETARY", Roles: []genesis.Role{genesis.RoleContributor}})
 	if err != nil {
 		t.Fatal(err)
@@ -118,11 +125,11 @@ func (w *world) put(p *genesis.Principal, marking string, docs ...lit.Document) 
 	}
 }
 
-// passagesWith returns the IDs of passages (as admin reads them) whose
+// passagesWith returns the IDs of passages (as boss reads them) whose
 // text contains word.
 func (w *world) passagesWith(word string) []string {
 	w.t.Helper()
-	hits, err := w.lib.Search(ctx, w.admin, lit.Query{Text: word, Limit: 100, Mode: lit.ModeBM25})
+	hits, err := w.lib.Search(ctx, w.boss, lit.Query{Text: word, Limit: 100, Mode: lit.ModeBM25})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -308,7 +315,7 @@ func TestRunsAreOnTheRecord(t *testing.T) {
 		// Raising a publication it read raises the run: bob no longer
 		// sees it, anywhere.
 		ps, _ := w.lib.Passage(ctx, w.bob, run.Read[0])
-		if _, err := w.cat.Relabel(ctx, w.admin, ps.Publication, "PROPRIETARY"); err != nil {
+		if _, err := w.cat.Relabel(ctx, w.boss, ps.Publication, "PROPRIETARY"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.ag.Run(ctx, w.bob, run.ID); !errors.Is(errors.NotExist, err) {

@@ -97,7 +97,7 @@ func (s *Service) ProposeCampaign(ctx context.Context, p *genesis.Principal, hyp
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	d := &Draft{ID: identity.NewID("drf"), Hypothesis: h.ID, Run: run.ID, Label: l.Format(), CreatedBy: string(p.ID), CreatedAt: s.c.Now().UTC().Truncate(time.Second)}
+	d := &Draft{ID: identity.NewID("drf"), Hypothesis: h.ID, Run: run.ID, Label: l.Format(), CreatedBy: string(p.ID), CreatedAt: s.c.Now().UTC().Truncate(time.Microsecond)}
 	spec, notes, err := s.buildSpec(ctx, p, d, h, l, opts)
 	if err != nil {
 		return nil, errors.E(op, err)

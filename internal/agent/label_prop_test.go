@@ -55,13 +55,9 @@ func randomCorpus(rng *rand.Rand, n int) []propDoc {
 	return out
 }
 
-// propWorld is a world with the ALPHA compartment and one principal per
-// clearance.
+// propWorld adds one principal per clearance to w.
 func propWorld(t *testing.T, w *world) []*genesis.Principal {
 	t.Helper()
-	if _, err := w.ids.RegisterCompartment(ctx, w.admin, "ALPHA"); err != nil {
-		t.Fatal(err)
-	}
 	var ps []*genesis.Principal
 	for i, c := range propClearances {
 		p, err := w.ids.CreatePrincipal(ctx, genesis.Principal{Name: fmt.Sprintf("p%d", i), Clearance: c, Roles: []genesis.Role{genesis.RoleContributor}})
@@ -77,7 +73,7 @@ func (w *world) load(docs []propDoc, keep func(propDoc) bool) {
 	w.t.Helper()
 	for _, d := range docs {
 		if keep(d) {
-			w.put(w.admin, d.marking, d.d)
+			w.put(w.boss, d.marking, d.d)
 		}
 	}
 }
@@ -95,6 +91,7 @@ func TestLabelProperty(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			open := storetest.Backends()[backend]
+			var hyps, gaps, hiddenDocs int
 			for trial := range trials {
 				rng := rand.New(rand.NewPCG(uint64(trial), 14))
 				docs := randomCorpus(rng, 8+rng.IntN(6))
@@ -127,8 +124,17 @@ func TestLabelProperty(t *testing.T) {
 					if err != nil || !label.Dominates(rl, readJoin) {
 						t.Fatalf("trial %d p%d: run label %s does not dominate what it read, %s", trial, pi, run.Label, readJoin.Format())
 					}
+					for _, h := range run.Hypotheses {
+						hyps++
+						if h.Method == agent.MethodGap {
+							gaps++
+						}
+					}
 					out := strings.ToLower(mustJSON(run))
 					for _, d := range docs {
+						if !mayRead(d) {
+							hiddenDocs++
+						}
 						if !mayRead(d) && strings.Contains(out, strings.ToLower(d.word)) {
 							t.Fatalf("trial %d p%d: hidden word %s in the run's output", trial, pi, d.word)
 						}
@@ -158,6 +164,11 @@ func TestLabelProperty(t *testing.T) {
 					}
 				}
 			}
+			// A property that held vacuously proves nothing.
+			if hyps == 0 || gaps == 0 || hiddenDocs == 0 {
+				t.Fatalf("degenerate trials: %d hypotheses, %d gap hypotheses, %d hidden documents", hyps, gaps, hiddenDocs)
+			}
+			t.Logf("%d hypotheses (%d gap), %d hidden (principal, document) pairs", hyps, gaps, hiddenDocs)
 		})
 	}
 }

@@ -20,7 +20,7 @@ const (
 )
 
 // lbdScore is the stated score of a literature-based-discovery hypothesis.
-const lbdScore = "Σ over linking terms B of min(npmi(A,B), npmi(B,C)), npmi over the passages this run read (co-mention = same passage); positive terms only"
+const lbdScore = "Σ over linking terms B (co-mentioned with A and with C) of (1 + min(npmi(A,B), npmi(B,C)))/2, npmi over the passages this run read (co-mention = same passage): each link counts in (0, 1], more the stronger its weaker association"
 
 // lbd is Swanson's ABC model over the passages p may read: A = the topic's
 // concepts; B = concepts co-mentioned with A; C = concepts co-mentioned
@@ -155,11 +155,10 @@ func (s *Service) lbd(ctx context.Context, rd *reader, topic string, limit int) 
 		for _, b := range bs {
 			bP := cs.with(b)
 			ab, bc := npmi(aPassages, bP), npmi(bP, cP)
-			m := math.Min(ab, bc)
-			if m <= 0 {
-				continue
+			if ab <= -1 || bc <= -1 {
+				continue // not co-mentioned on one side: no link
 			}
-			score += m
+			score += (1 + math.Min(ab, bc)) / 2
 			via = append(via, b)
 			abIDs := both(aPassages, bP, lbdCiteEach)
 			bcIDs := both(bP, cP, lbdCiteEach)

@@ -315,7 +315,13 @@ func parseAnswer(rd *reader, answer string, limit int, drops *Drops) []Hypothesi
 				cited[id] = true
 			}
 		}
-		if len(hyp.Claims) == 0 || hyp.Statement == "" {
+		if hyp.Statement == "" {
+			// Its claims go with it, counted.
+			drops.Claims += len(hyp.Claims)
+			drops.add("hypothesis without a statement")
+			hyp.Claims = nil
+		}
+		if len(hyp.Claims) == 0 {
 			drops.Hypotheses++
 			drops.add("hypothesis without a kept claim")
 			continue

@@ -48,6 +48,7 @@ import (
 	_ "github.com/genesis-science/genesis/internal/lab/sim"    // instrument kind sim: digital twins
 	_ "github.com/genesis-science/genesis/internal/lab/table"  // instrument kind table: replay of published experiments
 	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/mcp"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
@@ -74,11 +75,13 @@ type App struct {
 	Instruments *instruments.Registry
 	// Campaigns runs closed-loop campaigns on instruments and sites.
 	Campaigns *campaign.Service
+	// Literature is the literature service (publications, passages, facts).
+	Literature *library.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
-	// Library is the literature; Agent runs research agents.
-	Library *library.Service
-	Agent   *agent.Service
+	// Agent runs research agents; Chat is its chat model (nil: none).
+	Agent *agent.Service
+	Chat  llm.Chatter
 	// MCP serves the Model Context Protocol at /mcp.
 	MCP *mcp.Server
 	API *httpapi.Server
@@ -121,7 +124,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	for sub, mode := range map[string]os.FileMode{"audit": 0o750, "keys": 0o750, "compute": 0o711, "compute/jobs": 0o711, "campaigns": 0o750, "agent": 0o750} {
+	for sub, mode := range map[string]os.FileMode{"audit": 0o750, "keys": 0o750, "compute": 0o711, "compute/jobs": 0o711, "campaigns": 0o750} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, sub), mode); err != nil {
 			return nil, errors.E(op, errors.Internal, err)
 		}
@@ -224,20 +227,31 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, errors.Internal, errors.Msg("cannot read or write the runner ID"), err)
 	}
 	a.Campaigns.SetRunnerID(rid)
-	// The literature and the research agents read as their caller.
-	// (Parse and Extract come with the formats and extract packages.)
-	if a.Library, err = library.New(library.Config{DB: a.DB, Catalog: a.Catalog, Index: ix, Authz: a.Authz, Principals: a.Identity,
-		Audit: a.Audit, Logger: log}); err != nil {
-		return nil, err
+	// The literature embeds passages when an embedding endpoint is
+	// configured (hybrid search); without one it searches by BM25 alone.
+	var emb llm.Embedder
+	if cfg.LLM.EmbedURL != "" {
+		lc, err := llm.New(cfg.LLM)
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		emb = lc.Embedder()
+		log.Info("literature: hybrid search", "embedding_model", cfg.LLM.EmbedModel)
+	} else {
+		log.Info("literature: no embedding endpoint configured (llm.embed_url); passage search is BM25 only")
 	}
-	if a.Agent, err = agent.New(agent.Config{Library: a.Library, Catalog: a.Catalog, Campaigns: a.Campaigns, Fleet: a.Instruments,
-		Audit: a.Audit, DB: a.DB, Logger: log, WorkDir: filepath.Join(cfg.DataDir, "agent")}); err != nil {
-		return nil, err
+	if a.Literature, err = library.New(library.Config{DB: a.DB, Catalog: a.Catalog, Index: ix, Authz: a.Authz, Principals: a.Identity,
+		Audit: a.Audit, Embedder: emb, Logger: log}); err != nil {
+		return nil, errors.E(op, err)
+	}
+	if err := a.openAgents(cfg, log); err != nil {
+		return nil, errors.E(op, err)
 	}
 	// The MCP server's tools run as the caller through the services above.
-	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Library: a.Library, Agent: a.Agent, Audit: a.Audit, Logger: log, Version: Version})
+	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Library: a.Literature, Agent: a.Agent, Audit: a.Audit, Logger: log, Version: Version})
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Agent: a.Agent, MCP: a.MCP.Handler(), Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
+		MCP: a.MCP.Handler(), Logger: log})
 	return a, nil
 }
 

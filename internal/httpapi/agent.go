@@ -102,9 +102,6 @@ func (s *Server) getDraft(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) approveDraft(w http.ResponseWriter, r *http.Request) error {
-	if err := optionalJSON(r, &struct{}{}); err != nil {
-		return err
-	}
 	ctx, p, id := r.Context(), me(r), r.PathValue("id")
 	if err := s.agent.Approve(ctx, p, id); err != nil {
 		return err
@@ -118,9 +115,6 @@ func (s *Server) approveDraft(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) startDraft(w http.ResponseWriter, r *http.Request) error {
-	if err := optionalJSON(r, &struct{}{}); err != nil {
-		return err
-	}
 	c, err := s.agent.Start(r.Context(), me(r), r.PathValue("id"))
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/blob"
@@ -32,6 +33,7 @@ import (
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -58,6 +60,8 @@ type harness struct {
 	unix   *http.Client // to the server's Unix socket, as a same-host client
 
 	instruments *instruments.Registry
+	ids         *identity.Service
+	lib         *library.Service
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -106,7 +110,16 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	camp.SetJobs(campaign.NewJobExecutor(js, id))
 	camp.SetFleet(ins)
 	camp.WorkDir = t.TempDir()
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins, Logger: slog.New(slog.DiscardHandler)})
+	lib, err := library.New(library.Config{DB: db, Catalog: cat, Index: ix, Authz: az, Principals: id, Audit: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag, err := agent.New(agent.Config{Library: lib, Catalog: cat, Campaigns: camp, Fleet: ins, Audit: log, DB: db, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
+		Literature: lib, Agent: ag, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -128,7 +141,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib}
 }
 
 func init() {
@@ -953,6 +966,7 @@ func TestAPI(t *testing.T) {
 
 		exerciseCampaigns(h)
 		exerciseInstruments(t, h)
+		exerciseLiterature(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

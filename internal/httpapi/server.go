@@ -10,7 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/genesis-science/genesis/internal/agent"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/campaign"
@@ -27,6 +27,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
@@ -69,6 +70,8 @@ type Server struct {
 	mounts []string
 	// agent runs research agents; optional.
 	agent *agent.Service
+	// lit is the literature; optional.
+	lit *library.Service
 }
 
 // Config is what the server needs.
@@ -97,6 +100,8 @@ type Config struct {
 	MCP http.Handler
 	// Agent runs research agents; optional.
 	Agent *agent.Service
+	// Literature serves publications, passages and facts; optional.
+	Literature *library.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -112,6 +117,7 @@ func New(cfg Config) *Server {
 	s.instruments = cfg.Instruments
 	s.mcp = cfg.MCP
 	s.agent = cfg.Agent
+	s.lit = cfg.Literature
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

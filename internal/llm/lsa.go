@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -115,18 +116,20 @@ func NewLSA(corpus []string, dim int) *LSA {
 	var docs [][]entry
 	for _, c := range counts {
 		var col []entry
-		norm := 0.0
 		for t, tf := range c {
 			if i, ok := l.index[t]; ok {
-				w := (1 + math.Log(float64(tf))) * float64(l.idf[i])
-				col = append(col, entry{i, w})
-				norm += w * w
+				col = append(col, entry{i, (1 + math.Log(float64(tf))) * float64(l.idf[i])})
 			}
+		}
+		// Sums in term order, so that a build is bit-for-bit repeatable.
+		slices.SortFunc(col, func(a, b entry) int { return a.t - b.t })
+		norm := 0.0
+		for _, e := range col {
+			norm += e.w * e.w
 		}
 		if norm == 0 {
 			continue
 		}
-		slices.SortFunc(col, func(a, b entry) int { return a.t - b.t })
 		norm = math.Sqrt(norm)
 		for j := range col {
 			col[j].w /= norm
@@ -261,9 +264,10 @@ func (l *LSA) embed(s string) []float32 {
 			tf[i]++
 		}
 	}
+	ts := slices.Sorted(maps.Keys(tf))
 	y := make([]float64, l.dim)
-	for t, c := range tf {
-		w := (1 + math.Log(float64(c))) * float64(l.idf[t])
+	for _, t := range ts {
+		w := (1 + math.Log(float64(tf[t]))) * float64(l.idf[t])
 		row := l.u[t*l.dim : (t+1)*l.dim]
 		for j, v := range row {
 			y[j] += w * float64(v)
@@ -317,7 +321,8 @@ func (h *HashEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 			tf[t]++
 		}
 		y := make([]float64, h.dim)
-		for t, c := range tf {
+		for _, t := range slices.Sorted(maps.Keys(tf)) {
+			c := tf[t]
 			f := fnv.New64a()
 			f.Write([]byte(t))
 			x := f.Sum64()

@@ -7,8 +7,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Terms are folded as the catalog's full-text search folds them (Unicode
-// NFD, combining marks dropped, lower case, split on anything that is not a
+// Terms are folded in the spirit of the catalog's full-text search (Unicode
+// NFKD — so that CsPbI₃ is cspbi3 — combining marks dropped, lower case, split on anything that is not a
 // letter or a number), then the local embedders drop stop-words, one-letter
 // words, pure numbers and words longer than maxTermBytes, and strip plural
 // endings (the S-stemmer of Harman, 1991: "ies"→"y", "es"→"e", "s"→"").
@@ -29,7 +29,7 @@ func Terms(s string) []string {
 			out = append(out, t)
 		}
 	}
-	for _, r := range norm.NFD.String(s) {
+	for _, r := range norm.NFKD.String(s) {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 		case unicode.IsLetter(r) || unicode.IsNumber(r):

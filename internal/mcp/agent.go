@@ -39,7 +39,7 @@ func (s *Server) addAgentTools() {
 			"(genesis agent approve DRAFT) and it is started."},
 		func(in ProposeCampaignIn) string { return in.HypothesisID }, s.proposeCampaign)
 	tool(s, &sdk.Tool{Name: "start_campaign", Annotations: &sdk.ToolAnnotations{OpenWorldHint: ptr(false), DestructiveHint: ptr(false)},
-		Description: "Start the campaign of a draft (dft_…) that a person has approved. A draft not yet approved is not " +
+		Description: "Start the campaign of a draft (drf_…) that a person has approved. A draft not yet approved is not " +
 			"started: the answer's status is awaiting_approval, and says how a person approves it."},
 		func(in StartCampaignIn) string { return in.DraftID }, s.startCampaign)
 }
@@ -131,7 +131,7 @@ func (s *Server) proposeCampaign(ctx context.Context, p *genesis.Principal, in P
 
 // StartCampaignIn is start_campaign's input.
 type StartCampaignIn struct {
-	DraftID string `json:"draft_id" jsonschema:"the campaign draft (dft_…)"`
+	DraftID string `json:"draft_id" jsonschema:"the campaign draft (drf_…)"`
 }
 
 // StartCampaignOut is start_campaign's output.

@@ -323,8 +323,16 @@ func effectiveLabelTx(ctx context.Context, tx store.Tx, id string, version int64
 }
 
 // docID is a passage's search document: passages of polyinstantiated
-// publications share IDs, documents may not.
-func docID(pub, passage string) string { return pub + "/" + passage }
+// publications share IDs, documents may not. The passage comes first so
+// that equal scores are ordered by passage ID, which is the same in every
+// deployment holding the document.
+func docID(pub, passage string) string { return passage + "@" + pub }
+
+// splitDocID is docID's inverse.
+func splitDocID(doc string) (pub, passage string, ok bool) {
+	passage, pub, ok = strings.Cut(doc, "@")
+	return pub, passage, ok
+}
 
 func passageDoc(pub *pubRow, ps *lit.Passage, updated time.Time) search.Doc {
 	d := search.Doc{ID: docID(pub.ID, ps.ID), Kind: search.KindPassage, Name: pub.Name, Title: ps.Section, Description: ps.Text,

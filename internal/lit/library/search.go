@@ -31,7 +31,7 @@ const (
 
 // candidate is one passage found by either ranking.
 type candidate struct {
-	doc       string // search document ID: publication/passage
+	doc       string // search document ID (docID)
 	bm25, vec int    // 1-based ranks; 0 = absent
 	bmScore   float64
 	snippet   string
@@ -269,7 +269,7 @@ func (s *Service) hits(ctx context.Context, ap authz.Principal, list []*candidat
 	pubIDs := map[string]bool{}
 	var keys []key
 	for _, c := range list {
-		pub, psg, ok := strings.Cut(c.doc, "/")
+		pub, psg, ok := splitDocID(c.doc)
 		if !ok {
 			continue
 		}
@@ -315,7 +315,7 @@ func (s *Service) hits(ctx context.Context, ap authz.Principal, list []*candidat
 		}
 	}
 	for _, c := range list {
-		pub, psg, _ := strings.Cut(c.doc, "/")
+		pub, psg, _ := splitDocID(c.doc)
 		k := key{pub, psg}
 		t, have := texts[k]
 		row := byID[pub]

@@ -1,0 +1,117 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/agent"
+	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+func (h *harness) principal(name string) *genesis.Principal {
+	h.t.Helper()
+	admin, err := h.ids.Principal(ctx, &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}, "admin")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	p, err := h.ids.Principal(ctx, admin, name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func litDoc(title, text string) lit.Document {
+	return lit.Document{Format: lit.FormatText, Title: title, Sections: []lit.Section{{Paragraphs: []string{text}}}}
+}
+
+// TestAgentOverHTTP drives a run and its reads through the API, as two
+// principals: a proprietary run is not found for one who may not read it,
+// exactly like a missing one.
+func TestAgentOverHTTP(t *testing.T) {
+	h := newHarness(t, storetest.Migrated(t, storetest.SQLite))
+	bob := h.token("bob", "OPEN")
+	carol := h.token("carol", "PROPRIETARY")
+	if _, err := h.lib.ImportDocuments(ctx, h.principal("bob"), "OPEN", "", []lit.Document{
+		litDoc("Raynaud and viscosity", "Raynaud patients show high blood viscosity."),
+		litDoc("Fish oil", "Fish oil lowers blood viscosity."),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.lib.ImportDocuments(ctx, h.principal("carol"), "PROPRIETARY", "", []lit.Document{
+		litDoc("Report", "Raynaud trial: zirconium chelate lowers blood viscosity."),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var run agent.Run
+	if r := h.do("POST", "/api/v1/agent/hypothesize", bob, map[string]any{"topic": "Raynaud", "methods": []string{"lbd"}}); r.status != 201 {
+		t.Fatalf("hypothesize: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &run)
+	}
+	if len(run.Hypotheses) == 0 || run.Label != "OPEN" {
+		t.Fatalf("run %+v", run)
+	}
+	found := false
+	for _, hy := range run.Hypotheses {
+		found = found || hy.C == "fish"
+		if strings.Contains(hy.Statement, "zirconium") {
+			t.Fatal("bob's run names a word of a document he may not read")
+		}
+	}
+	if !found {
+		t.Errorf("no Raynaud–fish hypothesis: %+v", run.Hypotheses)
+	}
+	var got agent.Run
+	h.do("GET", "/api/v1/agent/runs/"+run.ID, bob, nil).decode(t, &got)
+	if got.ID != run.ID || len(got.Hypotheses) != len(run.Hypotheses) {
+		t.Fatalf("get run: %+v", got)
+	}
+	var hy agent.Hypothesis
+	h.do("GET", "/api/v1/agent/hypotheses/"+run.Hypotheses[0].ID, bob, nil).decode(t, &hy)
+	if hy.ID != run.Hypotheses[0].ID {
+		t.Fatalf("get hypothesis: %+v", hy)
+	}
+	// An LBD hypothesis has no target to draft a campaign from.
+	if r := h.do("POST", "/api/v1/agent/hypotheses/"+hy.ID+"/propose-campaign", bob, nil); r.status != 400 {
+		t.Errorf("propose from lbd: %d %s", r.status, r.body)
+	}
+	// Carol's run reads the report: PROPRIETARY, hidden from bob.
+	var crun agent.Run
+	h.do("POST", "/api/v1/agent/hypothesize", carol, map[string]any{"topic": "Raynaud", "methods": []string{"lbd"}}).decode(t, &crun)
+	if crun.Label != "PROPRIETARY" {
+		t.Fatalf("carol's run label %s", crun.Label)
+	}
+	hidden := h.do("GET", "/api/v1/agent/runs/"+crun.ID, bob, nil)
+	missing := h.do("GET", "/api/v1/agent/runs/run_aaaaaaaaaaaaaaaa", bob, nil)
+	if hidden.status != 404 || missing.status != 404 {
+		t.Fatalf("hidden %d, missing %d", hidden.status, missing.status)
+	}
+	if hp, mp := hidden.problem(t), missing.problem(t); strings.ReplaceAll(hp.Detail, crun.ID, "X") != strings.ReplaceAll(mp.Detail, "run_aaaaaaaaaaaaaaaa", "X") || hp.Title != mp.Title {
+		t.Errorf("hidden %+v vs missing %+v", hp, mp)
+	}
+	if len(crun.Hypotheses) > 0 {
+		if r := h.do("GET", "/api/v1/agent/hypotheses/"+crun.Hypotheses[0].ID, bob, nil); r.status != 404 {
+			t.Errorf("hidden hypothesis: %d", r.status)
+		}
+	}
+	var list struct {
+		Items []agent.RunSummary `json:"items"`
+	}
+	h.do("GET", "/api/v1/agent/runs", bob, nil).decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != run.ID {
+		t.Errorf("bob's runs: %+v", list.Items)
+	}
+	h.do("GET", "/api/v1/agent/runs?limit=1", carol, nil).decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != crun.ID {
+		t.Errorf("carol's first run (newest first): %+v", list.Items)
+	}
+	if r := h.do("POST", "/api/v1/agent/hypothesize", bob, map[string]any{"topic": "x", "methods": []string{"llm"}}); r.status != 400 {
+		t.Errorf("llm without a model: %d %s", r.status, r.body)
+	}
+	if r := h.do("POST", "/api/v1/agent/hypothesize", bob, map[string]any{"topic": "x", "challenge": "chl_1"}); r.status != 400 || !strings.Contains(string(r.body), "challenge") {
+		t.Errorf("challenge without challenges: %d %s", r.status, r.body)
+	}
+}
