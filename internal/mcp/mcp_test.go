@@ -420,6 +420,23 @@ func TestHostileRequests(t *testing.T) {
 			t.Errorf("%s %v: %q, want it to mention %q", c.tool, c.args, e, c.want)
 		}
 	}
+	// Every request is authenticated: a token revoked mid-session stops
+	// at once.
+	var nt httpapi.CreateTokenResponse
+	if err := client.New(w.URL, w.bob).Do(ctx, "POST", "/api/v1/tokens", httpapi.CreateTokenRequest{Name: "short-lived"}, &nt); err != nil {
+		t.Fatal(err)
+	}
+	short := w.connect(t, nt.Secret)
+	if _, e := call(t, short, "search_catalog", map[string]any{"text": "tokamak"}); e != "" {
+		t.Fatalf("before revocation: %q", e)
+	}
+	if err := client.New(w.URL, nt.Secret).Do(ctx, "DELETE", "/api/v1/tokens/"+string(nt.Token.ID), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := short.CallTool(ctx, &sdk.CallToolParams{Name: "search_catalog", Arguments: map[string]any{"text": "tokamak"}}); err == nil {
+		t.Errorf("a revoked token's call was answered: %+v", res)
+	}
+
 	// The server is still answering.
 	if out, e := call(t, cs, "search_catalog", map[string]any{"text": "tokamak"}); e != "" || out["total"].(float64) != 1 {
 		t.Errorf("after the hostile calls: %v %q", out, e)
