@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/lit/extract"
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/store"
@@ -77,7 +77,7 @@ func newWorld(t *testing.T, db store.DB, chat llm.Chatter) *world {
 		t.Fatal(err)
 	}
 	w.cat.SetSearch(ix)
-	w.lib, err = library.New(library.Config{DB: db, Catalog: w.cat, Index: ix, Authz: w.az, Principals: w.ids, Extract: testExtract})
+	w.lib, err = library.New(library.Config{DB: db, Catalog: w.cat, Index: ix, Authz: w.az, Principals: w.ids, Extract: extract.Extract})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,24 +88,6 @@ func newWorld(t *testing.T, db store.DB, chat llm.Chatter) *world {
 	}
 	return w
 }
-
-// testExtract reads "the band gap of M is V eV" statements (optionally
-// "at T K"): the facts the gap method needs, from a corpus written for it.
-func testExtract(s string) []lit.Assertion {
-	var out []lit.Assertion
-	for _, m := range bandGap.FindAllStringSubmatchIndex(s, -1) {
-		v, _ := strconv.ParseFloat(s[m[4]:m[5]], 64)
-		a := lit.Assertion{Material: s[m[2]:m[3]], Formula: s[m[2]:m[3]], Property: "band_gap", Value: lit.Value{Value: v, Unit: "eV", Raw: s[m[4]:m[5]] + " eV"}, Start: m[0], End: m[1]}
-		if m[6] >= 0 {
-			k, _ := strconv.ParseFloat(s[m[6]:m[7]], 64)
-			a.Conditions = []lit.Condition{{Name: "temperature", Value: lit.Value{Value: k, Unit: "K", Raw: s[m[6]:m[7]] + " K"}}}
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-var bandGap = regexp.MustCompile(`band gap of ([A-Z][A-Za-z0-9]+) is ([0-9.]+) eV(?: at ([0-9.]+) K)?`)
 
 // doc is one test publication: a title and paragraphs.
 func doc(title string, paras ...string) lit.Document {

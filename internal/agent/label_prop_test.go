@@ -26,12 +26,29 @@ type propDoc struct {
 	d       lit.Document
 	marking string
 	word    string // distinctive
+	formula string // distinctive too: the material of its band-gap fact
+	hasFact bool
 }
+
+// formulas are distinct perovskite-like formulas the extractor reads.
+var formulas = func() []string {
+	var out []string
+	for _, a := range []string{"Cs", "Rb", "K", "Na"} {
+		for _, b := range []string{"Pb", "Sn", "Ge"} {
+			for _, x := range []string{"I", "Br", "Cl"} {
+				out = append(out, a+b+x+"3")
+			}
+		}
+	}
+	return out
+}()
 
 func randomCorpus(rng *rand.Rand, n int) []propDoc {
 	var out []propDoc
+	perm := rng.Perm(len(formulas))
 	for i := range n {
-		word := fmt.Sprintf("Zq%dx%d", i, rng.IntN(1000))
+		formula := formulas[perm[i]]
+		word := fmt.Sprintf("zq%dx%d", i, rng.IntN(1000))
 		var paras []string
 		for range 1 + rng.IntN(3) {
 			var ws []string
@@ -45,12 +62,13 @@ func randomCorpus(rng *rand.Rand, n int) []propDoc {
 			rng.Shuffle(len(ws), func(a, b int) { ws[a], ws[b] = ws[b], ws[a] })
 			paras = append(paras, strings.Join(ws, " ")+".")
 		}
-		if rng.IntN(2) == 0 {
+		hasFact := rng.IntN(2) == 0
+		if hasFact {
 			// A fact about the document's own material.
-			paras = append(paras, fmt.Sprintf("The band gap of %s is %.2f eV at %d K.", word, 0.8+rng.Float64()*1.5, 280+rng.IntN(60)))
+			paras = append(paras, fmt.Sprintf("The band gap of %s is %.2f eV at %d K.", formula, 0.8+rng.Float64()*1.5, 280+rng.IntN(60)))
 		}
 		d := doc(fmt.Sprintf("Document %d", i), paras...)
-		out = append(out, propDoc{d: d, marking: propLabels[rng.IntN(len(propLabels))], word: word})
+		out = append(out, propDoc{d: d, marking: propLabels[rng.IntN(len(propLabels))], word: word, formula: formula, hasFact: hasFact})
 	}
 	return out
 }
@@ -135,8 +153,8 @@ func TestLabelProperty(t *testing.T) {
 						if !mayRead(d) {
 							hiddenDocs++
 						}
-						if !mayRead(d) && strings.Contains(out, strings.ToLower(d.word)) {
-							t.Fatalf("trial %d p%d: hidden word %s in the run's output", trial, pi, d.word)
+						if !mayRead(d) && (strings.Contains(out, d.word) || d.hasFact && strings.Contains(out, strings.ToLower(d.formula))) {
+							t.Fatalf("trial %d p%d: hidden word %s or formula %s in the run's output", trial, pi, d.word, d.formula)
 						}
 					}
 					// The reference: a fresh service with only what p may
