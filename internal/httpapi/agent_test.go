@@ -6,7 +6,10 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/agent"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/lit/extract"
+	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
@@ -113,5 +116,81 @@ func TestAgentOverHTTP(t *testing.T) {
 	}
 	if r := h.do("POST", "/api/v1/agent/hypothesize", bob, map[string]any{"topic": "x", "challenge": "chl_1"}); r.status != 400 || !strings.Contains(string(r.body), "challenge") {
 		t.Errorf("challenge without challenges: %d %s", r.status, r.body)
+	}
+}
+
+// TestAgentDraftOverHTTP: a gap hypothesis becomes a campaign draft, which
+// only a person who may read it approves, and which starts only approved.
+func TestAgentDraftOverHTTP(t *testing.T) {
+	h := newHarness(t, storetest.Migrated(t, storetest.SQLite))
+	bob := h.token("bob", "OPEN")
+	carol := h.token("carol", "PROPRIETARY")
+	// The harness's library stores no facts; this one, on the same store,
+	// extracts them at import.
+	withFacts, err := library.New(library.Config{DB: h.db, Catalog: h.cat, Index: h.ix, Authz: h.az, Principals: h.ids, Extract: extract.Extract})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withFacts.ImportDocuments(ctx, h.principal("bob"), "OPEN", "", []lit.Document{
+		litDoc("Iodide", "The band gap of CsPbI3 is 1.73 eV at 300 K."),
+		litDoc("Bromide", "The band gap of CsPbBr3 is 2.36 eV at 320 K."),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var run agent.Run
+	if r := h.do("POST", "/api/v1/agent/hypothesize", bob, map[string]any{"topic": "perovskite", "target": map[string]any{"property": "band_gap", "value": 2.0, "unit": "eV"}, "methods": []string{"gap"}}); r.status != 201 {
+		t.Fatalf("hypothesize: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &run)
+	}
+	var mix string
+	for _, hy := range run.Hypotheses {
+		if hy.Gap != nil && hy.Gap.Kind == "mix" {
+			mix = hy.ID
+		}
+	}
+	if mix == "" {
+		t.Fatalf("no mix hypothesis: %+v", run.Hypotheses)
+	}
+	var d agent.Draft
+	if r := h.do("POST", "/api/v1/agent/hypotheses/"+mix+"/propose-campaign", bob, map[string]any{"budget": 8}); r.status != 201 {
+		t.Fatalf("propose: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &d)
+	}
+	if _, err := campaign.Parse([]byte(d.Campaign)); err != nil {
+		t.Fatalf("draft does not parse: %v", err)
+	}
+	if r := h.do("POST", "/api/v1/agent/drafts/"+d.ID+"/start", bob, nil); r.status != 409 {
+		t.Errorf("start unapproved: %d %s", r.status, r.body)
+	}
+	// Carol may read an OPEN draft; bob approves his own here.
+	var got agent.Draft
+	h.do("GET", "/api/v1/agent/drafts/"+d.ID, carol, nil).decode(t, &got)
+	if got.ID != d.ID {
+		t.Fatalf("carol reads the draft: %+v", got)
+	}
+	if r := h.do("POST", "/api/v1/agent/drafts/"+d.ID+"/approve", bob, nil); r.status != 200 {
+		t.Fatalf("approve: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &got)
+	}
+	if got.ApprovedBy == "" || got.ApprovedAt == nil {
+		t.Fatalf("approved draft: %+v", got)
+	}
+	var cp campaign.Campaign
+	if r := h.do("POST", "/api/v1/agent/drafts/"+d.ID+"/start", bob, nil); r.status != 201 {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &cp)
+	}
+	if cp.State != campaign.Draft || cp.Label != "OPEN" {
+		t.Errorf("campaign %s %s", cp.State, cp.Label)
+	}
+	if r := h.do("POST", "/api/v1/agent/drafts/"+d.ID+"/start", bob, nil); r.status != 409 {
+		t.Errorf("second start: %d %s", r.status, r.body)
+	}
+	if r := h.do("GET", "/api/v1/agent/drafts/drf_aaaaaaaaaaaaaaaa", bob, nil); r.status != 404 {
+		t.Errorf("missing draft: %d", r.status)
 	}
 }
