@@ -331,6 +331,7 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 	if err := s.store(ctx, p, run, req.Project, rd.versions()); err != nil {
 		return nil, errors.E(op, err)
 	}
+	s.audit(ctx, p, "run", run.Asset, run.Label, run.ID)
 	s.c.Logger.Info("agent run", "run", run.ID, "principal", p.ID, "hypotheses", len(run.Hypotheses), "read", len(run.Read), "dropped_claims", run.Drops.Claims)
 	return run, nil
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/agent"
@@ -110,6 +111,28 @@ func TestAgentOverHTTP(t *testing.T) {
 	h.do("GET", "/api/v1/agent/runs?limit=1", carol, nil).decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != crun.ID {
 		t.Errorf("carol's first run (newest first): %+v", list.Items)
+	}
+	// On the record: the run's creation, which bob may see and carol's,
+	// which he may not.
+	waitAudit := func(token, want string) string {
+		t.Helper()
+		var body string
+		for range 200 {
+			body = string(h.do("GET", "/api/v1/audit/entries?limit=1000", token, nil).body)
+			if strings.Contains(body, want) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return body
+	}
+	if body := waitAudit(bob, run.ID); !strings.Contains(body, "agent.run") {
+		t.Errorf("bob's audit view lacks his run's creation")
+	}
+	if body := waitAudit(carol, crun.ID); !strings.Contains(body, crun.ID) {
+		t.Errorf("carol's audit view lacks her run")
+	} else if body := string(h.do("GET", "/api/v1/audit/entries?limit=1000", bob, nil).body); strings.Contains(body, crun.ID) {
+		t.Errorf("bob's audit view shows carol's proprietary run")
 	}
 	if r := h.do("POST", "/api/v1/agent/hypothesize", bob, map[string]any{"topic": "x", "methods": []string{"llm"}}); r.status != 400 {
 		t.Errorf("llm without a model: %d %s", r.status, r.body)
