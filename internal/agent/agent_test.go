@@ -32,7 +32,7 @@ var ctx = context.Background()
 // world is a real store, catalog, search index, literature library and
 // agent service.
 type world struct {
-	t                *testing.T
+	t                testing.TB
 	db               store.DB
 	ids              *identity.Service
 	az               *authz.Authorizer
@@ -44,7 +44,7 @@ type world struct {
 	alice, bob, robo *genesis.Principal
 }
 
-func newWorld(t *testing.T, db store.DB, chat llm.Chatter) *world {
+func newWorld(t testing.TB, db store.DB, chat llm.Chatter) *world {
 	t.Helper()
 	w := &world{t: t, db: db}
 	w.ids = identity.New(db)
