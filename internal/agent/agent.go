@@ -303,6 +303,14 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 			hs, err = s.gaps(ctx, rd, target, req.Limit)
 		case MethodLLM:
 			hs, err = s.llmHypotheses(ctx, rd, req.Topic, target, req.Limit, &run.Drops)
+			if err != nil && !explicit[m] && errors.Is(errors.Transient, err) {
+				// Asked for all methods: the others' hypotheses stand, and
+				// the run says the model failed. (What the method read
+				// before it failed still counts in the label.)
+				run.Notes = append(run.Notes, "llm: "+errors.SafeMessage(err))
+				s.c.Logger.Warn("agent: chat model failed", "run", run.ID, "err", err)
+				err = nil
+			}
 		}
 		if err != nil {
 			return nil, errors.E(op, err)
@@ -311,7 +319,7 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 	}
 	// Rank: by score within each method's scale is not comparable across
 	// methods, so interleave methods by their own rank, then by score.
-	rankAll(all, req.Limit)
+	all = rankAll(all, req.Limit)
 	for i := range all {
 		all[i].ID = identity.NewID("hyp")
 		all[i].Run = run.ID
@@ -368,6 +376,7 @@ func (s *Service) methods(req []string) ([]string, map[string]bool, error) {
 
 // rankAll orders hypotheses: round-robin over methods in their own score
 // order (scores of different methods are on different scales), cut to n.
+// It returns a new slice.
 func rankAll(hs []Hypothesis, n int) []Hypothesis {
 	by := map[string][]Hypothesis{}
 	var order []string
@@ -393,7 +402,6 @@ func rankAll(hs []Hypothesis, n int) []Hypothesis {
 			break
 		}
 	}
-	copy(hs, out)
 	return out
 }
 

@@ -513,3 +513,36 @@ func mustJSON(v any) string {
 }
 
 var _ = label.Parse
+
+// TestLimitAcrossMethods: the limit bounds the run, whatever the methods;
+// methods take turns in the ranking, each in its own score order.
+func TestLimitAcrossMethods(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", append(append([]lit.Document{}, swanson...), perovskites...)...)
+	target, _ := agent.ParseTarget("band_gap=2.0 eV")
+	for _, limit := range []int{1, 3, 4, 7} {
+		run, err := w.ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Topic: "Raynaud", Target: target, Limit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(run.Hypotheses) != limit {
+			t.Fatalf("limit %d: %d hypotheses", limit, len(run.Hypotheses))
+		}
+		last := map[string]float64{}
+		for i, h := range run.Hypotheses {
+			if h.Rank != i+1 {
+				t.Errorf("rank %d at %d", h.Rank, i)
+			}
+			if i < 4 && h.Method != []string{"lbd", "gap"}[i%2] {
+				t.Errorf("limit %d: position %d is %s; methods take turns", limit, i, h.Method)
+			}
+			if prev, ok := last[h.Method]; ok && h.Score > prev {
+				t.Errorf("%s scores rise: %v after %v", h.Method, h.Score, prev)
+			}
+			last[h.Method] = h.Score
+			if _, err := w.ag.Hypothesis(ctx, w.bob, h.ID); err != nil {
+				t.Errorf("stored hypothesis %s: %v", h.ID, err)
+			}
+		}
+	}
+}
