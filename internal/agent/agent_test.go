@@ -546,3 +546,42 @@ func TestLimitAcrossMethods(t *testing.T) {
 		}
 	}
 }
+
+// challenges is an in-memory challenge registry (issue 15 brings the
+// real one): one proprietary challenge with a band-gap target.
+type challenges struct{}
+
+func (challenges) Target(_ context.Context, p *genesis.Principal, id string) (*agent.Target, error) {
+	if id != "chl_perovskite" || p.Clearance == "OPEN" {
+		return nil, errors.E(errors.NotExist, errors.Msg("challenge not found"))
+	}
+	return &agent.Target{Property: "band_gap", Value: 2.0, Unit: "eV", Label: "PROPRIETARY"}, nil
+}
+
+// TestChallengeTargetAndLabel: a challenge's target drives the gap method,
+// and its label joins the run's, though every passage read is OPEN.
+func TestChallengeTargetAndLabel(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", perovskites...)
+	ag, err := agent.New(agent.Config{Library: w.lib, Catalog: w.cat, Challenges: challenges{}, DB: w.db, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := ag.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Challenge: "chl_perovskite", Methods: []string{"gap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Label != "PROPRIETARY" || run.Target == nil || run.Target.Value != 2.0 || len(run.Hypotheses) == 0 {
+		t.Fatalf("run %s target %+v hypotheses %d", run.Label, run.Target, len(run.Hypotheses))
+	}
+	if _, err := ag.Run(ctx, w.bob, run.ID); !errors.Is(errors.NotExist, err) {
+		t.Errorf("bob reads a run labelled by a challenge he may not see: %v", err)
+	}
+	if _, err := ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Challenge: "chl_perovskite"}); !errors.Is(errors.NotExist, err) {
+		t.Errorf("bob's hidden challenge: %v", err)
+	}
+	noCh, _ := agent.New(agent.Config{Library: w.lib, Catalog: w.cat, DB: w.db})
+	if _, err := noCh.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Challenge: "chl_perovskite"}); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "challenge" {
+		t.Errorf("no challenges: %v", err)
+	}
+}
