@@ -198,12 +198,18 @@ func (s *Service) importDoc(ctx context.Context, p *genesis.Principal, t *catalo
 			core.Identifiers = append(core.Identifiers, meta.Identifier{Value: id.v, Scheme: id.scheme})
 		}
 	}
-	res, err := s.cat.PutPublication(ctx, p, t, catalog.PublicationSpec{
+	spec := catalog.PublicationSpec{
 		SourceID: pr.src, Name: baseName(d), Core: core, File: "document.json", Content: pr.content,
 		Tx: func(ctx context.Context, tx store.Tx, a *catalog.Asset, version int64) error {
 			return s.storeTx(ctx, tx, a, version, pr)
 		},
-	})
+	}
+	res, err := s.cat.PutPublication(ctx, p, t, spec)
+	// A concurrent import of the same document (another file of the same
+	// batch, another client) created it first: this one updates it.
+	for try := 0; try < 3 && errors.Is(errors.Conflict, err); try++ {
+		res, err = s.cat.PutPublication(ctx, p, t, spec)
+	}
 	if err != nil {
 		return im, err
 	}
