@@ -444,7 +444,9 @@ func (s *Service) embedNew(ctx context.Context, pubs map[string][]lit.Passage) e
 			}
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].pub < all[j].pub || all[i].pub == all[j].pub && all[i].psg < all[j].psg })
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].pub < all[j].pub || all[i].pub == all[j].pub && all[i].psg < all[j].psg
+	})
 	for lo := 0; lo < len(all); lo += embedBatch {
 		if _, err := s.storeVectors(ctx, all[lo:min(len(all), lo+embedBatch)]); err != nil {
 			return err
