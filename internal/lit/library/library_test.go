@@ -41,7 +41,7 @@ type world struct {
 type worldOpts struct {
 	embedder llm.Embedder
 	extract  library.ExtractFunc
-	formats  bool // parse with internal/lit/formats, not jsonParse
+	formats  bool // parse with internal/lit/formats, not jsonParse, and extract with internal/lit/extract
 }
 
 func newWorld(t testing.TB, db store.DB, o worldOpts) *world {
@@ -71,8 +71,10 @@ func newWorld(t testing.TB, db store.DB, o worldOpts) *world {
 		t.Fatal(err)
 	}
 	w.cat.SetSearch(ix)
+	// With the real parsers, the real extractor (internal/lit/extract);
+	// else a small one these tests can predict.
 	ex := o.extract
-	if ex == nil {
+	if ex == nil && !o.formats {
 		ex = testExtract
 	}
 	parse := library.ParseFunc(jsonParse)
