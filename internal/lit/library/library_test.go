@@ -156,6 +156,14 @@ func TestImportReadSearch(t *testing.T) {
 		if err != nil || len(hits) != 1 || hits[0].ID != ps[3].ID || hits[0].BM25 != 1 {
 			t.Fatalf("search: %+v %v", hits, err)
 		}
+		// Restricted to one publication (by name): the same hit; to a
+		// missing one: NotExist.
+		if one, err := w.lib.Search(ctx, w.bob, lit.Query{Text: "zirconium", Publication: im.Name}); err != nil || len(one) != 1 || one[0].ID != hits[0].ID {
+			t.Errorf("search in %s: %+v %v", im.Name, one, err)
+		}
+		if _, err := w.lib.Search(ctx, w.bob, lit.Query{Text: "zirconium", Publication: "no-such"}); !errors.Is(errors.NotExist, err) {
+			t.Errorf("search in a missing publication: %v", err)
+		}
 		got, err := w.lib.Passage(ctx, w.bob, ps[2].ID)
 		if err != nil || got.Text != ps[2].Text {
 			t.Fatalf("passage: %+v %v", got, err)
