@@ -92,6 +92,9 @@ func TestLiteratureCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(nt.Secret, "lit", "show", "doi-10.5555-genesis.example.0002", "--json")), &pub); err != nil || len(pub.CitedBy) != 1 {
 		t.Errorf("show: %+v %v", pub, err)
 	}
+	if out := must(nt.Secret, "lit", "show", "doi-10.5555-genesis.example.0001"); !strings.Contains(out, "doi-10.5555-genesis.example.0002 (pub_") {
+		t.Errorf("show names the cited publications: %s", out)
+	}
 	var ps lit.Passage
 	if err := json.Unmarshal([]byte(must(nt.Secret, "lit", "passage", hitsOf(t, must(nt.Secret, "lit", "search", "zirconia", "--json"))[0].ID, "--json")), &ps); err != nil || !strings.Contains(ps.Citation, "Moreau") {
 		t.Errorf("passage: %+v %v", ps, err)
