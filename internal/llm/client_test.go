@@ -497,3 +497,29 @@ func TestRetryPolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestChatRequestChecks(t *testing.T) {
+	c, err := llm.New(llm.Config{ChatURL: "http://127.0.0.1:1/v1", ChatModel: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := []llm.Message{{Role: llm.RoleUser, Content: "hi"}}
+	for _, tc := range []struct {
+		req  llm.ChatRequest
+		want string
+	}{
+		{llm.ChatRequest{}, "at least one message"},
+		{llm.ChatRequest{Messages: []llm.Message{{Role: "wizard"}}}, `unknown role "wizard"`},
+		{llm.ChatRequest{Messages: user, MaxTokens: -1}, "max_tokens"},
+		{llm.ChatRequest{Messages: user, Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(`[1]`)}}}, "not a JSON Schema object"},
+		{llm.ChatRequest{Messages: user, Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(`null`)}}}, "not a JSON Schema object"},
+		{llm.ChatRequest{Messages: user, Tools: []llm.Tool{{}}}, "a tool has no name"},
+	} {
+		// Refused before any request: the port is closed, so a request
+		// would be Unavailable instead.
+		_, err := c.Chatter().Chat(context.Background(), tc.req)
+		if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), tc.want) {
+			t.Errorf("%+v: %v, want Invalid %q", tc.req, err, tc.want)
+		}
+	}
+}
