@@ -58,7 +58,9 @@ const (
 // NewLSA builds an LSA model of corpus with at most dim dimensions (fewer
 // when the corpus has fewer distinct documents or terms). Terms that occur
 // in only one document are dropped when the corpus has 20 or more
-// documents.
+// documents. The vocabulary and idf come from every document; the SVD is
+// fitted on at most 50,000 of them (evenly spaced), which bounds memory
+// (about 100 MB at 128 dimensions) whatever the corpus size.
 func NewLSA(corpus []string, dim int) *LSA {
 	if dim <= 0 {
 		dim = DefaultLSADim
@@ -135,6 +137,15 @@ func NewLSA(corpus []string, dim int) *LSA {
 			col[j].w /= norm
 		}
 		docs = append(docs, col)
+	}
+	if len(docs) > maxFitDocs {
+		// Fit the subspace on an evenly spaced sample; every text, these
+		// documents included, is still folded in the same way.
+		sample := make([][]entry, maxFitDocs)
+		for i := range sample {
+			sample[i] = docs[i*len(docs)/maxFitDocs]
+		}
+		docs = sample
 	}
 	V, N := len(terms), len(docs)
 	k := min(dim, V, N)
@@ -215,6 +226,9 @@ func NewLSA(corpus []string, dim int) *LSA {
 	}
 	return l
 }
+
+// maxFitDocs bounds the documents the SVD is fitted on.
+var maxFitDocs = 50000
 
 // orthonormalize returns an orthonormal basis of the columns of the rows×cols
 // row-major matrix a (thin QR).
