@@ -26,8 +26,8 @@ import (
 // embedding that needs no network model: a TF-IDF term-document matrix
 // over a corpus (sublinear term frequency 1+ln tf, idf ln(1+N/df), each
 // document L2-normalised), truncated to its top singular vectors by a
-// randomized SVD (Halko, Martinsson and Tropp, 2011: Gaussian sketch, two
-// power iterations, oversampling 10). A text's embedding is Uₖᵀx, its
+// randomized SVD (Halko, Martinsson and Tropp, 2011: Gaussian sketch, one
+// power iteration, oversampling 10). A text's embedding is Uₖᵀx, its
 // TF-IDF vector x projected onto the k left singular vectors — for a
 // corpus document that is its row of VₖΣₖ, the space in which LSA compares
 // documents — normalised to unit length. A text with no vocabulary term
@@ -188,7 +188,9 @@ func NewLSA(corpus []string, dim int) *LSA {
 		return z
 	}
 	q := orthonormalize(mulA(omega), V, p)
-	for range 2 {
+	// One power iteration: on the literature corpus (19,294 passages,
+	// 75 judged queries) it ranked as well as two, in half the time.
+	for range 1 {
 		z := orthonormalize(mulAT(q), N, p)
 		q = orthonormalize(mulA(z), V, p)
 	}
