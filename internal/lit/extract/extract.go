@@ -371,10 +371,28 @@ var (
 	particleWords = map[string]bool{"nanoparticles": true, "particles": true, "nps": true, "nanocrystals": true, "nanospheres": true, "spheres": true, "crystallites": true, "nanocubes": true, "dots": true}
 )
 
-// implicit reads a property no phrase names: "the SnO2 layer (30 nm)" is a
-// thickness, "ceria nanoparticles (8 nm)" a particle size.
+// unitProperties are the properties a unit names by itself: "delivers
+// 117 mAh g−1" is a capacity, "1.2 × 10⁻³ S/cm" a conductivity. Units
+// shared by several properties (eV, %, nm, K, g/cm3, cm-3, mA/cm2) are not
+// here.
+var unitProperties = []string{"conductivity", "mobility", "capacity", "surface_area", "specific_capacitance",
+	"thermal_conductivity", "resistivity", "sheet_resistance", "seebeck_coefficient"}
+
+// implicit reads a property no phrase names: a unit that names its
+// property ("117 mAh g−1"); "the SnO2 layer (30 nm)" is a thickness,
+// "ceria nanoparticles (8 nm)" a particle size.
 func (f *sentenceFacts) implicit(q *quantity) *propMention {
-	if !q.paren || !q.hasUnit || q.u.d != dimLength {
+	if !q.hasUnit {
+		return nil
+	}
+	if before := strings.TrimRight(f.ls[:q.start], " ~≈"); !strings.HasSuffix(before, " by") {
+		for _, name := range unitProperties {
+			if p := properties[name]; q.u.d == p.u.d {
+				return &propMention{start: q.start, end: q.start, p: p}
+			}
+		}
+	}
+	if !q.paren || q.u.d != dimLength {
 		return nil
 	}
 	before := strings.TrimRight(f.ls[:q.start-1], " ")
