@@ -38,6 +38,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab"
@@ -240,9 +241,11 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 	}
 	floor := label.Label{}
 	if req.Label != "" {
-		l, err := label.Parse(req.Label)
+		// Not label.Parse: a user's marking interns only tokens the
+		// deployment knows and p may know of (compartment.Admit).
+		l, err := compartment.ParseForDB(ctx, s.c.DB, p, "label", req.Label)
 		if err != nil {
-			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg("label: "+errors.SafeMessage(err)))
+			return nil, errors.E(op, err)
 		}
 		floor = l
 	}

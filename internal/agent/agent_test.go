@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -583,5 +584,42 @@ func TestChallengeTargetAndLabel(t *testing.T) {
 	noCh, _ := agent.New(agent.Config{Library: w.lib, Catalog: w.cat, DB: w.db})
 	if _, err := noCh.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Challenge: "chl_perovskite"}); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "challenge" {
 		t.Errorf("no challenges: %v", err)
+	}
+}
+
+// TestRequestsRefused: bad requests are Invalid naming the field, and
+// store nothing.
+func TestRequestsRefused(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", swanson...)
+	for _, c := range []struct {
+		req   agent.HypothesizeRequest
+		field string
+	}{
+		{agent.HypothesizeRequest{}, "topic"},
+		{agent.HypothesizeRequest{Topic: "a\x1b[31mb"}, "topic"},
+		{agent.HypothesizeRequest{Topic: strings.Repeat("x", 1001)}, "topic"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Limit: 51}, "limit"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Limit: -1}, "limit"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"magic"}}, "methods"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"llm"}}, "methods"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"gap"}}, "target"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Label: "PROPRIETARY//NOSUCHCOMPARTMENT"}, "label"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Target: &agent.Target{Property: "Band Gap", Value: 1}}, "target.property"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Target: &agent.Target{Property: "band_gap", Value: math.NaN()}}, "target.value"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Target: &agent.Target{Property: "band_gap", Value: 1, Direction: "up"}}, "target.direction"},
+	} {
+		_, err := w.ag.Hypothesize(ctx, w.bob, c.req)
+		if !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != c.field {
+			t.Errorf("%+v: %v (field %q), want Invalid naming %s", c.req, err, errors.FieldOf(err), c.field)
+		}
+	}
+	if l, _, _ := w.ag.Runs(ctx, w.bob, "", 0); len(l) != 0 {
+		t.Errorf("refused requests stored runs: %+v", l)
+	}
+	// A floor raises the run's label.
+	run, err := w.ag.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Topic: "Raynaud", Label: "PROPRIETARY", Methods: []string{"lbd"}})
+	if err != nil || run.Label != "PROPRIETARY" {
+		t.Fatalf("floor: %v %+v", err, run)
 	}
 }
