@@ -145,16 +145,22 @@ func TestAgentOverHTTP(t *testing.T) {
 // TestAgentDraftOverHTTP: a gap hypothesis becomes a campaign draft, which
 // only a person who may read it approves, and which starts only approved.
 func TestAgentDraftOverHTTP(t *testing.T) {
-	h := newHarness(t, storetest.Migrated(t, storetest.SQLite))
-	bob := h.token("bob", "OPEN")
-	carol := h.token("carol", "PROPRIETARY")
+	exerciseAgent(t, newHarness(t, storetest.Migrated(t, storetest.SQLite)))
+}
+
+// exerciseAgent drives every agent operation (TestAPI runs it on both
+// backends): run, runs, hypothesis, draft, approval, start.
+func exerciseAgent(t *testing.T, h *harness) {
+	bobName, carolName := "agent-bob", "agent-carol"
+	bob := h.token(bobName, "OPEN")
+	carol := h.token(carolName, "PROPRIETARY")
 	// The harness's library stores no facts; this one, on the same store,
 	// extracts them at import.
 	withFacts, err := library.New(library.Config{DB: h.db, Catalog: h.cat, Index: h.ix, Authz: h.az, Principals: h.ids, Extract: extract.Extract})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := withFacts.ImportDocuments(ctx, h.principal("bob"), "OPEN", "", []lit.Document{
+	if _, err := withFacts.ImportDocuments(ctx, h.principal(bobName), "OPEN", "", []lit.Document{
 		litDoc("Iodide", "The band gap of CsPbI3 is 1.73 eV at 300 K."),
 		litDoc("Bromide", "The band gap of CsPbBr3 is 2.36 eV at 320 K."),
 	}); err != nil {
@@ -174,6 +180,20 @@ func TestAgentDraftOverHTTP(t *testing.T) {
 	}
 	if mix == "" {
 		t.Fatalf("no mix hypothesis: %+v", run.Hypotheses)
+	}
+	var again agent.Run
+	h.do("GET", "/api/v1/agent/runs/"+run.ID, carol, nil).decode(t, &again)
+	var hy agent.Hypothesis
+	h.do("GET", "/api/v1/agent/hypotheses/"+mix, carol, nil).decode(t, &hy)
+	if again.ID != run.ID || hy.Gap == nil || hy.Gap.Other != "CsPbBr3" {
+		t.Fatalf("run %+v hypothesis %+v", again, hy)
+	}
+	var list struct {
+		Items []agent.RunSummary `json:"items"`
+	}
+	h.do("GET", "/api/v1/agent/runs?limit=5", bob, nil).decode(t, &list)
+	if len(list.Items) == 0 || list.Items[0].ID != run.ID {
+		t.Errorf("runs: %+v", list.Items)
 	}
 	var d agent.Draft
 	if r := h.do("POST", "/api/v1/agent/hypotheses/"+mix+"/propose-campaign", bob, map[string]any{"budget": 8}); r.status != 201 {

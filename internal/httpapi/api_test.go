@@ -971,6 +971,7 @@ func TestAPI(t *testing.T) {
 		exerciseCampaigns(h)
 		exerciseInstruments(t, h)
 		exerciseLiterature(t, h)
+		exerciseAgent(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {
