@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/campaign"
+	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/lit"
 	"github.com/genesis-science/genesis/internal/lit/extract"
 	"github.com/genesis-science/genesis/internal/lit/library"
@@ -235,5 +237,87 @@ func exerciseAgent(t *testing.T, h *harness) {
 	}
 	if r := h.do("GET", "/api/v1/agent/drafts/drf_aaaaaaaaaaaaaaaa", bob, nil); r.status != 404 {
 		t.Errorf("missing draft: %d", r.status)
+	}
+}
+
+// filmDev is a minimal driver for the agent tests: a film line whose
+// anneal action takes a composition fraction and a temperature and
+// measures a band gap.
+type filmDev struct{ apiDev }
+
+func init() {
+	lab.RegisterKind("agentfilm", func(lab.Config) (lab.Driver, error) { return filmDev{}, nil })
+}
+
+func (filmDev) Info(context.Context) (*lab.Info, error) {
+	return &lab.Info{Model: "film line", Actions: []lab.Action{
+		{Name: "anneal", Params: []lab.Param{
+			{Name: "fraction", Kind: lab.Number, Min: fptr(0), Max: fptr(1)},
+			{Name: "temperature", Kind: lab.Number, Unit: "K", Min: fptr(200), Max: fptr(500)}},
+			Outputs: []lab.Output{{Name: "band_gap", Unit: "eV"}}},
+	}}, nil
+}
+
+// TestAgentDraftOnInstrument: a draft asked to run on an instrument uses
+// it when the instrument is accredited for the draft's label and takes its
+// parameters, and the campaign is created on it; a proprietary draft falls
+// back to a job template, and its notes say why.
+func TestAgentDraftOnInstrument(t *testing.T) {
+	h := newHarness(t, storetest.Migrated(t, storetest.SQLite))
+	ann := h.token("ann", "OPEN")
+	carol := h.token("carol", "PROPRIETARY")
+	if r := h.do("POST", "/api/v1/instruments", h.admin, map[string]any{"name": "film", "kind": "agentfilm", "accreditation": "OPEN"}); r.status != 201 {
+		t.Fatalf("add instrument: %d %s", r.status, r.body)
+	}
+	withFacts, err := library.New(library.Config{DB: h.db, Catalog: h.cat, Index: h.ix, Authz: h.az, Principals: h.ids, Extract: extract.Extract})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withFacts.ImportDocuments(ctx, h.principal("ann"), "OPEN", "", []lit.Document{
+		litDoc("Iodide", "The band gap of CsPbI3 is 1.73 eV at 300 K."),
+		litDoc("Bromide", "The band gap of CsPbBr3 is 2.36 eV at 320 K."),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	draftOf := func(token, floor string) agent.Draft {
+		t.Helper()
+		var run agent.Run
+		if r := h.do("POST", "/api/v1/agent/hypothesize", token, map[string]any{"target": map[string]any{"property": "band_gap", "value": 2.0, "unit": "eV"}, "methods": []string{"gap"}, "label": floor}); r.status != 201 {
+			t.Fatalf("hypothesize: %d %s", r.status, r.body)
+		} else {
+			r.decode(t, &run)
+		}
+		for _, hy := range run.Hypotheses {
+			if hy.Gap != nil && hy.Gap.Kind == "mix" {
+				var d agent.Draft
+				if r := h.do("POST", "/api/v1/agent/hypotheses/"+hy.ID+"/propose-campaign", token, map[string]any{"instrument": "film", "action": "anneal"}); r.status != 201 {
+					t.Fatalf("propose: %d %s", r.status, r.body)
+				} else {
+					r.decode(t, &d)
+				}
+				return d
+			}
+		}
+		t.Fatalf("no mix hypothesis: %+v", run.Hypotheses)
+		return agent.Draft{}
+	}
+	d := draftOf(ann, "OPEN")
+	sp, err := campaign.Parse([]byte(d.Campaign))
+	if err != nil || d.Executor != "instrument" || sp.Executor.Instrument != "film" || sp.Executor.Action != "anneal" {
+		t.Fatalf("draft on the instrument: %v %s\n%s\n%s", err, d.Executor, d.Campaign, d.Notes)
+	}
+	h.do("POST", "/api/v1/agent/drafts/"+d.ID+"/approve", ann, nil)
+	var cp campaign.Campaign
+	if r := h.do("POST", "/api/v1/agent/drafts/"+d.ID+"/start", ann, nil); r.status != 201 {
+		t.Fatalf("start: %d %s", r.status, r.body)
+	} else {
+		r.decode(t, &cp)
+	}
+	if cp.Spec.Executor.Instrument != "film" {
+		t.Errorf("campaign executor %+v", cp.Spec.Executor)
+	}
+	pd := draftOf(carol, "PROPRIETARY")
+	if pd.Label != "PROPRIETARY" || pd.Executor != "job" || !strings.Contains(pd.Notes, "accredited for PROPRIETARY") {
+		t.Errorf("proprietary draft: %s %s\n%s", pd.Label, pd.Executor, pd.Notes)
 	}
 }
