@@ -467,7 +467,8 @@ func (s *Service) store(ctx context.Context, p *genesis.Principal, run *Run, pro
 	a, v, err := s.commitAsset(ctx, p, catalog.CreateSpec{Kind: catalog.KindDataset, Name: run.Name, Title: "Agent run: " + clip(run.Topic, 200),
 		Description: "Hypotheses of agent run " + run.ID + " on behalf of " + string(p.ID) + ".", Label: run.Label, Project: project},
 		inputs, run.ID, func(dir string) error {
-			run.Asset = "" // filled below; run.json names the run by ID
+			// Asset and version are filled below; reads fill them from
+			// the dataset holding run.json.
 			return writeJSON(filepath.Join(dir, runFile), run)
 		})
 	if err != nil {

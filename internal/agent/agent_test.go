@@ -19,7 +19,6 @@ import (
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
-	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/lit"
 	"github.com/genesis-science/genesis/internal/lit/extract"
 	"github.com/genesis-science/genesis/internal/lit/library"
@@ -512,8 +511,6 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
-var _ = label.Parse
 
 // TestLimitAcrossMethods: the limit bounds the run, whatever the methods;
 // methods take turns in the ranking, each in its own score order.

@@ -10,7 +10,6 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/errors"
-	"github.com/genesis-science/genesis/internal/lit"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/llm/llmtest"
 	"github.com/genesis-science/genesis/internal/store/storetest"
@@ -248,8 +247,6 @@ func TestPromptInjection(t *testing.T) {
 		}
 	}
 }
-
-var _ = lit.Query{}
 
 // TestLLMFailure: a model that fails costs the run its LLM hypotheses
 // only when the other methods were asked for too (with a note); asked for
