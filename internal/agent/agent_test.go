@@ -620,3 +620,50 @@ func TestRequestsRefused(t *testing.T) {
 		t.Fatalf("floor: %v %+v", err, run)
 	}
 }
+
+// TestRunsPaging: pages of one run each list every readable run once,
+// newest first, skipping hidden ones; a cursor the service did not make is
+// refused.
+func TestRunsPaging(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", swanson...)
+	var want []string
+	for i := range 5 {
+		p := w.bob
+		if i%2 == 1 {
+			p = w.alice
+		}
+		floor := "OPEN"
+		if i == 3 {
+			floor = "PROPRIETARY" // alice's, hidden from bob
+		}
+		run, err := w.ag.Hypothesize(ctx, p, agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"lbd"}, Label: floor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i != 3 {
+			want = append([]string{run.ID}, want...)
+		}
+	}
+	var got []string
+	cursor := ""
+	for range 10 {
+		page, next, err := w.ag.Runs(ctx, w.bob, cursor, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page {
+			got = append(got, r.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bob's pages %v, want %v", got, want)
+	}
+	if _, _, err := w.ag.Runs(ctx, w.bob, "bm90IGEgY3Vyc29y", 1); !errors.Is(errors.Invalid, err) {
+		t.Errorf("a made-up cursor: %v", err)
+	}
+}
