@@ -38,6 +38,7 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/pack"
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compartment"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab"
@@ -240,9 +241,11 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 	}
 	floor := label.Label{}
 	if req.Label != "" {
-		l, err := label.Parse(req.Label)
+		// Not label.Parse: a user's marking interns only tokens the
+		// deployment knows and p may know of (compartment.Admit).
+		l, err := compartment.ParseForDB(ctx, s.c.DB, p, "label", req.Label)
 		if err != nil {
-			return nil, errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg("label: "+errors.SafeMessage(err)))
+			return nil, errors.E(op, err)
 		}
 		floor = l
 	}
@@ -303,6 +306,14 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 			hs, err = s.gaps(ctx, rd, target, req.Limit)
 		case MethodLLM:
 			hs, err = s.llmHypotheses(ctx, rd, req.Topic, target, req.Limit, &run.Drops)
+			if err != nil && !explicit[m] && errors.Is(errors.Transient, err) {
+				// Asked for all methods: the others' hypotheses stand, and
+				// the run says the model failed. (What the method read
+				// before it failed still counts in the label.)
+				run.Notes = append(run.Notes, "llm: "+errors.SafeMessage(err))
+				s.c.Logger.Warn("agent: chat model failed", "run", run.ID, "err", err)
+				err = nil
+			}
 		}
 		if err != nil {
 			return nil, errors.E(op, err)
@@ -311,7 +322,7 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 	}
 	// Rank: by score within each method's scale is not comparable across
 	// methods, so interleave methods by their own rank, then by score.
-	rankAll(all, req.Limit)
+	all = rankAll(all, req.Limit)
 	for i := range all {
 		all[i].ID = identity.NewID("hyp")
 		all[i].Run = run.ID
@@ -331,6 +342,7 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 	if err := s.store(ctx, p, run, req.Project, rd.versions()); err != nil {
 		return nil, errors.E(op, err)
 	}
+	s.audit(ctx, p, "run", run.Asset, run.Label, run.ID)
 	s.c.Logger.Info("agent run", "run", run.ID, "principal", p.ID, "hypotheses", len(run.Hypotheses), "read", len(run.Read), "dropped_claims", run.Drops.Claims)
 	return run, nil
 }
@@ -367,6 +379,7 @@ func (s *Service) methods(req []string) ([]string, map[string]bool, error) {
 
 // rankAll orders hypotheses: round-robin over methods in their own score
 // order (scores of different methods are on different scales), cut to n.
+// It returns a new slice.
 func rankAll(hs []Hypothesis, n int) []Hypothesis {
 	by := map[string][]Hypothesis{}
 	var order []string
@@ -392,7 +405,6 @@ func rankAll(hs []Hypothesis, n int) []Hypothesis {
 			break
 		}
 	}
-	copy(hs, out)
 	return out
 }
 
@@ -455,7 +467,8 @@ func (s *Service) store(ctx context.Context, p *genesis.Principal, run *Run, pro
 	a, v, err := s.commitAsset(ctx, p, catalog.CreateSpec{Kind: catalog.KindDataset, Name: run.Name, Title: "Agent run: " + clip(run.Topic, 200),
 		Description: "Hypotheses of agent run " + run.ID + " on behalf of " + string(p.ID) + ".", Label: run.Label, Project: project},
 		inputs, run.ID, func(dir string) error {
-			run.Asset = "" // filled below; run.json names the run by ID
+			// Asset and version are filled below; reads fill them from
+			// the dataset holding run.json.
 			return writeJSON(filepath.Join(dir, runFile), run)
 		})
 	if err != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +19,8 @@ import (
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
-	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/lit/extract"
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/store"
@@ -32,7 +32,7 @@ var ctx = context.Background()
 // world is a real store, catalog, search index, literature library and
 // agent service.
 type world struct {
-	t                *testing.T
+	t                testing.TB
 	db               store.DB
 	ids              *identity.Service
 	az               *authz.Authorizer
@@ -44,7 +44,7 @@ type world struct {
 	alice, bob, robo *genesis.Principal
 }
 
-func newWorld(t *testing.T, db store.DB, chat llm.Chatter) *world {
+func newWorld(t testing.TB, db store.DB, chat llm.Chatter) *world {
 	t.Helper()
 	w := &world{t: t, db: db}
 	w.ids = identity.New(db)
@@ -77,7 +77,7 @@ func newWorld(t *testing.T, db store.DB, chat llm.Chatter) *world {
 		t.Fatal(err)
 	}
 	w.cat.SetSearch(ix)
-	w.lib, err = library.New(library.Config{DB: db, Catalog: w.cat, Index: ix, Authz: w.az, Principals: w.ids, Extract: testExtract})
+	w.lib, err = library.New(library.Config{DB: db, Catalog: w.cat, Index: ix, Authz: w.az, Principals: w.ids, Extract: extract.Extract})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,24 +88,6 @@ func newWorld(t *testing.T, db store.DB, chat llm.Chatter) *world {
 	}
 	return w
 }
-
-// testExtract reads "the band gap of M is V eV" statements (optionally
-// "at T K"): the facts the gap method needs, from a corpus written for it.
-func testExtract(s string) []lit.Assertion {
-	var out []lit.Assertion
-	for _, m := range bandGap.FindAllStringSubmatchIndex(s, -1) {
-		v, _ := strconv.ParseFloat(s[m[4]:m[5]], 64)
-		a := lit.Assertion{Material: s[m[2]:m[3]], Formula: s[m[2]:m[3]], Property: "band_gap", Value: lit.Value{Value: v, Unit: "eV", Raw: s[m[4]:m[5]] + " eV"}, Start: m[0], End: m[1]}
-		if m[6] >= 0 {
-			k, _ := strconv.ParseFloat(s[m[6]:m[7]], 64)
-			a.Conditions = []lit.Condition{{Name: "temperature", Value: lit.Value{Value: k, Unit: "K", Raw: s[m[6]:m[7]] + " K"}}}
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
-var bandGap = regexp.MustCompile(`band gap of ([A-Z][A-Za-z0-9]+) is ([0-9.]+) eV(?: at ([0-9.]+) K)?`)
 
 // doc is one test publication: a title and paragraphs.
 func doc(title string, paras ...string) lit.Document {
@@ -530,4 +512,158 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-var _ = label.Parse
+// TestLimitAcrossMethods: the limit bounds the run, whatever the methods;
+// methods take turns in the ranking, each in its own score order.
+func TestLimitAcrossMethods(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", append(append([]lit.Document{}, swanson...), perovskites...)...)
+	target, _ := agent.ParseTarget("band_gap=2.0 eV")
+	for _, limit := range []int{1, 3, 4, 7} {
+		run, err := w.ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Topic: "Raynaud", Target: target, Limit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(run.Hypotheses) != limit {
+			t.Fatalf("limit %d: %d hypotheses", limit, len(run.Hypotheses))
+		}
+		last := map[string]float64{}
+		for i, h := range run.Hypotheses {
+			if h.Rank != i+1 {
+				t.Errorf("rank %d at %d", h.Rank, i)
+			}
+			if i < 4 && h.Method != []string{"lbd", "gap"}[i%2] {
+				t.Errorf("limit %d: position %d is %s; methods take turns", limit, i, h.Method)
+			}
+			if prev, ok := last[h.Method]; ok && h.Score > prev {
+				t.Errorf("%s scores rise: %v after %v", h.Method, h.Score, prev)
+			}
+			last[h.Method] = h.Score
+			if _, err := w.ag.Hypothesis(ctx, w.bob, h.ID); err != nil {
+				t.Errorf("stored hypothesis %s: %v", h.ID, err)
+			}
+		}
+	}
+}
+
+// challenges is an in-memory challenge registry (issue 15 brings the
+// real one): one proprietary challenge with a band-gap target.
+type challenges struct{}
+
+func (challenges) Target(_ context.Context, p *genesis.Principal, id string) (*agent.Target, error) {
+	if id != "chl_perovskite" || p.Clearance == "OPEN" {
+		return nil, errors.E(errors.NotExist, errors.Msg("challenge not found"))
+	}
+	return &agent.Target{Property: "band_gap", Value: 2.0, Unit: "eV", Label: "PROPRIETARY"}, nil
+}
+
+// TestChallengeTargetAndLabel: a challenge's target drives the gap method,
+// and its label joins the run's, though every passage read is OPEN.
+func TestChallengeTargetAndLabel(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", perovskites...)
+	ag, err := agent.New(agent.Config{Library: w.lib, Catalog: w.cat, Challenges: challenges{}, DB: w.db, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := ag.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Challenge: "chl_perovskite", Methods: []string{"gap"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Label != "PROPRIETARY" || run.Target == nil || run.Target.Value != 2.0 || len(run.Hypotheses) == 0 {
+		t.Fatalf("run %s target %+v hypotheses %d", run.Label, run.Target, len(run.Hypotheses))
+	}
+	if _, err := ag.Run(ctx, w.bob, run.ID); !errors.Is(errors.NotExist, err) {
+		t.Errorf("bob reads a run labelled by a challenge he may not see: %v", err)
+	}
+	if _, err := ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Challenge: "chl_perovskite"}); !errors.Is(errors.NotExist, err) {
+		t.Errorf("bob's hidden challenge: %v", err)
+	}
+	noCh, _ := agent.New(agent.Config{Library: w.lib, Catalog: w.cat, DB: w.db})
+	if _, err := noCh.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Challenge: "chl_perovskite"}); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "challenge" {
+		t.Errorf("no challenges: %v", err)
+	}
+}
+
+// TestRequestsRefused: bad requests are Invalid naming the field, and
+// store nothing.
+func TestRequestsRefused(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", swanson...)
+	for _, c := range []struct {
+		req   agent.HypothesizeRequest
+		field string
+	}{
+		{agent.HypothesizeRequest{}, "topic"},
+		{agent.HypothesizeRequest{Topic: "a\x1b[31mb"}, "topic"},
+		{agent.HypothesizeRequest{Topic: strings.Repeat("x", 1001)}, "topic"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Limit: 51}, "limit"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Limit: -1}, "limit"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"magic"}}, "methods"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"llm"}}, "methods"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"gap"}}, "target"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Label: "PROPRIETARY//NOSUCHCOMPARTMENT"}, "label"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Target: &agent.Target{Property: "Band Gap", Value: 1}}, "target.property"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Target: &agent.Target{Property: "band_gap", Value: math.NaN()}}, "target.value"},
+		{agent.HypothesizeRequest{Topic: "Raynaud", Target: &agent.Target{Property: "band_gap", Value: 1, Direction: "up"}}, "target.direction"},
+	} {
+		_, err := w.ag.Hypothesize(ctx, w.bob, c.req)
+		if !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != c.field {
+			t.Errorf("%+v: %v (field %q), want Invalid naming %s", c.req, err, errors.FieldOf(err), c.field)
+		}
+	}
+	if l, _, _ := w.ag.Runs(ctx, w.bob, "", 0); len(l) != 0 {
+		t.Errorf("refused requests stored runs: %+v", l)
+	}
+	// A floor raises the run's label.
+	run, err := w.ag.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Topic: "Raynaud", Label: "PROPRIETARY", Methods: []string{"lbd"}})
+	if err != nil || run.Label != "PROPRIETARY" {
+		t.Fatalf("floor: %v %+v", err, run)
+	}
+}
+
+// TestRunsPaging: pages of one run each list every readable run once,
+// newest first, skipping hidden ones; a cursor the service did not make is
+// refused.
+func TestRunsPaging(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), nil)
+	w.put(w.bob, "OPEN", swanson...)
+	var want []string
+	for i := range 5 {
+		p := w.bob
+		if i%2 == 1 {
+			p = w.alice
+		}
+		floor := "OPEN"
+		if i == 3 {
+			floor = "PROPRIETARY" // alice's, hidden from bob
+		}
+		run, err := w.ag.Hypothesize(ctx, p, agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"lbd"}, Label: floor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i != 3 {
+			want = append([]string{run.ID}, want...)
+		}
+	}
+	var got []string
+	cursor := ""
+	for range 10 {
+		page, next, err := w.ag.Runs(ctx, w.bob, cursor, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page {
+			got = append(got, r.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bob's pages %v, want %v", got, want)
+	}
+	if _, _, err := w.ag.Runs(ctx, w.bob, "bm90IGEgY3Vyc29y", 1); !errors.Is(errors.Invalid, err) {
+		t.Errorf("a made-up cursor: %v", err)
+	}
+}

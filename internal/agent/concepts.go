@@ -1,15 +1,36 @@
 package agent
 
 import (
+	"github.com/genesis-science/genesis/internal/lit/extract"
 	"strings"
 	"unicode"
 )
 
-// concepts returns the distinct concept terms of a text, in order of first
-// appearance: lower-cased words of at least three letters that are not
-// stop words or numbers. (The ABC model needs comparable terms more than
-// rich ones; every passage and the topic go through the same function.)
+// concepts returns the distinct concept terms of a text: its words (see
+// words) and the one-token concepts internal/lit/extract finds — normalised
+// formulas of named materials, canonical property names (band_gap),
+// methods — so that passages naming one thing differently meet. (Its
+// multi-word noun phrases are left out: as C terms they are mostly noise,
+// and their words are here already.) Every passage and the topic go
+// through this one function.
 func concepts(s string) []string {
+	out := words(s)
+	seen := map[string]bool{}
+	for _, w := range out {
+		seen[w] = true
+	}
+	for _, c := range extract.Concepts(s) {
+		if !strings.ContainsRune(c, ' ') && !seen[c] && len(c) >= 2 {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// words returns the distinct lower-cased words of a text of at least three
+// letters that are not stop words or numbers, in order of appearance.
+func words(s string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool {

@@ -133,6 +133,7 @@ func (s *Service) ProposeCampaign(ctx context.Context, p *genesis.Principal, hyp
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
+	s.audit(ctx, p, "draft", d.Asset, d.Label, d.ID)
 	return d, nil
 }
 
@@ -230,14 +231,19 @@ func (s *Service) accredited(ctx context.Context, p *genesis.Principal, l label.
 	for _, pr := range params {
 		req.Params[pr.Name] = (*pr.Low + *pr.High) / 2
 	}
+	why := "no instrument offering it is accredited for " + l.Format()
 	for _, id := range ids {
-		if err := s.c.Fleet.Admit(ctx, id, "", l, req); err == nil {
+		err := s.c.Fleet.Admit(ctx, id, "", l, req)
+		switch {
+		case err == nil, errors.Is(errors.Conflict, err):
+			// Conflict is "not now" (an interlock, a lock): the campaign
+			// waits for it; the instrument can run the draft.
 			return "", true
-		} else if errors.Is(errors.Permission, err) {
-			continue
+		case errors.Is(errors.Invalid, err):
+			why = "the instrument refuses the draft's parameters: " + errors.SafeMessage(err)
 		}
 	}
-	return "no instrument offering it is accredited for " + l.Format() + " with these parameters", false
+	return why, false
 }
 
 func paramName(s string) string {
@@ -341,7 +347,7 @@ func (s *Service) Approve(ctx context.Context, p *genesis.Principal, draftID str
 	if err != nil {
 		return errors.E(op, err)
 	}
-	s.audit(ctx, p, "approve", d.ID, d.Label)
+	s.audit(ctx, p, "approve", d.Asset, d.Label, d.ID)
 	return nil
 }
 
@@ -377,11 +383,16 @@ func (s *Service) Start(ctx context.Context, p *genesis.Principal, draftID strin
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	s.audit(ctx, p, "start", d.ID, d.Label)
+	s.audit(ctx, p, "start", d.Asset, d.Label, d.ID+" campaign "+c.ID)
 	return c, nil
 }
 
-func (s *Service) audit(ctx context.Context, p *genesis.Principal, action, id, marking string) {
+// audit records an agent action (agent.run, agent.draft, agent.approve,
+// agent.start; detail: the run or draft ID) about the dataset that holds
+// it, at its label: the log shows it to whoever may read that dataset,
+// as it shows the catalog's own records (the catalog records the assets
+// it writes as well).
+func (s *Service) audit(ctx context.Context, p *genesis.Principal, action, asset, marking, detail string) {
 	if s.c.Audit == nil {
 		return
 	}
@@ -389,7 +400,7 @@ func (s *Service) audit(ctx context.Context, p *genesis.Principal, action, id, m
 	if err != nil {
 		return
 	}
-	if err := catalog.Record(ctx, s.c.Audit, audit.Record{Principal: string(p.ID), Action: "agent_draft." + action, ObjectType: "agent_draft", ObjectID: id, Decision: audit.Allow}, l); err != nil {
+	if err := catalog.Record(ctx, s.c.Audit, audit.Record{Principal: string(p.ID), Action: "agent." + action, ObjectType: string(catalog.KindDataset), ObjectID: asset, Decision: audit.Allow, Detail: detail}, l); err != nil {
 		s.c.Logger.Warn("agent audit", "err", err)
 	}
 }

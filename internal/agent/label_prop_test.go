@@ -11,6 +11,7 @@ import (
 	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
@@ -26,12 +27,29 @@ type propDoc struct {
 	d       lit.Document
 	marking string
 	word    string // distinctive
+	formula string // distinctive too: the material of its band-gap fact
+	hasFact bool
 }
+
+// formulas are distinct perovskite-like formulas the extractor reads.
+var formulas = func() []string {
+	var out []string
+	for _, a := range []string{"Cs", "Rb", "K", "Na"} {
+		for _, b := range []string{"Pb", "Sn", "Ge"} {
+			for _, x := range []string{"I", "Br", "Cl"} {
+				out = append(out, a+b+x+"3")
+			}
+		}
+	}
+	return out
+}()
 
 func randomCorpus(rng *rand.Rand, n int) []propDoc {
 	var out []propDoc
+	perm := rng.Perm(len(formulas))
 	for i := range n {
-		word := fmt.Sprintf("Zq%dx%d", i, rng.IntN(1000))
+		formula := formulas[perm[i]]
+		word := fmt.Sprintf("zq%dx%d", i, rng.IntN(1000))
 		var paras []string
 		for range 1 + rng.IntN(3) {
 			var ws []string
@@ -45,12 +63,13 @@ func randomCorpus(rng *rand.Rand, n int) []propDoc {
 			rng.Shuffle(len(ws), func(a, b int) { ws[a], ws[b] = ws[b], ws[a] })
 			paras = append(paras, strings.Join(ws, " ")+".")
 		}
-		if rng.IntN(2) == 0 {
+		hasFact := rng.IntN(2) == 0
+		if hasFact {
 			// A fact about the document's own material.
-			paras = append(paras, fmt.Sprintf("The band gap of %s is %.2f eV at %d K.", word, 0.8+rng.Float64()*1.5, 280+rng.IntN(60)))
+			paras = append(paras, fmt.Sprintf("The band gap of %s is %.2f eV at %d K.", formula, 0.8+rng.Float64()*1.5, 280+rng.IntN(60)))
 		}
 		d := doc(fmt.Sprintf("Document %d", i), paras...)
-		out = append(out, propDoc{d: d, marking: propLabels[rng.IntN(len(propLabels))], word: word})
+		out = append(out, propDoc{d: d, marking: propLabels[rng.IntN(len(propLabels))], word: word, formula: formula, hasFact: hasFact})
 	}
 	return out
 }
@@ -91,13 +110,22 @@ func TestLabelProperty(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			open := storetest.Backends()[backend]
-			var hyps, gaps, hiddenDocs int
+			var hyps, gaps, llms, hiddenDocs int
 			for trial := range trials {
 				rng := rand.New(rand.NewPCG(uint64(trial), 14))
 				docs := randomCorpus(rng, 8+rng.IntN(6))
 				w := newWorld(t, storetest.Migrated(t, open), nil)
 				ps := propWorld(t, w)
 				w.load(docs, func(propDoc) bool { return true })
+				// A model that tries everything: it searches for every
+				// document's distinctive word, reads and cites every
+				// passage there is (as the steward sees them).
+				chat, reqs := scripted(t, greedyScript(w, docs))
+				ag, err := agent.New(agent.Config{Library: w.lib, Catalog: w.cat, Campaigns: w.camp, Chatter: chat, DB: w.db, WorkDir: t.TempDir()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.ag = ag
 				target := &agent.Target{Property: "band_gap", Value: 1.5, Unit: "eV"}
 				for pi, p := range ps {
 					cl, _ := label.Parse(p.Clearance)
@@ -105,10 +133,25 @@ func TestLabelProperty(t *testing.T) {
 						l, _ := label.Parse(d.marking)
 						return label.Dominates(cl, l)
 					}
-					req := agent.HypothesizeRequest{Topic: "topicword", Target: target, Methods: []string{"lbd", "gap"}, Limit: 50}
+					req := agent.HypothesizeRequest{Topic: "topicword", Target: target, Methods: []string{"lbd", "gap", "llm"}, Limit: 50}
+					n0 := len(reqs())
 					run, err := w.ag.Hypothesize(ctx, p, req)
 					if err != nil {
 						t.Fatal(err)
+					}
+					// Nothing hidden was sent to the model either.
+					for _, r := range reqs()[n0:] {
+						for _, m := range r.Messages {
+							if m.Role != llm.RoleTool && m.Role != llm.RoleUser {
+								continue
+							}
+							low := strings.ToLower(m.Content)
+							for _, d := range docs {
+								if !mayRead(d) && (strings.Contains(low, d.word) || d.hasFact && strings.Contains(low, strings.ToLower(d.formula))) {
+									t.Fatalf("trial %d p%d: the model was sent hidden %s/%s: %q", trial, pi, d.word, d.formula, m.Content)
+								}
+							}
+						}
 					}
 					// Read and cited only what p may read.
 					readJoin := label.Label{}
@@ -126,8 +169,11 @@ func TestLabelProperty(t *testing.T) {
 					}
 					for _, h := range run.Hypotheses {
 						hyps++
-						if h.Method == agent.MethodGap {
+						switch h.Method {
+						case agent.MethodGap:
 							gaps++
+						case agent.MethodLLM:
+							llms++
 						}
 					}
 					out := strings.ToLower(mustJSON(run))
@@ -135,13 +181,13 @@ func TestLabelProperty(t *testing.T) {
 						if !mayRead(d) {
 							hiddenDocs++
 						}
-						if !mayRead(d) && strings.Contains(out, strings.ToLower(d.word)) {
-							t.Fatalf("trial %d p%d: hidden word %s in the run's output", trial, pi, d.word)
+						if !mayRead(d) && (strings.Contains(out, d.word) || d.hasFact && strings.Contains(out, strings.ToLower(d.formula))) {
+							t.Fatalf("trial %d p%d: hidden word %s or formula %s in the run's output", trial, pi, d.word, d.formula)
 						}
 					}
 					// The reference: a fresh service with only what p may
 					// read, the same principal.
-					ref := newWorld(t, storetest.Migrated(t, open), nil)
+					ref := newWorld(t, storetest.Migrated(t, open), chat)
 					rps := propWorld(t, ref)
 					ref.load(docs, mayRead)
 					rrun, err := ref.ag.Hypothesize(ctx, rps[pi], req)
@@ -154,6 +200,9 @@ func TestLabelProperty(t *testing.T) {
 					if fmt.Sprint(run.Read) != fmt.Sprint(rrun.Read) {
 						t.Errorf("trial %d p%d: read %v, reference %v", trial, pi, run.Read, rrun.Read)
 					}
+					if fmt.Sprint(run.Drops) != fmt.Sprint(rrun.Drops) {
+						t.Errorf("trial %d p%d: drops %+v, reference %+v", trial, pi, run.Drops, rrun.Drops)
+					}
 					if a, b := comparable(run), comparable(rrun); a != b {
 						t.Errorf("trial %d p%d: hypotheses differ from the reference:\n%s\n%s", trial, pi, a, b)
 					}
@@ -165,10 +214,10 @@ func TestLabelProperty(t *testing.T) {
 				}
 			}
 			// A property that held vacuously proves nothing.
-			if hyps == 0 || gaps == 0 || hiddenDocs == 0 {
-				t.Fatalf("degenerate trials: %d hypotheses, %d gap hypotheses, %d hidden documents", hyps, gaps, hiddenDocs)
+			if hyps == 0 || gaps == 0 || llms == 0 || hiddenDocs == 0 {
+				t.Fatalf("degenerate trials: %d hypotheses, %d gap, %d llm, %d hidden documents", hyps, gaps, llms, hiddenDocs)
 			}
-			t.Logf("%d hypotheses (%d gap), %d hidden (principal, document) pairs", hyps, gaps, hiddenDocs)
+			t.Logf("%d hypotheses (%d gap, %d llm), %d hidden (principal, document) pairs", hyps, gaps, llms, hiddenDocs)
 		})
 	}
 }
@@ -180,4 +229,35 @@ func comparable(r *agent.Run) string {
 		fmt.Fprintf(&b, "%s|%s|%s|%s|%v|%v|%v\n", h.Method, h.Statement, h.A, h.C, h.Via, h.Passages, mustJSON(h.Claims))
 	}
 	return b.String()
+}
+
+// greedyScript is a model that, asked once, searches for every document's
+// distinctive word and reads passages of every document, then cites every
+// passage there is, five claims a hypothesis.
+func greedyScript(w *world, docs []propDoc) map[string]any {
+	w.t.Helper()
+	var all []string
+	var calls []any
+	for i, d := range docs {
+		calls = append(calls, map[string]any{"id": fmt.Sprintf("s%d", i), "name": "search_passages", "arguments": map[string]any{"query": d.word}})
+		ids := w.passagesWith(d.word)
+		all = append(all, ids...)
+		if len(ids) > 0 && len(calls) < 30 {
+			calls = append(calls, map[string]any{"id": fmt.Sprintf("g%d", i), "name": "get_passage", "arguments": map[string]any{"id": ids[0]}})
+		}
+	}
+	var hyps []any
+	for i := 0; i < len(all); i += 5 {
+		var claims []any
+		for _, id := range all[i:min(i+5, len(all))] {
+			claims = append(claims, map[string]any{"text": "claim", "citations": []string{id}})
+		}
+		hyps = append(hyps, map[string]any{"statement": fmt.Sprintf("hypothesis %d", i/5), "claims": claims})
+	}
+	return map[string]any{
+		"rules": []any{
+			map[string]any{"name": "greedy tools", "match": map[string]any{"tool_results": false}, "reply": map[string]any{"tool_calls": calls}},
+			map[string]any{"name": "cite all", "match": map[string]any{"tool_results": true}, "reply": map[string]any{"content": mustJSON(map[string]any{"hypotheses": hyps})}},
+		},
+	}
 }

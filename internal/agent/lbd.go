@@ -106,9 +106,18 @@ func (s *Service) lbd(ctx context.Context, rd *reader, topic string, limit int) 
 	cands := topKeys(cCount, lbdMaxC)
 	// Check each candidate with a search for A and C together: a passage
 	// the run had not seen may co-mention them.
+	// A passage mentions A when it mentions any of A's concepts, so with a
+	// few concepts each is searched with C (a search for the whole topic
+	// and C would miss a passage naming one of them and C).
+	probes := []string{topic}
+	if len(aTerms) > 1 && len(aTerms) <= 4 {
+		probes = aTerms
+	}
 	for _, c := range cands {
-		if _, err := rd.search(ctx, topic+" "+c, lbdTopicLimit); err != nil {
-			return nil, err
+		for _, a := range probes {
+			if _, err := rd.search(ctx, a+" "+c, lbdTopicLimit); err != nil {
+				return nil, err
+			}
 		}
 	}
 	cs.addAll(rd)

@@ -10,7 +10,6 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/errors"
-	"github.com/genesis-science/genesis/internal/lit"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/llm/llmtest"
 	"github.com/genesis-science/genesis/internal/store/storetest"
@@ -249,4 +248,32 @@ func TestPromptInjection(t *testing.T) {
 	}
 }
 
-var _ = lit.Query{}
+// TestLLMFailure: a model that fails costs the run its LLM hypotheses
+// only when the other methods were asked for too (with a note); asked for
+// alone, the run fails and stores nothing.
+func TestLLMFailure(t *testing.T) {
+	w, _ := llmWorld(t, func(map[string]string) llm.Chatter {
+		c, _ := scripted(t, map[string]any{"default": map[string]any{"status": 400, "body": `{"error":{"message":"bad request"}}`}})
+		return c
+	})
+	run, err := w.ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Topic: "Raynaud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Hypotheses) == 0 || len(run.Notes) == 0 || !strings.HasPrefix(run.Notes[len(run.Notes)-1], "llm: ") {
+		t.Errorf("hypotheses %d, notes %q", len(run.Hypotheses), run.Notes)
+	}
+	for _, h := range run.Hypotheses {
+		if h.Method == agent.MethodLLM {
+			t.Errorf("an llm hypothesis from a failed model: %+v", h)
+		}
+	}
+	before, _, _ := w.ag.Runs(ctx, w.bob, "", 0)
+	if _, err := w.ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Topic: "Raynaud", Methods: []string{"llm"}}); !errors.Is(errors.Transient, err) {
+		t.Fatalf("llm alone with a failing model: %v", err)
+	}
+	after, _, _ := w.ag.Runs(ctx, w.bob, "", 0)
+	if len(after) != len(before) {
+		t.Errorf("a failed run was stored: %d runs, then %d", len(before), len(after))
+	}
+}

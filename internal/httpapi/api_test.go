@@ -62,6 +62,10 @@ type harness struct {
 	instruments *instruments.Registry
 	ids         *identity.Service
 	lib         *library.Service
+	db          store.DB
+	cat         *catalog.Service
+	ix          search.Index
+	az          *authz.Authorizer
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -141,7 +145,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib, db: db, cat: cat, ix: ix, az: az}
 }
 
 func init() {
@@ -967,6 +971,7 @@ func TestAPI(t *testing.T) {
 		exerciseCampaigns(h)
 		exerciseInstruments(t, h)
 		exerciseLiterature(t, h)
+		exerciseAgent(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

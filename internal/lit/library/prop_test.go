@@ -81,6 +81,11 @@ func TestLabelProperty(t *testing.T) {
 				}
 				full := newW()
 				load(full, func(string) bool { return true })
+				// Every passage got its vector at import (so hybrid answers
+				// below do rank by vectors).
+				if n, err := full.lib.ReindexVectors(ctx); err != nil || n != 0 {
+					t.Fatalf("passages without vectors after import: %d %v", n, err)
+				}
 				// Every passage ID and publication name there is.
 				var psgIDs, pubNames []string
 				for i := range corpus {
@@ -178,6 +183,9 @@ func observe(t *testing.T, w *world, p *genesis.Principal, psgIDs, pubNames []st
 				t.Fatalf("search %q: %v", q, err)
 			}
 			var hs []obsHit
+			if mode == lit.ModeHybrid && len(hits) > 0 && hits[0].Vector == 0 && hits[0].BM25 == 0 {
+				t.Fatalf("hybrid hit with neither rank: %+v", hits[0])
+			}
 			for _, h := range hits {
 				names[h.Publication] = h.Name
 				hs = append(hs, obsHit{Key: h.Name + "/" + h.ID + "/" + h.Label + "/" + h.Text + "/" + h.Snippet, BM25: h.BM25, Vector: h.Vector, Score: h.Score})
