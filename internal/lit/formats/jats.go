@@ -2,6 +2,7 @@ package formats
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/genesis-science/genesis/internal/lit"
 )
@@ -214,6 +215,18 @@ func isFloat(n *xnode) bool {
 func (s *sectionBuilder) add(path []string, para string) {
 	if para == "" {
 		return
+	}
+	// A paragraph past the field bound is split at spaces rather than cut.
+	for len(para) > MaxFieldBytes {
+		cut := strings.LastIndexByte(para[:MaxFieldBytes], ' ')
+		if cut <= 0 {
+			cut = MaxFieldBytes
+			for cut > 0 && !utf8.RuneStart(para[cut]) {
+				cut--
+			}
+		}
+		s.add(path, para[:cut])
+		para = strings.TrimLeft(para[cut:], " ")
 	}
 	heading := strings.Join(path, " / ")
 	if k := len(s.out); k > 0 && s.out[k-1].Heading == heading {
