@@ -224,7 +224,7 @@ type FactQuery struct {
 // Library is the literature as one principal may read it: what agents and
 // the MCP server use. Every method decides readability before anything is
 // ranked or counted; a hidden object is NotExist, exactly like a missing
-// one. Implemented by *lit.Service.
+// one. Implemented by *library.Service (internal/lit/library).
 type Library interface {
 	// Search returns the best passages for q among those p may read.
 	Search(ctx context.Context, p *genesis.Principal, q Query) ([]Hit, error)
