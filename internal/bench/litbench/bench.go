@@ -290,12 +290,16 @@ func Bench(ctx context.Context, o Options) (*Result, error) {
 	}
 	r.Import.StoreSeconds = time.Since(t0).Seconds()
 	pubs := map[string]bool{}
+	var order []string // publications in corpus order (IDs are random; the LSA fit must not depend on them)
 	for _, im := range res.Publications {
 		if im.Status == library.StatusRejected {
 			return nil, errors.E(op, errors.Internal, errors.Msg("the library rejected corpus document "+im.Title+": "+im.Error))
 		}
 		r.Corpus.Passages += im.Passages
 		r.Corpus.Facts += im.Facts
+		if !pubs[im.ID] {
+			order = append(order, im.ID)
+		}
 		pubs[im.ID] = true
 	}
 	r.Corpus.Publications = len(pubs)
@@ -308,7 +312,7 @@ func Bench(ctx context.Context, o Options) (*Result, error) {
 
 	// The embedder: LSA fitted on the stored passages, in process.
 	var texts []string
-	for _, id := range sortedKeys(pubs) {
+	for _, id := range order {
 		ps, err := bm.Passages(ctx, e.user, id)
 		if err != nil {
 			return nil, errors.E(op, err)
@@ -455,13 +459,4 @@ func quantile(s []float64, f float64) float64 {
 	lo := int(h)
 	hi := min(lo+1, len(s)-1)
 	return s[lo] + (h-float64(lo))*(s[hi]-s[lo])
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
