@@ -60,7 +60,7 @@ precision and recall on its gold set. Run it from a source checkout, or
 give --corpus and --queries. Run 'genesis bench lit -h' for its flags.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := litbench.Run(cmd.Context(), args, env.Stdout, env.Stderr, litExtraction)
+			err := litbench.Run(cmd.Context(), args, env.Stdout, env.Stderr)
 			if stderrors.Is(err, flag.ErrHelp) {
 				return nil
 			}
@@ -69,7 +69,3 @@ give --corpus and --queries. Run 'genesis bench lit -h' for its flags.`,
 	})
 	return c
 }
-
-// litExtraction measures the fact extractor for bench lit; nil until the
-// extractor's evaluation is linked in.
-var litExtraction func() (*litbench.Extraction, error)

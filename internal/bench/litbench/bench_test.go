@@ -129,11 +129,11 @@ func TestRunJSONAndErrors(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	qpath := sliceQueries(t, 3)
-	if err := Run(ctx, []string{"--corpus", corpusDir, "--queries", qpath, "--docs", "3", "--dim", "8", "--json"}, &out, &errb, nil); err != nil {
+	if err := Run(ctx, []string{"--corpus", corpusDir, "--queries", qpath, "--docs", "3", "--dim", "8", "--json"}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	var r Result
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Corpus.Documents != 3 || r.BM25.Mode != "bm25" || r.Hybrid.Mode != "hybrid" || r.BM25.PerQuery != nil {
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Corpus.Documents != 3 || r.BM25.Mode != "bm25" || r.Hybrid.Mode != "hybrid" || r.BM25.PerQuery != nil || r.Extraction == nil || !inUnit(r.Extraction.Precision) || !inUnit(r.Extraction.Recall) || r.Extraction.Gold < 100 {
 		t.Fatalf("json %v: %s", err, out.String())
 	}
 	if !strings.Contains(errb.String(), "bench: imported 3 publications") {
@@ -151,7 +151,7 @@ func TestRunJSONAndErrors(t *testing.T) {
 		{[]string{"--corpus", t.TempDir(), "--queries", qpath}, "no .tar.gz"},
 		{[]string{"--bogus"}, "bad flags"},
 	} {
-		err := Run(ctx, append([]string{"--corpus", corpusDir, "--queries", qpath}, tc.args...), &out, &bytes.Buffer{}, nil)
+		err := Run(ctx, append([]string{"--corpus", corpusDir, "--queries", qpath}, tc.args...), &out, &bytes.Buffer{})
 		if err == nil || !errors.Is(errors.Invalid, err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want Invalid mentioning %q", tc.args, err, tc.want)
 		}

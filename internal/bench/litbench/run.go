@@ -18,13 +18,12 @@ const (
 	DefaultQueries = "internal/lit/testdata/queries.jsonl"
 )
 
-// Run is `genesis bench lit`; args are the arguments after "lit". extraction,
-// if not nil, measures the fact extractor on its gold set.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer, extraction func() (*Extraction, error)) error {
+// Run is `genesis bench lit`; args are the arguments after "lit".
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const op errors.Op = "litbench.Run"
 	fs := flag.NewFlagSet("genesis bench lit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	o := Options{Extraction: extraction}
+	o := Options{Extraction: ExtractorQuality}
 	fs.StringVar(&o.Corpus, "corpus", DefaultCorpus, "directory of .tar.gz corpus archives")
 	fs.StringVar(&o.Queries, "queries", DefaultQueries, "judged query set (JSON Lines)")
 	fs.IntVar(&o.Docs, "docs", 0, "import only the first N articles and keep the judgements on them (0: all)")
@@ -93,8 +92,8 @@ func PrintText(w io.Writer, r *Result, perQuery bool) {
 		}
 	}
 	if x := r.Extraction; x != nil {
-		fmt.Fprintf(w, "  extraction (gold set: %d statements, %d expected assertions): precision %.3f, recall %.3f, F1 %.3f (%d extracted, %d matched)\n",
-			x.Gold, x.Expected, x.Precision, x.Recall, x.F1, x.Extracted, x.Matched)
+		fmt.Fprintf(w, "  extraction (internal/lit/extract gold set: %d statements, %d expected assertions): precision %.3f, recall %.3f, F1 %.3f (%d extracted, %d matched; conditions agree on %.3f, methods on %.3f of matches)\n",
+			x.Gold, x.Expected, x.Precision, x.Recall, x.F1, x.Extracted, x.Matched, x.ConditionAccuracy, x.MethodAccuracy)
 	}
 	if perQuery {
 		fmt.Fprintf(w, "  per query (bm25 → hybrid nDCG@%d):\n", r.K)
