@@ -51,6 +51,7 @@ type Service struct {
 	search   search.Index
 
 	raiseHooks []RaiseHook
+	labelHooks []RaiseHook
 }
 
 // Config is what the catalog needs.

@@ -1175,7 +1175,7 @@ func (s *Service) Relabel(ctx context.Context, p *genesis.Principal, idOrName, m
 				return err
 			}
 		}
-		for _, h := range s.raiseHooks {
+		for _, h := range append(s.raiseHooks[:len(s.raiseHooks):len(s.raiseHooks)], s.labelHooks...) {
 			if err := h(ctx, tx, raised); err != nil {
 				return err
 			}

@@ -20,6 +20,14 @@ type RaiseHook func(ctx context.Context, tx store.Tx, assets []string) error
 // before the service is used.
 func (s *Service) OnRaise(h RaiseHook) { s.raiseHooks = append(s.raiseHooks, h) }
 
+// OnLabelChange adds a hook to every change of an asset's label: the
+// raises OnRaise sees, and the approval of a release (declassification),
+// which lowers the asset's label and adds a version at the lower label.
+// Indexes kept outside the catalog that copy an asset's label (the
+// literature's passages) follow it in the same transaction. Call it while
+// wiring, before the service is used.
+func (s *Service) OnLabelChange(h RaiseHook) { s.labelHooks = append(s.labelHooks, h) }
+
 // InputLabelTx is, as tx sees it, the join of the stored labels of the
 // given pinned versions and of their assets: what reads them (a job, whose
 // spec names the assets) must be labelled at least that. Version labels

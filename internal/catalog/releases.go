@@ -237,6 +237,11 @@ func (s *Service) DecideRelease(ctx context.Context, p *genesis.Principal, id st
 			if err := s.indexTx(ctx, tx, r.Asset); err != nil {
 				return err
 			}
+			for _, h := range s.labelHooks {
+				if err := h(ctx, tx, []string{r.Asset}); err != nil {
+					return err
+				}
+			}
 		}
 		_, err := tx.Exec(ctx, `UPDATE releases SET state = ?, decided_by = ?, decided_at = ?, new_version = ? WHERE id = ?`,
 			state, p.ID, store.T(now), newVersion, r.ID)

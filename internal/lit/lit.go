@@ -152,6 +152,11 @@ type Value struct {
 	Unit  string  `json:"unit,omitempty"`
 	// Raw is the value as written ("1.2 × 10⁻³ S/cm").
 	Raw string `json:"raw"`
+	// Low and High bound a range ("1.5–1.7 eV": Value is the midpoint) or
+	// a value ± its uncertainty ("1.62 ± 0.02 eV": Value is 1.62), in
+	// Unit; they are set only when High > Low.
+	Low  float64 `json:"low,omitempty"`
+	High float64 `json:"high,omitempty"`
 }
 
 // Condition qualifies an assertion ("at 350 °C": temperature 623.15 K).
@@ -224,7 +229,7 @@ type FactQuery struct {
 // Library is the literature as one principal may read it: what agents and
 // the MCP server use. Every method decides readability before anything is
 // ranked or counted; a hidden object is NotExist, exactly like a missing
-// one. Implemented by *lit.Service.
+// one. Implemented by *library.Service (internal/lit/library).
 type Library interface {
 	// Search returns the best passages for q among those p may read.
 	Search(ctx context.Context, p *genesis.Principal, q Query) ([]Hit, error)

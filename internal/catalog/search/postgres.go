@@ -82,6 +82,9 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 	if err != nil {
 		return nil, err
 	}
+	if v, err = forKinds(ctx, ix.db, v, q.Passages); err != nil {
+		return nil, errors.E(op, err)
+	}
 	vis := normalize(v)
 	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
 	fSQL, fArgs := filterSQL(q, `EXISTS (SELECT 1 FROM search_keywords k WHERE k.doc_id = d.id AND k.keyword = ?)`)
@@ -173,11 +176,15 @@ func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n i
 		return []Suggestion{}, nil
 	}
 	n = suggestLimit(n)
+	v, err := forKinds(ctx, ix.db, v, false)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
 	vis := normalize(v)
 	lo, hi := prefixRange(p)
 	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
 	var all []Suggestion
-	err := ix.db.View(ctx, func(tx store.Tx) error {
+	err = ix.db.View(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT k.keyword, COUNT(*) FROM search_keywords k JOIN search_docs d ON d.id = k.doc_id
 			WHERE k.fold >= ? AND k.fold < ? AND `+visSQL+` GROUP BY k.keyword
 			UNION ALL

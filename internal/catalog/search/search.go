@@ -71,6 +71,13 @@ type Doc struct {
 	Updated     time.Time  `json:"updated"`
 }
 
+// KindPassage is the kind of a literature passage's document
+// (internal/lit/library): Name is its publication's name, Title its
+// section, Description its text, and its label, project and owner are the
+// publication's. It is decided as a publication (VisibilityFor) and
+// searched only when a Query asks for passages.
+const KindPassage = "passage"
+
 // Variable is a measured or simulated quantity in a dataset.
 type Variable struct {
 	Name string `json:"name"`
@@ -106,8 +113,12 @@ type Query struct {
 	Kind     string   // exact match, if set
 	Org      string   // exact match, if set
 	Keywords []string // every one must be present (exact match)
-	Limit    int      // page size; 0 means DefaultLimit, capped at MaxLimit
-	Cursor   string   // from Result.Next; empty for the first page
+	// Passages searches the literature's passages (documents of kind
+	// KindPassage) instead of assets. Without it no passage is searched,
+	// counted, faceted or suggested: the catalog's search shows assets only.
+	Passages bool
+	Limit    int    // page size; 0 means DefaultLimit, capped at MaxLimit
+	Cursor   string // from Result.Next; empty for the first page
 }
 
 // Limits.
@@ -234,6 +245,38 @@ func validateDoc(op errors.Op, d *Doc) error {
 		return errors.E(op, errors.Invalid, errors.Field("label"), errors.Msg("a document needs a label"))
 	}
 	return nil
+}
+
+// forKinds narrows v to the classes of passages (passages) or of
+// everything else: a class's kind never changes, so this may be read
+// apart from the search that uses it.
+func forKinds(ctx context.Context, db store.DB, v Visibility, passages bool) (Visibility, error) {
+	pc := map[ClassID]bool{}
+	err := db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM search_classes WHERE kind = ?`, KindPassage)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var id ClassID
+			err := rows.Scan(&id)
+			pc[id] = true
+			return err
+		})
+	})
+	if err != nil {
+		return Visibility{}, err
+	}
+	keep := func(in []ClassID) []ClassID {
+		var out []ClassID
+		for _, c := range in {
+			if pc[c] == passages {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	return Visibility{ReadableClasses: keep(v.ReadableClasses), Owner: v.Owner, OwnerReadableClasses: keep(v.OwnerReadableClasses)}, nil
 }
 
 // page is a parsed Query: limit and offset.

@@ -51,6 +51,9 @@ func (ix *sqliteIndex) Search(ctx context.Context, q Query, v Visibility) (*Resu
 	if err != nil {
 		return nil, err
 	}
+	if v, err = forKinds(ctx, ix.db, v, q.Passages); err != nil {
+		return nil, errors.E(op, err)
+	}
 	vis := normalize(v)
 	var res *Result
 	err = ix.db.View(ctx, func(tx store.Tx) error {
@@ -346,12 +349,16 @@ func (ix *sqliteIndex) Suggest(ctx context.Context, prefix string, v Visibility,
 		return []Suggestion{}, nil
 	}
 	n = suggestLimit(n)
+	v, err := forKinds(ctx, ix.db, v, false)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
 	vis := normalize(v)
 	lo, hi := prefixRange(p)
 	kSQL, kArgs := vis.sql("(k.doc >> 32)", ownedBy("k.doc"))
 	tSQL, tArgs := vis.sql("(d.doc >> 32)", ownedBy("d.doc"))
 	var all []Suggestion
-	err := ix.db.View(ctx, func(tx store.Tx) error {
+	err = ix.db.View(ctx, func(tx store.Tx) error {
 		if err := tune(ctx, tx); err != nil {
 			return err
 		}

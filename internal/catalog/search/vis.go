@@ -84,7 +84,12 @@ func VisibilityFor(ctx context.Context, classes []Class, az *authz.Authorizer, p
 		if err != nil {
 			continue
 		}
-		r := authz.Resource{Type: authz.ResourceType(c.Kind), ID: "search-class-" + strconv.FormatInt(int64(c.ID), 10), Label: l, Project: c.Project}
+		typ := authz.ResourceType(c.Kind)
+		if c.Kind == KindPassage {
+			// A passage is read exactly when its publication is.
+			typ = authz.Publication
+		}
+		r := authz.Resource{Type: typ, ID: "search-class-" + strconv.FormatInt(int64(c.ID), 10), Label: l, Project: c.Project}
 		other := r
 		other.Owner = "\x00nobody"
 		rs = append(rs, other)

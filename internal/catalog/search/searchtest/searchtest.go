@@ -9,6 +9,7 @@ package searchtest
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -42,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Visibility", testVisibility},
 		{"Invalid", testInvalid},
 		{"VisibilityProperty", testProperty},
+		{"Passages", testPassages},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
@@ -544,6 +546,65 @@ func testVisibility(t *testing.T, open Opener) {
 	v.Owner = ""
 	if got := ids(find(t, ix, search.Query{}, v)); !slices.Equal(got, []string{"pub"}) {
 		t.Errorf("no owner: %v", got)
+	}
+}
+
+// testPassages: passage documents are searched only when a query asks for
+// them, and then nothing else is; their scores are those of an index
+// holding the passages alone (assets do not shift the statistics), and
+// suggestions never come from them.
+func testPassages(t *testing.T, open Opener) {
+	db, ix := open(t)
+	ctx := context.Background()
+	psg := func(id, text string) search.Doc {
+		d := doc(id, "Results", text)
+		d.Kind, d.Name = search.KindPassage, "paper-"+id
+		return d
+	}
+	p1, p2 := psg("psg_1", "perovskite band gap of 1.5 eV"), psg("psg_2", "perovskite films annealed twice, perovskite again")
+	d1 := doc("ds1", "Perovskite measurements", "perovskite perovskite perovskite")
+	put(t, db, ix, p1, p2, d1)
+	v := all(t, ix)
+	if got := ids(find(t, ix, search.Query{Text: "perovskite"}, v)); !slices.Equal(got, []string{"ds1"}) {
+		t.Errorf("asset search sees %v, want only ds1", got)
+	}
+	r := find(t, ix, search.Query{Text: "perovskite", Passages: true}, v)
+	if got := ids(r); !equalSets(got, []string{"psg_1", "psg_2"}) || r.Total != 2 {
+		t.Errorf("passage search: %v total %d", got, r.Total)
+	}
+	for _, f := range r.Facets[search.FacetKind] {
+		if f.Value != search.KindPassage {
+			t.Errorf("passage search facets count kind %q", f.Value)
+		}
+	}
+	if r := find(t, ix, search.Query{Passages: true}, v); r.Total != 2 {
+		t.Errorf("passage browse total %d", r.Total)
+	}
+	if r := find(t, ix, search.Query{Kind: search.KindPassage}, v); r.Total != 0 {
+		t.Errorf("kind=passage without Passages found %d", r.Total)
+	}
+	if s, _ := ix.Suggest(ctx, "result", v, 5); len(s) != 0 {
+		t.Errorf("suggestions from passages: %v", s)
+	}
+	// Same scores as an index of the passages alone.
+	db2, ix2 := open(t)
+	put(t, db2, ix2, p1, p2)
+	r2 := find(t, ix2, search.Query{Text: "perovskite", Passages: true}, all(t, ix2))
+	for i := range r.Hits {
+		if r.Hits[i].ID != r2.Hits[i].ID || math.Abs(r.Hits[i].Score-r2.Hits[i].Score) > 1e-9 {
+			t.Errorf("hit %d: %s %v, alone %s %v", i, r.Hits[i].ID, r.Hits[i].Score, r2.Hits[i].ID, r2.Hits[i].Score)
+		}
+	}
+	// A passage class not readable is not searched.
+	cs, _ := ix.Classes(ctx)
+	var none search.Visibility
+	for _, c := range cs {
+		if c.Kind != search.KindPassage {
+			none.ReadableClasses = append(none.ReadableClasses, c.ID)
+		}
+	}
+	if r := find(t, ix, search.Query{Text: "perovskite", Passages: true}, none); r.Total != 0 {
+		t.Errorf("unreadable passages found: %d", r.Total)
 	}
 }
 
