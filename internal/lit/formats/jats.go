@@ -49,11 +49,17 @@ func jatsArticle(a *xnode) lit.Document {
 	var d lit.Document
 	front := a.child("front")
 	meta := front.child("article-meta")
+	plainDOI := false
 	for _, id := range meta.children("article-id") {
 		v := textOf(id, nil)
 		switch strings.ToLower(id.attrv("pub-id-type")) {
 		case "doi":
-			d.DOI = v
+			// The work's DOI, not a version's ("specific-use=version")
+			// or a peer review's listed after it.
+			if d.DOI == "" || id.attrv("specific-use") == "" && !plainDOI {
+				d.DOI = v
+				plainDOI = id.attrv("specific-use") == ""
+			}
 		case "pmid":
 			d.PMID = v
 		case "pmc", "pmcid":
@@ -181,7 +187,7 @@ func jatsYear(meta *xnode) int {
 	return 0
 }
 
-// findFloats returns fig and table-wrap elements in document order, not
+// findFloats returns fig, table-wrap and supplementary-material elements in document order, not
 // looking inside one (a fig-group's figs are found, a figure's nested
 // table is part of it).
 func findFloats(n *xnode) []*xnode {
@@ -189,7 +195,7 @@ func findFloats(n *xnode) []*xnode {
 	var walk func(*xnode)
 	walk = func(n *xnode) {
 		for _, k := range n.kids {
-			if k.is("fig") || k.is("table-wrap") {
+			if k.is("fig") || k.is("table-wrap") || k.is("supplementary-material") {
 				out = append(out, k)
 				continue
 			}
