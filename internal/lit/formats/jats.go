@@ -132,7 +132,7 @@ func jatsArticle(a *xnode) lit.Document {
 	// back), in document order.
 	for _, part := range []*xnode{body, a.child("floats-group"), a.child("back")} {
 		for _, f := range findFloats(part) {
-			label := textOf(f.child("label"), nil)
+			label := strings.TrimRight(textOf(f.child("label"), nil), ".: ")
 			cap := textOf(f.child("caption"), nil)
 			if cap == "" {
 				continue
