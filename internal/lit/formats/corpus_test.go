@@ -139,3 +139,45 @@ func BenchmarkParseCorpus(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(files)*b.N)/b.Elapsed().Seconds(), "articles/s")
 }
+
+// BenchmarkParseSamples reports throughput per format over the samples in
+// testdata (small files: per-file overhead shows).
+func BenchmarkParseSamples(b *testing.B) {
+	files, _ := filepath.Glob("testdata/*.*")
+	for _, f := range files {
+		if strings.HasSuffix(f, ".md") && strings.Contains(f, "README") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if Detect(f, data) == "" {
+			continue
+		}
+		b.Run(filepath.Base(f), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for range b.N {
+				if _, err := Parse(context.Background(), f, bytes.NewReader(data), ""); err != nil && !strings.Contains(f, "error") {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParsePDF reports PDF throughput (pdftotext included) on a
+// generated one-page paper.
+func BenchmarkParsePDF(b *testing.B) {
+	if PDFToolPath() == "" {
+		b.Skip("TOOL MISSING: pdftotext")
+	}
+	t := &testing.T{}
+	data := makePDF(t, "", pdfBlocks)
+	b.SetBytes(int64(len(data)))
+	for range b.N {
+		if _, err := Parse(context.Background(), "p.pdf", bytes.NewReader(data), ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
