@@ -2,6 +2,7 @@ package formats
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -193,5 +194,36 @@ func TestCancelled(t *testing.T) {
 	_, err := Parse(ctx, "a.txt", strings.NewReader("x"), "")
 	if !errors.Is(errors.Canceled, err) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Inputs that are small but would expand: @string macros doubling, XML
+// text split by thousands of comments. Refused or read in linear work.
+func TestExpansionBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("@string{m0 = \"" + strings.Repeat("x", 1000) + "\"}\n")
+	for i := 1; i < 8; i++ {
+		fmt.Fprintf(&b, "@string{m%d = m%d # m%d # m%d # m%d}\n", i, i-1, i-1, i-1, i-1)
+	}
+	_, err := Parse(context.Background(), "bomb.bib", strings.NewReader(b.String()+"@article{k, title = m7}"), "")
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "a value longer than") {
+		t.Fatalf("doubling macros: %v", err)
+	}
+	b.Reset()
+	b.WriteString("@string{big = \"" + strings.Repeat("x ", 100<<10) + "\"}\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "@article{k%d, title = big, abstract = big}\n", i)
+	}
+	_, err = Parse(context.Background(), "bomb.bib", strings.NewReader(b.String()), "")
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "macros expand the file past 128 MiB") {
+		t.Fatalf("repeated big macro: %v", err)
+	}
+	x := "<article><body><p>" + strings.Repeat("a<!---->", 200000) + "</p></body></article>"
+	docs, err := Parse(context.Background(), "comments.xml", strings.NewReader(x), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := docs[0].Sections[0].Paragraphs; len(p) != 4 || !strings.HasPrefix(p[0], "aaaa") {
+		t.Fatalf("paragraphs: %d", len(p))
 	}
 }

@@ -65,8 +65,9 @@ const (
 	MaxListItems = 10000
 	// MaxDepth bounds XML element nesting.
 	MaxDepth = 256
-	// maxElements bounds the XML elements of one file (memory: a file of
-	// empty elements would otherwise make a node per five bytes).
+	// maxElements bounds the XML elements and text runs of one file
+	// (memory: a file of empty elements would otherwise make a node per
+	// five bytes).
 	maxElements = 2 << 20
 	// ratioSlack: small highly-compressible files are normal; the ratio
 	// applies past this many uncompressed bytes.
