@@ -23,7 +23,8 @@ import (
 // in lexical order), or a .zip, .tar, .tar.gz or .tgz archive — and calls
 // fn with each one's name and contents (read at most MaxFile+1 bytes, so
 // Parse can refuse an oversized file without the rest being read). Files
-// whose format Detect does not recognise are skipped.
+// whose format Detect does not recognise are skipped, as are a
+// collection's README, LICENSE, MANIFEST and the like.
 //
 // Bounds: symbolic links inside a directory or archive are not followed;
 // archive entries whose names are absolute or climb out with ".." are
@@ -125,8 +126,23 @@ func (w *walker) file(p string, info fs.FileInfo) error {
 	return w.visit(p, f)
 }
 
+// notPublication reports whether a file's name marks it as a collection's
+// documentation (README.md, LICENSE.txt, …), not one of its publications.
+func notPublication(name string) bool {
+	base := strings.ToLower(path.Base(strings.ReplaceAll(name, "\\", "/")))
+	for _, p := range []string{"readme", "license", "licence", "copying", "changelog", "manifest", "notice", "contributing"} {
+		if strings.HasPrefix(base, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // visit sniffs r and calls fn when it holds a publication.
 func (w *walker) visit(name string, r io.Reader) error {
+	if notPublication(name) {
+		return nil
+	}
 	br := bufio.NewReaderSize(io.LimitReader(r, MaxFile+1), 4096)
 	head, _ := br.Peek(4096)
 	if Detect(name, head) == "" {

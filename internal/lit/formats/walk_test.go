@@ -55,6 +55,8 @@ func TestWalkDirectory(t *testing.T) {
 	write("a/x.bib", bibSample)
 	write("a/notes.txt", "Notes\n\nplain text is a publication too")
 	write("image.png", "\x89PNG\r\n\x1a\n")
+	write("README.md", "# About this collection\n")
+	write("a/LICENSE.txt", "CC BY 4.0\n")
 	write(".git/config.bib", bibSample) // hidden directories are skipped
 	outside := filepath.Join(t.TempDir(), "secret.bib")
 	if err := os.WriteFile(outside, []byte(bibSample), 0o644); err != nil {
