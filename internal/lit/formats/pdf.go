@@ -38,6 +38,8 @@ const (
 	// maxPDFMarkup bounds the XHTML read from pdftotext (about 15 bytes
 	// of markup per byte of text).
 	maxPDFMarkup = 1 << 30
+	// pdfMemoryKiB bounds pdftotext's address space (ulimit -v).
+	pdfMemoryKiB = 2 << 20
 )
 
 // ErrNoPDFTool is returned (wrapped) when pdftotext is not installed.
@@ -94,7 +96,15 @@ func (p *parser) pdf(data []byte) ([]lit.Document, error) {
 func pdfText(ctx context.Context, tool, file string) (lines []string, title string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, PDFTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tool, "-q", "-bbox-layout", "-enc", "UTF-8", file, "-")
+	args := []string{"-q", "-bbox-layout", "-enc", "UTF-8", file, "-"}
+	cmd := exec.CommandContext(ctx, tool, args...)
+	if _, err := os.Stat("/bin/sh"); err == nil {
+		// Bounded memory and CPU for the extractor: a hostile PDF may
+		// exhaust them only up to the limits. The tool and arguments
+		// are passed as positional parameters, never interpreted.
+		script := fmt.Sprintf("ulimit -v %d 2>/dev/null; ulimit -t %d 2>/dev/null; exec \"$0\" \"$@\"", pdfMemoryKiB, int(PDFTimeout.Seconds()))
+		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", script, tool}, args...)...)
+	}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}

@@ -3,6 +3,8 @@ package formats
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -122,5 +124,32 @@ func TestPDFToolMissing(t *testing.T) {
 	_, err := Parse(context.Background(), "paper.pdf", strings.NewReader("%PDF-1.4\n"), "")
 	if !errors.Is(errors.Unavailable, err) || !strings.Contains(errors.SafeMessage(err), "pdftotext (poppler-utils) is not installed") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// pdftotext runs under memory and CPU limits, with the file as its
+// argument: a stand-in on PATH reports what it was given.
+func TestPDFToolLimits(t *testing.T) {
+	dir := t.TempDir()
+	script := `#!/bin/sh
+cat <<END
+<html><head><title>Limits</title></head><body><doc><page><flow>
+<block><line><word>memory</word><word>$(ulimit -v)</word><word>cpu</word><word>$(ulimit -t)</word></line></block>
+<block><line><word>args</word><word>$#</word><word>$3$4</word></line></block>
+</flow></page></doc></body></html>
+END
+`
+	if err := os.WriteFile(filepath.Join(dir, "pdftotext"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	docs, err := Parse(context.Background(), "x.pdf", strings.NewReader("%PDF-1.4\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := docs[0].Sections[0].Paragraphs
+	want := []string{"memory 2097152 cpu 120", "args 6 -encUTF-8"}
+	if docs[0].Title != "Limits" || !cmp.Equal(got, want) {
+		t.Fatalf("title %q, text %q, want %q", docs[0].Title, got, want)
 	}
 }
