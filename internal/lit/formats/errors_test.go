@@ -137,27 +137,43 @@ func TestTooManyDocuments(t *testing.T) {
 	}
 }
 
-// Non-UTF-8 text is kept with the bad bytes replaced, never refused.
+// Non-UTF-8 text is never refused: legacy 8-bit text (no valid UTF-8
+// sequence at all) is read as windows-1252, UTF-16 with a byte-order mark
+// is transcoded, and stray invalid bytes in UTF-8 become U+FFFD.
 func TestNonUTF8(t *testing.T) {
+	utf16le := func(s string) string {
+		b := []byte{0xFF, 0xFE}
+		for _, r := range s {
+			b = append(b, byte(r), byte(r>>8))
+		}
+		return string(b)
+	}
 	for _, tc := range []struct {
 		format lit.Format
 		in     string
+		want   string
 	}{
-		{lit.FormatText, "Caf\xe9 title\n\nA paragraph with \xff bytes."},
-		{lit.FormatMarkdown, "# Caf\xe9\n\nBody \xfe."},
-		{lit.FormatBibTeX, "@article{k, title = {Caf\xe9}}"},
-		{lit.FormatRIS, "TY  - JOUR\nTI  - Caf\xe9\nER  - \n"},
-		{lit.FormatJATS, "<article><front><article-meta><title-group><article-title>Caf\xe9</article-title></title-group></article-meta></front></article>"},
-		{lit.FormatJATS, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><article><front><article-meta><title-group><article-title>Caf\xe9\x01</article-title></title-group></article-meta></front></article>"},
+		{lit.FormatText, "Caf\xe9 \x93title\x94\n\nA paragraph.", "Café “title”"},
+		{lit.FormatMarkdown, "# Caf\xe9\n\nBody.", "Café"},
+		{lit.FormatBibTeX, "@article{k, title = {Caf\xe9 na\xefve}}", "Café naïve"},
+		{lit.FormatRIS, "TY  - JOUR\nTI  - Caf\xe9\nER  - \n", "Café"},
+		{lit.FormatJATS, "<article><front><article-meta><title-group><article-title>Caf\xe9</article-title></title-group></article-meta></front></article>", "Café"},
+		// Mixed: valid UTF-8 (é) and a stray byte: only the byte is replaced.
+		{lit.FormatText, "Caf\u00e9 \xff end\n\nA paragraph.", "Café \uFFFD end"},
+		{lit.FormatBibTeX, "@article{k, title = {Caf\u00e9 \xff}}", "Café \uFFFD"},
+		{lit.FormatJATS, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><article><front><article-meta><title-group><article-title>Caf\u00e9\xff\x01</article-title></title-group></article-meta></front></article>", "Café\uFFFD"},
+		// UTF-16 with a byte-order mark, declared or not.
+		{"", utf16le("TY  - JOUR\nTI  - Caf\u00e9 \u03b1\nER  - \n"), "Café α"},
+		{"", utf16le(`<?xml version="1.0" encoding="UTF-16"?><article><front><article-meta><title-group><article-title>Café</article-title></title-group></article-meta></front></article>`), "Café"},
 	} {
-		docs, err := Parse(context.Background(), "latin.in", strings.NewReader(tc.in), tc.format)
+		docs, err := Parse(context.Background(), "enc.in", strings.NewReader(tc.in), tc.format)
 		if err != nil {
-			t.Errorf("%s: %v", tc.format, err)
+			t.Errorf("%s %q: %v", tc.format, tc.in, err)
 			continue
 		}
 		checkDocs(t, docs)
-		if !strings.HasPrefix(docs[0].Title, "Caf\uFFFD") {
-			t.Errorf("%s: title %q", tc.format, docs[0].Title)
+		if docs[0].Title != tc.want {
+			t.Errorf("%s %q: title %q, want %q", tc.format, tc.in, docs[0].Title, tc.want)
 		}
 	}
 }

@@ -47,8 +47,10 @@ func (p *parser) parseXML(data []byte) (*xnode, error) {
 	d.Strict = true
 	d.Entity = xml.HTMLEntity
 	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
-		switch strings.ToLower(label) {
-		case "utf-8", "utf8", "us-ascii", "ascii":
+		switch l := strings.ToLower(label); {
+		case l == "utf-8", l == "utf8", l == "us-ascii", l == "ascii":
+			return in, nil
+		case strings.HasPrefix(l, "utf-16") && p.utf16:
 			return in, nil
 		}
 		enc, err := htmlindex.Get(label)
