@@ -332,14 +332,29 @@ func jatsRef(ref *xnode) lit.Reference {
 		}
 	}
 	r.Text = textOf(cit, nil)
-	if cit.is("element-citation") {
-		// Structured, with no punctuation between its parts: printed in
+	if structured(cit) {
+		// Structured, with no punctuation between its parts (an
+		// element-citation, or a mixed one written like it): printed in
 		// the usual order instead.
 		if t := printCitation(cit, r.Title); t != "" {
 			r.Text = t
 		}
 	}
 	return r
+}
+
+// structured reports whether a citation has no text of its own between
+// its elements.
+func structured(cit *xnode) bool {
+	if cit.is("element-citation") {
+		return true
+	}
+	for _, k := range cit.kids {
+		if k.name.Local == "" && strings.TrimSpace(k.text) != "" {
+			return false
+		}
+	}
+	return len(cit.kids) > 0
 }
 
 // printCitation writes an element-citation as a reader expects one:
