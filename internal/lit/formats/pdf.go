@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	gerrors "github.com/genesis-science/genesis/internal/errors"
 
@@ -88,7 +90,7 @@ func (p *parser) pdf(data []byte) ([]lit.Document, error) {
 	if err := p.more(); err != nil {
 		return nil, err
 	}
-	return []lit.Document{prose(strings.Join(lines, "\n"), usableTitle(title))}, nil
+	return []lit.Document{prose(strings.Join(joinContinued(lines), "\n"), usableTitle(title))}, nil
 }
 
 // pdfText runs pdftotext -bbox-layout on file and returns the text as
@@ -134,6 +136,33 @@ func pdfText(ctx context.Context, tool, file string) (lines []string, title stri
 		return nil, "", rerr
 	}
 	return lines, title, nil
+}
+
+// joinContinued removes the block break between a block that stops
+// mid-sentence (its last line ends in a lower-case letter, a comma or a
+// hyphen) and one that goes on in lower case: a paragraph that a column
+// or page break cut in two.
+func joinContinued(lines []string) []string {
+	out := lines[:0]
+	for i := 0; i < len(lines); i++ {
+		if lines[i] == "" && len(out) > 0 {
+			j := i
+			for j < len(lines) && lines[j] == "" {
+				j++
+			}
+			if j < len(lines) && midSentence(out[len(out)-1]) && startsLower(lines[j]) {
+				i = j - 1
+				continue
+			}
+		}
+		out = append(out, lines[i])
+	}
+	return out
+}
+
+func midSentence(line string) bool {
+	r, _ := utf8.DecodeLastRuneInString(strings.TrimSpace(line))
+	return r == ',' || r == '-' || unicode.IsLower(r)
 }
 
 // readBBox reads pdftotext's -bbox-layout XHTML: words joined into lines,

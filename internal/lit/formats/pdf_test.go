@@ -99,6 +99,40 @@ func TestPDFInfoTitle(t *testing.T) {
 	}
 }
 
+// A paragraph cut by a page break mid-sentence is one paragraph again; a
+// paragraph that ends a page with a full stop stays apart from the next.
+func TestPDFPageBreak(t *testing.T) {
+	testenv.Tool(t, "pdftotext")
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetFont("Helvetica", "", 11)
+	pdf.AddPage()
+	pdf.MultiCell(150, 5, "Page breaks in PDF", "", "L", false)
+	pdf.Ln(5)
+	pdf.MultiCell(150, 5, "The optical band gap of the annealed", "", "L", false)
+	pdf.AddPage()
+	pdf.MultiCell(150, 5, "films is 1.73 eV at room temperature.", "", "L", false)
+	pdf.Ln(5)
+	pdf.MultiCell(150, 5, "Films degrade in humid air.", "", "L", false)
+	pdf.AddPage()
+	pdf.MultiCell(150, 5, "another paragraph starts in lower case.", "", "L", false)
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := Parse(context.Background(), "breaks.pdf", &buf, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"The optical band gap of the annealed films is 1.73 eV at room temperature.",
+		"Films degrade in humid air.",
+		"another paragraph starts in lower case.",
+	}
+	if docs[0].Title != "Page breaks in PDF" || len(docs[0].Sections) != 1 || !cmp.Equal(docs[0].Sections[0].Paragraphs, want) {
+		t.Fatalf("got %+v", docs[0])
+	}
+}
+
 func TestPDFBroken(t *testing.T) {
 	testenv.Tool(t, "pdftotext")
 	for _, tc := range []struct {
