@@ -231,6 +231,40 @@ func TestLSATopics(t *testing.T) {
 	checkDeterministicAndSaved(t, l, docs)
 }
 
+// TestLSASampledFit: a corpus larger than the fitting sample still gives a
+// deterministic model of unit vectors that keeps the topics.
+func TestLSASampledFit(t *testing.T) {
+	defer func(n int) { maxFitDocs = n }(maxFitDocs)
+	maxFitDocs = 150
+	rng := rand.New(rand.NewPCG(5, 6))
+	docs, topic, _ := topicCorpus(rng, 600, 6, 60)
+	l := NewLSA(docs, 16)
+	vecs, err := l.Embed(context.Background(), docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, diff, ns, nd := 0.0, 0.0, 0, 0
+	for i := range docs {
+		if math.Abs(vnorm(vecs[i])-1) > 1e-5 {
+			t.Fatalf("doc %d has norm %v", i, vnorm(vecs[i]))
+		}
+		for j := i + 1; j < len(docs); j += 7 {
+			if topic[i] == topic[j] {
+				same += dot(vecs[i], vecs[j])
+				ns++
+			} else {
+				diff += dot(vecs[i], vecs[j])
+				nd++
+			}
+		}
+	}
+	t.Logf("within %.3f across %.3f", same/float64(ns), diff/float64(nd))
+	if same/float64(ns) < diff/float64(nd)+0.3 {
+		t.Errorf("mean cosine within topics %.2f, across %.2f", same/float64(ns), diff/float64(nd))
+	}
+	checkDeterministicAndSaved(t, l, docs)
+}
+
 func cmpFloat(a, b float64) int {
 	switch {
 	case a < b:

@@ -334,7 +334,7 @@ func (f *sentenceFacts) pair(q *quantity) *propMention {
 			if !q.hasUnit {
 				limit = 40
 			}
-			if d > limit || f.quantityBetween(pm.end, q.start) && !q.hasUnit {
+			if d > limit || !q.hasUnit && f.plainNumberBetween(pm.end, q.start) {
 				continue
 			}
 			score = d
@@ -354,9 +354,12 @@ func (f *sentenceFacts) pair(q *quantity) *propMention {
 	return best
 }
 
-func (f *sentenceFacts) quantityBetween(a, b int) bool {
+// plainNumberBetween reports whether a number without a unit stands
+// between a and b (then a later plain number is not the property's value;
+// "at 600 nm" between is a condition and does not count).
+func (f *sentenceFacts) plainNumberBetween(a, b int) bool {
 	for _, q := range f.quants {
-		if q.start >= a && q.end <= b {
+		if !q.hasUnit && q.start >= a && q.end <= b {
 			return true
 		}
 	}
@@ -368,10 +371,28 @@ var (
 	particleWords = map[string]bool{"nanoparticles": true, "particles": true, "nps": true, "nanocrystals": true, "nanospheres": true, "spheres": true, "crystallites": true, "nanocubes": true, "dots": true}
 )
 
-// implicit reads a property no phrase names: "the SnO2 layer (30 nm)" is a
-// thickness, "ceria nanoparticles (8 nm)" a particle size.
+// unitProperties are the properties a unit names by itself: "delivers
+// 117 mAh g−1" is a capacity, "1.2 × 10⁻³ S/cm" a conductivity. Units
+// shared by several properties (eV, %, nm, K, g/cm3, cm-3, mA/cm2) are not
+// here.
+var unitProperties = []string{"conductivity", "mobility", "capacity", "surface_area", "specific_capacitance",
+	"thermal_conductivity", "resistivity", "sheet_resistance", "seebeck_coefficient"}
+
+// implicit reads a property no phrase names: a unit that names its
+// property ("117 mAh g−1"); "the SnO2 layer (30 nm)" is a thickness,
+// "ceria nanoparticles (8 nm)" a particle size.
 func (f *sentenceFacts) implicit(q *quantity) *propMention {
-	if !q.paren || !q.hasUnit || q.u.d != dimLength {
+	if !q.hasUnit {
+		return nil
+	}
+	if before := strings.TrimRight(f.ls[:q.start], " ~≈"); !strings.HasSuffix(before, " by") {
+		for _, name := range unitProperties {
+			if p := properties[name]; q.u.d == p.u.d {
+				return &propMention{start: q.start, end: q.start, p: p}
+			}
+		}
+	}
+	if !q.paren || q.u.d != dimLength {
 		return nil
 	}
 	before := strings.TrimRight(f.ls[:q.start-1], " ")
@@ -447,14 +468,26 @@ func (f *sentenceFacts) subject(pm *propMention, q *quantity, k int) (Mention, b
 		}
 		return false
 	}
+	// the product of a selectivity or a faradaic efficiency: "for CO",
+	// "toward ethylene"
+	target := func(m Mention) bool {
+		if !targetModified[pm.p.name] {
+			return false
+		}
+		before := strings.TrimRight(f.ls[:m.Start], " ")
+		return strings.HasSuffix(before, " for") || strings.HasSuffix(before, " toward") ||
+			strings.HasSuffix(before, " towards") || strings.HasSuffix(before, " to")
+	}
 	for _, m := range f.subjects {
-		if m.Start >= pm.end && m.Start-pm.end <= 40 && (q.start < pm.start || m.End <= q.start) && introduces(f.ls[pm.end:m.Start]) {
+		if m.Start >= pm.end && m.Start-pm.end <= 40 && (q.start < pm.start || m.End <= q.start) && introduces(f.ls[pm.end:m.Start]) && !target(m) {
 			return m, true
 		}
 	}
 	for _, m := range f.subjects {
-		if m.Start >= q.end && m.Start-q.end <= 25 && introduces(f.ls[q.end:m.Start]) {
-			return m, true
+		if m.Start >= q.end && m.Start-q.end <= 25 && !target(m) {
+			if between := strings.TrimLeft(f.ls[q.end:m.Start], " ,"); introduces(between) || strings.HasPrefix(between, "on ") {
+				return m, true
+			}
 		}
 	}
 	limit := pm.start
@@ -472,7 +505,7 @@ func (f *sentenceFacts) subject(pm *propMention, q *quantity, k int) (Mention, b
 		return m, true
 	}
 	for _, m := range f.subjects {
-		if m.Start >= pm.end {
+		if m.Start >= pm.end && !target(m) {
 			return m, true
 		}
 	}

@@ -265,6 +265,25 @@ func TestExtractExamples(t *testing.T) {
 	if len(after) != 2 || after[0].Formula != "CsPbBr3" || after[1].Formula != "CsPbCl3" {
 		t.Errorf("respectively, materials after: %+v", after)
 	}
+	for in, want := range map[string]string{
+		"Aryl bromides gave lower yields (45–60%).":                            "yield 52.5 ",
+		"The Pt/C catalyst showed an overpotential of 35 mV.":                  "overpotential 0.035 Pt/C",
+		"The faradaic efficiency for CO reached 92 % on the Au nanoparticles.": "faradaic_efficiency 92 Au",
+		"The Hall mobility of the In2O3:H films was 120 cm2/Vs.":               "mobility 120 In2O3:H",
+		"The refractive index of MAPbI3 at 600 nm is 2.6.":                     "refractive_index 2.6 CH3NH3PbI3",
+		"With a bandgap of 1.25 eV, the Sn–Pb mixed perovskite is suitable.":   "band_gap 1.25 ",
+		"The LiFePO4 cathode delivers 160 mAh g−1 at 0.1 C.":                   "capacity 160 LiFePO4",
+		"The capacity of LiFePO4 faded by 20 mAh/g.":                           "",
+		"The Voc deficit of the kesterite cell remains above 0.5 V.":           "",
+	} {
+		got := Extract(in)
+		if want == "" && len(got) == 0 {
+			continue
+		}
+		if len(got) != 1 || fmt.Sprintf("%s %g %s", got[0].Property, got[0].Value.Value, got[0].Formula) != want {
+			t.Errorf("%q: %+v, want %s", in, got, want)
+		}
+	}
 	if got := Extract("Mp 132–134 °C."); len(got) != 1 || got[0].Property != "melting_point" || got[0].Value.Value != 406.15 {
 		t.Errorf("Mp: %+v", got)
 	}

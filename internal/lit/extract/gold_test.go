@@ -53,3 +53,17 @@ func TestReadGoldErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldOut2 scores the second held-out set (floor fixed before its
+// first run).
+func TestHeldOut2(t *testing.T) {
+	s := Evaluate(HeldOut2())
+	t.Logf("held-out 2: %s", s)
+	if testing.Verbose() {
+		t.Logf("misses:\n  %s", strings.Join(s.Misses, "\n  "))
+		t.Logf("spurious:\n  %s", strings.Join(s.Spurious, "\n  "))
+	}
+	if s.Precision < 0.75 || s.Recall < 0.6 {
+		t.Errorf("held-out 2 precision %.3f recall %.3f below the floor 0.75/0.6", s.Precision, s.Recall)
+	}
+}

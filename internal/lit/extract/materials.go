@@ -214,9 +214,21 @@ func formulaMention(text string, s, e int) (Mention, bool) {
 	if !plausibleFormula(tok, f) {
 		return Mention{}, false
 	}
-	// a lone element glued to a hyphenated word: "Li-ion", "Cs-based"
-	if f.atoms == 1 && !f.digits && !f.charge && e < len(text) && text[e] == '-' {
+	// a lone element glued to a hyphen or dash is a dopant, a part or a
+	// pair of elements, not a material: "Li-ion", "Al-doped", "Sn–Pb",
+	// "WC–Co"
+	if f.atoms == 1 && !f.digits && !f.charge && (dashAt(text, e) || dashBefore(text, s)) {
 		return Mention{}, false
+	}
+	// a doped formula: "In2O3:H", "ZnO:Al", "SnO2:F"
+	if e+1 < len(text) && text[e] == ':' && text[e+1] >= 'A' && text[e+1] <= 'Z' {
+		k := e + 2
+		if k < len(text) && text[k] >= 'a' && text[k] <= 'z' {
+			k++
+		}
+		if elements[text[e+1:k]] && boundaryAfter(text, k) {
+			return Mention{Text: text[s:k], Formula: f.norm + ":" + text[e+1:k], Start: s, End: k}, true
+		}
 	}
 	// a formula named with an acronym: "NiFe-LDH", "Co-MOF"
 	if f.atoms > 1 && e+2 < len(text) && text[e] == '-' && text[e+1] >= 'A' && text[e+1] <= 'Z' {
@@ -231,11 +243,30 @@ func formulaMention(text string, s, e int) (Mention, bool) {
 	return Mention{Text: tok, Formula: f.norm, Start: s, End: e}, true
 }
 
+func dashAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return i < len(s) && (r == '-' || r == '–' || r == '—')
+}
+
+func dashBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return i > 0 && (r == '-' || r == '–' || r == '—')
+}
+
 // mergeComposites joins "A/B" (a supported catalyst, a tandem, a
 // heterostructure) into one mention.
 func mergeComposites(text string, ms []Mention) []Mention {
-	if len(ms) < 2 {
+	if len(ms) == 0 {
 		return ms
+	}
+	// a carbon support: "Pt/C", "Pd/C" ("C" alone is never a mention)
+	for i := range ms {
+		m := &ms[i]
+		if m.Formula != "" && m.End+2 <= len(text) && text[m.End:m.End+2] == "/C" && boundaryAfter(text, m.End+2) {
+			m.Formula += "/C"
+			m.End += 2
+			m.Text = text[m.Start:m.End]
+		}
 	}
 	out := ms[:1]
 	for _, m := range ms[1:] {

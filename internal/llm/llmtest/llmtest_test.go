@@ -173,3 +173,52 @@ func FuzzParseScript(f *testing.F) {
 		}
 	})
 }
+
+func TestReadCorpusDir(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("second \xff text"), 0o644)
+	os.WriteFile(filepath.Join(dir, "a.md"), []byte("# first"), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "c.txt"), []byte("third"), 0o644)
+	got, err := llmtest.ReadCorpus(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"# first", "second \uFFFD text", "third"}, got); diff != "" {
+		t.Error(diff)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("\"ok\"\n[1, 2]\n"), 0o644)
+	if _, err := llmtest.ReadCorpus(bad); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "line 2") {
+		t.Errorf("bad JSONL: %v", err)
+	}
+	if _, err := llmtest.ReadCorpus(filepath.Join(dir, "missing")); !errors.Is(errors.Invalid, err) {
+		t.Errorf("missing corpus: %v", err)
+	}
+}
+
+// BenchmarkEmbedHTTP embeds 64-text batches of passage-sized text through
+// the client and llm-script's LSA endpoint (another process): the cost of
+// the HTTP path a hybrid index pays per batch.
+func BenchmarkEmbedHTTP(b *testing.B) {
+	p, err := filepath.Abs("testdata/agent.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	base, _ := llmtest.Start(b, p)
+	c, err := llm.New(llm.Config{EmbedURL: base, EmbedModel: "lsa"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]string, llm.MaxBatch)
+	for i := range batch {
+		batch[i] = strings.Repeat("Cesium lead iodide perovskite films have a band gap near 1.73 eV and degrade in humid air. ", 6)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Embedder().Embed(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(batch)*b.N)/b.Elapsed().Seconds(), "texts/s")
+}
