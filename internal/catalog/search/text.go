@@ -498,3 +498,29 @@ func dedupe(xs []string) []string {
 
 // display turns a stored list back into text for snippets.
 func display(s string) string { return strings.ReplaceAll(s, listSep, "; ") }
+
+// Terms splits text as Search does and returns each term as a query of
+// its own (a phrase quoted, a prefix starred), at most MaxTerms: for
+// callers that rank by any of the terms (the literature sums each term's
+// score) rather than require all of them.
+func Terms(text string) ([]string, error) {
+	ts, err := parseQuery(errors.Op("search.Terms"), text)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range ts {
+		q := strings.Join(t.words, " ")
+		if len(t.words) > 1 {
+			q = `"` + q + `"`
+		}
+		if t.prefix {
+			q += "*"
+		}
+		out = append(out, q)
+		if len(out) == MaxTerms {
+			break
+		}
+	}
+	return out, nil
+}

@@ -117,3 +117,28 @@ func TestFacetCountsEncoding(t *testing.T) {
 		}
 	}
 }
+
+func TestTerms(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{"band gap of CsPbI3", []string{"band", "gap", "of", "cspbi3"}},
+		{`"band gap" perov*`, []string{`"band gap"`, "perov*"}},
+		{"gap gap  GAP", []string{"gap"}},
+		{"", nil},
+		{"(a) OR b; DROP TABLE", []string{"a", "or", "b", "drop", "table"}},
+	} {
+		got, err := Terms(c.in)
+		if err != nil || strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("Terms(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+		// Each term parses back to itself.
+		for _, q := range got {
+			again, err := Terms(q)
+			if err != nil || len(again) != 1 || again[0] != q {
+				t.Errorf("Terms(%q) = %q", q, again)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package formats
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/genesis-science/genesis/internal/lit"
 )
@@ -48,11 +49,17 @@ func jatsArticle(a *xnode) lit.Document {
 	var d lit.Document
 	front := a.child("front")
 	meta := front.child("article-meta")
+	plainDOI := false
 	for _, id := range meta.children("article-id") {
 		v := textOf(id, nil)
 		switch strings.ToLower(id.attrv("pub-id-type")) {
 		case "doi":
-			d.DOI = v
+			// The work's DOI, not a version's ("specific-use=version")
+			// or a peer review's listed after it.
+			if d.DOI == "" || id.attrv("specific-use") == "" && !plainDOI {
+				d.DOI = v
+				plainDOI = id.attrv("specific-use") == ""
+			}
 		case "pmid":
 			d.PMID = v
 		case "pmc", "pmcid":
@@ -125,7 +132,7 @@ func jatsArticle(a *xnode) lit.Document {
 	// back), in document order.
 	for _, part := range []*xnode{body, a.child("floats-group"), a.child("back")} {
 		for _, f := range findFloats(part) {
-			label := textOf(f.child("label"), nil)
+			label := strings.TrimRight(textOf(f.child("label"), nil), ".: ")
 			cap := textOf(f.child("caption"), nil)
 			if cap == "" {
 				continue
@@ -180,7 +187,7 @@ func jatsYear(meta *xnode) int {
 	return 0
 }
 
-// findFloats returns fig and table-wrap elements in document order, not
+// findFloats returns fig, table-wrap and supplementary-material elements in document order, not
 // looking inside one (a fig-group's figs are found, a figure's nested
 // table is part of it).
 func findFloats(n *xnode) []*xnode {
@@ -188,7 +195,7 @@ func findFloats(n *xnode) []*xnode {
 	var walk func(*xnode)
 	walk = func(n *xnode) {
 		for _, k := range n.kids {
-			if k.is("fig") || k.is("table-wrap") {
+			if k.is("fig") || k.is("table-wrap") || k.is("supplementary-material") {
 				out = append(out, k)
 				continue
 			}
@@ -214,6 +221,18 @@ func isFloat(n *xnode) bool {
 func (s *sectionBuilder) add(path []string, para string) {
 	if para == "" {
 		return
+	}
+	// A paragraph past the field bound is split at spaces rather than cut.
+	for len(para) > MaxFieldBytes {
+		cut := strings.LastIndexByte(para[:MaxFieldBytes], ' ')
+		if cut <= 0 {
+			cut = MaxFieldBytes
+			for cut > 0 && !utf8.RuneStart(para[cut]) {
+				cut--
+			}
+		}
+		s.add(path, para[:cut])
+		para = strings.TrimLeft(para[cut:], " ")
 	}
 	heading := strings.Join(path, " / ")
 	if k := len(s.out); k > 0 && s.out[k-1].Heading == heading {
@@ -313,5 +332,84 @@ func jatsRef(ref *xnode) lit.Reference {
 		}
 	}
 	r.Text = textOf(cit, nil)
+	if structured(cit) {
+		// Structured, with no punctuation between its parts (an
+		// element-citation, or a mixed one written like it): printed in
+		// the usual order instead.
+		if t := printCitation(cit, r.Title); t != "" {
+			r.Text = t
+		}
+	}
 	return r
+}
+
+// structured reports whether a citation has no text of its own between
+// its elements.
+func structured(cit *xnode) bool {
+	if cit.is("element-citation") {
+		return true
+	}
+	for _, k := range cit.kids {
+		if k.name.Local == "" && strings.TrimSpace(k.text) != "" {
+			return false
+		}
+	}
+	return len(cit.kids) > 0
+}
+
+// printCitation writes an element-citation as a reader expects one:
+// "Smith J, Roe R (2019) Title. Source 18, 1–9. doi:…".
+func printCitation(cit *xnode, title string) string {
+	var names []string
+	for _, pg := range cit.findAll("person-group") {
+		for _, n := range pg.kids {
+			switch n.name.Local {
+			case "name":
+				names = append(names, strings.TrimSpace(textOf(n.child("surname"), nil)+" "+textOf(n.child("given-names"), nil)))
+			case "string-name", "collab":
+				names = append(names, textOf(n, nil))
+			case "etal":
+				names = append(names, "et al.")
+			}
+		}
+	}
+	if len(names) == 0 {
+		for _, n := range cit.children("name") {
+			names = append(names, strings.TrimSpace(textOf(n.child("surname"), nil)+" "+textOf(n.child("given-names"), nil)))
+		}
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(names, ", "))
+	if y := textOf(cit.child("year"), nil); y != "" {
+		b.WriteString(" (" + y + ")")
+	}
+	if title != "" {
+		b.WriteString(" " + strings.TrimRight(title, ".") + ".")
+	}
+	src := textOf(cit.child("source"), nil)
+	if src != "" && src != title {
+		b.WriteString(" " + src)
+	}
+	if v := textOf(cit.child("volume"), nil); v != "" {
+		b.WriteString(" " + v)
+	}
+	pages := textOf(cit.child("fpage"), nil)
+	if l := textOf(cit.child("lpage"), nil); l != "" && pages != "" {
+		pages += "–" + l
+	}
+	if pages == "" {
+		pages = textOf(cit.child("elocation-id"), nil)
+	}
+	if pages != "" {
+		b.WriteString(", " + pages)
+	}
+	if src != "" || pages != "" {
+		b.WriteString(".")
+	}
+	for _, id := range cit.children("pub-id") {
+		if strings.EqualFold(id.attrv("pub-id-type"), "doi") {
+			b.WriteString(" doi:" + textOf(id, nil))
+		}
+	}
+	return strings.TrimSpace(b.String())
 }

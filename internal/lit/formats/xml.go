@@ -47,8 +47,10 @@ func (p *parser) parseXML(data []byte) (*xnode, error) {
 	d.Strict = true
 	d.Entity = xml.HTMLEntity
 	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
-		switch strings.ToLower(label) {
-		case "utf-8", "utf8", "us-ascii", "ascii":
+		switch l := strings.ToLower(label); {
+		case l == "utf-8", l == "utf8", l == "us-ascii", l == "ascii":
+			return in, nil
+		case strings.HasPrefix(l, "utf-16") && p.utf16:
 			return in, nil
 		}
 		enc, err := htmlindex.Get(label)
@@ -85,7 +87,7 @@ func (p *parser) parseXML(data []byte) (*xnode, error) {
 			elements++
 			if elements > maxElements {
 				line, _ := d.InputPos()
-				return nil, p.errf(line, "more than %d XML elements", maxElements)
+				return nil, p.errf(line, "more than %d XML elements and text runs", maxElements)
 			}
 			if len(stack) > MaxDepth {
 				line, _ := d.InputPos()
@@ -98,12 +100,11 @@ func (p *parser) parseXML(data []byte) (*xnode, error) {
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
+			// Runs split by comments stay separate nodes (joining them
+			// would copy the text once per comment); readers concatenate.
 			if len(stack) > 1 {
-				if k := len(top.kids); k > 0 && top.kids[k-1].name.Local == "" {
-					top.kids[k-1].text += string(t)
-				} else {
-					top.kids = append(top.kids, &xnode{text: string(t)})
-				}
+				elements++
+				top.kids = append(top.kids, &xnode{text: string(t)})
 			}
 		}
 	}
@@ -126,7 +127,14 @@ func asSyntax(err error, se **xml.SyntaxError) bool {
 // the whole file for one would lose it.
 func replaceXMLControls(data []byte) []byte {
 	bad := func(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
-	if bytes.IndexFunc(data, func(r rune) bool { return r < 0x20 && bad(byte(r)) }) < 0 {
+	found := false
+	for _, c := range data {
+		if bad(c) {
+			found = true
+			break
+		}
+	}
+	if !found {
 		return data
 	}
 	out := bytes.Clone(data)
@@ -353,14 +361,25 @@ func elems(kids []*xnode) []*xnode {
 	return out
 }
 
-var (
-	spaceBeforePunct = regexp.MustCompile(` ([,.;:!?)\]])`)
-	spaceAfterOpen   = regexp.MustCompile(`([(\[]) `)
-)
-
 // tidy removes the spaces block separation leaves before closing
 // punctuation and after opening brackets.
 func tidy(s string) string {
-	s = spaceBeforePunct.ReplaceAllString(s, "$1")
-	return spaceAfterOpen.ReplaceAllString(s, "$1")
+	if !strings.Contains(s, " ") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' {
+			if i+1 < len(s) && strings.IndexByte(",.;:!?)]", s[i+1]) >= 0 {
+				continue
+			}
+			if i > 0 && (s[i-1] == '(' || s[i-1] == '[') {
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -135,7 +135,13 @@ func (s *Service) Search(ctx context.Context, p *genesis.Principal, q lit.Query)
 	return hits, nil
 }
 
-// bm25 is the index's top CandidatesK passages among readable ones.
+// bm25 ranks readable passages by BM25 over any of the query's terms:
+// each term is searched on its own in the catalog's index (which filters
+// by label before ranking, and requires all of a query's terms), the top
+// CandidatesK of each kept, and a passage's score is the sum of its
+// terms' scores — BM25's sum over query terms, so that a passage need not
+// hold every word of a question to be found. The best CandidatesK, ties
+// by document ID, are the candidates.
 func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, only *pubRow) (map[string]*candidate, error) {
 	classes, err := s.ix.Classes(ctx)
 	if err != nil {
@@ -145,17 +151,49 @@ func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, onl
 	if err != nil {
 		return nil, err
 	}
-	sq := search.Query{Text: text, Passages: true, Limit: CandidatesK}
-	if only != nil {
-		sq.Domain = only.ID
-	}
-	res, err := s.ix.Search(ctx, sq, vis)
+	terms, err := search.Terms(text)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*candidate, len(res.Hits))
-	for i, h := range res.Hits {
-		out[h.ID] = &candidate{doc: h.ID, bm25: i + 1, bmScore: h.Score, snippet: h.Snippet}
+	all := map[string]*candidate{}
+	for _, t := range terms {
+		sq := search.Query{Text: t, Passages: true, Limit: CandidatesK}
+		if only != nil {
+			sq.Domain = only.ID
+		}
+		res, err := s.ix.Search(ctx, sq, vis)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range res.Hits {
+			c := all[h.ID]
+			if c == nil {
+				c = &candidate{doc: h.ID}
+				all[h.ID] = c
+			}
+			c.bmScore += h.Score
+			if c.snippet == "" {
+				c.snippet = h.Snippet
+			}
+		}
+	}
+	list := make([]*candidate, 0, len(all))
+	for _, c := range all {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].bmScore != list[j].bmScore {
+			return list[i].bmScore > list[j].bmScore
+		}
+		return list[i].doc < list[j].doc
+	})
+	if len(list) > CandidatesK {
+		list = list[:CandidatesK]
+	}
+	out := make(map[string]*candidate, len(list))
+	for i, c := range list {
+		c.bm25 = i + 1
+		out[c.doc] = c
 	}
 	return out, nil
 }
