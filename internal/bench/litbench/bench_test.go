@@ -12,6 +12,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lit/formats"
+	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
 var ctx = context.Background()
@@ -154,6 +155,30 @@ func TestRunJSONAndErrors(t *testing.T) {
 		err := Run(ctx, append([]string{"--corpus", corpusDir, "--queries", qpath}, tc.args...), &out, &bytes.Buffer{})
 		if err == nil || !errors.Is(errors.Invalid, err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want Invalid mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestBenchPostgres runs a small slice into a fresh PostgreSQL database
+// (--store DSN): the same pipeline, the PostgreSQL full-text backend.
+func TestBenchPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports a slice of the corpus; skipped with -short")
+	}
+	dsn := storetest.PostgresDSN(t)
+	const n = 4
+	r, err := Bench(ctx, Options{Corpus: corpusDir, Queries: sliceQueries(t, n), Docs: n, Dim: 16, Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Store != "postgresql (given)" || r.Corpus.Publications != n || r.Embedding.Passages != r.Corpus.Passages {
+		t.Fatalf("%+v", r)
+	}
+	for _, m := range []*Retrieval{&r.BM25, &r.Hybrid} {
+		for _, q := range m.PerQuery {
+			if strings.HasPrefix(q.ID, "known-") && q.RR < 0.5 {
+				t.Errorf("%s: known-item query %s: RR %v", m.Mode, q.ID, q.RR)
+			}
 		}
 	}
 }
