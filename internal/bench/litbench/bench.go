@@ -3,6 +3,7 @@ package litbench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,10 +58,15 @@ type Result struct {
 	Import    Rate      `json:"import"`
 	Embedding Embedding `json:"embedding"`
 	Queries   int       `json:"queries"`
-	K         int       `json:"k"`
-	Depth     int       `json:"depth"`
-	BM25      Retrieval `json:"bm25"`
-	Hybrid    Retrieval `json:"hybrid"`
+	// Dropped lists the queries left out because none of their relevant
+	// judgements names an imported document's identity (with --docs, the
+	// documents outside the slice; otherwise a parser that reads a
+	// different identity than the judgements name).
+	Dropped []string  `json:"dropped_queries,omitempty"`
+	K       int       `json:"k"`
+	Depth   int       `json:"depth"`
+	BM25    Retrieval `json:"bm25"`
+	Hybrid  Retrieval `json:"hybrid"`
 	// Extraction is nil when no extractor evaluation was available.
 	Extraction *Extraction `json:"extraction,omitempty"`
 	// Notes say what the figures are and are not.
@@ -274,7 +280,7 @@ func Bench(ctx context.Context, o Options) (*Result, error) {
 			inSlice[NormalizeDoc("doi:"+d.DOI)] = true
 		}
 	}
-	queries = restrict(queries, inSlice)
+	queries, r.Dropped = restrict(queries, inSlice)
 	if len(queries) == 0 {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("no query has a relevant passage in the imported documents"))
 	}
@@ -401,6 +407,13 @@ func notes(r *Result) []string {
 		"judgements were pooled from lexical (BM25) runs only; unjudged passages count as not relevant, which biases recall against the vector side",
 		"passages per second counts parsing and storing (catalog asset, passages, search-index rows, fact extraction with internal/lit/extract, citation edges; one transaction per document); embedding is timed apart",
 	}
+	if len(r.Dropped) > 0 {
+		which := ""
+		if len(r.Dropped) <= 10 {
+			which = " (" + strings.Join(r.Dropped, ", ") + ")"
+		}
+		n = append(n, fmt.Sprintf("%d queries left out: no relevant judgement names an imported document%s", len(r.Dropped), which))
+	}
 	if r.Extraction == nil {
 		n = append(n, "extraction precision/recall: not measured (no extractor evaluation linked into this build)")
 	}
@@ -408,9 +421,8 @@ func notes(r *Result) []string {
 }
 
 // restrict keeps the judgements on documents in the slice and the queries
-// that still have a relevant one.
-func restrict(qs []Query, in map[string]bool) []Query {
-	var out []Query
+// that still have a relevant one, and lists the others.
+func restrict(qs []Query, in map[string]bool) (out []Query, dropped []string) {
 	for _, q := range qs {
 		var rel []Judged
 		ok := false
@@ -420,12 +432,14 @@ func restrict(qs []Query, in map[string]bool) []Query {
 				ok = ok || j.Grade > 0
 			}
 		}
-		if ok {
-			q.Relevant = rel
-			out = append(out, q)
+		if !ok {
+			dropped = append(dropped, q.ID)
+			continue
 		}
+		q.Relevant = rel
+		out = append(out, q)
 	}
-	return out
+	return out, dropped
 }
 
 func evaluate(ctx context.Context, s *library.Service, p *genesis.Principal, mode string, qs []Query, k, depth int,
