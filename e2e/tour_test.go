@@ -166,6 +166,10 @@ var tourExpect = []struct{ cmd, want, not string }{
 	{cmd: "model show shot-surrogate", want: "rmse"},
 	{cmd: "lineage shot-surrogate@1", want: "shots@2"},
 	{cmd: "audit verify", want: "yes"},
+	{cmd: "lit import examples/lit/papers --label", want: "5 created"},
+	{cmd: "lit import examples/lit/papers/ --label", want: "5 unchanged", not: "created"},
+	{cmd: "lit search \"CsPbI3 band gap\"", want: "Okafor and Lindqvist (2024) Optical band gaps"},
+	{cmd: "lit show doi-10.5555-genesis.example.0001", want: "Cited by:"},
 }
 
 var (

@@ -2,7 +2,8 @@
 # Starts the real services Genesis's tests use, on loopback, installing them
 # from Debian packages or the Go module proxy when missing, and prints the
 # environment the tests read (see internal/testenv): PostgreSQL, an S3 server
-# (versitygw) and Slurm with slurmrestd (scripts/slurm.sh). Installing needs root
+# (versitygw) and Slurm with slurmrestd (scripts/slurm.sh); it also installs
+# the programs tests run (poppler-utils for PDF text). Installing needs root
 # (apt-get); a service already reachable at the configured address is reused.
 #
 #   eval "$(scripts/services.sh)"        # start all, export the variables
@@ -93,6 +94,14 @@ start_s3() {
 	echo "export GENESIS_TEST_S3=http://genesis:genesis-secret@127.0.0.1:$S3_PORT/genesis-test"
 }
 
+# Programs the tests run (not services): poppler-utils' pdftotext and
+# pdfinfo read PDF publications (internal/lit/formats).
+start_tools() {
+	if ! command -v pdftotext >/dev/null 2>&1; then
+		apt_install poppler-utils || log "pdftotext (poppler-utils) missing: PDF tests will skip"
+	fi
+}
+
 start_slurm() {
 	GENESIS_SERVICES_DIR=$S "$HERE/slurm.sh" start
 }
@@ -113,7 +122,7 @@ start)
 	# Servers keep the directory they start in: never the checkout, which
 	# may be removed while they run on.
 	mkdir -p "$S" && cd "$S"
-	for svc in ${GENESIS_SERVICES:-postgres s3 slurm}; do
+	for svc in ${GENESIS_SERVICES:-tools postgres s3 slurm}; do
 		"start_$svc"
 	done
 	;;

@@ -46,6 +46,8 @@ import (
 	_ "github.com/genesis-science/genesis/internal/lab/madsci" // instrument kind madsci: MADSci REST lab nodes
 	_ "github.com/genesis-science/genesis/internal/lab/sim"    // instrument kind sim: digital twins
 	_ "github.com/genesis-science/genesis/internal/lab/table"  // instrument kind table: replay of published experiments
+	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -71,6 +73,8 @@ type App struct {
 	Instruments *instruments.Registry
 	// Campaigns runs closed-loop campaigns on instruments and sites.
 	Campaigns *campaign.Service
+	// Literature is the literature service (publications, passages, facts).
+	Literature *library.Service
 	// AuditKey is the verifier key of the audit log's checkpoints.
 	AuditKey string
 	API      *httpapi.Server
@@ -216,8 +220,25 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, errors.Internal, errors.Msg("cannot read or write the runner ID"), err)
 	}
 	a.Campaigns.SetRunnerID(rid)
+	// The literature embeds passages when an embedding endpoint is
+	// configured (hybrid search); without one it searches by BM25 alone.
+	var emb llm.Embedder
+	if cfg.LLM.EmbedURL != "" {
+		lc, err := llm.New(cfg.LLM)
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		emb = lc.Embedder()
+		log.Info("literature: hybrid search", "embedding_model", cfg.LLM.EmbedModel)
+	} else {
+		log.Info("literature: no embedding endpoint configured (llm.embed_url); passage search is BM25 only")
+	}
+	if a.Literature, err = library.New(library.Config{DB: a.DB, Catalog: a.Catalog, Index: ix, Authz: a.Authz, Principals: a.Identity,
+		Audit: a.Audit, Embedder: emb, Logger: log}); err != nil {
+		return nil, errors.E(op, err)
+	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
-		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Logger: log})
+		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Logger: log})
 	return a, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/yamlsafe"
 	"github.com/goccy/go-yaml"
 )
@@ -28,6 +29,9 @@ type Config struct {
 	Blob    Blob   `yaml:"blob" toml:"blob"`
 	OIDC    OIDC   `yaml:"oidc" toml:"oidc"`
 	Log     Log    `yaml:"log" toml:"log"`
+	// LLM optionally names OpenAI-compatible language-model endpoints
+	// (embeddings for hybrid literature search, chat for agents).
+	LLM llm.Config `yaml:"llm" toml:"llm"`
 	// NoDemo keeps `genesis up` from setting up its demo lab (a workcell of
 	// simulated reactors and a campaign on them); not a file setting.
 	NoDemo bool `yaml:"-" toml:"-"`
@@ -131,7 +135,8 @@ func firstLine(s string) string {
 	return s
 }
 
-// ApplyEnv overrides fields from GENESIS_* variables.
+// ApplyEnv overrides fields from GENESIS_* variables. (The language
+// model's key, GENESIS_LLM_API_KEY, is read by llm.New, never stored here.)
 func (c *Config) ApplyEnv(getenv func(string) string) {
 	set := func(dst *string, name string) {
 		if v := getenv(name); v != "" {
@@ -142,6 +147,10 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.Store.DSN, "GENESIS_STORE_DSN")
 	set(&c.Blob.URL, "GENESIS_BLOB_URL")
 	set(&c.Log.Level, "GENESIS_LOG_LEVEL")
+	set(&c.LLM.ChatURL, "GENESIS_LLM_CHAT_URL")
+	set(&c.LLM.ChatModel, "GENESIS_LLM_CHAT_MODEL")
+	set(&c.LLM.EmbedURL, "GENESIS_LLM_EMBED_URL")
+	set(&c.LLM.EmbedModel, "GENESIS_LLM_EMBED_MODEL")
 }
 
 func bad(field, msg string) error {
@@ -190,6 +199,14 @@ func (c *Config) Validate() error {
 	case "", "text", "json":
 	default:
 		return bad("log.format", "must be text or json")
+	}
+	if err := c.LLM.Validate(); err != nil {
+		return err
+	}
+	if c.LLM.APIKeyFile != "" {
+		if _, err := os.Stat(c.LLM.APIKeyFile); err != nil {
+			return bad("llm.api_key_file", "cannot read "+c.LLM.APIKeyFile)
+		}
 	}
 	return nil
 }

@@ -35,6 +35,14 @@ func TestParseAndValidate(t *testing.T) {
 		{"deep nesting", "g.yaml", "data_dir: /x\nlog: " + strings.Repeat("{a: ", 100), "parse"},
 		{"wrong ext", "g.json", "{}", "parse"},
 		{"bad log", "g.toml", "data_dir = \"/x\"\n[log]\nlevel = \"loud\"\n", "log.level"},
+		{"llm ok", "g.yaml", "data_dir: /x\nllm:\n  chat_url: http://127.0.0.1:8000/v1\n  chat_model: qwen\n  embed_url: https://api.example.org/v1\n  embed_model: bge\n  api_key_file: " + cert + "\n  timeout_seconds: 60\n", ""},
+		{"llm toml ok", "g.toml", "data_dir = \"/x\"\n[llm]\nembed_url = \"http://h/v1\"\nembed_model = \"e\"\n", ""},
+		{"llm unknown", "g.yaml", "data_dir: /x\nllm:\n  chat_uri: http://h/v1\n", "parse"},
+		{"llm bad url", "g.yaml", "data_dir: /x\nllm:\n  chat_url: unix:///run/llm.sock\n  chat_model: m\n", "llm.chat_url"},
+		{"llm no model", "g.toml", "data_dir = \"/x\"\n[llm]\nembed_url = \"http://h/v1\"\n", "llm.embed_model"},
+		{"llm credentials", "g.yaml", "data_dir: /x\nllm:\n  chat_url: https://k:secret@h/v1\n  chat_model: m\n", "llm.chat_url"},
+		{"llm key file", "g.yaml", "data_dir: /x\nllm:\n  api_key_file: /nope\n", "llm.api_key_file"},
+		{"llm timeout", "g.yaml", "data_dir: /x\nllm:\n  timeout_seconds: 100000\n", "llm.timeout_seconds"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,12 +75,26 @@ func TestEnvOverrides(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Error(err)
 	}
+	env = map[string]string{"GENESIS_LLM_CHAT_URL": "http://127.0.0.1:8000/v1", "GENESIS_LLM_CHAT_MODEL": "qwen", "GENESIS_LLM_EMBED_URL": "http://127.0.0.1:8001/v1", "GENESIS_LLM_EMBED_MODEL": "bge"}
+	c.ApplyEnv(func(k string) string { return env[k] })
+	if c.LLM.ChatURL != env["GENESIS_LLM_CHAT_URL"] || c.LLM.ChatModel != "qwen" || c.LLM.EmbedURL != env["GENESIS_LLM_EMBED_URL"] || c.LLM.EmbedModel != "bge" {
+		t.Errorf("llm overrides: %+v", c.LLM)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+	env = map[string]string{"GENESIS_LLM_CHAT_URL": "http://127.0.0.1:8000/v1?token=secret", "GENESIS_LLM_CHAT_MODEL": "qwen"}
+	c.ApplyEnv(func(k string) string { return env[k] })
+	if err := c.Validate(); errors.FieldOf(err) != "llm.chat_url" || strings.Contains(err.Error(), "secret") {
+		t.Errorf("a chat URL with a token in its query: %v", err)
+	}
 }
 
 func FuzzParse(f *testing.F) {
 	f.Add("g.yaml", "data_dir: /x\nstore:\n  dsn: sqlite:/x.db\n")
 	f.Add("g.toml", "data_dir = \"/x\"\n[listen]\naddr = \"127.0.0.1:1\"\n")
 	f.Add("g.yaml", "listen: [1, 2]\n")
+	f.Add("g.yaml", "data_dir: /x\nllm:\n  chat_url: http://h/v1\n  chat_model: m\n")
 	f.Fuzz(func(t *testing.T, name, body string) {
 		c, err := config.Parse(name, []byte(body))
 		if err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -106,7 +107,12 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	camp.SetJobs(campaign.NewJobExecutor(js, id))
 	camp.SetFleet(ins)
 	camp.WorkDir = t.TempDir()
-	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins, Logger: slog.New(slog.DiscardHandler)})
+	lib, err := library.New(library.Config{DB: db, Catalog: cat, Index: ix, Authz: az, Principals: id, Audit: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
+		Literature: lib, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -953,6 +959,7 @@ func TestAPI(t *testing.T) {
 
 		exerciseCampaigns(h)
 		exerciseInstruments(t, h)
+		exerciseLiterature(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

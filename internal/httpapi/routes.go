@@ -79,6 +79,12 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/releases/{id}/approve", s.catalogRoute(s.approveRelease))
 	m.Handle("POST /api/v1/releases/{id}/reject", s.catalogRoute(s.rejectRelease))
 
+	m.Handle("POST /api/v1/lit/import", s.litRoute(s.litImport))
+	m.Handle("GET /api/v1/lit/search", s.litRoute(s.litSearch))
+	m.Handle("GET /api/v1/lit/passages/{id}", s.litRoute(s.litPassage))
+	m.Handle("GET /api/v1/lit/facts", s.litRoute(s.litFacts))
+	m.Handle("GET /api/v1/lit/publications/{ref}", s.litRoute(s.litPublication))
+
 	m.Handle("POST /api/v1/admin/fsck", s.catalogRoute(s.fsck))
 	m.Handle("POST /api/v1/admin/gc", s.catalogRoute(s.gc))
 

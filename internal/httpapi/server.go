@@ -26,6 +26,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
@@ -62,6 +63,8 @@ type Server struct {
 
 	// instruments is the lab's instrument registry; optional.
 	instruments *instruments.Registry
+	// lit is the literature; optional.
+	lit *library.Service
 }
 
 // Config is what the server needs.
@@ -85,6 +88,8 @@ type Config struct {
 	Instruments *instruments.Registry
 	// Campaigns runs closed-loop campaigns; optional.
 	Campaigns *campaign.Service
+	// Literature serves publications, passages and facts; optional.
+	Literature *library.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -98,6 +103,7 @@ type Config struct {
 func New(cfg Config) *Server {
 	s := &Server{db: cfg.DB, id: cfg.Identity, authz: cfg.Authz, catalog: cfg.Catalog, sites: cfg.Sites, jobs: cfg.Jobs, campaigns: cfg.Campaigns, log: cfg.Logger, now: time.Now, ready: cfg.Ready}
 	s.instruments = cfg.Instruments
+	s.lit = cfg.Literature
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

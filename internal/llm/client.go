@@ -218,7 +218,11 @@ func (c *Client) chatRequest(req ChatRequest) (*WireChatRequest, error) {
 			var wt WireToolCall
 			wt.ID, wt.Type = tc.ID, "function"
 			wt.Function.Name = tc.Name
-			args, _ := json.Marshal(tc.Arguments)
+			a := tc.Arguments
+			if strings.TrimSpace(a) == "" {
+				a = "{}"
+			}
+			args, _ := json.Marshal(a)
 			wt.Function.Arguments = args
 			wm.ToolCalls = append(wm.ToolCalls, wt)
 		}
@@ -230,7 +234,7 @@ func (c *Client) chatRequest(req ChatRequest) (*WireChatRequest, error) {
 			params = []byte(`{"type":"object","properties":{}}`)
 		}
 		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(params, &probe); err != nil {
+		if err := json.Unmarshal(params, &probe); err != nil || probe == nil {
 			return nil, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("tool %q: parameters are not a JSON Schema object", SanitizeLine(truncate(t.Name, 64)))))
 		}
 		if t.Name == "" {

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -422,6 +424,102 @@ func TestValidate(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "secret") {
 			t.Errorf("the error repeats the URL's secret: %v", err)
+		}
+	}
+}
+
+// TestRetryPolicy checks the client against a reference model of the
+// policy on random sequences of answers: attempts go on while the answer
+// is a 429 or 5xx, at most 1+MaxRetries of them; the first 200 is the
+// result, the first other 4xx an Invalid error, and retries used up an
+// Unavailable one.
+func TestRetryPolicy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	statuses := []int{200, 500, 502, 503, 429, 400, 401, 404}
+	type tcase struct {
+		word string
+		seq  []int
+	}
+	var cases []tcase
+	var script strings.Builder
+	script.WriteString("rules:\n")
+	for i := range 40 {
+		tc := tcase{word: fmt.Sprintf("case-%d", i)}
+		for range 1 + rng.IntN(6) {
+			tc.seq = append(tc.seq, statuses[rng.IntN(len(statuses))])
+		}
+		for j, s := range tc.seq {
+			fmt.Fprintf(&script, "  - {name: %s-%d, match: {user_contains: %s}, times: 1, reply: {status: %d, content: answer-%d}}\n", tc.word, j, tc.word+"!", s, j)
+		}
+		cases = append(cases, tc)
+	}
+	script.WriteString("default: {status: 503}\n")
+	base, requests := start(t, script.String())
+	c := newClient(t, base, 0)
+	llm.SetBackoff(c, func(int) time.Duration { return time.Millisecond })
+	for _, tc := range cases {
+		r, err := c.Chatter().Chat(context.Background(), llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: tc.word + "!"}}})
+		// The reference model.
+		attempts, wantKind, wantAnswer := 0, errors.Kind(0), -1
+		for a := 0; a <= llm.MaxRetries; a++ {
+			s := 503 // the default once the sequence is used up
+			if a < len(tc.seq) {
+				s = tc.seq[a]
+			}
+			attempts++
+			if s == 200 {
+				wantAnswer = a
+				break
+			}
+			if s != 429 && s < 500 {
+				wantKind = errors.Invalid
+				break
+			}
+			wantKind = errors.Unavailable
+		}
+		if wantAnswer >= 0 {
+			wantKind = 0
+			if err != nil || r.Message.Content != fmt.Sprintf("answer-%d", wantAnswer) {
+				t.Errorf("%s %v: %+v, %v; want answer-%d", tc.word, tc.seq, r, err, wantAnswer)
+			}
+		}
+		if errors.KindOf(err) != wantKind && !(wantKind == 0 && err == nil) {
+			t.Errorf("%s %v: err %v, want kind %v", tc.word, tc.seq, err, wantKind)
+		}
+		got := 0
+		for _, q := range requests() {
+			if strings.HasPrefix(q.Rule, tc.word+"-") || (q.Rule == "default" && q.Messages[0].Content == tc.word+"!") {
+				got++
+			}
+		}
+		if got != attempts {
+			t.Errorf("%s %v: %d attempts, want %d", tc.word, tc.seq, got, attempts)
+		}
+	}
+}
+
+func TestChatRequestChecks(t *testing.T) {
+	c, err := llm.New(llm.Config{ChatURL: "http://127.0.0.1:1/v1", ChatModel: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := []llm.Message{{Role: llm.RoleUser, Content: "hi"}}
+	for _, tc := range []struct {
+		req  llm.ChatRequest
+		want string
+	}{
+		{llm.ChatRequest{}, "at least one message"},
+		{llm.ChatRequest{Messages: []llm.Message{{Role: "wizard"}}}, `unknown role "wizard"`},
+		{llm.ChatRequest{Messages: user, MaxTokens: -1}, "max_tokens"},
+		{llm.ChatRequest{Messages: user, Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(`[1]`)}}}, "not a JSON Schema object"},
+		{llm.ChatRequest{Messages: user, Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(`null`)}}}, "not a JSON Schema object"},
+		{llm.ChatRequest{Messages: user, Tools: []llm.Tool{{}}}, "a tool has no name"},
+	} {
+		// Refused before any request: the port is closed, so a request
+		// would be Unavailable instead.
+		_, err := c.Chatter().Chat(context.Background(), tc.req)
+		if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), tc.want) {
+			t.Errorf("%+v: %v, want Invalid %q", tc.req, err, tc.want)
 		}
 	}
 }

@@ -26,8 +26,8 @@ import (
 // embedding that needs no network model: a TF-IDF term-document matrix
 // over a corpus (sublinear term frequency 1+ln tf, idf ln(1+N/df), each
 // document L2-normalised), truncated to its top singular vectors by a
-// randomized SVD (Halko, Martinsson and Tropp, 2011: Gaussian sketch, two
-// power iterations, oversampling 10). A text's embedding is Uₖᵀx, its
+// randomized SVD (Halko, Martinsson and Tropp, 2011: Gaussian sketch, one
+// power iteration, oversampling 10). A text's embedding is Uₖᵀx, its
 // TF-IDF vector x projected onto the k left singular vectors — for a
 // corpus document that is its row of VₖΣₖ, the space in which LSA compares
 // documents — normalised to unit length. A text with no vocabulary term
@@ -58,7 +58,9 @@ const (
 // NewLSA builds an LSA model of corpus with at most dim dimensions (fewer
 // when the corpus has fewer distinct documents or terms). Terms that occur
 // in only one document are dropped when the corpus has 20 or more
-// documents.
+// documents. The vocabulary and idf come from every document; the SVD is
+// fitted on at most 50,000 of them (evenly spaced), which bounds memory
+// (about 100 MB at 128 dimensions) whatever the corpus size.
 func NewLSA(corpus []string, dim int) *LSA {
 	if dim <= 0 {
 		dim = DefaultLSADim
@@ -136,6 +138,15 @@ func NewLSA(corpus []string, dim int) *LSA {
 		}
 		docs = append(docs, col)
 	}
+	if len(docs) > maxFitDocs {
+		// Fit the subspace on an evenly spaced sample; every text, these
+		// documents included, is still folded in the same way.
+		sample := make([][]entry, maxFitDocs)
+		for i := range sample {
+			sample[i] = docs[i*len(docs)/maxFitDocs]
+		}
+		docs = sample
+	}
 	V, N := len(terms), len(docs)
 	k := min(dim, V, N)
 	l.dim = k
@@ -177,7 +188,9 @@ func NewLSA(corpus []string, dim int) *LSA {
 		return z
 	}
 	q := orthonormalize(mulA(omega), V, p)
-	for range 2 {
+	// One power iteration: on the literature corpus (19,294 passages,
+	// 75 judged queries) it ranked as well as two, in half the time.
+	for range 1 {
 		z := orthonormalize(mulAT(q), N, p)
 		q = orthonormalize(mulA(z), V, p)
 	}
@@ -215,6 +228,9 @@ func NewLSA(corpus []string, dim int) *LSA {
 	}
 	return l
 }
+
+// maxFitDocs bounds the documents the SVD is fitted on.
+var maxFitDocs = 50000
 
 // orthonormalize returns an orthonormal basis of the columns of the rows×cols
 // row-major matrix a (thin QR).

@@ -231,6 +231,40 @@ func TestLSATopics(t *testing.T) {
 	checkDeterministicAndSaved(t, l, docs)
 }
 
+// TestLSASampledFit: a corpus larger than the fitting sample still gives a
+// deterministic model of unit vectors that keeps the topics.
+func TestLSASampledFit(t *testing.T) {
+	defer func(n int) { maxFitDocs = n }(maxFitDocs)
+	maxFitDocs = 150
+	rng := rand.New(rand.NewPCG(5, 6))
+	docs, topic, _ := topicCorpus(rng, 600, 6, 60)
+	l := NewLSA(docs, 16)
+	vecs, err := l.Embed(context.Background(), docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, diff, ns, nd := 0.0, 0.0, 0, 0
+	for i := range docs {
+		if math.Abs(vnorm(vecs[i])-1) > 1e-5 {
+			t.Fatalf("doc %d has norm %v", i, vnorm(vecs[i]))
+		}
+		for j := i + 1; j < len(docs); j += 7 {
+			if topic[i] == topic[j] {
+				same += dot(vecs[i], vecs[j])
+				ns++
+			} else {
+				diff += dot(vecs[i], vecs[j])
+				nd++
+			}
+		}
+	}
+	t.Logf("within %.3f across %.3f", same/float64(ns), diff/float64(nd))
+	if same/float64(ns) < diff/float64(nd)+0.3 {
+		t.Errorf("mean cosine within topics %.2f, across %.2f", same/float64(ns), diff/float64(nd))
+	}
+	checkDeterministicAndSaved(t, l, docs)
+}
+
 func cmpFloat(a, b float64) int {
 	switch {
 	case a < b:
@@ -323,4 +357,30 @@ func FuzzLoadLSA(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkNewLSA builds a 128-dimensional model of 10,000 passage-sized
+// documents (150 words, 40 topics): the size of the literature bench's
+// passage index.
+func BenchmarkNewLSA(b *testing.B) {
+	docs, _, _ := topicCorpus(rand.New(rand.NewPCG(1, 2)), 10000, 40, 150)
+	b.ResetTimer()
+	for b.Loop() {
+		l := NewLSA(docs, 128)
+		b.ReportMetric(float64(l.Vocabulary()), "terms")
+	}
+	b.ReportMetric(float64(len(docs))*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkLSAEmbed embeds passage-sized texts with a 128-dimensional model.
+func BenchmarkLSAEmbed(b *testing.B) {
+	docs, _, _ := topicCorpus(rand.New(rand.NewPCG(1, 2)), 2000, 40, 150)
+	l := NewLSA(docs, 128)
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		l.Embed(context.Background(), docs[n%len(docs):n%len(docs)+1])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
 }

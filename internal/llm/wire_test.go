@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -223,5 +224,23 @@ func TestSanitize(t *testing.T) {
 	}
 	if got := SanitizeLine("a\nb\tc"); got != "a\uFFFDb\uFFFDc" {
 		t.Errorf("SanitizeLine = %q", got)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"":                              0,
+		"3":                             3 * time.Second,
+		" 30 ":                          30 * time.Second,
+		"-5":                            0,
+		"soon":                          0,
+		"99999999999999999999":          0,
+		"Mon, 07 Dec 2026 12:00:10 GMT": 10 * time.Second,
+		"Mon, 07 Dec 2026 11:00:00 GMT": 0,
+	} {
+		if got := parseRetryAfter(in, now); got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

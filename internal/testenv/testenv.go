@@ -13,6 +13,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -58,3 +59,21 @@ func Slurm(t testing.TB) string { return Need(t, "slurm", "GENESIS_TEST_SLURM") 
 
 // Short reports whether this is a quick local run (go test -short).
 func Short() bool { return testing.Short() }
+
+// Tool returns the path of the program name on PATH (pdftotext, …), or
+// skips the test with a loud reason when it is missing — or fails it when
+// GENESIS_TEST_REQUIRE is "all" or names the program. scripts/services.sh
+// installs the programs the tests use.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := "TOOL MISSING: " + name + " is not on PATH (scripts/services.sh installs it)"
+	if Required(name) {
+		t.Fatalf("%s; GENESIS_TEST_REQUIRE=%s makes this a failure", msg, os.Getenv("GENESIS_TEST_REQUIRE"))
+	}
+	t.Skip(msg)
+	return ""
+}

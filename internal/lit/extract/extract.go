@@ -32,7 +32,8 @@ const maxSentence = 2048
 const roomTemperature = 298.15
 
 // Extract returns the assertions a passage's text states, in order of
-// Start. Start and End span the sentence each was read from.
+// Start. Start and End span the sentence each was read from. It is safe
+// for concurrent use.
 func Extract(textIn string) []lit.Assertion {
 	lower := lowerASCII(textIn)
 	var out []lit.Assertion
@@ -96,8 +97,9 @@ type sentenceFacts struct {
 }
 
 type condAt struct {
-	pos int
-	c   lit.Condition
+	pos  int
+	c    lit.Condition
+	list []lit.Condition // a list of conditions read "respectively"
 }
 
 func extractSentence(t, lower string, sp span) []lit.Assertion {
@@ -131,8 +133,8 @@ func extractSentence(t, lower string, sp span) []lit.Assertion {
 	f.chooseSubjects(atmos)
 
 	type found struct {
-		a   lit.Assertion
-		pos int
+		a    lit.Assertion
+		k, n int // the k-th of n values of one quantity
 	}
 	var facts []found
 	claimed := make([]bool, len(f.quants))
@@ -151,7 +153,7 @@ func extractSentence(t, lower string, sp span) []lit.Assertion {
 			a, ok := f.assertion(pm, q, k)
 			if ok {
 				a.Start, a.End = sp.start, sp.end
-				facts = append(facts, found{a, q.start})
+				facts = append(facts, found{a, k, len(q.values)})
 			}
 		}
 	}
@@ -169,21 +171,35 @@ func extractSentence(t, lower string, sp span) []lit.Assertion {
 			if q.u.d != p.u.d {
 				continue
 			}
-			v, ok := p.convert(q.mid(0), q.u)
-			if ok && finite(v) && (name != "temperature" || v >= 0) {
-				f.conditions = append(f.conditions, condAt{q.start, lit.Condition{Name: name, Value: lit.Value{Value: v, Unit: p.unit, Raw: clean(q.raw)}}})
+			c := condAt{pos: q.start}
+			for k := range q.values {
+				v, ok := p.convert(q.mid(k), q.u)
+				if !ok || !finite(v) || name == "temperature" && v < 0 {
+					c.list = nil
+					break
+				}
+				c.list = append(c.list, lit.Condition{Name: name, Value: lit.Value{Value: v, Unit: p.unit, Raw: clean(q.raw)}})
+			}
+			if len(c.list) > 0 {
+				c.c = c.list[0]
+				f.conditions = append(f.conditions, c)
 			}
 		}
 	}
 	for _, a := range atmos {
-		f.conditions = append(f.conditions, condAt{a.start, lit.Condition{Name: "atmosphere", Value: lit.Value{Raw: a.e.value}}})
+		f.conditions = append(f.conditions, condAt{pos: a.start, c: lit.Condition{Name: "atmosphere", Value: lit.Value{Raw: a.e.value}}})
 	}
 	sortConds(f.conditions)
 	out := make([]lit.Assertion, 0, len(facts))
 	for _, fd := range facts {
 		a := fd.a
 		for _, c := range f.conditions {
-			a.Conditions = append(a.Conditions, c.c)
+			// "3.28, 3.30 and 3.31 eV for 100, 200 and 300 °C, respectively"
+			if f.respective && fd.n > 1 && len(c.list) == fd.n {
+				a.Conditions = append(a.Conditions, c.list[fd.k])
+			} else {
+				a.Conditions = append(a.Conditions, c.c)
+			}
 		}
 		if len(f.methods) > 0 {
 			a.Methods = append([]string(nil), f.methods...)
@@ -204,11 +220,22 @@ func sortConds(cs []condAt) {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // atmospheres finds the gases and ambients a sentence puts its sample in:
-// "in air", "under N2", "under flowing O2", "in N2 atmosphere",
+// "in air", "under N2", "under flowing O2", "in N2/Ar atmosphere",
 // "(350 °C, 30 min, N2)".
 func (f *sentenceFacts) atmospheres(found []phraseMatch) []phraseMatch {
 	var out []phraseMatch
-	for _, m := range found {
+	// mixtures: "N2/Ar", "H2/Ar" are one atmosphere
+	var merged []phraseMatch
+	for i := 0; i < len(found); i++ {
+		m := found[i]
+		for i+1 < len(found) && found[i+1].start == m.end+1 && f.s[m.end] == '/' {
+			n := found[i+1]
+			m = phraseMatch{start: m.start, end: n.end, e: &entry{value: m.e.value + "/" + n.e.value}}
+			i++
+		}
+		merged = append(merged, m)
+	}
+	for _, m := range merged {
 		before := strings.TrimRight(f.ls[:m.start], " ")
 		after := f.ls[m.end:]
 		ok := false
@@ -234,7 +261,7 @@ func (f *sentenceFacts) atmospheres(found []phraseMatch) []phraseMatch {
 func (f *sentenceFacts) roomTemperature() {
 	for _, w := range []string{"room temperature", "room-temperature", "ambient temperature"} {
 		if k := strings.Index(f.ls, w); k >= 0 {
-			f.conditions = append(f.conditions, condAt{k, lit.Condition{Name: "temperature",
+			f.conditions = append(f.conditions, condAt{pos: k, c: lit.Condition{Name: "temperature",
 				Value: lit.Value{Value: roomTemperature, Unit: "K", Raw: f.s[k : k+len(w)]}}})
 			return
 		}
@@ -280,8 +307,13 @@ func (f *sentenceFacts) substrate(m Mention) bool {
 }
 
 // pair finds the property a quantity is the value of: the nearest unused
-// property of the quantity's dimension, preferring one before it.
+// property of the quantity's dimension, preferring one before it. A
+// quantity after "by" is a change ("lowers the formation energy by
+// 0.2 eV"), not a value.
 func (f *sentenceFacts) pair(q *quantity) *propMention {
+	if before := strings.TrimRight(f.ls[:q.start], " ~≈"); strings.HasSuffix(before, " by") {
+		return nil
+	}
 	var best *propMention
 	bestScore := math.MaxInt
 	for _, pm := range f.props {
@@ -302,7 +334,7 @@ func (f *sentenceFacts) pair(q *quantity) *propMention {
 			if !q.hasUnit {
 				limit = 40
 			}
-			if d > limit || f.quantityBetween(pm.end, q.start) && !q.hasUnit {
+			if d > limit || !q.hasUnit && f.plainNumberBetween(pm.end, q.start) {
 				continue
 			}
 			score = d
@@ -322,9 +354,12 @@ func (f *sentenceFacts) pair(q *quantity) *propMention {
 	return best
 }
 
-func (f *sentenceFacts) quantityBetween(a, b int) bool {
+// plainNumberBetween reports whether a number without a unit stands
+// between a and b (then a later plain number is not the property's value;
+// "at 600 nm" between is a condition and does not count).
+func (f *sentenceFacts) plainNumberBetween(a, b int) bool {
 	for _, q := range f.quants {
-		if q.start >= a && q.end <= b {
+		if !q.hasUnit && q.start >= a && q.end <= b {
 			return true
 		}
 	}
@@ -336,10 +371,28 @@ var (
 	particleWords = map[string]bool{"nanoparticles": true, "particles": true, "nps": true, "nanocrystals": true, "nanospheres": true, "spheres": true, "crystallites": true, "nanocubes": true, "dots": true}
 )
 
-// implicit reads a property no phrase names: "the SnO2 layer (30 nm)" is a
-// thickness, "ceria nanoparticles (8 nm)" a particle size.
+// unitProperties are the properties a unit names by itself: "delivers
+// 117 mAh g−1" is a capacity, "1.2 × 10⁻³ S/cm" a conductivity. Units
+// shared by several properties (eV, %, nm, K, g/cm3, cm-3, mA/cm2) are not
+// here.
+var unitProperties = []string{"conductivity", "mobility", "capacity", "surface_area", "specific_capacitance",
+	"thermal_conductivity", "resistivity", "sheet_resistance", "seebeck_coefficient"}
+
+// implicit reads a property no phrase names: a unit that names its
+// property ("117 mAh g−1"); "the SnO2 layer (30 nm)" is a thickness,
+// "ceria nanoparticles (8 nm)" a particle size.
 func (f *sentenceFacts) implicit(q *quantity) *propMention {
-	if !q.paren || !q.hasUnit || q.u.d != dimLength {
+	if !q.hasUnit {
+		return nil
+	}
+	if before := strings.TrimRight(f.ls[:q.start], " ~≈"); !strings.HasSuffix(before, " by") {
+		for _, name := range unitProperties {
+			if p := properties[name]; q.u.d == p.u.d {
+				return &propMention{start: q.start, end: q.start, p: p}
+			}
+		}
+	}
+	if !q.paren || q.u.d != dimLength {
 		return nil
 	}
 	before := strings.TrimRight(f.ls[:q.start-1], " ")
@@ -395,6 +448,16 @@ func (f *sentenceFacts) subject(pm *propMention, q *quantity, k int) (Mention, b
 		if len(before) >= n {
 			return before[len(before)-n+k], true
 		}
+		// "… are 2.3 and 3.0 eV for CsPbBr3 and CsPbCl3, respectively"
+		var after []Mention
+		for _, m := range f.subjects {
+			if m.Start >= q.end {
+				after = append(after, m)
+			}
+		}
+		if len(after) >= n {
+			return after[k], true
+		}
 	}
 	introduces := func(between string) bool {
 		between = strings.TrimLeft(between, " ,")
@@ -405,14 +468,26 @@ func (f *sentenceFacts) subject(pm *propMention, q *quantity, k int) (Mention, b
 		}
 		return false
 	}
+	// the product of a selectivity or a faradaic efficiency: "for CO",
+	// "toward ethylene"
+	target := func(m Mention) bool {
+		if !targetModified[pm.p.name] {
+			return false
+		}
+		before := strings.TrimRight(f.ls[:m.Start], " ")
+		return strings.HasSuffix(before, " for") || strings.HasSuffix(before, " toward") ||
+			strings.HasSuffix(before, " towards") || strings.HasSuffix(before, " to")
+	}
 	for _, m := range f.subjects {
-		if m.Start >= pm.end && m.Start-pm.end <= 40 && (q.start < pm.start || m.End <= q.start) && introduces(f.ls[pm.end:m.Start]) {
+		if m.Start >= pm.end && m.Start-pm.end <= 40 && (q.start < pm.start || m.End <= q.start) && introduces(f.ls[pm.end:m.Start]) && !target(m) {
 			return m, true
 		}
 	}
 	for _, m := range f.subjects {
-		if m.Start >= q.end && m.Start-q.end <= 25 && introduces(f.ls[q.end:m.Start]) {
-			return m, true
+		if m.Start >= q.end && m.Start-q.end <= 25 && !target(m) {
+			if between := strings.TrimLeft(f.ls[q.end:m.Start], " ,"); introduces(between) || strings.HasPrefix(between, "on ") {
+				return m, true
+			}
 		}
 	}
 	limit := pm.start
@@ -430,7 +505,7 @@ func (f *sentenceFacts) subject(pm *propMention, q *quantity, k int) (Mention, b
 		return m, true
 	}
 	for _, m := range f.subjects {
-		if m.Start >= pm.end {
+		if m.Start >= pm.end && !target(m) {
 			return m, true
 		}
 	}
@@ -442,10 +517,6 @@ func clean(s string) string {
 	s, _ = text.Sanitize(s, false)
 	return s
 }
-
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-
-func sanitize(s string) string { return clean(s) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

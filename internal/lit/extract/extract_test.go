@@ -226,6 +226,71 @@ func TestExtractExamples(t *testing.T) {
 	if len(r) != 1 || !relClose(r[0].Value.Value, 1.9) || r[0].Value.Low != 1.5 || r[0].Value.High != 2.3 || r[0].Value.Raw != "1.5 to 2.3 eV" {
 		t.Errorf("range: %+v", r)
 	}
+	for _, c := range []struct {
+		in        string
+		prop      string
+		v, lo, hi float64
+		unit      string
+	}{
+		{"The particles were 10-20 nm in diameter.", "particle_size", 15, 10, 20, "nm"}, // not 10⁻²⁰
+		{"a 1.73-eV band gap of CsPbI3", "band_gap", 1.73, 0, 0, "eV"},
+		{"The conductivity was 3 mS cm–1.", "conductivity", 0.003, 0, 0, "S/cm"}, // en dash from a PDF
+		{"The band gap ranges from 1.5 eV–1.7 eV.", "band_gap", 1.6, 1.5, 1.7, "eV"},
+		{"A 10-nm-thick layer.", "thickness", 10, 0, 0, "nm"},
+		{"The mobility is 2 × 10−3 m2 V−1 s−1.", "mobility", 20, 0, 0, "cm2/(V s)"},
+		{"The Li+ diffusion coefficient is 3.1 × 10−12 cm2 s−1.", "diffusion_coefficient", 3.1e-12, 0, 0, "cm2/s"},
+	} {
+		as := Extract(c.in)
+		if len(as) != 1 || as[0].Property != c.prop || as[0].Value.Value != c.v || as[0].Value.Low != c.lo ||
+			as[0].Value.High != c.hi || as[0].Value.Unit != c.unit {
+			t.Errorf("%q: %+v", c.in, as)
+		}
+	}
+	if got := Extract("Doping lowers the formation energy by 0.2 eV."); len(got) != 0 {
+		t.Errorf("a change 'by 0.2 eV' read as a value: %+v", got)
+	}
+	if got := Extract("All-inorganic CsPbI3 perovskite has a bandgap of 1.7 eV."); len(got) != 1 || got[0].Formula != "CsPbI3" {
+		t.Errorf("'CsPbI3 perovskite' is CsPbI3: %+v", got)
+	}
+	resp := Extract("The band gaps are 3.28, 3.30 and 3.31 eV for 100, 200 and 300 °C, respectively.")
+	if len(resp) != 3 {
+		t.Fatalf("respectively: %+v", resp)
+	}
+	for k, want := range []float64{373.15, 473.15, 573.15} {
+		if len(resp[k].Conditions) != 1 || resp[k].Conditions[0].Value.Value != want {
+			t.Errorf("respectively: value %d has conditions %+v, want %g K", k, resp[k].Conditions, want)
+		}
+	}
+	after := Extract("The band gaps are 2.3 and 3.0 eV for CsPbBr3 and CsPbCl3, respectively.")
+	if len(after) != 2 || after[0].Formula != "CsPbBr3" || after[1].Formula != "CsPbCl3" {
+		t.Errorf("respectively, materials after: %+v", after)
+	}
+	for in, want := range map[string]string{
+		"Aryl bromides gave lower yields (45–60%).":                            "yield 52.5 ",
+		"The Pt/C catalyst showed an overpotential of 35 mV.":                  "overpotential 0.035 Pt/C",
+		"The faradaic efficiency for CO reached 92 % on the Au nanoparticles.": "faradaic_efficiency 92 Au",
+		"The Hall mobility of the In2O3:H films was 120 cm2/Vs.":               "mobility 120 In2O3:H",
+		"The refractive index of MAPbI3 at 600 nm is 2.6.":                     "refractive_index 2.6 CH3NH3PbI3",
+		"With a bandgap of 1.25 eV, the Sn–Pb mixed perovskite is suitable.":   "band_gap 1.25 ",
+		"The LiFePO4 cathode delivers 160 mAh g−1 at 0.1 C.":                   "capacity 160 LiFePO4",
+		"The capacity of LiFePO4 faded by 20 mAh/g.":                           "",
+		"The Voc deficit of the kesterite cell remains above 0.5 V.":           "",
+	} {
+		got := Extract(in)
+		if want == "" && len(got) == 0 {
+			continue
+		}
+		if len(got) != 1 || fmt.Sprintf("%s %g %s", got[0].Property, got[0].Value.Value, got[0].Formula) != want {
+			t.Errorf("%q: %+v, want %s", in, got, want)
+		}
+	}
+	if got := Extract("Mp 132–134 °C."); len(got) != 1 || got[0].Property != "melting_point" || got[0].Value.Value != 406.15 {
+		t.Errorf("Mp: %+v", got)
+	}
+	mix := Extract("The films annealed in N2/Ar had a conductivity of 5 S/cm.")
+	if len(mix) != 1 || len(mix[0].Conditions) != 1 || mix[0].Conditions[0].Value.Raw != "N2/Ar" {
+		t.Errorf("mixture: %+v", mix)
+	}
 	c := Extract("The conductivity was 1.2 × 10⁻³ S/cm in N2 atmosphere at room temperature.")
 	if len(c) != 1 || !relClose(c[0].Value.Value, 1.2e-3) || len(c[0].Conditions) != 2 {
 		t.Fatalf("conductivity: %+v", c)
@@ -236,11 +301,16 @@ func TestExtractExamples(t *testing.T) {
 func checkAssertions(t *testing.T, in string, as []lit.Assertion) {
 	t.Helper()
 	last := 0
+	// rune boundaries as decoding sees them (an invalid byte is one rune)
+	boundary := map[int]bool{len(in): true}
+	for i := range in {
+		boundary[i] = true
+	}
 	for _, a := range as {
 		if a.Start < 0 || a.End > len(in) || a.Start >= a.End {
 			t.Fatalf("span [%d,%d) out of range (len %d)", a.Start, a.End, len(in))
 		}
-		if !utf8.RuneStart(in[a.Start]) || a.End < len(in) && !utf8.RuneStart(in[a.End]) {
+		if !boundary[a.Start] || !boundary[a.End] {
 			t.Fatalf("span [%d,%d) not on rune boundaries", a.Start, a.End)
 		}
 		if a.Start < last {
@@ -401,5 +471,31 @@ func BenchmarkExtract(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Extract(in)
+	}
+}
+
+// TestExtractConcurrent runs Extract from several goroutines (for -race).
+func TestExtractConcurrent(t *testing.T) {
+	gold := Gold()
+	want := make([][]lit.Assertion, len(gold))
+	for i, g := range gold {
+		want[i] = Extract(g.Text)
+	}
+	done := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		go func() {
+			for i, g := range gold {
+				if got := Extract(g.Text); !reflect.DeepEqual(got, want[i]) {
+					done <- fmt.Errorf("%s: concurrent result differs", g.ID)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

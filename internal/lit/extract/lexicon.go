@@ -1,6 +1,6 @@
 package extract
 
-import "strings"
+import "sort"
 
 // ignore is the value of phrases that look like a property but are not
 // one here ("density of states", "binding energy" of an XPS peak); they win
@@ -120,6 +120,8 @@ var propertyPhrases = []entry{
 	{phrase: "melts at", value: "melting_point"},
 	{phrase: "melt at", value: "melting_point"},
 	{phrase: "Tm", value: "melting_point", cs: true},
+	{phrase: "mp", value: "melting_point"},
+	{phrase: "m.p.", value: "melting_point"},
 	{phrase: "decomposition temperature", value: "decomposition_temperature"},
 	{phrase: "decomposition", value: "decomposition_temperature"},
 	{phrase: "decomposes", value: "decomposition_temperature"},
@@ -173,6 +175,24 @@ var propertyPhrases = []entry{
 	{phrase: "H2 evolution rate", value: "hydrogen_evolution_rate", cs: true},
 	{phrase: "hydrogen production rate", value: "hydrogen_evolution_rate"},
 	{phrase: "contact angle", value: "contact_angle", plural: true},
+	{phrase: "turnover frequency", value: "turnover_frequency", plural: true},
+	{phrase: "TOF", value: "turnover_frequency", cs: true},
+	{phrase: "diffusion coefficient", value: "diffusion_coefficient", plural: true},
+	{phrase: "diffusivity", value: "diffusion_coefficient"},
+	{phrase: "charge transfer resistance", value: "charge_transfer_resistance", plural: true},
+	{phrase: "hydrogen production", value: "hydrogen_evolution_rate"},
+	{phrase: "BET area", value: "surface_area", cs: true},
+	{phrase: "average size", value: "particle_size", plural: true},
+	{phrase: "mean size", value: "particle_size", plural: true},
+	{phrase: "capacitance retention", value: "capacity_retention"},
+	{phrase: "Voc deficit", value: ignore, cs: true},
+	{phrase: "VOC deficit", value: ignore, cs: true},
+	{phrase: "voltage deficit", value: ignore},
+	{phrase: "open circuit voltage deficit", value: ignore},
+	{phrase: "voltage decay", value: ignore},
+	{phrase: "voltage fade", value: ignore},
+	{phrase: "voltage drop", value: ignore},
+	{phrase: "voltage loss", value: ignore},
 }
 
 // targetModified are properties whose adjacent material modifier names the
@@ -267,7 +287,7 @@ var methodPhrases = []entry{
 	{phrase: "ICP-MS", value: "ICP-MS", cs: true},
 	{phrase: "Rietveld refinement", value: "Rietveld refinement"},
 	{phrase: "Scherrer equation", value: "Scherrer equation"},
-	{phrase: "Tauc plot", value: "Tauc plot"},
+	{phrase: "Tauc plot", value: "Tauc plot", plural: true},
 	{phrase: "nanoindentation", value: "nanoindentation"},
 	{phrase: "SCLC", value: "SCLC", cs: true},
 	{phrase: "space-charge-limited current", value: "SCLC"},
@@ -308,6 +328,11 @@ var materialNames = map[string]string{
 	"carbon nanotubes": "", "carbon nanotube": "", "fullerene": "C60", "activated carbon": "", "carbon black": "",
 	"black phosphorus": "P", "glass": "", "mica": "", "zeolite": "", "MXene": "",
 	"indium tin oxide": "", "fluorine-doped tin oxide": "", "Nafion": "", "LiPON": "",
+	"polystyrene": "", "polyethylene": "", "polypropylene": "", "polyimide": "", "polyaniline": "",
+	"polypyrrole": "", "poly(methyl methacrylate)": "", "polyvinylidene fluoride": "", "polyethylene oxide": "",
+	"nylon": "", "Kapton": "", "cellulose": "", "chitosan": "", "hard carbon": "", "soft carbon": "",
+	"carbon fiber": "", "carbon fibers": "", "carbon fibre": "", "carbon fibres": "",
+	"IGZO": "", "IZO": "", "PANI": "", "PPy": "",
 	"copper": "Cu", "gold": "Au", "silver": "Ag", "platinum": "Pt", "palladium": "Pd", "nickel": "Ni",
 	"aluminium": "Al", "aluminum": "Al", "titanium": "Ti", "tungsten": "W", "iron": "Fe", "zinc": "Zn",
 	"cobalt": "Co", "sodium": "Na", "lithium": "Li", "magnesium": "Mg", "molybdenum": "Mo", "tantalum": "Ta",
@@ -375,14 +400,6 @@ func materialEntries() []entry {
 		out = append(out, entry{phrase: name, value: f, cs: isAbbreviation(name)})
 	}
 	// deterministic order among equal lengths
-	sortEntries(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].phrase < out[j].phrase })
 	return out
-}
-
-func sortEntries(es []entry) {
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && strings.Compare(es[j-1].phrase, es[j].phrase) > 0; j-- {
-			es[j-1], es[j] = es[j], es[j-1]
-		}
-	}
 }

@@ -193,6 +193,13 @@ func (t *phraseTable) findAll(s, lower string) phraseHits {
 			k += n
 		}
 		cands := t.byKey[lower[i:k]]
+		// a plural of a one-word phrase is indexed under its singular
+		if w := lower[i:k]; len(w) > 2 && w[len(w)-1] == 's' {
+			cands = append(cands[:len(cands):len(cands)], t.byKey[w[:len(w)-1]]...)
+			if w[len(w)-2] == 'e' {
+				cands = append(cands, t.byKey[w[:len(w)-2]]...)
+			}
+		}
 		if len(cands) == 0 {
 			i = k
 			continue

@@ -19,9 +19,10 @@ type Mention struct {
 }
 
 // Materials returns material mentions (formula or name) with spans, in
-// order.
+// order. Text is always text[Start:End] (mentions are made of formula
+// characters or table names, so they are valid UTF-8 even when the text
+// around them is not).
 func Materials(text string) []Mention {
-	text = validUTF8(text)
 	lower := lowerASCII(text)
 	return materials(text, phrases.findAll(text, lower))
 }
@@ -47,7 +48,7 @@ func materials(text string, ms phraseHits) []Mention {
 		}
 		end := formulaTokenEnd(text, i)
 		s, e := trimToken(text, i, end)
-		if e > s && !overlapsMentions(s, e, out[:names]) {
+		if e > s && e-s <= maxFormula && !overlapsMentions(s, e, out[:names]) {
 			if m, ok := formulaMention(text, s, e); ok {
 				out = append(out, m)
 			}
@@ -58,8 +59,27 @@ func materials(text string, ms phraseHits) []Mention {
 		i = end
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Start < out[b].Start })
-	return mergeComposites(text, out)
+	return dropGeneric(text, mergeComposites(text, out))
 }
+
+// genericNames are class names that, right after a formula, only say what
+// kind of material the formula is ("CsPbI3 perovskite", "Na3PS4 glass").
+var genericNames = map[string]bool{"perovskite": true, "perovskites": true, "double perovskite": true,
+	"zeolite": true, "glass": true, "kesterite": true, "mxene": true}
+
+func dropGeneric(text string, ms []Mention) []Mention {
+	out := ms[:0]
+	for i, m := range ms {
+		if i > 0 && genericNames[strings.ToLower(m.Text)] && ms[i-1].Formula != "" && strings.TrimSpace(text[ms[i-1].End:m.Start]) == "" {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// maxFormula bounds a formula token, in bytes.
+const maxFormula = 80
 
 func overlapsAny(s, e int, ms []phraseMatch) bool {
 	for _, m := range ms {
@@ -142,6 +162,9 @@ func formulaTokenEnd(s string, i int) int {
 
 // trimToken drops unbalanced outer brackets and trailing punctuation.
 func trimToken(s string, start, end int) (int, int) {
+	if end-start > maxFormula+2 {
+		return start, start // not a formula; do not count brackets in it
+	}
 	for end > start {
 		c := s[end-1]
 		if c == '.' || c == ',' {
@@ -191,9 +214,21 @@ func formulaMention(text string, s, e int) (Mention, bool) {
 	if !plausibleFormula(tok, f) {
 		return Mention{}, false
 	}
-	// a lone element glued to a hyphenated word: "Li-ion", "Cs-based"
-	if f.atoms == 1 && !f.digits && !f.charge && e < len(text) && text[e] == '-' {
+	// a lone element glued to a hyphen or dash is a dopant, a part or a
+	// pair of elements, not a material: "Li-ion", "Al-doped", "Sn–Pb",
+	// "WC–Co"
+	if f.atoms == 1 && !f.digits && !f.charge && (dashAt(text, e) || dashBefore(text, s)) {
 		return Mention{}, false
+	}
+	// a doped formula: "In2O3:H", "ZnO:Al", "SnO2:F"
+	if e+1 < len(text) && text[e] == ':' && text[e+1] >= 'A' && text[e+1] <= 'Z' {
+		k := e + 2
+		if k < len(text) && text[k] >= 'a' && text[k] <= 'z' {
+			k++
+		}
+		if elements[text[e+1:k]] && boundaryAfter(text, k) {
+			return Mention{Text: text[s:k], Formula: f.norm + ":" + text[e+1:k], Start: s, End: k}, true
+		}
 	}
 	// a formula named with an acronym: "NiFe-LDH", "Co-MOF"
 	if f.atoms > 1 && e+2 < len(text) && text[e] == '-' && text[e+1] >= 'A' && text[e+1] <= 'Z' {
@@ -208,11 +243,30 @@ func formulaMention(text string, s, e int) (Mention, bool) {
 	return Mention{Text: tok, Formula: f.norm, Start: s, End: e}, true
 }
 
+func dashAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return i < len(s) && (r == '-' || r == '–' || r == '—')
+}
+
+func dashBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return i > 0 && (r == '-' || r == '–' || r == '—')
+}
+
 // mergeComposites joins "A/B" (a supported catalyst, a tandem, a
 // heterostructure) into one mention.
 func mergeComposites(text string, ms []Mention) []Mention {
-	if len(ms) < 2 {
+	if len(ms) == 0 {
 		return ms
+	}
+	// a carbon support: "Pt/C", "Pd/C" ("C" alone is never a mention)
+	for i := range ms {
+		m := &ms[i]
+		if m.Formula != "" && m.End+2 <= len(text) && text[m.End:m.End+2] == "/C" && boundaryAfter(text, m.End+2) {
+			m.Formula += "/C"
+			m.End += 2
+			m.Text = text[m.Start:m.End]
+		}
 	}
 	out := ms[:1]
 	for _, m := range ms[1:] {

@@ -86,7 +86,9 @@ func readNumber(s string, i int) (float64, int, bool) {
 	}
 	// "10⁻⁵", "10^-5": a bare power of ten
 	if mant == "10" || mant == "-10" {
-		if e, k, ok := readPower(s, j); ok {
+		// "10-20 nm" is a range, not 10⁻²⁰: an ASCII hyphen is not a
+		// minus here
+		if e, k, ok := readPower(s, j); ok && !(j < len(s) && s[j] == '-') {
 			sign := 1.0
 			if mant[0] == '-' {
 				sign = -1
@@ -222,10 +224,17 @@ func skipSpaces(s string, i int) int {
 	return i
 }
 
-// readUnitAfter reads a unit after a number, allowing one space.
+// readUnitAfter reads a unit after a number, allowing one space, or a
+// hyphen in a compound adjective ("a 1.73-eV gap", "10-nm-thick").
 func readUnitAfter(s string, i int) (unit, int, bool) {
 	j := skipSpaces(s, i)
 	if j-i > 3 {
+		return unit{}, i, false
+	}
+	if j == i && j+1 < len(s) && s[j] == '-' && (s[j+1] >= 'a' && s[j+1] <= 'z' || s[j+1] >= 'A' && s[j+1] <= 'Z' || s[j+1] >= 0x80) {
+		if u, end, ok := parseUnit(s, j+1); ok {
+			return u, end, true
+		}
 		return unit{}, i, false
 	}
 	// "° C"
@@ -273,6 +282,9 @@ func insideMention(i int, ms []Mention) bool {
 
 var rangeWords = []string{" to ", " and "}
 
+// maxList bounds a list of values sharing one unit ("3.0, 2.4 and 1.8 eV").
+const maxList = 16
+
 // readQuantity reads a number at i with what may follow it: "± u", a range
 // ("1.5–1.7", "1.5 to 1.7", "between 1.5 and 1.7"), a list ("3.0, 2.4 and
 // 1.8"), and the unit.
@@ -305,9 +317,28 @@ func readQuantity(s string, i int) (quantity, int, bool) {
 			j = k2
 		}
 	} else if u, k2, ok := readUnitAfter(s, j); ok {
-		// "1.5 eV" — done; a range may still follow the unit: "1.5 eV–1.7 eV" is rare, skip
 		q.hasUnit, q.u = true, u
 		j = k2
+		// "1.5 eV–1.7 eV", "1.5 eV to 1.7 eV": a range with the unit twice
+		k := j
+		if r, n := utf8.DecodeRuneInString(s[k:]); r == '–' || r == '—' || r == '-' {
+			k += n
+		} else if strings.HasPrefix(s[k:], " to ") || strings.HasPrefix(s[k:], " – ") {
+			k += len(" to ")
+			if s[k-4] != ' ' || s[k-3] != 't' {
+				k = j + len(" – ")
+			}
+		} else {
+			k = -1
+		}
+		if k > 0 && k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			if v2, k3, ok := readNumber(s, k); ok && v2 > v {
+				if u2, k4, ok := readUnitAfter(s, k3); ok && u2.d == u.d && u2.scale == u.scale && u2.offset == u.offset {
+					q.low, q.high = v, v2
+					j = k4
+				}
+			}
+		}
 	} else {
 		// range
 		k = j
@@ -339,7 +370,7 @@ func readQuantity(s string, i int) (quantity, int, bool) {
 		}
 		// a list: "3.0, 2.4 and 1.8 eV"
 		if q.high <= q.low {
-			for {
+			for len(q.values) < maxList {
 				k := j
 				switch {
 				case strings.HasPrefix(s[k:], ", and "):
@@ -369,10 +400,9 @@ func readQuantity(s string, i int) (quantity, int, bool) {
 			q.hasUnit, q.u = true, u
 			j = k2
 		} else if len(q.values) > 1 {
-			// a list of plain numbers: keep only the first
+			// a list of plain numbers ("Samples 1, 2 and 3") is one plain
+			// number; its other members are not read again one by one
 			q.values = q.values[:1]
-			j = q.start
-			_, j, _ = readNumber(s, i)
 		}
 	}
 	// "1.62 ± 0.02 eV"

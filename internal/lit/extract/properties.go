@@ -1,6 +1,9 @@
 package extract
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // property is a canonical property (or condition) with its canonical unit.
 type property struct {
@@ -20,7 +23,21 @@ func (p *property) convert(v float64, from unit) (float64, bool) {
 		}
 		return 0, false
 	}
-	return p.u.fromSI(from.toSI(v)), true
+	// the ratio of scales first, so a value in the canonical unit comes
+	// back unchanged; then rounded to 12 significant digits, so "10-20 nm"
+	// has the midpoint 15, not 15.000000000000002
+	return round12(v*(from.scale/p.u.scale) + (from.offset-p.u.offset)/p.u.scale), true
+}
+
+func round12(v float64) float64 {
+	if v == 0 || !finite(v) {
+		return v
+	}
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
 }
 
 // accepts reports whether a quantity in unit from can be a value of p.
@@ -98,6 +115,9 @@ var propertyUnits = []struct {
 	{"carrier_lifetime", "s"},
 	{"hydrogen_evolution_rate", "mmol/(h g)"},
 	{"contact_angle", "°"},
+	{"diffusion_coefficient", "cm2/s"},
+	{"turnover_frequency", "h-1"},
+	{"charge_transfer_resistance", "Ω"},
 	// conditions
 	{"temperature", "K"},
 	{"pressure", "Pa"},

@@ -194,7 +194,16 @@ func readExponent(s string, i int) (int, int, bool) {
 	}
 	neg := false
 	r, n := utf8.DecodeRuneInString(s[j:])
-	if j < len(s) && isMinus(r) && r != '–' {
+	if j < len(s) && isMinus(r) {
+		if r == '–' {
+			// an en dash stands for a minus in text from PDFs ("S cm–1"),
+			// but only before a lone small digit: "eV–1.7" is a range
+			d := j + n
+			digitAt := func(k int) bool { return k < len(s) && s[k] >= '0' && s[k] <= '9' }
+			if d >= len(s) || s[d] < '1' || s[d] > '4' || digitAt(d+1) || d+1 < len(s) && (s[d+1] == '.' || s[d+1] == ',') && digitAt(d+2) {
+				return 1, i, false
+			}
+		}
 		neg = true
 		j += n
 	}
@@ -395,7 +404,7 @@ func Normalize(property string, v float64, unitText string) (float64, string, er
 
 // quote shows a short, sanitised rendering of user text in a message.
 func quote(s string) string {
-	s = sanitize(s)
+	s = clean(s)
 	if len(s) > 40 {
 		s = truncate(s, 40) + "…"
 	}

@@ -2,6 +2,7 @@ package formats
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/genesis-science/genesis/internal/lit"
 )
@@ -48,11 +49,17 @@ func jatsArticle(a *xnode) lit.Document {
 	var d lit.Document
 	front := a.child("front")
 	meta := front.child("article-meta")
+	plainDOI := false
 	for _, id := range meta.children("article-id") {
 		v := textOf(id, nil)
 		switch strings.ToLower(id.attrv("pub-id-type")) {
 		case "doi":
-			d.DOI = v
+			// The work's DOI, not a version's ("specific-use=version")
+			// or a peer review's listed after it.
+			if d.DOI == "" || id.attrv("specific-use") == "" && !plainDOI {
+				d.DOI = v
+				plainDOI = id.attrv("specific-use") == ""
+			}
 		case "pmid":
 			d.PMID = v
 		case "pmc", "pmcid":
@@ -125,7 +132,7 @@ func jatsArticle(a *xnode) lit.Document {
 	// back), in document order.
 	for _, part := range []*xnode{body, a.child("floats-group"), a.child("back")} {
 		for _, f := range findFloats(part) {
-			label := textOf(f.child("label"), nil)
+			label := strings.TrimRight(textOf(f.child("label"), nil), ".: ")
 			cap := textOf(f.child("caption"), nil)
 			if cap == "" {
 				continue
@@ -180,7 +187,7 @@ func jatsYear(meta *xnode) int {
 	return 0
 }
 
-// findFloats returns fig and table-wrap elements in document order, not
+// findFloats returns fig, table-wrap and supplementary-material elements in document order, not
 // looking inside one (a fig-group's figs are found, a figure's nested
 // table is part of it).
 func findFloats(n *xnode) []*xnode {
@@ -188,7 +195,7 @@ func findFloats(n *xnode) []*xnode {
 	var walk func(*xnode)
 	walk = func(n *xnode) {
 		for _, k := range n.kids {
-			if k.is("fig") || k.is("table-wrap") {
+			if k.is("fig") || k.is("table-wrap") || k.is("supplementary-material") {
 				out = append(out, k)
 				continue
 			}
@@ -214,6 +221,18 @@ func isFloat(n *xnode) bool {
 func (s *sectionBuilder) add(path []string, para string) {
 	if para == "" {
 		return
+	}
+	// A paragraph past the field bound is split at spaces rather than cut.
+	for len(para) > MaxFieldBytes {
+		cut := strings.LastIndexByte(para[:MaxFieldBytes], ' ')
+		if cut <= 0 {
+			cut = MaxFieldBytes
+			for cut > 0 && !utf8.RuneStart(para[cut]) {
+				cut--
+			}
+		}
+		s.add(path, para[:cut])
+		para = strings.TrimLeft(para[cut:], " ")
 	}
 	heading := strings.Join(path, " / ")
 	if k := len(s.out); k > 0 && s.out[k-1].Heading == heading {

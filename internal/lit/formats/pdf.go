@@ -3,6 +3,7 @@ package formats
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -19,16 +20,24 @@ import (
 // PDF text comes from poppler's pdftotext (Debian package poppler-utils):
 // a mature extractor that handles fonts, encodings and multi-column
 // reading order far better than any pure-Go PDF library, run as a
-// subprocess so a hostile PDF can crash or hang only that process. Its
-// default mode (not -layout, not -raw) is used: it orders text by reading
-// order across columns and separates paragraphs with blank lines, where
-// -layout keeps columns side by side on one line and -raw keeps content
-// stream order, which interleaves headers and footnotes.
+// subprocess so a hostile PDF can crash or hang only that process. It is
+// run with -bbox-layout: the same reading order as its default mode (flows
+// of text across columns, unlike -raw, which keeps content-stream order
+// and interleaves headers and footnotes, or -layout, which keeps columns
+// side by side on each line), but with the text blocks it found marked, so
+// paragraphs are its blocks instead of a guess from blank lines (the
+// default mode prints none between paragraphs of one column). The XHTML
+// is read as a stream; only the words are kept. Its <title> is the
+// document-information Title, preferred to the first line when it is not
+// a placeholder.
 const (
-	// PDFTimeout bounds one pdftotext (and pdfinfo) run.
+	// PDFTimeout bounds one pdftotext run.
 	PDFTimeout = 2 * time.Minute
-	// maxPDFText bounds the text read from pdftotext.
+	// maxPDFText bounds the text kept from pdftotext.
 	maxPDFText = 32 << 20
+	// maxPDFMarkup bounds the XHTML read from pdftotext (about 15 bytes
+	// of markup per byte of text).
+	maxPDFMarkup = 1 << 30
 )
 
 // ErrNoPDFTool is returned (wrapped) when pdftotext is not installed.
@@ -64,66 +73,117 @@ func (p *parser) pdf(data []byte) ([]lit.Document, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("pdf: temp file: %w", err)
 	}
-	out, err := runBounded(p.ctx, maxPDFText, tool, "-q", "-enc", "UTF-8", f.Name(), "-")
+	lines, title, err := pdfText(p.ctx, tool, f.Name())
 	if err != nil {
 		if p.ctx.Err() != nil {
 			return nil, p.ctx.Err()
 		}
 		return nil, p.errf(0, "pdftotext could not read it: %v", err)
 	}
-	if strings.TrimSpace(strings.ReplaceAll(string(out), "\f", "")) == "" {
+	if strings.TrimSpace(strings.Join(lines, "")) == "" {
 		return nil, p.errf(0, "no text in the PDF (a scanned image? OCR is not done)")
 	}
-	title := pdfTitle(p.ctx, f.Name())
 	if err := p.more(); err != nil {
 		return nil, err
 	}
-	return []lit.Document{prose(textLines(out), title)}, nil
+	return []lit.Document{prose(strings.Join(lines, "\n"), usableTitle(title))}, nil
 }
 
-// wrapErr reports a missing tool: the server is not set up for PDFs, the
-// file is not at fault.
-func (p *parser) wrapErr(err error) error {
-	return gerrors.E(gerrors.Unavailable, gerrors.Msg(p.name+": "+string(p.format)+": "+err.Error()), err)
-}
-
-// runBounded runs name with args and returns its standard output, at most
-// max bytes (more is an error), killing it after PDFTimeout.
-func runBounded(ctx context.Context, max int, name string, args ...string) ([]byte, error) {
+// pdfText runs pdftotext -bbox-layout on file and returns the text as
+// lines, a blank line after each block, and the document title.
+func pdfText(ctx context.Context, tool, file string) (lines []string, title string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, PDFTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.CommandContext(ctx, tool, "-q", "-bbox-layout", "-enc", "UTF-8", file, "-")
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	out, rerr := io.ReadAll(io.LimitReader(stdout, int64(max)+1))
-	if len(out) > max {
+	lines, title, rerr := readBBox(io.LimitReader(stdout, maxPDFMarkup))
+	if rerr != nil {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("more than %d MiB of text", max>>20)
 	}
+	io.Copy(io.Discard, stdout)
 	werr := cmd.Wait()
-	if ctx.Err() == context.DeadlineExceeded {
-		return nil, fmt.Errorf("gave up after %v", PDFTimeout)
-	}
-	if werr != nil {
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return nil, "", fmt.Errorf("gave up after %v", PDFTimeout)
+	case werr != nil:
 		msg := strings.TrimSpace(firstLine(stderr.String()))
 		if msg == "" {
 			msg = werr.Error()
 		}
-		return nil, errors.New(clean(msg, 256))
+		return nil, "", errors.New(clean(msg, 256))
+	case rerr != nil:
+		return nil, "", rerr
 	}
-	if rerr != nil {
-		return nil, rerr
+	return lines, title, nil
+}
+
+// readBBox reads pdftotext's -bbox-layout XHTML: words joined into lines,
+// a blank line ending each block and page.
+func readBBox(r io.Reader) (lines []string, title string, err error) {
+	d := xml.NewDecoder(r)
+	d.Strict = false
+	d.Entity = xml.HTMLEntity
+	var line strings.Builder
+	var inWord, inTitle bool
+	size := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("reading its output: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "word":
+				inWord = true
+				if line.Len() > 0 {
+					line.WriteByte(' ')
+				}
+			case "title":
+				inTitle = true
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "word":
+				inWord = false
+			case "title":
+				inTitle = false
+			case "line":
+				size += line.Len() + 1
+				lines = append(lines, line.String())
+				line.Reset()
+			case "block", "page":
+				lines = append(lines, "")
+			}
+		case xml.CharData:
+			switch {
+			case inWord:
+				line.Write(t)
+			case inTitle && len(title) < MaxTitleBytes:
+				title += string(t)
+			}
+		}
+		if size > maxPDFText {
+			return nil, "", fmt.Errorf("more than %d MiB of text", maxPDFText>>20)
+		}
 	}
-	return out, nil
+	return lines, title, nil
+}
+
+func (p *parser) wrapErr(err error) error {
+	return gerrors.E(gerrors.Unavailable, gerrors.Msg(p.name+": "+string(p.format)+": "+err.Error()), err)
 }
 
 func firstLine(s string) string {
@@ -149,27 +209,18 @@ func (l *limitedWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// pdfTitle returns the document-information Title from pdfinfo, or "" if
-// pdfinfo is missing, fails, or the title is a placeholder.
-func pdfTitle(ctx context.Context, file string) string {
-	tool, err := exec.LookPath("pdfinfo")
-	if err != nil {
+// usableTitle returns the document-information title, or "" when it is
+// empty or a placeholder a word processor left ("Microsoft Word - x.doc").
+func usableTitle(t string) string {
+	t = clean(t, MaxTitleBytes)
+	lt := strings.ToLower(t)
+	if lt == "untitled" || strings.HasPrefix(lt, "microsoft word") || strings.HasPrefix(lt, "microsoft powerpoint") {
 		return ""
 	}
-	out, err := runBounded(ctx, 1<<20, tool, "-enc", "UTF-8", file)
-	if err != nil {
-		return ""
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(l, "Title:"); ok {
-			t := clean(v, MaxTitleBytes)
-			lt := strings.ToLower(t)
-			if t == "" || lt == "untitled" || strings.HasPrefix(lt, "microsoft word") || strings.HasSuffix(lt, ".pdf") ||
-				strings.HasSuffix(lt, ".doc") || strings.HasSuffix(lt, ".docx") || strings.HasSuffix(lt, ".dvi") || strings.HasSuffix(lt, ".tex") {
-				return ""
-			}
-			return t
+	for _, ext := range []string{".pdf", ".doc", ".docx", ".dvi", ".tex", ".ps", ".indd", ".odt"} {
+		if strings.HasSuffix(lt, ext) {
+			return ""
 		}
 	}
-	return ""
+	return t
 }

@@ -3,60 +3,96 @@ package formats
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/genesis-science/genesis/internal/lit"
 )
 
-// lines splits text into lines with invalid UTF-8 replaced and line ends
-// (CR LF, CR, form feed) normalised to LF.
-func textLines(data []byte) []string {
+// normText returns text with invalid UTF-8 replaced, a byte-order mark
+// dropped, and line ends (CR LF, CR) as LF; a form feed (a page break)
+// ends a paragraph.
+func normText(data []byte) string {
 	s := strings.ToValidUTF8(string(data), "\uFFFD")
 	s = strings.TrimPrefix(s, "\uFEFF")
-	s = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\f", "\n\n").Replace(s)
-	return strings.Split(s, "\n")
+	return strings.NewReplacer("\r\n", "\n", "\r", "\n", "\f", "\n\n").Replace(s)
 }
 
-// paragraphs groups lines into paragraphs at blank lines, joining each
+// textLines splits text into normalised lines.
+func textLines(data []byte) []string { return strings.Split(normText(data), "\n") }
+
+// para is a paragraph of prose: its text with lines joined, its first
+// line, and its lines while there are few (a heading or a reference list
+// is read line by line; a huge paragraph is not kept twice).
+type para struct {
+	text  string
+	first string
+	lines []string // nil past maxParaLines
+	n     int      // lines
+}
+
+const maxParaLines = 256
+
+// paragraphs splits s into paragraphs at blank lines, joining each
 // paragraph's lines (a word hyphenated across a line break is rejoined).
-// It returns the paragraphs and the lines each holds.
-func paragraphs(lines []string) [][]string {
-	var out [][]string
-	var cur []string
-	for _, l := range lines {
-		if strings.TrimSpace(l) == "" {
-			if len(cur) > 0 {
-				out = append(out, cur)
-				cur = nil
-			}
+// A paragraph longer than half of MaxFieldBytes is cut at a line end, so
+// memory per paragraph stays bounded and nothing is lost to the field
+// bound.
+func paragraphs(s string) []para {
+	var out []para
+	var cur para
+	var b strings.Builder
+	flush := func() {
+		if cur.n > 0 {
+			cur.text = b.String()
+			out = append(out, cur)
+		}
+		cur = para{}
+		b.Reset()
+	}
+	for len(s) > 0 {
+		var l string
+		l, s, _ = strings.Cut(s, "\n")
+		l = strings.TrimSpace(l)
+		if l == "" {
+			flush()
 			continue
 		}
-		cur = append(cur, strings.TrimSpace(l))
+		if cur.n == 0 {
+			cur.first = l
+		} else if prev := b.String(); strings.HasSuffix(prev, "-") && hyphenated(prev) && startsLower(l) {
+			// "semi-" + "conductor": the hyphen was the line break's.
+			b.Reset()
+			b.WriteString(prev[:len(prev)-1])
+		} else {
+			b.WriteByte(' ')
+		}
+		b.WriteString(l)
+		cur.n++
+		if cur.n <= maxParaLines {
+			cur.lines = append(cur.lines, l)
+		} else {
+			cur.lines = nil
+		}
+		if b.Len() > MaxFieldBytes/2 {
+			flush()
+		}
 	}
-	if len(cur) > 0 {
-		out = append(out, cur)
-	}
+	flush()
 	return out
 }
 
-var hyphenEnd = regexp.MustCompile(`\p{Ll}-$`)
+// hyphenated reports whether s ends in a lower-case letter and a hyphen.
+func hyphenated(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:len(s)-1])
+	return unicode.IsLower(r)
+}
 
 func joinLines(ls []string) string {
-	var b strings.Builder
-	for i, l := range ls {
-		if i > 0 {
-			prev := ls[i-1]
-			if hyphenEnd.MatchString(prev) && startsLower(l) {
-				// "semi-" + "conductor": the hyphen was the line break's.
-				s := b.String()
-				b.Reset()
-				b.WriteString(s[:len(s)-1])
-			} else {
-				b.WriteByte(' ')
-			}
-		}
-		b.WriteString(l)
+	if len(ls) == 0 {
+		return ""
 	}
-	return b.String()
+	return paragraphs(strings.Join(ls, "\n"))[0].text
 }
 
 func startsLower(s string) bool {
@@ -79,14 +115,25 @@ var (
 // is a heading (numbered ones nest: "2.1 Band gaps" under "2 Results"),
 // "Abstract" starts the abstract, "References" the reference list, and a
 // paragraph opening "Figure 2." or "Table 1:" is a caption.
-func prose(lines []string, title string) lit.Document {
+func prose(text string, title string) lit.Document {
 	d := lit.Document{Title: title}
-	paras := paragraphs(lines)
+	paras := paragraphs(text)
+	if d.Title != "" && len(paras) > 0 && strings.EqualFold(clean(paras[0].text, MaxTitleBytes), clean(d.Title, MaxTitleBytes)) {
+		paras = paras[1:] // the given title, printed
+	}
 	if d.Title == "" && len(paras) > 0 {
-		d.Title = paras[0][0]
-		paras[0] = paras[0][1:]
-		if len(paras[0]) == 0 {
+		p0 := paras[0]
+		d.Title = p0.first
+		if p0.n == 1 {
 			paras = paras[1:]
+		} else {
+			rest := strings.TrimSpace(strings.TrimPrefix(p0.text, p0.first))
+			np := para{text: rest, first: rest, n: p0.n - 1}
+			if len(p0.lines) > 1 {
+				np.lines = p0.lines[1:]
+				np.first = np.lines[0]
+			}
+			paras[0] = np
 		}
 	}
 	var secs sectionBuilder
@@ -94,8 +141,8 @@ func prose(lines []string, title string) lit.Document {
 	var depths []int
 	mode := "" // "", "abstract", "references"
 	for _, para := range paras {
-		text := joinLines(para)
-		if len(para) == 1 && len(text) <= 80 {
+		text := para.text
+		if para.n == 1 && len(text) <= 80 {
 			if m := headingRe.FindStringSubmatch(text); m != nil && len(strings.Fields(m[3])) <= 10 && !captionRe.MatchString(text) {
 				h := strings.TrimSpace(m[3])
 				lower := strings.ToLower(h)
@@ -131,7 +178,23 @@ func prose(lines []string, title string) lit.Document {
 			d.Abstract += text
 			continue
 		case "references":
-			for _, r := range splitReferences(para) {
+			if k := len(d.References); k > 0 && !refStart.MatchString(para.first) && refStart.MatchString(d.References[k-1].Text) {
+				// A numbered list's entry broken across blocks or pages.
+				r := &d.References[k-1]
+				r.Text = joinLines([]string{r.Text, text})
+				if r.DOI == "" {
+					r.DOI = doiInRe.FindString(r.Text)
+				}
+				if r.ArXiv == "" {
+					r.ArXiv = arxivIn(r.Text)
+				}
+				continue
+			}
+			refs := []string{text}
+			if para.lines != nil {
+				refs = splitReferences(para.lines)
+			}
+			for _, r := range refs {
 				ref := lit.Reference{Text: r}
 				if m := doiInRe.FindString(r); m != "" {
 					ref.DOI = m
@@ -196,7 +259,7 @@ func (p *parser) text(data []byte) ([]lit.Document, error) {
 	if err := p.more(); err != nil {
 		return nil, err
 	}
-	return []lit.Document{prose(textLines(data), "")}, nil
+	return []lit.Document{prose(normText(data), "")}, nil
 }
 
 var (
@@ -267,10 +330,11 @@ func (p *parser) markdown(data []byte) ([]lit.Document, error) {
 	}
 	var blocks []block
 	var cur []string
+	curBytes := 0
 	flush := func() {
 		if len(cur) > 0 {
 			blocks = append(blocks, block{text: joinLines(cur), lines: cur})
-			cur = nil
+			cur, curBytes = nil, 0
 		}
 	}
 	fence := ""
@@ -312,6 +376,9 @@ func (p *parser) markdown(data []byte) ([]lit.Document, error) {
 			t = listMarker.ReplaceAllString(t, "")
 		}
 		cur = append(cur, mdInline(t))
+		if curBytes += len(t); curBytes > MaxFieldBytes/2 {
+			flush() // bounded paragraphs; the rest continues in the next
+		}
 	}
 	flush()
 

@@ -126,7 +126,14 @@ func asSyntax(err error, se **xml.SyntaxError) bool {
 // the whole file for one would lose it.
 func replaceXMLControls(data []byte) []byte {
 	bad := func(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }
-	if bytes.IndexFunc(data, func(r rune) bool { return r < 0x20 && bad(byte(r)) }) < 0 {
+	found := false
+	for _, c := range data {
+		if bad(c) {
+			found = true
+			break
+		}
+	}
+	if !found {
 		return data
 	}
 	out := bytes.Clone(data)
@@ -353,14 +360,25 @@ func elems(kids []*xnode) []*xnode {
 	return out
 }
 
-var (
-	spaceBeforePunct = regexp.MustCompile(` ([,.;:!?)\]])`)
-	spaceAfterOpen   = regexp.MustCompile(`([(\[]) `)
-)
-
 // tidy removes the spaces block separation leaves before closing
 // punctuation and after opening brackets.
 func tidy(s string) string {
-	s = spaceBeforePunct.ReplaceAllString(s, "$1")
-	return spaceAfterOpen.ReplaceAllString(s, "$1")
+	if !strings.Contains(s, " ") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' {
+			if i+1 < len(s) && strings.IndexByte(",.;:!?)]", s[i+1]) >= 0 {
+				continue
+			}
+			if i > 0 && (s[i-1] == '(' || s[i-1] == '[') {
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -108,8 +108,12 @@ func (s *Service) ImportDocuments(ctx context.Context, p *genesis.Principal, mar
 
 func (s *Service) importDocs(ctx context.Context, p *genesis.Principal, t *catalog.PublicationTarget, docs []lit.Document) (*ImportResult, error) {
 	res := &ImportResult{Publications: []Imported{}}
+	stored := map[string][]lit.Passage{}
 	for i := range docs {
-		im, err := s.importDoc(ctx, p, t, &docs[i])
+		im, passages, err := s.importDoc(ctx, p, t, &docs[i])
+		if err == nil && (im.Status == catalog.PublicationCreated || im.Status == catalog.PublicationUpdated) {
+			stored[im.ID] = passages
+		}
 		if err != nil {
 			if errors.Is(errors.Canceled, err) || errors.Is(errors.Unavailable, err) {
 				return nil, errors.E(errors.Op("library.Import"), err,
@@ -123,10 +127,10 @@ func (s *Service) importDocs(ctx context.Context, p *genesis.Principal, t *catal
 		}
 		res.Publications = append(res.Publications, im)
 	}
-	if s.emb != nil {
+	if s.emb != nil && len(stored) > 0 {
 		// Vectors are filled outside the documents' transactions: a search
 		// tolerates a passage without one, and ReindexVectors fills it.
-		if _, err := s.ReindexVectors(ctx); err != nil {
+		if err := s.embedNew(ctx, stored); err != nil {
 			s.log.Warn("literature: embedding new passages failed; run ReindexVectors later", "err", err)
 		}
 	}
@@ -179,11 +183,11 @@ func (s *Service) prepare(d *lit.Document) (*prepared, error) {
 	return pr, nil
 }
 
-func (s *Service) importDoc(ctx context.Context, p *genesis.Principal, t *catalog.PublicationTarget, d *lit.Document) (Imported, error) {
+func (s *Service) importDoc(ctx context.Context, p *genesis.Principal, t *catalog.PublicationTarget, d *lit.Document) (Imported, []lit.Passage, error) {
 	pr, err := s.prepare(d)
 	im := Imported{Title: d.Title, SourceID: pr.srcOrEmpty()}
 	if err != nil {
-		return im, err
+		return im, nil, err
 	}
 	core := meta.Core{Title: truncateRunes(d.Title, 512), Description: truncateRunes(d.Abstract, 65536), Keywords: d.Keywords, DOI: d.DOI,
 		Publisher: d.Venue, Domain: ""}
@@ -198,18 +202,24 @@ func (s *Service) importDoc(ctx context.Context, p *genesis.Principal, t *catalo
 			core.Identifiers = append(core.Identifiers, meta.Identifier{Value: id.v, Scheme: id.scheme})
 		}
 	}
-	res, err := s.cat.PutPublication(ctx, p, t, catalog.PublicationSpec{
+	spec := catalog.PublicationSpec{
 		SourceID: pr.src, Name: baseName(d), Core: core, File: "document.json", Content: pr.content,
 		Tx: func(ctx context.Context, tx store.Tx, a *catalog.Asset, version int64) error {
 			return s.storeTx(ctx, tx, a, version, pr)
 		},
-	})
+	}
+	res, err := s.cat.PutPublication(ctx, p, t, spec)
+	// A concurrent import of the same document (another file of the same
+	// batch, another client) created it first: this one updates it.
+	for try := 0; try < 3 && errors.Is(errors.Conflict, err); try++ {
+		res, err = s.cat.PutPublication(ctx, p, t, spec)
+	}
 	if err != nil {
-		return im, err
+		return im, nil, err
 	}
 	im.ID, im.Name, im.Version, im.Status = res.Asset.ID, res.Asset.Name, res.Version, res.Status
 	im.Passages, im.Facts = len(pr.passages), pr.nFacts
-	return im, nil
+	return im, pr.passages, nil
 }
 
 func (pr *prepared) srcOrEmpty() string {
@@ -257,12 +267,20 @@ func (s *Service) storeTx(ctx context.Context, tx store.Tx, a *catalog.Asset, ve
 	}
 	pub := pubRow{ID: a.ID, Name: a.Name, Version: version, Label: l.Format(), Project: string(a.Project), Owner: string(a.Owner), Citation: formatCitation(citationOf(d))}
 	docs := make([]search.Doc, 0, len(pr.passages))
-	for i := range pr.passages {
-		ps := &pr.passages[i]
-		if _, err := tx.Exec(ctx, `INSERT INTO lit_passages (publication, id, ordinal, kind, section, text) VALUES (?, ?, ?, ?, ?, ?)`,
-			a.ID, ps.ID, ps.Ordinal, ps.Kind, ps.Section, ps.Text); err != nil {
+	// Passages go in by the hundred: one statement each.
+	for lo := 0; lo < len(pr.passages); lo += 100 {
+		part := pr.passages[lo:min(len(pr.passages), lo+100)]
+		args := make([]any, 0, 6*len(part))
+		for _, ps := range part {
+			args = append(args, a.ID, ps.ID, ps.Ordinal, ps.Kind, ps.Section, ps.Text)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO lit_passages (publication, id, ordinal, kind, section, text) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(part)), ", "), args...); err != nil {
 			return err
 		}
+	}
+	for i := range pr.passages {
+		ps := &pr.passages[i]
 		docs = append(docs, passageDoc(&pub, ps, a.UpdatedAt))
 		for j, f := range pr.facts[i] {
 			if err := insertFact(ctx, tx, a.ID, ps, j, f); err != nil {

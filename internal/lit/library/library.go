@@ -37,6 +37,7 @@ import (
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/lit/formats"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/store"
 )
@@ -56,8 +57,7 @@ type Config struct {
 	Authz      *authz.Authorizer
 	Principals catalog.Principals
 	Audit      audit.Appender // may be nil (tests)
-	// Parse reads import bodies; nil: Import is Unavailable (documents
-	// may still be stored with ImportDocuments).
+	// Parse reads import bodies; nil: internal/lit/formats.Parse.
 	Parse ParseFunc
 	// Extract reads facts from passages; nil: no facts.
 	Extract ExtractFunc
@@ -88,6 +88,9 @@ func New(c Config) (*Service, error) {
 	const op errors.Op = "library.New"
 	if c.DB == nil || c.Catalog == nil || c.Index == nil || c.Authz == nil || c.Principals == nil {
 		return nil, errors.E(op, errors.Internal, errors.Msg("the literature needs a store, the catalog, its search index, the authorizer and the principals"))
+	}
+	if c.Parse == nil {
+		c.Parse = formats.Parse
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -41,6 +41,7 @@ type world struct {
 type worldOpts struct {
 	embedder llm.Embedder
 	extract  library.ExtractFunc
+	formats  bool // parse with internal/lit/formats, not jsonParse
 }
 
 func newWorld(t testing.TB, db store.DB, o worldOpts) *world {
@@ -74,8 +75,12 @@ func newWorld(t testing.TB, db store.DB, o worldOpts) *world {
 	if ex == nil {
 		ex = testExtract
 	}
+	parse := library.ParseFunc(jsonParse)
+	if o.formats {
+		parse = nil
+	}
 	w.lib, err = library.New(library.Config{DB: db, Catalog: w.cat, Index: ix, Authz: az, Principals: id, Audit: w.log,
-		Parse: jsonParse, Extract: ex, Embedder: o.embedder})
+		Parse: parse, Extract: ex, Embedder: o.embedder})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -384,6 +384,77 @@ func cosine(a, b []float32) float64 {
 	return dot / math.Sqrt(na*nb)
 }
 
+// todo is a passage to embed.
+type todo struct{ pub, psg, text string }
+
+// storeVectors embeds batch (at most embedBatch passages) and stores the
+// vectors of the passages still there, returning how many it stored.
+func (s *Service) storeVectors(ctx context.Context, batch []todo) (int, error) {
+	texts := make([]string, len(batch))
+	for i, t := range batch {
+		texts[i] = t.text
+	}
+	vs, err := s.embed(ctx, texts)
+	if err != nil {
+		return 0, err
+	}
+	model := s.emb.Model()
+	stored := 0
+	err = s.db.Update(ctx, func(tx store.Tx) error {
+		stored = 0
+		for i, t := range batch {
+			// A passage replaced meanwhile gets no vector.
+			r, err := tx.Exec(ctx, `INSERT INTO lit_vectors (publication, passage, model, dim, vec)
+				SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM lit_passages WHERE publication = ? AND id = ?)
+				ON CONFLICT DO NOTHING`, t.pub, t.psg, model, len(vs[i]), encodeVec(vs[i]), t.pub, t.psg)
+			if err != nil {
+				return err
+			}
+			if k, _ := r.RowsAffected(); k > 0 {
+				stored++
+			}
+		}
+		return nil
+	})
+	return stored, err
+}
+
+// embedNew embeds the passages of publications just stored that lack a
+// vector of the embedder's model (those that kept their text keep theirs).
+func (s *Service) embedNew(ctx context.Context, pubs map[string][]lit.Passage) error {
+	model := s.emb.Model()
+	var all []todo
+	for pub, ps := range pubs {
+		var have []string
+		err := s.db.View(ctx, func(tx store.Tx) error {
+			var err error
+			have, err = column(ctx, tx, `SELECT passage FROM lit_vectors WHERE publication = ? AND model = ?`, pub, model)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		got := map[string]bool{}
+		for _, h := range have {
+			got[h] = true
+		}
+		for _, p := range ps {
+			if !got[p.ID] {
+				all = append(all, todo{pub, p.ID, p.Text})
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].pub < all[j].pub || all[i].pub == all[j].pub && all[i].psg < all[j].psg
+	})
+	for lo := 0; lo < len(all); lo += embedBatch {
+		if _, err := s.storeVectors(ctx, all[lo:min(len(all), lo+embedBatch)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ReindexVectors embeds every passage lacking a vector of the embedder's
 // model, in batches, and returns how many it stored. Without an embedder
 // it is Invalid.
@@ -395,7 +466,6 @@ func (s *Service) ReindexVectors(ctx context.Context) (int, error) {
 	model := s.emb.Model()
 	n := 0
 	for {
-		type todo struct{ pub, psg, text string }
 		var batch []todo
 		err := s.db.View(ctx, func(tx store.Tx) error {
 			batch = batch[:0]
@@ -418,31 +488,7 @@ func (s *Service) ReindexVectors(ctx context.Context) (int, error) {
 		if len(batch) == 0 {
 			return n, nil
 		}
-		texts := make([]string, len(batch))
-		for i, t := range batch {
-			texts[i] = t.text
-		}
-		vs, err := s.embed(ctx, texts)
-		if err != nil {
-			return n, errors.E(op, err)
-		}
-		stored := 0
-		err = s.db.Update(ctx, func(tx store.Tx) error {
-			stored = 0
-			for i, t := range batch {
-				// A passage replaced meanwhile gets no vector.
-				r, err := tx.Exec(ctx, `INSERT INTO lit_vectors (publication, passage, model, dim, vec)
-					SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM lit_passages WHERE publication = ? AND id = ?)
-					ON CONFLICT DO NOTHING`, t.pub, t.psg, model, len(vs[i]), encodeVec(vs[i]), t.pub, t.psg)
-				if err != nil {
-					return err
-				}
-				if k, _ := r.RowsAffected(); k > 0 {
-					stored++
-				}
-			}
-			return nil
-		})
+		stored, err := s.storeVectors(ctx, batch)
 		if err != nil {
 			return n, errors.E(op, err)
 		}
