@@ -90,7 +90,7 @@ func TestBenchSlice(t *testing.T) {
 	if r1.Queries < n || r1.K != 10 {
 		t.Fatalf("%d queries, k %d", r1.Queries, r1.K)
 	}
-	for _, m := range []*Retrieval{&r1.BM25, &r1.Hybrid} {
+	for _, m := range []*Retrieval{&r1.BM25, &r1.Hybrid, &r1.Reference} {
 		if !inUnit(m.Recall) || !inUnit(m.NDCG) || !inUnit(m.MRR) || len(m.PerQuery) != r1.Queries {
 			t.Fatalf("%s: %+v", m.Mode, m)
 		}
@@ -111,8 +111,8 @@ func TestBenchSlice(t *testing.T) {
 	if r2.Corpus != r1.Corpus || r2.Embedding.Model != r1.Embedding.Model {
 		t.Fatalf("second run: corpus %+v model %s, first %+v %s", r2.Corpus, r2.Embedding.Model, r1.Corpus, r1.Embedding.Model)
 	}
-	for i, m := range []*Retrieval{&r1.BM25, &r1.Hybrid} {
-		m2 := []*Retrieval{&r2.BM25, &r2.Hybrid}[i]
+	for i, m := range []*Retrieval{&r1.BM25, &r1.Hybrid, &r1.Reference} {
+		m2 := []*Retrieval{&r2.BM25, &r2.Hybrid, &r2.Reference}[i]
 		for j, q := range m.PerQuery {
 			if m2.PerQuery[j] != q {
 				t.Errorf("%s: query %s scored %+v, then %+v", m.Mode, q.ID, q.Scores, m2.PerQuery[j].Scores)
