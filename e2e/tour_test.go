@@ -170,6 +170,7 @@ var tourExpect = []struct{ cmd, want, not string }{
 	{cmd: "lit import examples/lit/papers/ --label", want: "5 unchanged", not: "created"},
 	{cmd: "lit search \"CsPbI3 band gap\"", want: "Okafor and Lindqvist (2024) Optical band gaps"},
 	{cmd: "lit show doi-10.5555-genesis.example.0001", want: "Cited by:"},
+	{cmd: "lit facts --property band_gap --material CsPbI3", want: "1.73 eV"},
 }
 
 var (

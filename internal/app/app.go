@@ -542,6 +542,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 			}
 		}()
 	}
+	if a.Literature != nil && a.Config.LLM.EmbedURL != "" {
+		// Passages stored while no embedder was configured, or while the
+		// endpoint was down, get their vectors (a search tolerates their
+		// absence meanwhile).
+		go func() {
+			n, err := a.Literature.ReindexVectors(ctx)
+			if err != nil && ctx.Err() == nil {
+				a.Log.Warn("literature: embedding stored passages", "err", err, "embedded", n)
+			} else if n > 0 {
+				a.Log.Info("literature: embedded stored passages", "passages", n)
+			}
+		}()
+	}
 	go a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
 	// The campaign runner holds a lease per campaign in the store.
 	go func() {

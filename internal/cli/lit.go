@@ -257,6 +257,22 @@ func litShowCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Citation edges by name too (the first 20 each way).
+			named := func(ids []string) string {
+				var out []string
+				for i, id := range ids {
+					if i == 20 {
+						out = append(out, fmt.Sprintf("… %d more", len(ids)-20))
+						break
+					}
+					if q, err := c.LitPublication(cmd.Context(), id, false); err == nil {
+						out = append(out, q.Name+" ("+id+")")
+					} else {
+						out = append(out, id)
+					}
+				}
+				return dash(strings.Join(out, ", "))
+			}
 			return env.output(asJSON, p, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "%s\t%s\n", "ID:", p.ID)
 				fmt.Fprintf(w, "%s\t%s (version %d)\n", "Name:", p.Name, p.Version)
@@ -274,8 +290,8 @@ func litShowCmd(env *Env) *cobra.Command {
 					}
 				}
 				fmt.Fprintf(w, "%s\t%d passages, %d facts\n", "Contents:", p.Passages, p.Facts)
-				fmt.Fprintf(w, "%s\t%s\n", "Cites:", dash(strings.Join(p.Cites, ", ")))
-				fmt.Fprintf(w, "%s\t%s\n", "Cited by:", dash(strings.Join(p.CitedBy, ", ")))
+				fmt.Fprintf(w, "%s\t%s\n", "Cites:", named(p.Cites))
+				fmt.Fprintf(w, "%s\t%s\n", "Cited by:", named(p.CitedBy))
 				if p.Abstract != "" {
 					fmt.Fprintf(w, "%s\t%s\n", "Abstract:", oneLine(p.Abstract, 300))
 				}

@@ -67,6 +67,9 @@ func NewLSA(corpus []string, dim int) *LSA {
 	}
 	dim = min(dim, MaxDimension)
 	h := sha256.New()
+	// The algorithm's version is hashed with the corpus, so that a model
+	// name never covers two different sets of vectors.
+	h.Write([]byte(lsaVersion))
 	var lenBuf [8]byte
 	counts := make([]map[string]int, len(corpus))
 	df := map[string]int{}
@@ -229,6 +232,9 @@ func NewLSA(corpus []string, dim int) *LSA {
 	return l
 }
 
+// lsaVersion changes whenever NewLSA would build different vectors.
+const lsaVersion = "genesis-lsa 2: tfidf 1+ln(tf) ln(1+N/df) l2; rsvd p=k+10 q=1; sample 50000\n"
+
 // maxFitDocs bounds the documents the SVD is fitted on.
 var maxFitDocs = 50000
 
@@ -248,7 +254,8 @@ func orthonormalize(a []float64, rows, cols int) []float64 {
 	return a
 }
 
-// Model names the model: "lsa-DIM-HASH", HASH from the corpus.
+// Model names the model: "lsa-DIM-HASH", HASH from the corpus and the
+// algorithm's version.
 func (l *LSA) Model() string { return l.model }
 
 // Dim is the embeddings' length.

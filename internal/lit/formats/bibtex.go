@@ -26,6 +26,9 @@ type bibScanner struct {
 	i      int
 	line   int
 	macros map[string]string
+	// expanded counts the bytes of all values read: @string macros can
+	// make a small file expand to a huge one.
+	expanded int
 }
 
 var bibMonths = map[string]string{
@@ -275,11 +278,15 @@ func (sc *bibScanner) value(closer byte, start int, what string) (string, error)
 		if b.Len() > MaxFieldBytes*4 {
 			return "", sc.p.errf(line, "entry %q (line %d): a value longer than %d bytes", clean(what, 128), start, MaxFieldBytes*4)
 		}
+		if sc.expanded+b.Len() > 2*MaxFile {
+			return "", sc.p.errf(line, "entry %q (line %d): @string macros expand the file past %d MiB", clean(what, 128), start, 2*MaxFile>>20)
+		}
 		sc.skipSpace()
 		if !sc.eof() && sc.s[sc.i] == '#' {
 			sc.advance()
 			continue
 		}
+		sc.expanded += b.Len()
 		return b.String(), nil
 	}
 }

@@ -2,6 +2,7 @@ package formats
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -136,27 +137,43 @@ func TestTooManyDocuments(t *testing.T) {
 	}
 }
 
-// Non-UTF-8 text is kept with the bad bytes replaced, never refused.
+// Non-UTF-8 text is never refused: legacy 8-bit text (no valid UTF-8
+// sequence at all) is read as windows-1252, UTF-16 with a byte-order mark
+// is transcoded, and stray invalid bytes in UTF-8 become U+FFFD.
 func TestNonUTF8(t *testing.T) {
+	utf16le := func(s string) string {
+		b := []byte{0xFF, 0xFE}
+		for _, r := range s {
+			b = append(b, byte(r), byte(r>>8))
+		}
+		return string(b)
+	}
 	for _, tc := range []struct {
 		format lit.Format
 		in     string
+		want   string
 	}{
-		{lit.FormatText, "Caf\xe9 title\n\nA paragraph with \xff bytes."},
-		{lit.FormatMarkdown, "# Caf\xe9\n\nBody \xfe."},
-		{lit.FormatBibTeX, "@article{k, title = {Caf\xe9}}"},
-		{lit.FormatRIS, "TY  - JOUR\nTI  - Caf\xe9\nER  - \n"},
-		{lit.FormatJATS, "<article><front><article-meta><title-group><article-title>Caf\xe9</article-title></title-group></article-meta></front></article>"},
-		{lit.FormatJATS, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><article><front><article-meta><title-group><article-title>Caf\xe9\x01</article-title></title-group></article-meta></front></article>"},
+		{lit.FormatText, "Caf\xe9 \x93title\x94\n\nA paragraph.", "Café “title”"},
+		{lit.FormatMarkdown, "# Caf\xe9\n\nBody.", "Café"},
+		{lit.FormatBibTeX, "@article{k, title = {Caf\xe9 na\xefve}}", "Café naïve"},
+		{lit.FormatRIS, "TY  - JOUR\nTI  - Caf\xe9\nER  - \n", "Café"},
+		{lit.FormatJATS, "<article><front><article-meta><title-group><article-title>Caf\xe9</article-title></title-group></article-meta></front></article>", "Café"},
+		// Mixed: valid UTF-8 (é) and a stray byte: only the byte is replaced.
+		{lit.FormatText, "Caf\u00e9 \xff end\n\nA paragraph.", "Café \uFFFD end"},
+		{lit.FormatBibTeX, "@article{k, title = {Caf\u00e9 \xff}}", "Café \uFFFD"},
+		{lit.FormatJATS, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><article><front><article-meta><title-group><article-title>Caf\u00e9\xff\x01</article-title></title-group></article-meta></front></article>", "Café\uFFFD"},
+		// UTF-16 with a byte-order mark, declared or not.
+		{"", utf16le("TY  - JOUR\nTI  - Caf\u00e9 \u03b1\nER  - \n"), "Café α"},
+		{"", utf16le(`<?xml version="1.0" encoding="UTF-16"?><article><front><article-meta><title-group><article-title>Café</article-title></title-group></article-meta></front></article>`), "Café"},
 	} {
-		docs, err := Parse(context.Background(), "latin.in", strings.NewReader(tc.in), tc.format)
+		docs, err := Parse(context.Background(), "enc.in", strings.NewReader(tc.in), tc.format)
 		if err != nil {
-			t.Errorf("%s: %v", tc.format, err)
+			t.Errorf("%s %q: %v", tc.format, tc.in, err)
 			continue
 		}
 		checkDocs(t, docs)
-		if !strings.HasPrefix(docs[0].Title, "Caf\uFFFD") {
-			t.Errorf("%s: title %q", tc.format, docs[0].Title)
+		if docs[0].Title != tc.want {
+			t.Errorf("%s %q: title %q, want %q", tc.format, tc.in, docs[0].Title, tc.want)
 		}
 	}
 }
@@ -193,5 +210,36 @@ func TestCancelled(t *testing.T) {
 	_, err := Parse(ctx, "a.txt", strings.NewReader("x"), "")
 	if !errors.Is(errors.Canceled, err) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Inputs that are small but would expand: @string macros doubling, XML
+// text split by thousands of comments. Refused or read in linear work.
+func TestExpansionBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("@string{m0 = \"" + strings.Repeat("x", 1000) + "\"}\n")
+	for i := 1; i < 8; i++ {
+		fmt.Fprintf(&b, "@string{m%d = m%d # m%d # m%d # m%d}\n", i, i-1, i-1, i-1, i-1)
+	}
+	_, err := Parse(context.Background(), "bomb.bib", strings.NewReader(b.String()+"@article{k, title = m7}"), "")
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "a value longer than") {
+		t.Fatalf("doubling macros: %v", err)
+	}
+	b.Reset()
+	b.WriteString("@string{big = \"" + strings.Repeat("x ", 100<<10) + "\"}\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "@article{k%d, title = big, abstract = big}\n", i)
+	}
+	_, err = Parse(context.Background(), "bomb.bib", strings.NewReader(b.String()), "")
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "macros expand the file past 128 MiB") {
+		t.Fatalf("repeated big macro: %v", err)
+	}
+	x := "<article><body><p>" + strings.Repeat("a<!---->", 200000) + "</p></body></article>"
+	docs, err := Parse(context.Background(), "comments.xml", strings.NewReader(x), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := docs[0].Sections[0].Paragraphs; len(p) != 4 || !strings.HasPrefix(p[0], "aaaa") {
+		t.Fatalf("paragraphs: %d", len(p))
 	}
 }

@@ -14,8 +14,11 @@
 //     refused, symlinks and path-traversal names are ignored.
 //   - Clean text: every string in a Document is valid UTF-8 with no control
 //     or bidirectional-override characters, whitespace collapsed to single
-//     spaces, on one line (paragraphs are single lines). Invalid bytes
-//     become U+FFFD; XML declared as ISO-8859-1 or windows-1252 is decoded.
+//     spaces, on one line (paragraphs are single lines). Non-UTF-8 input
+//     is never refused: XML in a declared encoding (ISO-8859-1,
+//     windows-1252 …) and UTF-16 with a byte-order mark are decoded, text
+//     without a single valid UTF-8 sequence is read as windows-1252, and
+//     stray invalid bytes in UTF-8 become U+FFFD.
 //   - Normalised identifiers: DOI lower-case without resolver prefix,
 //     arXiv ID without "arXiv:" and version, PMID digits, PMCID "PMC…".
 //   - No outside fetches: XML DOCTYPEs and external entities are never
@@ -65,8 +68,9 @@ const (
 	MaxListItems = 10000
 	// MaxDepth bounds XML element nesting.
 	MaxDepth = 256
-	// maxElements bounds the XML elements of one file (memory: a file of
-	// empty elements would otherwise make a node per five bytes).
+	// maxElements bounds the XML elements and text runs of one file
+	// (memory: a file of empty elements would otherwise make a node per
+	// five bytes).
 	maxElements = 2 << 20
 	// ratioSlack: small highly-compressible files are normal; the ratio
 	// applies past this many uncompressed bytes.
@@ -243,10 +247,16 @@ func Parse(ctx context.Context, name string, r io.Reader, format lit.Format) ([]
 	if format == "" {
 		format = Detect(name, data[:min(len(data), 4096)])
 		if format == "" {
+			if u, ok := toUTF8(data[:min(len(data), 4096)], ""); ok {
+				format = Detect(name, u)
+			}
+		}
+		if format == "" {
 			return nil, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("%s: unknown publication format (expected JATS XML, arXiv Atom, OAI-PMH, Crossref or DataCite JSON, BibTeX, RIS, Markdown, text or PDF)", displayName(name))))
 		}
 	}
-	p := &parser{ctx: ctx, name: displayName(name), format: format}
+	data, utf16 := toUTF8(data, string(format))
+	p := &parser{ctx: ctx, name: displayName(name), format: format, utf16: utf16}
 	var docs []lit.Document
 	switch format {
 	case lit.FormatJATS:
@@ -313,6 +323,9 @@ type parser struct {
 	format lit.Format
 	// docs counts documents made so far, to stop early past MaxDocuments.
 	docs int
+	// utf16: the input was UTF-16, already transcoded (an XML declaration
+	// saying "UTF-16" is then no longer true).
+	utf16 bool
 }
 
 // errf is an Invalid error naming the file, the format and (if > 0) the line.

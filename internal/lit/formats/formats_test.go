@@ -63,7 +63,7 @@ func TestParseSamples(t *testing.T) {
 			},
 			References: []lit.Reference{
 				{DOI: "10.1038/s41563-019-0001-x", PMID: "31000001", Title: "Phase stability of CsPbI3",
-					Text: "Smith J Phase stability of CsPbI3 Nature Materials 2019 18 1 10.1038/S41563-019-0001-X 31000001"},
+					Text: "Smith J (2019) Phase stability of CsPbI3. Nature Materials 18, 1. doi:10.1038/S41563-019-0001-X"},
 				{ArXiv: "2001.01234", Title: "Halide perovskites from first principles",
 					Text: "Roe R. Halide perovskites from first principles. arXiv. 2020. arXiv:2001.01234"},
 				{Text: "Doe A. Semiconductors. Springer; 2010."},

@@ -332,5 +332,84 @@ func jatsRef(ref *xnode) lit.Reference {
 		}
 	}
 	r.Text = textOf(cit, nil)
+	if structured(cit) {
+		// Structured, with no punctuation between its parts (an
+		// element-citation, or a mixed one written like it): printed in
+		// the usual order instead.
+		if t := printCitation(cit, r.Title); t != "" {
+			r.Text = t
+		}
+	}
 	return r
+}
+
+// structured reports whether a citation has no text of its own between
+// its elements.
+func structured(cit *xnode) bool {
+	if cit.is("element-citation") {
+		return true
+	}
+	for _, k := range cit.kids {
+		if k.name.Local == "" && strings.TrimSpace(k.text) != "" {
+			return false
+		}
+	}
+	return len(cit.kids) > 0
+}
+
+// printCitation writes an element-citation as a reader expects one:
+// "Smith J, Roe R (2019) Title. Source 18, 1–9. doi:…".
+func printCitation(cit *xnode, title string) string {
+	var names []string
+	for _, pg := range cit.findAll("person-group") {
+		for _, n := range pg.kids {
+			switch n.name.Local {
+			case "name":
+				names = append(names, strings.TrimSpace(textOf(n.child("surname"), nil)+" "+textOf(n.child("given-names"), nil)))
+			case "string-name", "collab":
+				names = append(names, textOf(n, nil))
+			case "etal":
+				names = append(names, "et al.")
+			}
+		}
+	}
+	if len(names) == 0 {
+		for _, n := range cit.children("name") {
+			names = append(names, strings.TrimSpace(textOf(n.child("surname"), nil)+" "+textOf(n.child("given-names"), nil)))
+		}
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(names, ", "))
+	if y := textOf(cit.child("year"), nil); y != "" {
+		b.WriteString(" (" + y + ")")
+	}
+	if title != "" {
+		b.WriteString(" " + strings.TrimRight(title, ".") + ".")
+	}
+	src := textOf(cit.child("source"), nil)
+	if src != "" && src != title {
+		b.WriteString(" " + src)
+	}
+	if v := textOf(cit.child("volume"), nil); v != "" {
+		b.WriteString(" " + v)
+	}
+	pages := textOf(cit.child("fpage"), nil)
+	if l := textOf(cit.child("lpage"), nil); l != "" && pages != "" {
+		pages += "–" + l
+	}
+	if pages == "" {
+		pages = textOf(cit.child("elocation-id"), nil)
+	}
+	if pages != "" {
+		b.WriteString(", " + pages)
+	}
+	if src != "" || pages != "" {
+		b.WriteString(".")
+	}
+	for _, id := range cit.children("pub-id") {
+		if strings.EqualFold(id.attrv("pub-id-type"), "doi") {
+			b.WriteString(" doi:" + textOf(id, nil))
+		}
+	}
+	return strings.TrimSpace(b.String())
 }

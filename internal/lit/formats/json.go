@@ -2,7 +2,6 @@ package formats
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -281,7 +280,7 @@ func (p *parser) markupText(s string) string {
 	if !strings.Contains(s, "<") {
 		return s
 	}
-	sub := &parser{ctx: context.Background(), name: p.name, format: p.format}
+	sub := &parser{ctx: p.ctx, name: p.name, format: p.format}
 	if root, err := sub.parseXML([]byte("<x>" + s + "</x>")); err == nil {
 		return textOf(firstElem(root), func(n *xnode) bool { return n.is("title") && strings.EqualFold(textOf(n, nil), "abstract") })
 	}

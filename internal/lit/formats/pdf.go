@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	gerrors "github.com/genesis-science/genesis/internal/errors"
 
@@ -38,6 +40,8 @@ const (
 	// maxPDFMarkup bounds the XHTML read from pdftotext (about 15 bytes
 	// of markup per byte of text).
 	maxPDFMarkup = 1 << 30
+	// pdfMemoryKiB bounds pdftotext's address space (ulimit -v).
+	pdfMemoryKiB = 2 << 20
 )
 
 // ErrNoPDFTool is returned (wrapped) when pdftotext is not installed.
@@ -86,7 +90,7 @@ func (p *parser) pdf(data []byte) ([]lit.Document, error) {
 	if err := p.more(); err != nil {
 		return nil, err
 	}
-	return []lit.Document{prose(strings.Join(lines, "\n"), usableTitle(title))}, nil
+	return []lit.Document{prose(strings.Join(joinContinued(lines), "\n"), usableTitle(title))}, nil
 }
 
 // pdfText runs pdftotext -bbox-layout on file and returns the text as
@@ -94,7 +98,15 @@ func (p *parser) pdf(data []byte) ([]lit.Document, error) {
 func pdfText(ctx context.Context, tool, file string) (lines []string, title string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, PDFTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tool, "-q", "-bbox-layout", "-enc", "UTF-8", file, "-")
+	args := []string{"-q", "-bbox-layout", "-enc", "UTF-8", file, "-"}
+	cmd := exec.CommandContext(ctx, tool, args...)
+	if _, err := os.Stat("/bin/sh"); err == nil {
+		// Bounded memory and CPU for the extractor: a hostile PDF may
+		// exhaust them only up to the limits. The tool and arguments
+		// are passed as positional parameters, never interpreted.
+		script := fmt.Sprintf("ulimit -v %d 2>/dev/null; ulimit -t %d 2>/dev/null; exec \"$0\" \"$@\"", pdfMemoryKiB, int(PDFTimeout.Seconds()))
+		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", script, tool}, args...)...)
+	}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
@@ -124,6 +136,33 @@ func pdfText(ctx context.Context, tool, file string) (lines []string, title stri
 		return nil, "", rerr
 	}
 	return lines, title, nil
+}
+
+// joinContinued removes the block break between a block that stops
+// mid-sentence (its last line ends in a lower-case letter, a comma or a
+// hyphen) and one that goes on in lower case: a paragraph that a column
+// or page break cut in two.
+func joinContinued(lines []string) []string {
+	out := lines[:0]
+	for i := 0; i < len(lines); i++ {
+		if lines[i] == "" && len(out) > 0 {
+			j := i
+			for j < len(lines) && lines[j] == "" {
+				j++
+			}
+			if j < len(lines) && midSentence(out[len(out)-1]) && startsLower(lines[j]) {
+				i = j - 1
+				continue
+			}
+		}
+		out = append(out, lines[i])
+	}
+	return out
+}
+
+func midSentence(line string) bool {
+	r, _ := utf8.DecodeLastRuneInString(strings.TrimSpace(line))
+	return r == ',' || r == '-' || unicode.IsLower(r)
 }
 
 // readBBox reads pdftotext's -bbox-layout XHTML: words joined into lines,

@@ -3,6 +3,8 @@ package formats
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,6 +99,40 @@ func TestPDFInfoTitle(t *testing.T) {
 	}
 }
 
+// A paragraph cut by a page break mid-sentence is one paragraph again; a
+// paragraph that ends a page with a full stop stays apart from the next.
+func TestPDFPageBreak(t *testing.T) {
+	testenv.Tool(t, "pdftotext")
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetFont("Helvetica", "", 11)
+	pdf.AddPage()
+	pdf.MultiCell(150, 5, "Page breaks in PDF", "", "L", false)
+	pdf.Ln(5)
+	pdf.MultiCell(150, 5, "The optical band gap of the annealed", "", "L", false)
+	pdf.AddPage()
+	pdf.MultiCell(150, 5, "films is 1.73 eV at room temperature.", "", "L", false)
+	pdf.Ln(5)
+	pdf.MultiCell(150, 5, "Films degrade in humid air.", "", "L", false)
+	pdf.AddPage()
+	pdf.MultiCell(150, 5, "another paragraph starts in lower case.", "", "L", false)
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := Parse(context.Background(), "breaks.pdf", &buf, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"The optical band gap of the annealed films is 1.73 eV at room temperature.",
+		"Films degrade in humid air.",
+		"another paragraph starts in lower case.",
+	}
+	if docs[0].Title != "Page breaks in PDF" || len(docs[0].Sections) != 1 || !cmp.Equal(docs[0].Sections[0].Paragraphs, want) {
+		t.Fatalf("got %+v", docs[0])
+	}
+}
+
 func TestPDFBroken(t *testing.T) {
 	testenv.Tool(t, "pdftotext")
 	for _, tc := range []struct {
@@ -122,5 +158,32 @@ func TestPDFToolMissing(t *testing.T) {
 	_, err := Parse(context.Background(), "paper.pdf", strings.NewReader("%PDF-1.4\n"), "")
 	if !errors.Is(errors.Unavailable, err) || !strings.Contains(errors.SafeMessage(err), "pdftotext (poppler-utils) is not installed") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// pdftotext runs under memory and CPU limits, with the file as its
+// argument: a stand-in on PATH reports what it was given.
+func TestPDFToolLimits(t *testing.T) {
+	dir := t.TempDir()
+	script := `#!/bin/sh
+cat <<END
+<html><head><title>Limits</title></head><body><doc><page><flow>
+<block><line><word>memory</word><word>$(ulimit -v)</word><word>cpu</word><word>$(ulimit -t)</word></line></block>
+<block><line><word>args</word><word>$#</word><word>$3$4</word></line></block>
+</flow></page></doc></body></html>
+END
+`
+	if err := os.WriteFile(filepath.Join(dir, "pdftotext"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	docs, err := Parse(context.Background(), "x.pdf", strings.NewReader("%PDF-1.4\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := docs[0].Sections[0].Paragraphs
+	want := []string{"memory 2097152 cpu 120", "args 6 -encUTF-8"}
+	if docs[0].Title != "Limits" || !cmp.Equal(got, want) {
+		t.Fatalf("title %q, text %q, want %q", docs[0].Title, got, want)
 	}
 }

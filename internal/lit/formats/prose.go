@@ -92,7 +92,11 @@ func joinLines(ls []string) string {
 	if len(ls) == 0 {
 		return ""
 	}
-	return paragraphs(strings.Join(ls, "\n"))[0].text
+	ps := paragraphs(strings.Join(ls, "\n"))
+	if len(ps) == 0 {
+		return ""
+	}
+	return ps[0].text
 }
 
 func startsLower(s string) bool {
@@ -371,6 +375,10 @@ func (p *parser) markdown(data []byte) ([]lit.Document, error) {
 			continue
 		}
 		t = strings.TrimSpace(strings.TrimLeft(t, ">"))
+		if t == "" {
+			flush() // an empty quote line ends a paragraph too
+			continue
+		}
 		if listMarker.MatchString(t) {
 			flush() // each list item is a paragraph of its own
 			t = listMarker.ReplaceAllString(t, "")

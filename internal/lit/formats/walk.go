@@ -23,7 +23,8 @@ import (
 // in lexical order), or a .zip, .tar, .tar.gz or .tgz archive — and calls
 // fn with each one's name and contents (read at most MaxFile+1 bytes, so
 // Parse can refuse an oversized file without the rest being read). Files
-// whose format Detect does not recognise are skipped.
+// whose format Detect does not recognise are skipped, as are a
+// collection's README, LICENSE, MANIFEST and the like.
 //
 // Bounds: symbolic links inside a directory or archive are not followed;
 // archive entries whose names are absolute or climb out with ".." are
@@ -38,10 +39,13 @@ func Walk(ctx context.Context, root string, fn func(name string, r io.Reader) er
 		return errors.E(op, errors.NotExist, errors.Msg(fmt.Sprintf("%s: no such file or directory", displayName(root))), err)
 	}
 	w := &walker{ctx: ctx, fn: fn}
-	if info.IsDir() {
+	switch {
+	case info.IsDir():
 		err = w.dir(root)
-	} else {
+	case info.Mode().IsRegular():
 		err = w.file(root, info)
+	default: // a device, a pipe, a socket: never read
+		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("%s: not a regular file or directory", displayName(root))))
 	}
 	if err != nil {
 		return errors.E(op, err)
@@ -125,8 +129,23 @@ func (w *walker) file(p string, info fs.FileInfo) error {
 	return w.visit(p, f)
 }
 
+// notPublication reports whether a file's name marks it as a collection's
+// documentation (README.md, LICENSE.txt, …), not one of its publications.
+func notPublication(name string) bool {
+	base := strings.ToLower(path.Base(strings.ReplaceAll(name, "\\", "/")))
+	for _, p := range []string{"readme", "license", "licence", "copying", "changelog", "manifest", "notice", "contributing"} {
+		if strings.HasPrefix(base, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // visit sniffs r and calls fn when it holds a publication.
 func (w *walker) visit(name string, r io.Reader) error {
+	if notPublication(name) {
+		return nil
+	}
 	br := bufio.NewReaderSize(io.LimitReader(r, MaxFile+1), 4096)
 	head, _ := br.Peek(4096)
 	if Detect(name, head) == "" {
@@ -254,7 +273,7 @@ func (w *walker) entry(archive, name string, r io.Reader) error {
 	br := bufio.NewReaderSize(r, 4096)
 	head, err := br.Peek(512)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return err
+		return readErr(archive, name, err)
 	}
 	if nestedArchive(name, head) {
 		return invalidArchive("%s: entry %s is itself an archive; nested archives are refused (unpack it first)", displayName(archive), displayName(name))
@@ -266,8 +285,19 @@ func (w *walker) entry(archive, name string, r io.Reader) error {
 	}
 	// Drain what fn left unread so that the bounds see every byte (and a
 	// bomb is found even when fn stops early); bounded by the budgets.
-	_, err = io.Copy(io.Discard, br)
-	return err
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return readErr(archive, name, err)
+	}
+	return nil
+}
+
+// readErr names the archive and entry a read failed in; a bound's error
+// (already an *errors.Error) is kept as it is.
+func readErr(archive, name string, err error) error {
+	if errors.KindOf(err) != errors.Other {
+		return err
+	}
+	return invalidArchive("%s: entry %s: %v", displayName(archive), displayName(name), err)
 }
 
 func (w *walker) tar(p string, size int64, gz bool) error {
@@ -284,7 +314,6 @@ func (w *walker) tar(p string, size int64, gz bool) error {
 		if err != nil {
 			return invalidArchive("%s: not a gzip file: %v", displayName(p), err)
 		}
-		zr.Multistream(false)
 		defer zr.Close()
 		r = &countingReader{r: zr, b: b}
 	} else {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -55,6 +56,8 @@ func TestWalkDirectory(t *testing.T) {
 	write("a/x.bib", bibSample)
 	write("a/notes.txt", "Notes\n\nplain text is a publication too")
 	write("image.png", "\x89PNG\r\n\x1a\n")
+	write("README.md", "# About this collection\n")
+	write("a/LICENSE.txt", "CC BY 4.0\n")
 	write(".git/config.bib", bibSample) // hidden directories are skipped
 	outside := filepath.Join(t.TempDir(), "secret.bib")
 	if err := os.WriteFile(outside, []byte(bibSample), 0o644); err != nil {
@@ -80,6 +83,10 @@ func TestWalkDirectory(t *testing.T) {
 	}
 	if _, _, err := collect(t, filepath.Join(dir, "missing")); !errors.Is(errors.NotExist, err) {
 		t.Errorf("missing path: %v", err)
+	}
+	// A device is never read (/dev/zero would never end).
+	if _, _, err := collect(t, "/dev/zero"); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "not a regular file") {
+		t.Errorf("device: %v", err)
 	}
 }
 
@@ -356,5 +363,24 @@ func TestWalkCorruptArchive(t *testing.T) {
 	os.WriteFile(p, []byte("not gzip"), 0o644)
 	if _, _, err := collect(t, p); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "not a gzip file") {
 		t.Errorf("tgz: %v", err)
+	}
+}
+
+// A truncated archive fails naming the archive, not as an internal error.
+func TestWalkTruncated(t *testing.T) {
+	var text bytes.Buffer
+	for i := 0; text.Len() < 200<<10; i++ {
+		fmt.Fprintf(&text, "line %d of a long text file\n", i*7919%10007)
+	}
+	tp := writeTar(t, true, []tarEntry{{name: "a.txt", body: text.Bytes()}, {name: "b.txt", body: text.Bytes()}})
+	data, _ := os.ReadFile(tp)
+	cut := filepath.Join(t.TempDir(), "cut.tgz")
+	os.WriteFile(cut, data[:len(data)/2], 0o644)
+	err := Walk(context.Background(), cut, func(name string, r io.Reader) error {
+		_, err := io.Copy(io.Discard, io.LimitReader(r, 100))
+		return err
+	})
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "cut.tgz") {
+		t.Fatalf("got %v (kind %v)", err, errors.KindOf(err))
 	}
 }

@@ -47,8 +47,10 @@ func (p *parser) parseXML(data []byte) (*xnode, error) {
 	d.Strict = true
 	d.Entity = xml.HTMLEntity
 	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
-		switch strings.ToLower(label) {
-		case "utf-8", "utf8", "us-ascii", "ascii":
+		switch l := strings.ToLower(label); {
+		case l == "utf-8", l == "utf8", l == "us-ascii", l == "ascii":
+			return in, nil
+		case strings.HasPrefix(l, "utf-16") && p.utf16:
 			return in, nil
 		}
 		enc, err := htmlindex.Get(label)
@@ -85,7 +87,7 @@ func (p *parser) parseXML(data []byte) (*xnode, error) {
 			elements++
 			if elements > maxElements {
 				line, _ := d.InputPos()
-				return nil, p.errf(line, "more than %d XML elements", maxElements)
+				return nil, p.errf(line, "more than %d XML elements and text runs", maxElements)
 			}
 			if len(stack) > MaxDepth {
 				line, _ := d.InputPos()
@@ -98,12 +100,11 @@ func (p *parser) parseXML(data []byte) (*xnode, error) {
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
+			// Runs split by comments stay separate nodes (joining them
+			// would copy the text once per comment); readers concatenate.
 			if len(stack) > 1 {
-				if k := len(top.kids); k > 0 && top.kids[k-1].name.Local == "" {
-					top.kids[k-1].text += string(t)
-				} else {
-					top.kids = append(top.kids, &xnode{text: string(t)})
-				}
+				elements++
+				top.kids = append(top.kids, &xnode{text: string(t)})
 			}
 		}
 	}

@@ -25,10 +25,7 @@ func (s *Service) citeTx(ctx context.Context, tx store.Tx, id string, d *lit.Doc
 			id, i, doi, ax, pmid, tk); err != nil {
 			return err
 		}
-		cited, err := column(ctx, tx, `SELECT id FROM lit_publications WHERE id <> ? AND (
-			(? <> '' AND doi = ?) OR (? <> '' AND arxiv = ?) OR (? <> '' AND pmid = ?) OR
-			(? <> '' AND title_key = ?))`,
-			id, doi, doi, ax, ax, pmid, pmid, refTitle(doi, ax, pmid, tk), refTitle(doi, ax, pmid, tk))
+		cited, err := matching(ctx, tx, "lit_publications", "id", id, doi, ax, pmid, refTitle(doi, ax, pmid, tk), false)
 		if err != nil {
 			return err
 		}
@@ -39,10 +36,7 @@ func (s *Service) citeTx(ctx context.Context, tx store.Tx, id string, d *lit.Doc
 		}
 	}
 	doi, ax, pmid, tk := d.DOI, strings.ToLower(d.ArXiv), d.PMID, titleKey(d.Title)
-	citing, err := column(ctx, tx, `SELECT DISTINCT publication FROM lit_refs WHERE publication <> ? AND (
-		(? <> '' AND doi = ?) OR (? <> '' AND arxiv = ?) OR (? <> '' AND pmid = ?) OR
-		(? <> '' AND doi = '' AND arxiv = '' AND pmid = '' AND title_key = ?))`,
-		id, doi, doi, ax, ax, pmid, pmid, tk, tk)
+	citing, err := matching(ctx, tx, "lit_refs", "publication", id, doi, ax, pmid, tk, true)
 	if err != nil {
 		return err
 	}
@@ -52,6 +46,32 @@ func (s *Service) citeTx(ctx context.Context, tx store.Tx, id string, d *lit.Doc
 		}
 	}
 	return nil
+}
+
+// matching lists the distinct col of table's rows (other than self's)
+// holding any of the identifiers given, one indexed lookup each. Rows of
+// lit_refs match by title only when they have no identifier (refsByTitle).
+func matching(ctx context.Context, tx store.Tx, table, col, self, doi, ax, pmid, tk string, refsByTitle bool) ([]string, error) {
+	var parts []string
+	var args []any
+	for _, f := range [][2]string{{"doi", doi}, {"arxiv", ax}, {"pmid", pmid}} {
+		if f[1] != "" {
+			parts = append(parts, `SELECT `+col+` FROM `+table+` WHERE `+f[0]+` = ? AND `+col+` <> ?`)
+			args = append(args, f[1], self)
+		}
+	}
+	if tk != "" {
+		q := `SELECT ` + col + ` FROM ` + table + ` WHERE title_key = ? AND ` + col + ` <> ?`
+		if refsByTitle {
+			q += ` AND doi = '' AND arxiv = '' AND pmid = ''`
+		}
+		parts = append(parts, q)
+		args = append(args, tk, self)
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	return column(ctx, tx, strings.Join(parts, " UNION ")+` ORDER BY 1`, args...)
 }
 
 // refTitle is the title key a reference is matched by: only when it has

@@ -58,6 +58,11 @@ func TestExamples(t *testing.T) {
 	if err != nil || len(stab.CitedBy) != 1 || stab.CitedBy[0] != pub.ID {
 		t.Errorf("the stability paper: %+v %v", stab, err)
 	}
+	// Facts by the real extractor (internal/lit/extract).
+	facts, _, err := w.lib.Facts(ctx, w.bob, lit.FactQuery{Property: "band_gap", Material: "cspbi3"})
+	if err != nil || len(facts) == 0 || facts[0].Value.Value != 1.73 || facts[0].Value.Unit != "eV" || facts[0].Publication != pub.ID {
+		t.Errorf("facts: %+v %v", facts, err)
+	}
 	hits, err := w.lib.Search(ctx, w.bob, lit.Query{Text: "CsPbI3 band gap"})
 	if err != nil || len(hits) == 0 || hits[0].Publication != pub.ID {
 		t.Errorf("search: %+v %v", hits, err)

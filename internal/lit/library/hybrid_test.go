@@ -6,6 +6,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lit"
 	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
@@ -14,7 +15,10 @@ import (
 // is found; an embedder failure is an error in hybrid mode and a fallback
 // to BM25 in auto mode; ReindexVectors fills what is missing.
 func TestHybrid(t *testing.T) {
-	db := storetest.Migrated(t, storetest.SQLite)
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) { testHybrid(t, db) })
+}
+
+func testHybrid(t *testing.T, db store.DB) {
 	emb := &hashEmbedder{model: "hash-64"}
 	w := newWorld(t, db, worldOpts{embedder: emb})
 	docs := []lit.Document{

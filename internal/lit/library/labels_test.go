@@ -87,3 +87,55 @@ func TestRaiseAndReleaseFollow(t *testing.T) {
 		}
 	})
 }
+
+// One document imported by two principals who cannot see each other's
+// copies is two publications (polyinstantiation): the second importer is
+// told nothing of the first, each reads its own, and a principal who
+// reads both gets the oldest.
+func TestPolyinstantiation(t *testing.T) {
+	w := newWorld(t, storetest.Migrated(t, storetest.SQLite), worldOpts{})
+	d := doc("10.6/poly", "A document imported twice", "Its only paragraph mentions wombats.")
+	first, err := w.lib.ImportDocuments(ctx, w.alice, "PROPRIETARY//FUSION", "", []lit.Document{d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := w.lib.ImportDocuments(ctx, w.bob, "OPEN", "", []lit.Document{d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := first.Publications[0], second.Publications[0]
+	if b.Status != "created" || b.ID == a.ID || b.Name != a.Name {
+		t.Fatalf("bob's import: %+v (alice's %+v)", b, a)
+	}
+	psA, _ := w.lib.Passages(ctx, w.alice, a.ID)
+	psB, _ := w.lib.Passages(ctx, w.bob, b.ID)
+	if len(psA) != len(psB) || psA[2].ID != psB[2].ID {
+		t.Fatalf("passage IDs differ: %v %v", psA, psB)
+	}
+	got, err := w.lib.Passage(ctx, w.bob, psA[2].ID)
+	if err != nil || got.Publication != b.ID || got.Label != "OPEN" {
+		t.Errorf("bob's passage: %+v %v", got, err)
+	}
+	got, err = w.lib.Passage(ctx, w.alice, psA[2].ID)
+	if err != nil || got.Publication != a.ID {
+		t.Errorf("alice's passage: %+v %v", got, err)
+	}
+	hits, err := w.lib.Search(ctx, w.alice, lit.Query{Text: "wombats"})
+	if err != nil || len(hits) != 2 {
+		t.Errorf("alice finds both copies: %+v %v", hits, err)
+	}
+	hits, err = w.lib.Search(ctx, w.bob, lit.Query{Text: "wombats"})
+	if err != nil || len(hits) != 1 || hits[0].Publication != b.ID {
+		t.Errorf("bob finds his copy only: %+v %v", hits, err)
+	}
+	// Alice's name resolves to her own (the oldest she may read).
+	pub, err := w.lib.Publication(ctx, w.alice, a.Name)
+	if err != nil || pub.ID != a.ID {
+		t.Errorf("alice's name: %+v %v", pub, err)
+	}
+	// Bob importing again updates his own.
+	again, err := w.lib.ImportDocuments(ctx, w.bob, "OPEN", "", []lit.Document{d})
+	if err != nil || again.Publications[0].ID != b.ID || again.Publications[0].Status != "unchanged" {
+		t.Errorf("bob again: %+v %v", again, err)
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"github.com/genesis-science/genesis/internal/catalog/search"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lit"
+	"github.com/genesis-science/genesis/internal/lit/extract"
 	"github.com/genesis-science/genesis/internal/lit/formats"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/store"
@@ -59,7 +60,7 @@ type Config struct {
 	Audit      audit.Appender // may be nil (tests)
 	// Parse reads import bodies; nil: internal/lit/formats.Parse.
 	Parse ParseFunc
-	// Extract reads facts from passages; nil: no facts.
+	// Extract reads facts from passages; nil: internal/lit/extract.Extract.
 	Extract ExtractFunc
 	// Embedder, if set, embeds passages for hybrid search.
 	Embedder llm.Embedder
@@ -91,6 +92,9 @@ func New(c Config) (*Service, error) {
 	}
 	if c.Parse == nil {
 		c.Parse = formats.Parse
+	}
+	if c.Extract == nil {
+		c.Extract = extract.Extract
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -41,7 +41,7 @@ type world struct {
 type worldOpts struct {
 	embedder llm.Embedder
 	extract  library.ExtractFunc
-	formats  bool // parse with internal/lit/formats, not jsonParse
+	formats  bool // parse with internal/lit/formats, not jsonParse, and extract with internal/lit/extract
 }
 
 func newWorld(t testing.TB, db store.DB, o worldOpts) *world {
@@ -71,8 +71,10 @@ func newWorld(t testing.TB, db store.DB, o worldOpts) *world {
 		t.Fatal(err)
 	}
 	w.cat.SetSearch(ix)
+	// With the real parsers, the real extractor (internal/lit/extract);
+	// else a small one these tests can predict.
 	ex := o.extract
-	if ex == nil {
+	if ex == nil && !o.formats {
 		ex = testExtract
 	}
 	parse := library.ParseFunc(jsonParse)
@@ -153,6 +155,14 @@ func TestImportReadSearch(t *testing.T) {
 		hits, err := w.lib.Search(ctx, w.bob, lit.Query{Text: "zirconium"})
 		if err != nil || len(hits) != 1 || hits[0].ID != ps[3].ID || hits[0].BM25 != 1 {
 			t.Fatalf("search: %+v %v", hits, err)
+		}
+		// Restricted to one publication (by name): the same hit; to a
+		// missing one: NotExist.
+		if one, err := w.lib.Search(ctx, w.bob, lit.Query{Text: "zirconium", Publication: im.Name}); err != nil || len(one) != 1 || one[0].ID != hits[0].ID {
+			t.Errorf("search in %s: %+v %v", im.Name, one, err)
+		}
+		if _, err := w.lib.Search(ctx, w.bob, lit.Query{Text: "zirconium", Publication: "no-such"}); !errors.Is(errors.NotExist, err) {
+			t.Errorf("search in a missing publication: %v", err)
 		}
 		got, err := w.lib.Passage(ctx, w.bob, ps[2].ID)
 		if err != nil || got.Text != ps[2].Text {
