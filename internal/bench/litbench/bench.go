@@ -113,10 +113,13 @@ type Embedding struct {
 // Retrieval is one search mode's scores over the query set, overall and
 // per query kind, and its latency.
 type Retrieval struct {
-	Mode     string            `json:"mode"`
-	Recall   float64           `json:"recall_at_k"`
-	NDCG     float64           `json:"ndcg_at_k"`
-	MRR      float64           `json:"mrr"`
+	Mode   string  `json:"mode"`
+	Recall float64 `json:"recall_at_k"`
+	NDCG   float64 `json:"ndcg_at_k"`
+	MRR    float64 `json:"mrr"`
+	// Judged is the mean share of each query's top k that was judged (any
+	// grade): below 1, part of the ranking was never seen by a judge.
+	Judged   float64           `json:"judged_at_k"`
 	ByKind   map[string]Scores `json:"by_kind"`
 	P50ms    float64           `json:"latency_p50_ms"`
 	P95ms    float64           `json:"latency_p95_ms"`
@@ -480,6 +483,7 @@ func evaluate(search func(string) ([]Ranked, error), mode string, qs []Query, k 
 	var all []Scores
 	kinds := map[string][]Scores{}
 	var lat []float64
+	judged := 0.0
 	for _, q := range qs {
 		t0 := time.Now()
 		ranked, err := search(q.Query)
@@ -488,12 +492,14 @@ func evaluate(search func(string) ([]Ranked, error), mode string, qs []Query, k 
 		}
 		lat = append(lat, float64(time.Since(t0))/float64(time.Millisecond))
 		sc := Score(ranked, q.Relevant, k)
+		judged += JudgedAt(ranked, q.Relevant, k)
 		all = append(all, sc)
 		kinds[q.Kind] = append(kinds[q.Kind], sc)
 		ret.PerQuery = append(ret.PerQuery, QueryScore{ID: q.ID, Scores: sc})
 	}
 	m := Mean(all)
 	ret.Recall, ret.NDCG, ret.MRR = m.Recall, m.NDCG, m.RR
+	ret.Judged = judged / float64(len(qs))
 	for kind, ss := range kinds {
 		ret.ByKind[kind] = Mean(ss)
 	}

@@ -91,7 +91,7 @@ func TestBenchSlice(t *testing.T) {
 		t.Fatalf("%d queries, k %d", r1.Queries, r1.K)
 	}
 	for _, m := range []*Retrieval{&r1.BM25, &r1.Hybrid, &r1.Reference} {
-		if !inUnit(m.Recall) || !inUnit(m.NDCG) || !inUnit(m.MRR) || len(m.PerQuery) != r1.Queries {
+		if !inUnit(m.Recall) || !inUnit(m.NDCG) || !inUnit(m.MRR) || !(m.Judged > 0) || !inUnit(m.Judged) || len(m.PerQuery) != r1.Queries {
 			t.Fatalf("%s: %+v", m.Mode, m)
 		}
 		known := 0
