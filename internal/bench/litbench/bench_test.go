@@ -12,6 +12,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lit/formats"
+	"github.com/genesis-science/genesis/internal/store/storetest"
 )
 
 var ctx = context.Background()
@@ -89,8 +90,8 @@ func TestBenchSlice(t *testing.T) {
 	if r1.Queries < n || r1.K != 10 {
 		t.Fatalf("%d queries, k %d", r1.Queries, r1.K)
 	}
-	for _, m := range []*Retrieval{&r1.BM25, &r1.Hybrid} {
-		if !inUnit(m.Recall) || !inUnit(m.NDCG) || !inUnit(m.MRR) || len(m.PerQuery) != r1.Queries {
+	for _, m := range []*Retrieval{&r1.BM25, &r1.Hybrid, &r1.Reference} {
+		if !inUnit(m.Recall) || !inUnit(m.NDCG) || !inUnit(m.MRR) || !(m.Judged > 0) || !inUnit(m.Judged) || len(m.PerQuery) != r1.Queries {
 			t.Fatalf("%s: %+v", m.Mode, m)
 		}
 		known := 0
@@ -110,8 +111,8 @@ func TestBenchSlice(t *testing.T) {
 	if r2.Corpus != r1.Corpus || r2.Embedding.Model != r1.Embedding.Model {
 		t.Fatalf("second run: corpus %+v model %s, first %+v %s", r2.Corpus, r2.Embedding.Model, r1.Corpus, r1.Embedding.Model)
 	}
-	for i, m := range []*Retrieval{&r1.BM25, &r1.Hybrid} {
-		m2 := []*Retrieval{&r2.BM25, &r2.Hybrid}[i]
+	for i, m := range []*Retrieval{&r1.BM25, &r1.Hybrid, &r1.Reference} {
+		m2 := []*Retrieval{&r2.BM25, &r2.Hybrid, &r2.Reference}[i]
 		for j, q := range m.PerQuery {
 			if m2.PerQuery[j] != q {
 				t.Errorf("%s: query %s scored %+v, then %+v", m.Mode, q.ID, q.Scores, m2.PerQuery[j].Scores)
@@ -154,6 +155,30 @@ func TestRunJSONAndErrors(t *testing.T) {
 		err := Run(ctx, append([]string{"--corpus", corpusDir, "--queries", qpath}, tc.args...), &out, &bytes.Buffer{})
 		if err == nil || !errors.Is(errors.Invalid, err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want Invalid mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestBenchPostgres runs a small slice into a fresh PostgreSQL database
+// (--store DSN): the same pipeline, the PostgreSQL full-text backend.
+func TestBenchPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports a slice of the corpus; skipped with -short")
+	}
+	dsn := storetest.PostgresDSN(t)
+	const n = 4
+	r, err := Bench(ctx, Options{Corpus: corpusDir, Queries: sliceQueries(t, n), Docs: n, Dim: 16, Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Store != "postgresql (given)" || r.Corpus.Publications != n || r.Embedding.Passages != r.Corpus.Passages {
+		t.Fatalf("%+v", r)
+	}
+	for _, m := range []*Retrieval{&r.BM25, &r.Hybrid} {
+		for _, q := range m.PerQuery {
+			if strings.HasPrefix(q.ID, "known-") && q.RR < 0.5 {
+				t.Errorf("%s: known-item query %s: RR %v", m.Mode, q.ID, q.RR)
+			}
 		}
 	}
 }

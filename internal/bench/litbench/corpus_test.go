@@ -3,6 +3,7 @@ package litbench
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/lit/formats"
 )
 
 // corpusText reads and flattens the corpus once for all tests.
@@ -156,6 +158,60 @@ func TestQueriesMatchCorpus(t *testing.T) {
 			}
 			if !strings.Contains(s, Normalize(j.Contains)) {
 				t.Errorf("%s: %q does not occur in %s", q.ID, j.Contains, j.Doc)
+			}
+		}
+	}
+}
+
+// TestJudgementsInParsedText: every judged substring occurs in the text
+// internal/lit/formats reads from its article (title, abstract, section
+// paragraphs, captions) — the text the library splits into passages — so
+// a judgement can be credited. Articles are found by their manifest DOI.
+func TestJudgementsInParsedText(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parses the whole corpus; skipped with -short")
+	}
+	f, err := os.Open(queriesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	qs, err := LoadQueries(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := corpusText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := ReadCorpus(corpusDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed := map[string]string{} // normalised manifest DOI → normalised parsed text
+	for _, cf := range files {
+		docs, err := formats.Parse(context.Background(), cf.Name, bytes.NewReader(cf.Data), "")
+		if err != nil || len(docs) != 1 {
+			t.Fatalf("%s: %v (%d documents)", cf.Name, err, len(docs))
+		}
+		d := docs[0]
+		var b strings.Builder
+		b.WriteString(d.Title + "\n" + d.Abstract + "\n")
+		for _, s := range d.Sections {
+			b.WriteString(s.Heading + "\n")
+			for _, p := range s.Paragraphs {
+				b.WriteString(p + "\n")
+			}
+		}
+		for _, c := range d.Captions {
+			b.WriteString(c.Label + " " + c.Text + "\n")
+		}
+		parsed[NormalizeDoc("doi:"+arts[cf.Name].doi)] = Normalize(b.String())
+	}
+	for _, q := range qs {
+		for _, j := range q.Relevant {
+			if !strings.Contains(parsed[NormalizeDoc(j.Doc)], Normalize(j.Contains)) {
+				t.Errorf("%s: %q is not in the parsed text of %s", q.ID, j.Contains, j.Doc)
 			}
 		}
 	}

@@ -183,6 +183,30 @@ func sortDesc(v []int) {
 	}
 }
 
+// JudgedAt is the share of the top k passages of ranked that match some
+// judgement of any grade (same document, text containing the substring) —
+// how much of what a ranker shows was judged at all. Unjudged passages
+// count as not relevant, so a low share warns that a ranker is being
+// scored on passages the judges never saw (pooling bias). An empty
+// ranking has share 0.
+func JudgedAt(ranked []Ranked, judged []Judged, k int) float64 {
+	n := min(k, len(ranked))
+	if n == 0 {
+		return 0
+	}
+	hit := 0
+	for _, r := range ranked[:n] {
+		doc, text := NormalizeDoc(r.Doc), Normalize(r.Text)
+		for _, j := range judged {
+			if sub := Normalize(j.Contains); sub != "" && NormalizeDoc(j.Doc) == doc && strings.Contains(text, sub) {
+				hit++
+				break
+			}
+		}
+	}
+	return float64(hit) / float64(n)
+}
+
 // Mean is the arithmetic mean of the scores (zero for none).
 func Mean(ss []Scores) Scores {
 	var m Scores

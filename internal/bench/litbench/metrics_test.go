@@ -59,6 +59,16 @@ func TestScoreHandComputed(t *testing.T) {
 	if s1 := Score(ranked, judged, 1); s1.NDCG != 0 || s1.Recall != 0 {
 		t.Errorf("@1 = %+v", s1)
 	}
+	// Judged@k: ranks 2, 3, 4, 5 match a judgement (5 repeats 4's); 4 of 5.
+	if j := JudgedAt(ranked, judged, 10); !near(j, 4.0/5) {
+		t.Errorf("judged@10 = %v, want 4/5", j)
+	}
+	if j := JudgedAt(ranked, judged, 2); !near(j, 0.5) {
+		t.Errorf("judged@2 = %v, want 1/2", j)
+	}
+	if JudgedAt(nil, judged, 10) != 0 {
+		t.Error("judged of nothing")
+	}
 	// Mean.
 	m := Mean([]Scores{{1, 1, 1}, {0, 0.5, 0}})
 	if !near(m.Recall, 0.5) || !near(m.NDCG, 0.75) || !near(m.RR, 0.5) {

@@ -54,7 +54,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		out := *r
 		if !*perQuery {
-			out.BM25.PerQuery, out.Hybrid.PerQuery = nil, nil
+			out.BM25.PerQuery, out.Hybrid.PerQuery, out.Reference.PerQuery = nil, nil, nil
 		}
 		if err := json.NewEncoder(stdout).Encode(out); err != nil {
 			return errors.E(op, errors.Internal, err)
@@ -77,10 +77,10 @@ func PrintText(w io.Writer, r *Result, perQuery bool) {
 	em := r.Embedding
 	fmt.Fprintf(w, "  embedding: %s (LSA, in process; dim %d, %d terms) fitted in %.2f s; %d passages embedded at %.0f passages/s\n",
 		em.Model, em.Dim, em.Vocabulary, em.BuildSeconds, em.Passages, em.PassagesPerSec)
-	fmt.Fprintf(w, "  retrieval: %d judged queries, recall@%d, nDCG@%d (graded), MRR over the top %d\n", r.Queries, r.K, r.K, r.Depth)
-	fmt.Fprintf(w, "  %-8s  %-12s  %9s  %9s  %7s  %9s  %9s\n", "mode", "queries", "recall", "nDCG", "MRR", "p50 ms", "p95 ms")
-	for _, m := range []*Retrieval{&r.BM25, &r.Hybrid} {
-		fmt.Fprintf(w, "  %-8s  %-12s  %9.3f  %9.3f  %7.3f  %9.1f  %9.1f\n", m.Mode, "all", m.Recall, m.NDCG, m.MRR, m.P50ms, m.P95ms)
+	fmt.Fprintf(w, "  retrieval: %d judged queries, recall@%d, nDCG@%d (graded), MRR over the top %d, judged = share of the top %d that was judged\n", r.Queries, r.K, r.K, r.Depth, r.K)
+	fmt.Fprintf(w, "  %-12s  %-12s  %9s  %9s  %7s  %9s  %9s  %9s\n", "mode", "queries", "recall", "nDCG", "MRR", "judged", "p50 ms", "p95 ms")
+	for _, m := range []*Retrieval{&r.BM25, &r.Hybrid, &r.Reference} {
+		fmt.Fprintf(w, "  %-12s  %-12s  %9.3f  %9.3f  %7.3f  %9.3f  %9.1f  %9.1f\n", m.Mode, "all", m.Recall, m.NDCG, m.MRR, m.Judged, m.P50ms, m.P95ms)
 		kinds := make([]string, 0, len(m.ByKind))
 		for k := range m.ByKind {
 			kinds = append(kinds, k)
@@ -88,7 +88,7 @@ func PrintText(w io.Writer, r *Result, perQuery bool) {
 		slices.Sort(kinds)
 		for _, k := range kinds {
 			s := m.ByKind[k]
-			fmt.Fprintf(w, "  %-8s  %-12s  %9.3f  %9.3f  %7.3f\n", "", k, s.Recall, s.NDCG, s.RR)
+			fmt.Fprintf(w, "  %-12s  %-12s  %9.3f  %9.3f  %7.3f\n", "", k, s.Recall, s.NDCG, s.RR)
 		}
 	}
 	if x := r.Extraction; x != nil {

@@ -44,6 +44,9 @@ const (
 	pdfMemoryKiB = 2 << 20
 )
 
+// pdfTimeout is PDFTimeout; a test shortens it.
+var pdfTimeout = PDFTimeout
+
 // ErrNoPDFTool is returned (wrapped) when pdftotext is not installed.
 var ErrNoPDFTool = errors.New("pdftotext (poppler-utils) is not installed")
 
@@ -96,7 +99,7 @@ func (p *parser) pdf(data []byte) ([]lit.Document, error) {
 // pdfText runs pdftotext -bbox-layout on file and returns the text as
 // lines, a blank line after each block, and the document title.
 func pdfText(ctx context.Context, tool, file string) (lines []string, title string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, PDFTimeout)
+	ctx, cancel := context.WithTimeout(ctx, pdfTimeout)
 	defer cancel()
 	args := []string{"-q", "-bbox-layout", "-enc", "UTF-8", file, "-"}
 	cmd := exec.CommandContext(ctx, tool, args...)
@@ -104,12 +107,13 @@ func pdfText(ctx context.Context, tool, file string) (lines []string, title stri
 		// Bounded memory and CPU for the extractor: a hostile PDF may
 		// exhaust them only up to the limits. The tool and arguments
 		// are passed as positional parameters, never interpreted.
-		script := fmt.Sprintf("ulimit -v %d 2>/dev/null; ulimit -t %d 2>/dev/null; exec \"$0\" \"$@\"", pdfMemoryKiB, int(PDFTimeout.Seconds()))
+		script := fmt.Sprintf("ulimit -v %d 2>/dev/null; ulimit -t %d 2>/dev/null; exec \"$0\" \"$@\"", pdfMemoryKiB, max(1, int(pdfTimeout.Seconds())))
 		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", script, tool}, args...)...)
 	}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
+	cmd.WaitDelay = 5 * time.Second // a killed tool's leftover children cannot hold us
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, "", err
@@ -125,7 +129,7 @@ func pdfText(ctx context.Context, tool, file string) (lines []string, title stri
 	werr := cmd.Wait()
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		return nil, "", fmt.Errorf("gave up after %v", PDFTimeout)
+		return nil, "", fmt.Errorf("gave up after %v", pdfTimeout)
 	case werr != nil:
 		msg := strings.TrimSpace(firstLine(stderr.String()))
 		if msg == "" {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/google/go-cmp/cmp"
@@ -185,5 +186,21 @@ END
 	want := []string{"memory 2097152 cpu 120", "args 6 -encUTF-8"}
 	if docs[0].Title != "Limits" || !cmp.Equal(got, want) {
 		t.Fatalf("title %q, text %q, want %q", docs[0].Title, got, want)
+	}
+}
+
+// A pdftotext that hangs is killed at the timeout and the file refused.
+func TestPDFToolTimeout(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pdftotext"), []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	old := pdfTimeout
+	pdfTimeout = time.Second
+	t.Cleanup(func() { pdfTimeout = old })
+	_, err := Parse(context.Background(), "slow.pdf", strings.NewReader("%PDF-1.4\n"), "")
+	if !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "slow.pdf: pdf: pdftotext could not read it: gave up after 1s") {
+		t.Fatalf("got %v", err)
 	}
 }
