@@ -145,14 +145,35 @@ type Extraction struct {
 	// exactly.
 	ConditionAccuracy float64 `json:"condition_accuracy"`
 	MethodAccuracy    float64 `json:"method_accuracy"`
+	// HeldOut scores the two held-out sets (internal/lit/extract/testdata):
+	// each was committed before the extractor first ran on it, and rules
+	// were changed after that first run, so these scores are refits too;
+	// the first-run figures, the unfitted estimate, are in that README.
+	HeldOut []HeldOutScore `json:"held_out"`
+}
+
+// HeldOutScore is the extractor's precision and recall on one held-out set.
+type HeldOutScore struct {
+	Set        string  `json:"set"`
+	Statements int     `json:"statements"`
+	Precision  float64 `json:"precision"`
+	Recall     float64 `json:"recall"`
 }
 
 // ExtractorQuality scores internal/lit/extract on its embedded gold set
 // (extract.Evaluate over extract.Gold).
 func ExtractorQuality() (*Extraction, error) {
 	s := extract.Evaluate(extract.Gold())
-	return &Extraction{Precision: s.Precision, Recall: s.Recall, F1: s.F1, Gold: s.Items, Expected: s.Gold,
-		Extracted: s.Predicted, Matched: s.TruePositives, ConditionAccuracy: s.ConditionAccuracy, MethodAccuracy: s.MethodAccuracy}, nil
+	x := &Extraction{Precision: s.Precision, Recall: s.Recall, F1: s.F1, Gold: s.Items, Expected: s.Gold,
+		Extracted: s.Predicted, Matched: s.TruePositives, ConditionAccuracy: s.ConditionAccuracy, MethodAccuracy: s.MethodAccuracy}
+	for _, h := range []struct {
+		name  string
+		items []extract.GoldItem
+	}{{"heldout", extract.HeldOut()}, {"heldout2", extract.HeldOut2()}} {
+		hs := extract.Evaluate(h.items)
+		x.HeldOut = append(x.HeldOut, HeldOutScore{Set: h.name, Statements: hs.Items, Precision: hs.Precision, Recall: hs.Recall})
+	}
+	return x, nil
 }
 
 const benchUser = "genesis-bench-lit"

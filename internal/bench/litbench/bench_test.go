@@ -134,7 +134,7 @@ func TestRunJSONAndErrors(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	var r Result
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Corpus.Documents != 3 || r.BM25.Mode != "bm25" || r.Hybrid.Mode != "hybrid" || r.BM25.PerQuery != nil || r.Extraction == nil || !inUnit(r.Extraction.Precision) || !inUnit(r.Extraction.Recall) || r.Extraction.Gold < 100 {
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Corpus.Documents != 3 || r.BM25.Mode != "bm25" || r.Hybrid.Mode != "hybrid" || r.BM25.PerQuery != nil || r.Extraction == nil || !inUnit(r.Extraction.Precision) || !inUnit(r.Extraction.Recall) || r.Extraction.Gold < 100 || len(r.Extraction.HeldOut) != 2 || r.Extraction.HeldOut[0].Statements < 40 || !inUnit(r.Extraction.HeldOut[1].Recall) {
 		t.Fatalf("json %v: %s", err, out.String())
 	}
 	if !strings.Contains(errb.String(), "bench: imported 3 publications") {

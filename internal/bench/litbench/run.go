@@ -94,6 +94,10 @@ func PrintText(w io.Writer, r *Result, perQuery bool) {
 	if x := r.Extraction; x != nil {
 		fmt.Fprintf(w, "  extraction (internal/lit/extract gold set: %d statements, %d expected assertions): precision %.3f, recall %.3f, F1 %.3f (%d extracted, %d matched; conditions agree on %.3f, methods on %.3f of matches)\n",
 			x.Gold, x.Expected, x.Precision, x.Recall, x.F1, x.Extracted, x.Matched, x.ConditionAccuracy, x.MethodAccuracy)
+		for _, h := range x.HeldOut {
+			fmt.Fprintf(w, "  extraction, held-out set %s (%d statements; rules were revised after its first run, see internal/lit/extract/testdata/README.md): precision %.3f, recall %.3f\n",
+				h.Set, h.Statements, h.Precision, h.Recall)
+		}
 	}
 	if perQuery {
 		fmt.Fprintf(w, "  per query (bm25 → hybrid nDCG@%d):\n", r.K)
