@@ -460,7 +460,7 @@ func notes(r *Result) []string {
 	n := []string{
 		"hybrid = BM25 top 100 and vector top 100 among readable passages fused by reciprocal-rank fusion (k = 60), as the library serves it",
 		"embedding model: " + r.Embedding.Model + " — latent semantic analysis fitted in process on this corpus's passages (no neural model, no network); a stronger embedding endpoint would change the hybrid figures",
-		"ref-bm25-any is not served by Genesis: BM25 (k1 1.2, b 0.75) matching ANY query term, computed by the benchmark over the same stored passages — the served BM25 (the catalog's engine) requires ALL terms, so most natural-language and paraphrase queries match no passage; a similar any-term BM25 made the first judgement pool, which favours this reference",
+		"ref-bm25-any is not served by Genesis: BM25 (k1 1.2, b 0.75) matching ANY query term, computed by the benchmark over the same stored passages with corpus-wide statistics — a yardstick for the served BM25 (the catalog's engine, term by term over readable passages, passages holding every term first); a similar any-term BM25 made the first judgement pool, which favours this reference",
 		"judgements were pooled from an any-term BM25 (round 1) and from this library's hybrid search with an LSA embedder (round 2, top 10); unjudged passages count as not relevant",
 		"passages per second counts parsing and storing (catalog asset, passages, search-index rows, fact extraction with internal/lit/extract, citation edges; one transaction per document); embedding is timed apart",
 	}

@@ -10,9 +10,10 @@ import (
 // RefBM25 is a reference ranker the benchmark computes itself over the
 // stored passages — Okapi BM25 (k1 = 1.2, b = 0.75, idf ln(1 + (N − df +
 // 0.5)/(df + 0.5))) where a passage matches when it has ANY query term.
-// It is not what Genesis serves (the catalog's engine requires ALL terms);
-// it shows what disjunctive matching would give on the same passages and
-// judgements. Terms: runs of letters and digits, lower-cased; a short
+// It is not what Genesis serves (the library's BM25 searches the
+// catalog's engine term by term, passages holding every term first); it
+// shows what plain disjunctive matching with corpus-wide statistics gives
+// on the same passages and judgements. Terms: runs of letters and digits, lower-cased; a short
 // English stop list is dropped from queries.
 type RefBM25 struct {
 	docs  []refDoc

@@ -138,10 +138,16 @@ func (s *Service) Search(ctx context.Context, p *genesis.Principal, q lit.Query)
 // bm25 ranks readable passages by BM25 over any of the query's terms:
 // each term is searched on its own in the catalog's index (which filters
 // by label before ranking, and requires all of a query's terms), the top
-// CandidatesK of each kept, and a passage's score is the sum of its
-// terms' scores — BM25's sum over query terms, so that a passage need not
-// hold every word of a question to be found. The best CandidatesK, ties
-// by document ID, are the candidates.
+// CandidatesK of each kept, and s, a passage's sum of its terms' scores,
+// orders them — BM25's sum over query terms, so that a passage need not
+// hold every word of a question to be found. The whole query is searched
+// once more, and the passages holding every term come first: a passage's
+// score is s/(1+s), plus the number of terms if it holds them all (s is
+// then its whole-query score when no per-term list reached it). Without
+// that, a short passage holding every term (a title) can be cut off by
+// per-term lists that an engine without length normalisation
+// (PostgreSQL's ts_rank_cd) fills with long passages. The best
+// CandidatesK, ties by document ID, are the candidates.
 func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, only *pubRow) (map[string]*candidate, error) {
 	classes, err := s.ix.Classes(ctx)
 	if err != nil {
@@ -156,7 +162,23 @@ func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, onl
 		return nil, err
 	}
 	all := map[string]*candidate{}
-	for _, t := range terms {
+	whole := map[string]float64{}
+	get := func(h search.Hit) *candidate {
+		c := all[h.ID]
+		if c == nil {
+			c = &candidate{doc: h.ID}
+			all[h.ID] = c
+		}
+		if c.snippet == "" {
+			c.snippet = h.Snippet
+		}
+		return c
+	}
+	lists := terms
+	if len(terms) > 1 {
+		lists = append(append([]string(nil), terms...), text)
+	}
+	for i, t := range lists {
 		sq := search.Query{Text: t, Passages: true, Limit: CandidatesK}
 		if only != nil {
 			sq.Domain = only.ID
@@ -166,19 +188,27 @@ func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, onl
 			return nil, err
 		}
 		for _, h := range res.Hits {
-			c := all[h.ID]
-			if c == nil {
-				c = &candidate{doc: h.ID}
-				all[h.ID] = c
-			}
-			c.bmScore += h.Score
-			if c.snippet == "" {
-				c.snippet = h.Snippet
+			c := get(h)
+			if i < len(terms) {
+				c.bmScore += h.Score
+			} else {
+				whole[h.ID] = h.Score
 			}
 		}
 	}
 	list := make([]*candidate, 0, len(all))
-	for _, c := range all {
+	for id, c := range all {
+		m, sum := 0, c.bmScore
+		if w, ok := whole[id]; ok {
+			m = len(terms)
+			if sum == 0 {
+				sum = w
+			}
+		}
+		if sum < 0 {
+			sum = 0
+		}
+		c.bmScore = float64(m) + sum/(1+sum)
 		list = append(list, c)
 	}
 	sort.Slice(list, func(i, j int) bool {
