@@ -67,7 +67,10 @@ var stopWords = func() map[string]bool {
 	towards under until upon use used using very via was were what when where whether which while who whom
 	whose why will with within without would yet you your yours show shows shown showed study studies
 	result results paper report reports reported new based high low two three first second well observed
-	found find also obtained measured effect effects increase increased different various large small`) {
+	found find also obtained measured effect effects increase increased different various large small
+	min mins sec secs hrs hour hours minute minutes second seconds day days week weeks year years
+	nm µm mm cm mol mmol µmol wt vol ppm ppb rpm kev mev gev ghz mhz khz kpa mpa gpa atm bar torr
+	kelvin celsius degree degrees percent ratio value values sample samples total respectively`) {
 		m[w] = true
 	}
 	return m

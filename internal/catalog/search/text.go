@@ -331,13 +331,28 @@ func snippet(terms []term, fields ...string) (string, []Span) {
 		if len(hl) == 0 {
 			continue
 		}
-		start := max(0, hl[0].Start-window/4)
-		for start > 0 && !utf8.RuneStart(f[start]) {
-			start--
+		// The window starts and ends on word boundaries: at the first
+		// token at most window/4 bytes before the match, and after the
+		// last token that fits (never before the first match's end).
+		start := 0
+		if from := hl[0].Start - window/4; from > 0 {
+			start = hl[0].Start
+			for _, sp := range spans {
+				if sp.Start >= from {
+					start = sp.Start
+					break
+				}
+			}
 		}
-		end := min(len(f), start+window)
-		for end < len(f) && !utf8.RuneStart(f[end]) {
-			end++
+		end := len(f)
+		if start+window < len(f) {
+			end = hl[0].End
+			for _, sp := range spans {
+				if sp.End > start+window {
+					break
+				}
+				end = max(end, sp.End)
+			}
 		}
 		var out []Span
 		for _, h := range hl {

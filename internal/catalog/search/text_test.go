@@ -1,6 +1,7 @@
 package search
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -139,6 +140,45 @@ func TestTerms(t *testing.T) {
 			if err != nil || len(again) != 1 || again[0] != q {
 				t.Errorf("Terms(%q) = %q", q, again)
 			}
+		}
+	}
+}
+
+// A snippet cut out of a long field starts and ends on word boundaries and
+// holds the first match.
+func TestSnippetWordBoundaries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	vocab := []string{"formamidinium-caesium", "lead", "iodide", "absorbers", "band", "gap", "théorie", "naïve", "x", "1.55"}
+	for i := 0; i < 500; i++ {
+		var words []string
+		for j := rng.IntN(120) + 1; j > 0; j-- {
+			words = append(words, vocab[rng.IntN(len(vocab))])
+		}
+		text := strings.Join(words, " ")
+		terms, err := parseQuery("test", "gap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sn, hl := snippet(terms, text)
+		if !strings.Contains(text, "gap") {
+			continue
+		}
+		at := strings.Index(text, sn)
+		if at < 0 || len(hl) == 0 {
+			t.Fatalf("%q: snippet %q, highlights %v", text, sn, hl)
+		}
+		if r, _ := utf8.DecodeLastRuneInString(text[:at]); at > 0 && isWordRune(r) && isWordRune([]rune(sn)[0]) {
+			t.Fatalf("snippet %q starts inside a word of %q", sn, text)
+		}
+		if e := at + len(sn); e < len(text) {
+			r, _ := utf8.DecodeRuneInString(text[e:])
+			l, _ := utf8.DecodeLastRuneInString(sn)
+			if isWordRune(r) && isWordRune(l) {
+				t.Fatalf("snippet %q ends inside a word of %q", sn, text)
+			}
+		}
+		if first := strings.Index(text, "gap"); first < at || first+3 > at+len(sn) {
+			t.Fatalf("snippet %q misses the first match at %d in %q", sn, first, text)
 		}
 	}
 }

@@ -36,7 +36,13 @@ func materials(text string, ms phraseHits) []Mention {
 		if overlapsAny(m.start, m.end, props) {
 			continue
 		}
-		out = append(out, Mention{Text: text[m.start:m.end], Formula: m.e.value, Start: m.start, End: m.end})
+		start, formula := m.start, m.e.value
+		if q := cationQualifier(text, m.start); q >= 0 {
+			// "formamidinium-caesium lead iodide": a compound the table
+			// does not know, not the binary salt it ends with.
+			start, formula = q, ""
+		}
+		out = append(out, Mention{Text: text[start:m.end], Formula: formula, Start: start, End: m.end})
 	}
 	names := len(out)
 	for i := 0; i < len(text); {
@@ -282,4 +288,27 @@ func mergeComposites(text string, ms []Mention) []Mention {
 		out = append(out, m)
 	}
 	return out
+}
+
+// cationQualifier reports where a cation word that qualifies a material
+// name starts ("caesium lead iodide", "formamidinium-caesium lead
+// iodide"): the word right before start, separated by one space, made of
+// letters and hyphens and ending in "ium". -1 if there is none.
+func cationQualifier(text string, start int) int {
+	if start < 2 || text[start-1] != ' ' {
+		return -1
+	}
+	i := start - 1
+	for i > 0 {
+		c := text[i-1]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			break
+		}
+		i--
+	}
+	w := strings.ToLower(text[i : start-1])
+	if len(w) < 5 || !strings.HasSuffix(w, "ium") || strings.HasPrefix(w, "-") {
+		return -1
+	}
+	return i
 }
