@@ -159,7 +159,7 @@ func (s *Service) buildSpec(ctx context.Context, p *genesis.Principal, d *Draft,
 	fmt.Fprintf(&notes, "Objective: %s %s, stopping at %g %s.\n\n", obj.Goal, g.Property, g.Target, g.Unit)
 	var params []campaign.Param
 	if g.Kind == "mix" {
-		lo, hi := math.Max(0, g.Fraction-0.25), math.Min(1, g.Fraction+0.25)
+		lo, hi := math.Max(0, round6(g.Fraction-0.25)), math.Min(1, round6(g.Fraction+0.25))
 		params = append(params, campaign.Param{Name: "fraction", Kind: "continuous", Low: &lo, High: &hi})
 		fmt.Fprintf(&notes, "Parameter fraction: the share of %s in a mix with %s; linear interpolation between %g and %g %s puts the target at %.3f, the range is ±0.25 around it.\n",
 			g.Other, g.Material, g.Value, g.OtherVal, g.Unit, g.Fraction)
@@ -404,3 +404,7 @@ func (s *Service) audit(ctx context.Context, p *genesis.Principal, action, asset
 		s.c.Logger.Warn("agent audit", "err", err)
 	}
 }
+
+// round6 rounds a bound a person will read to six decimals (0.0277…78123
+// → 0.027778).
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
