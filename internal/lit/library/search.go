@@ -138,16 +138,19 @@ func (s *Service) Search(ctx context.Context, p *genesis.Principal, q lit.Query)
 // bm25 ranks readable passages by BM25 over any of the query's terms:
 // each term is searched on its own in the catalog's index (which filters
 // by label before ranking, and requires all of a query's terms), the top
-// CandidatesK of each kept, and s, a passage's sum of its terms' scores,
-// orders them — BM25's sum over query terms, so that a passage need not
+// CandidatesK of each kept. A term adds idf × (its score / the best score
+// of its list) to a passage, where idf = ln(1 + (N − df + 0.5)/(df + 0.5))
+// over the readable passages (N) and those holding the term (df) — so
+// rare terms weigh more on every backend, PostgreSQL's ts_rank_cd having
+// no idf of its own — and s, the sum, orders them: a passage need not
 // hold every word of a question to be found. The whole query is searched
 // once more, and the passages holding every term come first: a passage's
 // score is s/(1+s), plus the number of terms if it holds them all (s is
-// then its whole-query score when no per-term list reached it). Without
-// that, a short passage holding every term (a title) can be cut off by
-// per-term lists that an engine without length normalisation
-// (PostgreSQL's ts_rank_cd) fills with long passages. The best
-// CandidatesK, ties by document ID, are the candidates.
+// then its whole-query share of the terms' idf when no per-term list
+// reached it), so a short passage holding every term (a title) is not cut
+// off by per-term lists that an engine without length normalisation fills
+// with long passages. The best CandidatesK, ties by document ID, are the
+// candidates.
 func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, only *pubRow) (map[string]*candidate, error) {
 	classes, err := s.ix.Classes(ctx)
 	if err != nil {
@@ -174,10 +177,23 @@ func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, onl
 		}
 		return c
 	}
+	// Statistics over the readable passages only (Total counts readable
+	// matches), so that nothing hidden weighs on a term: N, and each
+	// term's document frequency for its idf.
+	browse := search.Query{Passages: true, Limit: 1}
+	if only != nil {
+		browse.Domain = only.ID
+	}
+	br, err := s.ix.Search(ctx, browse, vis)
+	if err != nil {
+		return nil, err
+	}
+	n := float64(br.Total)
 	lists := terms
 	if len(terms) > 1 {
 		lists = append(append([]string(nil), terms...), text)
 	}
+	idfSum := 0.0
 	for i, t := range lists {
 		sq := search.Query{Text: t, Passages: true, Limit: CandidatesK}
 		if only != nil {
@@ -187,12 +203,25 @@ func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, onl
 		if err != nil {
 			return nil, err
 		}
+		top := 0.0
+		for _, h := range res.Hits {
+			top = math.Max(top, h.Score)
+		}
+		df := float64(res.Total)
+		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		if i < len(terms) {
+			idfSum += idf
+		}
 		for _, h := range res.Hits {
 			c := get(h)
+			rel := 1.0
+			if top > 0 {
+				rel = math.Max(0, h.Score) / top
+			}
 			if i < len(terms) {
-				c.bmScore += h.Score
+				c.bmScore += idf * rel
 			} else {
-				whole[h.ID] = h.Score
+				whole[h.ID] = idfSum * rel
 			}
 		}
 	}
@@ -204,9 +233,6 @@ func (s *Service) bm25(ctx context.Context, ap authz.Principal, text string, onl
 			if sum == 0 {
 				sum = w
 			}
-		}
-		if sum < 0 {
-			sum = 0
 		}
 		c.bmScore = float64(m) + sum/(1+sum)
 		list = append(list, c)
