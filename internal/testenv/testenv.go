@@ -12,9 +12,12 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -76,4 +79,40 @@ func Tool(t testing.TB, name string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// Program is a main package the tests run as a separate process (a
+// scripted server, a lab node): built with go build once per test binary,
+// on first use, into a temporary directory that Remove deletes.
+type Program struct {
+	Pkg  string // import path, "github.com/genesis-science/genesis/cmd/…"
+	Name string // binary name
+
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+// Build compiles the program the first time it is called and returns the
+// binary's path.
+func (p *Program) Build() (string, error) {
+	p.once.Do(func() {
+		p.dir, p.err = os.MkdirTemp("", p.Name+"-")
+		if p.err != nil {
+			return
+		}
+		p.path = filepath.Join(p.dir, p.Name)
+		if out, err := exec.Command("go", "build", "-o", p.path, p.Pkg).CombinedOutput(); err != nil {
+			p.err = fmt.Errorf("go build %s: %v\n%s", p.Pkg, err, out)
+		}
+	})
+	return p.path, p.err
+}
+
+// Remove deletes what Build made, if anything (from TestMain, after m.Run).
+func (p *Program) Remove() {
+	if p.dir != "" {
+		os.RemoveAll(p.dir)
+	}
 }

@@ -12,40 +12,22 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/genesis-science/genesis/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+var program = testenv.Program{Pkg: "github.com/genesis-science/genesis/cmd/llm-script", Name: "llm-script"}
 
 // Build compiles cmd/llm-script once per test binary (go build into a
 // temporary directory) and returns the binary's path.
-func Build() (string, error) {
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "llm-script-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "llm-script")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/genesis-science/genesis/cmd/llm-script").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build cmd/llm-script: %v\n%s", err, out)
-		}
-	})
-	return binPath, buildErr
-}
+func Build() (string, error) { return program.Build() }
 
 // Main runs the tests and removes the binary Build made:
 //
 //	func TestMain(m *testing.M) { os.Exit(llmtest.Main(m)) }
 func Main(m *testing.M) int {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	program.Remove()
 	return code
 }
 

@@ -9,49 +9,27 @@ package madscitest
 
 import (
 	"bufio"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/genesis-science/genesis/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+var program = testenv.Program{Pkg: "github.com/genesis-science/genesis/cmd/madsci-node", Name: "madsci-node"}
 
 // Build compiles cmd/madsci-node once (go build into a temporary
 // directory) and returns the binary's path.
-func Build() (string, error) {
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "madsci-node-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "madsci-node")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/genesis-science/genesis/cmd/madsci-node")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build cmd/madsci-node: %v\n%s", err, out)
-		}
-	})
-	return binPath, buildErr
-}
+func Build() (string, error) { return program.Build() }
 
 // Main runs the tests and removes the binary the first StartNode built
 // (built on first use, so fuzz workers, which start no node, build
 // nothing).
 func Main(m *testing.M) int {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	program.Remove()
 	return code
 }
 
