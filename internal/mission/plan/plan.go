@@ -89,7 +89,7 @@ func (m *Milestone) Deadline(start time.Time) time.Time {
 }
 
 func invalid(field, msg string) error {
-	if field != "" {
+	if field != "" && !strings.HasPrefix(msg, field+": ") {
 		msg = field + ": " + msg
 	}
 	return errors.E(errors.Op("plan.Parse"), errors.Invalid, errors.Field(field), errors.Msg("plan file: "+msg))
