@@ -50,6 +50,7 @@ import (
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/mcp"
+	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -84,6 +85,8 @@ type App struct {
 	Chat  llm.Chatter
 	// MCP serves the Model Context Protocol at /mcp.
 	MCP *mcp.Server
+	// Mission is the mission plan, its live status and the risk register.
+	Mission *plan.Service
 	API *httpapi.Server
 
 	lock *os.File
@@ -249,9 +252,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	// The MCP server's tools run as the caller through the services above.
 	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Library: a.Literature, Agent: a.Agent, Audit: a.Audit, Logger: log, Version: Version})
+	if err := a.openMission(ctx); err != nil {
+		return nil, errors.E(op, err)
+	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
-		MCP: a.MCP.Handler(), Logger: log})
+		MCP: a.MCP.Handler(), Logger: log, Mission: a.Mission})
+	a.Mission.Audit = a.API // the API decides who reads which audit record
 	return a, nil
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -99,6 +100,11 @@ func entryOf(i uint64, r audit.Record, marking string) AuditEntry {
 // its principal exactly as the record of a request for a missing name
 // (catalog.recordNotFound), that is not at all.
 func (s *Server) readEntry(r *http.Request, ap authz.Principal, auditor bool, rec audit.Record) (marking string, ok bool) {
+	return s.readEntryAs(r.Context(), me(r), ap, auditor, rec)
+}
+
+// readEntryAs is readEntry for principal p (ap its authorization view).
+func (s *Server) readEntryAs(ctx context.Context, p *genesis.Principal, ap authz.Principal, auditor bool, rec audit.Record) (marking string, ok bool) {
 	if rec.Principal != ap.ID && !auditor {
 		return "", false
 	}
@@ -112,9 +118,9 @@ func (s *Server) readEntry(r *http.Request, ap authz.Principal, auditor bool, re
 	}
 	switch rec.ObjectType {
 	case "dataset", "model":
-		ok = s.catalog != nil && s.catalog.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, recordedUnder)
+		ok = s.catalog != nil && s.catalog.MayReadLabelOf(ctx, p, rec.ObjectID, recordedUnder)
 	case "job":
-		ok = s.jobs != nil && s.jobs.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, recordedUnder)
+		ok = s.jobs != nil && s.jobs.MayReadLabelOf(ctx, p, rec.ObjectID, recordedUnder)
 	default:
 		ok = recordedUnder(openLabelValue)
 	}

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/mission/plan"
+)
+
+func (s *Server) missionRoutes() {
+	mission := func(h handlerFunc) http.Handler {
+		// The plan service records its own mission.plan.update entries.
+		return s.authedWith(s.needs(s.mission != nil, "mission plan", h), true)
+	}
+	s.Handle("GET /api/v1/mission/status", mission(s.missionStatus))
+	s.Handle("GET /api/v1/mission/plan", mission(s.getMissionPlan))
+	s.Handle("PUT /api/v1/mission/plan", mission(s.putMissionPlan))
+	s.Handle("GET /api/v1/mission/risks", mission(s.missionRisks))
+}
+
+// missionStatus answers GET /api/v1/mission/status: every milestone of the
+// plan evaluated over what the caller may read.
+func (s *Server) missionStatus(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.mission.Status(r.Context(), me(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) getMissionPlan(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.mission.Get(r.Context(), me(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// putMissionPlan answers PUT /api/v1/mission/plan?allow_past=true: the body
+// is a plan file (YAML or JSON); administrators only.
+func (s *Server) putMissionPlan(w http.ResponseWriter, r *http.Request) error {
+	const op errors.Op = "httpapi.putMissionPlan"
+	allow := false
+	switch v := r.URL.Query().Get("allow_past"); v {
+	case "", "false":
+	case "true":
+		allow = true
+	default:
+		return errors.E(op, errors.Invalid, errors.Field("allow_past"), errors.Msg("allow_past must be true or false"))
+	}
+	b, err := readBody(r, plan.MaxPlanSize, mediaJSON, mediaYAML)
+	if err != nil {
+		return errors.E(op, err)
+	}
+	st, err := s.mission.Set(r.Context(), me(r), b, allow)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) missionRisks(w http.ResponseWriter, r *http.Request) error {
+	rs, err := s.mission.Risks(r.Context(), me(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rs)
+	return nil
+}
+
+// AuditEvents implements plan.AuditSource over the audit log with the
+// rules of GET /api/v1/audit/entries: only the audit-reading roles
+// (stewards, classification officers, administrators) get a trend, and
+// of the records scanned only those p may read count (readEntry), so a
+// record about a hidden object changes no figure. It scans back from the
+// newest record, at most max of them.
+func (s *Server) AuditEvents(ctx context.Context, p *genesis.Principal, since time.Time, max int) ([]plan.AuditEvent, bool, error) {
+	const op errors.Op = "httpapi.AuditEvents"
+	if s.auditLog == nil {
+		return nil, false, errors.E(op, errors.NotExist, errors.Msg("no audit log"))
+	}
+	ap, err := s.id.AuthzPrincipal(ctx, p)
+	if err != nil {
+		return nil, false, errors.E(op, err)
+	}
+	if err := s.authz.Can(ctx, ap, authz.Read, authz.Resource{Type: authz.Audit, ID: "log", Label: label.MustParse("OPEN")}); err != nil {
+		return nil, false, errors.E(op, errors.Permission, errors.Msg("the audit log is not available to you"))
+	}
+	size, err := s.auditLog.Size(ctx)
+	if err != nil {
+		return nil, false, errors.E(op, err)
+	}
+	out := []plan.AuditEvent{}
+	scanned := 0
+	for i := size; i > 0; i-- {
+		if scanned == max {
+			return out, true, nil
+		}
+		scanned++
+		rec, err := s.auditLog.Get(ctx, i-1)
+		if err != nil {
+			return nil, false, errors.E(op, err)
+		}
+		if rec.Time.Before(since) {
+			break
+		}
+		if _, ok := s.readEntryAs(ctx, p, ap, true, rec); ok {
+			out = append(out, plan.AuditEvent{Time: rec.Time, Principal: rec.Principal, Action: rec.Action, Decision: string(rec.Decision)})
+		}
+	}
+	return out, false, nil
+}
