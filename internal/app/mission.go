@@ -11,6 +11,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 )
 
@@ -195,4 +196,48 @@ func (a *App) openMission(ctx context.Context) error {
 	}
 	a.Mission.People = missionPeople{a.Identity}
 	return a.Mission.Init(ctx)
+}
+
+// missionChallenges adapts the challenge service (internal/mission) to the
+// plan's view: the challenges p may read, the datasets and models they
+// link that p may read, and whether a campaign reached each target.
+type missionChallenges struct{ s *mission.Service }
+
+// MaxMissionChallenges bounds the challenges one request looks at.
+const MaxMissionChallenges = 2000
+
+func (m missionChallenges) Challenges(ctx context.Context, p *genesis.Principal) ([]plan.Challenge, error) {
+	var out []plan.Challenge
+	cursor := ""
+	for len(out) < MaxMissionChallenges {
+		cs, next, err := m.s.List(ctx, p, mission.ListOptions{Cursor: cursor, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			v := plan.Challenge{ID: c.ID, Name: c.Name, Title: c.Title, Domain: c.Domain, Demo: c.Demo}
+			for _, l := range c.Links { // only the links p may follow
+				if l.Kind == mission.LinkDataset || l.Kind == mission.LinkModel {
+					v.Assets = append(v.Assets, l.ID)
+				}
+			}
+			pr, err := m.s.Progress(ctx, p, c.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range pr.Targets {
+				pt := plan.Target{Metric: t.Metric, Reached: t.Reached}
+				if t.ReachedBy != nil && t.ReachedBy.Kind == mission.LinkCampaign {
+					pt.ReachedBy = t.ReachedBy.ID
+				}
+				v.Targets = append(v.Targets, pt)
+			}
+			out = append(out, v)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return out, nil
 }
