@@ -87,7 +87,7 @@ type App struct {
 	MCP *mcp.Server
 	// Mission is the mission plan, its live status and the risk register.
 	Mission *plan.Service
-	API *httpapi.Server
+	API     *httpapi.Server
 
 	lock *os.File
 
