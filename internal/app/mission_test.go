@@ -1,0 +1,246 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/compute/sites"
+	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/mission"
+	"github.com/genesis-science/genesis/internal/mission/plan"
+	"github.com/google/go-cmp/cmp"
+)
+
+// missionApp opens a whole system with the challenge service wired into
+// the mission plan's sources, and returns it with its administrator.
+func missionApp(t *testing.T) (*App, *genesis.Principal) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := Open(ctx, config.Default(t.TempDir()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	secret, err := a.Identity.Bootstrap(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := a.Identity.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := mission.New(mission.Config{DB: a.DB, Authz: a.Authz, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns,
+		Sites: a.Sites, Fleet: a.Instruments, Audit: a.Audit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Mission.Sources.Challenges = missionChallenges{ch}
+	missionChallengeService[a] = ch
+	return a, admin
+}
+
+var missionChallengeService = map[*App]*mission.Service{}
+
+func milestone(t *testing.T, st *plan.Status, id string) plan.MilestoneStatus {
+	t.Helper()
+	for _, m := range st.Milestones {
+		if m.ID == id {
+			return m
+		}
+	}
+	t.Fatalf("no milestone %s", id)
+	return plan.MilestoneStatus{}
+}
+
+// TestMissionStatusEmptyPlatform: on an empty platform every milestone of
+// the default plan is at risk (days count from this deployment's first
+// start) and says exactly what is missing; adding a site, an instrument
+// and challenges moves the milestones that look at them.
+func TestMissionStatusEmptyPlatform(t *testing.T) {
+	ctx := context.Background()
+	a, admin := missionApp(t)
+	st, err := a.Mission.Status(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"challenges-identified":        {"20 more challenges (0 of 20 identified)", "no challenge in domain advanced-manufacturing, biotechnology, critical-minerals-materials, nuclear-energy, quantum-information-science, semiconductors-microelectronics, robotics"},
+		"inventory-complete":           {"no compute site registered (genesis site add)"},
+		"assets-identified":            {"no challenge identified (genesis challenge create)"},
+		"labs-reviewed":                {"no instrument registered (genesis instrument add)"},
+		"initial-operating-capability": {"no challenge target reached by a campaign yet"},
+	}
+	days := map[string]int{"challenges-identified": 60, "inventory-complete": 90, "assets-identified": 120, "labs-reviewed": 240, "initial-operating-capability": 270}
+	if len(st.Milestones) != len(want) {
+		t.Fatalf("%d milestones", len(st.Milestones))
+	}
+	for id, missing := range want {
+		m := milestone(t, st, id)
+		if m.Status != plan.AtRisk || m.DaysLeft != days[id] || m.Progress != 0 {
+			t.Errorf("%s: %s, %d days left, progress %v", id, m.Status, m.DaysLeft, m.Progress)
+		}
+		if d := cmp.Diff(missing, m.Missing); d != "" {
+			t.Errorf("%s missing (-want +got)\n%s", id, d)
+		}
+	}
+
+	// A site with capacity and a cap but no draw reported yet.
+	if _, err := a.Sites.Add(ctx, admin, sites.Spec{Name: "hpc-1", Kind: sites.KindSlurm, Endpoint: "http://127.0.0.1:9", Credentials: `{"user": "u", "token": "t"}`,
+		Accreditation: "OPEN", PowerCapKW: 500, HeartbeatSeconds: 60, Capacity: sites.Capacity{Nodes: 4, CoresPerNode: 64, MemoryGBNode: 256}}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.Mission.Status(ctx, admin)
+	if m := milestone(t, st, "inventory-complete"); !slices.Equal(m.Missing, []string{"site hpc-1 reports no power draw"}) || m.Status != plan.AtRisk {
+		t.Errorf("site without draw: %s %q", m.Status, m.Missing)
+	}
+	if _, err := a.Sites.Heartbeat(ctx, admin, "hpc-1", sites.Up, "", 420); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.Mission.Status(ctx, admin)
+	if m := milestone(t, st, "inventory-complete"); m.Status != plan.Met || len(m.Missing) != 0 || m.Progress != 1 {
+		t.Errorf("after a heartbeat: %s %q", m.Status, m.Missing)
+	}
+
+	// An instrument in a lab: the lab is now known and waits for a campaign.
+	settings, _ := json.Marshal(map[string]any{"model": "flow-reactor", "speed": 1200, "seed": 1})
+	if _, err := a.Instruments.Add(ctx, admin, instruments.Spec{Name: "reactor-1", Kind: "sim", Settings: settings, Lab: "argonne-241", Accreditation: "OPEN"}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.Mission.Status(ctx, admin)
+	if m := milestone(t, st, "labs-reviewed"); !slices.Equal(m.Missing, []string{"lab argonne-241: 0 of 1 completed closed-loop campaigns"}) {
+		t.Errorf("instrument added: %q", m.Missing)
+	}
+
+	// Risks: energy sees the site at 84 % of its cap; talent, the one
+	// organisation-less administrator with no audit record yet (service
+	// calls here bypass the API's records).
+	rs, err := a.Mission.Risks(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	levels := map[string]string{}
+	for _, r := range rs.Risks {
+		levels[r.Name] = r.Level
+	}
+	if d := cmp.Diff(map[string]string{"leakage": plan.RiskOK, "silos": plan.RiskOK, "energy": plan.RiskWatch, "talent": plan.RiskHigh}, levels); d != "" {
+		t.Errorf("risk levels (-want +got)\n%s", d)
+	}
+}
+
+// TestMissionStatusAsViewer: a challenge the viewer may not read counts
+// for nothing (invariant 4), and the audit-based risks are not available
+// to a viewer who may not read the audit log; only an administrator sets
+// the plan, and a bad plan file is refused naming its field.
+func TestMissionStatusAsViewer(t *testing.T) {
+	ctx := context.Background()
+	a, admin := missionApp(t)
+	ch := missionChallengeService[a]
+	if _, err := a.Identity.RegisterCompartment(ctx, admin, "FUSION"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Identity.CreateOrg(ctx, genesis.Organization{Name: "argonne", Country: "USA", Kind: "laboratory"}); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := a.Identity.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "PROPRIETARY//FUSION", Roles: []genesis.Role{genesis.RoleContributor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol, err := a.Identity.CreatePrincipal(ctx, genesis.Principal{Name: "carol", Clearance: "OPEN", Roles: []genesis.Role{genesis.RoleViewer}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, lbl := range []string{"OPEN", "PROPRIETARY//FUSION"} {
+		sp, err := mission.Parse([]byte("name: ch-" + string(rune('a'+i)) + "\ntitle: Better catalysts\ndomain: robotics\nstatement: Find them.\nlead: argonne\nlabel: " + lbl +
+			"\ntargets:\n  - {metric: yield, unit: \"%\", direction: max, target: 90, baseline: 60}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.Create(ctx, alice, sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(p *genesis.Principal) string {
+		st, err := a.Mission.Status(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return milestone(t, st, "challenges-identified").Missing[0]
+	}
+	if got := count(alice); got != "18 more challenges (2 of 20 identified)" {
+		t.Errorf("alice: %q", got)
+	}
+	if got := count(carol); got != "19 more challenges (1 of 20 identified)" {
+		t.Errorf("carol: %q", got)
+	}
+
+	rs, err := a.Mission.Risks(ctx, carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs.Risks {
+		if (r.Name == "leakage" || r.Name == "talent") != (r.Level == plan.RiskNotAvailable) {
+			t.Errorf("carol: %s is %s", r.Name, r.Level)
+		}
+	}
+
+	// Setting the plan.
+	file := []byte("milestones:\n  - {id: five, title: Five challenges, day: 30, check: challenges_identified, params: {min: 2}}\n")
+	if _, err := a.Mission.Set(ctx, carol, file, false); !errors.Is(errors.Permission, err) {
+		t.Errorf("a viewer set the plan: %v", err)
+	}
+	if _, err := a.Mission.Set(ctx, admin, []byte("milestones:\n  - {id: five, title: T, day: 30, check: challenges_identified, params: {min: 0}}\n"), false); errors.FieldOf(err) != "milestones[0].params.min" {
+		t.Errorf("min 0: %v", err)
+	}
+	if _, err := a.Mission.Set(ctx, admin, []byte("start: 2025-11-24\nmilestones:\n  - {id: five, title: T, day: 60, check: challenges_identified}\n"), false); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "in the past") {
+		t.Errorf("past deadline: %v", err)
+	}
+	stored, err := a.Mission.Set(ctx, admin, file, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Default || stored.UpdatedBy != string(admin.ID) || len(stored.Milestones) != 1 {
+		t.Errorf("stored %+v", stored)
+	}
+	st, _ := a.Mission.Status(ctx, alice)
+	if m := milestone(t, st, "five"); m.Status != plan.Met {
+		t.Errorf("alice with min 2: %s %q", m.Status, m.Missing)
+	}
+	st, _ = a.Mission.Status(ctx, carol)
+	if m := milestone(t, st, "five"); m.Status != plan.AtRisk || !slices.Equal(m.Missing, []string{"1 more challenges (1 of 2 identified)"}) {
+		t.Errorf("carol with min 2: %s %q", m.Status, m.Missing)
+	}
+	// The published timeline, on purpose.
+	if _, err := a.Mission.Set(ctx, admin, []byte("start: 2025-11-24\nmilestones:\n  - {id: five, title: T, day: 60, check: challenges_identified}\n"), true); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = a.Mission.Status(ctx, admin)
+	if m := milestone(t, st, "five"); m.Status != plan.Missed || m.Deadline != "2026-01-23" {
+		t.Errorf("published timeline: %s %s", m.Status, m.Deadline)
+	}
+
+	// The leakage trend counts the refusal and the plan updates only for
+	// an auditor; the record is on the log.
+	rs, err = a.Mission.Risks(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Risks[0].Name != "leakage" || rs.Risks[0].Level == plan.RiskNotAvailable {
+		t.Fatalf("admin leakage: %+v", rs.Risks[0])
+	}
+	denied := 0.0
+	for _, f := range rs.Risks[0].Figures {
+		if f.Name == "denied_week_minus_0" {
+			denied = f.Value
+		}
+	}
+	if denied < 1 {
+		t.Errorf("the refused plan update is not counted: %+v", rs.Risks[0].Figures)
+	}
+}
