@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -19,8 +21,9 @@ import (
 )
 
 // missionApp opens a whole system with the challenge service wired into
-// the mission plan's sources, and returns it with its administrator.
-func missionApp(t *testing.T) (*App, *genesis.Principal) {
+// the mission plan's sources, and returns it with its administrator and
+// the challenge service.
+func missionApp(t *testing.T) (*App, *genesis.Principal, *mission.Service) {
 	t.Helper()
 	ctx := context.Background()
 	a, err := Open(ctx, config.Default(t.TempDir()), slog.New(slog.DiscardHandler))
@@ -42,11 +45,8 @@ func missionApp(t *testing.T) (*App, *genesis.Principal) {
 		t.Fatal(err)
 	}
 	a.Mission.Sources.Challenges = missionChallenges{ch}
-	missionChallengeService[a] = ch
-	return a, admin
+	return a, admin, ch
 }
-
-var missionChallengeService = map[*App]*mission.Service{}
 
 func milestone(t *testing.T, st *plan.Status, id string) plan.MilestoneStatus {
 	t.Helper()
@@ -65,7 +65,7 @@ func milestone(t *testing.T, st *plan.Status, id string) plan.MilestoneStatus {
 // and challenges moves the milestones that look at them.
 func TestMissionStatusEmptyPlatform(t *testing.T) {
 	ctx := context.Background()
-	a, admin := missionApp(t)
+	a, admin, _ := missionApp(t)
 	st, err := a.Mission.Status(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
@@ -140,8 +140,7 @@ func TestMissionStatusEmptyPlatform(t *testing.T) {
 // the plan, and a bad plan file is refused naming its field.
 func TestMissionStatusAsViewer(t *testing.T) {
 	ctx := context.Background()
-	a, admin := missionApp(t)
-	ch := missionChallengeService[a]
+	a, admin, ch := missionApp(t)
 	if _, err := a.Identity.RegisterCompartment(ctx, admin, "FUSION"); err != nil {
 		t.Fatal(err)
 	}
@@ -242,5 +241,78 @@ func TestMissionStatusAsViewer(t *testing.T) {
 	}
 	if denied < 1 {
 		t.Errorf("the refused plan update is not counted: %+v", rs.Risks[0].Figures)
+	}
+}
+
+// TestMissionCampaignEndToEnd: a closed-loop campaign completed on a lab's
+// instrument reviews that lab, and a challenge whose target its results
+// reached — committed as a results dataset whose version records the
+// campaign's activity — gives the initial operating capability.
+func TestMissionCampaignEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	a, admin, ch := missionApp(t)
+	settings, _ := json.Marshal(map[string]any{"model": "flow-reactor", "speed": 1200, "seed": 1})
+	if _, err := a.Instruments.Add(ctx, admin, instruments.Spec{Name: "reactor-1", Kind: "sim", Settings: settings, Lab: "argonne-241", Accreditation: "OPEN"}); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.NewReplacer("name: demo\n", "name: flow\n", "experiments: 30", "experiments: 2", "batch: 2", "batch: 1",
+		"workcell: demo-cell", "instrument: reactor-1").Replace(string(demoCampaign))
+	spec, err := campaign.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := a.Campaigns.Create(ctx, admin, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Identity.CreateOrg(ctx, genesis.Organization{Name: "argonne", Country: "USA", Kind: "laboratory"}); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := mission.Parse([]byte("name: suzuki\ntitle: Better couplings\ndomain: advanced manufacturing\nstatement: Raise the yield.\nlead: argonne\n" +
+		"targets:\n  - {metric: yield, unit: \"%\", direction: max, target: 1, baseline: 0}\n" +
+		"links:\n  - {kind: campaign, ref: flow, objective: yield}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.Create(ctx, admin, sp); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := a.Mission.Status(ctx, admin)
+	if m := milestone(t, st, "initial-operating-capability"); !slices.Equal(m.Missing, []string{"no challenge target reached by a campaign yet"}) {
+		t.Errorf("before the campaign ran: %q", m.Missing)
+	}
+	if _, err := a.Campaigns.Start(ctx, admin, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.Campaigns.SetRunnerID("test")
+	for i := 0; ; i++ {
+		if i == 6000 { // a hang guard, not a timing assertion
+			t.Fatal("the campaign did not complete")
+		}
+		if err := a.Campaigns.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.Campaigns.Get(ctx, admin, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State == campaign.Completed && got.Dataset != "" {
+			break
+		}
+		if got.State == campaign.FailedC || got.State == campaign.Paused || got.State == campaign.Stopped {
+			t.Fatalf("campaign %s: %s", got.State, got.Reason)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st, err = a.Mission.Status(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := milestone(t, st, "labs-reviewed"); m.Status != plan.Met {
+		t.Errorf("labs after the campaign: %s %q", m.Status, m.Missing)
+	}
+	m := milestone(t, st, "initial-operating-capability")
+	if m.Status != plan.Met || len(m.Evidence) == 0 || m.Evidence[0].Link != "/api/v1/campaigns/flow" {
+		t.Errorf("IOC after the campaign: %s %q %+v", m.Status, m.Missing, m.Evidence)
 	}
 }
