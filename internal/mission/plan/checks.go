@@ -23,6 +23,10 @@ type State struct {
 	Instruments *[]Instrument
 	Campaigns   *[]Campaign
 	Assets      *[]Asset
+	// Why says why a nil source is not available, by source name
+	// ("challenges", "sites", "instruments", "campaigns", "assets"); a
+	// source without an entry is not on this platform.
+	Why map[string]string
 }
 
 // Challenge is the view of a national challenge the checks need.
@@ -252,7 +256,11 @@ func Evaluate(kind string, s *State, p map[string]any) Result {
 	var missing []string
 	for _, n := range k.needs {
 		if !s.has(n) {
-			missing = append(missing, n+" not available to you (or not on this platform yet)")
+			why := s.Why[n]
+			if why == "" {
+				why = "not on this platform yet"
+			}
+			missing = append(missing, n+": "+why)
 		}
 	}
 	if missing != nil {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -57,7 +60,7 @@ func TestChecks(t *testing.T) {
 		wantAny bool   // only Available/Met/Missing compared when false
 	}{
 		{name: "challenges not available", kind: "challenges_identified", state: State{},
-			want: Result{Missing: []string{"challenges not available to you (or not on this platform yet)"}}},
+			want: Result{Missing: []string{"challenges: not on this platform yet"}}},
 		{name: "no challenges", kind: "challenges_identified", params: map[string]any{"min": 20, "domains": priority}, state: State{Challenges: ptr[Challenge](nil)},
 			want: Result{Available: true, Missing: []string{"20 more challenges (0 of 20 identified)", "no challenge in domain " + strings.Join(priority, ", ")}}},
 		{name: "enough but a domain uncovered", kind: "challenges_identified", params: map[string]any{"min": 3, "domains": []string{"robotics", "Biotechnology"}},
@@ -77,7 +80,7 @@ func TestChecks(t *testing.T) {
 		{name: "inventory complete", kind: "inventory_complete", state: State{Sites: ptr([]Site{goodSite("a"), goodSite("b")})},
 			want: Result{Available: true, Met: true, Progress: 1, Missing: []string{}}},
 		{name: "assets: catalog not available", kind: "assets_identified", state: State{Challenges: ptr(linked)},
-			want: Result{Missing: []string{"assets not available to you (or not on this platform yet)"}}},
+			want: Result{Missing: []string{"assets: not on this platform yet"}}},
 		{name: "assets: no challenges", kind: "assets_identified", state: State{Challenges: ptr[Challenge](nil), Assets: ptr(assets)},
 			want: Result{Available: true, Missing: []string{"no challenge identified (genesis challenge create)"}}},
 		{name: "assets: one poor, hidden ignored", kind: "assets_identified", params: map[string]any{"min_quality": 50}, state: State{Challenges: ptr(linked), Assets: ptr(assets)},
@@ -89,7 +92,7 @@ func TestChecks(t *testing.T) {
 		{name: "labs: no instruments", kind: "labs_reviewed", state: State{Instruments: ptr[Instrument](nil), Campaigns: ptr[Campaign](nil)},
 			want: Result{Available: true, Missing: []string{"no instrument registered (genesis instrument add)"}}},
 		{name: "labs: campaigns not available", kind: "labs_reviewed", state: State{Instruments: ptr([]Instrument{{Name: "r1", Lab: "ornl"}})},
-			want: Result{Missing: []string{"campaigns not available to you (or not on this platform yet)"}}},
+			want: Result{Missing: []string{"campaigns: not on this platform yet"}}},
 		{name: "labs: one lab reviewed, one not", kind: "labs_reviewed",
 			state: State{Instruments: ptr([]Instrument{{Name: "r1", Lab: "ornl"}, {Name: "r2", Lab: "anl"}}),
 				Campaigns: ptr([]Campaign{{Name: "c1", State: "completed", Labs: []string{"ornl"}}, {Name: "c2", State: "running", Labs: []string{"anl"}}})},
@@ -257,5 +260,31 @@ func TestDomain(t *testing.T) {
 		if got := Domain(in); got != want {
 			t.Errorf("Domain(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+type siteFunc func() ([]Site, error)
+
+func (f siteFunc) Sites(context.Context, *genesis.Principal) ([]Site, error) { return f() }
+
+// TestGatherSources: a source that refuses the viewer makes its checks
+// "not available to you"; an absent one "not on this platform yet"; any
+// other error is the status's error, never a failed milestone.
+func TestGatherSources(t *testing.T) {
+	ctx := context.Background()
+	src := Sources{Sites: siteFunc(func() ([]Site, error) { return nil, errors.E(errors.Permission) })}
+	s, err := src.Gather(ctx, &genesis.Principal{ID: "p"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := Evaluate("inventory_complete", s, nil); r.Available || !slices.Equal(r.Missing, []string{"sites: not available to you"}) {
+		t.Errorf("refused: %+v", r)
+	}
+	if r := Evaluate("challenges_identified", s, nil); !slices.Equal(r.Missing, []string{"challenges: not on this platform yet"}) {
+		t.Errorf("absent: %+v", r)
+	}
+	src.Sites = siteFunc(func() ([]Site, error) { return nil, errors.E(errors.Transient, errors.Msg("store down")) })
+	if _, err := src.Gather(ctx, &genesis.Principal{ID: "p"}, now); !errors.Is(errors.Transient, err) {
+		t.Errorf("transient: %v", err)
 	}
 }

@@ -52,13 +52,14 @@ func hidden(err error) bool {
 	return errors.Is(errors.Permission, err) || errors.Is(errors.NotExist, err)
 }
 
-func gather1[S any, T any](ctx context.Context, p *genesis.Principal, src S, isNil bool, f func(S, context.Context, *genesis.Principal) ([]T, error)) (*[]T, error) {
+func gather1[S any, T any](ctx context.Context, p *genesis.Principal, s *State, name string, src S, isNil bool, f func(S, context.Context, *genesis.Principal) ([]T, error)) (*[]T, error) {
 	if isNil {
 		return nil, nil
 	}
 	xs, err := f(src, ctx, p)
 	if err != nil {
 		if hidden(err) {
+			s.Why[name] = "not available to you"
 			return nil, nil
 		}
 		return nil, err
@@ -72,21 +73,21 @@ func gather1[S any, T any](ctx context.Context, p *genesis.Principal, src S, isN
 // Gather collects the State as p sees it at now.
 func (src *Sources) Gather(ctx context.Context, p *genesis.Principal, now time.Time) (*State, error) {
 	const op errors.Op = "plan.Gather"
-	s := &State{Now: now}
+	s := &State{Now: now, Why: map[string]string{}}
 	var err error
-	if s.Challenges, err = gather1(ctx, p, src.Challenges, src.Challenges == nil, ChallengeSource.Challenges); err != nil {
+	if s.Challenges, err = gather1(ctx, p, s, "challenges", src.Challenges, src.Challenges == nil, ChallengeSource.Challenges); err != nil {
 		return nil, errors.E(op, err)
 	}
-	if s.Sites, err = gather1(ctx, p, src.Sites, src.Sites == nil, SiteSource.Sites); err != nil {
+	if s.Sites, err = gather1(ctx, p, s, "sites", src.Sites, src.Sites == nil, SiteSource.Sites); err != nil {
 		return nil, errors.E(op, err)
 	}
-	if s.Instruments, err = gather1(ctx, p, src.Instruments, src.Instruments == nil, InstrumentSource.Instruments); err != nil {
+	if s.Instruments, err = gather1(ctx, p, s, "instruments", src.Instruments, src.Instruments == nil, InstrumentSource.Instruments); err != nil {
 		return nil, errors.E(op, err)
 	}
-	if s.Campaigns, err = gather1(ctx, p, src.Campaigns, src.Campaigns == nil, CampaignSource.Campaigns); err != nil {
+	if s.Campaigns, err = gather1(ctx, p, s, "campaigns", src.Campaigns, src.Campaigns == nil, CampaignSource.Campaigns); err != nil {
 		return nil, errors.E(op, err)
 	}
-	if s.Assets, err = gather1(ctx, p, src.Assets, src.Assets == nil, AssetSource.Assets); err != nil {
+	if s.Assets, err = gather1(ctx, p, s, "assets", src.Assets, src.Assets == nil, AssetSource.Assets); err != nil {
 		return nil, errors.E(op, err)
 	}
 	// An asset a readable challenge links is linked, for the silos risk.

@@ -301,7 +301,7 @@ func talent(s *State, in RiskInputs) Risk {
 	case idle > 0:
 		r.Level = RiskWatch
 	}
-	r.Summary = fmt.Sprintf("%d active principals in %s; %d with none active", all, plural(len(orgs), "organisation", "organisations"), idle)
+	r.Summary = fmt.Sprintf("%s in %s; %d with none active", plural(all, "active principal", "active principals"), plural(len(orgs), "organisation", "organisations"), idle)
 	if in.AuditCapped {
 		r.Summary += fmt.Sprintf("; only the newest %d audit records were scanned", MaxAuditScan)
 	}
