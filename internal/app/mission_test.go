@@ -11,6 +11,7 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/campaign"
+	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -314,5 +315,69 @@ func TestMissionCampaignEndToEnd(t *testing.T) {
 	m := milestone(t, st, "initial-operating-capability")
 	if m.Status != plan.Met || len(m.Evidence) == 0 || m.Evidence[0].Link != "/api/v1/campaigns/flow" {
 		t.Errorf("IOC after the campaign: %s %q %+v", m.Status, m.Missing, m.Evidence)
+	}
+}
+
+// TestMissionHiddenIsMissing (invariant 4): what a reader sees of the
+// mission — status and risks — on a platform holding challenges and a
+// dataset above the reader's clearance is exactly what the reader sees on
+// one where they were never made.
+func TestMissionHiddenIsMissing(t *testing.T) {
+	ctx := context.Background()
+	view := func(hidden bool) (string, string) {
+		a, admin, ch := missionApp(t)
+		if _, err := a.Identity.RegisterCompartment(ctx, admin, "FUSION"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Identity.CreateOrg(ctx, genesis.Organization{Name: "argonne", Country: "USA", Kind: "laboratory"}); err != nil {
+			t.Fatal(err)
+		}
+		alice, err := a.Identity.CreatePrincipal(ctx, genesis.Principal{Name: "alice", Clearance: "PROPRIETARY//FUSION", Roles: []genesis.Role{genesis.RoleContributor}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		carol, err := a.Identity.CreatePrincipal(ctx, genesis.Principal{Name: "carol", Clearance: "OPEN", Roles: []genesis.Role{genesis.RoleViewer}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mk := func(name, domain, lbl string) {
+			sp, err := mission.Parse([]byte("name: " + name + "\ntitle: T\ndomain: " + domain + "\nstatement: S.\nlead: argonne\nlabel: " + lbl +
+				"\ntargets:\n  - {metric: yield, unit: \"%\", direction: max, target: 90, baseline: 60}\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ch.Create(ctx, alice, sp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mk("ch-open", "robotics", "OPEN")
+		if hidden {
+			mk("ch-secret", "biotechnology", "PROPRIETARY//FUSION")
+			if _, err := a.Catalog.Create(ctx, alice, catalog.CreateSpec{Name: "secret-data", Label: "PROPRIETARY//FUSION"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := a.Mission.Status(ctx, carol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := a.Mission.Risks(ctx, carol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, _ := json.Marshal(st)
+		rb, _ := json.Marshal(rs)
+		return string(sb), string(rb)
+	}
+	hs, hr := view(true)
+	ms, mr := view(false)
+	if d := cmp.Diff(ms, hs); d != "" {
+		t.Errorf("status differs with hidden objects (-missing +hidden)\n%s", d)
+	}
+	if d := cmp.Diff(mr, hr); d != "" {
+		t.Errorf("risks differ with hidden objects (-missing +hidden)\n%s", d)
+	}
+	if !strings.Contains(hs, "19 more challenges (1 of 20 identified)") {
+		t.Errorf("carol's status: %s", hs)
 	}
 }
