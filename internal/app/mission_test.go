@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
+	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/google/go-cmp/cmp"
@@ -381,3 +383,63 @@ func TestMissionHiddenIsMissing(t *testing.T) {
 		t.Errorf("carol's status: %s", hs)
 	}
 }
+
+// TestMissionAuditHidden (invariant 4): the leakage trend of an auditor
+// not cleared for a dataset counts none of the records about it — a denied
+// request for its name counts as one for a missing name does — while an
+// auditor cleared for it counts them; and a viewer gets no trend at all.
+func TestMissionAuditHidden(t *testing.T) {
+	ctx := context.Background()
+	count := func(hidden bool) (open, cleared int) {
+		a, admin, _ := missionApp(t)
+		if _, err := a.Identity.RegisterCompartment(ctx, admin, "FUSION"); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(name, clearance string, role genesis.Role) *genesis.Principal {
+			p, err := a.Identity.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: clearance, Roles: []genesis.Role{role}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		alice := mk("alice", "PROPRIETARY//FUSION", genesis.RoleContributor)
+		carol := mk("carol", "OPEN", genesis.RoleContributor)
+		stew := mk("stew", "OPEN", genesis.RoleSteward)
+		fusion := mk("fusion-stew", "PROPRIETARY//FUSION", genesis.RoleSteward)
+		if hidden {
+			if _, err := a.Catalog.Create(ctx, alice, catalog.CreateSpec{Name: "secret", Label: "PROPRIETARY//FUSION"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 {
+			if _, err := a.Catalog.Get(ctx, carol, "secret"); !errors.Is(errors.NotExist, err) {
+				t.Fatalf("carol read secret: %v", err)
+			}
+		}
+		// Everything appended so far is integrated once a later record is.
+		if _, err := a.Audit.AppendSync(ctx, audit.Record{Principal: "test", Action: "test.sync", ObjectType: "test", Decision: audit.Allow, Label: openMarking}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.API.AuditEvents(ctx, carol, time.Now().Add(-time.Hour), plan.MaxAuditScan); !errors.Is(errors.Permission, err) {
+			t.Errorf("a contributor read the audit trend: %v", err)
+		}
+		n := func(p *genesis.Principal) int {
+			ev, _, err := a.API.AuditEvents(ctx, p, time.Now().Add(-time.Hour), plan.MaxAuditScan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ev)
+		}
+		return n(stew), n(fusion)
+	}
+	hOpen, hCleared := count(true)
+	mOpen, mCleared := count(false)
+	if hOpen != mOpen {
+		t.Errorf("an uncleared auditor counts %d records with a hidden dataset, %d without it", hOpen, mOpen)
+	}
+	if hCleared <= mCleared {
+		t.Errorf("a cleared auditor counts %d records with the dataset, %d without it", hCleared, mCleared)
+	}
+}
+
+var openMarking, _ = label.MustParse("OPEN").MarshalBinary()

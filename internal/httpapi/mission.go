@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
@@ -80,8 +82,11 @@ func (s *Server) missionRisks(w http.ResponseWriter, r *http.Request) error {
 // rules of GET /api/v1/audit/entries: only the audit-reading roles
 // (stewards, classification officers, administrators) get a trend, and
 // of the records scanned only those p may read count (readEntry), so a
-// record about a hidden object changes no figure. It scans back from the
-// newest record, at most max of them.
+// record about a hidden object changes no figure. It reads back from the
+// newest record, at most max of them, in growing tails (1,024, then ×4)
+// until one reaches before since. Within one scan a decision is kept per
+// object, record version and label hash: it is a function of those (and
+// p), and records about one object repeat.
 func (s *Server) AuditEvents(ctx context.Context, p *genesis.Principal, since time.Time, max int) ([]plan.AuditEvent, bool, error) {
 	const op errors.Op = "httpapi.AuditEvents"
 	if s.auditLog == nil {
@@ -98,23 +103,33 @@ func (s *Server) AuditEvents(ctx context.Context, p *genesis.Principal, since ti
 	if err != nil {
 		return nil, false, errors.E(op, err)
 	}
-	out := []plan.AuditEvent{}
-	scanned := 0
-	for i := size; i > 0; i-- {
-		if scanned == max {
-			return out, true, nil
-		}
-		scanned++
-		rec, err := s.auditLog.Get(ctx, i-1)
-		if err != nil {
+	var tail []audit.Entry
+	for n := 1024; ; n *= 4 {
+		n = min(n, max)
+		if tail, err = s.auditLog.Tail(ctx, n); err != nil {
 			return nil, false, errors.E(op, err)
 		}
+		if n == max || uint64(n) >= size || len(tail) == 0 || tail[0].Record.Time.Before(since) {
+			break
+		}
+	}
+	capped := uint64(max) < size && (len(tail) == 0 || !tail[0].Record.Time.Before(since))
+	readable := map[string]bool{}
+	out := []plan.AuditEvent{}
+	for i := len(tail) - 1; i >= 0; i-- {
+		rec := tail[i].Record
 		if rec.Time.Before(since) {
 			break
 		}
-		if _, ok := s.readEntryAs(ctx, p, ap, true, rec); ok {
+		key := rec.ObjectType + "\x00" + rec.ObjectID + "\x00" + strconv.Itoa(rec.Version) + "\x00" + string(rec.LabelHash)
+		ok, seen := readable[key]
+		if !seen {
+			_, ok = s.readEntryAs(ctx, p, ap, true, rec)
+			readable[key] = ok
+		}
+		if ok {
 			out = append(out, plan.AuditEvent{Time: rec.Time, Principal: rec.Principal, Action: rec.Action, Decision: string(rec.Decision)})
 		}
 	}
-	return out, false, nil
+	return out, capped, nil
 }
