@@ -3,7 +3,9 @@ package cli
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -128,7 +130,80 @@ order's start: 2025-11-24).`,
 	set.Flags().StringVarP(&file, "file", "f", "", "plan file (YAML or JSON)")
 	set.Flags().BoolVar(&allowPast, "allow-past", false, "accept deadlines in the past")
 	set.Flags().BoolVar(&setJSON, "json", false, "print JSON")
-	planCmd.AddCommand(show, set)
+	var addID, addTitle, addDate, addCheck string
+	var addDay int
+	var addParams []string
+	var addPast bool
+	add := &cobra.Command{
+		Use:   "add --id ID --title TITLE (--day N | --date YYYY-MM-DD) --check KIND [--param NAME=VALUE]…",
+		Short: "Add a milestone to the plan in force (or replace the one with its id); administrators only",
+		Long: `Add a milestone to the plan in force, or replace the milestone with the
+same id. A param's value is a whole number, or a comma-separated list of
+names (--param domains=robotics,biotechnology). Check kinds: ` + strings.Join(plan.KindNames(), ", ") + `.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if addID == "" || addTitle == "" || addCheck == "" {
+				return &usageError{msg: "give --id, --title and --check"}
+			}
+			if cmd.Flags().Changed("day") == (addDate != "") {
+				return &usageError{msg: "give --day or --date (one of them)"}
+			}
+			m := plan.Milestone{ID: addID, Title: addTitle, Date: addDate, Check: addCheck}
+			if addDate == "" {
+				m.Day = &addDay
+			}
+			for _, kv := range addParams {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return &usageError{msg: "--param wants NAME=VALUE, not " + strconv.Quote(kv)}
+				}
+				if m.Params == nil {
+					m.Params = map[string]any{}
+				}
+				if n, err := strconv.Atoi(v); err == nil {
+					m.Params[k] = n
+				} else if v == "" {
+					m.Params[k] = []string{}
+				} else {
+					m.Params[k] = strings.Split(v, ",")
+				}
+			}
+			return editPlan(cmd, env, addPast, func(p *plan.Plan) error {
+				for i := range p.Milestones {
+					if p.Milestones[i].ID == m.ID {
+						p.Milestones[i] = m
+						return nil
+					}
+				}
+				p.Milestones = append(p.Milestones, m)
+				return nil
+			})
+		},
+	}
+	add.Flags().StringVar(&addID, "id", "", "the milestone's id")
+	add.Flags().StringVar(&addTitle, "title", "", "its title")
+	add.Flags().IntVar(&addDay, "day", 0, "its deadline, in days after the plan's start")
+	add.Flags().StringVar(&addDate, "date", "", "its deadline, a date (YYYY-MM-DD)")
+	add.Flags().StringVar(&addCheck, "check", "", "its check kind")
+	add.Flags().StringArrayVar(&addParams, "param", nil, "a threshold of the check, NAME=VALUE (repeatable)")
+	add.Flags().BoolVar(&addPast, "allow-past", false, "accept a deadline in the past")
+
+	remove := &cobra.Command{
+		Use:   "remove ID",
+		Short: "Remove a milestone from the plan in force; administrators only",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return editPlan(cmd, env, false, func(p *plan.Plan) error {
+				n := len(p.Milestones)
+				p.Milestones = slices.DeleteFunc(p.Milestones, func(m plan.Milestone) bool { return m.ID == args[0] })
+				if len(p.Milestones) == n {
+					return fmt.Errorf("the plan has no milestone %q", args[0])
+				}
+				return nil
+			})
+		},
+	}
+	planCmd.AddCommand(show, set, add, remove)
 
 	var risksJSON bool
 	risks := &cobra.Command{
@@ -264,4 +339,30 @@ func printRisks(env *Env, rs *plan.Risks) {
 			}
 		}
 	}
+}
+
+// editPlan reads the plan in force, applies edit and sets the result. The
+// server checks the edited plan whole, as it does a plan file.
+func editPlan(cmd *cobra.Command, env *Env, allowPast bool, edit func(*plan.Plan) error) error {
+	cl, err := env.client()
+	if err != nil {
+		return err
+	}
+	st, err := cl.MissionPlan(cmd.Context())
+	if err != nil {
+		return err
+	}
+	p := st.Plan
+	if err := edit(&p); err != nil {
+		return err
+	}
+	if len(p.Milestones) == 0 {
+		return fmt.Errorf("a plan has at least one milestone")
+	}
+	out, err := cl.SetMissionPlan(cmd.Context(), p.Format(), allowPast)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Mission plan set: %d milestones, starting %s.\n", len(out.Milestones), out.StartDate(out.FirstStart).Format(time.DateOnly))
+	return nil
 }

@@ -88,6 +88,27 @@ func TestMissionCommands(t *testing.T) {
 		t.Errorf("bad plan: %d %s", code, errs)
 	}
 
+	// Milestones added and removed one at a time.
+	if code, out, errs := run("", "mission", "plan", "add", "--id", "robots", "--title", "Two robotics challenges", "--day", "400",
+		"--check", "challenges_identified", "--param", "min=2", "--param", "domains=robotics"); code != 0 || !strings.Contains(out, "6 milestones") {
+		t.Fatalf("plan add: %d %s %s", code, out, errs)
+	}
+	if _, out, _ := run("", "mission", "plan", "show"); !strings.Contains(out, "domains=robotics min=2") {
+		t.Errorf("added milestone:\n%s", out)
+	}
+	if code, _, errs := run("", "mission", "plan", "add", "--id", "bad", "--title", "T", "--day", "400", "--check", "labs_reviewed", "--param", "min_campaigns=0"); code != 1 || !strings.Contains(errs, "milestones[6].params.min_campaigns") {
+		t.Errorf("bad param: %d %s", code, errs)
+	}
+	if code, _, _ := run("", "mission", "plan", "add", "--id", "x", "--title", "T", "--check", "labs_reviewed"); code != 2 {
+		t.Errorf("no deadline: exit %d", code)
+	}
+	if code, out, errs := run("", "mission", "plan", "remove", "robots"); code != 0 || !strings.Contains(out, "5 milestones") {
+		t.Errorf("plan remove: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := run("", "mission", "plan", "remove", "robots"); code != 1 || !strings.Contains(errs, "no milestone") {
+		t.Errorf("remove again: %d %s", code, errs)
+	}
+
 	code, out, errs = run("", "mission", "risks")
 	if code != 0 || !strings.Contains(out, "energy") || !strings.Contains(out, "site hpc-1 has no power cap") {
 		t.Errorf("risks: %d %s %s", code, out, errs)
