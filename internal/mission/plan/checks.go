@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/text"
 )
@@ -268,7 +269,7 @@ func Evaluate(kind string, s *State, p map[string]any) Result {
 	}
 	full, err := k.params("params", p)
 	if err != nil {
-		return Result{Missing: []string{"params: " + err.Error()}, Evidence: []Evidence{}}
+		return Result{Missing: []string{errors.SafeMessage(err)}, Evidence: []Evidence{}}
 	}
 	r := k.eval(s, full)
 	r.Available = true
