@@ -166,6 +166,10 @@ func (m missionAssets) Assets(ctx context.Context, p *genesis.Principal) ([]plan
 
 type missionPeople struct{ ids *identity.Service }
 
+// MaxMissionPeople bounds the accounts whose tokens one risks request
+// reads (one query each); past it, only audit records tell who is active.
+const MaxMissionPeople = 5000
+
 // People lists accounts for administrators only: the only role that reads
 // every account (identity.Principals shows others just themselves).
 func (m missionPeople) People(ctx context.Context, p *genesis.Principal) ([]plan.Person, error) {
@@ -177,8 +181,20 @@ func (m missionPeople) People(ctx context.Context, p *genesis.Principal) ([]plan
 		return nil, err
 	}
 	out := make([]plan.Person, 0, len(ps))
-	for _, x := range ps {
-		out = append(out, plan.Person{ID: string(x.ID), Name: x.Name, Org: string(x.Org), Disabled: x.Disabled})
+	for i, x := range ps {
+		v := plan.Person{ID: string(x.ID), Name: x.Name, Org: string(x.Org), Disabled: x.Disabled}
+		if i < MaxMissionPeople && !x.Disabled {
+			ts, err := m.ids.Tokens(ctx, x.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range ts {
+				if t.LastUsed != nil && (v.TokenUsed == nil || t.LastUsed.After(*v.TokenUsed)) {
+					v.TokenUsed = t.LastUsed
+				}
+			}
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

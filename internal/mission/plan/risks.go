@@ -54,6 +54,8 @@ type AuditSource interface {
 type Person struct {
 	ID, Name, Org string
 	Disabled      bool
+	// TokenUsed is when one of its API tokens was last used (nil: never).
+	TokenUsed *time.Time
 }
 
 // PeopleSource lists every account; errors.Permission when p may not
@@ -275,7 +277,7 @@ func talent(s *State, in RiskInputs) Risk {
 			org = "(no organisation)"
 		}
 		total[org]++
-		if active[p.ID] {
+		if active[p.ID] || p.TokenUsed != nil && !p.TokenUsed.Before(since) {
 			act[org]++
 		}
 	}
@@ -284,7 +286,7 @@ func talent(s *State, in RiskInputs) Risk {
 		orgs = append(orgs, o)
 	}
 	sort.Strings(orgs)
-	r := Risk{Name: name, Level: RiskOK, Figures: []Figure{}, Evidence: []Evidence{{Text: fmt.Sprintf("principals with an audit record in the last %d days", ActiveDays), Link: "genesis audit list"}}}
+	r := Risk{Name: name, Level: RiskOK, Figures: []Figure{}, Evidence: []Evidence{{Text: fmt.Sprintf("principals with an audit record or a token used in the last %d days", ActiveDays), Link: "genesis audit list"}}}
 	idle := 0
 	all := 0
 	for _, o := range orgs {

@@ -38,7 +38,9 @@ func TestRisks(t *testing.T) {
 	audit = append(audit, events(12, time.Hour, "dataset.read", "deny")...)
 	audit = append(audit, events(1, time.Hour, "declassify.approve", "allow")...)
 	audit = append(audit, events(50, 20*week, "dataset.read", "deny")...) // outside the window
-	people := []Person{{ID: "p_a", Org: "argonne"}, {ID: "p_b", Org: "mit"}, {ID: "p_c", Org: "mit", Disabled: true}}
+	recent, old := now.Add(-time.Hour), now.Add(-40*24*time.Hour)
+	people := []Person{{ID: "p_a", Org: "argonne"}, {ID: "p_b", Org: "mit", TokenUsed: &old}, {ID: "p_c", Org: "mit", Disabled: true},
+		{ID: "p_d", Org: "lbnl", TokenUsed: &recent}}
 	s := &State{Now: now,
 		Sites:  ptr([]Site{{Name: "a", PowerCapKW: 100, PowerDrawKW: 50}, {Name: "b", PowerCapKW: 100, PowerDrawKW: 96}}),
 		Assets: ptr([]Asset{{Name: "x", Kind: "dataset", Quality: 80, Linked: true}, {Name: "y", Kind: "dataset", Quality: 20}, {Name: "m", Kind: "model", Quality: 0}}),
@@ -58,7 +60,7 @@ func TestRisks(t *testing.T) {
 		t.Errorf("energy: %+v", en)
 	}
 	tal := level(rs, "talent")
-	if tal.Level != RiskHigh || figure(tal, "active:argonne") != 1 || figure(tal, "active:mit") != 0 {
+	if tal.Level != RiskWatch || figure(tal, "active:argonne") != 1 || figure(tal, "active:mit") != 0 || figure(tal, "active:lbnl") != 1 {
 		t.Errorf("talent: %+v", tal)
 	}
 
