@@ -288,3 +288,61 @@ func TestGatherSources(t *testing.T) {
 		t.Errorf("transient: %v", err)
 	}
 }
+
+// TestStatusProperty: over random plans, starts and platforms, a
+// milestone's status is the reference's: not available without its
+// source, else met iff its check is, else missed iff the deadline's day is
+// before today; days left is the whole days from today to the deadline.
+func TestStatusProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 1000 {
+		today := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r.IntN(400)).Add(time.Duration(r.IntN(86400)) * time.Second)
+		first := today.AddDate(0, 0, -r.IntN(300)).Add(time.Duration(r.IntN(86400)) * time.Second)
+		p := &Plan{}
+		for i := range 1 + r.IntN(5) {
+			m := Milestone{ID: fmt.Sprint(i), Title: "T", Check: "inventory_complete"}
+			if r.IntN(2) == 0 {
+				d := r.IntN(400)
+				m.Day = &d
+			} else {
+				m.Date = first.AddDate(0, 0, r.IntN(400)).Format(time.DateOnly)
+			}
+			p.Milestones = append(p.Milestones, m)
+		}
+		s := &State{Now: today}
+		met := false
+		switch r.IntN(3) {
+		case 0: // no sites source
+		case 1:
+			s.Sites = ptr([]Site{goodSite("a")})
+			met = true
+		case 2:
+			s.Sites = ptr([]Site{{Name: "b"}})
+		}
+		st := p.Evaluate(s, first)
+		day0 := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, time.UTC)
+		t0 := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+		for i, m := range p.Milestones {
+			dl := day0
+			if m.Day != nil {
+				dl = day0.AddDate(0, 0, *m.Day)
+			} else {
+				dl, _ = time.Parse(time.DateOnly, m.Date)
+			}
+			left := int(dl.Sub(t0).Hours() / 24)
+			want := AtRisk
+			switch {
+			case s.Sites == nil:
+				want = NotAvailable
+			case met:
+				want = Met
+			case left < 0:
+				want = Missed
+			}
+			got := st.Milestones[i]
+			if got.Status != want || got.DaysLeft != left || got.Deadline != dl.Format(time.DateOnly) {
+				t.Fatalf("today %v first %v %+v: got %s %d %s, want %s %d %s", today, first, m, got.Status, got.DaysLeft, got.Deadline, want, left, dl.Format(time.DateOnly))
+			}
+		}
+	}
+}
