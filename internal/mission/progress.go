@@ -219,6 +219,16 @@ func measures(c *Challenge, l Link) map[string]string {
 	return m
 }
 
+// canonUnit is the (canonical) unit of c's target on metric.
+func canonUnit(c *Challenge, metric string) string {
+	for _, t := range c.Targets {
+		if t.Metric == metric {
+			return t.Unit
+		}
+	}
+	return ""
+}
+
 func (s *Service) campaignObservations(ctx context.Context, p *genesis.Principal, c *Challenge, l Link, obs map[string][]Observation) error {
 	if s.c.Campaigns == nil {
 		return nil
@@ -260,7 +270,7 @@ func (s *Service) campaignObservations(ctx context.Context, p *genesis.Principal
 				if !ok {
 					continue
 				}
-				if k.unit != "" {
+				if k.unit != "" && k.unit != canonUnit(c, k.metric) {
 					_, cv, _, err := Canonical("value", k.metric, v, k.unit)
 					if err != nil {
 						continue // a unit that does not convert measures something else

@@ -245,7 +245,10 @@ func Canonical(field, metric string, v float64, unit string) (name string, value
 		}
 		return name, v * f / mm.group[mm.unit], mm.unit, nil
 	}
-	if _, ok := extract.Properties()[name]; ok {
+	if cu, ok := extract.Properties()[name]; ok {
+		if strings.TrimSpace(unit) == cu {
+			return name, v, cu, nil // as written, not rounded by a conversion
+		}
 		out, cu, err := extract.Normalize(name, v, unit)
 		if err != nil {
 			return "", 0, "", errors.E(op, errors.Invalid, errors.Field(field+"."+errors.FieldOf(err)), errors.Msg(field+": "+errors.SafeMessage(err)))
