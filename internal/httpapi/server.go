@@ -26,6 +26,7 @@ import (
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/identity"
+	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/store"
@@ -70,6 +71,8 @@ type Server struct {
 	mounts []string
 	// agent runs research agents; optional.
 	agent *agent.Service
+	// challenges manages national challenges (issue 15); optional.
+	challenges *mission.Service
 	// lit is the literature; optional.
 	lit *library.Service
 }
@@ -102,6 +105,8 @@ type Config struct {
 	Agent *agent.Service
 	// Literature serves publications, passages and facts; optional.
 	Literature *library.Service
+	// Challenges manages national challenges; optional.
+	Challenges *mission.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -118,6 +123,7 @@ func New(cfg Config) *Server {
 	s.mcp = cfg.MCP
 	s.agent = cfg.Agent
 	s.lit = cfg.Literature
+	s.challenges = cfg.Challenges
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}
