@@ -49,7 +49,7 @@ func exerciseChallenges(t *testing.T, h *harness) {
 	}
 	var list struct {
 		Items []mission.Challenge `json:"items"`
-		Next  string             `json:"next"`
+		Next  string              `json:"next"`
 	}
 	h.do("GET", "/api/v1/challenges?limit=1", carol, nil).decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ID != secret.ID || list.Next == "" {
