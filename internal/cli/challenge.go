@@ -354,7 +354,6 @@ func unitSuffix(u string) string {
 	return " " + u
 }
 
-
 // bar draws a fraction as ten cells and a percentage.
 func bar(f float64) string {
 	n := int(f*10 + 0.5)
