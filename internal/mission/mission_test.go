@@ -34,7 +34,7 @@ func TestCreateGetList(t *testing.T) {
 			}
 		}
 		secret := w.create(w.alice, strings.Replace(spec("fusion-secret", "label: NATIONAL-SECURITY//FUSION\n"), "critical minerals & materials", "fusion", 1))
-		if secret.Domain != "nuclear-energy" {
+		if secret.Domain != "nuclear-fission-fusion" {
 			t.Errorf("domain fusion → %s", secret.Domain)
 		}
 		// Hidden is missing: same error, same message shape.

@@ -15,7 +15,7 @@ var Domains = []string{
 	"advanced-manufacturing",
 	"biotechnology",
 	"critical-minerals-materials",
-	"nuclear-energy",
+	"nuclear-fission-fusion",
 	"quantum-information-science",
 	"semiconductors-microelectronics",
 	"robotics",
@@ -34,13 +34,13 @@ var domainAliases = map[string]string{
 	"critical-materials":                  "critical-minerals-materials",
 	"minerals":                            "critical-minerals-materials",
 	"materials":                           "critical-minerals-materials",
-	"nuclear":                             "nuclear-energy",
-	"fusion":                              "nuclear-energy",
-	"fission":                             "nuclear-energy",
-	"nuclear-fission-fusion":              "nuclear-energy",
-	"nuclear-fission-fusion-energy":       "nuclear-energy",
-	"nuclear-fusion-fission-energy":       "nuclear-energy",
-	"fission-fusion":                      "nuclear-energy",
+	"nuclear":                             "nuclear-fission-fusion",
+	"fusion":                              "nuclear-fission-fusion",
+	"fission":                             "nuclear-fission-fusion",
+	"nuclear-energy":                      "nuclear-fission-fusion",
+	"nuclear-fission-fusion-energy":       "nuclear-fission-fusion",
+	"nuclear-fusion-fission-energy":       "nuclear-fission-fusion",
+	"fission-fusion":                      "nuclear-fission-fusion",
 	"quantum":                             "quantum-information-science",
 	"qis":                                 "quantum-information-science",
 	"quantum-information":                 "quantum-information-science",
@@ -80,7 +80,7 @@ func foldDomain(s string) string {
 }
 
 // ParseDomain returns the slug s names ("Nuclear fission & fusion energy"
-// → nuclear-energy). An unknown domain is Invalid, with a did-you-mean
+// → nuclear-fission-fusion). An unknown domain is Invalid, with a did-you-mean
 // when s looks like a typo of one.
 func ParseDomain(s string) (string, error) {
 	const op errors.Op = "mission.ParseDomain"
