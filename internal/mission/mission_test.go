@@ -235,13 +235,15 @@ func TestLinksAsViewer(t *testing.T) {
 		w.dataset(w.bob, "open-data", "OPEN")
 		w.model(w.alice, "secret-model", "secret-data", map[string]float64{"yield": 95})
 		w.model(w.bob, "open-model", "open-data", map[string]float64{"yield": 70})
+		w.model(w.bob, "mapped-model", "open-data", map[string]float64{"score": 75, "yield": 1})
 		c := w.create(w.alice, spec("mixed", `links:
   - {kind: dataset, ref: secret-data}
   - {kind: dataset, ref: open-data}
   - {kind: model, ref: secret-model}
   - {kind: model, ref: open-model}
+  - {kind: model, ref: mapped-model, objective: score}
 `))
-		if len(c.Links) != 4 {
+		if len(c.Links) != 5 {
 			t.Fatalf("alice sees %d links", len(c.Links))
 		}
 		bc, err := w.svc.Get(ctx, w.carol, "mixed")
@@ -253,8 +255,8 @@ func TestLinksAsViewer(t *testing.T) {
 				t.Errorf("carol sees %+v", l)
 			}
 		}
-		if len(bc.Links) != 2 {
-			t.Errorf("carol sees %d links, want 2", len(bc.Links))
+		if len(bc.Links) != 3 {
+			t.Errorf("carol sees %d links, want 3", len(bc.Links))
 		}
 		pa, err := w.svc.Progress(ctx, w.alice, "mixed")
 		if err != nil {
@@ -264,11 +266,12 @@ func TestLinksAsViewer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tp := pa.Targets[0]; !tp.Reached || *tp.Best != 95 || tp.ReachedBy.Name != "secret-model" {
-			t.Errorf("alice's progress %+v", tp)
+		if tp := pa.Targets[0]; !tp.Reached || *tp.Best != 95 || tp.ReachedBy.Name != "secret-model" || pa.Label != "NATIONAL-SECURITY//FUSION" {
+			t.Errorf("alice's progress %+v, label %s (computed from a restricted model)", tp, pa.Label)
 		}
-		if tp := pc.Targets[0]; tp.Reached || *tp.Best != 70 || tp.Fraction != 1.0/3 || tp.BestBy.Name != "open-model" || tp.Observations != 1 {
-			t.Errorf("carol's progress %+v", tp)
+		// The mapped model counts its "score" (not its "yield") toward yield.
+		if tp := pc.Targets[0]; tp.Reached || *tp.Best != 75 || tp.Fraction != 0.5 || tp.BestBy.Name != "mapped-model" || tp.Observations != 2 || pc.Label != "OPEN" {
+			t.Errorf("carol's progress %+v, label %s", tp, pc.Label)
 		}
 	})
 }

@@ -195,10 +195,17 @@ func TestProgressFromModelsProperty(t *testing.T) {
 			}
 			tp := pr.Targets[0]
 			var want []float64
+			wantLabel := "OPEN"
 			for _, r := range recs {
 				if r.has && (!r.secret || viewer == w.alice) {
 					want = append(want, r.value)
+					if r.secret {
+						wantLabel = "NATIONAL-SECURITY//FUSION"
+					}
 				}
+			}
+			if pr.Label != wantLabel {
+				t.Errorf("%s: progress labelled %s, want %s (the join of what it was computed from)", viewer.Name, pr.Label, wantLabel)
 			}
 			if tp.Observations != len(want) {
 				t.Errorf("%s: %d observations, want %d", viewer.Name, tp.Observations, len(want))
