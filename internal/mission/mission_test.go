@@ -275,3 +275,36 @@ func TestLinksAsViewer(t *testing.T) {
 		}
 	})
 }
+
+// Every mutation is on the audit log under the challenge's label, reads
+// above OPEN too, and a hidden or missing challenge asked for is a denial
+// that does not name what was hidden.
+func TestAudit(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	w := newWorld(t, db)
+	c := w.create(w.alice, spec("audited", "label: NATIONAL-SECURITY//FUSION\n"))
+	title := "Audited"
+	if _, err := w.svc.Update(ctx, w.alice, "audited", mission.Patch{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Get(ctx, w.alice, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.svc.Get(ctx, w.bob, c.ID)
+	n, _ := w.log.Size(ctx)
+	seen := map[string]string{}
+	for i := uint64(0); i < n; i++ {
+		e, err := w.log.Get(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Action, "challenge.") {
+			seen[e.Action+" "+string(e.Decision)+" "+e.Principal] = e.ObjectID
+		}
+	}
+	for _, want := range []string{"challenge.create allow " + string(w.alice.ID), "challenge.update allow " + string(w.alice.ID), "challenge.read allow " + string(w.alice.ID), "challenge.read deny " + string(w.bob.ID)} {
+		if _, ok := seen[want]; !ok {
+			t.Errorf("no %q on the audit log: %v", want, seen)
+		}
+	}
+}
