@@ -27,6 +27,18 @@ func TestExamplesParse(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+	cat, _ := os.ReadFile("testdata/challenges/catalyst.yaml")
+	for name, bad := range map[string][]byte{
+		"two documents": append(append(append([]byte{}, cat...), "---\n"...), cat...),
+		"too large":     append(append([]byte{}, cat...), strings.Repeat("#", mission.MaxSpecSize)...),
+		"not UTF-8":     append(append([]byte{}, cat...), 0xff),
+		"alias":         []byte("name: &a x\ntitle: *a\n"),
+		"empty":         []byte("  \n"),
+	} {
+		if _, err := mission.Parse(bad); err == nil || !errors.Is(errors.Invalid, err) && !errors.Is(errors.TooLarge, err) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 	b, _ := os.ReadFile("testdata/challenges/qubits.json")
 	sp, _ := mission.Parse(b)
 	if sp.Domain != "quantum-information-science" || sp.Targets[0].Metric != "coherence_time" || sp.Targets[0].Unit != "s" || *sp.Targets[0].Target != 1e-3 ||
