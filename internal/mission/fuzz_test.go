@@ -104,3 +104,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestREADME: the README's example challenge file parses.
+func TestREADME(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	start := strings.Index(text, "\n## National challenges\n")
+	if start < 0 {
+		t.Fatal(`README.md has no "## National challenges" section`)
+	}
+	text = text[start:]
+	i := strings.Index(text, "```yaml\n")
+	if i < 0 {
+		t.Fatal("no yaml block in the section")
+	}
+	block := text[i+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	sp, err := mission.Parse([]byte(block))
+	if err != nil {
+		t.Fatalf("the README's challenge file: %v", err)
+	}
+	if len(sp.Targets) != 2 || len(sp.Links) != 3 || sp.Domain != "advanced-manufacturing" {
+		t.Errorf("parsed %+v", sp)
+	}
+}
