@@ -1,11 +1,14 @@
 package mission_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
@@ -307,4 +310,36 @@ func TestAudit(t *testing.T) {
 			t.Errorf("no %q on the audit log: %v", want, seen)
 		}
 	}
+}
+
+// Sites and instruments link by name, are stored by ID, and show with
+// their names (the registries show them to every reader); a missing one is
+// not found.
+func TestSiteAndInstrumentLinks(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		if _, err := w.sites.EnsureLocal(ctx, "OPEN", sites.Capacity{Nodes: 1, CoresPerNode: 2, MemoryGBNode: 1}); err != nil {
+			t.Fatal(err)
+		}
+		settings, _ := json.Marshal(map[string]any{"model": "flow-reactor"})
+		if _, err := w.ins.Ensure(ctx, instruments.Spec{Name: "reactor", Kind: "sim", Settings: settings, Accreditation: "OPEN"}); err != nil {
+			t.Fatal(err)
+		}
+		c := w.create(w.alice, spec("kit", `links:
+  - {kind: site, ref: local}
+  - {kind: instrument, ref: reactor}
+`))
+		if len(c.Links) != 2 || c.Links[0].Name != "local" || !strings.HasPrefix(c.Links[0].ID, "site_") || c.Links[1].Name != "reactor" || !strings.HasPrefix(c.Links[1].ID, "ins_") {
+			t.Errorf("alice's links %+v", c.Links)
+		}
+		for _, l := range []string{"{kind: instrument, ref: no-reactor}", "{kind: site, ref: no-site}"} {
+			if _, err := w.svc.Create(ctx, w.bob, parse(t, spec("kit2", "links:\n  - "+l+"\n"))); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "not found") {
+				t.Errorf("%s: %v", l, err)
+			}
+		}
+		got, err := w.svc.Get(ctx, w.carol, "kit")
+		if err != nil || len(got.Links) != 2 {
+			t.Errorf("carol's links %+v, %v", got, err)
+		}
+	})
 }
