@@ -147,6 +147,8 @@ func TestBadInput(t *testing.T) {
 			{"unknown target field", strings.Replace(spec("x", ""), "baseline: 60", "baseline: 60, dirction: max", 1), "targets[0].dirction", `did you mean "direction"?`},
 			{"no targets", strings.Replace(spec("x", ""), "targets:\n  - {metric: yield, unit: \"%\", direction: max, target: 90, baseline: 60}\n", "targets: []\n", 1), "targets", "at least one"},
 			{"oversized statement", strings.Replace(spec("x", ""), "  Two lines.", "  "+strings.Repeat("long ", 4000), 1), "statement", ""},
+			{"metric without objective", spec("x", "links:\n  - {kind: model, ref: m, metric: yield}\n"), "links[0].objective", "name the objective"},
+			{"objective metric not a target", spec("x", "links:\n  - {kind: model, ref: m, objective: s, metric: fidelity}\n"), "links[0].metric", "not one of this challenge's target metrics"},
 			{"metric mapping to no target", spec("x", "links:\n  - {kind: dataset, ref: open-data, objective: y}\n"), "links[0].objective", "has none"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -325,6 +325,9 @@ func (s *Spec) Validate() error {
 		if l.Kind != LinkCampaign && l.Kind != LinkModel && (l.Objective != "" || l.Metric != "") {
 			return invalid(f+".objective", f+": objective and metric map a campaign's or model's measurements; a "+l.Kind+" link has none")
 		}
+		if l.Metric != "" && l.Objective == "" {
+			return invalid(f+".objective", f+": metric says which target an objective measures; name the objective too")
+		}
 		if l.Metric != "" {
 			l.Metric = foldMetric(l.Metric)
 			if !metrics[l.Metric] {

@@ -222,7 +222,8 @@ func foldMetric(s string) string {
 // Canonical returns the canonical name and unit of metric, and v (in
 // unit) converted to that unit. An unknown metric is Invalid with a
 // did-you-mean; a unit that is not a unit of the metric's dimension is
-// Invalid naming the canonical unit. field prefixes the error's field.
+// Invalid naming the canonical unit; no unit is the canonical unit. field
+// prefixes the error's field.
 func Canonical(field, metric string, v float64, unit string) (name string, value float64, canon string, err error) {
 	const op errors.Op = "mission.Canonical"
 	name = foldMetric(metric)
@@ -246,7 +247,7 @@ func Canonical(field, metric string, v float64, unit string) (name string, value
 		return name, v * f / mm.group[mm.unit], mm.unit, nil
 	}
 	if cu, ok := extract.Properties()[name]; ok {
-		if strings.TrimSpace(unit) == cu {
+		if strings.TrimSpace(unit) == cu || strings.TrimSpace(unit) == "" {
 			return name, v, cu, nil // as written, not rounded by a conversion
 		}
 		out, cu, err := extract.Normalize(name, v, unit)
