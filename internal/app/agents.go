@@ -29,6 +29,6 @@ func (a *App) openAgents(cfg config.Config, log *slog.Logger) error {
 	}
 	var err error
 	a.Agent, err = agent.New(agent.Config{Library: a.Literature, Catalog: a.Catalog, Campaigns: a.Campaigns, Chatter: a.Chat, Fleet: a.Instruments,
-		Audit: a.Audit, DB: a.DB, Logger: log, WorkDir: dir})
+		Audit: a.Audit, DB: a.DB, Logger: log, WorkDir: dir, Challenges: a.Challenges})
 	return err
 }

@@ -50,6 +50,7 @@ import (
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/mcp"
+	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
@@ -88,6 +89,8 @@ type App struct {
 	// Mission is the mission plan, its live status and the risk register.
 	Mission *plan.Service
 	API     *httpapi.Server
+	// Challenges manages the national challenges (issue 15).
+	Challenges *mission.Service
 
 	lock *os.File
 
@@ -230,6 +233,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, errors.Internal, errors.Msg("cannot read or write the runner ID"), err)
 	}
 	a.Campaigns.SetRunnerID(rid)
+	// National challenges: progress computed from campaigns and models.
+	if a.Challenges, err = mission.New(mission.Config{DB: a.DB, Authz: a.Authz, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns,
+		Sites: a.Sites, Fleet: a.Instruments, Audit: a.Audit}); err != nil {
+		return nil, errors.E(op, err)
+	}
 	// The literature embeds passages when an embedding endpoint is
 	// configured (hybrid search); without one it searches by BM25 alone.
 	var emb llm.Embedder
@@ -257,7 +265,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
-		MCP: a.MCP.Handler(), Logger: log, Mission: a.Mission})
+		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission})
 	a.Mission.Audit = a.API // the API decides who reads which audit record
 	return a, nil
 }

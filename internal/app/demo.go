@@ -25,6 +25,8 @@ const (
 	DemoWorkcell = "demo-cell"
 	DemoCampaign = "demo"
 	demoMarker   = "demo.done"
+	// demoMissionMarker records that the demo challenges were set up.
+	demoMissionMarker = "demo-mission.done"
 	// demoSpeed makes a reactor run (600 s on the real thing) take 12 s: the demo reaches its target in a few minutes, slowly enough to watch.
 	demoSpeed = 50
 )
@@ -32,12 +34,39 @@ const (
 // demoReactors are the demo workcell's instruments.
 var demoReactors = []string{"reactor-1", "reactor-2"}
 
-// setUpDemo registers the demo workcell and its instruments and starts the
+// setUpDemo sets up the demo lab (setUpDemoLab), then the demo's mission
+// content (setUpDemoMission) — each once per data dir, recorded by its own
+// marker file, so that a data dir set up before the mission content
+// existed gets it on its next start.
+func (a *App) setUpDemo(ctx context.Context, admin string) (started bool, err error) {
+	const op errors.Op = "app.setUpDemo"
+	if started, err = a.setUpDemoLab(ctx, admin); err != nil {
+		return false, err
+	}
+	marker := filepath.Join(a.Config.DataDir, demoMissionMarker)
+	if _, err := os.Stat(marker); err == nil {
+		return started, nil
+	}
+	viewer := &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}
+	p, err := a.Identity.Principal(ctx, viewer, admin)
+	if err != nil {
+		return started, errors.E(op, err)
+	}
+	if _, err := a.setUpDemoMission(ctx, p); err != nil {
+		return started, errors.E(op, err)
+	}
+	if err := os.WriteFile(marker, []byte("the demo challenges were set up; delete this file to set them up again\n"), 0o600); err != nil {
+		return started, errors.E(op, errors.Internal, err)
+	}
+	return started, nil
+}
+
+// setUpDemoLab registers the demo workcell and its instruments and starts the
 // demo campaign as the first administrator — once per data dir: each step
 // is idempotent, and a marker file records that all of them were done (so
 // a demo the user removed or stopped is left alone on the next start).
-func (a *App) setUpDemo(ctx context.Context, admin string) (started bool, err error) {
-	const op errors.Op = "app.setUpDemo"
+func (a *App) setUpDemoLab(ctx context.Context, admin string) (started bool, err error) {
+	const op errors.Op = "app.setUpDemoLab"
 	marker := filepath.Join(a.Config.DataDir, demoMarker)
 	if _, err := os.Stat(marker); err == nil {
 		return false, nil

@@ -17,7 +17,6 @@ import (
 
 // The mission plan's sources: each adapts a service to the small view the
 // checks need, read as the viewer (so a hidden record is as if missing).
-// Challenges are adapted where the challenge service is wired.
 
 // MaxMissionAssets bounds the datasets and models one mission status or
 // risks request looks at (each costs a metadata and two lineage reads).
@@ -209,6 +208,9 @@ func (a *App) openMission(ctx context.Context) error {
 		Instruments: missionInstruments{a.Instruments},
 		Campaigns:   missionCampaigns{c: a.Campaigns, ins: a.Instruments, cat: a.Catalog},
 		Assets:      missionAssets{a.Catalog},
+	}
+	if a.Challenges != nil {
+		a.Mission.Sources.Challenges = missionChallenges{a.Challenges}
 	}
 	a.Mission.People = missionPeople{a.Identity}
 	return a.Mission.Init(ctx)

@@ -23,9 +23,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// missionApp opens a whole system with the challenge service wired into
-// the mission plan's sources, and returns it with its administrator and
-// the challenge service.
+// missionApp opens a whole system and returns it with its administrator
+// and its challenge service.
 func missionApp(t *testing.T) (*App, *genesis.Principal, *mission.Service) {
 	t.Helper()
 	ctx := context.Background()
@@ -42,12 +41,10 @@ func missionApp(t *testing.T) (*App, *genesis.Principal, *mission.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := mission.New(mission.Config{DB: a.DB, Authz: a.Authz, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns,
-		Sites: a.Sites, Fleet: a.Instruments, Audit: a.Audit})
-	if err != nil {
-		t.Fatal(err)
+	if a.Challenges == nil {
+		t.Fatal("no challenge service")
 	}
-	a.Mission.Sources.Challenges = missionChallenges{ch}
+	ch := a.Challenges
 	return a, admin, ch
 }
 
@@ -74,7 +71,7 @@ func TestMissionStatusEmptyPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"challenges-identified":        {"20 more challenges (0 of 20 identified)", "no challenge in domain advanced-manufacturing, biotechnology, critical-minerals-materials, nuclear-energy, quantum-information-science, semiconductors-microelectronics, robotics"},
+		"challenges-identified":        {"20 more challenges (0 of 20 identified)", "no challenge in domain advanced-manufacturing, biotechnology, critical-minerals-materials, nuclear-fission-fusion, quantum-information-science, semiconductors-microelectronics, robotics"},
 		"inventory-complete":           {"no compute site registered (genesis site add)"},
 		"assets-identified":            {"no challenge identified (genesis challenge create)"},
 		"labs-reviewed":                {"no instrument registered (genesis instrument add)"},

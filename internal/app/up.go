@@ -109,6 +109,7 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	if demo {
 		fmt.Fprintf(stdout, "  lab:          workcell %q: simulated flow reactors %s (accredited for OPEN)\n", DemoWorkcell, strings.Join(demoReactors, ", "))
 		fmt.Fprintf(stdout, "  campaign:     %q maximises their yield  (genesis campaign watch %s)\n", DemoCampaign, DemoCampaign)
+		fmt.Fprintf(stdout, "  challenges:   demo national challenges across the priority domains  (genesis challenge list)\n")
 	}
 	if _, err := os.Stat(tokenPath); err == nil {
 		fmt.Fprintf(stdout, "  admin token:  %s  (export GENESIS_URL=%s GENESIS_TOKEN=$(cat %s))\n", tokenPath, base, tokenPath)

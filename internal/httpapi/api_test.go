@@ -34,6 +34,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
@@ -123,11 +124,15 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	chs, err := mission.New(mission.Config{DB: db, Authz: az, Identity: id, Catalog: cat, Campaigns: camp, Sites: reg, Fleet: ins, Audit: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The mission plan over no sources (internal/app adapts the services;
 	// its tests drive them): every check answers not available.
 	ms := plan.New(db, log)
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
-		Literature: lib, Agent: ag, Logger: slog.New(slog.DiscardHandler), Mission: ms})
+		Literature: lib, Agent: ag, Challenges: chs, Logger: slog.New(slog.DiscardHandler), Mission: ms})
 	ms.Audit = srv
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -977,6 +982,7 @@ func TestAPI(t *testing.T) {
 		exerciseInstruments(t, h)
 		exerciseLiterature(t, h)
 		exerciseAgent(t, h)
+		exerciseChallenges(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

@@ -145,6 +145,7 @@ func (s *Server) routes() {
 
 	s.agentRoutes()
 	s.missionRoutes()
+	s.challengeRoutes()
 
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))

@@ -28,6 +28,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
@@ -71,6 +72,8 @@ type Server struct {
 	mounts []string
 	// agent runs research agents; optional.
 	agent *agent.Service
+	// challenges manages national challenges (issue 15); optional.
+	challenges *mission.Service
 	// lit is the literature; optional.
 	lit *library.Service
 	// mission is the mission plan, status and risks; optional.
@@ -107,6 +110,8 @@ type Config struct {
 	Literature *library.Service
 	// Mission serves the mission plan, its status and the risks; optional.
 	Mission *plan.Service
+	// Challenges manages national challenges; optional.
+	Challenges *mission.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -124,6 +129,7 @@ func New(cfg Config) *Server {
 	s.agent = cfg.Agent
 	s.lit = cfg.Literature
 	s.mission = cfg.Mission
+	s.challenges = cfg.Challenges
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

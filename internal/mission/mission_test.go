@@ -1,11 +1,14 @@
 package mission_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
@@ -34,7 +37,7 @@ func TestCreateGetList(t *testing.T) {
 			}
 		}
 		secret := w.create(w.alice, strings.Replace(spec("fusion-secret", "label: NATIONAL-SECURITY//FUSION\n"), "critical minerals & materials", "fusion", 1))
-		if secret.Domain != "nuclear-energy" {
+		if secret.Domain != "nuclear-fission-fusion" {
 			t.Errorf("domain fusion → %s", secret.Domain)
 		}
 		// Hidden is missing: same error, same message shape.
@@ -144,6 +147,8 @@ func TestBadInput(t *testing.T) {
 			{"unknown target field", strings.Replace(spec("x", ""), "baseline: 60", "baseline: 60, dirction: max", 1), "targets[0].dirction", `did you mean "direction"?`},
 			{"no targets", strings.Replace(spec("x", ""), "targets:\n  - {metric: yield, unit: \"%\", direction: max, target: 90, baseline: 60}\n", "targets: []\n", 1), "targets", "at least one"},
 			{"oversized statement", strings.Replace(spec("x", ""), "  Two lines.", "  "+strings.Repeat("long ", 4000), 1), "statement", ""},
+			{"metric without objective", spec("x", "links:\n  - {kind: model, ref: m, metric: yield}\n"), "links[0].objective", "name the objective"},
+			{"objective metric not a target", spec("x", "links:\n  - {kind: model, ref: m, objective: s, metric: fidelity}\n"), "links[0].metric", "not one of this challenge's target metrics"},
 			{"metric mapping to no target", spec("x", "links:\n  - {kind: dataset, ref: open-data, objective: y}\n"), "links[0].objective", "has none"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -235,13 +240,15 @@ func TestLinksAsViewer(t *testing.T) {
 		w.dataset(w.bob, "open-data", "OPEN")
 		w.model(w.alice, "secret-model", "secret-data", map[string]float64{"yield": 95})
 		w.model(w.bob, "open-model", "open-data", map[string]float64{"yield": 70})
+		w.model(w.bob, "mapped-model", "open-data", map[string]float64{"score": 75, "yield": 1})
 		c := w.create(w.alice, spec("mixed", `links:
   - {kind: dataset, ref: secret-data}
   - {kind: dataset, ref: open-data}
   - {kind: model, ref: secret-model}
   - {kind: model, ref: open-model}
+  - {kind: model, ref: mapped-model, objective: score}
 `))
-		if len(c.Links) != 4 {
+		if len(c.Links) != 5 {
 			t.Fatalf("alice sees %d links", len(c.Links))
 		}
 		bc, err := w.svc.Get(ctx, w.carol, "mixed")
@@ -253,8 +260,8 @@ func TestLinksAsViewer(t *testing.T) {
 				t.Errorf("carol sees %+v", l)
 			}
 		}
-		if len(bc.Links) != 2 {
-			t.Errorf("carol sees %d links, want 2", len(bc.Links))
+		if len(bc.Links) != 3 {
+			t.Errorf("carol sees %d links, want 3", len(bc.Links))
 		}
 		pa, err := w.svc.Progress(ctx, w.alice, "mixed")
 		if err != nil {
@@ -264,11 +271,77 @@ func TestLinksAsViewer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tp := pa.Targets[0]; !tp.Reached || *tp.Best != 95 || tp.ReachedBy.Name != "secret-model" {
-			t.Errorf("alice's progress %+v", tp)
+		if tp := pa.Targets[0]; !tp.Reached || *tp.Best != 95 || tp.ReachedBy.Name != "secret-model" || pa.Label != "NATIONAL-SECURITY//FUSION" {
+			t.Errorf("alice's progress %+v, label %s (computed from a restricted model)", tp, pa.Label)
 		}
-		if tp := pc.Targets[0]; tp.Reached || *tp.Best != 70 || tp.Fraction != 1.0/3 || tp.BestBy.Name != "open-model" || tp.Observations != 1 {
-			t.Errorf("carol's progress %+v", tp)
+		// The mapped model counts its "score" (not its "yield") toward yield.
+		if tp := pc.Targets[0]; tp.Reached || *tp.Best != 75 || tp.Fraction != 0.5 || tp.BestBy.Name != "mapped-model" || tp.Observations != 2 || pc.Label != "OPEN" {
+			t.Errorf("carol's progress %+v, label %s", tp, pc.Label)
+		}
+	})
+}
+
+// Every mutation is on the audit log under the challenge's label, reads
+// above OPEN too, and a hidden or missing challenge asked for is a denial
+// that does not name what was hidden.
+func TestAudit(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	w := newWorld(t, db)
+	c := w.create(w.alice, spec("audited", "label: NATIONAL-SECURITY//FUSION\n"))
+	title := "Audited"
+	if _, err := w.svc.Update(ctx, w.alice, "audited", mission.Patch{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Get(ctx, w.alice, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.svc.Get(ctx, w.bob, c.ID)
+	n, _ := w.log.Size(ctx)
+	seen := map[string]string{}
+	for i := uint64(0); i < n; i++ {
+		e, err := w.log.Get(ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Action, "challenge.") {
+			seen[e.Action+" "+string(e.Decision)+" "+e.Principal] = e.ObjectID
+		}
+	}
+	for _, want := range []string{"challenge.create allow " + string(w.alice.ID), "challenge.update allow " + string(w.alice.ID), "challenge.read allow " + string(w.alice.ID), "challenge.read deny " + string(w.bob.ID)} {
+		if _, ok := seen[want]; !ok {
+			t.Errorf("no %q on the audit log: %v", want, seen)
+		}
+	}
+}
+
+// Sites and instruments link by name, are stored by ID, and show with
+// their names (the registries show them to every reader); a missing one is
+// not found.
+func TestSiteAndInstrumentLinks(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		if _, err := w.sites.EnsureLocal(ctx, "OPEN", sites.Capacity{Nodes: 1, CoresPerNode: 2, MemoryGBNode: 1}); err != nil {
+			t.Fatal(err)
+		}
+		settings, _ := json.Marshal(map[string]any{"model": "flow-reactor"})
+		if _, err := w.ins.Ensure(ctx, instruments.Spec{Name: "reactor", Kind: "sim", Settings: settings, Accreditation: "OPEN"}); err != nil {
+			t.Fatal(err)
+		}
+		c := w.create(w.alice, spec("kit", `links:
+  - {kind: site, ref: local}
+  - {kind: instrument, ref: reactor}
+`))
+		if len(c.Links) != 2 || c.Links[0].Name != "local" || !strings.HasPrefix(c.Links[0].ID, "site_") || c.Links[1].Name != "reactor" || !strings.HasPrefix(c.Links[1].ID, "ins_") {
+			t.Errorf("alice's links %+v", c.Links)
+		}
+		for _, l := range []string{"{kind: instrument, ref: no-reactor}", "{kind: site, ref: no-site}"} {
+			if _, err := w.svc.Create(ctx, w.bob, parse(t, spec("kit2", "links:\n  - "+l+"\n"))); !errors.Is(errors.Invalid, err) || !strings.Contains(errors.SafeMessage(err), "not found") {
+				t.Errorf("%s: %v", l, err)
+			}
+		}
+		got, err := w.svc.Get(ctx, w.carol, "kit")
+		if err != nil || len(got.Links) != 2 {
+			t.Errorf("carol's links %+v, %v", got, err)
 		}
 	})
 }

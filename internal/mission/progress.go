@@ -11,6 +11,7 @@ import (
 	"github.com/genesis-science/genesis/internal/agent"
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
 )
 
 // Bounds of a progress computation.
@@ -71,10 +72,13 @@ type TargetProgress struct {
 
 // Progress is a challenge's progress as its reader sees it.
 type Progress struct {
-	Challenge string           `json:"challenge"`
-	Name      string           `json:"name"`
-	Label     string           `json:"label"`
-	Targets   []TargetProgress `json:"targets"`
+	Challenge string `json:"challenge"`
+	Name      string `json:"name"`
+	// Label is the join of the challenge's label and the labels of every
+	// record the progress was computed from (invariant 2): what it says
+	// depends on them.
+	Label   string           `json:"label"`
+	Targets []TargetProgress `json:"targets"`
 	// Reached counts the targets reached.
 	Reached    int       `json:"reached"`
 	ComputedAt time.Time `json:"computed_at"`
@@ -181,19 +185,23 @@ func (s *Service) Progress(ctx context.Context, p *genesis.Principal, idOrName s
 		return nil, err
 	}
 	obs := map[string][]Observation{} // by metric
+	join, err := label.Parse(c.Label)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
 	for _, l := range c.Links {
 		var err error
 		switch l.Kind {
 		case LinkCampaign:
-			err = s.campaignObservations(ctx, p, c, l, obs)
+			err = s.campaignObservations(ctx, p, c, l, obs, &join)
 		case LinkModel:
-			err = s.modelObservations(ctx, p, c, l, obs)
+			err = s.modelObservations(ctx, p, c, l, obs, &join)
 		}
 		if err != nil && !hidden(err) {
 			return nil, errors.E(op, err)
 		}
 	}
-	pr := &Progress{Challenge: c.ID, Name: c.Name, Label: c.Label, Targets: []TargetProgress{}, ComputedAt: s.now()}
+	pr := &Progress{Challenge: c.ID, Name: c.Name, Label: join.Format(), Targets: []TargetProgress{}, ComputedAt: s.now()}
 	for _, t := range c.Targets {
 		tp := ProgressOf(t, obs[t.Metric], MaxHistory)
 		if tp.Reached {
@@ -219,7 +227,27 @@ func measures(c *Challenge, l Link) map[string]string {
 	return m
 }
 
-func (s *Service) campaignObservations(ctx context.Context, p *genesis.Principal, c *Challenge, l Link, obs map[string][]Observation) error {
+// canonUnit is the (canonical) unit of c's target on metric.
+func canonUnit(c *Challenge, metric string) string {
+	for _, t := range c.Targets {
+		if t.Metric == metric {
+			return t.Unit
+		}
+	}
+	return ""
+}
+
+// joinLabel raises *join to dominate marking.
+func joinLabel(join *label.Label, marking string) error {
+	l, err := label.Parse(marking)
+	if err != nil {
+		return errors.E(errors.Internal, err)
+	}
+	*join = label.Join(*join, l)
+	return nil
+}
+
+func (s *Service) campaignObservations(ctx context.Context, p *genesis.Principal, c *Challenge, l Link, obs map[string][]Observation, join *label.Label) error {
 	if s.c.Campaigns == nil {
 		return nil
 	}
@@ -260,12 +288,15 @@ func (s *Service) campaignObservations(ctx context.Context, p *genesis.Principal
 				if !ok {
 					continue
 				}
-				if k.unit != "" {
+				if k.unit != "" && k.unit != canonUnit(c, k.metric) {
 					_, cv, _, err := Canonical("value", k.metric, v, k.unit)
 					if err != nil {
 						continue // a unit that does not convert measures something else
 					}
 					v = cv
+				}
+				if err := joinLabel(join, cmp.Label); err != nil {
+					return err
 				}
 				obs[k.metric] = append(obs[k.metric], Observation{Value: v, Source: Source{Kind: LinkCampaign, ID: cmp.ID, Name: cmp.Name, Ref: e.ID, At: at}})
 			}
@@ -278,7 +309,7 @@ func (s *Service) campaignObservations(ctx context.Context, p *genesis.Principal
 	}
 }
 
-func (s *Service) modelObservations(ctx context.Context, p *genesis.Principal, c *Challenge, l Link, obs map[string][]Observation) error {
+func (s *Service) modelObservations(ctx context.Context, p *genesis.Principal, c *Challenge, l Link, obs map[string][]Observation, join *label.Label) error {
 	vs, err := s.c.Catalog.Versions(ctx, p, l.ID)
 	if err != nil {
 		return err
@@ -307,6 +338,9 @@ func (s *Service) modelObservations(ctx context.Context, p *genesis.Principal, c
 			if !ok {
 				continue
 			}
+			if err := joinLabel(join, v.Label); err != nil {
+				return err
+			}
 			obs[metric] = append(obs[metric], Observation{Value: x, Source: Source{Kind: LinkModel, ID: l.ID, Name: l.Name, Ref: strconv.FormatInt(v.Version, 10), At: v.CreatedAt}})
 		}
 	}
@@ -315,7 +349,8 @@ func (s *Service) modelObservations(ctx context.Context, p *genesis.Principal, c
 
 // Target is the challenge's target an agent aims at (agent.Challenges):
 // its first unreached target as p sees the progress, or its first target
-// when all are reached. Its label is the challenge's marking.
+// when all are reached. Its label is the progress's: the challenge's
+// marking joined with the records that decided which target is unreached.
 func (s *Service) Target(ctx context.Context, p *genesis.Principal, id string) (*agent.Target, error) {
 	const op errors.Op = "mission.Target"
 	pr, err := s.Progress(ctx, p, id)

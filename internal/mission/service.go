@@ -284,16 +284,48 @@ func (s *Service) Get(ctx context.Context, p *genesis.Principal, idOrName string
 	return &r.Challenge, nil
 }
 
+// presenter fills challenges for one reader, remembering what it looked up
+// (organisations, links' visibility) for the rest of one call.
+type presenter struct {
+	s     *Service
+	p     *genesis.Principal
+	orgs  map[string]Org
+	links map[string]linkSeen
+}
+
+type linkSeen struct {
+	name string
+	ok   bool
+}
+
+func (s *Service) presenter(p *genesis.Principal) *presenter {
+	return &presenter{s: s, p: p, orgs: map[string]Org{}, links: map[string]linkSeen{}}
+}
+
 // present fills r's organisations and the links p may follow.
 func (s *Service) present(ctx context.Context, p *genesis.Principal, r *row) error {
-	lead, err := s.org(ctx, r.lead)
+	return s.presenter(p).present(ctx, r)
+}
+
+func (pr *presenter) present(ctx context.Context, r *row) error {
+	org := func(id string) (Org, error) {
+		if o, ok := pr.orgs[id]; ok {
+			return o, nil
+		}
+		o, err := pr.s.org(ctx, id)
+		if err == nil {
+			pr.orgs[id] = o
+		}
+		return o, err
+	}
+	lead, err := org(r.lead)
 	if err != nil {
 		return err
 	}
 	r.Lead = lead
 	r.Partners = []Org{}
 	for _, id := range r.partners {
-		o, err := s.org(ctx, id)
+		o, err := org(id)
 		if err != nil {
 			return err
 		}
@@ -301,12 +333,18 @@ func (s *Service) present(ctx context.Context, p *genesis.Principal, r *row) err
 	}
 	r.Links = []Link{}
 	for _, l := range r.stored {
-		name, ok, err := s.visible(ctx, p, l)
-		if err != nil {
-			return err
+		key := l.Kind + "\x00" + l.ID + "\x00" + l.Name
+		seen, ok := pr.links[key]
+		if !ok {
+			name, visible, err := pr.s.visible(ctx, pr.p, l)
+			if err != nil {
+				return err
+			}
+			seen = linkSeen{name, visible}
+			pr.links[key] = seen
 		}
-		if ok {
-			r.Links = append(r.Links, Link{Kind: l.Kind, ID: l.ID, Name: name, Objective: l.Objective, Metric: l.Metric})
+		if seen.ok {
+			r.Links = append(r.Links, Link{Kind: l.Kind, ID: l.ID, Name: seen.name, Objective: l.Objective, Metric: l.Metric})
 		}
 	}
 	return nil
@@ -473,8 +511,9 @@ func (s *Service) List(ctx context.Context, p *genesis.Principal, o ListOptions)
 		return nil, "", errors.E(op, err)
 	}
 	out := make([]Challenge, 0, len(rs))
+	pres := s.presenter(p)
 	for i := range rs {
-		if err := s.present(ctx, p, &rs[i]); err != nil {
+		if err := pres.present(ctx, &rs[i]); err != nil {
 			return nil, "", errors.E(op, err)
 		}
 		out = append(out, rs[i].Challenge)

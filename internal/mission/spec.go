@@ -11,7 +11,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -115,6 +117,9 @@ func Parse(data []byte) (*Spec, error) {
 	if msg := yamlsafe.Check(data); msg != "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("challenge file: "+msg))
 	}
+	if multipleDocuments(data) {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("challenge file: more than one YAML document (---): a challenge file holds one challenge"))
+	}
 	var s Spec
 	if err := yamlsafe.Decode(data, &s, yaml.Strict()); err != nil {
 		path := errorPath(data, err)
@@ -135,6 +140,35 @@ func Parse(data []byte) (*Spec, error) {
 		return nil, errors.E(op, err)
 	}
 	return &s, nil
+}
+
+// multipleDocuments reports whether data holds a second YAML document
+// (a "---" after content), which the decoder would silently ignore.
+func multipleDocuments(data []byte) (multi bool) {
+	defer func() {
+		if recover() != nil {
+			multi = false // yamlsafe.Check tokenised it already; the decoder says what is wrong
+		}
+	}()
+	content, directive := false, -1
+	for _, tk := range lexer.Tokenize(string(data)) {
+		line := -2
+		if tk.Position != nil {
+			line = tk.Position.Line
+		}
+		switch {
+		case tk.Type == token.DirectiveType:
+			directive = line
+		case tk.Type == token.DocumentHeaderType:
+			if content {
+				return true
+			}
+		case tk.Type == token.CommentType, tk.Type == token.DocumentEndType, line == directive:
+		default:
+			content = true
+		}
+	}
+	return false
 }
 
 var (
@@ -290,6 +324,9 @@ func (s *Spec) Validate() error {
 		}
 		if l.Kind != LinkCampaign && l.Kind != LinkModel && (l.Objective != "" || l.Metric != "") {
 			return invalid(f+".objective", f+": objective and metric map a campaign's or model's measurements; a "+l.Kind+" link has none")
+		}
+		if l.Metric != "" && l.Objective == "" {
+			return invalid(f+".objective", f+": metric says which target an objective measures; name the objective too")
 		}
 		if l.Metric != "" {
 			l.Metric = foldMetric(l.Metric)

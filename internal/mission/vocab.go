@@ -15,7 +15,7 @@ var Domains = []string{
 	"advanced-manufacturing",
 	"biotechnology",
 	"critical-minerals-materials",
-	"nuclear-energy",
+	"nuclear-fission-fusion",
 	"quantum-information-science",
 	"semiconductors-microelectronics",
 	"robotics",
@@ -34,13 +34,13 @@ var domainAliases = map[string]string{
 	"critical-materials":                  "critical-minerals-materials",
 	"minerals":                            "critical-minerals-materials",
 	"materials":                           "critical-minerals-materials",
-	"nuclear":                             "nuclear-energy",
-	"fusion":                              "nuclear-energy",
-	"fission":                             "nuclear-energy",
-	"nuclear-fission-fusion":              "nuclear-energy",
-	"nuclear-fission-fusion-energy":       "nuclear-energy",
-	"nuclear-fusion-fission-energy":       "nuclear-energy",
-	"fission-fusion":                      "nuclear-energy",
+	"nuclear":                             "nuclear-fission-fusion",
+	"fusion":                              "nuclear-fission-fusion",
+	"fission":                             "nuclear-fission-fusion",
+	"nuclear-energy":                      "nuclear-fission-fusion",
+	"nuclear-fission-fusion-energy":       "nuclear-fission-fusion",
+	"nuclear-fusion-fission-energy":       "nuclear-fission-fusion",
+	"fission-fusion":                      "nuclear-fission-fusion",
 	"quantum":                             "quantum-information-science",
 	"qis":                                 "quantum-information-science",
 	"quantum-information":                 "quantum-information-science",
@@ -80,7 +80,7 @@ func foldDomain(s string) string {
 }
 
 // ParseDomain returns the slug s names ("Nuclear fission & fusion energy"
-// → nuclear-energy). An unknown domain is Invalid, with a did-you-mean
+// → nuclear-fission-fusion). An unknown domain is Invalid, with a did-you-mean
 // when s looks like a typo of one.
 func ParseDomain(s string) (string, error) {
 	const op errors.Op = "mission.ParseDomain"
@@ -222,7 +222,8 @@ func foldMetric(s string) string {
 // Canonical returns the canonical name and unit of metric, and v (in
 // unit) converted to that unit. An unknown metric is Invalid with a
 // did-you-mean; a unit that is not a unit of the metric's dimension is
-// Invalid naming the canonical unit. field prefixes the error's field.
+// Invalid naming the canonical unit; no unit is the canonical unit. field
+// prefixes the error's field.
 func Canonical(field, metric string, v float64, unit string) (name string, value float64, canon string, err error) {
 	const op errors.Op = "mission.Canonical"
 	name = foldMetric(metric)
@@ -245,7 +246,10 @@ func Canonical(field, metric string, v float64, unit string) (name string, value
 		}
 		return name, v * f / mm.group[mm.unit], mm.unit, nil
 	}
-	if _, ok := extract.Properties()[name]; ok {
+	if cu, ok := extract.Properties()[name]; ok {
+		if strings.TrimSpace(unit) == cu || strings.TrimSpace(unit) == "" {
+			return name, v, cu, nil // as written, not rounded by a conversion
+		}
 		out, cu, err := extract.Normalize(name, v, unit)
 		if err != nil {
 			return "", 0, "", errors.E(op, errors.Invalid, errors.Field(field+"."+errors.FieldOf(err)), errors.Msg(field+": "+errors.SafeMessage(err)))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/manifest"
@@ -33,6 +34,7 @@ type world struct {
 	ins                      *instruments.Registry
 	sites                    *sites.Registry
 	svc                      *mission.Service
+	log                      *audit.Memory
 	admin, alice, bob, carol *genesis.Principal
 }
 
@@ -41,7 +43,7 @@ type world struct {
 // OPEN viewer.
 func newWorld(t testing.TB, db store.DB) *world {
 	t.Helper()
-	w := &world{t: t, db: db}
+	w := &world{t: t, db: db, log: audit.NewMemory()}
 	w.ids = identity.New(db)
 	if _, err := w.ids.Bootstrap(ctx, "admin"); err != nil {
 		t.Fatal(err)
@@ -81,7 +83,7 @@ func newWorld(t testing.TB, db store.DB) *world {
 	if w.sites, err = sites.New(db, w.az, w.ids, make([]byte, 32)); err != nil {
 		t.Fatal(err)
 	}
-	w.svc, err = mission.New(mission.Config{DB: db, Authz: w.az, Identity: w.ids, Catalog: w.cat, Campaigns: w.camp, Sites: w.sites, Fleet: w.ins})
+	w.svc, err = mission.New(mission.Config{DB: db, Authz: w.az, Identity: w.ids, Catalog: w.cat, Campaigns: w.camp, Sites: w.sites, Fleet: w.ins, Audit: w.log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func ptr[T any](xs []T) *[]T {
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-var priority = []string{"advanced-manufacturing", "biotechnology", "critical-minerals-materials", "nuclear-energy",
+var priority = []string{"advanced-manufacturing", "biotechnology", "critical-minerals-materials", "nuclear-fission-fusion",
 	"quantum-information-science", "semiconductors-microelectronics", "robotics"}
 
 func challenges(n int, domains ...string) []Challenge {
