@@ -439,3 +439,32 @@ func TestMissionAuditHidden(t *testing.T) {
 }
 
 var openMarking, _ = label.MustParse("OPEN").MarshalBinary()
+
+// TestMissionStatusDemo: on the demo `genesis up` seeds, the mission
+// status is meaningful out of the box: the challenges milestone is met by
+// the demo challenges (counted as demo data), and every milestone says
+// what it rests on or exactly what is missing.
+func TestMissionStatusDemo(t *testing.T) {
+	ctx := context.Background()
+	a, admin, _ := missionApp(t)
+	if _, err := a.setUpDemo(ctx, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.Mission.Status(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := milestone(t, st, "challenges-identified")
+	if m.Status != plan.Met || len(m.Evidence) == 0 || !strings.Contains(m.Evidence[0].Text, "demo data") {
+		t.Errorf("demo challenges: %s %q %+v", m.Status, m.Missing, m.Evidence)
+	}
+	for _, m := range st.Milestones {
+		if m.Status == plan.NotAvailable {
+			t.Errorf("%s not available on the demo: %q", m.ID, m.Missing)
+		}
+		if m.Status != plan.Met && len(m.Missing) == 0 {
+			t.Errorf("%s is %s and says nothing is missing", m.ID, m.Status)
+		}
+		t.Logf("%s: %s %.0f%% %q", m.ID, m.Status, 100*m.Progress, m.Missing)
+	}
+}
