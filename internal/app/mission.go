@@ -240,6 +240,9 @@ func (m missionChallenges) Challenges(ctx context.Context, p *genesis.Principal)
 				}
 			}
 			pr, err := m.s.Progress(ctx, p, c.ID)
+			if errors.Is(errors.NotExist, err) {
+				continue // removed or hidden since the list: as if missing
+			}
 			if err != nil {
 				return nil, err
 			}
