@@ -20,6 +20,7 @@ import (
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
+	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -27,8 +28,19 @@ import (
 // and its challenge service.
 func missionApp(t *testing.T) (*App, *genesis.Principal, *mission.Service) {
 	t.Helper()
+	return missionAppOn(t, "")
+}
+
+// missionAppOn is missionApp on the metadata store dsn ("": SQLite in the
+// data dir).
+func missionAppOn(t *testing.T, dsn string) (*App, *genesis.Principal, *mission.Service) {
+	t.Helper()
 	ctx := context.Background()
-	a, err := Open(ctx, config.Default(t.TempDir()), slog.New(slog.DiscardHandler))
+	cfg := config.Default(t.TempDir())
+	if dsn != "" {
+		cfg.Store.DSN = dsn
+	}
+	a, err := Open(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +76,13 @@ func milestone(t *testing.T, st *plan.Status, id string) plan.MilestoneStatus {
 // start) and says exactly what is missing; adding a site, an instrument
 // and challenges moves the milestones that look at them.
 func TestMissionStatusEmptyPlatform(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testMissionStatusEmptyPlatform(t, "") })
+	t.Run("postgres", func(t *testing.T) { testMissionStatusEmptyPlatform(t, storetest.PostgresDSN(t)) })
+}
+
+func testMissionStatusEmptyPlatform(t *testing.T, dsn string) {
 	ctx := context.Background()
-	a, admin, _ := missionApp(t)
+	a, admin, _ := missionAppOn(t, dsn)
 	st, err := a.Mission.Status(ctx, admin)
 	if err != nil {
 		t.Fatal(err)
