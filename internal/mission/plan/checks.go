@@ -257,11 +257,7 @@ func Evaluate(kind string, s *State, p map[string]any) Result {
 	var missing []string
 	for _, n := range k.needs {
 		if !s.has(n) {
-			why := s.Why[n]
-			if why == "" {
-				why = "not on this platform yet"
-			}
-			missing = append(missing, n+": "+why)
+			missing = append(missing, n+": "+s.why(n))
 		}
 	}
 	if missing != nil {

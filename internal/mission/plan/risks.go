@@ -97,6 +97,14 @@ type RiskInputs struct {
 	People      *[]Person
 }
 
+// why says why source is not available (see State.Why).
+func (s *State) why(source string) string {
+	if w := s.Why[source]; w != "" {
+		return w
+	}
+	return "not on this platform yet"
+}
+
 func notAvailable(name, why string) Risk {
 	return Risk{Name: name, Level: RiskNotAvailable, Summary: why, Figures: []Figure{}, Evidence: []Evidence{}}
 }
@@ -161,7 +169,7 @@ func leakage(s *State, in RiskInputs) Risk {
 func silos(s *State) Risk {
 	const name = "silos"
 	if s.Assets == nil {
-		return notAvailable(name, "the catalog is not available to you")
+		return notAvailable(name, "the catalog: "+s.why("assets"))
 	}
 	var poor, unlinked []string
 	n := 0
@@ -214,7 +222,7 @@ func silos(s *State) Risk {
 func energy(s *State) Risk {
 	const name = "energy"
 	if s.Sites == nil {
-		return notAvailable(name, "the sites are not available to you")
+		return notAvailable(name, "the sites: "+s.why("sites"))
 	}
 	r := Risk{Name: name, Level: RiskOK}
 	var cap, draw float64
