@@ -79,3 +79,41 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
+
+// BenchmarkMissionStatus times one status request by an administrator on
+// the demo (22 challenges, their datasets and models, the demo campaign)
+// plus 500 more datasets (metadata and lineage read for each).
+func BenchmarkMissionStatus(b *testing.B) {
+	ctx := context.Background()
+	a, err := Open(ctx, config.Default(b.TempDir()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	secret, err := a.Identity.Bootstrap(ctx, "admin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin, err := a.Identity.Authenticate(ctx, secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.setUpDemo(ctx, "admin"); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 500 {
+		if _, err := a.Catalog.Create(ctx, admin, catalog.CreateSpec{Name: "d" + itoa(i), Label: "OPEN"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		st, err := a.Mission.Status(ctx, admin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(st.Milestones) != 5 {
+			b.Fatal("milestones")
+		}
+	}
+}
