@@ -338,9 +338,14 @@ func TestMissionCampaignEndToEnd(t *testing.T) {
 // dataset above the reader's clearance is exactly what the reader sees on
 // one where they were never made.
 func TestMissionHiddenIsMissing(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testMissionHiddenIsMissing(t, func() string { return "" }) })
+	t.Run("postgres", func(t *testing.T) { testMissionHiddenIsMissing(t, func() string { return storetest.PostgresDSN(t) }) })
+}
+
+func testMissionHiddenIsMissing(t *testing.T, dsn func() string) {
 	ctx := context.Background()
 	view := func(hidden bool) (string, string) {
-		a, admin, ch := missionApp(t)
+		a, admin, ch := missionAppOn(t, dsn())
 		if _, err := a.Identity.RegisterCompartment(ctx, admin, "FUSION"); err != nil {
 			t.Fatal(err)
 		}
