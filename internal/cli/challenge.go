@@ -187,6 +187,9 @@ func challengeCmd(env *Env) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if sp.Name != args[0] && !strings.HasPrefix(args[0], "chl_") {
+					return &usageError{msg: "the file describes challenge " + sp.Name + ", not " + safe(args[0]) + " (a challenge's name does not change)"}
+				}
 				patch = mission.PatchOf(sp)
 			}
 			set := func(dst **string, flag, v string) {

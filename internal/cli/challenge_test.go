@@ -149,6 +149,12 @@ links:
 	if code, out, _ := run("challenge", "metrics"); code != 0 || !strings.Contains(out, "coherence_time") || !strings.Contains(out, "band_gap") {
 		t.Errorf("metrics: %d %q", code, out)
 	}
+	if code, out, errs := run("challenge", "update", "alloys", "-f", file, "--json"); code != 0 || !strings.Contains(out, `"title": "Predictive alloy design"`) {
+		t.Errorf("update from the file: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := run("challenge", "update", "other-name", "-f", file); code == 0 || !strings.Contains(errs, "describes challenge alloys") {
+		t.Errorf("update another name from the file: %d %q", code, errs)
+	}
 	// A typo in the file is named with a suggestion, before any server.
 	os.WriteFile(file, []byte("name: x\ntitel: y\n"), 0o644)
 	if code, _, errs := run("challenge", "validate", "-f", file); code == 0 || !strings.Contains(errs, `did you mean "title"?`) {

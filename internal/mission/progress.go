@@ -119,10 +119,35 @@ func sourceKey(s *Source) string {
 	return s.Ref
 }
 
+// naturalLess orders keys with their trailing numbers as numbers
+// ("exp_x-2" before "exp_x-10", "m@9" before "m@10"), else as text.
+func naturalLess(a, b string) bool {
+	pa, na, oka := splitNumber(a)
+	pb, nb, okb := splitNumber(b)
+	if oka && okb && pa == pb && na != nb {
+		return na < nb
+	}
+	return a < b
+}
+
+// splitNumber splits s into a prefix and its trailing decimal number.
+func splitNumber(s string) (string, uint64, bool) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	if i == len(s) || len(s)-i > 18 {
+		return s, 0, false
+	}
+	n, err := strconv.ParseUint(s[i:], 10, 64)
+	return s[:i], n, err == nil
+}
+
 // ProgressOf computes t's progress from obs: the best value, the fraction
 // of the way from baseline to target, whether and by which record (the
 // first in time) it was reached, and the best-so-far curve over the
-// records' times (ties in time broken by source), at most maxPoints
+// records' times (ties in time broken by source: experiments by sequence,
+// model versions by number), at most maxPoints
 // points. It is a pure function of its arguments.
 func ProgressOf(t Target, obs []Observation, maxPoints int) TargetProgress {
 	out := TargetProgress{Target: t, Observations: len(obs), History: []Point{}}
@@ -132,7 +157,7 @@ func ProgressOf(t Target, obs []Observation, maxPoints int) TargetProgress {
 		if !a.At.Equal(b.At) {
 			return a.At.Before(b.At)
 		}
-		return sourceKey(a) < sourceKey(b)
+		return naturalLess(sourceKey(a), sourceKey(b))
 	})
 	var hist []Point
 	for i := range o {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +40,22 @@ func refProgress(t mission.Target, obs []mission.Observation) (best *float64, be
 		if !sa.At.Equal(sb.At) {
 			return sa.At.Before(sb.At)
 		}
-		return key(sa) < key(sb)
+		ka, kb := key(sa), key(sb)
+		// Trailing numbers compare as numbers: "e2" before "e10".
+		trim := func(k string) (string, int) {
+			j := strings.LastIndexAny(k, "e@") + 1
+			n, err := strconv.Atoi(k[j:])
+			if err != nil {
+				return k, -1
+			}
+			return k[:j], n
+		}
+		pa, na := trim(ka)
+		pb, nb := trim(kb)
+		if pa == pb && na >= 0 && nb >= 0 && na != nb {
+			return na < nb
+		}
+		return ka < kb
 	}
 	// insertion sort, stable
 	for i := 1; i < len(order); i++ {
