@@ -84,7 +84,7 @@ func (m missionCampaigns) Campaigns(ctx context.Context, p *genesis.Principal) (
 			return nil, err
 		}
 		for _, c := range cs {
-			v := plan.Campaign{ID: c.ID, Name: c.Name, State: c.State, Dataset: c.Dataset}
+			v := plan.Campaign{ID: c.ID, Name: c.Name, Label: c.Label, State: c.State, Dataset: c.Dataset}
 			switch ex := c.Spec.Executor; {
 			case ex.Instrument != "":
 				if l, ok := labOf[ex.Instrument]; ok {
@@ -137,7 +137,7 @@ func (m missionAssets) Assets(ctx context.Context, p *genesis.Principal) ([]plan
 				if len(out) == MaxMissionAssets {
 					break
 				}
-				v := plan.Asset{ID: a.ID, Name: a.Name, Kind: string(a.Kind), Quality: -1}
+				v := plan.Asset{ID: a.ID, Name: a.Name, Kind: string(a.Kind), Label: a.Label, Quality: -1}
 				if _, md, err := m.cat.GetMetadata(ctx, p, a.ID); err == nil {
 					v.Quality = md.Quality.Score
 				} else if !errors.Is(errors.NotExist, err) {
@@ -233,7 +233,7 @@ func (m missionChallenges) Challenges(ctx context.Context, p *genesis.Principal)
 			return nil, err
 		}
 		for _, c := range cs {
-			v := plan.Challenge{ID: c.ID, Name: c.Name, Title: c.Title, Domain: c.Domain, Demo: c.Demo}
+			v := plan.Challenge{ID: c.ID, Name: c.Name, Title: c.Title, Domain: c.Domain, Label: c.Label, Demo: c.Demo}
 			for _, l := range c.Links { // only the links p may follow
 				if l.Kind == mission.LinkDataset || l.Kind == mission.LinkModel {
 					v.Assets = append(v.Assets, l.ID)
@@ -246,6 +246,7 @@ func (m missionChallenges) Challenges(ctx context.Context, p *genesis.Principal)
 			if err != nil {
 				return nil, err
 			}
+			v.Label = pr.Label // the challenge's joined with what its progress read
 			for _, t := range pr.Targets {
 				pt := plan.Target{Metric: t.Metric, Reached: t.Reached}
 				if t.ReachedBy != nil && t.ReachedBy.Kind == mission.LinkCampaign {

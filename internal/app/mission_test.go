@@ -191,6 +191,12 @@ func TestMissionStatusAsViewer(t *testing.T) {
 	if got := count(alice); got != "18 more challenges (2 of 20 identified)" {
 		t.Errorf("alice: %q", got)
 	}
+	// Invariant 2: each status is labelled the join of what it read.
+	for p, want := range map[*genesis.Principal]string{alice: "PROPRIETARY//FUSION", carol: "OPEN"} {
+		if st, _ := a.Mission.Status(ctx, p); st.Label != want {
+			t.Errorf("%s's status labelled %q, want %q", p.Name, st.Label, want)
+		}
+	}
 	if got := count(carol); got != "19 more challenges (1 of 20 identified)" {
 		t.Errorf("carol: %q", got)
 	}

@@ -250,6 +250,9 @@ func daysText(n int) string {
 
 func printStatus(env *Env, st *plan.Status) {
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	if st.Label != "" {
+		fmt.Fprintf(w, "%s\n", st.Label)
+	}
 	fmt.Fprintf(w, "Mission plan from %s; today %s.\n\n", st.Start, st.Today)
 	fmt.Fprintln(w, "MILESTONE\tSTATUS\tDEADLINE\tDAYS\tPROGRESS")
 	for _, m := range st.Milestones {
@@ -321,6 +324,9 @@ func printPlan(env *Env, st *plan.Stored) {
 
 func printRisks(env *Env, rs *plan.Risks) {
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	if rs.Label != "" {
+		fmt.Fprintf(w, "%s\n", rs.Label)
+	}
 	fmt.Fprintln(w, "RISK\tLEVEL\tSUMMARY")
 	for _, r := range rs.Risks {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Name, strings.ReplaceAll(r.Level, "_", " "), r.Summary)

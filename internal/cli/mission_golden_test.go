@@ -30,9 +30,17 @@ func TestMissionTablesGolden(t *testing.T) {
 	updated := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
 	stored := &plan.Stored{Plan: *p, FirstStart: first, UpdatedBy: "p_admin", UpdatedAt: &updated}
 	for name, render := range map[string]func(env *Env){
-		"status": func(env *Env) { printStatus(env, p.Evaluate(s, first)) },
-		"plan":   func(env *Env) { printPlan(env, stored) },
-		"risks":  func(env *Env) { printRisks(env, plan.ComputeRisks(s, plan.RiskInputs{})) },
+		"status": func(env *Env) {
+			st := p.Evaluate(s, first)
+			st.Label = "OPEN"
+			printStatus(env, st)
+		},
+		"plan": func(env *Env) { printPlan(env, stored) },
+		"risks": func(env *Env) {
+			rs := plan.ComputeRisks(s, plan.RiskInputs{})
+			rs.Label = "OPEN"
+			printRisks(env, rs)
+		},
 	} {
 		var out bytes.Buffer
 		render(&Env{Stdout: &out})

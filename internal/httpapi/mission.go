@@ -114,7 +114,11 @@ func (s *Server) AuditEvents(ctx context.Context, p *genesis.Principal, since ti
 		}
 	}
 	capped := uint64(max) < size && (len(tail) == 0 || !tail[0].Record.Time.Before(since))
-	readable := map[string]bool{}
+	type decision struct {
+		marking string
+		ok      bool
+	}
+	readable := map[string]decision{}
 	out := []plan.AuditEvent{}
 	for i := len(tail) - 1; i >= 0; i-- {
 		rec := tail[i].Record
@@ -122,13 +126,13 @@ func (s *Server) AuditEvents(ctx context.Context, p *genesis.Principal, since ti
 			break
 		}
 		key := rec.ObjectType + "\x00" + rec.ObjectID + "\x00" + strconv.Itoa(rec.Version) + "\x00" + string(rec.LabelHash)
-		ok, seen := readable[key]
+		d, seen := readable[key]
 		if !seen {
-			_, ok = s.readEntryAs(ctx, p, ap, true, rec)
-			readable[key] = ok
+			d.marking, d.ok = s.readEntryAs(ctx, p, ap, true, rec)
+			readable[key] = d
 		}
-		if ok {
-			out = append(out, plan.AuditEvent{Time: rec.Time, Principal: rec.Principal, Action: rec.Action, Decision: string(rec.Decision)})
+		if d.ok {
+			out = append(out, plan.AuditEvent{Label: d.marking, Time: rec.Time, Principal: rec.Principal, Action: rec.Action, Decision: string(rec.Decision)})
 		}
 	}
 	return out, capped, nil

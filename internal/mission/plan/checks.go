@@ -33,7 +33,10 @@ type State struct {
 // Challenge is the view of a national challenge the checks need.
 type Challenge struct {
 	ID, Name, Title, Domain string
-	Demo                    bool
+	// Label is the marking of the challenge's progress (its label joined
+	// with every record the progress was computed from).
+	Label string
+	Demo  bool
 	// Assets are the IDs or names of the linked datasets and models the
 	// viewer may read.
 	Assets  []string
@@ -68,6 +71,7 @@ type Instrument struct {
 // Campaign is the view of a campaign the checks need.
 type Campaign struct {
 	ID, Name string
+	Label    string // its marking
 	// State is draft, running, paused, stopped, completed or failed.
 	State string
 	// Labs are the labs of the instruments (or workcell) it runs on; none
@@ -84,6 +88,7 @@ type Campaign struct {
 // Asset is the view of a dataset or model the checks and risks need.
 type Asset struct {
 	ID, Name, Kind string
+	Label          string // its marking
 	// Quality is the metadata quality score, 0..100; -1 when the asset has
 	// no metadata record.
 	Quality int
@@ -610,4 +615,46 @@ func init() {
 			return r
 		},
 	})
+}
+
+// Label is the join of the labels of every record s holds (sites and
+// instruments are OPEN records): what a status or risk register computed
+// from s is labelled (invariant 2). An unparsable marking counts as the
+// top it cannot be shown under: the result is refused (ok false).
+func (s *State) Label() (string, bool) {
+	var ms []string
+	if s.Challenges != nil {
+		for _, c := range *s.Challenges {
+			ms = append(ms, c.Label)
+		}
+	}
+	if s.Campaigns != nil {
+		for _, c := range *s.Campaigns {
+			ms = append(ms, c.Label)
+		}
+	}
+	if s.Assets != nil {
+		for _, a := range *s.Assets {
+			ms = append(ms, a.Label)
+		}
+	}
+	return joinMarkings(ms...)
+}
+
+// joinMarkings joins canonical markings ("" counts as OPEN).
+func joinMarkings(ms ...string) (string, bool) {
+	j := label.MustParse("OPEN")
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if m == "" || seen[m] {
+			continue
+		}
+		seen[m] = true
+		l, err := label.Parse(m)
+		if err != nil {
+			return "", false
+		}
+		j = label.Join(j, l)
+	}
+	return j.Format(), true
 }

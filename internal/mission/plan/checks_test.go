@@ -346,3 +346,23 @@ func TestStatusProperty(t *testing.T) {
 		}
 	}
 }
+
+// TestStateLabel (invariant 2): a status is labelled the join of every
+// record it was computed from.
+func TestStateLabel(t *testing.T) {
+	s := &State{
+		Challenges: ptr([]Challenge{{Label: "PROPRIETARY//FUSION"}, {Label: "OPEN"}}),
+		Campaigns:  ptr([]Campaign{{Label: "NATIONAL-SECURITY"}}),
+		Assets:     ptr([]Asset{{Label: ""}}),
+	}
+	if l, ok := s.Label(); !ok || l != "NATIONAL-SECURITY//FUSION" {
+		t.Errorf("label %q %v", l, ok)
+	}
+	if l, ok := (&State{}).Label(); !ok || l != "OPEN" {
+		t.Errorf("empty: %q %v", l, ok)
+	}
+	s.Assets = ptr([]Asset{{Label: "SECRETISH"}})
+	if _, ok := s.Label(); ok {
+		t.Error("an unparsable marking was joined")
+	}
+}

@@ -36,6 +36,7 @@ const (
 
 // AuditEvent is the view of an audit record the risks need.
 type AuditEvent struct {
+	Label     string // the marking it was recorded under
 	Time      time.Time
 	Principal string
 	Action    string
@@ -84,6 +85,9 @@ type Risk struct {
 
 // Risks is the risk register.
 type Risks struct {
+	// Label is the join of the labels of every record the register was
+	// computed from: its classification banner.
+	Label string `json:"label"`
 	Risks []Risk `json:"risks"`
 }
 

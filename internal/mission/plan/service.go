@@ -191,7 +191,13 @@ func (s *Service) Status(ctx context.Context, p *genesis.Principal) (*Status, er
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	return st.Plan.Evaluate(state, st.FirstStart), nil
+	out := st.Plan.Evaluate(state, st.FirstStart)
+	l, ok := state.Label()
+	if !ok {
+		return nil, errors.E(op, errors.Internal, errors.Msg("a record's label does not parse"))
+	}
+	out.Label = l
+	return out, nil
 }
 
 // Risks derives the risk register from the platform as p sees it.
@@ -209,5 +215,24 @@ func (s *Service) Risks(ctx context.Context, p *genesis.Principal) (*Risks, erro
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	return ComputeRisks(state, in), nil
+	rs := ComputeRisks(state, in)
+	// Risks read the catalog (silos) and the audit log, not challenges or
+	// campaigns.
+	ms := []string{}
+	if state.Assets != nil {
+		for _, a := range *state.Assets {
+			ms = append(ms, a.Label)
+		}
+	}
+	if in.Audit != nil {
+		for _, e := range *in.Audit {
+			ms = append(ms, e.Label)
+		}
+	}
+	l, ok := joinMarkings(ms...)
+	if !ok {
+		return nil, errors.E(op, errors.Internal, errors.Msg("a record's label does not parse"))
+	}
+	rs.Label = l
+	return rs, nil
 }

@@ -30,6 +30,9 @@ type MilestoneStatus struct {
 
 // Status is the plan evaluated over a State.
 type Status struct {
+	// Label is the join of the labels of every record the status was
+	// computed from: its classification banner.
+	Label      string            `json:"label"`
 	Start      string            `json:"start"` // YYYY-MM-DD
 	Today      string            `json:"today"`
 	Milestones []MilestoneStatus `json:"milestones"`
