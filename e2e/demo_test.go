@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis/internal/campaign"
+	"github.com/genesis-science/genesis/internal/mission"
 )
 
 // TestUpDemo is what a new user meets: `genesis up` on a fresh data dir
@@ -107,6 +108,17 @@ func TestUpDemo(t *testing.T) {
 		t.Errorf("lineage of demo-surrogate does not reach demo-results:\n%s", lineage)
 	}
 
+	// The demo challenge on the campaign's yield shows it reached, by the
+	// demo campaign's experiment: mission progress is meaningful out of
+	// the box (issue 15).
+	var pr mission.Progress
+	u.mustJSON(&pr, "challenge", "progress", "autonomous-flow-synthesis", "--json")
+	if tp := pr.Targets[0]; tp.Metric != "yield" || !tp.Reached || tp.ReachedBy == nil || tp.ReachedBy.Kind != "campaign" || tp.ReachedBy.Name != "demo" || len(tp.History) == 0 {
+		t.Errorf("progress of the demo challenge: %+v", tp)
+	}
+	var chs []mission.Challenge
+	u.mustJSON(&chs, "challenge", "list", "--json")
+
 	// A restart sets up no second demo and leaves the finished one alone.
 	u.kill()
 	u.sys = startUpIn(t, "", "--data-dir", u.dir)
@@ -123,6 +135,11 @@ func TestUpDemo(t *testing.T) {
 	}
 	if c2 := u.status("demo"); c2.State != "completed" || c2.Counts != c.Counts {
 		t.Errorf("after a restart the demo is %s %+v, was completed %+v", c2.State, c2.Counts, c.Counts)
+	}
+	var chs2 []mission.Challenge
+	u.mustJSON(&chs2, "challenge", "list", "--json")
+	if len(chs) < 20 || len(chs2) != len(chs) {
+		t.Errorf("demo challenges: %d, after a restart %d; want at least 20, the same", len(chs), len(chs2))
 	}
 	var ins []struct{ Name string }
 	u.mustJSON(&ins, "instrument", "list", "--json")
