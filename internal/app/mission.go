@@ -115,26 +115,28 @@ func (m missionCampaigns) Campaigns(ctx context.Context, p *genesis.Principal) (
 			out = append(out, v)
 		}
 		if next == "" {
-			break
+			return out, nil
 		}
 		cursor = next
 	}
-	return out, nil
+	return out, &plan.Truncated{Source: "campaigns", Limit: MaxMissionCampaigns}
 }
 
 type missionAssets struct{ cat *catalog.Service }
 
 func (m missionAssets) Assets(ctx context.Context, p *genesis.Principal) ([]plan.Asset, error) {
 	var out []plan.Asset
+	truncated := false
 	for _, kind := range []catalog.Kind{catalog.KindDataset, catalog.KindModel} {
 		cursor := ""
-		for len(out) < MaxMissionAssets {
+		for {
 			as, next, err := m.cat.List(ctx, p, kind, catalog.ListOptions{Cursor: cursor, Limit: 500})
 			if err != nil {
 				return nil, err
 			}
 			for _, a := range as {
 				if len(out) == MaxMissionAssets {
+					truncated = true
 					break
 				}
 				v := plan.Asset{ID: a.ID, Name: a.Name, Kind: string(a.Kind), Label: a.Label, Quality: -1}
@@ -154,11 +156,14 @@ func (m missionAssets) Assets(ctx context.Context, p *genesis.Principal) ([]plan
 				}
 				out = append(out, v)
 			}
-			if next == "" {
+			if next == "" || truncated {
 				break
 			}
 			cursor = next
 		}
+	}
+	if truncated {
+		return out, &plan.Truncated{Source: "datasets and models", Limit: MaxMissionAssets}
 	}
 	return out, nil
 }
@@ -257,9 +262,9 @@ func (m missionChallenges) Challenges(ctx context.Context, p *genesis.Principal)
 			out = append(out, v)
 		}
 		if next == "" {
-			break
+			return out, nil
 		}
 		cursor = next
 	}
-	return out, nil
+	return out, &plan.Truncated{Source: "challenges", Limit: MaxMissionChallenges}
 }

@@ -259,6 +259,9 @@ func printStatus(env *Env, st *plan.Status) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.0f%%\n", m.ID, statusWords[m.Status], m.Deadline, daysText(m.DaysLeft), 100*m.Progress)
 	}
 	w.Flush()
+	for _, n := range st.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
 	for _, m := range st.Milestones {
 		fmt.Fprintf(env.Stdout, "\n%s — %s (%s)\n", m.ID, m.Title, statusWords[m.Status])
 		for _, e := range m.Evidence {
@@ -332,6 +335,9 @@ func printRisks(env *Env, rs *plan.Risks) {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", r.Name, strings.ReplaceAll(r.Level, "_", " "), r.Summary)
 	}
 	w.Flush()
+	for _, n := range rs.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
 	for _, r := range rs.Risks {
 		if len(r.Evidence) == 0 {
 			continue

@@ -28,6 +28,8 @@ type State struct {
 	// ("challenges", "sites", "instruments", "campaigns", "assets"); a
 	// source without an entry is not on this platform.
 	Why map[string]string
+	// Notes say which sources stopped at their bound (see Truncated).
+	Notes []string
 }
 
 // Challenge is the view of a national challenge the checks need.

@@ -366,3 +366,22 @@ func TestStateLabel(t *testing.T) {
 		t.Error("an unparsable marking was joined")
 	}
 }
+
+// TestGatherTruncated: a source that stopped at its bound keeps what it
+// listed, and the status says so instead of counting silently less.
+func TestGatherTruncated(t *testing.T) {
+	src := Sources{Sites: siteFunc(func() ([]Site, error) {
+		return []Site{goodSite("a")}, &Truncated{Source: "sites", Limit: 1}
+	})}
+	s, err := src.Gather(context.Background(), &genesis.Principal{ID: "p"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Sites == nil || len(*s.Sites) != 1 || !slices.Equal(s.Notes, []string{"only the first 1 sites were counted"}) {
+		t.Fatalf("%+v %q", s.Sites, s.Notes)
+	}
+	st := Default().Evaluate(s, now)
+	if !slices.Equal(st.Notes, s.Notes) || !slices.Equal(ComputeRisks(s, RiskInputs{}).Notes, s.Notes) {
+		t.Errorf("notes not carried: %q", st.Notes)
+	}
+}

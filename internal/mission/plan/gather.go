@@ -2,6 +2,8 @@ package plan
 
 import (
 	"context"
+	stderrors "errors"
+	"fmt"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -47,6 +49,18 @@ type Sources struct {
 	Assets      AssetSource
 }
 
+// Truncated is what a source returns, with the records it did list, when
+// it stopped at its bound (Limit records): the State keeps them and says
+// so (State.Notes), so a count is never silently partial.
+type Truncated struct {
+	Source string
+	Limit  int
+}
+
+func (e *Truncated) Error() string {
+	return fmt.Sprintf("only the first %d %s were counted", e.Limit, e.Source)
+}
+
 // hidden reports whether err means p may not read that kind of record.
 func hidden(err error) bool {
 	return errors.Is(errors.Permission, err) || errors.Is(errors.NotExist, err)
@@ -57,6 +71,11 @@ func gather1[S any, T any](ctx context.Context, p *genesis.Principal, s *State, 
 		return nil, nil
 	}
 	xs, err := f(src, ctx, p)
+	var tr *Truncated
+	if stderrors.As(err, &tr) {
+		s.Notes = append(s.Notes, tr.Error())
+		err = nil
+	}
 	if err != nil {
 		if hidden(err) {
 			s.Why[name] = "not available to you"

@@ -89,6 +89,8 @@ type Risks struct {
 	// computed from: its classification banner.
 	Label string `json:"label"`
 	Risks []Risk `json:"risks"`
+	// Notes say which sources were counted only up to their bound.
+	Notes []string `json:"notes"`
 }
 
 // RiskInputs are the sources the risks read, beyond the State.
@@ -118,7 +120,7 @@ func weekOf(now, t time.Time) int { return int(now.Sub(t) / (7 * 24 * time.Hour)
 
 // ComputeRisks derives the risk register from s and in. Pure.
 func ComputeRisks(s *State, in RiskInputs) *Risks {
-	return &Risks{Risks: []Risk{leakage(s, in), silos(s), energy(s), talent(s, in)}}
+	return &Risks{Risks: []Risk{leakage(s, in), silos(s), energy(s), talent(s, in)}, Notes: append([]string{}, s.Notes...)}
 }
 
 func leakage(s *State, in RiskInputs) Risk {

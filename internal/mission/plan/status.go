@@ -36,6 +36,8 @@ type Status struct {
 	Start      string            `json:"start"` // YYYY-MM-DD
 	Today      string            `json:"today"`
 	Milestones []MilestoneStatus `json:"milestones"`
+	// Notes say which sources were counted only up to their bound.
+	Notes []string `json:"notes"`
 }
 
 // day is t's UTC calendar day at midnight.
@@ -56,7 +58,7 @@ func daysBetween(a, b time.Time) int {
 func (p *Plan) Evaluate(s *State, firstStart time.Time) *Status {
 	start := p.StartDate(firstStart)
 	today := day(s.Now)
-	out := &Status{Start: start.Format(time.DateOnly), Today: today.Format(time.DateOnly), Milestones: []MilestoneStatus{}}
+	out := &Status{Start: start.Format(time.DateOnly), Today: today.Format(time.DateOnly), Milestones: []MilestoneStatus{}, Notes: append([]string{}, s.Notes...)}
 	for _, m := range p.Milestones {
 		dl := m.Deadline(start)
 		r := Evaluate(m.Check, s, m.Params)
