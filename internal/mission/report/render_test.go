@@ -136,7 +136,9 @@ var hostile = report.Challenge{
 
 func TestHostileTextEscaped(t *testing.T) {
 	s := report.New(report.Config{Now: fixedNow, Sources: report.Sources{
-		Challenges: func(context.Context, *genesis.Principal) ([]report.Challenge, error) { return []report.Challenge{hostile}, nil },
+		Challenges: func(context.Context, *genesis.Principal) ([]report.Challenge, error) {
+			return []report.Challenge{hostile}, nil
+		},
 	}})
 	d, err := s.Gather(context.Background(), reader, 2026)
 	if err != nil {
