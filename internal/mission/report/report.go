@@ -18,13 +18,19 @@
 package report
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/compute/jobs"
+	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
 )
 
 // Catalog is what the report reads from the catalog (*catalog.Service).
@@ -153,7 +159,10 @@ type Config struct {
 	Jobs      Jobs      // nil: the compute section says not available
 	Campaigns Campaigns // nil: the campaigns section says not available
 	Sources   Sources
-	Now       func() time.Time
+	// Audit receives a report.generate record for every report made,
+	// labelled with its banner (durable first for NATIONAL-SECURITY).
+	Audit audit.Appender
+	Now   func() time.Time
 }
 
 // Service gathers and renders annual reports.
@@ -172,3 +181,35 @@ func New(c Config) *Service {
 // SetSources sets the mission sources (the application adapts them once
 // the services exist).
 func (s *Service) SetSources(src Sources) { s.c.Sources = src }
+
+// Generate gathers the annual report for year as p, renders it in format
+// ("html" or "pdf") and writes it to w once it is whole; the report is
+// audited (report.generate, labelled with its banner) before a byte is
+// written. A bad year or format is errors.Invalid and writes nothing.
+func (s *Service) Generate(ctx context.Context, p *genesis.Principal, year int, format string, w io.Writer) (*Data, error) {
+	const op errors.Op = "report.Generate"
+	if format != FormatHTML && format != FormatPDF {
+		return nil, errors.E(op, errors.Invalid, errors.Field("format"), errors.Msg("the report format must be html or pdf"))
+	}
+	d, err := s.Gather(ctx, p, year)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	var b bytes.Buffer
+	if err := Render(&b, format, d); err != nil {
+		return nil, errors.E(op, err)
+	}
+	l, err := label.Parse(d.Marking)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	rec := audit.Record{Principal: string(p.ID), Action: "report.generate", ObjectType: "report", ObjectID: fmt.Sprintf("annual-%d", year),
+		Decision: audit.Allow, Detail: fmt.Sprintf("annual report %d as %s, banner %s", year, format, d.Marking)}
+	if err := catalog.Record(ctx, s.c.Audit, rec, l); err != nil {
+		return nil, errors.E(op, err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return nil, errors.E(op, errors.Msg("cannot write the report"), err)
+	}
+	return d, nil
+}
