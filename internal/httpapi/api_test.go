@@ -31,6 +31,7 @@ import (
 	"github.com/genesis-science/genesis/internal/compute/local"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/lit/library"
@@ -66,6 +67,7 @@ type harness struct {
 	cat         *catalog.Service
 	ix          search.Index
 	az          *authz.Authorizer
+	reports     *report.Service
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -122,8 +124,9 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reports := report.New(report.Config{Catalog: cat, Jobs: js, Campaigns: camp, Audit: log})
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
-		Literature: lib, Agent: ag, Logger: slog.New(slog.DiscardHandler)})
+		Literature: lib, Agent: ag, Reports: reports, Logger: slog.New(slog.DiscardHandler)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -145,7 +148,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib, db: db, cat: cat, ix: ix, az: az}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib, db: db, cat: cat, ix: ix, az: az, reports: reports}
 }
 
 func init() {

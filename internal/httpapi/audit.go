@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -115,6 +116,12 @@ func (s *Server) readEntry(r *http.Request, ap authz.Principal, auditor bool, re
 		ok = s.catalog != nil && s.catalog.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, recordedUnder)
 	case "job":
 		ok = s.jobs != nil && s.jobs.MayReadLabelOf(r.Context(), me(r), rec.ObjectID, recordedUnder)
+	case "report":
+		// A report's record names its banner, which the label hash
+		// confirms; the reader's clearance must read it (agreements are
+		// not in ap.Clearance: a banner with one is withheld, fail closed).
+		l, found := report.BannerOf(rec.Detail)
+		ok = found && ap.Clearance.MayRead(l) && recordedUnder(l)
 	default:
 		ok = recordedUnder(openLabelValue)
 	}

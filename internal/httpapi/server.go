@@ -28,6 +28,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
@@ -72,6 +73,8 @@ type Server struct {
 	agent *agent.Service
 	// lit is the literature; optional.
 	lit *library.Service
+	// reports makes the annual report; optional.
+	reports *report.Service
 }
 
 // Config is what the server needs.
@@ -102,6 +105,8 @@ type Config struct {
 	Agent *agent.Service
 	// Literature serves publications, passages and facts; optional.
 	Literature *library.Service
+	// Reports makes the annual progress report; optional.
+	Reports *report.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -118,6 +123,7 @@ func New(cfg Config) *Server {
 	s.mcp = cfg.MCP
 	s.agent = cfg.Agent
 	s.lit = cfg.Literature
+	s.reports = cfg.Reports
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

@@ -172,6 +172,9 @@ func (s *Service) Gather(ctx context.Context, p *genesis.Principal, year int) (*
 		if err != nil {
 			return nil, errors.E(op, err)
 		}
+		if sec.Marking == "" {
+			sec.Marking = label.Label{}.Format() // it shows nothing: OPEN
+		}
 		all.add(sec.Marking)
 		d.Sections = append(d.Sections, sec)
 	}
@@ -511,7 +514,7 @@ func (g *gather) compute(ctx context.Context) (Section, error) {
 	for _, st := range []string{jobs.Completed, jobs.Failed, jobs.Canceled, jobs.Running, jobs.Pending} {
 		sec.Figures = append(sec.Figures, Figure{Name: "… now " + st, Value: count(by[st]), Source: Source{API: "/api/v1/jobs?state=" + st, CLI: "genesis job list --state " + st}})
 	}
-	sec.Figures = append(sec.Figures, Figure{Name: fmt.Sprintf("Node-hours used by jobs submitted in %d", y), Value: fmt.Sprintf("%.1f", nh), Source: Source{API: "/api/v1/jobs?state=completed (nodes × run time)", CLI: "genesis job list --state completed"}})
+	sec.Figures = append(sec.Figures, Figure{Name: fmt.Sprintf("Node-hours used by jobs submitted in %d", y), Value: nodeHours(nh), Source: Source{API: "/api/v1/jobs?state=completed (nodes × run time)", CLI: "genesis job list --state completed"}})
 	if n == 0 {
 		sec.Note = fmt.Sprintf("No readable job was submitted in %d.", y)
 		return sec, nil
@@ -689,7 +692,7 @@ func (g *gather) partners(ctx context.Context) (Section, error) {
 				ags = append(ags, s)
 			}
 			tab.Rows = append(tab.Rows, []string{sanitize(pt.Org), sanitize(pt.Kind), joinLines(ags),
-				fmt.Sprintf("%d datasets, %d sites, %d instruments", pt.Datasets, pt.Sites, pt.Instruments), fmt.Sprintf("%.1f", pt.UsedNodeHours)})
+				fmt.Sprintf("%d datasets, %d sites, %d instruments", pt.Datasets, pt.Sites, pt.Instruments), nodeHours(pt.UsedNodeHours)})
 		}
 		sec.Figures = []Figure{
 			{Name: "Partner organisations", Value: count(len(ps)), Source: src},
@@ -736,6 +739,22 @@ func joinLines(ss []string) string {
 		out += s
 	}
 	return out
+}
+
+// nodeHours prints node-hours: whole hours when many, four decimals when few
+// (a quick job is a fraction of a node-hour, not nothing).
+func nodeHours(h float64) string {
+	switch {
+	case h >= 100:
+		return fmt.Sprintf("%.0f", h)
+	case h >= 1:
+		return fmt.Sprintf("%.2f", h)
+	case h == 0:
+		return "0"
+	case h < 0.0001:
+		return "< 0.0001"
+	}
+	return fmt.Sprintf("%.4f", h)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -108,18 +108,19 @@ func renderPDF(w io.Writer, d *Data) error {
 	images := 0
 	charts := func(cs []Chart) error {
 		for i := range cs {
-			png, err := cs[i].draw("png", 6*vg.Inch, 3*vg.Inch)
+			png, err := cs[i].draw("png", 6*vg.Inch, 2.6*vg.Inch)
 			if err != nil {
 				return err
 			}
 			images++
 			name := fmt.Sprintf("chart%d", images)
 			pdf.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
-			h := cw / 2
+			iw := cw * 0.8
+			h := iw * 2.6 / 6
 			if pdf.GetY()+h > ph-pdfMargin-bannerH-4 {
 				pdf.AddPage()
 			}
-			pdf.ImageOptions(name, pdfMargin, pdf.GetY(), cw, h, true, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+			pdf.ImageOptions(name, pdfMargin+(cw-iw)/2, pdf.GetY(), iw, h, true, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
 			if r := n.ref(cs[i].Source); r > 0 {
 				text(8, "", fmt.Sprintf("Source [%d]", r))
 			}

@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -204,7 +205,7 @@ func (s *Service) Generate(ctx context.Context, p *genesis.Principal, year int, 
 		return nil, errors.E(op, errors.Internal, err)
 	}
 	rec := audit.Record{Principal: string(p.ID), Action: "report.generate", ObjectType: "report", ObjectID: fmt.Sprintf("annual-%d", year),
-		Decision: audit.Allow, Detail: fmt.Sprintf("annual report %d as %s, banner %s", year, format, d.Marking)}
+		Decision: audit.Allow, Detail: fmt.Sprintf("annual report %d as %s, %s%s", year, format, bannerPrefix, d.Marking)}
 	if err := catalog.Record(ctx, s.c.Audit, rec, l); err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -212,4 +213,18 @@ func (s *Service) Generate(ctx context.Context, p *genesis.Principal, year int, 
 		return nil, errors.E(op, errors.Msg("cannot write the report"), err)
 	}
 	return d, nil
+}
+
+const bannerPrefix = "banner "
+
+// BannerOf returns the banner a report.generate record's detail names.
+// The caller must check it against the record's label hash: the detail
+// alone proves nothing.
+func BannerOf(detail string) (label.Label, bool) {
+	i := strings.LastIndex(detail, bannerPrefix)
+	if i < 0 {
+		return label.Label{}, false
+	}
+	l, err := label.Parse(detail[i+len(bannerPrefix):])
+	return l, err == nil
 }
