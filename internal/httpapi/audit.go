@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
-	"github.com/genesis-science/genesis/internal/mission/report"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
