@@ -50,6 +50,7 @@ import (
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/mcp"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -84,7 +85,10 @@ type App struct {
 	Chat  llm.Chatter
 	// MCP serves the Model Context Protocol at /mcp.
 	MCP *mcp.Server
-	API *httpapi.Server
+	// Reports makes the annual progress report; the mission services
+	// reach it through Reports.SetSources.
+	Reports *report.Service
+	API     *httpapi.Server
 
 	lock *os.File
 
@@ -249,9 +253,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	// The MCP server's tools run as the caller through the services above.
 	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Library: a.Literature, Agent: a.Agent, Audit: a.Audit, Logger: log, Version: Version})
+	a.Reports = report.New(report.Config{Catalog: a.Catalog, Jobs: a.Jobs, Campaigns: a.Campaigns, Audit: a.Audit})
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
-		MCP: a.MCP.Handler(), Logger: log})
+		MCP: a.MCP.Handler(), Logger: log, Reports: a.Reports})
 	return a, nil
 }
 
