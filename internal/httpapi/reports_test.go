@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -16,12 +17,14 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/compute/jobs"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/mission/report"
+	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/genesis-science/genesis/internal/testenv"
 )
@@ -122,7 +125,52 @@ func TestAnnualReportEmpty(t *testing.T) {
 // — not a name, not a number, not the banner — and its numbers equal a
 // reference count over the records the lattice lets it read.
 func TestAnnualReportAsReader(t *testing.T) {
-	h := newHarness(t, storetest.Migrated(t, storetest.SQLite))
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) { annualReportAsReader(t, db) })
+}
+
+// challengesFromCampaigns is a challenge source as the mission service
+// will be adapted: one challenge per campaign the reader may read, its
+// target the campaign's, its history the best so far of the experiments.
+func challengesFromCampaigns(cs *campaign.Service) func(context.Context, *genesis.Principal) ([]report.Challenge, error) {
+	return func(ctx context.Context, p *genesis.Principal) ([]report.Challenge, error) {
+		list, _, err := cs.List(ctx, p, campaign.ListOptions{Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		var out []report.Challenge
+		for _, c := range list {
+			if c.Counts.Observed == 0 {
+				continue
+			}
+			es, _, err := cs.Experiments(ctx, p, c.ID, campaign.ExperimentOptions{State: campaign.Observed, Limit: 1000})
+			if err != nil {
+				return nil, err
+			}
+			obj := c.Spec.Objectives[0]
+			tg := report.Target{Metric: obj.Name, Unit: "a.u.", Direction: obj.Goal, Target: *obj.Target}
+			for _, e := range es {
+				v := e.Values[obj.Name]
+				if tg.Best == nil || v > *tg.Best {
+					tg.Best = &v
+					tg.History = append(tg.History, report.Point{At: *e.EndedAt, Value: v})
+				}
+				if tg.Baseline == nil {
+					b := v
+					tg.Baseline = &b
+				}
+			}
+			tg.Progress = (*tg.Best - *tg.Baseline) / (tg.Target - *tg.Baseline)
+			tg.Reached = *tg.Best >= tg.Target
+			out = append(out, report.Challenge{Name: c.Name, Title: "Challenge driven by " + c.Name, Domain: "advanced manufacturing",
+				Lead: "Genesis test lab", Label: c.Label, Targets: []report.Target{tg}})
+		}
+		return out, nil
+	}
+}
+
+func annualReportAsReader(t *testing.T, db store.DB) {
+	h := newHarness(t, db)
+	h.reports.SetSources(report.Sources{Challenges: challengesFromCampaigns(h.camp)})
 	if r := h.do("POST", "/api/v1/compartments", h.admin, map[string]any{"name": "FUSION"}); r.status != 201 {
 		t.Fatalf("compartment: %d %s", r.status, r.body)
 	}
@@ -222,6 +270,7 @@ func TestAnnualReportAsReader(t *testing.T) {
 			{"data", "Datasets readable", c.want.datasets},
 			{"data", "Dataset versions committed", c.want.versions},
 			{"models", "Models registered in", c.want.models},
+			{"challenges", "Challenges", c.want.campaigns - 1}, // drafty has no result
 		} {
 			if got := figure(t, d, f.key, f.name); got != strconv.Itoa(f.want) {
 				t.Errorf("%s: %s %q = %s, reference %d", c.who, f.key, f.name, got, f.want)

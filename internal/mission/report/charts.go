@@ -29,8 +29,8 @@ func (c *Chart) draw(format string, w, h vg.Length) ([]byte, error) {
 	pl := plot.New()
 	pl.Title.Text = c.Title
 	pl.Y.Label.Text = c.YLabel
-	pl.Legend.Top = true
-	pl.Legend.Left = true
+	pl.Legend.Top = len(c.Bars) > 0
+	pl.Legend.Left = len(c.Bars) > 0
 	if len(c.Bars) > 0 {
 		n := float64(len(c.Bars))
 		width := vg.Points(float64(w.Points()) * 0.7 / 12 / n)
@@ -95,6 +95,9 @@ func (c *Chart) draw(format string, w, h vg.Length) ([]byte, error) {
 		}
 		if c.Baseline != nil && finite(*c.Baseline) {
 			hline(*c.Baseline, "baseline", grey, []vg.Length{vg.Points(1), vg.Points(2)})
+		}
+		if !c.XFrom.IsZero() && c.XTo.After(c.XFrom) {
+			first, last = math.Min(first, float64(c.XFrom.Unix())), math.Max(last, float64(c.XTo.Unix()))
 		}
 		if math.IsInf(first, 0) {
 			pl.X.Min, pl.X.Max = 0, 1

@@ -83,10 +83,12 @@ type Chart struct {
 	Months []string
 	Bars   []Bars
 	// Lines are step lines over time (line charts).
-	Lines    []Line
-	Target   *float64
-	Baseline *float64
-	Source   Source
+	Lines []Line
+	// XFrom and XTo span a line chart's time axis (the period shown).
+	XFrom, XTo time.Time
+	Target     *float64
+	Baseline   *float64
+	Source     Source
 }
 
 // Bars is one series of a bar chart.
@@ -273,9 +275,10 @@ func (g *gather) challenges(ctx context.Context) (Section, error) {
 		for _, t := range c.Targets {
 			all = all && t.Reached
 			name := sanitize(t.Metric)
-			unit := ""
+			unit, yl := "", name
 			if t.Unit != "" {
 				unit = " " + sanitize(t.Unit)
+				yl += " (" + sanitize(t.Unit) + ")"
 			}
 			best := "no result yet"
 			if t.Best != nil {
@@ -287,12 +290,20 @@ func (g *gather) challenges(ctx context.Context) (Section, error) {
 			}
 			it.Figures = append(it.Figures, Figure{Name: name + " (target " + num(t.Target) + unit + ")", Value: best + ", " + state, Source: source})
 			if len(t.History) > 0 || t.Baseline != nil {
-				ch := Chart{Title: name + ": best so far against the target", YLabel: name + unit, Source: source}
+				end := g.to
+				if g.now.Before(end) {
+					end = g.now
+				}
+				ch := Chart{Title: name + ": best so far against the target", YLabel: yl, Source: source, XFrom: g.from, XTo: end}
 				var pts []Point
 				for _, h := range t.History {
-					if !h.At.After(g.to) && finite(h.Value) {
+					if h.At.Before(end) && finite(h.Value) {
 						pts = append(pts, h)
 					}
+				}
+				if n := len(pts); n > 0 {
+					// The best holds until the end of the period.
+					pts = append(pts, Point{At: end, Value: pts[n-1].Value})
 				}
 				ch.Lines = []Line{{Name: "best so far", Points: pts}}
 				tv := t.Target
