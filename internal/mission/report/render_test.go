@@ -3,10 +3,12 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +286,45 @@ func TestBadInput(t *testing.T) {
 	}})
 	if _, err := bad.Gather(context.Background(), reader, 2026); err == nil {
 		t.Error("a label that does not parse made a report")
+	}
+}
+
+// TestDemoMission: a full mission (20 challenges, milestones, partners,
+// synthetic counts) renders; the PDF reads back with every challenge and
+// its numbers, and each page has its banner and number.
+func TestDemoMission(t *testing.T) {
+	s := report.New(report.Config{Now: fixedNow, Sources: demoSources(20)})
+	d, err := s.Gather(context.Background(), reader, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, d, "html")
+	txt := checkHTML(t, page, "OPEN")
+	pdf := render(t, d, "pdf")
+	pt := pdfText(t, pdf)
+	for i := range 20 {
+		want := "Challenge " + strconv.Itoa(i) + ": "
+		if !strings.Contains(txt, want) || !strings.Contains(pt, want) {
+			t.Errorf("challenge %d missing", i)
+		}
+	}
+	for _, want := range []string{"Synthetic dataset versions", "CRADA-7", "site lab-b reports no power", "at risk"} {
+		if !strings.Contains(pt, want) || !strings.Contains(txt, want) {
+			t.Errorf("%q missing", want)
+		}
+	}
+	pages := strings.Count(pt, "\f")
+	for n := 1; n <= pages; n++ {
+		if !strings.Contains(pt, fmt.Sprintf("Page %d of %d", n, pages)) {
+			t.Errorf("no 'Page %d of %d'", n, pages)
+		}
+	}
+	if dir := os.Getenv("GENESIS_REPORT_SAMPLE_DIR"); dir != "" {
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "demo.html"), page, 0o644)
+		os.WriteFile(filepath.Join(dir, "demo.pdf"), pdf, 0o644)
+		if tool, err := exec.LookPath("pdftoppm"); err == nil {
+			exec.Command(tool, "-png", "-r", "80", "-f", "1", "-l", "1", filepath.Join(dir, "demo.pdf"), filepath.Join(dir, "demo")).Run()
+		}
 	}
 }
