@@ -257,7 +257,7 @@ func (g *gather) challenges(ctx context.Context) (Section, error) {
 		if src == "" {
 			src = "/api/v1/challenges/" + url.PathEscape(c.Name) + "/progress"
 		}
-		source := Source{API: src, CLI: "genesis challenge show " + c.Name}
+		source := Source{API: sanitize(src), CLI: "genesis challenge show " + sanitize(c.Name)}
 		j.add(c.Label)
 		var m joiner
 		m.add(c.Label)
