@@ -295,12 +295,7 @@ func (g *gather) challenges(ctx context.Context) (Section, error) {
 					end = g.now
 				}
 				ch := Chart{Title: name + ": best so far against the target", YLabel: yl, Source: source, XFrom: g.from, XTo: end}
-				var pts []Point
-				for _, h := range t.History {
-					if h.At.Before(end) && finite(h.Value) {
-						pts = append(pts, h)
-					}
-				}
+				pts := bestSoFar(t.Direction, t.History, end)
 				if n := len(pts); n > 0 {
 					// The best holds until the end of the period.
 					pts = append(pts, Point{At: end, Value: pts[n-1].Value})
@@ -739,6 +734,28 @@ func (g *gather) partners(ctx context.Context) (Section, error) {
 	}
 	sec.Marking = j.marking()
 	return sec, nil
+}
+
+// bestSoFar is the running best of h (by direction: "min" or else max)
+// before end, in time order: what a challenge's chart draws, whatever
+// order or points its source gives.
+func bestSoFar(direction string, h []Point, end time.Time) []Point {
+	in := append([]Point(nil), h...)
+	sort.SliceStable(in, func(i, j int) bool { return in[i].At.Before(in[j].At) })
+	var out []Point
+	for _, p := range in {
+		if !p.At.Before(end) || !finite(p.Value) {
+			continue
+		}
+		if n := len(out); n > 0 {
+			last := out[n-1].Value
+			if direction == "min" && p.Value >= last || direction != "min" && p.Value <= last {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func joinLines(ss []string) string {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -325,6 +326,49 @@ func TestDemoMission(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "demo.pdf"), pdf, 0o644)
 		if tool, err := exec.LookPath("pdftoppm"); err == nil {
 			exec.Command(tool, "-png", "-r", "80", "-f", "1", "-l", "1", filepath.Join(dir, "demo.pdf"), filepath.Join(dir, "demo")).Run()
+		}
+	}
+}
+
+// TestChartIsBestSoFar: whatever order and points a challenge source
+// gives, its chart draws the running best in time order (reference: a
+// plain scan), held to the end of the period.
+func TestChartIsBestSoFar(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 300; i++ {
+		dir := []string{"max", "min"}[rnd.IntN(2)]
+		var h []report.Point
+		for range rnd.IntN(12) {
+			h = append(h, report.Point{At: time.Date(2026, time.Month(1+rnd.IntN(12)), 1+rnd.IntN(28), 0, 0, 0, 0, time.UTC), Value: float64(rnd.IntN(20))})
+		}
+		c := report.Challenge{Name: "c", Title: "c", Targets: []report.Target{{Metric: "m", Direction: dir, Target: 10, Baseline: f(0), History: h}}}
+		s := report.New(report.Config{Now: func() time.Time { return time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC) }, Sources: report.Sources{
+			Challenges: func(context.Context, *genesis.Principal) ([]report.Challenge, error) { return []report.Challenge{c}, nil },
+		}})
+		d, err := s.Gather(context.Background(), reader, 2026)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := d.Section("challenges").Items[0].Charts[0].Lines[0].Points
+		// The reference: sort by time, keep strict improvements.
+		sorted := append([]report.Point(nil), h...)
+		slices.SortStableFunc(sorted, func(a, b report.Point) int { return a.At.Compare(b.At) })
+		var want []report.Point
+		for _, p := range sorted {
+			if n := len(want); n == 0 || dir == "max" && p.Value > want[n-1].Value || dir == "min" && p.Value < want[n-1].Value {
+				want = append(want, p)
+			}
+		}
+		if len(want) > 0 {
+			want = append(want, report.Point{At: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Value: want[len(want)-1].Value})
+		}
+		if len(got) != len(want) {
+			t.Fatalf("case %d (%s): %d points, want %d: %v vs %v", i, dir, len(got), len(want), got, want)
+		}
+		for k := range got {
+			if !got[k].At.Equal(want[k].At) || got[k].Value != want[k].Value {
+				t.Fatalf("case %d (%s): point %d is %v, want %v", i, dir, k, got[k], want[k])
+			}
 		}
 	}
 }
