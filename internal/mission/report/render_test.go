@@ -343,7 +343,9 @@ func TestChartIsBestSoFar(t *testing.T) {
 		}
 		c := report.Challenge{Name: "c", Title: "c", Targets: []report.Target{{Metric: "m", Direction: dir, Target: 10, Baseline: f(0), History: h}}}
 		s := report.New(report.Config{Now: func() time.Time { return time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC) }, Sources: report.Sources{
-			Challenges: func(context.Context, *genesis.Principal) ([]report.Challenge, error) { return []report.Challenge{c}, nil },
+			Challenges: func(context.Context, *genesis.Principal) ([]report.Challenge, error) {
+				return []report.Challenge{c}, nil
+			},
 		}})
 		d, err := s.Gather(context.Background(), reader, 2026)
 		if err != nil {
