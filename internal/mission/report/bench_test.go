@@ -30,9 +30,9 @@ func demoSources(n int) report.Sources {
 	}
 	ms := []report.Milestone{
 		{Name: "day-60", Title: "20 challenges identified", Status: "met", Deadline: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), DaysLeft: -281, Evidence: []report.Link{{Text: "20 challenges", Href: "/api/v1/challenges"}}},
-		{Name: "day-90", Title: "Inventory complete", Status: "at risk", Deadline: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), DaysLeft: 24, Missing: []string{"site lab-b reports no power"}},
+		{Name: "day-90", Title: "Inventory complete", Status: "at_risk", Deadline: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), DaysLeft: 24, Missing: []string{"site lab-b reports no power"}},
 	}
-	ps := []report.Partner{{Org: "State University", Kind: "university", Datasets: 4, UsedNodeHours: 1200.5, Agreements: []report.Agreement{{ID: "CRADA-7", Expiring: true}}}}
+	ps := []report.Partner{{Org: "State University", Kind: "university", Datasets: 4, Models: 2, UsedNodeHours: 1200.5, Agreements: []report.Agreement{{ID: "CRADA-7", Expiring: true}}}}
 	return report.Sources{
 		Challenges: func(context.Context, *genesis.Principal) ([]report.Challenge, error) { return cs, nil },
 		Milestones: func(context.Context, *genesis.Principal) ([]report.Milestone, error) { return ms, nil },

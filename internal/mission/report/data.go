@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -349,7 +350,8 @@ func (g *gather) milestones(ctx context.Context) (Section, error) {
 	by := map[string]int{}
 	for _, m := range ms {
 		j.add(m.Label)
-		by[m.Status]++
+		status := strings.ReplaceAll(sanitize(m.Status), "_", " ") // at_risk is at risk
+		by[status]++
 		var ev []string
 		for _, e := range m.Evidence {
 			t := sanitize(e.Text)
@@ -365,14 +367,14 @@ func (g *gather) milestones(ctx context.Context) (Section, error) {
 		if title == "" {
 			title = sanitize(m.Name)
 		}
-		tab.Rows = append(tab.Rows, []string{title, sanitize(m.Status), m.Deadline.UTC().Format("2006-01-02"), strconv.Itoa(m.DaysLeft), joinLines(ev)})
+		tab.Rows = append(tab.Rows, []string{title, status, m.Deadline.UTC().Format("2006-01-02"), strconv.Itoa(m.DaysLeft), joinLines(ev)})
 	}
 	if j.err != nil {
 		return sec, j.err
 	}
 	sec.Marking = j.marking()
 	sec.Figures = []Figure{{Name: "Milestones", Value: count(len(ms)), Source: src}}
-	for _, st := range []string{"met", "at risk", "missed"} {
+	for _, st := range []string{"met", "at risk", "missed", "not available"} {
 		sec.Figures = append(sec.Figures, Figure{Name: "Milestones " + st, Value: count(by[st]), Source: src})
 	}
 	if len(ms) == 0 {
@@ -698,7 +700,7 @@ func (g *gather) partners(ctx context.Context) (Section, error) {
 				ags = append(ags, s)
 			}
 			tab.Rows = append(tab.Rows, []string{sanitize(pt.Org), sanitize(pt.Kind), joinLines(ags),
-				fmt.Sprintf("%d datasets, %d sites, %d instruments", pt.Datasets, pt.Sites, pt.Instruments), nodeHours(pt.UsedNodeHours)})
+				fmt.Sprintf("%d datasets, %d models, %d sites, %d instruments", pt.Datasets, pt.Models, pt.Sites, pt.Instruments), nodeHours(pt.UsedNodeHours)})
 		}
 		sec.Figures = []Figure{
 			{Name: "Partner organisations", Value: count(len(ps)), Source: src},

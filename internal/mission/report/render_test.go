@@ -309,9 +309,15 @@ func TestDemoMission(t *testing.T) {
 			t.Errorf("challenge %d missing", i)
 		}
 	}
-	for _, want := range []string{"Synthetic dataset versions", "CRADA-7", "site lab-b reports no power", "at risk"} {
+	for _, want := range []string{"Synthetic dataset versions", "CRADA-7", "site lab-b reports no power", "at risk", "4 datasets, 2 models"} {
 		if !strings.Contains(pt, want) || !strings.Contains(txt, want) {
 			t.Errorf("%q missing", want)
+		}
+	}
+	for _, f := range d.Section("milestones").Figures {
+		want := map[string]string{"Milestones": "2", "Milestones met": "1", "Milestones at risk": "1", "Milestones missed": "0", "Milestones not available": "0"}[f.Name]
+		if f.Value != want {
+			t.Errorf("%s = %s, want %s", f.Name, f.Value, want)
 		}
 	}
 	pages := strings.Count(pt, "\f")

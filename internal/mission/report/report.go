@@ -109,7 +109,7 @@ type Point struct {
 type Milestone struct {
 	Name     string
 	Title    string
-	Status   string // met, at risk, missed
+	Status   string // met, at risk (or at_risk), missed, not available
 	Deadline time.Time
 	DaysLeft int
 	// Evidence links to the records the check looked at.
@@ -132,7 +132,7 @@ type Partner struct {
 	Kind       string // national lab, university, company, agency, allied government
 	Agreements []Agreement
 	// Contributed counts what the partner brought.
-	Datasets, Sites, Instruments int
+	Datasets, Models, Sites, Instruments int
 	// UsedNodeHours is the allocation the partner's projects consumed.
 	UsedNodeHours float64
 	Label         string // "" is OPEN
