@@ -165,7 +165,7 @@ func (s *Service) Gather(ctx context.Context, p *genesis.Principal, year int) (*
 	from := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(1, 0, 0)
 	d := &Data{Year: year, From: from, To: to, GeneratedAt: now, Reader: p.Name}
-	g := &gather{s: s, p: p, from: from, to: to, now: now}
+	g := &gather{s: s, src: *s.src.Load(), p: p, from: from, to: to, now: now}
 	steps := []func(context.Context) (Section, error){
 		g.challenges, g.milestones, g.data, g.compute, g.campaigns, g.assets(catalog.KindModel), g.assets(catalog.KindPublication), g.partners,
 	}
@@ -190,6 +190,7 @@ func (s *Service) Gather(ctx context.Context, p *genesis.Principal, year int) (*
 
 type gather struct {
 	s        *Service
+	src      Sources
 	p        *genesis.Principal
 	from, to time.Time
 	now      time.Time
@@ -243,11 +244,11 @@ func pages[T any](list func(cursor string) ([]T, string, error)) ([]T, error) {
 
 func (g *gather) challenges(ctx context.Context) (Section, error) {
 	sec := Section{Key: "challenges", Title: "Challenges and progress"}
-	if g.s.c.Sources.Challenges == nil {
+	if g.src.Challenges == nil {
 		sec.Note = "Challenges are " + NotAvailable + "."
 		return sec, nil
 	}
-	cs, err := g.s.c.Sources.Challenges(ctx, g.p)
+	cs, err := g.src.Challenges(ctx, g.p)
 	if err != nil {
 		return sec, err
 	}
@@ -336,11 +337,11 @@ func (g *gather) challenges(ctx context.Context) (Section, error) {
 
 func (g *gather) milestones(ctx context.Context) (Section, error) {
 	sec := Section{Key: "milestones", Title: "Milestones"}
-	if g.s.c.Sources.Milestones == nil {
+	if g.src.Milestones == nil {
 		sec.Note = "The mission plan is " + NotAvailable + "."
 		return sec, nil
 	}
-	ms, err := g.s.c.Sources.Milestones(ctx, g.p)
+	ms, err := g.src.Milestones(ctx, g.p)
 	if err != nil {
 		return sec, err
 	}
@@ -393,7 +394,7 @@ func (g *gather) data(ctx context.Context) (Section, error) {
 		return sec, nil
 	}
 	as, err := pages(func(c string) ([]catalog.Asset, string, error) {
-		return cat.List(ctx, g.p, catalog.KindDataset, catalog.ListOptions{Cursor: c, Limit: store1000})
+		return cat.List(ctx, g.p, catalog.KindDataset, catalog.ListOptions{Cursor: c, Limit: pageSize})
 	})
 	if err != nil {
 		return sec, err
@@ -457,7 +458,8 @@ func (g *gather) data(ctx context.Context) (Section, error) {
 	return sec, nil
 }
 
-const store1000 = 1000
+// pageSize is how many records the report asks for at a time.
+const pageSize = 1000
 
 func countBefore(as []catalog.Asset, to time.Time) int {
 	n := 0
@@ -490,7 +492,7 @@ func (g *gather) compute(ctx context.Context) (Section, error) {
 		return sec, nil
 	}
 	all, err := pages(func(c string) ([]jobs.Job, string, error) {
-		return js.List(ctx, g.p, jobs.ListOptions{Cursor: c, Limit: store1000})
+		return js.List(ctx, g.p, jobs.ListOptions{Cursor: c, Limit: pageSize})
 	})
 	if err != nil {
 		return sec, err
@@ -544,7 +546,7 @@ func (g *gather) campaigns(ctx context.Context) (Section, error) {
 		return sec, nil
 	}
 	all, err := pages(func(c string) ([]campaign.Campaign, string, error) {
-		return cs.List(ctx, g.p, campaign.ListOptions{Cursor: c, Limit: store1000})
+		return cs.List(ctx, g.p, campaign.ListOptions{Cursor: c, Limit: pageSize})
 	})
 	if err != nil {
 		return sec, err
@@ -559,7 +561,7 @@ func (g *gather) campaigns(ctx context.Context) (Section, error) {
 		}
 		ran := c.StartedAt != nil && g.in(*c.StartedAt)
 		es, err := pages(func(cur string) ([]campaign.Experiment, string, error) {
-			return cs.Experiments(ctx, g.p, c.ID, campaign.ExperimentOptions{Cursor: cur, Limit: store1000})
+			return cs.Experiments(ctx, g.p, c.ID, campaign.ExperimentOptions{Cursor: cur, Limit: pageSize})
 		})
 		if err != nil {
 			if errors.Is(errors.NotExist, err) {
@@ -630,7 +632,7 @@ func (g *gather) assets(kind catalog.Kind) func(context.Context) (Section, error
 			return sec, nil
 		}
 		as, err := pages(func(c string) ([]catalog.Asset, string, error) {
-			return cat.List(ctx, g.p, kind, catalog.ListOptions{Cursor: c, Limit: store1000})
+			return cat.List(ctx, g.p, kind, catalog.ListOptions{Cursor: c, Limit: pageSize})
 		})
 		if err != nil {
 			return sec, err
@@ -674,10 +676,10 @@ func (g *gather) assets(kind catalog.Kind) func(context.Context) (Section, error
 func (g *gather) partners(ctx context.Context) (Section, error) {
 	sec := Section{Key: "partners", Title: "Partners"}
 	var j joiner
-	if g.s.c.Sources.Partners == nil {
+	if g.src.Partners == nil {
 		sec.Note = "The partnership portfolio is " + NotAvailable + "."
 	} else {
-		ps, err := g.s.c.Sources.Partners(ctx, g.p)
+		ps, err := g.src.Partners(ctx, g.p)
 		if err != nil {
 			return sec, err
 		}
@@ -713,10 +715,10 @@ func (g *gather) partners(ctx context.Context) (Section, error) {
 		}
 	}
 	// Synthetic data is counted here beside what partners contributed.
-	if g.s.c.Sources.Synthetic == nil {
+	if g.src.Synthetic == nil {
 		sec.Figures = append(sec.Figures, Figure{Name: "Synthetic dataset versions", Value: NotAvailable})
 	} else {
-		sy, err := g.s.c.Sources.Synthetic(ctx, g.p)
+		sy, err := g.src.Synthetic(ctx, g.p)
 		if err != nil {
 			return sec, err
 		}

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -168,7 +169,8 @@ type Config struct {
 
 // Service gathers and renders annual reports.
 type Service struct {
-	c Config
+	c   Config
+	src atomic.Pointer[Sources] // c.Sources, replaceable while serving
 }
 
 // New returns a report service.
@@ -176,12 +178,14 @@ func New(c Config) *Service {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Service{c: c}
+	s := &Service{c: c}
+	s.src.Store(&c.Sources)
+	return s
 }
 
 // SetSources sets the mission sources (the application adapts them once
-// the services exist).
-func (s *Service) SetSources(src Sources) { s.c.Sources = src }
+// the services exist); safe while reports are being made.
+func (s *Service) SetSources(src Sources) { s.src.Store(&src) }
 
 // Generate gathers the annual report for year as p, renders it in format
 // ("html" or "pdf") and writes it to w once it is whole; the report is
