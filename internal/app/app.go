@@ -52,6 +52,7 @@ import (
 	"github.com/genesis-science/genesis/internal/mcp"
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -88,9 +89,12 @@ type App struct {
 	MCP *mcp.Server
 	// Mission is the mission plan, its live status and the risk register.
 	Mission *plan.Service
-	API     *httpapi.Server
 	// Challenges manages the national challenges (issue 15).
 	Challenges *mission.Service
+	// Reports makes the annual progress report; the mission services
+	// reach it through Reports.SetSources.
+	Reports *report.Service
+	API     *httpapi.Server
 
 	lock *os.File
 
@@ -260,13 +264,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	// The MCP server's tools run as the caller through the services above.
 	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Library: a.Literature, Agent: a.Agent, Audit: a.Audit, Logger: log, Version: Version})
+	a.Reports = report.New(report.Config{Catalog: a.Catalog, Jobs: a.Jobs, Campaigns: a.Campaigns, Audit: a.Audit})
 	if err := a.openMission(ctx); err != nil {
 		return nil, errors.E(op, err)
 	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
-		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission})
+		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports})
 	a.Mission.Audit = a.API // the API decides who reads which audit record
+	a.Reports.SetSources(a.reportSources())
 	return a, nil
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -68,6 +69,7 @@ type harness struct {
 	cat         *catalog.Service
 	ix          search.Index
 	az          *authz.Authorizer
+	reports     *report.Service
 }
 
 func newHarness(t *testing.T, db store.DB) *harness {
@@ -124,6 +126,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reports := report.New(report.Config{Catalog: cat, Jobs: js, Campaigns: camp, Audit: log})
 	chs, err := mission.New(mission.Config{DB: db, Authz: az, Identity: id, Catalog: cat, Campaigns: camp, Sites: reg, Fleet: ins, Audit: log})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +135,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	// its tests drive them): every check answers not available.
 	ms := plan.New(db, log)
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
-		Literature: lib, Agent: ag, Challenges: chs, Logger: slog.New(slog.DiscardHandler), Mission: ms})
+		Literature: lib, Agent: ag, Challenges: chs, Logger: slog.New(slog.DiscardHandler), Mission: ms, Reports: reports})
 	ms.Audit = srv
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -155,7 +158,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib, db: db, cat: cat, ix: ix, az: az}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib, db: db, cat: cat, ix: ix, az: az, reports: reports}
 }
 
 func init() {

@@ -14,6 +14,7 @@ import (
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -121,6 +122,12 @@ func (s *Server) readEntryAs(ctx context.Context, p *genesis.Principal, ap authz
 		ok = s.catalog != nil && s.catalog.MayReadLabelOf(ctx, p, rec.ObjectID, recordedUnder)
 	case "job":
 		ok = s.jobs != nil && s.jobs.MayReadLabelOf(ctx, p, rec.ObjectID, recordedUnder)
+	case "report":
+		// A report's record names its banner, which the label hash
+		// confirms; the reader's clearance must read it (agreements are
+		// not in ap.Clearance: a banner with one is withheld, fail closed).
+		l, found := report.BannerOf(rec.Detail)
+		ok = found && ap.Clearance.MayRead(l) && recordedUnder(l)
 	default:
 		ok = recordedUnder(openLabelValue)
 	}

@@ -146,6 +146,7 @@ func (s *Server) routes() {
 	s.agentRoutes()
 	s.missionRoutes()
 	s.challengeRoutes()
+	s.reportRoutes()
 
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))

@@ -30,6 +30,7 @@ import (
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
+	"github.com/genesis-science/genesis/internal/mission/report"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
@@ -78,6 +79,8 @@ type Server struct {
 	lit *library.Service
 	// mission is the mission plan, status and risks; optional.
 	mission *plan.Service
+	// reports makes the annual report; optional.
+	reports *report.Service
 }
 
 // Config is what the server needs.
@@ -112,6 +115,8 @@ type Config struct {
 	Mission *plan.Service
 	// Challenges manages national challenges; optional.
 	Challenges *mission.Service
+	// Reports makes the annual progress report; optional.
+	Reports *report.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -130,6 +135,7 @@ func New(cfg Config) *Server {
 	s.lit = cfg.Literature
 	s.mission = cfg.Mission
 	s.challenges = cfg.Challenges
+	s.reports = cfg.Reports
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}
