@@ -986,6 +986,7 @@ func TestAPI(t *testing.T) {
 		exerciseLiterature(t, h)
 		exerciseAgent(t, h)
 		exerciseChallenges(t, h)
+		exerciseMission(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

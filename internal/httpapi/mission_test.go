@@ -80,3 +80,26 @@ func TestMissionRoutes(t *testing.T) {
 		t.Errorf("admin leakage: %+v", rs.Risks[0])
 	}
 }
+
+// exerciseMission drives the mission and report operations inside TestAPI,
+// on its populated platform, so every documented operation is exercised
+// there too (the routes' own tests are TestMissionRoutes and
+// TestAnnualReport*).
+func exerciseMission(t *testing.T, h *harness) {
+	t.Helper()
+	if r := h.do("GET", "/api/v1/mission/status", h.admin, nil); r.status != http.StatusOK {
+		t.Errorf("mission status: %d %s", r.status, r.body)
+	}
+	var stored plan.Stored
+	h.do("GET", "/api/v1/mission/plan", h.admin, nil).decode(t, &stored)
+	body := "milestones:\n  - id: sites\n    title: Sites inventoried\n    day: 3650\n    check: inventory_complete\n"
+	if r := h.do("PUT", "/api/v1/mission/plan", h.admin, body, "Content-Type", "application/yaml"); r.status != http.StatusOK {
+		t.Errorf("set plan: %d %s", r.status, r.body)
+	}
+	if r := h.do("GET", "/api/v1/mission/risks", h.admin, nil); r.status != http.StatusOK {
+		t.Errorf("mission risks: %d %s", r.status, r.body)
+	}
+	if r := h.do("GET", "/api/v1/reports/annual?format=html", h.admin, nil); r.status != http.StatusOK || !strings.Contains(string(r.body), "<html") {
+		t.Errorf("annual report: %d %.200s", r.status, r.body)
+	}
+}
