@@ -109,22 +109,22 @@ type Asset struct {
 
 // Version is one immutable version of an asset.
 type Version struct {
-	Asset      string              `json:"asset"`
-	Version    int64               `json:"version"`
-	Manifest   string              `json:"manifest"`
-	Parent     *int64              `json:"parent,omitempty"`
-	Message    string              `json:"message,omitempty"`
-	TotalBytes int64               `json:"total_bytes"`
-	FileCount  int64               `json:"file_count"`
-	Label      string              `json:"label"`
-	ReleaseID  string              `json:"release,omitempty"`
+	Asset      string `json:"asset"`
+	Version    int64  `json:"version"`
+	Manifest   string `json:"manifest"`
+	Parent     *int64 `json:"parent,omitempty"`
+	Message    string `json:"message,omitempty"`
+	TotalBytes int64  `json:"total_bytes"`
+	FileCount  int64  `json:"file_count"`
+	Label      string `json:"label"`
+	ReleaseID  string `json:"release,omitempty"`
 	// Synthetic marks data made by a generator (a job, campaign, simulator
 	// or model) rather than measured; Generator names it as kind:ID
 	// (empty on a version made by a release).
 	Synthetic bool                `json:"synthetic,omitempty"`
 	Generator string              `json:"generator,omitempty"`
 	CreatedBy genesis.PrincipalID `json:"created_by"`
-	CreatedAt  time.Time           `json:"created_at"`
+	CreatedAt time.Time           `json:"created_at"`
 }
 
 func (a *Asset) resource() (authz.Resource, error) {
