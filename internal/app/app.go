@@ -50,6 +50,7 @@ import (
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/mcp"
+	"github.com/genesis-science/genesis/internal/mission/partners"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -84,6 +85,8 @@ type App struct {
 	Chat  llm.Chatter
 	// MCP serves the Model Context Protocol at /mcp.
 	MCP *mcp.Server
+	// Partners is the partnerships portfolio (issue 15).
+	Partners *partners.Service
 	API *httpapi.Server
 
 	lock *os.File
@@ -247,11 +250,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openAgents(cfg, log); err != nil {
 		return nil, errors.E(op, err)
 	}
+	// Synthetic dataset versions name jobs, campaigns and simulators as
+	// their generators; the portfolio reads what partners hold and use.
+	a.Catalog.SetGenerators(generators{jobs: a.Jobs, campaigns: a.Campaigns, instruments: a.Instruments})
+	a.Partners = partners.New(a.DB, a.Authz, a.Identity, nil)
 	// The MCP server's tools run as the caller through the services above.
 	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Library: a.Literature, Agent: a.Agent, Audit: a.Audit, Logger: log, Version: Version})
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
-		MCP: a.MCP.Handler(), Logger: log})
+		MCP: a.MCP.Handler(), Logger: log, Partners: a.Partners})
 	return a, nil
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/mission/partners"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -123,7 +124,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 		t.Fatal(err)
 	}
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
-		Literature: lib, Agent: ag, Logger: slog.New(slog.DiscardHandler)})
+		Literature: lib, Agent: ag, Logger: slog.New(slog.DiscardHandler), Partners: partners.New(db, az, id, nil)})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	// The same server on a Unix socket, as app.Serve runs it.
@@ -972,6 +973,7 @@ func TestAPI(t *testing.T) {
 		exerciseInstruments(t, h)
 		exerciseLiterature(t, h)
 		exerciseAgent(t, h)
+		exercisePartners(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

@@ -144,6 +144,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/campaigns/{name}/plot", campaigns(s.campaignPlot))
 
 	s.agentRoutes()
+	s.partnerRoutes()
 
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))

@@ -28,6 +28,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
 	"github.com/genesis-science/genesis/internal/lit/library"
+	"github.com/genesis-science/genesis/internal/mission/partners"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
@@ -64,6 +65,8 @@ type Server struct {
 
 	// instruments is the lab's instrument registry; optional.
 	instruments *instruments.Registry
+	// partners is the partnerships portfolio; optional.
+	partners *partners.Service
 	// mcp serves the Model Context Protocol at /mcp; optional.
 	mcp http.Handler
 	// mounts are the protocol endpoints outside the REST API (Mounts).
@@ -102,6 +105,8 @@ type Config struct {
 	Agent *agent.Service
 	// Literature serves publications, passages and facts; optional.
 	Literature *library.Service
+	// Partners is the partnerships portfolio; optional.
+	Partners *partners.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -118,6 +123,7 @@ func New(cfg Config) *Server {
 	s.mcp = cfg.MCP
 	s.agent = cfg.Agent
 	s.lit = cfg.Literature
+	s.partners = cfg.Partners
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}
