@@ -87,7 +87,7 @@ type App struct {
 	MCP *mcp.Server
 	// Partners is the partnerships portfolio (issue 15).
 	Partners *partners.Service
-	API *httpapi.Server
+	API      *httpapi.Server
 
 	lock *os.File
 
