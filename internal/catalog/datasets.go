@@ -982,6 +982,11 @@ type CommitSpec struct {
 	// synthetic.go.
 	Synthetic bool
 	Generator string
+	// Generated, set only by in-process callers that made the data
+	// themselves (the campaign runner, for a campaign on simulators), marks
+	// the version synthetic with a generator they already decided on; it
+	// goes with neither Synthetic nor Generator.
+	Generated *GeneratedBy
 }
 
 // Commit records a new immutable version whose manifest (already sent as a
@@ -1002,6 +1007,15 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 	var generator string
 	genLabel := label.Label{}
 	switch {
+	case spec.Generated != nil && (spec.Synthetic || spec.Generator != ""):
+		return nil, invalid(op, "generator", "a version names one generator")
+	case spec.Generated != nil && a.Kind != KindDataset:
+		return nil, invalid(op, "synthetic", "only dataset versions are marked synthetic")
+	case spec.Generated != nil:
+		if _, err := ParseGenerator(spec.Generated.Ref); err != nil {
+			return nil, errors.E(op, errors.Internal, err)
+		}
+		spec.Synthetic, generator, genLabel = true, spec.Generated.Ref, spec.Generated.Label
 	case spec.Synthetic && strings.TrimSpace(spec.Generator) == "":
 		return nil, invalid(op, "generator", "a synthetic version names its generator: job:ID, campaign:NAME, instrument:NAME or model:NAME")
 	case !spec.Synthetic && spec.Generator != "":

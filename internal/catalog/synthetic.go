@@ -88,6 +88,14 @@ type Generators interface {
 	Generator(ctx context.Context, p *genesis.Principal, kind, name string) (Generator, error)
 }
 
+// GeneratedBy is a generator an in-process caller decided on itself (the
+// campaign runner naming its own campaign): Ref is kind:ID, Label the
+// generator's label, which the dataset's must dominate.
+type GeneratedBy struct {
+	Ref   string
+	Label label.Label
+}
+
 // SetGenerators installs the resolver of job, campaign and instrument
 // generators.
 func (s *Service) SetGenerators(g Generators) { s.generators = g }

@@ -3,6 +3,8 @@ package catalog_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -264,6 +266,45 @@ func FuzzParseGenerator(f *testing.F) {
 		again, err := catalog.ParseGenerator(g.String())
 		if err != nil || again != g {
 			t.Fatalf("%q → %+v → %+v, %v", s, g, again, err)
+		}
+	})
+}
+
+// TestGeneratedOutput: an in-process caller's own generator (the campaign
+// runner on simulators) marks the output synthetic, checked against the
+// output's label like any generator, and idempotent per activity.
+func TestGeneratedOutput(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "observations.csv"), []byte("x,y\n1,2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		open := label.MustParse("OPEN")
+		by := &catalog.GeneratedBy{Ref: "campaign:cmp_1", Label: open}
+		out, err := w.cat.CommitOutputBy(ctx, w.alice, "loop-results", dir, open, nil, catalog.ActivityCampaign, "cmp_1 batch 1", by)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, v, err := w.cat.Version(ctx, w.alice, out.ID, out.Version)
+		if err != nil || !v.Synthetic || v.Generator != "campaign:cmp_1" {
+			t.Fatalf("generated output: %+v, %v", v, err)
+		}
+		again, err := w.cat.CommitOutputBy(ctx, w.alice, "loop-results", dir, open, nil, catalog.ActivityCampaign, "cmp_1 batch 1", by)
+		if err != nil || again.Version != out.Version {
+			t.Errorf("retry: %+v, %v", again, err)
+		}
+		high := &catalog.GeneratedBy{Ref: "campaign:cmp_2", Label: label.MustParse("PROPRIETARY")}
+		if _, err := w.cat.CommitOutputBy(ctx, w.alice, "loop-results", dir, open, nil, catalog.ActivityCampaign, "cmp_2 batch 1", high); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "generator" {
+			t.Errorf("generator above the output: %v", err)
+		}
+		// A plain output is measured.
+		plain, err := w.cat.CommitOutput(ctx, w.alice, "job-results", dir, open, nil, catalog.ActivityJob, "job_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, v, _ := w.cat.Version(ctx, w.alice, plain.ID, plain.Version); v == nil || v.Synthetic {
+			t.Errorf("job output: %+v", v)
 		}
 	})
 }
