@@ -25,6 +25,7 @@ import (
 var ctx = context.Background()
 
 type world struct {
+	az    *authz.Authorizer
 	db    store.DB
 	id    *identity.Service
 	cat   *catalog.Service
@@ -50,6 +51,7 @@ func newWorld(t *testing.T, db store.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.az = az
 	w.cat = catalog.New(catalog.Config{DB: db, Blobs: memblob.New(false), Authz: az, Principals: w.id, Now: clock})
 	w.pf = partners.New(db, az, w.id, clock)
 	return w
@@ -391,3 +393,5 @@ func agreementIDs(as []partners.Agreement) []string {
 	}
 	return out
 }
+
+func (w *world) pf2az(*testing.T) *authz.Authorizer { return w.az }
