@@ -157,18 +157,29 @@ func (s *Service) CountSynthetic(ctx context.Context, p *genesis.Principal) (Syn
 	if err != nil {
 		return out, errors.E(op, err)
 	}
+	// The newest version's flag comes with each asset; only an asset
+	// whose newest version p may not read (rare: listSeenBy walks down)
+	// is asked again.
 	var all []Asset
+	newest := map[string]bool{}
 	err = s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE kind = ?`, KindDataset)
+		rows, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, a.title, a.description, a.label, COALESCE(a.project_id, ''), a.owner_id, a.latest_version, a.created_at, a.updated_at,
+			COALESCE(v.synthetic, FALSE) FROM assets a
+			LEFT JOIN asset_versions v ON v.asset_id = a.id AND v.version = a.latest_version WHERE a.kind = ?`, KindDataset)
 		if err != nil {
 			return err
 		}
 		return rows.Each(func() error {
-			a, err := scanAsset(rows)
-			if err == nil {
-				all = append(all, *a)
+			var a Asset
+			var c, u int64
+			var syn bool
+			if err := rows.Scan(&a.ID, &a.Kind, &a.Name, &a.Title, &a.Description, &a.Label, &a.Project, &a.Owner, &a.LatestVersion, &c, &u, &syn); err != nil {
+				return err
 			}
-			return err
+			a.CreatedAt, a.UpdatedAt = store.FromT(c), store.FromT(u)
+			all = append(all, a)
+			newest[a.ID] = syn
+			return nil
 		})
 	})
 	if err != nil {
@@ -179,9 +190,11 @@ func (s *Service) CountSynthetic(ctx context.Context, p *genesis.Principal) (Syn
 		return out, errors.E(op, err)
 	}
 	var seen []Asset
+	latest := map[string]int64{}
 	for i := range all {
 		if ok[i] {
 			seen = append(seen, all[i])
+			latest[all[i].ID] = all[i].LatestVersion
 		}
 	}
 	if err := s.listSeenBy(ctx, p, seen); err != nil {
@@ -193,9 +206,11 @@ func (s *Service) CountSynthetic(ctx context.Context, p *genesis.Principal) (Syn
 				out.Empty++
 				continue
 			}
-			var syn bool
-			if err := tx.QueryRow(ctx, `SELECT synthetic FROM asset_versions WHERE asset_id = ? AND version = ?`, a.ID, a.LatestVersion).Scan(&syn); err != nil {
-				return err
+			syn := newest[a.ID]
+			if a.LatestVersion != latest[a.ID] {
+				if err := tx.QueryRow(ctx, `SELECT synthetic FROM asset_versions WHERE asset_id = ? AND version = ?`, a.ID, a.LatestVersion).Scan(&syn); err != nil {
+					return err
+				}
 			}
 			if syn {
 				out.Synthetic++

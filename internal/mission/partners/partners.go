@@ -267,7 +267,15 @@ type reader struct {
 
 // may reports whether the viewer may read a resource of type t with this
 // label, project and owner; anything undecidable is false (fail closed).
+//
+// As in the search index's visibility classes, objects of one type, label
+// and project are read by the same principals, owners aside: the owner
+// takes part in the decision only when it is the viewer, so the number of
+// decisions does not grow with the number of owners.
 func (r *reader) may(t authz.ResourceType, marking, project, owner string) bool {
+	if owner != r.ap.ID {
+		owner = ""
+	}
 	key := [5]string{string(t), marking, project, owner}
 	if ok, done := r.decided[key]; done {
 		return ok

@@ -34,7 +34,7 @@ type world struct {
 	now   time.Time
 }
 
-func newWorld(t *testing.T, db store.DB) *world {
+func newWorld(t testing.TB, db store.DB) *world {
 	w := &world{db: db, now: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return w.now }
 	w.id = identity.New(db, identity.WithClock(clock))
@@ -58,7 +58,7 @@ func newWorld(t *testing.T, db store.DB) *world {
 }
 
 // put commits one small version of asset name.
-func (w *world) put(t *testing.T, p *genesis.Principal, name string, size int) {
+func (w *world) put(t testing.TB, p *genesis.Principal, name string, size int) {
 	t.Helper()
 	data := make([]byte, size)
 	for i := range data {
