@@ -308,3 +308,50 @@ func TestGeneratedOutput(t *testing.T) {
 		}
 	})
 }
+
+// TestReleasedSyntheticVersion: a declassified synthetic version is still
+// synthetic data, but names no generator (which may be labelled above the
+// released version); the source version, at its own label, still does.
+func TestReleasedSyntheticVersion(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		w := newWorld(t, db)
+		c := w.cat
+		c.SetGenerators(generators{"job:job_f": {id: "job_f", marking: "PROPRIETARY//FUSION", readers: []genesis.PrincipalID{w.alice.ID}}})
+		mk := func(name string) *genesis.Principal {
+			p, err := w.id.CreatePrincipal(ctx, genesis.Principal{Name: name, Clearance: "PROPRIETARY//FUSION", Roles: []genesis.Role{genesis.RoleClassificationOfficer}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		co1, co2 := mk("co1"), mk("co2")
+		if _, err := c.Create(ctx, w.alice, catalog.CreateSpec{Name: "sims", Label: "PROPRIETARY//FUSION"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := putSpec(t, w, w.alice, "sims", "simulated", catalog.CommitSpec{Synthetic: true, Generator: "job:job_f"}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.RequestRelease(ctx, co1, "sims", 0, "OPEN", "publishing the simulated data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DecideRelease(ctx, co2, r.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, v2, err := c.Version(ctx, w.bob, "sims", 2)
+		if err != nil || !v2.Synthetic || v2.Generator != "" {
+			t.Errorf("released version as bob sees it: %+v, %v", v2, err)
+		}
+		_, v1, err := c.Version(ctx, w.alice, "sims", 1)
+		if err != nil || v1.Generator != "job:job_f" {
+			t.Errorf("source version: %+v, %v", v1, err)
+		}
+		yes := true
+		if res, err := c.Search(ctx, w.bob, search.Query{Synthetic: &yes}); err != nil || res.Total != 1 {
+			t.Errorf("bob finds the released synthetic data: %+v, %v", res, err)
+		}
+		if n, err := c.CountSynthetic(ctx, w.bob); err != nil || n.Synthetic != 1 {
+			t.Errorf("bob's count: %+v, %v", n, err)
+		}
+	})
+}
