@@ -124,6 +124,8 @@ type Version struct {
 	Synthetic bool                `json:"synthetic,omitempty"`
 	Generator string              `json:"generator,omitempty"`
 	CreatedBy genesis.PrincipalID `json:"created_by"`
+	// generatorLabel is the generator's label when the version was made.
+	generatorLabel string
 	CreatedAt time.Time           `json:"created_at"`
 }
 
@@ -148,12 +150,12 @@ func scanAsset(sc interface{ Scan(...any) error }) (*Asset, error) {
 	return &a, nil
 }
 
-const versionCols = `asset_id, version, manifest, parent, message, total_bytes, file_count, label, COALESCE(release_id, ''), synthetic, generator, created_by, created_at`
+const versionCols = `asset_id, version, manifest, parent, message, total_bytes, file_count, label, COALESCE(release_id, ''), synthetic, generator, generator_label, created_by, created_at`
 
 func scanVersion(sc interface{ Scan(...any) error }) (*Version, error) {
 	var v Version
 	var c int64
-	if err := sc.Scan(&v.Asset, &v.Version, &v.Manifest, &v.Parent, &v.Message, &v.TotalBytes, &v.FileCount, &v.Label, &v.ReleaseID, &v.Synthetic, &v.Generator, &v.CreatedBy, &c); err != nil {
+	if err := sc.Scan(&v.Asset, &v.Version, &v.Manifest, &v.Parent, &v.Message, &v.TotalBytes, &v.FileCount, &v.Label, &v.ReleaseID, &v.Synthetic, &v.Generator, &v.generatorLabel, &v.CreatedBy, &c); err != nil {
 		return nil, err
 	}
 	v.CreatedAt = store.FromT(c)

@@ -1119,6 +1119,9 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 		}
 		v = &Version{Asset: cur.ID, Version: cur.LatestVersion + 1, Manifest: spec.Manifest.String(), Message: spec.Message,
 			TotalBytes: st.Bytes, FileCount: int64(st.Files), Label: cur.Label, Synthetic: spec.Synthetic, Generator: generator, CreatedBy: p.ID, CreatedAt: now}
+		if generator != "" {
+			v.generatorLabel = genLabel.Format()
+		}
 		// The search document says whether the newest version is synthetic.
 		wasSynthetic := false
 		if cur.LatestVersion > 0 {
@@ -1130,8 +1133,8 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 			parent := cur.LatestVersion
 			v.Parent = &parent
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, manifest, parent, message, total_bytes, file_count, label, synthetic, generator, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.Asset, v.Version, v.Manifest, v.Parent, v.Message, v.TotalBytes, v.FileCount, v.Label, v.Synthetic, v.Generator, v.CreatedBy, store.T(now)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, manifest, parent, message, total_bytes, file_count, label, synthetic, generator, generator_label, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.Asset, v.Version, v.Manifest, v.Parent, v.Message, v.TotalBytes, v.FileCount, v.Label, v.Synthetic, v.Generator, v.generatorLabel, v.CreatedBy, store.T(now)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE assets SET latest_version = ?, updated_at = ? WHERE id = ?`, v.Version, store.T(now), cur.ID); err != nil {

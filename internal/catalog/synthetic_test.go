@@ -121,6 +121,30 @@ func TestSynthetic(t *testing.T) {
 				t.Errorf("%s: read back %+v, %v", c.g, got, err)
 			}
 		}
+		// A reader who may not read the generator is not told its ID: dave
+		// (no role) reads OPEN data but not jobs; instruments are OPEN
+		// records.
+		dave, err := w.id.CreatePrincipal(ctx, genesis.Principal{Name: "dave", Clearance: "OPEN"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := c.Versions(ctx, dave, "sim-open")
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("dave's versions: %+v, %v", vs, err)
+		}
+		for _, v := range vs {
+			want := map[int64]string{1: "", 2: "instrument:ins_1"}[v.Version]
+			if !v.Synthetic || v.Generator != want {
+				t.Errorf("dave sees version %d: synthetic=%v generator=%q, want %q", v.Version, v.Synthetic, v.Generator, want)
+			}
+		}
+		if _, v1, err := c.Version(ctx, dave, "sim-open", 1); err != nil || v1.Generator != "" || !v1.Synthetic {
+			t.Errorf("dave reads version 1: %+v, %v", v1, err)
+		}
+		if _, v1, err := c.Version(ctx, w.bob, "sim-open", 1); err != nil || v1.Generator != "job:job_1" {
+			t.Errorf("bob reads version 1: %+v, %v", v1, err)
+		}
+
 		// A model generator is a lineage input: the edge is there.
 		g, err := c.Lineage(ctx, w.alice, catalog.VersionRef{Asset: "sim-fusion", Version: 2}, true, 1)
 		if err != nil || len(g.Edges) != 1 || g.Edges[0].Parent.Version != 1 || !strings.HasPrefix(g.Edges[0].ActivityID, "model:mdl_") {

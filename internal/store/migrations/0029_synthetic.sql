@@ -8,4 +8,8 @@ ALTER TABLE asset_versions ADD COLUMN synthetic BOOLEAN NOT NULL DEFAULT FALSE;
 
 ALTER TABLE asset_versions ADD COLUMN generator TEXT NOT NULL DEFAULT '';
 
+-- The generator's label when the version was made: a reader of the
+-- version who may not read a generator of that label is not told its ID.
+ALTER TABLE asset_versions ADD COLUMN generator_label TEXT NOT NULL DEFAULT '';
+
 ALTER TABLE search_docs ADD COLUMN synthetic BOOLEAN NOT NULL DEFAULT FALSE;
