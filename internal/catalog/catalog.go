@@ -126,7 +126,7 @@ type Version struct {
 	CreatedBy genesis.PrincipalID `json:"created_by"`
 	// generatorLabel is the generator's label when the version was made.
 	generatorLabel string
-	CreatedAt time.Time           `json:"created_at"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 func (a *Asset) resource() (authz.Resource, error) {
