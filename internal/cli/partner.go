@@ -99,6 +99,7 @@ func partnerCmd(env *Env) *cobra.Command {
 					count(k.Models, "model"), humanBytes(k.ModelBytes), count(k.Publications, "publication"), count(k.Campaigns, "campaign"))
 				fmt.Fprintf(w, "Sites operated:\t%s\n", dash(strings.Join(k.Sites, ", ")))
 				fmt.Fprintf(w, "Instruments:\t%s\n", dash(strings.Join(k.Instruments, ", ")))
+				fmt.Fprintf(w, "Labs:\t%s\n", dash(strings.Join(k.Labs, ", ")))
 				fmt.Fprintf(w, "Used:\t%s, %.1f node-hours, %.1f GPU-hours, in %s\n", count(p.Used.Jobs, "job"), p.Used.UsedNodeHours, p.Used.UsedGPUHours, count(p.Used.Projects, "project"))
 			})
 		},

@@ -21,7 +21,7 @@ type jobRow struct {
 	nodeHours, gpuHours   float64
 }
 
-type named struct{ name, org string }
+type named struct{ name, org, lab string }
 
 // state is the raw platform state the portfolio is computed from; every
 // row is decided for the viewer before it is counted.
@@ -145,13 +145,13 @@ func (s *Service) load(ctx context.Context) (*state, error) {
 		}); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT name, owner_org FROM instruments ORDER BY name`)
+		rows, err = tx.Query(ctx, `SELECT name, owner_org, lab FROM instruments ORDER BY name`)
 		if err != nil {
 			return err
 		}
 		return rows.Each(func() error {
 			var n named
-			err := rows.Scan(&n.name, &n.org)
+			err := rows.Scan(&n.name, &n.org, &n.lab)
 			st.instruments = append(st.instruments, n)
 			return err
 		})

@@ -117,6 +117,8 @@ type Contribution struct {
 	Campaigns    int      `json:"campaigns"`
 	Sites        []string `json:"sites"`
 	Instruments  []string `json:"instruments"`
+	// Labs are the labs its instruments are in.
+	Labs []string `json:"labs"`
 }
 
 // Usage is what a partner used: the jobs its principals ran (as the
@@ -352,7 +354,7 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 	byOrg := map[genesis.OrgID]*Partner{}
 	for _, org := range orgs {
 		byOrg[org.ID] = &Partner{Org: org, Agreements: []Agreement{},
-			Contributed: Contribution{Sites: []string{}, Instruments: []string{}}}
+			Contributed: Contribution{Sites: []string{}, Instruments: []string{}, Labs: []string{}}}
 	}
 	orgOf := func(owner string) *Partner { return byOrg[st.orgOf[owner]] }
 	for _, a := range st.assets {
@@ -424,6 +426,9 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 		for _, in := range st.instruments {
 			if p := matchOrg(byOrg, in.org); p != nil {
 				p.Contributed.Instruments = append(p.Contributed.Instruments, in.name)
+				if in.lab != "" && !slices.Contains(p.Contributed.Labs, in.lab) {
+					p.Contributed.Labs = append(p.Contributed.Labs, in.lab)
+				}
 			}
 		}
 	}
