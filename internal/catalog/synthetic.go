@@ -146,6 +146,9 @@ type SyntheticCount struct {
 	Synthetic int `json:"synthetic"`
 	Measured  int `json:"measured"`
 	Empty     int `json:"empty"`
+	// Label is the join of the labels of the datasets and versions
+	// counted (invariant 2: a count is labelled at least its inputs).
+	Label string `json:"label"`
 }
 
 // CountSynthetic counts the datasets p may read by whether their newest
@@ -162,9 +165,10 @@ func (s *Service) CountSynthetic(ctx context.Context, p *genesis.Principal) (Syn
 	// is asked again.
 	var all []Asset
 	newest := map[string]bool{}
+	newestLabel := map[string]string{}
 	err = s.db.View(ctx, func(tx store.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, a.title, a.description, a.label, COALESCE(a.project_id, ''), a.owner_id, a.latest_version, a.created_at, a.updated_at,
-			COALESCE(v.synthetic, FALSE) FROM assets a
+			COALESCE(v.synthetic, FALSE), COALESCE(v.label, '') FROM assets a
 			LEFT JOIN asset_versions v ON v.asset_id = a.id AND v.version = a.latest_version WHERE a.kind = ?`, KindDataset)
 		if err != nil {
 			return err
@@ -173,12 +177,13 @@ func (s *Service) CountSynthetic(ctx context.Context, p *genesis.Principal) (Syn
 			var a Asset
 			var c, u int64
 			var syn bool
-			if err := rows.Scan(&a.ID, &a.Kind, &a.Name, &a.Title, &a.Description, &a.Label, &a.Project, &a.Owner, &a.LatestVersion, &c, &u, &syn); err != nil {
+			var vl string
+			if err := rows.Scan(&a.ID, &a.Kind, &a.Name, &a.Title, &a.Description, &a.Label, &a.Project, &a.Owner, &a.LatestVersion, &c, &u, &syn, &vl); err != nil {
 				return err
 			}
 			a.CreatedAt, a.UpdatedAt = store.FromT(c), store.FromT(u)
 			all = append(all, a)
-			newest[a.ID] = syn
+			newest[a.ID], newestLabel[a.ID] = syn, vl
 			return nil
 		})
 	})
@@ -200,17 +205,33 @@ func (s *Service) CountSynthetic(ctx context.Context, p *genesis.Principal) (Syn
 	if err := s.listSeenBy(ctx, p, seen); err != nil {
 		return out, errors.E(op, err)
 	}
+	joined := label.Label{}
+	addLabel := func(m string) error {
+		l, err := label.Parse(m) // stored, admitted when written
+		if err != nil {
+			return errors.E(errors.Internal, err)
+		}
+		joined = label.Join(joined, l)
+		return nil
+	}
 	err = s.db.View(ctx, func(tx store.Tx) error {
 		for _, a := range seen {
+			if err := addLabel(a.Label); err != nil {
+				return err
+			}
 			if a.LatestVersion == 0 {
 				out.Empty++
 				continue
 			}
 			syn := newest[a.ID]
+			vl := newestLabel[a.ID]
 			if a.LatestVersion != latest[a.ID] {
-				if err := tx.QueryRow(ctx, `SELECT synthetic FROM asset_versions WHERE asset_id = ? AND version = ?`, a.ID, a.LatestVersion).Scan(&syn); err != nil {
+				if err := tx.QueryRow(ctx, `SELECT synthetic, label FROM asset_versions WHERE asset_id = ? AND version = ?`, a.ID, a.LatestVersion).Scan(&syn, &vl); err != nil {
 					return err
 				}
+			}
+			if err := addLabel(vl); err != nil {
+				return err
 			}
 			if syn {
 				out.Synthetic++
@@ -223,5 +244,6 @@ func (s *Service) CountSynthetic(ctx context.Context, p *genesis.Principal) (Syn
 	if err != nil {
 		return out, errors.E(op, err)
 	}
+	out.Label = joined.Format()
 	return out, nil
 }

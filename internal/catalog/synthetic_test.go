@@ -202,11 +202,13 @@ func TestSynthetic(t *testing.T) {
 		for _, viewer := range []*genesis.Principal{w.alice, w.bob, w.carol} {
 			want := map[bool][]string{}
 			var wantCount catalog.SyntheticCount
+			joined := label.Label{}
 			as, _, err := c.List(ctx, viewer, catalog.KindDataset, catalog.ListOptions{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, a := range as {
+				joined = label.Join(joined, label.MustParse(a.Label))
 				if a.LatestVersion == 0 {
 					wantCount.Empty++
 					want[false] = append(want[false], a.ID)
@@ -217,6 +219,7 @@ func TestSynthetic(t *testing.T) {
 					t.Fatal(err)
 				}
 				want[v.Synthetic] = append(want[v.Synthetic], a.ID)
+				joined = label.Join(joined, label.MustParse(v.Label))
 				if v.Synthetic {
 					wantCount.Synthetic++
 				} else {
@@ -251,6 +254,7 @@ func TestSynthetic(t *testing.T) {
 			if facet != len(want[true]) {
 				t.Errorf("%s: synthetic facet %d, want %d", viewer.Name, facet, len(want[true]))
 			}
+			wantCount.Label = joined.Format()
 			n, err := c.CountSynthetic(ctx, viewer)
 			if err != nil || n != wantCount {
 				t.Errorf("%s: count %+v, want %+v (%v)", viewer.Name, n, wantCount, err)
@@ -374,7 +378,7 @@ func TestReleasedSyntheticVersion(t *testing.T) {
 		if res, err := c.Search(ctx, w.bob, search.Query{Synthetic: &yes}); err != nil || res.Total != 1 {
 			t.Errorf("bob finds the released synthetic data: %+v, %v", res, err)
 		}
-		if n, err := c.CountSynthetic(ctx, w.bob); err != nil || n.Synthetic != 1 {
+		if n, err := c.CountSynthetic(ctx, w.bob); err != nil || n.Synthetic != 1 || n.Label != "OPEN" {
 			t.Errorf("bob's count: %+v, %v", n, err)
 		}
 	})

@@ -46,6 +46,7 @@ func partnerCmd(env *Env) *cobra.Command {
 						p.Used.Jobs, p.Used.UsedNodeHours)
 				}
 				printExpiring(w, pf)
+				fmt.Fprintf(w, "Counted under:\t%s\n", pf.Label)
 			})
 		},
 	}
@@ -74,6 +75,7 @@ func partnerCmd(env *Env) *cobra.Command {
 			}
 			return env.output(showJSON, p, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "Organisation:\t%s (%s, %s, %s)\n", p.Org.Name, p.Org.ID, p.Org.Kind, p.Org.Country)
+				fmt.Fprintf(w, "Counted under:\t%s\n", p.Label)
 				if p.Principals != nil {
 					fmt.Fprintf(w, "Principals:\t%d\n", *p.Principals)
 				}

@@ -104,6 +104,9 @@ type Agreement struct {
 	DaysLeft int      `json:"days_left"`
 	Holders  []Holder `json:"holders"`
 	Covers   Coverage `json:"covers"`
+	// Label is the join of the labels of the objects Covers counts
+	// (invariant 2: a count is labelled at least its inputs).
+	Label string `json:"label"`
 }
 
 // Contribution is what a partner brought: assets owned by its principals
@@ -143,6 +146,9 @@ type Partner struct {
 	Expired     int          `json:"expired"`
 	Contributed Contribution `json:"contributed"`
 	Used        Usage        `json:"used"`
+	// Label is the join of the labels of every object counted here (its
+	// contributions, usage and its agreements' coverage).
+	Label string `json:"label"`
 }
 
 // Portfolio is every partner as the viewer sees it.
@@ -153,6 +159,8 @@ type Portfolio struct {
 	Partners           []Partner `json:"partners"`
 	// Expiring lists the agreements flagged expiring, soonest first.
 	Expiring []Agreement `json:"expiring"`
+	// Label is the join of the labels of every object counted.
+	Label string `json:"label"`
 }
 
 // Options tune the portfolio.
@@ -297,6 +305,9 @@ func (r *reader) may(t authz.ResourceType, marking, project, owner string) bool 
 	return ok
 }
 
+// label returns the parsed stored marking (decided by may before).
+func (r *reader) label(marking string) label.Label { return r.labels[marking] }
+
 // agreementsOf returns the AGR tokens of a stored marking.
 func (r *reader) agreementsOf(marking string) []string {
 	l, ok := r.labels[marking]
@@ -347,8 +358,13 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 
 	// Per agreement: coverage over readable assets and campaigns.
 	cover := map[string]*Coverage{}
+	coverLabel := map[string]label.Label{}
 	for i := range ags {
 		cover[ags[i].ID] = &Coverage{}
+	}
+	orgLabel := map[genesis.OrgID]label.Label{}
+	join := func(p *Partner, marking string) {
+		orgLabel[p.Org.ID] = label.Join(orgLabel[p.Org.ID], rd.label(marking))
 	}
 	// Per organisation: contributions and usage.
 	byOrg := map[genesis.OrgID]*Partner{}
@@ -363,6 +379,7 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 		}
 		for _, agr := range rd.agreementsOf(a.label) {
 			if c := cover[agr]; c != nil {
+				coverLabel[agr] = label.Join(coverLabel[agr], rd.label(a.label))
 				switch a.kind {
 				case "dataset":
 					c.Datasets++
@@ -379,8 +396,10 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 		}
 		// The bytes of the newest version, if the viewer may read it too.
 		var bytes int64
+		join(p, a.label)
 		if a.versionLabel != "" && rd.may(authz.ResourceType(a.kind), a.versionLabel, a.project, a.owner) {
 			bytes = a.bytes
+			join(p, a.versionLabel)
 		}
 		switch a.kind {
 		case "dataset":
@@ -400,10 +419,12 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 		for _, agr := range rd.agreementsOf(c.label) {
 			if cv := cover[agr]; cv != nil {
 				cv.Campaigns++
+				coverLabel[agr] = label.Join(coverLabel[agr], rd.label(c.label))
 			}
 		}
 		if p := orgOf(c.owner); p != nil {
 			p.Contributed.Campaigns++
+			join(p, c.label)
 		}
 	}
 	for _, j := range st.jobs {
@@ -412,6 +433,7 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 			continue
 		}
 		p.Used.Jobs++
+		join(p, j.label)
 		p.Used.UsedNodeHours += j.nodeHours
 		p.Used.UsedGPUHours += j.gpuHours
 	}
@@ -452,7 +474,7 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 		a := &ags[i]
 		v := Agreement{ID: a.ID, Type: a.Type, Title: a.Title, NotBefore: a.NotBefore, NotAfter: a.NotAfter, EndedAt: a.EndedAt,
 			Compartments: slices.Clone(a.Compartments), IPTerms: a.IPTerms, Status: Status(a, now, o.ExpiringWithin),
-			DaysLeft: daysLeft(now, a.NotAfter), Holders: []Holder{}, Covers: *cover[a.ID]}
+			DaysLeft: daysLeft(now, a.NotAfter), Holders: []Holder{}, Covers: *cover[a.ID], Label: coverLabel[a.ID].Format()}
 		if v.Compartments == nil {
 			v.Compartments = []string{}
 		}
@@ -474,6 +496,7 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 				continue
 			}
 			p.Agreements = append(p.Agreements, v)
+			orgLabel[org] = label.Join(orgLabel[org], coverLabel[a.ID])
 			switch v.Status {
 			case StatusInForce:
 				p.InForce++
@@ -486,6 +509,10 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 		}
 	}
 	slices.SortStableFunc(pf.Expiring, func(a, b Agreement) int { return a.NotAfter.Compare(b.NotAfter) })
+	joined := label.Label{}
+	for _, a := range pf.Expiring {
+		joined = label.Join(joined, coverLabel[a.ID])
+	}
 	for _, org := range orgs {
 		p := byOrg[org.ID]
 		if privileged {
@@ -495,8 +522,11 @@ func (s *Service) portfolio(ctx context.Context, viewer *genesis.Principal, o Op
 		if o.ExpiringOnly && p.Expiring == 0 {
 			continue
 		}
+		p.Label = orgLabel[org.ID].Format()
+		joined = label.Join(joined, orgLabel[org.ID])
 		pf.Partners = append(pf.Partners, *p)
 	}
+	pf.Label = joined.Format()
 	return pf, nil
 }
 

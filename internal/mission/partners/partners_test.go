@@ -189,9 +189,11 @@ func checkRandom(t *testing.T, w *world, r *rand.Rand, tag string) {
 		type contrib struct {
 			ds, md, pub int
 			dsB, mdB    int64
+			lab         label.Label
 		}
 		want := map[genesis.OrgID]*contrib{}
 		cover := map[string]*partners.Coverage{}
+		coverLabel := map[string]label.Label{}
 		for _, a := range assets {
 			got, err := w.cat.Get(ctx, v, a.name)
 			if errors.Is(errors.NotExist, err) {
@@ -207,6 +209,7 @@ func checkRandom(t *testing.T, w *world, r *rand.Rand, tag string) {
 				if cover[x] == nil {
 					cover[x] = &partners.Coverage{}
 				}
+				coverLabel[x] = label.Join(coverLabel[x], l)
 				switch a.kind {
 				case "dataset":
 					cover[x].Datasets++
@@ -224,6 +227,7 @@ func checkRandom(t *testing.T, w *world, r *rand.Rand, tag string) {
 				want[org] = &contrib{}
 			}
 			c := want[org]
+			c.lab = label.Join(c.lab, label.MustParse(a.label))
 			switch a.kind {
 			case "dataset":
 				c.ds++
@@ -241,10 +245,19 @@ func checkRandom(t *testing.T, w *world, r *rand.Rand, tag string) {
 		}
 		hiddenAgr += len(agrs) - len(visible)
 		seen := map[string]bool{}
+		all := label.Label{}
 		for _, p := range pf.Partners {
 			c := want[p.Org.ID]
 			if c == nil {
 				c = &contrib{}
+			}
+			wantLabel := c.lab
+			for _, a := range p.Agreements {
+				wantLabel = label.Join(wantLabel, coverLabel[a.ID])
+			}
+			all = label.Join(all, wantLabel)
+			if p.Label != wantLabel.Format() {
+				t.Errorf("viewer %s, org %s: label %s, want %s", v.Name, p.Org.Name, p.Label, wantLabel.Format())
 			}
 			got := p.Contributed
 			if got.Datasets != c.ds || got.Models != c.md || got.Publications != c.pub || got.DatasetBytes != c.dsB || got.ModelBytes != c.mdB {
@@ -262,10 +275,16 @@ func checkRandom(t *testing.T, w *world, r *rand.Rand, tag string) {
 				if a.Covers != *wc {
 					t.Errorf("viewer %s, agreement %s covers %+v, want %+v", v.Name, a.ID, a.Covers, *wc)
 				}
+				if a.Label != coverLabel[a.ID].Format() {
+					t.Errorf("viewer %s, agreement %s labelled %s, want %s", v.Name, a.ID, a.Label, coverLabel[a.ID].Format())
+				}
 				if want := refStatus(a, w.now, within); a.Status != want {
 					t.Errorf("agreement %s: status %s, want %s", a.ID, a.Status, want)
 				}
 			}
+		}
+		if pf.Label != all.Format() {
+			t.Errorf("viewer %s: portfolio labelled %s, want %s", v.Name, pf.Label, all.Format())
 		}
 		for _, a := range visible {
 			if !seen[a.ID] {
