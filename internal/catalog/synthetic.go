@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -43,7 +42,7 @@ type GeneratorRef struct {
 func (g GeneratorRef) String() string { return g.Kind + ":" + g.Name }
 
 // ParseGenerator parses KIND:NAME, where KIND is job, campaign, instrument
-// or model and NAME is an ID or name (no spaces or control characters).
+// or model (any case) and NAME is an ID or name (genesis.ValidName).
 func ParseGenerator(s string) (GeneratorRef, error) {
 	const op errors.Op = "catalog.ParseGenerator"
 	bad := func(why string) error {
@@ -65,8 +64,11 @@ func ParseGenerator(s string) (GeneratorRef, error) {
 	if name == "" {
 		return GeneratorRef{}, bad("no name")
 	}
-	if !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '@' || r == ':' || r == '/' }) >= 0 {
-		return GeneratorRef{}, bad("a name has no spaces, control characters, '@', ':' or '/'")
+	// IDs (job_…, cmp_…, ins_…, mdl_…) and names share the name grammar,
+	// so nothing else — spaces, controls, bidirectional overrides — is
+	// ever echoed back in a message.
+	if !genesis.ValidName(name) {
+		return GeneratorRef{}, bad("a name or ID is 1-63 lower-case letters, digits, '-', '_' or '.'")
 	}
 	return GeneratorRef{Kind: kind, Name: name}, nil
 }
