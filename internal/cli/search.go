@@ -58,7 +58,11 @@ func searchCmd(env *Env) *cobra.Command {
 			return env.output(asJSON, res, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, count(res.Total, "result"))
 				for _, h := range res.Hits {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.Name, h.Kind, h.Label, h.Title)
+					kind := h.Kind
+					if h.Synthetic {
+						kind += " (synthetic)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.Name, kind, h.Label, h.Title)
 					if h.Snippet != "" && h.Snippet != h.Title {
 						fmt.Fprintf(w, "\t\t\t  %s\n", oneLine(h.Snippet, 120))
 					}

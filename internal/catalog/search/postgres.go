@@ -101,11 +101,11 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 		order = `updated_at DESC, id DESC`
 	}
 	args = append(append(append(args, visArgs...), fArgs...), limit, offset)
-	const blank = `'', '', '', '', '', '', 0::bigint, '', '', '', '', 0::float8`
+	const blank = `'', '', '', '', '', '', 0::bigint, '', '', '', '', FALSE, 0::float8`
 	sqlText := `WITH m AS MATERIALIZED (
 		SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic, ` + score + ` AS score
 		FROM ` + from + visSQL + ` AND ` + fSQL + `)
-		(SELECT 'hit', id, kind, name, title, domain, org, label, updated_at, description, keywords, variables, creators, score, 0::bigint FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		(SELECT 'hit', id, kind, name, title, domain, org, label, updated_at, description, keywords, variables, creators, synthetic, score, 0::bigint FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
 		UNION ALL SELECT 'total', '', ` + blank + `, COUNT(*) FROM m
 		UNION ALL SELECT 'kind', kind, ` + blank + `, COUNT(*) FROM m GROUP BY kind
 		UNION ALL SELECT 'domain', domain, ` + blank + `, COUNT(*) FROM m GROUP BY domain
@@ -124,12 +124,13 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 			var typ, id, kind, name, title, domain, org, lab, desc, kws, vars, creators string
 			var updated, n int64
 			var sc float64
-			if err := rows.Scan(&typ, &id, &kind, &name, &title, &domain, &org, &lab, &updated, &desc, &kws, &vars, &creators, &sc, &n); err != nil {
+			var synthetic bool
+			if err := rows.Scan(&typ, &id, &kind, &name, &title, &domain, &org, &lab, &updated, &desc, &kws, &vars, &creators, &synthetic, &sc, &n); err != nil {
 				return err
 			}
 			switch typ {
 			case "hit":
-				h := Hit{ID: id, Kind: kind, Name: name, Title: title, Domain: domain, Org: org, Label: lab, Updated: store.FromT(updated), Score: sc}
+				h := Hit{ID: id, Kind: kind, Name: name, Title: title, Domain: domain, Org: org, Label: lab, Updated: store.FromT(updated), Score: sc, Synthetic: synthetic}
 				h.Snippet, h.Highlights = snippet(terms, desc, title, display(kws), display(vars), display(creators), name)
 				res.Hits = append(res.Hits, h)
 			case "total":

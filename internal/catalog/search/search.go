@@ -173,6 +173,8 @@ type Hit struct {
 	Org     string    `json:"org,omitempty"`
 	Label   string    `json:"label"`
 	Updated time.Time `json:"updated"`
+	// Synthetic: the asset's newest version is synthetic data.
+	Synthetic bool `json:"synthetic,omitempty"`
 	// Score orders hits (higher first); comparable within one backend only.
 	Score float64 `json:"score"`
 	// Snippet is plain text (never markup) from the best-matching field;

@@ -232,17 +232,19 @@ func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, 
 		args[i] = m.doc
 		out[i] = m.hit
 	}
-	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
+	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators, synthetic FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	err = rows.Each(func() error {
 		var doc, updated int64
 		var id, kind, domain, org, name, title, lab, desc, kws, vars, creators string
-		if err := rows.Scan(&doc, &id, &kind, &domain, &org, &name, &title, &lab, &updated, &desc, &kws, &vars, &creators); err != nil {
+		var synthetic bool
+		if err := rows.Scan(&doc, &id, &kind, &domain, &org, &name, &title, &lab, &updated, &desc, &kws, &vars, &creators, &synthetic); err != nil {
 			return err
 		}
 		h := &out[pos[doc]]
+		h.Synthetic = synthetic
 		h.ID, h.Kind, h.Domain, h.Org = id, kind, domain, org
 		h.Name, h.Title, h.Label, h.Updated = name, title, lab, store.FromT(updated)
 		h.Snippet, h.Highlights = snippet(terms, desc, h.Title, display(kws), display(vars), display(creators), h.Name)

@@ -212,6 +212,13 @@ func testFilters(t *testing.T, open Opener) {
 			if got := ids(r); !equalSets(got, want) || r.Total != len(want) {
 				t.Errorf("%+v: got %v (total %d), want %v", q, got, r.Total, want)
 			}
+			for _, h := range r.Hits {
+				for _, d := range docs {
+					if d.ID == h.ID && d.Synthetic != h.Synthetic {
+						t.Errorf("%+v: hit %s synthetic=%v, the document's is %v", q, h.ID, h.Synthetic, d.Synthetic)
+					}
+				}
+			}
 		}
 	}
 }
