@@ -88,12 +88,17 @@ type Organization struct {
 	DisplayName string `json:"display_name,omitempty"`
 	// Country is an ISO 3166-1 alpha-3 code.
 	Country   string    `json:"country"`
-	Kind      string    `json:"kind"` // laboratory, university, company, agency, other
+	Kind      string    `json:"kind"` // laboratory, university, company, agency, allied-government, other
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// OrgKinds are the accepted organisation kinds.
-var OrgKinds = []string{"laboratory", "university", "company", "agency", "other"}
+// OrgKinds are the accepted organisation kinds. "national-lab" is
+// accepted on input as another word for laboratory (OrgKindAliases), so
+// stored kinds stay one of these.
+var OrgKinds = []string{"laboratory", "university", "company", "agency", "allied-government", "other"}
+
+// OrgKindAliases maps other accepted words to an organisation kind.
+var OrgKindAliases = map[string]string{"national-lab": "laboratory", "national-laboratory": "laboratory"}
 
 // Project groups members, their roles and (later) allocations.
 type Project struct {

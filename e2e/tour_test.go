@@ -171,6 +171,12 @@ var tourExpect = []struct{ cmd, want, not string }{
 	{cmd: "lit search \"CsPbI3 band gap\"", want: "Okafor and Lindqvist (2024) Optical band gaps"},
 	{cmd: "lit show doi-10.5555-genesis.example.0001", want: "Cited by:"},
 	{cmd: "lit facts --property band_gap --material CsPbI3", want: "1.73 eV"},
+	{cmd: "challenge list --domain advanced-manufacturing", want: "autonomous-flow-synthesis"},
+	{cmd: "challenge progress autonomous-flow-synthesis", want: "1 of 2 targets reached"},
+	{cmd: "mission status", want: "challenges-identified"},
+	{cmd: "mission risks", want: "leakage"},
+	{cmd: "partner list", want: "acme"},
+	{cmd: "report annual --out report.pdf", want: "wrote report.pdf"},
 }
 
 var (

@@ -53,6 +53,7 @@ import (
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/mission/report"
+	"github.com/genesis-science/genesis/internal/mission/partners"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
@@ -94,7 +95,9 @@ type App struct {
 	// Reports makes the annual progress report; the mission services
 	// reach it through Reports.SetSources.
 	Reports *report.Service
-	API     *httpapi.Server
+	// Partners is the partnerships portfolio (issue 15).
+	Partners *partners.Service
+	API      *httpapi.Server
 
 	lock *os.File
 
@@ -262,6 +265,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openAgents(cfg, log); err != nil {
 		return nil, errors.E(op, err)
 	}
+	// Synthetic dataset versions name jobs, campaigns and simulators as
+	// their generators; the portfolio reads what partners hold and use.
+	a.Catalog.SetGenerators(generators{jobs: a.Jobs, campaigns: a.Campaigns, instruments: a.Instruments})
+	a.Partners = partners.New(a.DB, a.Authz, a.Identity, nil)
 	// The MCP server's tools run as the caller through the services above.
 	a.MCP = mcp.New(mcp.Config{Catalog: a.Catalog, Campaigns: a.Campaigns, Library: a.Literature, Agent: a.Agent, Audit: a.Audit, Logger: log, Version: Version})
 	a.Reports = report.New(report.Config{Catalog: a.Catalog, Jobs: a.Jobs, Campaigns: a.Campaigns, Audit: a.Audit})
@@ -270,7 +277,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
-		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports})
+		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports, Partners: a.Partners})
 	a.Mission.Audit = a.API // the API decides who reads which audit record
 	a.Reports.SetSources(a.reportSources())
 	return a, nil

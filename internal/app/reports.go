@@ -7,6 +7,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/mission"
+	"github.com/genesis-science/genesis/internal/mission/partners"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/mission/report"
 )
@@ -26,6 +27,19 @@ func (a *App) reportSources() report.Sources {
 	}
 	if a.Mission != nil {
 		src.Milestones = reportMilestones{a.Mission}.Milestones
+	}
+	if a.Partners != nil {
+		src.Partners = reportPartners{a.Partners}.Partners
+	}
+	if a.Catalog != nil {
+		cat := a.Catalog
+		src.Synthetic = func(ctx context.Context, p *genesis.Principal) (*report.Synthetic, error) {
+			n, err := cat.CountSynthetic(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			return &report.Synthetic{Synthetic: n.Synthetic, Measured: n.Measured, Label: n.Label}, nil
+		}
 	}
 	return src
 }
@@ -91,6 +105,27 @@ func (r reportMilestones) Milestones(ctx context.Context, p *genesis.Principal) 
 			rm.Evidence = append(rm.Evidence, report.Link{Text: e.Text, Href: e.Link})
 		}
 		out = append(out, rm)
+	}
+	return out, nil
+}
+
+type reportPartners struct{ s *partners.Service }
+
+func (r reportPartners) Partners(ctx context.Context, p *genesis.Principal) ([]report.Partner, error) {
+	pf, err := r.s.List(ctx, p, partners.Options{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]report.Partner, 0, len(pf.Partners))
+	for _, pt := range pf.Partners {
+		rp := report.Partner{Org: pt.Org.Name, Kind: pt.Org.Kind, Datasets: pt.Contributed.Datasets, Models: pt.Contributed.Models,
+			Sites: len(pt.Contributed.Sites), Instruments: len(pt.Contributed.Instruments), UsedNodeHours: pt.Used.UsedNodeHours,
+			Label: pt.Label, Source: "/api/v1/partners/" + pt.Org.Name}
+		for _, ag := range pt.Agreements {
+			until := ag.NotAfter
+			rp.Agreements = append(rp.Agreements, report.Agreement{ID: ag.ID, Until: &until, Expiring: ag.Status == partners.StatusExpiring})
+		}
+		out = append(out, rp)
 	}
 	return out, nil
 }

@@ -50,6 +50,8 @@ type Service struct {
 	registry *meta.Registry
 	search   search.Index
 
+	generators Generators
+
 	raiseHooks []RaiseHook
 	labelHooks []RaiseHook
 }
@@ -107,17 +109,24 @@ type Asset struct {
 
 // Version is one immutable version of an asset.
 type Version struct {
-	Asset      string              `json:"asset"`
-	Version    int64               `json:"version"`
-	Manifest   string              `json:"manifest"`
-	Parent     *int64              `json:"parent,omitempty"`
-	Message    string              `json:"message,omitempty"`
-	TotalBytes int64               `json:"total_bytes"`
-	FileCount  int64               `json:"file_count"`
-	Label      string              `json:"label"`
-	ReleaseID  string              `json:"release,omitempty"`
-	CreatedBy  genesis.PrincipalID `json:"created_by"`
-	CreatedAt  time.Time           `json:"created_at"`
+	Asset      string `json:"asset"`
+	Version    int64  `json:"version"`
+	Manifest   string `json:"manifest"`
+	Parent     *int64 `json:"parent,omitempty"`
+	Message    string `json:"message,omitempty"`
+	TotalBytes int64  `json:"total_bytes"`
+	FileCount  int64  `json:"file_count"`
+	Label      string `json:"label"`
+	ReleaseID  string `json:"release,omitempty"`
+	// Synthetic marks data made by a generator (a job, campaign, simulator
+	// or model) rather than measured; Generator names it as kind:ID
+	// (empty on a version made by a release).
+	Synthetic bool                `json:"synthetic,omitempty"`
+	Generator string              `json:"generator,omitempty"`
+	CreatedBy genesis.PrincipalID `json:"created_by"`
+	// generatorLabel is the generator's label when the version was made.
+	generatorLabel string
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 func (a *Asset) resource() (authz.Resource, error) {
@@ -141,12 +150,12 @@ func scanAsset(sc interface{ Scan(...any) error }) (*Asset, error) {
 	return &a, nil
 }
 
-const versionCols = `asset_id, version, manifest, parent, message, total_bytes, file_count, label, COALESCE(release_id, ''), created_by, created_at`
+const versionCols = `asset_id, version, manifest, parent, message, total_bytes, file_count, label, COALESCE(release_id, ''), synthetic, generator, generator_label, created_by, created_at`
 
 func scanVersion(sc interface{ Scan(...any) error }) (*Version, error) {
 	var v Version
 	var c int64
-	if err := sc.Scan(&v.Asset, &v.Version, &v.Manifest, &v.Parent, &v.Message, &v.TotalBytes, &v.FileCount, &v.Label, &v.ReleaseID, &v.CreatedBy, &c); err != nil {
+	if err := sc.Scan(&v.Asset, &v.Version, &v.Manifest, &v.Parent, &v.Message, &v.TotalBytes, &v.FileCount, &v.Label, &v.ReleaseID, &v.Synthetic, &v.Generator, &v.generatorLabel, &v.CreatedBy, &c); err != nil {
 		return nil, err
 	}
 	v.CreatedAt = store.FromT(c)

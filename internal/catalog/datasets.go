@@ -976,6 +976,17 @@ type CommitSpec struct {
 	ActivityID string
 	// Model describes a model version (models only).
 	Model *ModelMeta
+	// Synthetic marks a dataset version as synthetic; Generator (required
+	// with it, refused without it) names what made it: job:ID,
+	// campaign:NAME, instrument:NAME (a simulator) or model:NAME. See
+	// synthetic.go.
+	Synthetic bool
+	Generator string
+	// Generated, set only by in-process callers that made the data
+	// themselves (the campaign runner, for a campaign on simulators), marks
+	// the version synthetic with a generator they already decided on; it
+	// goes with neither Synthetic nor Generator.
+	Generated *GeneratedBy
 }
 
 // Commit records a new immutable version whose manifest (already sent as a
@@ -990,13 +1001,45 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 	if err := text.Block("message", spec.Message, text.MaxMessage); err != nil {
 		return nil, errors.E(op, err)
 	}
+	if spec.Activity == "" {
+		spec.Activity = ActivityPut
+	}
+	var generator string
+	genLabel := label.Label{}
+	switch {
+	case spec.Generated != nil && (spec.Synthetic || spec.Generator != ""):
+		return nil, invalid(op, "generator", "a version names one generator")
+	case spec.Generated != nil && a.Kind != KindDataset:
+		return nil, invalid(op, "synthetic", "only dataset versions are marked synthetic")
+	case spec.Generated != nil:
+		if _, err := ParseGenerator(spec.Generated.Ref); err != nil {
+			return nil, errors.E(op, errors.Internal, err)
+		}
+		spec.Synthetic, generator, genLabel = true, spec.Generated.Ref, spec.Generated.Label
+	case spec.Synthetic && strings.TrimSpace(spec.Generator) == "":
+		return nil, invalid(op, "generator", "a synthetic version names its generator: job:ID, campaign:NAME, instrument:NAME or model:NAME")
+	case !spec.Synthetic && spec.Generator != "":
+		return nil, invalid(op, "synthetic", "a generator is named only for a synthetic version")
+	case spec.Synthetic && a.Kind != KindDataset:
+		return nil, invalid(op, "synthetic", "only dataset versions are marked synthetic")
+	case spec.Synthetic:
+		var in *VersionRef
+		generator, genLabel, in, err = s.resolveGenerator(ctx, p, spec.Generator)
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		if in != nil {
+			spec.Inputs = append(slices.Clip(spec.Inputs), *in)
+		}
+		if spec.ActivityID == "" {
+			spec.ActivityID = generator
+		}
+	}
 	inputs, join, _, err := s.resolveInputs(ctx, p, spec.Inputs)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	if spec.Activity == "" {
-		spec.Activity = ActivityPut
-	}
+	join = label.Join(join, genLabel)
 	if spec.Model != nil {
 		if a.Kind != KindModel {
 			return nil, invalid(op, "model", "model metadata goes with model assets only")
@@ -1050,7 +1093,7 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 		if spec.Parent != nil && *spec.Parent != cur.LatestVersion {
 			return errors.E(errors.Conflict, errors.Field("parent"), errors.Msg("the asset has moved on: its latest version is newer than the parent you started from"))
 		}
-		if len(inputs) > 0 {
+		if len(inputs) > 0 || spec.Synthetic {
 			cl, err := label.Parse(cur.Label)
 			if err != nil {
 				return errors.E(errors.Internal, err)
@@ -1065,22 +1108,42 @@ func (s *Service) Commit(ctx context.Context, p *genesis.Principal, idOrName str
 			}
 			join = label.Join(join, stored)
 			if !label.Dominates(cl, join) {
-				return errors.E(errors.Invalid, errors.Field("inputs"), errors.Msg("no write down: the label "+cl.Format()+
-					" does not dominate the join of the inputs' labels, "+join.Format()+"; raise the asset's label first"))
+				field, what := "inputs", "the join of the inputs' labels, "
+				if !label.Dominates(cl, genLabel) {
+					field, what = "generator", "the generator's label, "
+					join = genLabel
+				}
+				return errors.E(errors.Invalid, errors.Field(field), errors.Msg("no write down: the label "+cl.Format()+
+					" does not dominate "+what+join.Format()+"; raise the asset's label first"))
 			}
 		}
 		v = &Version{Asset: cur.ID, Version: cur.LatestVersion + 1, Manifest: spec.Manifest.String(), Message: spec.Message,
-			TotalBytes: st.Bytes, FileCount: int64(st.Files), Label: cur.Label, CreatedBy: p.ID, CreatedAt: now}
+			TotalBytes: st.Bytes, FileCount: int64(st.Files), Label: cur.Label, Synthetic: spec.Synthetic, Generator: generator, CreatedBy: p.ID, CreatedAt: now}
+		if generator != "" {
+			v.generatorLabel = genLabel.Format()
+		}
+		// The search document says whether the newest version is synthetic.
+		wasSynthetic := false
+		if cur.LatestVersion > 0 {
+			if err := tx.QueryRow(ctx, `SELECT synthetic FROM asset_versions WHERE asset_id = ? AND version = ?`, cur.ID, cur.LatestVersion).Scan(&wasSynthetic); err != nil {
+				return err
+			}
+		}
 		if cur.LatestVersion > 0 {
 			parent := cur.LatestVersion
 			v.Parent = &parent
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, manifest, parent, message, total_bytes, file_count, label, created_by, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.Asset, v.Version, v.Manifest, v.Parent, v.Message, v.TotalBytes, v.FileCount, v.Label, v.CreatedBy, store.T(now)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, manifest, parent, message, total_bytes, file_count, label, synthetic, generator, generator_label, created_by, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, v.Asset, v.Version, v.Manifest, v.Parent, v.Message, v.TotalBytes, v.FileCount, v.Label, v.Synthetic, v.Generator, v.generatorLabel, v.CreatedBy, store.T(now)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE assets SET latest_version = ?, updated_at = ? WHERE id = ?`, v.Version, store.T(now), cur.ID); err != nil {
 			return err
+		}
+		if wasSynthetic != v.Synthetic {
+			if err := s.indexTx(ctx, tx, cur.ID); err != nil {
+				return err
+			}
 		}
 		// The claims must still be there: a garbage collector that removed
 		// one (after its grace period) serialises against this transaction,

@@ -64,6 +64,11 @@ func searchDoc(ctx context.Context, tx store.Tx, id string) (search.Doc, error) 
 	}
 	d := search.Doc{ID: a.ID, Kind: string(a.Kind), Name: a.Name, Title: a.Title, Description: a.Description,
 		Project: string(a.Project), Owner: string(a.Owner), Label: a.Label, Updated: a.UpdatedAt}
+	if a.LatestVersion > 0 {
+		if err := tx.QueryRow(ctx, `SELECT synthetic FROM asset_versions WHERE asset_id = ? AND version = ?`, id, a.LatestVersion).Scan(&d.Synthetic); err != nil {
+			return search.Doc{}, err
+		}
+	}
 	var core string
 	err = tx.QueryRow(ctx, `SELECT core FROM asset_metadata WHERE asset_id = ?`, id).Scan(&core)
 	switch {

@@ -130,6 +130,13 @@ type Output struct {
 // per (asset, activityID): a second call returns the version the first
 // made, so a retried job commits its outputs once.
 func (s *Service) CommitOutput(ctx context.Context, p *genesis.Principal, name, path string, l label.Label, inputs []VersionRef, activity, activityID string) (*Output, error) {
+	return s.CommitOutputBy(ctx, p, name, path, l, inputs, activity, activityID, nil)
+}
+
+// CommitOutputBy is CommitOutput for data made by a generator the caller
+// already decided on (by, if not nil): the version is marked synthetic
+// with it (see GeneratedBy).
+func (s *Service) CommitOutputBy(ctx context.Context, p *genesis.Principal, name, path string, l label.Label, inputs []VersionRef, activity, activityID string, by *GeneratedBy) (*Output, error) {
 	const op errors.Op = "catalog.CommitOutput"
 	if err := s.CheckOutput(ctx, p, KindDataset, name, l); err != nil {
 		return nil, errors.E(op, err)
@@ -150,7 +157,7 @@ func (s *Service) CommitOutput(ctx context.Context, p *genesis.Principal, name, 
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	o, err := s.commitOutput(ctx, p, a, path, inputs, activity, activityID, nil)
+	o, err := s.commitOutput(ctx, p, a, path, inputs, activity, activityID, nil, by)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -218,7 +225,7 @@ func (s *Service) CommitModelOutput(ctx context.Context, p *genesis.Principal, m
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
-	o, err := s.commitOutput(ctx, p, a, path, inputs, activity, activityID, &meta)
+	o, err := s.commitOutput(ctx, p, a, path, inputs, activity, activityID, &meta, nil)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -248,7 +255,7 @@ func readSmall(dir, name string, max int64) ([]byte, error) {
 }
 
 // commitOutput packs path into a new version of a, once per activityID.
-func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Asset, path string, inputs []VersionRef, activity, activityID string, model *ModelMeta) (*Output, error) {
+func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Asset, path string, inputs []VersionRef, activity, activityID string, model *ModelMeta, by *GeneratedBy) (*Output, error) {
 	var done int64
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		// The version's message names the activity: the marker that works
@@ -269,7 +276,7 @@ func (s *Service) commitOutput(ctx context.Context, p *genesis.Principal, a *Ass
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.Commit(ctx, p, a.ID, CommitSpec{Manifest: res.ID, Inputs: inputs, Activity: activity, ActivityID: activityID, Message: activity + " " + activityID, Model: model})
+	v, err := s.Commit(ctx, p, a.ID, CommitSpec{Manifest: res.ID, Inputs: inputs, Activity: activity, ActivityID: activityID, Message: activity + " " + activityID, Model: model, Generated: by})
 	if err != nil {
 		return nil, err
 	}

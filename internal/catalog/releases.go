@@ -221,9 +221,12 @@ func (s *Service) DecideRelease(ctx context.Context, p *genesis.Principal, id st
 			nv := asset.LatestVersion + 1
 			newVersion = nv
 			parent := asset.LatestVersion
-			if _, err := tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, manifest, parent, message, total_bytes, file_count, label, release_id, created_by, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Asset, nv, src.Manifest, parent, "release "+r.ID+" of version "+itoa(r.Version),
-				src.TotalBytes, src.FileCount, r.ToLabel, r.ID, p.ID, store.T(now)); err != nil {
+			// A released synthetic version stays synthetic; its generator
+			// is named by the source version only (it may be labelled above
+			// the released version).
+			if _, err := tx.Exec(ctx, `INSERT INTO asset_versions (asset_id, version, manifest, parent, message, total_bytes, file_count, label, release_id, synthetic, created_by, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Asset, nv, src.Manifest, parent, "release "+r.ID+" of version "+itoa(r.Version),
+				src.TotalBytes, src.FileCount, r.ToLabel, r.ID, src.Synthetic, p.ID, store.T(now)); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE assets SET latest_version = ?, label = ?, updated_at = ? WHERE id = ?`, nv, r.ToLabel, store.T(now), r.Asset); err != nil {

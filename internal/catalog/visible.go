@@ -2,10 +2,12 @@ package catalog
 
 import (
 	"context"
+	"strings"
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/store"
 )
 
@@ -65,6 +67,9 @@ func (g *versionGate) may(m string) bool {
 // of the asset's versions ("" for none); releasedFrom the version a
 // release was made of.
 func (g *versionGate) hide(v *Version, labelOf func(int64) string, releasedFrom map[string]int64) {
+	if v.Generator != "" && !g.mayGenerator(v) {
+		v.Generator = ""
+	}
 	if v.Parent != nil && !g.may(labelOf(*v.Parent)) {
 		v.Parent = nil
 	}
@@ -305,4 +310,27 @@ func (s *Service) ReadableOutputs(ctx context.Context, p *genesis.Principal, out
 		}
 	}
 	return keep, nil
+}
+
+// generatorTypes maps a generator kind to the resource type decided.
+var generatorTypes = map[string]authz.ResourceType{GeneratorJob: authz.Job, GeneratorCampaign: authz.Campaign,
+	GeneratorInstrument: authz.Instrument, GeneratorModel: authz.Model}
+
+// mayGenerator reports whether p may read the generator v names, at the
+// label it had when v was made: a reader who may not is not told its ID
+// (the version stays synthetic). Anything undecidable is false.
+func (g *versionGate) mayGenerator(v *Version) bool {
+	kind, id, _ := strings.Cut(v.Generator, ":")
+	t, ok := generatorTypes[kind]
+	if !ok || v.generatorLabel == "" {
+		return false
+	}
+	key := "\x00gen\x00" + kind + "\x00" + v.generatorLabel
+	if ok, done := g.decided[key]; done {
+		return ok
+	}
+	l, err := label.Parse(v.generatorLabel) // stored, admitted when the version was made
+	ok = err == nil && g.s.authz.Can(g.ctx, g.ap, authz.Read, authz.Resource{Type: t, ID: id, Label: l}) == nil
+	g.decided[key] = ok
+	return ok
 }

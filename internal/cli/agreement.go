@@ -131,7 +131,7 @@ func agreementCmd(env *Env) *cobra.Command {
 			return nil
 		},
 	}
-	c.AddCommand(create, list, show, end)
+	c.AddCommand(create, list, show, end, agreementExpiringCmd(env))
 	return c
 }
 

@@ -123,6 +123,8 @@ func datasetCmd(env *Env) *cobra.Command {
 	var putJSON, noLocal bool
 	var parallel int
 	var from []string
+	var synthetic bool
+	var generator string
 	put := &cobra.Command{
 		Use:         "put NAME PATH…",
 		Annotations: map[string]string{refsAnnotation: "1"},
@@ -138,6 +140,18 @@ checks, records and result, without sending every byte over loopback);
 --no-local always uses the transfer protocol.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked before anything is sent: a synthetic version names its
+			// generator, and only a synthetic one does.
+			switch {
+			case synthetic && generator == "":
+				return errors.E(errors.Invalid, errors.Field("generator"), errors.Msg("--synthetic needs --generator job:ID | campaign:NAME | instrument:NAME | model:NAME"))
+			case !synthetic && generator != "":
+				return errors.E(errors.Invalid, errors.Field("synthetic"), errors.Msg("--generator goes with --synthetic"))
+			case synthetic:
+				if _, err := catalog.ParseGenerator(generator); err != nil {
+					return err
+				}
+			}
 			c, err := env.client()
 			if err != nil {
 				return err
@@ -166,7 +180,8 @@ checks, records and result, without sending every byte over loopback);
 						bar.Set64(p.Bytes)
 					}
 				}
-				lp, err := localPut(ctx, c, args[0], srcs, httpapi.LocalPutRequest{Message: message, Parent: &a.LatestVersion, Inputs: splitList(from)}, progress)
+				lp, err := localPut(ctx, c, args[0], srcs, httpapi.LocalPutRequest{Message: message, Parent: &a.LatestVersion, Inputs: splitList(from),
+					Synthetic: synthetic, Generator: generator}, progress)
 				if bar != nil {
 					bar.Finish()
 				}
@@ -203,7 +218,7 @@ checks, records and result, without sending every byte over loopback);
 			parent := a.LatestVersion
 			var v catalog.Version
 			if err := c.Do(ctx, http.MethodPost, "/api/v1/assets/"+url.PathEscape(args[0])+"/versions",
-				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent, Inputs: splitList(from)}, &v); err != nil {
+				httpapi.CommitRequest{Manifest: res.ID.String(), Message: message, Parent: &parent, Inputs: splitList(from), Synthetic: synthetic, Generator: generator}, &v); err != nil {
 				return movedOn(err, args[0])
 			}
 			if putJSON {
@@ -220,6 +235,8 @@ checks, records and result, without sending every byte over loopback);
 	put.Flags().IntVar(&parallel, "parallel", 8, "concurrent chunk uploads")
 	put.Flags().BoolVar(&noLocal, "no-local", false, "send the chunks even when the server is on this machine")
 	put.Flags().StringSliceVar(&from, "from", nil, "versions this one was derived from, NAME@VERSION (repeatable; recorded as lineage, and the label must dominate theirs)")
+	put.Flags().BoolVar(&synthetic, "synthetic", false, "mark the version as synthetic data (needs --generator)")
+	put.Flags().StringVar(&generator, "generator", "", "what made the synthetic data: job:ID, campaign:NAME, instrument:NAME (a simulator) or model:NAME")
 
 	var getParallel int
 	get := &cobra.Command{
@@ -272,9 +289,16 @@ checks, records and result, without sending every byte over loopback);
 				return err
 			}
 			return env.output(versJSON, l.Items, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "VERSION\tFILES\tSIZE\tLABEL\tBY\tWHEN\tMESSAGE")
+				fmt.Fprintln(w, "VERSION\tFILES\tSIZE\tLABEL\tBY\tWHEN\tDATA\tMESSAGE")
 				for _, v := range l.Items {
-					fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.FileCount, humanBytes(v.TotalBytes), v.Label, v.CreatedBy, v.CreatedAt.Format(time.RFC3339), dash(v.Message))
+					data := "measured"
+					if v.Synthetic {
+						data = "synthetic"
+						if v.Generator != "" {
+							data += " (" + v.Generator + ")"
+						}
+					}
+					fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.FileCount, humanBytes(v.TotalBytes), v.Label, v.CreatedBy, v.CreatedAt.Format(time.RFC3339), data, dash(v.Message))
 				}
 			})
 		},

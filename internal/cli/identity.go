@@ -290,7 +290,7 @@ func orgCreateCmd(env *Env) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&req.Country, "country", "USA", "ISO 3166-1 alpha-3 country")
-	c.Flags().StringVar(&req.Kind, "kind", "other", "laboratory, university, company, agency or other")
+	c.Flags().StringVar(&req.Kind, "kind", "other", "laboratory (or national-lab), university, company, agency, allied-government or other")
 	c.Flags().StringVar(&req.DisplayName, "display-name", "", "full name")
 	return c
 }

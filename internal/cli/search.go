@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/genesis-science/genesis/internal/catalog/search"
+	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +18,7 @@ func searchCmd(env *Env) *cobra.Command {
 	var domain, kind, org, cursor string
 	var keywords []string
 	var limit int
-	var asJSON bool
+	var asJSON, synthetic, measured bool
 	c := &cobra.Command{
 		Use:   "search [QUERY]",
 		Short: "Search the catalog (only what you may read exists for you): ranked hits, snippets and facets",
@@ -42,6 +43,14 @@ func searchCmd(env *Env) *cobra.Command {
 			if limit > 0 {
 				q.Set("limit", strconv.Itoa(limit))
 			}
+			switch {
+			case synthetic && measured:
+				return errors.E(errors.Invalid, errors.Field("synthetic"), errors.Msg("--synthetic and --measured exclude each other"))
+			case synthetic:
+				q.Set("synthetic", "true")
+			case measured:
+				q.Set("synthetic", "false")
+			}
 			var res search.Result
 			if err := c.Do(cmd.Context(), http.MethodGet, "/api/v1/search?"+q.Encode(), nil, &res); err != nil {
 				return err
@@ -49,7 +58,11 @@ func searchCmd(env *Env) *cobra.Command {
 			return env.output(asJSON, res, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, count(res.Total, "result"))
 				for _, h := range res.Hits {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.Name, h.Kind, h.Label, h.Title)
+					kind := h.Kind
+					if h.Synthetic {
+						kind += " (synthetic)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.Name, kind, h.Label, h.Title)
 					if h.Snippet != "" && h.Snippet != h.Title {
 						fmt.Fprintf(w, "\t\t\t  %s\n", oneLine(h.Snippet, 120))
 					}
@@ -81,6 +94,8 @@ func searchCmd(env *Env) *cobra.Command {
 	f.StringSliceVar(&keywords, "keyword", nil, "only assets with this keyword (repeatable)")
 	f.IntVar(&limit, "limit", 0, "results per page")
 	f.StringVar(&cursor, "cursor", "", "continue from a previous page")
+	f.BoolVar(&synthetic, "synthetic", false, "only assets whose newest version is synthetic data")
+	f.BoolVar(&measured, "measured", false, "only assets whose newest version is not synthetic")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }

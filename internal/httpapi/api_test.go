@@ -37,6 +37,7 @@ import (
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/mission/report"
+	"github.com/genesis-science/genesis/internal/mission/partners"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/storetest"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -135,7 +136,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	// its tests drive them): every check answers not available.
 	ms := plan.New(db, log)
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
-		Literature: lib, Agent: ag, Challenges: chs, Logger: slog.New(slog.DiscardHandler), Mission: ms, Reports: reports})
+		Literature: lib, Agent: ag, Challenges: chs, Logger: slog.New(slog.DiscardHandler), Mission: ms, Reports: reports, Partners: partners.New(db, az, id, nil)})
 	ms.Audit = srv
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -987,6 +988,7 @@ func TestAPI(t *testing.T) {
 		exerciseAgent(t, h)
 		exerciseChallenges(t, h)
 		exerciseMission(t, h)
+		exercisePartners(t, h)
 
 		// Every documented operation was exercised.
 		for path, item := range h.doc.Paths.Map() {

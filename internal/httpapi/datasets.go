@@ -338,6 +338,11 @@ type CommitRequest struct {
 	Inputs []string `json:"inputs,omitempty"`
 	// Model describes a model version (model assets only).
 	Model *catalog.ModelMeta `json:"model,omitempty"`
+	// Synthetic marks a dataset version as synthetic data; Generator
+	// names what made it (job:ID, campaign:NAME, instrument:NAME or
+	// model:NAME), required with it.
+	Synthetic bool   `json:"synthetic,omitempty"`
+	Generator string `json:"generator,omitempty"`
 }
 
 // parseRefs parses NAME@VERSION references from the request field field.
@@ -366,7 +371,8 @@ func (s *Server) commitVersion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent, Inputs: inputs, Model: req.Model})
+	v, err := s.catalog.Commit(r.Context(), me(r), r.PathValue("name"), catalog.CommitSpec{Manifest: id, Message: req.Message, Parent: req.Parent, Inputs: inputs, Model: req.Model,
+		Synthetic: req.Synthetic, Generator: req.Generator})
 	if err != nil {
 		return err
 	}

@@ -95,6 +95,10 @@ type LocalPutRequest struct {
 	Inputs  []string      `json:"inputs,omitempty"`
 	// Model describes a model version (model assets only), as in a commit.
 	Model *catalog.ModelMeta `json:"model,omitempty"`
+	// Synthetic and Generator mark a synthetic dataset version, as in a
+	// commit.
+	Synthetic bool   `json:"synthetic,omitempty"`
+	Generator string `json:"generator,omitempty"`
 }
 
 // LocalPutResponse reports a same-host put.
@@ -206,7 +210,8 @@ func (s *Server) localPut(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	out, err := s.packAndCommit(ctx, me(r), name, srcs, opts, catalog.CommitSpec{Message: req.Message, Parent: req.Parent, Inputs: inputs, Model: req.Model})
+	out, err := s.packAndCommit(ctx, me(r), name, srcs, opts, catalog.CommitSpec{Message: req.Message, Parent: req.Parent, Inputs: inputs, Model: req.Model,
+		Synthetic: req.Synthetic, Generator: req.Generator})
 	switch {
 	case stream == nil && err != nil:
 		return err

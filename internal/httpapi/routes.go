@@ -147,6 +147,7 @@ func (s *Server) routes() {
 	s.missionRoutes()
 	s.challengeRoutes()
 	s.reportRoutes()
+	s.partnerRoutes()
 
 	m.Handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))

@@ -19,6 +19,15 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		}
 		query.Limit = n
 	}
+	if v, ok := q["synthetic"]; ok {
+		switch v[0] {
+		case "true", "false":
+			b := v[0] == "true"
+			query.Synthetic = &b
+		default:
+			return errors.E(errors.Op("httpapi.search"), errors.Invalid, errors.Field("synthetic"), errors.Msg("synthetic must be true or false"))
+		}
+	}
 	res, err := s.catalog.Search(r.Context(), me(r), query)
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ import (
 	"github.com/genesis-science/genesis/internal/mission"
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/mission/report"
+	"github.com/genesis-science/genesis/internal/mission/partners"
 	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
@@ -67,6 +68,8 @@ type Server struct {
 
 	// instruments is the lab's instrument registry; optional.
 	instruments *instruments.Registry
+	// partners is the partnerships portfolio; optional.
+	partners *partners.Service
 	// mcp serves the Model Context Protocol at /mcp; optional.
 	mcp http.Handler
 	// mounts are the protocol endpoints outside the REST API (Mounts).
@@ -117,6 +120,8 @@ type Config struct {
 	Challenges *mission.Service
 	// Reports makes the annual progress report; optional.
 	Reports *report.Service
+	// Partners is the partnerships portfolio; optional.
+	Partners *partners.Service
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -136,6 +141,7 @@ func New(cfg Config) *Server {
 	s.mission = cfg.Mission
 	s.challenges = cfg.Challenges
 	s.reports = cfg.Reports
+	s.partners = cfg.Partners
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}

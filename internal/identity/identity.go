@@ -95,6 +95,9 @@ func (s *Service) CreateOrg(ctx context.Context, o genesis.Organization) (*genes
 	if o.Kind == "" {
 		o.Kind = "other"
 	}
+	if k, ok := genesis.OrgKindAliases[o.Kind]; ok {
+		o.Kind = k
+	}
 	if !slices.Contains(genesis.OrgKinds, o.Kind) {
 		return nil, invalid(op, "kind", "kind must be one of "+strings.Join(genesis.OrgKinds, ", "))
 	}

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/genesis-science/genesis"
@@ -76,6 +77,23 @@ func TestUpdatePrincipal(t *testing.T) {
 		}
 		if p, err := s.UpdatePrincipal(ctx, "admin", identity.PrincipalUpdate{Roles: &noAdmin}); err != nil || p.IsAdmin() {
 			t.Errorf("admin steps down = %+v, %v", p, err)
+		}
+	})
+}
+
+// TestOrgKinds: allied-government is a kind, national-lab is read as
+// laboratory, anything else is refused naming the field.
+func TestOrgKinds(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		s := identity.New(db)
+		for in, want := range map[string]string{"allied-government": "allied-government", "national-lab": "laboratory", "laboratory": "laboratory", "": "other"} {
+			o, err := s.CreateOrg(ctx, genesis.Organization{Name: "org-" + want + "-" + strconv.Itoa(len(in)), Country: "GBR", Kind: in})
+			if err != nil || o.Kind != want {
+				t.Errorf("kind %q: %v, %v", in, o, err)
+			}
+		}
+		if _, err := s.CreateOrg(ctx, genesis.Organization{Name: "x", Country: "GBR", Kind: "government"}); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "kind" {
+			t.Errorf("bad kind: %v", err)
 		}
 	})
 }

@@ -41,6 +41,7 @@ type docMeta struct {
 	owner, domain, org int32 // string ids
 	kwOff              uint32
 	kwN                uint16
+	synthetic          bool
 	ok                 bool
 }
 
@@ -126,15 +127,16 @@ func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
 
 // load adds the documents matching where.
 func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ...any) error {
-	rows, err := tx.Query(ctx, `SELECT g, doc, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5 FROM search_docs WHERE `+where, args...)
+	rows, err := tx.Query(ctx, `SELECT g, doc, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5, synthetic FROM search_docs WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	var g, doc int64
 	var owner, domain, org, kws sql.RawBytes
 	var lens [nFields]int32
+	var synthetic bool
 	return rows.Each(func() error {
-		if err := rows.Scan(&g, &doc, &owner, &domain, &org, &kws, &lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5]); err != nil {
+		if err := rows.Scan(&g, &doc, &owner, &domain, &org, &kws, &lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5], &synthetic); err != nil {
 			return err
 		}
 		if g <= 0 {
@@ -155,7 +157,7 @@ func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ..
 			return nil
 		}
 		*m = docMeta{doc: doc, lens: lens, class: int32(doc >> classShift), owner: dc.internBytes(owner),
-			domain: dc.internBytes(domain), org: dc.internBytes(org), kwOff: uint32(len(dc.kws)), ok: true}
+			domain: dc.internBytes(domain), org: dc.internBytes(org), kwOff: uint32(len(dc.kws)), synthetic: synthetic, ok: true}
 		for k := range bytes.SplitSeq(kws, []byte(listSep)) {
 			if len(k) > 0 {
 				dc.kws = append(dc.kws, dc.internBytes(k))

@@ -43,12 +43,12 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 			return errors.E(op, err)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
-			keywords, creators, variables, updated_at, f_title, tsv)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			keywords, creators, variables, updated_at, f_title, synthetic, tsv)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 			setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') ||
 			setweight(to_tsvector('simple', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))`,
 			p.d.ID, c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label, p.d.Name, p.d.Title, p.d.Description,
-			p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1],
+			p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1], p.d.Synthetic,
 			p.f[0]+" "+p.f[1], p.f[2], p.f[3]+" "+p.f[4], p.f[5])
 		if err != nil {
 			return errors.E(op, err)
@@ -101,15 +101,16 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 		order = `updated_at DESC, id DESC`
 	}
 	args = append(append(append(args, visArgs...), fArgs...), limit, offset)
-	const blank = `'', '', '', '', '', '', 0::bigint, '', '', '', '', 0::float8`
+	const blank = `'', '', '', '', '', '', 0::bigint, '', '', '', '', FALSE, 0::float8`
 	sqlText := `WITH m AS MATERIALIZED (
-		SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, ` + score + ` AS score
+		SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic, ` + score + ` AS score
 		FROM ` + from + visSQL + ` AND ` + fSQL + `)
-		(SELECT 'hit', id, kind, name, title, domain, org, label, updated_at, description, keywords, variables, creators, score, 0::bigint FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		(SELECT 'hit', id, kind, name, title, domain, org, label, updated_at, description, keywords, variables, creators, synthetic, score, 0::bigint FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
 		UNION ALL SELECT 'total', '', ` + blank + `, COUNT(*) FROM m
 		UNION ALL SELECT 'kind', kind, ` + blank + `, COUNT(*) FROM m GROUP BY kind
 		UNION ALL SELECT 'domain', domain, ` + blank + `, COUNT(*) FROM m GROUP BY domain
 		UNION ALL SELECT 'org', org, ` + blank + `, COUNT(*) FROM m GROUP BY org
+		UNION ALL SELECT 'synthetic', 'true', ` + blank + `, COUNT(*) FROM m WHERE synthetic HAVING COUNT(*) > 0
 		UNION ALL SELECT 'keyword', k.keyword, ` + blank + `, COUNT(*) FROM m JOIN search_keywords k ON k.doc_id = m.id GROUP BY k.keyword`
 	res := &Result{Hits: []Hit{}}
 	fc := facetCounter{}
@@ -123,12 +124,13 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 			var typ, id, kind, name, title, domain, org, lab, desc, kws, vars, creators string
 			var updated, n int64
 			var sc float64
-			if err := rows.Scan(&typ, &id, &kind, &name, &title, &domain, &org, &lab, &updated, &desc, &kws, &vars, &creators, &sc, &n); err != nil {
+			var synthetic bool
+			if err := rows.Scan(&typ, &id, &kind, &name, &title, &domain, &org, &lab, &updated, &desc, &kws, &vars, &creators, &synthetic, &sc, &n); err != nil {
 				return err
 			}
 			switch typ {
 			case "hit":
-				h := Hit{ID: id, Kind: kind, Name: name, Title: title, Domain: domain, Org: org, Label: lab, Updated: store.FromT(updated), Score: sc}
+				h := Hit{ID: id, Kind: kind, Name: name, Title: title, Domain: domain, Org: org, Label: lab, Updated: store.FromT(updated), Score: sc, Synthetic: synthetic}
 				h.Snippet, h.Highlights = snippet(terms, desc, title, display(kws), display(vars), display(creators), name)
 				res.Hits = append(res.Hits, h)
 			case "total":

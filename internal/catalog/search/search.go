@@ -68,7 +68,9 @@ type Doc struct {
 	Project     string     `json:"project,omitempty"`
 	Owner       string     `json:"owner,omitempty"`
 	Label       string     `json:"label"` // canonical marking (label.Format)
-	Updated     time.Time  `json:"updated"`
+	// Synthetic: the asset's newest version is synthetic data.
+	Synthetic bool      `json:"synthetic,omitempty"`
+	Updated   time.Time `json:"updated"`
 }
 
 // KindPassage is the kind of a literature passage's document
@@ -113,6 +115,9 @@ type Query struct {
 	Kind     string   // exact match, if set
 	Org      string   // exact match, if set
 	Keywords []string // every one must be present (exact match)
+	// Synthetic, if set, keeps only documents whose synthetic flag equals
+	// it (synthetic data, or measured/other).
+	Synthetic *bool
 	// Passages searches the literature's passages (documents of kind
 	// KindPassage) instead of assets. Without it no passage is searched,
 	// counted, faceted or suggested: the catalog's search shows assets only.
@@ -146,6 +151,10 @@ const (
 	FacetKind    = "kind"
 	FacetOrg     = "org"
 	FacetKeyword = "keyword"
+	// FacetSynthetic counts the synthetic documents, under the one value
+	// "true" (the rest of the total is not synthetic). Only that value is
+	// counted so that indexes built before the flag need no new counts.
+	FacetSynthetic = "synthetic"
 )
 
 // Facet is one value of a facet and the number of matching documents with it.
@@ -164,6 +173,8 @@ type Hit struct {
 	Org     string    `json:"org,omitempty"`
 	Label   string    `json:"label"`
 	Updated time.Time `json:"updated"`
+	// Synthetic: the asset's newest version is synthetic data.
+	Synthetic bool `json:"synthetic,omitempty"`
 	// Score orders hits (higher first); comparable within one backend only.
 	Score float64 `json:"score"`
 	// Snippet is plain text (never markup) from the best-matching field;

@@ -60,7 +60,7 @@ func newDeltas() *deltas {
 	return &deltas{stats: map[ClassID]*corpusStats{}, facets: map[facetKey]int64{}}
 }
 
-func (dl *deltas) add(class ClassID, kind, domain, org string, keywords []string, lens [nFields]int64, sign int64) {
+func (dl *deltas) add(class ClassID, kind, domain, org string, synthetic bool, keywords []string, lens [nFields]int64, sign int64) {
 	st := dl.stats[class]
 	if st == nil {
 		st = &corpusStats{}
@@ -78,6 +78,9 @@ func (dl *deltas) add(class ClassID, kind, domain, org string, keywords []string
 	for _, kw := range keywords {
 		dl.facets[facetKey{class, FacetKeyword, kw}] += sign
 	}
+	if synthetic {
+		dl.facets[facetKey{class, FacetSynthetic, "true"}] += sign
+	}
 }
 
 func classID(ctx context.Context, tx store.Tx, d *Doc) (ClassID, error) {
@@ -89,7 +92,7 @@ func classID(ctx context.Context, tx store.Tx, d *Doc) (ClassID, error) {
 	return id, err
 }
 
-const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description, l0, l1, l2, l3, l4, l5, g`
+const docCols = `doc, id, owner_id, kind, domain, org, project, label, name, title, description, keywords, creators, variables, updated_at, f_name, f_title, f_keywords, f_creators, f_variables, f_description, l0, l1, l2, l3, l4, l5, g, synthetic`
 
 func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op errors.Op) error {
 	// Postings blobs are read and rewritten on the write connection too.
@@ -150,14 +153,14 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 		if rowids[i]>>classShift != int64(c) {
 			return errors.E(op, errors.Internal, errors.Msg("search class is full"))
 		}
-		dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.keywordList, fieldLens(&p.f), 1)
+		dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, fieldLens(&p.f), 1)
 	}
 	firstG, err := allocG(ctx, tx, len(ps))
 	if err != nil {
 		return errors.E(op, err)
 	}
 	var pw postingWriter
-	const rowsPer = 150 // 28 columns: stay far below SQLite's parameter limit
+	const rowsPer = 150 // 29 columns: stay far below SQLite's parameter limit
 	for lo := 0; lo < len(ps); lo += rowsPer {
 		hi := min(len(ps), lo+rowsPer)
 		var docArgs, ftsArgs, kwArgs []any
@@ -174,7 +177,7 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 			for _, l := range fieldLens(&p.f) {
 				docArgs = append(docArgs, l)
 			}
-			docArgs = append(docArgs, firstG+int64(i))
+			docArgs = append(docArgs, firstG+int64(i), p.d.Synthetic)
 			pw.add(firstG+int64(i), &p.f)
 			for _, kw := range p.keywordList {
 				kwArgs = append(kwArgs, rowids[i], kw, folded(kw))
@@ -182,7 +185,7 @@ func (ix *sqliteIndex) upsert(ctx context.Context, tx store.Tx, docs []Doc, op e
 			}
 		}
 		n := hi - lo
-		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+store.RowsOf(n, 28), docArgs...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (`+docCols+`) VALUES `+store.RowsOf(n, 29), docArgs...); err != nil {
 			return errors.E(op, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO search_fts (rowid, f_name, f_title, f_keywords, f_creators, f_variables, f_description) VALUES `+store.RowsOf(n, 7), ftsArgs...); err != nil {
@@ -219,7 +222,7 @@ func (ix *sqliteIndex) Delete(ctx context.Context, tx store.Tx, id string) error
 // deleteWhere removes the documents matching where from every table,
 // recording their aggregates in dl.
 func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where string, args []any, dl *deltas) error {
-	rows, err := tx.Query(ctx, `SELECT doc, owner_id, kind, domain, org, keywords, f_name, f_title, f_keywords, f_creators, f_variables, f_description, g FROM search_docs WHERE `+where, args...)
+	rows, err := tx.Query(ctx, `SELECT doc, owner_id, kind, domain, org, keywords, f_name, f_title, f_keywords, f_creators, f_variables, f_description, g, synthetic FROM search_docs WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
@@ -232,7 +235,8 @@ func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where strin
 		var owner, kind, domain, org, kws string
 		var f [nFields]string
 		var g sql.NullInt64
-		if err := rows.Scan(&doc, &owner, &kind, &domain, &org, &kws, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &g); err != nil {
+		var synthetic bool
+		if err := rows.Scan(&doc, &owner, &kind, &domain, &org, &kws, &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &g, &synthetic); err != nil {
 			return err
 		}
 		if g.Valid {
@@ -244,7 +248,7 @@ func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where strin
 		for _, x := range f {
 			ftsArgs = append(ftsArgs, x)
 		}
-		dl.add(ClassID(doc>>classShift), kind, domain, org, splitList(kws), fieldLens(&f), -1)
+		dl.add(ClassID(doc>>classShift), kind, domain, org, synthetic, splitList(kws), fieldLens(&f), -1)
 		return nil
 	})
 	if err != nil || len(docs) == 0 {

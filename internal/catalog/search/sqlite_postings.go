@@ -195,6 +195,7 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 	out := &scored{df: make([]int64, nt), facets: facetCounter{}}
 	classN := make([]int, maxClass+1)
 	domN, orgN, kwN := make([]int, len(dc.strs)), make([]int, len(dc.strs)), make([]int, len(dc.strs))
+	synN := 0
 	type plist struct {
 		off []uint32
 		tf  [][nFields]int32
@@ -269,7 +270,8 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 				}
 			}
 			m := &dc.docs[base+int64(off)]
-			if kind != -2 && dc.kinds[ClassID(m.class)] != kind || domain != -2 && m.domain != domain || org != -2 && m.org != org {
+			if kind != -2 && dc.kinds[ClassID(m.class)] != kind || domain != -2 && m.domain != domain || org != -2 && m.org != org ||
+				q.Synthetic != nil && m.synthetic != *q.Synthetic {
 				continue
 			}
 			docKws := dc.kws[m.kwOff : m.kwOff+uint32(m.kwN)]
@@ -284,6 +286,9 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 			orgN[m.org]++
 			for _, kw := range docKws {
 				kwN[kw]++
+			}
+			if m.synthetic {
+				synN++
 			}
 			var lens [nFields]int64
 			for c := range lens {
@@ -302,6 +307,7 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 			out.facets.add(FacetKind, dc.strs[dc.kinds[ClassID(c)]], n)
 		}
 	}
+	out.facets.add(FacetSynthetic, "true", synN)
 	for id, s := range dc.strs {
 		out.facets.add(FacetDomain, s, domN[id])
 		out.facets.add(FacetOrg, s, orgN[id])

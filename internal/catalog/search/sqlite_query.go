@@ -24,6 +24,10 @@ func filterSQL(q Query, keywordExists string) (string, []any) {
 		parts = append(parts, keywordExists)
 		args = append(args, clean(kw))
 	}
+	if q.Synthetic != nil {
+		parts = append(parts, "d.synthetic = ?")
+		args = append(args, *q.Synthetic)
+	}
 	if len(parts) == 0 {
 		return "1 = 1", nil
 	}
@@ -31,7 +35,7 @@ func filterSQL(q Query, keywordExists string) (string, []any) {
 }
 
 func hasFilters(q Query) bool {
-	return q.Kind != "" || q.Domain != "" || q.Org != "" || len(q.Keywords) > 0
+	return q.Kind != "" || q.Domain != "" || q.Org != "" || len(q.Keywords) > 0 || q.Synthetic != nil
 }
 
 // match is one readable matching document before paging.
@@ -109,7 +113,7 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 	args := append(append([]any{ftsMatch(terms)}, visArgs...), fArgs...)
 	// Only what ranking, ordering and facets need; the page's hits are
 	// completed afterwards.
-	rows, err := tx.Query(ctx, `SELECT d.doc, d.id, d.kind, d.domain, d.org, d.keywords,
+	rows, err := tx.Query(ctx, `SELECT d.doc, d.id, d.kind, d.domain, d.org, d.keywords, d.synthetic,
 		d.f_name, d.f_title, d.f_keywords, d.f_creators, d.f_variables, d.f_description, d.l0, d.l1, d.l2, d.l3, d.l4, d.l5
 		FROM search_fts JOIN search_docs d ON d.doc = search_fts.rowid
 		WHERE search_fts MATCH ? AND `+visSQL+` AND `+fSQL, args...)
@@ -126,7 +130,8 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 	err = rows.Each(func() error {
 		var c cand
 		var kws string
-		if err := rows.Scan(&c.m.doc, &c.m.hit.ID, &c.m.hit.Kind, &c.m.hit.Domain, &c.m.hit.Org, &kws,
+		var synthetic bool
+		if err := rows.Scan(&c.m.doc, &c.m.hit.ID, &c.m.hit.Kind, &c.m.hit.Domain, &c.m.hit.Org, &kws, &synthetic,
 			&c.f[0], &c.f[1], &c.f[2], &c.f[3], &c.f[4], &c.f[5], &c.l[0], &c.l[1], &c.l[2], &c.l[3], &c.l[4], &c.l[5]); err != nil {
 			return err
 		}
@@ -135,6 +140,9 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 		fc.add(FacetOrg, c.m.hit.Org, 1)
 		for _, kw := range splitList(kws) {
 			fc.add(FacetKeyword, kw, 1)
+		}
+		if synthetic {
+			fc.add(FacetSynthetic, "true", 1)
 		}
 		cands = append(cands, c)
 		return nil
@@ -224,17 +232,19 @@ func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, 
 		args[i] = m.doc
 		out[i] = m.hit
 	}
-	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
+	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators, synthetic FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	err = rows.Each(func() error {
 		var doc, updated int64
 		var id, kind, domain, org, name, title, lab, desc, kws, vars, creators string
-		if err := rows.Scan(&doc, &id, &kind, &domain, &org, &name, &title, &lab, &updated, &desc, &kws, &vars, &creators); err != nil {
+		var synthetic bool
+		if err := rows.Scan(&doc, &id, &kind, &domain, &org, &name, &title, &lab, &updated, &desc, &kws, &vars, &creators, &synthetic); err != nil {
 			return err
 		}
 		h := &out[pos[doc]]
+		h.Synthetic = synthetic
 		h.ID, h.Kind, h.Domain, h.Org = id, kind, domain, org
 		h.Name, h.Title, h.Label, h.Updated = name, title, lab, store.FromT(updated)
 		h.Snippet, h.Highlights = snippet(terms, desc, h.Title, display(kws), display(vars), display(creators), h.Name)
@@ -317,14 +327,18 @@ func (ix *sqliteIndex) browse(ctx context.Context, tx store.Tx, q Query, vis vis
 
 // scanFacets counts the facets of the documents d matching where.
 func scanFacets(ctx context.Context, tx store.Tx, fc facetCounter, total *int, where string, args ...any) error {
-	rows, err := tx.Query(ctx, `SELECT d.kind, d.domain, d.org, d.keywords FROM search_docs d WHERE `+where, args...)
+	rows, err := tx.Query(ctx, `SELECT d.kind, d.domain, d.org, d.keywords, d.synthetic FROM search_docs d WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	return rows.Each(func() error {
 		var k, dom, org, kws string
-		if err := rows.Scan(&k, &dom, &org, &kws); err != nil {
+		var synthetic bool
+		if err := rows.Scan(&k, &dom, &org, &kws, &synthetic); err != nil {
 			return err
+		}
+		if synthetic {
+			fc.add(FacetSynthetic, "true", 1)
 		}
 		if total != nil {
 			*total++

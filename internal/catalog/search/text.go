@@ -391,7 +391,7 @@ func (fc facetCounter) add(facet, value string, n int) {
 // result orders each facet by count (then value) and keeps the top values.
 func (fc facetCounter) result() map[string][]Facet {
 	out := map[string][]Facet{}
-	for _, name := range []string{FacetDomain, FacetKind, FacetOrg, FacetKeyword} {
+	for _, name := range []string{FacetDomain, FacetKind, FacetOrg, FacetKeyword, FacetSynthetic} {
 		fs := []Facet{}
 		for v, n := range fc[name] {
 			if n > 0 {

@@ -522,6 +522,17 @@ func (r *Registry) load(ctx context.Context, idOrName string) (*Instrument, erro
 	return in, err
 }
 
+// Simulated reports whether the instrument is a simulator (kind sim): the
+// campaign runner marks the results of a campaign on simulators only as
+// synthetic data.
+func (r *Registry) Simulated(ctx context.Context, instrumentID string) (bool, error) {
+	in, err := r.load(ctx, instrumentID)
+	if err != nil {
+		return false, err
+	}
+	return in.Kind == "sim", nil
+}
+
 // All lists every instrument, by name, for the poller and the campaign
 // runner (no principal).
 func (r *Registry) All(ctx context.Context) ([]Instrument, error) {

@@ -182,6 +182,7 @@ func corpus() []search.Doc {
 		if i%2 == 0 {
 			d.Keywords = append(d.Keywords, "even")
 		}
+		d.Synthetic = i%5 == 1
 		d.Updated = t0.Add(time.Duration(i) * time.Hour)
 		out = append(out, d)
 	}
@@ -197,11 +198,13 @@ func testFilters(t *testing.T, open Opener) {
 		for _, q := range []search.Query{
 			{Domain: "fusion"}, {Org: "LLNL"}, {Kind: "model"}, {Keywords: []string{"even"}},
 			{Keywords: []string{"even", "k1"}}, {Domain: "fusion", Org: "ORNL", Kind: "dataset"}, {Domain: "none"},
+			{Synthetic: &yes}, {Synthetic: &no}, {Synthetic: &yes, Org: "LLNL"},
 		} {
 			q.Text, q.Limit = text, 100
 			var want []string
 			for _, d := range docs {
-				if (q.Domain == "" || d.Domain == q.Domain) && (q.Org == "" || d.Org == q.Org) && (q.Kind == "" || d.Kind == q.Kind) && hasAll(d.Keywords, q.Keywords) {
+				if (q.Domain == "" || d.Domain == q.Domain) && (q.Org == "" || d.Org == q.Org) && (q.Kind == "" || d.Kind == q.Kind) && hasAll(d.Keywords, q.Keywords) &&
+					(q.Synthetic == nil || d.Synthetic == *q.Synthetic) {
 					want = append(want, d.ID)
 				}
 			}
@@ -209,9 +212,18 @@ func testFilters(t *testing.T, open Opener) {
 			if got := ids(r); !equalSets(got, want) || r.Total != len(want) {
 				t.Errorf("%+v: got %v (total %d), want %v", q, got, r.Total, want)
 			}
+			for _, h := range r.Hits {
+				for _, d := range docs {
+					if d.ID == h.ID && d.Synthetic != h.Synthetic {
+						t.Errorf("%+v: hit %s synthetic=%v, the document's is %v", q, h.ID, h.Synthetic, d.Synthetic)
+					}
+				}
+			}
 		}
 	}
 }
+
+var yes, no = true, false
 
 func hasAll(have, want []string) bool {
 	for _, w := range want {
@@ -227,11 +239,11 @@ func testFacets(t *testing.T, open Opener) {
 	docs := corpus()
 	put(t, db, ix, docs...)
 	v := all(t, ix)
-	for _, q := range []search.Query{{}, {Text: "reactors"}, {Text: "reactors", Org: "ORNL"}, {Org: "ORNL"}} {
+	for _, q := range []search.Query{{}, {Text: "reactors"}, {Text: "reactors", Org: "ORNL"}, {Org: "ORNL"}, {Synthetic: &no}, {Text: "reactors", Synthetic: &yes}} {
 		r := find(t, ix, q, v)
 		want := map[string]map[string]int{}
 		for _, d := range docs {
-			if q.Org != "" && d.Org != q.Org {
+			if q.Org != "" && d.Org != q.Org || q.Synthetic != nil && d.Synthetic != *q.Synthetic {
 				continue
 			}
 			inc := func(f, val string) {
@@ -245,6 +257,9 @@ func testFacets(t *testing.T, open Opener) {
 			inc(search.FacetKind, d.Kind)
 			for _, k := range d.Keywords {
 				inc(search.FacetKeyword, k)
+			}
+			if d.Synthetic {
+				inc(search.FacetSynthetic, "true")
 			}
 		}
 		got := map[string]map[string]int{}
@@ -669,6 +684,7 @@ func randDoc(rng *rand.Rand, id string) search.Doc {
 		Owner:       []string{"u1", "u2", "u3"}[rng.IntN(3)],
 		Label:       []string{"OPEN", "PROPRIETARY", "PROPRIETARY//AGR:CRADA-1", "NATIONAL-SECURITY"}[rng.IntN(4)],
 		Updated:     t0.Add(time.Duration(rng.IntN(50)) * time.Minute),
+		Synthetic:   rng.IntN(3) == 0,
 	}
 	for range rng.IntN(3) {
 		d.Keywords = append(d.Keywords, vocab[rng.IntN(len(vocab))])
@@ -707,6 +723,10 @@ func randQuery(rng *rand.Rand) search.Query {
 	}
 	if rng.IntN(5) == 0 {
 		q.Keywords = []string{vocab[rng.IntN(len(vocab))]}
+	}
+	if rng.IntN(4) == 0 {
+		b := rng.IntN(2) == 0
+		q.Synthetic = &b
 	}
 	q.Limit = 1 + rng.IntN(8)
 	return q
