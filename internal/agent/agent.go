@@ -255,6 +255,10 @@ func (s *Service) Hypothesize(ctx context.Context, p *genesis.Principal, req Hyp
 			return nil, errors.E(op, errors.Invalid, errors.Field("challenge"), errors.Msg("challenges are not available on this server yet; give a target instead (--target \"band_gap=1.3 eV\")"))
 		}
 		t, err := s.c.Challenges.Target(ctx, p, req.Challenge)
+		if errors.Is(errors.NotExist, err) && genesis.ValidName(req.Challenge) {
+			// A hidden challenge is a missing one: the same words.
+			return nil, errors.E(op, errors.NotExist, errors.Field("challenge"), errors.Msg("challenge "+req.Challenge+" not found"))
+		}
 		if err != nil {
 			return nil, errors.E(op, err)
 		}

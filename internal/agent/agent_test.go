@@ -575,8 +575,14 @@ func TestChallengeTargetAndLabel(t *testing.T) {
 	if _, err := ag.Run(ctx, w.bob, run.ID); !errors.Is(errors.NotExist, err) {
 		t.Errorf("bob reads a run labelled by a challenge he may not see: %v", err)
 	}
-	if _, err := ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Challenge: "chl_perovskite"}); !errors.Is(errors.NotExist, err) {
-		t.Errorf("bob's hidden challenge: %v", err)
+	_, hidden := ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Challenge: "chl_perovskite"})
+	if !errors.Is(errors.NotExist, hidden) || errors.FieldOf(hidden) != "challenge" {
+		t.Errorf("bob's hidden challenge: %v", hidden)
+	}
+	// A hidden challenge reads exactly as a missing one of that name.
+	_, missing := ag.Hypothesize(ctx, w.bob, agent.HypothesizeRequest{Challenge: "chl_perovskitf"})
+	if want := strings.Replace(errors.SafeMessage(missing), "perovskitf", "perovskite", 1); errors.SafeMessage(hidden) != want {
+		t.Errorf("hidden %q, missing %q", errors.SafeMessage(hidden), errors.SafeMessage(missing))
 	}
 	noCh, _ := agent.New(agent.Config{Library: w.lib, Catalog: w.cat, DB: w.db})
 	if _, err := noCh.Hypothesize(ctx, w.alice, agent.HypothesizeRequest{Challenge: "chl_perovskite"}); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "challenge" {
