@@ -22,10 +22,6 @@ import (
 	"github.com/genesis-science/genesis/internal/text"
 	"github.com/genesis-science/genesis/internal/yamlsafe"
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
 )
 
 // Limits on a campaign file.
@@ -87,18 +83,18 @@ func Parse(data []byte) (*Spec, error) {
 	if msg := yamlsafe.Check(data); msg != "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: "+msg))
 	}
-	if multipleDocuments(data) {
+	if yamlsafe.MultipleDocuments(data) {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("campaign file: more than one YAML document (---): a campaign file holds one campaign"))
 	}
 	var s Spec
 	if err := yamlsafe.Decode(data, &s, yaml.Strict()); err != nil {
-		path := errorPath(data, err)
+		path := yamlsafe.ErrorPath(data, err)
 		if f := yamlsafe.UnknownField(err); f != "" {
 			if path == "" {
 				path = f
 			}
 			msg := "campaign file: " + clip(path) + ": unknown field " + strconv.Quote(clip(f))
-			if hint := suggest(f, keysAt(path)); hint != "" {
+			if hint := text.Suggest(f, keysAt(path)); hint != "" {
 				msg += "; did you mean " + strconv.Quote(hint) + "?"
 			}
 			return nil, errors.E(op, errors.Invalid, errors.Field(path), errors.Msg(msg))
@@ -120,35 +116,6 @@ func Parse(data []byte) (*Spec, error) {
 		return nil, errors.E(op, err)
 	}
 	return &s, nil
-}
-
-// multipleDocuments reports whether data holds a second YAML document
-// (a "---" after content), which the decoder would silently ignore.
-func multipleDocuments(data []byte) (multi bool) {
-	defer func() {
-		if recover() != nil {
-			multi = false // yamlsafe.Check already tokenised it; the decoder will say what is wrong
-		}
-	}()
-	content, directive := false, -1 // directive: the line of a %YAML or %TAG directive
-	for _, tk := range lexer.Tokenize(string(data)) {
-		line := -2
-		if tk.Position != nil {
-			line = tk.Position.Line
-		}
-		switch {
-		case tk.Type == token.DirectiveType:
-			directive = line
-		case tk.Type == token.DocumentHeaderType:
-			if content {
-				return true
-			}
-		case tk.Type == token.CommentType, tk.Type == token.DocumentEndType, line == directive:
-		default:
-			content = true
-		}
-	}
-	return false
 }
 
 var goTypeRE = regexp.MustCompile(`cannot unmarshal (.*) into Go (?:struct field \S+|value) of type (\S+)( \( overflow \))?`)
@@ -186,51 +153,6 @@ func decodeMessage(err error) string {
 		want = "a mapping (key: value)"
 	}
 	return msg[:m[0]] + "want " + want + msg[m[1]:]
-}
-
-// errorPath returns the field path ("params[2].low") of the node a decode
-// error points at, or "" when it points at none.
-func errorPath(data []byte, err error) (path string) {
-	var ye yaml.Error
-	if !stderrors.As(err, &ye) || ye.GetToken() == nil {
-		return ""
-	}
-	pos := ye.GetToken().Position
-	defer func() {
-		if recover() != nil {
-			path = ""
-		}
-	}()
-	f, perr := parser.ParseBytes(data, 0)
-	if perr != nil {
-		return ""
-	}
-	v := &pathFinder{line: pos.Line, col: pos.Column}
-	for _, d := range f.Docs {
-		if d.Body != nil {
-			ast.Walk(v, d.Body)
-		}
-	}
-	p := strings.TrimPrefix(strings.TrimPrefix(v.path, "$"), ".")
-	if len(p) > 200 {
-		return ""
-	}
-	return p
-}
-
-// pathFinder finds the deepest node whose token is at line:col.
-type pathFinder struct {
-	line, col int
-	path      string
-}
-
-func (v *pathFinder) Visit(n ast.Node) ast.Visitor {
-	if t := n.GetToken(); t != nil && t.Position != nil && t.Position.Line == v.line && t.Position.Column == v.col {
-		if p := n.GetPath(); len(p) >= len(v.path) {
-			v.path = p
-		}
-	}
-	return v
 }
 
 // checkIntegers refuses counts and the seed written as fractions or
@@ -1093,65 +1015,15 @@ func outcomeNames(q map[string]string) map[string]string {
 }
 
 func didYouMean(s string, names map[string]string) string {
-	if h := suggest(s, sortedKeys(names)); h != "" {
+	if h := text.Suggest(s, sortedKeys(names)); h != "" {
 		return "; did you mean " + strconv.Quote(h) + "?"
 	}
 	return ""
 }
 
 func didYouMeanParam(s string, params map[string]*Param) string {
-	if h := suggest(s, sortedKeys(params)); h != "" {
+	if h := text.Suggest(s, sortedKeys(params)); h != "" {
 		return "; did you mean " + strconv.Quote(h) + "?"
 	}
 	return ""
-}
-
-// suggest returns the candidate closest to s, if it is close enough to be
-// a likely typo: at most 1 edit for words of up to 5 bytes, 2 for longer
-// ones, where swapping two neighbours counts as one edit ("gaol" →
-// "goal"). Ties go to the earlier candidate.
-func suggest(s string, candidates []string) string {
-	if s == "" || len(s) > 64 {
-		return ""
-	}
-	limit := 1
-	if len(s) > 5 {
-		limit = 2
-	}
-	best, bestD := "", limit+1
-	for _, c := range candidates {
-		if c == s || len(c) > 64 {
-			continue
-		}
-		if d := osaDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// osaDistance is the optimal string alignment distance over bytes:
-// insertions, deletions, substitutions and transpositions of neighbours.
-func osaDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

@@ -2,7 +2,6 @@ package mission
 
 import (
 	"bytes"
-	stderrors "errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,10 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/lexer"
-	"github.com/goccy/go-yaml/parser"
-	"github.com/goccy/go-yaml/token"
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -117,12 +112,12 @@ func Parse(data []byte) (*Spec, error) {
 	if msg := yamlsafe.Check(data); msg != "" {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("challenge file: "+msg))
 	}
-	if multipleDocuments(data) {
+	if yamlsafe.MultipleDocuments(data) {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("challenge file: more than one YAML document (---): a challenge file holds one challenge"))
 	}
 	var s Spec
 	if err := yamlsafe.Decode(data, &s, yaml.Strict()); err != nil {
-		path := errorPath(data, err)
+		path := yamlsafe.ErrorPath(data, err)
 		if f := yamlsafe.UnknownField(err); f != "" {
 			if path == "" {
 				path = f
@@ -142,35 +137,6 @@ func Parse(data []byte) (*Spec, error) {
 	return &s, nil
 }
 
-// multipleDocuments reports whether data holds a second YAML document
-// (a "---" after content), which the decoder would silently ignore.
-func multipleDocuments(data []byte) (multi bool) {
-	defer func() {
-		if recover() != nil {
-			multi = false // yamlsafe.Check tokenised it already; the decoder says what is wrong
-		}
-	}()
-	content, directive := false, -1
-	for _, tk := range lexer.Tokenize(string(data)) {
-		line := -2
-		if tk.Position != nil {
-			line = tk.Position.Line
-		}
-		switch {
-		case tk.Type == token.DirectiveType:
-			directive = line
-		case tk.Type == token.DocumentHeaderType:
-			if content {
-				return true
-			}
-		case tk.Type == token.CommentType, tk.Type == token.DocumentEndType, line == directive:
-		default:
-			content = true
-		}
-	}
-	return false
-}
-
 var (
 	topKeys    = []string{"name", "title", "domain", "statement", "lead", "partners", "label", "demo", "targets", "links"}
 	targetKeys = []string{"metric", "unit", "direction", "target", "baseline"}
@@ -186,51 +152,6 @@ func keysAt(path string) []string {
 		return linkKeys
 	}
 	return topKeys
-}
-
-// errorPath returns the field path ("targets[2].unit") of the node a
-// decode error points at, or "" when it points at none.
-func errorPath(data []byte, err error) (path string) {
-	var ye yaml.Error
-	if !stderrors.As(err, &ye) || ye.GetToken() == nil || ye.GetToken().Position == nil {
-		return ""
-	}
-	pos := ye.GetToken().Position
-	defer func() {
-		if recover() != nil {
-			path = ""
-		}
-	}()
-	f, perr := parser.ParseBytes(data, 0)
-	if perr != nil {
-		return ""
-	}
-	v := &pathFinder{line: pos.Line, col: pos.Column}
-	for _, d := range f.Docs {
-		if d.Body != nil {
-			ast.Walk(v, d.Body)
-		}
-	}
-	p := strings.TrimPrefix(strings.TrimPrefix(v.path, "$"), ".")
-	if len(p) > 200 || !utf8.ValidString(p) {
-		return ""
-	}
-	p, _ = text.Sanitize(p, false)
-	return p
-}
-
-type pathFinder struct {
-	line, col int
-	path      string
-}
-
-func (v *pathFinder) Visit(n ast.Node) ast.Visitor {
-	if t := n.GetToken(); t != nil && t.Position != nil && t.Position.Line == v.line && t.Position.Column == v.col {
-		if p := n.GetPath(); len(p) >= len(v.path) {
-			v.path = p
-		}
-	}
-	return v
 }
 
 // Validate checks s without the store and puts it in canonical form:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lit/extract"
+	"github.com/genesis-science/genesis/internal/text"
 )
 
 // Domains are the priority domains of the national challenges, by slug.
@@ -276,55 +277,9 @@ func unitsOf(g unitGroup, canon string) string {
 }
 
 func didYouMean(s string, candidates []string) string {
-	if h := suggest(s, candidates); h != "" {
+	if h := text.Suggest(s, candidates); h != "" {
 		return "; did you mean " + strconv.Quote(h) + "?"
 	}
 	return ""
 }
 
-// suggest returns the candidate closest to s, if it is close enough to be
-// a likely typo (as campaign files' suggestions: at most 1 edit up to 5
-// bytes, 2 beyond; a swap of neighbours is one edit).
-func suggest(s string, candidates []string) string {
-	if s == "" || len(s) > 64 {
-		return ""
-	}
-	limit := 1
-	if len(s) > 5 {
-		limit = 2
-	}
-	best, bestD := "", limit+1
-	for _, c := range candidates {
-		if c == s || len(c) > 64 {
-			continue
-		}
-		if d := osa(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func osa(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
-}
