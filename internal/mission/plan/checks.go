@@ -188,7 +188,7 @@ func (k *Kind) params(path string, in map[string]any) (map[string]any, error) {
 			msg := fmt.Sprintf("unknown param %q of check %s", clip(n), k.Name)
 			if len(names) == 0 {
 				msg += " (it takes none)"
-			} else if hint := label.Suggest(n, names); hint != "" {
+			} else if hint := text.Suggest(n, names); hint != "" {
 				msg += "; did you mean " + strconv.Quote(hint) + "?"
 			} else {
 				msg += " (it takes " + strings.Join(names, ", ") + ")"

@@ -20,7 +20,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/genesis-science/genesis/internal/errors"
-	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/text"
 	"github.com/genesis-science/genesis/internal/yamlsafe"
 )
@@ -177,7 +176,7 @@ func unknownKeys(path string, m map[string]any, keys []string) error {
 				f = path + "." + k
 			}
 			msg := "unknown field " + strconv.Quote(clip(k))
-			if hint := label.Suggest(k, keys); hint != "" {
+			if hint := text.Suggest(k, keys); hint != "" {
 				msg += "; did you mean " + strconv.Quote(hint) + "?"
 			}
 			return invalid(clip(f), msg)
@@ -264,7 +263,7 @@ func parseMilestone(path string, v any) (*Milestone, error) {
 	k := kinds[check]
 	if k == nil {
 		msg := fmt.Sprintf("unknown check kind %q", clip(check))
-		if hint := label.Suggest(check, KindNames()); hint != "" {
+		if hint := text.Suggest(check, KindNames()); hint != "" {
 			msg += "; did you mean " + strconv.Quote(hint) + "?"
 		}
 		return nil, invalid(path+".check", msg+" (known: "+strings.Join(KindNames(), ", ")+")")
