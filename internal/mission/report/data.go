@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,7 +169,7 @@ func (s *Service) Gather(ctx context.Context, p *genesis.Principal, year int) (*
 	d := &Data{Year: year, From: from, To: to, GeneratedAt: now, Reader: p.Name}
 	g := &gather{s: s, src: *s.src.Load(), p: p, from: from, to: to, now: now}
 	steps := []func(context.Context) (Section, error){
-		g.challenges, g.milestones, g.data, g.compute, g.campaigns, g.assets(catalog.KindModel), g.assets(catalog.KindPublication), g.partners,
+		g.milestones, g.challenges, g.data, g.compute, g.campaigns, g.assets(catalog.KindModel), g.assets(catalog.KindPublication), g.partners,
 	}
 	var all joiner
 	for _, step := range steps {
@@ -252,6 +254,10 @@ func (g *gather) challenges(ctx context.Context) (Section, error) {
 	if err != nil {
 		return sec, err
 	}
+	// The challenges with results first, furthest along first; the others
+	// keep their source's order.
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, func(a, b Challenge) int { return cmp.Compare(standing(b), standing(a)) })
 	var j joiner
 	reached := 0
 	for _, c := range cs {
@@ -812,4 +818,25 @@ func byteSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB (%d bytes)", float64(n)/float64(div), "KMGTP"[exp], n)
+}
+
+// standing orders challenges in the report: -1 without any result, else
+// the mean progress of its targets (0..1, a reached target counting 1).
+func standing(c Challenge) float64 {
+	sum, any := 0.0, false
+	for _, t := range c.Targets {
+		if t.Best != nil || t.Reached {
+			any = true
+		}
+		switch {
+		case t.Reached:
+			sum++
+		case t.Progress > 0:
+			sum += min(t.Progress, 1)
+		}
+	}
+	if !any {
+		return -1
+	}
+	return sum / float64(len(c.Targets))
 }
