@@ -282,4 +282,3 @@ func didYouMean(s string, candidates []string) string {
 	}
 	return ""
 }
-
