@@ -83,11 +83,8 @@ func (s *System) Principal(t testing.TB, name, clearance string) (*genesis.Princ
 	if clearance == "" {
 		clearance = "OPEN"
 	}
-	p, err := s.App.Identity.CreatePrincipal(ctx, genesis.Principal{Name: name, Kind: genesis.KindUser, Nationality: "USA"})
+	p, err := s.App.Identity.CreatePrincipal(ctx, genesis.Principal{Name: name, Kind: genesis.KindUser, Nationality: "USA", Clearance: clearance})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if p, err = s.App.Identity.SetClearance(ctx, p.Name, clearance); err != nil {
 		t.Fatal(err)
 	}
 	_, secret, err := s.App.Identity.CreateToken(ctx, p.ID, "browser", 0)

@@ -248,6 +248,20 @@ func Eval[T any](p *Page, expr string) T {
 	return Run(p, "evaluating "+expr, chromedp.Evaluate[T](expr))
 }
 
+// Drop turns an action with a value into one without (for Page.Do).
+func Drop[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := a(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// Until is an action that waits, polling in the page, until the
+// JavaScript expression is true.
+func Until(expr string) chromedp.Action[chromedp.Void] {
+	return Drop(chromedp.Poll[bool](expr))
+}
+
 // Settle lets the page run its pending timers and promise callbacks: it
 // waits, in the page, for two animation frames and a zero-delay timer.
 func (p *Page) Settle() {
