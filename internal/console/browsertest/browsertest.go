@@ -256,10 +256,26 @@ func Drop[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 	}
 }
 
-// Until is an action that waits, polling in the page, until the
-// JavaScript expression is true.
+// Until is an action that waits until the JavaScript expression is true
+// in the tab's current document, evaluating it again every 25 ms; an
+// evaluation cut short by a navigation (the document changing under it)
+// is tried again on the next document.
 func Until(expr string) chromedp.Action[chromedp.Void] {
-	return Drop(chromedp.Poll[bool](expr))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			ok, err := chromedp.Evaluate[bool](expr)(ctx, t)
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			if ctx.Err() != nil {
+				return chromedp.Void{}, fmt.Errorf("waiting for %s: %w (last error: %v)", expr, ctx.Err(), err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(25 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // Settle lets the page run its pending timers and promise callbacks: it

@@ -137,7 +137,7 @@ func TestConsoleSignInRedirect(t *testing.T) {
 	p.Screenshot("dashboard")
 	cookieFlags(t, p)
 
-	p.Do("signing out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("body")))
+	p.Do("signing out", chromedp.Click(chromedp.CSS("#signout")), Until(`location.pathname === "/signin" && document.readyState === "complete"`))
 	p.Open(pf.URL + "/")
 	if got := path(t, p); got != "/signin" {
 		t.Errorf("after sign-out, / went to %q, want /signin", got)
@@ -183,6 +183,8 @@ func TestConsoleSearchAndLineage(t *testing.T) {
 	pf := newPlatform(t, false)
 	p := NewPage(t)
 	p.SignIn(pf.URL, pf.BobToken)
+	p.Open(pf.URL + "/search")
+	checkChrome(t, p, "open", "OPEN")
 	p.Do("searching from the form",
 		chromedp.WaitVisible(chromedp.CSS("#search-q")),
 		chromedp.SendKeys(chromedp.CSS("#search-q"), "fits"),
