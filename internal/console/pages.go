@@ -42,16 +42,16 @@ type challengeRow struct {
 }
 
 type dashboardData struct {
-	Challenges       []challengeRow
-	NoChallenges     bool
-	Campaigns        []campaign.Campaign
-	NoCampaigns      bool
-	Sites            []sites.Site
-	NoSites          bool
-	Instruments      []instruments.Instrument
-	NoInstruments    bool
-	Activity         []plan.AuditEvent
-	ActivityNote     string
+	Challenges    []challengeRow
+	NoChallenges  bool
+	Campaigns     []campaign.Campaign
+	NoCampaigns   bool
+	Sites         []sites.Site
+	NoSites       bool
+	Instruments   []instruments.Instrument
+	NoInstruments bool
+	Activity      []plan.AuditEvent
+	ActivityNote  string
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) error {
