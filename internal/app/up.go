@@ -16,8 +16,8 @@ import (
 
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/compute/sites"
-	"github.com/genesis-science/genesis/internal/console"
 	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/console"
 	"github.com/genesis-science/genesis/internal/errors"
 )
 
