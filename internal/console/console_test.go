@@ -34,14 +34,14 @@ var ctx = context.Background()
 // world is a console over real services: identity, authorisation, the
 // catalog with its search index, on a migrated store.
 type world struct {
-	db                 store.DB
-	id                 *identity.Service
-	cat                *catalog.Service
-	con                *console.Console
-	srv                *httptest.Server
-	admin, alice, bob  *genesis.Principal
+	db                   store.DB
+	id                   *identity.Service
+	cat                  *catalog.Service
+	con                  *console.Console
+	srv                  *httptest.Server
+	admin, alice, bob    *genesis.Principal
 	adminT, aliceT, bobT string
-	clock              time.Time
+	clock                time.Time
 }
 
 func newWorld(t testing.TB, db store.DB, tls bool) *world {
@@ -121,8 +121,7 @@ type browser struct {
 
 func (w *world) browser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
-	c := w.srv.Client()
-	c.Jar = jar
+	c := &http.Client{Transport: w.srv.Client().Transport, Jar: jar}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &browser{t: t, w: w, c: c, jar: jar}
 }
