@@ -186,7 +186,11 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *viewer) erro
 	}
 	res, err := c.cfg.Catalog.Search(r.Context(), v.p, sq)
 	if err != nil {
-		if !errors.Is(errors.Invalid, err) {
+		status := http.StatusBadRequest
+		switch {
+		case errors.Is(errors.TooLarge, err):
+			status = http.StatusRequestEntityTooLarge
+		case !errors.Is(errors.Invalid, err):
 			return err
 		}
 		d.Error = errors.SafeMessage(err)
@@ -194,7 +198,7 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *viewer) erro
 			d.Error = "That search is not valid."
 		}
 		pg.Data = d
-		return c.render(w, r, http.StatusBadRequest, "search", pg)
+		return c.render(w, r, status, "search", pg)
 	}
 	for _, h := range res.Hits {
 		if err := pg.show(h.Label); err != nil {

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/catalog/meta/metatest"
 	"github.com/genesis-science/genesis/internal/label"
 )
 
@@ -226,5 +228,38 @@ func TestLineageLinks(t *testing.T) {
 	// Following a link lands on the upstream asset's page.
 	if r := bob.get("/assets/raw"); r.StatusCode != 200 || !slices.Equal(links(r), []string{"/assets/clean"}) {
 		t.Errorf("raw's page: %d %v", r.StatusCode, links(r))
+	}
+}
+
+// TestAssetMetadataAndQuality: an imported dataset's page shows its
+// metadata and the catalog's quality score.
+func TestAssetMetadataAndQuality(t *testing.T) {
+	w := sqliteWorld(t)
+	sum, err := w.cat.Import(ctx, w.alice, bytes.NewReader(metatest.DataJSON(2)), catalog.ImportSpec{Label: "OPEN"})
+	if err != nil || len(sum.Imported) != 2 {
+		t.Fatalf("import: %v", err)
+	}
+	b := w.browser(t)
+	b.signIn(w.bobT)
+	r := b.get("/assets/" + sum.Imported[0].Asset)
+	if r.StatusCode != 200 {
+		t.Fatalf("%d", r.StatusCode)
+	}
+	if got := text(walkID(r, "asset-quality")); got != strconv.Itoa(sum.Imported[0].Quality) {
+		t.Errorf("quality %q, want %d", got, sum.Imported[0].Quality)
+	}
+	if !strings.Contains(text(walkID(r, "metadata")), "air temperature") {
+		t.Error("keywords not shown")
+	}
+	// A search too long for the index is refused with the reason, the
+	// query kept in the box.
+	long := strings.Repeat("x", 2000)
+	s := b.get("/search?q=" + long)
+	if s.StatusCode != http.StatusRequestEntityTooLarge || text(byClass(s.doc, "error")[0]) == "" || attrOf(s.doc, "input", "id", "search-q", "value") != long {
+		t.Errorf("long query: %d", s.StatusCode)
+	}
+	// A bad cursor is a 400 with the reason.
+	if s := b.get("/search?cursor=not-a-cursor"); s.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad cursor: %d", s.StatusCode)
 	}
 }
