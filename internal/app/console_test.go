@@ -75,6 +75,10 @@ func TestConsoleOnTheDemo(t *testing.T) {
 	if status != 200 || h.Get("Content-Type") != "image/svg+xml" || !strings.Contains(svg, "<svg") {
 		t.Errorf("plot: %d %q", status, h.Get("Content-Type"))
 	}
+	status, live, h := get(srv.URL + "/campaigns/" + DemoCampaign + "/live")
+	if status != 200 || !strings.HasPrefix(live, `<div id="campaign-live"`) || !strings.Contains(live, `id="campaign-state"`) || h.Get("Content-Security-Policy") == "" {
+		t.Errorf("live fragment: %d\n%s", status, live)
+	}
 	if status, list, _ := get(srv.URL + "/campaigns"); status != 200 || !strings.Contains(list, DemoCampaign) {
 		t.Errorf("campaigns list: %d", status)
 	}

@@ -138,6 +138,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /campaigns", c.authed(c.campaigns))
 	c.mux.Handle("GET /campaigns/{name}", c.authed(c.campaign))
 	c.mux.Handle("GET /campaigns/{name}/plot.svg", c.authed(c.campaignPlot))
+	c.mux.Handle("GET /campaigns/{name}/live", c.authed(c.campaignLive))
 	c.mux.Handle("/", c.authed(c.notFound))
 }
 
