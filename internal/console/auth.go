@@ -13,7 +13,7 @@ import (
 // keeps its hash); the pre-session cookie is the sign-in form's CSRF
 // token (double submit: no session exists yet to hold one).
 const (
-	SessionCookie   = "genesis_session"
+	SessionCookie    = "genesis_session"
 	PreSessionCookie = "genesis_signin"
 	// CSRFField is the hidden form field every form carries.
 	CSRFField = "csrf"

@@ -84,6 +84,11 @@ func New(cfg Config) *Console {
 	return c
 }
 
+// SetActivity sets the dashboard's audit source after New (the API
+// server, which applies the audit rules, is built with the console in
+// it). Call it before serving.
+func (c *Console) SetActivity(src plan.AuditSource) { c.cfg.Activity = src }
+
 // Sessions returns the console's session store (genesis up makes the
 // first administrator's one-time sign-in code with it).
 func (c *Console) Sessions() *Sessions { return c.sessions }
@@ -133,6 +138,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /campaigns", c.authed(c.campaigns))
 	c.mux.Handle("GET /campaigns/{name}", c.authed(c.campaign))
 	c.mux.Handle("GET /campaigns/{name}/plot.svg", c.authed(c.campaignPlot))
+	c.mux.Handle("GET /campaigns/{name}/live", c.authed(c.campaignLive))
 	c.mux.Handle("/", c.authed(c.notFound))
 }
 

@@ -42,16 +42,16 @@ type challengeRow struct {
 }
 
 type dashboardData struct {
-	Challenges       []challengeRow
-	NoChallenges     bool
-	Campaigns        []campaign.Campaign
-	NoCampaigns      bool
-	Sites            []sites.Site
-	NoSites          bool
-	Instruments      []instruments.Instrument
-	NoInstruments    bool
-	Activity         []plan.AuditEvent
-	ActivityNote     string
+	Challenges    []challengeRow
+	NoChallenges  bool
+	Campaigns     []campaign.Campaign
+	NoCampaigns   bool
+	Sites         []sites.Site
+	NoSites       bool
+	Instruments   []instruments.Instrument
+	NoInstruments bool
+	Activity      []plan.AuditEvent
+	ActivityNote  string
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -186,7 +186,11 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *viewer) erro
 	}
 	res, err := c.cfg.Catalog.Search(r.Context(), v.p, sq)
 	if err != nil {
-		if !errors.Is(errors.Invalid, err) {
+		status := http.StatusBadRequest
+		switch {
+		case errors.Is(errors.TooLarge, err):
+			status = http.StatusRequestEntityTooLarge
+		case !errors.Is(errors.Invalid, err):
 			return err
 		}
 		d.Error = errors.SafeMessage(err)
@@ -194,7 +198,7 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, v *viewer) erro
 			d.Error = "That search is not valid."
 		}
 		pg.Data = d
-		return c.render(w, r, http.StatusBadRequest, "search", pg)
+		return c.render(w, r, status, "search", pg)
 	}
 	for _, h := range res.Hits {
 		if err := pg.show(h.Label); err != nil {
@@ -483,6 +487,33 @@ func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *viewer) er
 		Plot: "/campaigns/" + url.PathEscape(cp.Name) + "/plot.svg", Live: cp.State == "running"}
 	pg.Data = d
 	return c.render(w, r, http.StatusOK, "campaign", pg)
+}
+
+// campaignLive is the campaign page's live part (state, counts, best) as
+// an HTML fragment, for the page's script to swap in while the campaign
+// runs (no full reload; the page works without it). It is read as the
+// viewer like the page, and shows nothing the page's banner does not
+// cover (the campaign's own label).
+func (c *Console) campaignLive(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	const op errors.Op = "console.campaignLive"
+	if c.cfg.Campaigns == nil {
+		return errors.E(op, errors.NotExist)
+	}
+	cp, err := c.cfg.Campaigns.Get(r.Context(), v.p, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	d := campaignData{Campaign: cp, Live: cp.State == "running"}
+	if err := c.pages.byName["campaign"].ExecuteTemplate(&buf, "live", d); err != nil {
+		return errors.E(op, errors.Internal, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+	return nil
 }
 
 // maxPlotExperiments bounds the experiments one plot reads.

@@ -191,7 +191,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, v *viewer, err er
 	case errors.Canceled:
 		return
 	}
-	if d.Status < 500 {
+	if d.Status != http.StatusInternalServerError {
 		if m := errors.SafeMessage(err); m != "" {
 			d.Message = m
 		} else {
