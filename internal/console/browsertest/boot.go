@@ -16,7 +16,6 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/manifest"
 	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/config"
-	"github.com/genesis-science/genesis/internal/console"
 )
 
 // System is a real Genesis, booted as `genesis up` boots it (internal/app,
@@ -54,22 +53,13 @@ func Boot(t testing.TB) *System {
 		a.Close()
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	if servesConsole(a) {
-		go func() { done <- a.Serve(ctx, ln, 5*time.Second) }()
-	} else {
-		// Until internal/app mounts the console, mount it here beside the
-		// API, built from the app's services as app.go would.
-		srv := &http.Server{Handler: withConsole(a), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			err := srv.Serve(ln)
-			if err == http.ErrServerClosed {
-				err = nil
-			}
-			done <- err
-		}()
-		go func() { <-ctx.Done(); srv.Close() }()
+	if !servesConsole(a) {
+		cancel()
+		a.Close()
+		t.Fatal("the app does not serve the console: GET /signin is not an HTML page")
 	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln, 5*time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
@@ -88,22 +78,6 @@ func servesConsole(a *app.App) bool {
 	rec := httptest.NewRecorder()
 	a.API.ServeHTTP(rec, httptest.NewRequest("GET", "/signin", nil))
 	return rec.Code == http.StatusOK && strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html")
-}
-
-// withConsole serves the API under /api/ (and its other top-level
-// routes: /mcp, /healthz…) and the console everywhere else.
-func withConsole(a *app.App) http.Handler {
-	c := console.New(console.Config{DB: a.DB, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns,
-		Challenges: a.Challenges, Sites: a.Sites, Instruments: a.Instruments, Activity: a.API, Logger: a.Log})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/api/"), r.URL.Path == "/mcp", strings.HasPrefix(r.URL.Path, "/healthz"),
-			strings.HasPrefix(r.URL.Path, "/.well-known/"):
-			a.API.ServeHTTP(w, r)
-		default:
-			c.ServeHTTP(w, r)
-		}
-	})
 }
 
 // Admin returns the first administrator, as the services see it (re-read:

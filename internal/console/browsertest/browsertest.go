@@ -309,12 +309,31 @@ func (p *Page) Text() string {
 func (p *Page) SignIn(base, token string) {
 	p.t.Helper()
 	p.Open(base + "/signin")
-	p.Do("signing in",
+	p.Navigating("signing in",
 		chromedp.WaitVisible(chromedp.CSS("#signin-token")),
 		chromedp.SendKeys(chromedp.CSS("#signin-token"), token),
 		chromedp.Click(chromedp.CSS("#signin-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#signout")),
 	)
+	p.SignedIn("signing in")
+}
+
+// Navigating runs actions that make the tab load another document (a
+// form's submission, a click on a link) and waits until that document has
+// loaded, whatever its status.
+func (p *Page) Navigating(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	mark := Drop(chromedp.Evaluate[bool](`window.__browsertestOld = true`))
+	p.Do(what, append(append([]chromedp.Action[chromedp.Void]{mark}, actions...),
+		Until(`window.__browsertestOld === undefined && document.readyState === "complete"`))...)
+}
+
+// SignedIn waits for the page a sign-in leads to and fails the test, with
+// that page's text, unless it is the dashboard with a sign-out button.
+func (p *Page) SignedIn(what string) {
+	p.t.Helper()
+	if Eval[int](p, `document.querySelectorAll("#signout").length`) != 1 {
+		p.t.Fatalf("%s: not signed in; at %s the page says %q (console: %q)", what, p.Location(), p.Text(), p.Errors())
+	}
 }
 
 // Screenshot writes a full-page PNG named name+".png" to the directory

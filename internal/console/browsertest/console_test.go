@@ -119,11 +119,13 @@ func TestConsoleSignInRedirect(t *testing.T) {
 
 	// A wrong token: still the sign-in page, no session.
 	p.Allow(`status of 401`)
-	p.Do("a wrong token",
+	p.Navigating("a wrong token",
 		chromedp.SendKeys(chromedp.CSS("#signin-token"), "gnt_wrong"),
 		chromedp.Click(chromedp.CSS("#signin-submit")),
-		chromedp.WaitVisible(chromedp.CSS("#signin")),
 	)
+	if n := Eval[int](p, `document.querySelectorAll("#signin-error").length`); n != 1 {
+		t.Errorf("a wrong token: no #signin-error; the page says %q", p.Text())
+	}
 	p.Open(pf.URL + "/")
 	if got := path(t, p); got != "/signin" {
 		t.Fatalf("after a wrong token, / went to %q, want /signin", got)
@@ -166,11 +168,11 @@ func TestConsoleKeyboardSignIn(t *testing.T) {
 		}
 		p.Do("Tab", chromedp.KeyEvent("\t"))
 	}
-	p.Do("typing the token and Enter",
+	p.Navigating("typing the token and Enter",
 		chromedp.KeyEvent(pf.BobToken),
 		chromedp.KeyEvent("\r"),
-		chromedp.WaitVisible(chromedp.CSS("#signout")),
 	)
+	p.SignedIn("signing in with the keyboard")
 	if got := path(t, p); got != "/" {
 		t.Errorf("after keyboard sign-in the browser is at %q, want /", got)
 	}
