@@ -295,6 +295,7 @@ func TestConsoleBannerByLevel(t *testing.T) {
 	// PROPRIETARY for the administrator; bob's same search is OPEN.
 	p.Open(pf.URL + "/search?q=plasma")
 	checkChrome(t, p, "proprietary", "PROPRIETARY")
+	p.Screenshot("search-proprietary")
 	if links := resultLinks(t, p); !slices.ContainsFunc(links, func(l link) bool {
 		return strings.Contains(l.Text, secretTitle) || strings.Contains(l.Text, secretName)
 	}) {
@@ -315,7 +316,7 @@ type bobsView struct {
 }
 
 var (
-	idRE   = regexp.MustCompile(`\b(ds|mdl|pub|job|rel|prj|prn|org|tok|gnt)_[A-Za-z0-9_-]+`)
+	idRE   = regexp.MustCompile(`\b[a-z]{2,4}_[a-z0-9]{16}\b|\bgnt_[A-Za-z0-9_-]+`)
 	timeRE = regexp.MustCompile(`\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d| UTC)?)?|\b\d+ (second|minute|hour|day)s? ago\b|\bjust now\b`)
 	portRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
 )
