@@ -527,3 +527,29 @@ func TestConsoleNotFound(t *testing.T) {
 	}
 	p.Screenshot("not-found")
 }
+
+// TestConsolePhoneWidth: on a phone-sized screen (390 × 844 CSS pixels)
+// the main pages fit their width — nothing scrolls sideways — and keep
+// their banners.
+func TestConsolePhoneWidth(t *testing.T) {
+	pf := newPlatform(t, false)
+	p := NewPage(t)
+	p.Do("a phone-sized viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	p.SignIn(pf.URL, pf.BobToken)
+	for _, u := range []string{"/", "/search?q=plasma", "/assets/plasma-fits", "/signin"} {
+		if u == "/signin" {
+			p.Navigating("signing out", chromedp.Click(chromedp.CSS("#signout")))
+		}
+		p.Open(pf.URL + u)
+		checkChrome(t, p, "open", "OPEN")
+		type width struct {
+			Scroll int `json:"scroll"`
+			Inner  int `json:"inner"`
+		}
+		w := Eval[width](p, `({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`)
+		if w.Scroll > w.Inner {
+			t.Errorf("%s on a phone: the page is %d px wide in a %d px window (scrolls sideways)", u, w.Scroll, w.Inner)
+		}
+	}
+	p.Screenshot("phone-signin")
+}
