@@ -553,3 +553,30 @@ func TestConsolePhoneWidth(t *testing.T) {
 	}
 	p.Screenshot("phone-signin")
 }
+
+// TestConsoleOneTimeLink: the one-time sign-in link (genesis up prints one
+// for the first administrator) signs a browser in once; the same link in
+// another browser afterwards does not.
+func TestConsoleOneTimeLink(t *testing.T) {
+	pf := newPlatform(t, false)
+	code, err := pf.App.Console.Sessions().CreateOnce(context.Background(), pf.Admin(t).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := pf.URL + "/signin/once?code=" + url.QueryEscape(code)
+	first := NewPage(t)
+	first.Open(link)
+	first.SignedIn("the one-time link")
+	if got := path(t, first); got != "/" {
+		t.Errorf("the one-time link led to %q, want /", got)
+	}
+	second := NewPage(t)
+	second.Allow(`status of 401`)
+	second.Open(link)
+	if n := Eval[int](second, `document.querySelectorAll("#signout").length`); n != 0 {
+		t.Errorf("the one-time link signed in a second browser")
+	}
+	if n := Eval[int](second, `document.querySelectorAll("#signin-error").length`); n != 1 {
+		t.Errorf("a used link: no #signin-error; the page says %q", second.Text())
+	}
+}
