@@ -3,7 +3,8 @@
 # from Debian packages or the Go module proxy when missing, and prints the
 # environment the tests read (see internal/testenv): PostgreSQL, an S3 server
 # (versitygw) and Slurm with slurmrestd (scripts/slurm.sh); it also installs
-# the programs tests run (poppler-utils for PDF text). Installing needs root
+# the programs tests run (poppler-utils for PDF text, Chromium for the
+# console's browser tests). Installing needs root
 # (apt-get); a service already reachable at the configured address is reused.
 #
 #   eval "$(scripts/services.sh)"        # start all, export the variables
@@ -94,6 +95,30 @@ start_s3() {
 	echo "export GENESIS_TEST_S3=http://genesis:genesis-secret@127.0.0.1:$S3_PORT/genesis-test"
 }
 
+# Chromium from Debian for the console's real-browser tests
+# (internal/console/browsertest): installed when missing, checked by
+# loading a page whose script must run, and exported for internal/testenv.
+start_chromium() {
+	local bin
+	bin=$(command -v chromium || true)
+	if [ -z "$bin" ]; then
+		apt_install chromium || { log "chromium missing: browser tests will skip"; return 0; }
+		bin=$(command -v chromium)
+	fi
+	local page
+	page=$(mktemp --suffix=.html)
+	printf '<!doctype html><h1 id=x>no js</h1><script>x.textContent="js ran"</script>' >"$page"
+	local flags=(--headless=new --disable-gpu --dump-dom)
+	[ "$(id -u)" = 0 ] && flags+=(--no-sandbox)
+	if timeout 60 "$bin" "${flags[@]}" "file://$page" 2>/dev/null | grep -q "js ran"; then
+		log "chromium works headless: $("$bin" --version 2>/dev/null)"
+		echo "export GENESIS_TEST_CHROMIUM=$bin"
+	else
+		log "chromium at $bin did not run a page headless: browser tests will skip"
+	fi
+	rm -f "$page"
+}
+
 # Programs the tests run (not services): poppler-utils' pdftotext and
 # pdfinfo read PDF publications (internal/lit/formats).
 start_tools() {
@@ -122,7 +147,7 @@ start)
 	# Servers keep the directory they start in: never the checkout, which
 	# may be removed while they run on.
 	mkdir -p "$S" && cd "$S"
-	for svc in ${GENESIS_SERVICES:-tools postgres s3 slurm}; do
+	for svc in ${GENESIS_SERVICES:-tools chromium postgres s3 slurm}; do
 		"start_$svc"
 	done
 	;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: starts the real services the tests use
-# (PostgreSQL from Debian packages, versitygw for S3 — installing them when
-# missing, which needs root), then runs gofmt, go vet and the tests (with
+# (PostgreSQL from Debian packages, versitygw for S3, Chromium from Debian for
+# the console's browser tests — installing them when missing, which needs
+# root), then runs gofmt, go vet and the tests (with
 # -race on the store and security-core packages). Exits non-zero on any
 # failure. CI runs it with GENESIS_TEST_REQUIRE=all, which turns every
 # "service missing" skip into a failure.
@@ -13,7 +14,10 @@ step() { echo "== $* ($(($(date +%s) - start)) s)"; }
 
 step "starting services"
 eval "$(scripts/services.sh start)"
-export GENESIS_TEST_POSTGRES GENESIS_TEST_S3 GENESIS_TEST_SLURM GENESIS_TEST_SLURM_TOKEN GENESIS_TEST_SLURM_USER
+export GENESIS_TEST_POSTGRES GENESIS_TEST_S3 GENESIS_TEST_SLURM GENESIS_TEST_SLURM_TOKEN GENESIS_TEST_SLURM_USER GENESIS_TEST_CHROMIUM
+# The console's browser tests write screenshots of the pages they drive here
+# (CI keeps the directory as an artifact).
+export GENESIS_CONSOLE_SCREENSHOTS=${GENESIS_CONSOLE_SCREENSHOTS:-${TMPDIR:-/tmp}/genesis-artifacts/console}
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -40,6 +40,7 @@ import (
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/compute/slurm"
 	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/console"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
@@ -98,6 +99,9 @@ type App struct {
 	// Partners is the partnerships portfolio (issue 15).
 	Partners *partners.Service
 	API      *httpapi.Server
+	// Console is the web console, served by API at every path outside
+	// /api/.
+	Console *console.Console
 
 	lock *os.File
 
@@ -275,10 +279,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openMission(ctx); err != nil {
 		return nil, errors.E(op, err)
 	}
+	a.Console = console.New(console.Config{DB: a.DB, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns, Challenges: a.Challenges,
+		Sites: a.Sites, Instruments: a.Instruments, Logger: log})
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
-		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports, Partners: a.Partners})
-	a.Mission.Audit = a.API // the API decides who reads which audit record
+		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports, Partners: a.Partners,
+		Console: a.Console})
+	a.Console.SetActivity(a.API) // the API decides who reads which audit record
+	a.Mission.Audit = a.API      // the API decides who reads which audit record
 	a.Reports.SetSources(a.reportSources())
 	return a, nil
 }

@@ -14,8 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/console"
 	"github.com/genesis-science/genesis/internal/errors"
 )
 
@@ -100,6 +102,12 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 	fmt.Fprintf(stdout, "  URL:          %s  (for the CLI: GENESIS_URL=%s)\n", base, base)
 	fmt.Fprintf(stdout, "  API:          %s/api/v1  (OpenAPI document at %s/api/v1/openapi.json)\n", base, base)
 	fmt.Fprintf(stdout, "  health:       %s/healthz\n", base)
+	fmt.Fprintf(stdout, "  console:      %s/\n", base)
+	if link, err := a.signinLink(ctx, base); err != nil {
+		log.Warn("no one-time console sign-in link", "err", err)
+	} else {
+		fmt.Fprintf(stdout, "  sign in:      %s  (once, within %d minutes; then sign in with a token)\n", link, int(console.OnceTTL/time.Minute))
+	}
 	fmt.Fprintf(stdout, "  data dir:     %s\n", abs)
 	fmt.Fprintf(stdout, "  log:          %s  (requests and start-up; warnings also here)\n", filepath.Join(abs, LogFile))
 	if sock := filepath.Join(abs, "api.sock"); len(sock) < maxSocketPath {
@@ -124,6 +132,22 @@ func Up(ctx context.Context, cfg config.Config, stdout, logw io.Writer) error {
 		fmt.Fprintln(stdout, "Genesis stopped cleanly.")
 	}
 	return err
+}
+
+// signinLink makes a one-time console sign-in link for the first
+// administrator ("admin"): the code is valid once and for
+// console.OnceTTL, and the store keeps only its hash.
+func (a *App) signinLink(ctx context.Context, base string) (string, error) {
+	admin := &genesis.Principal{Roles: []genesis.Role{genesis.RoleAdmin}}
+	p, err := a.Identity.Principal(ctx, admin, "admin")
+	if err != nil {
+		return "", err
+	}
+	code, err := a.Console.Sessions().CreateOnce(ctx, p.ID)
+	if err != nil {
+		return "", err
+	}
+	return base + "/signin/once?code=" + code, nil
 }
 
 // Serve runs a production server from a config file.

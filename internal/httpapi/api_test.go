@@ -30,6 +30,7 @@ import (
 	"github.com/genesis-science/genesis/internal/compute/jobs"
 	"github.com/genesis-science/genesis/internal/compute/local"
 	"github.com/genesis-science/genesis/internal/compute/sites"
+	"github.com/genesis-science/genesis/internal/console"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
@@ -136,7 +137,8 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	// its tests drive them): every check answers not available.
 	ms := plan.New(db, log)
 	srv := httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, AuditKey: vkey, Catalog: cat, Sites: reg, Jobs: js, Campaigns: camp, Instruments: ins,
-		Literature: lib, Agent: ag, Challenges: chs, Logger: slog.New(slog.DiscardHandler), Mission: ms, Reports: reports, Partners: partners.New(db, az, id, nil)})
+		Literature: lib, Agent: ag, Challenges: chs, Logger: slog.New(slog.DiscardHandler), Mission: ms, Reports: reports, Partners: partners.New(db, az, id, nil),
+		Console: console.New(console.Config{DB: db, Identity: id, Catalog: cat})})
 	ms.Audit = srv
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)

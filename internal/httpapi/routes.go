@@ -159,6 +159,13 @@ func (s *Server) routes() {
 	if s.mcp != nil {
 		s.mount("/mcp", s.mcpRoute(s.mcp))
 	}
+	// The web console answers every path outside the API that no route
+	// matches (notFoundAsProblem hands them over), so it is listed here
+	// but not registered on the mux: API paths keep their 404 and 405
+	// problem documents.
+	if s.console != nil {
+		s.mounts = append(s.mounts, "/")
+	}
 }
 
 // mount registers a protocol endpoint outside the REST API (all methods

@@ -84,6 +84,9 @@ type Server struct {
 	mission *plan.Service
 	// reports makes the annual report; optional.
 	reports *report.Service
+	// console is the web console (internal/console), served for every
+	// path outside the API; optional.
+	console http.Handler
 }
 
 // Config is what the server needs.
@@ -122,6 +125,10 @@ type Config struct {
 	Reports *report.Service
 	// Partners is the partnerships portfolio; optional.
 	Partners *partners.Service
+	// Console is the web console (internal/console): it answers every
+	// path no endpoint matches outside /api/ (those stay problem
+	// documents); optional.
+	Console http.Handler
 	// Ready reports extra readiness conditions beyond the store answering.
 	Ready func(ctx context.Context) error
 	// BodyGrace and BodyMinRate bound how slowly a request body may
@@ -142,6 +149,7 @@ func New(cfg Config) *Server {
 	s.challenges = cfg.Challenges
 	s.reports = cfg.Reports
 	s.partners = cfg.Partners
+	s.console = cfg.Console
 	if cfg.AuditLog != nil {
 		s.audit, s.auditLog, s.auditKey = cfg.AuditLog, cfg.AuditLog, cfg.AuditKey
 	}
@@ -349,6 +357,10 @@ func (s *Server) notFoundAsProblem(mux *http.ServeMux) http.Handler {
 		status := rec.status
 		if status == 0 {
 			status = http.StatusNotFound
+		}
+		if status == http.StatusNotFound && s.console != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+			s.console.ServeHTTP(w, r)
+			return
 		}
 		if status == http.StatusNotFound {
 			// Unknown paths under the API need a token like everything else,

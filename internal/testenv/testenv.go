@@ -116,3 +116,17 @@ func (p *Program) Remove() {
 		os.RemoveAll(p.dir)
 	}
 }
+
+// Chromium returns the path of the Chromium binary the browser tests drive
+// (GENESIS_TEST_CHROMIUM, which scripts/services.sh exports after checking
+// that it runs a page headless), or skips/fails per GENESIS_TEST_REQUIRE
+// ("chromium" or "all"). A set path that is not an executable file fails
+// the test: the run was configured wrongly.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	p := Need(t, "chromium", "GENESIS_TEST_CHROMIUM")
+	if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		t.Fatalf("GENESIS_TEST_CHROMIUM=%s is not an executable file (%v)", p, err)
+	}
+	return p
+}

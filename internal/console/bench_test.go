@@ -1,0 +1,83 @@
+package console_test
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/catalog/meta/metatest"
+	"github.com/genesis-science/genesis/internal/store/storetest"
+)
+
+var benchAssets = flag.Int("console.n", 10000, "assets in the console benchmarks' catalog (the issue's target is 100,000)")
+
+// benchWorld is a SQLite catalog of *benchAssets imported datasets (a tenth
+// of them PROPRIETARY), with bob (OPEN) signed in, so every page is
+// computed over what a partly-cleared viewer may read.
+func benchWorld(b *testing.B) (*world, *browser) {
+	w := newWorld(b, storetest.Migrated(b, storetest.SQLite), false)
+	n := *benchAssets
+	open, prop := n-n/10, n/10
+	for _, part := range []struct {
+		n      int
+		label  string
+		prefix string
+	}{{open, "OPEN", "BENCH-"}, {prop, "PROPRIETARY", "PROP-"}} {
+		if part.n == 0 {
+			continue
+		}
+		doc := bytes.ReplaceAll(metatest.DataJSON(part.n), []byte("BENCH-"), []byte(part.prefix))
+		sum, err := w.cat.Import(ctx, w.alice, bytes.NewReader(doc), catalog.ImportSpec{Label: part.label})
+		if err != nil || len(sum.Imported) != part.n {
+			b.Fatalf("import %s: %v %d imported %v", part.label, err, len(sum.Imported), sum.Rejected[:min(3, len(sum.Rejected))])
+		}
+	}
+	br := w.browser(b)
+	br.signIn(w.bobT)
+	return w, br
+}
+
+// benchPage fetches path as the signed-in viewer b.N times and reports
+// the p50 and p95 server round trip (render included) in milliseconds.
+func benchPage(b *testing.B, br *browser, path string) {
+	var ds []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		res, err := br.c.Get(br.w.srv.URL + path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			b.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	slices.Sort(ds)
+	q := func(f float64) float64 { return float64(ds[int(f*float64(len(ds)-1))]) / 1e6 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.95), "p95-ms")
+}
+
+// BenchmarkConsolePages renders the dashboard and searches over the
+// catalog (free text, a facet filter, a browse) as an OPEN viewer.
+// go test ./internal/console -run XXX -bench ConsolePages -console.n 100000
+func BenchmarkConsolePages(b *testing.B) {
+	_, br := benchWorld(b)
+	for _, p := range []struct{ name, path string }{
+		{"dashboard", "/"},
+		{"search-text", "/search?q=" + url.QueryEscape("surface observations")},
+		{"search-rare", "/search?q=" + url.QueryEscape("station 000042")},
+		{"search-browse", "/search"},
+		{"search-facet", "/search?q=temperature&keyword=" + url.QueryEscape("air temperature")},
+	} {
+		b.Run(p.name, func(b *testing.B) { benchPage(b, br, p.path) })
+	}
+}
