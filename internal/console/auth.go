@@ -128,6 +128,9 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request, _ *viewer) 
 
 func (c *Console) renderSignin(w http.ResponseWriter, r *http.Request, status int, msg string) error {
 	token := randomSecret()
+	if ck, err := r.Cookie(PreSessionCookie); err == nil && len(ck.Value) == len(token) {
+		token = ck.Value
+	}
 	c.setCookie(w, r, PreSessionCookie, token, int(OnceTTL.Seconds()))
 	pg := c.newPage("Sign in", nil, token)
 	pg.Data = signinData{Error: msg}
