@@ -280,7 +280,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, err)
 	}
 	a.Console = console.New(console.Config{DB: a.DB, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns, Challenges: a.Challenges,
-		Sites: a.Sites, Instruments: a.Instruments, Logger: log})
+		Sites: a.Sites, Instruments: a.Instruments, Jobs: a.Jobs, Authz: a.Authz, Audit: a.Audit, AuditKey: a.AuditKey, Logger: log})
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
 		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports, Partners: a.Partners,

@@ -22,8 +22,11 @@ import (
 	"time"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/catalog"
+	"github.com/genesis-science/genesis/internal/compute/jobs"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab/instruments"
@@ -54,6 +57,14 @@ type Config struct {
 	// Activity is the audit trail as the viewer may read it (httpapi's
 	// Server.AuditEvents applies the audit endpoint's rules).
 	Activity plan.AuditSource
+	// Jobs is the compute job service (jobs, allocations, placement).
+	Jobs *jobs.Service
+	// Authz decides role questions (administrator pages).
+	Authz *authz.Authorizer
+	// Audit is the tamper-evident log; AuditKey its checkpoints' verifier
+	// key (the audit page verifies and shows proofs).
+	Audit    *audit.Log
+	AuditKey string
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
