@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -132,11 +134,19 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"signin", "dashboard", "search", "asset", "campaigns", "campaign", "notfound", "error"}
-
+// mustParsePages parses every page template in templates/ (each with the
+// layout); a page is named by its file, "search" for search.html.
 func mustParsePages() *pages {
 	ps := &pages{byName: map[string]*template.Template{}}
-	for _, n := range pageNames {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range files {
+		n := strings.TrimSuffix(path.Base(f), ".html")
+		if n == "layout" {
+			continue
+		}
 		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html"))
 		ps.byName[n] = t
 	}
