@@ -148,6 +148,9 @@ type Node struct {
 	Kind    Kind   `json:"kind"`
 	Version int64  `json:"version"`
 	Label   string `json:"label"`
+	// Title is the asset's title (shown with its name wherever the
+	// name is: it is readable exactly when the name is).
+	Title string `json:"title,omitempty"`
 }
 
 // Edge says Child was derived from Parent by an activity.
@@ -329,7 +332,7 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 			for j, id := range part {
 				args[j] = id
 			}
-			rs, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, a.label, COALESCE(a.project_id, ''), a.owner_id, v.version, v.label
+			rs, err := tx.Query(ctx, `SELECT a.id, a.kind, a.name, a.title, a.label, COALESCE(a.project_id, ''), a.owner_id, v.version, v.label
 				FROM asset_versions v JOIN assets a ON a.id = v.asset_id
 				WHERE v.asset_id IN (`+store.Placeholders(len(part))+`)`, args...)
 			if err != nil {
@@ -337,7 +340,7 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 			}
 			if err := rs.Each(func() error {
 				var r row
-				err := rs.Scan(&r.a.ID, &r.a.Kind, &r.a.Name, &r.a.Label, &r.a.Project, &r.a.Owner, &r.v, &r.l)
+				err := rs.Scan(&r.a.ID, &r.a.Kind, &r.a.Name, &r.a.Title, &r.a.Label, &r.a.Project, &r.a.Owner, &r.v, &r.l)
 				rows = append(rows, r)
 				return err
 			}); err != nil {
@@ -373,7 +376,7 @@ func (s *Service) readableVersions(ctx context.Context, p *genesis.Principal, re
 			continue
 		}
 		if may(r.a, r.a.Label) && may(r.a, r.l) {
-			out[ref] = &Node{Asset: r.a.ID, Name: r.a.Name, Kind: r.a.Kind, Version: r.v, Label: r.l}
+			out[ref] = &Node{Asset: r.a.ID, Name: r.a.Name, Kind: r.a.Kind, Version: r.v, Label: r.l, Title: r.a.Title}
 		}
 	}
 	return out, nil

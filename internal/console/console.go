@@ -150,6 +150,8 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /campaigns/{name}", c.authed(c.campaign))
 	c.mux.Handle("GET /campaigns/{name}/plot.svg", c.authed(c.campaignPlot))
 	c.mux.Handle("GET /campaigns/{name}/live", c.authed(c.campaignLive))
+	// Lineage graph (asset page): the graph as JSON, as the viewer.
+	c.mux.Handle("GET /assets/{asset}/lineage.json", c.authed(c.lineageJSON))
 	c.mux.Handle("/", c.authed(c.notFound))
 }
 

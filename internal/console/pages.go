@@ -263,13 +263,14 @@ type assetData struct {
 	FilesMore  bool
 	Upstream   []lineageLink
 	Downstream []lineageLink
+	// Graph is the lineage drawn by static/lineage.js (lineage.go).
+	Graph *lineageGraph
 }
 
 // Page bounds of the asset page.
 const (
 	maxFilesShown    = 200
 	maxVersionsShown = 50
-	lineageDepth     = 1
 )
 
 // asset is an asset's page: metadata, quality, versions, the newest
@@ -329,56 +330,17 @@ func (c *Console) asset(w http.ResponseWriter, r *http.Request, v *viewer) error
 			d.Files = append(d.Files, fileRow{Path: e.Path, Size: e.Size, Href: fileHref(a.Name, ver.Version, e.Path)})
 		}
 		ref := catalog.VersionRef{Asset: a.ID, Version: ver.Version}
-		for _, up := range []bool{true, false} {
-			g, err := cat.Lineage(ctx, p, ref, up, lineageDepth)
-			if err != nil {
-				return err
-			}
-			links, err := lineageOf(pg, g, ref, up)
-			if err != nil {
-				return err
-			}
-			if up {
-				d.Upstream = links
-			} else {
-				d.Downstream = links
-			}
+		g, err := buildLineage(ctx, cat, p, ref, lineageQuery{Dir: dirBoth, Depth: pageLineageDepth}, maxGraphNodes)
+		if err != nil {
+			return err
 		}
+		if err := pg.showGraph(g); err != nil {
+			return err
+		}
+		d.Graph, d.Upstream, d.Downstream = g, g.parents, g.children
 	}
 	pg.Data = d
 	return c.render(w, r, http.StatusOK, "asset", pg)
-}
-
-// lineageOf lists the graph's nodes one edge from ref (its parents when
-// up, its children otherwise), each with the activity that links them.
-func lineageOf(pg *page, g *catalog.Graph, ref catalog.VersionRef, up bool) ([]lineageLink, error) {
-	nodes := map[catalog.VersionRef]catalog.Node{}
-	for _, n := range g.Nodes {
-		nodes[catalog.VersionRef{Asset: n.Asset, Version: n.Version}] = n
-	}
-	var out []lineageLink
-	seen := map[catalog.VersionRef]bool{}
-	for _, e := range g.Edges {
-		var other catalog.VersionRef
-		switch {
-		case up && e.Child == ref:
-			other = e.Parent
-		case !up && e.Parent == ref:
-			other = e.Child
-		default:
-			continue
-		}
-		n, ok := nodes[other]
-		if !ok || seen[other] {
-			continue
-		}
-		seen[other] = true
-		if err := pg.show(n.Label); err != nil {
-			return nil, err
-		}
-		out = append(out, lineageLink{Node: n, Activity: e.Activity})
-	}
-	return out, nil
 }
 
 func fileHref(asset string, version int64, p string) string {
