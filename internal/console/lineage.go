@@ -329,3 +329,12 @@ func (pg *page) showGraph(g *lineageGraph) error {
 	}
 	return nil
 }
+
+// graphJSON is the graph as the asset page embeds it for its script.
+func graphJSON(g *lineageGraph) (string, error) {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return "", errors.E(errors.Op("console.graphJSON"), errors.Internal, err)
+	}
+	return string(b), nil
+}

@@ -164,7 +164,7 @@ func TestLineageHiddenNodeLeavesNoTrace(t *testing.T) {
 		t.Error("bob's page names the hidden child")
 	}
 	emb := func(r *response) []string {
-		n, e := decodeGraph(t, []byte(text(byID(r.doc, "lineage-data")))).byName()
+		n, e := decodeGraph(t, []byte(attr(byID(r.doc, "lineage-graph"), "data-graph"))).byName()
 		return append(n, e...)
 	}
 	if a, b := emb(pw), emb(pwo); !slices.Equal(a, b) {
@@ -335,7 +335,7 @@ func TestLineageGraphMatchesModel(t *testing.T) {
 				if root%6 == 0 {
 					// The page embeds the page's graph: depth 16 both ways.
 					pg := bob.get("/assets/" + ns[root].name)
-					gotN, gotE := decodeGraph(t, []byte(text(byID(pg.doc, "lineage-data")))).byName()
+					gotN, gotE := decodeGraph(t, []byte(attr(byID(pg.doc, "lineage-graph"), "data-graph"))).byName()
 					wantN, wantE, _, _ := reference(root, "both", 16)
 					if !slices.Equal(gotN, wantN) || !slices.Equal(gotE, wantE) {
 						t.Fatalf("%s's page embeds %v %v, want %v %v", ns[root].name, gotN, gotE, wantN, wantE)

@@ -265,6 +265,9 @@ type assetData struct {
 	Downstream []lineageLink
 	// Graph is the lineage drawn by static/lineage.js (lineage.go).
 	Graph *lineageGraph
+	// GraphJSON is Graph as JSON, in an attribute of #lineage-graph (the
+	// page has no inline script, not even a data block).
+	GraphJSON string
 }
 
 // Page bounds of the asset page.
@@ -335,6 +338,9 @@ func (c *Console) asset(w http.ResponseWriter, r *http.Request, v *viewer) error
 			return err
 		}
 		if err := pg.showGraph(g); err != nil {
+			return err
+		}
+		if d.GraphJSON, err = graphJSON(g); err != nil {
 			return err
 		}
 		d.Graph, d.Upstream, d.Downstream = g, g.parents, g.children

@@ -1,6 +1,6 @@
 // Genesis console: the asset page's lineage graph. The server embeds the
 // graph (only what the viewer may read: internal/console/lineage.go) in
-// #lineage-data; this draws it as SVG in #lineage-graph: a layered layout
+// #lineage-graph's data-graph; this draws it as SVG in #lineage-graph: a layered layout
 // (longest-path layers from the asset — upstream to the left, downstream
 // to the right — then barycentre sweeps to untangle each layer), edges as
 // curves, each node its name@version and marking colour. A node's toggles
@@ -13,11 +13,10 @@
   var COLW = 240, ROWH = 46, BOXW = 190, BOXH = 36, PAD = 24, SWEEPS = 4, MAXLABEL = 26;
 
   var host = document.getElementById("lineage-graph");
-  var dataEl = document.getElementById("lineage-data");
-  if (!host || !dataEl) { return; }
+  if (!host || !host.dataset.graph) { return; }
   var g;
   try {
-    g = JSON.parse(dataEl.textContent);
+    g = JSON.parse(host.dataset.graph);
   } catch (e) {
     host.textContent = "The lineage graph could not be read.";
     return;
