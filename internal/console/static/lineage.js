@@ -9,6 +9,7 @@
 // page's link lists (#lineage a.lineage-link) stay as the no-script view.
 (function () {
   "use strict";
+  performance.mark("lineage-start");
   var SVG = "http://www.w3.org/2000/svg";
   var COLW = 240, ROWH = 46, BOXW = 190, BOXH = 36, PAD = 24, SWEEPS = 4, MAXLABEL = 26;
 
@@ -219,6 +220,13 @@
     }
   });
 
+  // Node elements are made once and kept: a redraw moves them and hides
+  // what is collapsed away (re-creating a thousand nodes costs more than
+  // moving them).
+  var edgeLayer = el("g", { "class": "lineage-edges", "aria-hidden": "true" }, svg);
+  var nodeLayer = el("g", { "class": "lineage-nodes" }, svg);
+  var made = new Map();
+
   // draw lays out and draws what is visible; focus names the toggle to
   // give the focus back to (the one just used).
   function draw(focus) {
@@ -238,7 +246,6 @@
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
     svg.setAttribute("width", width * scale);
     svg.setAttribute("height", height * scale);
-    var edges = el("g", { "class": "lineage-edges", "aria-hidden": "true" });
     var d = [];
     g.edges.forEach(function (e) {
       var a = xy.get(e.from), b = xy.get(e.to);
@@ -247,29 +254,45 @@
       d.push("M" + x1 + " " + y1 + "C" + mx + " " + y1 + " " + mx + " " + y2 + " " + x2 + " " + y2);
     });
     // One path per few hundred edges: thousands of path elements cost
-    // more to lay out than one long path.
+    // more to lay out than a few long paths.
+    var paths = [];
     for (var i = 0; i < d.length; i += 400) {
-      el("path", { d: d.slice(i, i + 400).join(""), "class": "lineage-edge" }, edges);
+      paths.push(el("path", { d: d.slice(i, i + 400).join(""), "class": "lineage-edge" }));
     }
-    var nodes = el("g", { "class": "lineage-nodes" });
+    edgeLayer.replaceChildren.apply(edgeLayer, paths);
+    var fresh = document.createDocumentFragment();
     for (var l2 = o.min; l2 <= o.max; l2++) {
-      (o.rows.get(l2) || []).forEach(function (id) { drawNode(nodes, byId.get(id), xy.get(id), vis); });
+      (o.rows.get(l2) || []).forEach(function (id) {
+        var m = made.get(id);
+        if (!m) {
+          m = makeNode(byId.get(id));
+          made.set(id, m);
+          fresh.appendChild(m.g);
+        }
+        var p = xy.get(id);
+        m.g.setAttribute("transform", "translate(" + p.x + " " + p.y + ")");
+        m.g.classList.remove("lineage-gone");
+        if (m.up) { setToggle(m.up, collapsedUp.has(id)); }
+        if (m.down) { setToggle(m.down, collapsedDown.has(id)); }
+      });
     }
-    svg.replaceChildren(edges, nodes);
+    nodeLayer.appendChild(fresh);
+    made.forEach(function (m, id) { if (!xy.has(id)) { m.g.classList.add("lineage-gone"); } });
     var up = 0, down = 0;
-    vis.forEach(function (id) { var s = byId.get(id).side; if (s === "up") { up++; } else if (s === "down") { down++; } });
-    host.dataset.shown = String(vis.size);
+    xy.forEach(function (_, id) { var s = byId.get(id).side; if (s === "up") { up++; } else if (s === "down") { down++; } });
+    host.dataset.shown = String(xy.size);
     status.textContent = "Showing " + up + " of " + g.up + " upstream, " + down + " of " + g.down + " downstream.";
     if (focus) {
-      var f = svg.querySelector('.lineage-toggle[data-node="' + CSS.escape(focus.id) + '"][data-side="' + focus.side + '"]');
+      var f = made.get(focus.id);
+      f = f && (focus.side === "up" ? f.up : f.down);
       if (f) { f.focus({ preventScroll: true }); }
     }
     return xy;
   }
 
-  function drawNode(parent, n, p, vis) {
+  function makeNode(n) {
     var lvl = ["open", "proprietary", "national-security"].indexOf(n.level) >= 0 ? n.level : "national-security";
-    var grp = el("g", { "class": "lineage-n lineage-side-" + n.side, transform: "translate(" + p.x + " " + p.y + ")", "data-id": n.id, "data-name": n.name }, parent);
+    var grp = el("g", { "class": "lineage-n lineage-side-" + n.side, "data-id": n.id, "data-name": n.name });
     el("rect", { "class": "lineage-box" + (n.side === "root" ? " lineage-root" : ""), width: BOXW, height: BOXH, rx: 5 }, grp);
     el("rect", { "class": "lineage-mark marking-" + lvl, width: 6, height: BOXH, rx: 2 }, grp);
     var a = el("a", { "class": "lineage-node", href: "/assets/" + encodeURIComponent(n.name) }, grp);
@@ -279,25 +302,33 @@
     t1.textContent = short(n.name + "@" + n.version);
     var t2 = el("text", { x: 12, y: 29, "class": "lineage-marking" }, grp);
     t2.textContent = short(n.marking);
-    if (goesUp(n) && parents.get(n.id).length) { drawToggle(grp, n, true, vis); }
-    if (goesDown(n) && children.get(n.id).length) { drawToggle(grp, n, false, vis); }
+    var m = { g: grp };
+    if (goesUp(n) && parents.get(n.id).length) { m.up = makeToggle(grp, n, true); }
+    if (goesDown(n) && children.get(n.id).length) { m.down = makeToggle(grp, n, false); }
+    return m;
   }
 
-  function drawToggle(parent, n, up, vis) {
-    var closed = (up ? collapsedUp : collapsedDown).has(n.id);
-    var what = (up ? "upstream" : "downstream") + " of " + n.name + "@" + n.version;
-    var label = closed ? "Expand " + what : "Collapse " + what;
-    var t = el("g", { "class": "lineage-toggle" + (closed ? " closed" : ""), role: "button", tabindex: "0",
-      "aria-expanded": closed ? "false" : "true", "aria-label": label, "data-node": n.id, "data-side": up ? "up" : "down",
+  function makeToggle(parent, n, up) {
+    var t = el("g", { "class": "lineage-toggle", role: "button", tabindex: "0", "data-node": n.id, "data-side": up ? "up" : "down",
       transform: "translate(" + (up ? 0 : BOXW) + " " + BOXH / 2 + ")" }, parent);
+    t.lineageWhat = (up ? "upstream" : "downstream") + " of " + n.name + "@" + n.version;
     el("circle", { r: 8 }, t);
-    var s = el("text", { "text-anchor": "middle", y: 4 }, t);
-    s.textContent = closed ? "+" : "−";
-    var tt = el("title", {}, t);
-    tt.textContent = label;
+    t.lineageSign = el("text", { "text-anchor": "middle", y: 4 }, t);
+    t.lineageClosed = null;
+    return t;
+  }
+
+  function setToggle(t, closed) {
+    if (t.lineageClosed === closed) { return; }
+    t.lineageClosed = closed;
+    t.classList.toggle("closed", closed);
+    t.setAttribute("aria-expanded", closed ? "false" : "true");
+    t.setAttribute("aria-label", (closed ? "Expand " : "Collapse ") + t.lineageWhat);
+    t.lineageSign.textContent = closed ? "+" : "−";
   }
 
   var xy = draw(null);
+  performance.mark("lineage-drawn");
   var r = xy.get(root.id);
   if (r) {
     view.scrollLeft = r.x * scale - view.clientWidth / 2 + BOXW / 2;
