@@ -40,9 +40,12 @@ const (
 	// logScan how much of a stream it reads at most to find that end.
 	logTail = 8 << 10
 	logScan = 8 << 20
-	// LivePollSeconds is how often static/ops.js asks for a running job's
-	// live part.
-	LivePollSeconds = 2
+	// LivePollSeconds is how often static/ops.js asks for a running OPEN
+	// job's live part; LivePollLabelled for a job above OPEN, whose every
+	// read is on the audit record (each poll reads it three times: the
+	// job with its placement, and its two log streams).
+	LivePollSeconds  = 2
+	LivePollLabelled = 10
 )
 
 // siteRow is a site with what the viewer's visible jobs do there.
@@ -215,6 +218,8 @@ type jobLive struct {
 	Error     string
 	Elapsed   string
 	Poll      int
+	// Owner is the owner's name when the viewer may know it, else its ID.
+	Owner string
 }
 
 type jobData struct {
@@ -241,6 +246,18 @@ func (c *Console) liveOf(ctx context.Context, v *viewer, id string) (*jobLive, e
 	}
 	l := &jobLive{Job: j, History: history(j), Explain: vs, Live: !final(j.State), CSRF: v.sess.CSRF,
 		Elapsed: elapsed(j, c.now()), Poll: LivePollSeconds}
+	if lb, err := label.Parse(j.Label); err != nil || lb.Level() != label.Open {
+		l.Poll = LivePollLabelled
+	}
+	l.Owner = j.Owner
+	switch {
+	case j.Owner == string(p.ID):
+		l.Owner = p.Name + " (you)"
+	case p.IsAdmin():
+		if o, err := c.cfg.Identity.Principal(ctx, p, j.Owner); err == nil {
+			l.Owner = o.Name
+		}
+	}
 	l.CanCancel = !final(j.State) && (j.Owner == string(p.ID) || p.IsAdmin() || p.HasRole(genesis.RoleOperator))
 	for _, s := range []compute.Stream{compute.Stdout, compute.Stderr} {
 		tail, cut, err := c.logTail(ctx, p, j.ID, s)
@@ -655,7 +672,7 @@ func (c *Console) resetInstrument(w http.ResponseWriter, r *http.Request, v *vie
 func statusClass(s string) string {
 	s = strings.ToLower(s)
 	if slices.Contains([]string{"idle", "busy", "error", "offline", "e-stopped", "paused", "up", "down", "degraded", "draining",
-		"pending", "running", "completed", "failed", "canceled"}, s) {
+		"pending", "running", "completed", "failed", "canceled", "submitted"}, s) {
 		return s
 	}
 	return "unknown"

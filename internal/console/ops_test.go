@@ -428,3 +428,66 @@ func TestOpsEStop(t *testing.T) {
 		t.Errorf("missing instrument pages: %d, equal %v", a.StatusCode, a.body == b.body)
 	}
 }
+
+// TestOpsAllocationsAndLocks: /compute lists the allocations of the
+// viewer's projects only; a job page polls a labelled job less often (its
+// reads are audited); /labs names a lock's campaign only to whoever may
+// read it.
+func TestOpsAllocationsAndLocks(t *testing.T) {
+	w := newOpsWorld(t)
+	prj, err := w.a.Identity.CreateProject(ctx, w.admin, genesis.Project{Name: "fusion-runs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.a.Identity.AddMember(ctx, w.admin, prj.Name, string(w.bob.ID), genesis.RoleContributor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.a.Jobs.SetAllocation(ctx, w.admin, prj.Name, "local", 120, 7); err != nil {
+		t.Fatal(err)
+	}
+	bob, carol := w.signedIn(t, w.bobT), w.signedIn(t, w.carolT)
+	page := bob.get("/compute")
+	rows := byClass(byID(page.doc, "allocations"), "allocation")
+	if len(rows) != 1 || !strings.Contains(text(rows[0]), "fusion-runs") || !strings.Contains(text(rows[0]), "120.0") {
+		t.Errorf("bob (a member) sees allocations %d: %q", len(rows), text(byID(page.doc, "allocations")))
+	}
+	page = carol.get("/compute")
+	if rows := byClass(byID(page.doc, "allocations"), "allocation"); len(rows) != 0 || strings.Contains(page.body, "fusion-runs") {
+		t.Errorf("carol (not a member) sees the project's allocation")
+	}
+
+	open := w.submit(t, w.bob, "open-run", "OPEN")
+	secret := w.submit(t, w.admin, "secret-run", "PROPRIETARY")
+	page = bob.get("/compute/jobs/" + open.ID)
+	if got := attr(byID(page.doc, "job-live"), "data-every"); got != "2" {
+		t.Errorf("an OPEN job polls every %q s, want 2", got)
+	}
+	if got := text(byID(page.doc, "job-owner")); got != "bob (you)" {
+		t.Errorf("owner shown as %q to the owner", got)
+	}
+	admin := w.signedIn(t, w.adminT)
+	page = admin.get("/compute/jobs/" + secret.ID)
+	if got := attr(byID(page.doc, "job-live"), "data-every"); got != "10" {
+		t.Errorf("a PROPRIETARY job polls every %q s, want 10", got)
+	}
+	page = admin.get("/compute/jobs/" + open.ID)
+	if got := text(byID(page.doc, "job-owner")); got != "bob" {
+		t.Errorf("owner shown as %q to the administrator", got)
+	}
+
+	in, err := w.a.Instruments.Get(ctx, w.admin, "reactor-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.Instruments.LockFor(ctx, in.ID, "cmp_not_readable"); err != nil {
+		t.Fatal(err)
+	}
+	page = bob.get("/labs")
+	row := rowOf(page, "instrument", "data-name", "reactor-2")
+	if got := text(row); !strings.Contains(got, "locked by a campaign") || strings.Contains(page.body, "cmp_not_readable") {
+		t.Errorf("a lock by a campaign bob may not read shows as %q", got)
+	}
+	if m, _ := banner(t, page); m != "OPEN" {
+		t.Errorf("/labs banner %q", m)
+	}
+}
