@@ -14,6 +14,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/app"
 	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/jobs"
 	"github.com/genesis-science/genesis/internal/compute/sites"
@@ -54,10 +55,11 @@ func newOpsWorld(t *testing.T) *opsWorld {
 	if _, err := a.Instruments.EnsureWorkcell(ctx, instruments.WorkcellSpec{Name: "cell-1", Lab: "test lab"}); err != nil {
 		t.Fatal(err)
 	}
+	// reactor-2 may run PROPRIETARY campaigns.
 	for i, name := range []string{"reactor-1", "reactor-2"} {
 		settings, _ := json.Marshal(map[string]any{"model": "flow-reactor", "speed": 50, "seed": i + 1})
 		if _, err := a.Instruments.Ensure(ctx, instruments.Spec{Name: name, Kind: "sim", Settings: settings, Lab: "test lab",
-			Workcell: "cell-1", Accreditation: "OPEN"}); err != nil {
+			Workcell: "cell-1", Accreditation: []string{"OPEN", "PROPRIETARY"}[i]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -485,6 +487,39 @@ func TestOpsAllocationsAndLocks(t *testing.T) {
 	page = bob.get("/labs")
 	row := rowOf(page, "instrument", "data-name", "reactor-2")
 	if got := text(row); !strings.Contains(got, "locked by a campaign") || strings.Contains(page.body, "cmp_not_readable") {
+		t.Errorf("a lock by a campaign bob may not read shows as %q", got)
+	}
+
+	// A PROPRIETARY campaign's lock: named (and the banner raised) for the
+	// administrator, anonymous for bob.
+	if err := w.a.Instruments.UnlockFor(ctx, in.ID, "cmp_not_readable"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("testdata/ops-campaign.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := campaign.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := w.a.Campaigns.Create(ctx, w.admin, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.Instruments.LockFor(ctx, in.ID, cp.ID); err != nil {
+		t.Fatal(err)
+	}
+	page = admin.get("/labs")
+	if got := text(rowOf(page, "instrument", "data-name", "reactor-2")); !strings.Contains(got, "locked by secret-flow") {
+		t.Errorf("the administrator sees the lock as %q", got)
+	}
+	if m, _ := banner(t, page); m != "PROPRIETARY" {
+		t.Errorf("/labs naming a PROPRIETARY campaign has banner %q", m)
+	}
+	page = bob.get("/labs")
+	row = rowOf(page, "instrument", "data-name", "reactor-2")
+	if got := text(row); !strings.Contains(got, "locked by a campaign") || strings.Contains(page.body, "secret-flow") || strings.Contains(page.body, cp.ID) {
 		t.Errorf("a lock by a campaign bob may not read shows as %q", got)
 	}
 	if m, _ := banner(t, page); m != "OPEN" {
