@@ -526,3 +526,13 @@ func TestOpsAllocationsAndLocks(t *testing.T) {
 		t.Errorf("/labs banner %q", m)
 	}
 }
+
+// flip returns token with its first character changed (always a
+// different token).
+func flip(token string) string {
+	c := byte('A')
+	if token[0] == 'A' {
+		c = 'B'
+	}
+	return string(c) + token[1:]
+}
