@@ -220,6 +220,9 @@ type jobLive struct {
 	Poll      int
 	// Owner is the owner's name when the viewer may know it, else its ID.
 	Owner string
+	// Marking is the banner the job's page needs now (the job's label may
+	// rise while the page is open: ops.js then reloads it).
+	Marking string
 }
 
 type jobData struct {
@@ -246,7 +249,12 @@ func (c *Console) liveOf(ctx context.Context, v *viewer, id string) (*jobLive, e
 	}
 	l := &jobLive{Job: j, History: history(j), Explain: vs, Live: !final(j.State), CSRF: v.sess.CSRF,
 		Elapsed: elapsed(j, c.now()), Poll: LivePollSeconds}
-	if lb, err := label.Parse(j.Label); err != nil || lb.Level() != label.Open {
+	lb, err := label.Parse(j.Label)
+	if err != nil {
+		return nil, errors.E(op, errors.Internal, err)
+	}
+	l.Marking = label.Join(label.MustParse("OPEN"), lb).Format()
+	if lb.Level() != label.Open {
 		l.Poll = LivePollLabelled
 	}
 	l.Owner = j.Owner

@@ -185,6 +185,9 @@ func TestOpsHiddenJobIsMissing(t *testing.T) {
 	if rowOf(page, "verdict", "data-site", "local") == nil {
 		t.Errorf("#job-explain has no verdict for the local site:\n%s", text(byID(page.doc, "job-explain")))
 	}
+	if m, _ := banner(t, page); attr(byID(page.doc, "job-live"), "data-marking") != m {
+		t.Errorf("#job-live's data-marking %q differs from the banner %q (ops.js would reload the page on every poll)", attr(byID(page.doc, "job-live"), "data-marking"), m)
+	}
 	if live := byID(page.doc, "job-live"); attr(live, "data-live") != "/compute/jobs/"+secret.ID+"/live" {
 		t.Errorf("a pending job's page is not live: data-live %q", attr(live, "data-live"))
 	}
