@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"encoding/json"
+	"flag"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -35,7 +37,7 @@ type opsWorld struct {
 	adminT, opT, bobT, carolT string
 }
 
-func newOpsWorld(t *testing.T) *opsWorld {
+func newOpsWorld(t testing.TB) *opsWorld {
 	t.Helper()
 	a, err := app.Open(ctx, config.Default(t.TempDir()), slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
@@ -87,14 +89,14 @@ func newOpsWorld(t *testing.T) *opsWorld {
 	return w
 }
 
-func (w *opsWorld) signedIn(t *testing.T, token string) *browser {
+func (w *opsWorld) signedIn(t testing.TB, token string) *browser {
 	t.Helper()
 	b := w.browser(t)
 	b.signIn(token)
 	return b
 }
 
-func (w *opsWorld) submit(t *testing.T, p *genesis.Principal, name, floor string) *jobs.Job {
+func (w *opsWorld) submit(t testing.TB, p *genesis.Principal, name, floor string) *jobs.Job {
 	t.Helper()
 	j, err := w.a.Jobs.Submit(ctx, p, &compute.JobSpec{Name: name, Executable: "/bin/sh", Arguments: []string{"-c", "echo hello; sleep 30"},
 		Label: floor, Attributes: compute.Attributes{Duration: compute.Duration(time.Minute)}})
@@ -538,4 +540,35 @@ func flip(token string) string {
 		c = 'B'
 	}
 	return string(c) + token[1:]
+}
+
+var benchJobs = flag.Int("console.jobs", 1000, "jobs in the operations benchmarks (a tenth PROPRIETARY, hidden from the viewer)")
+
+// BenchmarkOpsPages times /compute (the newest 100 jobs the viewer may
+// read, out of -console.jobs, a tenth hidden from it), a pending job's
+// page with its placement explanation and log tail, and /labs, rendered
+// for an OPEN contributor.
+func BenchmarkOpsPages(b *testing.B) {
+	w := newOpsWorld(b)
+	var last *jobs.Job
+	for i := 0; i < *benchJobs; i++ {
+		floor, p := "OPEN", w.bob
+		if i%10 == 0 {
+			floor, p = "PROPRIETARY", w.admin
+		}
+		j := w.submit(b, p, fmt.Sprintf("bench-%d", i), floor)
+		if p == w.bob {
+			last = j
+		}
+	}
+	bob := w.signedIn(b, w.bobT)
+	for _, path := range []string{"/compute", "/compute/jobs/" + last.ID, "/compute/jobs/" + last.ID + "/live", "/labs"} {
+		b.Run(strings.ReplaceAll(strings.TrimPrefix(path, "/"), last.ID, "ID"), func(b *testing.B) {
+			for b.Loop() {
+				if res := bob.get(path); res.StatusCode != 200 {
+					b.Fatalf("%s: %d", path, res.StatusCode)
+				}
+			}
+		})
+	}
 }
