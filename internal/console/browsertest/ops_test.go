@@ -180,3 +180,41 @@ func TestConsoleJobLive(t *testing.T) {
 	p.Open(pf.URL + "/compute")
 	p.Screenshot("compute")
 }
+
+// TestConsoleOpsPhoneWidth: the operations pages fit a phone's width
+// (wide tables scroll inside their box, not the page), and the e-stop
+// button is reachable from the keyboard.
+func TestConsoleOpsPhoneWidth(t *testing.T) {
+	pf := newOpsPlatform(t)
+	p := NewPage(t)
+	p.Do("a phone-sized viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	p.SignIn(pf.URL, pf.OperatorToken)
+	for _, u := range []string{"/compute", "/labs", "/labs/instruments/reactor-1", "/labs/instruments/reactor-1/estop", "/labs/estop"} {
+		p.Open(pf.URL + u)
+		checkChrome(t, p, "open", "OPEN")
+		type width struct {
+			Scroll int `json:"scroll"`
+			Inner  int `json:"inner"`
+		}
+		w := Eval[width](p, `({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`)
+		if w.Scroll > w.Inner {
+			t.Errorf("%s on a phone: the page is %d px wide in a %d px window (scrolls sideways)", u, w.Scroll, w.Inner)
+		}
+	}
+	p.Screenshot("phone-labs-estop")
+	p.Open(pf.URL + "/labs")
+	focused := func() string {
+		return Eval[string](p, `(() => { const e = document.activeElement; const r = e && e.closest("tr.instrument");
+			return e && e.matches("button.estop") && r ? r.dataset.name : ""; })()`)
+	}
+	for i := 0; focused() != "reactor-1"; i++ {
+		if i == 40 {
+			t.Fatalf("40 Tabs never focused reactor-1's e-stop button")
+		}
+		p.Do("Tab", chromedp.KeyEvent("\t"))
+	}
+	p.Navigating("Enter on the e-stop button", chromedp.KeyEvent("\r"))
+	if got := path(t, p); got != "/labs/instruments/reactor-1/estop" {
+		t.Errorf("Enter on the e-stop button led to %q", got)
+	}
+}
