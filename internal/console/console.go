@@ -152,6 +152,19 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /campaigns/{name}/live", c.authed(c.campaignLive))
 	// Lineage graph (asset page): the graph as JSON, as the viewer.
 	c.mux.Handle("GET /assets/{asset}/lineage.json", c.authed(c.lineageJSON))
+	// Operations (ops.go): compute sites, allocations and jobs; the lab's
+	// instruments and workcells with the emergency stop.
+	c.mux.Handle("GET /compute", c.authed(c.compute))
+	c.mux.Handle("GET /compute/jobs/{id}", c.authed(c.job))
+	c.mux.Handle("GET /compute/jobs/{id}/live", c.authed(c.jobLivePart))
+	c.mux.Handle("POST /compute/jobs/{id}/cancel", c.authed(c.cancelJob))
+	c.mux.Handle("GET /labs", c.authed(c.labs))
+	c.mux.Handle("GET /labs/estop", c.authed(c.estopConfirm))
+	c.mux.Handle("POST /labs/estop", c.authed(c.estopAll))
+	c.mux.Handle("GET /labs/instruments/{name}", c.authed(c.instrument))
+	c.mux.Handle("GET /labs/instruments/{name}/estop", c.authed(c.estopConfirm))
+	c.mux.Handle("POST /labs/instruments/{name}/estop", c.authed(c.estop))
+	c.mux.Handle("POST /labs/instruments/{name}/reset", c.authed(c.resetInstrument))
 	c.mux.Handle("/", c.authed(c.notFound))
 }
 
