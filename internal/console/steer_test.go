@@ -114,7 +114,9 @@ func (w *steerWorld) state(t *testing.T, name string) string {
 // buttons lists the steering buttons on a campaign page, by id.
 func buttons(r *response) []string {
 	var out []string
-	for _, n := range all(r.doc, func(n *htmlNode) bool { return isElement(n) && n.Data == "button" && strings.HasPrefix(attr(n, "id"), "campaign-") }) {
+	for _, n := range all(r.doc, func(n *htmlNode) bool {
+		return isElement(n) && n.Data == "button" && strings.HasPrefix(attr(n, "id"), "campaign-")
+	}) {
 		out = append(out, attr(n, "id"))
 	}
 	return out
