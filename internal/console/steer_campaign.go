@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -25,10 +26,29 @@ type objectiveRow struct {
 	Best             string
 }
 
-// expRow is an experiment as the table shows it.
+// expRow is an experiment as the table shows it: parameters and outcomes
+// as name=value text (numbers to 4 significant digits), the instrument by
+// name when the viewer may see it.
 type expRow struct {
 	campaign.Experiment
-	At time.Time
+	ParamText  []string
+	ValueText  []string
+	Instrument string
+	At         time.Time
+}
+
+// pairs formats a map as sorted name=value strings.
+func pairs[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = k + "=" + paramText(any(m[k]))
+	}
+	return out
 }
 
 // paramPlot is a parameter's scatter against the first objective.
@@ -53,8 +73,10 @@ type campaignData struct {
 	// Error is what the service said of a refused transition.
 	Error      string
 	Objectives []objectiveRow
-	// Best is the first objective's best value so far ("" before any).
-	Best string
+	// Best is the first objective's best value so far ("" before any);
+	// BestParams its experiment's parameters.
+	Best       string
+	BestParams []string
 	// Finished counts observed and failed experiments: the budget used.
 	Finished   int
 	Budget     int
@@ -141,6 +163,9 @@ func (c *Console) liveData(r *http.Request, v *viewer, cp *campaign.Campaign) (c
 		}
 		d.Objectives = append(d.Objectives, row)
 	}
+	if cp.Best != nil {
+		d.BestParams = pairs(cp.Best.Params)
+	}
 	d.Finished = cp.Counts.Observed + cp.Counts.Failed
 	d.Budget = cp.Spec.Budget.Experiments
 	if cp.StartedAt != nil {
@@ -201,6 +226,7 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, v *viewer
 	if err != nil {
 		return err
 	}
+	names := map[string]string{}
 	for _, e := range exps {
 		at := e.ProposedAt
 		if e.EndedAt != nil {
@@ -208,7 +234,8 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, v *viewer
 		} else if e.DispatchedAt != nil {
 			at = *e.DispatchedAt
 		}
-		d.Experiments = append(d.Experiments, expRow{Experiment: e, At: at})
+		d.Experiments = append(d.Experiments, expRow{Experiment: e, At: at, ParamText: pairs(e.Params), ValueText: pairs(e.Values),
+			Instrument: c.instrumentName(r, v, names, e.Instrument)})
 	}
 	if next != "" {
 		d.More = true
@@ -338,6 +365,8 @@ func paramChart(cp *campaign.Campaign, name string, exps []campaign.Experiment) 
 		LogX: prm.Log, Target: obj.Target}
 	if prm.Kind == "categorical" {
 		ch.XCats, ch.LogX = prm.Categories, false
+	} else {
+		ch.XLo, ch.XHi = prm.Low, prm.High
 	}
 	bestSeq := -1
 	if cp.Best != nil {
@@ -392,8 +421,28 @@ func paramText(v any) string {
 		return num(x)
 	case string:
 		return x
+	case nil:
+		return ""
 	}
-	return ""
+	return fmt.Sprint(v)
+}
+
+// instrumentName is the name of the instrument with id as the viewer sees
+// it (its ID when the registry is not configured or it may not see it),
+// remembered in names for the page.
+func (c *Console) instrumentName(r *http.Request, v *viewer, names map[string]string, id string) string {
+	if id == "" || c.cfg.Instruments == nil {
+		return id
+	}
+	if n, ok := names[id]; ok {
+		return n
+	}
+	n := id
+	if in, err := c.cfg.Instruments.Get(r.Context(), v.p, id); err == nil {
+		n = in.Name
+	}
+	names[id] = n
+	return n
 }
 
 // campaignParamPlot is GET /campaigns/{name}/params/{param}: that

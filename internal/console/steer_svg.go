@@ -28,6 +28,9 @@ type chart struct {
 	LogX                  bool
 	// Target, when set, is drawn as a dashed horizontal line.
 	Target *float64
+	// XLo and XHi, when set, widen the X axis to them (a parameter's
+	// bounds).
+	XLo, XHi *float64
 }
 
 // Chart geometry.
@@ -64,6 +67,11 @@ func (c *chart) svg() []byte {
 	}
 	if t := c.Target; t != nil && !math.IsNaN(*t) && !math.IsInf(*t, 0) {
 		ylo, yhi = math.Min(ylo, *t), math.Max(yhi, *t)
+	}
+	for _, b := range []*float64{c.XLo, c.XHi} {
+		if b != nil && !math.IsNaN(*b) && !math.IsInf(*b, 0) && (!c.LogX || *b > 0) {
+			xlo, xhi = math.Min(xlo, fx(*b)), math.Max(xhi, fx(*b))
+		}
 	}
 	if len(c.XCats) > 0 {
 		xlo, xhi = -0.5, float64(len(c.XCats))-0.5
