@@ -6,6 +6,7 @@ import (
 	"html"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // chartPoint is one point of a small chart. Best marks the point drawn as
@@ -44,7 +45,7 @@ const (
 // circle. Text is escaped; nothing is taken from outside unescaped.
 func (c *chart) svg() []byte {
 	var b bytes.Buffer
-	esc := html.EscapeString
+	esc := svgText
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" viewBox="0 0 %g %g" role="img" aria-label="%s">`, chartW, chartH, chartW, chartH, esc(c.Title))
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%g" height="%g" fill="#fff"/>`, chartW, chartH)
 	fmt.Fprintf(&b, `<text x="%g" y="16" font-family="sans-serif" font-size="13" font-weight="bold" fill="#1b1f24">%s</text>`, chartL, esc(c.Title))
@@ -156,4 +157,17 @@ func num(v float64) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// svgText is s as SVG text: valid UTF-8, without the characters XML
+// cannot carry (control characters), escaped.
+func svgText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r == 0x9 || r == 0xA || r == 0xD || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
+			return r
+		}
+		return -1
+	}, s)
+	return html.EscapeString(s)
 }
