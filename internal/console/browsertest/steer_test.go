@@ -157,6 +157,37 @@ func TestConsoleCampaignConverges(t *testing.T) {
 	}
 	p.Screenshot("campaign")
 
+	// The campaign's surrogate model (made when it wraps up) is on the
+	// models page with its metrics: the best yield is the campaign's.
+	wrapped := time.Now().Add(5 * time.Minute)
+	for cp.Model == "" {
+		if time.Now().After(wrapped) {
+			t.Fatal("the completed campaign made no surrogate model")
+		}
+		time.Sleep(100 * time.Millisecond)
+		if cp, err = sys.App.Campaigns.Get(context.Background(), admin, "converge"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Open(sys.URL + "/campaigns/converge")
+	p.Navigating("following the model link", chromedp.Click(chromedp.CSS(`#campaign-live a[href^="/models/"]`)))
+	if got := path(t, p); got != "/models/"+cp.Model {
+		t.Fatalf("the model link went to %q", got)
+	}
+	cols := Eval[[]string](p, `[...document.querySelectorAll("#model-metrics thead th")].map(h => h.textContent)`)
+	vals := Eval[[]string](p, `[...document.querySelectorAll("#model-metrics tr.model-version")[0].children].map(c => c.textContent)`)
+	found := false
+	for i, c := range cols {
+		if c == "best_yield" && i < len(vals) {
+			got, err := strconv.ParseFloat(vals[i], 64)
+			want := cp.Best.Values["yield"]
+			found = err == nil && got > want-0.01*want && got < want+0.01*want
+		}
+	}
+	if !found {
+		t.Errorf("the surrogate's page lacks the campaign's best yield %v: columns %q, values %q", cp.Best.Values["yield"], cols, vals)
+	}
+
 	// Pause, resume and stop the other.
 	p.Open(sys.URL + "/campaigns/steady")
 	for _, step := range []struct{ button, want string }{
