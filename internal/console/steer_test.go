@@ -167,6 +167,14 @@ func TestSteerCampaign(t *testing.T) {
 		}
 		return alice.get("/campaigns/steer-me")
 	}
+	// A reason the service refuses (a control character): 400 with its
+	// message, nothing changed.
+	if res := alice.post("/campaigns/steer-me/stop", url.Values{"csrf": {csrf}, "reason": {"bad\x07reason"}}, nil); res.StatusCode != http.StatusBadRequest || !strings.Contains(text(byID(res.doc, "steer-error")), "reason") {
+		t.Errorf("stop with a bad reason: %d %q", res.StatusCode, text(byID(res.doc, "steer-error")))
+	}
+	if s := w.state(t, "steer-me"); s != campaign.Draft {
+		t.Fatalf("a refused stop left the campaign %s", s)
+	}
 	page = steer("start", campaign.Running)
 	if got := buttons(page); fmt.Sprint(got) != "[campaign-pause campaign-stop]" {
 		t.Errorf("a running campaign's buttons: %v", got)
