@@ -36,7 +36,7 @@ type steerWorld struct {
 	reg  *instruments.Registry
 }
 
-func newSteerWorld(t *testing.T) *steerWorld {
+func newSteerWorld(t testing.TB) *steerWorld {
 	t.Helper()
 	w := sqliteWorld(t)
 	az, err := authz.New(w.id, time.Now)
@@ -69,7 +69,13 @@ func newSteerWorld(t *testing.T) *steerWorld {
 }
 
 // reactorSpec is a campaign on a workcell's flow reactor.
-func reactorSpec(t *testing.T, name, marking, cell string, budget int) *campaign.Spec {
+func reactorSpec(t testing.TB, name, marking, cell string, budget int) *campaign.Spec {
+	t.Helper()
+	return reactorSpecOpt(t, name, marking, cell, budget, "{initial_points: 4}")
+}
+
+// reactorSpecOpt is reactorSpec with the optimizer's settings.
+func reactorSpecOpt(t testing.TB, name, marking, cell string, budget int, optimizer string) *campaign.Spec {
 	t.Helper()
 	sp, err := campaign.Parse([]byte(fmt.Sprintf(`
 name: %s
@@ -84,9 +90,9 @@ params:
 budget: {experiments: %d}
 batch: 2
 seed: 3
-optimizer: {initial_points: 4}
+optimizer: %s
 executor: {workcell: %s, action: run}
-`, name, marking, budget, cell)))
+`, name, marking, budget, optimizer, cell)))
 	if err != nil {
 		t.Fatal(err)
 	}
