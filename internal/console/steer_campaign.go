@@ -61,8 +61,10 @@ type paramPlot struct {
 type campaignData struct {
 	Campaign    *campaign.Campaign
 	Experiments []expRow
-	// Next is the link to the next page of experiments ("" on the last).
-	Next string
+	// Next is the link to the next page of experiments ("" on the last);
+	// First the link back to the first ("" on it).
+	Next  string
+	First string
 	More bool
 	Plot string
 	Live bool
@@ -236,6 +238,9 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, v *viewer
 		}
 		d.Experiments = append(d.Experiments, expRow{Experiment: e, At: at, ParamText: pairs(e.Params), ValueText: pairs(e.Values),
 			Instrument: c.instrumentName(r, v, names, e.Instrument)})
+	}
+	if cursor != "" {
+		d.First = "/campaigns/" + url.PathEscape(cp.Name) + "#experiments"
 	}
 	if next != "" {
 		d.More = true

@@ -570,3 +570,65 @@ func TestModelsPages(t *testing.T) {
 		t.Errorf("a dataset as a model: %d", res.StatusCode)
 	}
 }
+
+// TestExperimentsPaged: following the experiments table's Next links
+// lists every experiment once, by index, as the service does; a cursor
+// that is not one is a 400.
+func TestExperimentsPaged(t *testing.T) {
+	w := newSteerWorld(t)
+	if _, err := w.camp.Create(ctx, w.alice, reactorSpecOpt(t, "paged", "OPEN", "open-cell", 120, "{random: true}")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.camp.Start(ctx, w.alice, "paged"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for w.state(t, "paged") == campaign.Running {
+		if time.Now().After(deadline) {
+			t.Fatal("the campaign did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var want []string
+	cursor := ""
+	for {
+		es, next, err := w.camp.Experiments(ctx, w.alice, "paged", campaign.ExperimentOptions{Cursor: cursor, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			want = append(want, strconv.Itoa(e.Seq))
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	bob := w.browser(t)
+	bob.signIn(w.bobT)
+	var got []string
+	path, pages := "/campaigns/paged", 0
+	for path != "" {
+		res := bob.get(path)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, res.StatusCode)
+		}
+		pages++
+		if (pages > 1) != (byID(res.doc, "experiments-first") != nil) {
+			t.Errorf("page %d: first link %v", pages, byID(res.doc, "experiments-first") != nil)
+		}
+		for _, row := range byClass(byID(res.doc, "experiments"), "experiment") {
+			got = append(got, text(row.FirstChild))
+		}
+		path = attr(byID(res.doc, "experiments-next"), "href")
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(want) < 120 {
+		t.Errorf("the table's pages list %d experiments %v, the service %d", len(got), got, len(want))
+	}
+	if pages < 3 {
+		t.Errorf("%d pages for %d experiments", pages, len(want))
+	}
+	if res := bob.get("/campaigns/paged?cursor=%ff"); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad cursor: %d", res.StatusCode)
+	}
+}
