@@ -65,9 +65,9 @@ type campaignData struct {
 	// First the link back to the first ("" on it).
 	Next  string
 	First string
-	More bool
-	Plot string
-	Live bool
+	More  bool
+	Plot  string
+	Live  bool
 	// CSRF is the session's form token; Steer the transitions that are
 	// valid now and that the viewer may make (empty for one who may not).
 	CSRF  string
