@@ -120,6 +120,10 @@ func TestConsoleCampaignConverges(t *testing.T) {
 	c0 := count()
 	waitLong(t, p, "the experiments count to grow", fmt.Sprintf(`Number(document.getElementById("experiments-count").textContent) > %d`, c0), 3*time.Minute)
 	waitLong(t, p, "the campaign to complete", `document.getElementById("campaign-state").textContent === "completed"`, 5*time.Minute)
+	// The plots were reloaded in place while it ran.
+	if !Eval[bool](p, `document.querySelector("#plot img").getAttribute("src").includes("?t=") && [...document.querySelectorAll("#param-plots img")].every(i => i.getAttribute("src").includes("?t="))`) {
+		t.Error("the plots were not refreshed while the campaign ran")
+	}
 	if !Eval[bool](p, `window.__steerMarker === true`) {
 		t.Fatal("the page was reloaded while it watched the campaign (the window marker is gone)")
 	}
