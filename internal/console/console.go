@@ -165,6 +165,12 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /labs/instruments/{name}/estop", c.authed(c.estopConfirm))
 	c.mux.Handle("POST /labs/instruments/{name}/estop", c.authed(c.estop))
 	c.mux.Handle("POST /labs/instruments/{name}/reset", c.authed(c.resetInstrument))
+	// Campaign steering and models (issue 16, second increment: steer).
+	c.mux.Handle("POST /campaigns/{name}/{action}", c.authed(c.steer))
+	c.mux.Handle("GET /campaigns/{name}/params/{param}", c.authed(c.campaignParamPlot))
+	c.mux.Handle("GET /models", c.authed(c.models))
+	c.mux.Handle("GET /models/{name}", c.authed(c.model))
+	c.mux.Handle("GET /models/{name}/metrics/{metric}", c.authed(c.modelMetricPlot))
 	c.mux.Handle("/", c.authed(c.notFound))
 }
 

@@ -422,68 +422,6 @@ func (c *Console) campaigns(w http.ResponseWriter, r *http.Request, v *viewer) e
 	return c.render(w, r, http.StatusOK, "campaigns", pg)
 }
 
-type campaignData struct {
-	Campaign    *campaign.Campaign
-	Experiments []campaign.Experiment
-	More        bool
-	Plot        string
-	Live        bool
-}
-
-const experimentsShown = 100
-
-func (c *Console) campaign(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	const op errors.Op = "console.campaign"
-	if c.cfg.Campaigns == nil {
-		return errors.E(op, errors.NotExist)
-	}
-	ctx, p := r.Context(), v.p
-	cp, err := c.cfg.Campaigns.Get(ctx, p, r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	pg := c.newPage(cp.Name, v, "")
-	pg.Nav = "campaigns"
-	if err := pg.show(cp.Label); err != nil {
-		return err
-	}
-	exps, next, err := c.cfg.Campaigns.Experiments(ctx, p, cp.ID, campaign.ExperimentOptions{Limit: experimentsShown})
-	if err != nil {
-		return err
-	}
-	d := campaignData{Campaign: cp, Experiments: exps, More: next != "",
-		Plot: "/campaigns/" + url.PathEscape(cp.Name) + "/plot.svg", Live: cp.State == "running"}
-	pg.Data = d
-	return c.render(w, r, http.StatusOK, "campaign", pg)
-}
-
-// campaignLive is the campaign page's live part (state, counts, best) as
-// an HTML fragment, for the page's script to swap in while the campaign
-// runs (no full reload; the page works without it). It is read as the
-// viewer like the page, and shows nothing the page's banner does not
-// cover (the campaign's own label).
-func (c *Console) campaignLive(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	const op errors.Op = "console.campaignLive"
-	if c.cfg.Campaigns == nil {
-		return errors.E(op, errors.NotExist)
-	}
-	cp, err := c.cfg.Campaigns.Get(r.Context(), v.p, r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	d := campaignData{Campaign: cp, Live: cp.State == "running"}
-	if err := c.pages.byName["campaign"].ExecuteTemplate(&buf, "live", d); err != nil {
-		return errors.E(op, errors.Internal, err)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
-	return nil
-}
-
 // maxPlotExperiments bounds the experiments one plot reads.
 const maxPlotExperiments = 10000
 
