@@ -363,3 +363,101 @@ func TestAuditFilterErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseTwoOfficers: anna requests a release in the console, her own
+// approval is refused (two-person rule) and the page says why; carl, who
+// may not read the asset, finds neither the request nor its page; bert
+// approves, and the asset's new version carries the lower label, on its
+// page and banner.
+func TestReleaseTwoOfficers(t *testing.T) {
+	g := newGov(t)
+	anna, bert, carl := g.client(t, g.annaT), g.client(t, g.bertT), g.client(t, g.carlT)
+
+	asset := anna.get("/assets/shots")
+	if href := attr(byID(asset.doc, "asset-release"), "href"); href != "/releases/new?asset=shots" {
+		t.Fatalf("asset page's release link %q", href)
+	}
+	form := anna.get("/releases/new?asset=shots")
+	if form.StatusCode != 200 || byID(form.doc, "release-request") == nil {
+		t.Fatalf("request form: %d\n%s", form.StatusCode, form.body)
+	}
+	if m, _ := banner(t, form); m != "PROPRIETARY" {
+		t.Errorf("request form banner %q", m)
+	}
+	// A refusal is shown in the form, the input kept.
+	just := "Reviewed by the programme office: nothing proprietary remains."
+	bad := anna.post("/releases", url.Values{"asset": {"shots"}, "version": {"1"}, "to_label": {"NATIONAL-SECURITY"}, "justification": {just}}, nil)
+	if bad.StatusCode != http.StatusBadRequest || text(byID(bad.doc, "release-error")) == "" ||
+		text(byID(bad.doc, "release-justification")) != just || attr(byID(bad.doc, "release-to"), "value") != "NATIONAL-SECURITY" {
+		t.Fatalf("refused request: %d %q\n%s", bad.StatusCode, text(byID(bad.doc, "release-error")), bad.body)
+	}
+	res := anna.post("/releases", url.Values{"asset": {"shots"}, "version": {"1"}, "to_label": {"OPEN"}, "justification": {just}}, nil)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/releases/") {
+		t.Fatalf("request: %d\n%s", res.StatusCode, res.body)
+	}
+	loc := res.Header.Get("Location")
+
+	page := anna.get(loc)
+	if byID(page.doc, "release-approve") != nil || !strings.Contains(text(byID(page.doc, "release-why")), "two-person rule") {
+		t.Errorf("requester's release page offers a decision or does not say why not:\n%s", page.body)
+	}
+	own := anna.post(loc+"/decide", url.Values{"decision": {"approve"}}, nil)
+	if own.StatusCode != http.StatusForbidden || !strings.Contains(text(byID(own.doc, "release-error")), "two-person rule") {
+		t.Fatalf("requester's own approval: %d %q", own.StatusCode, text(byID(own.doc, "release-error")))
+	}
+	if text(byID(anna.get(loc).doc, "release-state")) != "pending" {
+		t.Fatalf("the requester's approval changed the state")
+	}
+
+	// carl may not read the asset: the list omits the request and its page
+	// is the missing page.
+	list := carl.get("/releases")
+	if rows := all(byID(list.doc, "releases"), func(n *html.Node) bool { return isElement(n) && attr(n, "data-release") != "" }); len(rows) != 0 {
+		t.Errorf("carl sees %d releases", len(rows))
+	}
+	if m, _ := banner(t, list); m != "OPEN" {
+		t.Errorf("carl's releases banner %q", m)
+	}
+	hidden, missing := carl.get(loc), carl.get("/releases/rel_nosuchrelease")
+	if hidden.StatusCode != 404 || hidden.body != missing.body {
+		t.Errorf("carl's page of a hidden release: %d, equal to missing: %v", hidden.StatusCode, hidden.body == missing.body)
+	}
+	if r := carl.get("/releases/new?asset=shots"); r.StatusCode != 404 {
+		t.Errorf("carl's request form for a hidden asset: %d", r.StatusCode)
+	}
+
+	list = bert.get("/releases")
+	row := walk(byID(list.doc, "releases"), func(n *html.Node) bool { return isElement(n) && attr(n, "data-release") != "" })
+	if row == nil || !strings.Contains(text(row), "shots") || !strings.Contains(text(row), string(g.anna.ID)) || !strings.Contains(text(row), "pending") || !strings.Contains(text(row), just) {
+		t.Fatalf("bert's releases list: %s", text(byID(list.doc, "releases")))
+	}
+	if m, _ := banner(t, list); m != "PROPRIETARY" {
+		t.Errorf("bert's releases banner %q", m)
+	}
+	if byID(bert.get(loc).doc, "release-approve") == nil {
+		t.Fatalf("bert is not offered the approval")
+	}
+	if res := bert.post(loc+"/decide", url.Values{"decision": {"approve"}}, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bert's approval: %d\n%s", res.StatusCode, res.body)
+	}
+	done := bert.get(loc)
+	if text(byID(done.doc, "release-state")) != "approved" || !strings.Contains(text(byID(done.doc, "release-decider")), "bert") {
+		t.Errorf("after approval: %s", text(byID(done.doc, "release")))
+	}
+	a, v, err := g.App.Catalog.Version(ctx, g.Admin(t), "shots", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Label != "OPEN" || v.Label != "OPEN" || v.Version != 2 {
+		t.Fatalf("after approval: asset %s, version %d %s", a.Label, v.Version, v.Label)
+	}
+	// carl now reads the released asset, marked OPEN.
+	ap := carl.get("/assets/shots")
+	if m, _ := banner(t, ap); ap.StatusCode != 200 || m != "OPEN" || text(byID(ap.doc, "asset-label")) != "OPEN" {
+		t.Errorf("carl's page of the released asset: %d %q %q", ap.StatusCode, m, text(byID(ap.doc, "asset-label")))
+	}
+	// A second decision is a conflict, shown on the page.
+	if again := bert.post(loc+"/decide", url.Values{"decision": {"reject"}}, nil); again.StatusCode != http.StatusConflict || text(byID(again.doc, "release-error")) == "" {
+		t.Errorf("second decision: %d", again.StatusCode)
+	}
+}
