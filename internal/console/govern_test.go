@@ -461,3 +461,167 @@ func TestReleaseTwoOfficers(t *testing.T) {
 		t.Errorf("second decision: %d", again.StatusCode)
 	}
 }
+
+// TestAdminOnlyForAdministrators: every /admin path is, to anyone but an
+// administrator, byte for byte the page of a path that does not exist —
+// and their posts change nothing.
+func TestAdminOnlyForAdministrators(t *testing.T) {
+	g := newGov(t)
+	for _, token := range []string{g.annaT, g.carlT} {
+		c := g.client(t, token)
+		missing := c.get("/no-such-page")
+		if missing.StatusCode != 404 {
+			t.Fatalf("missing page: %d", missing.StatusCode)
+		}
+		if r := c.get("/admin"); r.StatusCode != 404 || r.body != missing.body {
+			t.Errorf("non-administrator's /admin: %d, equal to missing: %v", r.StatusCode, r.body == missing.body)
+		}
+		for _, p := range []string{"/admin/principals/" + string(g.bert.ID) + "/disable", "/admin/agreements/X/end"} {
+			if r := c.post(p, url.Values{}, nil); r.StatusCode != 404 || r.body != missing.body {
+				t.Errorf("non-administrator's POST %s: %d", p, r.StatusCode)
+			}
+		}
+	}
+	if p, _ := g.App.Identity.Principal(ctx, g.Admin(t), "bert"); p.Disabled {
+		t.Fatalf("a non-administrator disabled bert")
+	}
+}
+
+// TestAdminPage: the administrator sees every principal, organisation
+// and agreement; sets a clearance, disables a principal (whose session
+// ends), records and ends an agreement — each through the identity
+// service and on the audit log; a refusal is shown on the page.
+func TestAdminPage(t *testing.T) {
+	g := newGov(t)
+	if _, err := g.App.Identity.CreateOrg(ctx, genesis.Organization{Name: "pppl", Country: "USA", Kind: "laboratory"}); err != nil {
+		t.Fatal(err)
+	}
+	admin, carl := g.client(t, g.AdminToken), g.client(t, g.carlT)
+	page := admin.get("/admin")
+	if page.StatusCode != 200 {
+		t.Fatalf("/admin: %d", page.StatusCode)
+	}
+	rows := all(byID(page.doc, "principals"), func(n *html.Node) bool { return isElement(n) && attr(n, "data-principal") != "" })
+	var names []string
+	for _, r := range rows {
+		names = append(names, attr(r, "data-principal"))
+	}
+	if !slices.Equal(names, []string{"admin", "anna", "bert", "carl"}) {
+		t.Errorf("principals %v", names)
+	}
+	if !strings.Contains(text(byID(page.doc, "organizations")), "pppl") {
+		t.Errorf("organisations: %s", text(byID(page.doc, "organizations")))
+	}
+
+	if r := admin.post("/admin/principals/"+string(g.carl.ID)+"/clearance", url.Values{"clearance": {"PROPRIETARY"}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set clearance: %d\n%s", r.StatusCode, r.body)
+	}
+	if p, _ := g.App.Identity.Principal(ctx, g.Admin(t), "carl"); p.Clearance != "PROPRIETARY" {
+		t.Errorf("carl's clearance %q", p.Clearance)
+	}
+	bad := admin.post("/admin/principals/"+string(g.carl.ID)+"/clearance", url.Values{"clearance": {"TOP-SECRET"}}, nil)
+	if bad.StatusCode != http.StatusBadRequest || text(byID(bad.doc, "admin-error")) == "" {
+		t.Errorf("bad clearance: %d %q", bad.StatusCode, text(byID(bad.doc, "admin-error")))
+	}
+
+	ag := url.Values{"id": {"crada-0042"}, "type": {"CRADA"}, "title": {"Shots"}, "parties": {"pppl"}, "not_before": {"2026-01-01"}, "not_after": {"2099-12-31"}}
+	if r := admin.post("/admin/agreements", ag, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create agreement: %d %q", r.StatusCode, text(byID(r.doc, "admin-error")))
+	}
+	dup := admin.post("/admin/agreements", ag, nil)
+	if dup.StatusCode != http.StatusConflict || attrOf(byID(dup.doc, "agreement-create"), "input", "name", "title", "value") != "Shots" {
+		t.Errorf("duplicate agreement: %d, form kept: %q", dup.StatusCode, attrOf(byID(dup.doc, "agreement-create"), "input", "name", "title", "value"))
+	}
+	row := walk(byID(admin.get("/admin").doc, "agreements"), func(n *html.Node) bool { return isElement(n) && attr(n, "data-agreement") == "CRADA-0042" })
+	if row == nil || !strings.Contains(text(row), "AGR:CRADA-0042") || !strings.Contains(text(row), "in force") {
+		t.Fatalf("agreement row: %v", row != nil)
+	}
+	if r := admin.post("/admin/agreements/CRADA-0042/end", url.Values{}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("end agreement: %d", r.StatusCode)
+	}
+	if a, _ := g.App.Identity.Agreement(ctx, g.Admin(t), "CRADA-0042"); a.EndedAt == nil || a.InForce {
+		t.Errorf("agreement not ended: %+v", a)
+	}
+
+	if r := admin.post("/admin/principals/"+string(g.carl.ID)+"/disable", url.Values{}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("disable: %d", r.StatusCode)
+	}
+	if r := carl.get("/"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/signin" {
+		t.Errorf("a disabled principal's session: %d", r.StatusCode)
+	}
+	if r := admin.post("/admin/principals/"+string(g.Admin(t).ID)+"/disable", url.Values{}, nil); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("disabling oneself: %d", r.StatusCode)
+	}
+
+	// Each change is on the audit log, as the API's would be.
+	g.checkpointed(t)
+	for _, action := range []string{"POST /api/v1/principals/{id}/clearance", "POST /api/v1/agreements", "POST /api/v1/agreements/{id}/end", "POST /api/v1/principals/{id}/disable"} {
+		var list httpapi.AuditEntries
+		g.api(t, g.AdminToken, "/api/v1/audit/entries?from=0&action="+url.QueryEscape(action), &list)
+		if len(list.Items) == 0 || list.Items[0].Decision != audit.Allow || list.Items[0].Principal != string(g.Admin(t).ID) {
+			t.Errorf("audit of %s: %+v", action, list.Items)
+		}
+	}
+}
+
+// TestGovernFormsRefuseCrossSite: every form of these pages is refused
+// without the session's token or from another site, and changes nothing.
+func TestGovernFormsRefuseCrossSite(t *testing.T) {
+	g := newGov(t)
+	admin, anna := g.client(t, g.AdminToken), g.client(t, g.annaT)
+	res := anna.post("/releases", url.Values{"asset": {"shots"}, "version": {"1"}, "to_label": {"OPEN"}, "justification": {"Nothing proprietary remains in it."}}, nil)
+	loc := res.Header.Get("Location")
+	forms := []struct {
+		c    *client
+		path string
+		form url.Values
+	}{
+		{anna, "/releases", url.Values{"asset": {"shots"}, "version": {"1"}, "to_label": {"OPEN"}, "justification": {"Nothing proprietary remains in it."}}},
+		{admin, loc + "/decide", url.Values{"decision": {"approve"}}},
+		{admin, "/admin/principals/" + string(g.carl.ID) + "/disable", url.Values{}},
+		{admin, "/admin/principals/" + string(g.carl.ID) + "/clearance", url.Values{"clearance": {"PROPRIETARY"}}},
+		{admin, "/admin/agreements", url.Values{"id": {"NDA-1"}, "type": {"NDA"}, "parties": {"x"}, "not_before": {"2026-01-01"}, "not_after": {"2027-01-01"}}},
+		{admin, "/admin/agreements/NDA-1/end", url.Values{}},
+	}
+	attacks := []struct {
+		name string
+		csrf string
+		hdr  map[string]string
+	}{
+		{"no token", "", nil},
+		{"wrong token", "x" + admin.csrf, nil},
+		{"cross-site", "", map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		{"other origin", "", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": ""}},
+	}
+	sizeBefore, _ := g.App.Audit.Size(ctx)
+	for _, f := range forms {
+		for _, a := range attacks {
+			form := url.Values{}
+			for k, v := range f.form {
+				form[k] = v
+			}
+			switch a.name {
+			case "no token":
+				form.Set("csrf", "")
+			case "wrong token":
+				form.Set("csrf", a.csrf)
+			}
+			if r := f.c.post(f.path, form, a.hdr); r.StatusCode != http.StatusForbidden {
+				t.Errorf("%s %s: %d", a.name, f.path, r.StatusCode)
+			}
+		}
+	}
+	rs, _ := g.App.Catalog.Releases(ctx, g.Admin(t))
+	if len(rs) != 1 || rs[0].State != "pending" {
+		t.Errorf("releases after refused posts: %+v", rs)
+	}
+	if p, _ := g.App.Identity.Principal(ctx, g.Admin(t), "carl"); p.Disabled || p.Clearance != "OPEN" {
+		t.Errorf("carl after refused posts: %+v", p)
+	}
+	if as, _ := g.App.Identity.Agreements(ctx, g.Admin(t)); len(as) != 0 {
+		t.Errorf("agreements after refused posts: %+v", as)
+	}
+	if after, _ := g.App.Audit.Size(ctx); after != sizeBefore {
+		t.Errorf("refused posts left %d audit records", after-sizeBefore)
+	}
+}
