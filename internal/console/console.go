@@ -171,6 +171,20 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /models", c.authed(c.models))
 	c.mux.Handle("GET /models/{name}", c.authed(c.model))
 	c.mux.Handle("GET /models/{name}/metrics/{metric}", c.authed(c.modelMetricPlot))
+	// Governance: the audit log with proofs, declassification requests,
+	// and administration (principals, organisations, agreements).
+	c.mux.Handle("GET /audit", c.authed(c.audit))
+	c.mux.Handle("GET /audit/entries/{index}", c.authed(c.auditEntry))
+	c.mux.Handle("GET /releases", c.authed(c.releases))
+	c.mux.Handle("GET /releases/new", c.authed(c.releaseNew))
+	c.mux.Handle("POST /releases", c.authed(c.requestRelease))
+	c.mux.Handle("GET /releases/{id}", c.authed(c.release))
+	c.mux.Handle("POST /releases/{id}/decide", c.authed(c.decideRelease))
+	c.mux.Handle("GET /admin", c.authed(c.admin))
+	c.mux.Handle("POST /admin/principals/{id}/disable", c.authed(c.disablePrincipal))
+	c.mux.Handle("POST /admin/principals/{id}/clearance", c.authed(c.setClearance))
+	c.mux.Handle("POST /admin/agreements", c.authed(c.createAgreement))
+	c.mux.Handle("POST /admin/agreements/{id}/end", c.authed(c.endAgreement))
 	c.mux.Handle("/", c.authed(c.notFound))
 }
 
