@@ -279,8 +279,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openMission(ctx); err != nil {
 		return nil, errors.E(op, err)
 	}
+	consoleOIDC, err := openConsoleOIDC(ctx, cfg) // the console's OIDC sign-in (nil when not configured)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
 	a.Console = console.New(console.Config{DB: a.DB, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns, Challenges: a.Challenges,
-		Sites: a.Sites, Instruments: a.Instruments, Jobs: a.Jobs, Authz: a.Authz, Audit: a.Audit, AuditKey: a.AuditKey, Logger: log})
+		Sites: a.Sites, Instruments: a.Instruments, Jobs: a.Jobs, Authz: a.Authz, Audit: a.Audit, AuditKey: a.AuditKey, Logger: log,
+		OIDC: consoleOIDC, PublicURL: cfg.Console.PublicURL,
+	})
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
 		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports, Partners: a.Partners,
@@ -289,6 +295,25 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	a.Mission.Audit = a.API      // the API decides who reads which audit record
 	a.Reports.SetSources(a.reportSources())
 	return a, nil
+}
+
+// openConsoleOIDC sets up the console's "Sign in with <issuer>" when
+// oidc.issuer and console.public_url are both configured; the client ID is
+// oidc.audience and the secret GENESIS_OIDC_CLIENT_SECRET or
+// oidc.client_secret_file.
+func openConsoleOIDC(ctx context.Context, cfg config.Config) (*console.OIDCSignIn, error) {
+	if cfg.OIDC.Issuer == "" || cfg.Console.PublicURL == "" {
+		return nil, nil
+	}
+	secret, err := cfg.OIDCClientSecret(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := config.ConsolePublicURL(cfg.Console.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	return console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.Audience, ClientSecret: secret, PublicURL: pub.String()})
 }
 
 // backendFor returns (and keeps) the backend that runs jobs on a site.

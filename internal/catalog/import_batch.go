@@ -259,7 +259,7 @@ func (s *Service) importedAssets(ctx context.Context, p *genesis.Principal, recs
 			part := keys[lo:min(len(keys), lo+inBatch)]
 			rows, err := tx.Query(ctx, `SELECT m.source_id, a.id, a.kind, a.name, a.title, a.description, a.label, COALESCE(a.project_id, ''), a.owner_id,
 					a.latest_version, a.created_at, a.updated_at
-				FROM asset_metadata m JOIN assets a ON a.id = m.asset_id WHERE m.source_id IN (`+store.Placeholders(len(part))+`)
+				FROM asset_metadata m JOIN assets a ON a.id = m.asset_id WHERE m.source_id IN (`+store.Placeholders(len(part))+`) AND m.source_id <> ''
 				ORDER BY a.created_at, a.id`, part...)
 			if err != nil {
 				return err
@@ -497,7 +497,7 @@ func (s *Service) importRecordTx(ctx context.Context, tx store.Tx, p *genesis.Pr
 // visibleWithSource returns the oldest asset ap may read that holds the
 // source identifier src, or nil.
 func (s *Service) visibleWithSource(ctx context.Context, tx store.Tx, ap authz.Principal, src string) (*Asset, error) {
-	rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE id IN (SELECT asset_id FROM asset_metadata WHERE source_id = ?) ORDER BY created_at, id`, src)
+	rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE id IN (SELECT asset_id FROM asset_metadata WHERE source_id = ? AND source_id <> '') ORDER BY created_at, id`, src)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -32,6 +33,9 @@ type Config struct {
 	// LLM optionally names OpenAI-compatible language-model endpoints
 	// (embeddings for hybrid literature search, chat for agents).
 	LLM llm.Config `yaml:"llm" toml:"llm"`
+	// Console configures the web console's public address (OIDC sign-in's
+	// redirect URI, Secure cookies behind a TLS-terminating proxy).
+	Console Console `yaml:"console" toml:"console"`
 	// NoDemo keeps `genesis up` from setting up its demo lab (a workcell of
 	// simulated reactors and a campaign on them); not a file setting.
 	NoDemo bool `yaml:"-" toml:"-"`
@@ -55,10 +59,88 @@ type Blob struct {
 	URL string `yaml:"url" toml:"url"`
 }
 
-// OIDC optionally accepts ID tokens from one issuer.
+// OIDC optionally accepts ID tokens from one issuer. With
+// console.public_url set the console also offers "Sign in with <issuer>"
+// (the authorization-code flow with PKCE, client ID = Audience).
 type OIDC struct {
 	Issuer   string `yaml:"issuer" toml:"issuer"`
 	Audience string `yaml:"audience" toml:"audience"`
+	// ClientSecretFile names a file holding the OIDC client's secret for
+	// the console's sign-in (GENESIS_OIDC_CLIENT_SECRET overrides it; the
+	// secret itself is never a config setting). A public client (PKCE
+	// only) needs none.
+	ClientSecretFile string `yaml:"client_secret_file" toml:"client_secret_file"`
+}
+
+// Console configures the web console.
+type Console struct {
+	// PublicURL is the console's address as browsers reach it
+	// (https://genesis.example.org, no path): OIDC sign-in's redirect URI
+	// is PublicURL/signin/oidc/callback, and an https URL makes session
+	// cookies Secure even when a proxy terminates TLS.
+	PublicURL string `yaml:"public_url" toml:"public_url"`
+}
+
+// MaxSecretFile bounds a secret file's size.
+const MaxSecretFile = 8 << 10
+
+// OIDCClientSecret returns the OIDC client's secret: the environment
+// variable GENESIS_OIDC_CLIENT_SECRET if set, else the contents of
+// oidc.client_secret_file (surrounding white space trimmed), else "".
+func (c *Config) OIDCClientSecret(getenv func(string) string) (string, error) {
+	if v := getenv("GENESIS_OIDC_CLIENT_SECRET"); v != "" {
+		return checkSecret("GENESIS_OIDC_CLIENT_SECRET", v)
+	}
+	if c.OIDC.ClientSecretFile == "" {
+		return "", nil
+	}
+	f, err := os.Open(c.OIDC.ClientSecretFile)
+	if err != nil {
+		return "", bad("oidc.client_secret_file", "cannot read "+c.OIDC.ClientSecretFile)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSecretFile+1))
+	if err != nil {
+		return "", bad("oidc.client_secret_file", "cannot read "+c.OIDC.ClientSecretFile)
+	}
+	if len(b) > MaxSecretFile {
+		return "", bad("oidc.client_secret_file", "longer than 8 KiB; is it the secret?")
+	}
+	return checkSecret("oidc.client_secret_file", string(b))
+}
+
+func checkSecret(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", bad(field, "is empty")
+	}
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e {
+			return "", bad(field, "holds a character not allowed in a client secret (spaces, control characters or non-ASCII)")
+		}
+	}
+	return s, nil
+}
+
+// ConsolePublicURL parses console.public_url: "" is nil; otherwise an
+// absolute http(s) URL with a host and no path, query, fragment or
+// credentials.
+func ConsolePublicURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, bad("console.public_url", "must be the console's absolute https:// URL, e.g. https://genesis.example.org")
+	}
+	if u.User != nil {
+		return nil, bad("console.public_url", "must not hold credentials")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return nil, bad("console.public_url", "must be scheme and host only (the console is served at /), without path, query or fragment")
+	}
+	u.Path = ""
+	return u, nil
 }
 
 // Log configures the server log.
@@ -147,6 +229,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.Store.DSN, "GENESIS_STORE_DSN")
 	set(&c.Blob.URL, "GENESIS_BLOB_URL")
 	set(&c.Log.Level, "GENESIS_LOG_LEVEL")
+	set(&c.Console.PublicURL, "GENESIS_CONSOLE_PUBLIC_URL")
 	set(&c.LLM.ChatURL, "GENESIS_LLM_CHAT_URL")
 	set(&c.LLM.ChatModel, "GENESIS_LLM_CHAT_MODEL")
 	set(&c.LLM.EmbedURL, "GENESIS_LLM_EMBED_URL")
@@ -189,6 +272,17 @@ func (c *Config) Validate() error {
 		if c.OIDC.Audience == "" {
 			return bad("oidc.audience", "is required with oidc.issuer (the client ID tokens are issued for)")
 		}
+	}
+	if c.OIDC.ClientSecretFile != "" {
+		if c.OIDC.Issuer == "" {
+			return bad("oidc.client_secret_file", "needs oidc.issuer and oidc.audience (the client the secret belongs to)")
+		}
+		if _, err := os.Stat(c.OIDC.ClientSecretFile); err != nil {
+			return bad("oidc.client_secret_file", "cannot read "+c.OIDC.ClientSecretFile)
+		}
+	}
+	if _, err := ConsolePublicURL(c.Console.PublicURL); err != nil {
+		return err
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":

@@ -42,6 +42,16 @@ func TestParseAndValidate(t *testing.T) {
 		{"llm no model", "g.toml", "data_dir = \"/x\"\n[llm]\nembed_url = \"http://h/v1\"\n", "llm.embed_model"},
 		{"llm credentials", "g.yaml", "data_dir: /x\nllm:\n  chat_url: https://k:secret@h/v1\n  chat_model: m\n", "llm.chat_url"},
 		{"llm key file", "g.yaml", "data_dir: /x\nllm:\n  api_key_file: /nope\n", "llm.api_key_file"},
+		{"console ok", "g.yaml", "data_dir: /x\noidc:\n  issuer: https://login.example.org\n  audience: genesis\n  client_secret_file: " + cert + "\nconsole:\n  public_url: https://genesis.example.org\n", ""},
+		{"console toml ok", "g.toml", "data_dir = \"/x\"\n[console]\npublic_url = \"http://127.0.0.1:8080/\"\n", ""},
+		{"console relative", "g.yaml", "data_dir: /x\nconsole:\n  public_url: genesis.example.org\n", "console.public_url"},
+		{"console path", "g.yaml", "data_dir: /x\nconsole:\n  public_url: https://example.org/genesis\n", "console.public_url"},
+		{"console query", "g.yaml", "data_dir: /x\nconsole:\n  public_url: https://example.org?x=1\n", "console.public_url"},
+		{"console creds", "g.yaml", "data_dir: /x\nconsole:\n  public_url: https://u:p@example.org\n", "console.public_url"},
+		{"console scheme", "g.yaml", "data_dir: /x\nconsole:\n  public_url: ftp://example.org\n", "console.public_url"},
+		{"oidc secret missing", "g.yaml", "data_dir: /x\noidc:\n  issuer: https://login.example.org\n  audience: genesis\n  client_secret_file: /nope\n", "oidc.client_secret_file"},
+		{"oidc secret no issuer", "g.yaml", "data_dir: /x\noidc:\n  client_secret_file: " + cert + "\n", "oidc.client_secret_file"},
+		{"oidc secret inline", "g.yaml", "data_dir: /x\noidc:\n  client_secret: hunter2\n", "parse"},
 		{"llm timeout", "g.yaml", "data_dir: /x\nllm:\n  timeout_seconds: 100000\n", "llm.timeout_seconds"},
 	}
 	for _, c := range cases {
@@ -87,6 +97,58 @@ func TestEnvOverrides(t *testing.T) {
 	c.ApplyEnv(func(k string) string { return env[k] })
 	if err := c.Validate(); errors.FieldOf(err) != "llm.chat_url" || strings.Contains(err.Error(), "secret") {
 		t.Errorf("a chat URL with a token in its query: %v", err)
+	}
+}
+
+// TestOIDCClientSecret reads the client secret from the environment
+// first, then the file; a bad one is refused naming its source and
+// without echoing it.
+func TestOIDCClientSecret(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c := config.Default("/d")
+	none := func(string) string { return "" }
+	if s, err := c.OIDCClientSecret(none); s != "" || err != nil {
+		t.Errorf("no secret configured: %q %v", s, err)
+	}
+	c.OIDC.ClientSecretFile = write("ok", "  s3cr3t-From-File\n")
+	if s, err := c.OIDCClientSecret(none); s != "s3cr3t-From-File" || err != nil {
+		t.Errorf("from file: %q %v", s, err)
+	}
+	env := func(k string) string {
+		if k == "GENESIS_OIDC_CLIENT_SECRET" {
+			return "from-env"
+		}
+		return ""
+	}
+	if s, err := c.OIDCClientSecret(env); s != "from-env" || err != nil {
+		t.Errorf("the environment wins: %q %v", s, err)
+	}
+	for name, body := range map[string]string{"empty": " \n", "space": "two words", "control": "a\x01b", "huge": strings.Repeat("k", config.MaxSecretFile+1)} {
+		c.OIDC.ClientSecretFile = write(name, body)
+		s, err := c.OIDCClientSecret(none)
+		if err == nil || s != "" || errors.FieldOf(err) != "oidc.client_secret_file" || (len(body) > 4 && strings.Contains(err.Error(), body)) {
+			t.Errorf("%s secret file: %q %v", name, s, err)
+		}
+	}
+	c.OIDC.ClientSecretFile = filepath.Join(dir, "missing")
+	if _, err := c.OIDCClientSecret(none); errors.FieldOf(err) != "oidc.client_secret_file" {
+		t.Errorf("missing file: %v", err)
+	}
+	env2 := map[string]string{"GENESIS_CONSOLE_PUBLIC_URL": "https://genesis.example.org"}
+	c = config.Default("/d")
+	c.ApplyEnv(func(k string) string { return env2[k] })
+	if c.Console.PublicURL != "https://genesis.example.org" {
+		t.Errorf("GENESIS_CONSOLE_PUBLIC_URL: %+v", c.Console)
+	}
+	if u, err := config.ConsolePublicURL("https://genesis.example.org/"); err != nil || u.String() != "https://genesis.example.org" {
+		t.Errorf("trailing slash: %v %v", u, err)
 	}
 }
 

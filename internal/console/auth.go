@@ -21,11 +21,9 @@ const (
 	maxForm = 16 << 10
 )
 
-func isTLS(r *http.Request) bool { return r.TLS != nil }
-
 func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: isTLS(r), SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteStrictMode})
 }
 
 // public wraps a page that needs no session (sign-in).
@@ -116,6 +114,8 @@ func (c *Console) viewerOf(r *http.Request) *viewer {
 
 type signinData struct {
 	Error string
+	// OIDCHost names the OIDC issuer when its sign-in is offered.
+	OIDCHost string
 }
 
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request, _ *viewer) error {
@@ -133,7 +133,11 @@ func (c *Console) renderSignin(w http.ResponseWriter, r *http.Request, status in
 	}
 	c.setCookie(w, r, PreSessionCookie, token, int(OnceTTL.Seconds()))
 	pg := c.newPage("Sign in", nil, token)
-	pg.Data = signinData{Error: msg}
+	d := signinData{Error: msg}
+	if c.cfg.OIDC != nil {
+		d.OIDCHost = c.cfg.OIDC.Host()
+	}
+	pg.Data = d
 	return c.render(w, r, status, "signin", pg)
 }
 

@@ -67,6 +67,12 @@ type Config struct {
 	AuditKey string
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// OIDC, if set, offers "Sign in with <issuer>" (NewOIDCSignIn).
+	OIDC *OIDCSignIn
+	// PublicURL is the console's base URL as browsers reach it
+	// (console.public_url); an https one makes cookies Secure behind a
+	// TLS-terminating proxy.
+	PublicURL string
 }
 
 // Console is the web console; it is an http.Handler.
@@ -185,6 +191,9 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /admin/principals/{id}/clearance", c.authed(c.setClearance))
 	c.mux.Handle("POST /admin/agreements", c.authed(c.createAgreement))
 	c.mux.Handle("POST /admin/agreements/{id}/end", c.authed(c.endAgreement))
+	// Access: OIDC sign-in (authorization code with PKCE).
+	c.mux.Handle("GET /signin/oidc", c.public(c.oidcStart))
+	c.mux.Handle("GET "+OIDCCallbackPath, c.public(c.oidcCallback))
 	c.mux.Handle("/", c.authed(c.notFound))
 }
 

@@ -68,21 +68,7 @@ func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, t
 	// Every document that can be on this page or before it: the top k
 	// scores and all ties of the k-th; ties are ordered by ID.
 	k := offset + limit
-	var sel []int
-	if k >= len(scores) {
-		sel = make([]int, len(scores))
-		for j := range sel {
-			sel[j] = j
-		}
-	} else {
-		thr := kthLargest(scores, k)
-		for j, s := range scores {
-			if s >= thr {
-				sel = append(sel, j)
-			}
-		}
-	}
-	ids, err := docIDs(ctx, tx, sc.docs, sel)
+	sel, ids, err := pageCandidates(ctx, tx, sc.docs, scores, k)
 	if err != nil {
 		return nil, err
 	}
@@ -387,6 +373,110 @@ func kthLargest(xs []float64, k int) float64 {
 }
 
 // docIDs returns the IDs of docs[j] for j in sel, indexed by j.
+// tieWalkMin is the number of documents tied at the k-th score above
+// which pageCandidates walks the ID index instead of reading every tied
+// document's ID. (A variable so tests can take the walk on small corpora.)
+var tieWalkMin = 2048
+
+// tieWalkBudget is how many index entries, per tied document, the walk
+// may read before falling back (a variable for tests).
+var tieWalkBudget = 1
+
+// pageCandidates returns every document that can be on the pages up to k
+// (sorted by score, then ID) with their IDs: those scoring above the k-th
+// score, and of those tied with it the ones with the smallest IDs, enough
+// to fill k. Ties are common (templated catalogs give thousands of
+// documents the same fields and lengths); reading every tied document's
+// ID then costs a row lookup each, so a large tie is resolved by walking
+// the ID index in order instead, which stops once it has found enough
+// tied documents — or, if they are rare in the index, falls back to
+// reading them all.
+func pageCandidates(ctx context.Context, tx store.Tx, docs []int64, scores []float64, k int) ([]int, map[int]string, error) {
+	if k >= len(scores) {
+		sel := make([]int, len(scores))
+		for j := range sel {
+			sel[j] = j
+		}
+		ids, err := docIDs(ctx, tx, docs, sel)
+		return sel, ids, err
+	}
+	thr := kthLargest(scores, k)
+	var above, tied []int
+	for j, s := range scores {
+		switch {
+		case s > thr:
+			above = append(above, j)
+		case s == thr:
+			tied = append(tied, j)
+		}
+	}
+	need := k - len(above)
+	if len(tied) <= tieWalkMin || len(tied) <= need {
+		sel := append(above, tied...)
+		ids, err := docIDs(ctx, tx, docs, sel)
+		return sel, ids, err
+	}
+	ids, err := docIDs(ctx, tx, docs, above)
+	if err != nil {
+		return nil, nil, err
+	}
+	chosen, err := smallestIDs(ctx, tx, docs, tied, need, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	if chosen == nil { // the walk's budget ran out: read them all
+		more, err := docIDs(ctx, tx, docs, tied)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j, id := range more {
+			ids[j] = id
+		}
+		return append(above, tied...), ids, nil
+	}
+	return append(above, chosen...), ids, nil
+}
+
+// smallestIDs walks search_docs in ID order and returns the need
+// documents of tied (indexes into docs) with the smallest IDs, adding
+// their IDs to ids. It reads at most as many index entries as there are
+// tied documents (what reading them all would cost) and returns nil if
+// that was not enough.
+func smallestIDs(ctx context.Context, tx store.Tx, docs []int64, tied []int, need int, ids map[int]string) ([]int, error) {
+	pos := make(map[int64]int, len(tied))
+	for _, j := range tied {
+		pos[docs[j]] = j
+	}
+	rows, err := tx.Query(ctx, `SELECT doc, id FROM search_docs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var chosen []int
+	found := map[int]string{}
+	for scanned := 0; len(chosen) < need && scanned < tieWalkBudget*len(tied) && rows.Next(); scanned++ {
+		var doc int64
+		var id string
+		if err := rows.Scan(&doc, &id); err != nil {
+			return nil, err
+		}
+		if j, ok := pos[doc]; ok {
+			chosen = append(chosen, j)
+			found[j] = id
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(chosen) < need {
+		return nil, nil
+	}
+	for j, id := range found {
+		ids[j] = id
+	}
+	return chosen, nil
+}
+
 func docIDs(ctx context.Context, tx store.Tx, docs []int64, sel []int) (map[int]string, error) {
 	out := make(map[int]string, len(sel))
 	pos := make(map[int64]int, len(sel))
