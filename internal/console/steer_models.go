@@ -310,3 +310,35 @@ func lowerIsBetter(metric string) bool {
 	}
 	return false
 }
+
+// lineageOf is the assets one step up (up) or down from ref in g, each
+// shown on the page's banner.
+func lineageOf(pg *page, g *catalog.Graph, ref catalog.VersionRef, up bool) ([]lineageLink, error) {
+	nodes := map[catalog.VersionRef]catalog.Node{}
+	for _, n := range g.Nodes {
+		nodes[catalog.VersionRef{Asset: n.Asset, Version: n.Version}] = n
+	}
+	var out []lineageLink
+	seen := map[catalog.VersionRef]bool{}
+	for _, e := range g.Edges {
+		var other catalog.VersionRef
+		switch {
+		case up && e.Child == ref:
+			other = e.Parent
+		case !up && e.Parent == ref:
+			other = e.Child
+		default:
+			continue
+		}
+		n, ok := nodes[other]
+		if !ok || seen[other] {
+			continue
+		}
+		seen[other] = true
+		if err := pg.show(n.Label); err != nil {
+			return nil, err
+		}
+		out = append(out, lineageLink{Node: n, Activity: e.Activity})
+	}
+	return out, nil
+}
