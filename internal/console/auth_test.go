@@ -131,7 +131,7 @@ func TestCSRFRefused(t *testing.T) {
 		hdr  map[string]string
 	}{
 		{"no token", url.Values{}, nil},
-		{"wrong token", url.Values{"csrf": {token[:len(token)-1] + "A"}}, nil},
+		{"wrong token", url.Values{"csrf": {otherLast(token)}}, nil},
 		{"cross-site origin", url.Values{"csrf": {token}}, map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": ""}},
 		{"null origin", url.Values{"csrf": {token}}, map[string]string{"Origin": "null", "Sec-Fetch-Site": ""}},
 		{"sec-fetch-site cross-site", url.Values{"csrf": {token}}, map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": ""}},
@@ -158,7 +158,7 @@ func TestCSRFRefused(t *testing.T) {
 	pre := attrOf(byID(page.doc, "signin"), "input", "name", "csrf", "value")
 	for name, form := range map[string]url.Values{
 		"no token":    {"token": {w.aliceT}},
-		"wrong token": {"csrf": {"x" + pre[1:]}, "token": {w.aliceT}},
+		"wrong token": {"csrf": {otherLast(pre)}, "token": {w.aliceT}},
 	} {
 		if res := nb.post("/signin", form, nil); res.StatusCode != http.StatusForbidden {
 			t.Errorf("sign-in %s: %d", name, res.StatusCode)
@@ -247,4 +247,13 @@ func TestSecurityHeadersEveryPage(t *testing.T) {
 	for _, p := range []string{"/", "/search", "/search?q=shots", "/assets/shots", "/assets/missing", "/campaigns", "/nope", "/static/console.js"} {
 		check(p, b.get(p))
 	}
+}
+
+// otherLast is s with its last character changed (to one it is not), so a
+// token made from it is certainly wrong.
+func otherLast(s string) string {
+	if strings.HasSuffix(s, "A") {
+		return s[:len(s)-1] + "B"
+	}
+	return s[:len(s)-1] + "A"
 }
