@@ -182,6 +182,7 @@
     svg.setAttribute("height", height * scale);
     view.scrollLeft = cx * scale - view.clientWidth / 2;
     view.scrollTop = cy * scale - view.clientHeight / 2;
+    paint(false);
   }
   function fit() {
     if (!width || !height) { return; }
@@ -220,15 +221,16 @@
     }
   });
 
-  // Node elements are made once and kept: a redraw moves them and hides
-  // what is collapsed away (re-creating a thousand nodes costs more than
-  // moving them).
+  // Only what is in view (and a margin around it) is in the document:
+  // node elements are made on first sight and kept, attached while in
+  // view; edges are drawn when their box meets the view. A thousand
+  // nodes then cost the browser little more than the few dozen seen.
   var edgeLayer = el("g", { "class": "lineage-edges", "aria-hidden": "true" }, svg);
   var nodeLayer = el("g", { "class": "lineage-nodes" }, svg);
-  var made = new Map();
+  var made = new Map(), attached = new Set(), cur = new Map(), MARGIN = 400, first = true;
 
-  // draw lays out and draws what is visible; focus names the toggle to
-  // give the focus back to (the one just used).
+  // draw lays out what is visible and paints the view; focus names the
+  // toggle just used: it keeps its place on screen and gets the focus.
   function draw(focus) {
     var vis = visible();
     var layer = layers(vis);
@@ -243,41 +245,22 @@
       var top = PAD + (most - row.length) * ROWH / 2;
       row.forEach(function (id, i) { xy.set(id, { x: PAD + 12 + (l - o.min) * COLW, y: top + i * ROWH }); });
     }
+    var before = focus && cur.get(focus.id);
+    cur = xy;
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
     svg.setAttribute("width", width * scale);
     svg.setAttribute("height", height * scale);
-    var d = [];
-    g.edges.forEach(function (e) {
-      var a = xy.get(e.from), b = xy.get(e.to);
-      if (!a || !b) { return; }
-      var x1 = a.x + BOXW, y1 = a.y + BOXH / 2, x2 = b.x, y2 = b.y + BOXH / 2, mx = (x1 + x2) / 2;
-      d.push("M" + x1 + " " + y1 + "C" + mx + " " + y1 + " " + mx + " " + y2 + " " + x2 + " " + y2);
-    });
-    // One path per few hundred edges: thousands of path elements cost
-    // more to lay out than a few long paths.
-    var paths = [];
-    for (var i = 0; i < d.length; i += 400) {
-      paths.push(el("path", { d: d.slice(i, i + 400).join(""), "class": "lineage-edge" }));
+    var after = focus && xy.get(focus.id);
+    if (first && xy.has(root.id)) {
+      // First drawing: the asset in the middle of the view.
+      first = false;
+      view.scrollLeft = xy.get(root.id).x * scale - view.clientWidth / 2 + BOXW / 2;
+      view.scrollTop = xy.get(root.id).y * scale - view.clientHeight / 2;
+    } else if (before && after) {
+      view.scrollLeft += (after.x - before.x) * scale;
+      view.scrollTop += (after.y - before.y) * scale;
     }
-    edgeLayer.replaceChildren.apply(edgeLayer, paths);
-    var fresh = document.createDocumentFragment();
-    for (var l2 = o.min; l2 <= o.max; l2++) {
-      (o.rows.get(l2) || []).forEach(function (id) {
-        var m = made.get(id);
-        if (!m) {
-          m = makeNode(byId.get(id));
-          made.set(id, m);
-          fresh.appendChild(m.g);
-        }
-        var p = xy.get(id);
-        m.g.setAttribute("transform", "translate(" + p.x + " " + p.y + ")");
-        m.g.classList.remove("lineage-gone");
-        if (m.up) { setToggle(m.up, collapsedUp.has(id)); }
-        if (m.down) { setToggle(m.down, collapsedDown.has(id)); }
-      });
-    }
-    nodeLayer.appendChild(fresh);
-    made.forEach(function (m, id) { if (!xy.has(id)) { m.g.classList.add("lineage-gone"); } });
+    paint(true);
     var up = 0, down = 0;
     xy.forEach(function (_, id) { var s = byId.get(id).side; if (s === "up") { up++; } else if (s === "down") { down++; } });
     host.dataset.shown = String(xy.size);
@@ -289,6 +272,54 @@
     }
     return xy;
   }
+
+  // paint puts the nodes and edges in view into the document and takes
+  // the others out (moved says the layout changed: every node's place
+  // and toggles are set again).
+  function paint(moved) {
+    var x0 = (view.scrollLeft - MARGIN) / scale, x1 = (view.scrollLeft + view.clientWidth + MARGIN) / scale;
+    var y0 = (view.scrollTop - MARGIN) / scale, y1 = (view.scrollTop + view.clientHeight + MARGIN) / scale;
+    var keep = document.activeElement && document.activeElement.closest && document.activeElement.closest("g.lineage-n");
+    var inView = new Set(), frag = document.createDocumentFragment();
+    cur.forEach(function (p, id) {
+      if (p.x + BOXW + 10 < x0 || p.x - 10 > x1 || p.y + BOXH < y0 || p.y > y1) { return; }
+      inView.add(id);
+      var m = made.get(id);
+      if (!m) { m = makeNode(byId.get(id)); made.set(id, m); }
+      if (moved || !attached.has(id)) {
+        m.g.setAttribute("transform", "translate(" + p.x + " " + p.y + ")");
+        if (m.up) { setToggle(m.up, collapsedUp.has(id)); }
+        if (m.down) { setToggle(m.down, collapsedDown.has(id)); }
+      }
+      if (!attached.has(id)) { frag.appendChild(m.g); }
+    });
+    nodeLayer.appendChild(frag);
+    attached.forEach(function (id) {
+      var m = made.get(id);
+      if (inView.has(id)) { return; }
+      if (m.g === keep && cur.has(id)) { inView.add(id); return; }
+      m.g.remove();
+    });
+    attached = inView;
+    var d = [];
+    g.edges.forEach(function (e) {
+      var a = cur.get(e.from), b = cur.get(e.to);
+      if (!a || !b || Math.max(a.x, b.x) + BOXW < x0 || Math.min(a.x, b.x) > x1 || Math.max(a.y, b.y) + BOXH < y0 || Math.min(a.y, b.y) > y1) { return; }
+      var ex1 = a.x + BOXW, ey1 = a.y + BOXH / 2, ex2 = b.x, ey2 = b.y + BOXH / 2, mx = (ex1 + ex2) / 2;
+      d.push("M" + ex1 + " " + ey1 + "C" + mx + " " + ey1 + " " + mx + " " + ey2 + " " + ex2 + " " + ey2);
+    });
+    var paths = [];
+    for (var i = 0; i < d.length; i += 400) {
+      paths.push(el("path", { d: d.slice(i, i + 400).join(""), "class": "lineage-edge" }));
+    }
+    edgeLayer.replaceChildren.apply(edgeLayer, paths);
+  }
+  var pending = false;
+  view.addEventListener("scroll", function () {
+    if (pending) { return; }
+    pending = true;
+    requestAnimationFrame(function () { pending = false; paint(false); });
+  });
 
   function makeNode(n) {
     var lvl = ["open", "proprietary", "national-security"].indexOf(n.level) >= 0 ? n.level : "national-security";
@@ -327,13 +358,8 @@
     t.lineageSign.textContent = closed ? "+" : "−";
   }
 
-  var xy = draw(null);
+  draw(null);
   performance.mark("lineage-drawn");
-  var r = xy.get(root.id);
-  if (r) {
-    view.scrollLeft = r.x * scale - view.clientWidth / 2 + BOXW / 2;
-    view.scrollTop = r.y * scale - view.clientHeight / 2;
-  }
   // Ready once the browser has laid out and painted the first drawing.
   requestAnimationFrame(function () {
     setTimeout(function () {

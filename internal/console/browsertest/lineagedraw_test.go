@@ -1,0 +1,93 @@
+package browsertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// syntheticLineage is benchLineage's shape as lineage.json would give
+// it (ids are names), without a Genesis behind it.
+func syntheticLineage() []byte {
+	type node struct {
+		ID      string `json:"id"`
+		Name    string `json:"name"`
+		Version int    `json:"version"`
+		Kind    string `json:"kind"`
+		Marking string `json:"marking"`
+		Level   string `json:"level"`
+		Side    string `json:"side"`
+		Dist    int    `json:"dist"`
+	}
+	type edge struct {
+		From     string `json:"from"`
+		To       string `json:"to"`
+		Activity string `json:"activity"`
+	}
+	var nodes []node
+	var edges []edge
+	rng := rand.New(rand.NewPCG(1, 1000))
+	const upLayers, upWidth, downLayers, downWidth = 12, 42, 11, 45
+	name := func(side string, l, i int) string { return fmt.Sprintf("bench-%s-%02d-%02d@1", side, l, i) }
+	add := func(id, side string, dist int) {
+		nodes = append(nodes, node{ID: id, Name: id[:len(id)-2], Version: 1, Kind: "dataset", Marking: "OPEN", Level: "open", Side: side, Dist: dist})
+	}
+	link := func(from, to string) { edges = append(edges, edge{From: from, To: to, Activity: "put"}) }
+	add("bench-root@1", "root", 0)
+	for l := 1; l <= upLayers; l++ {
+		for i := range upWidth {
+			add(name("up", l, i), "up", l)
+			if l == 1 {
+				link(name("up", 1, i), "bench-root@1")
+				continue
+			}
+			link(name("up", l, i), name("up", l-1, i))
+			for k := rng.IntN(3); k > 0; k-- {
+				if j := rng.IntN(upWidth); j != i {
+					link(name("up", l, i), name("up", l-1, j))
+				}
+			}
+		}
+	}
+	for l := 1; l <= downLayers; l++ {
+		for i := range downWidth {
+			add(name("down", l, i), "down", l)
+			if l == 1 {
+				link("bench-root@1", name("down", 1, i))
+				continue
+			}
+			link(name("down", l-1, i), name("down", l, i))
+			for k := rng.IntN(3); k > 0; k-- {
+				link(name("down", l-1, rng.IntN(downWidth)), name("down", l, i))
+			}
+			if l > 2 && rng.IntN(5) == 0 {
+				link(name("down", l-2, rng.IntN(downWidth)), name("down", l, i))
+			}
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"root": "bench-root@1", "dir": "both", "depth": 16, "nodes": nodes, "edges": edges,
+		"up": upLayers * upWidth, "down": downLayers * downWidth, "truncated": false, "limit": 2000, "marking": "OPEN"})
+	return b
+}
+
+// BenchmarkLineageDraw1000 is BenchmarkLineageGraph1000's browser half
+// alone: static/lineage.js drawing benchLineage's shape from a page that
+// embeds it (no Genesis, no server time), for working on the drawing.
+func BenchmarkLineageDraw1000(b *testing.B) {
+	graph := syntheticLineage()
+	mux := http.NewServeMux()
+	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir("../static"))))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><title>draw</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/console.css"><link rel="stylesheet" href="/static/lineage.css"><script src="/static/lineage.js" defer></script></head>
+<body><main id="main"><section id="lineage"><div id="lineage-graph" data-graph="%s"></div></section></main></body></html>`, html.EscapeString(string(graph)))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	p := NewPage(b)
+	measureLineage(b, p, srv.URL+"/")
+}
