@@ -2,7 +2,9 @@ package browsertest
 
 import (
 	"encoding/json"
+
 	"fmt"
+	"github.com/chromedp/chromedp"
 	"html"
 	"math/rand/v2"
 	"net/http"
@@ -78,6 +80,12 @@ func syntheticLineage() []byte {
 // alone: static/lineage.js drawing benchLineage's shape from a page that
 // embeds it (no Genesis, no server time), for working on the drawing.
 func BenchmarkLineageDraw1000(b *testing.B) {
+	srv := syntheticServer(b)
+	p := NewPage(b)
+	measureLineage(b, p, srv.URL+"/")
+}
+
+func syntheticServer(t testing.TB) *httptest.Server {
 	graph := syntheticLineage()
 	mux := http.NewServeMux()
 	mux.Handle("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir("../static"))))
@@ -87,7 +95,49 @@ func BenchmarkLineageDraw1000(b *testing.B) {
 <body><main id="main"><section id="lineage"><div id="lineage-graph" data-graph="%s"></div></section></main></body></html>`, html.EscapeString(string(graph)))
 	})
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	p := NewPage(b)
-	measureLineage(b, p, srv.URL+"/")
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestLineageGraphLarge: at 1,000 nodes the drawing keeps only what is
+// in view in the document, scrolling brings the far nodes in, Fit shows
+// them all, and every edge goes left to right (upstream to downstream);
+// collapsing the asset's upstream leaves the asset and its downstream.
+func TestLineageGraphLarge(t *testing.T) {
+	srv := syntheticServer(t)
+	p := NewPage(t)
+	openGraph(t, p, srv.URL+"/")
+	if n := Eval[int](p, `+document.getElementById("lineage-graph").dataset.shown`); n != 1000 {
+		t.Fatalf("%d nodes laid out, want 1000", n)
+	}
+	attached := func() int { return Eval[int](p, `document.querySelectorAll("#lineage-graph g.lineage-n").length`) }
+	if n := attached(); n == 0 || n >= 1000 {
+		t.Errorf("%d nodes in the document at first: want those in view only", n)
+	}
+	farLeft := `!!document.querySelector('#lineage-graph a.lineage-node[href^="/assets/bench-up-12-"]')`
+	if Eval[bool](p, farLeft) {
+		t.Error("the farthest upstream node is in the document before scrolling to it")
+	}
+	p.Do("scrolling to the far left", Drop(chromedp.Evaluate[bool](`(v => (v.scrollLeft = 0, v.scrollTop = 0, true))(document.querySelector("#lineage-graph .lineage-view"))`)))
+	p.Do("waiting for the far nodes", Until(farLeft))
+	p.Do("fit", chromedp.Click(chromedp.CSS("#lineage-fit")))
+	p.Settle()
+	if n := attached(); n != 1000 {
+		t.Errorf("after Fit %d nodes in the document, want 1000", n)
+	}
+	bad := Eval[[]string](p, `(() => {
+		const g = JSON.parse(document.getElementById("lineage-graph").dataset.graph), x = {};
+		for (const n of document.querySelectorAll("#lineage-graph g.lineage-n")) x[n.dataset.id] = n.transform.baseVal[0].matrix.e;
+		return g.edges.filter(e => !(x[e.from] < x[e.to])).map(e => e.from + "->" + e.to);
+	})()`)
+	if len(bad) != 0 {
+		t.Errorf("%d edges do not go left to right: %q", len(bad), bad[:min(5, len(bad))])
+	}
+	p.Do("collapsing upstream", chromedp.Click(chromedp.CSS(rootToggle("up"))))
+	if n := Eval[int](p, `+document.getElementById("lineage-graph").dataset.shown`); n != 1+11*45 {
+		t.Errorf("upstream collapsed: %d nodes, want %d", n, 1+11*45)
+	}
+	if got := len(graphNodes(p)); got != 1+11*45 {
+		t.Errorf("upstream collapsed: %d nodes on screen, want %d", got, 1+11*45)
+	}
 }
