@@ -92,47 +92,56 @@
 
   // order puts each layer's nodes in an order with few crossings:
   // breadth-first order first, then sweeps that sort each layer by the
-  // mean position of its neighbours in the layers already placed.
+  // mean position of its neighbours in the layers already placed. It
+  // works on indices and typed arrays: at a thousand nodes it runs on
+  // every toggle.
   function order(vis, layer) {
-    var min = 0, max = 0, rows = new Map();
-    vis.forEach(function (id) {
-      var l = layer.get(id);
-      if (l === undefined) { return; }
-      min = Math.min(min, l); max = Math.max(max, l);
-      if (!rows.has(l)) { rows.set(l, []); }
-      rows.get(l).push(id);
-    });
-    var pos = new Map();
-    function place(l) {
-      var row = rows.get(l);
-      if (!row) { return; }
-      var mid = (row.length - 1) / 2;
-      row.forEach(function (id, i) { pos.set(id, i - mid); });
+    var ids = [], ix = new Map();
+    vis.forEach(function (id) { if (layer.has(id)) { ix.set(id, ids.length); ids.push(id); } });
+    var n = ids.length, L = new Int32Array(n), min = 0, max = 0, i, k;
+    for (i = 0; i < n; i++) {
+      L[i] = layer.get(ids[i]);
+      if (L[i] < min) { min = L[i]; }
+      if (L[i] > max) { max = L[i]; }
     }
-    for (var l = min; l <= max; l++) { place(l); }
-    function neighbours(id) { return parents.get(id).concat(children.get(id)); }
-    function sweep(from, to, step) {
-      for (var l = from; l !== to + step; l += step) {
-        var row = rows.get(l);
-        if (!row) { continue; }
-        var bary = new Map();
-        row.forEach(function (id) {
-          var sum = 0, n = 0;
-          neighbours(id).forEach(function (m) {
-            var lm = layer.get(m);
-            if (vis.has(m) && lm !== undefined && (step > 0 ? lm < l : lm > l)) { sum += pos.get(m); n++; }
-          });
-          bary.set(id, n ? sum / n : pos.get(id));
-        });
-        row.sort(function (a, b) { return bary.get(a) - bary.get(b) || pos.get(a) - pos.get(b); });
-        place(l);
+    var below = [], above = [];
+    for (i = 0; i < n; i++) { below.push([]); above.push([]); }
+    g.edges.forEach(function (e) {
+      var a = ix.get(e.from), b = ix.get(e.to);
+      if (a === undefined || b === undefined || L[a] === L[b]) { return; }
+      if (L[a] > L[b]) { var t = a; a = b; b = t; }
+      below[b].push(a);
+      above[a].push(b);
+    });
+    var rows = [];
+    for (i = min; i <= max; i++) { rows.push([]); }
+    for (i = 0; i < n; i++) { rows[L[i] - min].push(i); }
+    var pos = new Float64Array(n), bary = new Float64Array(n);
+    function place(row) {
+      var mid = (row.length - 1) / 2;
+      for (var k = 0; k < row.length; k++) { pos[row[k]] = k - mid; }
+    }
+    rows.forEach(place);
+    function byBary(a, b) { return bary[a] - bary[b] || pos[a] - pos[b]; }
+    function sweep(down) {
+      for (var r = 0; r < rows.length; r++) {
+        var row = rows[down ? r : rows.length - 1 - r];
+        for (var k = 0; k < row.length; k++) {
+          var v = row[k], nb = down ? below[v] : above[v], sum = 0;
+          for (var m = 0; m < nb.length; m++) { sum += pos[nb[m]]; }
+          bary[v] = nb.length ? sum / nb.length : pos[v];
+        }
+        row.sort(byBary);
+        place(row);
       }
     }
-    for (var i = 0; i < SWEEPS; i++) {
-      sweep(min + 1, max, 1);
-      sweep(max - 1, min, -1);
+    for (k = 0; k < SWEEPS; k++) {
+      sweep(true);
+      sweep(false);
     }
-    return { min: min, max: max, rows: rows };
+    var out = new Map();
+    rows.forEach(function (row, r) { out.set(r + min, row.map(function (v) { return ids[v]; })); });
+    return { min: min, max: max, rows: out };
   }
 
   function el(name, attrs, parent) {
@@ -174,26 +183,39 @@
   var svg = el("svg", { "class": "lineage-svg", role: "group", "aria-label": "Lineage of " + root.name + "@" + root.version });
   view.appendChild(svg);
   var width = 0, height = 0;
+  // The view's size and scroll position, kept here rather than read back
+  // after each change: reading them after the drawing changed would make
+  // the browser lay the page out twice per redraw.
+  var vw = view.clientWidth, vh = view.clientHeight, sx = 0, sy = 0;
+  window.addEventListener("resize", function () { vw = view.clientWidth; vh = view.clientHeight; paint(); });
 
-  function zoom(s) {
-    var cx = (view.scrollLeft + view.clientWidth / 2) / scale, cy = (view.scrollTop + view.clientHeight / 2) / scale;
-    scale = Math.min(2.5, Math.max(0.1, s));
+  // scrollTo moves the view (clamped to the drawing): first the nodes
+  // coming into view are put in, then the browser lays out once.
+  function scrollTo(x, y) {
+    sx = Math.max(0, Math.min(x, width * scale - vw));
+    sy = Math.max(0, Math.min(y, height * scale - vh));
+    paint();
     svg.setAttribute("width", width * scale);
     svg.setAttribute("height", height * scale);
-    view.scrollLeft = cx * scale - view.clientWidth / 2;
-    view.scrollTop = cy * scale - view.clientHeight / 2;
-    paint(false);
+    view.scrollLeft = sx;
+    view.scrollTop = sy;
+  }
+
+  function zoom(s) {
+    var cx = (sx + vw / 2) / scale, cy = (sy + vh / 2) / scale;
+    scale = Math.min(2.5, Math.max(0.1, s));
+    scrollTo(cx * scale - vw / 2, cy * scale - vh / 2);
   }
   function fit() {
     if (!width || !height) { return; }
-    zoom(Math.min(1, view.clientWidth / width, view.clientHeight / height));
+    zoom(Math.min(1, vw / width, vh / height));
   }
 
   // Drag the background to pan.
   var drag = null;
   view.addEventListener("pointerdown", function (ev) {
     if (ev.button !== 0 || ev.target.closest("a, [role=button]")) { return; }
-    drag = { x: ev.clientX, y: ev.clientY, l: view.scrollLeft, t: view.scrollTop };
+    drag = { x: ev.clientX, y: ev.clientY, l: sx, t: sy };
     view.setPointerCapture(ev.pointerId);
   });
   view.addEventListener("pointermove", function (ev) {
@@ -227,7 +249,7 @@
   // nodes then cost the browser little more than the few dozen seen.
   var edgeLayer = el("g", { "class": "lineage-edges", "aria-hidden": "true" }, svg);
   var nodeLayer = el("g", { "class": "lineage-nodes" }, svg);
-  var made = new Map(), attached = new Set(), cur = new Map(), MARGIN = 400, first = true;
+  var made = new Map(), attached = new Set(), cur = new Map(), MARGIN = 400, first = true, moved = false;
 
   // draw lays out what is visible and paints the view; focus names the
   // toggle just used: it keeps its place on screen and gets the focus.
@@ -247,20 +269,19 @@
     }
     var before = focus && cur.get(focus.id);
     cur = xy;
-    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
-    svg.setAttribute("width", width * scale);
-    svg.setAttribute("height", height * scale);
-    var after = focus && xy.get(focus.id);
+    var after = focus && xy.get(focus.id), x = sx, y = sy;
     if (first && xy.has(root.id)) {
       // First drawing: the asset in the middle of the view.
       first = false;
-      view.scrollLeft = xy.get(root.id).x * scale - view.clientWidth / 2 + BOXW / 2;
-      view.scrollTop = xy.get(root.id).y * scale - view.clientHeight / 2;
+      x = xy.get(root.id).x * scale - vw / 2 + BOXW / 2;
+      y = xy.get(root.id).y * scale - vh / 2;
     } else if (before && after) {
-      view.scrollLeft += (after.x - before.x) * scale;
-      view.scrollTop += (after.y - before.y) * scale;
+      x += (after.x - before.x) * scale;
+      y += (after.y - before.y) * scale;
     }
-    paint(true);
+    moved = true;
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    scrollTo(x, y);
     var up = 0, down = 0;
     xy.forEach(function (_, id) { var s = byId.get(id).side; if (s === "up") { up++; } else if (s === "down") { down++; } });
     host.dataset.shown = String(xy.size);
@@ -274,11 +295,11 @@
   }
 
   // paint puts the nodes and edges in view into the document and takes
-  // the others out (moved says the layout changed: every node's place
-  // and toggles are set again).
-  function paint(moved) {
-    var x0 = (view.scrollLeft - MARGIN) / scale, x1 = (view.scrollLeft + view.clientWidth + MARGIN) / scale;
-    var y0 = (view.scrollTop - MARGIN) / scale, y1 = (view.scrollTop + view.clientHeight + MARGIN) / scale;
+  // the others out (after a new layout, moved: every node's place and
+  // toggles are set again).
+  function paint() {
+    var x0 = (sx - MARGIN) / scale, x1 = (sx + vw + MARGIN) / scale;
+    var y0 = (sy - MARGIN) / scale, y1 = (sy + vh + MARGIN) / scale;
     var keep = document.activeElement && document.activeElement.closest && document.activeElement.closest("g.lineage-n");
     var inView = new Set(), frag = document.createDocumentFragment();
     cur.forEach(function (p, id) {
@@ -301,6 +322,7 @@
       m.g.remove();
     });
     attached = inView;
+    moved = false;
     var d = [];
     g.edges.forEach(function (e) {
       var a = cur.get(e.from), b = cur.get(e.to);
@@ -318,7 +340,10 @@
   view.addEventListener("scroll", function () {
     if (pending) { return; }
     pending = true;
-    requestAnimationFrame(function () { pending = false; paint(false); });
+    requestAnimationFrame(function () {
+      pending = false;
+      if (view.scrollLeft !== sx || view.scrollTop !== sy) { sx = view.scrollLeft; sy = view.scrollTop; paint(); }
+    });
   });
 
   function makeNode(n) {
