@@ -1,12 +1,14 @@
 // Genesis console: the asset page's lineage graph. The server embeds the
-// graph (only what the viewer may read: internal/console/lineage.go) in
-// #lineage-graph's data-graph; this draws it as SVG in #lineage-graph: a layered layout
-// (longest-path layers from the asset — upstream to the left, downstream
-// to the right — then barycentre sweeps to untangle each layer), edges as
-// curves, each node its name@version and marking colour. A node's toggles
-// collapse or expand its upstream or downstream side (click, Enter or
-// Space); its name links to its page. The drawing scrolls and zooms. The
-// page's link lists (#lineage a.lineage-link) stay as the no-script view.
+// graph in #lineage-graph's data-graph (only what the viewer may read:
+// internal/console/lineage.go); this draws it there as SVG: a layered
+// layout (longest-path layers from the asset — upstream to the left,
+// downstream to the right — then barycentre sweeps to untangle each
+// layer), edges as curves, each node its name@version and marking colour.
+// A node's toggles collapse or expand its upstream or downstream side
+// (click, Enter or Space); its name links to its page. The drawing
+// scrolls, pans (drag) and zooms, and holds in the document only what is
+// in view, so a thousand nodes stay quick. The page's link lists
+// (#lineage a.lineage-link) stay as the no-script view.
 (function () {
   "use strict";
   performance.mark("lineage-start");
