@@ -5,10 +5,12 @@ import (
 
 	"fmt"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"html"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -100,7 +102,8 @@ func syntheticServer(t testing.TB) *httptest.Server {
 }
 
 // TestLineageGraphLarge: at 1,000 nodes the drawing keeps only what is
-// in view in the document, scrolling brings the far nodes in, Fit shows
+// in view in the document, the arrow keys walk to the farthest layer
+// (bringing its nodes in), scrolling brings far nodes in, Fit shows
 // them all, and every edge goes left to right (upstream to downstream);
 // collapsing the asset's upstream leaves the asset and its downstream.
 func TestLineageGraphLarge(t *testing.T) {
@@ -117,6 +120,24 @@ func TestLineageGraphLarge(t *testing.T) {
 	farLeft := `!!document.querySelector('#lineage-graph a.lineage-node[href^="/assets/bench-up-12-"]')`
 	if Eval[bool](p, farLeft) {
 		t.Error("the farthest upstream node is in the document before scrolling to it")
+	}
+	// Keyboard at scale: from the asset, twelve ArrowLeft reach the
+	// farthest upstream layer, each node coming into view as it is
+	// reached.
+	p.Do("focusing the asset", Drop(chromedp.Evaluate[bool](`document.querySelector("#lineage-graph .lineage-side-root a.lineage-node").focus(), true`)))
+	for range 12 {
+		p.Do("ArrowLeft", chromedp.KeyEvent(kb.ArrowLeft))
+	}
+	focused := func() string {
+		return Eval[string](p, `document.activeElement.closest("g.lineage-n")?.dataset.name || ""`)
+	}
+	at := focused()
+	if !strings.HasPrefix(at, "bench-up-12-") {
+		t.Errorf("12 ArrowLeft from the asset reached %q, want a bench-up-12 node", at)
+	}
+	p.Do("ArrowDown", chromedp.KeyEvent(kb.ArrowDown))
+	if got := focused(); !strings.HasPrefix(got, "bench-up-12-") || got == at {
+		t.Errorf("ArrowDown from %s went to %q, want another bench-up-12 node", at, got)
 	}
 	p.Do("scrolling to the far left", Drop(chromedp.Evaluate[bool](`(v => (v.scrollLeft = 0, v.scrollTop = 0, true))(document.querySelector("#lineage-graph .lineage-view"))`)))
 	p.Do("waiting for the far nodes", Until(farLeft))

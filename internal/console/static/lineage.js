@@ -5,7 +5,8 @@
 // downstream to the right — then barycentre sweeps to untangle each
 // layer), edges as curves, each node its name@version and marking colour.
 // A node's toggles collapse or expand its upstream or downstream side
-// (click, Enter or Space); its name links to its page. The drawing
+// (click, Enter or Space); its name links to its page; the arrow keys
+// move from node to node. The drawing
 // scrolls, pans (drag) and zooms, and holds in the document only what is
 // in view, so a thousand nodes stay quick. The page's link lists
 // (#lineage a.lineage-link) stay as the no-script view.
@@ -242,8 +243,48 @@
     if (t && (ev.key === "Enter" || ev.key === " ")) {
       ev.preventDefault();
       toggle(t.getAttribute("data-node"), t.getAttribute("data-side") === "up");
+      return;
+    }
+    var step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[ev.key];
+    var from = step && ev.target.closest("g.lineage-n");
+    if (from) {
+      ev.preventDefault();
+      focusNode(neighbour(from.getAttribute("data-id"), step[0], step[1]));
     }
   });
+
+  // neighbour is the node beside id in the layout: the next or previous
+  // in its layer (dy), or the nearest in the next layer left or right
+  // (dx); id itself at an edge.
+  function neighbour(id, dx, dy) {
+    var p = cur.get(id);
+    if (!p) { return id; }
+    var best = id, bestD = Infinity;
+    cur.forEach(function (q, other) {
+      var d;
+      if (dy) {
+        if (q.x !== p.x || (q.y - p.y) * dy <= 0) { return; }
+        d = Math.abs(q.y - p.y);
+      } else {
+        if (Math.round((q.x - p.x) / COLW) !== dx) { return; }
+        d = Math.abs(q.y - p.y);
+      }
+      if (d < bestD) { best = other; bestD = d; }
+    });
+    return best;
+  }
+
+  // focusNode brings a node into view (and so into the document) and
+  // gives its link the focus.
+  function focusNode(id) {
+    var p = cur.get(id);
+    if (!p) { return; }
+    if (p.x * scale < sx || (p.x + BOXW) * scale > sx + vw || p.y * scale < sy || (p.y + BOXH) * scale > sy + vh) {
+      scrollTo((p.x + BOXW / 2) * scale - vw / 2, (p.y + BOXH / 2) * scale - vh / 2);
+    }
+    var m = made.get(id);
+    if (m) { m.g.querySelector("a.lineage-node").focus({ preventScroll: true }); }
+  }
 
   // Only what is in view (and a margin around it) is in the document:
   // node elements are made on first sight and kept, attached while in
