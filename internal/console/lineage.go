@@ -32,6 +32,10 @@ const (
 	maxGraphNodes = 2000
 )
 
+// pageGraphLimit is the asset page's node bound (a variable so that a
+// test can see the page truncate without making thousands of assets).
+var pageGraphLimit = maxGraphNodes
+
 // Directions of a lineage graph.
 const (
 	dirUp   = "up"

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"testing"
 
 	"github.com/genesis-science/genesis"
 )
@@ -15,4 +16,11 @@ func LineageJSON(ctx context.Context, c *Console, p *genesis.Principal, name, di
 		return nil, err
 	}
 	return json.Marshal(g)
+}
+
+// SetPageGraphLimit sets the asset page's node bound until the test ends.
+func SetPageGraphLimit(t testing.TB, n int) {
+	old := pageGraphLimit
+	pageGraphLimit = n
+	t.Cleanup(func() { pageGraphLimit = old })
 }

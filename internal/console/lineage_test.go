@@ -170,6 +170,24 @@ func TestLineageHiddenNodeLeavesNoTrace(t *testing.T) {
 	if a, b := emb(pw), emb(pwo); !slices.Equal(a, b) {
 		t.Errorf("embedded graph %v with a hidden child, %v without", a, b)
 	}
+	// The page's "as JSON" link is lineage.json of the same graph.
+	js := without.get(attr(byID(pwo.doc, "lineage-json"), "href"))
+	if strings.TrimSpace(js.body) != attr(byID(pwo.doc, "lineage-graph"), "data-graph") {
+		t.Errorf("the page's JSON link answers\n%s\nthe page embeds\n%s", js.body, attr(byID(pwo.doc, "lineage-graph"), "data-graph"))
+	}
+
+	// Past its node bound the page draws the nearest and says so.
+	console.SetPageGraphLimit(t, 2)
+	pt := without.get("/assets/shots-b")
+	if got := text(byID(pt.doc, "lineage-truncated")); got != "graph truncated at 2 nodes" {
+		t.Errorf("truncated page says %q", got)
+	}
+	if n, _ := decodeGraph(t, []byte(attr(byID(pt.doc, "lineage-graph"), "data-graph"))).byName(); len(n) != 2 || !strings.HasPrefix(n[0], "root") && !strings.HasPrefix(n[1], "root") {
+		t.Errorf("truncated graph %v, want the asset and one neighbour", n)
+	}
+	if byID(pwo.doc, "lineage-truncated") != nil {
+		t.Error("an untruncated page says it is truncated")
+	}
 }
 
 // TestLineageGraphMatchesModel: on random lineage DAGs (some versions

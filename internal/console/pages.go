@@ -333,7 +333,7 @@ func (c *Console) asset(w http.ResponseWriter, r *http.Request, v *viewer) error
 			d.Files = append(d.Files, fileRow{Path: e.Path, Size: e.Size, Href: fileHref(a.Name, ver.Version, e.Path)})
 		}
 		ref := catalog.VersionRef{Asset: a.ID, Version: ver.Version}
-		g, err := buildLineage(ctx, cat, p, ref, lineageQuery{Dir: dirBoth, Depth: pageLineageDepth}, maxGraphNodes)
+		g, err := buildLineage(ctx, cat, p, ref, lineageQuery{Dir: dirBoth, Depth: pageLineageDepth}, pageGraphLimit)
 		if err != nil {
 			return err
 		}

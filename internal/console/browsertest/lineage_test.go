@@ -299,6 +299,12 @@ func BenchmarkLineageGraph1000(b *testing.B) {
 	benchLineage(b, sys)
 	p := NewPage(b)
 	p.SignIn(sys.URL, sys.AdminToken)
+	measureLineage(b, p, sys.URL+"/assets/bench-root")
+}
+
+// measureLineage opens url b.N times and reports the lineage graph's
+// timings (BenchmarkLineageGraph1000).
+func measureLineage(b *testing.B, p *Page, url string) {
 	var ready, server, script, paint, collapse, expand []float64
 	const click = `(sel) => new Promise(done => {
 		const t = document.querySelector(sel), t0 = performance.now();
@@ -306,7 +312,7 @@ func BenchmarkLineageGraph1000(b *testing.B) {
 		requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
 	})`
 	for b.Loop() {
-		p.Open(sys.URL + "/assets/bench-root")
+		p.Open(url)
 		p.Do("waiting for the graph", Until(`document.getElementById("lineage-graph")?.dataset.ready === "1"`))
 		if n := Eval[int](p, `+document.getElementById("lineage-graph").dataset.shown`); n != 1000 {
 			b.Fatalf("%d nodes drawn, want 1000 (summary %q)", n, Eval[string](p, `document.getElementById("lineage-summary").textContent`))

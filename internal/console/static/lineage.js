@@ -1,12 +1,15 @@
 // Genesis console: the asset page's lineage graph. The server embeds the
-// graph (only what the viewer may read: internal/console/lineage.go) in
-// #lineage-graph's data-graph; this draws it as SVG in #lineage-graph: a layered layout
-// (longest-path layers from the asset — upstream to the left, downstream
-// to the right — then barycentre sweeps to untangle each layer), edges as
-// curves, each node its name@version and marking colour. A node's toggles
-// collapse or expand its upstream or downstream side (click, Enter or
-// Space); its name links to its page. The drawing scrolls and zooms. The
-// page's link lists (#lineage a.lineage-link) stay as the no-script view.
+// graph in #lineage-graph's data-graph (only what the viewer may read:
+// internal/console/lineage.go); this draws it there as SVG: a layered
+// layout (longest-path layers from the asset — upstream to the left,
+// downstream to the right — then barycentre sweeps to untangle each
+// layer), edges as curves, each node its name@version and marking colour.
+// A node's toggles collapse or expand its upstream or downstream side
+// (click, Enter or Space); its name links to its page; the arrow keys
+// move from node to node. The drawing
+// scrolls, pans (drag) and zooms, and holds in the document only what is
+// in view, so a thousand nodes stay quick. The page's link lists
+// (#lineage a.lineage-link) stay as the no-script view.
 (function () {
   "use strict";
   performance.mark("lineage-start");
@@ -92,47 +95,56 @@
 
   // order puts each layer's nodes in an order with few crossings:
   // breadth-first order first, then sweeps that sort each layer by the
-  // mean position of its neighbours in the layers already placed.
+  // mean position of its neighbours in the layers already placed. It
+  // works on indices and typed arrays: at a thousand nodes it runs on
+  // every toggle.
   function order(vis, layer) {
-    var min = 0, max = 0, rows = new Map();
-    vis.forEach(function (id) {
-      var l = layer.get(id);
-      if (l === undefined) { return; }
-      min = Math.min(min, l); max = Math.max(max, l);
-      if (!rows.has(l)) { rows.set(l, []); }
-      rows.get(l).push(id);
-    });
-    var pos = new Map();
-    function place(l) {
-      var row = rows.get(l);
-      if (!row) { return; }
-      var mid = (row.length - 1) / 2;
-      row.forEach(function (id, i) { pos.set(id, i - mid); });
+    var ids = [], ix = new Map();
+    vis.forEach(function (id) { if (layer.has(id)) { ix.set(id, ids.length); ids.push(id); } });
+    var n = ids.length, L = new Int32Array(n), min = 0, max = 0, i, k;
+    for (i = 0; i < n; i++) {
+      L[i] = layer.get(ids[i]);
+      if (L[i] < min) { min = L[i]; }
+      if (L[i] > max) { max = L[i]; }
     }
-    for (var l = min; l <= max; l++) { place(l); }
-    function neighbours(id) { return parents.get(id).concat(children.get(id)); }
-    function sweep(from, to, step) {
-      for (var l = from; l !== to + step; l += step) {
-        var row = rows.get(l);
-        if (!row) { continue; }
-        var bary = new Map();
-        row.forEach(function (id) {
-          var sum = 0, n = 0;
-          neighbours(id).forEach(function (m) {
-            var lm = layer.get(m);
-            if (vis.has(m) && lm !== undefined && (step > 0 ? lm < l : lm > l)) { sum += pos.get(m); n++; }
-          });
-          bary.set(id, n ? sum / n : pos.get(id));
-        });
-        row.sort(function (a, b) { return bary.get(a) - bary.get(b) || pos.get(a) - pos.get(b); });
-        place(l);
+    var below = [], above = [];
+    for (i = 0; i < n; i++) { below.push([]); above.push([]); }
+    g.edges.forEach(function (e) {
+      var a = ix.get(e.from), b = ix.get(e.to);
+      if (a === undefined || b === undefined || L[a] === L[b]) { return; }
+      if (L[a] > L[b]) { var t = a; a = b; b = t; }
+      below[b].push(a);
+      above[a].push(b);
+    });
+    var rows = [];
+    for (i = min; i <= max; i++) { rows.push([]); }
+    for (i = 0; i < n; i++) { rows[L[i] - min].push(i); }
+    var pos = new Float64Array(n), bary = new Float64Array(n);
+    function place(row) {
+      var mid = (row.length - 1) / 2;
+      for (var k = 0; k < row.length; k++) { pos[row[k]] = k - mid; }
+    }
+    rows.forEach(place);
+    function byBary(a, b) { return bary[a] - bary[b] || pos[a] - pos[b]; }
+    function sweep(down) {
+      for (var r = 0; r < rows.length; r++) {
+        var row = rows[down ? r : rows.length - 1 - r];
+        for (var k = 0; k < row.length; k++) {
+          var v = row[k], nb = down ? below[v] : above[v], sum = 0;
+          for (var m = 0; m < nb.length; m++) { sum += pos[nb[m]]; }
+          bary[v] = nb.length ? sum / nb.length : pos[v];
+        }
+        row.sort(byBary);
+        place(row);
       }
     }
-    for (var i = 0; i < SWEEPS; i++) {
-      sweep(min + 1, max, 1);
-      sweep(max - 1, min, -1);
+    for (k = 0; k < SWEEPS; k++) {
+      sweep(true);
+      sweep(false);
     }
-    return { min: min, max: max, rows: rows };
+    var out = new Map();
+    rows.forEach(function (row, r) { out.set(r + min, row.map(function (v) { return ids[v]; })); });
+    return { min: min, max: max, rows: out };
   }
 
   function el(name, attrs, parent) {
@@ -174,25 +186,39 @@
   var svg = el("svg", { "class": "lineage-svg", role: "group", "aria-label": "Lineage of " + root.name + "@" + root.version });
   view.appendChild(svg);
   var width = 0, height = 0;
+  // The view's size and scroll position, kept here rather than read back
+  // after each change: reading them after the drawing changed would make
+  // the browser lay the page out twice per redraw.
+  var vw = view.clientWidth, vh = view.clientHeight, sx = 0, sy = 0;
+  window.addEventListener("resize", function () { vw = view.clientWidth; vh = view.clientHeight; paint(); });
 
-  function zoom(s) {
-    var cx = (view.scrollLeft + view.clientWidth / 2) / scale, cy = (view.scrollTop + view.clientHeight / 2) / scale;
-    scale = Math.min(2.5, Math.max(0.1, s));
+  // scrollTo moves the view (clamped to the drawing): first the nodes
+  // coming into view are put in, then the browser lays out once.
+  function scrollTo(x, y) {
+    sx = Math.max(0, Math.min(x, width * scale - vw));
+    sy = Math.max(0, Math.min(y, height * scale - vh));
+    paint();
     svg.setAttribute("width", width * scale);
     svg.setAttribute("height", height * scale);
-    view.scrollLeft = cx * scale - view.clientWidth / 2;
-    view.scrollTop = cy * scale - view.clientHeight / 2;
+    view.scrollLeft = sx;
+    view.scrollTop = sy;
+  }
+
+  function zoom(s) {
+    var cx = (sx + vw / 2) / scale, cy = (sy + vh / 2) / scale;
+    scale = Math.min(2.5, Math.max(0.1, s));
+    scrollTo(cx * scale - vw / 2, cy * scale - vh / 2);
   }
   function fit() {
     if (!width || !height) { return; }
-    zoom(Math.min(1, view.clientWidth / width, view.clientHeight / height));
+    zoom(Math.min(1, vw / width, vh / height));
   }
 
   // Drag the background to pan.
   var drag = null;
   view.addEventListener("pointerdown", function (ev) {
     if (ev.button !== 0 || ev.target.closest("a, [role=button]")) { return; }
-    drag = { x: ev.clientX, y: ev.clientY, l: view.scrollLeft, t: view.scrollTop };
+    drag = { x: ev.clientX, y: ev.clientY, l: sx, t: sy };
     view.setPointerCapture(ev.pointerId);
   });
   view.addEventListener("pointermove", function (ev) {
@@ -217,18 +243,59 @@
     if (t && (ev.key === "Enter" || ev.key === " ")) {
       ev.preventDefault();
       toggle(t.getAttribute("data-node"), t.getAttribute("data-side") === "up");
+      return;
+    }
+    var step = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[ev.key];
+    var from = step && ev.target.closest("g.lineage-n");
+    if (from) {
+      ev.preventDefault();
+      focusNode(neighbour(from.getAttribute("data-id"), step[0], step[1]));
     }
   });
 
-  // Node elements are made once and kept: a redraw moves them and hides
-  // what is collapsed away (re-creating a thousand nodes costs more than
-  // moving them).
+  // neighbour is the node beside id in the layout: the next or previous
+  // in its layer (dy), or the nearest in the next layer left or right
+  // (dx); id itself at an edge.
+  function neighbour(id, dx, dy) {
+    var p = cur.get(id);
+    if (!p) { return id; }
+    var best = id, bestD = Infinity;
+    cur.forEach(function (q, other) {
+      var d;
+      if (dy) {
+        if (q.x !== p.x || (q.y - p.y) * dy <= 0) { return; }
+        d = Math.abs(q.y - p.y);
+      } else {
+        if (Math.round((q.x - p.x) / COLW) !== dx) { return; }
+        d = Math.abs(q.y - p.y);
+      }
+      if (d < bestD) { best = other; bestD = d; }
+    });
+    return best;
+  }
+
+  // focusNode brings a node into view (and so into the document) and
+  // gives its link the focus.
+  function focusNode(id) {
+    var p = cur.get(id);
+    if (!p) { return; }
+    if (p.x * scale < sx || (p.x + BOXW) * scale > sx + vw || p.y * scale < sy || (p.y + BOXH) * scale > sy + vh) {
+      scrollTo((p.x + BOXW / 2) * scale - vw / 2, (p.y + BOXH / 2) * scale - vh / 2);
+    }
+    var m = made.get(id);
+    if (m) { m.g.querySelector("a.lineage-node").focus({ preventScroll: true }); }
+  }
+
+  // Only what is in view (and a margin around it) is in the document:
+  // node elements are made on first sight and kept, attached while in
+  // view; edges are drawn when their box meets the view. A thousand
+  // nodes then cost the browser little more than the few dozen seen.
   var edgeLayer = el("g", { "class": "lineage-edges", "aria-hidden": "true" }, svg);
   var nodeLayer = el("g", { "class": "lineage-nodes" }, svg);
-  var made = new Map();
+  var made = new Map(), attached = new Set(), cur = new Map(), MARGIN = 400, first = true, moved = false;
 
-  // draw lays out and draws what is visible; focus names the toggle to
-  // give the focus back to (the one just used).
+  // draw lays out what is visible and paints the view; focus names the
+  // toggle just used: it keeps its place on screen and gets the focus.
   function draw(focus) {
     var vis = visible();
     var layer = layers(vis);
@@ -243,41 +310,21 @@
       var top = PAD + (most - row.length) * ROWH / 2;
       row.forEach(function (id, i) { xy.set(id, { x: PAD + 12 + (l - o.min) * COLW, y: top + i * ROWH }); });
     }
+    var before = focus && cur.get(focus.id);
+    cur = xy;
+    var after = focus && xy.get(focus.id), x = sx, y = sy;
+    if (first && xy.has(root.id)) {
+      // First drawing: the asset in the middle of the view.
+      first = false;
+      x = xy.get(root.id).x * scale - vw / 2 + BOXW / 2;
+      y = xy.get(root.id).y * scale - vh / 2;
+    } else if (before && after) {
+      x += (after.x - before.x) * scale;
+      y += (after.y - before.y) * scale;
+    }
+    moved = true;
     svg.setAttribute("viewBox", "0 0 " + width + " " + height);
-    svg.setAttribute("width", width * scale);
-    svg.setAttribute("height", height * scale);
-    var d = [];
-    g.edges.forEach(function (e) {
-      var a = xy.get(e.from), b = xy.get(e.to);
-      if (!a || !b) { return; }
-      var x1 = a.x + BOXW, y1 = a.y + BOXH / 2, x2 = b.x, y2 = b.y + BOXH / 2, mx = (x1 + x2) / 2;
-      d.push("M" + x1 + " " + y1 + "C" + mx + " " + y1 + " " + mx + " " + y2 + " " + x2 + " " + y2);
-    });
-    // One path per few hundred edges: thousands of path elements cost
-    // more to lay out than a few long paths.
-    var paths = [];
-    for (var i = 0; i < d.length; i += 400) {
-      paths.push(el("path", { d: d.slice(i, i + 400).join(""), "class": "lineage-edge" }));
-    }
-    edgeLayer.replaceChildren.apply(edgeLayer, paths);
-    var fresh = document.createDocumentFragment();
-    for (var l2 = o.min; l2 <= o.max; l2++) {
-      (o.rows.get(l2) || []).forEach(function (id) {
-        var m = made.get(id);
-        if (!m) {
-          m = makeNode(byId.get(id));
-          made.set(id, m);
-          fresh.appendChild(m.g);
-        }
-        var p = xy.get(id);
-        m.g.setAttribute("transform", "translate(" + p.x + " " + p.y + ")");
-        m.g.classList.remove("lineage-gone");
-        if (m.up) { setToggle(m.up, collapsedUp.has(id)); }
-        if (m.down) { setToggle(m.down, collapsedDown.has(id)); }
-      });
-    }
-    nodeLayer.appendChild(fresh);
-    made.forEach(function (m, id) { if (!xy.has(id)) { m.g.classList.add("lineage-gone"); } });
+    scrollTo(x, y);
     var up = 0, down = 0;
     xy.forEach(function (_, id) { var s = byId.get(id).side; if (s === "up") { up++; } else if (s === "down") { down++; } });
     host.dataset.shown = String(xy.size);
@@ -289,6 +336,58 @@
     }
     return xy;
   }
+
+  // paint puts the nodes and edges in view into the document and takes
+  // the others out (after a new layout, moved: every node's place and
+  // toggles are set again).
+  function paint() {
+    var x0 = (sx - MARGIN) / scale, x1 = (sx + vw + MARGIN) / scale;
+    var y0 = (sy - MARGIN) / scale, y1 = (sy + vh + MARGIN) / scale;
+    var keep = document.activeElement && document.activeElement.closest && document.activeElement.closest("g.lineage-n");
+    var inView = new Set(), frag = document.createDocumentFragment();
+    cur.forEach(function (p, id) {
+      if (p.x + BOXW + 10 < x0 || p.x - 10 > x1 || p.y + BOXH < y0 || p.y > y1) { return; }
+      inView.add(id);
+      var m = made.get(id);
+      if (!m) { m = makeNode(byId.get(id)); made.set(id, m); }
+      if (moved || !attached.has(id)) {
+        m.g.setAttribute("transform", "translate(" + p.x + " " + p.y + ")");
+        if (m.up) { setToggle(m.up, collapsedUp.has(id)); }
+        if (m.down) { setToggle(m.down, collapsedDown.has(id)); }
+      }
+      if (!attached.has(id)) { frag.appendChild(m.g); }
+    });
+    nodeLayer.appendChild(frag);
+    attached.forEach(function (id) {
+      var m = made.get(id);
+      if (inView.has(id)) { return; }
+      if (m.g === keep && cur.has(id)) { inView.add(id); return; }
+      m.g.remove();
+    });
+    attached = inView;
+    moved = false;
+    var d = [];
+    g.edges.forEach(function (e) {
+      var a = cur.get(e.from), b = cur.get(e.to);
+      if (!a || !b || Math.max(a.x, b.x) + BOXW < x0 || Math.min(a.x, b.x) > x1 || Math.max(a.y, b.y) + BOXH < y0 || Math.min(a.y, b.y) > y1) { return; }
+      var ex1 = a.x + BOXW, ey1 = a.y + BOXH / 2, ex2 = b.x, ey2 = b.y + BOXH / 2, mx = (ex1 + ex2) / 2;
+      d.push("M" + ex1 + " " + ey1 + "C" + mx + " " + ey1 + " " + mx + " " + ey2 + " " + ex2 + " " + ey2);
+    });
+    var paths = [];
+    for (var i = 0; i < d.length; i += 400) {
+      paths.push(el("path", { d: d.slice(i, i + 400).join(""), "class": "lineage-edge" }));
+    }
+    edgeLayer.replaceChildren.apply(edgeLayer, paths);
+  }
+  var pending = false;
+  view.addEventListener("scroll", function () {
+    if (pending) { return; }
+    pending = true;
+    requestAnimationFrame(function () {
+      pending = false;
+      if (view.scrollLeft !== sx || view.scrollTop !== sy) { sx = view.scrollLeft; sy = view.scrollTop; paint(); }
+    });
+  });
 
   function makeNode(n) {
     var lvl = ["open", "proprietary", "national-security"].indexOf(n.level) >= 0 ? n.level : "national-security";
@@ -327,13 +426,8 @@
     t.lineageSign.textContent = closed ? "+" : "−";
   }
 
-  var xy = draw(null);
+  draw(null);
   performance.mark("lineage-drawn");
-  var r = xy.get(root.id);
-  if (r) {
-    view.scrollLeft = r.x * scale - view.clientWidth / 2 + BOXW / 2;
-    view.scrollTop = r.y * scale - view.clientHeight / 2;
-  }
   // Ready once the browser has laid out and painted the first drawing.
   requestAnimationFrame(function () {
     setTimeout(function () {
