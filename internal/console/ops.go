@@ -384,7 +384,6 @@ func (c *Console) jobLivePart(w http.ResponseWriter, r *http.Request, v *viewer)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Job-State", l.Job.State)
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 	return nil
