@@ -384,7 +384,6 @@ func (c *Console) jobLivePart(w http.ResponseWriter, r *http.Request, v *viewer)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Job-State", l.Job.State)
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 	return nil
@@ -546,6 +545,58 @@ type instrumentData struct {
 	Row       instrumentRow
 	Approvals []instruments.Approval
 	Workcell  *instruments.Workcell
+	Runs      []runRow
+}
+
+// runRow is an experiment a campaign ran (or runs) on an instrument.
+type runRow struct {
+	campaign.Experiment
+	CampaignName string
+	Label        string
+}
+
+// Bounds of an instrument page's recent runs: the newest campaigns the
+// viewer may read, the first experiments of each, the newest runs shown.
+const (
+	runCampaigns   = 20
+	runExperiments = 1000
+	runsShown      = 20
+)
+
+// recentRuns returns the newest experiments on instrument id among the
+// campaigns the viewer may read, adding each shown campaign's label to
+// the page.
+func (c *Console) recentRuns(ctx context.Context, pg *page, p *genesis.Principal, id string) ([]runRow, error) {
+	if c.cfg.Campaigns == nil {
+		return nil, nil
+	}
+	cs, _, err := c.cfg.Campaigns.List(ctx, p, campaign.ListOptions{Limit: runCampaigns})
+	if err != nil {
+		return nil, err
+	}
+	var runs []runRow
+	for _, cp := range cs {
+		exps, _, err := c.cfg.Campaigns.Experiments(ctx, p, cp.ID, campaign.ExperimentOptions{Limit: runExperiments})
+		if errors.Is(errors.NotExist, err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range exps {
+			if e.Instrument == id {
+				runs = append(runs, runRow{Experiment: e, CampaignName: cp.Name, Label: cp.Label})
+			}
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b runRow) int { return b.ProposedAt.Compare(a.ProposedAt) })
+	runs = runs[:min(len(runs), runsShown)]
+	for _, r := range runs {
+		if err := pg.show(r.Label); err != nil {
+			return nil, err
+		}
+	}
+	return runs, nil
 }
 
 // instrument is an instrument's page: status, lock and queue, actions and
@@ -567,6 +618,9 @@ func (c *Console) instrument(w http.ResponseWriter, r *http.Request, v *viewer) 
 		return err
 	}
 	d := instrumentData{Row: row}
+	if d.Runs, err = c.recentRuns(ctx, pg, p, in.ID); err != nil {
+		return err
+	}
 	aps, err := c.cfg.Instruments.Approvals(ctx, p, false)
 	if err != nil && !errors.Is(errors.Permission, err) && !errors.Is(errors.NotExist, err) {
 		return err

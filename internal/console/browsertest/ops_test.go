@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/campaign"
 	"github.com/genesis-science/genesis/internal/compute"
 	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/lab"
@@ -217,4 +218,59 @@ func TestConsoleOpsPhoneWidth(t *testing.T) {
 	if got := path(t, p); got != "/labs/instruments/reactor-1/estop" {
 		t.Errorf("Enter on the e-stop button led to %q", got)
 	}
+}
+
+// runCampaign is a small OPEN campaign on reactor-fast (a simulated flow
+// reactor run fast) — the runs an instrument page lists.
+const runCampaign = `name: fast-flow
+title: Fast flow
+label: OPEN
+objectives:
+  - {name: yield, goal: max, target: 99, unit: "%"}
+params:
+  - {name: temperature, kind: continuous, low: 30, high: 150, unit: °C}
+budget: {experiments: 2, wall_time: 1h}
+batch: 1
+seed: 1
+executor:
+  instrument: reactor-fast
+  action: run
+  params: {residence_time: 5, concentration: 0.5, catalyst: Pd-A}
+`
+
+// TestConsoleInstrumentRuns: an instrument's page lists the runs of the
+// campaigns using it, as the campaign runner records them.
+func TestConsoleInstrumentRuns(t *testing.T) {
+	pf := newOpsPlatform(t)
+	ctx := context.Background()
+	settings, _ := json.Marshal(map[string]any{"model": "flow-reactor", "speed": 5000, "seed": 7})
+	if _, err := pf.App.Instruments.Ensure(ctx, instruments.Spec{Name: "reactor-fast", Kind: "sim", Settings: settings,
+		Lab: "browser lab", Workcell: "cell-1", Accreditation: "OPEN"}); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := campaign.Parse([]byte(runCampaign))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := pf.Admin(t)
+	if _, err := pf.App.Campaigns.Create(ctx, admin, spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pf.App.Campaigns.Start(ctx, admin, "fast-flow"); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPage(t)
+	p.SignIn(pf.URL, pf.OperatorToken)
+	p.Open(pf.URL + "/labs/instruments/reactor-fast")
+	checkChrome(t, p, "open", "OPEN")
+	// The runner dispatches in the background: reload until a run shows
+	// (the page is not live; the wait is bounded by the action timeout).
+	p.Do("waiting for a run on reactor-fast", Until(`(() => {
+		if (document.querySelector('#instrument-runs tr.run')) return true;
+		if (!window.__reloading) { window.__reloading = true; setTimeout(() => location.reload(), 500); }
+		return false; })()`))
+	if got := Eval[string](p, `document.querySelector('#instrument-runs tr.run').textContent`); !strings.Contains(got, "fast-flow") {
+		t.Errorf("the run row %q does not name its campaign", got)
+	}
+	p.Screenshot("instrument")
 }
