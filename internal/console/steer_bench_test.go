@@ -1,10 +1,13 @@
 package console_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/campaign"
+	"github.com/genesis-science/genesis/internal/catalog"
 )
 
 // BenchmarkSteerPages renders a finished campaign's console pages (200
@@ -41,6 +44,34 @@ func BenchmarkSteerPages(b *testing.B) {
 		{"live", "/campaigns/bench/live"},
 		{"param-plot", "/campaigns/bench/params/temperature"},
 		{"convergence-plot", "/campaigns/bench/plot.svg"},
+	} {
+		b.Run(p.name, func(b *testing.B) { benchPage(b, br, p.path) })
+	}
+}
+
+// BenchmarkModelsPages renders the models page (a full page of 30 models,
+// 5 versions each) and one model's page and metric chart, as its owner.
+// go test ./internal/console -run XXX -bench ModelsPages
+func BenchmarkModelsPages(b *testing.B) {
+	w := newSteerWorld(b)
+	w.put(b, w.alice, "train-data", "OPEN", "x,y\n1,2\n")
+	in := []catalog.VersionRef{{Asset: "train-data", Version: 1}}
+	for i := range 30 {
+		name := fmt.Sprintf("bench-model-%02d", i)
+		if _, err := w.cat.RegisterModel(ctx, w.alice, catalog.RegisterSpec{Name: name, TrainedOn: in}); err != nil {
+			b.Fatal(err)
+		}
+		for j := range 5 {
+			m, _ := json.Marshal(map[string]float64{"r2": float64(j) / 5, "rmse": float64(10 - j)})
+			w.commitModel(b, w.alice, name, fmt.Sprintf("w %d %d", i, j), &catalog.ModelMeta{Framework: "f", Task: "t", Metrics: m}, in...)
+		}
+	}
+	br := w.browser(b)
+	br.signIn(w.aliceT)
+	for _, p := range []struct{ name, path string }{
+		{"models", "/models"},
+		{"model", "/models/bench-model-07"},
+		{"metric-chart", "/models/bench-model-07/metrics/r2"},
 	} {
 		b.Run(p.name, func(b *testing.B) { benchPage(b, br, p.path) })
 	}

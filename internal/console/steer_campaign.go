@@ -137,7 +137,11 @@ func campaignResource(cp *campaign.Campaign) (authz.Resource, error) {
 // liveData is the campaign's summary: state, objectives, best, budget and
 // the transitions the viewer may make now.
 func (c *Console) liveData(r *http.Request, v *viewer, cp *campaign.Campaign) (campaignData, error) {
-	d := campaignData{Campaign: cp, Live: cp.State == campaign.Running, CSRF: v.sess.CSRF,
+	// Live while it runs, and while a paused or stopped campaign's
+	// experiments in flight finish.
+	inFlight := cp.Counts.Dispatched+cp.Counts.Running > 0
+	live := cp.State == campaign.Running || inFlight && (cp.State == campaign.Paused || cp.State == campaign.Stopped)
+	d := campaignData{Campaign: cp, Live: live, CSRF: v.sess.CSRF,
 		Plot: "/campaigns/" + url.PathEscape(cp.Name) + "/plot.svg"}
 	may, err := c.maySteer(r, v, cp)
 	if err != nil {

@@ -392,7 +392,7 @@ func TestParameterPlots(t *testing.T) {
 
 // commitModel commits a version of model name holding one file, with its
 // model metadata, trained on inputs.
-func (w *world) commitModel(t *testing.T, p *genesis.Principal, name, content string, m *catalog.ModelMeta, inputs ...catalog.VersionRef) *catalog.Version {
+func (w *world) commitModel(t testing.TB, p *genesis.Principal, name, content string, m *catalog.ModelMeta, inputs ...catalog.VersionRef) *catalog.Version {
 	t.Helper()
 	data := []byte(content)
 	id := blob.Sum(data)

@@ -205,6 +205,22 @@ func TestConsoleCampaignConverges(t *testing.T) {
 		if err != nil || c.State != step.want {
 			t.Fatalf("after %s the campaign is %v (%v)", step.button, c, err)
 		}
+		if step.button == "#campaign-start" {
+			// Wait until its first experiment is on the (slow) reactor.
+			inflight := time.Now().Add(2 * time.Minute)
+			for c.Counts.Dispatched+c.Counts.Running == 0 {
+				if time.Now().After(inflight) {
+					t.Fatalf("no experiment was dispatched: %+v (%s)", c.Counts, c.Waiting)
+				}
+				time.Sleep(50 * time.Millisecond)
+				if c, err = sys.App.Campaigns.Get(context.Background(), admin, "steady"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if step.button == "#campaign-pause" && !Eval[bool](p, `document.getElementById("campaign-live").hasAttribute("data-live")`) {
+			t.Error("a paused campaign with an experiment in flight is not watched live")
+		}
 	}
 	p.Screenshot("campaign-stopped")
 }
