@@ -130,7 +130,7 @@ func (c *Console) recordAdmin(r *http.Request, v *viewer, action, typ, id string
 func (c *Console) disablePrincipal(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	return c.adminAction(w, r, v, "POST /api/v1/principals/{id}/disable", "principal", id, "principals", agreementForm{}, func() error {
-		if id == string(v.p.ID) {
+		if id == string(v.p.ID) || id == v.p.Name {
 			return errors.E(errors.Op("console.disablePrincipal"), errors.Invalid, errors.Msg("you cannot disable yourself"))
 		}
 		_, err := c.cfg.Identity.DisablePrincipal(r.Context(), id)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/label"
 )
 
 // officer creates a classification officer cleared for PROPRIETARY and
@@ -27,21 +29,23 @@ func officer(t *testing.T, sys *System, name string) string {
 	return secret
 }
 
-// checkpointed waits until the audit log's signed checkpoint covers every
-// entry appended so far (the log signs one within half a second).
+// checkpointed waits until the audit log's signed checkpoint covers
+// every record appended so far. Append is asynchronous: a barrier record
+// (appended last, so sequenced after everything before it) is waited for.
 func checkpointed(t *testing.T, sys *System) {
 	t.Helper()
 	ctx := context.Background()
+	open, _ := label.MustParse("OPEN").MarshalBinary()
+	idx, err := sys.App.Audit.AppendSync(ctx, audit.Record{Principal: "test", Action: "test.barrier", ObjectType: "test", Decision: audit.Allow, Label: open})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
-		size, err := sys.App.Audit.Size(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		cp, _, err := sys.App.Audit.Checkpoint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cp.Size >= size {
+		if cp.Size > idx {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
