@@ -32,7 +32,7 @@ type gov struct {
 	annaT, bertT, carlT string
 }
 
-func newGov(t *testing.T) *gov {
+func newGov(t testing.TB) *gov {
 	t.Helper()
 	sys := browsertest.Boot(t)
 	if _, err := sys.App.Identity.SetClearance(ctx, "admin", "PROPRIETARY"); err != nil {
@@ -61,13 +61,13 @@ func newGov(t *testing.T) *gov {
 // client is a signed-in browser: it keeps cookies and does not follow
 // redirects.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 	csrf string
 }
 
-func (g *gov) client(t *testing.T, token string) *client {
+func (g *gov) client(t testing.TB, token string) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: g.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -150,7 +150,7 @@ func (g *gov) api(t *testing.T, token, path string, out any) int {
 // every record appended so far, and returns its size. Append is
 // asynchronous: a barrier record (appended last, so sequenced after
 // everything before it) is waited for; it is one more OPEN record.
-func (g *gov) checkpointed(t *testing.T) uint64 {
+func (g *gov) checkpointed(t testing.TB) uint64 {
 	t.Helper()
 	open, _ := label.MustParse("OPEN").MarshalBinary()
 	idx, err := g.App.Audit.AppendSync(ctx, audit.Record{Principal: "test", Action: "test.barrier", ObjectType: "test", Decision: audit.Allow, Label: open})
@@ -631,5 +631,38 @@ func TestGovernFormsRefuseCrossSite(t *testing.T) {
 	}
 	if as, _ := g.App.Identity.Agreements(ctx, g.Admin(t)); len(as) != 0 {
 		t.Errorf("agreements after refused posts: %+v", as)
+	}
+}
+
+// BenchmarkAuditPages renders the audit page (50 entries, each with its
+// inclusion proof verified against the checkpoint) and one entry's proof
+// page over a log of about 3,000 records, as an administrator.
+// go test ./internal/console -run XXX -bench AuditPages
+func BenchmarkAuditPages(b *testing.B) {
+	g := newGov(b)
+	open, _ := label.MustParse("OPEN").MarshalBinary()
+	for i := range 3000 {
+		if _, err := g.App.Audit.Append(ctx, audit.Record{Principal: string(g.carl.ID), Action: "bench.op", ObjectType: "bench", ObjectID: strconv.Itoa(i), Decision: audit.Allow, Label: open}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	size := g.checkpointed(b)
+	admin := g.client(b, g.AdminToken)
+	for _, p := range []struct{ name, path string }{
+		{"audit-newest", "/audit"},
+		{"audit-filtered", "/audit?action=dataset.commit"},
+		{"audit-entry-proof", "/audit/entries/" + strconv.FormatUint(size/2, 10)},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			var ds []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if r := admin.get(p.path); r.StatusCode != http.StatusOK {
+					b.Fatalf("%s: %d", p.path, r.StatusCode)
+				}
+				ds = append(ds, time.Since(start))
+			}
+			report(b, ds)
+		})
 	}
 }
