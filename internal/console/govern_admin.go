@@ -169,6 +169,15 @@ func (c *Console) createAgreement(w http.ResponseWriter, r *http.Request, v *vie
 	})
 }
 
+func (c *Console) createOrg(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	return c.adminAction(w, r, v, "POST /api/v1/organizations", "organization", name, "org-create", agreementForm{}, func() error {
+		_, err := c.cfg.Identity.CreateOrg(r.Context(), genesis.Organization{Name: name, DisplayName: strings.TrimSpace(r.PostFormValue("display_name")),
+			Country: strings.TrimSpace(r.PostFormValue("country")), Kind: strings.TrimSpace(r.PostFormValue("kind"))})
+		return err
+	})
+}
+
 func (c *Console) endAgreement(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := strings.ToUpper(r.PathValue("id"))
 	return c.adminAction(w, r, v, "POST /api/v1/agreements/{id}/end", "agreement", id, "agreements", agreementForm{}, func() error {

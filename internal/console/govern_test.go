@@ -497,10 +497,13 @@ func TestAdminOnlyForAdministrators(t *testing.T) {
 // service and on the audit log; a refusal is shown on the page.
 func TestAdminPage(t *testing.T) {
 	g := newGov(t)
-	if _, err := g.App.Identity.CreateOrg(ctx, genesis.Organization{Name: "pppl", Country: "USA", Kind: "laboratory"}); err != nil {
-		t.Fatal(err)
-	}
 	admin, carl := g.client(t, g.AdminToken), g.client(t, g.carlT)
+	if r := admin.post("/admin/organizations", url.Values{"name": {"pppl"}, "country": {"USA"}, "kind": {"laboratory"}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create organisation: %d %q", r.StatusCode, text(byID(r.doc, "admin-error")))
+	}
+	if r := admin.post("/admin/organizations", url.Values{"name": {"nowhere"}, "country": {"XX"}, "kind": {"laboratory"}}, nil); r.StatusCode != http.StatusBadRequest || text(byID(r.doc, "admin-error")) == "" {
+		t.Errorf("bad organisation: %d", r.StatusCode)
+	}
 	page := admin.get("/admin")
 	if page.StatusCode != 200 {
 		t.Fatalf("/admin: %d", page.StatusCode)
@@ -559,7 +562,7 @@ func TestAdminPage(t *testing.T) {
 
 	// Each change is on the audit log, as the API's would be.
 	g.checkpointed(t)
-	for _, action := range []string{"POST /api/v1/principals/{id}/clearance", "POST /api/v1/agreements", "POST /api/v1/agreements/{id}/end", "POST /api/v1/principals/{id}/disable"} {
+	for _, action := range []string{"POST /api/v1/organizations", "POST /api/v1/principals/{id}/clearance", "POST /api/v1/agreements", "POST /api/v1/agreements/{id}/end", "POST /api/v1/principals/{id}/disable"} {
 		var list httpapi.AuditEntries
 		g.api(t, g.AdminToken, "/api/v1/audit/entries?from=0&action="+url.QueryEscape(action), &list)
 		if len(list.Items) == 0 || list.Items[0].Decision != audit.Allow || list.Items[0].Principal != string(g.Admin(t).ID) {
@@ -584,6 +587,7 @@ func TestGovernFormsRefuseCrossSite(t *testing.T) {
 		{admin, loc + "/decide", url.Values{"decision": {"approve"}}},
 		{admin, "/admin/principals/" + string(g.carl.ID) + "/disable", url.Values{}},
 		{admin, "/admin/principals/" + string(g.carl.ID) + "/clearance", url.Values{"clearance": {"PROPRIETARY"}}},
+		{admin, "/admin/organizations", url.Values{"name": {"evil"}, "country": {"USA"}, "kind": {"laboratory"}}},
 		{admin, "/admin/agreements", url.Values{"id": {"NDA-1"}, "type": {"NDA"}, "parties": {"x"}, "not_before": {"2026-01-01"}, "not_after": {"2027-01-01"}}},
 		{admin, "/admin/agreements/NDA-1/end", url.Values{}},
 	}
@@ -628,6 +632,9 @@ func TestGovernFormsRefuseCrossSite(t *testing.T) {
 	}
 	if p, _ := g.App.Identity.Principal(ctx, g.Admin(t), "carl"); p.Disabled || p.Clearance != "OPEN" {
 		t.Errorf("carl after refused posts: %+v", p)
+	}
+	if os, _ := g.App.Identity.Orgs(ctx); len(os) != 0 {
+		t.Errorf("organisations after refused posts: %+v", os)
 	}
 	if as, _ := g.App.Identity.Agreements(ctx, g.Admin(t)); len(as) != 0 {
 		t.Errorf("agreements after refused posts: %+v", as)
