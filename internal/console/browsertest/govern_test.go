@@ -149,14 +149,20 @@ func TestConsoleDeclassifyTwoOfficers(t *testing.T) {
 	if v := Eval[string](bert, `document.getElementById("audit-verify").dataset.verified`); v != "true" {
 		t.Errorf("verification panel: %s", Eval[string](bert, `document.getElementById("audit-verify").textContent`))
 	}
-	actions := Eval[[]string](bert, `[...document.querySelectorAll("#audit-entries tr[data-index] .audit-action")].map(td => td.textContent)`)
+	// Each row: its action and its proof cell.
+	rows := Eval[[][]string](bert, `[...document.querySelectorAll("#audit-entries tr[data-index]")].map(tr => [tr.querySelector(".audit-action").textContent, tr.querySelector(".proof").textContent.trim()])`)
 	for _, want := range []string{"dataset.declassify.request", "dataset.declassify.approve"} {
 		found := false
-		for _, a := range actions {
-			found = found || a == want
+		for _, r := range rows {
+			if r[0] == want {
+				found = true
+				if r[1] != "✓ included" {
+					t.Errorf("the %s record's proof: %q", want, r[1])
+				}
+			}
 		}
 		if !found {
-			t.Errorf("the audit page lacks %s: %v", want, actions)
+			t.Errorf("the audit page lacks %s: %v", want, rows)
 		}
 	}
 	bert.Screenshot("audit")
