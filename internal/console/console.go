@@ -189,6 +189,7 @@ func (c *Console) routes() {
 	c.mux.Handle("GET /admin", c.authed(c.admin))
 	c.mux.Handle("POST /admin/principals/{id}/disable", c.authed(c.disablePrincipal))
 	c.mux.Handle("POST /admin/principals/{id}/clearance", c.authed(c.setClearance))
+	c.mux.Handle("POST /admin/organizations", c.authed(c.createOrg))
 	c.mux.Handle("POST /admin/agreements", c.authed(c.createAgreement))
 	c.mux.Handle("POST /admin/agreements/{id}/end", c.authed(c.endAgreement))
 	// Access: OIDC sign-in (authorization code with PKCE).

@@ -130,7 +130,7 @@ func (c *Console) recordAdmin(r *http.Request, v *viewer, action, typ, id string
 func (c *Console) disablePrincipal(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	return c.adminAction(w, r, v, "POST /api/v1/principals/{id}/disable", "principal", id, "principals", agreementForm{}, func() error {
-		if id == string(v.p.ID) {
+		if id == string(v.p.ID) || id == v.p.Name {
 			return errors.E(errors.Op("console.disablePrincipal"), errors.Invalid, errors.Msg("you cannot disable yourself"))
 		}
 		_, err := c.cfg.Identity.DisablePrincipal(r.Context(), id)
@@ -165,6 +165,15 @@ func (c *Console) createAgreement(w http.ResponseWriter, r *http.Request, v *vie
 		}
 		_, err = c.cfg.Identity.CreateAgreement(r.Context(), v.p, identity.Agreement{ID: f.ID, Type: authz.AgreementType(f.Type), Title: strings.TrimSpace(f.Title),
 			Parties: parties, NotBefore: nb, NotAfter: na, Compartments: splitList(f.Compartments)})
+		return err
+	})
+}
+
+func (c *Console) createOrg(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	return c.adminAction(w, r, v, "POST /api/v1/organizations", "organization", name, "org-create", agreementForm{}, func() error {
+		_, err := c.cfg.Identity.CreateOrg(r.Context(), genesis.Organization{Name: name, DisplayName: strings.TrimSpace(r.PostFormValue("display_name")),
+			Country: strings.TrimSpace(r.PostFormValue("country")), Kind: strings.TrimSpace(r.PostFormValue("kind"))})
 		return err
 	})
 }

@@ -107,3 +107,44 @@ func TestVerifyCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAgreementForm: the agreement form's parsers. A date is accepted
+// only as YYYY-MM-DD and means that day (its start, or its end for an
+// end date); a list splits into non-empty items without separators that,
+// in order, are the input's fields. Seeds: testdata/fuzz/FuzzAgreementForm.
+func FuzzAgreementForm(f *testing.F) {
+	f.Add("2026-01-31", "pppl, mit  ornl")
+	f.Add("2026-02-30", ",,")
+	f.Add(" 2026-12-31 ", "a\tb\nc")
+	f.Fuzz(func(t *testing.T, date, list string) {
+		for _, end := range []bool{false, true} {
+			d, err := formDate(date, "not_after", end)
+			if err != nil {
+				if errors.SafeMessage(err) == "" {
+					t.Fatalf("refusal of %q without a message", date)
+				}
+				continue
+			}
+			if got := d.Format("2006-01-02"); got != strings.TrimSpace(date) {
+				t.Fatalf("date %q read as %s", date, got)
+			}
+			if d.Location() != time.UTC || (!end && (d.Hour() != 0 || d.Minute() != 0)) || (end && d.Hour() != 23) {
+				t.Fatalf("date %q (end %v) read as %v", date, end, d)
+			}
+		}
+		items := splitList(list)
+		var rebuilt []string
+		for _, it := range items {
+			if it == "" || strings.ContainsAny(it, ", \t\r\n") {
+				t.Fatalf("item %q of %q", it, list)
+			}
+			rebuilt = append(rebuilt, it)
+		}
+		want := strings.Fields(strings.ReplaceAll(list, ",", " "))
+		// strings.Fields also splits at other Unicode spaces; compare only
+		// when the input has none.
+		if !strings.ContainsFunc(list, func(r rune) bool { return r > 127 || r == '\v' || r == '\f' }) && strings.Join(rebuilt, "\x00") != strings.Join(want, "\x00") {
+			t.Fatalf("split %q into %q, want %q", list, rebuilt, want)
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/genesis-science/genesis/internal/console"
 	"github.com/genesis-science/genesis/internal/console/browsertest"
 	"github.com/genesis-science/genesis/internal/httpapi"
+	"github.com/genesis-science/genesis/internal/label"
 	"golang.org/x/net/html"
 )
 
@@ -31,7 +32,7 @@ type gov struct {
 	annaT, bertT, carlT string
 }
 
-func newGov(t *testing.T) *gov {
+func newGov(t testing.TB) *gov {
 	t.Helper()
 	sys := browsertest.Boot(t)
 	if _, err := sys.App.Identity.SetClearance(ctx, "admin", "PROPRIETARY"); err != nil {
@@ -60,13 +61,13 @@ func newGov(t *testing.T) *gov {
 // client is a signed-in browser: it keeps cookies and does not follow
 // redirects.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 	csrf string
 }
 
-func (g *gov) client(t *testing.T, token string) *client {
+func (g *gov) client(t testing.TB, token string) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: g.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -145,21 +146,24 @@ func (g *gov) api(t *testing.T, token, path string, out any) int {
 	return res.StatusCode
 }
 
-// checkpointed waits until the audit log's latest checkpoint covers every
-// entry appended so far (the log signs one within half a second).
-func (g *gov) checkpointed(t *testing.T) uint64 {
+// checkpointed waits until the audit log's signed checkpoint covers
+// every record appended so far, and returns its size. Append is
+// asynchronous: a barrier record (appended last, so sequenced after
+// everything before it) is waited for; it is one more OPEN record.
+func (g *gov) checkpointed(t testing.TB) uint64 {
 	t.Helper()
+	open, _ := label.MustParse("OPEN").MarshalBinary()
+	idx, err := g.App.Audit.AppendSync(ctx, audit.Record{Principal: "test", Action: "test.barrier", ObjectType: "test", Decision: audit.Allow, Label: open})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
-		size, err := g.App.Audit.Size(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		cp, _, err := g.App.Audit.Checkpoint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cp.Size >= size {
-			return cp.Size
+		if cp.Size > idx {
+			return idx + 1
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -493,10 +497,13 @@ func TestAdminOnlyForAdministrators(t *testing.T) {
 // service and on the audit log; a refusal is shown on the page.
 func TestAdminPage(t *testing.T) {
 	g := newGov(t)
-	if _, err := g.App.Identity.CreateOrg(ctx, genesis.Organization{Name: "pppl", Country: "USA", Kind: "laboratory"}); err != nil {
-		t.Fatal(err)
-	}
 	admin, carl := g.client(t, g.AdminToken), g.client(t, g.carlT)
+	if r := admin.post("/admin/organizations", url.Values{"name": {"pppl"}, "country": {"USA"}, "kind": {"laboratory"}}, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create organisation: %d %q", r.StatusCode, text(byID(r.doc, "admin-error")))
+	}
+	if r := admin.post("/admin/organizations", url.Values{"name": {"nowhere"}, "country": {"XX"}, "kind": {"laboratory"}}, nil); r.StatusCode != http.StatusBadRequest || text(byID(r.doc, "admin-error")) == "" {
+		t.Errorf("bad organisation: %d", r.StatusCode)
+	}
 	page := admin.get("/admin")
 	if page.StatusCode != 200 {
 		t.Fatalf("/admin: %d", page.StatusCode)
@@ -555,7 +562,7 @@ func TestAdminPage(t *testing.T) {
 
 	// Each change is on the audit log, as the API's would be.
 	g.checkpointed(t)
-	for _, action := range []string{"POST /api/v1/principals/{id}/clearance", "POST /api/v1/agreements", "POST /api/v1/agreements/{id}/end", "POST /api/v1/principals/{id}/disable"} {
+	for _, action := range []string{"POST /api/v1/organizations", "POST /api/v1/principals/{id}/clearance", "POST /api/v1/agreements", "POST /api/v1/agreements/{id}/end", "POST /api/v1/principals/{id}/disable"} {
 		var list httpapi.AuditEntries
 		g.api(t, g.AdminToken, "/api/v1/audit/entries?from=0&action="+url.QueryEscape(action), &list)
 		if len(list.Items) == 0 || list.Items[0].Decision != audit.Allow || list.Items[0].Principal != string(g.Admin(t).ID) {
@@ -580,6 +587,7 @@ func TestGovernFormsRefuseCrossSite(t *testing.T) {
 		{admin, loc + "/decide", url.Values{"decision": {"approve"}}},
 		{admin, "/admin/principals/" + string(g.carl.ID) + "/disable", url.Values{}},
 		{admin, "/admin/principals/" + string(g.carl.ID) + "/clearance", url.Values{"clearance": {"PROPRIETARY"}}},
+		{admin, "/admin/organizations", url.Values{"name": {"evil"}, "country": {"USA"}, "kind": {"laboratory"}}},
 		{admin, "/admin/agreements", url.Values{"id": {"NDA-1"}, "type": {"NDA"}, "parties": {"x"}, "not_before": {"2026-01-01"}, "not_after": {"2027-01-01"}}},
 		{admin, "/admin/agreements/NDA-1/end", url.Values{}},
 	}
@@ -593,7 +601,7 @@ func TestGovernFormsRefuseCrossSite(t *testing.T) {
 		{"cross-site", "", map[string]string{"Sec-Fetch-Site": "cross-site"}},
 		{"other origin", "", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": ""}},
 	}
-	sizeBefore, _ := g.App.Audit.Size(ctx)
+	sizeBefore := g.checkpointed(t)
 	for _, f := range forms {
 		for _, a := range attacks {
 			form := url.Values{}
@@ -611,6 +619,13 @@ func TestGovernFormsRefuseCrossSite(t *testing.T) {
 			}
 		}
 	}
+	if after := g.checkpointed(t); after != sizeBefore+1 {
+		t.Errorf("refused posts left %d audit records", after-sizeBefore-1)
+		for i := sizeBefore; i < after; i++ {
+			rec, _ := g.App.Audit.Get(ctx, i)
+			t.Logf("%d: %+v", i, rec)
+		}
+	}
 	rs, _ := g.App.Catalog.Releases(ctx, g.Admin(t))
 	if len(rs) != 1 || rs[0].State != "pending" {
 		t.Errorf("releases after refused posts: %+v", rs)
@@ -618,10 +633,43 @@ func TestGovernFormsRefuseCrossSite(t *testing.T) {
 	if p, _ := g.App.Identity.Principal(ctx, g.Admin(t), "carl"); p.Disabled || p.Clearance != "OPEN" {
 		t.Errorf("carl after refused posts: %+v", p)
 	}
+	if os, _ := g.App.Identity.Orgs(ctx); len(os) != 0 {
+		t.Errorf("organisations after refused posts: %+v", os)
+	}
 	if as, _ := g.App.Identity.Agreements(ctx, g.Admin(t)); len(as) != 0 {
 		t.Errorf("agreements after refused posts: %+v", as)
 	}
-	if after, _ := g.App.Audit.Size(ctx); after != sizeBefore {
-		t.Errorf("refused posts left %d audit records", after-sizeBefore)
+}
+
+// BenchmarkAuditPages renders the audit page (50 entries, each with its
+// inclusion proof verified against the checkpoint) and one entry's proof
+// page over a log of about 3,000 records, as an administrator.
+// go test ./internal/console -run XXX -bench AuditPages
+func BenchmarkAuditPages(b *testing.B) {
+	g := newGov(b)
+	open, _ := label.MustParse("OPEN").MarshalBinary()
+	for i := range 3000 {
+		if _, err := g.App.Audit.Append(ctx, audit.Record{Principal: string(g.carl.ID), Action: "bench.op", ObjectType: "bench", ObjectID: strconv.Itoa(i), Decision: audit.Allow, Label: open}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	size := g.checkpointed(b)
+	admin := g.client(b, g.AdminToken)
+	for _, p := range []struct{ name, path string }{
+		{"audit-newest", "/audit"},
+		{"audit-filtered", "/audit?action=dataset.commit"},
+		{"audit-entry-proof", "/audit/entries/" + strconv.FormatUint(size/2, 10)},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			var ds []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if r := admin.get(p.path); r.StatusCode != http.StatusOK {
+					b.Fatalf("%s: %d", p.path, r.StatusCode)
+				}
+				ds = append(ds, time.Since(start))
+			}
+			report(b, ds)
+		})
 	}
 }

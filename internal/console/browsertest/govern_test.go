@@ -8,6 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/genesis-science/genesis"
+	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/label"
 )
 
 // officer creates a classification officer cleared for PROPRIETARY and
@@ -27,21 +29,23 @@ func officer(t *testing.T, sys *System, name string) string {
 	return secret
 }
 
-// checkpointed waits until the audit log's signed checkpoint covers every
-// entry appended so far (the log signs one within half a second).
+// checkpointed waits until the audit log's signed checkpoint covers
+// every record appended so far. Append is asynchronous: a barrier record
+// (appended last, so sequenced after everything before it) is waited for.
 func checkpointed(t *testing.T, sys *System) {
 	t.Helper()
 	ctx := context.Background()
+	open, _ := label.MustParse("OPEN").MarshalBinary()
+	idx, err := sys.App.Audit.AppendSync(ctx, audit.Record{Principal: "test", Action: "test.barrier", ObjectType: "test", Decision: audit.Allow, Label: open})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for {
-		size, err := sys.App.Audit.Size(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		cp, _, err := sys.App.Audit.Checkpoint(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cp.Size >= size {
+		if cp.Size > idx {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -145,14 +149,20 @@ func TestConsoleDeclassifyTwoOfficers(t *testing.T) {
 	if v := Eval[string](bert, `document.getElementById("audit-verify").dataset.verified`); v != "true" {
 		t.Errorf("verification panel: %s", Eval[string](bert, `document.getElementById("audit-verify").textContent`))
 	}
-	actions := Eval[[]string](bert, `[...document.querySelectorAll("#audit-entries tr[data-index] .audit-action")].map(td => td.textContent)`)
+	// Each row: its action and its proof cell.
+	rows := Eval[[][]string](bert, `[...document.querySelectorAll("#audit-entries tr[data-index]")].map(tr => [tr.querySelector(".audit-action").textContent, tr.querySelector(".proof").textContent.trim()])`)
 	for _, want := range []string{"dataset.declassify.request", "dataset.declassify.approve"} {
 		found := false
-		for _, a := range actions {
-			found = found || a == want
+		for _, r := range rows {
+			if r[0] == want {
+				found = true
+				if r[1] != "✓ included" {
+					t.Errorf("the %s record's proof: %q", want, r[1])
+				}
+			}
 		}
 		if !found {
-			t.Errorf("the audit page lacks %s: %v", want, actions)
+			t.Errorf("the audit page lacks %s: %v", want, rows)
 		}
 	}
 	bert.Screenshot("audit")
