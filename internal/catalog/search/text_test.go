@@ -1,8 +1,10 @@
 package search
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -179,6 +181,43 @@ func TestSnippetWordBoundaries(t *testing.T) {
 		}
 		if first := strings.Index(text, "gap"); first < at || first+3 > at+len(sn) {
 			t.Fatalf("snippet %q misses the first match at %d in %q", sn, first, text)
+		}
+	}
+}
+
+// TestTopFacets checks the bounded selection against the reference: sort
+// every positive count by count then value and keep k.
+func TestTopFacets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 500 {
+		m := map[string]int{}
+		for range rng.IntN(300) {
+			m[fmt.Sprintf("v%d", rng.IntN(400))] = rng.IntN(6) - 1 // ties and non-positive counts
+		}
+		k := rng.IntN(25)
+		want := []Facet{}
+		for v, n := range m {
+			if n > 0 {
+				want = append(want, Facet{Value: v, Count: n})
+			}
+		}
+		sort.Slice(want, func(i, j int) bool {
+			if want[i].Count != want[j].Count {
+				return want[i].Count > want[j].Count
+			}
+			return want[i].Value < want[j].Value
+		})
+		if len(want) > k {
+			want = want[:k]
+		}
+		got := topFacets(m, k)
+		if len(got) != len(want) {
+			t.Fatalf("round %d k %d: %d facets, want %d", round, k, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("round %d k %d: %v, want %v", round, k, got, want)
+			}
 		}
 	}
 }
