@@ -221,3 +221,34 @@ func TestTopFacets(t *testing.T) {
 		}
 	}
 }
+
+// TestAddTopFacets: adding only the values that can make the top gives
+// the same facets as adding every value.
+func TestAddTopFacets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for round := range 500 {
+		n := rng.IntN(3 * MaxFacetValues)
+		strs := make([]string, n)
+		counts := make([]int, n)
+		for i := range strs {
+			strs[i] = fmt.Sprintf("v%03d", rng.IntN(1000))
+			counts[i] = rng.IntN(5) - 1
+		}
+		// Distinct values, as interned strings are.
+		seen := map[string]bool{}
+		for i, s := range strs {
+			if seen[s] {
+				counts[i] = 0
+			}
+			seen[s] = true
+		}
+		all, top := facetCounter{}, facetCounter{}
+		for i, s := range strs {
+			all.add(FacetKeyword, s, counts[i])
+		}
+		addTop(top, FacetKeyword, strs, counts)
+		if got, want := top.result(), all.result(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("round %d: %v, want %v", round, got, want)
+		}
+	}
+}
