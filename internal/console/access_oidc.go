@@ -267,7 +267,7 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request, _ *viewer
 		return err
 	}
 	if err != nil || p.Disabled {
-		return c.oidcRefusal(w, r, http.StatusForbidden, "You signed in at "+o.host+", but no active Genesis account is registered for that identity. Ask an administrator to register it (genesis principal create … --oidc-subject).")
+		return c.oidcRefusal(w, r, http.StatusForbidden, "You signed in at "+o.host+", but no active Genesis account is registered for that identity. Ask an administrator to register it (genesis principal create NAME --oidc-issuer … --oidc-subject …).")
 	}
 	http.SetCookie(w, &http.Cookie{Name: OIDCCookie, Value: "", Path: "/signin/oidc", MaxAge: -1,
 		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})

@@ -117,7 +117,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if c.cfg.Activity == nil {
 		d.ActivityNote = "No audit log is configured."
 	} else {
-		evs, _, err := c.cfg.Activity.AuditEvents(ctx, p, c.now().Add(-activityWindow), activityScan)
+		evs, err := c.recentActivity(ctx, p)
 		switch {
 		case errors.Is(errors.Permission, err):
 			d.ActivityNote = "The audit trail is shown to stewards, classification officers and administrators."

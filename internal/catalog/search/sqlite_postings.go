@@ -294,12 +294,119 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 		}
 	}
 	out.facets.add(FacetSynthetic, "true", synN)
-	for id, s := range dc.strs {
-		out.facets.add(FacetDomain, s, domN[id])
-		out.facets.add(FacetOrg, s, orgN[id])
-		out.facets.add(FacetKeyword, s, kwN[id])
-	}
+	addTop(out.facets, FacetDomain, dc.strs, domN)
+	addTop(out.facets, FacetOrg, dc.strs, orgN)
+	addTop(out.facets, FacetKeyword, dc.strs, kwN)
 	return out, nil, nil
+}
+
+// addTop adds to fc the values of facet (strs[id] counted counts[id])
+// that can be among its MaxFacetValues first: every value counted more
+// often than the MaxFacetValues-th largest count, and of those counted
+// exactly that often the smallest, so result() picks the same values as
+// from all of them. A keyword can
+// name one document each (a station), and adding every one to the map
+// cost more than the rest of a search.
+func addTop(fc facetCounter, facet string, strs []string, counts []int) {
+	thr := kthLargestInt(counts, MaxFacetValues)
+	// Above the threshold: all; at it: the smallest values, enough to
+	// fill MaxFacetValues (result() breaks count ties by value), kept in
+	// a bounded max-heap of ids by value.
+	above := 0
+	var h []int
+	need := 0
+	for _, n := range counts {
+		if n > thr {
+			above++
+		}
+	}
+	need = MaxFacetValues - above
+	greater := func(i, j int) bool { return strs[h[i]] > strs[h[j]] }
+	for id, n := range counts {
+		switch {
+		case n <= 0 || n < thr:
+		case n > thr:
+			fc.add(facet, strs[id], n)
+		case need <= 0:
+		case len(h) < need:
+			h = append(h, id)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !greater(i, p) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+		case strs[id] < strs[h[0]]:
+			h[0] = id
+			for i := 0; ; {
+				c := 2*i + 1
+				if c >= len(h) {
+					break
+				}
+				if c+1 < len(h) && greater(c+1, c) {
+					c++
+				}
+				if !greater(c, i) {
+					break
+				}
+				h[i], h[c] = h[c], h[i]
+				i = c
+			}
+		}
+	}
+	for _, id := range h {
+		fc.add(facet, strs[id], thr)
+	}
+}
+
+// kthLargestInt returns the k-th largest positive value of xs, or 1 if
+// there are fewer than k.
+func kthLargestInt(xs []int, k int) int {
+	if k <= 0 {
+		return 1
+	}
+	h := make([]int, 0, k) // min-heap of the k largest so far
+	for _, x := range xs {
+		if x <= 0 {
+			continue
+		}
+		if len(h) < k {
+			h = append(h, x)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if h[p] <= h[i] {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if x <= h[0] {
+			continue
+		}
+		h[0] = x
+		for i := 0; ; {
+			c := 2*i + 1
+			if c >= len(h) {
+				break
+			}
+			if c+1 < len(h) && h[c+1] < h[c] {
+				c++
+			}
+			if h[i] <= h[c] {
+				break
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	if len(h) < k {
+		return 1
+	}
+	return h[0]
 }
 
 // mergeScratch sums postings of one block by offset.

@@ -392,24 +392,66 @@ func (fc facetCounter) add(facet, value string, n int) {
 func (fc facetCounter) result() map[string][]Facet {
 	out := map[string][]Facet{}
 	for _, name := range []string{FacetDomain, FacetKind, FacetOrg, FacetKeyword, FacetSynthetic} {
-		fs := []Facet{}
-		for v, n := range fc[name] {
-			if n > 0 {
-				fs = append(fs, Facet{Value: v, Count: n})
-			}
-		}
-		sort.Slice(fs, func(i, j int) bool {
-			if fs[i].Count != fs[j].Count {
-				return fs[i].Count > fs[j].Count
-			}
-			return fs[i].Value < fs[j].Value
-		})
-		if len(fs) > MaxFacetValues {
-			fs = fs[:MaxFacetValues]
-		}
-		out[name] = fs
+		out[name] = topFacets(fc[name], MaxFacetValues)
 	}
 	return out
+}
+
+// facetBefore is the facets' order: by count, descending, then value.
+func facetBefore(a, b Facet) bool {
+	if a.Count != b.Count {
+		return a.Count > b.Count
+	}
+	return a.Value < b.Value
+}
+
+// topFacets returns the k first values of m (positive counts only) in
+// facetBefore order. A facet can have a value per document (a keyword
+// naming each station): a bounded heap keeps the k best in one pass
+// instead of sorting them all.
+func topFacets(m map[string]int, k int) []Facet {
+	h := make([]Facet, 0, k) // a heap whose root is the worst kept
+	worse := func(i, j int) bool { return facetBefore(h[j], h[i]) }
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && worse(c+1, c) {
+				c++
+			}
+			if !worse(c, i) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for v, n := range m {
+		if n <= 0 || k <= 0 {
+			continue
+		}
+		f := Facet{Value: v, Count: n}
+		if len(h) < k {
+			h = append(h, f)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !worse(i, p) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if facetBefore(f, h[0]) {
+			h[0] = f
+			down(0)
+		}
+	}
+	sort.Slice(h, func(i, j int) bool { return facetBefore(h[i], h[j]) })
+	return h
 }
 
 // sortSuggestions merges keyword and title completions (a text seen twice

@@ -1,8 +1,10 @@
 package search
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -179,6 +181,74 @@ func TestSnippetWordBoundaries(t *testing.T) {
 		}
 		if first := strings.Index(text, "gap"); first < at || first+3 > at+len(sn) {
 			t.Fatalf("snippet %q misses the first match at %d in %q", sn, first, text)
+		}
+	}
+}
+
+// TestTopFacets checks the bounded selection against the reference: sort
+// every positive count by count then value and keep k.
+func TestTopFacets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 500 {
+		m := map[string]int{}
+		for range rng.IntN(300) {
+			m[fmt.Sprintf("v%d", rng.IntN(400))] = rng.IntN(6) - 1 // ties and non-positive counts
+		}
+		k := rng.IntN(25)
+		want := []Facet{}
+		for v, n := range m {
+			if n > 0 {
+				want = append(want, Facet{Value: v, Count: n})
+			}
+		}
+		sort.Slice(want, func(i, j int) bool {
+			if want[i].Count != want[j].Count {
+				return want[i].Count > want[j].Count
+			}
+			return want[i].Value < want[j].Value
+		})
+		if len(want) > k {
+			want = want[:k]
+		}
+		got := topFacets(m, k)
+		if len(got) != len(want) {
+			t.Fatalf("round %d k %d: %d facets, want %d", round, k, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("round %d k %d: %v, want %v", round, k, got, want)
+			}
+		}
+	}
+}
+
+// TestAddTopFacets: adding only the values that can make the top gives
+// the same facets as adding every value.
+func TestAddTopFacets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for round := range 500 {
+		n := rng.IntN(3 * MaxFacetValues)
+		strs := make([]string, n)
+		counts := make([]int, n)
+		for i := range strs {
+			strs[i] = fmt.Sprintf("v%03d", rng.IntN(1000))
+			counts[i] = rng.IntN(5) - 1
+		}
+		// Distinct values, as interned strings are.
+		seen := map[string]bool{}
+		for i, s := range strs {
+			if seen[s] {
+				counts[i] = 0
+			}
+			seen[s] = true
+		}
+		all, top := facetCounter{}, facetCounter{}
+		for i, s := range strs {
+			all.add(FacetKeyword, s, counts[i])
+		}
+		addTop(top, FacetKeyword, strs, counts)
+		if got, want := top.result(), all.result(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("round %d: %v, want %v", round, got, want)
 		}
 	}
 }
