@@ -1262,35 +1262,108 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // which recordedUnder is true).
 // Audit records about assets are shown through it: a record made under a
 // label is readable only by those cleared for that label. Anything unknown
-// is false (fail closed).
+// is false (fail closed). To decide many records, use a LabelDecider.
 func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id string, recordedUnder func(label.Label) bool) bool {
-	var a *Asset
-	var labels []string
-	err := s.db.View(ctx, func(tx store.Tx) error {
-		var err error
-		if a, err = scanAsset(tx.QueryRow(ctx, `SELECT `+assetCols+` FROM assets WHERE id = ?`, id)); err != nil {
-			return err
-		}
-		labels = append(labels, a.Label)
-		rows, err := tx.Query(ctx, `SELECT DISTINCT label FROM asset_versions WHERE asset_id = ?`, id)
-		if err != nil {
-			return err
-		}
-		return rows.Each(func() error {
-			var l string
-			err := rows.Scan(&l)
-			labels = append(labels, l)
-			return err
-		})
-	})
+	d, err := s.NewLabelDecider(ctx, p, []string{id})
 	if err != nil {
 		return false
 	}
+	return d.MayRead(ctx, id, recordedUnder)
+}
+
+// LabelDecider answers MayReadLabelOf for a set of assets read at once:
+// their labels in one transaction and the principal's authorization view
+// once, so an audit view deciding thousands of records about thousands of
+// assets pays one query per batch of assets, not two per record.
+type LabelDecider struct {
+	s  *Service
+	ap authz.Principal
+	// assets holds each known asset with the labels it and its versions
+	// carry; decided caches authorization by asset and label.
+	assets  map[string]*labelCandidates
+	decided map[string]bool
+}
+
+type labelCandidates struct {
+	asset  Asset
+	labels []string
+}
+
+// labelBatch bounds the ids in one IN (…) list (SQLite's default limit of
+// bound parameters is 32,766; PostgreSQL's 65,535).
+const labelBatch = 500
+
+// NewLabelDecider reads the labels of ids (unknown ids are simply absent:
+// MayRead answers false for them) and p's authorization view.
+func (s *Service) NewLabelDecider(ctx context.Context, p *genesis.Principal, ids []string) (*LabelDecider, error) {
+	const op errors.Op = "catalog.NewLabelDecider"
 	ap, err := s.people.AuthzPrincipal(ctx, p)
 	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	d := &LabelDecider{s: s, ap: ap, assets: map[string]*labelCandidates{}, decided: map[string]bool{}}
+	uniq := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	err = s.db.View(ctx, func(tx store.Tx) error {
+		for lo := 0; lo < len(uniq); lo += labelBatch {
+			batch := uniq[lo:min(lo+labelBatch, len(uniq))]
+			args := make([]any, len(batch))
+			for i, id := range batch {
+				args[i] = id
+			}
+			in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(batch)), ",") + ")"
+			rows, err := tx.Query(ctx, `SELECT `+assetCols+` FROM assets WHERE id IN `+in, args...)
+			if err != nil {
+				return err
+			}
+			if err := rows.Each(func() error {
+				a, err := scanAsset(rows)
+				if err != nil {
+					return err
+				}
+				d.assets[a.ID] = &labelCandidates{asset: *a, labels: []string{a.Label}}
+				return nil
+			}); err != nil {
+				return err
+			}
+			rows, err = tx.Query(ctx, `SELECT DISTINCT asset_id, label FROM asset_versions WHERE asset_id IN `+in, args...)
+			if err != nil {
+				return err
+			}
+			if err := rows.Each(func() error {
+				var id, l string
+				if err := rows.Scan(&id, &l); err != nil {
+					return err
+				}
+				if c := d.assets[id]; c != nil && !slices.Contains(c.labels, l) {
+					c.labels = append(c.labels, l)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	return d, nil
+}
+
+// MayRead is MayReadLabelOf for one of the decider's assets.
+func (d *LabelDecider) MayRead(ctx context.Context, id string, recordedUnder func(label.Label) bool) bool {
+	c := d.assets[id]
+	if c == nil {
 		return false
 	}
-	for _, m := range labels {
+	for _, m := range c.labels {
 		l, err := label.Parse(m)
 		if err != nil {
 			continue
@@ -1298,13 +1371,16 @@ func (s *Service) MayReadLabelOf(ctx context.Context, p *genesis.Principal, id s
 		if !recordedUnder(l) {
 			continue
 		}
-		probe := *a
-		probe.Label = m
-		res, err := probe.resource()
-		if err != nil {
-			return false
+		key := id + "\x00" + m
+		ok, seen := d.decided[key]
+		if !seen {
+			probe := c.asset
+			probe.Label = m
+			res, err := probe.resource()
+			ok = err == nil && d.s.authz.Can(ctx, d.ap, authz.Read, res) == nil
+			d.decided[key] = ok
 		}
-		return s.authz.Can(ctx, ap, authz.Read, res) == nil
+		return ok
 	}
 	return false
 }

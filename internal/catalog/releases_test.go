@@ -1,6 +1,8 @@
 package catalog_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/genesis-science/genesis"
@@ -160,4 +162,53 @@ func mustLabel(t *testing.T, m string) label.Label {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestLabelDeciderMatchesGet decides random batches of records about random
+// assets (and missing ones) for each viewer with one LabelDecider, and
+// checks each answer against a reference: a record is readable exactly when
+// it was made under the asset's label and the viewer may Get the asset.
+func TestLabelDeciderMatchesGet(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	w := newWorld(t, db)
+	rng := rand.New(rand.NewPCG(7, 16))
+	markings := []string{"OPEN", "PROPRIETARY", "PROPRIETARY//FUSION"}
+	labelOf := map[string]string{}
+	var ids []string
+	for i := range 40 {
+		m := markings[rng.IntN(len(markings))]
+		a, err := w.cat.Create(ctx, w.alice, catalog.CreateSpec{Name: fmt.Sprintf("d%d", i), Label: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		labelOf[a.ID] = m
+		ids = append(ids, a.ID)
+	}
+	ids = append(ids, "ds_missing1", "ds_missing2")
+	for _, viewer := range []*genesis.Principal{w.admin, w.alice, w.bob, w.carol} {
+		for range 5 {
+			batch := make([]string, 1+rng.IntN(30))
+			for i := range batch {
+				batch[i] = ids[rng.IntN(len(ids))]
+			}
+			d, err := w.cat.NewLabelDecider(ctx, viewer, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range batch {
+				for _, rec := range markings {
+					want := mustLabel(t, rec)
+					got := d.MayRead(ctx, id, func(l label.Label) bool { return label.Equal(l, want) })
+					_, gerr := w.cat.Get(ctx, viewer, id)
+					ref := labelOf[id] == rec && gerr == nil
+					if got != ref {
+						t.Errorf("%s reading %s (label %q) recorded under %s: decider %v, reference %v", viewer.Name, id, labelOf[id], rec, got, ref)
+					}
+					if one := w.cat.MayReadLabelOf(ctx, viewer, id, func(l label.Label) bool { return label.Equal(l, want) }); one != got {
+						t.Errorf("MayReadLabelOf %v, decider %v", one, got)
+					}
+				}
+			}
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/catalog"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/label"
 	"github.com/genesis-science/genesis/internal/mission/report"
@@ -101,11 +102,14 @@ func entryOf(i uint64, r audit.Record, marking string) AuditEntry {
 // its principal exactly as the record of a request for a missing name
 // (catalog.recordNotFound), that is not at all.
 func (s *Server) readEntry(r *http.Request, ap authz.Principal, auditor bool, rec audit.Record) (marking string, ok bool) {
-	return s.readEntryAs(r.Context(), me(r), ap, auditor, rec)
+	return s.readEntryAs(r.Context(), me(r), ap, auditor, rec, nil)
 }
 
 // readEntryAs is readEntry for principal p (ap its authorization view).
-func (s *Server) readEntryAs(ctx context.Context, p *genesis.Principal, ap authz.Principal, auditor bool, rec audit.Record) (marking string, ok bool) {
+// cat, when not nil, decides records about assets it has read (a view of
+// many records reads their assets' labels at once); otherwise the catalog
+// decides each record.
+func (s *Server) readEntryAs(ctx context.Context, p *genesis.Principal, ap authz.Principal, auditor bool, rec audit.Record, cat *catalog.LabelDecider) (marking string, ok bool) {
 	if rec.Principal != ap.ID && !auditor {
 		return "", false
 	}
@@ -119,7 +123,12 @@ func (s *Server) readEntryAs(ctx context.Context, p *genesis.Principal, ap authz
 	}
 	switch rec.ObjectType {
 	case "dataset", "model":
-		ok = s.catalog != nil && s.catalog.MayReadLabelOf(ctx, p, rec.ObjectID, recordedUnder)
+		switch {
+		case cat != nil:
+			ok = cat.MayRead(ctx, rec.ObjectID, recordedUnder)
+		case s.catalog != nil:
+			ok = s.catalog.MayReadLabelOf(ctx, p, rec.ObjectID, recordedUnder)
+		}
 	case "job":
 		ok = s.jobs != nil && s.jobs.MayReadLabelOf(ctx, p, rec.ObjectID, recordedUnder)
 	case "report":

@@ -26,5 +26,5 @@ func (s *Server) AuditReaderFor(ctx context.Context, p *genesis.Principal) (func
 		return nil, errors.E(op, err)
 	}
 	auditor := s.authz.Can(ctx, ap, authz.Read, authz.Resource{Type: authz.Audit, ID: "log", Label: label.MustParse("OPEN")}) == nil
-	return func(rec audit.Record) (string, bool) { return s.readEntryAs(ctx, p, ap, auditor, rec) }, nil
+	return func(rec audit.Record) (string, bool) { return s.readEntryAs(ctx, p, ap, auditor, rec, nil) }, nil
 }
