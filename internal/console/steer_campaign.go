@@ -328,7 +328,7 @@ func (c *Console) steer(w http.ResponseWriter, r *http.Request, v *viewer) error
 	}
 	msg := errors.SafeMessage(err)
 	if msg == "" {
-		msg = "The campaign could not be " + action + "ed."
+		msg = "The campaign could not be " + map[string]string{"start": "started", "pause": "paused", "resume": "resumed", "stop": "stopped"}[action] + "."
 	}
 	cp, gerr := c.cfg.Campaigns.Get(ctx, p, name)
 	if gerr != nil {
