@@ -64,6 +64,11 @@ func TestConsoleOnTheDemo(t *testing.T) {
 			t.Errorf("the dashboard lacks %s", want)
 		}
 	}
+	// The activity names who acted (the demo was set up by "admin"), not
+	// their principal ID.
+	if !strings.Contains(dash, `<td>admin</td>`) {
+		t.Errorf("the dashboard's activity does not name the administrator")
+	}
 	if status, _, _ := get(link); status != http.StatusUnauthorized {
 		t.Errorf("the one-time link worked twice: %d", status)
 	}

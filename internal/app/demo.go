@@ -108,3 +108,15 @@ func (a *App) setUpDemoLab(ctx context.Context, admin string) (started bool, err
 	}
 	return started, nil
 }
+
+// SetUpDemo does what genesis up does after Open on a new data directory
+// (the first administrator must exist): it registers the local compute
+// site and sets up the demo lab, campaign and challenges. Tests that need
+// a platform as a new user meets it (the console's browser tests) use it.
+func (a *App) SetUpDemo(ctx context.Context) error {
+	if _, err := a.Sites.EnsureLocal(ctx, "OPEN", localCapacity(a.Config.DataDir)); err != nil {
+		return err
+	}
+	_, err := a.setUpDemo(ctx, "admin")
+	return err
+}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"github.com/genesis-science/genesis"
 	"io"
 	"mime"
 	"net/http"
@@ -127,10 +128,19 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) e
 			if len(evs) > dashActivity {
 				evs = evs[:dashActivity]
 			}
-			for _, e := range evs {
+			// Who acted is named as the viewer may see them (an ID when
+			// the identity service does not show that principal).
+			names := map[string]string{}
+			for i, e := range evs {
 				if err := pg.show(e.Label); err != nil {
 					return err
 				}
+				n, ok := names[e.Principal]
+				if !ok {
+					n = c.principalName(r, v, genesis.PrincipalID(e.Principal))
+					names[e.Principal] = n
+				}
+				evs[i].Principal = n
 			}
 			d.Activity = evs
 			if len(evs) == 0 {

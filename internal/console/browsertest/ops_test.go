@@ -197,7 +197,7 @@ func TestConsoleOpsPhoneWidth(t *testing.T) {
 			Scroll int `json:"scroll"`
 			Inner  int `json:"inner"`
 		}
-		w := Eval[width](p, `({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`)
+		w := Eval[width](p, `({scroll: document.documentElement.scrollWidth, inner: document.documentElement.clientWidth})`)
 		if w.Scroll > w.Inner {
 			t.Errorf("%s on a phone: the page is %d px wide in a %d px window (scrolls sideways)", u, w.Scroll, w.Inner)
 		}
