@@ -254,6 +254,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	a.Campaigns.SetRunnerID(rid)
 	// Background loops run on one replica at a time, under leases.
 	a.Leases, a.ReplicaID = lease.New(a.DB), cfg.ReplicaID()
+	// A scheduling round records its placements only while this replica
+	// still holds the scheduler's lease with the round's token (rounds
+	// run outside a lease only in tests and benchmarks).
+	a.Jobs.Fence = func(ctx context.Context, tx store.Tx) error {
+		l, ok := lease.FromContext(ctx)
+		if !ok {
+			return nil
+		}
+		return a.Leases.Fence(ctx, tx, l.Name, l.Token)
+	}
 	// National challenges: progress computed from campaigns and models.
 	if a.Challenges, err = mission.New(mission.Config{DB: a.DB, Authz: a.Authz, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns,
 		Sites: a.Sites, Fleet: a.Instruments, Audit: a.Audit}); err != nil {

@@ -44,6 +44,12 @@ func FromContext(ctx context.Context) (Lease, bool) {
 	return l, ok
 }
 
+// NewContext returns ctx carrying l, as the work's context does (for
+// callers that run one step of leased work themselves, and tests).
+func NewContext(ctx context.Context, l Lease) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
 // Run runs work under the lease name on db, held by holder, with the
 // defaults for everything else; see Runner.Run.
 func Run(ctx context.Context, db store.DB, name, holder string, ttl time.Duration, work func(context.Context) error) error {
@@ -100,7 +106,7 @@ func (r *Runner) hold(ctx context.Context, l Lease, sent time.Time, ttl time.Dur
 	if r.OnChange != nil {
 		r.OnChange(l, true)
 	}
-	wctx, cancel := context.WithCancel(context.WithValue(ctx, ctxKey{}, l))
+	wctx, cancel := context.WithCancel(NewContext(ctx, l))
 	defer cancel()
 	result := make(chan error, 1)
 	go func() { result <- work(wctx) }()
