@@ -257,6 +257,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	// A scheduling round records its placements only while this replica
 	// still holds the scheduler's lease with the round's token (rounds
 	// run outside a lease only in tests and benchmarks).
+	// An administrator's gc runs on one replica at a time.
+	a.Catalog.SetExclusive(func(ctx context.Context, name string, work func(context.Context) error) error {
+		return a.Leases.Do(ctx, name, a.ReplicaID, 0, work)
+	})
 	a.Jobs.Fence = func(ctx context.Context, tx store.Tx) error {
 		l, ok := lease.FromContext(ctx)
 		if !ok {

@@ -175,3 +175,29 @@ func (r *Runner) report(err error) {
 		r.OnError(err)
 	}
 }
+
+// Do runs work once under the lease name if it is free now, renewing it
+// while work runs and releasing it after; it fails with errors.Conflict
+// at once when another holder has it (one-shot work that must not run on
+// two replicas at a time, such as an administrator's gc). work's context
+// is cancelled if the lease is lost, and Do then reports Conflict.
+func (l *Leases) Do(ctx context.Context, name, holder string, ttl time.Duration, work func(context.Context) error) error {
+	const op errors.Op = "lease.Do"
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	sent := time.Now()
+	got, ok, err := l.Acquire(ctx, name, holder, ttl)
+	if err != nil {
+		return errors.E(op, err)
+	}
+	if !ok {
+		return errors.E(op, errors.Conflict, errors.Msg(name+" is running on another replica ("+got.Holder+"); try again when it has finished"))
+	}
+	r := &Runner{Leases: l, Name: name, Holder: holder, TTL: ttl}
+	done, err := r.hold(ctx, got, sent, ttl, work)
+	if !done {
+		return errors.E(op, errors.Conflict, errors.Msg(name+" stopped: this replica lost its lease"))
+	}
+	return err
+}

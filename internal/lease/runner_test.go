@@ -2,6 +2,7 @@ package lease_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,5 +197,36 @@ func TestRunnerWorkError(t *testing.T) {
 	}
 	if err := lease.Run(ctx, db, "", "replica-a", time.Second, func(context.Context) error { return nil }); !errors.Is(errors.Invalid, err) {
 		t.Fatalf("empty name: %v", err)
+	}
+}
+
+// TestDo: one-shot work runs under the lease, is refused with Conflict
+// naming the holder while another holds it, and releases it after.
+func TestDo(t *testing.T) {
+	db := storetest.Migrated(t, storetest.SQLite)
+	ctx := context.Background()
+	ls := lease.New(db)
+	ran := false
+	err := ls.Do(ctx, "gc", "replica-a", time.Minute, func(ctx context.Context) error {
+		l, ok := lease.FromContext(ctx)
+		if !ok || l.Holder != "replica-a" {
+			t.Errorf("work runs under %+v", l)
+		}
+		// Meanwhile another replica is refused.
+		err := ls.Do(ctx, "gc", "replica-b", time.Minute, func(context.Context) error {
+			t.Error("gc ran on two replicas at once")
+			return nil
+		})
+		if !errors.Is(errors.Conflict, err) || !strings.Contains(errors.SafeMessage(err), "replica-a") {
+			t.Errorf("second gc: %v, want Conflict naming replica-a", err)
+		}
+		ran = true
+		return nil
+	})
+	if err != nil || !ran {
+		t.Fatalf("Do = %v (ran %v)", err, ran)
+	}
+	if h, ok, _ := ls.Holder(ctx, "gc"); ok {
+		t.Fatalf("still held after Do: %+v", h)
 	}
 }
