@@ -48,6 +48,7 @@ import (
 	_ "github.com/genesis-science/genesis/internal/lab/madsci" // instrument kind madsci: MADSci REST lab nodes
 	_ "github.com/genesis-science/genesis/internal/lab/sim"    // instrument kind sim: digital twins
 	_ "github.com/genesis-science/genesis/internal/lab/table"  // instrument kind table: replay of published experiments
+	"github.com/genesis-science/genesis/internal/lease"
 	"github.com/genesis-science/genesis/internal/lit/library"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/mcp"
@@ -102,6 +103,13 @@ type App struct {
 	// Console is the web console, served by API at every path outside
 	// /api/.
 	Console *console.Console
+	// Leases decide which replica runs each background loop; ReplicaID
+	// (config replica.id, default hostname-pid) names this one in them.
+	Leases    *lease.Leases
+	ReplicaID string
+	// loops counts the leased background loops still running, so that
+	// Serve returns after they have released their leases.
+	loops sync.WaitGroup
 
 	lock *os.File
 
@@ -244,6 +252,22 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, errors.Internal, errors.Msg("cannot read or write the runner ID"), err)
 	}
 	a.Campaigns.SetRunnerID(rid)
+	// Background loops run on one replica at a time, under leases.
+	a.Leases, a.ReplicaID = lease.New(a.DB), cfg.ReplicaID()
+	// A scheduling round records its placements only while this replica
+	// still holds the scheduler's lease with the round's token (rounds
+	// run outside a lease only in tests and benchmarks).
+	// An administrator's gc runs on one replica at a time.
+	a.Catalog.SetExclusive(func(ctx context.Context, name string, work func(context.Context) error) error {
+		return a.Leases.Do(ctx, name, a.ReplicaID, 0, work)
+	})
+	a.Jobs.Fence = func(ctx context.Context, tx store.Tx) error {
+		l, ok := lease.FromContext(ctx)
+		if !ok {
+			return nil
+		}
+		return a.Leases.Fence(ctx, tx, l.Name, l.Token)
+	}
 	// National challenges: progress computed from campaigns and models.
 	if a.Challenges, err = mission.New(mission.Config{DB: a.DB, Authz: a.Authz, Identity: a.Identity, Catalog: a.Catalog, Campaigns: a.Campaigns,
 		Sites: a.Sites, Fleet: a.Instruments, Audit: a.Audit}); err != nil {
@@ -584,15 +608,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 		usrv.ConnContext = httpapi.PeerConnContext
 		go usrv.Serve(uln)
 	}
-	// Background loops stop with ctx.
+	// Background loops stop with ctx. Those that work on the shared store
+	// run under a lease each (see leased), so that of several replicas one
+	// does each at a time and another takes over when it dies.
 	mon := &sites.Monitor{Registry: a.Sites, Every: 10 * time.Second, OnError: func(err error) { a.Log.Warn("site heartbeat monitor", "err", err) }}
-	go mon.Run(ctx)
+	a.leased(ctx, LeaseSiteMonitor, mon.Run)
 	// Slurm and IRI sites that send no heartbeats are probed instead.
 	probe := &sites.Prober{Registry: a.Sites, Backend: a.backendFor, Every: 15 * time.Second, OnError: func(err error) { a.Log.Warn("site prober", "err", err) }}
-	go probe.Run(ctx)
+	a.leased(ctx, LeaseSiteProbes, probe.Run)
 	// Instruments' live status (and halts: error, offline, e-stopped).
 	poll := &instruments.Poller{Registry: a.Instruments, Every: 5 * time.Second, OnError: func(err error) { a.Log.Warn("instrument poller", "err", err) }}
-	go poll.Run(ctx)
+	a.leased(ctx, LeaseInstrumentPoller, poll.Run)
 	// Temporary chunk files older than this start were left by an earlier
 	// process (a crash before their upload committed): nothing can commit
 	// them any more.
@@ -610,27 +636,33 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	// Search postings for documents indexed by an older version, and the
 	// index's caches, are brought up to date in the background.
 	if r, ok := a.search.(search.Reindexer); ok {
-		go func() {
+		a.leased(ctx, LeaseSearchReindex, func(ctx context.Context) error {
 			if err := r.Reindex(ctx); err != nil && ctx.Err() == nil {
 				a.Log.Warn("search reindex", "err", err)
 			}
-		}()
+			return nil
+		})
 	}
 	if a.Literature != nil && a.Config.LLM.EmbedURL != "" {
 		// Passages stored while no embedder was configured, or while the
 		// endpoint was down, get their vectors (a search tolerates their
 		// absence meanwhile).
-		go func() {
+		a.leased(ctx, LeaseLiteratureEmbed, func(ctx context.Context) error {
 			n, err := a.Literature.ReindexVectors(ctx)
 			if err != nil && ctx.Err() == nil {
 				a.Log.Warn("literature: embedding stored passages", "err", err, "embedded", n)
 			} else if n > 0 {
 				a.Log.Info("literature: embedded stored passages", "passages", n)
 			}
-		}()
+			return nil
+		})
 	}
-	go a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
-	// The campaign runner holds a lease per campaign in the store.
+	a.leased(ctx, LeaseScheduler, func(ctx context.Context) error {
+		return a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
+	})
+	// The campaign runner holds a lease per campaign in the store (columns
+	// of campaigns, not internal/lease): every replica runs it, and each
+	// campaign is driven by one of them at a time.
 	go func() {
 		if err := a.Campaigns.Run(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Error("campaign runner stopped", "err", err)
@@ -651,7 +683,51 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	<-errc
+	// The leased loops release their leases as they stop, so that another
+	// replica (or this one restarted) takes them over at once.
+	loopsDone := make(chan struct{})
+	go func() { a.loops.Wait(); close(loopsDone) }()
+	select {
+	case <-loopsDone:
+	case <-sctx.Done():
+		a.Log.Warn("background loops still running after the drain period; their leases will expire")
+	}
 	return nil
+}
+
+// Lease names of the background loops (table leases).
+const (
+	LeaseScheduler        = "scheduler"
+	LeaseSiteMonitor      = "site-monitor"
+	LeaseSiteProbes       = "site-probes"
+	LeaseInstrumentPoller = "instrument-poller"
+	LeaseSearchReindex    = "search-reindex"
+	LeaseLiteratureEmbed  = "literature-embed"
+)
+
+// leased runs work in the background under the lease name, held by this
+// replica: with several replicas on one store exactly one runs it at a
+// time, and when that one dies another takes over within
+// lease.DefaultTTL+lease.DefaultRetry (8 s). With one process it simply
+// runs. Work that returns by itself (one-shot work such as a reindex)
+// releases the lease and is not run again by this replica.
+func (a *App) leased(ctx context.Context, name string, work func(context.Context) error) {
+	r := &lease.Runner{Leases: a.Leases, Name: name, Holder: a.ReplicaID,
+		OnError: func(err error) { a.Log.Warn("lease", "lease", name, "err", err) },
+		OnChange: func(l lease.Lease, held bool) {
+			if held {
+				a.Log.Info("holding lease", "lease", name, "replica", l.Holder, "token", l.Token)
+			} else {
+				a.Log.Info("no longer holding lease", "lease", name, "replica", l.Holder, "token", l.Token)
+			}
+		}}
+	a.loops.Add(1)
+	go func() {
+		defer a.loops.Done()
+		if err := r.Run(ctx, work); err != nil && ctx.Err() == nil {
+			a.Log.Error("background loop stopped", "lease", name, "err", err)
+		}
+	}()
 }
 
 // maxSocketPath bounds a Unix socket's path (sun_path, with its NUL).

@@ -45,7 +45,9 @@ type Service struct {
 	authz  *authz.Authorizer
 	people Principals
 	audit  audit.Appender // may be nil (tests)
-	now    func() time.Time
+	// exclusive, when set, runs GC on one replica at a time (SetExclusive).
+	exclusive func(ctx context.Context, name string, work func(context.Context) error) error
+	now       func() time.Time
 
 	registry *meta.Registry
 	search   search.Index

@@ -161,6 +161,31 @@ func (s *Service) GC(ctx context.Context, p *genesis.Principal, grace time.Durat
 	if grace < time.Minute {
 		return nil, invalid(op, "grace", "the grace period must be at least a minute")
 	}
+	if s.exclusive != nil && !dryRun {
+		// One collector at a time across replicas.
+		var rep *GCReport
+		err := s.exclusive(ctx, "gc", func(ctx context.Context) error {
+			var err error
+			rep, err = s.gc(ctx, grace, dryRun)
+			return err
+		})
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		return rep, nil
+	}
+	return s.gc(ctx, grace, dryRun)
+}
+
+// SetExclusive makes GC run under fn, which runs work only while no other
+// replica runs the same name (app: a lease in the store, lease.Leases.Do)
+// and reports errors.Conflict otherwise.
+func (s *Service) SetExclusive(fn func(ctx context.Context, name string, work func(context.Context) error) error) {
+	s.exclusive = fn
+}
+
+func (s *Service) gc(ctx context.Context, grace time.Duration, dryRun bool) (*GCReport, error) {
+	const op errors.Op = "catalog.GC"
 	rep := &GCReport{GraceSeconds: int64(grace / time.Second), DryRun: dryRun}
 	cutoff := store.T(s.now().Add(-grace))
 	if !dryRun {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -36,6 +37,9 @@ type Config struct {
 	// Console configures the web console's public address (OIDC sign-in's
 	// redirect URI, Secure cookies behind a TLS-terminating proxy).
 	Console Console `yaml:"console" toml:"console"`
+	// Replica names this process among the replicas sharing one store
+	// (leases for background work); see Replica.
+	Replica Replica `yaml:"replica" toml:"replica"`
 	// NoDemo keeps `genesis up` from setting up its demo lab (a workcell of
 	// simulated reactors and a campaign on them); not a file setting.
 	NoDemo bool `yaml:"-" toml:"-"`
@@ -79,6 +83,56 @@ type Console struct {
 	// is PublicURL/signin/oidc/callback, and an https URL makes session
 	// cookies Secure even when a proxy terminates TLS.
 	PublicURL string `yaml:"public_url" toml:"public_url"`
+}
+
+// Replica identifies one of several processes serving the same store.
+type Replica struct {
+	// ID names the replica in leases (who runs the scheduler, the site
+	// probes…): unique among live replicas, at most 128 bytes, printable.
+	// Empty means hostname-pid (ReplicaID).
+	ID string `yaml:"id" toml:"id"`
+}
+
+// ReplicaID returns replica.id, or hostname-pid when it is empty, so that
+// two processes on one host never share an ID by default.
+func (c *Config) ReplicaID() string {
+	if c.Replica.ID != "" {
+		return c.Replica.ID
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "genesis"
+	}
+	host = strings.Map(func(r rune) rune {
+		if r < 0x21 || r > 0x7e {
+			return '_'
+		}
+		return r
+	}, host)
+	if len(host) > 100 {
+		host = host[:100]
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// CheckReplicaID reports whether s may be a replica.id: 1 to 128 bytes of
+// printable UTF-8 (no control characters).
+func CheckReplicaID(s string) error {
+	if s == "" {
+		return bad("replica.id", "is empty")
+	}
+	if len(s) > 128 {
+		return bad("replica.id", "is longer than 128 bytes")
+	}
+	if !utf8.ValidString(s) {
+		return bad("replica.id", "is not valid UTF-8")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 {
+			return bad("replica.id", "holds a control character")
+		}
+	}
+	return nil
 }
 
 // MaxSecretFile bounds a secret file's size.
@@ -234,6 +288,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.LLM.ChatModel, "GENESIS_LLM_CHAT_MODEL")
 	set(&c.LLM.EmbedURL, "GENESIS_LLM_EMBED_URL")
 	set(&c.LLM.EmbedModel, "GENESIS_LLM_EMBED_MODEL")
+	set(&c.Replica.ID, "GENESIS_REPLICA_ID")
 }
 
 func bad(field, msg string) error {
@@ -283,6 +338,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ConsolePublicURL(c.Console.PublicURL); err != nil {
 		return err
+	}
+	if c.Replica.ID != "" {
+		if err := CheckReplicaID(c.Replica.ID); err != nil {
+			return err
+		}
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":

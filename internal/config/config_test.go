@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,4 +170,34 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("validate error of kind %v: %v", errors.KindOf(err), err)
 		}
 	})
+}
+
+// TestReplicaID: replica.id comes from the file or GENESIS_REPLICA_ID,
+// defaults to hostname-pid, and a bad one is refused naming the field.
+func TestReplicaID(t *testing.T) {
+	c, err := config.Parse("g.yaml", []byte("data_dir: /tmp/g\nreplica:\n  id: node-7\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ReplicaID(); got != "node-7" {
+		t.Fatalf("ReplicaID = %q", got)
+	}
+	c.ApplyEnv(func(k string) string {
+		if k == "GENESIS_REPLICA_ID" {
+			return "node-8"
+		}
+		return ""
+	})
+	if got := c.ReplicaID(); got != "node-8" {
+		t.Fatalf("after GENESIS_REPLICA_ID, ReplicaID = %q", got)
+	}
+	c.Replica.ID = ""
+	def := c.ReplicaID()
+	if !strings.HasSuffix(def, "-"+strconv.Itoa(os.Getpid())) || config.CheckReplicaID(def) != nil {
+		t.Fatalf("default ReplicaID %q is not a valid hostname-pid", def)
+	}
+	c.Replica.ID = "bad\nid"
+	if err := c.Validate(); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "replica.id" {
+		t.Fatalf("Validate with a control character in replica.id: %v", err)
+	}
 }

@@ -3,6 +3,8 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
@@ -98,6 +100,32 @@ func FuzzBlobURL(f *testing.F) {
 			}
 		default:
 			t.Fatalf("BlobURL(%.200q): scheme %q", s, u.Scheme)
+		}
+	})
+}
+
+// FuzzReplicaID: an accepted replica.id is 1–128 bytes of valid UTF-8
+// without control characters; a refused one is Invalid on replica.id and
+// does not echo itself.
+func FuzzReplicaID(f *testing.F) {
+	for _, s := range []string{"", "a", "node-1-4242", "ünï", "a\x00b", "a\nb", "\xff", "x\u2028", "\u0085", strings.Repeat("r", 128), strings.Repeat("r", 129)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := config.CheckReplicaID(s)
+		if err != nil {
+			if !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "replica.id" || (len(s) > 3 && strings.Contains(errors.SafeMessage(err), s)) {
+				t.Fatalf("CheckReplicaID(%.200q): %v", s, err)
+			}
+			return
+		}
+		if s == "" || len(s) > 128 || !utf8.ValidString(s) {
+			t.Fatalf("CheckReplicaID(%.200q) accepted it", s)
+		}
+		for _, r := range s {
+			if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+				t.Fatalf("CheckReplicaID(%.200q) accepted a control character %U", s, r)
+			}
 		}
 	})
 }

@@ -100,6 +100,13 @@ type Service struct {
 	// each placement and end, with the job's label hash (durable first for
 	// NATIONAL-SECURITY jobs).
 	Audit audit.Appender
+	// Fence, when set, is called first in the transaction that records a
+	// round's placements (before anything is submitted); an error rolls
+	// the round back. With several replicas it checks that this one
+	// still holds the scheduler's lease (app: lease.Leases.Fence with the
+	// token from the round's context), so a holder that lost the lease
+	// without noticing yet places nothing.
+	Fence func(ctx context.Context, tx store.Tx) error
 	now   func() time.Time
 
 	// stepMu makes scheduling rounds one at a time; followFrom is where

@@ -212,6 +212,11 @@ func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, 
 	}
 	now := store.T(s.now())
 	err = s.db.Update(ctx, func(tx store.Tx) error {
+		if s.Fence != nil {
+			if err := s.Fence(ctx, tx); err != nil {
+				return err
+			}
+		}
 		var rows [][]any
 		for _, j := range unplaced {
 			rows = append(rows, []any{j.ID})
