@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
@@ -30,6 +31,7 @@ func (ix *pgIndex) Upsert(ctx context.Context, tx store.Tx, d Doc) error {
 
 func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) error {
 	const op errors.Op = "search.Upsert"
+	dl := pgDeltas{}
 	for _, d := range docs {
 		p, err := prepare(op, d)
 		if err != nil {
@@ -39,7 +41,7 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 		if err != nil {
 			return errors.E(op, err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM search_docs WHERE id = ?`, p.d.ID); err != nil {
+		if err := dl.remove(ctx, tx, p.d.ID); err != nil {
 			return errors.E(op, err)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
@@ -58,14 +60,113 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 				return errors.E(op, err)
 			}
 		}
+		dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, 1)
+	}
+	if err := dl.apply(ctx, tx); err != nil {
+		return errors.E(op, err)
 	}
 	return nil
 }
 
 func (ix *pgIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
 	const op errors.Op = "search.Delete"
-	if _, err := tx.Exec(ctx, `DELETE FROM search_docs WHERE id = ?`, id); err != nil {
+	dl := pgDeltas{}
+	if err := dl.remove(ctx, tx, id); err != nil {
 		return errors.E(op, err)
+	}
+	if err := dl.apply(ctx, tx); err != nil {
+		return errors.E(op, err)
+	}
+	return nil
+}
+
+// pgDeltas accumulates one transaction's changes to search_class_facets
+// (migration 0032): the empty facet with the empty value counts a class's
+// documents.
+type pgDeltas map[facetKey]int64
+
+func (dl pgDeltas) add(class ClassID, kind, domain, org string, synthetic bool, keywords []string, sign int64) {
+	dl[facetKey{class, "", ""}] += sign
+	for _, f := range [][2]string{{FacetKind, kind}, {FacetDomain, domain}, {FacetOrg, org}} {
+		if f[1] != "" {
+			dl[facetKey{class, f[0], f[1]}] += sign
+		}
+	}
+	for _, kw := range keywords {
+		dl[facetKey{class, FacetKeyword, kw}] += sign
+	}
+	if synthetic {
+		dl[facetKey{class, FacetSynthetic, "true"}] += sign
+	}
+}
+
+// remove deletes the document id, if any, with its keywords, and subtracts
+// what it counted.
+func (dl pgDeltas) remove(ctx context.Context, tx store.Tx, id string) error {
+	rows, err := tx.Query(ctx, `DELETE FROM search_keywords WHERE doc_id = ? RETURNING keyword`, id)
+	if err != nil {
+		return err
+	}
+	var kws []string
+	err = rows.Each(func() error {
+		var kw string
+		err := rows.Scan(&kw)
+		kws = append(kws, kw)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var c ClassID
+	var kind, domain, org string
+	var synthetic bool
+	err = tx.QueryRow(ctx, `DELETE FROM search_docs WHERE id = ? RETURNING class_id, kind, domain, org, synthetic`, id).Scan(&c, &kind, &domain, &org, &synthetic)
+	if errors.Is(errors.NotExist, err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	dl.add(c, kind, domain, org, synthetic, kws, -1)
+	return nil
+}
+
+// apply adds the deltas to search_class_facets in key order (so that
+// concurrent writers lock rows in the same order), a few hundred rows per
+// statement.
+func (dl pgDeltas) apply(ctx context.Context, tx store.Tx) error {
+	keys := make([]facetKey, 0, len(dl))
+	for k, n := range dl {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.class != b.class {
+			return a.class < b.class
+		}
+		if a.facet != b.facet {
+			return a.facet < b.facet
+		}
+		return a.value < b.value
+	})
+	const chunk = 500
+	for lo := 0; lo < len(keys); lo += chunk {
+		part := keys[lo:min(len(keys), lo+chunk)]
+		var b strings.Builder
+		args := make([]any, 0, 4*len(part))
+		for i, k := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?)")
+			args = append(args, k.class, k.facet, k.value, dl[k])
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_class_facets (class_id, facet, value, n) VALUES `+b.String()+`
+			ON CONFLICT (class_id, facet, value) DO UPDATE SET n = search_class_facets.n + excluded.n`, args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -112,6 +213,9 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 		UNION ALL SELECT 'org', org, ` + blank + `, COUNT(*) FROM m GROUP BY org
 		UNION ALL SELECT 'synthetic', 'true', ` + blank + `, COUNT(*) FROM m WHERE synthetic HAVING COUNT(*) > 0
 		UNION ALL SELECT 'keyword', k.keyword, ` + blank + `, COUNT(*) FROM m JOIN search_keywords k ON k.doc_id = m.id GROUP BY k.keyword`
+	if len(terms) == 0 && !hasFilters(q) {
+		return ix.browse(ctx, vis, limit, offset)
+	}
 	res := &Result{Hits: []Hit{}}
 	fc := facetCounter{}
 	err = ix.db.View(ctx, func(tx store.Tx) error {
@@ -160,6 +264,89 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 			}
 			return a.ID > b.ID
 		})
+	}
+	res.Facets = fc.result()
+	if offset+limit < res.Total {
+		res.Next = cursorAt(offset + limit)
+	}
+	return res, nil
+}
+
+// browse answers an unfiltered browse: total and facets are sums of the
+// readable classes' counts (search_class_facets) plus a count of the
+// owner-readable documents themselves; the page walks search_docs newest
+// first and stops after it (LIMIT on the updated_at index). Everything is
+// read in one snapshot.
+func (ix *pgIndex) browse(ctx context.Context, vis visibility, limit, offset int) (*Result, error) {
+	const op errors.Op = "search.Search"
+	res := &Result{Hits: []Hit{}}
+	var fc facetCounter
+	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
+	err := ix.db.View(ctx, func(tx store.Tx) error {
+		res.Hits, res.Total, fc = res.Hits[:0], 0, facetCounter{}
+		var parts []string
+		var args []any
+		if len(vis.all) > 0 {
+			parts = append(parts, `SELECT facet, value, SUM(n)::bigint FROM search_class_facets
+				WHERE class_id IN (`+intList(vis.all)+`) AND n <> 0 GROUP BY facet, value`)
+		}
+		if len(vis.owned) > 0 {
+			own := `FROM search_docs d WHERE d.class_id IN (` + intList(vis.owned) + `) AND d.owner_id = ?`
+			parts = append(parts,
+				`SELECT '', '', COUNT(*) `+own,
+				`SELECT 'kind', d.kind, COUNT(*) `+own+` GROUP BY d.kind`,
+				`SELECT 'domain', d.domain, COUNT(*) `+own+` GROUP BY d.domain`,
+				`SELECT 'org', d.org, COUNT(*) `+own+` GROUP BY d.org`,
+				`SELECT 'synthetic', 'true', COUNT(*) `+own+` AND d.synthetic`,
+				`SELECT 'keyword', k.keyword, COUNT(*) FROM search_keywords k JOIN search_docs d ON d.id = k.doc_id
+					WHERE d.class_id IN (`+intList(vis.owned)+`) AND d.owner_id = ? GROUP BY k.keyword`)
+			for range 6 {
+				args = append(args, vis.owner)
+			}
+		}
+		if len(parts) == 0 {
+			return nil
+		}
+		rows, err := tx.Query(ctx, strings.Join(parts, " UNION ALL "), args...)
+		if err != nil {
+			return err
+		}
+		err = rows.Each(func() error {
+			var facet, value string
+			var n int64
+			if err := rows.Scan(&facet, &value, &n); err != nil {
+				return err
+			}
+			if facet == "" {
+				res.Total += int(n)
+			} else {
+				fc.add(facet, value, int(n))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic
+			FROM search_docs d WHERE `+visSQL+` ORDER BY d.updated_at DESC, d.id DESC LIMIT ? OFFSET ?`, append(visArgs, limit, offset)...)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var h Hit
+			var updated int64
+			var desc, kws, vars, creators string
+			if err := rows.Scan(&h.ID, &h.Kind, &h.Name, &h.Title, &h.Domain, &h.Org, &h.Label, &updated, &desc, &kws, &vars, &creators, &h.Synthetic); err != nil {
+				return err
+			}
+			h.Updated = store.FromT(updated)
+			h.Snippet, h.Highlights = snippet(nil, desc, h.Title, display(kws), display(vars), display(creators), h.Name)
+			res.Hits = append(res.Hits, h)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
 	}
 	res.Facets = fc.result()
 	if offset+limit < res.Total {
