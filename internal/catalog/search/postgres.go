@@ -29,38 +29,77 @@ func (ix *pgIndex) Upsert(ctx context.Context, tx store.Tx, d Doc) error {
 	return ix.UpsertBatch(ctx, tx, []Doc{d})
 }
 
+// UpsertBatch writes docs (the last of an ID wins) with a few multi-row
+// statements per few hundred documents: one DELETE … RETURNING of the old
+// rows (whose counts are subtracted), one INSERT of the documents, one of
+// their keywords, then the per-class count deltas.
 func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) error {
 	const op errors.Op = "search.Upsert"
-	dl := pgDeltas{}
+	byID := map[string]int{}
+	var ps []*prepared
 	for _, d := range docs {
 		p, err := prepare(op, d)
 		if err != nil {
 			return err
 		}
-		c, err := classID(ctx, tx, &p.d)
-		if err != nil {
+		if i, ok := byID[p.d.ID]; ok {
+			ps[i] = p
+			continue
+		}
+		byID[p.d.ID] = len(ps)
+		ps = append(ps, p)
+	}
+	classes := map[[3]string]ClassID{}
+	dl := pgDeltas{}
+	const chunk = 200
+	for lo := 0; lo < len(ps); lo += chunk {
+		part := ps[lo:min(len(ps), lo+chunk)]
+		ids := make([]string, len(part))
+		for i, p := range part {
+			ids[i] = p.d.ID
+		}
+		if err := dl.remove(ctx, tx, ids); err != nil {
 			return errors.E(op, err)
 		}
-		if err := dl.remove(ctx, tx, p.d.ID); err != nil {
+		var docVals, kwVals strings.Builder
+		var docArgs, kwArgs []any
+		for _, p := range part {
+			key := [3]string{p.d.Kind, p.d.Label, p.d.Project}
+			c, ok := classes[key]
+			if !ok {
+				var err error
+				if c, err = classID(ctx, tx, &p.d); err != nil {
+					return errors.E(op, err)
+				}
+				classes[key] = c
+			}
+			if docVals.Len() > 0 {
+				docVals.WriteString(", ")
+			}
+			docVals.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+				setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') ||
+				setweight(to_tsvector('simple', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))`)
+			docArgs = append(docArgs, p.d.ID, c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label, p.d.Name, p.d.Title, p.d.Description,
+				p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1], p.d.Synthetic,
+				p.f[0]+" "+p.f[1], p.f[2], p.f[3]+" "+p.f[4], p.f[5])
+			for _, kw := range p.keywordList {
+				if kwVals.Len() > 0 {
+					kwVals.WriteString(", ")
+				}
+				kwVals.WriteString("(?, ?, ?)")
+				kwArgs = append(kwArgs, p.d.ID, kw, folded(kw))
+			}
+			dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, 1)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
+			keywords, creators, variables, updated_at, f_title, synthetic, tsv) VALUES `+docVals.String(), docArgs...); err != nil {
 			return errors.E(op, err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
-			keywords, creators, variables, updated_at, f_title, synthetic, tsv)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') ||
-			setweight(to_tsvector('simple', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))`,
-			p.d.ID, c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label, p.d.Name, p.d.Title, p.d.Description,
-			p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1], p.d.Synthetic,
-			p.f[0]+" "+p.f[1], p.f[2], p.f[3]+" "+p.f[4], p.f[5])
-		if err != nil {
-			return errors.E(op, err)
-		}
-		for _, kw := range p.keywordList {
-			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc_id, keyword, fold) VALUES (?, ?, ?)`, p.d.ID, kw, folded(kw)); err != nil {
+		if len(kwArgs) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc_id, keyword, fold) VALUES `+kwVals.String(), kwArgs...); err != nil {
 				return errors.E(op, err)
 			}
 		}
-		dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, 1)
 	}
 	if err := dl.apply(ctx, tx); err != nil {
 		return errors.E(op, err)
@@ -71,7 +110,7 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 func (ix *pgIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
 	const op errors.Op = "search.Delete"
 	dl := pgDeltas{}
-	if err := dl.remove(ctx, tx, id); err != nil {
+	if err := dl.remove(ctx, tx, []string{id}); err != nil {
 		return errors.E(op, err)
 	}
 	if err := dl.apply(ctx, tx); err != nil {
@@ -100,35 +139,42 @@ func (dl pgDeltas) add(class ClassID, kind, domain, org string, synthetic bool, 
 	}
 }
 
-// remove deletes the document id, if any, with its keywords, and subtracts
-// what it counted.
-func (dl pgDeltas) remove(ctx context.Context, tx store.Tx, id string) error {
-	rows, err := tx.Query(ctx, `DELETE FROM search_keywords WHERE doc_id = ? RETURNING keyword`, id)
+// remove deletes the documents ids, if present, with their keywords, and
+// subtracts what they counted.
+func (dl pgDeltas) remove(ctx context.Context, tx store.Tx, ids []string) error {
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM search_keywords WHERE doc_id IN (`+in+`) RETURNING doc_id, keyword`, args...)
 	if err != nil {
 		return err
 	}
-	var kws []string
+	kws := map[string][]string{}
 	err = rows.Each(func() error {
-		var kw string
-		err := rows.Scan(&kw)
-		kws = append(kws, kw)
+		var id, kw string
+		err := rows.Scan(&id, &kw)
+		kws[id] = append(kws[id], kw)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	var c ClassID
-	var kind, domain, org string
-	var synthetic bool
-	err = tx.QueryRow(ctx, `DELETE FROM search_docs WHERE id = ? RETURNING class_id, kind, domain, org, synthetic`, id).Scan(&c, &kind, &domain, &org, &synthetic)
-	if errors.Is(errors.NotExist, err) {
-		return nil
-	}
+	rows, err = tx.Query(ctx, `DELETE FROM search_docs WHERE id IN (`+in+`) RETURNING id, class_id, kind, domain, org, synthetic`, args...)
 	if err != nil {
 		return err
 	}
-	dl.add(c, kind, domain, org, synthetic, kws, -1)
-	return nil
+	return rows.Each(func() error {
+		var id, kind, domain, org string
+		var c ClassID
+		var synthetic bool
+		if err := rows.Scan(&id, &c, &kind, &domain, &org, &synthetic); err != nil {
+			return err
+		}
+		dl.add(c, kind, domain, org, synthetic, kws[id], -1)
+		return nil
+	})
 }
 
 // apply adds the deltas to search_class_facets in key order (so that
