@@ -18,7 +18,10 @@ import (
 // it needs no readable-corpus bookkeeping; it is not BM25: there is no IDF,
 // and proximity of the query terms counts. One statement computes hits,
 // total and facets from one snapshot over the readable, filtered matches.
-type pgIndex struct{ db store.DB }
+type pgIndex struct {
+	db     store.DB
+	counts classCountCache
+}
 
 var (
 	_ Index         = (*pgIndex)(nil)
@@ -197,6 +200,23 @@ func (dl pgDeltas) apply(ctx context.Context, tx store.Tx) error {
 		}
 		return a.value < b.value
 	})
+	var bumped []ClassID
+	for _, k := range keys {
+		if len(bumped) == 0 || bumped[len(bumped)-1] != k.class {
+			bumped = append(bumped, k.class)
+		}
+	}
+	if len(bumped) > 0 {
+		vals := strings.TrimSuffix(strings.Repeat("(?, nextval('search_class_gen_seq')), ", len(bumped)), ", ")
+		args := make([]any, len(bumped))
+		for i, c := range bumped {
+			args[i] = c
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_class_gens (class_id, gen) VALUES `+vals+`
+			ON CONFLICT (class_id) DO UPDATE SET gen = excluded.gen`, args...); err != nil {
+			return err
+		}
+	}
 	const chunk = 500
 	for lo := 0; lo < len(keys); lo += chunk {
 		part := keys[lo:min(len(keys), lo+chunk)]
@@ -333,8 +353,11 @@ func (ix *pgIndex) browse(ctx context.Context, vis visibility, limit, offset int
 		var parts []string
 		var args []any
 		if len(vis.all) > 0 {
-			parts = append(parts, `SELECT facet, value, SUM(n)::bigint FROM search_class_facets
-				WHERE class_id IN (`+intList(vis.all)+`) AND n <> 0 GROUP BY facet, value`)
+			n, err := ix.counts.sum(ctx, tx, vis.all, fc)
+			if err != nil {
+				return err
+			}
+			res.Total += n
 		}
 		if len(vis.owned) > 0 {
 			own := `FROM search_docs d WHERE d.class_id IN (` + intList(vis.owned) + `) AND d.owner_id = ?`
@@ -350,30 +373,12 @@ func (ix *pgIndex) browse(ctx context.Context, vis visibility, limit, offset int
 				args = append(args, vis.owner)
 			}
 		}
-		if len(parts) == 0 {
-			return nil
-		}
-		rows, err := tx.Query(ctx, strings.Join(parts, " UNION ALL "), args...)
-		if err != nil {
-			return err
-		}
-		err = rows.Each(func() error {
-			var facet, value string
-			var n int64
-			if err := rows.Scan(&facet, &value, &n); err != nil {
+		if len(parts) > 0 {
+			if err := ownedCounts(ctx, tx, strings.Join(parts, " UNION ALL "), args, fc, &res.Total); err != nil {
 				return err
 			}
-			if facet == "" {
-				res.Total += int(n)
-			} else {
-				fc.add(facet, value, int(n))
-			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic
+		rows, err := tx.Query(ctx, `SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic
 			FROM search_docs d WHERE `+visSQL+` ORDER BY d.updated_at DESC, d.id DESC LIMIT ? OFFSET ?`, append(visArgs, limit, offset)...)
 		if err != nil {
 			return err
@@ -399,6 +404,28 @@ func (ix *pgIndex) browse(ctx context.Context, vis visibility, limit, offset int
 		res.Next = cursorAt(offset + limit)
 	}
 	return res, nil
+}
+
+// ownedCounts runs sqlText, whose rows are (facet, value, count), the
+// empty facet counting documents, and adds them to fc and total.
+func ownedCounts(ctx context.Context, tx store.Tx, sqlText string, args []any, fc facetCounter, total *int) error {
+	rows, err := tx.Query(ctx, sqlText, args...)
+	if err != nil {
+		return err
+	}
+	return rows.Each(func() error {
+		var facet, value string
+		var n int64
+		if err := rows.Scan(&facet, &value, &n); err != nil {
+			return err
+		}
+		if facet == "" {
+			*total += int(n)
+		} else {
+			fc.add(facet, value, int(n))
+		}
+		return nil
+	})
 }
 
 func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n int) ([]Suggestion, error) {

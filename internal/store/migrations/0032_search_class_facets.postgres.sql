@@ -39,3 +39,17 @@ GROUP BY d.class_id, k.keyword;
 CREATE INDEX search_docs_domain_org ON search_docs (domain, org);
 
 CREATE INDEX search_docs_org ON search_docs (org);
+
+-- A class's generation changes (from one sequence, so a value is never
+-- reused) in every transaction that changes the class's counts: a server
+-- caches each class's counts under its generation and re-reads only the
+-- classes whose generation moved.
+CREATE SEQUENCE search_class_gen_seq;
+
+CREATE TABLE search_class_gens (
+	class_id BIGINT PRIMARY KEY REFERENCES search_classes(id),
+	gen BIGINT NOT NULL
+);
+
+INSERT INTO search_class_gens (class_id, gen)
+SELECT DISTINCT class_id, 0 FROM search_class_facets;
