@@ -269,16 +269,23 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 	}
 	args = append(append(append(args, visArgs...), fArgs...), limit, offset)
 	const blank = `'', '', '', '', '', '', 0::bigint, '', '', '', '', FALSE, 0::float8`
+	// m holds only what ordering and facets need; the page's rows are read
+	// back by ID. Keyword facets split the document's keyword list
+	// (joined by listSep, the same values as search_keywords) instead of
+	// joining search_keywords.
 	sqlText := `WITH m AS MATERIALIZED (
-		SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic, ` + score + ` AS score
-		FROM ` + from + visSQL + ` AND ` + fSQL + `)
-		(SELECT 'hit', id, kind, name, title, domain, org, label, updated_at, description, keywords, variables, creators, synthetic, score, 0::bigint FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		SELECT d.id, d.kind, d.domain, d.org, d.synthetic, d.keywords, d.updated_at, ` + score + ` AS score
+		FROM ` + from + visSQL + ` AND ` + fSQL + `),
+		p AS (SELECT id, score FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		SELECT 'hit', d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic, p.score, 0::bigint
+			FROM p JOIN search_docs d ON d.id = p.id
 		UNION ALL SELECT 'total', '', ` + blank + `, COUNT(*) FROM m
 		UNION ALL SELECT 'kind', kind, ` + blank + `, COUNT(*) FROM m GROUP BY kind
 		UNION ALL SELECT 'domain', domain, ` + blank + `, COUNT(*) FROM m GROUP BY domain
 		UNION ALL SELECT 'org', org, ` + blank + `, COUNT(*) FROM m GROUP BY org
 		UNION ALL SELECT 'synthetic', 'true', ` + blank + `, COUNT(*) FROM m WHERE synthetic HAVING COUNT(*) > 0
-		UNION ALL SELECT 'keyword', k.keyword, ` + blank + `, COUNT(*) FROM m JOIN search_keywords k ON k.doc_id = m.id GROUP BY k.keyword`
+		UNION ALL SELECT 'keyword', kw, ` + blank + `, COUNT(*) FROM m CROSS JOIN LATERAL unnest(string_to_array(m.keywords, chr(31))) AS kw
+			WHERE m.keywords <> '' GROUP BY kw`
 	if len(terms) == 0 && !hasFilters(q) {
 		return ix.browse(ctx, vis, limit, offset)
 	}
@@ -360,18 +367,17 @@ func (ix *pgIndex) browse(ctx context.Context, vis visibility, limit, offset int
 			res.Total += n
 		}
 		if len(vis.owned) > 0 {
-			own := `FROM search_docs d WHERE d.class_id IN (` + intList(vis.owned) + `) AND d.owner_id = ?`
-			parts = append(parts,
-				`SELECT '', '', COUNT(*) `+own,
-				`SELECT 'kind', d.kind, COUNT(*) `+own+` GROUP BY d.kind`,
-				`SELECT 'domain', d.domain, COUNT(*) `+own+` GROUP BY d.domain`,
-				`SELECT 'org', d.org, COUNT(*) `+own+` GROUP BY d.org`,
-				`SELECT 'synthetic', 'true', COUNT(*) `+own+` AND d.synthetic`,
-				`SELECT 'keyword', k.keyword, COUNT(*) FROM search_keywords k JOIN search_docs d ON d.id = k.doc_id
-					WHERE d.class_id IN (`+intList(vis.owned)+`) AND d.owner_id = ? GROUP BY k.keyword`)
-			for range 6 {
-				args = append(args, vis.owner)
-			}
+			// One pass over the owner's documents (search_docs_owner).
+			parts = append(parts, `WITH o AS MATERIALIZED (SELECT kind, domain, org, synthetic, keywords FROM search_docs
+					WHERE owner_id = ? AND class_id IN (`+intList(vis.owned)+`))
+				SELECT '', '', COUNT(*) FROM o
+				UNION ALL SELECT 'kind', kind, COUNT(*) FROM o GROUP BY kind
+				UNION ALL SELECT 'domain', domain, COUNT(*) FROM o GROUP BY domain
+				UNION ALL SELECT 'org', org, COUNT(*) FROM o GROUP BY org
+				UNION ALL SELECT 'synthetic', 'true', COUNT(*) FROM o WHERE synthetic
+				UNION ALL SELECT 'keyword', kw, COUNT(*) FROM o CROSS JOIN LATERAL unnest(string_to_array(o.keywords, chr(31))) AS kw
+					WHERE o.keywords <> '' GROUP BY kw`)
+			args = append(args, vis.owner)
 		}
 		if len(parts) > 0 {
 			if err := ownedCounts(ctx, tx, strings.Join(parts, " UNION ALL "), args, fc, &res.Total); err != nil {

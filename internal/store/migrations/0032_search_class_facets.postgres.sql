@@ -53,3 +53,6 @@ CREATE TABLE search_class_gens (
 
 INSERT INTO search_class_gens (class_id, gen)
 SELECT DISTINCT class_id, 0 FROM search_class_facets;
+
+-- Owner-read documents are counted from the owner's rows.
+CREATE INDEX search_docs_owner ON search_docs (owner_id, class_id);
