@@ -18,6 +18,12 @@ import (
 // it needs no readable-corpus bookkeeping; it is not BM25: there is no IDF,
 // and proximity of the query terms counts. One statement computes hits,
 // total and facets from one snapshot over the readable, filtered matches.
+//
+// An unfiltered browse does not scan: every write keeps per-class facet
+// counts (search_class_facets, as SQLite's search_facet_counts), and the
+// browse sums the readable classes' counts (cached per class generation,
+// see classCountCache) plus the owner-readable documents counted from
+// their rows; its page is a LIMIT walk of the updated_at index.
 type pgIndex struct {
 	db     store.DB
 	counts classCountCache
