@@ -53,6 +53,10 @@ import (
 //	browse, domain+org filter      p50 69 → 5.4 ms     p95 139 → 24 ms
 //	load (UpsertBatch, 5,000 per transaction): 2m22s → 1m24s
 //
+// After, 2·10^5 documents (loaded in 7m25s): search p50 22 ms p95 1.0 s;
+// browse facets (99,971 readable) p50 21 ms p95 55 ms; domain+org filter
+// p50 13 ms p95 18 ms.
+//
 // Search is still a scan of the readable matches: a prefix that matches a
 // third of the corpus evaluates @@ and ts_rank_cd on each (EXPLAIN
 // ANALYZE: seq scan, ~0.5 s at 5·10^4 on this VM).
