@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
@@ -17,7 +18,16 @@ import (
 // it needs no readable-corpus bookkeeping; it is not BM25: there is no IDF,
 // and proximity of the query terms counts. One statement computes hits,
 // total and facets from one snapshot over the readable, filtered matches.
-type pgIndex struct{ db store.DB }
+//
+// An unfiltered browse does not scan: every write keeps per-class facet
+// counts (search_class_facets, as SQLite's search_facet_counts), and the
+// browse sums the readable classes' counts (cached per class generation,
+// see classCountCache) plus the owner-readable documents counted from
+// their rows; its page is a LIMIT walk of the updated_at index.
+type pgIndex struct {
+	db     store.DB
+	counts classCountCache
+}
 
 var (
 	_ Index         = (*pgIndex)(nil)
@@ -28,44 +38,207 @@ func (ix *pgIndex) Upsert(ctx context.Context, tx store.Tx, d Doc) error {
 	return ix.UpsertBatch(ctx, tx, []Doc{d})
 }
 
+// UpsertBatch writes docs (the last of an ID wins) with a few multi-row
+// statements per few hundred documents: one DELETE … RETURNING of the old
+// rows (whose counts are subtracted), one INSERT of the documents, one of
+// their keywords, then the per-class count deltas.
 func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) error {
 	const op errors.Op = "search.Upsert"
+	byID := map[string]int{}
+	var ps []*prepared
 	for _, d := range docs {
 		p, err := prepare(op, d)
 		if err != nil {
 			return err
 		}
-		c, err := classID(ctx, tx, &p.d)
-		if err != nil {
+		if i, ok := byID[p.d.ID]; ok {
+			ps[i] = p
+			continue
+		}
+		byID[p.d.ID] = len(ps)
+		ps = append(ps, p)
+	}
+	classes := map[[3]string]ClassID{}
+	dl := pgDeltas{}
+	const chunk = 200
+	for lo := 0; lo < len(ps); lo += chunk {
+		part := ps[lo:min(len(ps), lo+chunk)]
+		ids := make([]string, len(part))
+		for i, p := range part {
+			ids[i] = p.d.ID
+		}
+		if err := dl.remove(ctx, tx, ids); err != nil {
 			return errors.E(op, err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM search_docs WHERE id = ?`, p.d.ID); err != nil {
+		var docVals, kwVals strings.Builder
+		var docArgs, kwArgs []any
+		for _, p := range part {
+			key := [3]string{p.d.Kind, p.d.Label, p.d.Project}
+			c, ok := classes[key]
+			if !ok {
+				var err error
+				if c, err = classID(ctx, tx, &p.d); err != nil {
+					return errors.E(op, err)
+				}
+				classes[key] = c
+			}
+			if docVals.Len() > 0 {
+				docVals.WriteString(", ")
+			}
+			docVals.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+				setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') ||
+				setweight(to_tsvector('simple', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))`)
+			docArgs = append(docArgs, p.d.ID, c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label, p.d.Name, p.d.Title, p.d.Description,
+				p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1], p.d.Synthetic,
+				p.f[0]+" "+p.f[1], p.f[2], p.f[3]+" "+p.f[4], p.f[5])
+			for _, kw := range p.keywordList {
+				if kwVals.Len() > 0 {
+					kwVals.WriteString(", ")
+				}
+				kwVals.WriteString("(?, ?, ?)")
+				kwArgs = append(kwArgs, p.d.ID, kw, folded(kw))
+			}
+			dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, 1)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
+			keywords, creators, variables, updated_at, f_title, synthetic, tsv) VALUES `+docVals.String(), docArgs...); err != nil {
 			return errors.E(op, err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
-			keywords, creators, variables, updated_at, f_title, synthetic, tsv)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') ||
-			setweight(to_tsvector('simple', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))`,
-			p.d.ID, c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label, p.d.Name, p.d.Title, p.d.Description,
-			p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1], p.d.Synthetic,
-			p.f[0]+" "+p.f[1], p.f[2], p.f[3]+" "+p.f[4], p.f[5])
-		if err != nil {
-			return errors.E(op, err)
-		}
-		for _, kw := range p.keywordList {
-			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc_id, keyword, fold) VALUES (?, ?, ?)`, p.d.ID, kw, folded(kw)); err != nil {
+		if len(kwArgs) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO search_keywords (doc_id, keyword, fold) VALUES `+kwVals.String(), kwArgs...); err != nil {
 				return errors.E(op, err)
 			}
 		}
+	}
+	if err := dl.apply(ctx, tx); err != nil {
+		return errors.E(op, err)
 	}
 	return nil
 }
 
 func (ix *pgIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
 	const op errors.Op = "search.Delete"
-	if _, err := tx.Exec(ctx, `DELETE FROM search_docs WHERE id = ?`, id); err != nil {
+	dl := pgDeltas{}
+	if err := dl.remove(ctx, tx, []string{id}); err != nil {
 		return errors.E(op, err)
+	}
+	if err := dl.apply(ctx, tx); err != nil {
+		return errors.E(op, err)
+	}
+	return nil
+}
+
+// pgDeltas accumulates one transaction's changes to search_class_facets
+// (migration 0032): the empty facet with the empty value counts a class's
+// documents.
+type pgDeltas map[facetKey]int64
+
+func (dl pgDeltas) add(class ClassID, kind, domain, org string, synthetic bool, keywords []string, sign int64) {
+	dl[facetKey{class, "", ""}] += sign
+	for _, f := range [][2]string{{FacetKind, kind}, {FacetDomain, domain}, {FacetOrg, org}} {
+		if f[1] != "" {
+			dl[facetKey{class, f[0], f[1]}] += sign
+		}
+	}
+	for _, kw := range keywords {
+		dl[facetKey{class, FacetKeyword, kw}] += sign
+	}
+	if synthetic {
+		dl[facetKey{class, FacetSynthetic, "true"}] += sign
+	}
+}
+
+// remove deletes the documents ids, if present, with their keywords, and
+// subtracts what they counted.
+func (dl pgDeltas) remove(ctx context.Context, tx store.Tx, ids []string) error {
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM search_keywords WHERE doc_id IN (`+in+`) RETURNING doc_id, keyword`, args...)
+	if err != nil {
+		return err
+	}
+	kws := map[string][]string{}
+	err = rows.Each(func() error {
+		var id, kw string
+		err := rows.Scan(&id, &kw)
+		kws[id] = append(kws[id], kw)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `DELETE FROM search_docs WHERE id IN (`+in+`) RETURNING id, class_id, kind, domain, org, synthetic`, args...)
+	if err != nil {
+		return err
+	}
+	return rows.Each(func() error {
+		var id, kind, domain, org string
+		var c ClassID
+		var synthetic bool
+		if err := rows.Scan(&id, &c, &kind, &domain, &org, &synthetic); err != nil {
+			return err
+		}
+		dl.add(c, kind, domain, org, synthetic, kws[id], -1)
+		return nil
+	})
+}
+
+// apply adds the deltas to search_class_facets in key order (so that
+// concurrent writers lock rows in the same order), a few hundred rows per
+// statement.
+func (dl pgDeltas) apply(ctx context.Context, tx store.Tx) error {
+	keys := make([]facetKey, 0, len(dl))
+	for k, n := range dl {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.class != b.class {
+			return a.class < b.class
+		}
+		if a.facet != b.facet {
+			return a.facet < b.facet
+		}
+		return a.value < b.value
+	})
+	var bumped []ClassID
+	for _, k := range keys {
+		if len(bumped) == 0 || bumped[len(bumped)-1] != k.class {
+			bumped = append(bumped, k.class)
+		}
+	}
+	if len(bumped) > 0 {
+		vals := strings.TrimSuffix(strings.Repeat("(?, nextval('search_class_gen_seq')), ", len(bumped)), ", ")
+		args := make([]any, len(bumped))
+		for i, c := range bumped {
+			args[i] = c
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_class_gens (class_id, gen) VALUES `+vals+`
+			ON CONFLICT (class_id) DO UPDATE SET gen = excluded.gen`, args...); err != nil {
+			return err
+		}
+	}
+	const chunk = 500
+	for lo := 0; lo < len(keys); lo += chunk {
+		part := keys[lo:min(len(keys), lo+chunk)]
+		var b strings.Builder
+		args := make([]any, 0, 4*len(part))
+		for i, k := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?)")
+			args = append(args, k.class, k.facet, k.value, dl[k])
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO search_class_facets (class_id, facet, value, n) VALUES `+b.String()+`
+			ON CONFLICT (class_id, facet, value) DO UPDATE SET n = search_class_facets.n + excluded.n`, args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -102,16 +275,26 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 	}
 	args = append(append(append(args, visArgs...), fArgs...), limit, offset)
 	const blank = `'', '', '', '', '', '', 0::bigint, '', '', '', '', FALSE, 0::float8`
+	// m holds only what ordering and facets need; the page's rows are read
+	// back by ID. Keyword facets split the document's keyword list
+	// (joined by listSep, the same values as search_keywords) instead of
+	// joining search_keywords.
 	sqlText := `WITH m AS MATERIALIZED (
-		SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic, ` + score + ` AS score
-		FROM ` + from + visSQL + ` AND ` + fSQL + `)
-		(SELECT 'hit', id, kind, name, title, domain, org, label, updated_at, description, keywords, variables, creators, synthetic, score, 0::bigint FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		SELECT d.id, d.kind, d.domain, d.org, d.synthetic, d.keywords, d.updated_at, ` + score + ` AS score
+		FROM ` + from + visSQL + ` AND ` + fSQL + `),
+		p AS (SELECT id, score FROM m ORDER BY ` + order + ` LIMIT ? OFFSET ?)
+		SELECT 'hit', d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic, p.score, 0::bigint
+			FROM p JOIN search_docs d ON d.id = p.id
 		UNION ALL SELECT 'total', '', ` + blank + `, COUNT(*) FROM m
 		UNION ALL SELECT 'kind', kind, ` + blank + `, COUNT(*) FROM m GROUP BY kind
 		UNION ALL SELECT 'domain', domain, ` + blank + `, COUNT(*) FROM m GROUP BY domain
 		UNION ALL SELECT 'org', org, ` + blank + `, COUNT(*) FROM m GROUP BY org
 		UNION ALL SELECT 'synthetic', 'true', ` + blank + `, COUNT(*) FROM m WHERE synthetic HAVING COUNT(*) > 0
-		UNION ALL SELECT 'keyword', k.keyword, ` + blank + `, COUNT(*) FROM m JOIN search_keywords k ON k.doc_id = m.id GROUP BY k.keyword`
+		UNION ALL SELECT 'keyword', kw, ` + blank + `, COUNT(*) FROM m CROSS JOIN LATERAL unnest(string_to_array(m.keywords, chr(31))) AS kw
+			WHERE m.keywords <> '' GROUP BY kw`
+	if len(terms) == 0 && !hasFilters(q) {
+		return ix.browse(ctx, vis, limit, offset)
+	}
 	res := &Result{Hits: []Hit{}}
 	fc := facetCounter{}
 	err = ix.db.View(ctx, func(tx store.Tx) error {
@@ -166,6 +349,95 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 		res.Next = cursorAt(offset + limit)
 	}
 	return res, nil
+}
+
+// browse answers an unfiltered browse: total and facets are sums of the
+// readable classes' counts (search_class_facets) plus a count of the
+// owner-readable documents themselves; the page walks search_docs newest
+// first and stops after it (LIMIT on the updated_at index). Everything is
+// read in one snapshot.
+func (ix *pgIndex) browse(ctx context.Context, vis visibility, limit, offset int) (*Result, error) {
+	const op errors.Op = "search.Search"
+	res := &Result{Hits: []Hit{}}
+	var fc facetCounter
+	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
+	err := ix.db.View(ctx, func(tx store.Tx) error {
+		res.Hits, res.Total, fc = res.Hits[:0], 0, facetCounter{}
+		var parts []string
+		var args []any
+		if len(vis.all) > 0 {
+			n, err := ix.counts.sum(ctx, tx, vis.all, fc)
+			if err != nil {
+				return err
+			}
+			res.Total += n
+		}
+		if len(vis.owned) > 0 {
+			// One pass over the owner's documents (search_docs_owner).
+			parts = append(parts, `WITH o AS MATERIALIZED (SELECT kind, domain, org, synthetic, keywords FROM search_docs
+					WHERE owner_id = ? AND class_id IN (`+intList(vis.owned)+`))
+				SELECT '', '', COUNT(*) FROM o
+				UNION ALL SELECT 'kind', kind, COUNT(*) FROM o GROUP BY kind
+				UNION ALL SELECT 'domain', domain, COUNT(*) FROM o GROUP BY domain
+				UNION ALL SELECT 'org', org, COUNT(*) FROM o GROUP BY org
+				UNION ALL SELECT 'synthetic', 'true', COUNT(*) FROM o WHERE synthetic
+				UNION ALL SELECT 'keyword', kw, COUNT(*) FROM o CROSS JOIN LATERAL unnest(string_to_array(o.keywords, chr(31))) AS kw
+					WHERE o.keywords <> '' GROUP BY kw`)
+			args = append(args, vis.owner)
+		}
+		if len(parts) > 0 {
+			if err := ownedCounts(ctx, tx, strings.Join(parts, " UNION ALL "), args, fc, &res.Total); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT d.id, d.kind, d.name, d.title, d.domain, d.org, d.label, d.updated_at, d.description, d.keywords, d.variables, d.creators, d.synthetic
+			FROM search_docs d WHERE `+visSQL+` ORDER BY d.updated_at DESC, d.id DESC LIMIT ? OFFSET ?`, append(visArgs, limit, offset)...)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var h Hit
+			var updated int64
+			var desc, kws, vars, creators string
+			if err := rows.Scan(&h.ID, &h.Kind, &h.Name, &h.Title, &h.Domain, &h.Org, &h.Label, &updated, &desc, &kws, &vars, &creators, &h.Synthetic); err != nil {
+				return err
+			}
+			h.Updated = store.FromT(updated)
+			h.Snippet, h.Highlights = snippet(nil, desc, h.Title, display(kws), display(vars), display(creators), h.Name)
+			res.Hits = append(res.Hits, h)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
+	res.Facets = fc.result()
+	if offset+limit < res.Total {
+		res.Next = cursorAt(offset + limit)
+	}
+	return res, nil
+}
+
+// ownedCounts runs sqlText, whose rows are (facet, value, count), the
+// empty facet counting documents, and adds them to fc and total.
+func ownedCounts(ctx context.Context, tx store.Tx, sqlText string, args []any, fc facetCounter, total *int) error {
+	rows, err := tx.Query(ctx, sqlText, args...)
+	if err != nil {
+		return err
+	}
+	return rows.Each(func() error {
+		var facet, value string
+		var n int64
+		if err := rows.Scan(&facet, &value, &n); err != nil {
+			return err
+		}
+		if facet == "" {
+			*total += int(n)
+		} else {
+			fc.add(facet, value, int(n))
+		}
+		return nil
+	})
 }
 
 func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n int) ([]Suggestion, error) {

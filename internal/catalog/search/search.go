@@ -38,7 +38,8 @@
 //
 // New picks the backend by the store's dialect: SQLite FTS5 (embedded
 // default) or PostgreSQL full text (tsvector, GIN). Both pass searchtest.Run.
-// Tables come from migrations 0005_search and (SQLite) 0013_search_postings.
+// Tables come from migrations 0005_search, (SQLite) 0013_search_postings
+// and (PostgreSQL) 0032_search_class_facets.
 // Upsert and Delete run inside the caller's store transaction, so the
 // catalog indexes an asset atomically with writing it.
 package search
