@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -63,6 +64,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), routeKey{}, &pattern)
 		var span trace.Span
 		if s.tracer != nil {
+			// A caller's W3C traceparent makes this span its child.
+			ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			ctx, span = s.tracer.Start(ctx, "HTTP "+telemetry.Method(r.Method), trace.WithSpanKind(trace.SpanKindServer))
 		}
 		sw := &statusWriter{ResponseWriter: w}

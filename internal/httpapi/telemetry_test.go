@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -438,7 +439,7 @@ func TestTracesOverOTLP(t *testing.T) {
 		for _, rs := range req.GetResourceSpans() {
 			for _, ss := range rs.GetScopeSpans() {
 				for _, sp := range ss.GetSpans() {
-					m := map[string]any{"name": sp.GetName()}
+					m := map[string]any{"name": sp.GetName(), "trace_id": hex.EncodeToString(sp.GetTraceId())}
 					for _, a := range sp.GetAttributes() {
 						if v := a.GetValue(); v.GetStringValue() != "" {
 							m[a.GetKey()] = v.GetStringValue()
@@ -462,7 +463,16 @@ func TestTracesOverOTLP(t *testing.T) {
 	}
 	s := newTelemetryServer(t, storetest.Migrated(t, storetest.SQLite), func(c *httpapi.Config) { c.Tracer = tracer })
 	alice := mkToken(t, s, "alice")
-	r := s.do(t, "GET", "/api/v1/principals/nobody", alice, nil, "")
+	// The caller's trace continues: its traceparent is the span's parent.
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req, _ := http.NewRequest("GET", s.ts.URL+"/api/v1/principals/nobody", nil)
+	req.Header.Set("Authorization", "Bearer "+alice)
+	req.Header.Set("Traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	r, err := s.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
 	if err := stop(ctx); err != nil { // flushes
 		t.Fatal(err)
 	}
@@ -472,7 +482,7 @@ func TestTracesOverOTLP(t *testing.T) {
 	for _, sp := range spans {
 		if sp["name"] == "GET /api/v1/principals/{id}" {
 			found = true
-			if sp["http.route"] != "/api/v1/principals/{id}" || sp["http.response.status_code"] != int64(404) || sp["genesis.request_id"] != r.Header.Get("X-Request-Id") {
+			if sp["http.route"] != "/api/v1/principals/{id}" || sp["http.response.status_code"] != int64(404) || sp["genesis.request_id"] != r.Header.Get("X-Request-Id") || sp["trace_id"] != traceID {
 				t.Errorf("span = %v", sp)
 			}
 		}
