@@ -192,3 +192,11 @@ func FuzzTracingEndpoint(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkObserveRequest is the per-request cost of the request metrics.
+func BenchmarkObserveRequest(b *testing.B) {
+	m := NewMetrics()
+	for b.Loop() {
+		m.ObserveRequest("GET", "/api/v1/assets/{name}", 200, time.Millisecond)
+	}
+}
