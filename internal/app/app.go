@@ -59,6 +59,7 @@ import (
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/store/postgres"
 	"github.com/genesis-science/genesis/internal/store/sqlite"
+	"github.com/genesis-science/genesis/internal/telemetry"
 )
 
 // Version is the Genesis version, set at build time with -ldflags.
@@ -111,6 +112,12 @@ type App struct {
 	// Serve returns after they have released their leases.
 	loops sync.WaitGroup
 
+	// Metrics are the server's Prometheus metrics, served at /metrics on
+	// telemetry.metrics_addr when that is set (see ServeMetrics).
+	Metrics *telemetry.Metrics
+	// stopTracing flushes and stops the OTLP exporter (nil: tracing off).
+	stopTracing func(context.Context) error
+
 	lock *os.File
 
 	backendsMu sync.Mutex
@@ -133,7 +140,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		return nil, errors.E(op, errors.Invalid, errors.Field("data_dir"), errors.Msg("cannot resolve data dir: "+err.Error()))
 	}
 	cfg.DataDir = abs
-	a := &App{Config: cfg, Log: log}
+	log = slog.New(telemetry.RequestIDHandler(log.Handler())) // every line of a request carries its ID
+	a := &App{Config: cfg, Log: log, Metrics: telemetry.NewMetrics()}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -311,10 +319,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		Sites: a.Sites, Instruments: a.Instruments, Jobs: a.Jobs, Authz: a.Authz, Audit: a.Audit, AuditKey: a.AuditKey, Logger: log,
 		OIDC: consoleOIDC, PublicURL: cfg.Console.PublicURL,
 	})
+	tracer, err := a.openTelemetry(ctx)
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
 	a.API = httpapi.New(httpapi.Config{DB: a.DB, Identity: a.Identity, Authz: a.Authz, AuditLog: a.Audit, AuditKey: a.AuditKey,
 		Catalog: a.Catalog, Sites: a.Sites, Jobs: a.Jobs, Instruments: a.Instruments, Campaigns: a.Campaigns, Literature: a.Literature, Agent: a.Agent,
 		MCP: a.MCP.Handler(), Challenges: a.Challenges, Logger: log, Mission: a.Mission, Reports: a.Reports, Partners: a.Partners,
-		Console: a.Console})
+		Console: a.Console,
+		Metrics: a.Metrics, Tracer: tracer, ReadyChecks: a.readyChecks()})
 	a.Console.SetActivity(a.API) // the API decides who reads which audit record
 	a.Mission.Audit = a.API      // the API decides who reads which audit record
 	a.Reports.SetSources(a.reportSources())
@@ -505,10 +518,14 @@ func (a *App) openAudit(ctx context.Context) error {
 	if err != nil {
 		return errors.E(op, errors.Internal, errors.Msg("cannot load the audit label key "+labelKeyPath), err)
 	}
-	a.Audit, err = audit.Open(ctx, filepath.Join(a.Config.DataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, LabelKey: labelKey, Logger: a.Log})
+	a.Audit, err = audit.Open(ctx, filepath.Join(a.Config.DataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, LabelKey: labelKey, Logger: a.Log,
+		OnAppend: a.Metrics.AuditAppend})
 	if err != nil {
 		return errors.E(op, errors.Internal, errors.Msg("cannot open the audit log"), err)
 	}
+	l := a.Audit
+	a.Metrics.Gauge("genesis_audit_queue_records", "Audit records sequenced but not yet written (the writer's queue).",
+		func() float64 { return float64(l.Pending()) })
 	return nil
 }
 
@@ -516,6 +533,12 @@ func (a *App) openAudit(ctx context.Context) error {
 // lock.
 func (a *App) Close() error {
 	var err error
+	if a.stopTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a.stopTracing(ctx) // spans not sent by then are dropped
+		cancel()
+		a.stopTracing = nil
+	}
 	if a.Instruments != nil {
 		a.Instruments.Close()
 	}
@@ -597,6 +620,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	// Prometheus scrapes /metrics on a listener of its own.
+	if addr := a.Config.Telemetry.MetricsAddr; addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return errors.E(errors.Op("app.Serve"), errors.Invalid, errors.Field("telemetry.metrics_addr"), errors.Msg("cannot listen on "+addr+": "+err.Error()))
+		}
+		a.Log.Info("serving Prometheus metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+		go func() {
+			if err := a.ServeMetrics(ctx, mln); err != nil && ctx.Err() == nil {
+				a.Log.Error("metrics listener stopped", "err", err)
+			}
+		}()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -83,6 +83,10 @@ type Options struct {
 	// one gets a random key that lives as long as the process, and the
 	// records it writes cannot be matched against labels after that.
 	LabelKey LabelKey
+	// OnAppend, if set, is told how long each Append (sync false) or
+	// AppendSync (sync true) took and how it ended; for metrics. It must
+	// be fast and must not block.
+	OnAppend func(sync bool, d time.Duration, err error)
 }
 
 // Log is the audit log in one local directory. It is safe for concurrent
@@ -459,12 +463,45 @@ func syncDir(dir string) error {
 
 // Append implements Appender.
 func (l *Log) Append(ctx context.Context, r Record) (uint64, error) {
-	return l.append(ctx, r, false)
+	return l.timedAppend(ctx, r, false)
 }
 
 // AppendSync implements Appender.
 func (l *Log) AppendSync(ctx context.Context, r Record) (uint64, error) {
-	return l.append(ctx, r, true)
+	return l.timedAppend(ctx, r, true)
+}
+
+func (l *Log) timedAppend(ctx context.Context, r Record, sync bool) (uint64, error) {
+	if l.opts.OnAppend == nil {
+		return l.append(ctx, r, sync)
+	}
+	start := time.Now()
+	idx, err := l.append(ctx, r, sync)
+	l.opts.OnAppend(sync, time.Since(start), err)
+	return idx, err
+}
+
+// Pending returns how many records are sequenced but not yet written: the
+// writer's queue.
+func (l *Log) Pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pendingN
+}
+
+// Healthy returns nil while appends can succeed, else why not: the log is
+// closed, or a write failed (which makes every later append fail).
+func (l *Log) Healthy() error {
+	const op errors.Op = "audit.Healthy"
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.err != nil:
+		return errors.E(op, l.err)
+	case l.closed:
+		return errors.E(op, errors.Unavailable, errors.Msg("audit log is closed"))
+	}
+	return nil
 }
 
 func (l *Log) append(ctx context.Context, r Record, sync bool) (uint64, error) {

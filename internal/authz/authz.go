@@ -48,6 +48,20 @@ type Authorizer struct {
 	principals entityCache
 	resources  entityCache
 	labelSets  entityCache
+	// observe, if set, is told of decisions (see Observe).
+	observe atomic.Pointer[func(t ResourceType, allowed bool, n int)]
+}
+
+// Observe has f told of every decision Can and Readable make: n decisions
+// about resources of type t, allowed or not (Readable reports a batch in
+// one call per type and outcome). f must be fast and must not block; nil
+// stops it.
+func (a *Authorizer) Observe(f func(t ResourceType, allowed bool, n int)) {
+	if f == nil {
+		a.observe.Store(nil)
+		return
+	}
+	a.observe.Store(&f)
 }
 
 // New returns an Authorizer using the default policy. facts supplies
@@ -103,10 +117,13 @@ var (
 func (a *Authorizer) Can(ctx context.Context, p Principal, act Action, r Resource) error {
 	const op errors.Op = "authz.Can"
 	s, err := a.prepare(ctx, p)
-	if err != nil {
-		return errors.E(op, err)
+	if err == nil {
+		err = a.policy.Load().decide(s, act, r)
 	}
-	if err := a.policy.Load().decide(s, act, r); err != nil {
+	if f := a.observe.Load(); f != nil {
+		(*f)(r.Type, err == nil, 1)
+	}
+	if err != nil {
 		return errors.E(op, err)
 	}
 	return nil
@@ -120,13 +137,35 @@ func (a *Authorizer) Readable(ctx context.Context, p Principal, rs []Resource) (
 	out := make([]bool, len(rs))
 	s, err := a.prepare(ctx, p)
 	if err != nil {
+		a.observeBatch(rs, out)
 		return out, errors.E(op, err)
 	}
 	pol := a.policy.Load()
 	for i, r := range rs {
 		out[i] = pol.decide(s, Read, r) == nil
 	}
+	a.observeBatch(rs, out)
 	return out, nil
+}
+
+// observeBatch reports Readable's decisions, one call per resource type
+// and outcome.
+func (a *Authorizer) observeBatch(rs []Resource, out []bool) {
+	f := a.observe.Load()
+	if f == nil || len(rs) == 0 {
+		return
+	}
+	type key struct {
+		t  ResourceType
+		ok bool
+	}
+	counts := map[key]int{}
+	for i, r := range rs {
+		counts[key{r.Type, out[i]}]++
+	}
+	for k, n := range counts {
+		(*f)(k.t, k.ok, n)
+	}
 }
 
 // subject is a principal prepared for decisions at one instant.

@@ -40,6 +40,8 @@ type Config struct {
 	// Replica names this process among the replicas sharing one store
 	// (leases for background work); see Replica.
 	Replica Replica `yaml:"replica" toml:"replica"`
+	// Telemetry configures Prometheus metrics and OpenTelemetry traces.
+	Telemetry Telemetry `yaml:"telemetry" toml:"telemetry"`
 	// NoDemo keeps `genesis up` from setting up its demo lab (a workcell of
 	// simulated reactors and a campaign on them); not a file setting.
 	NoDemo bool `yaml:"-" toml:"-"`
@@ -133,6 +135,18 @@ func CheckReplicaID(s string) error {
 		}
 	}
 	return nil
+}
+
+// Telemetry configures how operators watch the server. Both are off when
+// empty.
+type Telemetry struct {
+	// MetricsAddr is a host:port where GET /metrics serves Prometheus
+	// metrics, unauthenticated, on a listener of its own (as Prometheus
+	// scrapes): keep it on a private network or 127.0.0.1.
+	MetricsAddr string `yaml:"metrics_addr" toml:"metrics_addr"`
+	// OTLPEndpoint is an OTLP/HTTP collector's URL
+	// (http://collector:4318) to which a span per request is exported.
+	OTLPEndpoint string `yaml:"otlp_endpoint" toml:"otlp_endpoint"`
 }
 
 // MaxSecretFile bounds a secret file's size.
@@ -283,6 +297,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.Store.DSN, "GENESIS_STORE_DSN")
 	set(&c.Blob.URL, "GENESIS_BLOB_URL")
 	set(&c.Log.Level, "GENESIS_LOG_LEVEL")
+	set(&c.Log.Format, "GENESIS_LOG_FORMAT")
+	set(&c.Telemetry.MetricsAddr, "GENESIS_METRICS_ADDR")
+	set(&c.Telemetry.OTLPEndpoint, "GENESIS_OTLP_ENDPOINT")
 	set(&c.Console.PublicURL, "GENESIS_CONSOLE_PUBLIC_URL")
 	set(&c.LLM.ChatURL, "GENESIS_LLM_CHAT_URL")
 	set(&c.LLM.ChatModel, "GENESIS_LLM_CHAT_MODEL")
@@ -353,6 +370,20 @@ func (c *Config) Validate() error {
 	case "", "text", "json":
 	default:
 		return bad("log.format", "must be text or json")
+	}
+	if a := c.Telemetry.MetricsAddr; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return bad("telemetry.metrics_addr", fmt.Sprintf("%q is not host:port", a))
+		}
+		if a == c.Listen.Addr {
+			return bad("telemetry.metrics_addr", "must differ from listen.addr (metrics have a listener of their own)")
+		}
+	}
+	if e := c.Telemetry.OTLPEndpoint; e != "" {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("telemetry.otlp_endpoint", "must be an http:// or https:// URL such as http://collector:4318")
+		}
 	}
 	if err := c.LLM.Validate(); err != nil {
 		return err

@@ -243,6 +243,7 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	s.metrics.ChunkBytes("in", int64(len(data)))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -251,8 +252,8 @@ func (s *Server) putChunk(w http.ResponseWriter, r *http.Request) error {
 // them against the chunk's ID). The body goes to the connection's own
 // writer, below the middleware's wrappers, so that it is sent with
 // sendfile(2) rather than copied through this process; the request log
-// then shows the status but not the byte count.
-func sendFile(w http.ResponseWriter, f *os.File, n int64) {
+// then shows the status but not the byte count. It returns the bytes sent.
+func sendFile(w http.ResponseWriter, f *os.File, n int64) int64 {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(http.StatusOK)
@@ -264,7 +265,8 @@ func sendFile(w http.ResponseWriter, f *os.File, n int64) {
 		}
 		dst = u.Unwrap()
 	}
-	io.CopyN(dst, f, n) // an error here is the client's going away
+	sent, _ := io.CopyN(dst, f, n) // an error here is the client's going away
+	return sent
 }
 
 // bodyPool holds chunk upload buffers, sized for the chunker's largest
@@ -316,7 +318,7 @@ func (s *Server) getChunk(w http.ResponseWriter, r *http.Request) error {
 		}
 		if ok {
 			defer f.Close()
-			sendFile(w, f, n)
+			s.metrics.ChunkBytes("out", sendFile(w, f, n))
 			return nil
 		}
 	}
@@ -325,7 +327,9 @@ func (s *Server) getChunk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
+	cw := &statusWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(b))
+	s.metrics.ChunkBytes("out", cw.bytes)
 	return nil
 }
 

@@ -29,19 +29,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	if err := s.db.Ping(r.Context()); err != nil {
-		return errors.E(errors.Op("httpapi.readyz"), errors.Unavailable, errors.Msg("the metadata store is not answering"), err)
-	}
-	if s.ready != nil {
-		if err := s.ready(r.Context()); err != nil {
-			return errors.E(errors.Op("httpapi.readyz"), errors.Unavailable, err)
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	return nil
-}
-
 func me(r *http.Request) *genesis.Principal { return genesis.FromContext(r.Context()) }
 
 func requireAdmin(r *http.Request, what string) error {

@@ -33,6 +33,8 @@ import (
 	"github.com/genesis-science/genesis/internal/mission/plan"
 	"github.com/genesis-science/genesis/internal/mission/report"
 	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/telemetry"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/mod/sumdb/tlog"
 	"golang.org/x/sync/semaphore"
 )
@@ -87,6 +89,12 @@ type Server struct {
 	// console is the web console (internal/console), served for every
 	// path outside the API; optional.
 	console http.Handler
+
+	// Telemetry (telemetry.go): metrics and tracer are optional;
+	// readyChecks are /readyz's dependencies beyond the store.
+	metrics     *telemetry.Metrics
+	tracer      trace.Tracer
+	readyChecks []ReadyCheck
 }
 
 // Config is what the server needs.
@@ -136,6 +144,13 @@ type Config struct {
 	// DefaultBodyMinRate.
 	BodyGrace   time.Duration
 	BodyMinRate int64
+	// Metrics receives request, authorization and chunk metrics; optional.
+	Metrics *telemetry.Metrics
+	// Tracer, if set, starts a span per request (route and status).
+	Tracer trace.Tracer
+	// ReadyChecks are dependencies /readyz checks besides the metadata
+	// store (the blob store, the audit log), each reported by name.
+	ReadyChecks []ReadyCheck
 }
 
 // New returns the API server.
@@ -163,6 +178,8 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.log = slog.New(telemetry.RequestIDHandler(s.log.Handler()))
+	s.metrics, s.tracer, s.readyChecks = cfg.Metrics, cfg.Tracer, cfg.ReadyChecks
 	s.bodyGrace, s.bodyMinRate = cfg.BodyGrace, cfg.BodyMinRate
 	if s.bodyGrace <= 0 {
 		s.bodyGrace = DefaultBodyGrace
@@ -175,7 +192,7 @@ func New(cfg Config) *Server {
 	s.imports = make(chan struct{}, importSlots)
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.handler = s.bodyDeadlines(s.recoverer(s.requestIDs(s.logRequests(s.notFoundAsProblem(s.mux)))))
+	s.handler = s.bodyDeadlines(s.requestIDs(s.observe(s.recoverer(s.logRequests(s.notFoundAsProblem(s.mux))))))
 	return s
 }
 
@@ -269,12 +286,7 @@ func (s *Server) authenticate(r *http.Request) (*genesis.Principal, error) {
 	return p, nil
 }
 
-type requestIDKey struct{}
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
+func requestID(ctx context.Context) string { return telemetry.RequestID(ctx) }
 
 func (s *Server) requestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -282,7 +294,7 @@ func (s *Server) requestIDs(next http.Handler) http.Handler {
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(telemetry.WithRequestID(r.Context(), id)))
 	})
 }
 
@@ -322,7 +334,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		s.log.InfoContext(r.Context(), "http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-			"bytes", sw.bytes, "ms", float64(time.Since(start).Microseconds())/1000, "request_id", requestID(r.Context()))
+			"bytes", sw.bytes, "ms", float64(time.Since(start).Microseconds())/1000)
 	})
 }
 
@@ -345,6 +357,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 func (s *Server) notFoundAsProblem(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
+		setRoute(r.Context(), pattern)
 		if pattern != "" {
 			mux.ServeHTTP(w, r) // (sets the path values; h alone would not)
 			return
@@ -359,6 +372,7 @@ func (s *Server) notFoundAsProblem(mux *http.ServeMux) http.Handler {
 			status = http.StatusNotFound
 		}
 		if status == http.StatusNotFound && s.console != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+			setRoute(r.Context(), routeConsole)
 			s.console.ServeHTTP(w, r)
 			return
 		}

@@ -107,7 +107,13 @@ type Service struct {
 	// token from the round's context), so a holder that lost the lease
 	// without noticing yet places nothing.
 	Fence func(ctx context.Context, tx store.Tx) error
-	now   func() time.Time
+	// Decisions, if set, is told of each scheduling round's decisions: n
+	// jobs "started", "failed" (the site refused them), "retried" (a
+	// transient failure, same site next round), "unsent" (never reached
+	// the site, placed afresh) or "no_site" (nothing can run them now).
+	// For metrics; it must be fast. Set it before Run.
+	Decisions func(decision string, n int)
+	now       func() time.Time
 
 	// stepMu makes scheduling rounds one at a time; followFrom is where
 	// the next round goes on following running jobs (by ID).

@@ -119,6 +119,30 @@ func (s *Service) Step(ctx context.Context) error {
 	return s.placeAll(ctx, ss, pending, bk, t0)
 }
 
+// QueueDepths returns how many jobs wait to be placed or submitted
+// ("pending") and how many run ("running"), for every owner: an
+// operator's figure (metrics), not for callers who must not see others'
+// jobs.
+func (s *Service) QueueDepths(ctx context.Context) (map[string]float64, error) {
+	out := map[string]float64{string(Pending): 0, string(Running): 0}
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT state, COUNT(*) FROM jobs WHERE state IN (?, ?) GROUP BY state`, Pending, Running)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var st string
+			var n int64
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			out[st] = float64(n)
+			return nil
+		})
+	})
+	return out, err
+}
+
 // followBatch and placeBatch bound how many running jobs a round asks
 // their backends about, and how many pending jobs it places.
 var (
@@ -290,6 +314,16 @@ func (s *Service) placeAll(ctx context.Context, ss []sites.Site, pending []Job, 
 	})
 	if err != nil {
 		return err
+	}
+	if f := s.Decisions; f != nil {
+		for _, d := range []struct {
+			name string
+			n    int
+		}{{"no_site", len(unplaced)}, {"started", len(done)}, {"failed", len(failed)}, {"retried", len(retried)}, {"unsent", len(unsent)}} {
+			if d.n > 0 {
+				f(d.name, d.n)
+			}
+		}
 	}
 	// A job cancelled while it was being submitted is cancelled at its
 	// site too.
