@@ -9,6 +9,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/blobtest"
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 )
 
 // corruptible adds the suite's corruption hook by editing chunk files.
@@ -24,11 +25,8 @@ func (c corruptible) CorruptStored(id blob.ID, f func([]byte) []byte) error {
 }
 
 func TestConformance(t *testing.T) {
-	for _, opts := range []Options{{}, {Compress: true}} {
-		name := "raw"
-		if opts.Compress {
-			name = "zstd"
-		}
+	for _, opts := range []Options{{}, {Compression: chunk.Fastest}, {Compression: chunk.Default}} {
+		name := opts.Compression.String()
 		t.Run(name, func(t *testing.T) {
 			blobtest.Run(t, func(t *testing.T) blob.Store {
 				s, err := Open(t.TempDir(), opts)

@@ -90,7 +90,7 @@ func BenchmarkPackLargeFile(b *testing.B) {
 		{"fsync/par=4", localdisk.Options{}, 4},
 		{"fsync/par=8", localdisk.Options{}, 8},
 		{"nosync/par=4", localdisk.Options{NoSync: true}, 4},
-		{"zstd-fsync/par=4", localdisk.Options{Compress: true}, 4},
+		{"zstd-fsync/par=4", localdisk.Options{Compression: chunk.Default}, 4},
 	} {
 		b.Run(tc.name, func(b *testing.B) { benchPackLarge(b, tc.opts, tc.parallel) })
 	}
