@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/llm"
 	"github.com/genesis-science/genesis/internal/yamlsafe"
@@ -57,6 +58,24 @@ type Store struct {
 // "s3://ACCESS:SECRET@host:port/bucket" (add "?secure=true" for TLS).
 type Blob struct {
 	URL string `yaml:"url" toml:"url"`
+	// Compression is how new chunks are stored: "off" (raw), or a zstd
+	// level — "fastest", "default" (the default when empty), "better",
+	// "best". Chunks that do not shrink are stored raw at every level, and
+	// chunks stored under any setting stay readable under every other.
+	Compression string `yaml:"compression" toml:"compression"`
+}
+
+// CompressionLevel returns the configured level of new chunks
+// (chunk.Default when unset). Validate has checked it.
+func (b Blob) CompressionLevel() chunk.Level {
+	if b.Compression == "" {
+		return chunk.Default
+	}
+	l, err := chunk.ParseLevel(b.Compression)
+	if err != nil {
+		return chunk.Default
+	}
+	return l
 }
 
 // OIDC optionally accepts ID tokens from one issuer. With
@@ -228,6 +247,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.Listen.Addr, "GENESIS_ADDR")
 	set(&c.Store.DSN, "GENESIS_STORE_DSN")
 	set(&c.Blob.URL, "GENESIS_BLOB_URL")
+	set(&c.Blob.Compression, "GENESIS_BLOB_COMPRESSION")
 	set(&c.Log.Level, "GENESIS_LOG_LEVEL")
 	set(&c.Console.PublicURL, "GENESIS_CONSOLE_PUBLIC_URL")
 	set(&c.LLM.ChatURL, "GENESIS_LLM_CHAT_URL")
@@ -263,6 +283,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := BlobURL(c.Blob.URL); err != nil {
 		return err
+	}
+	if c.Blob.Compression != "" {
+		if _, err := chunk.ParseLevel(c.Blob.Compression); err != nil {
+			return bad("blob.compression", "must be off, fastest, default, better or best")
+		}
 	}
 	if c.OIDC.Issuer != "" || c.OIDC.Audience != "" {
 		u, err := url.Parse(c.OIDC.Issuer)
