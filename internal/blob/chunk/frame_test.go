@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -244,4 +245,34 @@ func FuzzUnframeGolden(f *testing.F) {
 			t.Fatalf("error of kind %v: %v", errors.KindOf(err), err)
 		}
 	})
+}
+
+// BenchmarkWriteFrameRandom: the CPU cost of storing an incompressible
+// 1 MiB chunk (write to io.Discard) with compression off and at each
+// level; the incompressibility test keeps the levels close to off.
+func BenchmarkWriteFrameRandom(b *testing.B) {
+	data := randBytes(3, 1<<20)
+	for _, l := range []Level{Off, Fastest, Default, Better} {
+		b.Run(l.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				WriteFrame(io.Discard, data, l)
+			}
+		})
+	}
+}
+
+// BenchmarkFrameCSV: compressing a 1 MiB CSV chunk at each level.
+func BenchmarkFrameCSV(b *testing.B) {
+	data := genData(rand.New(rand.NewPCG(1, 1)), "csv", 1<<20)
+	for _, l := range []Level{Fastest, Default, Better} {
+		b.Run(l.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			var n int
+			for b.Loop() {
+				n = len(Frame(data, l))
+			}
+			b.ReportMetric(float64(n)/float64(len(data)), "ratio")
+		})
+	}
 }

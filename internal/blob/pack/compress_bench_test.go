@@ -20,7 +20,10 @@ import (
 	"github.com/genesis-science/genesis/internal/blob/localdisk"
 )
 
-var benchMixMiB = flag.Int("pack.mixmib", 256, "size in MiB of the CSV + numeric-array mix in the compression benchmarks")
+var (
+	benchMixMiB = flag.Int("pack.mixmib", 256, "size in MiB of the CSV + numeric-array mix in the compression benchmarks")
+	benchNoSync = flag.Bool("pack.nosync", false, "compression benchmarks: skip fsync (measure the CPU side, not a shared disk)")
+)
 
 // mixTree writes about mib MiB of science-like data under dir from a seeded
 // generator: half CSV tables (measurement runs with ids, floats at fixed
@@ -137,7 +140,7 @@ func BenchmarkCompressMix(b *testing.B) {
 			var d time.Duration
 			for i := 0; b.Loop(); i++ {
 				store := filepath.Join(dir, fmt.Sprintf("store-%v-%d", level, i))
-				st, err := localdisk.Open(store, localdisk.Options{Compression: level})
+				st, err := localdisk.Open(store, localdisk.Options{Compression: level, NoSync: *benchNoSync})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -163,7 +166,7 @@ func BenchmarkCompressMix(b *testing.B) {
 // with compression off and at the default level, alternating in one loop
 // so both see the same machine load; on/off is the ratio of put times
 // (target ≤ 1.10: the incompressibility test must make compression nearly
-// free on such data).
+// free on such data). -pack.nosync leaves the disk's flushes out.
 func BenchmarkCompressIncompressible(b *testing.B) {
 	dir := benchTemp(b)
 	src := bigFile(b, dir, *benchMiB)
@@ -172,9 +175,13 @@ func BenchmarkCompressIncompressible(b *testing.B) {
 	var tOff, tOn time.Duration
 	var storedOn int64
 	for i := 0; b.Loop(); i++ {
-		for _, level := range []chunk.Level{chunk.Off, chunk.Default} {
+		levels := []chunk.Level{chunk.Off, chunk.Default}
+		if i%2 == 1 {
+			levels[0], levels[1] = levels[1], levels[0] // neither always pays the other's writeback
+		}
+		for _, level := range levels {
 			store := filepath.Join(dir, fmt.Sprintf("store-%v-%d", level, i))
-			st, err := localdisk.Open(store, localdisk.Options{Compression: level})
+			st, err := localdisk.Open(store, localdisk.Options{Compression: level, NoSync: *benchNoSync})
 			if err != nil {
 				b.Fatal(err)
 			}
