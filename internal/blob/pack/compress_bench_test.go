@@ -120,7 +120,7 @@ func BenchmarkCompressMix(b *testing.B) {
 		repo := filepath.Join(dir, "restic")
 		env := append(os.Environ(), "RESTIC_PASSWORD=bench", "RESTIC_REPOSITORY="+repo, "RESTIC_CACHE_DIR="+filepath.Join(dir, "restic-cache"))
 		var d time.Duration
-		for _, args := range [][]string{{"init"}, {"backup", "--no-scan", "-q", src}} {
+		for _, args := range [][]string{{"init", "--repository-version", "2"}, {"backup", "-q", src}} {
 			cmd := exec.Command("restic", args...)
 			cmd.Env = env
 			t0 := time.Now()
