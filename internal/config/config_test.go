@@ -176,10 +176,10 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// TestCompressionLevel: compression is on (zstd, default level) unless
+// TestCompressionLevel: compression is on (zstd, fastest level) unless
 // configured off, and every accepted name maps to its level.
 func TestCompressionLevel(t *testing.T) {
-	for in, want := range map[string]chunk.Level{"": chunk.Default, "off": chunk.Off, "fastest": chunk.Fastest, "default": chunk.Default, "better": chunk.Better, "best": chunk.Best} {
+	for in, want := range map[string]chunk.Level{"": chunk.Fastest, "off": chunk.Off, "fastest": chunk.Fastest, "default": chunk.Default, "better": chunk.Better, "best": chunk.Best} {
 		c := config.Default("/x")
 		c.Blob.Compression = in
 		if err := c.Validate(); err != nil {
