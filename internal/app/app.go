@@ -28,6 +28,7 @@ import (
 	"github.com/genesis-science/genesis/internal/authz"
 	"github.com/genesis-science/genesis/internal/authz/policystore"
 	"github.com/genesis-science/genesis/internal/blob"
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 	"github.com/genesis-science/genesis/internal/blob/localdisk"
 	"github.com/genesis-science/genesis/internal/blob/s3"
 	"github.com/genesis-science/genesis/internal/campaign"
@@ -213,7 +214,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openAudit(ctx); err != nil {
 		return nil, err
 	}
-	if a.Blobs, err = openBlobs(ctx, cfg.Blob.URL); err != nil {
+	if a.Blobs, err = openBlobs(ctx, cfg.Blob.URL, cfg.Blob.CompressionLevel()); err != nil {
 		return nil, err
 	}
 	a.Catalog = catalog.New(catalog.Config{DB: a.DB, Blobs: a.Blobs, Authz: a.Authz, Principals: a.Identity, Audit: a.Audit})
@@ -437,8 +438,9 @@ func secretsKey(path string) ([]byte, error) {
 }
 
 // openBlobs opens the blob store named by a blob URL: a local directory
-// (file:///path or a plain path) or S3-compatible storage (s3://…).
-func openBlobs(ctx context.Context, raw string) (blob.Store, error) {
+// (file:///path or a plain path) or S3-compatible storage (s3://…); new
+// chunks are stored at the given compression level.
+func openBlobs(ctx context.Context, raw string, level chunk.Level) (blob.Store, error) {
 	const op errors.Op = "app.openBlobs"
 	u, err := config.BlobURL(raw)
 	if err != nil {
@@ -446,7 +448,7 @@ func openBlobs(ctx context.Context, raw string) (blob.Store, error) {
 	}
 	switch u.Scheme {
 	case "file":
-		st, err := localdisk.Open(u.Path, localdisk.Options{})
+		st, err := localdisk.Open(u.Path, localdisk.Options{Compression: level})
 		if err != nil {
 			return nil, errors.E(op, errors.Invalid, errors.Field("blob.url"), errors.Msg("cannot open the blob directory: "+errors.SafeMessage(err)), err)
 		}
@@ -464,6 +466,7 @@ func openBlobs(ctx context.Context, raw string) (blob.Store, error) {
 			return nil, errors.E(op, errors.Invalid, errors.Field("blob.url"), err)
 		}
 		c.CreateBucket = true
+		c.Compression = level
 		st, err := s3.Open(ctx, c)
 		if err != nil {
 			return nil, errors.E(op, errors.Transient, errors.Field("blob.url"), errors.Msg("cannot reach the S3 blob store"), err)

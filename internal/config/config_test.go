@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,10 @@ func TestParseAndValidate(t *testing.T) {
 		{"missing cert", "g.yaml", "data_dir: /x\nlisten:\n  tls_cert: /nope\n  tls_key: /nope\n", "listen.tls_"},
 		{"bad blob", "g.yaml", "data_dir: /x\nblob:\n  url: ftp://x/y\n", "blob.url"},
 		{"s3 no bucket", "g.yaml", "data_dir: /x\nblob:\n  url: s3://host:9000\n", "blob.url"},
+		{"compression off", "g.yaml", "data_dir: /x\nblob:\n  compression: \"off\"\n", ""},
+		{"compression best", "g.toml", "data_dir = \"/x\"\n[blob]\ncompression = \"best\"\n", ""},
+		{"compression bad", "g.yaml", "data_dir: /x\nblob:\n  compression: gzip\n", "blob.compression"},
+		{"compression number", "g.toml", "data_dir = \"/x\"\n[blob]\ncompression = \"3\"\n", "blob.compression"},
 		{"oidc no audience", "g.yaml", "data_dir: /x\noidc:\n  issuer: https://login.example.org\n", "oidc.audience"},
 		{"no data dir", "g.yaml", "store:\n  dsn: sqlite:/x.db\nblob:\n  url: /b\n", "data_dir"},
 		{"dup key", "g.yaml", "data_dir: /x\ndata_dir: /y\n", "parse"},
@@ -199,5 +204,30 @@ func TestReplicaID(t *testing.T) {
 	c.Replica.ID = "bad\nid"
 	if err := c.Validate(); !errors.Is(errors.Invalid, err) || errors.FieldOf(err) != "replica.id" {
 		t.Fatalf("Validate with a control character in replica.id: %v", err)
+	}
+}
+
+// TestCompressionLevel: compression is on (zstd, fastest level) unless
+// configured off, and every accepted name maps to its level.
+func TestCompressionLevel(t *testing.T) {
+	for in, want := range map[string]chunk.Level{"": chunk.Fastest, "off": chunk.Off, "fastest": chunk.Fastest, "default": chunk.Default, "better": chunk.Better, "best": chunk.Best} {
+		c := config.Default("/x")
+		c.Blob.Compression = in
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := c.Blob.CompressionLevel(); got != want {
+			t.Errorf("%q: level %v, want %v", in, got, want)
+		}
+	}
+	c := config.Default("/x")
+	c.ApplyEnv(func(k string) string {
+		if k == "GENESIS_BLOB_COMPRESSION" {
+			return "off"
+		}
+		return ""
+	})
+	if c.Blob.CompressionLevel() != chunk.Off {
+		t.Fatalf("GENESIS_BLOB_COMPRESSION=off gave %v", c.Blob.CompressionLevel())
 	}
 }

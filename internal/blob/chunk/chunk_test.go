@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/restic/chunker"
@@ -147,13 +148,14 @@ func TestFrame(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		data     []byte
-		compress bool
+		compress Level
 	}{
-		{"empty", nil, false},
-		{"empty-compress", nil, true},
-		{"random-raw", randBytes(1, 5000), false},
-		{"random-compress", randBytes(1, 5000), true}, // incompressible: stored raw
-		{"text-compress", bytes.Repeat([]byte("genesis "), 4000), true},
+		{"empty", nil, Off},
+		{"empty-compress", nil, Default},
+		{"random-raw", randBytes(1, 5000), Off},
+		{"random-compress", randBytes(1, 5000), Default}, // incompressible: stored raw
+		{"text-compress", bytes.Repeat([]byte("genesis "), 4000), Default},
+		{"text-compress-sampled", bytes.Repeat([]byte("genesis "), 40000), Fastest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := blob.Sum(tc.data)
@@ -166,14 +168,20 @@ func TestFrame(t *testing.T) {
 			if err != nil || !bytes.Equal(got, tc.data) {
 				t.Fatalf("Unframe: %v", err)
 			}
-			if tc.name == "text-compress" && len(fr) > len(tc.data)/4 {
+			if strings.HasPrefix(tc.name, "text-compress") && len(fr) > len(tc.data)/4 {
 				t.Fatalf("compressible data framed to %d bytes", len(fr))
 			}
-			// Every single-byte change and every truncation is detected.
+			// Every single-byte change is detected, or (in a compressed
+			// payload, where some bits do not affect the output) still
+			// decodes to exactly the plaintext; every truncation is detected.
 			for i := 0; i < len(fr); i += 1 + len(fr)/50 {
 				bad := bytes.Clone(fr)
 				bad[i] ^= 0x40
-				if _, err := Unframe(op, id, bad); !errors.Is(errors.Internal, err) || !errors.IsErr(err, blob.ErrCorrupt) {
+				got, err := Unframe(op, id, bad)
+				switch {
+				case err == nil && (fr[3] == codecRaw || i < HeaderSize || !bytes.Equal(got, tc.data)):
+					t.Fatalf("flip at %d accepted", i)
+				case err != nil && (!errors.Is(errors.Internal, err) || !errors.IsErr(err, blob.ErrCorrupt)):
 					t.Fatalf("flip at %d: err = %v, want corrupt", i, err)
 				}
 				if _, err := Unframe(op, id, fr[:i]); !errors.Is(errors.Internal, err) {
@@ -185,8 +193,8 @@ func TestFrame(t *testing.T) {
 }
 
 func FuzzUnframe(f *testing.F) {
-	f.Add(Frame([]byte("hello"), false))
-	f.Add(Frame(bytes.Repeat([]byte("abc"), 1000), true))
+	f.Add(Frame([]byte("hello"), Off))
+	f.Add(Frame(bytes.Repeat([]byte("abc"), 1000), Default))
 	f.Add([]byte("GB\x01\x01\x00\x00\x00\x00\x00\x00\x00\x05junk"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		want := []byte("hello")
@@ -284,7 +292,7 @@ func BenchmarkFrameZstd(b *testing.B) {
 	data := bytes.Repeat([]byte("genesis science data 0123456789 "), 32<<10)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		Frame(data, true)
+		Frame(data, Default)
 	}
 }
 
@@ -306,7 +314,7 @@ func TestRollMatchesNaive(t *testing.T) {
 
 func TestWriteFrameMatchesFrame(t *testing.T) {
 	for _, data := range [][]byte{nil, []byte("x"), randBytes(5, 10000), bytes.Repeat([]byte("ab"), 5000)} {
-		for _, compress := range []bool{false, true} {
+		for _, compress := range []Level{Off, Fastest, Default, Best} {
 			var b bytes.Buffer
 			if err := WriteFrame(&b, data, compress); err != nil {
 				t.Fatal(err)

@@ -3,6 +3,8 @@ package chunk
 import (
 	"encoding/binary"
 	"io"
+	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -27,43 +29,133 @@ const (
 	codecZstd  = 1
 )
 
+// Level is how hard new chunks are compressed. Off stores them raw; the
+// others are klauspost/compress/zstd's levels (Default is about zstd's
+// level 3, what restic's "auto" uses). Reading never depends on it: every
+// frame says how it is encoded.
+type Level int
+
+// Compression levels.
+const (
+	Off     Level = 0
+	Fastest Level = Level(zstd.SpeedFastest)
+	Default Level = Level(zstd.SpeedDefault)
+	Better  Level = Level(zstd.SpeedBetterCompression)
+	Best    Level = Level(zstd.SpeedBestCompression)
+)
+
+var levelNames = [...]string{Off: "off", Fastest: "fastest", Default: "default", Better: "better", Best: "best"}
+
+// String returns the level's name as ParseLevel accepts it.
+func (l Level) String() string {
+	if l >= Off && int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return "level(" + strconv.Itoa(int(l)) + ")"
+}
+
+// Valid reports whether l is one of the defined levels.
+func (l Level) Valid() bool { return l >= Off && l <= Best }
+
+// ParseLevel parses a level name: off, fastest, default, better or best.
+func ParseLevel(s string) (Level, error) {
+	for l, n := range levelNames {
+		if s == n {
+			return Level(l), nil
+		}
+	}
+	return Off, errors.E(errors.Op("chunk.ParseLevel"), errors.Invalid, errors.Msg("compression level must be off, fastest, default, better or best"))
+}
+
 var (
-	encOnce sync.Once
-	enc     *zstd.Encoder
+	encOnce [Best + 1]sync.Once
+	encs    [Best + 1]*zstd.Encoder
+	decOnce sync.Once
 	dec     *zstd.Decoder
 )
 
-func coders() (*zstd.Encoder, *zstd.Decoder) {
-	encOnce.Do(func() {
-		var err error
-		enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+// encoder returns the shared encoder of level l (Fastest..Best). EncodeAll
+// is safe for concurrent use; each encoder keeps up to GOMAXPROCS states.
+func encoder(l Level) *zstd.Encoder {
+	encOnce[l].Do(func() {
+		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevel(l)),
+			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithEncoderCRC(false))
 		if err != nil {
-			panic(err)
+			panic(err) // only for invalid options, which these are not
 		}
-		dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(blob.MaxSize+1<<20))
+		encs[l] = e
+	})
+	return encs[l]
+}
+
+// decoder returns the shared decoder. It refuses to produce more than
+// blob.MaxSize bytes from one payload, whatever the payload claims.
+func decoder() *zstd.Decoder {
+	decOnce.Do(func() {
+		var err error
+		dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(blob.MaxSize),
+			zstd.WithDecoderMaxWindow(blob.MaxSize))
 		if err != nil {
 			panic(err)
 		}
 	})
-	return enc, dec
+	return dec
 }
 
-// Frame returns the stored form of data. With compress, data is compressed
-// with zstd unless that saves less than 1/16 of its size (already
-// compressed data is stored raw).
-func Frame(data []byte, compress bool) []byte {
-	if compress && len(data) >= 512 {
-		e, _ := coders()
-		out := make([]byte, HeaderSize, HeaderSize+len(data)/2)
-		out = e.EncodeAll(data, out)
-		if len(out)-HeaderSize < len(data)-len(data)/16 {
-			putHeader(out, codecZstd, len(data))
-			return out
-		}
+// The incompressibility test. Compressing a chunk that does not shrink
+// (random bytes, images, already-compressed archives) would cost a full
+// zstd pass for nothing, so chunks above sampleMin are judged first by
+// compressing sampleN slices of sampleLen bytes spread over the chunk at
+// the fastest level: unless the samples shrink by at least 1/sampleGain
+// the chunk is stored raw. Small chunks are simply compressed. Whatever
+// the test decides, a compressed frame is kept only if it saves at least
+// 1/16 of the chunk; otherwise the chunk is stored raw.
+const (
+	minCompress = 512
+	sampleMin   = 64 << 10
+	sampleLen   = 4 << 10
+	sampleN     = 4
+	sampleGain  = 32
+)
+
+// compressible runs the sample test on data (len(data) >= sampleMin).
+func compressible(data []byte) bool {
+	var buf [sampleN * sampleLen]byte
+	step := (len(data) - sampleLen) / (sampleN - 1)
+	for i := 0; i < sampleN; i++ {
+		copy(buf[i*sampleLen:], data[i*step:i*step+sampleLen])
+	}
+	out := encoder(Fastest).EncodeAll(buf[:], make([]byte, 0, len(buf)+64))
+	return len(out) < len(buf)-len(buf)/sampleGain
+}
+
+// Frame returns the stored form of data. At any level but Off, data is
+// compressed with zstd unless the incompressibility test or the result
+// says it does not pay (then it is stored raw).
+func Frame(data []byte, level Level) []byte {
+	if out := compress(data, level); out != nil {
+		return out
 	}
 	out := make([]byte, HeaderSize+len(data))
 	putHeader(out, codecRaw, len(data))
 	copy(out[HeaderSize:], data)
+	return out
+}
+
+// compress returns data's zstd frame, or nil when data is to be stored raw.
+func compress(data []byte, level Level) []byte {
+	if level <= Off || level > Best || len(data) < minCompress {
+		return nil
+	}
+	if len(data) >= sampleMin && !compressible(data) {
+		return nil
+	}
+	out := make([]byte, HeaderSize, HeaderSize+len(data)/2)
+	out = encoder(level).EncodeAll(data, out)
+	if len(out)-HeaderSize >= len(data)-len(data)/16 {
+		return nil
+	}
+	putHeader(out, codecZstd, len(data))
 	return out
 }
 
@@ -115,9 +207,18 @@ func Unframe(op errors.Op, id blob.ID, stored []byte) ([]byte, error) {
 	case codecRaw:
 		plain = payload
 	case codecZstd:
-		_, d := coders()
+		// Refuse before allocating: the payload must be one zstd frame
+		// that declares exactly the header's plaintext length (the
+		// decoder itself stops at blob.MaxSize whatever follows).
+		var zh zstd.Header
+		if err := zh.Decode(payload); err != nil {
+			return nil, blob.Corrupt(op, id, errors.Join(errors.New("undecodable zstd frame header"), err))
+		}
+		if !zh.HasFCS || zh.FrameContentSize != uint64(n) {
+			return nil, blob.Corrupt(op, id, errors.New("zstd frame does not declare the chunk's length"))
+		}
 		var err error
-		plain, err = d.DecodeAll(payload, make([]byte, 0, n))
+		plain, err = decoder().DecodeAll(payload, make([]byte, 0, n))
 		if err != nil {
 			return nil, blob.Corrupt(op, id, err)
 		}
@@ -133,9 +234,9 @@ func Unframe(op errors.Op, id blob.ID, stored []byte) ([]byte, error) {
 
 // WriteFrame writes the stored form of data to w, as Frame would return it,
 // without copying data when it is stored raw.
-func WriteFrame(w io.Writer, data []byte, compress bool) error {
-	if compress && len(data) >= 512 {
-		_, err := w.Write(Frame(data, true))
+func WriteFrame(w io.Writer, data []byte, level Level) error {
+	if out := compress(data, level); out != nil {
+		_, err := w.Write(out)
 		return err
 	}
 	var hdr [HeaderSize]byte

@@ -42,8 +42,9 @@ import (
 
 // Options configure a Store.
 type Options struct {
-	// Compress frames new chunks with zstd (reading handles both forms).
-	Compress bool
+	// Compression is the zstd level of new chunks (chunk.Off, the zero
+	// value, stores them raw); reading handles every form.
+	Compression chunk.Level
 	// NoSync skips fsync; only for benchmarks that measure the rest.
 	NoSync bool
 }
@@ -155,7 +156,7 @@ func (s *Store) put(op errors.Op, ctx context.Context, id blob.ID, data []byte) 
 			os.Remove(tmp)
 		}
 	}()
-	if err := chunk.WriteFrame(f, data, s.opts.Compress); err != nil {
+	if err := chunk.WriteFrame(f, data, s.opts.Compression); err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
 	if !s.opts.NoSync {
@@ -255,7 +256,7 @@ func (s *Store) PutDeferred(ctx context.Context, id blob.ID, data []byte) error 
 		return errors.E(op, errors.Internal, err)
 	}
 	tmp := f.Name()
-	err = chunk.WriteFrame(f, data, s.opts.Compress)
+	err = chunk.WriteFrame(f, data, s.opts.Compression)
 	if err == nil && !s.opts.NoSync {
 		startWriteback(f)
 	}

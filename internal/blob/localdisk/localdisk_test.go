@@ -1,6 +1,7 @@
 package localdisk
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/blobtest"
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 )
 
 // corruptible adds the suite's corruption hook by editing chunk files.
@@ -24,11 +26,8 @@ func (c corruptible) CorruptStored(id blob.ID, f func([]byte) []byte) error {
 }
 
 func TestConformance(t *testing.T) {
-	for _, opts := range []Options{{}, {Compress: true}} {
-		name := "raw"
-		if opts.Compress {
-			name = "zstd"
-		}
+	for _, opts := range []Options{{}, {Compression: chunk.Fastest}, {Compression: chunk.Default}} {
+		name := opts.Compression.String()
 		t.Run(name, func(t *testing.T) {
 			blobtest.Run(t, func(t *testing.T) blob.Store {
 				s, err := Open(t.TempDir(), opts)
@@ -82,4 +81,56 @@ func TestLayoutAndTempFiles(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestMixedCompression: one directory written under every compression
+// setting in turn (the upgrade path: chunks stored raw before compression
+// was on by default) serves every chunk under every setting, and
+// compressible chunks written with compression on take less room.
+func TestMixedCompression(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	text := bytes.Repeat([]byte("run,temperature_k,pressure_pa\n42,273.15,101325\n"), 20000)
+	var ids []blob.ID
+	var plains [][]byte
+	levels := []chunk.Level{chunk.Off, chunk.Fastest, chunk.Default, chunk.Best}
+	for i, l := range levels {
+		s, err := Open(dir, Options{Compression: l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := append([]byte{byte(i)}, text...)
+		id := blob.Sum(data)
+		if i%2 == 0 {
+			err = s.Put(ctx, id, data)
+		} else {
+			err = s.PutDeferred(ctx, id, data)
+			if err == nil {
+				err = s.Sync(ctx, []blob.ID{id})
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Stat(ctx, id)
+		if err != nil || info.Size != int64(len(data)) {
+			t.Fatalf("level %v: Stat = %+v, %v", l, info, err)
+		}
+		if compressed := info.StoredSize < info.Size; compressed != (l != chunk.Off) {
+			t.Fatalf("level %v: stored %d of %d bytes", l, info.StoredSize, info.Size)
+		}
+		ids, plains = append(ids, id), append(plains, data)
+	}
+	for _, l := range levels {
+		s, err := Open(dir, Options{Compression: l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			got, err := s.Get(ctx, id, 1, 10)
+			if err != nil || !bytes.Equal(got, plains[i][1:11]) {
+				t.Fatalf("reading chunk %d under %v: %q, %v", i, l, got, err)
+			}
+		}
+	}
 }

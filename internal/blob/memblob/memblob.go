@@ -19,7 +19,7 @@ import (
 
 // Store is an in-memory blob store. The zero value is not usable; call New.
 type Store struct {
-	compress bool
+	compress chunk.Level
 	mu       sync.RWMutex
 	m        map[blob.ID]stored
 }
@@ -31,9 +31,18 @@ type stored struct {
 
 var _ blob.Store = (*Store)(nil)
 
-// New returns an empty store; compress frames chunks with zstd.
+// New returns an empty store; compress frames chunks with zstd at
+// chunk.Default (NewLevel picks another level).
 func New(compress bool) *Store {
-	return &Store{compress: compress, m: make(map[blob.ID]stored)}
+	if compress {
+		return NewLevel(chunk.Default)
+	}
+	return NewLevel(chunk.Off)
+}
+
+// NewLevel returns an empty store that frames chunks at level.
+func NewLevel(level chunk.Level) *Store {
+	return &Store{compress: level, m: make(map[blob.ID]stored)}
 }
 
 func (s *Store) Put(ctx context.Context, id blob.ID, data []byte) error {

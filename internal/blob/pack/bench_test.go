@@ -90,7 +90,7 @@ func BenchmarkPackLargeFile(b *testing.B) {
 		{"fsync/par=4", localdisk.Options{}, 4},
 		{"fsync/par=8", localdisk.Options{}, 8},
 		{"nosync/par=4", localdisk.Options{NoSync: true}, 4},
-		{"zstd-fsync/par=4", localdisk.Options{Compress: true}, 4},
+		{"zstd-fsync/par=4", localdisk.Options{Compression: chunk.Default}, 4},
 	} {
 		b.Run(tc.name, func(b *testing.B) { benchPackLarge(b, tc.opts, tc.parallel) })
 	}
@@ -185,7 +185,7 @@ func BenchmarkRepack(b *testing.B) {
 
 // BenchmarkSmallFiles: pack and restore -pack.files files of 1 KiB (in 100
 // directories) with localdisk; reports seconds for each (target ≤ 60 s for
-// 100,000).
+// 100,000), and with restic on PATH restic's restore of the same tree.
 func BenchmarkSmallFiles(b *testing.B) {
 	dir := benchTemp(b)
 	src := filepath.Join(dir, "src")
@@ -229,6 +229,26 @@ func BenchmarkSmallFiles(b *testing.B) {
 	}
 	b.ReportMetric(tPack.Seconds()/float64(b.N), "pack-s")
 	b.ReportMetric(tRestore.Seconds()/float64(b.N), "restore-s")
+	if _, err := exec.LookPath("restic"); err == nil {
+		// The same tree through restic, restored once, for comparison.
+		repo := filepath.Join(dir, "restic")
+		env := append(os.Environ(), "RESTIC_PASSWORD=bench", "RESTIC_REPOSITORY="+repo, "RESTIC_CACHE_DIR="+filepath.Join(dir, "restic-cache"))
+		restic := func(args ...string) time.Duration {
+			cmd := exec.Command("restic", args...)
+			cmd.Env = env
+			return timeIt(func() {
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("restic %v: %v\n%s", args, err, out)
+				}
+			})
+		}
+		restic("init", "--repository-version", "2")
+		restic("backup", "-q", src)
+		d := restic("restore", "latest", "-q", "--target", filepath.Join(dir, "restic-dst"))
+		b.ReportMetric(d.Seconds(), "restic-restore-s")
+		os.RemoveAll(repo)
+		os.RemoveAll(filepath.Join(dir, "restic-dst"))
+	}
 }
 
 // BenchmarkRestore: restore of a large file from localdisk (to a file, and

@@ -609,7 +609,7 @@ func TestPackIntoLocaldisk(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	src := t.TempDir()
 	randomTree(t, r, src, 40)
-	st, err := localdisk.Open(t.TempDir(), localdisk.Options{Compress: true})
+	st, err := localdisk.Open(t.TempDir(), localdisk.Options{Compression: chunk.Default})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 	"github.com/genesis-science/genesis/internal/errors"
 )
 
@@ -47,7 +48,7 @@ func FuzzParseURL(f *testing.F) {
 		if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
 			t.Fatalf("ParseURL(%.200q) = %+v: prefix without a trailing slash", raw, c)
 		}
-		if c.Region != "" || c.Compress || c.CreateBucket {
+		if c.Region != "" || c.Compression != chunk.Off || c.CreateBucket {
 			t.Fatalf("ParseURL(%.200q) = %+v: fields the URL cannot set", raw, c)
 		}
 		u := url.URL{Scheme: "http", Host: c.Endpoint, Path: "/" + c.Bucket + "/" + c.Prefix}

@@ -36,8 +36,9 @@ type Config struct {
 	Bucket    string
 	// Prefix is prepended to every key; default "chunks/".
 	Prefix string
-	// Compress frames new chunks with zstd.
-	Compress bool
+	// Compression is the zstd level of new chunks (chunk.Off, the zero
+	// value, stores them raw); reading handles every form.
+	Compression chunk.Level
 	// CreateBucket creates the bucket on Open if it does not exist.
 	CreateBucket bool
 }
@@ -139,7 +140,7 @@ func (s *Store) Put(ctx context.Context, id blob.ID, data []byte) error {
 	if err := blob.CheckPut(op, id, data); err != nil {
 		return err
 	}
-	fr := chunk.Frame(data, s.cfg.Compress)
+	fr := chunk.Frame(data, s.cfg.Compression)
 	_, err := s.client.PutObject(ctx, s.cfg.Bucket, s.key(id), bytes.NewReader(fr), int64(len(fr)),
 		minio.PutObjectOptions{ContentType: "application/octet-stream", DisableMultipart: true})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/genesis-science/genesis/internal/blob"
 	"github.com/genesis-science/genesis/internal/blob/blobtest"
+	"github.com/genesis-science/genesis/internal/blob/chunk"
 	"github.com/genesis-science/genesis/internal/testenv"
 )
 
@@ -38,7 +39,9 @@ func open(t *testing.T, compress bool) *Store {
 		t.Fatal(err)
 	}
 	cfg.Prefix += fmt.Sprintf("blobtest-%016x/", rand.Uint64())
-	cfg.Compress = compress
+	if compress {
+		cfg.Compression = chunk.Default
+	}
 	cfg.CreateBucket = true
 	s, err := Open(context.Background(), cfg)
 	if err != nil {
