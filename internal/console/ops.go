@@ -392,15 +392,8 @@ func (c *Console) cancelJob(w http.ResponseWriter, r *http.Request, v *viewer) e
 		if errors.Is(errors.NotExist, err) {
 			return err
 		}
-		status := http.StatusInternalServerError
-		switch {
-		case errors.Is(errors.Permission, err):
-			status = http.StatusForbidden
-		case errors.Is(errors.Conflict, err):
-			status = http.StatusConflict
-		case errors.Is(errors.Invalid, err):
-			status = http.StatusBadRequest
-		default:
+		status, ok := formStatus(err)
+		if !ok {
 			return err
 		}
 		l, lerr := c.liveOf(r.Context(), v, id)

@@ -242,3 +242,20 @@ func (v *viewer) principal() *genesis.Principal {
 	}
 	return v.p
 }
+
+// formStatus is the status of a refusal a page shows to its user beside
+// its form or buttons (steering, cancel, release requests); ok is false
+// for errors that are the error page's (missing, internal).
+func formStatus(err error) (int, bool) {
+	switch errors.KindOf(err) {
+	case errors.Invalid:
+		return http.StatusBadRequest, true
+	case errors.Permission:
+		return http.StatusForbidden, true
+	case errors.Conflict, errors.Exist:
+		return http.StatusConflict, true
+	case errors.TooLarge:
+		return http.StatusRequestEntityTooLarge, true
+	}
+	return 0, false
+}

@@ -305,15 +305,8 @@ func (c *Console) steer(w http.ResponseWriter, r *http.Request, v *viewer) error
 		http.Redirect(w, r, "/campaigns/"+url.PathEscape(name), http.StatusSeeOther)
 		return nil
 	}
-	status := 0
-	switch {
-	case errors.Is(errors.Permission, err):
-		status = http.StatusForbidden
-	case errors.Is(errors.Conflict, err):
-		status = http.StatusConflict
-	case errors.Is(errors.Invalid, err):
-		status = http.StatusBadRequest
-	default:
+	status, ok := formStatus(err)
+	if !ok {
 		return err
 	}
 	msg := errors.SafeMessage(err)
