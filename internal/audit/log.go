@@ -810,19 +810,7 @@ func (l *Log) Tail(ctx context.Context, n int) ([]Entry, error) {
 	if uint64(n) < size {
 		lo = size - uint64(n)
 	}
-	raw, err := l.entries(ctx, lo, size)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Entry, len(raw))
-	for i, e := range raw {
-		r, err := DecodeRecord(e)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = Entry{Index: lo + uint64(i), Record: r}
-	}
-	return out, nil
+	return l.Range(ctx, lo, size)
 }
 
 // ProveInclusion returns the RFC 6962 inclusion proof of entry index in the

@@ -111,7 +111,7 @@ func (o *OIDCSignIn) Host() string { return o.host }
 
 // start records a new attempt and returns its state, nonce, PKCE
 // verifier and browser binding (the cookie value).
-func (o *OIDCSignIn) start() (state, nonce, pkce, binding string, err error) {
+func (o *OIDCSignIn) start() (state, nonce, pkce, binding string) {
 	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -121,13 +121,23 @@ func (o *OIDCSignIn) start() (state, nonce, pkce, binding string, err error) {
 				delete(o.flows, k)
 			}
 		}
+		// Still full: the oldest attempt gives way rather than every new
+		// one being refused, so a stream of unauthenticated starts cannot
+		// shut sign-in out for OIDCFlowTTL — it would have to outpace
+		// people completing their sign-in at the provider.
 		if len(o.flows) >= maxOIDCFlows {
-			return "", "", "", "", errors.E(errors.Op("console.oidc"), errors.Unavailable, errors.Msg("too many sign-ins are in progress: try again in a few minutes"))
+			var oldest string
+			for k, f := range o.flows {
+				if oldest == "" || f.expires.Before(o.flows[oldest].expires) {
+					oldest = k
+				}
+			}
+			delete(o.flows, oldest)
 		}
 	}
 	state, nonce, pkce, binding = randomSecret(), randomSecret(), oauth2.GenerateVerifier(), randomSecret()
 	o.flows[hashSecret(state)] = &oidcFlow{nonce: nonce, pkce: pkce, binding: hashSecret(binding), expires: now.Add(OIDCFlowTTL)}
-	return state, nonce, pkce, binding, nil
+	return state, nonce, pkce, binding
 }
 
 // take removes and returns the attempt state names if the browser's
@@ -203,10 +213,7 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request, _ *viewer) e
 	if o == nil {
 		return errors.E(errors.Op("console.oidc"), errors.NotExist)
 	}
-	state, nonce, pkce, binding, err := o.start()
-	if err != nil {
-		return err
-	}
+	state, nonce, pkce, binding := o.start()
 	http.SetCookie(w, &http.Cookie{Name: OIDCCookie, Value: binding, Path: "/signin/oidc", MaxAge: int(OIDCFlowTTL.Seconds()),
 		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, o.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(pkce), oidc.Nonce(nonce)), http.StatusSeeOther)

@@ -155,22 +155,6 @@ func (c *Console) requestRelease(w http.ResponseWriter, r *http.Request, v *view
 	return nil
 }
 
-// formStatus is the status of a refusal a form shows to its user; ok is
-// false for errors that are the error page's (missing, internal).
-func formStatus(err error) (int, bool) {
-	switch errors.KindOf(err) {
-	case errors.Invalid:
-		return http.StatusBadRequest, true
-	case errors.Permission:
-		return http.StatusForbidden, true
-	case errors.Conflict, errors.Exist:
-		return http.StatusConflict, true
-	case errors.TooLarge:
-		return http.StatusRequestEntityTooLarge, true
-	}
-	return 0, false
-}
-
 // errorText is a refusal's user-safe message.
 func errorText(err error) string {
 	if m := errors.SafeMessage(err); m != "" {

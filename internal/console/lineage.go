@@ -314,11 +314,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b)
+	writeBody(w, status, "application/json", b)
 }
 
 // showGraph adds everything the graph shows to the page's banner.

@@ -372,21 +372,11 @@ func (c *Console) renderJob(w http.ResponseWriter, r *http.Request, v *viewer, s
 // static/ops.js to swap in while the job runs. It shows nothing the
 // page's banner does not cover (the job's own label).
 func (c *Console) jobLivePart(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	const op errors.Op = "console.jobLive"
 	l, err := c.liveOf(r.Context(), v, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := c.pages.byName["job"].ExecuteTemplate(&buf, "joblive", l); err != nil {
-		return errors.E(op, errors.Internal, err)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
-	return nil
+	return c.renderFragment(w, "job", "joblive", l)
 }
 
 // cancelJob cancels a job through the service (its owner or an operator);
@@ -402,15 +392,8 @@ func (c *Console) cancelJob(w http.ResponseWriter, r *http.Request, v *viewer) e
 		if errors.Is(errors.NotExist, err) {
 			return err
 		}
-		status := http.StatusInternalServerError
-		switch {
-		case errors.Is(errors.Permission, err):
-			status = http.StatusForbidden
-		case errors.Is(errors.Conflict, err):
-			status = http.StatusConflict
-		case errors.Is(errors.Invalid, err):
-			status = http.StatusBadRequest
-		default:
+		status, ok := formStatus(err)
+		if !ok {
 			return err
 		}
 		l, lerr := c.liveOf(r.Context(), v, id)

@@ -464,11 +464,7 @@ func (c *Console) campaignPlot(w http.ResponseWriter, r *http.Request, v *viewer
 	if err := campaign.Plot(&b, campaign.PlotSVG, cp, all); err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Content-Type", "image/svg+xml")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes())
+	writeSVG(w, b.Bytes())
 	return nil
 }
 

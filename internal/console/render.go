@@ -162,12 +162,29 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if err := c.pages.byName[name].Execute(&buf, pg); err != nil {
 		return errors.E(errors.Op("console.render"), errors.Internal, err)
 	}
+	writeBody(w, status, "text/html; charset=utf-8", buf.Bytes())
+	return nil
+}
+
+// renderFragment executes one named template of a page (a live part that
+// a page's script swaps in) and writes it.
+func (c *Console) renderFragment(w http.ResponseWriter, name, fragment string, data any) error {
+	var buf bytes.Buffer
+	if err := c.pages.byName[name].ExecuteTemplate(&buf, fragment, data); err != nil {
+		return errors.E(errors.Op("console.renderFragment"), errors.Internal, err)
+	}
+	writeBody(w, http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+	return nil
+}
+
+// writeBody writes a whole response made in memory; nothing the console
+// makes per viewer may be cached.
+func writeBody(w http.ResponseWriter, status int, contentType string, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
-	return nil
+	w.Write(b)
 }
 
 type errorData struct {
@@ -224,4 +241,21 @@ func (v *viewer) principal() *genesis.Principal {
 		return nil
 	}
 	return v.p
+}
+
+// formStatus is the status of a refusal a page shows to its user beside
+// its form or buttons (steering, cancel, release requests); ok is false
+// for errors that are the error page's (missing, internal).
+func formStatus(err error) (int, bool) {
+	switch errors.KindOf(err) {
+	case errors.Invalid:
+		return http.StatusBadRequest, true
+	case errors.Permission:
+		return http.StatusForbidden, true
+	case errors.Conflict, errors.Exist:
+		return http.StatusConflict, true
+	case errors.TooLarge:
+		return http.StatusRequestEntityTooLarge, true
+	}
+	return 0, false
 }

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"net/http"
@@ -273,16 +272,7 @@ func (c *Console) campaignLive(w http.ResponseWriter, r *http.Request, v *viewer
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := c.pages.byName["campaign"].ExecuteTemplate(&buf, "live", d); err != nil {
-		return errors.E(op, errors.Internal, err)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(buf.Bytes())
-	return nil
+	return c.renderFragment(w, "campaign", "live", d)
 }
 
 // steer is POST /campaigns/{name}/{action}: start, pause, resume or stop
@@ -315,15 +305,8 @@ func (c *Console) steer(w http.ResponseWriter, r *http.Request, v *viewer) error
 		http.Redirect(w, r, "/campaigns/"+url.PathEscape(name), http.StatusSeeOther)
 		return nil
 	}
-	status := 0
-	switch {
-	case errors.Is(errors.Permission, err):
-		status = http.StatusForbidden
-	case errors.Is(errors.Conflict, err):
-		status = http.StatusConflict
-	case errors.Is(errors.Invalid, err):
-		status = http.StatusBadRequest
-	default:
+	status, ok := formStatus(err)
+	if !ok {
 		return err
 	}
 	msg := errors.SafeMessage(err)
@@ -477,13 +460,7 @@ func (c *Console) campaignParamPlot(w http.ResponseWriter, r *http.Request, v *v
 	return nil
 }
 
-func writeSVG(w http.ResponseWriter, b []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "image/svg+xml")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
-}
+func writeSVG(w http.ResponseWriter, b []byte) { writeBody(w, http.StatusOK, "image/svg+xml", b) }
 
 // parseLabel parses a stored marking (one that does not parse is an
 // internal error: fail closed).

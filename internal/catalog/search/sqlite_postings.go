@@ -367,46 +367,11 @@ func kthLargestInt(xs []int, k int) int {
 	if k <= 0 {
 		return 1
 	}
-	h := make([]int, 0, k) // min-heap of the k largest so far
-	for _, x := range xs {
-		if x <= 0 {
-			continue
-		}
-		if len(h) < k {
-			h = append(h, x)
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if h[p] <= h[i] {
-					break
-				}
-				h[i], h[p] = h[p], h[i]
-				i = p
-			}
-			continue
-		}
-		if x <= h[0] {
-			continue
-		}
-		h[0] = x
-		for i := 0; ; {
-			c := 2*i + 1
-			if c >= len(h) {
-				break
-			}
-			if c+1 < len(h) && h[c+1] < h[c] {
-				c++
-			}
-			if h[i] <= h[c] {
-				break
-			}
-			h[i], h[c] = h[c], h[i]
-			i = c
-		}
-	}
-	if len(h) < k {
+	v, ok := kthLargestOf(xs, k, func(x int) bool { return x > 0 })
+	if !ok {
 		return 1
 	}
-	return h[0]
+	return v
 }
 
 // mergeScratch sums postings of one block by offset.
@@ -443,8 +408,19 @@ func (s *mergeScratch) drain(fn func(off uint32, tf *[nFields]int32)) {
 
 // kthLargest returns the k-th largest of xs (1 <= k <= len(xs)).
 func kthLargest(xs []float64, k int) float64 {
-	h := make([]float64, 0, k) // min-heap of the k largest so far
+	v, _ := kthLargestOf(xs, k, nil)
+	return v
+}
+
+// kthLargestOf returns the k-th largest of the xs that keep accepts (all,
+// when keep is nil), and false when fewer than k are (k >= 1). It keeps a
+// min-heap of the k largest so far.
+func kthLargestOf[T int | float64](xs []T, k int, keep func(T) bool) (T, bool) {
+	h := make([]T, 0, k)
 	for _, x := range xs {
+		if keep != nil && !keep(x) {
+			continue
+		}
 		if len(h) < k {
 			h = append(h, x)
 			for i := len(h) - 1; i > 0; {
@@ -476,7 +452,11 @@ func kthLargest(xs []float64, k int) float64 {
 			i = m
 		}
 	}
-	return h[0]
+	if len(h) < k {
+		var zero T
+		return zero, false
+	}
+	return h[0], true
 }
 
 // docIDs returns the IDs of docs[j] for j in sel, indexed by j.

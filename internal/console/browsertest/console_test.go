@@ -542,14 +542,7 @@ func TestConsolePhoneWidth(t *testing.T) {
 		}
 		p.Open(pf.URL + u)
 		checkChrome(t, p, "open", "OPEN")
-		type width struct {
-			Scroll int `json:"scroll"`
-			Inner  int `json:"inner"`
-		}
-		w := Eval[width](p, `({scroll: document.documentElement.scrollWidth, inner: document.documentElement.clientWidth})`)
-		if w.Scroll > w.Inner {
-			t.Errorf("%s on a phone: the page is %d px wide in a %d px window (scrolls sideways)", u, w.Scroll, w.Inner)
-		}
+		checkFitsWidth(t, p, u)
 	}
 	p.Screenshot("phone-signin")
 }

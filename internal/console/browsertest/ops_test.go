@@ -193,14 +193,7 @@ func TestConsoleOpsPhoneWidth(t *testing.T) {
 	for _, u := range []string{"/compute", "/labs", "/labs/instruments/reactor-1", "/labs/instruments/reactor-1/estop", "/labs/estop"} {
 		p.Open(pf.URL + u)
 		checkChrome(t, p, "open", "OPEN")
-		type width struct {
-			Scroll int `json:"scroll"`
-			Inner  int `json:"inner"`
-		}
-		w := Eval[width](p, `({scroll: document.documentElement.scrollWidth, inner: document.documentElement.clientWidth})`)
-		if w.Scroll > w.Inner {
-			t.Errorf("%s on a phone: the page is %d px wide in a %d px window (scrolls sideways)", u, w.Scroll, w.Inner)
-		}
+		checkFitsWidth(t, p, u)
 	}
 	p.Screenshot("phone-labs-estop")
 	p.Open(pf.URL + "/labs")
