@@ -52,7 +52,7 @@ func BenchmarkCapacity(b *testing.B) {
 	dir := b.TempDir()
 	bin := buildBench(b, dir)
 	dataDir := filepath.Join(dir, "data")
-	srv := startBenchServer(b, bin, dataDir)
+	srv := startBenchServer(b, bin, dataDir, "--no-demo")
 	ctx := context.Background()
 	c := client.New(srv.url, srv.token)
 	db, err := postgres.Open(ctx, dsn)
