@@ -28,3 +28,9 @@ func MigrateFS(ctx context.Context, db DB, fsys fs.FS, dir string) (int, error) 
 
 // LoadMigrationsFS is loadMigrations, for tests of the file format.
 func LoadMigrationsFS(fsys fs.FS, dir string) ([]Migration, error) { return loadMigrations(fsys, dir) }
+
+// ParseRequires is parseRequires, for its fuzz test.
+var ParseRequires = parseRequires
+
+// MigrationFiles is the embedded migrations directory.
+func MigrationFiles() fs.FS { return migrationFS }
