@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,25 @@ func TestRootFSMode(t *testing.T) {
 	// A dynamic or foreign binary is refused before it reaches an image.
 	if _, err := Build(Spec{Binary: bin, CACerts: certs, Arch: "amd64", Created: time.Unix(0, 0)}); err == nil {
 		t.Error("Build accepted a file that is not an ELF executable")
+	}
+	if runtime.GOOS == "linux" {
+		self, err := os.Executable() // this test binary: any ELF file will do
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = CheckStatic(self, "wrong-arch")
+		if err == nil || !strings.Contains(err.Error(), "wrong-arch") {
+			t.Errorf("CheckStatic for an unknown arch: %v", err)
+		}
+		for _, dyn := range []string{"/bin/ls", "/usr/bin/env"} {
+			if _, err := os.Stat(dyn); err != nil {
+				continue
+			}
+			err := CheckStatic(dyn, runtime.GOARCH)
+			if err == nil || !strings.Contains(err.Error(), "dynamically linked") {
+				t.Errorf("CheckStatic(%s) = %v; want it refused as dynamically linked", dyn, err)
+			}
+			break
+		}
 	}
 }

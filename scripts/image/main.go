@@ -90,7 +90,7 @@ func main() {
 	tag := flag.String("tag", "genesis:latest", "image name in the tarball and the layout's ref annotation")
 	bin := flag.String("binary", "", "use this static linux binary instead of building ./cmd/genesis")
 	arch := flag.String("arch", runtime.GOARCH, "GOARCH to build for")
-	version := flag.String("version", "", "set the binary's version (internal/app.Version) and the image's version label")
+	version := flag.String("version", "", "set the binary's version (internal/app.Version; not with -binary) and the image's version label")
 	certs := flag.String("ca-certs", "/etc/ssl/certs/ca-certificates.crt", "CA bundle to copy into the image (apt-get install ca-certificates)")
 	rootfs := flag.String("rootfs", "", "instead of an image, write the image's files (binary from -binary) under this directory (the Dockerfile's build stage)")
 	flag.Parse()
@@ -276,7 +276,7 @@ func Build(s Spec) (v1.Image, error) {
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
 	if err != nil {
 		return nil, err
 	}
