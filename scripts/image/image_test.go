@@ -196,6 +196,7 @@ func TestImageRuns(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(root, ConfigPath), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		installAuditKeys(t, root, text)
 		blob := testenv.S3(t)
 		u, err := url.Parse(blob)
 		if err != nil {
@@ -253,6 +254,46 @@ func configMapConfig(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// installAuditKeys puts the shared audit log's keys where the config's
+// audit section names them inside the image (as the Deployment mounts the
+// Secret genesis-audit-keys), made by the image's own
+// `genesis audit keygen`, readable by the genesis user only.
+func installAuditKeys(t *testing.T, root, text string) {
+	t.Helper()
+	var raw struct {
+		Audit struct {
+			SigningKeyFile string `json:"signing_key_file"`
+			LabelKeyFile   string `json:"label_key_file"`
+		} `json:"audit"`
+	}
+	if err := yaml.Unmarshal([]byte(text), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Audit.SigningKeyFile == "" && raw.Audit.LabelKeyFile == "" {
+		return
+	}
+	gen := filepath.Join(t.TempDir(), "keys")
+	if out, err := exec.Command(filepath.Join(root, BinaryPath), "audit", "keygen", "--out", gen).CombinedOutput(); err != nil {
+		t.Fatalf("genesis audit keygen: %v\n%s", err, out)
+	}
+	for src, dst := range map[string]string{"audit.key": raw.Audit.SigningKeyFile, "audit-label.key": raw.Audit.LabelKeyFile} {
+		b, err := os.ReadFile(filepath.Join(gen, src))
+		if err != nil {
+			t.Fatalf("genesis audit keygen wrote no %s: %v", src, err)
+		}
+		p := filepath.Join(root, dst)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o400); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(p, UID, GID); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // serveAndProbe starts cmd (a genesis serve), waits for the address it
