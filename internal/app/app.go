@@ -312,7 +312,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openMission(ctx); err != nil {
 		return nil, errors.E(op, err)
 	}
-	consoleOIDC, err := openConsoleOIDC(ctx, cfg) // the console's OIDC sign-in (nil when not configured)
+	consoleOIDC, err := openConsoleOIDC(ctx, cfg, a.DB) // the console's OIDC sign-in (nil when not configured)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -339,7 +339,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 // oidc.issuer and console.public_url are both configured; the client ID is
 // oidc.audience and the secret GENESIS_OIDC_CLIENT_SECRET or
 // oidc.client_secret_file.
-func openConsoleOIDC(ctx context.Context, cfg config.Config) (*console.OIDCSignIn, error) {
+func openConsoleOIDC(ctx context.Context, cfg config.Config, db store.DB) (*console.OIDCSignIn, error) {
 	if cfg.OIDC.Issuer == "" || cfg.Console.PublicURL == "" {
 		return nil, nil
 	}
@@ -351,7 +351,7 @@ func openConsoleOIDC(ctx context.Context, cfg config.Config) (*console.OIDCSignI
 	if err != nil {
 		return nil, err
 	}
-	return console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.Audience, ClientSecret: secret, PublicURL: pub.String()})
+	return console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.Audience, ClientSecret: secret, PublicURL: pub.String(), DB: db})
 }
 
 // backendFor returns (and keeps) the backend that runs jobs on a site.
