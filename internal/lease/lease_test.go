@@ -38,7 +38,7 @@ type model struct {
 
 func (m *model) heldAt(now time.Time) bool { return m.holder != "" && now.Before(m.expires) }
 
-// TestModel drives random interleavings of acquire, renew (with the
+// TestModel drives random interleavings of acquire, reclaim, renew (with the
 // current or a stale token), release and clock steps by several holders
 // on two names against the reference model, on every backend, and checks
 // after every step: the same answers as the model, at most one holder per
@@ -66,12 +66,15 @@ func TestModel(t *testing.T) {
 				now := clock.Now()
 				where := fmt.Sprintf("seed %d step %d %s by %s", seed, step, name, h)
 				switch op := rng.IntN(5); op {
-				case 0, 1: // acquire
-					l, ok, err := ls.Acquire(ctx, name, h, ttl)
+				case 0, 1: // acquire, or reclaim (which also takes the holder's own holding)
+					acquire, wantOK := ls.Acquire, !m.heldAt(now)
+					if rng.IntN(3) == 0 {
+						acquire, wantOK = ls.Reclaim, !m.heldAt(now) || m.holder == h
+					}
+					l, ok, err := acquire(ctx, name, h, ttl)
 					if err != nil {
 						t.Fatalf("%s: acquire: %v", where, err)
 					}
-					wantOK := !m.heldAt(now)
 					if ok != wantOK {
 						t.Fatalf("%s: acquire ok = %v, model says %v (model %+v, now %v)", where, ok, wantOK, *m, now)
 					}
