@@ -699,9 +699,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	a.leased(ctx, LeaseScheduler, func(ctx context.Context) error {
 		return a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
 	})
-	// The campaign runner holds a lease per campaign in the store (columns
-	// of campaigns, not internal/lease): every replica runs it, and each
-	// campaign is driven by one of them at a time.
+	// Every replica follows the stored policy: one replaced through
+	// another replica is in force here within a second.
+	fol := &policystore.Follower{DB: a.DB, Authz: a.Authz, OnError: func(err error) { a.Log.Warn("policy follower", "err", err) }}
+	a.loops.Add(1)
+	go func() {
+		defer a.loops.Done()
+		fol.Run(ctx)
+	}()
+	// The campaign runner holds a lease per campaign ("campaign:ID" in
+	// internal/lease): every replica runs it, and each campaign is driven
+	// by one of them at a time.
 	go func() {
 		if err := a.Campaigns.Run(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Error("campaign runner stopped", "err", err)
