@@ -227,9 +227,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.Catalog.SetSearch(ix)
 	a.search = ix
-	secret, err := secretsKey(filepath.Join(cfg.DataDir, "keys", "secrets.key"))
+	keyPath, makeKey := cfg.Replica.SecretsKeyFile, false
+	if keyPath == "" {
+		keyPath, makeKey = filepath.Join(cfg.DataDir, "keys", "secrets.key"), true
+	}
+	secret, err := secretsKey(keyPath, makeKey)
 	if err != nil {
-		return nil, errors.E(op, errors.Internal, errors.Msg("cannot load the secrets key"), err)
+		return nil, errors.E(op, errors.Internal, errors.Field("replica.secrets_key_file"), errors.Msg("cannot load the secrets key: "+err.Error()))
+	}
+	// Replicas on one store must encrypt site credentials with one key.
+	if err := checkDeploymentKey(ctx, a.DB, "site-credentials", secret, time.Now()); err != nil {
+		return nil, err
 	}
 	if a.Sites, err = sites.New(a.DB, a.Authz, a.Identity, secret); err != nil {
 		return nil, err
@@ -413,11 +421,11 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 	return b, nil
 }
 
-// secretsKey loads (creating on first start, mode 0600) the 32-byte key
-// that encrypts site credentials at rest.
-func secretsKey(path string) ([]byte, error) {
+// secretsKey loads (creating on first start when create is set, mode 0600)
+// the 32-byte key that encrypts site credentials at rest.
+func secretsKey(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if os.IsNotExist(err) && create {
 		b = make([]byte, 32)
 		rand.Read(b)
 		if err := WriteSecretFile(path, b); err != nil {
