@@ -120,6 +120,9 @@ type App struct {
 	stopTracing func(context.Context) error
 
 	lock *os.File
+	// storeLock guards a SQLite store file against a second process
+	// (with another data directory).
+	storeLock *os.File
 
 	backendsMu sync.Mutex
 	backends   map[string]compute.Backend // by site ID
@@ -172,6 +175,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	kind, dsn, _ := config.StoreDSN(cfg.Store.DSN)
 	switch kind {
 	case "sqlite":
+		if a.storeLock, err = lockSQLite(dsn); err != nil {
+			return nil, err
+		}
 		a.DB, err = sqlite.Open(ctx, dsn)
 	case "postgres":
 		a.DB, err = postgres.Open(ctx, dsn)
@@ -563,6 +569,10 @@ func (a *App) Close() error {
 		}
 		a.DB = nil
 	}
+	if a.storeLock != nil {
+		a.storeLock.Close()
+		a.storeLock = nil
+	}
 	if a.lock != nil {
 		a.lock.Close() // releases the flock
 		a.lock = nil
@@ -826,8 +836,24 @@ func (a *App) listenLocal() net.Listener {
 // The kernel releases it when the process dies, even by kill -9, so a
 // stale lock file never blocks a restart.
 func lockDataDir(dir string) (*os.File, error) {
+	return lockFile(filepath.Join(dir, "genesis.lock"), "data dir "+dir, "choose another --data-dir")
+}
+
+// lockSQLite takes an exclusive, non-blocking flock on PATH.lock beside a
+// SQLite store file: SQLite is embedded in one process, and replicas
+// (each with its own data directory) share a store only on PostgreSQL.
+func lockSQLite(path string) (*os.File, error) {
+	path, _, _ = strings.Cut(path, "?")
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
+		return nil, nil
+	}
+	return lockFile(path+".lock", "SQLite store "+path, "several replicas share a store only on PostgreSQL (store.dsn: postgres://…)")
+}
+
+// lockFile takes an exclusive, non-blocking flock on path, naming what it
+// guards and what to do instead in the refusal.
+func lockFile(path, what, instead string) (*os.File, error) {
 	const op errors.Op = "app.lock"
-	path := filepath.Join(dir, "genesis.lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
@@ -836,11 +862,11 @@ func lockDataDir(dir string) (*os.File, error) {
 		b, _ := io.ReadAll(io.LimitReader(f, 32))
 		f.Close()
 		holder := strings.TrimSpace(string(b))
-		msg := "data dir " + dir + " is in use by another genesis process"
+		msg := what + " is in use by another genesis process"
 		if _, err := strconv.Atoi(holder); err == nil {
 			msg += " (pid " + holder + ")"
 		}
-		return nil, errors.E(op, errors.Conflict, errors.Msg(msg+"; stop it first or choose another --data-dir"))
+		return nil, errors.E(op, errors.Conflict, errors.Msg(msg+"; stop it first or "+instead))
 	}
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
