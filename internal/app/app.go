@@ -125,7 +125,7 @@ type App struct {
 	storeLock *os.File
 
 	backendsMu sync.Mutex
-	backends   map[string]compute.Backend // by site ID
+	backends   map[string]builtBackend // by site ID
 	search     search.Index
 }
 
@@ -373,13 +373,23 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 	a.backendsMu.Lock()
 	defer a.backendsMu.Unlock()
 	if a.backends == nil {
-		a.backends = map[string]compute.Backend{}
+		a.backends = map[string]builtBackend{}
 	}
 	// By ID: a site removed and added again under its name is new (a
 	// site's kind and endpoint never change).
 	key := s.ID
-	if b, ok := a.backends[key]; ok {
-		return b, nil
+	// A site's credentials may have been rotated through another replica
+	// (OnCredentials tells only the one that did it): a backend built
+	// from credentials is used only while they are still the stored ones.
+	var cred string
+	if s.Kind != sites.KindLocal {
+		var err error
+		if cred, err = a.Sites.Credentials(ctx, s.ID); err != nil {
+			return nil, err
+		}
+	}
+	if bb, ok := a.backends[key]; ok && bb.cred == cred {
+		return bb.b, nil
 	}
 	var b compute.Backend
 	switch s.Kind {
@@ -390,10 +400,6 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 		}
 		b = lb
 	case sites.KindSlurm:
-		cred, err := a.Sites.Credentials(ctx, s.Name)
-		if err != nil {
-			return nil, err
-		}
 		var c struct{ User, Token, Partition string }
 		if err := json.Unmarshal([]byte(cred), &c); err != nil || c.User == "" || c.Token == "" {
 			return nil, errors.E(errors.Op("app.backendFor"), errors.Invalid, errors.Msg("slurm site credentials must be JSON {\"user\": …, \"token\": …}"))
@@ -407,10 +413,6 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 		// A DOE IRI Facility API v2 endpoint. Job directories must be on a
 		// file system the facility's compute nodes share with this server
 		// (as for Slurm).
-		cred, err := a.Sites.Credentials(ctx, s.Name)
-		if err != nil {
-			return nil, err
-		}
 		var c struct{ Token, Resource, Project string }
 		if err := json.Unmarshal([]byte(cred), &c); err != nil || c.Token == "" || c.Resource == "" {
 			return nil, errors.E(errors.Op("app.backendFor"), errors.Invalid, errors.Msg("iri site credentials must be JSON {\"token\": …, \"resource\": …, \"project\": …}"))
@@ -423,8 +425,14 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 	default:
 		return nil, errors.E(errors.Op("app.backendFor"), errors.Unavailable, errors.Msg("no backend for "+s.Kind+" sites yet"))
 	}
-	a.backends[key] = b
+	a.backends[key] = builtBackend{b: b, cred: cred}
 	return b, nil
+}
+
+// builtBackend is a site's backend and the credentials it was built from.
+type builtBackend struct {
+	b    compute.Backend
+	cred string
 }
 
 // secretsKey loads (creating on first start when create is set, mode 0600)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genesis-science/genesis/internal/compute/sites"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
@@ -103,4 +104,50 @@ func TestReplicaStartup(t *testing.T) {
 			t.Fatalf("a replica with another key: %v", err)
 		}
 	})
+}
+
+// TestBackendFollowsCredentialsAcrossReplicas: a Slurm site's
+// credentials rotated through one replica reach the backend another
+// replica uses (it had built one from the old credentials).
+func TestBackendFollowsCredentialsAcrossReplicas(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	ctx := context.Background()
+	key := sharedKeyFile(t)
+	open := func(id string) *App {
+		c := config.Default(t.TempDir())
+		c.Store.DSN, c.Replica.SecretsKeyFile, c.Replica.ID = dsn, key, id
+		a, err := Open(ctx, c, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		return a
+	}
+	a, b := open("replica-a"), open("replica-b")
+	secret, err := a.Identity.Bootstrap(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := a.Identity.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.Sites.Add(ctx, admin, sites.Spec{Name: "cluster", Kind: sites.KindSlurm, Endpoint: "http://127.0.0.1:1",
+		Credentials: `{"user": "u", "token": "old"}`, Accreditation: "OPEN", Capacity: sites.Capacity{Nodes: 1, CoresPerNode: 1, MemoryGBNode: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := b.backendFor(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.backendFor(ctx, s); again != old {
+		t.Fatal("the backend was rebuilt with unchanged credentials")
+	}
+	if _, err := a.Sites.SetCredentials(ctx, admin, "cluster", `{"user": "u", "token": "new"}`); err != nil {
+		t.Fatal(err)
+	}
+	if now, err := b.backendFor(ctx, s); err != nil || now == old {
+		t.Fatalf("after a rotation on another replica: %v, same backend %v", err, now == old)
+	}
 }
