@@ -255,7 +255,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		defer a.backendsMu.Unlock()
 		delete(a.backends, siteID)
 	})
-	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
+	if err := os.MkdirAll(cfg.JobsDir(), 0o711); err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field("replica.jobs_dir"), errors.Msg("cannot create the jobs dir: "+err.Error()))
+	}
+	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, cfg.JobsDir())
 	a.Jobs.Backend = a.backendFor
 	a.Jobs.Audit = a.Audit
 	a.Instruments = instruments.New(a.DB, a.Authz, a.Identity, filepath.Join(cfg.DataDir, "lab"))
