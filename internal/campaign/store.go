@@ -152,10 +152,12 @@ func experimentID(campaign string, seq int) string {
 var errLease = errors.E(errors.Conflict, errors.Msg("this runner no longer holds the campaign's lease"))
 
 // fence checks inside tx that this runner still holds campaign id's
-// lease with the token it took it with (internal/lease's Fence: not
-// expired by the database's clock, not taken over since), failing with
-// errLease (rolling the transaction back) otherwise, and marks the
-// campaign updated: every state change the runner makes goes through it.
+// lease with the token it took it with (not expired by the database's
+// clock, not taken over since) and extends it (internal/lease's
+// FenceRenew), failing with errLease (rolling the transaction back)
+// otherwise, and marks the campaign updated: every state change the
+// runner makes goes through it, so a runner making progress keeps its
+// campaigns however long a round takes.
 func (s *Service) fence(ctx context.Context, tx store.Tx, id string) error {
 	s.leaseMu.Lock()
 	h, ok := s.held[id]
@@ -163,7 +165,7 @@ func (s *Service) fence(ctx context.Context, tx store.Tx, id string) error {
 	if !ok {
 		return errLease
 	}
-	if err := s.leases.Fence(ctx, tx, leaseName(id), h.l.Token); err != nil {
+	if err := s.leases.FenceRenew(ctx, tx, leaseName(id), s.me, h.l.Token, s.leaseTTL()); err != nil {
 		if errors.Is(errors.Conflict, err) {
 			return errLease
 		}

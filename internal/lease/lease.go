@@ -341,6 +341,31 @@ func (l *Leases) Fence(ctx context.Context, tx store.Tx, name string, token int6
 	return nil
 }
 
+// FenceRenew is Fence that also extends the holding to ttl from now,
+// inside the caller's write transaction: for work whose every step is a
+// transaction (the campaign runner), so that a holder making progress
+// keeps its lease even when a step takes longer than its renewal period,
+// and the step commits only if the lease was still held with token.
+func (l *Leases) FenceRenew(ctx context.Context, tx store.Tx, name, holder string, token int64, ttl time.Duration) error {
+	const op errors.Op = "lease.FenceRenew"
+	if err := check(name, holder, ttl); err != nil {
+		return errors.E(op, err)
+	}
+	now, err := l.clock(ctx, tx)
+	if err != nil {
+		return errors.E(op, err)
+	}
+	res, err := tx.Exec(ctx, `UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ? AND expires_at > ?`,
+		now+ttl.Microseconds(), name, holder, token, now)
+	if err != nil {
+		return errors.E(op, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errors.E(op, errors.Conflict, errLost)
+	}
+	return nil
+}
+
 func toLease(name string, r row) Lease {
 	return Lease{Name: name, Holder: r.holder, Token: r.token, Acquired: store.FromT(r.acquired), ExpiresAt: store.FromT(r.expires)}
 }
