@@ -212,6 +212,9 @@ type put struct {
 	version int64
 	assetID string
 	acked   bool
+	// abandoned: its chunks were sent but the client gave up before the
+	// commit (as one that dies mid-upload): no version may appear.
+	abandoned bool
 }
 
 // TestReplicas runs three `genesis serve` replicas on one PostgreSQL and
@@ -324,6 +327,12 @@ func TestReplicas(t *testing.T) {
 				res, err := pack.Pack(ctx, sp, []pack.Source{{Name: "data.bin", Reader: bytes.NewReader(data)}}, pack.Options{Parallel: 4})
 				if err != nil {
 					t.Logf("upload %s: %v", p.name, err)
+					continue
+				}
+				if rng.IntN(5) == 0 {
+					mu.Lock()
+					p.abandoned = true
+					mu.Unlock()
 					continue
 				}
 				commit := mustJSON(httpapi.CommitRequest{Manifest: res.ID.String(), Message: "load"})
@@ -439,14 +448,17 @@ func TestReplicas(t *testing.T) {
 		}
 	}
 	bal.reps = survivors
-	acked := 0
+	acked, abandoned := 0, 0
 	for _, p := range puts {
 		if p.acked {
 			acked++
 		}
+		if p.abandoned {
+			abandoned++
+		}
 	}
-	t.Logf("load: %d puts (%d acknowledged, %d commits replayed on another replica), %d jobs acknowledged, %d reads, %d searches",
-		len(puts), acked, replays.Load(), len(jobTags), reads.Load(), searches.Load())
+	t.Logf("load: %d puts (%d acknowledged, %d commits replayed on another replica, %d abandoned after their chunks), %d jobs acknowledged, %d reads, %d searches",
+		len(puts), acked, replays.Load(), abandoned, len(jobTags), reads.Load(), searches.Load())
 	if acked == 0 || len(jobTags) == 0 || replays.Load() == 0 {
 		t.Fatal("the load acknowledged too little to prove anything")
 	}
@@ -467,6 +479,9 @@ func TestReplicas(t *testing.T) {
 			}]
 			if a.status != 200 || json.Unmarshal(a.body, &vs) != nil {
 				t.Fatalf("%s versions on %s: %d %s", p.name, r.id, a.status, a.body)
+			}
+			if p.abandoned && len(vs.Items) != 0 {
+				t.Errorf("%s on %s: versions %v of an upload never committed", p.name, r.id, vs.Items)
 			}
 			if p.acked && (len(vs.Items) != 1 || vs.Items[0].Version != p.version) {
 				t.Errorf("%s on %s: versions %v, want exactly the acknowledged %d", p.name, r.id, vs.Items, p.version)
