@@ -217,7 +217,7 @@ func New(db store.DB) (Index, error) {
 	case store.SQLite:
 		return &sqliteIndex{db: db}, nil
 	case store.Postgres:
-		return &pgIndex{db: db}, nil
+		return &pgIndex{db: db, cache: docCache{pg: true}}, nil
 	}
 	return nil, errors.E(errors.Op("search.New"), errors.Internal, errors.Msg("no search backend for this store"))
 }
