@@ -317,6 +317,24 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 		return nil, errors.E(op, err)
 	}
 	vis := normalize(v)
+	if postingsQuery(terms) {
+		var res *Result
+		err := ix.db.View(ctx, func(tx store.Tx) error {
+			res = nil
+			complete, err := postingsComplete(ctx, tx)
+			if err != nil || !complete {
+				return err
+			}
+			res, err = postingsText(ctx, tx, &ix.cache, pgPostings, q, terms, vis, limit, offset)
+			return err
+		})
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		if res != nil {
+			return res, nil
+		}
+	}
 	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
 	fSQL, fArgs := filterSQL(q, `EXISTS (SELECT 1 FROM search_keywords k WHERE k.doc_id = d.id AND k.keyword = ?)`)
 	var args []any
@@ -532,4 +550,80 @@ func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n i
 		return nil, errors.E(op, err)
 	}
 	return sortSuggestions(all, n), nil
+}
+
+var _ Reindexer = (*pgIndex)(nil)
+
+// Reindex gives documents indexed before migration 0035 their g, field
+// lengths, postings and place in search_stats (until every document has
+// them, word queries go through the tsvector index), a few thousand per
+// transaction, and then loads the document cache.
+func (ix *pgIndex) Reindex(ctx context.Context) error {
+	const op errors.Op = "search.Reindex"
+	for {
+		n := 0
+		err := ix.db.Update(ctx, func(tx store.Tx) error {
+			n = 0
+			rows, err := tx.Query(ctx, `SELECT id, class_id, name, title, keywords, creators, variables, description
+				FROM search_docs WHERE g IS NULL ORDER BY id LIMIT 2000`)
+			if err != nil {
+				return err
+			}
+			var ids []string
+			var classes []ClassID
+			var fields [][nFields]string
+			err = rows.Each(func() error {
+				var id, name, title, keywords, creators, vars, desc string
+				var c ClassID
+				if err := rows.Scan(&id, &c, &name, &title, &keywords, &creators, &vars, &desc); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+				classes = append(classes, c)
+				fields = append(fields, foldFields(name, title, keywords, creators, vars, desc))
+				return nil
+			})
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			n = len(ids)
+			first, err := allocG(ctx, tx, n)
+			if err != nil {
+				return err
+			}
+			dl := newPGDeltas()
+			var pw postingWriter
+			const rowsPer = 500
+			for lo := 0; lo < n; lo += rowsPer {
+				hi := min(n, lo+rowsPer)
+				args := make([]any, 0, 8*(hi-lo))
+				for i := lo; i < hi; i++ {
+					g := first + int64(i)
+					lens := fieldLens(&fields[i])
+					pw.add(g, &fields[i])
+					dl.addStats(classes[i], &lens, 1)
+					args = append(args, ids[i], g, lens[0], lens[1], lens[2], lens[3], lens[4], lens[5])
+				}
+				if _, err := tx.Exec(ctx, `UPDATE search_docs d SET g = v.g, l0 = v.l0, l1 = v.l1, l2 = v.l2, l3 = v.l3, l4 = v.l4, l5 = v.l5
+					FROM (VALUES `+strings.TrimSuffix(strings.Repeat(`(?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint), `, hi-lo), ", ")+`)
+					AS v (id, g, l0, l1, l2, l3, l4, l5) WHERE d.id = v.id`, args...); err != nil {
+					return err
+				}
+			}
+			if err := pw.flush(ctx, tx); err != nil {
+				return err
+			}
+			return dl.apply(ctx, tx)
+		})
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if err := ix.db.View(ctx, func(tx store.Tx) error { return ix.cache.ensure(ctx, tx, nil) }); err != nil {
+		return errors.E(op, err)
+	}
+	return nil
 }
