@@ -263,3 +263,73 @@ func equalIDSets(a, b *Result) bool {
 	}
 	return len(a.Hits) == len(b.Hits)
 }
+
+// TestPostgresReplicas runs concurrent writers and searchers on two
+// indexes over one database (two replicas: each with its own document
+// cache, loaded at arbitrary points while the others write), then checks
+// that both answer every query exactly as a replica started afterwards.
+// The caches are correct only if g grows in commit order across writers
+// (allocG): a cache that missed a committed document would lose it.
+func TestPostgresReplicas(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Migrated(t, storetest.Postgres)
+	a, _ := New(db)
+	b, _ := New(db)
+	vocab := []string{"reactor", "plasma", "neutron", "alloy", "qubit", "wafer"}
+	errs := make(chan error, 3)
+	for w := range 2 {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 35))
+			ix := []Index{a, b}[w]
+			var err error
+			for i := 0; i < 30 && err == nil; i++ {
+				if i%7 == 6 {
+					err = Remove(ctx, db, ix, fmt.Sprintf("w%d-%02d", rng.IntN(2), rng.IntN(i)))
+					continue
+				}
+				var docs []Doc
+				for range 1 + rng.IntN(5) {
+					docs = append(docs, Doc{ID: fmt.Sprintf("w%d-%02d", rng.IntN(2), rng.IntN(30)), Kind: "dataset", Name: "n",
+						Title: vocab[rng.IntN(len(vocab))] + " " + vocab[rng.IntN(len(vocab))], Label: []string{"OPEN", "PROPRIETARY"}[rng.IntN(2)],
+						Owner: "u1", Updated: time.Unix(int64(i), 0).UTC()})
+				}
+				err = Put(ctx, db, ix, docs...)
+			}
+			errs <- err
+		}()
+	}
+	go func() {
+		var err error
+		for i := 0; i < 40 && err == nil; i++ {
+			ix := []Index{a, b}[i%2]
+			_, err = ix.Search(ctx, Query{Text: vocab[i%len(vocab)]}, allOf(t, ix))
+		}
+		errs <- err
+	}()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh, _ := New(db)
+	v := allOf(t, fresh)
+	for _, w := range append(vocab, "re*", "n*") {
+		q := Query{Text: w, Limit: MaxLimit}
+		want, err := fresh.Search(ctx, q, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.Total == 0 {
+			continue
+		}
+		for i, ix := range []Index{a, b} {
+			got, err := ix.Search(ctx, q, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("%s: replica %d (+) vs a new one (-):\n%s", w, i, d)
+			}
+		}
+	}
+}

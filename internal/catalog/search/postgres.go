@@ -10,15 +10,25 @@ import (
 	"github.com/genesis-science/genesis/internal/store"
 )
 
-// pgIndex is the PostgreSQL full-text backend: a weighted tsvector per
-// document (A name and title, B keywords, C creators and variables,
-// D description) under a GIN index, the 'simple' configuration over the
-// same folded tokens as SQLite (no stemming, so both backends match the
-// same documents), and ts_rank_cd for ranking. ts_rank_cd (cover density)
-// depends only on the document and the query — no corpus statistics — so
-// it needs no readable-corpus bookkeeping; it is not BM25: there is no IDF,
-// and proximity of the query terms counts. One statement computes hits,
-// total and facets from one snapshot over the readable, filtered matches.
+// pgIndex is the PostgreSQL backend. Words and prefixes are answered as
+// in SQLite (postings.go, migration 0035): each write keeps, per folded
+// token and block of 65,536 document sequence numbers g, a blob of the
+// block's documents containing the token with their counts per field; a
+// query reads a few blobs per term and decides readability, filters, BM25
+// over the readable corpus (search_stats per class plus the caller's own
+// documents), the total and the facets in Go, against an in-memory copy of
+// each document's class, owner, facet values and lengths (docCache, valid
+// across replicas because g grows in commit order, see allocG). A page's
+// rows are then read by g.
+//
+// Phrases (and everything, while documents indexed before 0035 lack a g,
+// until Reindex) go through a weighted tsvector per document (A name and
+// title, B keywords, C creators and variables, D description) under a GIN
+// index, the 'simple' configuration over the same folded tokens (so both
+// paths match the same documents), ranked by ts_rank_cd, which needs no
+// corpus statistics; one statement computes hits, total and facets from
+// one snapshot over the readable, filtered matches — a scan of every
+// readable match.
 //
 // An unfiltered browse does not scan: every write keeps per-class facet
 // counts (search_class_facets, as SQLite's search_facet_counts), and the
