@@ -282,6 +282,26 @@ func benchIndex(b *testing.B, db store.DB) {
 	b.Run("search", func(b *testing.B) {
 		runLatency(b, qs, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
 	})
+	// The same queries apart: the most common words (ranks 2–21 of the
+	// Zipf vocabulary, each in a fifth to a half of the documents), rare
+	// ones (ranks 10,000–10,099) and 4-letter prefixes.
+	c0 := newBenchCorpus()
+	var common, rare, prefix []search.Query
+	for i := range 20 {
+		common = append(common, search.Query{Text: c0.words[2+i]})
+	}
+	for i := range 100 {
+		rare = append(rare, search.Query{Text: c0.words[10000+i]})
+		prefix = append(prefix, search.Query{Text: c0.words[50+i*30][:4] + "*"})
+	}
+	for _, s := range []struct {
+		name string
+		qs   []search.Query
+	}{{"search-common", common}, {"search-rare", rare}, {"search-prefix", prefix}} {
+		b.Run(s.name, func(b *testing.B) {
+			runLatency(b, s.qs, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
+		})
+	}
 	b.Run("browse-facets", func(b *testing.B) {
 		runLatency(b, []search.Query{{}}, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
 	})
