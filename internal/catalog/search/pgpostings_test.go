@@ -312,6 +312,19 @@ func TestPostgresReplicas(t *testing.T) {
 		}
 	}
 	fresh, _ := New(db)
+	// Warm loads every document's cache entry before any search.
+	if err := fresh.(Warmer).Warm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var maxG int64
+	if err := db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT MAX(g) FROM search_docs`).Scan(&maxG)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fresh.(*pgIndex).cache.loaded; got != maxG || maxG == 0 {
+		t.Fatalf("warmed cache loaded up to g %d, the index has %d", got, maxG)
+	}
 	v := allOf(t, fresh)
 	for _, w := range append(vocab, "re*", "n*") {
 		q := Query{Text: w, Limit: MaxLimit}
