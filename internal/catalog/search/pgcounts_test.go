@@ -177,6 +177,15 @@ func TestPostgresClassCounts(t *testing.T) {
 		if d := cmp.Diff(fc.result(), res.Facets); d != "" {
 			t.Fatalf("step %d: browse facets, model (-) vs index (+):\n%s", step, d)
 		}
+		// Again: the merged counts of this set of classes now come from
+		// the cache of sums.
+		again, err := ix.Search(ctx, Query{Limit: 5}, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(res, again); d != "" {
+			t.Fatalf("step %d: browse from cached sums differs:\n%s", step, d)
+		}
 		if len(res.Hits) != min(5, total) {
 			t.Fatalf("step %d: %d hits of %d", step, len(res.Hits), total)
 		}
