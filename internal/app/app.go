@@ -711,6 +711,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 			return nil
 		})
 	}
+	// Every replica loads its own search document cache (issue 17).
+	if w, ok := a.search.(search.Warmer); ok {
+		go func() {
+			if err := w.Warm(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("search cache warm-up", "err", err)
+			}
+		}()
+	}
 	if a.Literature != nil && a.Config.LLM.EmbedURL != "" {
 		// Passages stored while no embedder was configured, or while the
 		// endpoint was down, get their vectors (a search tolerates their

@@ -32,10 +32,13 @@ type docCache struct {
 	strs             []string
 	ids              map[string]int32
 	kinds            map[ClassID]int32 // class → kind string id
+	// pg: the PostgreSQL backend's table, where a document's class is a
+	// column and docMeta.doc is g (SQLite: the rowid, class in its top bits).
+	pg bool
 }
 
 type docMeta struct {
-	doc                int64 // rowid in search_docs
+	doc                int64 // rowid in search_docs (SQLite), g (PostgreSQL)
 	lens               [nFields]int32
 	class              int32
 	owner, domain, org int32 // string ids
@@ -127,16 +130,20 @@ func (dc *docCache) ensure(ctx context.Context, tx store.Tx, gs []int64) error {
 
 // load adds the documents matching where.
 func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ...any) error {
-	rows, err := tx.Query(ctx, `SELECT g, doc, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5, synthetic FROM search_docs WHERE `+where, args...)
+	cols := `g, doc, doc >> 32`
+	if dc.pg {
+		cols = `g, g, class_id`
+	}
+	rows, err := tx.Query(ctx, `SELECT `+cols+`, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5, synthetic FROM search_docs WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
-	var g, doc int64
+	var g, doc, class int64
 	var owner, domain, org, kws sql.RawBytes
 	var lens [nFields]int32
 	var synthetic bool
 	return rows.Each(func() error {
-		if err := rows.Scan(&g, &doc, &owner, &domain, &org, &kws, &lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5], &synthetic); err != nil {
+		if err := rows.Scan(&g, &doc, &class, &owner, &domain, &org, &kws, &lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5], &synthetic); err != nil {
 			return err
 		}
 		if g <= 0 {
@@ -156,7 +163,7 @@ func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ..
 		if m.ok {
 			return nil
 		}
-		*m = docMeta{doc: doc, lens: lens, class: int32(doc >> classShift), owner: dc.internBytes(owner),
+		*m = docMeta{doc: doc, lens: lens, class: int32(class), owner: dc.internBytes(owner),
 			domain: dc.internBytes(domain), org: dc.internBytes(org), kwOff: uint32(len(dc.kws)), synthetic: synthetic, ok: true}
 		for k := range bytes.SplitSeq(kws, []byte(listSep)) {
 			if len(k) > 0 {

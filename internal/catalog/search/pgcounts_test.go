@@ -19,6 +19,12 @@ import (
 // relabels (a document moving between classes), and the unfiltered browse
 // built from them against totals and facets counted from the model for
 // random principals (readable classes, owner-readable classes).
+//
+// It also checks what the write path keeps for text search (migration
+// 0035): search_stats against the model's per-class sizes and field
+// lengths, and every postings blob, decoded, against the model's token
+// counts per document — no posting of a deleted or replaced version left,
+// none missing, each under the document's current g.
 func TestPostgresClassCounts(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Migrated(t, storetest.Postgres)
@@ -83,7 +89,8 @@ func TestPostgresClassCounts(t *testing.T) {
 		for _, c := range classes {
 			classOf[[3]string{c.Kind, c.Label, c.Project}] = c.ID
 		}
-		want := map[facetKey]int64{}
+		dl := newPGDeltas()
+		wantPost := map[string]map[string][nFields]int32{} // term → ID → counts
 		for _, d := range model {
 			p, err := prepare("test", d)
 			if err != nil {
@@ -93,8 +100,22 @@ func TestPostgresClassCounts(t *testing.T) {
 			if !ok {
 				t.Fatalf("step %d: no class for %s", step, d.ID)
 			}
-			pgDeltas(want).add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, 1)
+			lens := fieldLens(&p.f)
+			dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, &lens, 1)
+			for term, tf := range termFreqs(&p.f) {
+				if wantPost[term] == nil {
+					wantPost[term] = map[string][nFields]int32{}
+				}
+				wantPost[term][d.ID] = *tf
+			}
 		}
+		want := dl.facets
+		for k, n := range want {
+			if n == 0 {
+				delete(want, k)
+			}
+		}
+		checkStatsAndPostings(t, db, step, dl.stats, wantPost)
 		got := map[facetKey]int64{}
 		err = db.View(ctx, func(tx store.Tx) error {
 			rows, err := tx.Query(ctx, `SELECT class_id, facet, value, n FROM search_class_facets WHERE n <> 0`)
@@ -156,8 +177,111 @@ func TestPostgresClassCounts(t *testing.T) {
 		if d := cmp.Diff(fc.result(), res.Facets); d != "" {
 			t.Fatalf("step %d: browse facets, model (-) vs index (+):\n%s", step, d)
 		}
+		// Again: the merged counts of this set of classes now come from
+		// the cache of sums.
+		again, err := ix.Search(ctx, Query{Limit: 5}, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(res, again); d != "" {
+			t.Fatalf("step %d: browse from cached sums differs:\n%s", step, d)
+		}
 		if len(res.Hits) != min(5, total) {
 			t.Fatalf("step %d: %d hits of %d", step, len(res.Hits), total)
 		}
+	}
+}
+
+// checkStatsAndPostings compares search_stats and search_postings with the
+// model's.
+func checkStatsAndPostings(t *testing.T, db store.DB, step int, wantStats map[ClassID]*corpusStats, wantPost map[string]map[string][nFields]int32) {
+	t.Helper()
+	ctx := context.Background()
+	gotStats := map[ClassID]corpusStats{}
+	gotPost := map[string]map[string][nFields]int32{}
+	err := db.View(ctx, func(tx store.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT class_id, n, l0, l1, l2, l3, l4, l5 FROM search_stats`)
+		if err != nil {
+			return err
+		}
+		if err := rows.Each(func() error {
+			var c ClassID
+			var st corpusStats
+			err := rows.Scan(&c, &st.n, &st.lens[0], &st.lens[1], &st.lens[2], &st.lens[3], &st.lens[4], &st.lens[5])
+			if st != (corpusStats{}) {
+				gotStats[c] = st
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		idOf := map[int64]string{}
+		rows, err = tx.Query(ctx, `SELECT g, id FROM search_docs`)
+		if err != nil {
+			return err
+		}
+		if err := rows.Each(func() error {
+			var g int64
+			var id string
+			err := rows.Scan(&g, &id)
+			idOf[g] = id
+			return err
+		}); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT term, block, data FROM search_postings`)
+		if err != nil {
+			return err
+		}
+		return rows.Each(func() error {
+			var term string
+			var block int64
+			var data []byte
+			if err := rows.Scan(&term, &block, &data); err != nil {
+				return err
+			}
+			if len(data) == 0 {
+				return fmt.Errorf("empty postings blob for %q", term)
+			}
+			var tf [nFields]int32
+			last := -1
+			for len(data) > 0 {
+				off, rest, ok := nextPosting(data, &tf)
+				if !ok {
+					return fmt.Errorf("corrupt postings for %q", term)
+				}
+				if int(off) <= last {
+					return fmt.Errorf("postings for %q out of order", term)
+				}
+				last, data = int(off), rest
+				id, ok := idOf[block<<blockShift|int64(off)]
+				if !ok {
+					return fmt.Errorf("posting of %q names g %d, no document", term, block<<blockShift|int64(off))
+				}
+				if gotPost[term] == nil {
+					gotPost[term] = map[string][nFields]int32{}
+				}
+				if _, dup := gotPost[term][id]; dup {
+					return fmt.Errorf("two postings of %q for %s", term, id)
+				}
+				gotPost[term][id] = tf
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("step %d: %v", step, err)
+	}
+	want := map[ClassID]corpusStats{}
+	for c, st := range wantStats {
+		if *st != (corpusStats{}) {
+			want[c] = *st
+		}
+	}
+	if d := cmp.Diff(want, gotStats, cmp.AllowUnexported(corpusStats{})); d != "" {
+		t.Fatalf("step %d: search_stats, model (-) vs kept (+):\n%s", step, d)
+	}
+	if d := cmp.Diff(wantPost, gotPost); d != "" {
+		t.Fatalf("step %d: postings, model (-) vs kept (+):\n%s", step, d)
 	}
 }

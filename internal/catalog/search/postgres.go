@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"database/sql"
 	"sort"
 	"strings"
 
@@ -9,15 +10,25 @@ import (
 	"github.com/genesis-science/genesis/internal/store"
 )
 
-// pgIndex is the PostgreSQL full-text backend: a weighted tsvector per
-// document (A name and title, B keywords, C creators and variables,
-// D description) under a GIN index, the 'simple' configuration over the
-// same folded tokens as SQLite (no stemming, so both backends match the
-// same documents), and ts_rank_cd for ranking. ts_rank_cd (cover density)
-// depends only on the document and the query — no corpus statistics — so
-// it needs no readable-corpus bookkeeping; it is not BM25: there is no IDF,
-// and proximity of the query terms counts. One statement computes hits,
-// total and facets from one snapshot over the readable, filtered matches.
+// pgIndex is the PostgreSQL backend. Words and prefixes are answered as
+// in SQLite (postings.go, migration 0035): each write keeps, per folded
+// token and block of 65,536 document sequence numbers g, a blob of the
+// block's documents containing the token with their counts per field; a
+// query reads a few blobs per term and decides readability, filters, BM25
+// over the readable corpus (search_stats per class plus the caller's own
+// documents), the total and the facets in Go, against an in-memory copy of
+// each document's class, owner, facet values and lengths (docCache, valid
+// across replicas because g grows in commit order, see allocG). A page's
+// rows are then read by g.
+//
+// Phrases (and everything, while documents indexed before 0035 lack a g,
+// until Reindex) go through a weighted tsvector per document (A name and
+// title, B keywords, C creators and variables, D description) under a GIN
+// index, the 'simple' configuration over the same folded tokens (so both
+// paths match the same documents), ranked by ts_rank_cd, which needs no
+// corpus statistics; one statement computes hits, total and facets from
+// one snapshot over the readable, filtered matches — a scan of every
+// readable match.
 //
 // An unfiltered browse does not scan: every write keeps per-class facet
 // counts (search_class_facets, as SQLite's search_facet_counts), and the
@@ -27,6 +38,7 @@ import (
 type pgIndex struct {
 	db     store.DB
 	counts classCountCache
+	cache  docCache // pg: true
 }
 
 var (
@@ -59,7 +71,12 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 		ps = append(ps, p)
 	}
 	classes := map[[3]string]ClassID{}
-	dl := pgDeltas{}
+	dl := newPGDeltas()
+	var pw postingWriter
+	firstG, err := allocG(ctx, tx, len(ps))
+	if err != nil {
+		return errors.E(op, err)
+	}
 	const chunk = 200
 	for lo := 0; lo < len(ps); lo += chunk {
 		part := ps[lo:min(len(ps), lo+chunk)]
@@ -72,7 +89,9 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 		}
 		var docVals, kwVals strings.Builder
 		var docArgs, kwArgs []any
-		for _, p := range part {
+		for i, p := range part {
+			g := firstG + int64(lo+i)
+			lens := fieldLens(&p.f)
 			key := [3]string{p.d.Kind, p.d.Label, p.d.Project}
 			c, ok := classes[key]
 			if !ok {
@@ -85,12 +104,14 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 			if docVals.Len() > 0 {
 				docVals.WriteString(", ")
 			}
-			docVals.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			docVals.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 				setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('simple', ?), 'B') ||
 				setweight(to_tsvector('simple', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))`)
 			docArgs = append(docArgs, p.d.ID, c, p.d.Owner, p.d.Kind, p.d.Domain, p.d.Org, p.d.Project, p.d.Label, p.d.Name, p.d.Title, p.d.Description,
 				p.keywords, p.creators, p.varsText, store.T(p.d.Updated), p.f[1], p.d.Synthetic,
+				g, lens[0], lens[1], lens[2], lens[3], lens[4], lens[5],
 				p.f[0]+" "+p.f[1], p.f[2], p.f[3]+" "+p.f[4], p.f[5])
+			pw.add(g, &p.f)
 			for _, kw := range p.keywordList {
 				if kwVals.Len() > 0 {
 					kwVals.WriteString(", ")
@@ -98,10 +119,10 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 				kwVals.WriteString("(?, ?, ?)")
 				kwArgs = append(kwArgs, p.d.ID, kw, folded(kw))
 			}
-			dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, 1)
+			dl.add(c, p.d.Kind, p.d.Domain, p.d.Org, p.d.Synthetic, p.keywordList, &lens, 1)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO search_docs (id, class_id, owner_id, kind, domain, org, project, label, name, title, description,
-			keywords, creators, variables, updated_at, f_title, synthetic, tsv) VALUES `+docVals.String(), docArgs...); err != nil {
+			keywords, creators, variables, updated_at, f_title, synthetic, g, l0, l1, l2, l3, l4, l5, tsv) VALUES `+docVals.String(), docArgs...); err != nil {
 			return errors.E(op, err)
 		}
 		if len(kwArgs) > 0 {
@@ -109,6 +130,9 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 				return errors.E(op, err)
 			}
 		}
+	}
+	if err := pw.flush(ctx, tx); err != nil {
+		return errors.E(op, err)
 	}
 	if err := dl.apply(ctx, tx); err != nil {
 		return errors.E(op, err)
@@ -118,7 +142,7 @@ func (ix *pgIndex) UpsertBatch(ctx context.Context, tx store.Tx, docs []Doc) err
 
 func (ix *pgIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
 	const op errors.Op = "search.Delete"
-	dl := pgDeltas{}
+	dl := newPGDeltas()
 	if err := dl.remove(ctx, tx, []string{id}); err != nil {
 		return errors.E(op, err)
 	}
@@ -129,27 +153,52 @@ func (ix *pgIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
 }
 
 // pgDeltas accumulates one transaction's changes to search_class_facets
-// (migration 0032): the empty facet with the empty value counts a class's
-// documents.
-type pgDeltas map[facetKey]int64
+// (migration 0032: the empty facet with the empty value counts a class's
+// documents) and to search_stats (0035).
+type pgDeltas struct {
+	facets map[facetKey]int64
+	stats  map[ClassID]*corpusStats
+}
 
-func (dl pgDeltas) add(class ClassID, kind, domain, org string, synthetic bool, keywords []string, sign int64) {
-	dl[facetKey{class, "", ""}] += sign
+func newPGDeltas() pgDeltas {
+	return pgDeltas{facets: map[facetKey]int64{}, stats: map[ClassID]*corpusStats{}}
+}
+
+// add counts a document (sign 1) or uncounts it (-1). lens is nil for a
+// document indexed before 0035 that Reindex has not reached: it is not in
+// search_stats yet.
+func (dl pgDeltas) add(class ClassID, kind, domain, org string, synthetic bool, keywords []string, lens *[nFields]int64, sign int64) {
+	dl.facets[facetKey{class, "", ""}] += sign
 	for _, f := range [][2]string{{FacetKind, kind}, {FacetDomain, domain}, {FacetOrg, org}} {
 		if f[1] != "" {
-			dl[facetKey{class, f[0], f[1]}] += sign
+			dl.facets[facetKey{class, f[0], f[1]}] += sign
 		}
 	}
 	for _, kw := range keywords {
-		dl[facetKey{class, FacetKeyword, kw}] += sign
+		dl.facets[facetKey{class, FacetKeyword, kw}] += sign
 	}
 	if synthetic {
-		dl[facetKey{class, FacetSynthetic, "true"}] += sign
+		dl.facets[facetKey{class, FacetSynthetic, "true"}] += sign
+	}
+	if lens != nil {
+		dl.addStats(class, lens, sign)
 	}
 }
 
-// remove deletes the documents ids, if present, with their keywords, and
-// subtracts what they counted.
+func (dl pgDeltas) addStats(class ClassID, lens *[nFields]int64, sign int64) {
+	st := dl.stats[class]
+	if st == nil {
+		st = &corpusStats{}
+		dl.stats[class] = st
+	}
+	st.n += sign
+	for i := range lens {
+		st.lens[i] += sign * lens[i]
+	}
+}
+
+// remove deletes the documents ids, if present, with their keywords and
+// postings, and subtracts what they counted.
 func (dl pgDeltas) remove(ctx context.Context, tx store.Tx, ids []string) error {
 	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
 	args := make([]any, len(ids))
@@ -170,28 +219,47 @@ func (dl pgDeltas) remove(ctx context.Context, tx store.Tx, ids []string) error 
 	if err != nil {
 		return err
 	}
-	rows, err = tx.Query(ctx, `DELETE FROM search_docs WHERE id IN (`+in+`) RETURNING id, class_id, kind, domain, org, synthetic`, args...)
+	rows, err = tx.Query(ctx, `DELETE FROM search_docs WHERE id IN (`+in+`)
+		RETURNING id, class_id, kind, domain, org, synthetic, g, name, title, keywords, creators, variables, description, l0, l1, l2, l3, l4, l5`, args...)
 	if err != nil {
 		return err
 	}
-	return rows.Each(func() error {
-		var id, kind, domain, org string
+	var gs []int64
+	var fields [][nFields]string
+	err = rows.Each(func() error {
+		var id, kind, domain, org, name, title, keywords, creators, vars, desc string
 		var c ClassID
 		var synthetic bool
-		if err := rows.Scan(&id, &c, &kind, &domain, &org, &synthetic); err != nil {
+		var g sql.NullInt64
+		var lens [nFields]int64
+		if err := rows.Scan(&id, &c, &kind, &domain, &org, &synthetic, &g, &name, &title, &keywords, &creators, &vars, &desc,
+			&lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5]); err != nil {
 			return err
 		}
-		dl.add(c, kind, domain, org, synthetic, kws[id], -1)
+		var l *[nFields]int64
+		if g.Valid {
+			l = &lens
+			gs = append(gs, g.Int64)
+			fields = append(fields, foldFields(name, title, keywords, creators, vars, desc))
+		}
+		dl.add(c, kind, domain, org, synthetic, kws[id], l, -1)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return removePostings(ctx, tx, gs, fields)
 }
 
 // apply adds the deltas to search_class_facets in key order (so that
 // concurrent writers lock rows in the same order), a few hundred rows per
 // statement.
 func (dl pgDeltas) apply(ctx context.Context, tx store.Tx) error {
-	keys := make([]facetKey, 0, len(dl))
-	for k, n := range dl {
+	if err := applyStats(ctx, tx, dl.stats); err != nil {
+		return err
+	}
+	keys := make([]facetKey, 0, len(dl.facets))
+	for k, n := range dl.facets {
 		if n != 0 {
 			keys = append(keys, k)
 		}
@@ -233,7 +301,7 @@ func (dl pgDeltas) apply(ctx context.Context, tx store.Tx) error {
 				b.WriteString(", ")
 			}
 			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, k.class, k.facet, k.value, dl[k])
+			args = append(args, k.class, k.facet, k.value, dl.facets[k])
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO search_class_facets (class_id, facet, value, n) VALUES `+b.String()+`
 			ON CONFLICT (class_id, facet, value) DO UPDATE SET n = search_class_facets.n + excluded.n`, args...); err != nil {
@@ -259,6 +327,24 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 		return nil, errors.E(op, err)
 	}
 	vis := normalize(v)
+	if postingsQuery(terms) {
+		var res *Result
+		err := ix.db.View(ctx, func(tx store.Tx) error {
+			res = nil
+			complete, err := postingsComplete(ctx, tx)
+			if err != nil || !complete {
+				return err
+			}
+			res, err = postingsText(ctx, tx, &ix.cache, pgPostings, q, terms, vis, limit, offset)
+			return err
+		})
+		if err != nil {
+			return nil, errors.E(op, err)
+		}
+		if res != nil {
+			return res, nil
+		}
+	}
 	visSQL, visArgs := vis.sql("d.class_id", "d.owner_id = ?")
 	fSQL, fArgs := filterSQL(q, `EXISTS (SELECT 1 FROM search_keywords k WHERE k.doc_id = d.id AND k.keyword = ?)`)
 	var args []any
@@ -474,4 +560,80 @@ func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n i
 		return nil, errors.E(op, err)
 	}
 	return sortSuggestions(all, n), nil
+}
+
+var _ Reindexer = (*pgIndex)(nil)
+
+// Reindex gives documents indexed before migration 0035 their g, field
+// lengths, postings and place in search_stats (until every document has
+// them, word queries go through the tsvector index), a few thousand per
+// transaction, and then loads the document cache.
+func (ix *pgIndex) Reindex(ctx context.Context) error {
+	const op errors.Op = "search.Reindex"
+	for {
+		n := 0
+		err := ix.db.Update(ctx, func(tx store.Tx) error {
+			n = 0
+			rows, err := tx.Query(ctx, `SELECT id, class_id, name, title, keywords, creators, variables, description
+				FROM search_docs WHERE g IS NULL ORDER BY id LIMIT 2000`)
+			if err != nil {
+				return err
+			}
+			var ids []string
+			var classes []ClassID
+			var fields [][nFields]string
+			err = rows.Each(func() error {
+				var id, name, title, keywords, creators, vars, desc string
+				var c ClassID
+				if err := rows.Scan(&id, &c, &name, &title, &keywords, &creators, &vars, &desc); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+				classes = append(classes, c)
+				fields = append(fields, foldFields(name, title, keywords, creators, vars, desc))
+				return nil
+			})
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			n = len(ids)
+			first, err := allocG(ctx, tx, n)
+			if err != nil {
+				return err
+			}
+			dl := newPGDeltas()
+			var pw postingWriter
+			const rowsPer = 500
+			for lo := 0; lo < n; lo += rowsPer {
+				hi := min(n, lo+rowsPer)
+				args := make([]any, 0, 8*(hi-lo))
+				for i := lo; i < hi; i++ {
+					g := first + int64(i)
+					lens := fieldLens(&fields[i])
+					pw.add(g, &fields[i])
+					dl.addStats(classes[i], &lens, 1)
+					args = append(args, ids[i], g, lens[0], lens[1], lens[2], lens[3], lens[4], lens[5])
+				}
+				if _, err := tx.Exec(ctx, `UPDATE search_docs d SET g = v.g, l0 = v.l0, l1 = v.l1, l2 = v.l2, l3 = v.l3, l4 = v.l4, l5 = v.l5
+					FROM (VALUES `+strings.TrimSuffix(strings.Repeat(`(?::text, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?::bigint), `, hi-lo), ", ")+`)
+					AS v (id, g, l0, l1, l2, l3, l4, l5) WHERE d.id = v.id`, args...); err != nil {
+					return err
+				}
+			}
+			if err := pw.flush(ctx, tx); err != nil {
+				return err
+			}
+			return dl.apply(ctx, tx)
+		})
+		if err != nil {
+			return errors.E(op, err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if err := ix.db.View(ctx, func(tx store.Tx) error { return ix.cache.ensure(ctx, tx, nil) }); err != nil {
+		return errors.E(op, err)
+	}
+	return nil
 }

@@ -132,6 +132,10 @@ func (w *postingWriter) flush(ctx context.Context, tx store.Tx) error {
 		return keys[i].term < keys[j].term || keys[i].term == keys[j].term && keys[i].block < keys[j].block
 	})
 	const rowsPer = 300
+	concat := `CAST(search_postings.data || excluded.data AS BLOB)`
+	if tx.Dialect() == store.Postgres {
+		concat = `search_postings.data || excluded.data`
+	}
 	for lo := 0; lo < len(keys); lo += rowsPer {
 		hi := min(len(keys), lo+rowsPer)
 		args := make([]any, 0, 3*(hi-lo))
@@ -139,7 +143,7 @@ func (w *postingWriter) flush(ctx context.Context, tx store.Tx) error {
 			args = append(args, k.term, k.block, w.buf[k])
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO search_postings (term, block, data) VALUES `+store.RowsOf(hi-lo, 3)+`
-			ON CONFLICT (term, block) DO UPDATE SET data = CAST(search_postings.data || excluded.data AS BLOB)`, args...); err != nil {
+			ON CONFLICT (term, block) DO UPDATE SET data = `+concat, args...); err != nil {
 			return err
 		}
 	}
@@ -227,14 +231,15 @@ func postingLen(b []byte) (int, bool) {
 	return n, true
 }
 
-// allocG reserves n sequence numbers and returns the first.
+// allocG reserves n sequence numbers and returns the first. The UPDATE
+// holds the counter's row until tx ends, so a later transaction takes
+// larger numbers only after tx has committed: g grows in commit order (on
+// PostgreSQL across replicas too; SQLite has one writer), which docCache
+// relies on.
 func allocG(ctx context.Context, tx store.Tx, n int) (int64, error) {
 	var next int64
-	if err := tx.QueryRow(ctx, `SELECT value FROM search_state WHERE name = 'next_g'`).Scan(&next); err != nil {
-		return 0, err
-	}
-	_, err := tx.Exec(ctx, `UPDATE search_state SET value = ? WHERE name = 'next_g'`, next+int64(n))
-	return next, err
+	err := tx.QueryRow(ctx, `UPDATE search_state SET value = value + ? WHERE name = 'next_g' RETURNING value`, int64(n)).Scan(&next)
+	return next - int64(n), err
 }
 
 // postingsComplete reports whether every document is in the postings.
@@ -337,6 +342,31 @@ func (ix *sqliteIndex) Reindex(ctx context.Context) error {
 	}
 	if err := ix.db.View(ctx, func(tx store.Tx) error { return ix.cache.ensure(ctx, tx, nil) }); err != nil {
 		return errors.E(op, err)
+	}
+	return nil
+}
+
+// Warmer is implemented by indexes with a per-process cache that a first
+// search would otherwise load (seconds at 10^6 documents). Every replica
+// warms its own, while Reindex, which writes, runs on one at a time.
+type Warmer interface {
+	Warm(ctx context.Context) error
+}
+
+var (
+	_ Warmer = (*sqliteIndex)(nil)
+	_ Warmer = (*pgIndex)(nil)
+)
+
+// Warm loads the document cache.
+func (ix *sqliteIndex) Warm(ctx context.Context) error { return warm(ctx, ix.db, &ix.cache) }
+
+// Warm loads the document cache.
+func (ix *pgIndex) Warm(ctx context.Context) error { return warm(ctx, ix.db, &ix.cache) }
+
+func warm(ctx context.Context, db store.DB, dc *docCache) error {
+	if err := db.View(ctx, func(tx store.Tx) error { return dc.ensure(ctx, tx, nil) }); err != nil {
+		return errors.E(errors.Op("search.Warm"), err)
 	}
 	return nil
 }

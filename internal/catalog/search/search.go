@@ -20,11 +20,12 @@
 // same scores, totals, facet counts, snippets and suggestions. Nothing a
 // caller cannot read influences any number or string returned (the property
 // test in searchtest checks this on every backend). That is why ranking never
-// uses corpus statistics of the whole index: the SQLite backend computes
-// BM25 in Go with N, average lengths and document frequencies taken over the
-// readable documents only, and the PostgreSQL backend uses ts_rank_cd, which
-// depends on the document and the query alone. The zero Visibility reads
-// nothing. The class list itself is for the authorizer, never for users.
+// uses corpus statistics of the whole index: both backends compute BM25 in
+// Go with N, average lengths and document frequencies taken over the
+// readable documents only (PostgreSQL's phrase queries use ts_rank_cd,
+// which depends on the document and the query alone). The zero Visibility
+// reads nothing. The class list itself is for the authorizer, never for
+// users.
 //
 // # Query language
 //
@@ -37,9 +38,12 @@
 // # Backends
 //
 // New picks the backend by the store's dialect: SQLite FTS5 (embedded
-// default) or PostgreSQL full text (tsvector, GIN). Both pass searchtest.Run.
-// Tables come from migrations 0005_search, (SQLite) 0013_search_postings
-// and (PostgreSQL) 0032_search_class_facets.
+// default) or PostgreSQL full text (tsvector, GIN). Both answer words and
+// prefixes from the index's own postings, scored in Go (postings.go), with
+// the same hits, order and scores on both (TestPostgresEqualsSQLite), and
+// both pass searchtest.Run. Tables come from migrations 0005_search,
+// (SQLite) 0013_search_postings and (PostgreSQL) 0032_search_class_facets
+// and 0035_search_postings.
 // Upsert and Delete run inside the caller's store transaction, so the
 // catalog indexes an asset atomically with writing it.
 package search
@@ -217,7 +221,7 @@ func New(db store.DB) (Index, error) {
 	case store.SQLite:
 		return &sqliteIndex{db: db}, nil
 	case store.Postgres:
-		return &pgIndex{db: db}, nil
+		return &pgIndex{db: db, cache: docCache{pg: true}}, nil
 	}
 	return nil, errors.E(errors.Op("search.New"), errors.Internal, errors.Msg("no search backend for this store"))
 }

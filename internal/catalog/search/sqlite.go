@@ -275,13 +275,22 @@ func (ix *sqliteIndex) deleteWhere(ctx context.Context, tx store.Tx, where strin
 }
 
 func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
-	classes := make([]ClassID, 0, len(dl.stats))
-	for c := range dl.stats {
+	if err := applyStats(ctx, tx, dl.stats); err != nil {
+		return err
+	}
+	return dl.applyFacets(ctx, tx)
+}
+
+// applyStats adds per-class changes of size and field lengths to
+// search_stats, in class order.
+func applyStats(ctx context.Context, tx store.Tx, stats map[ClassID]*corpusStats) error {
+	classes := make([]ClassID, 0, len(stats))
+	for c := range stats {
 		classes = append(classes, c)
 	}
 	sort.Slice(classes, func(i, j int) bool { return classes[i] < classes[j] })
 	for _, c := range classes {
-		st := dl.stats[c]
+		st := stats[c]
 		if st.n == 0 && st.lens == [nFields]int64{} {
 			continue
 		}
@@ -298,6 +307,10 @@ func (dl *deltas) apply(ctx context.Context, tx store.Tx) error {
 			}
 		}
 	}
+	return nil
+}
+
+func (dl *deltas) applyFacets(ctx context.Context, tx store.Tx) error {
 	byClass := map[ClassID]map[[2]string]int64{}
 	for k, c := range dl.facets {
 		if c == 0 {

@@ -21,11 +21,27 @@ func postingsQuery(terms []term) bool {
 	return len(terms) > 0
 }
 
+// postingsTables names what differs between the backends' tables for the
+// postings search: the column docMeta.doc is (SQLite's rowid doc,
+// PostgreSQL's g) and the SQL of a row's class.
+type postingsTables struct {
+	docCol, classExpr string
+}
+
+var (
+	sqlitePostings = postingsTables{docCol: "doc", classExpr: "(doc >> 32)"}
+	pgPostings     = postingsTables{docCol: "g", classExpr: "class_id"}
+)
+
+func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
+	return postingsText(ctx, tx, &ix.cache, sqlitePostings, q, terms, vis, limit, offset)
+}
+
 // postingsText is text over the postings: the same hits, scores, totals and
 // facets, computed in Go. Readability is decided per posting from the
 // cached class and owner before anything is counted, ranked or faceted.
-func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
-	st, err := ix.stats(ctx, tx, vis)
+func postingsText(ctx context.Context, tx store.Tx, cache *docCache, tb postingsTables, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
+	st, err := readableStats(ctx, tx, tb.classExpr, vis)
 	if err != nil {
 		return nil, err
 	}
@@ -38,10 +54,10 @@ func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, t
 	var missing []int64
 	var sc *scored
 	for attempt := 0; ; attempt++ {
-		if err := ix.cache.ensure(ctx, tx, missing); err != nil {
+		if err := cache.ensure(ctx, tx, missing); err != nil {
 			return nil, err
 		}
-		if sc, missing, err = ix.cache.score(q, terms, lists, vis, &st); err != nil {
+		if sc, missing, err = cache.score(q, terms, lists, vis, &st); err != nil {
 			return nil, err
 		}
 		if len(missing) == 0 {
@@ -68,7 +84,7 @@ func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, t
 	// Every document that can be on this page or before it: the top k
 	// scores and all ties of the k-th; ties are ordered by ID.
 	k := offset + limit
-	sel, ids, err := pageCandidates(ctx, tx, sc.docs, scores, k)
+	sel, ids, err := pageCandidates(ctx, tx, tb.docCol, sc.docs, scores, k)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +103,7 @@ func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, t
 	if k < len(scores) {
 		res.Next = cursorAt(k)
 	}
-	if res.Hits, err = ix.snippets(ctx, tx, terms, pg); err != nil {
+	if res.Hits, err = pageHits(ctx, tx, tb.docCol, terms, pg); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -478,13 +494,13 @@ var tieWalkBudget = 1
 // the ID index in order instead, which stops once it has found enough
 // tied documents — or, if they are rare in the index, falls back to
 // reading them all.
-func pageCandidates(ctx context.Context, tx store.Tx, docs []int64, scores []float64, k int) ([]int, map[int]string, error) {
+func pageCandidates(ctx context.Context, tx store.Tx, docCol string, docs []int64, scores []float64, k int) ([]int, map[int]string, error) {
 	if k >= len(scores) {
 		sel := make([]int, len(scores))
 		for j := range sel {
 			sel[j] = j
 		}
-		ids, err := docIDs(ctx, tx, docs, sel)
+		ids, err := docIDs(ctx, tx, docCol, docs, sel)
 		return sel, ids, err
 	}
 	thr := kthLargest(scores, k)
@@ -500,19 +516,19 @@ func pageCandidates(ctx context.Context, tx store.Tx, docs []int64, scores []flo
 	need := k - len(above)
 	if len(tied) <= tieWalkMin || len(tied) <= need {
 		sel := append(above, tied...)
-		ids, err := docIDs(ctx, tx, docs, sel)
+		ids, err := docIDs(ctx, tx, docCol, docs, sel)
 		return sel, ids, err
 	}
-	ids, err := docIDs(ctx, tx, docs, above)
+	ids, err := docIDs(ctx, tx, docCol, docs, above)
 	if err != nil {
 		return nil, nil, err
 	}
-	chosen, err := smallestIDs(ctx, tx, docs, tied, need, ids)
+	chosen, err := smallestIDs(ctx, tx, docCol, docs, tied, need, ids)
 	if err != nil {
 		return nil, nil, err
 	}
 	if chosen == nil { // the walk's budget ran out: read them all
-		more, err := docIDs(ctx, tx, docs, tied)
+		more, err := docIDs(ctx, tx, docCol, docs, tied)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -529,12 +545,12 @@ func pageCandidates(ctx context.Context, tx store.Tx, docs []int64, scores []flo
 // their IDs to ids. It reads at most as many index entries as there are
 // tied documents (what reading them all would cost) and returns nil if
 // that was not enough.
-func smallestIDs(ctx context.Context, tx store.Tx, docs []int64, tied []int, need int, ids map[int]string) ([]int, error) {
+func smallestIDs(ctx context.Context, tx store.Tx, docCol string, docs []int64, tied []int, need int, ids map[int]string) ([]int, error) {
 	pos := make(map[int64]int, len(tied))
 	for _, j := range tied {
 		pos[docs[j]] = j
 	}
-	rows, err := tx.Query(ctx, `SELECT doc, id FROM search_docs ORDER BY id`)
+	rows, err := tx.Query(ctx, `SELECT `+docCol+`, id FROM search_docs ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -564,7 +580,7 @@ func smallestIDs(ctx context.Context, tx store.Tx, docs []int64, tied []int, nee
 	return chosen, nil
 }
 
-func docIDs(ctx context.Context, tx store.Tx, docs []int64, sel []int) (map[int]string, error) {
+func docIDs(ctx context.Context, tx store.Tx, docCol string, docs []int64, sel []int) (map[int]string, error) {
 	out := make(map[int]string, len(sel))
 	pos := make(map[int64]int, len(sel))
 	for _, j := range sel {
@@ -576,7 +592,7 @@ func docIDs(ctx context.Context, tx store.Tx, docs []int64, sel []int) (map[int]
 		for i, j := range part {
 			args[i] = docs[j]
 		}
-		rows, err := tx.Query(ctx, `SELECT doc, id FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT `+docCol+`, id FROM search_docs WHERE `+docCol+` IN (`+store.Placeholders(len(args))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -197,6 +197,12 @@ func (ix *sqliteIndex) text(ctx context.Context, tx store.Tx, q Query, terms []t
 // aggregates for readable classes, and the owner's own documents in classes
 // readable to their owner.
 func (ix *sqliteIndex) stats(ctx context.Context, tx store.Tx, vis visibility) (corpusStats, error) {
+	return readableStats(ctx, tx, sqlitePostings.classExpr, vis)
+}
+
+// readableStats is stats for either backend; classExpr is the SQL of a
+// search_docs row's class.
+func readableStats(ctx context.Context, tx store.Tx, classExpr string, vis visibility) (corpusStats, error) {
 	var st corpusStats
 	const sums = `COALESCE(SUM(l0), 0), COALESCE(SUM(l1), 0), COALESCE(SUM(l2), 0), COALESCE(SUM(l3), 0), COALESCE(SUM(l4), 0), COALESCE(SUM(l5), 0)`
 	if len(vis.all) > 0 {
@@ -207,7 +213,7 @@ func (ix *sqliteIndex) stats(ctx context.Context, tx store.Tx, vis visibility) (
 	}
 	if len(vis.owned) > 0 {
 		var o corpusStats
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*), `+sums+` FROM search_docs WHERE owner_id = ? AND (doc >> 32) IN (`+intList(vis.owned)+`)`, vis.owner).
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*), `+sums+` FROM search_docs WHERE owner_id = ? AND `+classExpr+` IN (`+intList(vis.owned)+`)`, vis.owner).
 			Scan(&o.n, &o.lens[0], &o.lens[1], &o.lens[2], &o.lens[3], &o.lens[4], &o.lens[5]); err != nil {
 			return st, err
 		}
@@ -221,6 +227,12 @@ func (ix *sqliteIndex) stats(ctx context.Context, tx store.Tx, vis visibility) (
 
 // snippets completes the page's hits with snippets from their text.
 func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, pg []match) ([]Hit, error) {
+	return pageHits(ctx, tx, sqlitePostings.docCol, terms, pg)
+}
+
+// pageHits completes the page's hits, whose match.doc is docCol's value,
+// with their fields and snippets.
+func pageHits(ctx context.Context, tx store.Tx, docCol string, terms []term, pg []match) ([]Hit, error) {
 	out := make([]Hit, len(pg))
 	if len(pg) == 0 {
 		return out, nil
@@ -232,7 +244,7 @@ func (ix *sqliteIndex) snippets(ctx context.Context, tx store.Tx, terms []term, 
 		args[i] = m.doc
 		out[i] = m.hit
 	}
-	rows, err := tx.Query(ctx, `SELECT doc, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators, synthetic FROM search_docs WHERE doc IN (`+store.Placeholders(len(args))+`)`, args...)
+	rows, err := tx.Query(ctx, `SELECT `+docCol+`, id, kind, domain, org, name, title, label, updated_at, description, keywords, variables, creators, synthetic FROM search_docs WHERE `+docCol+` IN (`+store.Placeholders(len(args))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -536,9 +536,18 @@ func prepare(op errors.Op, d Doc) (*prepared, error) {
 	p := &prepared{d: d, keywords: joinList(d.Keywords), creators: joinList(d.Creators), varsText: variablesText(d.Variables)}
 	p.keywordList = dedupe(splitList(p.keywords))
 	p.keywords = strings.Join(p.keywordList, listSep)
-	p.f = [nFields]string{folded(d.Name), folded(d.Title), folded(strings.ReplaceAll(p.keywords, listSep, " ")),
-		folded(strings.ReplaceAll(p.creators, listSep, " ")), folded(strings.ReplaceAll(p.varsText, listSep, " ")), folded(d.Description)}
+	p.f = foldFields(d.Name, d.Title, p.keywords, p.creators, p.varsText, d.Description)
 	return p, nil
+}
+
+// foldFields is the folded text of each ranked field of a document whose
+// stored columns (cleaned name, title and description, listSep-joined
+// keywords, creators and variables) are given: what its postings were
+// written from, so a backend that keeps only the stored columns can
+// remove them again.
+func foldFields(name, title, keywords, creators, variables, description string) [nFields]string {
+	return [nFields]string{folded(name), folded(title), folded(strings.ReplaceAll(keywords, listSep, " ")),
+		folded(strings.ReplaceAll(creators, listSep, " ")), folded(strings.ReplaceAll(variables, listSep, " ")), folded(description)}
 }
 
 func dedupe(xs []string) []string {
