@@ -1,3 +1,6 @@
+-- A binary older than this step would write documents without postings and
+-- leave stale ones behind (searches then fail), so it must not run here:
+-- store: requires 0035
 -- Postings for the PostgreSQL search backend (internal/catalog/search,
 -- postgres.go), the design of SQLite's 0013: tsvector @@ with ts_rank_cd
 -- evaluated every readable match row by row (a common word or prefix is a
