@@ -127,7 +127,8 @@ func OpenStore(ctx context.Context, db store.DB, opts Options) (*StoreLog, error
 		cache: map[tileKey][]byte{},
 	}
 	l.tree.readTile = l.readTile
-	empty, err := SignCheckpoint(Checkpoint{Origin: l.origin, Hash: tlog.Hash(emptyRoot())}, opts.Signer)
+	l.cp = Checkpoint{Origin: l.origin, Hash: emptyRoot()}
+	empty, err := SignCheckpoint(l.cp, opts.Signer)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -145,7 +146,7 @@ func OpenStore(ctx context.Context, db store.DB, opts Options) (*StoreLog, error
 	return l, nil
 }
 
-func emptyRoot() [32]byte {
+func emptyRoot() tlog.Hash {
 	r, _ := tlog.TreeHash(0, nil)
 	return r
 }

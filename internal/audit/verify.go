@@ -84,8 +84,9 @@ type source interface {
 	entries(ctx context.Context, fn func(e []byte) error, problem func(string, ...any)) (torn int64, err error)
 	// tile returns stored full tile (level, n).
 	tile(level int, n uint64) ([]byte, error)
-	// others reports every stored object other than the tiles in checked.
-	others(checked map[string]bool, problem func(string, ...any))
+	// others reports every stored object other than the tiles in checked,
+	// and anything else inconsistent with the latest checkpoint cp.
+	others(checked map[string]bool, cp Checkpoint, problem func(string, ...any))
 	// pendingAllowed tells whether entries after the latest checkpoint are
 	// what a crash leaves (a directory) or a problem (the store, which
 	// commits entries and checkpoint together).
@@ -202,7 +203,6 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 	checkRoot(0)
 
 	badEntries := 0
-	errStop := stderrors.New("stop")
 	torn, err := src.entries(ctx, func(e []byte) error {
 		if rep.Entries%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -216,7 +216,7 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 		}
 		if err := cr.Append(hasher.HashLeaf(e), visit); err != nil {
 			rep.problem("entry %d: %v", rep.Entries, err)
-			return errStop
+			return stopVerify
 		}
 		rep.Entries++
 		checkRoot(rep.Entries)
@@ -227,7 +227,7 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 		if ctx.Err() != nil {
 			return rep, errors.E(op, ctx.Err())
 		}
-		if err != errStop {
+		if err != stopVerify {
 			rep.problem("entries: %v", err)
 		}
 		return fail()
@@ -246,12 +246,15 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 			rep.problem("%d entries after the signed checkpoint", rep.Pending)
 		}
 	}
-	src.others(checked, rep.problem)
+	src.others(checked, rep.Checkpoint, rep.problem)
 	if !rep.Intact() {
 		return fail()
 	}
 	return rep, nil
 }
+
+// stopVerify ends the reading of entries after a problem already reported.
+var stopVerify = stderrors.New("audit: verification stopped")
 
 // fsSource reads a log directory.
 type fsSource struct{ fsys fs.FS }
@@ -300,7 +303,7 @@ func (s fsSource) entries(ctx context.Context, fn func([]byte) error, problem fu
 	}
 }
 
-func (s fsSource) others(checked map[string]bool, problem func(string, ...any)) {
+func (s fsSource) others(checked map[string]bool, _ Checkpoint, problem func(string, ...any)) {
 	// Every file under tile/ must be a tile just checked.
 	err := fs.WalkDir(s.fsys, "tile", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
