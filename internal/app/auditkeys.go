@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/config"
+	"github.com/genesis-science/genesis/internal/errors"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// AuditKeys are the audit log's keys as the configuration names them.
+type AuditKeys struct {
+	Signer   note.Signer
+	Verifier note.Verifier
+	// VerifierKey is the verifier key's text (origin+hash+base64).
+	VerifierKey string
+	// Label is the secret key of the records' label hashes.
+	Label audit.LabelKey
+}
+
+// ConfiguredAuditKeys reads the audit keys from the environment
+// (GENESIS_AUDIT_SIGNING_KEY, GENESIS_AUDIT_LABEL_KEY) or the files the
+// configuration names (audit.signing_key_file, audit.label_key_file,
+// mode 0600). A key that is configured nowhere is left zero; a key that is
+// configured but unreadable or malformed is an error naming where it came
+// from, never echoing it.
+func ConfiguredAuditKeys(c config.Config, getenv func(string) string) (AuditKeys, error) {
+	const op errors.Op = "app.ConfiguredAuditKeys"
+	var k AuditKeys
+	skey := ""
+	switch v := getenv("GENESIS_AUDIT_SIGNING_KEY"); {
+	case v != "":
+		skey = v
+	case c.Audit.SigningKeyFile != "":
+		// LoadSigner refuses a key file that group or others may read.
+		if _, _, err := audit.LoadSigner(c.Audit.SigningKeyFile); err != nil {
+			return k, errors.E(op, errors.Field("audit.signing_key_file"), err)
+		}
+		b, err := os.ReadFile(c.Audit.SigningKeyFile)
+		if err != nil {
+			return k, errors.E(op, errors.Invalid, errors.Field("audit.signing_key_file"), errors.Msg("cannot read "+c.Audit.SigningKeyFile))
+		}
+		skey = string(b)
+	}
+	if skey != "" {
+		var err error
+		k.Signer, k.Verifier, err = audit.NewSigner(strings.TrimSpace(skey))
+		if err == nil {
+			k.VerifierKey, err = audit.VerifierKey(skey)
+		}
+		if err != nil {
+			return AuditKeys{}, errors.E(op, errors.Invalid, errors.Field("audit.signing_key_file"),
+				errors.Msg("the audit signing key (GENESIS_AUDIT_SIGNING_KEY or audit.signing_key_file) is not a PRIVATE+KEY+… Ed25519 note key"))
+		}
+	}
+	switch v := getenv("GENESIS_AUDIT_LABEL_KEY"); {
+	case v != "":
+		lk, err := audit.ParseLabelKey(v)
+		if err != nil {
+			return AuditKeys{}, errors.E(op, errors.Invalid, errors.Field("audit.label_key_file"), errors.Msg("GENESIS_AUDIT_LABEL_KEY is not 64 hex digits"))
+		}
+		k.Label = lk
+	case c.Audit.LabelKeyFile != "":
+		lk, err := audit.LoadLabelKey(c.Audit.LabelKeyFile)
+		if err != nil {
+			return AuditKeys{}, errors.E(op, errors.Field("audit.label_key_file"), err)
+		}
+		k.Label = lk
+	}
+	return k, nil
+}
+
+// openSharedAudit opens the audit log shared by every replica in the
+// metadata store (audit.backend store), with the configured keys.
+func (a *App) openSharedAudit(ctx context.Context, k AuditKeys) error {
+	const op errors.Op = "app.openAudit"
+	if k.Signer == nil {
+		return errors.E(op, errors.Invalid, errors.Field("audit.signing_key_file"),
+			errors.Msg("audit.backend store needs the shared signing key: set audit.signing_key_file or GENESIS_AUDIT_SIGNING_KEY (make one with genesis audit keygen)"))
+	}
+	if k.Label == nil {
+		return errors.E(op, errors.Invalid, errors.Field("audit.label_key_file"),
+			errors.Msg("audit.backend store needs the shared label key: set audit.label_key_file or GENESIS_AUDIT_LABEL_KEY (make one with genesis audit keygen)"))
+	}
+	l, err := audit.OpenStore(ctx, a.DB, audit.Options{Signer: k.Signer, Verifier: k.Verifier, LabelKey: k.Label, Logger: a.Log,
+		OnAppend: a.Metrics.AuditAppend})
+	if err != nil {
+		return errors.E(op, errors.Msg("cannot open the shared audit log"), err)
+	}
+	a.Audit, a.AuditKey = l, k.VerifierKey
+	a.Log.Info("audit log", "backend", "store", "origin", l.Origin())
+	return nil
+}
