@@ -76,11 +76,11 @@ type App struct {
 	// Audit is the audit log: in DATA_DIR/audit (*audit.Log) or shared
 	// by every replica in the metadata store (*audit.StoreLog), per
 	// audit.backend.
-	Audit    audit.Backend
-	Blobs    blob.Store
-	Catalog  *catalog.Service
-	Sites    *sites.Registry
-	Jobs     *jobs.Service
+	Audit   audit.Backend
+	Blobs   blob.Store
+	Catalog *catalog.Service
+	Sites   *sites.Registry
+	Jobs    *jobs.Service
 	// Instruments is the lab's instrument registry (drivers keep their
 	// state under DATA_DIR/lab).
 	Instruments *instruments.Registry
