@@ -8,6 +8,9 @@ import (
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
+	"github.com/genesis-science/genesis/internal/store/postgres"
+	"github.com/genesis-science/genesis/internal/store/sqlite"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -93,4 +96,40 @@ func (a *App) openSharedAudit(ctx context.Context, k AuditKeys) error {
 	a.Audit, a.AuditKey = l, k.VerifierKey
 	a.Log.Info("audit log", "backend", "store", "origin", l.Origin())
 	return nil
+}
+
+// VerifySharedAudit verifies the audit log shared through cfg's metadata
+// store (audit.VerifyStore) with v, or, when v is nil, with the verifier
+// of the configured signing key. It neither migrates the store nor takes
+// the data-dir lock, so it runs beside live replicas.
+func VerifySharedAudit(ctx context.Context, cfg config.Config, getenv func(string) string, v note.Verifier, opts audit.VerifyOptions) (audit.Report, error) {
+	const op errors.Op = "app.VerifySharedAudit"
+	if v == nil {
+		k, err := ConfiguredAuditKeys(cfg, getenv)
+		if err != nil {
+			return audit.Report{}, err
+		}
+		if k.Verifier == nil {
+			return audit.Report{}, errors.E(op, errors.Invalid, errors.Msg("no verifier key: pass --key FILE.pub, or configure audit.signing_key_file or GENESIS_AUDIT_SIGNING_KEY"))
+		}
+		v = k.Verifier
+	}
+	kind, dsn, err := config.StoreDSN(cfg.Store.DSN)
+	if err != nil {
+		return audit.Report{}, err
+	}
+	var db store.DB
+	switch kind {
+	case "sqlite":
+		db, err = sqlite.Open(ctx, dsn)
+	case "postgres":
+		db, err = postgres.Open(ctx, dsn)
+	default:
+		err = errors.E(op, errors.Invalid, errors.Field("store.dsn"), errors.Msg("unsupported metadata store"))
+	}
+	if err != nil {
+		return audit.Report{}, err
+	}
+	defer db.Close()
+	return audit.VerifyStore(ctx, db, v, opts)
 }
