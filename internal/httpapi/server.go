@@ -270,6 +270,8 @@ type AuditLog interface {
 	// LabelMatches reports whether a record was made under a label (in
 	// canonical binary form); see audit.LabelKey.
 	LabelMatches(rec audit.Record, label []byte) bool
+	// ReadTile serves the log in the C2SP tlog-tiles layout.
+	ReadTile(ctx context.Context, path string) ([]byte, error)
 }
 
 func (s *Server) authenticate(r *http.Request) (*genesis.Principal, error) {
