@@ -68,31 +68,48 @@ func (s storeSource) tile(level int, n uint64) ([]byte, error) {
 }
 
 func (s storeSource) entries(ctx context.Context, fn func([]byte) error, problem func(string, ...any)) (int64, error) {
-	rows, err := s.tx.Query(ctx, `SELECT idx, data FROM audit_entries ORDER BY idx`)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
+	// In chunks, each read whole before it is checked: checking reads
+	// tiles, and a connection serves one query at a time.
+	const chunk = 1024
 	var want int64
-	for rows.Next() {
-		var idx int64
-		var data []byte
-		if err := rows.Scan(&idx, &data); err != nil {
+	for {
+		rows, err := s.tx.Query(ctx, `SELECT idx, data FROM audit_entries WHERE idx >= ? ORDER BY idx LIMIT ?`, want, chunk)
+		if err != nil {
 			return 0, err
 		}
-		if idx != want {
-			problem("entry %d is missing (the next stored entry is %d)", want, idx)
-			return 0, stopVerify
+		var idxs []int64
+		var datas [][]byte
+		for rows.Next() {
+			var idx int64
+			var data []byte
+			if err := rows.Scan(&idx, &data); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			idxs, datas = append(idxs, idx), append(datas, data)
 		}
-		if len(data) > MaxEntrySize {
-			problem("entry %d has %d bytes, more than an entry may", idx, len(data))
-		}
-		if err := fn(data); err != nil {
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
 			return 0, err
 		}
-		want++
+		for i, idx := range idxs {
+			if idx != want {
+				problem("entry %d is missing (the next stored entry is %d)", want, idx)
+				return 0, stopVerify
+			}
+			if len(datas[i]) > MaxEntrySize {
+				problem("entry %d has %d bytes, more than an entry may", idx, len(datas[i]))
+			}
+			if err := fn(datas[i]); err != nil {
+				return 0, err
+			}
+			want++
+		}
+		if len(idxs) < chunk {
+			return 0, nil
+		}
 	}
-	return 0, rows.Err()
 }
 
 func (s storeSource) others(checked map[string]bool, cp Checkpoint, problem func(string, ...any)) {
