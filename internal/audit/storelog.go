@@ -291,24 +291,36 @@ func (l *StoreLog) cacheTile(k tileKey, d []byte) {
 }
 
 // refresh reads the head and, if other replicas have appended, catches
-// the tree up. It returns the head.
+// the tree up. It returns the head. Locks are taken in one order
+// everywhere — tmu, then a database connection — so that readers waiting
+// for the tree never hold the connections the writer needs.
 func (l *StoreLog) refresh(ctx context.Context) (head, error) {
+	const op errors.Op = "audit.StoreLog"
 	var h head
 	err := l.db.View(ctx, func(tx store.Tx) error {
 		var err error
-		if h, err = l.readHead(ctx, tx, false); err != nil {
+		h, err = l.readHead(ctx, tx, false)
+		return err
+	})
+	if err != nil {
+		return h, errors.E(op, err)
+	}
+	l.tmu.RLock()
+	current := l.tree.size > h.size || l.tree.size == h.size && l.cp.Hash == h.cp.Hash
+	l.tmu.RUnlock()
+	if current {
+		return h, nil
+	}
+	l.tmu.Lock()
+	defer l.tmu.Unlock()
+	err = l.db.View(ctx, func(tx store.Tx) error {
+		// The head again, under tmu: the writer may have moved on.
+		cur, err := l.readHead(ctx, tx, false)
+		if err != nil {
 			return err
 		}
-		l.tmu.RLock()
-		current := l.tree.size == h.size && l.cp.Hash == h.cp.Hash
-		l.tmu.RUnlock()
-		if current {
-			return nil
-		}
-		l.tmu.Lock()
-		defer l.tmu.Unlock()
+		h = cur
 		if h.size < l.tree.size {
-			// Another reader or the writer has seen a later head since.
 			return nil
 		}
 		saved, savedCP := l.tree.clone(), l.cp
@@ -321,7 +333,7 @@ func (l *StoreLog) refresh(ctx context.Context) (head, error) {
 		return nil
 	})
 	if err != nil {
-		return h, errors.E("audit.StoreLog", err)
+		return h, errors.E(op, err)
 	}
 	return h, nil
 }
