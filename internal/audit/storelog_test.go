@@ -463,8 +463,13 @@ func BenchmarkStoreAppend(b *testing.B) {
 			open := sharedDB(b, "postgres")
 			s, v := storeKeys(b)
 			logs := make([]*audit.StoreLog, replicas)
+			var db0 store.DB
 			for i := range logs {
-				logs[i] = openStoreLog(b, open(b), s, v)
+				db := open(b)
+				if i == 0 {
+					db0 = db
+				}
+				logs[i] = openStoreLog(b, db, s, v)
 			}
 			ctx := context.Background()
 			var next sync.Mutex
@@ -486,6 +491,17 @@ func BenchmarkStoreAppend(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+			// What the log costs PostgreSQL per entry: entries, tiles
+			// and their indexes.
+			var bytes int64
+			if err := db0.View(ctx, func(tx store.Tx) error {
+				return tx.QueryRow(ctx, `SELECT pg_total_relation_size('audit_entries') + pg_total_relation_size('audit_tiles')`).Scan(&bytes)
+			}); err != nil {
+				b.Fatal(err)
+			}
+			if n, _ := logs[0].Size(ctx); n > 0 {
+				b.ReportMetric(float64(bytes)/float64(n), "db-bytes/entry")
+			}
 		})
 	}
 }
