@@ -456,8 +456,22 @@ func TestStoreLogOtherKey(t *testing.T) {
 }
 
 // BenchmarkStoreAppend measures appends per second into the shared log on
-// PostgreSQL from 1 and 3 replicas, 16 appending goroutines each.
+// PostgreSQL from 1 and 3 replicas, 16 appending goroutines each, and
+// from one goroutine (one transaction per append: the latency of an
+// append with no batching).
 func BenchmarkStoreAppend(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		s, v := storeKeys(b)
+		l := openStoreLog(b, sharedDB(b, "postgres")(b), s, v)
+		ctx := context.Background()
+		b.ResetTimer()
+		for i := range b.N {
+			if _, err := l.AppendSync(ctx, audittest.Record(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+	})
 	for _, replicas := range []int{1, 3} {
 		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
 			open := sharedDB(b, "postgres")
