@@ -97,9 +97,10 @@ const (
 // creating it — an empty tree with a signed checkpoint — if it is empty.
 // It refuses a log whose checkpoint was signed by another key, or whose
 // stored tiles and entries do not match its checkpoint (run VerifyStore).
-// FlushInterval, CheckpointInterval and MaxPending's blocking are as for
-// Open except that there is no flush timer: every batch is committed and
-// checkpointed at once. The caller keeps db open until Close returns.
+// Of the Options, FlushInterval and CheckpointInterval do not apply (every
+// batch is committed and checkpointed at once, with no timer); MaxPending
+// bounds the appends queued for the writer. The caller keeps db open until
+// Close returns.
 func OpenStore(ctx context.Context, db store.DB, opts Options) (*StoreLog, error) {
 	const op errors.Op = "audit.OpenStore"
 	if opts.Signer == nil || opts.Verifier == nil {
