@@ -104,6 +104,9 @@ func (a *App) openSharedAudit(ctx context.Context, k AuditKeys) error {
 // the data-dir lock, so it runs beside live replicas.
 func VerifySharedAudit(ctx context.Context, cfg config.Config, getenv func(string) string, v note.Verifier, opts audit.VerifyOptions) (audit.Report, error) {
 	const op errors.Op = "app.VerifySharedAudit"
+	if !cfg.AuditStore() {
+		return audit.Report{}, errors.E(op, errors.Invalid, errors.Field("audit.backend"), errors.Msg("the config's audit log is in its data dir (audit.backend is not store): verify it with --data-dir"))
+	}
 	if v == nil {
 		k, err := ConfiguredAuditKeys(cfg, getenv)
 		if err != nil {
