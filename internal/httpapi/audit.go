@@ -28,9 +28,9 @@ var (
 
 // recordMutation appends the audit record of a finished mutation: who,
 // which endpoint, which object, and the outcome by status.
-func (s *Server) recordMutation(r *http.Request, p *genesis.Principal, status int, body []byte) {
+func (s *Server) recordMutation(r *http.Request, p *genesis.Principal, status int, body []byte) error {
 	if s.audit == nil {
-		return
+		return nil
 	}
 	typ, id := objectOf(r)
 	if id == "" && status < 300 {
@@ -52,7 +52,9 @@ func (s *Server) recordMutation(r *http.Request, p *genesis.Principal, status in
 	}
 	if _, err := s.audit.Append(contextWithoutCancel(r.Context()), rec); err != nil {
 		s.log.ErrorContext(r.Context(), "audit append failed", "err", err, "request_id", rec.RequestID)
+		return err
 	}
+	return nil
 }
 
 // objectOf names the object of an /api/v1/TYPE[/ID[/…]] request.

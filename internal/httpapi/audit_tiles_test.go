@@ -14,6 +14,7 @@ import (
 	"github.com/genesis-science/genesis"
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/authz"
+	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/store"
@@ -141,3 +142,80 @@ func (f tileFetcher) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
 }
 
 func (f tileFetcher) SaveTiles([]tlog.Tile, [][]byte) {}
+
+// TestMutationUnrecordedNotAcknowledged: a mutation whose audit record
+// cannot be written is answered 503, not with its success; a refused one
+// keeps its own answer; once the log is back, mutations are acknowledged.
+func TestMutationUnrecordedNotAcknowledged(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "genesis.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := store.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	id := identity.New(db)
+	token, err := id.Bootstrap(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	az, err := authz.New(id, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, _, _ := audit.GenerateKey(audit.Origin("unrecorded"))
+	signer, verifier, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := audit.Open(ctx, t.TempDir(), audit.Options{Signer: signer, Verifier: verifier, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { real.Close() })
+	log := &failingLog{Log: real}
+	ts := httptest.NewServer(httpapi.New(httpapi.Config{DB: db, Identity: id, Authz: az, AuditLog: log, Logger: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(ts.Close)
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", ts.URL+"/api/v1/organizations", bytes.NewReader([]byte(body)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	log.fail = true
+	if code, body := post(`{"name": "ornl", "country": "USA"}`); code != 503 || !bytes.Contains([]byte(body), []byte("audit log")) {
+		t.Fatalf("unrecorded mutation: %d %s", code, body)
+	}
+	if code, _ := post(`{"name": "", "country": "USA"}`); code != 400 {
+		t.Fatalf("refused mutation without the log: %d, want its own 400", code)
+	}
+	log.fail = false
+	if code, body := post(`{"name": "anl", "country": "USA"}`); code != 201 {
+		t.Fatalf("recorded mutation: %d %s", code, body)
+	}
+	if n, _ := real.Size(ctx); n != 1 {
+		t.Fatalf("%d records, want 1", n)
+	}
+}
+
+// failingLog is a real log whose appends fail while fail is set, as a
+// replica's do when it cannot reach the shared log.
+type failingLog struct {
+	*audit.Log
+	fail bool
+}
+
+func (f *failingLog) Append(ctx context.Context, r audit.Record) (uint64, error) {
+	if f.fail {
+		return 0, errors.E(errors.Unavailable, errors.Msg("audit log cannot be written"))
+	}
+	return f.Log.AppendSync(ctx, r)
+}
