@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/genesis-science/genesis/internal/audit"
 	"github.com/genesis-science/genesis/internal/store/postgres"
@@ -76,7 +77,6 @@ func TestSharedAuditKill9(t *testing.T) {
 		return true
 	}
 	var wg sync.WaitGroup
-	killed := make(chan struct{})
 	for _, r := range []struct {
 		who string
 		p   *proc
@@ -89,14 +89,30 @@ func TestSharedAuditKill9(t *testing.T) {
 					if !post(r.p.url, fmt.Sprintf("%s-%d", r.who, w), i) && r.who == "r2" {
 						return
 					}
-					if r.who == "r1" && w == 0 && i == 15 {
-						close(killed)
-					}
 				}
 			}()
 		}
 	}
-	<-killed
+	// Kill -9 the second replica once it has acknowledged some mutations,
+	// while both are under load.
+	deadline := time.Now().Add(2 * time.Minute) // patience only
+	for {
+		mu.Lock()
+		n := 0
+		for _, who := range acked {
+			if who[:2] == "r2" {
+				n++
+			}
+		}
+		mu.Unlock()
+		if n >= 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second replica acknowledged only %d mutations", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err := r2.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
