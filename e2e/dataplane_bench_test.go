@@ -333,8 +333,8 @@ func (s benchServer) cpu() time.Duration {
 }
 
 // startBenchServer runs `genesis up` on dataDir until the benchmark ends.
-func startBenchServer(b *testing.B, bin, dataDir string) benchServer {
-	cmd := exec.Command(bin, "up", "--data-dir", dataDir, "--addr", "127.0.0.1:0")
+func startBenchServer(b *testing.B, bin, dataDir string, extra ...string) benchServer {
+	cmd := exec.Command(bin, append([]string{"up", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "GENESIS_LOG_LEVEL=warn")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 func TestLeaseFailoverKill9(t *testing.T) {
 	dsn := freshPostgres(t)
 	ctx := context.Background()
+	t.Setenv("GENESIS_SECRETS_KEY_FILE", sharedSecretsKey(t)) // replicas on one store share it
 	start := func(id string) *proc {
 		t.Setenv("GENESIS_STORE_DSN", dsn)
 		t.Setenv("GENESIS_REPLICA_ID", id)

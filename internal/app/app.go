@@ -123,9 +123,12 @@ type App struct {
 	stopTracing func(context.Context) error
 
 	lock *os.File
+	// storeLock guards a SQLite store file against a second process
+	// (with another data directory).
+	storeLock *os.File
 
 	backendsMu sync.Mutex
-	backends   map[string]compute.Backend // by site ID
+	backends   map[string]builtBackend // by site ID
 	search     search.Index
 }
 
@@ -175,6 +178,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	kind, dsn, _ := config.StoreDSN(cfg.Store.DSN)
 	switch kind {
 	case "sqlite":
+		if a.storeLock, err = lockSQLite(dsn); err != nil {
+			return nil, err
+		}
 		a.DB, err = sqlite.Open(ctx, dsn)
 	case "postgres":
 		a.DB, err = postgres.Open(ctx, dsn)
@@ -230,9 +236,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	}
 	a.Catalog.SetSearch(ix)
 	a.search = ix
-	secret, err := secretsKey(filepath.Join(cfg.DataDir, "keys", "secrets.key"))
+	keyPath, makeKey := cfg.Replica.SecretsKeyFile, false
+	if keyPath == "" {
+		keyPath, makeKey = filepath.Join(cfg.DataDir, "keys", "secrets.key"), true
+	}
+	secret, err := secretsKey(keyPath, makeKey)
 	if err != nil {
-		return nil, errors.E(op, errors.Internal, errors.Msg("cannot load the secrets key"), err)
+		return nil, errors.E(op, errors.Internal, errors.Field("replica.secrets_key_file"), errors.Msg("cannot load the secrets key: "+err.Error()))
+	}
+	// Replicas on one store must encrypt site credentials with one key.
+	if err := checkDeploymentKey(ctx, a.DB, "site-credentials", secret, time.Now()); err != nil {
+		return nil, err
 	}
 	if a.Sites, err = sites.New(a.DB, a.Authz, a.Identity, secret); err != nil {
 		return nil, err
@@ -244,7 +258,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 		defer a.backendsMu.Unlock()
 		delete(a.backends, siteID)
 	})
-	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, filepath.Join(cfg.DataDir, "compute", "jobs"))
+	if err := os.MkdirAll(cfg.JobsDir(), 0o711); err != nil {
+		return nil, errors.E(op, errors.Invalid, errors.Field("replica.jobs_dir"), errors.Msg("cannot create the jobs dir: "+err.Error()))
+	}
+	a.Jobs = jobs.New(a.DB, a.Authz, a.Identity, a.Catalog, a.Sites, cfg.JobsDir())
 	a.Jobs.Backend = a.backendFor
 	a.Jobs.Audit = a.Audit
 	a.Instruments = instruments.New(a.DB, a.Authz, a.Identity, filepath.Join(cfg.DataDir, "lab"))
@@ -315,7 +332,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 	if err := a.openMission(ctx); err != nil {
 		return nil, errors.E(op, err)
 	}
-	consoleOIDC, err := openConsoleOIDC(ctx, cfg) // the console's OIDC sign-in (nil when not configured)
+	consoleOIDC, err := openConsoleOIDC(ctx, cfg, a.DB) // the console's OIDC sign-in (nil when not configured)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
@@ -342,7 +359,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err
 // oidc.issuer and console.public_url are both configured; the client ID is
 // oidc.audience and the secret GENESIS_OIDC_CLIENT_SECRET or
 // oidc.client_secret_file.
-func openConsoleOIDC(ctx context.Context, cfg config.Config) (*console.OIDCSignIn, error) {
+func openConsoleOIDC(ctx context.Context, cfg config.Config, db store.DB) (*console.OIDCSignIn, error) {
 	if cfg.OIDC.Issuer == "" || cfg.Console.PublicURL == "" {
 		return nil, nil
 	}
@@ -354,7 +371,7 @@ func openConsoleOIDC(ctx context.Context, cfg config.Config) (*console.OIDCSignI
 	if err != nil {
 		return nil, err
 	}
-	return console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.Audience, ClientSecret: secret, PublicURL: pub.String()})
+	return console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.Audience, ClientSecret: secret, PublicURL: pub.String(), DB: db})
 }
 
 // backendFor returns (and keeps) the backend that runs jobs on a site.
@@ -362,13 +379,23 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 	a.backendsMu.Lock()
 	defer a.backendsMu.Unlock()
 	if a.backends == nil {
-		a.backends = map[string]compute.Backend{}
+		a.backends = map[string]builtBackend{}
 	}
 	// By ID: a site removed and added again under its name is new (a
 	// site's kind and endpoint never change).
 	key := s.ID
-	if b, ok := a.backends[key]; ok {
-		return b, nil
+	// A site's credentials may have been rotated through another replica
+	// (OnCredentials tells only the one that did it): a backend built
+	// from credentials is used only while they are still the stored ones.
+	var cred string
+	if s.Kind != sites.KindLocal {
+		var err error
+		if cred, err = a.Sites.Credentials(ctx, s.ID); err != nil {
+			return nil, err
+		}
+	}
+	if bb, ok := a.backends[key]; ok && bb.cred == cred {
+		return bb.b, nil
 	}
 	var b compute.Backend
 	switch s.Kind {
@@ -379,10 +406,6 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 		}
 		b = lb
 	case sites.KindSlurm:
-		cred, err := a.Sites.Credentials(ctx, s.Name)
-		if err != nil {
-			return nil, err
-		}
 		var c struct{ User, Token, Partition string }
 		if err := json.Unmarshal([]byte(cred), &c); err != nil || c.User == "" || c.Token == "" {
 			return nil, errors.E(errors.Op("app.backendFor"), errors.Invalid, errors.Msg("slurm site credentials must be JSON {\"user\": …, \"token\": …}"))
@@ -396,10 +419,6 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 		// A DOE IRI Facility API v2 endpoint. Job directories must be on a
 		// file system the facility's compute nodes share with this server
 		// (as for Slurm).
-		cred, err := a.Sites.Credentials(ctx, s.Name)
-		if err != nil {
-			return nil, err
-		}
 		var c struct{ Token, Resource, Project string }
 		if err := json.Unmarshal([]byte(cred), &c); err != nil || c.Token == "" || c.Resource == "" {
 			return nil, errors.E(errors.Op("app.backendFor"), errors.Invalid, errors.Msg("iri site credentials must be JSON {\"token\": …, \"resource\": …, \"project\": …}"))
@@ -412,15 +431,21 @@ func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, e
 	default:
 		return nil, errors.E(errors.Op("app.backendFor"), errors.Unavailable, errors.Msg("no backend for "+s.Kind+" sites yet"))
 	}
-	a.backends[key] = b
+	a.backends[key] = builtBackend{b: b, cred: cred}
 	return b, nil
 }
 
-// secretsKey loads (creating on first start, mode 0600) the 32-byte key
-// that encrypts site credentials at rest.
-func secretsKey(path string) ([]byte, error) {
+// builtBackend is a site's backend and the credentials it was built from.
+type builtBackend struct {
+	b    compute.Backend
+	cred string
+}
+
+// secretsKey loads (creating on first start when create is set, mode 0600)
+// the 32-byte key that encrypts site credentials at rest.
+func secretsKey(path string, create bool) ([]byte, error) {
 	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	if os.IsNotExist(err) && create {
 		b = make([]byte, 32)
 		rand.Read(b)
 		if err := WriteSecretFile(path, b); err != nil {
@@ -583,6 +608,10 @@ func (a *App) Close() error {
 		}
 		a.DB = nil
 	}
+	if a.storeLock != nil {
+		a.storeLock.Close()
+		a.storeLock = nil
+	}
 	if a.lock != nil {
 		a.lock.Close() // releases the flock
 		a.lock = nil
@@ -727,9 +756,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 	a.leased(ctx, LeaseScheduler, func(ctx context.Context) error {
 		return a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
 	})
-	// The campaign runner holds a lease per campaign in the store (columns
-	// of campaigns, not internal/lease): every replica runs it, and each
-	// campaign is driven by one of them at a time.
+	// Every replica follows the stored policy: one replaced through
+	// another replica is in force here within a second.
+	fol := &policystore.Follower{DB: a.DB, Authz: a.Authz, OnError: func(err error) { a.Log.Warn("policy follower", "err", err) }}
+	a.loops.Add(1)
+	go func() {
+		defer a.loops.Done()
+		fol.Run(ctx)
+	}()
+	// The campaign runner holds a lease per campaign ("campaign:ID" in
+	// internal/lease): every replica runs it, and each campaign is driven
+	// by one of them at a time.
 	go func() {
 		if err := a.Campaigns.Run(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Error("campaign runner stopped", "err", err)
@@ -838,8 +875,24 @@ func (a *App) listenLocal() net.Listener {
 // The kernel releases it when the process dies, even by kill -9, so a
 // stale lock file never blocks a restart.
 func lockDataDir(dir string) (*os.File, error) {
+	return lockFile(filepath.Join(dir, "genesis.lock"), "data dir "+dir, "choose another --data-dir")
+}
+
+// lockSQLite takes an exclusive, non-blocking flock on PATH.lock beside a
+// SQLite store file: SQLite is embedded in one process, and replicas
+// (each with its own data directory) share a store only on PostgreSQL.
+func lockSQLite(path string) (*os.File, error) {
+	path, _, _ = strings.Cut(path, "?")
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file::memory:") {
+		return nil, nil
+	}
+	return lockFile(path+".lock", "SQLite store "+path, "several replicas share a store only on PostgreSQL (store.dsn: postgres://…)")
+}
+
+// lockFile takes an exclusive, non-blocking flock on path, naming what it
+// guards and what to do instead in the refusal.
+func lockFile(path, what, instead string) (*os.File, error) {
 	const op errors.Op = "app.lock"
-	path := filepath.Join(dir, "genesis.lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
@@ -848,11 +901,11 @@ func lockDataDir(dir string) (*os.File, error) {
 		b, _ := io.ReadAll(io.LimitReader(f, 32))
 		f.Close()
 		holder := strings.TrimSpace(string(b))
-		msg := "data dir " + dir + " is in use by another genesis process"
+		msg := what + " is in use by another genesis process"
 		if _, err := strconv.Atoi(holder); err == nil {
 			msg += " (pid " + holder + ")"
 		}
-		return nil, errors.E(op, errors.Conflict, errors.Msg(msg+"; stop it first or choose another --data-dir"))
+		return nil, errors.E(op, errors.Conflict, errors.Msg(msg+"; stop it first or "+instead))
 	}
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

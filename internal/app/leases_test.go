@@ -24,10 +24,12 @@ func TestLeasedLoopsFailOver(t *testing.T) {
 		cancel context.CancelFunc
 		done   chan error
 	}
+	key := sharedKeyFile(t)
 	start := func(id string) *replica {
 		cfg := config.Default(t.TempDir())
 		cfg.Store.DSN = dsn
 		cfg.Replica.ID = id
+		cfg.Replica.SecretsKeyFile = key
 		a, err := Open(ctx, cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)

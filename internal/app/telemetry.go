@@ -25,6 +25,12 @@ func (a *App) openTelemetry(ctx context.Context) (trace.Tracer, error) {
 	jobs := a.Jobs
 	m.GaugeVec("genesis_scheduler_queue_jobs", "Jobs waiting to be placed or submitted (pending) and running, over all owners.", "state",
 		jobs.QueueDepths)
+	// Which leases this replica holds: summed over the replicas, each
+	// background loop's lease is 1 while someone holds it and 0 when
+	// nobody does (alert on that); leases taken on demand (gc, campaign
+	// runners) appear while held.
+	m.GaugeVec("genesis_lease_held", "1 for each lease this replica holds, 0 for the background loops' leases it does not hold.", "lease",
+		func(ctx context.Context) (map[string]float64, error) { return a.leasesHeld(ctx) })
 	if a.Config.Telemetry.OTLPEndpoint == "" {
 		return nil, nil
 	}
@@ -35,6 +41,28 @@ func (a *App) openTelemetry(ctx context.Context) (trace.Tracer, error) {
 	a.stopTracing = stop
 	a.Log.Info("exporting traces over OTLP/HTTP", "endpoint", a.Config.Telemetry.OTLPEndpoint)
 	return tracer, nil
+}
+
+// loopLeases are the background loops' leases: one replica holds each.
+var loopLeases = []string{LeaseScheduler, LeaseSiteMonitor, LeaseSiteProbes, LeaseInstrumentPoller, LeaseSearchReindex, LeaseLiteratureEmbed}
+
+// leasesHeld is the lease gauge: 1 for every live lease this replica
+// holds, 0 for each loop lease it does not.
+func (a *App) leasesHeld(ctx context.Context) (map[string]float64, error) {
+	out := make(map[string]float64, len(loopLeases))
+	for _, n := range loopLeases {
+		out[n] = 0
+	}
+	ls, err := a.Leases.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range ls {
+		if l.Holder == a.ReplicaID {
+			out[l.Name] = 1
+		}
+	}
+	return out, nil
 }
 
 // readyProbe is the chunk ID /readyz asks the blob store about: any

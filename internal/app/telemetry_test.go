@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/genesis-science/genesis/internal/config"
 )
@@ -47,6 +48,14 @@ func TestTelemetryWired(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.ServeMetrics(ctx, ln) }()
+	// This replica holds the scheduler's lease; another replica holds
+	// the site monitor's.
+	if _, ok, err := a.Leases.Acquire(ctx, LeaseScheduler, a.ReplicaID, time.Minute); err != nil || !ok {
+		t.Fatalf("acquire scheduler: %v %v", ok, err)
+	}
+	if _, ok, err := a.Leases.Acquire(ctx, LeaseSiteMonitor, "another-replica", time.Minute); err != nil || !ok {
+		t.Fatalf("acquire site monitor: %v %v", ok, err)
+	}
 	code, body := get("http://" + ln.Addr().String() + "/metrics")
 	for _, want := range []string{
 		`genesis_http_requests_total{code="200",method="GET",route="/readyz"} 1`,
@@ -54,6 +63,9 @@ func TestTelemetryWired(t *testing.T) {
 		`genesis_scheduler_queue_jobs{state="pending"} 0`,
 		`genesis_scheduler_queue_jobs{state="running"} 0`,
 		`go_goroutines `,
+		`genesis_lease_held{lease="scheduler"} 1`,
+		`genesis_lease_held{lease="site-monitor"} 0`,
+		`genesis_lease_held{lease="search-reindex"} 0`,
 	} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q (status %d)", want, code)

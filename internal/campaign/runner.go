@@ -22,6 +22,7 @@ import (
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/lease"
 	"github.com/genesis-science/genesis/internal/store"
 )
 
@@ -30,10 +31,13 @@ import (
 // Everything the runner knows is in the store; memory holds only caches
 // and the clocks of trouble (how long a node has failed to answer). Each
 // campaign is driven by one runner at a time, the holder of its lease
-// (campaigns.lease_owner/lease_until); every state change is a transaction
-// that first renews the lease and fails when another runner holds it now
-// (fence), so a second replica on the same PostgreSQL can take over a
-// campaign whose runner died, and never acts beside a live one.
+// ("campaign:ID" in the store's leases, internal/lease, timed by the
+// database's clock on PostgreSQL); every state change is a transaction
+// that first checks the lease's fencing token and fails when another
+// runner has taken it since (fence), so another replica on the same
+// PostgreSQL takes over a campaign whose runner died (within the lease's
+// TTL) and never acts beside a live one. (The columns
+// campaigns.lease_owner/lease_until are no longer used.)
 //
 // An experiment moves proposed → dispatched → running → observed | failed
 // | cancelled. Dispatch is recorded (with the attempt's key) before the
@@ -47,7 +51,7 @@ func (s *Service) leaseTTL() time.Duration {
 	if s.LeaseTTL > 0 {
 		return s.LeaseTTL
 	}
-	return 15 * time.Second
+	return lease.DefaultTTL
 }
 
 func (s *Service) tick() time.Duration {
@@ -260,7 +264,8 @@ func (s *Service) snapshot(ctx context.Context, ids []string) (map[string]*snapp
 	out := map[string]*snapped{}
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		clear(out)
-		rows, err := tx.Query(ctx, `SELECT `+ccols+` FROM campaigns WHERE lease_owner = ?`, s.me)
+		rows, err := tx.Query(ctx, `SELECT `+ccols+` FROM campaigns
+			WHERE state IN (?, ?) OR (state IN (?, ?, ?) AND wrapped = 0)`, Running, Paused, Stopped, Completed, FailedC)
 		if err != nil {
 			return err
 		}
@@ -315,7 +320,8 @@ func (s *Service) publish(ctx context.Context) error {
 	ds := map[string]*due{}
 	err = s.db.View(ctx, func(tx store.Tx) error {
 		clear(ds)
-		rows, err := tx.Query(ctx, `SELECT id, state, batches, committed_batch FROM campaigns WHERE lease_owner = ?`, s.me)
+		rows, err := tx.Query(ctx, `SELECT id, state, batches, committed_batch FROM campaigns
+			WHERE state IN (?, ?) OR (state IN (?, ?, ?) AND wrapped = 0)`, Running, Paused, Stopped, Completed, FailedC)
 		if err != nil {
 			return err
 		}
@@ -366,65 +372,111 @@ func (s *Service) publish(ctx context.Context) error {
 	return nil
 }
 
+// leaseName is the name of campaign id's lease (internal/lease).
+func leaseName(id string) string { return "campaign:" + id }
+
+// heldLease is a campaign lease this runner holds, and when the request
+// that took or last renewed it was sent (this process's clock).
+type heldLease struct {
+	l    lease.Lease
+	sent time.Time
+}
+
 // acquire returns the campaigns this runner holds a lease on, taking
-// expired leases and renewing its own when half spent.
+// free or expired leases (and, at once, those its own ID held before a
+// restart) and renewing its own when half spent. Who holds what is read
+// in one query; a campaign another runner holds costs nothing more.
 func (s *Service) acquire(ctx context.Context) ([]string, error) {
-	now := s.now()
-	type lease struct {
-		id, owner string
-		until     int64
-	}
-	var ls []lease
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	var live []string
 	err := s.db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, lease_owner, lease_until FROM campaigns
+		live = live[:0]
+		rows, err := tx.Query(ctx, `SELECT id FROM campaigns
 			WHERE state IN (?, ?) OR (state IN (?, ?, ?) AND wrapped = 0) ORDER BY created_at, id`, Running, Paused, Stopped, Completed, FailedC)
 		if err != nil {
 			return err
 		}
 		return rows.Each(func() error {
-			var l lease
-			if err := rows.Scan(&l.id, &l.owner, &l.until); err != nil {
-				return err
-			}
-			ls = append(ls, l)
-			return nil
+			var id string
+			err := rows.Scan(&id)
+			live = append(live, id)
+			return err
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	var held, take []string
-	var takeFrom []lease
-	for _, l := range ls {
-		until := store.FromT(l.until)
-		switch {
-		case l.owner == s.me && until.After(now.Add(s.leaseTTL()/2)):
-			held = append(held, l.id)
-		case l.owner == s.me || until.Before(now):
-			takeFrom = append(takeFrom, l)
-		}
-	}
-	if len(takeFrom) == 0 {
-		return held, nil
-	}
-	err = s.db.Update(ctx, func(tx store.Tx) error {
-		take = take[:0]
-		for _, l := range takeFrom {
-			res, err := tx.Exec(ctx, `UPDATE campaigns SET lease_owner = ?, lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_until = ?`,
-				s.me, store.T(now.Add(s.leaseTTL())), l.id, l.owner, l.until)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				take = append(take, l.id)
-			}
-		}
-		return nil
-	})
+	current, err := s.leases.List(ctx)
 	if err != nil {
-		return held, err
+		return nil, err
 	}
-	return append(held, take...), nil
+	holders := make(map[string]lease.Lease, len(current))
+	for _, l := range current {
+		holders[l.Name] = l
+	}
+	ttl := s.leaseTTL()
+	var ids []string
+	var errs []error
+	isLive := make(map[string]bool, len(live))
+	for _, id := range live {
+		isLive[id] = true
+		name := leaseName(id)
+		h, mine := s.held[id]
+		cur, taken := holders[name]
+		if mine && (!taken || cur.Token != h.l.Token) {
+			delete(s.held, id) // expired or taken over: this runner lost it
+			mine = false
+		}
+		switch {
+		case mine && time.Since(h.sent) < ttl/2:
+		case mine:
+			sent := time.Now()
+			nl, err := s.leases.Renew(ctx, name, s.me, h.l.Token, ttl)
+			if err != nil {
+				delete(s.held, id)
+				if !errors.Is(errors.Conflict, err) {
+					errs = append(errs, err)
+				}
+				continue
+			}
+			s.held[id] = heldLease{nl, sent}
+		case !taken || cur.Holder == s.me:
+			sent := time.Now()
+			nl, ok, err := s.leases.Reclaim(ctx, name, s.me, ttl)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			s.held[id] = heldLease{nl, sent}
+		default:
+			continue // another runner drives it
+		}
+		ids = append(ids, id)
+	}
+	for id := range s.held {
+		if !isLive[id] {
+			delete(s.held, id)
+		}
+	}
+	return ids, errors.Join(errs...)
+}
+
+// release frees campaign id's lease (after it is wrapped up: nothing is
+// left to drive).
+func (s *Service) release(ctx context.Context, id string) {
+	s.leaseMu.Lock()
+	h, ok := s.held[id]
+	delete(s.held, id)
+	s.leaseMu.Unlock()
+	if ok {
+		if err := s.leases.Release(ctx, leaseName(id), s.me, h.l.Token); err != nil && !errors.Is(errors.Conflict, err) && s.OnError != nil {
+			s.OnError(err)
+		}
+	}
 }
 
 // ask is a question to an executor about an experiment in flight, and
@@ -1683,6 +1735,7 @@ func (s *Service) wrap(ctx context.Context, r *record) error {
 	})
 	if err == nil {
 		s.dropOpt(r.ID)
+		s.release(ctx, r.ID)
 	}
 	return err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/genesis-science/genesis/internal/identity"
 	"github.com/genesis-science/genesis/internal/lab"
 	"github.com/genesis-science/genesis/internal/label"
+	"github.com/genesis-science/genesis/internal/lease"
 	"github.com/genesis-science/genesis/internal/store"
 	"github.com/genesis-science/genesis/internal/text"
 )
@@ -145,7 +146,7 @@ type Service struct {
 
 	// Runner settings; the zero values are the defaults (tests shorten them).
 	Tick           time.Duration // how often the loop wakes when idle (25 ms)
-	LeaseTTL       time.Duration // how long a lease lasts unrenewed (15 s)
+	LeaseTTL       time.Duration // how long a campaign's lease lasts unrenewed (lease.DefaultTTL, 6 s)
 	TransientLimit time.Duration // how long a node may answer Transient before the campaign pauses (2 min)
 	CallTimeout    time.Duration // bound on one call to a driver or executor (5 s)
 	// StuckAfter pauses a campaign whose experiment runs this many times
@@ -158,7 +159,10 @@ type Service struct {
 	OnError func(error)
 
 	now     func() time.Time
-	me      string // this runner's lease owner ID
+	me      string // this runner's lease holder ID
+	leases  *lease.Leases
+	leaseMu sync.Mutex
+	held    map[string]heldLease // the campaign leases this runner holds, by campaign ID
 	trouble sync.Map
 	// waiting holds, by campaign ID, why its next experiment waits (the
 	// fleet's "not now"); a dispatch clears it.
@@ -174,7 +178,8 @@ type Service struct {
 
 // New returns a campaign service over db.
 func New(db store.DB, az *authz.Authorizer, ids *identity.Service, cat *catalog.Service, log audit.Appender) *Service {
-	return &Service{db: db, az: az, ids: ids, cat: cat, log: log, now: time.Now, me: identity.NewID("runner"), wake: make(chan struct{}, 1)}
+	return &Service{db: db, az: az, ids: ids, cat: cat, log: log, now: time.Now, me: identity.NewID("runner"), wake: make(chan struct{}, 1),
+		leases: lease.New(db), held: map[string]heldLease{}}
 }
 
 // SetFleet sets the instrument registry the instrument executor uses, and

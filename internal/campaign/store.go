@@ -151,20 +151,28 @@ func experimentID(campaign string, seq int) string {
 
 var errLease = errors.E(errors.Conflict, errors.Msg("this runner no longer holds the campaign's lease"))
 
-// fence renews this runner's lease on campaign id inside tx, and fails
-// (rolling the transaction back) when another runner holds it now: every
-// state change the runner makes goes through it.
+// fence checks inside tx that this runner still holds campaign id's
+// lease with the token it took it with (not expired by the database's
+// clock, not taken over since) and extends it (internal/lease's
+// FenceRenew), failing with errLease (rolling the transaction back)
+// otherwise, and marks the campaign updated: every state change the
+// runner makes goes through it, so a runner making progress keeps its
+// campaigns however long a round takes.
 func (s *Service) fence(ctx context.Context, tx store.Tx, id string) error {
-	now := s.now()
-	res, err := tx.Exec(ctx, `UPDATE campaigns SET lease_until = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND lease_until >= ?`,
-		store.T(now.Add(s.leaseTTL())), store.T(now), id, s.me, store.T(now))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	s.leaseMu.Lock()
+	h, ok := s.held[id]
+	s.leaseMu.Unlock()
+	if !ok {
 		return errLease
 	}
-	return nil
+	if err := s.leases.FenceRenew(ctx, tx, leaseName(id), s.me, h.l.Token, s.leaseTTL()); err != nil {
+		if errors.Is(errors.Conflict, err) {
+			return errLease
+		}
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE campaigns SET updated_at = ? WHERE id = ?`, store.T(s.now()), id)
+	return err
 }
 
 // The optimizer's state as stored (campaigns.optimizer) leaves out what

@@ -19,6 +19,7 @@ package catalog
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -50,6 +51,7 @@ type Service struct {
 	now       func() time.Time
 
 	registry *meta.Registry
+	schemaMu sync.Mutex // serialises bringing registry's schemas up to the store's
 	search   search.Index
 
 	generators Generators

@@ -56,6 +56,35 @@ func (s *Service) LoadExtensionSchemas(ctx context.Context) error {
 	})
 }
 
+// currentSchema brings the registry's schema name up to the stored one:
+// a schema registered or replaced through another replica is in force
+// here at the next write that names it. One indexed read per write with
+// an extension; the schema is compiled again only when its source moved.
+func (s *Service) currentSchema(ctx context.Context, name string) error {
+	var src string
+	err := s.db.View(ctx, func(tx store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT source FROM extension_schemas WHERE name = ?`, name).Scan(&src)
+	})
+	if errors.Is(errors.NotExist, err) {
+		return nil // not stored: the registry answers (no such schema)
+	}
+	if err != nil {
+		return err
+	}
+	s.schemaMu.Lock()
+	defer s.schemaMu.Unlock()
+	if s.registry == nil {
+		s.registry = meta.NewRegistry()
+	}
+	if have, err := s.registry.Source(name); err == nil && string(have) == src {
+		return nil
+	}
+	if err := s.registry.Register(name, []byte(src)); err != nil {
+		return errors.E(errors.Internal, errors.Msg("stored extension schema "+name+" does not compile"), err)
+	}
+	return nil
+}
+
 // RegisterExtensionSchema stores and activates a JSON Schema for domain
 // extensions (stewards and administrators).
 func (s *Service) RegisterExtensionSchema(ctx context.Context, p *genesis.Principal, name string, schema []byte) error {
@@ -103,6 +132,9 @@ func (s *Service) SetMetadata(ctx context.Context, p *genesis.Principal, idOrNam
 		return nil, errors.E(op, errors.Invalid, err)
 	}
 	if extSchema != "" {
+		if err := s.currentSchema(ctx, extSchema); err != nil {
+			return nil, errors.E(op, err)
+		}
 		if s.registry == nil {
 			return nil, invalid(op, "extension_schema", "no such extension schema")
 		}

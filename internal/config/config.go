@@ -117,6 +117,27 @@ type Replica struct {
 	// probes…): unique among live replicas, at most 128 bytes, printable.
 	// Empty means hostname-pid (ReplicaID).
 	ID string `yaml:"id" toml:"id"`
+	// SecretsKeyFile names the file (32 bytes, mode 0600) holding the key
+	// that encrypts site credentials at rest. Every replica on one store
+	// must have the same key: a replica whose key differs from the one
+	// recorded in the store refuses to start. Empty means
+	// DATA_DIR/keys/secrets.key, made on first start (one process).
+	SecretsKeyFile string `yaml:"secrets_key_file" toml:"secrets_key_file"`
+	// JobsDir is where jobs get their working directories (outputs are
+	// committed from there, logs read from there). The replica that
+	// completes a job may not be the one that placed it, so with several
+	// replicas it must be one path on a file system they share (with the
+	// Slurm or IRI facility's nodes too, as for one process). Empty means
+	// DATA_DIR/compute/jobs.
+	JobsDir string `yaml:"jobs_dir" toml:"jobs_dir"`
+}
+
+// JobsDir returns replica.jobs_dir, or DATA_DIR/compute/jobs.
+func (c *Config) JobsDir() string {
+	if c.Replica.JobsDir != "" {
+		return c.Replica.JobsDir
+	}
+	return filepath.Join(c.DataDir, "compute", "jobs")
 }
 
 // ReplicaID returns replica.id, or hostname-pid when it is empty, so that
@@ -354,6 +375,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.LLM.EmbedURL, "GENESIS_LLM_EMBED_URL")
 	set(&c.LLM.EmbedModel, "GENESIS_LLM_EMBED_MODEL")
 	set(&c.Replica.ID, "GENESIS_REPLICA_ID")
+	set(&c.Replica.SecretsKeyFile, "GENESIS_SECRETS_KEY_FILE")
+	set(&c.Replica.JobsDir, "GENESIS_JOBS_DIR")
 	set(&c.Audit.Backend, "GENESIS_AUDIT_BACKEND")
 }
 
@@ -425,6 +448,14 @@ func (c *Config) Validate() error {
 	if c.Replica.ID != "" {
 		if err := CheckReplicaID(c.Replica.ID); err != nil {
 			return err
+		}
+	}
+	if c.Replica.JobsDir != "" && !filepath.IsAbs(c.Replica.JobsDir) {
+		return bad("replica.jobs_dir", "must be an absolute path (it is handed to compute sites)")
+	}
+	if c.Replica.SecretsKeyFile != "" {
+		if _, err := os.Stat(c.Replica.SecretsKeyFile); err != nil {
+			return bad("replica.secrets_key_file", "cannot read "+c.Replica.SecretsKeyFile)
 		}
 	}
 	switch c.Log.Level {

@@ -6,17 +6,19 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/genesis-science/genesis/internal/errors"
+	"github.com/genesis-science/genesis/internal/store"
 	"golang.org/x/oauth2"
 )
 
 // OIDC sign-in: the authorization-code flow with PKCE (S256), state and
 // nonce. /signin/oidc keeps the attempt's state, nonce and PKCE verifier
-// server-side (OIDCSignIn's table, bounded, single use, OIDCFlowTTL) and
+// server-side (the store's table console_oidc_flows, so that the
+// provider's redirect back may reach any replica: bounded, single use,
+// OIDCFlowTTL) and
 // binds it to the browser with a random value in a short-lived HttpOnly
 // cookie; /signin/oidc/callback checks state and binding, exchanges the
 // code, verifies the ID token (signature, issuer, audience, expiry) and
@@ -30,7 +32,7 @@ const (
 	OIDCCookie = "genesis_oidc"
 	// OIDCFlowTTL is how long a started OIDC sign-in may take.
 	OIDCFlowTTL = 10 * time.Minute
-	// maxOIDCFlows bounds the attempts in progress (memory).
+	// maxOIDCFlows bounds the attempts in progress (rows).
 	maxOIDCFlows = 10000
 	// OIDCCallbackPath is where the provider sends the browser back.
 	OIDCCallbackPath = "/signin/oidc/callback"
@@ -49,6 +51,9 @@ type OIDCConfig struct {
 	PublicURL string
 	// HTTPClient, if set, is used to reach the provider.
 	HTTPClient *http.Client
+	// DB keeps the attempts in progress (table console_oidc_flows), shared
+	// by every replica. Required.
+	DB store.DB
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
@@ -60,9 +65,9 @@ type OIDCSignIn struct {
 	verifier *oidc.IDTokenVerifier
 	client   *http.Client
 	now      func() time.Time
-
-	mu    sync.Mutex
-	flows map[string]*oidcFlow // by SHA-256 of the state
+	db       store.DB
+	// max bounds the attempts in progress (maxOIDCFlows; tests lower it).
+	max int
 }
 
 type oidcFlow struct {
@@ -73,6 +78,9 @@ type oidcFlow struct {
 // NewOIDCSignIn discovers the issuer and returns the sign-in flow.
 func NewOIDCSignIn(ctx context.Context, cfg OIDCConfig) (*OIDCSignIn, error) {
 	const op errors.Op = "console.NewOIDCSignIn"
+	if cfg.DB == nil {
+		return nil, errors.E(op, errors.Internal, errors.Msg("OIDC sign-in needs the store for its attempts in progress"))
+	}
 	if cfg.ClientID == "" {
 		return nil, errors.E(op, errors.Invalid, errors.Field("oidc.audience"), errors.Msg("OIDC sign-in needs the client ID (oidc.audience)"))
 	}
@@ -102,7 +110,8 @@ func NewOIDCSignIn(ctx context.Context, cfg OIDCConfig) (*OIDCSignIn, error) {
 		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: now}),
 		client:   cfg.HTTPClient,
 		now:      now,
-		flows:    map[string]*oidcFlow{},
+		db:       cfg.DB,
+		max:      maxOIDCFlows,
 	}, nil
 }
 
@@ -110,51 +119,79 @@ func NewOIDCSignIn(ctx context.Context, cfg OIDCConfig) (*OIDCSignIn, error) {
 func (o *OIDCSignIn) Host() string { return o.host }
 
 // start records a new attempt and returns its state, nonce, PKCE
-// verifier and browser binding (the cookie value).
-func (o *OIDCSignIn) start() (state, nonce, pkce, binding string) {
+// verifier and browser binding (the cookie value). Expired attempts go
+// as new ones come; when max attempts are still in progress the oldest
+// gives way rather than every new one being refused, so a stream of
+// unauthenticated starts cannot shut sign-in out for OIDCFlowTTL — it
+// would have to outpace people completing their sign-in at the provider.
+func (o *OIDCSignIn) start(ctx context.Context) (state, nonce, pkce, binding string, err error) {
+	const op errors.Op = "console.oidcStart"
 	now := o.now()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.flows) >= maxOIDCFlows {
-		for k, f := range o.flows {
-			if !now.Before(f.expires) {
-				delete(o.flows, k)
-			}
-		}
-		// Still full: the oldest attempt gives way rather than every new
-		// one being refused, so a stream of unauthenticated starts cannot
-		// shut sign-in out for OIDCFlowTTL — it would have to outpace
-		// people completing their sign-in at the provider.
-		if len(o.flows) >= maxOIDCFlows {
-			var oldest string
-			for k, f := range o.flows {
-				if oldest == "" || f.expires.Before(o.flows[oldest].expires) {
-					oldest = k
-				}
-			}
-			delete(o.flows, oldest)
-		}
-	}
 	state, nonce, pkce, binding = randomSecret(), randomSecret(), oauth2.GenerateVerifier(), randomSecret()
-	o.flows[hashSecret(state)] = &oidcFlow{nonce: nonce, pkce: pkce, binding: hashSecret(binding), expires: now.Add(OIDCFlowTTL)}
-	return state, nonce, pkce, binding
+	err = o.db.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM console_oidc_flows WHERE expires_at <= ?`, store.T(now)); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM console_oidc_flows`).Scan(&n); err != nil {
+			return err
+		}
+		if excess := n - o.max + 1; excess > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM console_oidc_flows WHERE state_hash IN
+				(SELECT state_hash FROM console_oidc_flows ORDER BY created_at, state_hash LIMIT ?)`, excess); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO console_oidc_flows (state_hash, nonce, pkce, binding_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			hashSecret(state), nonce, pkce, hashSecret(binding), store.T(now), store.T(now.Add(OIDCFlowTTL)))
+		return err
+	})
+	if err != nil {
+		return "", "", "", "", errors.E(op, err)
+	}
+	return state, nonce, pkce, binding, nil
 }
 
 // take removes and returns the attempt state names if the browser's
-// binding matches and it has not expired; any other state is nil. An
-// attempt is usable once, whatever the outcome.
-func (o *OIDCSignIn) take(state, binding string) *oidcFlow {
+// binding matches and it has not expired; any other state is nil (and no
+// error). An attempt is usable once, whatever the outcome: of two
+// callbacks with one state, on one replica or two, one at most gets it.
+func (o *OIDCSignIn) take(ctx context.Context, state, binding string) (*oidcFlow, error) {
+	const op errors.Op = "console.oidcCallback"
 	if !validSecret(state) {
-		return nil
+		return nil, nil
 	}
-	o.mu.Lock()
-	f := o.flows[hashSecret(state)]
-	delete(o.flows, hashSecret(state))
-	o.mu.Unlock()
+	var f *oidcFlow
+	err := o.db.Update(ctx, func(tx store.Tx) error {
+		f = nil
+		var g oidcFlow
+		var expires int64
+		err := tx.QueryRow(ctx, `SELECT nonce, pkce, binding_hash, expires_at FROM console_oidc_flows WHERE state_hash = ?`, hashSecret(state)).
+			Scan(&g.nonce, &g.pkce, &g.binding, &expires)
+		if errors.Is(errors.NotExist, err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.Exec(ctx, `DELETE FROM console_oidc_flows WHERE state_hash = ?`, hashSecret(state))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err // another callback took it first
+		}
+		g.expires = store.FromT(expires)
+		f = &g
+		return nil
+	})
+	if err != nil {
+		return nil, errors.E(op, err)
+	}
 	if f == nil || !validSecret(binding) || subtle.ConstantTimeCompare([]byte(f.binding), []byte(hashSecret(binding))) != 1 || !o.now().Before(f.expires) {
-		return nil
+		return nil, nil
 	}
-	return f
+	return f, nil
 }
 
 // callbackQuery is the provider's answer, as the callback reads it.
@@ -213,7 +250,10 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request, _ *viewer) e
 	if o == nil {
 		return errors.E(errors.Op("console.oidc"), errors.NotExist)
 	}
-	state, nonce, pkce, binding := o.start()
+	state, nonce, pkce, binding, err := o.start(r.Context())
+	if err != nil {
+		return err
+	}
 	http.SetCookie(w, &http.Cookie{Name: OIDCCookie, Value: binding, Path: "/signin/oidc", MaxAge: int(OIDCFlowTTL.Seconds()),
 		HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, o.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(pkce), oidc.Nonce(nonce)), http.StatusSeeOther)
@@ -244,7 +284,10 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request, _ *viewer
 	if ck, err := r.Cookie(OIDCCookie); err == nil {
 		binding = ck.Value
 	}
-	flow := o.take(cq.State, binding)
+	flow, err := o.take(r.Context(), cq.State, binding)
+	if err != nil {
+		return err
+	}
 	if flow == nil {
 		return c.oidcRefusal(w, r, http.StatusBadRequest, "This sign-in attempt is unknown, expired, already used or was started in another browser. Start again.")
 	}

@@ -46,7 +46,7 @@ func newOIDCWorld(t *testing.T, tls bool, publicURL string) *oidcWorld {
 	if publicURL == "" {
 		publicURL = srv.URL
 	}
-	o, err := console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: prov.Issuer, ClientID: prov.ClientID, ClientSecret: prov.ClientSecret, PublicURL: publicURL})
+	o, err := console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: prov.Issuer, ClientID: prov.ClientID, ClientSecret: prov.ClientSecret, PublicURL: publicURL, DB: w.db})
 	if err != nil {
 		t.Fatal(err)
 	}

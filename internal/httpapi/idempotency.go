@@ -114,7 +114,14 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 	if err := h(rec, r); err != nil {
 		s.writeError(rec, r, err)
 	}
-	rec.flushTo(w)
+	if rec.status == 0 {
+		rec.status = http.StatusOK // nothing written: an empty 200, as flushTo sends
+	}
+	// The response is on record before the client sees any of it: a
+	// retry the client sends the moment it has the answer — perhaps to
+	// another replica behind the load balancer — finds it and replays it
+	// rather than meeting "still in progress".
+	defer rec.flushTo(w)
 	ctx = contextWithoutCancel(ctx)
 	if rec.status >= 500 || rec.status == 499 {
 		s.db.Update(ctx, func(tx store.Tx) error {

@@ -134,7 +134,20 @@ func getRow(ctx context.Context, tx store.Tx, name string) (row, bool, error) {
 // holder renews with Renew, and a restarted process with the same ID gets
 // the lease (with a new token) only once its old holding has expired.
 func (l *Leases) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, bool, error) {
-	const op errors.Op = "lease.Acquire"
+	return l.acquire(ctx, "lease.Acquire", name, holder, ttl, false)
+}
+
+// Reclaim is Acquire, except that a lease holder itself holds is taken
+// again at once, with a new token: for a holder whose ID names one
+// process at a time (the campaign runner's ID is kept in a data
+// directory, which one process locks), so that a process restarted
+// after a crash takes its work back without waiting for its old holding
+// to expire. The new token fences anything the old holding still tries.
+func (l *Leases) Reclaim(ctx context.Context, name, holder string, ttl time.Duration) (Lease, bool, error) {
+	return l.acquire(ctx, "lease.Reclaim", name, holder, ttl, true)
+}
+
+func (l *Leases) acquire(ctx context.Context, op errors.Op, name, holder string, ttl time.Duration, reclaim bool) (Lease, bool, error) {
 	if err := check(name, holder, ttl); err != nil {
 		return Lease{}, false, errors.E(op, err)
 	}
@@ -150,7 +163,7 @@ func (l *Leases) Acquire(ctx context.Context, name, holder string, ttl time.Dura
 		if err != nil {
 			return err
 		}
-		if found && r.holder != "" && r.expires > now {
+		if found && r.holder != "" && r.expires > now && !(reclaim && r.holder == holder) {
 			out = toLease(name, r)
 			return nil
 		}
@@ -323,6 +336,31 @@ func (l *Leases) Fence(ctx context.Context, tx store.Tx, name string, token int6
 		return errors.E(op, err)
 	}
 	if !found || r.token != token || r.holder == "" || r.expires <= now {
+		return errors.E(op, errors.Conflict, errLost)
+	}
+	return nil
+}
+
+// FenceRenew is Fence that also extends the holding to ttl from now,
+// inside the caller's write transaction: for work whose every step is a
+// transaction (the campaign runner), so that a holder making progress
+// keeps its lease even when a step takes longer than its renewal period,
+// and the step commits only if the lease was still held with token.
+func (l *Leases) FenceRenew(ctx context.Context, tx store.Tx, name, holder string, token int64, ttl time.Duration) error {
+	const op errors.Op = "lease.FenceRenew"
+	if err := check(name, holder, ttl); err != nil {
+		return errors.E(op, err)
+	}
+	now, err := l.clock(ctx, tx)
+	if err != nil {
+		return errors.E(op, err)
+	}
+	res, err := tx.Exec(ctx, `UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ? AND expires_at > ?`,
+		now+ttl.Microseconds(), name, holder, token, now)
+	if err != nil {
+		return errors.E(op, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
 		return errors.E(op, errors.Conflict, errLost)
 	}
 	return nil

@@ -38,8 +38,9 @@ type model struct {
 
 func (m *model) heldAt(now time.Time) bool { return m.holder != "" && now.Before(m.expires) }
 
-// TestModel drives random interleavings of acquire, renew (with the
-// current or a stale token), release and clock steps by several holders
+// TestModel drives random interleavings of acquire, reclaim, renew (with
+// the current or a stale token; also inside a caller's transaction,
+// FenceRenew), release and clock steps by several holders
 // on two names against the reference model, on every backend, and checks
 // after every step: the same answers as the model, at most one holder per
 // name, and tokens that strictly increase with each acquisition.
@@ -65,13 +66,16 @@ func TestModel(t *testing.T) {
 				ttl := time.Duration(1+rng.IntN(5)) * time.Second
 				now := clock.Now()
 				where := fmt.Sprintf("seed %d step %d %s by %s", seed, step, name, h)
-				switch op := rng.IntN(5); op {
-				case 0, 1: // acquire
-					l, ok, err := ls.Acquire(ctx, name, h, ttl)
+				switch op := rng.IntN(6); op {
+				case 0, 1: // acquire, or reclaim (which also takes the holder's own holding)
+					acquire, wantOK := ls.Acquire, !m.heldAt(now)
+					if rng.IntN(3) == 0 {
+						acquire, wantOK = ls.Reclaim, !m.heldAt(now) || m.holder == h
+					}
+					l, ok, err := acquire(ctx, name, h, ttl)
 					if err != nil {
 						t.Fatalf("%s: acquire: %v", where, err)
 					}
-					wantOK := !m.heldAt(now)
 					if ok != wantOK {
 						t.Fatalf("%s: acquire ok = %v, model says %v (model %+v, now %v)", where, ok, wantOK, *m, now)
 					}
@@ -96,6 +100,22 @@ func TestModel(t *testing.T) {
 					}
 					if err != nil && !errors.Is(errors.Conflict, err) {
 						t.Fatalf("%s: renew refused with kind %v, want Conflict: %v", where, errors.KindOf(err), err)
+					}
+					if want {
+						m.expires = now.Add(ttl)
+					}
+				case 5: // renew inside a write transaction (FenceRenew): as Renew, and rolled back with it
+					tok := m.token
+					if s := seen[name]; len(s) > 0 && rng.IntN(3) == 0 {
+						tok = s[rng.IntN(len(s))]
+					}
+					err := db.Update(ctx, func(tx store.Tx) error { return ls.FenceRenew(ctx, tx, name, h, tok, ttl) })
+					want := m.heldAt(now) && m.holder == h && m.token == tok
+					if want != (err == nil) {
+						t.Fatalf("%s: fence-renew token %d: err %v, model says ok=%v (%+v)", where, tok, err, want, *m)
+					}
+					if err != nil && !errors.Is(errors.Conflict, err) {
+						t.Fatalf("%s: fence-renew refused with kind %v, want Conflict: %v", where, errors.KindOf(err), err)
 					}
 					if want {
 						m.expires = now.Add(ttl)
