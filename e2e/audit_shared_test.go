@@ -36,6 +36,7 @@ func TestSharedAuditKill9(t *testing.T) {
 	sk, _ := os.ReadFile(filepath.Join(keys, "audit.key"))
 	lk, _ := os.ReadFile(filepath.Join(keys, "audit-label.key"))
 	t.Setenv("GENESIS_STORE_DSN", dsn)
+	t.Setenv("GENESIS_SECRETS_KEY_FILE", sharedSecretsKey(t)) // replicas on one store share it
 	t.Setenv("GENESIS_AUDIT_BACKEND", "store")
 	t.Setenv("GENESIS_AUDIT_SIGNING_KEY", string(sk))
 	t.Setenv("GENESIS_AUDIT_LABEL_KEY", string(lk))

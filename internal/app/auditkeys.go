@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"io"
 	"os"
 	"strings"
 
@@ -38,13 +39,9 @@ func ConfiguredAuditKeys(c config.Config, getenv func(string) string) (AuditKeys
 	case v != "":
 		skey = v
 	case c.Audit.SigningKeyFile != "":
-		// LoadSigner refuses a key file that group or others may read.
-		if _, _, err := audit.LoadSigner(c.Audit.SigningKeyFile); err != nil {
-			return k, errors.E(op, errors.Field("audit.signing_key_file"), err)
-		}
-		b, err := os.ReadFile(c.Audit.SigningKeyFile)
+		b, err := readKeyFile(c.Audit.SigningKeyFile, "audit.signing_key_file")
 		if err != nil {
-			return k, errors.E(op, errors.Invalid, errors.Field("audit.signing_key_file"), errors.Msg("cannot read "+c.Audit.SigningKeyFile))
+			return k, errors.E(op, err)
 		}
 		skey = string(b)
 	}
@@ -67,9 +64,13 @@ func ConfiguredAuditKeys(c config.Config, getenv func(string) string) (AuditKeys
 		}
 		k.Label = lk
 	case c.Audit.LabelKeyFile != "":
-		lk, err := audit.LoadLabelKey(c.Audit.LabelKeyFile)
+		b, err := readKeyFile(c.Audit.LabelKeyFile, "audit.label_key_file")
 		if err != nil {
-			return AuditKeys{}, errors.E(op, errors.Field("audit.label_key_file"), err)
+			return AuditKeys{}, errors.E(op, err)
+		}
+		lk, err := audit.ParseLabelKey(string(b))
+		if err != nil {
+			return AuditKeys{}, errors.E(op, errors.Invalid, errors.Field("audit.label_key_file"), errors.Msg("the audit label key file does not hold 64 hex digits"))
 		}
 		k.Label = lk
 	}
@@ -135,4 +136,28 @@ func VerifySharedAudit(ctx context.Context, cfg config.Config, getenv func(strin
 	}
 	defer db.Close()
 	return audit.VerifyStore(ctx, db, v, opts)
+}
+
+// readKeyFile reads a configured key file, refusing one that others may
+// read or anyone but its owner may write. Group read is allowed: a
+// Kubernetes Secret is mounted root-owned, readable through the pod's
+// fsGroup (mode 0440).
+func readKeyFile(path, field string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, errors.E(errors.Invalid, errors.Field(field), errors.Msg("cannot read "+path))
+	}
+	if fi.Mode().Perm()&0o027 != 0 {
+		return nil, errors.E(errors.Permission, errors.Field(field), errors.Msg(path+" may be read by others or written by its group: make it 0600 (or 0440 for a group such as a pod's fsGroup)"))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errors.E(errors.Invalid, errors.Field(field), errors.Msg("cannot read "+path))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, config.MaxSecretFile+1))
+	if err != nil || len(b) > config.MaxSecretFile {
+		return nil, errors.E(errors.Invalid, errors.Field(field), errors.Msg("cannot read "+path+", or longer than 8 KiB"))
+	}
+	return b, nil
 }

@@ -31,9 +31,10 @@ func TestSharedAuditReplicas(t *testing.T) {
 	if err := audit.WriteLabelKeyFile(lkPath); err != nil {
 		t.Fatal(err)
 	}
+	secrets := sharedKeyFile(t)
 	replica := func(audit config.Audit) (*App, error) {
 		cfg := config.Default(t.TempDir())
-		cfg.Store.DSN = dsn
+		cfg.Store.DSN, cfg.Replica.SecretsKeyFile = dsn, secrets
 		cfg.Audit = audit
 		a, err := Open(ctx, cfg, slog.New(slog.DiscardHandler))
 		if err == nil {
@@ -96,10 +97,16 @@ func TestSharedAuditReplicas(t *testing.T) {
 	if _, err := replica(config.Audit{Backend: "store", LabelKeyFile: lkPath}); err == nil || strings.Contains(err.Error(), "not-a-key") {
 		t.Fatalf("malformed signing key: %v", err)
 	}
-	// A key file others may read is refused.
+	// A key file others may read is refused; one its group may read (a
+	// Kubernetes Secret mounted 0440 for the pod's fsGroup) is not.
 	t.Setenv("GENESIS_AUDIT_SIGNING_KEY", "")
 	os.Chmod(skPath, 0o644)
 	if _, err := replica(fromFiles); !errors.Is(errors.Permission, err) {
 		t.Fatalf("world-readable key file: %v", err)
+	}
+	os.Chmod(skPath, 0o440)
+	os.Chmod(lkPath, 0o440)
+	if _, err := replica(fromFiles); err != nil {
+		t.Fatalf("key files mode 0440: %v", err)
 	}
 }
