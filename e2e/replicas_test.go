@@ -43,6 +43,7 @@ var serveRE = regexp.MustCompile(`serving on (\S+)/api/v1`)
 type replica struct {
 	id      string
 	dataDir string
+	cfgPath string
 	url     string
 	cmd     *exec.Cmd
 	stderr  *strings.Builder
@@ -52,18 +53,18 @@ type replica struct {
 
 // startServe runs `genesis serve --config FILE` for replica id on the
 // shared store and blob store, and waits until it serves.
-func startServe(t *testing.T, id, dsn, blobURL, keyFile, jobsDir string) *replica {
+func startServe(t *testing.T, id, dsn, blobURL, keyFile, jobsDir, auditKeys string) *replica {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), id)
-	cfg := fmt.Sprintf("data_dir: %q\nlisten: {addr: \"127.0.0.1:0\"}\nstore: {dsn: %q}\nblob: {url: %q}\nreplica: {id: %q, secrets_key_file: %q, jobs_dir: %q}\nlog: {level: warn}\n",
-		dir, dsn, blobURL, id, keyFile, jobsDir)
+	cfg := fmt.Sprintf("data_dir: %q\nlisten: {addr: \"127.0.0.1:0\"}\nstore: {dsn: %q}\nblob: {url: %q}\nreplica: {id: %q, secrets_key_file: %q, jobs_dir: %q}\nlog: {level: warn}\naudit: {backend: store, signing_key_file: %q, label_key_file: %q}\n",
+		dir, dsn, blobURL, id, keyFile, jobsDir, filepath.Join(auditKeys, "audit.key"), filepath.Join(auditKeys, "audit-label.key"))
 	path := filepath.Join(t.TempDir(), id+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(genesisBinary(t), "serve", "--config", path)
 	stdout, _ := cmd.StdoutPipe()
-	r := &replica{id: id, dataDir: dir, cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
+	r := &replica{id: id, dataDir: dir, cfgPath: path, cmd: cmd, stderr: &strings.Builder{}, done: make(chan error, 1)}
 	cmd.Stderr = r.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -242,8 +243,17 @@ func TestReplicas(t *testing.T) {
 	jobsDir := t.TempDir() // the replicas' shared file system for job directories
 	os.Chmod(jobsDir, 0o711)
 	ctx := context.Background()
+	// One audit log for every replica, in the store, with keys as
+	// `genesis audit keygen` writes them.
+	auditKeys := t.TempDir()
+	if _, err := audit.WriteKeyFiles(filepath.Join(auditKeys, "audit.key"), audit.Origin("replicas")); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.WriteLabelKeyFile(filepath.Join(auditKeys, "audit-label.key")); err != nil {
+		t.Fatal(err)
+	}
 
-	reps := []*replica{startServe(t, "replica-1", dsn, blobURL, key, jobsDir)}
+	reps := []*replica{startServe(t, "replica-1", dsn, blobURL, key, jobsDir, auditKeys)}
 	db, err := postgres.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +265,7 @@ func TestReplicas(t *testing.T) {
 	if err != nil || token == "" {
 		t.Fatalf("bootstrap: %q %v", token, err)
 	}
-	reps = append(reps, startServe(t, "replica-2", dsn, blobURL, key, jobsDir), startServe(t, "replica-3", dsn, blobURL, key, jobsDir))
+	reps = append(reps, startServe(t, "replica-2", dsn, blobURL, key, jobsDir, auditKeys), startServe(t, "replica-3", dsn, blobURL, key, jobsDir, auditKeys))
 	bal := &lb{reps: reps, token: token, http: &http.Client{Timeout: 20 * time.Second}}
 	mustJSON := func(v any) []byte { b, _ := json.Marshal(v); return b }
 	site := httpapi.SiteRequest{Name: "local", Kind: "local", Accreditation: "OPEN"}
@@ -568,47 +578,38 @@ func TestReplicas(t *testing.T) {
 	}
 	t.Logf("%d jobs, %d started again on a survivor after their first run was lost with the killed replica", len(jobTags), reran)
 
-	// The audit logs. TODO(auditpg): with the shared log in the store
-	// (config audit.backend: store, audit.signing_key_file,
-	// audit.label_key_file in each replica's config above), read the one
-	// log through any survivor and run `genesis audit verify` against it
-	// instead of reading each replica's own log from its data dir.
+	// The one audit log, shared by the replicas in the store: verified
+	// with `genesis audit verify --config` once the survivors stop, then
+	// read whole.
 	for _, r := range survivors {
 		r.cmd.Process.Signal(syscall.SIGTERM)
 		<-r.done
 		r.done <- nil
 	}
 	onRecord := map[string]bool{} // action + " " + object ID
-	for _, r := range reps {
-		out, err := exec.Command(genesisBinary(t), "audit", "verify", "--data-dir", r.dataDir).CombinedOutput()
-		if err != nil {
-			t.Errorf("audit verify of %s (killed %v): %v\n%s", r.id, r.dead.Load(), err, out)
-		}
-		signer, verifier, err := audit.LoadSigner(filepath.Join(r.dataDir, "keys", "audit.key"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		labelKey, err := audit.LoadLabelKey(filepath.Join(r.dataDir, "keys", "audit-label.key"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := audit.Open(ctx, filepath.Join(r.dataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, LabelKey: labelKey})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := l.Size(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		es, err := l.Range(ctx, 0, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range es {
-			onRecord[e.Record.Action+" "+e.Record.ObjectID] = true
-		}
-		l.Close()
+	if out, err := exec.Command(genesisBinary(t), "audit", "verify", "--config", reps[0].cfgPath).CombinedOutput(); err != nil {
+		t.Errorf("audit verify --config: %v\n%s", err, out)
 	}
+	signer, verifier, err := audit.LoadSigner(filepath.Join(auditKeys, "audit.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := audit.OpenStore(ctx, db, audit.Options{Signer: signer, Verifier: verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := shared.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := shared.Range(ctx, 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		onRecord[e.Record.Action+" "+e.Record.ObjectID] = true
+	}
+	shared.Close()
 	var missing []string
 	for _, p := range puts {
 		if p.acked && !onRecord["dataset.commit "+p.assetID] {

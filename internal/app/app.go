@@ -73,11 +73,14 @@ type App struct {
 	DB       store.DB
 	Identity *identity.Service
 	Authz    *authz.Authorizer
-	Audit    *audit.Log
-	Blobs    blob.Store
-	Catalog  *catalog.Service
-	Sites    *sites.Registry
-	Jobs     *jobs.Service
+	// Audit is the audit log: in DATA_DIR/audit (*audit.Log) or shared
+	// by every replica in the metadata store (*audit.StoreLog), per
+	// audit.backend.
+	Audit   audit.Backend
+	Blobs   blob.Store
+	Catalog *catalog.Service
+	Sites   *sites.Registry
+	Jobs    *jobs.Service
 	// Instruments is the lab's instrument registry (drivers keep their
 	// state under DATA_DIR/lab).
 	Instruments *instruments.Registry
@@ -505,8 +508,22 @@ func openBlobs(ctx context.Context, raw string, level chunk.Level) (blob.Store, 
 // the deployment ID, the Ed25519 checkpoint key (DATA_DIR/keys/audit.key,
 // mode 0600; the verifier key beside it as audit.key.pub) and the secret
 // key of the records' label hashes (DATA_DIR/keys/audit-label.key, 0600).
+//
+// The keys come from the configuration instead when it names them
+// (ConfiguredAuditKeys); with audit.backend store they must.
 func (a *App) openAudit(ctx context.Context) error {
 	const op errors.Op = "app.openAudit"
+	keys, err := ConfiguredAuditKeys(a.Config, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if a.Config.AuditStore() {
+		if err := a.openSharedAudit(ctx, keys); err != nil {
+			return err
+		}
+		a.auditQueueGauge()
+		return nil
+	}
 	idPath := filepath.Join(a.Config.DataDir, "deployment-id")
 	id, err := os.ReadFile(idPath)
 	if os.IsNotExist(err) {
@@ -520,41 +537,52 @@ func (a *App) openAudit(ctx context.Context) error {
 		return errors.E(op, errors.Internal, err)
 	}
 	keyPath := filepath.Join(a.Config.DataDir, "keys", "audit.key")
-	if _, err := os.Stat(keyPath); os.IsNotExist(err) {
+	if _, err := os.Stat(keyPath); os.IsNotExist(err) && keys.Signer == nil {
 		if _, err := audit.WriteKeyFiles(keyPath, audit.Origin(strings.TrimSpace(string(id)))); err != nil {
 			return errors.E(op, errors.Internal, err)
 		}
 	}
-	signer, verifier, err := audit.LoadSigner(keyPath)
-	if err != nil {
-		return errors.E(op, errors.Internal, errors.Msg("cannot load the audit key "+keyPath), err)
-	}
-	pub, err := os.ReadFile(keyPath + ".pub")
-	if err != nil {
-		return errors.E(op, errors.Internal, err)
-	}
-	a.AuditKey = strings.TrimSpace(string(pub))
-	// The secret key of the records' label hashes lives beside the signing
-	// key (and is made on first start, also for a log written before it).
-	labelKeyPath := filepath.Join(a.Config.DataDir, "keys", "audit-label.key")
-	if _, err := os.Stat(labelKeyPath); os.IsNotExist(err) {
-		if err := audit.WriteLabelKeyFile(labelKeyPath); err != nil {
+	signer, verifier := keys.Signer, keys.Verifier
+	a.AuditKey = keys.VerifierKey
+	if signer == nil {
+		if signer, verifier, err = audit.LoadSigner(keyPath); err != nil {
+			return errors.E(op, errors.Internal, errors.Msg("cannot load the audit key "+keyPath), err)
+		}
+		pub, err := os.ReadFile(keyPath + ".pub")
+		if err != nil {
 			return errors.E(op, errors.Internal, err)
 		}
+		a.AuditKey = strings.TrimSpace(string(pub))
 	}
-	labelKey, err := audit.LoadLabelKey(labelKeyPath)
-	if err != nil {
-		return errors.E(op, errors.Internal, errors.Msg("cannot load the audit label key "+labelKeyPath), err)
+	// The secret key of the records' label hashes lives beside the signing
+	// key (and is made on first start, also for a log written before it).
+	labelKey := keys.Label
+	if labelKey == nil {
+		labelKeyPath := filepath.Join(a.Config.DataDir, "keys", "audit-label.key")
+		if _, err := os.Stat(labelKeyPath); os.IsNotExist(err) {
+			if err := audit.WriteLabelKeyFile(labelKeyPath); err != nil {
+				return errors.E(op, errors.Internal, err)
+			}
+		}
+		if labelKey, err = audit.LoadLabelKey(labelKeyPath); err != nil {
+			return errors.E(op, errors.Internal, errors.Msg("cannot load the audit label key "+labelKeyPath), err)
+		}
 	}
-	a.Audit, err = audit.Open(ctx, filepath.Join(a.Config.DataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, LabelKey: labelKey, Logger: a.Log,
+	l, err := audit.Open(ctx, filepath.Join(a.Config.DataDir, "audit"), audit.Options{Signer: signer, Verifier: verifier, LabelKey: labelKey, Logger: a.Log,
 		OnAppend: a.Metrics.AuditAppend})
 	if err != nil {
 		return errors.E(op, errors.Internal, errors.Msg("cannot open the audit log"), err)
 	}
+	a.Audit = l
+	a.auditQueueGauge()
+	return nil
+}
+
+// auditQueueGauge exports the audit writer's queue length.
+func (a *App) auditQueueGauge() {
 	l := a.Audit
 	a.Metrics.Gauge("genesis_audit_queue_records", "Audit records sequenced but not yet written (the writer's queue).",
 		func() float64 { return float64(l.Pending()) })
-	return nil
 }
 
 // Close releases the store, the audit log (flushing it) and the data-dir

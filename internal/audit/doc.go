@@ -53,6 +53,26 @@
 //	checkpoint.prev  the one before it; Verify checks it is consistent.
 //	lock             flock(2) so that only one process appends.
 //
+// # The shared log (StoreLog)
+//
+// Several replicas share one log through the metadata store (OpenStore;
+// config audit.backend store; migration 0033): audit_entries (idx, data),
+// audit_tiles (level, n, data: full tiles, immutable once written) and one
+// audit_head row (size, checkpoint, prev). Each replica group-commits the
+// appends that arrive while its previous batch is committing, and a batch
+// is one transaction: lock the head row (SELECT … FOR UPDATE, at READ
+// COMMITTED on PostgreSQL; SQLite's write transaction excludes other
+// writers), catch the replica's tree up with the entries other replicas
+// added (checking the head's signed root), insert the batch's entries and
+// the tiles they complete, sign a checkpoint and store it in the head. So
+// every replica appends into one order, the database never holds an entry
+// no signed checkpoint covers, and Append and AppendSync both return only
+// once the entry is committed and checkpointed. There is no sticky
+// failure: a batch that cannot commit fails its appends (so the actions
+// fail), and Healthy fails while the database cannot be read. VerifyStore
+// runs the same independent verifier over the tables in one snapshot.
+// Both backends are a Backend.
+//
 // Log.ReadTile and Snapshot.ReadTile serve the whole log in the C2SP
 // tlog-tiles layout (checkpoint, tile/L/N[.p/W], tile/entries/N[.p/W]),
 // so standard tlog clients and witnesses can follow it over HTTP.

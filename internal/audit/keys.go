@@ -222,9 +222,39 @@ func LoadLabelKey(path string) (LabelKey, error) {
 	if err != nil {
 		return nil, errors.E(op, errors.Internal, err)
 	}
-	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(k) != labelKeySize {
+	k, err := ParseLabelKey(string(b))
+	if err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("malformed audit label key file"))
 	}
 	return k, nil
+}
+
+// ParseLabelKey parses a label key in the text form of a label key file
+// (64 hex digits; surrounding white space is ignored).
+func ParseLabelKey(s string) (LabelKey, error) {
+	const op errors.Op = "audit.ParseLabelKey"
+	k, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(k) != labelKeySize {
+		return nil, errors.E(op, errors.Invalid, errors.Msg("malformed audit label key: want 64 hex digits"))
+	}
+	return k, nil
+}
+
+// VerifierKey returns the verifier key (origin+hash+base64, the text of a
+// .pub file) of a private key in note text form.
+func VerifierKey(skey string) (string, error) {
+	const op errors.Op = "audit.VerifierKey"
+	skey = strings.TrimSpace(skey)
+	s, _, err := NewSigner(skey)
+	if err != nil {
+		return "", errors.E(op, err)
+	}
+	f := strings.SplitN(skey, "+", 5)
+	raw, _ := base64.StdEncoding.DecodeString(f[4])
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(s.Name(), pub)
+	if err != nil {
+		return "", errors.E(op, errors.Invalid, err)
+	}
+	return vkey, nil
 }

@@ -847,3 +847,29 @@ func (l *Log) ProveConsistency(ctx context.Context, oldSize, newSize uint64) ([]
 	}
 	return p, nil
 }
+
+// Backend is what a Genesis server holds: either the log in one data
+// directory (*Log) or the log shared by every replica through the
+// metadata store (*StoreLog).
+type Backend interface {
+	Interface
+	// Range returns entries [lo, hi) with their indexes.
+	Range(ctx context.Context, lo, hi uint64) ([]Entry, error)
+	// Entry returns the raw bytes of an entry.
+	Entry(ctx context.Context, index uint64) ([]byte, error)
+	// Checkpoint returns the latest signed checkpoint and its note.
+	Checkpoint(ctx context.Context) (Checkpoint, []byte, error)
+	ProveInclusion(ctx context.Context, index, size uint64) ([]tlog.Hash, error)
+	ProveConsistency(ctx context.Context, oldSize, newSize uint64) ([]tlog.Hash, error)
+	// ReadTile serves the log in the C2SP tlog-tiles layout.
+	ReadTile(ctx context.Context, path string) ([]byte, error)
+	LabelMatches(rec Record, label []byte) bool
+	Origin() string
+	// Pending is the number of appends queued for the writer.
+	Pending() int
+	// Healthy is nil while appends can succeed.
+	Healthy() error
+	Close() error
+}
+
+var _ Backend = (*Log)(nil)

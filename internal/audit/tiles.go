@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -14,7 +13,9 @@ import (
 // entry bundles "tile/entries/N[.p/W]". Mount it under an HTTP prefix to
 // let standard tlog clients and witnesses follow the log.
 func (s *Snapshot) ReadTile(ctx context.Context, path string) ([]byte, error) {
-	return readTile(path, s.cp.Size, s.cpNote, &s.tree, s.f, s.bundleOff, s.endOff)
+	return serveTile(path, s.cp.Size, s.cpNote, &s.tree, func(lo, hi uint64) ([][]byte, error) {
+		return readEntries(s.f, s.bundleOff, s.endOff, lo, hi)
+	})
 }
 
 // ReadTile is Snapshot.ReadTile for the log's latest checkpoint.
@@ -22,10 +23,15 @@ func (l *Log) ReadTile(ctx context.Context, path string) ([]byte, error) {
 	cp, msg, _ := l.Checkpoint(ctx)
 	l.tmu.RLock()
 	defer l.tmu.RUnlock()
-	return readTile(path, cp.Size, msg, &l.tree, l.entriesR, l.bundleOff, l.endOff)
+	return serveTile(path, cp.Size, msg, &l.tree, func(lo, hi uint64) ([][]byte, error) {
+		return readEntries(l.entriesR, l.bundleOff, l.endOff, lo, hi)
+	})
 }
 
-func readTile(path string, size uint64, cpNote []byte, tr *tree, f *os.File, offs []int64, endOff int64) ([]byte, error) {
+// serveTile answers a C2SP tlog-tiles path for the tree of the given size
+// and checkpoint note: hash tiles from tr, entry bundles from entries
+// (which returns entries [lo, hi)).
+func serveTile(path string, size uint64, cpNote []byte, tr *tree, entries func(lo, hi uint64) ([][]byte, error)) ([]byte, error) {
 	const op errors.Op = "audit.ReadTile"
 	notExist := errors.E(op, errors.NotExist, errors.Msg("no such tile"))
 	if path == checkpointF {
@@ -54,7 +60,7 @@ func readTile(path string, size uint64, cpNote []byte, tr *tree, f *os.File, off
 	}
 	if t.L < 0 {
 		lo := uint64(t.N) * tileWidth
-		es, err := readEntries(f, offs, endOff, lo, lo+uint64(t.W))
+		es, err := entries(lo, lo+uint64(t.W))
 		if err != nil {
 			return nil, errors.E(op, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	stderrors "errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -68,6 +69,31 @@ func Verify(ctx context.Context, dir string, v note.Verifier) (Report, error) {
 
 // VerifyFS is Verify on any file system.
 func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptions) (Report, error) {
+	return verify(ctx, fsSource{fsys}, v, opts)
+}
+
+// source is where verify reads a log from: a directory (fsSource) or the
+// metadata store (storeSource).
+type source interface {
+	// checkpoints returns the latest and the previous signed checkpoint;
+	// a missing previous one is fs.ErrNotExist.
+	checkpoints() (latest []byte, latestErr error, prev []byte, prevErr error)
+	// entries calls fn with every stored entry in order. A framing or
+	// sequence problem is reported through problem; torn counts the bytes
+	// of an incomplete trailing entry. An error means reading stopped.
+	entries(ctx context.Context, fn func(e []byte) error, problem func(string, ...any)) (torn int64, err error)
+	// tile returns stored full tile (level, n).
+	tile(level int, n uint64) ([]byte, error)
+	// others reports every stored object other than the tiles in checked,
+	// and anything else inconsistent with the latest checkpoint cp.
+	others(checked map[string]bool, cp Checkpoint, problem func(string, ...any))
+	// pendingAllowed tells whether entries after the latest checkpoint are
+	// what a crash leaves (a directory) or a problem (the store, which
+	// commits entries and checkpoint together).
+	pendingAllowed() bool
+}
+
+func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions) (Report, error) {
 	const op errors.Op = "audit.Verify"
 	rep := Report{Origin: v.Name()}
 	fail := func() (Report, error) {
@@ -76,13 +102,11 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 
 	// Checkpoints. expect maps tree sizes to the roots they must have.
 	expect := map[uint64][]tlog.Hash{}
-	// checkpoint.prev is read before checkpoint: a writer replaces them in
-	// the other order, so a live log never shows prev newer than latest.
-	prevMsg, prevErr := fs.ReadFile(fsys, prevCheckptF)
+	latestMsg, latestErr, prevMsg, prevErr := src.checkpoints()
 	latestOK := false
-	if msg, err := fs.ReadFile(fsys, checkpointF); err != nil {
-		rep.problem("checkpoint: %v", err)
-	} else if cp, err := OpenCheckpoint(msg, v); err != nil {
+	if latestErr != nil {
+		rep.problem("checkpoint: %v", latestErr)
+	} else if cp, err := OpenCheckpoint(latestMsg, v); err != nil {
 		rep.problem("checkpoint: %v", err)
 	} else {
 		rep.Checkpoint, latestOK = cp, true
@@ -121,7 +145,7 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 	checked := map[string]bool{}
 	checkTile := func(level int, n uint64, data []byte) {
 		p := tilePath(level, n)
-		got, err := fs.ReadFile(fsys, p)
+		got, err := src.tile(level, n)
 		if err != nil {
 			// Tiles after the checkpoint may be missing after a crash.
 			if !latestOK || (n+1)<<(tileHeight*(level+1)) <= rep.Checkpoint.Size {
@@ -178,37 +202,12 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 	}
 	checkRoot(0)
 
-	f, err := fsys.Open(entriesFile)
-	if err != nil {
-		rep.problem("entries: %v", err)
-		return fail()
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 256<<10)
-	var lenb [2]byte
-	buf := make([]byte, MaxEntrySize)
 	badEntries := 0
-	for {
+	torn, err := src.entries(ctx, func(e []byte) error {
 		if rep.Entries%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return rep, errors.E(op, err)
+				return err
 			}
-		}
-		k, err := io.ReadFull(r, lenb[:])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			rep.TornBytes = int64(k)
-			break
-		}
-		e := buf[:binary.BigEndian.Uint16(lenb[:])]
-		if k, err := io.ReadFull(r, e); err != nil {
-			if err != io.ErrUnexpectedEOF && err != io.EOF {
-				rep.problem("entries: %v", err)
-			}
-			rep.TornBytes = int64(2 + k)
-			break
 		}
 		if _, err := DecodeRecord(e); err != nil {
 			if badEntries++; badEntries <= 10 {
@@ -217,57 +216,124 @@ func VerifyFS(ctx context.Context, fsys fs.FS, v note.Verifier, opts VerifyOptio
 		}
 		if err := cr.Append(hasher.HashLeaf(e), visit); err != nil {
 			rep.problem("entry %d: %v", rep.Entries, err)
-			return fail()
+			return stopVerify
 		}
 		rep.Entries++
 		checkRoot(rep.Entries)
+		return nil
+	}, rep.problem)
+	rep.TornBytes = torn
+	if err != nil {
+		if ctx.Err() != nil {
+			return rep, errors.E(op, ctx.Err())
+		}
+		if err != stopVerify {
+			rep.problem("entries: %v", err)
+		}
+		return fail()
 	}
 	if badEntries > 10 {
 		rep.problem("%d malformed entries in all", badEntries)
 	}
 	for size := range expect {
 		if size > rep.Entries {
-			rep.problem("entries file holds %d entries but a checkpoint covers %d (truncated?)", rep.Entries, size)
+			rep.problem("the log holds %d entries but a checkpoint covers %d (truncated?)", rep.Entries, size)
 		}
 	}
 	if latestOK && rep.Entries > rep.Checkpoint.Size {
 		rep.Pending = rep.Entries - rep.Checkpoint.Size
+		if !src.pendingAllowed() {
+			rep.problem("%d entries after the signed checkpoint", rep.Pending)
+		}
 	}
+	src.others(checked, rep.Checkpoint, rep.problem)
+	if !rep.Intact() {
+		return fail()
+	}
+	return rep, nil
+}
 
+// stopVerify ends the reading of entries after a problem already reported.
+var stopVerify = stderrors.New("audit: verification stopped")
+
+// fsSource reads a log directory.
+type fsSource struct{ fsys fs.FS }
+
+func (s fsSource) pendingAllowed() bool { return true }
+
+func (s fsSource) checkpoints() ([]byte, error, []byte, error) {
+	// checkpoint.prev is read before checkpoint: a writer replaces them in
+	// the other order, so a live log never shows prev newer than latest.
+	prev, prevErr := fs.ReadFile(s.fsys, prevCheckptF)
+	latest, latestErr := fs.ReadFile(s.fsys, checkpointF)
+	return latest, latestErr, prev, prevErr
+}
+
+func (s fsSource) tile(level int, n uint64) ([]byte, error) {
+	return fs.ReadFile(s.fsys, tilePath(level, n))
+}
+
+func (s fsSource) entries(ctx context.Context, fn func([]byte) error, problem func(string, ...any)) (int64, error) {
+	f, err := s.fsys.Open(entriesFile)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var lenb [2]byte
+	buf := make([]byte, MaxEntrySize)
+	for {
+		k, err := io.ReadFull(r, lenb[:])
+		if err == io.EOF {
+			return 0, nil
+		}
+		if err != nil {
+			return int64(k), nil
+		}
+		e := buf[:binary.BigEndian.Uint16(lenb[:])]
+		if k, err := io.ReadFull(r, e); err != nil {
+			if err != io.ErrUnexpectedEOF && err != io.EOF {
+				problem("entries: %v", err)
+			}
+			return int64(2 + k), nil
+		}
+		if err := fn(e); err != nil {
+			return 0, err
+		}
+	}
+}
+
+func (s fsSource) others(checked map[string]bool, _ Checkpoint, problem func(string, ...any)) {
 	// Every file under tile/ must be a tile just checked.
-	err = fs.WalkDir(fsys, "tile", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(s.fsys, "tile", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.IsErr(err, fs.ErrNotExist) && p == "tile" {
 				return nil
 			}
-			rep.problem("%s: %v", p, err)
+			problem("%s: %v", p, err)
 			return nil
 		}
 		if d.IsDir() {
 			return nil
 		}
 		if !checked[p] {
-			rep.problem("%s: unexpected file", p)
+			problem("%s: unexpected file", p)
 		}
 		return nil
 	})
 	if err != nil {
-		rep.problem("tile: %v", err)
+		problem("tile: %v", err)
 	}
 	// And nothing unknown at the top.
-	if des, err := fs.ReadDir(fsys, "."); err == nil {
+	if des, err := fs.ReadDir(s.fsys, "."); err == nil {
 		for _, d := range des {
 			switch d.Name() {
 			case entriesFile, checkpointF, prevCheckptF, lockFile, "tile", tmpCheckpoint, tmpPrev, tmpTile:
 			default:
-				rep.problem("%s: unexpected file", d.Name())
+				problem("%s: unexpected file", d.Name())
 			}
 		}
 	}
-	if !rep.Intact() {
-		return fail()
-	}
-	return rep, nil
 }
 
 // VerifyInclusion checks that entry is at index in the tree of checkpoint

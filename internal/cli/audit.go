@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,7 +13,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/genesis-science/genesis/internal/app"
 	"github.com/genesis-science/genesis/internal/audit"
+	"github.com/genesis-science/genesis/internal/config"
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/httpapi"
 	"github.com/spf13/cobra"
@@ -22,17 +26,40 @@ import (
 func auditCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Verify and read the tamper-evident audit log"}
 
-	var dataDir, keyFile string
+	var dataDir, keyFile, cfgFile string
 	verify := &cobra.Command{
-		Use:   "verify",
+		Use:   "verify [--data-dir DIR | --config FILE]",
 		Short: "Re-derive the audit log's Merkle tree from every entry and check its signed checkpoints (exit 0 only if intact)",
 		Long: `Checks the audit log of a data dir offline: every entry's encoding, every
 stored tile, the checkpoint signatures, and that the root recomputed from all
 entries equals the signed checkpoint (and is consistent with the previous
 one). The verifier key defaults to DATA_DIR/keys/audit.key.pub; pin your own
-copy with --key to detect a replaced key too.`,
+copy with --key to detect a replaced key too.
+
+With --config FILE it verifies the log every replica shares (audit.backend
+store) in the config's metadata store instead, in one read-only snapshot
+while replicas go on appending; the key defaults to the verifier of the
+configured signing key (audit.signing_key_file, GENESIS_AUDIT_SIGNING_KEY).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cfgFile != "" {
+				if cmd.Flags().Changed("data-dir") {
+					return errors.E(errors.Invalid, errors.Msg("--config and --data-dir are alternatives"))
+				}
+				cfg, err := config.Load(cfgFile)
+				if err != nil {
+					return err
+				}
+				cfg.ApplyEnv(env.Getenv)
+				var v note.Verifier
+				if keyFile != "" {
+					if v, err = audit.LoadVerifier(keyFile); err != nil {
+						return err
+					}
+				}
+				rep, err := app.VerifySharedAudit(cmd.Context(), cfg, env.Getenv, v, audit.VerifyOptions{})
+				return printVerify(env, rep, err)
+			}
 			if !cmd.Flags().Changed("data-dir") {
 				if v := env.Getenv("GENESIS_DATA_DIR"); v != "" {
 					dataDir = v
@@ -46,23 +73,56 @@ copy with --key to detect a replaced key too.`,
 				return err
 			}
 			rep, err := audit.Verify(cmd.Context(), filepath.Join(dataDir, "audit"), v)
-			fmt.Fprintf(env.Stdout, "log:          %s\nentries:      %d\ncheckpoint:   size %d, root %s\ntiles:        %d checked\n",
-				rep.Origin, rep.Entries, rep.Checkpoint.Size, rep.Checkpoint.Hash, rep.Tiles)
-			if rep.Pending > 0 || rep.TornBytes > 0 {
-				fmt.Fprintf(env.Stdout, "pending:      %d entries after the checkpoint, %d torn bytes (left by a crash; integrated on next start)\n", rep.Pending, rep.TornBytes)
-			}
-			for _, p := range rep.Problems {
-				fmt.Fprintf(env.Stdout, "PROBLEM:      %s\n", p)
-			}
-			if err != nil || !rep.Intact() {
-				return errors.E(errors.Internal, errors.Msg(fmt.Sprintf("the audit log is NOT intact: %d problem(s)", len(rep.Problems))))
-			}
-			fmt.Fprintln(env.Stdout, "intact:       yes")
-			return nil
+			return printVerify(env, rep, err)
 		},
 	}
 	verify.Flags().StringVar(&dataDir, "data-dir", "./genesis-data", "the server's data dir (env GENESIS_DATA_DIR)")
-	verify.Flags().StringVar(&keyFile, "key", "", "checkpoint verifier key file (default DATA_DIR/keys/audit.key.pub)")
+	verify.Flags().StringVar(&cfgFile, "config", "", "verify the log shared by every replica in this config's metadata store (audit.backend store)")
+	verify.Flags().StringVar(&keyFile, "key", "", "checkpoint verifier key file (default DATA_DIR/keys/audit.key.pub, or with --config the configured signing key's)")
+
+	var outDir, origin string
+	keygen := &cobra.Command{
+		Use:   "keygen --out DIR",
+		Short: "Make the audit log's keys for replicas that share one log (audit.backend store)",
+		Long: `Writes a new Ed25519 checkpoint signing key (DIR/audit.key, mode 0600), its
+verifier key (DIR/audit.key.pub) and a secret label-hash key
+(DIR/audit-label.key, mode 0600). Give every replica the same two secret keys:
+audit.signing_key_file and audit.label_key_file in the config, or their
+contents in GENESIS_AUDIT_SIGNING_KEY and GENESIS_AUDIT_LABEL_KEY. Existing
+files are never overwritten. Keep the .pub file (and checkpoints you have
+verified) somewhere the servers cannot change, for audit verify --key.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if outDir == "" {
+				return errors.E(errors.Invalid, errors.Msg("--out DIR is required"))
+			}
+			if origin == "" {
+				var b [8]byte
+				rand.Read(b[:])
+				origin = audit.Origin(hex.EncodeToString(b[:]))
+			}
+			if err := os.MkdirAll(outDir, 0o700); err != nil {
+				return errors.E(errors.Invalid, errors.Msg("cannot create "+outDir+": "+err.Error()))
+			}
+			skPath, lkPath := filepath.Join(outDir, "audit.key"), filepath.Join(outDir, "audit-label.key")
+			for _, p := range []string{skPath, skPath + ".pub", lkPath} {
+				if _, err := os.Lstat(p); err == nil {
+					return errors.E(errors.Exist, errors.Msg(p+" already exists; keygen never overwrites a key"))
+				}
+			}
+			vkey, err := audit.WriteKeyFiles(skPath, origin)
+			if err != nil {
+				return err
+			}
+			if err := audit.WriteLabelKeyFile(lkPath); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "signing key:   %s (audit.signing_key_file)\nverifier key:  %s.pub\n               %s\nlabel key:     %s (audit.label_key_file)\n", skPath, skPath, vkey, lkPath)
+			return nil
+		},
+	}
+	keygen.Flags().StringVar(&outDir, "out", "", "directory for the key files (created 0700 if missing)")
+	keygen.Flags().StringVar(&origin, "origin", "", "the log's origin, its checkpoints' first line (default genesis.local/audit/RANDOM)")
 
 	var n int
 	var asJSON bool
@@ -170,6 +230,27 @@ filters apply to those records only.`,
 	}
 	proof.Flags().StringVar(&pinned, "key", "", "verifier key file to check the checkpoint with (default: the server's)")
 	proof.Flags().BoolVar(&proofJSON, "json", false, "print JSON")
-	c.AddCommand(verify, tail, proof)
+	c.AddCommand(verify, tail, proof, keygen)
 	return c
+}
+
+// printVerify prints a verification report and fails unless it is intact.
+func printVerify(env *Env, rep audit.Report, err error) error {
+	fmt.Fprintf(env.Stdout, "log:          %s\nentries:      %d\ncheckpoint:   size %d, root %s\ntiles:        %d checked\n",
+		rep.Origin, rep.Entries, rep.Checkpoint.Size, rep.Checkpoint.Hash, rep.Tiles)
+	if rep.Pending > 0 || rep.TornBytes > 0 {
+		fmt.Fprintf(env.Stdout, "pending:      %d entries after the checkpoint, %d torn bytes (left by a crash; integrated on next start)\n", rep.Pending, rep.TornBytes)
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(env.Stdout, "PROBLEM:      %s\n", p)
+	}
+	if len(rep.Problems) == 0 && err != nil {
+		// Not a verdict on the log: it could not be read.
+		return err
+	}
+	if err != nil || !rep.Intact() {
+		return errors.E(errors.Internal, errors.Msg(fmt.Sprintf("the audit log is NOT intact: %d problem(s)", len(rep.Problems))))
+	}
+	fmt.Fprintln(env.Stdout, "intact:       yes")
+	return nil
 }

@@ -43,6 +43,9 @@ type Config struct {
 	Replica Replica `yaml:"replica" toml:"replica"`
 	// Telemetry configures Prometheus metrics and OpenTelemetry traces.
 	Telemetry Telemetry `yaml:"telemetry" toml:"telemetry"`
+	// Audit chooses where the audit log lives and where its keys come
+	// from; see Audit.
+	Audit Audit `yaml:"audit" toml:"audit"`
 	// NoDemo keeps `genesis up` from setting up its demo lab (a workcell of
 	// simulated reactors and a campaign on them); not a file setting.
 	NoDemo bool `yaml:"-" toml:"-"`
@@ -190,6 +193,29 @@ type Telemetry struct {
 	// (http://collector:4318) to which a span per request is exported.
 	OTLPEndpoint string `yaml:"otlp_endpoint" toml:"otlp_endpoint"`
 }
+
+// Audit configures the audit log.
+type Audit struct {
+	// Backend is "file" (the default: the log in DATA_DIR/audit, for one
+	// process) or "store": the log shared by every replica, in the
+	// metadata store's database (PostgreSQL for several replicas). Every
+	// replica of a deployment must use "store" and the same keys.
+	Backend string `yaml:"backend" toml:"backend"`
+	// SigningKeyFile names the Ed25519 checkpoint key in signed-note
+	// form (PRIVATE+KEY+origin+…, mode 0600, as `genesis audit keygen`
+	// writes it); GENESIS_AUDIT_SIGNING_KEY (the same text) overrides it.
+	// LabelKeyFile names the secret key of the records' label hashes (64
+	// hex digits, mode 0600); GENESIS_AUDIT_LABEL_KEY overrides it. The
+	// keys themselves are never config settings. Backend "store" needs
+	// both; backend "file" uses them when given and otherwise makes its
+	// own under DATA_DIR/keys on first start.
+	SigningKeyFile string `yaml:"signing_key_file" toml:"signing_key_file"`
+	LabelKeyFile   string `yaml:"label_key_file" toml:"label_key_file"`
+}
+
+// AuditStore reports whether the audit log is the shared one in the
+// metadata store (audit.backend "store").
+func (c *Config) AuditStore() bool { return c.Audit.Backend == "store" }
 
 // MaxSecretFile bounds a secret file's size.
 const MaxSecretFile = 8 << 10
@@ -351,6 +377,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	set(&c.Replica.ID, "GENESIS_REPLICA_ID")
 	set(&c.Replica.SecretsKeyFile, "GENESIS_SECRETS_KEY_FILE")
 	set(&c.Replica.JobsDir, "GENESIS_JOBS_DIR")
+	set(&c.Audit.Backend, "GENESIS_AUDIT_BACKEND")
 }
 
 func bad(field, msg string) error {
@@ -405,6 +432,18 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ConsolePublicURL(c.Console.PublicURL); err != nil {
 		return err
+	}
+	switch c.Audit.Backend {
+	case "", "file", "store":
+	default:
+		return bad("audit.backend", "must be file or store")
+	}
+	for field, p := range map[string]string{"audit.signing_key_file": c.Audit.SigningKeyFile, "audit.label_key_file": c.Audit.LabelKeyFile} {
+		if p != "" {
+			if _, err := os.Stat(p); err != nil {
+				return bad(field, "cannot read "+p)
+			}
+		}
 	}
 	if c.Replica.ID != "" {
 		if err := CheckReplicaID(c.Replica.ID); err != nil {

@@ -59,6 +59,12 @@ func TestParseAndValidate(t *testing.T) {
 		{"oidc secret no issuer", "g.yaml", "data_dir: /x\noidc:\n  client_secret_file: " + cert + "\n", "oidc.client_secret_file"},
 		{"oidc secret inline", "g.yaml", "data_dir: /x\noidc:\n  client_secret: hunter2\n", "parse"},
 		{"llm timeout", "g.yaml", "data_dir: /x\nllm:\n  timeout_seconds: 100000\n", "llm.timeout_seconds"},
+		{"audit store ok", "g.yaml", "data_dir: /x\naudit:\n  backend: store\n  signing_key_file: " + cert + "\n  label_key_file: " + cert + "\n", ""},
+		{"audit toml ok", "g.toml", "data_dir = \"/x\"\n[audit]\nbackend = \"file\"\n", ""},
+		{"audit bad backend", "g.yaml", "data_dir: /x\naudit:\n  backend: s3\n", "audit.backend"},
+		{"audit key missing", "g.yaml", "data_dir: /x\naudit:\n  backend: store\n  signing_key_file: /nope\n", "audit.signing_key_file"},
+		{"audit label key missing", "g.yaml", "data_dir: /x\naudit:\n  label_key_file: /nope\n", "audit.label_key_file"},
+		{"audit key inline", "g.yaml", "data_dir: /x\naudit:\n  signing_key: PRIVATE+KEY+x+1+AQ\n", "parse"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ type Config struct {
 	Authz *authz.Authorizer
 	// Audit is the tamper-evident log; AuditKey its checkpoints' verifier
 	// key (the audit page verifies and shows proofs).
-	Audit    *audit.Log
+	Audit    audit.Backend
 	AuditKey string
 	Logger   *slog.Logger
 	Now      func() time.Time

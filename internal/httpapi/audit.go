@@ -28,9 +28,9 @@ var (
 
 // recordMutation appends the audit record of a finished mutation: who,
 // which endpoint, which object, and the outcome by status.
-func (s *Server) recordMutation(r *http.Request, p *genesis.Principal, status int, body []byte) {
+func (s *Server) recordMutation(r *http.Request, p *genesis.Principal, status int, body []byte) error {
 	if s.audit == nil {
-		return
+		return nil
 	}
 	typ, id := objectOf(r)
 	if id == "" && status < 300 {
@@ -52,7 +52,9 @@ func (s *Server) recordMutation(r *http.Request, p *genesis.Principal, status in
 	}
 	if _, err := s.audit.Append(contextWithoutCancel(r.Context()), rec); err != nil {
 		s.log.ErrorContext(r.Context(), "audit append failed", "err", err, "request_id", rec.RequestID)
+		return err
 	}
+	return nil
 }
 
 // objectOf names the object of an /api/v1/TYPE[/ID[/…]] request.
@@ -318,4 +320,31 @@ func hashes(p []tlog.Hash) []string {
 		out[i] = base64.StdEncoding.EncodeToString(h[:])
 	}
 	return out
+}
+
+// auditTile serves the audit log in the C2SP tlog-tiles layout, for
+// witnesses and tlog clients that check the log only grows: "checkpoint"
+// (the signed note) and hash tiles "tile/L/N[.p/W]", from whichever
+// backend the server has (a shared log serves the same tiles on every
+// replica). Entry bundles (tile/entries/…) are not served: records are
+// shown only through /audit/entries, which applies the per-record rules,
+// so a bundle path is answered like a missing tile.
+func (s *Server) auditTile(w http.ResponseWriter, r *http.Request) error {
+	const op errors.Op = "httpapi.auditTile"
+	p := r.PathValue("path")
+	if strings.HasPrefix(p, "tile/entries/") || strings.HasPrefix(p, "tile/data/") || len(p) > 256 {
+		return errors.E(op, errors.NotExist)
+	}
+	b, err := s.auditLog.ReadTile(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if p == "checkpoint" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		w.Header().Set("Content-Type", "application/octet-stream")
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	return nil
 }

@@ -153,6 +153,9 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/tokens", s.authed(s.createToken))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.authed(s.revokeToken))
 
+	// The audit log's C2SP tiles (issue 17: served by every replica).
+	m.Handle("GET /api/v1/audit/tlog/{path...}", s.authed(s.needs(s.auditLog != nil, "audit log", s.auditTile)))
+
 	// Protocol endpoints outside the REST API: JSON-RPC, not resources,
 	// so openapi.yaml (which describes /api/v1) does not list them;
 	// README and DESIGN do.

@@ -253,10 +253,16 @@ func (s *Server) authedWith(h handlerFunc, selfAudited bool) http.Handler {
 			serve(w, r)
 			return
 		}
-		// Mutations are on the record before they are acknowledged.
+		// Mutations are on the record before they are acknowledged: one
+		// whose record cannot be written is not acknowledged (AU-5; with a
+		// shared log, this replica cannot reach it).
 		rec := &recorder{ResponseWriter: w, header: http.Header{}}
 		serve(rec, r)
-		s.recordMutation(r, p, rec.status, rec.body.Bytes())
+		if err := s.recordMutation(r, p, rec.status, rec.body.Bytes()); err != nil && rec.status < 400 {
+			s.writeError(w, r, errors.E(errors.Op("httpapi"), errors.Unavailable,
+				errors.Msg("the audit log cannot be written, so the change is not acknowledged: it may or may not have been made; retry later"), err))
+			return
+		}
 		rec.flushTo(w)
 	})
 }
@@ -270,6 +276,8 @@ type AuditLog interface {
 	// LabelMatches reports whether a record was made under a label (in
 	// canonical binary form); see audit.LabelKey.
 	LabelMatches(rec audit.Record, label []byte) bool
+	// ReadTile serves the log in the C2SP tlog-tiles layout.
+	ReadTile(ctx context.Context, path string) ([]byte, error)
 }
 
 func (s *Server) authenticate(r *http.Request) (*genesis.Principal, error) {

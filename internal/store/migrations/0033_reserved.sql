@@ -1,5 +1,0 @@
--- Placeholder: version 0033 belongs to another branch of issue 17 (auditpg's
--- 0033_audit_log.sql). Versions must be dense, so the replicas branch holds
--- this no-op until the merge, where the real 0033 replaces it (delete this
--- file then).
-SELECT 1;
