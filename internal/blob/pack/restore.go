@@ -233,12 +233,14 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	stopped := false // the writers stopped before every file was handed over
 	send := func(b batch) bool {
 		for {
 			select {
 			case work <- b:
 				return true
 			case <-gctx.Done():
+				stopped = true
 				return false
 			case <-tick.C:
 				report()
@@ -316,12 +318,14 @@ wait:
 		}
 	}
 	switch {
-	case ctx.Err() != nil && (derr != nil || werr != nil):
+	case ctx.Err() != nil && (derr != nil || werr != nil || stopped):
 		return nil, errors.E(op, errors.Canceled, ctx.Err())
 	case derr != nil:
 		return nil, derr
 	case werr != nil:
 		return nil, errors.E(op, werr)
+	case stopped: // cannot happen: the writers stop only on an error or cancel
+		return nil, errors.E(op, errors.Internal, errors.Msg("the restore stopped before every file was written"))
 	}
 	report()
 	// Directory modes and times last (deepest first): writing into a
@@ -368,16 +372,16 @@ type writer struct {
 }
 
 func (w *writer) run(work <-chan batch) error {
-	dirs := &dirRoot{root: w.root}
+	dirs := &dirCache{root: w.root}
 	defer dirs.close()
 	for b := range work {
 		for i := b.first; i < b.end; i++ {
 			e := w.m.Entries[i]
-			dr, err := dirs.get(path.Dir(e.Path))
+			d, err := dirs.get(path.Dir(e.Path))
 			if err != nil {
 				return errors.E(errors.Op("pack.Restore"), errors.Invalid, errors.Msg(fmt.Sprintf("cannot open the directory of %q", e.Path)), err)
 			}
-			if err := w.writeFile(dr, path.Base(e.Path), e, w.idx[i]); err != nil {
+			if err := w.writeFile(d, path.Base(e.Path), e, w.idx[i]); err != nil {
 				return err
 			}
 			w.files.Add(1)
@@ -387,58 +391,126 @@ func (w *writer) run(work <-chan batch) error {
 	return nil
 }
 
-// dirRoot holds the directory the files being restored go into, opened
-// as an os.Root of its own: an os.Root resolves a multi-component path one
-// component at a time (an openat and a close each), so creating, renaming
-// and stamping a file by its name in its own directory's Root takes a
-// third of the system calls. Manifest entries come sorted by path, so a
-// directory's files are consecutive and one open Root at a time (per
-// writer) suffices.
-type dirRoot struct {
-	root *os.Root // dest
-	dir  string   // the directory cur is, "" if none
-	cur  *os.Root
+// outDir is a directory of the restored tree, in which a writer creates,
+// renames and removes files by single-component names, so that no name is
+// resolved from dest again (and none can lead out of it: the directory
+// itself was opened through dest's os.Root). openOutDir, per platform,
+// gives the cheapest one: on Linux the directory's descriptor used with
+// the *at system calls directly; elsewhere an os.Root of its own.
+type outDir interface {
+	create(name string) (outFile, error) // new file, mode 0600, must not exist
+	rename(from, to string) error
+	remove(name string)
+	chtimes(name string, t time.Time)
+	close()
 }
 
-// get returns the Root of dir (a slash path relative to dest).
-func (d *dirRoot) get(dir string) (*os.Root, error) {
-	if dir == "." {
-		return d.root, nil
+// outFile is a file being restored.
+type outFile interface {
+	io.Writer
+	chmod(mode uint32) error // permission, setuid, setgid and sticky bits
+	setTimes(t time.Time) error
+	sync() error
+	close() error
+}
+
+// rootDir is the portable outDir.
+type rootDir struct {
+	r   *os.Root
+	own bool // close r with the rootDir
+}
+
+func (d rootDir) create(name string) (outFile, error) {
+	f, err := d.r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
 	}
+	return osFile{f}, nil
+}
+
+func (d rootDir) rename(from, to string) error     { return d.r.Rename(from, to) }
+func (d rootDir) remove(name string)               { d.r.Remove(name) }
+func (d rootDir) chtimes(name string, t time.Time) { d.r.Chtimes(name, t, t) }
+func (d rootDir) close() {
+	if d.own {
+		d.r.Close()
+	}
+}
+
+type osFile struct{ f *os.File }
+
+func (f osFile) Write(p []byte) (int, error) { return f.f.Write(p) }
+func (f osFile) chmod(mode uint32) error {
+	return f.f.Chmod(os.FileMode(mode&0o777) | modeFlags(mode))
+}
+func (f osFile) setTimes(t time.Time) error { return setFileTimes(f.f, t) }
+func (f osFile) sync() error                { return f.f.Sync() }
+func (f osFile) close() error               { return f.f.Close() }
+
+// dirCache holds the directory the files being restored go into, opened
+// on its own: resolving a multi-component path in an os.Root takes an
+// openat and a close per component, so creating, renaming and stamping a
+// file by its name in its own directory takes a third of the system
+// calls. Manifest entries come sorted by path, so a directory's files are
+// consecutive and one open directory at a time (per writer) suffices.
+type dirCache struct {
+	root *os.Root // dest
+	dir  string   // the directory cur is, "" if none
+	cur  outDir
+}
+
+// get returns the outDir of dir (a slash path relative to dest).
+func (d *dirCache) get(dir string) (outDir, error) {
 	if d.cur != nil && d.dir == dir {
 		return d.cur, nil
 	}
 	d.close()
-	r, err := d.root.OpenRoot(dir)
+	od, err := openDir(d.root, dir)
 	if err != nil {
 		return nil, err
 	}
-	d.dir, d.cur = dir, r
-	return r, nil
+	d.dir, d.cur = dir, od
+	return od, nil
 }
 
-func (d *dirRoot) close() {
+func (d *dirCache) close() {
 	if d.cur != nil {
-		d.cur.Close()
+		d.cur.close()
 		d.dir, d.cur = "", nil
 	}
 }
 
-// writeFile restores the file e as name in the directory root: create a
+// openDir is openOutDir; tests set it to openRootDir to run the portable
+// path too.
+var openDir = openOutDir
+
+// openRootDir is the portable openOutDir.
+func openRootDir(root *os.Root, dir string) (outDir, error) {
+	if dir == "." {
+		return rootDir{r: root}, nil
+	}
+	r, err := root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return rootDir{r: r, own: true}, nil
+}
+
+// writeFile restores the file e as name in the directory d: create a
 // temp file, write, check the hash, set mode and times through the open
 // file, close, rename.
-func (w *writer) writeFile(root *os.Root, name string, e manifest.Entry, idx []int) error {
+func (w *writer) writeFile(d outDir, name string, e manifest.Entry, idx []int) error {
 	const op errors.Op = "pack.writeFile"
 	tmp := w.tmp.next()
-	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := d.create(tmp)
 	if err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create %q", e.Path)), err)
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			out.Close()
-			root.Remove(tmp)
+			out.close()
+			d.remove(tmp)
 		}
 	}()
 	h := newFileHasher(e.Size)
@@ -454,7 +526,7 @@ func (w *writer) writeFile(root *os.Root, name string, e manifest.Entry, idx []i
 		}
 		piece := data[c.Offset : c.Offset+c.Size]
 		if _, err := out.Write(piece); err != nil {
-			return errors.E(op, errors.Internal, err)
+			return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("cannot write %q", e.Path)), err)
 		}
 		h.write(piece)
 		w.f.release(pi)
@@ -463,31 +535,39 @@ func (w *writer) writeFile(root *os.Root, name string, e manifest.Entry, idx []i
 	if h.sum() != e.Hash {
 		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("restored %q does not match its file hash", e.Path)))
 	}
-	if err := out.Chmod(os.FileMode(e.Mode&0o777) | modeFlags(e.Mode)); err != nil {
+	if err := out.chmod(e.Mode); err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
 	// The times go on through the open file (no lookup by name); rename
 	// leaves them as they are.
 	t := time.Unix(0, e.MTime)
-	timesSet := setFileTimes(out, t) == nil
+	timesSet := out.setTimes(t) == nil
 	if w.sync {
-		if err := out.Sync(); err != nil {
+		if err := out.sync(); err != nil {
 			return errors.E(op, errors.Internal, err)
 		}
 	}
-	if err := out.Close(); err != nil {
-		return errors.E(op, errors.Internal, err)
+	err = out.close()
+	out = closedFile{}
+	if err != nil {
+		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("cannot write %q", e.Path)), err)
 	}
 	// rename(2) replaces an existing symlink itself, never its target.
-	if err := root.Rename(tmp, name); err != nil {
+	if err := d.rename(tmp, name); err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create %q", e.Path)), err)
 	}
 	ok = true
 	if !timesSet {
-		root.Chtimes(name, t, t)
+		d.chtimes(name, t)
 	}
 	return nil
 }
+
+// closedFile stands for a file already closed, so that the clean-up does
+// not close its descriptor twice (it may belong to another file by then).
+type closedFile struct{ outFile }
+
+func (closedFile) close() error { return nil }
 
 // fileHasher hashes a file's pieces; for large files on another goroutine,
 // so hashing overlaps with writing. The pieces are never modified after

@@ -65,6 +65,15 @@ func restoreTree(t testing.TB, r *rand.Rand, dir string, files int) {
 // previous one) gives the source's bytes, modes and times exactly, and
 // leaves nothing else behind.
 func TestRestoreManySmallFilesProperty(t *testing.T) {
+	t.Run("platform", testRestoreManySmallFiles)
+	t.Run("portable", func(t *testing.T) {
+		openDir = openRootDir
+		defer func() { openDir = openOutDir }()
+		testRestoreManySmallFiles(t)
+	})
+}
+
+func testRestoreManySmallFiles(t *testing.T) {
 	ctx := context.Background()
 	n := 1500
 	if testing.Short() {
