@@ -232,3 +232,66 @@ func TestPlanRefs(t *testing.T) {
 		t.Fatalf("plan = %v %v %v", ids, idx, refs)
 	}
 }
+
+// windowGetter counts, at every chunk read, how many chunks have been
+// read but whose file does not have its name yet: the chunks the restore
+// holds (or has handed to a writer still finishing its file).
+type windowGetter struct {
+	*memblob.Store
+	dest    string
+	gets    atomic.Int32
+	maxHeld atomic.Int32
+}
+
+func (g *windowGetter) Get(ctx context.Context, id blob.ID, off, length int64) ([]byte, error) {
+	n := g.gets.Add(1)
+	ents, _ := os.ReadDir(g.dest)
+	named := int32(0)
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".genesis-restore-") {
+			named++
+		}
+	}
+	for held := n - named; ; {
+		m := g.maxHeld.Load()
+		if held <= m || g.maxHeld.CompareAndSwap(m, held) {
+			break
+		}
+	}
+	return g.Store.Get(ctx, id, off, length)
+}
+
+// TestRestoreWindow: however many writers, the restore holds at most
+// 2·Parallel fetched chunks, plus one per writer finishing a file whose
+// chunks it has released: memory stays bounded when the store is faster
+// than the disk.
+func TestRestoreWindow(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(8, 8))
+	src := t.TempDir()
+	const files = 150
+	for i := 0; i < files; i++ { // each file one chunk of its own
+		write(t, filepath.Join(src, fmt.Sprintf("f%03d", i)), randBytes(r, 1000), 0o644)
+	}
+	st := memblob.New(false)
+	res, err := Pack(ctx, st, []Source{{Path: src}}, Options{Params: testParams, SmallFile: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Chunks != files {
+		t.Fatalf("%d chunks for %d files", res.Chunks, files)
+	}
+	for _, ro := range []RestoreOptions{{Parallel: 1, Writers: 1}, {Parallel: 1, Writers: 8}, {Parallel: 3, Writers: 2}} {
+		dst := t.TempDir()
+		g := &windowGetter{Store: st, dest: dst}
+		if _, err := Restore(ctx, g, res.Manifest, dst, ro); err != nil {
+			t.Fatal(err)
+		}
+		if limit := int32(2*ro.Parallel + ro.Writers + 1); g.maxHeld.Load() > limit {
+			t.Errorf("%+v: held up to %d chunks, want at most %d", ro, g.maxHeld.Load(), limit)
+		}
+		if g.gets.Load() != files {
+			t.Errorf("%+v: %d chunk reads for %d chunks", ro, g.gets.Load(), files)
+		}
+	}
+}
