@@ -194,7 +194,7 @@ func BenchmarkRepack(b *testing.B) {
 func BenchmarkSmallFiles(b *testing.B) {
 	dir := benchTemp(b)
 	src := smallTree(b, dir, *benchFiles)
-	var tPack, tRestore time.Duration
+	var tPack, tRestore, cpuRestore time.Duration
 	ctx := context.Background()
 	for i := 0; b.Loop(); i++ {
 		st, err := localdisk.Open(filepath.Join(dir, fmt.Sprintf("store%d", i)), localdisk.Options{})
@@ -208,11 +208,13 @@ func BenchmarkSmallFiles(b *testing.B) {
 			}
 		})
 		dst := filepath.Join(dir, fmt.Sprintf("dst%d", i))
+		before := selfCPU()
 		tRestore += timeIt(func() {
 			if _, err := Restore(ctx, st, res.Manifest, dst, RestoreOptions{Writers: *benchWriters}); err != nil {
 				b.Fatal(err)
 			}
 		})
+		cpuRestore += selfCPU() - before
 		b.StopTimer()
 		os.RemoveAll(dst)
 		os.RemoveAll(filepath.Join(dir, fmt.Sprintf("store%d", i)))
@@ -220,6 +222,7 @@ func BenchmarkSmallFiles(b *testing.B) {
 	}
 	b.ReportMetric(tPack.Seconds()/float64(b.N), "pack-s")
 	b.ReportMetric(tRestore.Seconds()/float64(b.N), "restore-s")
+	b.ReportMetric(cpuRestore.Seconds()/float64(b.N), "restore-cpu-s")
 }
 
 // smallTree writes n files of 1 KiB of random bytes under dir/src, in 100

@@ -162,14 +162,17 @@ func (t *tmpNames) next() string {
 	return t.prefix + strconv.FormatUint(t.n.Add(1), 36)
 }
 
-// batch is a run of consecutive file entries, handed to one writer.
+// batch is a run of consecutive file entries of one directory, handed to
+// one writer.
 type batch struct{ first, end int }
 
-// Batches end after this many files or bytes: large enough that handing
-// them over costs nothing next to writing them, small enough that the
-// writers share a directory of small files evenly.
+// Batches end at the end of a directory's files, or after this many files
+// or bytes. Creating and renaming a file lock its directory, so writers
+// in different directories do not wait for (or spin on) each other; and
+// a batch is large enough that handing it over costs nothing next to
+// writing it.
 const (
-	batchFiles = 32
+	batchFiles = 1024
 	batchBytes = 1 << 20
 )
 
@@ -187,7 +190,7 @@ const (
 //
 // Directories and symlinks are made in manifest order by the calling
 // goroutine; files are written by opts.Writers goroutines, each taking a
-// batch of consecutive files, while opts.Parallel goroutines fetch the
+// batch of consecutive files of one directory, while opts.Parallel goroutines fetch the
 // chunks in manifest order, at most 2·Parallel chunks held at a time.
 // That bound holds whatever the writers' order: the earliest chunk still
 // held is always needed by a file some writer is on (entries use chunks
@@ -281,8 +284,10 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 					return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create symlink %q", e.Path)), err)
 				}
 			case manifest.File:
-				if cur.first >= 0 && cur.end != i {
-					if !flush() { // not consecutive: a directory or link came between
+				// Not consecutive (a directory or link came between) or in
+				// another directory: a new batch.
+				if cur.first >= 0 && (cur.end != i || path.Dir(m.Entries[cur.first].Path) != path.Dir(e.Path)) {
+					if !flush() {
 						return nil
 					}
 				}
