@@ -238,7 +238,7 @@ checks, records and result, without sending every byte over loopback);
 	put.Flags().BoolVar(&synthetic, "synthetic", false, "mark the version as synthetic data (needs --generator)")
 	put.Flags().StringVar(&generator, "generator", "", "what made the synthetic data: job:ID, campaign:NAME, instrument:NAME (a simulator) or model:NAME")
 
-	var getParallel int
+	var getParallel, getWriters int
 	get := &cobra.Command{
 		Use:         "get NAME[@VERSION] DEST",
 		Annotations: map[string]string{refsAnnotation: "1"},
@@ -256,7 +256,7 @@ checks, records and result, without sending every byte over loopback);
 			limitMemory()
 			start := time.Now()
 			st := m.Stats()
-			opts := pack.RestoreOptions{Parallel: getParallel}
+			opts := pack.RestoreOptions{Parallel: getParallel, Writers: getWriters}
 			bar := env.progress(false, st.Bytes, "get "+args[0])
 			if bar != nil {
 				opts.Progress = func(n int64) { bar.Set64(n) }
@@ -273,6 +273,7 @@ checks, records and result, without sending every byte over loopback);
 		},
 	}
 	get.Flags().IntVar(&getParallel, "parallel", 8, "concurrent chunk downloads")
+	get.Flags().IntVar(&getWriters, "writers", 4, "files written at once (more helps on network file systems)")
 
 	var versJSON bool
 	versions := &cobra.Command{

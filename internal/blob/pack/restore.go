@@ -11,7 +11,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,10 +27,11 @@ import (
 // RestoreOptions tune Restore.
 type RestoreOptions struct {
 	Parallel int  // concurrent chunk fetches; default 4
+	Writers  int  // files written at once; default 4
 	Sync     bool // fsync every restored file before renaming it into place
-	// Progress, if set, is called with the bytes of files written so far
-	// after each piece of a file is written, from the goroutine that
-	// called Restore.
+	// Progress, if set, is called with the bytes of files written so far,
+	// a few times a second and once at the end, from the goroutine that
+	// called Restore; each call reports more than the one before.
 	Progress func(written int64)
 }
 
@@ -39,28 +42,36 @@ type RestoreResult struct {
 }
 
 // fetcher fetches a plan of chunks in order, a bounded window ahead of the
-// consumer, and hands them over in order. It lives for one call, which is
-// why it holds that call's ctx.
+// writers, and hands each to every piece that needs it. A chunk is dropped
+// (and its place in the window given to the next) once all its pieces have
+// been written, in whatever order the writers get to them. It lives for
+// one call, which is why it holds that call's ctx.
 type fetcher struct {
 	ctx   context.Context
-	g     blob.Getter
-	plan  []blob.ID
-	slots []chan []byte
+	slots []slot
 	sem   chan struct{}
 }
 
-func newFetcher(ctx context.Context, g blob.Getter, plan []blob.ID, parallel int) (*fetcher, *errgroup.Group) {
-	eg, ctx := errgroup.WithContext(ctx)
-	f := &fetcher{ctx: ctx, g: g, plan: plan, slots: make([]chan []byte, len(plan)), sem: make(chan struct{}, 2*parallel)}
+type slot struct {
+	ready chan struct{} // closed once data is set
+	data  []byte
+	refs  atomic.Int32 // pieces still to be written from it
+}
+
+// newFetcher starts fetching plan into eg, at most 2·parallel chunks held
+// at a time; refs[i] is the number of pieces that will read chunk i.
+func newFetcher(ctx context.Context, eg *errgroup.Group, g blob.Getter, plan []blob.ID, refs []int32, parallel int) *fetcher {
+	f := &fetcher{ctx: ctx, slots: make([]slot, len(plan)), sem: make(chan struct{}, 2*parallel)}
 	for i := range f.slots {
-		f.slots[i] = make(chan []byte, 1)
+		f.slots[i].ready = make(chan struct{})
+		f.slots[i].refs.Store(refs[i])
 	}
 	next := make(chan int)
 	eg.Go(func() error {
 		defer close(next)
 		for i := range plan {
 			select {
-			case f.sem <- struct{}{}: // released by the consumer
+			case f.sem <- struct{}{}: // released by the last piece's writer
 			case <-ctx.Done():
 				return nil
 			}
@@ -86,51 +97,84 @@ func newFetcher(ctx context.Context, g blob.Getter, plan []blob.ID, parallel int
 				if err != nil {
 					return err
 				}
-				f.slots[i] <- b
+				f.slots[i].data = b
+				close(f.slots[i].ready)
 			}
 			return nil
 		})
 	}
-	return f, eg
+	return f
 }
 
-// get returns chunk i of the plan; release(i) must follow when done.
+// get returns chunk i of the plan; release(i) must follow once the piece
+// read from it is written.
 func (f *fetcher) get(i int) ([]byte, error) {
+	s := &f.slots[i]
 	select {
-	case b := <-f.slots[i]:
-		f.slots[i] <- b // keep it for further pieces of the same chunk
-		return b, nil
+	case <-s.ready:
+		return s.data, nil
 	case <-f.ctx.Done():
 		return nil, f.ctx.Err()
 	}
 }
 
 func (f *fetcher) release(i int) {
-	<-f.slots[i]
-	f.slots[i] = nil
-	<-f.sem
+	s := &f.slots[i]
+	if s.refs.Add(-1) == 0 {
+		s.data = nil
+		<-f.sem
+	}
 }
 
 // plan lists the chunks files need, in order, merging consecutive uses of
-// the same chunk (small files share chunks), and each piece's plan index.
-func plan(m *manifest.Manifest) (ids []blob.ID, idx [][]int) {
+// the same chunk (small files share chunks), each piece's plan index, and
+// how many pieces read each planned chunk.
+func plan(m *manifest.Manifest) (ids []blob.ID, idx [][]int, refs []int32) {
 	idx = make([][]int, len(m.Entries))
 	for i, e := range m.Entries {
 		for _, c := range e.Chunks {
 			if len(ids) == 0 || ids[len(ids)-1] != c.ID {
 				ids = append(ids, c.ID)
+				refs = append(refs, 0)
 			}
 			idx[i] = append(idx[i], len(ids)-1)
+			refs[len(refs)-1]++
 		}
 	}
-	return ids, idx
+	return ids, idx, refs
 }
 
-func tmpName(p string) string {
+// tmpNames hands out the names files are written under before they are
+// renamed into place: one random prefix per restore and a counter, so a
+// name costs no system call.
+type tmpNames struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newTmpNames() *tmpNames {
 	var b [8]byte
 	rand.Read(b[:])
-	return path.Join(path.Dir(p), ".genesis-restore-"+hex.EncodeToString(b[:]))
+	return &tmpNames{prefix: ".genesis-restore-" + hex.EncodeToString(b[:]) + "-"}
 }
+
+func (t *tmpNames) next() string {
+	return t.prefix + strconv.FormatUint(t.n.Add(1), 36)
+}
+
+// batch is a run of consecutive file entries of one directory, handed to
+// one writer.
+type batch struct{ first, end int }
+
+// Batches end at the end of a directory's files, or after this many files
+// or bytes. Creating and renaming a file lock its directory, so writers
+// in different directories do not wait for (or spin on) each other; and
+// a batch is large enough that handing it over costs nothing next to
+// writing it.
+const (
+	batchFiles = 1024
+	batchBytes = 1 << 20
+)
 
 // Restore writes m's tree under dest (created if missing), byte for byte.
 // Every file is verified against its hash, and every chunk by the store
@@ -140,8 +184,17 @@ func tmpName(p string) string {
 // Nothing is ever written outside dest: paths are validated and all file
 // operations go through an os.Root, which also refuses to follow symlinks
 // (pre-existing or restored) out of dest. Existing files at manifest paths
-// are replaced. On error, files already restored stay. Not restored:
-// ownership (not recorded) and symlink mtimes (os.Root has no Lchtimes).
+// are replaced. On error, files already restored stay, and no temp file
+// is left behind. Not restored: ownership (not recorded) and symlink
+// mtimes (os.Root has no Lchtimes).
+//
+// Directories and symlinks are made in manifest order by the calling
+// goroutine; files are written by opts.Writers goroutines, each taking a
+// batch of consecutive files of one directory, while opts.Parallel goroutines fetch the
+// chunks in manifest order, at most 2·Parallel chunks held at a time.
+// That bound holds whatever the writers' order: the earliest chunk still
+// held is always needed by a file some writer is on (entries use chunks
+// in nondecreasing plan order), so the window always moves.
 func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest string, opts RestoreOptions) (*RestoreResult, error) {
 	const op errors.Op = "pack.Restore"
 	if err := m.Validate(); err != nil {
@@ -149,6 +202,9 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
+	}
+	if opts.Writers <= 0 {
+		opts.Writers = 4
 	}
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return nil, errors.E(op, errors.Invalid, errors.Msg("cannot create the destination directory "+destProblem(dest, err)), err)
@@ -159,23 +215,55 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 	}
 	defer root.Close()
 
-	ids, idx := plan(m)
-	fctx, cancel := context.WithCancel(ctx)
+	ids, idx, refs := plan(m)
+	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	f, eg := newFetcher(fctx, g, ids, opts.Parallel)
-	res := &RestoreResult{}
-	var written int64
-	wrote := func(n int) {
-		written += int64(n)
-		if opts.Progress != nil {
-			opts.Progress(written)
+	eg, gctx := errgroup.WithContext(rctx)
+	f := newFetcher(gctx, eg, g, ids, refs, opts.Parallel)
+	w := &writer{root: root, f: f, m: m, idx: idx, sync: opts.Sync, tmp: newTmpNames()}
+	work := make(chan batch, opts.Writers)
+	for range opts.Writers {
+		eg.Go(func() error { return w.run(work) })
+	}
+
+	// Progress from the writers' counter, on this goroutine.
+	var reported int64
+	report := func() {
+		if n := w.written.Load(); opts.Progress != nil && n > reported {
+			reported = n
+			opts.Progress(n)
 		}
 	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	stopped := false // the writers stopped before every file was handed over
+	send := func(b batch) bool {
+		for {
+			select {
+			case work <- b:
+				return true
+			case <-gctx.Done():
+				stopped = true
+				return false
+			case <-tick.C:
+				report()
+			}
+		}
+	}
+
 	made := map[string]bool{".": true}
-	dirs := &dirRoot{root: root}
-	defer dirs.close()
-	werr := func() error {
-		released := 0 // plan entries below this have been released
+	derr := func() error {
+		defer close(work)
+		cur := batch{first: -1}
+		var curBytes int64
+		flush := func() bool {
+			if cur.first < 0 {
+				return true
+			}
+			ok := send(cur)
+			cur, curBytes = batch{first: -1}, 0
+			return ok
+		}
 		for i, e := range m.Entries {
 			if dir := path.Dir(e.Path); !made[dir] {
 				if err := root.MkdirAll(dir, 0o700); err != nil {
@@ -196,35 +284,55 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 					return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create symlink %q", e.Path)), err)
 				}
 			case manifest.File:
-				dr, err := dirs.get(path.Dir(e.Path))
-				if err != nil {
-					return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot open the directory of %q", e.Path)), err)
+				// Not consecutive (a directory or link came between) or in
+				// another directory: a new batch.
+				if cur.first >= 0 && (cur.end != i || path.Dir(m.Entries[cur.first].Path) != path.Dir(e.Path)) {
+					if !flush() {
+						return nil
+					}
 				}
-				if err := writeFile(dr, path.Base(e.Path), f, e, idx[i], &released, opts.Sync, wrote); err != nil {
-					return errors.E(op, err)
+				if cur.first < 0 {
+					cur.first = i
 				}
-				res.Files++
-				res.Bytes += e.Size
+				cur.end = i + 1
+				curBytes += e.Size
+				if cur.end-cur.first >= batchFiles || curBytes >= batchBytes {
+					if !flush() {
+						return nil
+					}
+				}
 			}
 		}
+		flush()
 		return nil
 	}()
-	if werr != nil {
-		cancel() // stop the fetchers
+	if derr != nil {
+		cancel() // stop the fetchers and writers
 	}
-	ferr := eg.Wait()
-	if werr != nil {
-		if ctx.Err() != nil {
-			return nil, errors.E(op, errors.Canceled, ctx.Err())
+	// Wait for the writers, reporting progress meanwhile.
+	done := make(chan error, 1)
+	go func() { done <- eg.Wait() }()
+	var werr error
+wait:
+	for {
+		select {
+		case werr = <-done:
+			break wait
+		case <-tick.C:
+			report()
 		}
-		if ferr != nil && errors.IsErr(werr, context.Canceled) {
-			return nil, errors.E(op, ferr)
-		}
-		return nil, werr
 	}
-	if ferr != nil {
-		return nil, errors.E(op, ferr)
+	switch {
+	case ctx.Err() != nil && (derr != nil || werr != nil || stopped):
+		return nil, errors.E(op, errors.Canceled, ctx.Err())
+	case derr != nil:
+		return nil, derr
+	case werr != nil:
+		return nil, errors.E(op, werr)
+	case stopped: // cannot happen: the writers stop only on an error or cancel
+		return nil, errors.E(op, errors.Internal, errors.Msg("the restore stopped before every file was written"))
 	}
+	report()
 	// Directory modes and times last (deepest first): writing into a
 	// directory changes its mtime, and a read-only directory would refuse
 	// its own files.
@@ -239,7 +347,7 @@ func Restore(ctx context.Context, g blob.Getter, m *manifest.Manifest, dest stri
 		}
 		root.Chtimes(e.Path, t, t)
 	}
-	return res, nil
+	return &RestoreResult{Files: int(w.files.Load()), Bytes: w.bytes.Load()}, nil
 }
 
 func modeFlags(b uint32) os.FileMode {
@@ -256,66 +364,165 @@ func modeFlags(b uint32) os.FileMode {
 	return m
 }
 
-// dirRoot holds the directory the files being restored go into, opened
-// as an os.Root of its own: an os.Root resolves a multi-component path one
-// component at a time (an openat and a close each), so creating, renaming
-// and stamping a file by its name in its own directory's Root takes a
-// third of the system calls. Manifest entries come sorted by path, so a
-// directory's files are consecutive and one open Root at a time suffices.
-type dirRoot struct {
-	root *os.Root // dest
-	dir  string   // the directory cur is, "" if none
-	cur  *os.Root
+// writer writes the files of batches; its run is one writer goroutine.
+type writer struct {
+	root *os.Root
+	f    *fetcher
+	m    *manifest.Manifest
+	idx  [][]int
+	sync bool
+	tmp  *tmpNames
+
+	written, bytes, files atomic.Int64
 }
 
-// get returns the Root of dir (a slash path relative to dest).
-func (d *dirRoot) get(dir string) (*os.Root, error) {
-	if dir == "." {
-		return d.root, nil
+func (w *writer) run(work <-chan batch) error {
+	dirs := &dirCache{root: w.root}
+	defer dirs.close()
+	for b := range work {
+		for i := b.first; i < b.end; i++ {
+			e := w.m.Entries[i]
+			d, err := dirs.get(path.Dir(e.Path))
+			if err != nil {
+				return errors.E(errors.Op("pack.Restore"), errors.Invalid, errors.Msg(fmt.Sprintf("cannot open the directory of %q", e.Path)), err)
+			}
+			if err := w.writeFile(d, path.Base(e.Path), e, w.idx[i]); err != nil {
+				return err
+			}
+			w.files.Add(1)
+			w.bytes.Add(e.Size)
+		}
 	}
+	return nil
+}
+
+// outDir is a directory of the restored tree, in which a writer creates,
+// renames and removes files by single-component names, so that no name is
+// resolved from dest again (and none can lead out of it: the directory
+// itself was opened through dest's os.Root). openOutDir, per platform,
+// gives the cheapest one: on Linux the directory's descriptor used with
+// the *at system calls directly; elsewhere an os.Root of its own.
+type outDir interface {
+	create(name string) (outFile, error) // new file, mode 0600, must not exist
+	rename(from, to string) error
+	remove(name string)
+	chtimes(name string, t time.Time)
+	close()
+}
+
+// outFile is a file being restored.
+type outFile interface {
+	io.Writer
+	chmod(mode uint32) error // permission, setuid, setgid and sticky bits
+	setTimes(t time.Time) error
+	sync() error
+	close() error
+}
+
+// rootDir is the portable outDir.
+type rootDir struct {
+	r   *os.Root
+	own bool // close r with the rootDir
+}
+
+func (d rootDir) create(name string) (outFile, error) {
+	f, err := d.r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+func (d rootDir) rename(from, to string) error     { return d.r.Rename(from, to) }
+func (d rootDir) remove(name string)               { d.r.Remove(name) }
+func (d rootDir) chtimes(name string, t time.Time) { d.r.Chtimes(name, t, t) }
+func (d rootDir) close() {
+	if d.own {
+		d.r.Close()
+	}
+}
+
+type osFile struct{ f *os.File }
+
+func (f osFile) Write(p []byte) (int, error) { return f.f.Write(p) }
+func (f osFile) chmod(mode uint32) error {
+	return f.f.Chmod(os.FileMode(mode&0o777) | modeFlags(mode))
+}
+func (f osFile) setTimes(t time.Time) error { return setFileTimes(f.f, t) }
+func (f osFile) sync() error                { return f.f.Sync() }
+func (f osFile) close() error               { return f.f.Close() }
+
+// dirCache holds the directory the files being restored go into, opened
+// on its own: resolving a multi-component path in an os.Root takes an
+// openat and a close per component, so creating, renaming and stamping a
+// file by its name in its own directory takes a third of the system
+// calls. Manifest entries come sorted by path, so a directory's files are
+// consecutive and one open directory at a time (per writer) suffices.
+type dirCache struct {
+	root *os.Root // dest
+	dir  string   // the directory cur is, "" if none
+	cur  outDir
+}
+
+// get returns the outDir of dir (a slash path relative to dest).
+func (d *dirCache) get(dir string) (outDir, error) {
 	if d.cur != nil && d.dir == dir {
 		return d.cur, nil
 	}
 	d.close()
-	r, err := d.root.OpenRoot(dir)
+	od, err := openDir(d.root, dir)
 	if err != nil {
 		return nil, err
 	}
-	d.dir, d.cur = dir, r
-	return r, nil
+	d.dir, d.cur = dir, od
+	return od, nil
 }
 
-func (d *dirRoot) close() {
+func (d *dirCache) close() {
 	if d.cur != nil {
-		d.cur.Close()
+		d.cur.close()
 		d.dir, d.cur = "", nil
 	}
 }
 
-// writeFile restores the file e as name in the directory root.
-func writeFile(root *os.Root, name string, f *fetcher, e manifest.Entry, idx []int, released *int, sync bool, wrote func(int)) error {
+// openDir is openOutDir; tests set it to openRootDir to run the portable
+// path too.
+var openDir = openOutDir
+
+// openRootDir is the portable openOutDir.
+func openRootDir(root *os.Root, dir string) (outDir, error) {
+	if dir == "." {
+		return rootDir{r: root}, nil
+	}
+	r, err := root.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return rootDir{r: r, own: true}, nil
+}
+
+// writeFile restores the file e as name in the directory d: create a
+// temp file, write, check the hash, set mode and times through the open
+// file, close, rename.
+func (w *writer) writeFile(d outDir, name string, e manifest.Entry, idx []int) error {
 	const op errors.Op = "pack.writeFile"
-	tmp := tmpName(name)
-	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp := w.tmp.next()
+	out, err := d.create(tmp)
 	if err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create %q", e.Path)), err)
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			out.Close()
-			root.Remove(tmp)
+			out.close()
+			d.remove(tmp)
 		}
 	}()
 	h := newFileHasher(e.Size)
 	defer h.stop()
 	for j, c := range e.Chunks {
 		pi := idx[j]
-		for *released < pi {
-			f.release(*released)
-			*released++
-		}
-		data, err := f.get(pi)
+		data, err := w.f.get(pi)
 		if err != nil {
 			return err
 		}
@@ -324,34 +531,48 @@ func writeFile(root *os.Root, name string, f *fetcher, e manifest.Entry, idx []i
 		}
 		piece := data[c.Offset : c.Offset+c.Size]
 		if _, err := out.Write(piece); err != nil {
-			return errors.E(op, errors.Internal, err)
+			return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("cannot write %q", e.Path)), err)
 		}
 		h.write(piece)
-		wrote(len(piece))
+		w.f.release(pi)
+		w.written.Add(int64(len(piece)))
 	}
 	if h.sum() != e.Hash {
 		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("restored %q does not match its file hash", e.Path)))
 	}
-	if err := out.Chmod(os.FileMode(e.Mode&0o777) | modeFlags(e.Mode)); err != nil {
+	if err := out.chmod(e.Mode); err != nil {
 		return errors.E(op, errors.Internal, err)
 	}
-	if sync {
-		if err := out.Sync(); err != nil {
+	// The times go on through the open file (no lookup by name); rename
+	// leaves them as they are.
+	t := time.Unix(0, e.MTime)
+	timesSet := out.setTimes(t) == nil
+	if w.sync {
+		if err := out.sync(); err != nil {
 			return errors.E(op, errors.Internal, err)
 		}
 	}
-	if err := out.Close(); err != nil {
-		return errors.E(op, errors.Internal, err)
+	err = out.close()
+	out = closedFile{}
+	if err != nil {
+		return errors.E(op, errors.Internal, errors.Msg(fmt.Sprintf("cannot write %q", e.Path)), err)
 	}
 	// rename(2) replaces an existing symlink itself, never its target.
-	if err := root.Rename(tmp, name); err != nil {
+	if err := d.rename(tmp, name); err != nil {
 		return errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf("cannot create %q", e.Path)), err)
 	}
 	ok = true
-	t := time.Unix(0, e.MTime)
-	root.Chtimes(name, t, t)
+	if !timesSet {
+		d.chtimes(name, t)
+	}
 	return nil
 }
+
+// closedFile stands for a file already closed, so that the clean-up does
+// not close its descriptor twice (it may belong to another file by then).
+type closedFile struct{ outFile }
+
+func (closedFile) close() error { return nil }
 
 // fileHasher hashes a file's pieces; for large files on another goroutine,
 // so hashing overlaps with writing. The pieces are never modified after
