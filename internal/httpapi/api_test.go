@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ type harness struct {
 	router routers.Router
 	doc    *openapi3.T
 	seen   map[string]bool // operations exercised
+	seenMu *sync.Mutex     // requests may run at once (replicas_test); shared by copies
 	jobs   *jobs.Service
 	sites  *sites.Registry
 	camp   *campaign.Service
@@ -161,7 +163,7 @@ func newHarness(t *testing.T, db store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib, db: db, cat: cat, ix: ix, az: az, reports: reports}
+	return &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, seenMu: new(sync.Mutex), jobs: js, sites: reg, camp: camp, unix: unixClient, instruments: ins, ids: id, lib: lib, db: db, cat: cat, ix: ix, az: az, reports: reports}
 }
 
 func init() {
@@ -267,6 +269,13 @@ func (h *harness) doWith(c *http.Client, method, path, token string, body any, h
 	return resp{res.StatusCode, res.Header, out}
 }
 
+// markSeen records that an operation was exercised.
+func (h *harness) markSeen(op string) {
+	h.seenMu.Lock()
+	h.seen[op] = true
+	h.seenMu.Unlock()
+}
+
 func (h *harness) validate(req *http.Request, reqBody []byte, res *http.Response, resBody []byte) {
 	h.t.Helper()
 	route, params, err := h.router.FindRoute(req)
@@ -275,13 +284,13 @@ func (h *harness) validate(req *http.Request, reqBody []byte, res *http.Response
 			return // unknown paths are not in the document, by design
 		}
 		if strings.Contains(req.URL.Path, "/files/") {
-			h.seen["GET /api/v1/assets/{name}/versions/{version}/files/{path}"] = true
+			h.markSeen("GET /api/v1/assets/{name}/versions/{version}/files/{path}")
 			return // a nested {path...} has no OpenAPI template
 		}
 		h.t.Errorf("%s %s: not in the OpenAPI document: %v", req.Method, req.URL.Path, err)
 		return
 	}
-	h.seen[route.Method+" "+route.Path] = true
+	h.markSeen(route.Method + " " + route.Path)
 	req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	in := &openapi3filter.RequestValidationInput{
 		Request: req, PathParams: params, Route: route,
@@ -577,6 +586,15 @@ func TestAPI(t *testing.T) {
 		}
 		if cp.Size < 20 || !strings.Contains(cp.Signed, cp.Origin) {
 			t.Fatalf("checkpoint = %+v", cp)
+		}
+		// The same log in the C2SP tlog-tiles layout, for witnesses: a
+		// signed checkpoint of the same origin, at least as large, and no
+		// entry bundle (raw records would bypass the read rule above).
+		if r := h.do("GET", "/api/v1/audit/tlog/checkpoint", aliceTok, nil); r.status != 200 || !strings.HasPrefix(string(r.body), cp.Origin+"\n") {
+			t.Errorf("tlog checkpoint = %d %q", r.status, r.body)
+		}
+		if r := h.do("GET", "/api/v1/audit/tlog/tile/entries/000.p/1", aliceTok, nil); r.status != 404 {
+			t.Errorf("tlog entry bundle = %d %s, want 404", r.status, r.body)
 		}
 		var all, mine httpapi.AuditEntries
 		h.do("GET", "/api/v1/audit/entries?from=0&limit=1000", admin, nil).decode(t, &all)
@@ -1120,7 +1138,7 @@ func TestOptionalParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}}
+	h := &harness{t: t, srv: srv, ts: ts, admin: secret, router: router, doc: doc, seen: map[string]bool{}, seenMu: new(sync.Mutex)}
 	for _, o := range h.operations() {
 		var body any
 		if len(o.bodyTypes()) > 0 {

@@ -31,7 +31,7 @@ func secondReplica(t *testing.T, h *harness, db store.DB) *harness {
 		t.Fatal(err)
 	}
 	h2 := *h
-	h2.srv, h2.ts, h2.seen, h2.doc, h2.router = srv, ts, map[string]bool{}, doc, router
+	h2.srv, h2.ts, h2.seen, h2.seenMu, h2.doc, h2.router = srv, ts, map[string]bool{}, new(sync.Mutex), doc, router
 	return &h2
 }
 
