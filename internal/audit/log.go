@@ -89,6 +89,30 @@ type Options struct {
 	OnAppend func(sync bool, d time.Duration, err error)
 }
 
+// check refuses Options without a matching key pair and fills in the
+// defaults both backends share (MaxPending, Now, Logger, LabelKey).
+func (o *Options) check() error {
+	if o.Signer == nil || o.Verifier == nil {
+		return errors.E(errors.Invalid, errors.Msg("audit log needs a signing key"))
+	}
+	if o.Signer.Name() != o.Verifier.Name() || o.Signer.KeyHash() != o.Verifier.KeyHash() {
+		return errors.E(errors.Invalid, errors.Msg("audit signer and verifier keys differ"))
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 8192
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if len(o.LabelKey) == 0 {
+		o.LabelKey = NewLabelKey()
+	}
+	return nil
+}
+
 // Log is the audit log in one local directory. It is safe for concurrent
 // use; one process at a time may open a directory.
 type Log struct {
@@ -139,11 +163,8 @@ type Log struct {
 // tile; Verify re-hashes everything.
 func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	const op errors.Op = "audit.Open"
-	if opts.Signer == nil || opts.Verifier == nil {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("audit log needs a signing key"))
-	}
-	if opts.Signer.Name() != opts.Verifier.Name() || opts.Signer.KeyHash() != opts.Verifier.KeyHash() {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("audit signer and verifier keys differ"))
+	if err := opts.check(); err != nil {
+		return nil, errors.E(op, err)
 	}
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = 50 * time.Millisecond
@@ -153,18 +174,6 @@ func Open(ctx context.Context, dir string, opts Options) (*Log, error) {
 	}
 	if opts.CheckpointInterval > 5*time.Second {
 		opts.CheckpointInterval = 5 * time.Second
-	}
-	if opts.MaxPending <= 0 {
-		opts.MaxPending = 8192
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if len(opts.LabelKey) == 0 {
-		opts.LabelKey = NewLabelKey()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, errors.E(op, err)

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -103,23 +102,8 @@ const (
 // Close returns.
 func OpenStore(ctx context.Context, db store.DB, opts Options) (*StoreLog, error) {
 	const op errors.Op = "audit.OpenStore"
-	if opts.Signer == nil || opts.Verifier == nil {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("audit log needs a signing key"))
-	}
-	if opts.Signer.Name() != opts.Verifier.Name() || opts.Signer.KeyHash() != opts.Verifier.KeyHash() {
-		return nil, errors.E(op, errors.Invalid, errors.Msg("audit signer and verifier keys differ"))
-	}
-	if opts.MaxPending <= 0 {
-		opts.MaxPending = 8192
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if len(opts.LabelKey) == 0 {
-		opts.LabelKey = NewLabelKey()
+	if err := opts.check(); err != nil {
+		return nil, errors.E(op, err)
 	}
 	l := &StoreLog{
 		db: db, opts: opts, origin: opts.Signer.Name(),
