@@ -155,45 +155,20 @@ func (ix *pgIndex) Delete(ctx context.Context, tx store.Tx, id string) error {
 // pgDeltas accumulates one transaction's changes to search_class_facets
 // (migration 0032: the empty facet with the empty value counts a class's
 // documents) and to search_stats (0035).
-type pgDeltas struct {
-	facets map[facetKey]int64
-	stats  map[ClassID]*corpusStats
-}
+// The counting is SQLite's (deltas); what differs is where it is
+// written (apply) and that every class also counts its documents.
+type pgDeltas struct{ *deltas }
 
-func newPGDeltas() pgDeltas {
-	return pgDeltas{facets: map[facetKey]int64{}, stats: map[ClassID]*corpusStats{}}
-}
+func newPGDeltas() pgDeltas { return pgDeltas{newDeltas()} }
 
 // add counts a document (sign 1) or uncounts it (-1). lens is nil for a
 // document indexed before 0035 that Reindex has not reached: it is not in
 // search_stats yet.
 func (dl pgDeltas) add(class ClassID, kind, domain, org string, synthetic bool, keywords []string, lens *[nFields]int64, sign int64) {
 	dl.facets[facetKey{class, "", ""}] += sign
-	for _, f := range [][2]string{{FacetKind, kind}, {FacetDomain, domain}, {FacetOrg, org}} {
-		if f[1] != "" {
-			dl.facets[facetKey{class, f[0], f[1]}] += sign
-		}
-	}
-	for _, kw := range keywords {
-		dl.facets[facetKey{class, FacetKeyword, kw}] += sign
-	}
-	if synthetic {
-		dl.facets[facetKey{class, FacetSynthetic, "true"}] += sign
-	}
+	dl.addFacets(class, kind, domain, org, synthetic, keywords, sign)
 	if lens != nil {
 		dl.addStats(class, lens, sign)
-	}
-}
-
-func (dl pgDeltas) addStats(class ClassID, lens *[nFields]int64, sign int64) {
-	st := dl.stats[class]
-	if st == nil {
-		st = &corpusStats{}
-		dl.stats[class] = st
-	}
-	st.n += sign
-	for i := range lens {
-		st.lens[i] += sign * lens[i]
 	}
 }
 

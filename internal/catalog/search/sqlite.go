@@ -61,6 +61,13 @@ func newDeltas() *deltas {
 }
 
 func (dl *deltas) add(class ClassID, kind, domain, org string, synthetic bool, keywords []string, lens [nFields]int64, sign int64) {
+	dl.addStats(class, &lens, sign)
+	dl.addFacets(class, kind, domain, org, synthetic, keywords, sign)
+}
+
+// addStats counts a document's field lengths into its class's corpus
+// statistics (sign 1) or takes them out (-1).
+func (dl *deltas) addStats(class ClassID, lens *[nFields]int64, sign int64) {
 	st := dl.stats[class]
 	if st == nil {
 		st = &corpusStats{}
@@ -70,6 +77,11 @@ func (dl *deltas) add(class ClassID, kind, domain, org string, synthetic bool, k
 	for i := range lens {
 		st.lens[i] += sign * lens[i]
 	}
+}
+
+// addFacets counts a document's facet values in its class (sign 1) or
+// takes them out (-1).
+func (dl *deltas) addFacets(class ClassID, kind, domain, org string, synthetic bool, keywords []string, sign int64) {
 	for _, f := range [][2]string{{FacetKind, kind}, {FacetDomain, domain}, {FacetOrg, org}} {
 		if f[1] != "" {
 			dl.facets[facetKey{class, f[0], f[1]}] += sign
