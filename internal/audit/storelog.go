@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -57,6 +58,11 @@ type StoreLog struct {
 
 	cmu   sync.Mutex
 	cache map[tileKey][]byte // committed tiles (immutable)
+
+	// batchHook, if set (by tests), is called inside each batch's
+	// transaction after its entries are inserted; an error rolls the
+	// batch back as a crash before commit would.
+	batchHook func(first uint64, n int) error
 }
 
 type tileKey struct {
@@ -422,7 +428,7 @@ func (l *StoreLog) run() {
 			for i, a := range batch {
 				data[i] = a.data
 			}
-			first, err := l.commit(data)
+			first, err := l.commit(data, anyPosition)
 			if err != nil {
 				l.opts.Logger.Error("audit: cannot commit to the shared audit log; refusing these appends", "entries", n, "err", err)
 				err = errors.E(errors.Unavailable, errors.Msg("audit log cannot be written"), err)
@@ -437,8 +443,14 @@ func (l *StoreLog) run() {
 	}
 }
 
+// anyPosition is commit's at for appends, which go wherever the log ends.
+const anyPosition = -1
+
 // commit appends entries in one transaction and returns the first's index.
-func (l *StoreLog) commit(entries [][]byte) (uint64, error) {
+// If at is not anyPosition, the log must hold exactly at entries (Import
+// copies into a log no one else appends to); otherwise it refuses with
+// Conflict and writes nothing.
+func (l *StoreLog) commit(entries [][]byte, at int64) (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
 	l.tmu.Lock()
@@ -468,6 +480,9 @@ func (l *StoreLog) commit(entries [][]byte) (uint64, error) {
 			return err
 		}
 		first = l.tree.size
+		if at != anyPosition && first != uint64(at) {
+			return errors.E(errors.Conflict, errors.Msg(fmt.Sprintf("the shared audit log holds %d entries, not %d: is a replica appending to it?", first, at)))
+		}
 		var tiles []fullTile
 		for _, e := range entries {
 			tiles = l.tree.appendLeaf(tlog.RecordHash(e), tiles)
@@ -482,6 +497,11 @@ func (l *StoreLog) commit(entries [][]byte) (uint64, error) {
 				args = append(args, int64(first)+int64(i), entries[i])
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO audit_entries (idx, data) VALUES `+store.RowsOf(hi-lo, 2), args...); err != nil {
+				return err
+			}
+		}
+		if l.batchHook != nil {
+			if err := l.batchHook(first, len(entries)); err != nil {
 				return err
 			}
 		}
