@@ -3,6 +3,9 @@ package audit
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -110,4 +113,59 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 		return Checkpoint{}, errors.E(op, errors.Invalid, errors.Msg("checkpoint origin differs from the key name"))
 	}
 	return c, nil
+}
+
+// LoadCheckpoint reads a signed checkpoint saved earlier (SaveCheckpoint,
+// or the "checkpoint" a log serves over HTTP, saved as it came) and opens
+// it with v: audit verify --trusted.
+func LoadCheckpoint(path string, v note.Verifier) (Checkpoint, error) {
+	const op errors.Op = "audit.LoadCheckpoint"
+	f, err := os.Open(path)
+	if err != nil {
+		return Checkpoint{}, errors.E(op, errors.NotExist, errors.Msg("cannot read the trusted checkpoint "+path), err)
+	}
+	defer f.Close()
+	msg, err := io.ReadAll(io.LimitReader(f, maxCheckpointSize+1))
+	if err != nil {
+		return Checkpoint{}, errors.E(op, errors.Invalid, errors.Msg("cannot read the trusted checkpoint "+path), err)
+	}
+	cp, err := OpenCheckpoint(msg, v)
+	if err != nil {
+		return Checkpoint{}, errors.E(op, errors.Invalid, errors.Msg(path+" is not a checkpoint of this log signed with its key"), err)
+	}
+	return cp, nil
+}
+
+// SaveCheckpoint writes a signed checkpoint note to path, replacing it
+// atomically (a crash leaves the old file or the new one, never a mix):
+// audit verify --save.
+func SaveCheckpoint(path string, msg []byte) error {
+	const op errors.Op = "audit.SaveCheckpoint"
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return errors.E(op, errors.Invalid, errors.Msg("cannot write "+path), err)
+	}
+	_, err = f.Write(msg)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return errors.E(op, errors.Invalid, errors.Msg("cannot write "+path), err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -97,6 +99,39 @@ func FuzzOpenCheckpoint(f *testing.F) {
 		// Only the note signed above can verify (no key for anything else).
 		if got != cp {
 			t.Fatalf("forged checkpoint accepted: %+v", got)
+		}
+	})
+}
+
+// FuzzLoadCheckpoint: a trusted checkpoint file is what OpenCheckpoint
+// accepts, nothing more.
+func FuzzLoadCheckpoint(f *testing.F) {
+	s, v := testKeys(f)
+	msg, err := SignCheckpoint(Checkpoint{Origin: s.Name(), Size: 7}, s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(msg)
+	f.Add(append(append([]byte(nil), msg...), '\n'))
+	f.Add(msg[:len(msg)-1])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "cp")
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadCheckpoint(p, v)
+		want, werr := OpenCheckpoint(b, v)
+		if (err == nil) != (werr == nil) || got != want {
+			t.Fatalf("LoadCheckpoint %+v %v, OpenCheckpoint %+v %v", got, err, want, werr)
+		}
+		if err == nil {
+			q := filepath.Join(t.TempDir(), "saved")
+			if err := SaveCheckpoint(q, b); err != nil {
+				t.Fatal(err)
+			}
+			if again, err := LoadCheckpoint(q, v); err != nil || again != got {
+				t.Fatalf("saved and loaded: %+v %v", again, err)
+			}
 		}
 	})
 }

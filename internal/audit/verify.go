@@ -24,11 +24,17 @@ import (
 // Report is the outcome of Verify.
 type Report struct {
 	Origin     string
-	Entries    uint64      // complete entries in the entries file
-	Checkpoint Checkpoint  // the latest signed checkpoint
-	Previous   *Checkpoint // checkpoint.prev, if present
-	Root       tlog.Hash   // recomputed root of the first Checkpoint.Size entries
-	Tiles      int         // tile files checked byte for byte
+	Entries    uint64     // complete entries in the entries file
+	Checkpoint Checkpoint // the latest signed checkpoint
+	// CheckpointNote is Checkpoint's signed note, as the log serves it
+	// (what audit verify --save keeps for the next --trusted).
+	CheckpointNote []byte
+	Previous       *Checkpoint // checkpoint.prev, if present
+	Root           tlog.Hash   // recomputed root of the first Checkpoint.Size entries
+	Tiles          int         // tile files checked byte for byte
+	// Trusted are the VerifyOptions.Trusted checkpoints the log was proved
+	// to extend (a consistency proof to Checkpoint verified).
+	Trusted []Checkpoint
 	// Pending counts complete entries after the checkpoint, and TornBytes
 	// an incomplete trailing entry: both are what a crash leaves behind
 	// (Open integrates or cuts them off); they are reported, not problems.
@@ -55,7 +61,11 @@ func (r *Report) problem(format string, args ...any) {
 type VerifyOptions struct {
 	// Trusted are checkpoints seen before (by this verifier, a witness, the
 	// metadata store). Each must be a prefix of the current log: this is
-	// what detects a rollback of the whole directory.
+	// what detects a rollback of the whole directory, or a fork (another
+	// history signed with the same key). Verify checks it twice: the root
+	// recomputed from the entries at its size must be its root, and a
+	// consistency proof from it to the latest checkpoint, taken from the
+	// checked tiles, must verify (transparency-dev/merkle/proof).
 	Trusted []Checkpoint
 }
 
@@ -109,7 +119,7 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 	} else if cp, err := OpenCheckpoint(latestMsg, v); err != nil {
 		rep.problem("checkpoint: %v", err)
 	} else {
-		rep.Checkpoint, latestOK = cp, true
+		rep.Checkpoint, rep.CheckpointNote, latestOK = cp, latestMsg, true
 		expect[cp.Size] = append(expect[cp.Size], cp.Hash)
 	}
 	if msg, err := prevMsg, prevErr; err == nil {
@@ -125,6 +135,7 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 	} else if !errors.IsErr(err, fs.ErrNotExist) {
 		rep.problem("checkpoint.prev: %v", err)
 	}
+	trusted := map[uint64][]tlog.Hash{} // sizes of trusted checkpoints → their roots
 	for _, t := range opts.Trusted {
 		if t.Origin != v.Name() {
 			rep.problem("trusted checkpoint is for another log (%q)", t.Origin)
@@ -133,7 +144,7 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 		if latestOK && t.Size > rep.Checkpoint.Size {
 			rep.problem("log rolled back: trusted checkpoint has size %d, log checkpoint %d", t.Size, rep.Checkpoint.Size)
 		}
-		expect[t.Size] = append(expect[t.Size], t.Hash)
+		trusted[t.Size] = append(trusted[t.Size], t.Hash)
 	}
 
 	// Entries, re-hashed with an implementation independent of the writer's.
@@ -175,9 +186,23 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 			rows[L] = rows[L][:0]
 		}
 	}
+	// atCheckpoint is the tree of the latest checkpoint's size (hash
+	// tiles from src, the rows at that size), for consistency proofs.
+	var atCheckpoint *tree
 	checkRoot := func(size uint64) {
+		if latestOK && size == rep.Checkpoint.Size && len(opts.Trusted) > 0 {
+			atCheckpoint = &tree{size: size, full: append([]uint64(nil), fullTiles...), readTile: src.tile}
+			for _, r := range rows {
+				hs := make([]tlog.Hash, len(r)/tlog.HashSize)
+				for i := range hs {
+					copy(hs[i][:], r[i*tlog.HashSize:])
+				}
+				atCheckpoint.rows = append(atCheckpoint.rows, hs)
+			}
+		}
 		want, ok := expect[size]
-		if !ok {
+		forks := trusted[size]
+		if !ok && len(forks) == 0 {
 			return
 		}
 		var root tlog.Hash
@@ -197,6 +222,11 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 		for _, w := range want {
 			if w != root {
 				rep.problem("entries do not match the signed checkpoint of size %d", size)
+			}
+		}
+		for _, w := range forks {
+			if w != root {
+				rep.problem("log forked: its first %d entries are not those of the trusted checkpoint of that size", size)
 			}
 		}
 	}
@@ -240,6 +270,20 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 			rep.problem("the log holds %d entries but a checkpoint covers %d (truncated?)", rep.Entries, size)
 		}
 	}
+	for _, t := range opts.Trusted {
+		if t.Origin != v.Name() || !latestOK || t.Size > rep.Checkpoint.Size {
+			continue // reported above
+		}
+		if t.Size > rep.Entries {
+			rep.problem("log rolled back: the trusted checkpoint covers %d entries, the log holds %d", t.Size, rep.Entries)
+			continue
+		}
+		if err := proveExtends(atCheckpoint, t, rep.Checkpoint); err != nil {
+			rep.problem("log forked: %v", err)
+			continue
+		}
+		rep.Trusted = append(rep.Trusted, t)
+	}
 	if latestOK && rep.Entries > rep.Checkpoint.Size {
 		rep.Pending = rep.Entries - rep.Checkpoint.Size
 		if !src.pendingAllowed() {
@@ -251,6 +295,28 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 		return fail()
 	}
 	return rep, nil
+}
+
+// proveExtends proves with a consistency proof from tr (the tree at
+// latest.Size) that the tree of trusted is a prefix of the tree of latest.
+func proveExtends(tr *tree, trusted, latest Checkpoint) error {
+	var p []tlog.Hash
+	if trusted.Size > 0 {
+		if tr == nil {
+			return fmt.Errorf("no tree at the checkpoint's size %d to prove the trusted checkpoint of size %d from", latest.Size, trusted.Size)
+		}
+		var err error
+		if p, err = tlog.ProveTree(int64(latest.Size), int64(trusted.Size), tr); err != nil {
+			return fmt.Errorf("no consistency proof from the trusted checkpoint of size %d: %v", trusted.Size, err)
+		}
+	} else if trusted.Hash != emptyRoot() {
+		return fmt.Errorf("the trusted checkpoint of size 0 has a root other than the empty tree's")
+	}
+	if err := VerifyConsistency(trusted, latest, p); err != nil {
+		return fmt.Errorf("the trusted checkpoint of size %d (root %s) is not a prefix of the checkpoint of size %d (root %s): %v",
+			trusted.Size, trusted.Hash, latest.Size, latest.Hash, err)
+	}
+	return nil
 }
 
 // stopVerify ends the reading of entries after a problem already reported.
