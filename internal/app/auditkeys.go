@@ -118,24 +118,27 @@ func VerifySharedAudit(ctx context.Context, cfg config.Config, getenv func(strin
 		}
 		v = k.Verifier
 	}
-	kind, dsn, err := config.StoreDSN(cfg.Store.DSN)
+	db, err := openConfiguredDB(ctx, cfg)
 	if err != nil {
-		return audit.Report{}, err
-	}
-	var db store.DB
-	switch kind {
-	case "sqlite":
-		db, err = sqlite.Open(ctx, dsn)
-	case "postgres":
-		db, err = postgres.Open(ctx, dsn)
-	default:
-		err = errors.E(op, errors.Invalid, errors.Field("store.dsn"), errors.Msg("unsupported metadata store"))
-	}
-	if err != nil {
-		return audit.Report{}, err
+		return audit.Report{}, errors.E(op, err)
 	}
 	defer db.Close()
 	return audit.VerifyStore(ctx, db, v, opts)
+}
+
+// openConfiguredDB opens the configured metadata store's database, as is.
+func openConfiguredDB(ctx context.Context, cfg config.Config) (store.DB, error) {
+	kind, dsn, err := config.StoreDSN(cfg.Store.DSN)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "sqlite":
+		return sqlite.Open(ctx, dsn)
+	case "postgres":
+		return postgres.Open(ctx, dsn)
+	}
+	return nil, errors.E(errors.Invalid, errors.Field("store.dsn"), errors.Msg("unsupported metadata store"))
 }
 
 // readKeyFile reads a configured key file, refusing one that others may

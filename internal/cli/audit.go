@@ -26,9 +26,10 @@ import (
 func auditCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Verify and read the tamper-evident audit log"}
 
-	var dataDir, keyFile, cfgFile string
+	var dataDir, keyFile, cfgFile, saveFile string
+	var trustedFiles []string
 	verify := &cobra.Command{
-		Use:   "verify [--data-dir DIR | --config FILE]",
+		Use:   "verify [--data-dir DIR | --config FILE] [--trusted FILE] [--save FILE]",
 		Short: "Re-derive the audit log's Merkle tree from every entry and check its signed checkpoints (exit 0 only if intact)",
 		Long: `Checks the audit log of a data dir offline: every entry's encoding, every
 stored tile, the checkpoint signatures, and that the root recomputed from all
@@ -39,7 +40,16 @@ copy with --key to detect a replaced key too.
 With --config FILE it verifies the log every replica shares (audit.backend
 store) in the config's metadata store instead, in one read-only snapshot
 while replicas go on appending; the key defaults to the verifier of the
-configured signing key (audit.signing_key_file, GENESIS_AUDIT_SIGNING_KEY).`,
+configured signing key (audit.signing_key_file, GENESIS_AUDIT_SIGNING_KEY).
+
+A log rolled back to an earlier state, or replaced by another history signed
+with the same key, verifies on its own. To detect that, keep the checkpoint of
+each verification somewhere the servers cannot write (--save FILE) and give it
+back next time (--trusted FILE): verify then proves the log is an append-only
+extension of it (the root recomputed at its size, and a consistency proof to
+the latest checkpoint) and fails on a rollback or a fork. A trusted file is a
+signed checkpoint as the log serves it (GET /api/v1/audit/tlog/checkpoint);
+--save writes one only if the log is intact.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfgFile != "" {
@@ -56,9 +66,22 @@ configured signing key (audit.signing_key_file, GENESIS_AUDIT_SIGNING_KEY).`,
 					if v, err = audit.LoadVerifier(keyFile); err != nil {
 						return err
 					}
+				} else {
+					k, err := app.ConfiguredAuditKeys(cfg, env.Getenv)
+					if err != nil {
+						return err
+					}
+					if k.Verifier == nil {
+						return errors.E(errors.Invalid, errors.Msg("no verifier key: pass --key FILE.pub, or configure audit.signing_key_file or GENESIS_AUDIT_SIGNING_KEY"))
+					}
+					v = k.Verifier
 				}
-				rep, err := app.VerifySharedAudit(cmd.Context(), cfg, env.Getenv, v, audit.VerifyOptions{})
-				return printVerify(env, rep, err)
+				opts, err := trustedOptions(trustedFiles, v)
+				if err != nil {
+					return err
+				}
+				rep, err := app.VerifySharedAudit(cmd.Context(), cfg, env.Getenv, v, opts)
+				return saveVerified(env, saveFile, rep, printVerify(env, rep, err))
 			}
 			if !cmd.Flags().Changed("data-dir") {
 				if v := env.Getenv("GENESIS_DATA_DIR"); v != "" {
@@ -72,13 +95,89 @@ configured signing key (audit.signing_key_file, GENESIS_AUDIT_SIGNING_KEY).`,
 			if err != nil {
 				return err
 			}
-			rep, err := audit.Verify(cmd.Context(), filepath.Join(dataDir, "audit"), v)
-			return printVerify(env, rep, err)
+			opts, err := trustedOptions(trustedFiles, v)
+			if err != nil {
+				return err
+			}
+			rep, err := audit.VerifyFS(cmd.Context(), os.DirFS(filepath.Join(dataDir, "audit")), v, opts)
+			return saveVerified(env, saveFile, rep, printVerify(env, rep, err))
 		},
 	}
 	verify.Flags().StringVar(&dataDir, "data-dir", "./genesis-data", "the server's data dir (env GENESIS_DATA_DIR)")
 	verify.Flags().StringVar(&cfgFile, "config", "", "verify the log shared by every replica in this config's metadata store (audit.backend store)")
 	verify.Flags().StringVar(&keyFile, "key", "", "checkpoint verifier key file (default DATA_DIR/keys/audit.key.pub, or with --config the configured signing key's)")
+	verify.Flags().StringArrayVar(&trustedFiles, "trusted", nil, "a signed checkpoint saved earlier (--save): fail unless the log extends it (repeatable)")
+	verify.Flags().StringVar(&saveFile, "save", "", "if the log is intact, write its checkpoint to this file for the next --trusted")
+
+	var fromDir, fromKey, fromLabelKey, importCfg string
+	importC := &cobra.Command{
+		Use:   "import --from DATA_DIR --config FILE",
+		Short: "Carry a single server's audit log into the log every replica shares (audit.backend store)",
+		Long: `Copies the audit log of a single genesis (DATA_DIR/audit) into the shared
+log in the config's metadata store, for a deployment moving to replicas. Stop
+that genesis first, and import before any replica starts.
+
+The source is verified first (every entry, tile and checkpoint signature) with
+its verifier key (default DATA_DIR/keys/audit.key.pub). Its entries are then
+appended byte for byte, in order: records keep their times, principals, label
+hashes and indexes, and the shared log's tree at the source's size IS the
+source's tree, with the root of its last checkpoint. One more record follows
+(action audit.import) that names the source and carries its signed checkpoint;
+the configured signing key signs every checkpoint from there on. So old
+checkpoints stay checkable: their roots are the shared log's roots at their
+sizes.
+
+The shared log's label key must be the source's (default
+DATA_DIR/keys/audit-label.key): copy that file to the replicas'
+audit.label_key_file. The shared log must be empty, or hold what an interrupted
+import of the same source left: running the command again resumes, and after a
+finished import it writes nothing. A source that does not verify, wrong keys,
+or a shared log with other records are refused before anything is copied.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if fromDir == "" || importCfg == "" {
+				return errors.E(errors.Invalid, errors.Msg("--from DATA_DIR and --config FILE are required"))
+			}
+			if fromKey == "" {
+				fromKey = filepath.Join(fromDir, "keys", "audit.key.pub")
+			}
+			if fromLabelKey == "" {
+				fromLabelKey = filepath.Join(fromDir, "keys", "audit-label.key")
+			}
+			v, err := audit.LoadVerifier(fromKey)
+			if err != nil {
+				return err
+			}
+			lk, err := audit.LoadLabelKey(fromLabelKey)
+			if err != nil {
+				return err
+			}
+			src := filepath.Join(fromDir, "audit")
+			if _, err := os.Stat(filepath.Join(src, "checkpoint")); err != nil {
+				return errors.E(errors.Invalid, errors.Msg("no audit log in "+src+" (--from names the data dir of the genesis whose log to import)"))
+			}
+			cfg, err := config.Load(importCfg)
+			if err != nil {
+				return err
+			}
+			cfg.ApplyEnv(env.Getenv)
+			rep, err := app.ImportSharedAudit(cmd.Context(), cfg, env.Getenv, src, v, lk)
+			if err != nil {
+				return err
+			}
+			if rep.AlreadyDone {
+				fmt.Fprintln(env.Stdout, "already imported: nothing written")
+			}
+			fmt.Fprintf(env.Stdout, "source:       %s, size %d, root %s\ncopied:       %d entries (%d already there from an earlier run)\nimport record: index %d\nshared log:   %s, size %d, root %s\n\nsource checkpoint:\n%s\nshared log checkpoint:\n%s",
+				rep.Source.Origin, rep.Source.Size, rep.Source.Hash, rep.Copied, rep.Found, rep.Record,
+				rep.Target.Origin, rep.Target.Size, rep.Target.Hash, rep.SourceNote, rep.TargetNote)
+			return nil
+		},
+	}
+	importC.Flags().StringVar(&fromDir, "from", "", "data dir of the single genesis whose audit log to import (stopped)")
+	importC.Flags().StringVar(&importCfg, "config", "", "the replicas' config (audit.backend store, their keys and metadata store)")
+	importC.Flags().StringVar(&fromKey, "from-key", "", "the source's checkpoint verifier key (default FROM/keys/audit.key.pub)")
+	importC.Flags().StringVar(&fromLabelKey, "from-label-key", "", "the source's label key (default FROM/keys/audit-label.key)")
 
 	var outDir, origin string
 	keygen := &cobra.Command{
@@ -230,8 +329,34 @@ filters apply to those records only.`,
 	}
 	proof.Flags().StringVar(&pinned, "key", "", "verifier key file to check the checkpoint with (default: the server's)")
 	proof.Flags().BoolVar(&proofJSON, "json", false, "print JSON")
-	c.AddCommand(verify, tail, proof, keygen)
+	c.AddCommand(verify, tail, proof, keygen, importC)
 	return c
+}
+
+// trustedOptions loads the --trusted checkpoints, which must verify with v.
+func trustedOptions(files []string, v note.Verifier) (audit.VerifyOptions, error) {
+	var opts audit.VerifyOptions
+	for _, f := range files {
+		cp, err := audit.LoadCheckpoint(f, v)
+		if err != nil {
+			return opts, err
+		}
+		opts.Trusted = append(opts.Trusted, cp)
+	}
+	return opts, nil
+}
+
+// saveVerified writes the verified checkpoint to path (if set) when the
+// verification passed (verr nil).
+func saveVerified(env *Env, path string, rep audit.Report, verr error) error {
+	if verr != nil || path == "" {
+		return verr
+	}
+	if err := audit.SaveCheckpoint(path, rep.CheckpointNote); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "saved:        checkpoint of size %d to %s (give it to --trusted next time)\n", rep.Checkpoint.Size, path)
+	return nil
 }
 
 // printVerify prints a verification report and fails unless it is intact.
@@ -240,6 +365,9 @@ func printVerify(env *Env, rep audit.Report, err error) error {
 		rep.Origin, rep.Entries, rep.Checkpoint.Size, rep.Checkpoint.Hash, rep.Tiles)
 	if rep.Pending > 0 || rep.TornBytes > 0 {
 		fmt.Fprintf(env.Stdout, "pending:      %d entries after the checkpoint, %d torn bytes (left by a crash; integrated on next start)\n", rep.Pending, rep.TornBytes)
+	}
+	for _, t := range rep.Trusted {
+		fmt.Fprintf(env.Stdout, "trusted:      size %d, root %s: the log extends it (consistency proof verified)\n", t.Size, t.Hash)
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(env.Stdout, "PROBLEM:      %s\n", p)
