@@ -30,7 +30,9 @@
 //     Rolling the whole directory back to an older state signed with the
 //     same key is detectable only against a checkpoint kept elsewhere
 //     (VerifyOptions.Trusted): keep the last verified checkpoint outside the
-//     data directory.
+//     data directory (SaveCheckpoint, LoadCheckpoint). Against one, Verify
+//     checks the root at its size and a consistency proof from it to the
+//     latest checkpoint, and names a rollback or a fork.
 //   - Any record can be appended: string fields that are not UTF-8 or too
 //     long are escaped and cut with a marker (Escape), never refused, so a
 //     refusal is on the record whatever was asked.
@@ -72,6 +74,11 @@
 // fail), and Healthy fails while the database cannot be read. VerifyStore
 // runs the same independent verifier over the tables in one snapshot.
 // Both backends are a Backend.
+//
+// StoreLog.Import carries a file log into an empty shared log, byte for
+// byte, so the shared tree at the source's size is the source's tree; it
+// then appends an ImportAction record holding the source's signed
+// checkpoint. An interrupted import is resumed by running it again.
 //
 // Log.ReadTile and Snapshot.ReadTile serve the whole log in the C2SP
 // tlog-tiles layout (checkpoint, tile/L/N[.p/W], tile/entries/N[.p/W]),
