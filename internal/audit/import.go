@@ -53,72 +53,121 @@ func ImportDetail(cp Checkpoint, msg []byte) string {
 	return fmt.Sprintf("imported from %s at size %d, root %s\n%s", cp.Origin, cp.Size, cp.Hash, msg)
 }
 
-// Import copies the audit log in the directory dir (a file log, Log,
-// whose checkpoints verify with v) into the shared log l, which must be
-// empty or hold what an interrupted Import of the same source left: a
-// prefix of the source, or all of it followed by its import record.
-//
-// The source is checked first, as Verify checks it (every entry, tile and
-// checkpoint signature), and must not be open in another process (its
-// lock is held throughout) nor hold entries after its checkpoint. Then its
-// entries are appended byte for byte, in order — records keep their
-// times, principals, label hashes and indexes — in transactions of at
-// most maxStoreBatch entries, each of which l's key signs a checkpoint
-// for. Because the entries are the same bytes in the same order, the
-// shared log's tree at the source's size is the source's tree: its root
-// is the source checkpoint's root, which Import checks before appending
-// one more record (ImportAction, ImportDetail) that names the source and
-// carries its signed checkpoint. So the source's old checkpoints stay
-// checkable against the shared log, and the shared log's own signatures
-// begin with the import.
-//
-// labelKey is the source's label key: it must be l's, since the copied
-// label hashes are keyed with it and could not be matched otherwise.
-//
-// Bad input (a source that does not verify, the wrong keys, a target
-// holding other records) is refused before anything is written. Running
-// Import again after it was interrupted copies what is missing; after it
-// finished, it writes nothing and reports AlreadyDone. No replica may
-// append to l meanwhile: a batch that finds the log moved is refused
-// (Conflict).
-func (l *StoreLog) Import(ctx context.Context, dir string, v note.Verifier, labelKey LabelKey) (ImportReport, error) {
-	const op errors.Op = "audit.Import"
-	var rep ImportReport
+// ImportSource is a file log opened for StoreLog.Import: locked (no
+// process can append to it until Close), verified, and read at its
+// checkpoint.
+type ImportSource struct {
+	labelKey LabelKey
+	unlock   func()
+	snap     *Snapshot
+}
+
+// OpenImportSource opens the audit log in the directory dir (a file log,
+// Log, whose checkpoints verify with v; labelKey is its label key) for
+// Import. It writes nothing. It holds the log's lock, so no process may
+// have it open, and checks it as Verify does (every entry, tile and
+// checkpoint signature); a log that does not verify, or holds entries
+// after its checkpoint (left by a crash, integrated when a Log next opens
+// it), is refused.
+func OpenImportSource(ctx context.Context, dir string, v note.Verifier, labelKey LabelKey) (*ImportSource, error) {
+	const op errors.Op = "audit.OpenImportSource"
 	if len(labelKey) == 0 {
-		return rep, errors.E(op, errors.Invalid, errors.Msg("the source log's label key is needed"))
-	}
-	if !hmac.Equal(labelKey, l.opts.LabelKey) {
-		return rep, errors.E(op, errors.Invalid, errors.Msg("the shared log's label key differs from the source log's: the copied records' label hashes could not be matched; give the replicas the source's label key (audit.label_key_file)"))
+		return nil, errors.E(op, errors.Invalid, errors.Msg("the source log's label key is needed"))
 	}
 	unlock, err := lockSource(dir)
 	if err != nil {
-		return rep, errors.E(op, err)
+		return nil, errors.E(op, err)
 	}
-	defer unlock()
+	src, err := openImportSource(ctx, dir, v)
+	if err != nil {
+		unlock()
+		return nil, errors.E(op, err)
+	}
+	src.labelKey, src.unlock = labelKey, unlock
+	return src, nil
+}
+
+func openImportSource(ctx context.Context, dir string, v note.Verifier) (*ImportSource, error) {
 	vrep, err := Verify(ctx, dir, v)
 	if err != nil {
 		if ctx.Err() != nil {
-			return rep, errors.E(op, ctx.Err())
+			return nil, ctx.Err()
 		}
-		if len(vrep.Problems) > 0 {
-			return rep, errors.E(op, errors.Invalid, errors.Msg("the source audit log does not verify: "+strings.Join(vrep.Problems, "; ")))
+		if ps := vrep.Problems; len(ps) > 0 {
+			msg := strings.Join(ps[:min(len(ps), 3)], "; ")
+			if len(ps) > 3 {
+				msg += fmt.Sprintf("; and %d more (run audit verify on it)", len(ps)-3)
+			}
+			return nil, errors.E(errors.Invalid, errors.Msg("the source audit log does not verify: "+msg))
 		}
-		return rep, errors.E(op, errors.Invalid, errors.Msg("cannot read the source audit log"), err)
+		return nil, errors.E(errors.Invalid, errors.Msg("cannot read the source audit log"), err)
 	}
 	if vrep.Pending > 0 || vrep.TornBytes > 0 {
-		return rep, errors.E(op, errors.Invalid, errors.Msg(fmt.Sprintf(
+		return nil, errors.E(errors.Invalid, errors.Msg(fmt.Sprintf(
 			"the source audit log has %d entries (and %d torn bytes) after its checkpoint, left by a crash: start and stop genesis once on its data dir so they are checkpointed, then import",
 			vrep.Pending, vrep.TornBytes)))
 	}
 	snap, err := OpenSnapshot(ctx, dir, v)
 	if err != nil {
-		return rep, errors.E(op, errors.Invalid, errors.Msg("cannot read the source audit log"), err)
+		return nil, errors.E(errors.Invalid, errors.Msg("cannot read the source audit log"), err)
 	}
-	defer snap.Close()
+	if cp, _ := snap.Checkpoint(); cp != vrep.Checkpoint {
+		snap.Close()
+		return nil, errors.E(errors.Conflict, errors.Msg("the source audit log changed while it was verified"))
+	}
+	return &ImportSource{snap: snap}, nil
+}
+
+// Checkpoint returns the source's checkpoint and its signed note.
+func (s *ImportSource) Checkpoint() (Checkpoint, []byte) { return s.snap.Checkpoint() }
+
+// CheckLabelKey refuses a target label key other than the source's: the
+// copied label hashes are keyed with the source's and could not be
+// matched otherwise.
+func (s *ImportSource) CheckLabelKey(k LabelKey) error {
+	if !hmac.Equal(k, s.labelKey) {
+		return errors.E(errors.Invalid, errors.Msg("the shared log's label key differs from the source log's: the copied records' label hashes could not be matched; give the replicas the source's label key (audit.label_key_file)"))
+	}
+	return nil
+}
+
+// Close releases the source and its lock.
+func (s *ImportSource) Close() error {
+	err := s.snap.Close()
+	s.unlock()
+	return err
+}
+
+// Import copies the source log (OpenImportSource) into the shared log l,
+// which must be empty or hold what an interrupted Import of the same
+// source left: a prefix of the source, or all of it followed by its
+// import record.
+//
+// The source's entries are appended byte for byte, in order — records
+// keep their times, principals, label hashes and indexes — in
+// transactions of at most maxStoreBatch entries, each of which l's key
+// signs a checkpoint for. Because the entries are the same bytes in the
+// same order, the shared log's tree at the source's size is the source's
+// tree: its root is the source checkpoint's root, which Import checks
+// before appending one more record (ImportAction, ImportDetail) that
+// names the source and carries its signed checkpoint. So the source's old
+// checkpoints stay checkable against the shared log, and the shared log's
+// own signatures begin with the import.
+//
+// l's label key must be the source's (CheckLabelKey). A target holding
+// other records is refused before anything is written. Running Import
+// again after it was interrupted copies what is missing; after it
+// finished, it writes nothing and reports AlreadyDone. No replica may
+// append to l meanwhile: a batch that finds the log moved is refused
+// (Conflict).
+func (l *StoreLog) Import(ctx context.Context, s *ImportSource) (ImportReport, error) {
+	const op errors.Op = "audit.Import"
+	var rep ImportReport
+	if err := s.CheckLabelKey(l.opts.LabelKey); err != nil {
+		return rep, errors.E(op, err)
+	}
+	snap := s.snap
 	src, srcNote := snap.Checkpoint()
-	if src != vrep.Checkpoint {
-		return rep, errors.E(op, errors.Conflict, errors.Msg("the source audit log changed while it was verified"))
-	}
 	rep.Source, rep.SourceNote, rep.Record = src, srcNote, src.Size
 	detail := ImportDetail(src, srcNote)
 

@@ -85,6 +85,23 @@ func TestAuditImportAndTrusted(t *testing.T) {
 		if code, out, errs := run("audit", "import", "--from", src, "--config", config(dsn, otherLabel)); code == 0 || !strings.Contains(errs, "label key") {
 			t.Fatalf("%s: import with another label key: %d %s %s", name, code, out, errs)
 		}
+		if name == "sqlite" {
+			// Refused before the store is touched: no database file.
+			corrupt := t.TempDir()
+			if out, err := exec.Command("cp", "-a", src+"/.", corrupt).CombinedOutput(); err != nil {
+				t.Fatalf("cp: %v %s", err, out)
+			}
+			ef := filepath.Join(corrupt, "audit", "entries")
+			data, _ := os.ReadFile(ef)
+			data[100] ^= 1
+			os.WriteFile(ef, data, 0o600)
+			if code, out, errs := run("audit", "import", "--from", corrupt, "--config", c); code == 0 || !strings.Contains(errs, "does not verify") {
+				t.Fatalf("import of a corrupt log: %d %s %s", code, out, errs)
+			}
+			if _, err := os.Stat(dbPath); err == nil {
+				t.Fatal("a refused import created the database")
+			}
+		}
 		code, out, errs := run("audit", "import", "--from", src, "--config", c)
 		if code != 0 || !strings.Contains(out, "copied:       600 entries (0 already") || !strings.Contains(out, "import record: index 600") ||
 			!strings.Contains(out, "size 601") || !strings.Contains(out, "— "+audit.Origin("single")) || !strings.Contains(out, "— "+audit.Origin("replicas")) {
