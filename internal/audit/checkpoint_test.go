@@ -135,3 +135,26 @@ func FuzzLoadCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseImportDetail: what ParseImportDetail accepts is exactly what
+// ImportDetail writes for the checkpoint and note it returns.
+func FuzzParseImportDetail(f *testing.F) {
+	s, _ := testKeys(f)
+	cp := Checkpoint{Origin: s.Name(), Size: 12}
+	msg, err := SignCheckpoint(cp, s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ImportDetail(cp, msg))
+	f.Add("imported from a at size 1, root AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")
+	f.Add("imported from a at size 01, root x\n")
+	f.Fuzz(func(t *testing.T, d string) {
+		cp, msg, err := ParseImportDetail(d)
+		if err != nil {
+			return
+		}
+		if ImportDetail(cp, msg) != d {
+			t.Fatalf("accepted %q, which formats as %q", d, ImportDetail(cp, msg))
+		}
+	})
+}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // ImportAction is the action of the record Import appends after the
@@ -21,6 +23,9 @@ const ImportAction = "audit.import"
 // ImportPrincipal is the principal of the import record: Import runs
 // offline, on behalf of the operator who runs it.
 const ImportPrincipal = "genesis-audit-import"
+
+// importObjectType is the object type of the import record.
+const importObjectType = "audit_log"
 
 // importBatchBytes bounds the entry bytes of one import transaction (and
 // maxStoreBatch the entries).
@@ -228,7 +233,7 @@ func (l *StoreLog) Import(ctx context.Context, s *ImportSource) (ImportReport, e
 		return rep, errors.E(op, errors.Internal, errors.Msg("the shared log's root after the copy is not the source checkpoint's"))
 	}
 	e, err := EncodeRecord(Record{Time: l.opts.Now(), Principal: ImportPrincipal, Action: ImportAction,
-		ObjectType: "audit_log", ObjectID: src.Origin, Decision: Allow, Detail: detail})
+		ObjectType: importObjectType, ObjectID: src.Origin, Decision: Allow, Detail: detail})
 	if err != nil {
 		return rep, errors.E(op, err)
 	}
@@ -284,4 +289,36 @@ func lockSource(dir string) (unlock func(), err error) {
 		return nil, errors.E(errors.Conflict, errors.Msg("the source audit log is in use by another process: stop the genesis that writes it first"), err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// ParseImportDetail parses the Detail of an import record (ImportDetail):
+// the imported log's checkpoint as its first line states it, and the
+// signed note that follows (check it with the imported log's key,
+// OpenCheckpoint). Only the exact form ImportDetail writes is accepted.
+func ParseImportDetail(detail string) (Checkpoint, []byte, error) {
+	const op errors.Op = "audit.ParseImportDetail"
+	bad := errors.E(op, errors.Invalid, errors.Msg("malformed import record"))
+	first, msg, ok := strings.Cut(detail, "\n")
+	if !ok {
+		return Checkpoint{}, nil, bad
+	}
+	rest, ok := strings.CutPrefix(first, "imported from ")
+	origin, rest, ok2 := strings.Cut(rest, " at size ")
+	size, root, ok3 := strings.Cut(rest, ", root ")
+	if !ok || !ok2 || !ok3 || !validOrigin(origin) {
+		return Checkpoint{}, nil, bad
+	}
+	n, err := strconv.ParseUint(size, 10, 64)
+	if err != nil || n > 1<<62 {
+		return Checkpoint{}, nil, bad
+	}
+	h, err := tlog.ParseHash(root)
+	if err != nil {
+		return Checkpoint{}, nil, bad
+	}
+	cp := Checkpoint{Origin: origin, Size: n, Hash: h}
+	if ImportDetail(cp, []byte(msg)) != detail {
+		return Checkpoint{}, nil, bad
+	}
+	return cp, []byte(msg), nil
 }

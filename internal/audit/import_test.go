@@ -187,6 +187,22 @@ func TestImport(t *testing.T) {
 				t.Fatalf("verified %+v, import reported %+v", vrep.Checkpoint, rep.Target)
 			}
 
+			// The source's checkpoints, opened with its key, are trusted
+			// checkpoints of the shared log up to the import's size; a
+			// checkpoint of a log it did not import is not.
+			trusted := []audit.Checkpoint{srcRep.Checkpoint}
+			if srcRep.Previous != nil && srcRep.Previous.Size > 0 {
+				trusted = append(trusted, *srcRep.Previous)
+			}
+			if vrep, err := audit.VerifyStore(ctx, db, v, audit.VerifyOptions{Trusted: trusted}); err != nil || len(vrep.Trusted) != len(trusted) {
+				t.Fatalf("the source's checkpoints as trusted: %v %v %v", err, vrep.Problems, vrep.Trusted)
+			}
+			stranger := srcRep.Checkpoint
+			stranger.Origin = "example.org/never-imported"
+			if vrep, err := audit.VerifyStore(ctx, db, v, audit.VerifyOptions{Trusted: []audit.Checkpoint{stranger}}); err == nil || !strings.Contains(vrep.Problems[0], "another log") {
+				t.Fatalf("a checkpoint of a log never imported as trusted: %v %v", err, vrep.Problems)
+			}
+
 			// The source's entries, byte for byte, and the import record.
 			snap, err := audit.OpenSnapshot(ctx, src, srcV)
 			if err != nil {
@@ -286,4 +302,54 @@ func BenchmarkImport(b *testing.B) {
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
 		})
 	}
+}
+
+// TestImportRecordChecked: verify checks every import record's claim (the
+// imported log's root at its size) against the entries before it, and
+// refuses a malformed one or one out of place.
+func TestImportRecordChecked(t *testing.T) {
+	ctx := context.Background()
+	s, v := storeKeys(t)
+	srcS, _ := storeKeys(t)
+	for _, c := range []struct {
+		name   string
+		detail func(root audit.Checkpoint) string
+		want   string
+	}{
+		{"true claim", func(cp audit.Checkpoint) string { return importClaim(t, srcS, cp) }, ""},
+		{"wrong root", func(cp audit.Checkpoint) string { cp.Hash[0] ^= 1; return importClaim(t, srcS, cp) }, "the imported entries were changed"},
+		{"wrong size", func(cp audit.Checkpoint) string { cp.Size--; return importClaim(t, srcS, cp) }, "must be entry"},
+		{"malformed", func(cp audit.Checkpoint) string { return "imported from nowhere" }, "malformed import record"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := sharedDB(t, "sqlite")(t)
+			l := openStoreLog(t, db, s, v)
+			for i := range 3 {
+				l.Append(ctx, audit.Record{Principal: "p", Action: "x", Decision: audit.Allow, Detail: fmt.Sprint(i)})
+			}
+			cp, _, _ := l.Checkpoint(ctx)
+			cp.Origin = srcS.Name()
+			l.Append(ctx, audit.Record{Principal: audit.ImportPrincipal, Action: audit.ImportAction, ObjectType: "audit_log", ObjectID: srcS.Name(), Decision: audit.Allow, Detail: c.detail(cp)})
+			rep, err := audit.VerifyStore(ctx, db, v, audit.VerifyOptions{})
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("%v %v", err, rep.Problems)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(rep.Problems[0], c.want) {
+				t.Fatalf("%v %q, want a problem %q", err, rep.Problems, c.want)
+			}
+		})
+	}
+}
+
+// importClaim is the detail of an import record for cp, signed by s.
+func importClaim(t *testing.T, s note.Signer, cp audit.Checkpoint) string {
+	t.Helper()
+	msg, err := audit.SignCheckpoint(cp, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audit.ImportDetail(cp, msg)
 }

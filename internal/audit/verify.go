@@ -60,7 +60,9 @@ func (r *Report) problem(format string, args ...any) {
 // VerifyOptions tune VerifyFS.
 type VerifyOptions struct {
 	// Trusted are checkpoints seen before (by this verifier, a witness, the
-	// metadata store). Each must be a prefix of the current log: this is
+	// metadata store), of this log or of a log it imported (StoreLog.Import;
+	// opened with that log's key) up to the import's size. Each must be a
+	// prefix of the current log: this is
 	// what detects a rollback of the whole directory, or a fork (another
 	// history signed with the same key). Verify checks it twice: the root
 	// recomputed from the entries at its size must be its root, and a
@@ -137,10 +139,8 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 	}
 	trusted := map[uint64][]tlog.Hash{} // sizes of trusted checkpoints → their roots
 	for _, t := range opts.Trusted {
-		if t.Origin != v.Name() {
-			rep.problem("trusted checkpoint is for another log (%q)", t.Origin)
-			continue
-		}
+		// A checkpoint of another log counts if this log imported that
+		// one (checked after the entries, which hold the import records).
 		if latestOK && t.Size > rep.Checkpoint.Size {
 			rep.problem("log rolled back: trusted checkpoint has size %d, log checkpoint %d", t.Size, rep.Checkpoint.Size)
 		}
@@ -232,6 +232,36 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 	}
 	checkRoot(0)
 
+	// imported maps the origin of each log imported into this one
+	// (StoreLog.Import) to its size then, once its import record's root
+	// is checked.
+	imported := map[string]uint64{}
+	checkImport := func(idx uint64, r Record) {
+		cp, _, err := ParseImportDetail(r.Detail)
+		switch {
+		case err != nil:
+			rep.problem("entry %d: %v", idx, err)
+			return
+		case cp.Size != idx || cp.Origin != r.ObjectID:
+			rep.problem("entry %d: an import record of size %d of %q must be entry %d", idx, cp.Size, cp.Origin, cp.Size)
+			return
+		}
+		root := emptyRoot()
+		if idx > 0 {
+			h, err := cr.GetRootHash(nil)
+			if err != nil {
+				rep.problem("entry %d: %v", idx, err)
+				return
+			}
+			copy(root[:], h)
+		}
+		if root != cp.Hash {
+			rep.problem("entry %d: the imported log's root %s is not this log's root at %d: the imported entries were changed", idx, cp.Hash, idx)
+			return
+		}
+		imported[cp.Origin] = max(imported[cp.Origin], cp.Size)
+	}
+
 	badEntries := 0
 	torn, err := src.entries(ctx, func(e []byte) error {
 		if rep.Entries%4096 == 0 {
@@ -239,10 +269,12 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 				return err
 			}
 		}
-		if _, err := DecodeRecord(e); err != nil {
+		if r, err := DecodeRecord(e); err != nil {
 			if badEntries++; badEntries <= 10 {
 				rep.problem("entry %d: %v", rep.Entries, err)
 			}
+		} else if r.Action == ImportAction && r.ObjectType == importObjectType {
+			checkImport(rep.Entries, r)
 		}
 		if err := cr.Append(hasher.HashLeaf(e), visit); err != nil {
 			rep.problem("entry %d: %v", rep.Entries, err)
@@ -271,14 +303,22 @@ func verify(ctx context.Context, src source, v note.Verifier, opts VerifyOptions
 		}
 	}
 	for _, t := range opts.Trusted {
-		if t.Origin != v.Name() || !latestOK || t.Size > rep.Checkpoint.Size {
+		if !latestOK || t.Size > rep.Checkpoint.Size {
 			continue // reported above
+		}
+		if t.Origin != v.Name() {
+			if n, ok := imported[t.Origin]; !ok || t.Size > n {
+				rep.problem("trusted checkpoint is for another log (%q), and this log holds no import of it up to size %d", t.Origin, t.Size)
+				continue
+			}
 		}
 		if t.Size > rep.Entries {
 			rep.problem("log rolled back: the trusted checkpoint covers %d entries, the log holds %d", t.Size, rep.Entries)
 			continue
 		}
-		if err := proveExtends(atCheckpoint, t, rep.Checkpoint); err != nil {
+		// (For an imported log's checkpoint, the proof is about the tree,
+		// which the import kept: the same tree under this log's name.)
+		if err := proveExtends(atCheckpoint, Checkpoint{Origin: rep.Checkpoint.Origin, Size: t.Size, Hash: t.Hash}, rep.Checkpoint); err != nil {
 			rep.problem("log forked: %v", err)
 			continue
 		}

@@ -26,7 +26,7 @@ import (
 func auditCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Verify and read the tamper-evident audit log"}
 
-	var dataDir, keyFile, cfgFile, saveFile string
+	var dataDir, keyFile, cfgFile, saveFile, trustedKey string
 	var trustedFiles []string
 	verify := &cobra.Command{
 		Use:   "verify [--data-dir DIR | --config FILE] [--trusted FILE] [--save FILE]",
@@ -49,7 +49,9 @@ back next time (--trusted FILE): verify then proves the log is an append-only
 extension of it (the root recomputed at its size, and a consistency proof to
 the latest checkpoint) and fails on a rollback or a fork. A trusted file is a
 signed checkpoint as the log serves it (GET /api/v1/audit/tlog/checkpoint);
---save writes one only if the log is intact.`,
+--save writes one only if the log is intact. After audit import, the imported
+log's old checkpoints are trusted checkpoints too, up to the import's size:
+give its verifier key with --trusted-key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfgFile != "" {
@@ -76,7 +78,7 @@ signed checkpoint as the log serves it (GET /api/v1/audit/tlog/checkpoint);
 					}
 					v = k.Verifier
 				}
-				opts, err := trustedOptions(trustedFiles, v)
+				opts, err := trustedOptions(trustedFiles, v, trustedKey)
 				if err != nil {
 					return err
 				}
@@ -95,7 +97,7 @@ signed checkpoint as the log serves it (GET /api/v1/audit/tlog/checkpoint);
 			if err != nil {
 				return err
 			}
-			opts, err := trustedOptions(trustedFiles, v)
+			opts, err := trustedOptions(trustedFiles, v, trustedKey)
 			if err != nil {
 				return err
 			}
@@ -107,6 +109,7 @@ signed checkpoint as the log serves it (GET /api/v1/audit/tlog/checkpoint);
 	verify.Flags().StringVar(&cfgFile, "config", "", "verify the log shared by every replica in this config's metadata store (audit.backend store)")
 	verify.Flags().StringVar(&keyFile, "key", "", "checkpoint verifier key file (default DATA_DIR/keys/audit.key.pub, or with --config the configured signing key's)")
 	verify.Flags().StringArrayVar(&trustedFiles, "trusted", nil, "a signed checkpoint saved earlier (--save): fail unless the log extends it (repeatable)")
+	verify.Flags().StringVar(&trustedKey, "trusted-key", "", "verifier key of a log this one imported (audit import), for --trusted checkpoints of that log")
 	verify.Flags().StringVar(&saveFile, "save", "", "if the log is intact, write its checkpoint to this file for the next --trusted")
 
 	var fromDir, fromKey, fromLabelKey, importCfg string
@@ -333,11 +336,22 @@ filters apply to those records only.`,
 	return c
 }
 
-// trustedOptions loads the --trusted checkpoints, which must verify with v.
-func trustedOptions(files []string, v note.Verifier) (audit.VerifyOptions, error) {
+// trustedOptions loads the --trusted checkpoints, which must verify with
+// v or, if given, the key in the file importedKey (of an imported log).
+func trustedOptions(files []string, v note.Verifier, importedKey string) (audit.VerifyOptions, error) {
 	var opts audit.VerifyOptions
+	var iv note.Verifier
+	if importedKey != "" {
+		var err error
+		if iv, err = audit.LoadVerifier(importedKey); err != nil {
+			return opts, err
+		}
+	}
 	for _, f := range files {
 		cp, err := audit.LoadCheckpoint(f, v)
+		if err != nil && iv != nil {
+			cp, err = audit.LoadCheckpoint(f, iv)
+		}
 		if err != nil {
 			return opts, err
 		}

@@ -21,7 +21,8 @@ import (
 // shared log configured with another label key is refused. Then, on
 // SQLite, verify --save keeps a checkpoint, verify --trusted proves the
 // grown log extends it, and a copy of the database from before is caught
-// as a rollback, with --save left alone.
+// as a rollback, with --save left alone; the source's own checkpoint is
+// trusted only with the source's key (--trusted-key).
 func TestAuditImportAndTrusted(t *testing.T) {
 	ctx := context.Background()
 	none := func(string) string { return "" }
@@ -141,7 +142,13 @@ func TestAuditImportAndTrusted(t *testing.T) {
 	if code, _, errs := run("audit", "verify", "--config", cfg, "--trusted", bad); code == 0 || !strings.Contains(errs, "not a checkpoint of this log") {
 		t.Fatalf("verify --trusted garbage: %d %s", code, errs)
 	}
-	if code, _, errs := run("audit", "verify", "--config", cfg, "--trusted", filepath.Join(src, "audit", "checkpoint")); code == 0 || !strings.Contains(errs, "not a checkpoint of this log") {
+	srcCP := filepath.Join(src, "audit", "checkpoint")
+	if code, _, errs := run("audit", "verify", "--config", cfg, "--trusted", srcCP); code == 0 || !strings.Contains(errs, "not a checkpoint of this log") {
 		t.Fatalf("verify --trusted with the source log's checkpoint: %d %s", code, errs)
+	}
+	// With the source's key, its checkpoints are trusted checkpoints of
+	// the shared log.
+	if code, out, errs := run("audit", "verify", "--config", cfg, "--trusted", srcCP, "--trusted-key", srcKey+".pub"); code != 0 || !strings.Contains(out, "trusted:      size 600") {
+		t.Fatalf("verify --trusted with the source's checkpoint and key: %d %s %s", code, out, errs)
 	}
 }
