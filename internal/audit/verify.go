@@ -60,14 +60,14 @@ func (r *Report) problem(format string, args ...any) {
 // VerifyOptions tune VerifyFS.
 type VerifyOptions struct {
 	// Trusted are checkpoints seen before (by this verifier, a witness, the
-	// metadata store), of this log or of a log it imported (StoreLog.Import;
+	// metadata store): of this log, or of a log it imported (StoreLog.Import;
 	// opened with that log's key) up to the import's size. Each must be a
-	// prefix of the current log: this is
-	// what detects a rollback of the whole directory, or a fork (another
-	// history signed with the same key). Verify checks it twice: the root
-	// recomputed from the entries at its size must be its root, and a
-	// consistency proof from it to the latest checkpoint, taken from the
-	// checked tiles, must verify (transparency-dev/merkle/proof).
+	// prefix of the current log: this is what detects a rollback of the
+	// whole directory, or a fork (another history signed with the same
+	// key). Verify checks it twice: the root recomputed from the entries
+	// at its size must be its root, and a consistency proof from it to the
+	// latest checkpoint, taken from the checked tiles, must verify
+	// (transparency-dev/merkle/proof).
 	Trusted []Checkpoint
 }
 
