@@ -255,7 +255,9 @@ func TestImport(t *testing.T) {
 // BenchmarkImport imports a file log of 20,000 records into a fresh
 // shared log per iteration and reports entries per second, and the same
 // for verifying the source alone (the first step of an import), so their
-// ratio shows what the copy costs on top of the check.
+// ratio shows what the copy costs on top of the check. One run (-benchtime
+// 3x, 2 cores under a load of 16): verify 82.5 k entries/s, import into
+// SQLite 26.5 k/s, into PostgreSQL 19.1 k/s.
 func BenchmarkImport(b *testing.B) {
 	const n = 20000
 	ctx := context.Background()
