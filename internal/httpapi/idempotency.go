@@ -32,7 +32,7 @@ const keyRetention = 24 * time.Hour
 // refused; a retry while the first is still running gets 409. Responses with
 // status ≥ 500 are not kept, so the client may retry them — unless the
 // attempt had already committed something, when the response is kept like
-// any other. The whole body is part of the request (never cut; see
+// any other (and a 499, the client gone, leaves the key as a crash would). The whole body is part of the request (never cut; see
 // holdBody). A response marked Cache-Control: no-store (one that carries a
 // new token's secret) is not kept either: only that the request was done,
 // and a retry gets 409 saying the secret was shown once — secrets are
@@ -194,6 +194,14 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 				return err
 			}
 			if n, err := res.RowsAffected(); err != nil || n > 0 {
+				return err
+			}
+			if rec.status == 499 {
+				// The client left and the handler stopped part way:
+				// no answer to keep. A retry is told at once that the
+				// request was done and its answer lost (as after a crash).
+				_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE principal_id = ? AND key = ? AND attempt = ?`,
+					store.T(now.Add(-inFlightTimeout)), p.ID, key, attempt)
 				return err
 			}
 		}

@@ -79,3 +79,56 @@ func TestIdempotencyTakenOverAttemptCannotCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyFailureAfterCommit: a request that fails (5xx, or 499 when
+// its client left) after committing something is not run again by a retry
+// with its key; one that failed before committing anything is.
+func TestIdempotencyFailureAfterCommit(t *testing.T) {
+	storetest.ForEachBackend(t, func(t *testing.T, db store.DB) {
+		ctx := context.Background()
+		s := New(Config{DB: db, Identity: identity.New(db), Logger: slog.New(slog.DiscardHandler)})
+		if err := db.Update(ctx, func(tx store.Tx) error {
+			_, err := tx.Exec(ctx, `CREATE TABLE fail_test (what TEXT NOT NULL)`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name      string
+			commit    bool
+			fail      errors.Kind
+			wantRetry int // the retry's status
+			wantRuns  int
+		}{
+			{"internal after a commit", true, errors.Internal, 500, 1},
+			{"canceled after a commit", true, errors.Canceled, 409, 1},
+			{"internal before any commit", false, errors.Internal, 500, 2},
+			{"canceled before any commit", false, errors.Canceled, 499, 2},
+		} {
+			runs := 0
+			h := func(w http.ResponseWriter, r *http.Request) error {
+				runs++
+				if c.commit {
+					if err := db.Update(r.Context(), func(tx store.Tx) error {
+						_, err := tx.Exec(r.Context(), `INSERT INTO fail_test (what) VALUES (?)`, c.name)
+						return err
+					}); err != nil {
+						return err
+					}
+				}
+				return errors.E(c.fail, errors.Msg("it failed"))
+			}
+			answer := func() *httptest.ResponseRecorder {
+				req := httptest.NewRequest("POST", "/api/v1/things", strings.NewReader(`{}`))
+				req.Header.Set("Idempotency-Key", c.name)
+				w := httptest.NewRecorder()
+				s.idempotent(w, req, &genesis.Principal{ID: "pr_test"}, h)
+				return w
+			}
+			answer()
+			if w := answer(); w.Code != c.wantRetry || runs != c.wantRuns {
+				t.Errorf("%s: retry answered %d %s after %d runs; want %d after %d", c.name, w.Code, w.Body, runs, c.wantRetry, c.wantRuns)
+			}
+		}
+	})
+}
