@@ -428,6 +428,43 @@ func TestReplicas(t *testing.T) {
 	if victim == nil {
 		t.Fatalf("the scheduler is held by %q, not a replica", first.Holder)
 	}
+	// A job running on the victim when it dies started a process of its
+	// own, which loops for ever: it must die with the victim (the local
+	// site's reaper), not run on while a survivor runs the job again. Each
+	// run first notes any earlier run's grandchild still alive (not gone,
+	// not a zombie) in runs/tree.overlap.
+	treeScript := `R=` + runs + `; echo "$GENESIS_JOB_ID $PPID" >> $R/tree
+for f in $R/tree.g.*; do
+	[ -e "$f" ] || continue
+	s=$(awk '{print $3}' /proc/$(cat "$f")/stat 2>/dev/null)
+	[ -n "$s" ] && [ "$s" != Z ] && echo "$GENESIS_JOB_ID: $f alive" >> $R/tree.overlap
+done
+(while :; do sleep 0.1; done) &
+echo $! > $R/tree.g.$GENESIS_JOB_ID
+sleep 3`
+	treeSpec := map[string]any{"executable": "/bin/sh", "arguments": []string{"-c", treeScript}, "attributes": map[string]any{"duration": "1m"}, "label": "OPEN"}
+	if a, err := bal.do(ctx, "POST", "/api/v1/jobs", mustJSON(treeSpec), "Idempotency-Key", "tree"); err != nil || a.status != 201 {
+		t.Fatalf("tree job: %v %d %s", err, a.status, a.body)
+	} else {
+		var j jobs.Job
+		json.Unmarshal(a.body, &j)
+		mu.Lock()
+		jobTags[j.ID] = "tree"
+		mu.Unlock()
+	}
+	treeOnVictim := false
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(runs, "tree"))
+		g, _ := filepath.Glob(filepath.Join(runs, "tree.g.*"))
+		if len(b) > 0 && len(g) > 0 {
+			_, pid, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+			treeOnVictim = pid == fmt.Sprint(victim.cmd.Process.Pid)
+			break
+		}
+	}
+	if !treeOnVictim {
+		t.Errorf("the tree job did not start on the scheduler's holder %s before the kill: its death with the holder is not checked", victim.id)
+	}
 	var killedAt int64
 	if err := db.View(ctx, func(tx store.Tx) error {
 		return tx.QueryRow(ctx, `SELECT CAST(EXTRACT(EPOCH FROM now()) * 1000000 AS BIGINT)`).Scan(&killedAt)
@@ -577,6 +614,12 @@ func TestReplicas(t *testing.T) {
 		}
 	}
 	t.Logf("%d jobs, %d started again on a survivor after their first run was lost with the killed replica", len(jobTags), reran)
+	if b, err := os.ReadFile(filepath.Join(runs, "tree.overlap")); err == nil {
+		t.Errorf("a process of the tree job's run on the killed replica outlived it, running while the job ran again: %s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(runs, "tree")); strings.Count(string(b), "\n") < 2 {
+		t.Errorf("the tree job ran %q: want its run on the killed replica and one on a survivor", b)
+	}
 
 	// The one audit log, shared by the replicas in the store: verified
 	// with `genesis audit verify --config` once the survivors stop, then

@@ -2,12 +2,16 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/genesis-science/genesis"
@@ -26,11 +30,27 @@ const keyRetention = 24 * time.Hour
 // with the same key and the same request gets the first response again
 // (with Idempotent-Replayed: true); the same key with a different request is
 // refused; a retry while the first is still running gets 409. Responses with
-// status ≥ 500 are not kept, so the client may retry them. The whole body
-// is part of the request (never cut; see holdBody). A response marked
-// Cache-Control: no-store (one that carries a new token's secret) is not
-// kept either: only that the request was done, and a retry gets 409
-// saying the secret was shown once — secrets are never at rest here.
+// status ≥ 500 are not kept, so the client may retry them — unless the
+// attempt had already committed something, when the response is kept like
+// any other (and a 499, the client gone, leaves the key as a crash would). The whole body is part of the request (never cut; see
+// holdBody). A response marked Cache-Control: no-store (one that carries a
+// new token's secret) is not kept either: only that the request was done,
+// and a retry gets 409 saying the secret was shown once — secrets are
+// never at rest here.
+//
+// Done at most once holds across a crash too. The key's row names the
+// attempt that holds it (its request ID), and every transaction that
+// attempt commits on s.db counts itself in the row, inside that
+// transaction (store.WithCommitHook): the count is durable exactly when the
+// changes are. A key whose attempt has not answered for inFlightTimeout
+// (its replica died, or stalled) is taken over by a retry only if nothing
+// was committed; otherwise the retry gets 409 saying the request was done
+// and its response lost, with the first attempt's request ID, under which
+// the audit log holds its records. A taken-over attempt that is in fact
+// still running can no longer commit: the count's UPDATE finds the key
+// held by another attempt and rolls its transaction back. This holds for
+// every handler, however many transactions it commits, as long as they run
+// on s.db under the request's context.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.Principal, h handlerFunc) {
 	const op errors.Op = "httpapi.idempotent"
 	ctx := r.Context()
@@ -60,24 +80,32 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 	}
 	sum := hh.Sum(nil)
 
+	// This attempt's name in the key's row: the request ID, which its
+	// audit records carry too.
+	attempt := requestID(ctx)
+	if attempt == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		attempt = hex.EncodeToString(b[:])
+	}
 	var replay *recorded
 	now := s.now()
 	err = s.db.Update(ctx, func(tx store.Tx) error {
 		replay = nil
-		var method, path, ctype string
+		var method, path, ctype, holder string
 		var hash, rbody []byte
-		var status int
+		var status, committed int
 		var created int64
-		err := tx.QueryRow(ctx, `SELECT method, path, request_hash, status, content_type, body, created_at FROM idempotency_keys WHERE principal_id = ? AND key = ?`,
-			p.ID, key).Scan(&method, &path, &hash, &status, &ctype, &rbody, &created)
+		err := tx.QueryRow(ctx, `SELECT method, path, request_hash, status, content_type, body, created_at, attempt, committed FROM idempotency_keys WHERE principal_id = ? AND key = ?`,
+			p.ID, key).Scan(&method, &path, &hash, &status, &ctype, &rbody, &created, &holder, &committed)
 		switch {
 		case errors.Is(errors.NotExist, err):
 			// Keys are kept for a day: forget this principal's older ones.
 			if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND created_at < ?`, p.ID, store.T(now.Add(-keyRetention))); err != nil {
 				return err
 			}
-			_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (principal_id, key, method, path, request_hash, status, content_type, body, created_at) VALUES (?, ?, ?, ?, ?, 0, '', NULL, ?)`,
-				p.ID, key, r.Method, r.URL.Path, sum, store.T(now))
+			_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (principal_id, key, method, path, request_hash, status, content_type, body, created_at, attempt, committed) VALUES (?, ?, ?, ?, ?, 0, '', NULL, ?, ?, 0)`,
+				p.ID, key, r.Method, r.URL.Path, sum, store.T(now), attempt)
 			return err
 		case err != nil:
 			return err
@@ -85,8 +113,15 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 			return errors.E(op, errors.Invalid, errors.Field("Idempotency-Key"), errors.Msg("this Idempotency-Key was used for a different request"))
 		case status == 0 && now.Sub(store.FromT(created)) < inFlightTimeout:
 			return errors.E(op, errors.Conflict, errors.Msg("a request with this Idempotency-Key is still in progress"))
+		case status == 0 && committed > 0:
+			s.log.WarnContext(ctx, "idempotency key done but not answered", "first_request_id", holder, "committed", committed)
+			return errors.E(op, errors.Conflict, errors.Msg(fmt.Sprintf("this request was already done: its first attempt (request ID %s) committed its changes "+
+				"but stopped before answering, so its response is lost; it is not run again. "+
+				"The audit log's records with request ID %s show what it did", holder, holder)))
 		case status == 0:
-			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE principal_id = ? AND key = ?`, store.T(now), p.ID, key)
+			// The first attempt stopped before committing anything:
+			// this one takes the key over (and fences that one out).
+			_, err = tx.Exec(ctx, `UPDATE idempotency_keys SET created_at = ?, attempt = ?, committed = 0 WHERE principal_id = ? AND key = ?`, store.T(now), attempt, p.ID, key)
 			return err
 		case ctype == withheld:
 			return errors.E(op, errors.Conflict, errors.Msg(fmt.Sprintf("this request was already done (status %d); its response carried a secret, which is shown only once and not kept: "+
@@ -110,12 +145,33 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 		return
 	}
 
+	// Every transaction the handler commits on s.db counts itself in the
+	// key's row, or fails if another attempt has taken the key over.
+	var running atomic.Bool
+	running.Store(true)
+	hctx := store.WithCommitHook(ctx, s.db, func(ctx context.Context, tx store.Tx) error {
+		if !running.Load() {
+			return nil // work the handler left running: the answer is recorded
+		}
+		res, err := tx.Exec(ctx, `UPDATE idempotency_keys SET committed = committed + 1 WHERE principal_id = ? AND key = ? AND attempt = ?`, p.ID, key, attempt)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.E(op, errors.Conflict, errors.Msg("a retry with this Idempotency-Key took this request over after it had not answered for "+inFlightTimeout.String()+"; nothing more of this attempt is done"))
+		}
+		return nil
+	})
 	rec := &recorder{ResponseWriter: w, header: http.Header{}}
-	if err := h(rec, r); err != nil {
+	if err := h(rec, r.WithContext(hctx)); err != nil {
 		s.writeError(rec, r, err)
 	}
+	running.Store(false)
 	if rec.status == 0 {
 		rec.status = http.StatusOK // nothing written: an empty 200, as flushTo sends
+	}
+	if crash := crashBeforeRecording.Load(); crash != nil && (*crash)(r) {
+		panic(http.ErrAbortHandler) // the replica "dies" here (tests)
 	}
 	// The response is on record before the client sees any of it: a
 	// retry the client sends the moment it has the answer — perhaps to
@@ -123,13 +179,6 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 	// rather than meeting "still in progress".
 	defer rec.flushTo(w)
 	ctx = contextWithoutCancel(ctx)
-	if rec.status >= 500 || rec.status == 499 {
-		s.db.Update(ctx, func(tx store.Tx) error {
-			_, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND key = ?`, p.ID, key)
-			return err
-		})
-		return
-	}
 	// A response that must not be stored (Cache-Control: no-store: a new
 	// token's secret) is not: only that the request was done.
 	ctype, kept := rec.header.Get("Content-Type"), rec.body.Bytes()
@@ -137,14 +186,40 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, p *genesis.P
 		ctype, kept = withheld, nil
 	}
 	err = s.db.Update(ctx, func(tx store.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE principal_id = ? AND key = ?`,
-			rec.status, ctype, kept, p.ID, key)
+		if rec.status >= 500 || rec.status == 499 {
+			// A failure that committed nothing may be retried: forget
+			// the key. One that committed something is kept.
+			res, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE principal_id = ? AND key = ? AND attempt = ? AND committed = 0`, p.ID, key, attempt)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n > 0 {
+				return err
+			}
+			if rec.status == 499 {
+				// The client left and the handler stopped part way:
+				// no answer to keep. A retry is told at once that the
+				// request was done and its answer lost (as after a crash).
+				_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE principal_id = ? AND key = ? AND attempt = ?`,
+					store.T(now.Add(-inFlightTimeout)), p.ID, key, attempt)
+				return err
+			}
+		}
+		// Only while this attempt holds the key: one taken over by a
+		// retry has that retry's answer.
+		_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status = ?, content_type = ?, body = ? WHERE principal_id = ? AND key = ? AND attempt = ?`,
+			rec.status, ctype, kept, p.ID, key, attempt)
 		return err
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "record idempotent response", "err", err, "request_id", requestID(ctx))
 	}
 }
+
+// crashBeforeRecording, set by tests, stops a request the way a replica's
+// death would: after its handler returned, before its answer is recorded
+// or sent.
+var crashBeforeRecording atomic.Pointer[func(r *http.Request) bool]
 
 // withheld is the content type kept for a response whose body was not
 // stored because it carried a secret; a replay answers 409 saying so.

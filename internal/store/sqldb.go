@@ -147,7 +147,11 @@ func (db *SQLDB) update(ctx context.Context, fn func(Tx) error) error {
 		return db.mapErr(op, err)
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{tx: sqlTx, db: db, ctx: ctx}); err != nil {
+	t := &tx{tx: sqlTx, db: db, ctx: ctx}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := runCommitHook(ctx, db, t); err != nil {
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {

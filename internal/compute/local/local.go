@@ -7,6 +7,11 @@
 //   - Each job runs in its own process group (Setpgid) in the directory the
 //     caller prepared; Cancel and the duration limit kill the whole group
 //     (SIGTERM, then SIGKILL after a grace period).
+//   - On Linux a job does not outlive the process that started it: when
+//     that process dies, even by SIGKILL, a reaper process kills the job's
+//     process group (reaper_linux.go) — so a replica killed while it held
+//     the scheduler's lease leaves nothing running that the next holder
+//     runs again. What leaves the group (setsid, setpgid) is beyond it.
 //   - Where prlimit(1) is available, memory (RLIMIT_AS, per the spec's
 //     memory) and CPU time (RLIMIT_CPU, from the duration × cores) are
 //     limited.
@@ -57,6 +62,9 @@ type Backend struct {
 	mu     sync.Mutex
 	jobs   map[compute.JobID]*job
 	closed bool
+	// reaper kills the running jobs' process groups if this process dies
+	// (reaper_linux.go); nil where there is none.
+	reaper *reaper
 	wg     sync.WaitGroup
 }
 
@@ -308,16 +316,17 @@ func (b *Backend) start(j *job, spec *compute.JobSpec) error {
 		Dir:         j.Dir,
 		Stdout:      stdout,
 		Stderr:      stderr,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: jobAttr(),
 	}
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startJob(cmd); err != nil {
 		return err
 	}
 	j.cmd = cmd
 	j.PID = cmd.Process.Pid
+	b.guard('+', j.PID)
 	j.StartTicks = startTicks(j.PID)
 	j.Started = time.Now().UTC()
 	j.Status = compute.Status{State: compute.Running, ExitCode: -1}
@@ -344,6 +353,34 @@ func (b *Backend) kill(j *job) {
 	}
 }
 
+// guard names (+) or withdraws (-) a running job's process group to the
+// reaper, starting one if there is none or it died (then naming every
+// running group to it). A job no reaper knows still runs: its leader dies
+// with this process (PR_SET_PDEATHSIG), only what it started may not.
+// b.mu held.
+func (b *Backend) guard(op byte, pgid int) {
+	if b.reaper != nil && b.reaper.send(op, pgid) == nil {
+		return
+	}
+	if b.reaper != nil {
+		b.reaper.close()
+		b.reaper = nil
+	}
+	r, err := startReaper()
+	if err != nil || r == nil {
+		return
+	}
+	for _, j := range b.jobs {
+		if j.cmd != nil && !j.Status.State.Final() && (op == '+' || j.PID != pgid) {
+			if r.send('+', j.PID) != nil {
+				r.close()
+				return
+			}
+		}
+	}
+	b.reaper = r
+}
+
 // wait reaps j's process and records its final state.
 func (b *Backend) wait(j *job) {
 	defer b.wg.Done()
@@ -352,6 +389,7 @@ func (b *Backend) wait(j *job) {
 	_ = syscall.Kill(-j.PID, syscall.SIGKILL)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.guard('-', j.PID)
 	j.timer.Stop()
 	if j.killTimer != nil {
 		j.killTimer.Stop()
@@ -475,6 +513,12 @@ func (b *Backend) Close() error {
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	b.mu.Lock()
+	if b.reaper != nil {
+		b.reaper.close()
+		b.reaper = nil
+	}
+	b.mu.Unlock()
 	return nil
 }
 
