@@ -39,6 +39,7 @@ type pgIndex struct {
 	db     store.DB
 	counts classCountCache
 	cache  docCache // pg: true
+	blobs  blobCache
 }
 
 var (
@@ -310,7 +311,7 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 			if err != nil || !complete {
 				return err
 			}
-			res, err = postingsText(ctx, tx, &ix.cache, pgPostings, q, terms, vis, limit, offset)
+			res, err = postingsText(ctx, tx, &ix.cache, &ix.blobs, pgPostings, q, terms, vis, limit, offset)
 			return err
 		})
 		if err != nil {
