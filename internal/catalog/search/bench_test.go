@@ -327,6 +327,14 @@ func benchIndex(b *testing.B, db store.DB) {
 			runLatency(b, s.qs, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
 		})
 	}
+	// The common words again, each with an empty postings cache
+	// (PostgreSQL): every blob is read from the database.
+	b.Run("search-common-cold", func(b *testing.B) {
+		runLatency(b, common, func(q search.Query) (*search.Result, error) {
+			search.DropBlobCache(ix)
+			return ix.Search(ctx, q, v)
+		})
+	})
 	b.Run("browse-facets", func(b *testing.B) {
 		runLatency(b, []search.Query{{}}, func(q search.Query) (*search.Result, error) { return ix.Search(ctx, q, v) })
 	})

@@ -3,6 +3,7 @@ package search
 import (
 	"container/list"
 	"context"
+	"database/sql"
 	"strings"
 	"sync"
 
@@ -134,24 +135,34 @@ func (c *blobCache) termPostings(ctx context.Context, tx store.Tx, t term) (map[
 			miss = append(miss, r.version)
 		}
 		found := 0
-		for lo := 0; lo < len(miss); lo += 500 {
-			part := miss[lo:min(len(miss), lo+500)]
-			rows, err := tx.Query(ctx, `SELECT version, data FROM search_postings WHERE `+where+` AND version IN (`+store.Placeholders(len(part))+`)`,
-				append(append([]any(nil), args...), part...)...)
+		// The missing blobs by version, a few thousand per statement (each
+		// walks the term's rows), or, when most are missing (a cold cache),
+		// every row of the term in one statement, using the missing ones.
+		const perStmt = 4000
+		for lo := 0; lo < len(miss); lo += perStmt {
+			part := miss[lo:min(len(miss), lo+perStmt)]
+			q, qargs := `SELECT version, data FROM search_postings WHERE `+where+` AND version IN (`+store.Placeholders(len(part))+`)`,
+				append(append([]any(nil), args...), part...)
+			if 2*len(miss) > len(refs) {
+				q, qargs, lo = `SELECT version, data FROM search_postings WHERE `+where, args, len(miss)
+			}
+			rows, err := tx.Query(ctx, q, qargs...)
 			if err != nil {
 				return nil, err
 			}
 			err = rows.Each(func() error {
 				var v int64
-				var data []byte
-				if err := rows.Scan(&v, &data); err != nil {
+				var raw sql.RawBytes
+				if err := rows.Scan(&v, &raw); err != nil {
 					return err
 				}
 				b, ok := blockOf[v]
 				if !ok {
 					return nil
 				}
+				delete(blockOf, v)
 				found++
+				data := append([]byte(nil), raw...)
 				c.put(v, data)
 				out[b] = append(out[b], data)
 				return nil

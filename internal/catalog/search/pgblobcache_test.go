@@ -23,7 +23,9 @@ func TestPostgresBlobCacheNeverStale(t *testing.T) {
 	a, _ := New(db)
 	b, _ := New(db)
 	rng := rand.New(rand.NewPCG(36, 1))
-	words := []string{"reactor", "plasma", "neutron"}
+	// "ne*" matches four tokens: a change to one of their rows leaves the
+	// others cached (the path reading the missing versions alone).
+	words := []string{"reactor", "plasma", "neutron", "nebula", "nexus", "needle"}
 	doc := func(i int) Doc {
 		return Doc{ID: fmt.Sprintf("d%02d", i), Kind: "dataset", Name: "n", Title: words[rng.IntN(len(words))] + " " + words[rng.IntN(len(words))],
 			Label: "OPEN", Owner: "u1", Updated: time.Unix(int64(i), 0).UTC()}

@@ -216,6 +216,7 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 	}
 	pl := make([]plist, nt)
 	var acc *mergeScratch
+	defer func() { putMergeScratch(acc) }()
 	var tf [nFields]int32
 	if nt == 1 {
 		// One term (most queries, and the most costly): decode, test and
@@ -448,6 +449,7 @@ func (o *oneTerm) run(list map[int64][][]byte) {
 	classOf, ownerOf, state := dc.classOf, dc.ownerOf, o.state
 	var tf [nFields]int32
 	var acc *mergeScratch
+	defer func() { putMergeScratch(acc) }()
 	for _, block := range o.blocks {
 		base := block << blockShift
 		rows := list[block]
@@ -606,7 +608,19 @@ type mergeScratch struct {
 	seen [1 << blockShift / 64]uint64
 }
 
-func newMergeScratch() *mergeScratch { return &mergeScratch{} }
+// mergeScratches keeps drained scratches (1.5 MB each) for later prefixes.
+var mergeScratches = sync.Pool{New: func() any { return &mergeScratch{} }}
+
+// newMergeScratch returns an empty scratch; putMergeScratch takes it back
+// (emptied: an error may have left it half-filled; a drained one is empty).
+func newMergeScratch() *mergeScratch { return mergeScratches.Get().(*mergeScratch) }
+
+func putMergeScratch(s *mergeScratch) {
+	if s != nil {
+		clear(s.seen[:])
+		mergeScratches.Put(s)
+	}
+}
 
 func (s *mergeScratch) add(off uint32, tf *[nFields]int32) {
 	w, bit := off/64, uint64(1)<<(off%64)
