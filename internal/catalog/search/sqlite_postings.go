@@ -455,6 +455,11 @@ func (o *oneTerm) run(list map[int64][][]byte) {
 		rows := list[block]
 		if len(rows) == 1 {
 			for b := rows[0]; len(b) > 0; {
+				if off, ok := shortPosting(b, &tf); ok {
+					b = b[4:]
+					o.posting(base+int64(off), &tf, classOf, ownerOf, state)
+					continue
+				}
 				off, rest, ok := nextPosting(b, &tf)
 				if !ok {
 					o.err = errors.E(errors.Internal, errors.Msg("corrupt search postings"))
@@ -471,6 +476,11 @@ func (o *oneTerm) run(list map[int64][][]byte) {
 		}
 		for _, r := range rows {
 			for b := r; len(b) > 0; {
+				if off, ok := shortPosting(b, &tf); ok {
+					b = b[4:]
+					acc.add(off, &tf)
+					continue
+				}
 				off, rest, ok := nextPosting(b, &tf)
 				if !ok {
 					o.err = errors.E(errors.Internal, errors.Msg("corrupt search postings"))
@@ -484,6 +494,18 @@ func (o *oneTerm) run(list map[int64][][]byte) {
 			o.posting(base+int64(off), tf, classOf, ownerOf, state)
 		})
 	}
+}
+
+// shortPosting decodes, as nextPosting would, the posting at the start of
+// b if it is the most common kind: one field with a count below 128, 4
+// bytes. ok is false for any other (nextPosting then decodes it).
+func shortPosting(b []byte, tf *[nFields]int32) (off uint32, ok bool) {
+	if len(b) < 4 || b[2]>>nFields != 0 || bits.OnesCount8(b[2]) != 1 || b[3] >= 0x80 {
+		return 0, false
+	}
+	*tf = [nFields]int32{}
+	tf[bits.TrailingZeros8(b[2])] = int32(b[3])
+	return uint32(b[0]) | uint32(b[1])<<8, true
 }
 
 // posting counts the document g, whose counts of the term are tf, if it is
