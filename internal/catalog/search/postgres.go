@@ -19,7 +19,8 @@ import (
 // documents), the total and the facets in Go, against an in-memory copy of
 // each document's class, owner, facet values and lengths (docCache, valid
 // across replicas because g grows in commit order, see allocG). A page's
-// rows are then read by g.
+// rows are then read by g. The blobs themselves are cached by row version
+// (blobcache.go, migration 0036).
 //
 // Phrases (and everything, while documents indexed before 0035 lack a g,
 // until Reindex) go through a weighted tsvector per document (A name and
