@@ -19,7 +19,8 @@ import (
 // documents), the total and the facets in Go, against an in-memory copy of
 // each document's class, owner, facet values and lengths (docCache, valid
 // across replicas because g grows in commit order, see allocG). A page's
-// rows are then read by g.
+// rows are then read by g. The blobs themselves are cached by row version
+// (blobcache.go, migration 0036).
 //
 // Phrases (and everything, while documents indexed before 0035 lack a g,
 // until Reindex) go through a weighted tsvector per document (A name and
@@ -39,6 +40,7 @@ type pgIndex struct {
 	db     store.DB
 	counts classCountCache
 	cache  docCache // pg: true
+	blobs  blobCache
 }
 
 var (
@@ -310,7 +312,7 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 			if err != nil || !complete {
 				return err
 			}
-			res, err = postingsText(ctx, tx, &ix.cache, pgPostings, q, terms, vis, limit, offset)
+			res, err = postingsText(ctx, tx, &ix.cache, &ix.blobs, pgPostings, q, terms, vis, limit, offset)
 			return err
 		})
 		if err != nil {

@@ -155,9 +155,18 @@ func allOf(t *testing.T, ix Index) Visibility {
 
 func FuzzPostings(f *testing.F) {
 	f.Add([]byte{1, 0, 1, 3}, uint16(7), uint32(2), uint32(0))
+	f.Add([]byte{1, 0, 4, 0x7f, 2, 0, 3, 1, 1}, uint16(1), uint32(0), uint32(0))
 	f.Add([]byte{0xff, 0xff, 0x3f, 0x80}, uint16(65535), uint32(300), uint32(1))
 	f.Fuzz(func(t *testing.T, data []byte, off uint16, a, b uint32) {
 		var tf [nFields]int32
+		// shortPosting decodes what nextPosting does, where it decodes.
+		var short [nFields]int32
+		if o, ok := shortPosting(data, &short); ok {
+			o2, rest, ok2 := nextPosting(data, &tf)
+			if !ok2 || o2 != o || tf != short || len(rest) != len(data)-4 {
+				t.Fatalf("shortPosting %d %v; nextPosting %d %v %v, %d bytes left of %d", o, short, o2, tf, ok2, len(rest), len(data))
+			}
+		}
 		for rest := data; len(rest) > 0; {
 			var ok bool
 			if _, rest, ok = nextPosting(rest, &tf); !ok {

@@ -3,8 +3,10 @@ package search
 import (
 	"context"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
@@ -34,20 +36,26 @@ var (
 )
 
 func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
-	return postingsText(ctx, tx, &ix.cache, sqlitePostings, q, terms, vis, limit, offset)
+	return postingsText(ctx, tx, &ix.cache, nil, sqlitePostings, q, terms, vis, limit, offset)
 }
 
 // postingsText is text over the postings: the same hits, scores, totals and
 // facets, computed in Go. Readability is decided per posting from the
 // cached class and owner before anything is counted, ranked or faceted.
-func postingsText(ctx context.Context, tx store.Tx, cache *docCache, tb postingsTables, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
+// blobs, if not nil, caches the postings blobs (PostgreSQL).
+func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blobCache, tb postingsTables, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
 	st, err := readableStats(ctx, tx, tb.classExpr, vis)
 	if err != nil {
 		return nil, err
 	}
 	lists := make([]map[int64][][]byte, len(terms))
 	for i, t := range terms {
-		if lists[i], err = termPostings(ctx, tx, t); err != nil {
+		if blobs != nil {
+			lists[i], err = blobs.termPostings(ctx, tx, t)
+		} else {
+			lists[i], err = termPostings(ctx, tx, t)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -71,12 +79,16 @@ func postingsText(ctx context.Context, tx store.Tx, cache *docCache, tb postings
 	if len(sc.docs) == 0 {
 		return res, nil
 	}
+	idf := make([]float64, len(terms))
+	for i := range terms {
+		idf[i] = bm25IDF(sc.df[i], st.n)
+	}
 	scores := make([]float64, len(sc.docs))
 	for j := range sc.docs {
 		s := 0.0
 		for i := range terms {
 			if tfw := sc.tfw[j*len(terms)+i]; tfw != 0 {
-				s += bm25Term(tfw, sc.df[i], st.n)
+				s += bm25TF(idf[i], tfw)
 			}
 		}
 		scores[j] = s
@@ -204,8 +216,54 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 	}
 	pl := make([]plist, nt)
 	var acc *mergeScratch
+	defer func() { putMergeScratch(acc) }()
 	var tf [nFields]int32
+	if nt == 1 {
+		// One term (most queries, and the most costly): decode, test and
+		// count each posting in one pass, the blocks split into a few runs
+		// of about equal bytes counted in parallel and merged in block
+		// order (the same documents in the same order, the same counts).
+		o := oneTerm{dc: dc, q: &q, kind: kind, domain: domain, org: org, kws: kws, avg: &avg, state: state, owner: owner}
+		parts := o.split(lists[0], order)
+		var wg sync.WaitGroup
+		for i := 1; i < len(parts); i++ {
+			wg.Go(func() { parts[i].run(lists[0]) })
+		}
+		parts[0].run(lists[0])
+		wg.Wait()
+		n := 0
+		for _, p := range parts {
+			if p.err != nil {
+				return nil, nil, p.err
+			}
+			n += len(p.docs)
+		}
+		out.docs, out.tfw = parts[0].docs, parts[0].tfw
+		if len(parts) > 1 {
+			out.docs, out.tfw = make([]int64, 0, n), make([]float64, 0, n)
+			for _, p := range parts {
+				out.docs = append(out.docs, p.docs...)
+				out.tfw = append(out.tfw, p.tfw...)
+			}
+		}
+		for _, p := range parts {
+			out.df[0] += p.df
+			missing = append(missing, p.missing...)
+			synN += p.synN
+			for c, n := range p.classN {
+				classN[c] += n
+			}
+			for id := range p.domN {
+				domN[id] += p.domN[id]
+				orgN[id] += p.orgN[id]
+				kwN[id] += p.kwN[id]
+			}
+		}
+	}
 	for _, block := range order {
+		if nt == 1 {
+			break
+		}
 		base := block << blockShift
 		for i := range terms {
 			p := &pl[i]
@@ -316,6 +374,182 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 	return out, nil, nil
 }
 
+// oneTerm counts the readable matches of a one-term query in a run of
+// blocks (docCache.score).
+type oneTerm struct {
+	dc                *docCache
+	q                 *Query
+	kind, domain, org int32
+	kws               []int32
+	avg               *[nFields]float64
+	state             []uint8
+	owner             int32
+	blocks            []int64
+
+	docs                    []int64
+	tfw                     []float64
+	df                      int64
+	classN, domN, orgN, kwN []int
+	synN                    int
+	missing                 []int64
+	err                     error
+}
+
+// parallelMinBytes is the postings a run of blocks must have to be counted
+// on a goroutine of its own (a variable so tests can split small lists).
+var parallelMinBytes = 256 << 10
+
+// split divides order (the blocks of list, increasing) into at most
+// GOMAXPROCS runs of about equal bytes, each of at least parallelMinBytes
+// but the first.
+func (o oneTerm) split(list map[int64][][]byte, order []int64) []*oneTerm {
+	size := func(b int64) int {
+		n := 0
+		for _, r := range list[b] {
+			n += len(r)
+		}
+		return n
+	}
+	total := 0
+	for _, b := range order {
+		total += size(b)
+	}
+	k := max(1, min(runtime.GOMAXPROCS(0), len(order), total/parallelMinBytes))
+	var parts []*oneTerm
+	lo, acc := 0, 0
+	for i, b := range order {
+		acc += size(b)
+		if len(parts) < k-1 && acc*k >= total*(len(parts)+1) || i == len(order)-1 {
+			p := o
+			p.blocks = order[lo : i+1]
+			parts = append(parts, &p)
+			lo = i + 1
+		}
+	}
+	if len(parts) == 0 {
+		p := o
+		parts = append(parts, &p)
+	}
+	return parts
+}
+
+// run counts o's blocks of list.
+func (o *oneTerm) run(list map[int64][][]byte) {
+	dc := o.dc
+	n := 0
+	for _, b := range o.blocks {
+		for _, r := range list[b] {
+			n += len(r)
+		}
+	}
+	// Room for every posting (each takes at least 4 bytes).
+	o.docs, o.tfw = make([]int64, 0, n/4), make([]float64, 0, n/4)
+	o.classN = make([]int, len(o.state))
+	o.domN, o.orgN, o.kwN = make([]int, len(dc.strs)), make([]int, len(dc.strs)), make([]int, len(dc.strs))
+	classOf, ownerOf, state := dc.classOf, dc.ownerOf, o.state
+	var tf [nFields]int32
+	var acc *mergeScratch
+	defer func() { putMergeScratch(acc) }()
+	for _, block := range o.blocks {
+		base := block << blockShift
+		rows := list[block]
+		if len(rows) == 1 {
+			for b := rows[0]; len(b) > 0; {
+				if off, ok := shortPosting(b, &tf); ok {
+					b = b[4:]
+					o.posting(base+int64(off), &tf, classOf, ownerOf, state)
+					continue
+				}
+				off, rest, ok := nextPosting(b, &tf)
+				if !ok {
+					o.err = errors.E(errors.Internal, errors.Msg("corrupt search postings"))
+					return
+				}
+				b = rest
+				o.posting(base+int64(off), &tf, classOf, ownerOf, state)
+			}
+			continue
+		}
+		// A prefix: sum the counts of every token it matched.
+		if acc == nil {
+			acc = newMergeScratch()
+		}
+		for _, r := range rows {
+			for b := r; len(b) > 0; {
+				if off, ok := shortPosting(b, &tf); ok {
+					b = b[4:]
+					acc.add(off, &tf)
+					continue
+				}
+				off, rest, ok := nextPosting(b, &tf)
+				if !ok {
+					o.err = errors.E(errors.Internal, errors.Msg("corrupt search postings"))
+					return
+				}
+				b = rest
+				acc.add(off, &tf)
+			}
+		}
+		acc.drain(func(off uint32, tf *[nFields]int32) {
+			o.posting(base+int64(off), tf, classOf, ownerOf, state)
+		})
+	}
+}
+
+// shortPosting decodes, as nextPosting would, the posting at the start of
+// b if it is the most common kind: one field with a count below 128, 4
+// bytes. ok is false for any other (nextPosting then decodes it).
+func shortPosting(b []byte, tf *[nFields]int32) (off uint32, ok bool) {
+	if len(b) < 4 || b[2]>>nFields != 0 || bits.OnesCount8(b[2]) != 1 || b[3] >= 0x80 {
+		return 0, false
+	}
+	*tf = [nFields]int32{}
+	tf[bits.TrailingZeros8(b[2])] = int32(b[3])
+	return uint32(b[0]) | uint32(b[1])<<8, true
+}
+
+// posting counts the document g, whose counts of the term are tf, if it is
+// readable (df) and passes the query's filters (the matches and facets).
+func (o *oneTerm) posting(g int64, tf *[nFields]int32, classOf, ownerOf []int32, state []uint8) {
+	const readable, ownerReadable = 1, 2
+	if g >= int64(len(classOf)) || classOf[g] < 0 {
+		o.missing = append(o.missing, g)
+		return
+	}
+	c := classOf[g]
+	if int(c) >= len(state) || state[c] != readable && (state[c] != ownerReadable || ownerOf[g] != o.owner) {
+		return
+	}
+	o.df++
+	dc, q := o.dc, o.q
+	m := &dc.docs[g]
+	if o.kind != -2 && dc.kinds[ClassID(m.class)] != o.kind || o.domain != -2 && m.domain != o.domain || o.org != -2 && m.org != o.org ||
+		q.Synthetic != nil && m.synthetic != *q.Synthetic {
+		return
+	}
+	docKws := dc.kws[m.kwOff : m.kwOff+uint32(m.kwN)]
+	for _, kw := range o.kws {
+		if !slices.Contains(docKws, kw) {
+			return
+		}
+	}
+	o.docs = append(o.docs, m.doc)
+	o.classN[m.class]++
+	o.domN[m.domain]++
+	o.orgN[m.org]++
+	for _, kw := range docKws {
+		o.kwN[kw]++
+	}
+	if m.synthetic {
+		o.synN++
+	}
+	var lens [nFields]int64
+	for c := range lens {
+		lens[c] = int64(m.lens[c])
+	}
+	o.tfw = append(o.tfw, fieldTFW(tf, &lens, o.avg))
+}
+
 // addTop adds to fc the values of facet (strs[id] counted counts[id])
 // that can be among its MaxFacetValues first: every value counted more
 // often than the MaxFacetValues-th largest count, and of those counted
@@ -396,7 +630,19 @@ type mergeScratch struct {
 	seen [1 << blockShift / 64]uint64
 }
 
-func newMergeScratch() *mergeScratch { return &mergeScratch{} }
+// mergeScratches keeps drained scratches (1.5 MB each) for later prefixes.
+var mergeScratches = sync.Pool{New: func() any { return &mergeScratch{} }}
+
+// newMergeScratch returns an empty scratch; putMergeScratch takes it back
+// (emptied: an error may have left it half-filled; a drained one is empty).
+func newMergeScratch() *mergeScratch { return mergeScratches.Get().(*mergeScratch) }
+
+func putMergeScratch(s *mergeScratch) {
+	if s != nil {
+		clear(s.seen[:])
+		mergeScratches.Put(s)
+	}
+}
 
 func (s *mergeScratch) add(off uint32, tf *[nFields]int32) {
 	w, bit := off/64, uint64(1)<<(off%64)
@@ -550,26 +796,41 @@ func smallestIDs(ctx context.Context, tx store.Tx, docCol string, docs []int64, 
 	for _, j := range tied {
 		pos[docs[j]] = j
 	}
-	rows, err := tx.Query(ctx, `SELECT `+docCol+`, id FROM search_docs ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	// The walk reads the index in batches (a driver may read a result to
+	// its end before closing it: one statement for the whole walk would
+	// read the whole table), the first of a few times need, then doubling.
 	var chosen []int
 	found := map[int]string{}
-	for scanned := 0; len(chosen) < need && scanned < tieWalkBudget*len(tied) && rows.Next(); scanned++ {
-		var doc int64
-		var id string
-		if err := rows.Scan(&doc, &id); err != nil {
+	budget := tieWalkBudget * len(tied)
+	last, scanned := "", 0
+	for batch := max(64, 4*need); len(chosen) < need && scanned < budget; batch *= 2 {
+		n := min(batch, budget-scanned)
+		rows, err := tx.Query(ctx, `SELECT `+docCol+`, id FROM search_docs WHERE id > ? ORDER BY id LIMIT ?`, last, n)
+		if err != nil {
 			return nil, err
 		}
-		if j, ok := pos[doc]; ok {
-			chosen = append(chosen, j)
-			found[j] = id
+		got := 0
+		err = rows.Each(func() error {
+			var doc int64
+			var id string
+			if err := rows.Scan(&doc, &id); err != nil {
+				return err
+			}
+			got++
+			last = id
+			if j, ok := pos[doc]; ok && len(chosen) < need {
+				chosen = append(chosen, j)
+				found[j] = id
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+		scanned += got
+		if got < n {
+			break
+		}
 	}
 	if len(chosen) < need {
 		return nil, nil

@@ -270,7 +270,17 @@ func fieldTFW(tf *[nFields]int32, lens *[nFields]int64, avg *[nFields]float64) f
 // weighted frequency is tfw > 0, among n readable documents df of which
 // match it.
 func bm25Term(tfw float64, df, n int64) float64 {
-	idf := math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
+	return bm25TF(bm25IDF(df, n), tfw)
+}
+
+// bm25IDF is a term's IDF among n readable documents df of which match it.
+func bm25IDF(df, n int64) float64 {
+	return math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
+}
+
+// bm25TF is bm25Term for a term of IDF idf (the same float operations, so
+// the same result).
+func bm25TF(idf, tfw float64) float64 {
 	return idf * tfw * (bm25K1 + 1) / (tfw + bm25K1)
 }
 
