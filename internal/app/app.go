@@ -374,6 +374,24 @@ func openConsoleOIDC(ctx context.Context, cfg config.Config, db store.DB) (*cons
 	return console.NewOIDCSignIn(ctx, console.OIDCConfig{Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.Audience, ClientSecret: secret, PublicURL: pub.String(), DB: db})
 }
 
+// abandonLocalJobs kills the jobs running on this replica's local sites
+// and records them lost (local.Backend.Abandon).
+func (a *App) abandonLocalJobs(why string) {
+	a.backendsMu.Lock()
+	var lbs []*local.Backend
+	for _, bb := range a.backends {
+		if lb, ok := bb.b.(*local.Backend); ok {
+			lbs = append(lbs, lb)
+		}
+	}
+	a.backendsMu.Unlock()
+	for _, lb := range lbs {
+		if n := lb.Abandon(why); n > 0 {
+			a.Log.Warn("killed local jobs: the scheduler's lease was lost", "jobs", n)
+		}
+	}
+}
+
 // backendFor returns (and keeps) the backend that runs jobs on a site.
 func (a *App) backendFor(ctx context.Context, s *sites.Site) (compute.Backend, error) {
 	a.backendsMu.Lock()
@@ -761,8 +779,19 @@ func (a *App) Serve(ctx context.Context, ln net.Listener, drain time.Duration) e
 			return nil
 		})
 	}
-	a.leased(ctx, LeaseScheduler, func(ctx context.Context) error {
-		return a.Jobs.Run(ctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
+	a.leased(ctx, LeaseScheduler, func(lctx context.Context) error {
+		// The scheduler's lease lost while this replica lives on (its
+		// store stalled or partitioned): the next holder will not know
+		// the jobs running on this replica's local sites and will place
+		// them again, so they are killed now — before the lease can
+		// expire in the store — and recorded lost (abandonLocalJobs).
+		stop := context.AfterFunc(lctx, func() {
+			if ctx.Err() == nil {
+				a.abandonLocalJobs("this replica lost the scheduler's lease; the job runs again where the scheduler places it")
+			}
+		})
+		defer stop()
+		return a.Jobs.Run(lctx, 500*time.Millisecond, func(err error) { a.Log.Warn("scheduler", "err", err) })
 	})
 	// Every replica follows the stored policy: one replaced through
 	// another replica is in force here within a second.

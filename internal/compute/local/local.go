@@ -12,6 +12,9 @@
 //     process group (reaper_linux.go) — so a replica killed while it held
 //     the scheduler's lease leaves nothing running that the next holder
 //     runs again. What leaves the group (setsid, setpgid) is beyond it.
+//   - A replica that loses the scheduler's lease while alive calls
+//     Abandon: its running jobs are killed at once and recorded lost, so
+//     they run again only where the next holder places them.
 //   - Where prlimit(1) is available, memory (RLIMIT_AS, per the spec's
 //     memory) and CPU time (RLIMIT_CPU, from the duration × cores) are
 //     limited.
@@ -75,6 +78,7 @@ type job struct {
 	timer     *time.Timer
 	canceled  bool
 	timedOut  bool
+	abandoned string // why Abandon killed it ("" if it did not)
 	done      chan struct{}
 	killTimer *time.Timer
 }
@@ -397,6 +401,8 @@ func (b *Backend) wait(j *job) {
 	st := compute.Status{ExitCode: -1}
 	ws, _ := j.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
+	case j.abandoned != "":
+		st.State, st.Reason, st.Detail = compute.Failed, compute.ReasonLost, j.abandoned
 	case j.canceled:
 		st.State, st.Reason, st.Detail = compute.Canceled, compute.ReasonCanceled, "canceled"
 	case j.timedOut:
@@ -412,10 +418,10 @@ func (b *Backend) wait(j *job) {
 			st.Detail = "exit code 127 (executable not found?)"
 		}
 	}
-	if ws.Signaled() && !j.canceled && !j.timedOut && ws.Signal() == syscall.SIGXCPU {
+	if ws.Signaled() && !j.canceled && !j.timedOut && j.abandoned == "" && ws.Signal() == syscall.SIGXCPU {
 		st.Reason, st.Detail = compute.ReasonTimeout, "CPU time limit exceeded"
 	}
-	if !j.canceled && !j.timedOut {
+	if !j.canceled && !j.timedOut && j.abandoned == "" {
 		st.ExitCode = j.cmd.ProcessState.ExitCode()
 	}
 	j.Status = st
@@ -498,6 +504,34 @@ func (b *Backend) Logs(ctx context.Context, id compute.BackendJobID, stream comp
 		return nil, errors.E(op, errors.Internal, err)
 	}
 	return f, nil
+}
+
+// Abandon kills every running job's process group at once (SIGKILL, no
+// grace period) and waits until each is reaped and recorded Failed with
+// compute.ReasonLost and the detail why, which a scheduler takes as "run
+// it again". It returns how many it killed. A replica calls it when it
+// loses the scheduler's lease while still alive (a stalled or partitioned
+// store): the next holder does not know these jobs and will place them
+// again, so they must not go on running here — the reaper covers the
+// replica's death, this covers its survival. A job being canceled is
+// killed too but stays Canceled. Jobs submitted afterwards run as usual.
+func (b *Backend) Abandon(why string) int {
+	b.mu.Lock()
+	var killed []*job
+	for _, j := range b.jobs {
+		if j.cmd != nil && !j.Status.State.Final() {
+			if !j.canceled && j.abandoned == "" {
+				j.abandoned = why // a canceled job stays Canceled
+			}
+			_ = syscall.Kill(-j.PID, syscall.SIGKILL)
+			killed = append(killed, j)
+		}
+	}
+	b.mu.Unlock()
+	for _, j := range killed {
+		<-j.done
+	}
+	return len(killed)
 }
 
 // Close kills the running jobs (they are recorded Canceled) and waits for
