@@ -386,9 +386,17 @@ type heldLease struct {
 // free or expired leases (and, at once, those its own ID held before a
 // restart) and renewing its own when half spent. Who holds what is read
 // in one query; a campaign another runner holds costs nothing more.
+//
+// The run loop and the results loop both call it; acquireMu makes them
+// take turns (two Reclaims of one lease at once would each fence the
+// other's token). It holds no lock that a transaction waits for: leaseMu
+// guards only the map of held leases and is never held across a store
+// call, because fence takes it inside a write transaction — on SQLite
+// the one write connection — so holding it while waiting for a
+// connection (Renew, Reclaim) deadlocked both loops for good.
 func (s *Service) acquire(ctx context.Context) ([]string, error) {
-	s.leaseMu.Lock()
-	defer s.leaseMu.Unlock()
+	s.acquireMu.Lock()
+	defer s.acquireMu.Unlock()
 	var live []string
 	err := s.db.View(ctx, func(tx store.Tx) error {
 		live = live[:0]
@@ -422,10 +430,10 @@ func (s *Service) acquire(ctx context.Context) ([]string, error) {
 	for _, id := range live {
 		isLive[id] = true
 		name := leaseName(id)
-		h, mine := s.held[id]
+		h, mine := s.heldLease(id)
 		cur, taken := holders[name]
 		if mine && (!taken || cur.Token != h.l.Token) {
-			delete(s.held, id) // expired or taken over: this runner lost it
+			s.setHeld(id, nil) // expired or taken over: this runner lost it
 			mine = false
 		}
 		switch {
@@ -434,13 +442,13 @@ func (s *Service) acquire(ctx context.Context) ([]string, error) {
 			sent := time.Now()
 			nl, err := s.leases.Renew(ctx, name, s.me, h.l.Token, ttl)
 			if err != nil {
-				delete(s.held, id)
+				s.setHeld(id, nil)
 				if !errors.Is(errors.Conflict, err) {
 					errs = append(errs, err)
 				}
 				continue
 			}
-			s.held[id] = heldLease{nl, sent}
+			s.setHeld(id, &heldLease{nl, sent})
 		case !taken || cur.Holder == s.me:
 			sent := time.Now()
 			nl, ok, err := s.leases.Reclaim(ctx, name, s.me, ttl)
@@ -451,27 +459,48 @@ func (s *Service) acquire(ctx context.Context) ([]string, error) {
 			if !ok {
 				continue
 			}
-			s.held[id] = heldLease{nl, sent}
+			s.setHeld(id, &heldLease{nl, sent})
 		default:
 			continue // another runner drives it
 		}
 		ids = append(ids, id)
 	}
+	s.leaseMu.Lock()
 	for id := range s.held {
 		if !isLive[id] {
 			delete(s.held, id)
 		}
 	}
+	s.leaseMu.Unlock()
 	return ids, errors.Join(errs...)
+}
+
+// heldLease returns the lease this runner holds on campaign id.
+func (s *Service) heldLease(id string) (heldLease, bool) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	h, ok := s.held[id]
+	return h, ok
+}
+
+// setHeld records the lease this runner holds on campaign id (nil: none).
+func (s *Service) setHeld(id string, h *heldLease) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if h == nil {
+		delete(s.held, id)
+	} else {
+		s.held[id] = *h
+	}
 }
 
 // release frees campaign id's lease (after it is wrapped up: nothing is
 // left to drive).
 func (s *Service) release(ctx context.Context, id string) {
-	s.leaseMu.Lock()
-	h, ok := s.held[id]
-	delete(s.held, id)
-	s.leaseMu.Unlock()
+	s.acquireMu.Lock()
+	defer s.acquireMu.Unlock()
+	h, ok := s.heldLease(id)
+	s.setHeld(id, nil)
 	if ok {
 		if err := s.leases.Release(ctx, leaseName(id), s.me, h.l.Token); err != nil && !errors.Is(errors.Conflict, err) && s.OnError != nil {
 			s.OnError(err)

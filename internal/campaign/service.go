@@ -158,12 +158,18 @@ type Service struct {
 	// OnError receives errors of the runner loop that it retries.
 	OnError func(error)
 
-	now     func() time.Time
-	me      string // this runner's lease holder ID
-	leases  *lease.Leases
+	now    func() time.Time
+	me     string // this runner's lease holder ID
+	leases *lease.Leases
+	// leaseMu guards held and is never held across a store call;
+	// acquireMu makes taking, renewing and releasing leases take turns
+	// (see acquire).
 	leaseMu sync.Mutex
 	held    map[string]heldLease // the campaign leases this runner holds, by campaign ID
 	trouble sync.Map
+
+	acquireMu sync.Mutex
+
 	// waiting holds, by campaign ID, why its next experiment waits (the
 	// fleet's "not now"); a dispatch clears it.
 	waiting sync.Map

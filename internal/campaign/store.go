@@ -159,9 +159,7 @@ var errLease = errors.E(errors.Conflict, errors.Msg("this runner no longer holds
 // runner makes goes through it, so a runner making progress keeps its
 // campaigns however long a round takes.
 func (s *Service) fence(ctx context.Context, tx store.Tx, id string) error {
-	s.leaseMu.Lock()
-	h, ok := s.held[id]
-	s.leaseMu.Unlock()
+	h, ok := s.heldLease(id)
 	if !ok {
 		return errLease
 	}
