@@ -25,6 +25,10 @@ type Backend struct {
 	MapError func(error) errors.Kind
 	// WriteOptions are the options for read-write transactions.
 	WriteOptions *sql.TxOptions
+	// ReadOptions are the options for View's transactions (read-only,
+	// default isolation, when nil). They must give every statement of
+	// one View the same snapshot.
+	ReadOptions *sql.TxOptions
 	// Retries is how many times Update retries after a Conflict.
 	Retries int
 }
@@ -94,7 +98,11 @@ func (db *SQLDB) LockMigrations(ctx context.Context) (unlock func(), err error) 
 
 func (db *SQLDB) View(ctx context.Context, fn func(Tx) error) error {
 	const op errors.Op = "store.View"
-	sqlTx, err := db.b.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := db.b.ReadOptions
+	if opts == nil {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	sqlTx, err := db.b.Read.BeginTx(ctx, opts)
 	if err != nil {
 		return db.mapErr(op, err)
 	}

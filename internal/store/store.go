@@ -34,7 +34,8 @@ const (
 
 // DB is the metadata store.
 type DB interface {
-	// View runs fn in a read-only transaction.
+	// View runs fn in a read-only transaction: every statement in it sees
+	// the same snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
 	// Update runs fn in a read-write transaction, committing if fn returns
 	// nil. fn may be called again after a serialization conflict.

@@ -1,7 +1,8 @@
 // Package postgres is the scaled-out metadata store on PostgreSQL through
 // pgx. Read-write transactions run at SERIALIZABLE isolation and are retried
 // by store.SQLDB on serialization failures, so closures see a consistent
-// snapshot and concurrent writers never interleave badly.
+// snapshot and concurrent writers never interleave badly; read-only ones
+// (View) run at REPEATABLE READ, one snapshot for all their statements.
 package postgres
 
 import (
@@ -38,6 +39,10 @@ func Open(ctx context.Context, dsn string) (*store.SQLDB, error) {
 		Write:        db,
 		MapError:     mapError,
 		WriteOptions: &sql.TxOptions{Isolation: sql.LevelSerializable},
+		// REPEATABLE READ: one snapshot for the whole View (READ
+		// COMMITTED, the default, takes one per statement). Read-only
+		// transactions at this level never fail to serialize.
+		ReadOptions: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 	}), nil
 }
 

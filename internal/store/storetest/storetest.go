@@ -25,6 +25,7 @@ func Run(t *testing.T, open Opener) {
 		{"Rollback", testRollback},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ReadYourWritesAndIsolation", testIsolation},
+		{"ViewIsOneSnapshot", testViewSnapshot},
 		{"ContextCancel", testCancel},
 	}
 	for _, tc := range tests {
@@ -339,6 +340,58 @@ func testIsolation(t *testing.T, db store.DB) {
 	}
 	if _, err := get(t, db, "ro"); !errors.Is(errors.NotExist, err) {
 		t.Errorf("write inside View persisted: %v", err)
+	}
+}
+
+// testViewSnapshot: every statement of one View sees the same snapshot,
+// whatever commits meanwhile — a page and its total, or search postings
+// and the documents they name, never disagree (PostgreSQL's default READ
+// COMMITTED would give each statement a snapshot of its own).
+func testViewSnapshot(t *testing.T, db store.DB) {
+	mkTable(t, db)
+	if err := db.Update(ctx, func(tx store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO kv (k, v) VALUES ('s', 1)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(tx store.Tx) (v, n int64) {
+		t.Helper()
+		if err := tx.QueryRow(ctx, `SELECT v FROM kv WHERE k = 's'`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM kv`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return v, n
+	}
+	err := db.View(ctx, func(tx store.Tx) error {
+		v0, n0 := read(tx)
+		if err := db.Update(ctx, func(tx store.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE kv SET v = v + 1 WHERE k = 's'`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO kv (k, v) VALUES ('t', 1)`)
+			return err
+		}); err != nil {
+			return err
+		}
+		if v1, n1 := read(tx); v1 != v0 || n1 != n0 {
+			return fmt.Errorf("a View saw a commit made after its first statement: v %d → %d, rows %d → %d", v0, v1, n0, n1)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(ctx, func(tx store.Tx) error {
+		if v, n := read(tx); v != 2 || n != 2 {
+			return fmt.Errorf("a View after the commit reads v %d and %d rows, want 2 and 2", v, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
