@@ -41,6 +41,7 @@ type pgIndex struct {
 	counts classCountCache
 	cache  docCache // pg: true
 	blobs  blobCache
+	kinds  classKinds
 }
 
 var (
@@ -300,7 +301,7 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	if v, err = forKinds(ctx, ix.db, v, q.Passages); err != nil {
+	if v, err = ix.kinds.forKinds(ctx, ix.db, v, q.Passages); err != nil {
 		return nil, errors.E(op, err)
 	}
 	vis := normalize(v)
@@ -513,7 +514,7 @@ func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n i
 		return []Suggestion{}, nil
 	}
 	n = suggestLimit(n)
-	v, err := forKinds(ctx, ix.db, v, false)
+	v, err := ix.kinds.forKinds(ctx, ix.db, v, false)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
