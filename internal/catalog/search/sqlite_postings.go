@@ -84,7 +84,9 @@ func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blob
 	for i := range terms {
 		idf[i] = bm25IDF(sc.df[i], st.n)
 	}
-	scores := make([]float64, len(sc.docs))
+	defer sc.release()
+	scores := float64s.get(len(sc.docs))[:len(sc.docs)]
+	defer float64s.put(scores)
 	for j := range sc.docs {
 		s := 0.0
 		for i := range terms {
@@ -113,6 +115,40 @@ type scored struct {
 	tfw    []float64
 	df     []int64
 	facets facetCounter
+}
+
+// release gives sc's large slices back for later queries; sc is not used
+// after.
+func (sc *scored) release() {
+	int64s.put(sc.docs)
+	float64s.put(sc.tfw)
+	sc.docs, sc.tfw = nil, nil
+}
+
+// slicePool recycles the large slices of a query's scoring: a common
+// word's matches take tens of megabytes, which the runtime would otherwise
+// clear on every query and collect after it.
+type slicePool[T any] struct{ p sync.Pool }
+
+var (
+	int64s   slicePool[int64]
+	float64s slicePool[float64]
+)
+
+// get returns an empty slice with room for n.
+func (sp *slicePool[T]) get(n int) []T {
+	if v, ok := sp.p.Get().(*[]T); ok && cap(*v) >= n {
+		return (*v)[:0]
+	}
+	return make([]T, 0, n)
+}
+
+// put takes back s, which its caller no longer uses.
+func (sp *slicePool[T]) put(s []T) {
+	if cap(s) > 0 {
+		s = s[:0]
+		sp.p.Put(&s)
+	}
 }
 
 // score matches, filters and counts under the read lock. It returns the
@@ -224,10 +260,12 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 		}
 		out.docs, out.tfw = parts[0].docs, parts[0].tfw
 		if len(parts) > 1 {
-			out.docs, out.tfw = make([]int64, 0, n), make([]float64, 0, n)
+			out.docs, out.tfw = int64s.get(n), float64s.get(n)
 			for _, p := range parts {
 				out.docs = append(out.docs, p.docs...)
 				out.tfw = append(out.tfw, p.tfw...)
+				int64s.put(p.docs)
+				float64s.put(p.tfw)
 			}
 		}
 		for _, p := range parts {
@@ -427,7 +465,7 @@ func (o *oneTerm) run(list map[int64][][]byte) {
 		}
 	}
 	// Room for every posting (each takes at least 4 bytes).
-	o.docs, o.tfw = make([]int64, 0, n/4), make([]float64, 0, n/4)
+	o.docs, o.tfw = int64s.get(n/4), float64s.get(n/4)
 	o.classN = make([]int, len(o.state))
 	o.domN, o.orgN, o.kwN = make([]int, len(dc.strs)), make([]int, len(dc.strs)), make([]int, len(dc.strs))
 	classOf, ownerOf, state := dc.classOf, dc.ownerOf, o.state
