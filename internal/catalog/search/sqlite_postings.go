@@ -37,16 +37,20 @@ var (
 )
 
 func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
-	return postingsText(ctx, tx, &ix.cache, nil, sqlitePostings, q, terms, vis, limit, offset)
+	return postingsText(ctx, tx, &ix.cache, nil, sqlitePostings, nil, q, terms, vis, limit, offset)
 }
 
 // postingsText is text over the postings: the same hits, scores, totals and
 // facets, computed in Go. Readability is decided per posting from the
 // cached class and owner before anything is counted, ranked or faceted.
-// blobs, if not nil, caches the postings blobs (PostgreSQL).
-func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blobCache, tb postingsTables, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
-	st, err := readableStats(ctx, tx, tb.classExpr, vis)
-	if err != nil {
+// blobs, if not nil, caches the postings blobs (PostgreSQL); stats, if not
+// nil, are the readable corpus's statistics, already read in tx.
+func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blobCache, tb postingsTables, stats *corpusStats, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
+	var st corpusStats
+	var err error
+	if stats != nil {
+		st = *stats
+	} else if st, err = readableStats(ctx, tx, tb.classExpr, vis); err != nil {
 		return nil, err
 	}
 	lists := make([]map[int64][][]byte, len(terms))
