@@ -140,6 +140,37 @@ import (
 // work per query than one pass over every posting (e.g. counts per term
 // and class kept on write, and a bounded, impact-ordered scan for the page).
 //
+// Changes (2026-12-08, later): a page's ties are ordered by document IDs
+// cached in docCache (idAt/idBuf, read with the rest at load) instead of
+// read back or walked through the ID index: no query before the page's
+// rows; which classes hold passages is cached (a class's kind never
+// changes), so a search opens one transaction, not two; the statistics
+// and the completeness check are one statement; the scoring slices are
+// pooled. The same command, integ (before) and this branch run one after
+// the other, twice each, load average 5.8–8.2 (the lead's CI ending),
+// p50 / p95 ms, round 1; round 2:
+//
+//	                      before                     after
+//	search (mix)          6.7 / 38; 7.4 / 38         5.8 / 42; 5.4 / 37
+//	search, common        31 / 50; 23 / 38           35 / 176; 27 / 62
+//	search, common (cold) 36 / 140; 41 / 144         38 / 127; 34 / 60
+//	search, rare          4.7 / 9.5; 3.8 / 5.8       2.9 / 7.9; 2.5 / 3.4
+//	search, prefix        29 / 55; 26 / 51           34 / 162; 24 / 46
+//	browse facets         9.6 / 16; 7.6 / 11         11 / 19; 7.0 / 11
+//	domain+org filter     27 / 45; 24 / 36           27 / 104; 35 / 75
+//
+// The common words alone (-bench 'Postgres/search-common$', three
+// interleaved rounds, load 4.6–7.7): p50 40, 44, 40 → 37, 41, 25 ms.
+// Rare words and the mix gain the round trips (p50 −25 to −35 %); common
+// words and prefixes are CPU-bound and within the noise: a profile puts
+// half their time in oneTerm.posting, mostly the cache miss on each
+// readable match's docCache entry (scattered over ~56 MB at 10^6). A
+// first version that put the ID's offset in docMeta (56 → 72 bytes) was
+// 20 % slower on common words for that reason. The ≤ 50 ms p95 target is
+// met in some rounds and not others at this load. SQLite's bench (2·10^4,
+// interleaved, two rounds each) is not slower: search p50 1.36, 1.18 →
+// 1.40, 0.90 ms; common 2.25, 1.72 → 1.98, 1.24 ms; browse unchanged.
+
 // Word and prefix queries read one postings blob per token and block of
 // 65,536 documents and then cost tens of nanoseconds per readable match in
 // Go (readability, BM25, total, facets); the slowest are prefixes that

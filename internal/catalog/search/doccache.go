@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
 )
 
@@ -29,9 +30,15 @@ type docCache struct {
 	// not loaded.
 	classOf, ownerOf []int32
 	kws              []int32 // keyword ids of all documents, by docMeta.kwOff
-	strs             []string
-	ids              map[string]int32
-	kinds            map[ClassID]int32 // class → kind string id
+	// idBuf holds every cached document's ID, at idAt[g] >> 8 (its
+	// length in the low byte), so that a page's ties (ordered by ID) are
+	// broken without reading IDs back, and docMeta stays 56 bytes. idBuf
+	// is only appended to: a slice of it stays valid without the lock.
+	idBuf []byte
+	idAt  []int64
+	strs  []string
+	ids   map[string]int32
+	kinds map[ClassID]int32 // class → kind string id
 	// pg: the PostgreSQL backend's table, where a document's class is a
 	// column and docMeta.doc is g (SQLite: the rowid, class in its top bits).
 	pg bool
@@ -134,20 +141,23 @@ func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ..
 	if dc.pg {
 		cols = `g, g, class_id`
 	}
-	rows, err := tx.Query(ctx, `SELECT `+cols+`, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5, synthetic FROM search_docs WHERE `+where, args...)
+	rows, err := tx.Query(ctx, `SELECT `+cols+`, id, owner_id, domain, org, keywords, l0, l1, l2, l3, l4, l5, synthetic FROM search_docs WHERE `+where, args...)
 	if err != nil {
 		return err
 	}
 	var g, doc, class int64
-	var owner, domain, org, kws sql.RawBytes
+	var id, owner, domain, org, kws sql.RawBytes
 	var lens [nFields]int32
 	var synthetic bool
 	return rows.Each(func() error {
-		if err := rows.Scan(&g, &doc, &class, &owner, &domain, &org, &kws, &lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5], &synthetic); err != nil {
+		if err := rows.Scan(&g, &doc, &class, &id, &owner, &domain, &org, &kws, &lens[0], &lens[1], &lens[2], &lens[3], &lens[4], &lens[5], &synthetic); err != nil {
 			return err
 		}
 		if g <= 0 {
 			return nil
+		}
+		if len(id) > 255 {
+			return errors.E(errors.Internal, errors.Msg("a search document's ID is longer than 255 bytes"))
 		}
 		dc.mu.Lock()
 		defer dc.mu.Unlock()
@@ -157,6 +167,7 @@ func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ..
 			for range n {
 				dc.classOf = append(dc.classOf, -1)
 				dc.ownerOf = append(dc.ownerOf, -1)
+				dc.idAt = append(dc.idAt, 0)
 			}
 		}
 		m := &dc.docs[g]
@@ -165,6 +176,8 @@ func (dc *docCache) load(ctx context.Context, tx store.Tx, where string, args ..
 		}
 		*m = docMeta{doc: doc, lens: lens, class: int32(class), owner: dc.internBytes(owner),
 			domain: dc.internBytes(domain), org: dc.internBytes(org), kwOff: uint32(len(dc.kws)), synthetic: synthetic, ok: true}
+		dc.idAt[g] = int64(len(dc.idBuf))<<8 | int64(len(id))
+		dc.idBuf = append(dc.idBuf, id...)
 		for k := range bytes.SplitSeq(kws, []byte(listSep)) {
 			if len(k) > 0 {
 				dc.kws = append(dc.kws, dc.internBytes(k))
@@ -198,4 +211,11 @@ func listClassesTx(ctx context.Context, tx store.Tx) ([]Class, error) {
 		return nil
 	})
 	return out, err
+}
+
+// idOf returns the ID of the cached document g. The caller holds mu (the
+// slice stays valid after it is released: idBuf is only appended to).
+func (dc *docCache) idOf(g int64) []byte {
+	at := dc.idAt[g]
+	return dc.idBuf[at>>8 : at>>8+at&0xff]
 }

@@ -41,6 +41,7 @@ type pgIndex struct {
 	counts classCountCache
 	cache  docCache // pg: true
 	blobs  blobCache
+	kinds  classKinds
 }
 
 var (
@@ -300,7 +301,7 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	if v, err = forKinds(ctx, ix.db, v, q.Passages); err != nil {
+	if v, err = ix.kinds.forKinds(ctx, ix.db, v, q.Passages); err != nil {
 		return nil, errors.E(op, err)
 	}
 	vis := normalize(v)
@@ -308,11 +309,11 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 		var res *Result
 		err := ix.db.View(ctx, func(tx store.Tx) error {
 			res = nil
-			complete, err := postingsComplete(ctx, tx)
+			st, complete, err := pgStats(ctx, tx, vis)
 			if err != nil || !complete {
 				return err
 			}
-			res, err = postingsText(ctx, tx, &ix.cache, &ix.blobs, pgPostings, q, terms, vis, limit, offset)
+			res, err = postingsText(ctx, tx, &ix.cache, &ix.blobs, pgPostings, &st, q, terms, vis, limit, offset)
 			return err
 		})
 		if err != nil {
@@ -414,6 +415,36 @@ func (ix *pgIndex) Search(ctx context.Context, q Query, v Visibility) (*Result, 
 	return res, nil
 }
 
+// pgStats is readableStats and postingsComplete in one statement (one
+// round trip fewer per search).
+func pgStats(ctx context.Context, tx store.Tx, vis visibility) (st corpusStats, complete bool, err error) {
+	const sums = `COALESCE(SUM(l0), 0) AS l0, COALESCE(SUM(l1), 0) AS l1, COALESCE(SUM(l2), 0) AS l2, COALESCE(SUM(l3), 0) AS l3, COALESCE(SUM(l4), 0) AS l4, COALESCE(SUM(l5), 0) AS l5`
+	all, owned := `FALSE`, `FALSE`
+	if len(vis.all) > 0 {
+		all = `class_id IN (` + intList(vis.all) + `)`
+	}
+	if len(vis.owned) > 0 {
+		owned = `owner_id = ? AND class_id IN (` + intList(vis.owned) + `)`
+	}
+	var args []any
+	if len(vis.owned) > 0 {
+		args = append(args, vis.owner)
+	}
+	var missing bool
+	var a, o corpusStats
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM search_docs WHERE g IS NULL),
+			a.n, a.l0, a.l1, a.l2, a.l3, a.l4, a.l5, o.n, o.l0, o.l1, o.l2, o.l3, o.l4, o.l5
+		FROM (SELECT COALESCE(SUM(n), 0) AS n, `+sums+` FROM search_stats WHERE `+all+`) a,
+			(SELECT COUNT(*) AS n, `+sums+` FROM search_docs WHERE `+owned+`) o`, args...).
+		Scan(&missing, &a.n, &a.lens[0], &a.lens[1], &a.lens[2], &a.lens[3], &a.lens[4], &a.lens[5],
+			&o.n, &o.lens[0], &o.lens[1], &o.lens[2], &o.lens[3], &o.lens[4], &o.lens[5])
+	st.n = a.n + o.n
+	for i := range st.lens {
+		st.lens[i] = a.lens[i] + o.lens[i]
+	}
+	return st, !missing, err
+}
+
 // browse answers an unfiltered browse: total and facets are sums of the
 // readable classes' counts (search_class_facets) plus a count of the
 // owner-readable documents themselves; the page walks search_docs newest
@@ -513,7 +544,7 @@ func (ix *pgIndex) Suggest(ctx context.Context, prefix string, v Visibility, n i
 		return []Suggestion{}, nil
 	}
 	n = suggestLimit(n)
-	v, err := forKinds(ctx, ix.db, v, false)
+	v, err := ix.kinds.forKinds(ctx, ix.db, v, false)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}

@@ -129,18 +129,6 @@ func TestPostingsEqualFTS(t *testing.T) {
 	}
 }
 
-// TestPostingsEqualFTSTieWalk is TestPostingsEqualFTS with every tie at
-// the page's last score resolved by walking the ID index (the path large
-// ties take), including walks that run out of budget and fall back.
-func TestPostingsEqualFTSTieWalk(t *testing.T) {
-	defer func(n, b int) { tieWalkMin, tieWalkBudget = n, b }(tieWalkMin, tieWalkBudget)
-	tieWalkMin = 0
-	for _, budget := range []int{1, 1000} { // mostly falling back; walking to the end
-		tieWalkBudget = budget
-		TestPostingsEqualFTS(t)
-	}
-}
-
 func allOf(t *testing.T, ix Index) Visibility {
 	cs, err := ix.Classes(context.Background())
 	if err != nil {

@@ -1,12 +1,14 @@
 package search
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
@@ -29,7 +31,7 @@ func scoreCorpus(rng *rand.Rand, n int, p float64, tokens int) (*docCache, map[i
 	dc.classOf, dc.ownerOf = make([]int32, n+1), make([]int32, n+1)
 	dc.classOf[0] = -1
 	for g := 1; g <= n; g++ {
-		m := docMeta{doc: int64(g), class: int32(1 + rng.IntN(12)), owner: dc.intern(fmt.Sprintf("u%d", rng.IntN(500))),
+		m := docMeta{doc: 1<<40 + int64(g), class: int32(1 + rng.IntN(12)), owner: dc.intern(fmt.Sprintf("u%d", rng.IntN(500))),
 			domain: dc.intern(fmt.Sprintf("domain-%d", rng.IntN(8))), org: dc.intern(fmt.Sprintf("org-%d", rng.IntN(40))),
 			kwOff: uint32(len(dc.kws)), synthetic: rng.IntN(10) == 0, ok: true}
 		for c := range m.lens {
@@ -143,7 +145,7 @@ func TestScoreOneTermModel(t *testing.T) {
 			if len(w.Docs) == 0 || w.DF[0] == 0 {
 				t.Logf("round %d: no match", round)
 			}
-			if d := cmp.Diff(w, g, cmpopts.EquateEmpty()); d != "" {
+			if d := gocmp.Diff(w, g, cmpopts.EquateEmpty()); d != "" {
 				t.Fatalf("round %d (%d tokens, %+v), split at %d bytes: model (-) vs score (+):\n%s", round, tokens, q, min, d)
 			}
 		}
@@ -200,7 +202,7 @@ func scoreModel(dc *docCache, list map[int64][][]byte, q Query, vis visibility, 
 			q.Synthetic != nil && m.synthetic != *q.Synthetic || len(q.Keywords) > 0 && !slices.Contains(kwStrs, q.Keywords[0]) {
 			continue
 		}
-		out.docs = append(out.docs, m.doc)
+		out.docs = append(out.docs, g)
 		var lens [nFields]int64
 		for c := range lens {
 			lens[c] = int64(m.lens[c])
@@ -226,4 +228,64 @@ func scoreModel(dc *docCache, list map[int64][][]byte, q Query, vis visibility, 
 	}
 	out.facets.add(FacetSynthetic, "true", syn)
 	return out
+}
+
+// TestPageModel checks docCache.page against sorting every match by
+// score (descending) and ID: scores drawn from a few values (large ties),
+// IDs of varying length and shared prefixes, pages anywhere.
+func TestPageModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 300 {
+		n := 1 + rng.IntN(400)
+		dc := &docCache{docs: make([]docMeta, 2*n+1), idAt: make([]int64, 2*n+1)}
+		var gs []int64
+		var scores []float64
+		type doc struct {
+			id    string
+			score float64
+			g     int64
+		}
+		var all []doc
+		levels := 1 + rng.IntN(5)
+		for i := range n {
+			g := int64(2*i + 1 + rng.IntN(2))
+			id := fmt.Sprintf("%s%d", []string{"a", "ab", "b", ""}[rng.IntN(4)], rng.IntN(1000))
+			dc.docs[g] = docMeta{doc: 1<<40 + g, ok: true}
+			dc.idAt[g] = int64(len(dc.idBuf))<<8 | int64(len(id))
+			dc.idBuf = append(dc.idBuf, id...)
+			s := float64(rng.IntN(levels))
+			gs, scores = append(gs, g), append(scores, s)
+			all = append(all, doc{id, s, g})
+		}
+		slices.SortStableFunc(all, func(a, b doc) int {
+			if a.score != b.score {
+				return cmp.Compare(b.score, a.score)
+			}
+			return strings.Compare(a.id, b.id)
+		})
+		limit := 1 + rng.IntN(50)
+		offset := rng.IntN(n + 10)
+		var want []match
+		for i := offset; i < len(all) && i < offset+limit; i++ {
+			want = append(want, match{doc: 1<<40 + all[i].g, hit: Hit{ID: all[i].id, Score: all[i].score}})
+		}
+		got := dc.page(gs, scores, offset, offset+limit)
+		// Equal IDs (the generator repeats some) may come in either order.
+		key := func(ms []match) []string {
+			var out []string
+			for _, m := range ms {
+				out = append(out, fmt.Sprintf("%v %s", m.hit.Score, m.hit.ID))
+			}
+			return out
+		}
+		if d := gocmp.Diff(key(want), key(got)); d != "" {
+			t.Fatalf("round %d, n %d offset %d limit %d (-want +got):\n%s", round, n, offset, limit, d)
+		}
+		for _, m := range got {
+			g := m.doc - 1<<40
+			if string(dc.idOf(g)) != m.hit.ID {
+				t.Fatalf("round %d: doc %d has ID %q, not %q", round, m.doc, dc.idOf(g), m.hit.ID)
+			}
+		}
+	}
 }

@@ -52,6 +52,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/genesis-science/genesis/internal/errors"
@@ -263,30 +264,63 @@ func validateDoc(op errors.Op, d *Doc) error {
 	return nil
 }
 
+// classKinds caches which classes hold passages. A class's kind never
+// changes (search_classes rows are only ever inserted), so an entry never
+// goes stale; classes not cached yet are read.
+type classKinds struct {
+	mu      sync.RWMutex
+	passage map[ClassID]bool
+}
+
 // forKinds narrows v to the classes of passages (passages) or of
 // everything else: a class's kind never changes, so this may be read
-// apart from the search that uses it.
-func forKinds(ctx context.Context, db store.DB, v Visibility, passages bool) (Visibility, error) {
-	pc := map[ClassID]bool{}
-	err := db.View(ctx, func(tx store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM search_classes WHERE kind = ?`, KindPassage)
-		if err != nil {
-			return err
+// apart from the search that uses it. A class that does not exist counts
+// as not holding passages.
+func (ck *classKinds) forKinds(ctx context.Context, db store.DB, v Visibility, passages bool) (Visibility, error) {
+	var unknown []ClassID
+	ck.mu.RLock()
+	for _, cs := range [][]ClassID{v.ReadableClasses, v.OwnerReadableClasses} {
+		for _, c := range cs {
+			if _, ok := ck.passage[c]; !ok {
+				unknown = append(unknown, c)
+			}
 		}
-		return rows.Each(func() error {
-			var id ClassID
-			err := rows.Scan(&id)
-			pc[id] = true
-			return err
-		})
-	})
-	if err != nil {
-		return Visibility{}, err
 	}
+	ck.mu.RUnlock()
+	if len(unknown) > 0 {
+		found := map[ClassID]bool{}
+		err := db.View(ctx, func(tx store.Tx) error {
+			clear(found)
+			rows, err := tx.Query(ctx, `SELECT id, kind FROM search_classes WHERE id IN (`+intList(unknown)+`)`)
+			if err != nil {
+				return err
+			}
+			return rows.Each(func() error {
+				var id ClassID
+				var kind string
+				err := rows.Scan(&id, &kind)
+				found[id] = kind == KindPassage
+				return err
+			})
+		})
+		if err != nil {
+			return Visibility{}, err
+		}
+		ck.mu.Lock()
+		if ck.passage == nil {
+			ck.passage = map[ClassID]bool{}
+		}
+		for id, p := range found {
+			ck.passage[id] = p
+		}
+		ck.mu.Unlock()
+	}
+	ck.mu.RLock()
+	defer ck.mu.RUnlock()
 	keep := func(in []ClassID) []ClassID {
 		var out []ClassID
 		for _, c := range in {
-			if pc[c] == passages {
+			if ck.passage[c] == passages {
 				out = append(out, c)
 			}
 		}

@@ -23,6 +23,7 @@ type sqliteIndex struct {
 	db     store.DB
 	cache  docCache
 	facets facetBlobCache
+	kinds  classKinds
 }
 
 var _ Index = (*sqliteIndex)(nil)

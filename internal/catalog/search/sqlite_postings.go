@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"context"
 	"math/bits"
 	"runtime"
@@ -36,16 +37,20 @@ var (
 )
 
 func (ix *sqliteIndex) postingsText(ctx context.Context, tx store.Tx, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
-	return postingsText(ctx, tx, &ix.cache, nil, sqlitePostings, q, terms, vis, limit, offset)
+	return postingsText(ctx, tx, &ix.cache, nil, sqlitePostings, nil, q, terms, vis, limit, offset)
 }
 
 // postingsText is text over the postings: the same hits, scores, totals and
 // facets, computed in Go. Readability is decided per posting from the
 // cached class and owner before anything is counted, ranked or faceted.
-// blobs, if not nil, caches the postings blobs (PostgreSQL).
-func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blobCache, tb postingsTables, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
-	st, err := readableStats(ctx, tx, tb.classExpr, vis)
-	if err != nil {
+// blobs, if not nil, caches the postings blobs (PostgreSQL); stats, if not
+// nil, are the readable corpus's statistics, already read in tx.
+func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blobCache, tb postingsTables, stats *corpusStats, q Query, terms []term, vis visibility, limit, offset int) (*Result, error) {
+	var st corpusStats
+	var err error
+	if stats != nil {
+		st = *stats
+	} else if st, err = readableStats(ctx, tx, tb.classExpr, vis); err != nil {
 		return nil, err
 	}
 	lists := make([]map[int64][][]byte, len(terms))
@@ -83,7 +88,9 @@ func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blob
 	for i := range terms {
 		idf[i] = bm25IDF(sc.df[i], st.n)
 	}
-	scores := make([]float64, len(sc.docs))
+	defer sc.release()
+	scores := float64s.get(len(sc.docs))[:len(sc.docs)]
+	defer float64s.put(scores)
 	for j := range sc.docs {
 		s := 0.0
 		for i := range terms {
@@ -93,42 +100,59 @@ func postingsText(ctx context.Context, tx store.Tx, cache *docCache, blobs *blob
 		}
 		scores[j] = s
 	}
-	// Every document that can be on this page or before it: the top k
-	// scores and all ties of the k-th; ties are ordered by ID.
 	k := offset + limit
-	sel, ids, err := pageCandidates(ctx, tx, tb.docCol, sc.docs, scores, k)
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(sel, func(a, b int) bool {
-		x, y := sel[a], sel[b]
-		if scores[x] != scores[y] {
-			return scores[x] > scores[y]
-		}
-		return ids[x] < ids[y]
-	})
-	var pg []match
-	for i := offset; i < len(sel) && i < k; i++ {
-		j := sel[i]
-		pg = append(pg, match{doc: sc.docs[j], hit: Hit{ID: ids[j], Score: scores[j]}})
-	}
 	if k < len(scores) {
 		res.Next = cursorAt(k)
 	}
+	pg := cache.page(sc.docs, scores, offset, k)
 	if res.Hits, err = pageHits(ctx, tx, tb.docCol, terms, pg); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-// scored is the readable documents matching a query: their rowids, the
-// weighted term frequency of each term (len(terms) per document), the
-// readable document frequency of each term, and the facets.
+// scored is the readable documents matching a query: their sequence
+// numbers g, the weighted term frequency of each term (len(terms) per
+// document), the readable document frequency of each term, and the facets.
 type scored struct {
 	docs   []int64
 	tfw    []float64
 	df     []int64
 	facets facetCounter
+}
+
+// release gives sc's large slices back for later queries; sc is not used
+// after.
+func (sc *scored) release() {
+	int64s.put(sc.docs)
+	float64s.put(sc.tfw)
+	sc.docs, sc.tfw = nil, nil
+}
+
+// slicePool recycles the large slices of a query's scoring: a common
+// word's matches take tens of megabytes, which the runtime would otherwise
+// clear on every query and collect after it.
+type slicePool[T any] struct{ p sync.Pool }
+
+var (
+	int64s   slicePool[int64]
+	float64s slicePool[float64]
+)
+
+// get returns an empty slice with room for n.
+func (sp *slicePool[T]) get(n int) []T {
+	if v, ok := sp.p.Get().(*[]T); ok && cap(*v) >= n {
+		return (*v)[:0]
+	}
+	return make([]T, 0, n)
+}
+
+// put takes back s, which its caller no longer uses.
+func (sp *slicePool[T]) put(s []T) {
+	if cap(s) > 0 {
+		s = s[:0]
+		sp.p.Put(&s)
+	}
 }
 
 // score matches, filters and counts under the read lock. It returns the
@@ -240,10 +264,12 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 		}
 		out.docs, out.tfw = parts[0].docs, parts[0].tfw
 		if len(parts) > 1 {
-			out.docs, out.tfw = make([]int64, 0, n), make([]float64, 0, n)
+			out.docs, out.tfw = int64s.get(n), float64s.get(n)
 			for _, p := range parts {
 				out.docs = append(out.docs, p.docs...)
 				out.tfw = append(out.tfw, p.tfw...)
+				int64s.put(p.docs)
+				float64s.put(p.tfw)
 			}
 		}
 		for _, p := range parts {
@@ -340,7 +366,7 @@ func (dc *docCache) score(q Query, terms []term, lists []map[int64][][]byte, vis
 					continue next
 				}
 			}
-			out.docs = append(out.docs, m.doc)
+			out.docs = append(out.docs, base+int64(off))
 			classN[m.class]++
 			domN[m.domain]++
 			orgN[m.org]++
@@ -443,7 +469,7 @@ func (o *oneTerm) run(list map[int64][][]byte) {
 		}
 	}
 	// Room for every posting (each takes at least 4 bytes).
-	o.docs, o.tfw = make([]int64, 0, n/4), make([]float64, 0, n/4)
+	o.docs, o.tfw = int64s.get(n/4), float64s.get(n/4)
 	o.classN = make([]int, len(o.state))
 	o.domN, o.orgN, o.kwN = make([]int, len(dc.strs)), make([]int, len(dc.strs)), make([]int, len(dc.strs))
 	classOf, ownerOf, state := dc.classOf, dc.ownerOf, o.state
@@ -533,7 +559,7 @@ func (o *oneTerm) posting(g int64, tf *[nFields]int32, classOf, ownerOf []int32,
 			return
 		}
 	}
-	o.docs = append(o.docs, m.doc)
+	o.docs = append(o.docs, g)
 	o.classN[m.class]++
 	o.domN[m.domain]++
 	o.orgN[m.org]++
@@ -721,154 +747,87 @@ func kthLargestOf[T int | float64](xs []T, k int, keep func(T) bool) (T, bool) {
 	return h[0], true
 }
 
-// docIDs returns the IDs of docs[j] for j in sel, indexed by j.
-// tieWalkMin is the number of documents tied at the k-th score above
-// which pageCandidates walks the ID index instead of reading every tied
-// document's ID. (A variable so tests can take the walk on small corpora.)
-var tieWalkMin = 2048
-
-// tieWalkBudget is how many index entries, per tied document, the walk
-// may read before falling back (a variable for tests).
-var tieWalkBudget = 1
-
-// pageCandidates returns every document that can be on the pages up to k
-// (sorted by score, then ID) with their IDs: those scoring above the k-th
-// score, and of those tied with it the ones with the smallest IDs, enough
-// to fill k. Ties are common (templated catalogs give thousands of
-// documents the same fields and lengths); reading every tied document's
-// ID then costs a row lookup each, so a large tie is resolved by walking
-// the ID index in order instead, which stops once it has found enough
-// tied documents — or, if they are rare in the index, falls back to
-// reading them all.
-func pageCandidates(ctx context.Context, tx store.Tx, docCol string, docs []int64, scores []float64, k int) ([]int, map[int]string, error) {
+// page returns the hits offset..k-1 (fewer at the end) of the documents
+// gs scored scores, in order of score (descending) and then ID, with their
+// IDs and scores. Only the documents that can be on those pages are
+// ordered: those scoring above the k-th score, and of those tied with it
+// the ones with the smallest IDs, enough to fill k. Ties are common
+// (templated catalogs give thousands of documents the same fields and
+// lengths, and a word in every document ties them all); the IDs come from
+// the cache, so they cost no query.
+func (dc *docCache) page(gs []int64, scores []float64, offset, k int) []match {
+	dc.mu.RLock()
+	defer dc.mu.RUnlock()
+	var sel []int
 	if k >= len(scores) {
-		sel := make([]int, len(scores))
+		sel = make([]int, len(scores))
 		for j := range sel {
 			sel[j] = j
 		}
-		ids, err := docIDs(ctx, tx, docCol, docs, sel)
-		return sel, ids, err
-	}
-	thr := kthLargest(scores, k)
-	var above, tied []int
-	for j, s := range scores {
-		switch {
-		case s > thr:
-			above = append(above, j)
-		case s == thr:
-			tied = append(tied, j)
+	} else {
+		thr := kthLargest(scores, k)
+		var tied []int
+		for j, s := range scores {
+			switch {
+			case s > thr:
+				sel = append(sel, j)
+			case s == thr:
+				tied = append(tied, j)
+			}
 		}
+		idLess := func(a, b int) bool { return bytes.Compare(dc.idOf(gs[a]), dc.idOf(gs[b])) < 0 }
+		sel = append(sel, smallestK(tied, k-len(sel), idLess)...)
 	}
-	need := k - len(above)
-	if len(tied) <= tieWalkMin || len(tied) <= need {
-		sel := append(above, tied...)
-		ids, err := docIDs(ctx, tx, docCol, docs, sel)
-		return sel, ids, err
-	}
-	ids, err := docIDs(ctx, tx, docCol, docs, above)
-	if err != nil {
-		return nil, nil, err
-	}
-	chosen, err := smallestIDs(ctx, tx, docCol, docs, tied, need, ids)
-	if err != nil {
-		return nil, nil, err
-	}
-	if chosen == nil { // the walk's budget ran out: read them all
-		more, err := docIDs(ctx, tx, docCol, docs, tied)
-		if err != nil {
-			return nil, nil, err
+	sort.Slice(sel, func(a, b int) bool {
+		x, y := sel[a], sel[b]
+		if scores[x] != scores[y] {
+			return scores[x] > scores[y]
 		}
-		for j, id := range more {
-			ids[j] = id
-		}
-		return append(above, tied...), ids, nil
+		return bytes.Compare(dc.idOf(gs[x]), dc.idOf(gs[y])) < 0
+	})
+	var pg []match
+	for i := offset; i < len(sel) && i < k; i++ {
+		j := sel[i]
+		g := gs[j]
+		pg = append(pg, match{doc: dc.docs[g].doc, hit: Hit{ID: string(dc.idOf(g)), Score: scores[j]}})
 	}
-	return append(above, chosen...), ids, nil
+	return pg
 }
 
-// smallestIDs walks search_docs in ID order and returns the need
-// documents of tied (indexes into docs) with the smallest IDs, adding
-// their IDs to ids. It reads at most as many index entries as there are
-// tied documents (what reading them all would cost) and returns nil if
-// that was not enough.
-func smallestIDs(ctx context.Context, tx store.Tx, docCol string, docs []int64, tied []int, need int, ids map[int]string) ([]int, error) {
-	pos := make(map[int64]int, len(tied))
-	for _, j := range tied {
-		pos[docs[j]] = j
+// smallestK returns the k smallest of xs by less (all of xs if it has no
+// more than k), in no particular order, keeping a max-heap of k.
+func smallestK(xs []int, k int, less func(a, b int) bool) []int {
+	if len(xs) <= k {
+		return xs
 	}
-	// The walk reads the index in batches (a driver may read a result to
-	// its end before closing it: one statement for the whole walk would
-	// read the whole table), the first of a few times need, then doubling.
-	var chosen []int
-	found := map[int]string{}
-	budget := tieWalkBudget * len(tied)
-	last, scanned := "", 0
-	for batch := max(64, 4*need); len(chosen) < need && scanned < budget; batch *= 2 {
-		n := min(batch, budget-scanned)
-		rows, err := tx.Query(ctx, `SELECT `+docCol+`, id FROM search_docs WHERE id > ? ORDER BY id LIMIT ?`, last, n)
-		if err != nil {
-			return nil, err
-		}
-		got := 0
-		err = rows.Each(func() error {
-			var doc int64
-			var id string
-			if err := rows.Scan(&doc, &id); err != nil {
-				return err
+	if k <= 0 {
+		return nil
+	}
+	h := slices.Clone(xs[:k])
+	down := func(i int) {
+		for {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < len(h) && less(h[m], h[l]) {
+				m = l
 			}
-			got++
-			last = id
-			if j, ok := pos[doc]; ok && len(chosen) < need {
-				chosen = append(chosen, j)
-				found[j] = id
+			if r < len(h) && less(h[m], h[r]) {
+				m = r
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		scanned += got
-		if got < n {
-			break
-		}
-	}
-	if len(chosen) < need {
-		return nil, nil
-	}
-	for j, id := range found {
-		ids[j] = id
-	}
-	return chosen, nil
-}
-
-func docIDs(ctx context.Context, tx store.Tx, docCol string, docs []int64, sel []int) (map[int]string, error) {
-	out := make(map[int]string, len(sel))
-	pos := make(map[int64]int, len(sel))
-	for _, j := range sel {
-		pos[docs[j]] = j
-	}
-	for lo := 0; lo < len(sel); lo += 500 {
-		part := sel[lo:min(len(sel), lo+500)]
-		args := make([]any, len(part))
-		for i, j := range part {
-			args[i] = docs[j]
-		}
-		rows, err := tx.Query(ctx, `SELECT `+docCol+`, id FROM search_docs WHERE `+docCol+` IN (`+store.Placeholders(len(args))+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		err = rows.Each(func() error {
-			var doc int64
-			var id string
-			if err := rows.Scan(&doc, &id); err != nil {
-				return err
+			if m == i {
+				return
 			}
-			out[pos[doc]] = id
-			return nil
-		})
-		if err != nil {
-			return nil, err
+			h[m], h[i] = h[i], h[m]
+			i = m
 		}
 	}
-	return out, nil
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, x := range xs[k:] {
+		if less(x, h[0]) {
+			h[0] = x
+			down(0)
+		}
+	}
+	return h
 }

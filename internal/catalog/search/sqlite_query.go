@@ -55,7 +55,7 @@ func (ix *sqliteIndex) Search(ctx context.Context, q Query, v Visibility) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	if v, err = forKinds(ctx, ix.db, v, q.Passages); err != nil {
+	if v, err = ix.kinds.forKinds(ctx, ix.db, v, q.Passages); err != nil {
 		return nil, errors.E(op, err)
 	}
 	vis := normalize(v)
@@ -375,7 +375,7 @@ func (ix *sqliteIndex) Suggest(ctx context.Context, prefix string, v Visibility,
 		return []Suggestion{}, nil
 	}
 	n = suggestLimit(n)
-	v, err := forKinds(ctx, ix.db, v, false)
+	v, err := ix.kinds.forKinds(ctx, ix.db, v, false)
 	if err != nil {
 		return nil, errors.E(op, err)
 	}
