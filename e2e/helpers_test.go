@@ -21,7 +21,7 @@ func stripRequestID(b []byte) []byte {
 	return out
 }
 
-// freshPostgres returns the DSN of a new empty database on the test server
+// freshPostgres returns the DSN of a new, migrated database on the test server
 // (dropped at cleanup), or skips/fails per testenv.
 func freshPostgres(t *testing.T) string {
 	return storetest.PostgresDSN(t)

@@ -156,6 +156,7 @@ func designPoints(t testing.TB, s *Spec, n int) []bo.Point {
 // trip through Parse unchanged, convert to a configuration bo.New accepts,
 // and their points survive FromPoint/ToPoint both ways.
 func TestGeneratedSpecs(t *testing.T) {
+	t.Parallel() // CPU-bound and shares nothing: runs beside the other slow ones
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 300; i++ {
 		s := genSpec(rng)

@@ -128,6 +128,7 @@ func equalInts(a, b []int) bool {
 // output is a well-formed SVG document — for empty campaigns, campaigns of
 // one value, with and without a target, and random ones.
 func TestPlotFormats(t *testing.T) {
+	t.Parallel() // CPU-bound and shares nothing: runs beside the other slow ones
 	r := rand.New(rand.NewPCG(3, 4))
 	target := 12.5
 	one := []Experiment{{Seq: 1, State: Observed, Values: map[string]float64{"yield": 3}}}

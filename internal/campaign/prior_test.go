@@ -226,6 +226,7 @@ func TestReadPriorRefusals(t *testing.T) {
 }
 
 func TestReadPriorLimits(t *testing.T) {
+	t.Parallel() // CPU-bound and shares nothing: runs beside the other slow ones
 	s, err := Parse([]byte(base))
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,31 @@ func waitFor(t *testing.T, what string, ch <-chan string) string {
 	}
 }
 
+// waitUntil waits for cond to hold, checking it every few milliseconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	give := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(give) {
+			t.Fatalf("still waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// countingDB counts the write transactions run through it (a Runner's
+// acquisitions, renewals and releases), so a test can wait for them.
+type countingDB struct {
+	store.DB
+	updates atomic.Int64
+}
+
+func (c *countingDB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	err := c.DB.Update(ctx, fn)
+	c.updates.Add(1)
+	return err
+}
+
 // TestRunnerHandover: two Runners race for one lease in one process; only
 // one works at a time; cancelling the holder (a replica shutting down)
 // hands the work over to the other, with a higher token.
@@ -53,26 +78,34 @@ func TestRunnerHandover(t *testing.T) {
 				return ctx.Err()
 			}
 		}
-		run := func(me string) (context.CancelFunc, <-chan error) {
+		run := func(me string, db store.DB) (context.CancelFunc, <-chan error) {
 			rctx, cancel := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			r := &lease.Runner{Leases: lease.New(db), Name: "scheduler", Holder: me, TTL: 5 * time.Second, Retry: 50 * time.Millisecond}
 			go func() { done <- r.Run(rctx, work(me)) }()
 			return cancel, done
 		}
-		cancelA, doneA := run("replica-a")
+		dbA, dbB := &countingDB{DB: db}, &countingDB{DB: db}
+		cancelA, doneA := run("replica-a", dbA)
 		if got := waitFor(t, "the first holder", started); got != "replica-a" {
 			t.Fatalf("%s started first", got)
 		}
 		first := <-tokens
-		cancelB, doneB := run("replica-b")
+		cancelB, doneB := run("replica-b", dbB)
 		defer func() { cancelB(); <-doneB }()
-		// B keeps trying; A keeps renewing (every TTL/3). Let a few pass.
-		time.Sleep(2 * time.Second)
+		// B keeps trying; A keeps renewing (every TTL/3). Wait for a
+		// renewal of A's and two more of B's tries after it.
+		a := dbA.updates.Load() // A's acquisition
+		waitUntil(t, "replica-a to renew", func() bool { return dbA.updates.Load() > a })
+		b := dbB.updates.Load()
+		waitUntil(t, "replica-b to try twice more", func() bool { return dbB.updates.Load() >= b+2 })
 		select {
 		case who := <-started:
 			t.Fatalf("%s started while replica-a holds the lease", who)
 		default:
+		}
+		if h, ok, err := lease.New(db).Holder(ctx, "scheduler"); err != nil || !ok || h.Holder != "replica-a" || h.Token != first {
+			t.Fatalf("holder after a renewal: %+v, %v, %v; want replica-a with token %d", h, ok, err, first)
 		}
 		t0 := time.Now()
 		cancelA()
@@ -96,12 +129,14 @@ func TestRunnerDeadHolder(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		ls := lease.New(db)
-		dead, ok, err := ls.Acquire(ctx, "site-probes", "replica-dead", 1500*time.Millisecond)
+		// The dead holder's ttl is short: the test waits it out.
+		dead, ok, err := ls.Acquire(ctx, "site-probes", "replica-dead", 500*time.Millisecond)
 		if err != nil || !ok {
 			t.Fatal(ok, err)
 		}
 		got := make(chan lease.Lease, 1)
-		r := &lease.Runner{Leases: ls, Name: "site-probes", Holder: "replica-b", TTL: time.Second, Retry: 50 * time.Millisecond}
+		cdb := &countingDB{DB: db}
+		r := &lease.Runner{Leases: lease.New(cdb), Name: "site-probes", Holder: "replica-b", TTL: time.Second, Retry: 50 * time.Millisecond}
 		done := make(chan error, 1)
 		t0 := time.Now()
 		go func() {
@@ -129,7 +164,7 @@ func TestRunnerDeadHolder(t *testing.T) {
 		if h, ok, _ := ls.Holder(ctx, "site-probes"); ok {
 			t.Fatalf("finished work left the lease held: %+v", h)
 		}
-		t.Logf("dead holder replaced %v after it was last renewed (ttl 1.5s)", time.Since(t0))
+		t.Logf("dead holder replaced %v after it was last renewed (ttl 500ms; %d acquisition tries and a release)", time.Since(t0), cdb.updates.Load()-1)
 	})
 }
 
@@ -142,7 +177,8 @@ func TestRunnerLosesLease(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	ls := lease.NewWithClock(db, clock.Now)
+	cdb := &countingDB{DB: db}
+	ls := lease.NewWithClock(cdb, clock.Now)
 	var runs atomic.Int32
 	started, stopped := make(chan string, 4), make(chan string, 4)
 	var changes atomic.Int32
@@ -165,8 +201,10 @@ func TestRunnerLosesLease(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	waitFor(t, "the work to be cancelled", stopped)
-	// The runner keeps retrying but must not get the lease back.
-	time.Sleep(500 * time.Millisecond)
+	// The runner keeps retrying but must not get the lease back: let it
+	// try a few times.
+	n := cdb.updates.Load()
+	waitUntil(t, "the runner to try again", func() bool { return cdb.updates.Load() >= n+3 })
 	if n := runs.Load(); n != 1 {
 		t.Fatalf("work ran %d times while replica-b holds the lease", n)
 	}

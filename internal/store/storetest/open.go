@@ -6,9 +6,15 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"path/filepath"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +40,44 @@ func SQLite(t testing.TB) store.DB {
 }
 
 // PostgresDSN creates a fresh database on the test server named by
-// GENESIS_TEST_POSTGRES (skipping or failing per testenv when unset), drops
-// it at cleanup, and returns its DSN.
+// GENESIS_TEST_POSTGRES (skipping or failing per testenv when unset),
+// already migrated to the embedded schema, drops it at cleanup, and returns
+// its DSN. Running store.Migrate on it again is a cheap no-op.
+//
+// The database is a copy of a template migrated once per migration set
+// (see migratedTemplate), so a test pays for CREATE DATABASE, not for
+// every migration.
 func PostgresDSN(t testing.TB) string {
 	t.Helper()
 	dsn := testenv.Postgres(t)
+	tmpl, err := migratedTemplate(dsn)
+	if err != nil {
+		t.Fatalf("migrated template database: %v", err)
+	}
+	return createDB(t, dsn, tmpl)
+}
+
+// Postgres opens a fresh, empty (unmigrated) database on the test server.
+func Postgres(t testing.TB) store.DB {
+	t.Helper()
+	return openPostgres(t, createDB(t, testenv.Postgres(t), ""))
+}
+
+func openPostgres(t testing.TB, dsn string) store.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// createDB creates a database with a random name on the server of dsn,
+// copied from template (the server's default when ""), drops it at
+// cleanup, and returns its DSN.
+func createDB(t testing.TB, dsn, template string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, dsn)
@@ -48,16 +87,15 @@ func PostgresDSN(t testing.TB) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := "genesis_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	create := "CREATE DATABASE " + name
+	if template != "" {
+		create += " TEMPLATE " + template
+	}
+	if _, err := admin.Exec(ctx, create); err != nil {
 		admin.Close(ctx)
 		t.Fatalf("create test database: %v", err)
 	}
 	admin.Close(ctx)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("GENESIS_TEST_POSTGRES must be a postgres:// URL: %v", err)
-	}
-	u.Path = "/" + name
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -66,19 +104,113 @@ func PostgresDSN(t testing.TB) string {
 			c.Close(ctx)
 		}
 	})
-	return u.String()
-}
-
-// Postgres opens a fresh database from PostgresDSN.
-func Postgres(t testing.TB) store.DB {
-	t.Helper()
-	dsn := PostgresDSN(t)
-	db, err := postgres.Open(context.Background(), dsn)
+	u, err := withDatabase(dsn, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return u
+}
+
+func withDatabase(dsn, name string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("GENESIS_TEST_POSTGRES must be a postgres:// URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// The template of this process's migration set, made (or found) once.
+var template struct {
+	sync.Mutex
+	dsn, name string
+}
+
+// migratedTemplate returns the name of a database on the server of dsn
+// holding exactly what store.Migrate makes of an empty database, marked as
+// a template that accepts no connections, so CREATE DATABASE … TEMPLATE
+// can copy it while other test processes do the same.
+//
+// Its name carries a hash of the embedded migrations: a binary whose
+// migrations differ (another branch, an edited file) uses its own
+// template, never a stale one. Concurrent test processes build it once
+// between them: under an advisory lock they find a finished template
+// (datistemplate is set last) or drop a half-built one (a process that
+// died mid-build) and build it again. Templates of other migration sets
+// are left alone (another checkout may be using one); each is a few MB.
+func migratedTemplate(dsn string) (string, error) {
+	template.Lock()
+	defer template.Unlock()
+	if template.name != "" && template.dsn == dsn {
+		return template.name, nil
+	}
+	ms, err := store.Migrations()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, m := range ms {
+		sql, _ := m.For(store.Postgres)
+		fmt.Fprintf(h, "%d %s %d %d\n%s\n", m.Version, m.Name, m.Requires, len(sql), sql)
+	}
+	sum := h.Sum(nil)
+	name := "genesis_template_" + hex.EncodeToString(sum[:10])
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", fmt.Errorf("connect to GENESIS_TEST_POSTGRES: %v", err)
+	}
+	defer admin.Close(ctx)
+	// A session lock: released at disconnect even if this process dies.
+	key := int64(binary.BigEndian.Uint64(sum[:8]))
+	if _, err := admin.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		return "", err
+	}
+	defer admin.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", key)
+	var done bool
+	err = admin.QueryRow(ctx, "SELECT datistemplate FROM pg_database WHERE datname = $1", name).Scan(&done)
+	switch {
+	case err == nil && done:
+		template.dsn, template.name = dsn, name
+		return name, nil
+	case err == nil:
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			return "", err
+		}
+	case !errors.Is(err, pgx.ErrNoRows):
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", err
+	}
+	tdsn, err := withDatabase(dsn, name)
+	if err != nil {
+		return "", err
+	}
+	db, err := postgres.Open(ctx, tdsn)
+	if err != nil {
+		return "", err
+	}
+	_, err = store.Migrate(ctx, db)
+	db.Close()
+	if err != nil {
+		return "", fmt.Errorf("migrate: %w", err)
+	}
+	// Refuse new connections, then wait for the pool's last ones to end:
+	// CREATE DATABASE … TEMPLATE fails while anyone is connected.
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS false"); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid, 60000) FROM pg_stat_activity WHERE datname = $1", name); err != nil {
+		return "", err
+	}
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+name+" IS_TEMPLATE true"); err != nil {
+		return "", err
+	}
+	template.dsn, template.name = dsn, name
+	return name, nil
 }
 
 // Backends lists every backend's opener, for tests that must pass on all.
@@ -87,8 +219,14 @@ func Backends() map[string]Opener {
 }
 
 // Migrated opens a fresh database with open and applies all migrations.
+// For the Postgres opener it copies the migrated template (PostgresDSN)
+// instead of migrating an empty database: the same schema, at the cost of
+// one CREATE DATABASE.
 func Migrated(t testing.TB, open Opener) store.DB {
 	t.Helper()
+	if reflect.ValueOf(open).Pointer() == reflect.ValueOf(Postgres).Pointer() {
+		open = func(t testing.TB) store.DB { return openPostgres(t, PostgresDSN(t)) }
+	}
 	db := open(t)
 	if _, err := store.Migrate(context.Background(), db); err != nil {
 		t.Fatalf("migrate: %v", err)
