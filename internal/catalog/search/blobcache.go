@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/genesis-science/genesis/internal/errors"
 	"github.com/genesis-science/genesis/internal/store"
 )
 
@@ -98,82 +99,79 @@ func (c *blobCache) termPostings(ctx context.Context, tx store.Tx, t term) (map[
 		where, args = `term >= ? AND term < ?`, []any{lo, hi}
 	}
 	type ref struct{ block, version int64 }
-	// A row may change between the statement reading the versions and the
-	// one reading the missing blobs (a View is READ COMMITTED). Every blob
-	// used is then of a version the first statement saw, which a changed
-	// row no longer has: the second finds fewer rows, and the read starts
-	// again; after a few tries, one statement reads every blob.
-	for range 3 {
-		rows, err := tx.Query(ctx, `SELECT term, block, version FROM search_postings WHERE `+where, args...)
+	// Both statements run in one View, one snapshot (store.DB.View), so
+	// the second finds every version the first listed; that it did is
+	// checked all the same, as a blob of another version must never be
+	// used.
+	rows, err := tx.Query(ctx, `SELECT term, block, version FROM search_postings WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	var refs []ref
+	err = rows.Each(func() error {
+		var tok string
+		var r ref
+		if err := rows.Scan(&tok, &r.block, &r.version); err != nil {
+			return err
+		}
+		if t.prefix && strings.HasPrefix(tok, w) || !t.prefix && tok == w {
+			refs = append(refs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][][]byte{}
+	blockOf := map[int64]int64{}
+	var miss []any
+	for _, r := range refs {
+		if data, ok := c.get(r.version); ok {
+			out[r.block] = append(out[r.block], data)
+			continue
+		}
+		blockOf[r.version] = r.block
+		miss = append(miss, r.version)
+	}
+	found := 0
+	// The missing blobs by version, a few thousand per statement (each
+	// walks the term's rows), or, when most are missing (a cold cache),
+	// every row of the term in one statement, using the missing ones.
+	const perStmt = 4000
+	for lo := 0; lo < len(miss); lo += perStmt {
+		part := miss[lo:min(len(miss), lo+perStmt)]
+		q, qargs := `SELECT version, data FROM search_postings WHERE `+where+` AND version IN (`+store.Placeholders(len(part))+`)`,
+			append(append([]any(nil), args...), part...)
+		if 2*len(miss) > len(refs) {
+			q, qargs, lo = `SELECT version, data FROM search_postings WHERE `+where, args, len(miss)
+		}
+		rows, err := tx.Query(ctx, q, qargs...)
 		if err != nil {
 			return nil, err
 		}
-		var refs []ref
 		err = rows.Each(func() error {
-			var tok string
-			var r ref
-			if err := rows.Scan(&tok, &r.block, &r.version); err != nil {
+			var v int64
+			var raw sql.RawBytes
+			if err := rows.Scan(&v, &raw); err != nil {
 				return err
 			}
-			if t.prefix && strings.HasPrefix(tok, w) || !t.prefix && tok == w {
-				refs = append(refs, r)
+			b, ok := blockOf[v]
+			if !ok {
+				return nil
 			}
+			delete(blockOf, v)
+			found++
+			data := append([]byte(nil), raw...)
+			c.put(v, data)
+			out[b] = append(out[b], data)
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		out := map[int64][][]byte{}
-		blockOf := map[int64]int64{}
-		var miss []any
-		for _, r := range refs {
-			if data, ok := c.get(r.version); ok {
-				out[r.block] = append(out[r.block], data)
-				continue
-			}
-			blockOf[r.version] = r.block
-			miss = append(miss, r.version)
-		}
-		found := 0
-		// The missing blobs by version, a few thousand per statement (each
-		// walks the term's rows), or, when most are missing (a cold cache),
-		// every row of the term in one statement, using the missing ones.
-		const perStmt = 4000
-		for lo := 0; lo < len(miss); lo += perStmt {
-			part := miss[lo:min(len(miss), lo+perStmt)]
-			q, qargs := `SELECT version, data FROM search_postings WHERE `+where+` AND version IN (`+store.Placeholders(len(part))+`)`,
-				append(append([]any(nil), args...), part...)
-			if 2*len(miss) > len(refs) {
-				q, qargs, lo = `SELECT version, data FROM search_postings WHERE `+where, args, len(miss)
-			}
-			rows, err := tx.Query(ctx, q, qargs...)
-			if err != nil {
-				return nil, err
-			}
-			err = rows.Each(func() error {
-				var v int64
-				var raw sql.RawBytes
-				if err := rows.Scan(&v, &raw); err != nil {
-					return err
-				}
-				b, ok := blockOf[v]
-				if !ok {
-					return nil
-				}
-				delete(blockOf, v)
-				found++
-				data := append([]byte(nil), raw...)
-				c.put(v, data)
-				out[b] = append(out[b], data)
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-		if found == len(miss) {
-			return out, nil
-		}
 	}
-	return termPostings(ctx, tx, t)
+	if found != len(miss) {
+		return nil, errors.E(errors.Internal, errors.Msg("search postings changed within one snapshot"))
+	}
+	return out, nil
 }
