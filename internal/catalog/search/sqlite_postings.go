@@ -586,53 +586,19 @@ func (o *oneTerm) posting(g int64, tf *[nFields]int32, classOf, ownerOf []int32,
 func addTop(fc facetCounter, facet string, strs []string, counts []int) {
 	thr := kthLargestInt(counts, MaxFacetValues)
 	// Above the threshold: all; at it: the smallest values, enough to
-	// fill MaxFacetValues (result() breaks count ties by value), kept in
-	// a bounded max-heap of ids by value.
-	above := 0
-	var h []int
-	need := 0
-	for _, n := range counts {
-		if n > thr {
-			above++
-		}
-	}
-	need = MaxFacetValues - above
-	greater := func(i, j int) bool { return strs[h[i]] > strs[h[j]] }
+	// fill MaxFacetValues (result() breaks count ties by value).
+	var tied []int
+	need := MaxFacetValues
 	for id, n := range counts {
 		switch {
-		case n <= 0 || n < thr:
 		case n > thr:
 			fc.add(facet, strs[id], n)
-		case need <= 0:
-		case len(h) < need:
-			h = append(h, id)
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if !greater(i, p) {
-					break
-				}
-				h[i], h[p] = h[p], h[i]
-				i = p
-			}
-		case strs[id] < strs[h[0]]:
-			h[0] = id
-			for i := 0; ; {
-				c := 2*i + 1
-				if c >= len(h) {
-					break
-				}
-				if c+1 < len(h) && greater(c+1, c) {
-					c++
-				}
-				if !greater(c, i) {
-					break
-				}
-				h[i], h[c] = h[c], h[i]
-				i = c
-			}
+			need--
+		case n == thr && n > 0:
+			tied = append(tied, id)
 		}
 	}
-	for _, id := range h {
+	for _, id := range smallestK(tied, need, func(a, b int) bool { return strs[a] < strs[b] }) {
 		fc.add(facet, strs[id], thr)
 	}
 }
